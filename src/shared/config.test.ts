@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseConfig, primaryKeyColumns } from './config.js';
+
+const example = JSON.parse(readFileSync(new URL('../../config/example.json', import.meta.url), 'utf8'));
+
+describe('parseConfig', () => {
+  it('accepts the shipped example and fills the defaults', () => {
+    const result = parseConfig(example);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.batch).toEqual({ size: 1000, maxDelayMs: 100 });
+    expect(result.config.writers[0]?.onExpire).toBe('delete');
+  });
+
+  it('names every offending field', () => {
+    const result = parseConfig({ name: 'a.b', writers: [{ name: 'P', keysPrefix: 'p', table: 'x; DROP TABLE y', primaryKey: 'id', mappings: { a: 'b' } }] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain('name: must match');
+    expect(result.message).toContain('writers[0].table: must be a SQL table name');
+  });
+
+  it('rejects overlapping prefixes, duplicate writers and a column mapped twice', () => {
+    const writer = { table: 't', primaryKey: 'id', mappings: { a: 'col' } };
+    const result = parseConfig({
+      name: 'lib',
+      writers: [
+        { ...writer, name: 'A', keysPrefix: 'user' },
+        { ...writer, name: 'A', keysPrefix: 'user:vip' },
+        { ...writer, name: 'C', keysPrefix: 'car', mappings: { a: 'col', b: 'col' } },
+      ],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain("writers[1].name: duplicate writer name 'A'");
+    expect(result.message).toContain('writers[1].keysPrefix');
+    expect(result.message).toContain('writers[2].mappings.b');
+  });
+
+  it('accepts a composite primary key', () => {
+    const result = parseConfig({ name: 'lib', writers: [{ name: 'O', keysPrefix: 'order', table: 'orders', primaryKey: ['customer_id', 'order_id'], mappings: { total: 'total' } }] });
+    expect(result.ok && primaryKeyColumns(result.config.writers[0]!)).toEqual(['customer_id', 'order_id']);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * Every Redis key name the system uses, in one place: the gears library, the worker, the CLI and the tests
+ * all derive names from here, so a change of layout is one edit.
+ *
+ * All keys of one writer carry the hash tag `{<writer>}`, so in a Redis Cluster they live in one slot and a
+ * TFCALL that names them is cluster-safe. This module is bundled into the gears library: keep it free of
+ * Node APIs.
+ */
+
+/** Prefix of every capture stream; the library's stream trigger is registered on it. */
+export const CAPTURE_STREAM_PREFIX = 'wb:changes:';
+
+/** Consumer group the workers read batch descriptors with. */
+export const WORKER_GROUP = 'workers';
+
+/** Seconds an acknowledgement stream lives (the seed's "TTL of one hour"). */
+export const ACK_TTL_SECONDS = 3600;
+
+export interface WriterKeys {
+  /** Stream of captured changes, the durable ordered log until a change is committed. */
+  readonly changes: string;
+  /** Stream of batch descriptors cut from `changes`; workers read it with the `workers` group. */
+  readonly batches: string;
+  /** Stream of records that could not be captured or written, each with its reason. */
+  readonly deadLetters: string;
+  /** Hash with the writer's cursors and counters (cut, open, committed, ...). */
+  readonly meta: string;
+}
+
+export function writerKeys(writer: string): WriterKeys {
+  const tag = `{${writer}}`;
+  return Object.freeze({
+    changes: `${CAPTURE_STREAM_PREFIX}${tag}`,
+    batches: `wb:batches:${tag}`,
+    deadLetters: `wb:dlq:${tag}`,
+    meta: `wb:meta:${tag}`,
+  });
+}
+
+/** The writer a capture stream belongs to, or null when `stream` is not a capture stream. */
+export function writerOfCaptureStream(stream: string): string | null {
+  if (!stream.startsWith(`${CAPTURE_STREAM_PREFIX}{`) || !stream.endsWith('}')) return null;
+  return stream.slice(CAPTURE_STREAM_PREFIX.length + 1, -1);
+}
+
+/** The acknowledgement stream of a write: `{<hash key>}<uuid>`, as the seed defines it. */
+export function ackStreamKey(hashKey: string, uuid: string): string {
+  return `{${hashKey}}${uuid}`;
+}
+
+/** Prefix the keyspace trigger of a writer watches: `person` → `person:`. */
+export function hashKeyPrefix(keysPrefix: string): string {
+  return `${keysPrefix}:`;
+}

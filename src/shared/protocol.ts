@@ -1,0 +1,110 @@
+/**
+ * The wire formats between the gears library and the worker: capture records, batch descriptors, the writer's
+ * meta hash, dead-letter entries and the library's TFCALL functions. Both sides import these names; the
+ * formats are documented here and in docs/protocol.md.
+ *
+ * Bundled into the gears library: keep it free of Node APIs.
+ */
+
+/**
+ * A capture record (one entry of `wb:changes:{<writer>}`) is self-describing, so a redeploy that changes a
+ * mapping never reinterprets a backlog:
+ *
+ * | field        | meaning                                                                    |
+ * |--------------|----------------------------------------------------------------------------|
+ * | `op`         | `u` upsert the row image, `d` delete the row                               |
+ * | `key`        | the Redis key the change came from                                         |
+ * | `table`      | target table                                                               |
+ * | `ack`        | uuid of a requested acknowledgement (absent when none was asked for)       |
+ * | `k:<column>` | a primary key column and its value (one per key column)                   |
+ * | `c:<column>` | a mapped column and the hash field's value, raw bytes (upserts only)      |
+ * | `null`       | comma-separated mapped columns whose field is absent → NULL (upserts only) |
+ */
+export const RecordField = Object.freeze({
+  op: 'op',
+  key: 'key',
+  table: 'table',
+  ack: 'ack',
+  nulls: 'null',
+  keyColumnPrefix: 'k:',
+  columnPrefix: 'c:',
+});
+
+export const RecordOp = Object.freeze({ upsert: 'u', delete: 'd' });
+export type RecordOpCode = (typeof RecordOp)[keyof typeof RecordOp];
+
+/**
+ * A batch descriptor (one entry of `wb:batches:{<writer>}`): the capture records with `from` < id ≤ `to`.
+ * Batches of one writer are contiguous: each `from` is the previous batch's `to` ("0-0" for the first).
+ */
+export const BatchField = Object.freeze({ stream: 'stream', from: 'from', to: 'to', count: 'count' });
+
+/** Fields of the writer's meta hash `wb:meta:{<writer>}`. */
+export const MetaField = Object.freeze({
+  /** Last capture id covered by a published batch. */
+  cut: 'cut',
+  /** Records captured since the last cut. */
+  open: 'open',
+  /** Stream-id milliseconds of the first record since the last cut. */
+  openSince: 'open_since',
+  /** Last capture id committed to MySQL. */
+  committed: 'committed',
+  captured: 'captured',
+  batches: 'batches',
+  committedRows: 'committed_rows',
+  deadLettered: 'dead_lettered',
+  lastError: 'last_error',
+  lastErrorAt: 'last_error_at',
+});
+
+/** Fields of a dead-letter entry; the original record's fields follow, so `dlq replay` can re-capture it. */
+export const DeadLetterField = Object.freeze({
+  writer: 'dlq:writer',
+  stage: 'dlq:stage',
+  reason: 'dlq:reason',
+  /** JSON of the error (code, MySQL errno/sqlState, context). */
+  error: 'dlq:error',
+  /** Capture stream id of the record, for write-stage failures. */
+  sourceId: 'dlq:source_id',
+  event: 'dlq:event',
+  at: 'dlq:at',
+});
+
+export type DeadLetterStage = 'capture' | 'write';
+
+/** Acknowledgement stream entries: `status done`, or `status failed` with `error`. */
+export const AckField = Object.freeze({ status: 'status', error: 'error' });
+export const AckStatus = Object.freeze({ done: 'done', failed: 'failed' });
+
+/** The library's TFCALL functions, called as `TFCALL <library>.<name> <numkeys> ...`. */
+export const LibraryFunction = Object.freeze({
+  /** keys: capture stream; args: maxDelayMs. Cuts a partial batch if its oldest record waited that long. */
+  cut: 'cut',
+  /** keys: capture stream, batches stream; args: batch descriptor id, last committed id, rows written. */
+  committed: 'committed',
+  /** no keys; no-writes. JSON status of every writer. */
+  status: 'status',
+  /** no keys; no-writes. The library version. */
+  version: 'version',
+});
+
+/** Parses a stream id "ms-seq" into a comparable pair; ids compare as numbers, never as strings. */
+export function parseStreamId(id: string): [bigint, bigint] {
+  const dash = id.indexOf('-');
+  if (dash < 0) return [BigInt(id), 0n];
+  return [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
+}
+
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = parseStreamId(a);
+  const [bm, bs] = parseStreamId(b);
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+/** The smallest id greater than `id`: XTRIM MINID with it removes everything up to and including `id`. */
+export function nextStreamId(id: string): string {
+  const [ms, seq] = parseStreamId(id);
+  return `${ms}-${seq + 1n}`;
+}
