@@ -1,0 +1,4 @@
+/** Every CLI command, in the order `--help` lists them. Add a command here and in its own file. */
+import type { Command } from 'commander';
+
+export const commands: Command[] = [];
