@@ -1,0 +1,57 @@
+/**
+ * The seam between the runtime's server (RESP front end, pass-through proxy, keyspace-event capture, global
+ * lock) and the library host (V8 sandbox, the `redis` API, triggers, functions). The server owns *when* things
+ * run; the host owns *what* runs.
+ */
+import type { RespProtocol, RespValue } from './resp/types.js';
+
+/** A keyspace notification published by the backing redis-server. */
+export interface KeyspaceEvent {
+  readonly db: number;
+  /** Redis event name: hset, del, expired, xadd, keymiss, ... */
+  readonly event: string;
+  readonly key: Buffer;
+}
+
+/** The client connection a command came from. */
+export interface CallerContext {
+  /** Selected database of the connection. */
+  readonly db: number;
+  readonly protocol: RespProtocol;
+  /** ACL user of the connection (from AUTH / HELLO AUTH), `default` otherwise. */
+  readonly user: string;
+  /** True inside MULTI/EXEC: such calls may not block. */
+  readonly inTransaction: boolean;
+}
+
+/**
+ * Runs library work that starts outside a client command (async functions, executeAsync, async triggers,
+ * callAsync continuations) under the runtime's global lock, then settles its effects: the stream triggers its
+ * writes fire. Implemented by the server.
+ */
+export interface LockedExecutor {
+  runLocked<T>(work: () => T): Promise<T>;
+}
+
+/** What the library host offers the server. Every method except the async ones runs with the lock held. */
+export interface GearsHost {
+  /** TFUNCTION LOAD/DELETE/LIST, TFCALL and TFCALLASYNC: argument vectors after the command name. */
+  handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue>;
+  /** Whether any keyspace trigger's prefix matches `key` (lets the server skip work for unrelated keys). */
+  matchesKeyspaceTrigger(key: Buffer): boolean;
+  /** Whether any stream trigger's prefix matches `key`. */
+  matchesStreamTrigger(key: Buffer): boolean;
+  /** Runs onTriggerFired and the sync callbacks of every matching keyspace trigger, in order; schedules async ones. */
+  fireKeyspaceTriggers(events: readonly KeyspaceEvent[]): void;
+  /** Delivers new entries of these streams to matching stream triggers (sync callbacks run now). */
+  processStreams(streams: readonly { db: number; key: Buffer }[]): void;
+  /** Redis calls made by library code so far (monotonic): the server settles effects only when it moved. */
+  readonly callCount: number;
+  /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
+  afterFlush(db: number | 'all'): void;
+  /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type GearsCommandName = 'TFUNCTION' | 'TFCALL' | 'TFCALLASYNC';
