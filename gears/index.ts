@@ -1,6 +1,28 @@
 /**
- * Entry point of the RedisGears library (placeholder until the capture and batching code lands).
+ * Entry point of the RedisGears library: validates `redis.config` and registers, per writer, the keyspace trigger
+ * that captures its hashes, then the stream trigger that batches every capture stream and the TFCALL functions
+ * the worker and operators use. build/build.mjs bundles this into dist/writebehind.js, a classic script.
+ *
+ * Every options object is a fresh literal inside its register* function: RedisGears consumes the keys of an
+ * options object, so one object must never serve two registrations.
  */
-declare const __LIBRARY_VERSION__: string;
+import { createBatcher } from './batching/batcher.js';
+import { registerBatcherTrigger } from './batching/batcher-trigger.js';
+import { registerCaptureTrigger } from './capture/capture-trigger.js';
+import { registerCommittedFunction } from './functions/committed.js';
+import { registerCutFunction } from './functions/cut.js';
+import { registerStatusFunction } from './functions/status.js';
+import { registerVersionFunction } from './functions/version.js';
+import { loadLibraryConfig } from './library-config.js';
+import { createWriterContext } from './writer-context.js';
 
-redis.registerFunction('version', () => __LIBRARY_VERSION__, { flags: [redis.functionFlags.NO_WRITES] });
+const config = loadLibraryConfig(redis.config);
+const writers = config.writers.map((writer) => createWriterContext(writer, config));
+const writersByStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
+
+for (const writer of writers) registerCaptureTrigger(writer);
+registerBatcherTrigger(createBatcher(writers, config.batch.size));
+registerCutFunction(writersByStream);
+registerCommittedFunction(writersByStream);
+registerStatusFunction(config.name, __LIBRARY_VERSION__, writers);
+registerVersionFunction(__LIBRARY_VERSION__);

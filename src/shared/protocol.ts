@@ -47,6 +47,8 @@ export const MetaField = Object.freeze({
   open: 'open',
   /** Stream-id milliseconds of the first record since the last cut. */
   openSince: 'open_since',
+  /** Id of the last capture record the batcher counted; a partial batch cut by `cut` ends there. */
+  last: 'last',
   /** Last capture id committed to MySQL. */
   committed: 'committed',
   captured: 'captured',

@@ -1,0 +1,101 @@
+/**
+ * The capture step of one keyspace event: read the key's state, honour the `#` flag, and append the row image
+ * (or a delete) to the writer's capture stream, in the same execution unit as the write.
+ *
+ * Input problems become dead letters and the callback returns normally; only bugs throw (and show in
+ * TFUNCTION LIST `last_error`).
+ */
+import { decodeUtf8, toHex } from '../bytes.js';
+import { DEFAULT_DIRECTIVE, flagDeletesKey, flagReplicates, parseFlag, type FlagDirective } from '../flags.js';
+import type { WriterContext } from '../writer-context.js';
+import { acknowledgeDone } from './ack.js';
+import { deleteRecord, upsertRecord, type RecordArgs } from './capture-record.js';
+import { deadLetterCapture } from './dead-letter.js';
+import { readHashState } from './hash-state.js';
+import { parsePrimaryKey } from './primary-key.js';
+
+/** The special field that carries the flag and the optional uuid. */
+export const FLAG_FIELD = '#';
+
+/**
+ * Events that change nothing a row mirrors: a read of a missing key, a TTL being set (the expiry itself comes
+ * as `expired`), and the creation of an empty key that a write event always follows.
+ */
+const IGNORED_EVENTS: ReadonlySet<string> = new Set(['keymiss', 'expire', 'new']);
+
+/** Events that remove a key without anyone asking for it; a writer may keep the row (`onExpire: keep`). */
+const EXPIRY_EVENTS: ReadonlySet<string> = new Set(['expired', 'evicted']);
+
+export function captureChange(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+  if (IGNORED_EVENTS.has(event.event)) return;
+  const key = event.key;
+  if (key === null) {
+    const hex = toHex(event.key_raw);
+    deadLetterCapture(client, writer, { reason: `key is not valid UTF-8 (hex ${hex})`, event: event.event, key: hex, ack: null });
+    return;
+  }
+  const fail = (reason: string, ack: string | null) => deadLetterCapture(client, writer, { reason, event: event.event, key, ack });
+
+  const state = readHashState(client, key);
+  switch (state.kind) {
+    case 'not-hash':
+      fail(`key ${key} holds a ${state.type} value, not a hash`, null);
+      return;
+    case 'binary-field': {
+      const directive = state.flag === null ? DEFAULT_DIRECTIVE : decodeDirective(state.flag);
+      if (state.flag !== null) client.call('HDEL', key, FLAG_FIELD);
+      fail(`hash ${key} has a field name that is not valid UTF-8`, directive.uuid);
+      return;
+    }
+    case 'gone':
+      if (EXPIRY_EVENTS.has(event.event) && writer.onExpire === 'keep') return;
+      appendRecord(client, writer, event.event, key, null, (header) => deleteRecord(writer, header));
+      return;
+    case 'hash':
+      break;
+  }
+
+  const fields = new Map(state.fields);
+  const flagValue = fields.get(FLAG_FIELD);
+  let directive = DEFAULT_DIRECTIVE;
+  if (flagValue !== undefined) {
+    fields.delete(FLAG_FIELD);
+    client.call('HDEL', key, FLAG_FIELD);
+    directive = decodeDirective(flagValue);
+  }
+  if (!directive.ok) {
+    fail(directive.reason, directive.uuid);
+    return;
+  }
+  const { flag, uuid } = directive;
+  if (flagDeletesKey(flag)) client.call('DEL', key);
+  if (!flagReplicates(flag)) {
+    if (uuid !== null) acknowledgeDone(client, key, uuid);
+    return;
+  }
+  // `~` deletes the row; so does `=` on a hash whose only field was `#` (HDEL removed the key).
+  const deletes = flag === '~' || fields.size === 0;
+  appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, fields)));
+}
+
+function decodeDirective(raw: ArrayBuffer): FlagDirective {
+  const value = decodeUtf8(raw);
+  return value === null ? { ok: false, reason: `'#' value is not valid UTF-8 (hex ${toHex(raw)})`, uuid: null } : parseFlag(value);
+}
+
+/** Appends a record once the key's id is known to be valid; otherwise dead-letters the change. */
+function appendRecord(
+  client: GearsClient,
+  writer: WriterContext,
+  event: string,
+  key: string,
+  ack: string | null,
+  build: (header: { key: string; keyValues: readonly (readonly [string, string])[]; ack: string | null }) => RecordArgs,
+): void {
+  const primaryKey = parsePrimaryKey(writer, key);
+  if (!primaryKey.ok) {
+    deadLetterCapture(client, writer, { reason: primaryKey.reason, event, key, ack });
+    return;
+  }
+  client.call('XADD', writer.keys.changes, '*', ...build({ key, keyValues: primaryKey.values, ack }));
+}

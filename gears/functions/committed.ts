@@ -1,0 +1,48 @@
+import { WORKER_GROUP } from '../../src/shared/keys.js';
+import { LibraryFunction, MetaField, compareStreamIds, nextStreamId } from '../../src/shared/protocol.js';
+import { replyInteger, replyOptionalString } from '../replies.js';
+import type { WriterContext } from '../writer-context.js';
+import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamIdArgument, writerOfStream } from './function-arguments.js';
+
+/**
+ * TFCALL <lib>.committed 2 <capture stream> <batches stream> <descriptor id> <last committed capture id> <rows>
+ *
+ * Called by the worker after a batch's MySQL transaction committed. Atomically:
+ * 1. meta `committed` = max(old, last committed capture id) (ids compared numerically);
+ * 2. XTRIM <capture stream> MINID <committed + 1>: every record up to and including it is removed;
+ * 3. XACK <batches stream> workers <descriptor id> and XDEL it;
+ * 4. meta `committed_rows` += rows, only when the descriptor was still there.
+ * Replaying the call (the worker crashed before it saw the reply) changes nothing.
+ *
+ * - keys: the capture stream `wb:changes:{<w>}`, the batches stream `wb:batches:{<w>}` of the same writer
+ * - args: descriptor id, last committed capture id (both "<ms>-<seq>"), rows written (non-negative integer)
+ * - reply: the committed capture id now in meta (bulk string)
+ * - errors: "ERR committed: ..." for a wrong argument count, streams that are not one writer's capture and
+ *   batches streams, or a malformed id or row count
+ */
+export function registerCommittedFunction(writers: ReadonlyMap<string, WriterContext>): void {
+  redis.registerFunction(LibraryFunction.committed, (client, ...args) => commit(client, writers, args), {
+    description: 'records a committed batch: advances the commit cursor, trims the capture stream, acks the batch',
+  });
+}
+
+function commit(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, args: string[]): string {
+  const fn = LibraryFunction.committed;
+  expectArgumentCount(fn, args, ['capture stream', 'batches stream', 'descriptor id', 'last committed id', 'rows']);
+  const [stream, batches, descriptor, lastCommitted, rowsArg] = args as [string, string, string, string, string];
+  const writer = writerOfStream(fn, writers, stream);
+  if (batches !== writer.keys.batches) throw functionError(fn, `the batches stream of ${stream} is ${writer.keys.batches}, got '${batches}'`);
+  const descriptorId = streamIdArgument(fn, 'descriptor id', descriptor);
+  const committedId = streamIdArgument(fn, 'last committed id', lastCommitted);
+  const rows = nonNegativeIntegerArgument(fn, 'rows', rowsArg);
+
+  const meta = writer.keys.meta;
+  const previous = replyOptionalString(client.call('HGET', meta, MetaField.committed), 'HGET');
+  const committed = previous !== null && compareStreamIds(previous, committedId) >= 0 ? previous : committedId;
+  if (committed !== previous) client.call('HSET', meta, MetaField.committed, committed);
+  client.call('XTRIM', stream, 'MINID', nextStreamId(committed));
+  client.call('XACK', batches, WORKER_GROUP, descriptorId);
+  const removed = replyInteger(client.call('XDEL', batches, descriptorId), 'XDEL');
+  if (removed > 0n) client.call('HINCRBY', meta, MetaField.committedRows, String(rows));
+  return committed;
+}

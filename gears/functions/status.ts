@@ -1,0 +1,89 @@
+import { WORKER_GROUP } from '../../src/shared/keys.js';
+import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
+import { replyArray, replyInteger, replyOptionalString } from '../replies.js';
+import type { WriterContext } from '../writer-context.js';
+import { expectArgumentCount } from './function-arguments.js';
+
+/** What `status` reports for one writer. Counts are numbers, ids are "<ms>-<seq>" or null. */
+export interface WriterStatus {
+  /** Records in the capture stream (captured and not yet committed-and-trimmed). */
+  backlog: number;
+  /** Records counted since the last cut. */
+  open: number;
+  cut: string | null;
+  committed: string | null;
+  captured: number;
+  batches: number;
+  committed_rows: number;
+  /** Dead letters ever recorded (meta counter). */
+  dead_lettered: number;
+  /** Entries in the dead-letter stream now (capped by deadLetterMaxLen). */
+  dead_letters: number;
+  /** Batch descriptors delivered to a worker and not yet committed (XPENDING). */
+  pending_batches: number;
+  /** Batch descriptors in the batches stream, delivered or not. */
+  queued_batches: number;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+export interface LibraryStatus {
+  library: string;
+  version: string;
+  writers: Record<string, WriterStatus>;
+}
+
+/**
+ * TFCALL <lib>.status 0   (no-writes)
+ *
+ * - keys: none; args: none
+ * - reply: JSON text of {library, version, writers: {<writer name>: WriterStatus}}
+ * - errors: "ERR status: ..." when given keys or arguments
+ */
+export function registerStatusFunction(libraryName: string, version: string, writers: readonly WriterContext[]): void {
+  redis.registerFunction(
+    LibraryFunction.status,
+    (client, ...args) => {
+      expectArgumentCount(LibraryFunction.status, args, []);
+      const status: LibraryStatus = { library: libraryName, version, writers: {} };
+      for (const writer of writers) status.writers[writer.name] = writerStatus(client, writer);
+      return JSON.stringify(status);
+    },
+    { description: 'JSON status of every writer: backlog, cursors, counters, pending batches, last error', flags: [redis.functionFlags.NO_WRITES] },
+  );
+}
+
+function writerStatus(client: GearsClient, writer: WriterContext): WriterStatus {
+  const { changes, batches, deadLetters, meta } = writer.keys;
+  const fields: string[] = [MetaField.open, MetaField.cut, MetaField.committed, MetaField.captured, MetaField.batches, MetaField.committedRows, MetaField.deadLettered, MetaField.lastError, MetaField.lastErrorAt];
+  const values = replyArray(client.call('HMGET', meta, ...fields), 'HMGET').map((value) => replyOptionalString(value, 'HMGET'));
+  const get = (field: string) => values[fields.indexOf(field)] ?? null;
+  const count = (field: string) => Number(get(field) ?? '0');
+  return {
+    backlog: Number(replyInteger(client.call('XLEN', changes), 'XLEN')),
+    open: count(MetaField.open),
+    cut: get(MetaField.cut),
+    committed: get(MetaField.committed),
+    captured: count(MetaField.captured),
+    batches: count(MetaField.batches),
+    committed_rows: count(MetaField.committedRows),
+    dead_lettered: count(MetaField.deadLettered),
+    dead_letters: Number(replyInteger(client.call('XLEN', deadLetters), 'XLEN')),
+    pending_batches: pendingBatches(client, batches),
+    queued_batches: Number(replyInteger(client.call('XLEN', batches), 'XLEN')),
+    last_error: get(MetaField.lastError),
+    last_error_at: get(MetaField.lastErrorAt),
+  };
+}
+
+/** XPENDING summary count; 0 before the batches stream and its group exist. */
+function pendingBatches(client: GearsClient, batches: string): number {
+  if (replyInteger(client.call('EXISTS', batches), 'EXISTS') === 0n) return 0;
+  try {
+    const [count] = replyArray(client.call('XPENDING', batches, WORKER_GROUP), 'XPENDING');
+    return count === undefined ? 0 : Number(replyInteger(count, 'XPENDING'));
+  } catch (error) {
+    if (String(error).startsWith('NOGROUP')) return 0;
+    throw error;
+  }
+}

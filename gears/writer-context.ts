@@ -1,0 +1,33 @@
+/**
+ * One writer of the configuration, resolved once at load time into what the triggers and functions need on
+ * every event: its key names, its key prefix, its primary key columns and its field → column pairs.
+ */
+import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../src/shared/config.js';
+import { hashKeyPrefix, writerKeys, type WriterKeys } from '../src/shared/keys.js';
+
+export interface WriterContext {
+  readonly name: string;
+  readonly keys: WriterKeys;
+  /** `<keysPrefix>:`, the keyspace trigger's prefix; the rest of a key is its id. */
+  readonly prefix: string;
+  readonly table: string;
+  readonly keyColumns: readonly string[];
+  /** [hash field, column] pairs, in the config's order. */
+  readonly mappings: readonly (readonly [string, string])[];
+  readonly onExpire: WriterConfig['onExpire'];
+  /** Approximate cap of the dead-letter stream (XADD MAXLEN ~). */
+  readonly deadLetterMaxLen: number;
+}
+
+export function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>): WriterContext {
+  return Object.freeze({
+    name: writer.name,
+    keys: writerKeys(writer.name),
+    prefix: hashKeyPrefix(writer.keysPrefix),
+    table: writer.table,
+    keyColumns: Object.freeze(primaryKeyColumns(writer)),
+    mappings: Object.freeze(Object.entries(writer.mappings).map(([field, column]) => Object.freeze([field, column] as const))),
+    onExpire: writer.onExpire,
+    deadLetterMaxLen: config.deadLetterMaxLen,
+  });
+}
