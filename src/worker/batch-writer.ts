@@ -1,0 +1,50 @@
+/**
+ * The worker's view of a target database: write one batch of capture records in one transaction, report the
+ * records it had to reject, and let the caller act just before the commit (dead letters go to Redis there, so
+ * a crash after the commit never loses them).
+ */
+import type { WriteBehindError } from '../shared/errors.js';
+import type { CaptureRecord } from './capture-record.js';
+
+export interface WriteBatch {
+  readonly writer: string;
+  /** Capture stream the records come from; also the exactly-once cursor's id. */
+  readonly stream: string;
+  readonly descriptorId: string;
+  /** Exclusive lower bound and inclusive upper bound of the batch's capture ids. */
+  readonly from: string;
+  readonly to: string;
+  /** Parsed records in stream order. */
+  readonly records: readonly CaptureRecord[];
+}
+
+export interface RejectedRecord {
+  /** The change that was written and failed (the row's last change in the batch). */
+  readonly record: CaptureRecord;
+  /** Earlier changes of the same row in the batch; they share the failure. */
+  readonly superseded: readonly CaptureRecord[];
+  readonly error: WriteBehindError;
+}
+
+export interface BatchWriteResult {
+  /** Rows changed (after coalescing) by this transaction. */
+  readonly rows: number;
+  /** Records the exactly-once cursor showed as already written by an earlier attempt. */
+  readonly alreadyWritten: readonly CaptureRecord[];
+  /** Records that cannot be stored; everything else commits. */
+  readonly rejected: readonly RejectedRecord[];
+}
+
+export interface WriteHooks {
+  /** Runs inside the transaction, after every statement and before COMMIT; throwing rolls the batch back. */
+  beforeCommit?(result: BatchWriteResult): Promise<void>;
+}
+
+export interface BatchWriter {
+  /**
+   * Writes the batch. Throws a MysqlWriteError when the whole batch must be retried (connection, deadlock,
+   * missing table...); row-level data errors are returned in `rejected` instead.
+   */
+  write(batch: WriteBatch, hooks?: WriteHooks): Promise<BatchWriteResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+/**
+ * Start-up validation of the config against the database: every writer's table exists, its primary key
+ * columns are the table's primary key or a unique key (otherwise an upsert would insert duplicates), and every
+ * mapped column exists. All problems are reported at once, each naming the table and column.
+ */
+import { ConfigError } from '../shared/errors.js';
+import { primaryKeyColumns, type WriteBehindConfig } from '../shared/config.js';
+import type { MysqlSession } from './mysql-pool.js';
+import { quoteTable } from './sql-identifiers.js';
+import { findColumn, isUniqueKey, readTableSchema, type TableSchema } from './table-schema.js';
+
+export async function checkSchema(session: MysqlSession, config: WriteBehindConfig): Promise<Map<string, TableSchema>> {
+  const schemas = new Map<string, TableSchema>();
+  const problems: string[] = [];
+  for (const writer of config.writers) {
+    let schema = schemas.get(writer.table);
+    if (schema === undefined) {
+      const read = await readTableSchema(session, writer.table);
+      if (read === null) {
+        problems.push(`writer '${writer.name}': table '${writer.table}' does not exist`);
+        continue;
+      }
+      schema = read;
+      schemas.set(writer.table, schema);
+    }
+    const keyColumns = primaryKeyColumns(writer);
+    for (const column of [...keyColumns, ...Object.values(writer.mappings)]) {
+      if (findColumn(schema, column) === undefined) problems.push(`writer '${writer.name}': table '${writer.table}' has no column '${column}'`);
+    }
+    if (keyColumns.every((c) => findColumn(schema!, c) !== undefined) && !isUniqueKey(schema, keyColumns)) {
+      problems.push(`writer '${writer.name}': column(s) ${keyColumns.map((c) => `'${c}'`).join(', ')} of table '${writer.table}' are not its primary key or a unique key`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`the config does not match the database: ${problems.join('; ')}`, {
+      context: { problems, suggestion: 'create the tables/columns (or fix the config) and start the worker again' },
+    });
+  }
+  return schemas;
+}
+
+/** The exactly-once cursor table (`id` = capture stream, `val` = last stream id written), created if missing. */
+export async function ensureExactlyOnceTable(session: MysqlSession, table: string): Promise<void> {
+  await session.query(`CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (id VARCHAR(255) NOT NULL PRIMARY KEY, val VARCHAR(64) NOT NULL)`);
+}
