@@ -1,0 +1,64 @@
+/**
+ * Deploying the library: `TFUNCTION LOAD REPLACE CONFIG <json> <code>`, then asking the loaded library for its
+ * version. The library validates the config itself, so a document it rejects fails the load with its message
+ * ("Failed loading library: invalid write-behind config: writers[0].table: ..."), which becomes a
+ * LibraryLoadError. A REPLACE keeps the capture streams, the meta hashes and the batcher's read positions.
+ */
+import { ErrorReply } from 'redis';
+import { ConfigError, DeployError, LibraryLoadError } from '../shared/errors.js';
+import { LibraryFunction } from '../shared/protocol.js';
+import { libraryCodeFor } from './library-code.js';
+import { withRedis, type RedisSession } from './redis-session.js';
+
+export interface DeployLibraryOptions {
+  redisUrl: string;
+  /** The configuration document (usually validated by loadConfigFile); its `name` names the library. */
+  config: { readonly name?: unknown } & Readonly<Record<string, unknown>>;
+  /** Library code; defaults to the bundle built into this package. */
+  code?: string;
+}
+
+export interface DeployedLibrary {
+  name: string;
+  /** The version the library reports; null when it has no `version` function (not one of ours). */
+  version: string | null;
+}
+
+export async function deployLibrary(options: DeployLibraryOptions): Promise<DeployedLibrary & { version: string }> {
+  const name = options.config.name;
+  if (typeof name !== 'string') throw new ConfigError('config.name must be a string: it names the library');
+  const code = options.code === undefined ? libraryCodeFor(name) : libraryCodeFor(name, options.code);
+  return withRedis(options.redisUrl, async (client) => {
+    try {
+      await client.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', 'CONFIG', JSON.stringify(options.config), code]);
+    } catch (cause) {
+      if (cause instanceof ErrorReply) {
+        throw new LibraryLoadError(cause.message, { cause, context: { library: name, redisUrl: options.redisUrl } });
+      }
+      throw new DeployError(`TFUNCTION LOAD of library ${name} failed`, { cause, context: { library: name, redisUrl: options.redisUrl } });
+    }
+    const version = await libraryVersion(client, name);
+    if (version === null) throw new DeployError(`library ${name} loaded, but TFCALL ${name}.${LibraryFunction.version} did not answer`, { context: { library: name } });
+    return { name, version };
+  });
+}
+
+/** The library named `name` as deployed, or null when Redis holds no library of that name. */
+export async function fetchDeployedLibrary(redisUrl: string, name: string): Promise<DeployedLibrary | null> {
+  return withRedis(redisUrl, async (client) => {
+    const listed = await client.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', name]);
+    if (!Array.isArray(listed) || listed.length === 0) return null;
+    return { name, version: await libraryVersion(client, name) };
+  });
+}
+
+/** `TFCALL <name>.version 0`, or null when the library has no such function. */
+async function libraryVersion(client: RedisSession, name: string): Promise<string | null> {
+  try {
+    const reply = await client.sendCommand(['TFCALL', `${name}.${LibraryFunction.version}`, '0']);
+    return typeof reply === 'string' ? reply : String(reply);
+  } catch (cause) {
+    if (cause instanceof ErrorReply && /Unknown (function|library)/i.test(cause.message)) return null;
+    throw new DeployError(`TFCALL ${name}.${LibraryFunction.version} failed`, { cause, context: { library: name } });
+  }
+}
