@@ -1,0 +1,54 @@
+/**
+ * A `writebehind <command>` child process (the built CLI): the worker and the runtime run in processes of
+ * their own, so a SIGKILL is a real crash and the load generator does not share their event loop.
+ * The last lines of its output are kept for the error message when it dies unexpectedly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cliEntry } from './repo-root.js';
+
+const KEPT_LINES = 40;
+
+export interface CliProcess {
+  readonly pid: number;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** The last lines the process wrote to stdout/stderr. */
+  tail(): string;
+  /** Sends a signal; SIGKILL is the crash, SIGTERM the clean stop. */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL if still alive after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+export function startCliProcess(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  const child: ChildProcess = spawn(process.execPath, [cliEntry(), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+    if (lines.length > KEPT_LINES) lines.splice(0, lines.length - KEPT_LINES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    tail: () => lines.join('\n'),
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
