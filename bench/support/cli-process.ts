@@ -1,7 +1,7 @@
 /**
- * A `writebehind <command>` child process (the built CLI): the worker and the runtime run in processes of
- * their own, so a SIGKILL is a real crash and the load generator does not share their event loop.
- * The last lines of its output are kept for the error message when it dies unexpectedly.
+ * A Node child process running built code (the `writebehind` CLI, or a bench-side entry under dist/bench/):
+ * the worker and the runtime run in processes of their own, so a SIGKILL is a real crash and the load
+ * generator does not share their event loop. The last lines of its output are kept for error messages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cliEntry } from './repo-root.js';
@@ -14,14 +14,20 @@ export interface CliProcess {
   readonly exited: Promise<number | string>;
   /** The last lines the process wrote to stdout/stderr. */
   tail(): string;
+  isRunning(): boolean;
   /** Sends a signal; SIGKILL is the crash, SIGTERM the clean stop. */
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM, then SIGKILL if still alive after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<number | string>;
 }
 
+/** `writebehind <args>` from dist/src/cli/index.js. */
 export function startCliProcess(args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child: ChildProcess = spawn(process.execPath, [cliEntry(), ...args], {
+  return startNodeProcess(cliEntry(), args, env);
+}
+
+export function startNodeProcess(entry: string, args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  const child: ChildProcess = spawn(process.execPath, [entry, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
   });
@@ -39,6 +45,7 @@ export function startCliProcess(args: readonly string[], env: Record<string, str
     pid: child.pid ?? -1,
     exited,
     tail: () => lines.join('\n'),
+    isRunning: () => child.exitCode === null && child.signalCode === null,
     signal(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },

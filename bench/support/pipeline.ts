@@ -1,0 +1,116 @@
+/**
+ * The whole write-behind on loopback, for the pipeline scenarios and the chaos campaign: a redis-server of its
+ * own, the local runtime in front of it (a child process, so it has its own event loop and can be SIGKILLed),
+ * the library deployed into the runtime, and workers started on demand as `writebehind worker` processes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type RedisClientType } from 'redis';
+import { deployLibrary } from '../../src/deploy/deploy.js';
+import type { WriteBehindConfig } from '../../src/shared/config.js';
+import { writerKeys } from '../../src/shared/keys.js';
+import { BENCH_WRITER, writeConfigFile } from './bench-config.js';
+import { startCliProcess, startNodeProcess, type CliProcess } from './cli-process.js';
+import { findFreePort, startRedisServerProcess, waitForPing, type RedisServerProcess } from './redis-server-process.js';
+import { repoRoot } from './repo-root.js';
+
+export interface PipelineOptions {
+  readonly config: WriteBehindConfig;
+  /** MySQL URL of the target database. */
+  readonly mysqlUrl: string;
+  /** redis-server with appendonly (for restarts that must keep the data). */
+  readonly appendonly?: boolean;
+}
+
+export interface Pipeline {
+  readonly redis: RedisServerProcess;
+  /** URL of the runtime: where applications, the deploy and the workers connect. */
+  readonly runtimeUrl: string;
+  readonly configFile: string;
+  /** Starts a worker process; `consumer` names it in the `workers` group (stable across its restarts). */
+  startWorker(consumer?: string): CliProcess;
+  /** SIGKILLs the runtime (the redis-server keeps running). */
+  killRuntime(): Promise<void>;
+  /** Starts the runtime again on the same port (it reloads the library persisted in redis-server). */
+  startRuntime(): Promise<void>;
+  /** A client of the runtime (not of the redis-server behind it). */
+  connect(): Promise<RedisClientType>;
+  /** A client of the redis-server itself, for checks that must not go through the runtime. */
+  connectDirect(): Promise<RedisClientType>;
+  close(): Promise<void>;
+}
+
+/** The bench-side runtime entry (dist/bench/support/runtime-entry.js): `Runtime.start` in a process of its own. */
+function runtimeEntry(): string {
+  return join(repoRoot(), 'dist/bench/support/runtime-entry.js');
+}
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
+  const configFile = writeConfigFile(dir, options.config);
+  const redis = await startRedisServerProcess({ appendonly: options.appendonly === true });
+  const runtimePort = await findFreePort();
+  const runtimeUrl = `redis://127.0.0.1:${runtimePort}`;
+  const workers = new Set<CliProcess>();
+  const clients = new Set<RedisClientType>();
+  let runtime: CliProcess | undefined;
+
+  const startRuntime = async () => {
+    const started = startNodeProcess(runtimeEntry(), ['--redis', redis.url, '--port', String(runtimePort)]);
+    runtime = started;
+    try {
+      await waitForPing(runtimePort, () => started.isRunning(), 'runtime');
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${started.tail()}`);
+    }
+  };
+  const open = async (url: string) => {
+    const client = createClient({ url, socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) } }) as RedisClientType;
+    client.on('error', () => {
+      // Restarts in the chaos campaign drop connections on purpose; commands fail and are retried by the caller.
+    });
+    await client.connect();
+    clients.add(client);
+    return client;
+  };
+
+  try {
+    await startRuntime();
+    await deployLibrary({ redisUrl: runtimeUrl, config: options.config });
+  } catch (error) {
+    await runtime?.stop();
+    await redis.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    redis,
+    runtimeUrl,
+    configFile,
+    startWorker(consumer) {
+      const worker = startCliProcess(['worker', '--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', configFile, ...(consumer === undefined ? [] : ['--consumer', consumer])]);
+      workers.add(worker);
+      void worker.exited.then(() => workers.delete(worker));
+      return worker;
+    },
+    async killRuntime() {
+      runtime?.signal('SIGKILL');
+      await runtime?.exited;
+    },
+    startRuntime,
+    connect: () => open(runtimeUrl),
+    connectDirect: () => open(redis.url),
+    async close() {
+      await Promise.all([...workers].map((w) => w.stop()));
+      for (const client of clients) client.destroy();
+      await runtime?.stop();
+      await redis.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The bench writer's stream keys. */
+export const benchKeys = writerKeys(BENCH_WRITER);

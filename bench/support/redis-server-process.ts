@@ -1,0 +1,100 @@
+/**
+ * A redis-server of the bench's own, on a free loopback port, in a temporary directory: nothing is shared with
+ * the engineers' Redis on 6379. With `appendonly`, the chaos campaign can SIGKILL it and start it again on the
+ * same port and directory and find every acknowledged write.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from './sleep.js';
+
+export interface RedisServerProcess {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts again on the same port and directory (the AOF, if any, is replayed). */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+export interface RedisServerProcessOptions {
+  /** appendonly yes, appendfsync always: every acknowledged write survives a SIGKILL. */
+  readonly appendonly?: boolean;
+}
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+export async function startRedisServerProcess(options: RedisServerProcessOptions = {}): Promise<RedisServerProcess> {
+  const port = await findFreePort();
+  const dir = mkdtempSync(join(tmpdir(), 'wb-bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always'];
+  let child: ChildProcess | undefined;
+  const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+  const stop = async (signal: NodeJS.Signals) => {
+    const c = child;
+    if (c === undefined || exited(c)) return;
+    const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill(signal);
+    await gone;
+  };
+  const server: RedisServerProcess = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill: () => stop('SIGKILL'),
+    async start() {
+      child = spawn('redis-server', args, { stdio: 'ignore' });
+      const c = child;
+      await waitForPing(port, () => c.exitCode === null, 'redis-server');
+    },
+    async close() {
+      await stop('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/** Waits until something on `port` answers PING (redis-server, or the runtime in front of it). */
+export async function waitForPing(port: number, isAlive: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await answersPing(port))) {
+    if (!isAlive()) throw new Error(`${what} on port ${port} exited before answering PING`);
+    if (Date.now() > deadline) throw new Error(`${what} on port ${port} did not answer PING within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+/** PING over a raw socket (no client library: it must work while the server is still loading its AOF). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
