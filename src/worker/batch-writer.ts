@@ -31,6 +31,8 @@ export interface BatchWriteResult {
   readonly rows: number;
   /** Records the exactly-once cursor showed as already written by an earlier attempt. */
   readonly alreadyWritten: readonly CaptureRecord[];
+  /** The exactly-once cursor had reached the batch's `to`: an earlier attempt committed the whole batch. */
+  readonly replayed: boolean;
   /** Records that cannot be stored; everything else commits. */
   readonly rejected: readonly RejectedRecord[];
 }

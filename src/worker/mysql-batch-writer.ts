@@ -101,11 +101,13 @@ export class MysqlBatchWriter implements BatchWriter {
       const exactlyOnce = this.#config.exactlyOnceTable;
       let pending: readonly CaptureRecord[] = batch.records;
       let alreadyWritten: readonly CaptureRecord[] = [];
+      let cursor: string | undefined;
       if (exactlyOnce !== undefined) {
-        const cursor = await readCursor(session, exactlyOnce, batch.stream);
-        if (cursor !== undefined) {
-          alreadyWritten = batch.records.filter((r) => compareStreamIds(r.id, cursor) <= 0);
-          pending = batch.records.filter((r) => compareStreamIds(r.id, cursor) > 0);
+        cursor = await readCursor(session, exactlyOnce, batch.stream);
+        const written = cursor;
+        if (written !== undefined) {
+          alreadyWritten = batch.records.filter((r) => compareStreamIds(r.id, written) <= 0);
+          pending = batch.records.filter((r) => compareStreamIds(r.id, written) > 0);
         }
       }
       const rejected: RejectedRecord[] = [];
@@ -114,8 +116,9 @@ export class MysqlBatchWriter implements BatchWriter {
       for (const group of groups) {
         for (const chunk of this.#chunks(group.rows)) rows += await this.#writeRows(session, group, chunk, rejected, context);
       }
-      if (exactlyOnce !== undefined && pending.length > 0) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
-      const result: BatchWriteResult = { rows, alreadyWritten, rejected };
+      const replayed = cursor !== undefined && compareStreamIds(batch.to, cursor) <= 0;
+      if (exactlyOnce !== undefined && !replayed) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
+      const result: BatchWriteResult = { rows, alreadyWritten, rejected, replayed };
       inHook = true;
       await hooks.beforeCommit?.(result);
       inHook = false;

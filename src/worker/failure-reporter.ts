@@ -1,0 +1,52 @@
+/**
+ * Logs a failing loop once per state change, not once per retry: the first failure (and any change of its
+ * kind) is logged and reported, every retry is only counted, and the recovery is logged with how long it took.
+ */
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { MysqlWriteError } from './mysql-write-error.js';
+
+export class FailureReporter {
+  readonly #log: Logger;
+  readonly #report: (error: unknown) => void;
+  #state: string | undefined;
+  #since = 0;
+  #retries = 0;
+
+  constructor(log: Logger, report: (error: unknown) => void) {
+    this.#log = log;
+    this.#report = report;
+  }
+
+  /** Records a failure about to be retried; returns its kind (for the retry metric). */
+  failed(error: unknown, what: string): string {
+    const kind = failureKind(error);
+    const state = `${kind}:${error instanceof MysqlWriteError ? String(error.context['errno'] ?? error.context['code'] ?? '') : ''}`;
+    this.#retries += 1;
+    if (state !== this.#state) {
+      if (this.#state === undefined) this.#since = Date.now();
+      this.#state = state;
+      const fields = { kind, err: error instanceof Error ? error : new Error(errorMessage(error)), retrying: true };
+      if (kind === 'schema') this.#log.error(fields, `${what} failed: the table does not match the records (fix the table; the backlog waits in Redis): ${errorMessage(error)}`);
+      else this.#log.warn(fields, `${what} failed, retrying with backoff until it succeeds: ${errorMessage(error)}`);
+      this.#report(error);
+    }
+    return kind;
+  }
+
+  succeeded(what: string): void {
+    if (this.#state === undefined) return;
+    this.#log.info({ retries: this.#retries, downMs: Date.now() - this.#since }, `${what} recovered`);
+    this.#state = undefined;
+    this.#retries = 0;
+  }
+
+  get failing(): boolean {
+    return this.#state !== undefined;
+  }
+}
+
+export function failureKind(error: unknown): string {
+  if (error instanceof MysqlWriteError) return error.kind === 'schema' ? 'schema' : 'mysql';
+  return 'redis';
+}

@@ -1,0 +1,183 @@
+/**
+ * StreamClient over node-redis v5. Commands go out raw (`sendCommand`) with bulk strings mapped to Buffers,
+ * so binary field values survive and the same code talks to Redis Stack and to the local runtime alike.
+ * Every failure becomes a RedisCommandError naming the command and key.
+ */
+import { createClient, RESP_TYPES } from 'redis';
+import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import type { StreamEntry } from './stream-entry.js';
+import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
+
+type RawReply = null | number | bigint | Buffer | string | RawReply[];
+
+const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
+
+type NodeRedisClient = ReturnType<typeof createClient>;
+
+export class RedisStreamClient implements StreamClient {
+  readonly #client: NodeRedisClient;
+
+  private constructor(client: NodeRedisClient) {
+    this.#client = client;
+  }
+
+  /**
+   * Connects to `url`. Reconnects with a capped backoff on its own; callers see failed commands meanwhile.
+   * `onError` receives connection errors (node-redis emits them as events; unhandled they would crash).
+   */
+  static async connect(url: string, onError: (error: Error) => void = () => {}): Promise<RedisStreamClient> {
+    const client = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000), connectTimeout: 5_000 } });
+    client.on('error', onError);
+    try {
+      await client.connect();
+    } catch (cause) {
+      client.destroy();
+      throw new RedisCommandError(`cannot connect to Redis at ${url}`, { cause, context: { url } });
+    }
+    return new RedisStreamClient(client);
+  }
+
+  async #send(args: ReadonlyArray<string | Buffer>): Promise<RawReply> {
+    try {
+      return (await this.#client.sendCommand(args as Array<string | Buffer>, BUFFERS)) as RawReply;
+    } catch (cause) {
+      const command = args.slice(0, args[0] === 'TFCALL' ? 2 : 1).map(String).join(' ');
+      throw new RedisCommandError(`${command} failed: ${errorMessage(cause)}`, { cause, context: { command, key: args[1] === undefined ? undefined : String(args[1]) } });
+    }
+  }
+
+  async ensureGroup(stream: string, group: string): Promise<void> {
+    try {
+      await this.#send(['XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM']);
+    } catch (error) {
+      if (!errorMessage(error).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  async readGroup(stream: string, group: string, consumer: string, cursor: '0' | '>', count: number, blockMs?: number): Promise<StreamEntry[]> {
+    const block = blockMs === undefined ? [] : ['BLOCK', String(blockMs)];
+    const reply = await this.#send(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), ...block, 'STREAMS', stream, cursor]);
+    if (reply === null) return [];
+    // RESP2: [[stream, entries]]; RESP3 would be a map, which node-redis gives as a flat array here too.
+    const streams = reply as RawReply[];
+    const first = streams[0] as RawReply[] | undefined;
+    return first === undefined ? [] : toEntries(first[1] ?? []);
+  }
+
+  async claimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+    const reply = (await this.#send(['XAUTOCLAIM', stream, group, consumer, String(minIdleMs), '0-0', 'COUNT', String(count)])) as RawReply[];
+    return toEntries(reply[1] ?? []);
+  }
+
+  async pendingOf(stream: string, group: string, consumer: string, count: number, start = '-', end = '+'): Promise<string[]> {
+    const reply = (await this.#send(['XPENDING', stream, group, start, end, String(count), consumer])) as RawReply[];
+    return reply.map((row) => String((row as RawReply[])[0]));
+  }
+
+  async pendingCount(stream: string, group: string): Promise<number> {
+    try {
+      const reply = (await this.#send(['XPENDING', stream, group])) as RawReply[];
+      return Number(reply[0] ?? 0);
+    } catch (error) {
+      if (/NOGROUP|no such key/i.test(errorMessage(error))) return 0;
+      throw error;
+    }
+  }
+
+  async touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#send(['XCLAIM', stream, group, consumer, '0', ...ids, 'JUSTID']);
+  }
+
+  async rangeAfter(stream: string, after: string, through: string, count: number): Promise<StreamEntry[]> {
+    return toEntries(await this.#send(['XRANGE', stream, `(${after}`, through, 'COUNT', String(count)]));
+  }
+
+  async range(stream: string, count: number, reverse = false): Promise<StreamEntry[]> {
+    return toEntries(await this.#send(reverse ? ['XREVRANGE', stream, '+', '-', 'COUNT', String(count)] : ['XRANGE', stream, '-', '+', 'COUNT', String(count)]));
+  }
+
+  async length(stream: string): Promise<number> {
+    return Number(await this.#send(['XLEN', stream]));
+  }
+
+  async append(stream: string, fields: StreamFields, maxLen?: number): Promise<string> {
+    const cap = maxLen === undefined ? [] : ['MAXLEN', '~', String(maxLen)];
+    return String(await this.#send(['XADD', stream, ...cap, '*', ...fields.flat()]));
+  }
+
+  async deleteEntries(stream: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number(await this.#send(['XDEL', stream, ...ids]));
+  }
+
+  async deleteKey(key: string): Promise<void> {
+    await this.#send(['DEL', key]);
+  }
+
+  async hashGetAll(key: string): Promise<Record<string, string>> {
+    const reply = (await this.#send(['HGETALL', key])) as RawReply[];
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+
+  async hashSet(key: string, fields: Record<string, string>): Promise<void> {
+    await this.#send(['HSET', key, ...Object.entries(fields).flat()]);
+  }
+
+  async hashIncrement(key: string, field: string, by: number): Promise<void> {
+    await this.#send(['HINCRBY', key, field, String(by)]);
+  }
+
+  async acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void> {
+    if (acks.length === 0) return;
+    try {
+      const multi = this.#client.multi();
+      for (const ack of acks) {
+        multi.addCommand(['XADD', ack.stream, '*', ...ack.fields.flat()]);
+        multi.addCommand(['EXPIRE', ack.stream, String(ttlSeconds)]);
+      }
+      await multi.execAsPipeline();
+    } catch (cause) {
+      throw new RedisCommandError(`writing ${acks.length} acknowledgement(s) failed: ${errorMessage(cause)}`, { cause, context: { command: 'XADD', key: acks[0]?.stream } });
+    }
+  }
+
+  async exists(keys: readonly string[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const key of keys) out.push(Number(await this.#send(['EXISTS', key])) === 1);
+    return out;
+  }
+
+  async callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null> {
+    const reply = await this.#send(['TFCALL', `${library}.${fn}`, String(keys.length), ...keys, ...args]);
+    return reply === null ? null : String(reply);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#client.isOpen) return;
+    try {
+      await this.#client.close();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+}
+
+/** [[id, [field, value, ...]], ...] → entries; entries deleted while pending come back with null fields. */
+function toEntries(reply: RawReply): StreamEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const entries: StreamEntry[] = [];
+  for (const raw of reply) {
+    const [id, flat] = raw as [Buffer, RawReply[] | null];
+    const fields: Array<[string, Buffer]> = [];
+    for (let i = 0; flat !== null && i + 1 < flat.length; i += 2) fields.push([String(flat[i]), asBuffer(flat[i + 1]!)]);
+    entries.push({ id: String(id), fields });
+  }
+  return entries;
+}
+
+function asBuffer(value: RawReply): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+}

@@ -1,0 +1,49 @@
+/**
+ * The Redis commands the worker and the CLI use, and nothing else (stream reads, the consumer group, the meta
+ * hash, dead letters, acks and the library's functions). The Worker depends on this interface, not on a driver,
+ * so it runs the same against Redis Stack, the local runtime, or a stand-in for the library in tests.
+ */
+import type { StreamEntry } from './stream-entry.js';
+
+export type StreamFields = ReadonlyArray<readonly [string, string | Buffer]>;
+
+export interface AckMessage {
+  /** The acknowledgement stream `{<hash key>}<uuid>`. */
+  readonly stream: string;
+  readonly fields: StreamFields;
+}
+
+export interface StreamClient {
+  /** XGROUP CREATE <stream> <group> 0 MKSTREAM, ignoring BUSYGROUP. */
+  ensureGroup(stream: string, group: string): Promise<void>;
+  /** XREADGROUP from one stream: `0` re-reads the consumer's own pending entries, `>` reads new ones. */
+  readGroup(stream: string, group: string, consumer: string, cursor: '0' | '>', count: number, blockMs?: number): Promise<StreamEntry[]>;
+  /** XAUTOCLAIM entries idle at least `minIdleMs` from any consumer, at most `count`. */
+  claimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]>;
+  /** Ids pending for `consumer` between `start` and `end` (XPENDING extended form). */
+  pendingOf(stream: string, group: string, consumer: string, count: number, start?: string, end?: string): Promise<string[]>;
+  /** Entries pending in the group, all consumers (XPENDING summary); 0 when the stream or group is missing. */
+  pendingCount(stream: string, group: string): Promise<number>;
+  /** Resets the idle time of entries the consumer holds (XCLAIM … 0 … JUSTID), so nobody reclaims live work. */
+  touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<void>;
+  /** XRANGE (`after`, `through`], at most `count` entries. */
+  rangeAfter(stream: string, after: string, through: string, count: number): Promise<StreamEntry[]>;
+  /** XRANGE - + or XREVRANGE + -, at most `count`. */
+  range(stream: string, count: number, reverse?: boolean): Promise<StreamEntry[]>;
+  length(stream: string): Promise<number>;
+  /** XADD (auto id), optionally capped with MAXLEN ~; returns the id. */
+  append(stream: string, fields: StreamFields, maxLen?: number): Promise<string>;
+  /** XDEL; returns how many were deleted. */
+  deleteEntries(stream: string, ids: readonly string[]): Promise<number>;
+  deleteKey(key: string): Promise<void>;
+  hashGetAll(key: string): Promise<Record<string, string>>;
+  hashSet(key: string, fields: Record<string, string>): Promise<void>;
+  hashIncrement(key: string, field: string, by: number): Promise<void>;
+  /** Acknowledgements: XADD + EXPIRE each, in one round trip. */
+  acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void>;
+  /** EXISTS for each key, in order. */
+  exists(keys: readonly string[]): Promise<boolean[]>;
+  /** TFCALL <library>.<fn> with keys and args; the reply as text (or null). */
+  callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The worker's Prometheus metrics, in a registry of its own (so embedding apps keep theirs clean). Counters and
+ * the latency histogram are updated as batches commit; the gauges (backlog, pending batches, oldest pending age,
+ * captured) are sampled from Redis when scraped.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One writer's state as sampled from Redis for the gauges. */
+export interface WriterGaugeSample {
+  readonly writer: string;
+  readonly backlog: number;
+  readonly pendingBatches: number;
+  readonly oldestPendingAgeSeconds: number;
+  readonly captured: number;
+}
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly #batches: Counter<'writer'>;
+  readonly #rows: Counter<'writer'>;
+  readonly #records: Counter<'writer'>;
+  readonly #deadLettered: Counter<'writer'>;
+  readonly #retries: Counter<'writer' | 'kind'>;
+  readonly #latency: Histogram<'writer'>;
+  readonly #lag: Histogram<'writer'>;
+  #sample: () => Promise<WriterGaugeSample[]> = async () => [];
+
+  constructor() {
+    const registers = [this.registry];
+    this.#batches = new Counter({ name: 'writebehind_batches_total', help: 'Batches committed to MySQL', labelNames: ['writer'], registers });
+    this.#rows = new Counter({ name: 'writebehind_committed_rows_total', help: 'Rows written to MySQL (after coalescing)', labelNames: ['writer'], registers });
+    this.#records = new Counter({ name: 'writebehind_records_total', help: 'Capture records processed', labelNames: ['writer'], registers });
+    this.#deadLettered = new Counter({ name: 'writebehind_dead_lettered_total', help: 'Records sent to the dead-letter stream by the worker', labelNames: ['writer'], registers });
+    this.#retries = new Counter({ name: 'writebehind_retries_total', help: 'Batch retries after a retryable failure', labelNames: ['writer', 'kind'], registers });
+    this.#latency = new Histogram({ name: 'writebehind_batch_duration_seconds', help: 'Time to write and commit one batch', labelNames: ['writer'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.#lag = new Histogram({ name: 'writebehind_commit_lag_seconds', help: "Age of a batch's last record when it committed", labelNames: ['writer'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
+    const sampled = (name: string, help: string, pick: (s: WriterGaugeSample) => number) => {
+      const read = () => this.#sample;
+      new Gauge({
+        name, help, labelNames: ['writer'], registers,
+        async collect() {
+          this.reset();
+          for (const sample of await read()().catch(() => [])) this.set({ writer: sample.writer }, pick(sample));
+        },
+      });
+    };
+    sampled('writebehind_backlog_records', 'Captured records not yet committed (capture stream length)', (s) => s.backlog);
+    sampled('writebehind_pending_batches', 'Batch descriptors delivered to a worker and not yet committed', (s) => s.pendingBatches);
+    sampled('writebehind_oldest_pending_age_seconds', 'Age of the oldest uncommitted captured record', (s) => s.oldestPendingAgeSeconds);
+    sampled('writebehind_captured_records', 'Records captured by the library (meta counter)', (s) => s.captured);
+  }
+
+  /** Where the gauges read their values at scrape time. */
+  sampleWith(sample: () => Promise<WriterGaugeSample[]>): void {
+    this.#sample = sample;
+  }
+
+  batchCommitted(writer: string, records: number, rows: number, durationSeconds: number, lagSeconds: number): void {
+    this.#batches.inc({ writer });
+    this.#records.inc({ writer }, records);
+    this.#rows.inc({ writer }, rows);
+    this.#latency.observe({ writer }, durationSeconds);
+    if (lagSeconds >= 0) this.#lag.observe({ writer }, lagSeconds);
+  }
+
+  deadLettered(writer: string, count: number): void {
+    if (count > 0) this.#deadLettered.inc({ writer }, count);
+  }
+
+  retried(writer: string, kind: string): void {
+    this.#retries.inc({ writer, kind });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Options of the Worker: a typed interface with documented defaults, checked once (messages name the field)
+ * and frozen.
+ */
+import { hostname } from 'node:os';
+import { silentLogger, type Logger } from '../shared/log.js';
+import type { WriteBehindConfig } from '../shared/config.js';
+import type { BatchWriter } from './batch-writer.js';
+import type { StreamClient } from './stream-client.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerOptions {
+  /** The write-behind config (the same document the library was deployed with). */
+  config: WriteBehindConfig;
+  /**
+   * Opens a Redis connection to the server that runs the library (the runtime's port or Redis Stack: TFCALL
+   * must reach the library). The worker opens one per writer, since each blocks in XREADGROUP, and one more.
+   */
+  connectRedis: () => Promise<StreamClient>;
+  /** Where batches go. The caller owns it: the worker does not close it. */
+  batchWriter: BatchWriter;
+  /** Consumer name in the `workers` group; keep it stable across restarts so a restart replays its own batches. @defaultValue `<hostname>-<pid>` */
+  consumer?: string;
+  /** Descriptors another consumer held this long without progress are reclaimed (XAUTOCLAIM). @defaultValue 30000 */
+  claimMinIdleMs?: number;
+  /** How often to look for idle descriptors to reclaim. @defaultValue claimMinIdleMs / 3 */
+  claimIntervalMs?: number;
+  /** Longest wait in XREADGROUP; also how often open records are offered to `cut`. @defaultValue min(config.batch.maxDelayMs, 1000) */
+  blockMs?: number;
+  /** Descriptors read per XREADGROUP. @defaultValue 10 */
+  readCount?: number;
+  /** Capture records per XRANGE page. @defaultValue 1000 */
+  rangePageSize?: number;
+  /** First retry delay after a retryable failure. @defaultValue 100 */
+  retryInitialDelayMs?: number;
+  /** Cap of the retry delay. @defaultValue 30000 */
+  retryMaxDelayMs?: number;
+  /** @defaultValue a silent logger */
+  log?: Logger;
+  /** Prometheus metrics to update; none by default. */
+  metrics?: WorkerMetrics;
+}
+
+export type ResolvedWorkerOptions = Readonly<Required<Omit<WorkerOptions, 'metrics'>> & Pick<WorkerOptions, 'metrics'>>;
+
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  const claimMinIdleMs = options.claimMinIdleMs ?? 30_000;
+  const resolved = {
+    consumer: `${hostname()}-${process.pid}`,
+    claimIntervalMs: Math.max(50, Math.floor(claimMinIdleMs / 3)),
+    blockMs: Math.min(options.config.batch.maxDelayMs, 1000),
+    readCount: 10,
+    rangePageSize: 1000,
+    retryInitialDelayMs: 100,
+    retryMaxDelayMs: 30_000,
+    log: silentLogger,
+    ...stripUndefined(options),
+    claimMinIdleMs,
+  };
+  const positive = (name: keyof typeof resolved) => {
+    const value = resolved[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  };
+  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
+  if (resolved.retryMaxDelayMs < resolved.retryInitialDelayMs) throw new RangeError('retryMaxDelayMs must be at least retryInitialDelayMs');
+  if (resolved.consumer === '' || /\s/.test(resolved.consumer)) throw new RangeError('consumer must be a non-empty name without spaces');
+  return Object.freeze(resolved);
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

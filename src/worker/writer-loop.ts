@@ -1,0 +1,304 @@
+/**
+ * The work of one writer inside a Worker: read batch descriptors with the `workers` group, and write the
+ * batches strictly in stream order, so the changes of one key reach MySQL in the order they were made.
+ *
+ * Per batch: XRANGE the capture records (from, to], write them in one MySQL transaction; just before its
+ * COMMIT, confirm the descriptor is still ours and record the dead letters (and their `failed` acks); after
+ * it, write the `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL). A kill at any point
+ * leaves the descriptor pending, and the replay is harmless:
+ * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
+ * - after COMMIT, before `committed`: the replay writes the same row images again in the same order (or, with
+ *   the exactly-once table, skips them); acks already written are not repeated with exactly-once.
+ *
+ * @internal
+ */
+import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
+import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, compareStreamIds, parseStreamId } from '../shared/protocol.js';
+import { errorMessage, WriteBehindError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { WriterConfig } from '../shared/config.js';
+import { Backoff, sleep } from './backoff.js';
+import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
+import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
+import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
+import { FailureReporter, failureKind } from './failure-reporter.js';
+import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
+import { entryText, type StreamEntry } from './stream-entry.js';
+import type { ResolvedWorkerOptions } from './worker-options.js';
+
+export interface WriterLoopContext {
+  readonly writer: WriterConfig;
+  readonly options: ResolvedWorkerOptions;
+  /** This loop's own connection: it blocks in XREADGROUP. */
+  readonly client: StreamClient;
+  /** Aborted by Worker.close(): finish the batch in flight, then stop. */
+  readonly signal: AbortSignal;
+  /** Background failures, reported once per state change. */
+  readonly report: (error: unknown) => void;
+}
+
+/** Thrown inside a batch's transaction when another consumer reclaimed its descriptor: roll back, let it go. */
+class LostBatchError extends WriteBehindError {
+  constructor(descriptorId: string) {
+    super('LOST_BATCH', `batch ${descriptorId} was reclaimed by another worker`, { context: { descriptorId } });
+  }
+}
+
+/** Ends the loop when shutdown interrupts a retry: the batch stays pending in Redis. */
+class StoppedError extends Error {}
+
+interface Unparsable {
+  readonly entry: StreamEntry;
+  readonly reason: string;
+}
+
+interface DeadLetter {
+  readonly entry: StreamEntry;
+  readonly reason: string;
+  readonly error: Record<string, unknown>;
+  /** Records whose acks report the failure. */
+  readonly acks: readonly { key: string; uuid: string }[];
+}
+
+export class WriterLoop {
+  readonly #ctx: WriterLoopContext;
+  readonly #keys: WriterKeys;
+  readonly #log: Logger;
+  readonly #failures: FailureReporter;
+  /** Descriptors this consumer holds (pending for it), by id. */
+  readonly #held = new Map<string, BatchDescriptor>();
+  #waitingOn: string | undefined;
+
+  constructor(ctx: WriterLoopContext) {
+    this.#ctx = ctx;
+    this.#keys = writerKeys(ctx.writer.name);
+    this.#log = ctx.options.log.child({ writer: ctx.writer.name });
+    this.#failures = new FailureReporter(this.#log, ctx.report);
+  }
+
+  /** Runs until the signal aborts; never rejects (failures are retried and reported). */
+  async run(): Promise<void> {
+    const { client, signal, options } = this.#ctx;
+    const { batches, changes } = this.#keys;
+    const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
+    const heartbeat = setInterval(() => void this.#heartbeat(), options.claimIntervalMs);
+    let resync = true;
+    let lastClaim = 0;
+    let lastCut = 0;
+    try {
+      while (!signal.aborted) {
+        try {
+          if (resync) {
+            // On start (and after any failure): the group may be new or gone, and our own pending descriptors
+            // (of a previous run under this consumer name) come first.
+            await client.ensureGroup(batches, WORKER_GROUP);
+            this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '0', 10_000));
+            resync = false;
+          }
+          if (Date.now() - lastClaim >= options.claimIntervalMs) {
+            lastClaim = Date.now();
+            this.#hold(await client.claimIdle(batches, WORKER_GROUP, options.consumer, options.claimMinIdleMs, 100));
+          }
+          await this.#processReady();
+          if (signal.aborted) break;
+          this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+          if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
+            lastCut = Date.now();
+            await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
+          }
+          this.#failures.succeeded(`writer ${this.#ctx.writer.name}`);
+          backoff.reset();
+        } catch (error) {
+          if (error instanceof StoppedError || signal.aborted) break;
+          resync = true;
+          options.metrics?.retried(this.#ctx.writer.name, failureKind(error));
+          this.#failures.failed(error, `writer ${this.#ctx.writer.name}`);
+          await sleep(backoff.next(), signal);
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  #hold(entries: readonly StreamEntry[]): void {
+    for (const entry of entries) {
+      if (entry.fields.length === 0) continue; // deleted while pending: already committed
+      const descriptor = parseBatchDescriptor(entry);
+      if ('error' in descriptor) {
+        this.#log.error({ descriptorId: entry.id }, `${descriptor.error}; left pending`);
+        continue;
+      }
+      this.#held.set(descriptor.id, descriptor);
+    }
+  }
+
+  /** Writes held batches in order while the next one follows the committed cursor. */
+  async #processReady(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const meta = await this.#ctx.client.hashGetAll(this.#keys.meta);
+    let committed = meta[MetaField.committed] ?? '0-0';
+    const ordered = [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
+    for (const descriptor of ordered) {
+      if (!this.#held.has(descriptor.id)) continue;
+      if (compareStreamIds(descriptor.to, committed) <= 0) {
+        // Written by an earlier attempt that died before `committed`: finishing is idempotent.
+        await this.#retrying(descriptor, () => this.#markCommitted(descriptor, 0));
+        this.#held.delete(descriptor.id);
+        continue;
+      }
+      if (compareStreamIds(descriptor.from, committed) > 0) {
+        // An earlier batch is still pending (with another worker, or idle until reclaimed): keep order.
+        if (this.#waitingOn !== descriptor.id) this.#log.debug({ descriptorId: descriptor.id, from: descriptor.from, committed }, 'waiting for an earlier batch');
+        this.#waitingOn = descriptor.id;
+        return;
+      }
+      await this.#processBatch(descriptor);
+      this.#held.delete(descriptor.id);
+      committed = descriptor.to;
+    }
+  }
+
+  async #processBatch(descriptor: BatchDescriptor): Promise<void> {
+    const started = performance.now();
+    const written = await this.#retrying(descriptor, () => this.#write(descriptor));
+    if (written === 'lost') {
+      this.#log.info({ descriptorId: descriptor.id }, 'batch reclaimed by another worker; rolled back and left to it');
+      return;
+    }
+    const { result, records } = written;
+    await this.#retrying(descriptor, () => this.#acknowledgeDone(records, result));
+    await this.#retrying(descriptor, () => this.#markCommitted(descriptor, result.rows));
+    const lagSeconds = (Date.now() - Number(parseStreamId(descriptor.to)[0])) / 1000;
+    this.#ctx.options.metrics?.batchCommitted(this.#ctx.writer.name, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
+  }
+
+  /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
+  async #retrying<T>(descriptor: BatchDescriptor, step: () => Promise<T>): Promise<T | 'lost'> {
+    const { options, signal } = this.#ctx;
+    const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
+    const what = `batch ${descriptor.id} of writer ${this.#ctx.writer.name}`;
+    for (;;) {
+      try {
+        const value = await step();
+        this.#failures.succeeded(what);
+        return value;
+      } catch (error) {
+        if (error instanceof LostBatchError) return 'lost';
+        const kind = failureKind(error);
+        options.metrics?.retried(this.#ctx.writer.name, kind);
+        const first = !this.#failures.failing;
+        this.#failures.failed(error, what);
+        if (first) await this.#noteError(`write: ${errorMessage(error)}`);
+        if (!(await sleep(backoff.next(), signal))) throw new StoppedError();
+      }
+    }
+  }
+
+  async #write(descriptor: BatchDescriptor): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
+    const { client, options } = this.#ctx;
+    if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
+    const entries: StreamEntry[] = [];
+    let after = descriptor.from;
+    for (;;) {
+      const page = await client.rangeAfter(this.#keys.changes, after, descriptor.to, options.rangePageSize);
+      entries.push(...page);
+      if (page.length < options.rangePageSize) break;
+      after = page.at(-1)!.id;
+    }
+    const records: CaptureRecord[] = [];
+    const unparsable: Unparsable[] = [];
+    for (const entry of entries) {
+      const parsed = parseCaptureEntry(entry);
+      if (parsed.ok) records.push(parsed.record);
+      else unparsable.push(parsed);
+    }
+    const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: descriptor.id, from: descriptor.from, to: descriptor.to, records };
+    const result = await options.batchWriter.write(batch, {
+      beforeCommit: async (pending) => {
+        const owners = await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, 1, descriptor.id, descriptor.id);
+        if (!owners.includes(descriptor.id)) throw new LostBatchError(descriptor.id);
+        await this.#deadLetter(descriptor, pending.replayed ? [] : unparsable, pending);
+      },
+    });
+    return { result, records };
+  }
+
+  /** Dead letters of one batch, with their `failed` acks and the meta counters, before the batch commits. */
+  async #deadLetter(descriptor: BatchDescriptor, unparsable: readonly Unparsable[], result: BatchWriteResult): Promise<void> {
+    const letters: DeadLetter[] = [];
+    for (const { entry, reason } of unparsable) {
+      const key = entryText(entry, 'key');
+      const uuid = entryText(entry, 'ack');
+      letters.push({ entry, reason, error: { code: 'MALFORMED_RECORD', message: reason }, acks: key !== undefined && uuid !== undefined ? [{ key, uuid }] : [] });
+    }
+    for (const { record, superseded, error } of result.rejected) {
+      const acks = [...superseded, record].flatMap((r) => (r.ack === undefined ? [] : [{ key: r.key, uuid: r.ack }]));
+      letters.push({ entry: record.entry, reason: error.message, error: error.toJSON(), acks });
+    }
+    if (letters.length === 0) return;
+    letters.sort((a, b) => compareStreamIds(a.entry.id, b.entry.id));
+    const { client, options } = this.#ctx;
+    const at = String(Date.now());
+    for (const letter of letters) {
+      const fields: StreamFields = [
+        [DeadLetterField.writer, this.#ctx.writer.name],
+        [DeadLetterField.stage, 'write'],
+        [DeadLetterField.reason, letter.reason],
+        [DeadLetterField.error, JSON.stringify(letter.error)],
+        [DeadLetterField.sourceId, letter.entry.id],
+        [DeadLetterField.at, at],
+        ...letter.entry.fields,
+      ];
+      await client.append(this.#keys.deadLetters, fields, options.config.deadLetterMaxLen);
+    }
+    await client.hashIncrement(this.#keys.meta, MetaField.deadLettered, letters.length);
+    await client.hashSet(this.#keys.meta, { [MetaField.lastError]: `write: ${letters.at(-1)!.reason}`, [MetaField.lastErrorAt]: at });
+    const acks: AckMessage[] = letters.flatMap((letter) =>
+      letter.acks.map(({ key, uuid }) => ({ stream: ackStreamKey(key, uuid), fields: [[AckField.status, AckStatus.failed], [AckField.error, letter.reason]] as const })),
+    );
+    await client.acknowledge(acks, ACK_TTL_SECONDS);
+    options.metrics?.deadLettered(this.#ctx.writer.name, letters.length);
+    this.#log.warn({ descriptorId: descriptor.id, deadLettered: letters.length, firstReason: letters[0]!.reason }, `dead-lettered ${letters.length} record(s) of a batch; the rest commits`);
+  }
+
+  /** `done` acks for every record that reached MySQL (or had, before a replay). */
+  async #acknowledgeDone(records: readonly CaptureRecord[], result: BatchWriteResult): Promise<void> {
+    const failed = new Set(result.rejected.flatMap((r) => [r.record, ...r.superseded]));
+    const earlier = new Set(result.alreadyWritten);
+    const due = records.filter((r) => r.ack !== undefined && !failed.has(r));
+    // A replay skipped by the exactly-once cursor may find its acks written already; don't repeat them.
+    const replayed = due.filter((r) => earlier.has(r));
+    const present = await this.#ctx.client.exists(replayed.map((r) => ackStreamKey(r.key, r.ack!)));
+    const skip = new Set(replayed.filter((_, i) => present[i]));
+    const acks: AckMessage[] = due.filter((r) => !skip.has(r)).map((r) => ({ stream: ackStreamKey(r.key, r.ack!), fields: [[AckField.status, AckStatus.done]] }));
+    await this.#ctx.client.acknowledge(acks, ACK_TTL_SECONDS);
+  }
+
+  async #markCommitted(descriptor: BatchDescriptor, rows: number): Promise<void> {
+    const { client, options } = this.#ctx;
+    await client.callFunction(options.config.name, LibraryFunction.committed, [this.#keys.changes, this.#keys.batches], [descriptor.id, descriptor.to, String(rows)]);
+  }
+
+  /** Keeps the descriptors we hold from looking idle (so nobody reclaims live work) and drops those taken from us. */
+  async #heartbeat(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const { client, options } = this.#ctx;
+    try {
+      const mine = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, this.#held.size + 100));
+      const ids = [...this.#held.keys()];
+      for (const id of ids) if (!mine.has(id)) this.#held.delete(id);
+      await client.touch(this.#keys.batches, WORKER_GROUP, options.consumer, ids.filter((id) => mine.has(id)));
+    } catch (error) {
+      this.#log.debug({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  async #noteError(message: string): Promise<void> {
+    try {
+      await this.#ctx.client.hashSet(this.#keys.meta, { [MetaField.lastError]: message.slice(0, 500), [MetaField.lastErrorAt]: String(Date.now()) });
+    } catch {
+      // Redis itself may be what failed; the log has the error.
+    }
+  }
+}

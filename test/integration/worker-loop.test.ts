@@ -1,0 +1,215 @@
+/**
+ * The Worker's Redis side on a plain redis-server, with the library's `committed` played by a stand-in:
+ * reading descriptors, order across batches, reclaiming a dead consumer's batch, replaying its own pending
+ * batches, dead letters and acks, exactly-once across an interrupted `committed`. MySQL is the real MariaDB.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
+import { WORKER_GROUP, writerKeys } from '../../src/shared/keys.js';
+import { MetaField } from '../../src/shared/protocol.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
+import { createMysqlPool } from '../../src/worker/mysql-pool.js';
+import { Worker } from '../../src/worker/worker.js';
+import type { WorkerOptions } from '../../src/worker/worker-options.js';
+import { WorkerMetrics } from '../../src/worker/worker-metrics.js';
+import { createLogger, silentLogger } from '../../src/shared/log.js';
+import { captureFields, type RecordSpec } from './worker-helpers.js';
+import { connectWithLibraryStandIn, type StandInHooks } from './worker-library-stand-in.js';
+
+const KEYS = writerKeys('Persons');
+
+function makeConfig(exactlyOnce: boolean): WriteBehindConfig {
+  const result = parseConfig({
+    name: 'WriteBehind',
+    writers: [{ name: 'Persons', keysPrefix: 'person', table: 'persons', primaryKey: 'person_id', mappings: { first_name: 'first', age: 'age' } }],
+    ...(exactlyOnce ? { exactlyOnceTable: 'wb_exactly_once' } : {}),
+    batch: { size: 100, maxDelayMs: 50 },
+  });
+  if (!result.ok) throw new Error(result.message);
+  return result.config;
+}
+
+let server: RedisServer;
+let db: TestDatabase;
+let redis: ReturnType<typeof createClient>;
+const workers: Worker[] = [];
+const writers: MysqlBatchWriter[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  db = await createTestDatabase('worker_loop');
+  await db.query('CREATE TABLE persons (person_id VARCHAR(32) PRIMARY KEY, first VARCHAR(10), age INT, applied INT NOT NULL DEFAULT 0)');
+  await db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
+  await db.query('CREATE TRIGGER persons_upd BEFORE UPDATE ON persons FOR EACH ROW SET NEW.applied = OLD.applied + 1');
+  redis = createClient({ url: server.url });
+  await redis.connect();
+});
+
+beforeEach(async () => {
+  await redis.flushAll();
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close();
+  for (const writer of writers.splice(0)) await writer.close();
+  await db.query('DELETE FROM persons');
+  await db.query('DROP TABLE IF EXISTS wb_exactly_once');
+});
+
+afterAll(async () => {
+  await redis.close();
+  await server.stop();
+  await db.drop();
+});
+
+async function startWorker(options: Partial<WorkerOptions> & { exactlyOnce?: boolean; hooks?: StandInHooks } = {}): Promise<Worker> {
+  const config = makeConfig(options.exactlyOnce ?? false);
+  const batchWriter = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config });
+  await batchWriter.prepare();
+  writers.push(batchWriter);
+  const worker = new Worker({
+    config,
+    batchWriter,
+    connectRedis: () => connectWithLibraryStandIn(server.url, options.hooks),
+    consumer: 'w1',
+    claimMinIdleMs: 500,
+    retryInitialDelayMs: 20,
+    retryMaxDelayMs: 200,
+    log: process.env['WB_TEST_LOG'] ? createLogger({ level: process.env['WB_TEST_LOG'] }) : silentLogger,
+    ...options,
+  });
+  worker.on('error', () => undefined);
+  workers.push(worker);
+  await worker.start();
+  return worker;
+}
+
+async function capture(spec: Omit<RecordSpec, 'table' | 'keys'> & { id: string }): Promise<string> {
+  const full: RecordSpec = { ...spec, key: spec.key, table: 'persons', keys: { person_id: spec.key.split(':')[1]! } };
+  return String(await redis.sendCommand(['XADD', KEYS.changes, '*', ...captureFields(full).flatMap(([f, v]) => [f, v.toString('latin1')])]));
+}
+
+/** What the library's batcher does: publish a descriptor of everything captured since the previous cut. */
+async function cut(): Promise<string> {
+  const previous = (await redis.hGet(KEYS.meta, MetaField.cut)) ?? '0-0';
+  const [last] = (await redis.sendCommand(['XREVRANGE', KEYS.changes, '+', '-', 'COUNT', '1'])) as [[string]];
+  await redis.sendCommand(['XGROUP', 'CREATE', KEYS.batches, WORKER_GROUP, '0', 'MKSTREAM']).catch(() => undefined);
+  const id = String(await redis.sendCommand(['XADD', KEYS.batches, '*', 'stream', KEYS.changes, 'from', previous, 'to', last[0], 'count', '1']));
+  await redis.hSet(KEYS.meta, MetaField.cut, last[0]);
+  return id;
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const rows = () => db.query<Array<{ person_id: string; first: string | null; age: number | null; applied: number }>>('SELECT person_id, first, age, applied FROM persons ORDER BY person_id');
+const committedOf = async () => redis.hGet(KEYS.meta, MetaField.committed);
+
+describe('Worker over Redis streams', () => {
+  it('writes a batch, acks it, and lets the library trim and acknowledge the descriptor', async () => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'James', age: '42' }, ack: 'u-1' });
+    await capture({ id: '*', key: 'person:2', columns: { first: 'Eve', age: null } });
+    const last = await capture({ id: '*', key: 'person:1', columns: { first: 'Jim', age: '43' }, ack: 'u-2' });
+    await cut();
+    await startWorker();
+    await until(committedOf, (v) => v === last);
+    expect(await rows()).toEqual([
+      { person_id: '1', first: 'Jim', age: 43, applied: 1 },
+      { person_id: '2', first: 'Eve', age: null, applied: 1 },
+    ]);
+    const ack = (await redis.sendCommand(['XRANGE', '{person:1}u-2', '-', '+'])) as Array<[string, string[]]>;
+    expect(ack[0]![1]).toEqual(['status', 'done']);
+    expect(await redis.ttl('{person:1}u-2')).toBeGreaterThan(3500);
+    expect(await redis.exists('{person:1}u-1')).toBe(1);
+    expect(await redis.xLen(KEYS.changes)).toBe(0);
+    expect(await redis.xLen(KEYS.batches)).toBe(0);
+    expect(await redis.hGet(KEYS.meta, MetaField.committedRows)).toBe('2');
+  });
+
+  it('keeps stream order: a later batch waits while a dead consumer holds the earlier one, which is reclaimed', async () => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'first', age: '1' } });
+    await cut();
+    // A consumer that reads batch 1 and dies without processing it.
+    await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'ghost', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
+    const last = await capture({ id: '*', key: 'person:1', columns: { first: 'second', age: '2' } });
+    await cut();
+    const started = Date.now();
+    await startWorker({ claimMinIdleMs: 600 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rows()).toEqual([]); // batch 2 waits for batch 1
+    await until(committedOf, (v) => v === last);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(await rows()).toEqual([{ person_id: '1', first: 'second', age: 2, applied: 2 }]);
+  });
+
+  it('replays its own pending batches after a restart under the same consumer name', async () => {
+    const last = await capture({ id: '*', key: 'person:7', columns: { first: 'pending', age: '7' } });
+    await cut();
+    await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'w1', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
+    await startWorker({ claimMinIdleMs: 60_000 });
+    await until(committedOf, (v) => v === last);
+    expect((await rows()).map((r) => r.first)).toEqual(['pending']);
+  });
+
+  it('dead-letters rejected and malformed records with their error and failed acks; the rest commits', async () => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'ok', age: '1' } });
+    const bad = await capture({ id: '*', key: 'person:2', columns: { first: 'far too long a name', age: '2' }, ack: 'a-2' });
+    await capture({ id: '*', key: 'person:3', columns: { first: 'ok3', age: 'three' } });
+    await redis.sendCommand(['XADD', KEYS.changes, '*', 'op', 'x', 'key', 'person:4', 'table', 'persons', 'ack', 'a-4']);
+    const last = await capture({ id: '*', key: 'person:5', columns: { first: 'ok5', age: '5' }, ack: 'a-5' });
+    await cut();
+    const metrics = new WorkerMetrics();
+    await startWorker({ metrics });
+    await until(committedOf, (v) => v === last);
+    expect((await rows()).map((r) => r.person_id)).toEqual(['1', '5']);
+    const letters = (await redis.sendCommand(['XRANGE', KEYS.deadLetters, '-', '+'])) as Array<[string, string[]]>;
+    expect(letters).toHaveLength(3);
+    const asObject = (flat: string[]) => Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]]] : [])));
+    const first = asObject(letters[0]![1]);
+    expect(first).toMatchObject({ 'dlq:writer': 'Persons', 'dlq:stage': 'write', 'dlq:source_id': bad, op: 'u', key: 'person:2', 'c:first': 'far too long a name' });
+    expect(JSON.parse(first['dlq:error']!)).toMatchObject({ code: 'MYSQL_WRITE', context: { errno: 1406, sqlState: '22001', table: 'persons' } });
+    expect(asObject(letters[1]![1])['dlq:reason']).toContain('Incorrect integer value');
+    expect(asObject(letters[2]![1])['dlq:reason']).toContain("op 'x'");
+    expect(await redis.hGet(KEYS.meta, MetaField.deadLettered)).toBe('3');
+    const ackOf = async (key: string) => ((await redis.sendCommand(['XRANGE', key, '-', '+'])) as Array<[string, string[]]>)[0]![1];
+    expect((await ackOf('{person:2}a-2')).slice(0, 3)).toEqual(['status', 'failed', 'error']);
+    expect((await ackOf('{person:4}a-4')).slice(0, 2)).toEqual(['status', 'failed']);
+    expect(await ackOf('{person:5}a-5')).toEqual(['status', 'done']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('writebehind_dead_lettered_total{writer="Persons"} 3');
+    expect(text).toContain('writebehind_committed_rows_total{writer="Persons"} 2');
+    expect(text).toMatch(/writebehind_backlog_records\{writer="Persons"\} 0/);
+  });
+
+  it('with exactly-once, a batch committed in MySQL but not in Redis is replayed without applying twice', async () => {
+    const last = await capture({ id: '*', key: 'person:1', columns: { first: 'once', age: '1' }, ack: 'e-1' });
+    await cut();
+    let failCommitted = true;
+    const first = await startWorker({ exactlyOnce: true, hooks: { beforeCommitted: () => { if (failCommitted) throw new Error('Redis went away'); } } });
+    await until(rows, (r) => r.length === 1);
+    await first.close(); // interrupted while retrying `committed`: the descriptor stays pending
+    expect(await committedOf()).toBeNull();
+    failCommitted = false;
+    await startWorker({ exactlyOnce: true });
+    await until(committedOf, (v) => v === last);
+    expect(await rows()).toEqual([{ person_id: '1', first: 'once', age: 1, applied: 1 }]);
+    expect(await redis.xLen('{person:1}e-1')).toBe(1);
+  });
+
+  it('close() is idempotent and finishes promptly while idle', async () => {
+    const worker = await startWorker();
+    const started = Date.now();
+    await Promise.all([worker.close(), worker.close()]);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
