@@ -1,0 +1,161 @@
+/**
+ * The local RedisGears 2 runtime: a RESP server in front of a real redis-server that passes every command
+ * through unchanged, answers TFUNCTION / TFCALL / TFCALLASYNC through the library host, and fires keyspace and
+ * stream triggers with RedisGears' timing (before the triggering command's reply, atomically with respect to
+ * every other client of the runtime).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { errorMessage } from '../shared/errors.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import type { GearsHost, LockedExecutor } from './gears-host.js';
+import { CommandTable } from './server/command-table.js';
+import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
+import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
+import { parseRedisUrl } from './server/redis-address.js';
+import { RedisConnection } from './server/redis-connection.js';
+import { RespServer } from './server/resp-server.js';
+import { TriggerScheduler } from './server/trigger-scheduler.js';
+
+/** What a library host is built from (the LibraryHost constructor's options). */
+export interface GearsHostOptions {
+  redisUrl: string;
+  executor: LockedExecutor;
+  log: Logger;
+  lockTimeoutMs?: number;
+}
+
+export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
+
+export interface RuntimeOptions {
+  /** The backing redis-server. */
+  redisUrl: string;
+  /**
+   * Port to listen on; 0 picks a free one.
+   * @defaultValue 6380
+   */
+  port?: number;
+  /**
+   * Interface to listen on.
+   * @defaultValue '127.0.0.1'
+   */
+  host?: string;
+  /** @defaultValue a silent logger */
+  log?: Logger;
+  /** RedisGears' `lock-redis-timeout`, passed to the library host. */
+  lockTimeoutMs?: number;
+  /**
+   * Builds the library host. Tests inject their own here.
+   * @defaultValue LibraryHost.create
+   */
+  createHost?: GearsHostFactory;
+}
+
+/**
+ * @example
+ * ```ts
+ * const runtime = await Runtime.start({ redisUrl: 'redis://127.0.0.1:6379', port: 6380 });
+ * // redis-cli -p 6380 TFUNCTION LOAD "$(cat dist/writebehind.js)"
+ * await runtime.close();
+ * ```
+ */
+export class Runtime extends EventEmitter {
+  readonly port: number;
+  readonly url: string;
+  readonly #log: Logger;
+  readonly #closers: { name: string; close: () => Promise<void> }[];
+  #closing: Promise<void> | undefined;
+
+  private constructor(port: number, host: string, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
+    super();
+    this.port = port;
+    this.url = `redis://${host}:${port}`;
+    this.#log = log;
+    this.#closers = closers;
+  }
+
+  static async start(options: RuntimeOptions): Promise<Runtime> {
+    const log = options.log ?? silentLogger;
+    const address = parseRedisUrl(options.redisUrl);
+    const closers: { name: string; close: () => Promise<void> }[] = [];
+    const closeAll = () => closeInReverse(closers, log);
+    let runtime: Runtime | undefined;
+    try {
+      const control = await RedisConnection.open(address, 'writebehind-runtime-control');
+      closers.push({ name: 'control connection', close: () => control.close() });
+      await enableKeyspaceNotifications(control);
+      const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
+
+      const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
+      const scheduler = new TriggerScheduler({ control, markerChannel, log });
+      const subscriber = await KeyspaceSubscriber.open({
+        address,
+        markerChannel,
+        isRelevant: scheduler.isRelevant,
+        onUnclaimed: scheduler.scheduleBackground,
+        onFailure: (error) => {
+          if (runtime) runtime.#fail(error);
+        },
+      });
+      closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
+
+      const createHost = options.createHost ?? createLibraryHost;
+      const host = await createHost({
+        redisUrl: options.redisUrl,
+        executor: scheduler,
+        log: log.child({ component: 'library-host' }),
+        ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+      });
+      closers.push({ name: 'library host', close: () => host.close() });
+      scheduler.attach(host, subscriber);
+      await host.restore();
+
+      const bindHost = options.host ?? '127.0.0.1';
+      const server = await RespServer.listen({ address, table, scheduler, control, log }, options.port ?? 6380, bindHost);
+      closers.push({ name: 'RESP server', close: () => server.close() });
+      runtime = new Runtime(server.port, bindHost, log, closers);
+      log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');
+      return runtime;
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
+  }
+
+  /** Closes the listener, every client, the subscriber, the control connection and the host; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= closeInReverse(this.#closers, this.#log, (error) => this.#emitError(error));
+    return this.#closing;
+  }
+
+  #fail(error: Error): void {
+    this.#log.error({ err: errorMessage(error) }, 'keyspace subscription lost: triggers can no longer fire');
+    this.#emitError(error);
+  }
+
+  #emitError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** Runs every close step, last opened first, even when one fails. */
+async function closeInReverse(closers: { name: string; close: () => Promise<void> }[], log: Logger, onError?: (error: unknown) => void): Promise<void> {
+  for (const closer of [...closers].reverse()) {
+    try {
+      await closer.close();
+    } catch (error) {
+      log.warn({ err: errorMessage(error), step: closer.name }, 'closing the runtime: a step failed');
+      onError?.(error);
+    }
+  }
+}
+
+/**
+ * The real library host. Loaded by a computed specifier until src/runtime/library-host/library-host.ts lands,
+ * so this module type-checks without it. TODO(runtime): static import once the host exists.
+ */
+async function createLibraryHost(options: GearsHostOptions): Promise<GearsHost> {
+  const specifier = './library-host/library-host.js';
+  const module = (await import(specifier)) as { LibraryHost: { create(options: GearsHostOptions): Promise<GearsHost> } };
+  return module.LibraryHost.create(options);
+}

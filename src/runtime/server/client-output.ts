@@ -1,0 +1,102 @@
+/**
+ * The bytes a client is owed, in the order it is owed them. Each command reserves its slot when dispatched;
+ * the slot is filled when its reply is known and may be held back while the triggers it fired run, and only
+ * a ready prefix is written. Out-of-band pushes (RESP3 pub/sub, invalidations) take the place they had in the
+ * server's stream: after every reply the server sent before them.
+ */
+import type { Socket } from 'node:net';
+
+export class OutputSlot {
+  bytes: Buffer | null = null;
+  held = false;
+  /** The reply comes from the server (so a push the server sent later belongs after it). */
+  readonly fromServer: boolean;
+
+  constructor(fromServer: boolean) {
+    this.fromServer = fromServer;
+  }
+}
+
+export class ClientOutput {
+  readonly #socket: Socket;
+  #slots: OutputSlot[] = [];
+  #head = 0;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  /** A slot for the reply of the command being dispatched now. */
+  reserve(fromServer: boolean, held = false): OutputSlot {
+    const slot = new OutputSlot(fromServer);
+    slot.held = held;
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  fill(slot: OutputSlot, bytes: Buffer): void {
+    slot.bytes = bytes;
+    if (!slot.held) this.flush();
+  }
+
+  release(slot: OutputSlot): void {
+    slot.held = false;
+    this.flush();
+  }
+
+  /** Bytes owed now, after everything owed before (raw pass-through modes). */
+  append(bytes: Buffer): void {
+    const slot = new OutputSlot(true);
+    slot.bytes = bytes;
+    this.#slots.push(slot);
+    this.flush();
+  }
+
+  /** A push from the server: after every server reply already received, before those still awaited. */
+  insertPush(bytes: Buffer): void {
+    const slot = new OutputSlot(true);
+    slot.bytes = bytes;
+    let at = this.#slots.length;
+    for (let i = this.#head; i < this.#slots.length; i++) {
+      const other = this.#slots[i]!;
+      if (other.fromServer && other.bytes === null) {
+        at = i;
+        break;
+      }
+    }
+    this.#slots.splice(at, 0, slot);
+    this.flush();
+  }
+
+  /** Nothing reserved is still unwritten. */
+  get empty(): boolean {
+    return this.#head === this.#slots.length;
+  }
+
+  flush(): void {
+    let end = this.#head;
+    while (end < this.#slots.length) {
+      const slot = this.#slots[end]!;
+      if (slot.bytes === null || slot.held) break;
+      end++;
+    }
+    if (end === this.#head) return;
+    if (!this.#socket.destroyed) {
+      if (end - this.#head === 1) {
+        this.#socket.write(this.#slots[this.#head]!.bytes!);
+      } else {
+        const parts: Buffer[] = [];
+        for (let i = this.#head; i < end; i++) parts.push(this.#slots[i]!.bytes!);
+        this.#socket.write(Buffer.concat(parts));
+      }
+    }
+    this.#head = end;
+    if (this.#head === this.#slots.length) {
+      this.#slots = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#slots = this.#slots.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The runtime's view of the server's keyspace notifications: a dedicated connection subscribed to every
+ * keyevent channel (`__keyevent@*__:*`, keys kept as raw bytes) and to the runtime's own marker channel.
+ *
+ * Redis delivers pub/sub messages in the order it generates them, so when a `PUBLISH <marker> <seq>` is sent
+ * after a command (pipelined on the same connection, or on any connection once the command's reply is in),
+ * every event the command caused arrives before marker `seq`. `waitForMarker(seq)` therefore yields exactly the
+ * events since the previous marker. Events that arrive while nobody waits for a marker (active expiry,
+ * eviction, a blocked command served later) are kept only if a trigger could care about them, and reported as
+ * unclaimed so the runtime can process them in the background.
+ */
+import type { Socket } from 'node:net';
+import { RedisCommandError } from '../../shared/errors.js';
+import type { KeyspaceEvent } from '../gears-host.js';
+import { RespDecoder } from '../resp/decoder.js';
+import { encodeCommand } from '../resp/encoder.js';
+import type { RespValue } from '../resp/types.js';
+import { authCommand, type RedisAddress } from './redis-address.js';
+import { openSocket } from './redis-connection.js';
+
+const KEYEVENT_PATTERN = '__keyevent@*__:*';
+const KEYEVENT_CHANNEL = /^__keyevent@(\d+)__:(.+)$/;
+
+interface MarkerWaiter {
+  readonly resolve: (events: KeyspaceEvent[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export interface KeyspaceSubscriberOptions {
+  readonly address: RedisAddress;
+  readonly markerChannel: string;
+  /** Whether any trigger could care about an event on this key (others are dropped when unclaimed). */
+  readonly isRelevant: (key: Buffer) => boolean;
+  /** Called (synchronously) when relevant events arrived with no marker awaited. */
+  readonly onUnclaimed: () => void;
+  /** Called once if the subscription connection fails: the runtime can no longer see events. */
+  readonly onFailure: (error: Error) => void;
+}
+
+export class KeyspaceSubscriber {
+  readonly #socket: Socket;
+  readonly #options: KeyspaceSubscriberOptions;
+  readonly #markerChannel: Buffer;
+  readonly #waiters = new Map<number, MarkerWaiter>();
+  #sinceMarker: KeyspaceEvent[] = [];
+  #unclaimed: KeyspaceEvent[] = [];
+  #nextSeq = 1;
+  #failure: Error | undefined;
+  #closing = false;
+
+  private constructor(socket: Socket, options: KeyspaceSubscriberOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#markerChannel = Buffer.from(options.markerChannel);
+  }
+
+  static async open(options: KeyspaceSubscriberOptions): Promise<KeyspaceSubscriber> {
+    const socket = await openSocket(options.address);
+    socket.setNoDelay(true);
+    const subscriber = new KeyspaceSubscriber(socket, options);
+    await subscriber.#subscribe();
+    return subscriber;
+  }
+
+  /** A fresh marker number; register it with waitForMarker before the PUBLISH can reach the server. */
+  nextMarker(): number {
+    return this.#nextSeq++;
+  }
+
+  /** The events that arrive before marker `seq`. */
+  waitForMarker(seq: number): Promise<KeyspaceEvent[]> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => this.#waiters.set(seq, { resolve, reject }));
+  }
+
+  /** Gives up on a marker whose PUBLISH will never run (its connection closed); its events become unclaimed. */
+  cancel(seq: number): void {
+    this.#waiters.delete(seq);
+  }
+
+  /** The relevant events that arrived with no marker awaited, oldest first; the caller now owns them. */
+  takeUnclaimed(): KeyspaceEvent[] {
+    const events = this.#unclaimed;
+    this.#unclaimed = [];
+    return events;
+  }
+
+  close(): Promise<void> {
+    this.#closing = true;
+    if (this.#socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.once('close', () => resolve());
+      this.#socket.destroy();
+    });
+  }
+
+  #subscribe(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let confirmations = 0;
+      const auth = authCommand(this.#options.address);
+      const expected = auth ? 3 : 2;
+      const onSetupValue = (value: RespValue): boolean => {
+        if (confirmations >= expected) return false;
+        if (value.type === 'error') {
+          reject(new RedisCommandError(`keyspace subscription refused: ${value.value}`));
+          this.#socket.destroy();
+          return true;
+        }
+        if (++confirmations === expected) resolve();
+        return true;
+      };
+      const decoder = new RespDecoder((value) => {
+        if (!onSetupValue(value)) this.#onMessage(value);
+      });
+      this.#socket.on('data', (chunk) => decoder.push(chunk));
+      this.#socket.on('error', (error) => this.#fail(error));
+      this.#socket.on('close', () => {
+        const error = new RedisCommandError('keyspace subscription connection closed');
+        reject(error);
+        this.#fail(error);
+      });
+      this.#socket.write(
+        Buffer.concat([
+          ...(auth ? [encodeCommand(auth)] : []),
+          encodeCommand(['PSUBSCRIBE', KEYEVENT_PATTERN]),
+          encodeCommand(['SUBSCRIBE', this.#markerChannel]),
+        ]),
+      );
+    });
+  }
+
+  #onMessage(value: RespValue): void {
+    if ((value.type !== 'array' && value.type !== 'push') || value.value.length < 3) return;
+    const [kind, first, second, third] = value.value;
+    if (kind?.type !== 'blob') return;
+    const kindText = kind.value.toString('latin1');
+    if (kindText === 'pmessage' && second?.type === 'blob' && third?.type === 'blob') {
+      const match = KEYEVENT_CHANNEL.exec(second.value.toString('latin1'));
+      if (match) this.#onEvent({ db: Number(match[1]), event: match[2]!, key: third.value });
+    } else if (kindText === 'message' && first?.type === 'blob' && second?.type === 'blob' && first.value.equals(this.#markerChannel)) {
+      this.#onMarker(Number(second.value.toString('latin1')));
+    }
+  }
+
+  #onEvent(event: KeyspaceEvent): void {
+    if (this.#waiters.size > 0) {
+      this.#sinceMarker.push(event);
+    } else if (this.#options.isRelevant(event.key)) {
+      this.#unclaimed.push(event);
+      this.#options.onUnclaimed();
+    }
+  }
+
+  #onMarker(seq: number): void {
+    const events = this.#sinceMarker;
+    this.#sinceMarker = [];
+    const waiter = this.#waiters.get(seq);
+    if (waiter) {
+      this.#waiters.delete(seq);
+      waiter.resolve(events);
+      return;
+    }
+    const relevant = events.filter((event) => this.#options.isRelevant(event.key));
+    if (relevant.length === 0) return;
+    this.#unclaimed.push(...relevant);
+    this.#options.onUnclaimed();
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    for (const waiter of this.#waiters.values()) waiter.reject(error);
+    this.#waiters.clear();
+    if (!this.#closing) this.#options.onFailure(error);
+  }
+}

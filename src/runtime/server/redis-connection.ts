@@ -1,0 +1,86 @@
+/**
+ * A minimal request/reply connection to the backing redis-server for the runtime's own use (configuration,
+ * COMMAND, ordering markers, CLIENT LIST). Replies come back decoded, in order; a closed connection rejects
+ * everything still waiting.
+ */
+import { connect, type Socket } from 'node:net';
+import { RedisCommandError } from '../../shared/errors.js';
+import { RespDecoder } from '../resp/decoder.js';
+import { encodeCommand } from '../resp/encoder.js';
+import type { RespValue } from '../resp/types.js';
+import { authCommand, type RedisAddress } from './redis-address.js';
+
+interface PendingReply {
+  readonly resolve: (value: RespValue) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class RedisConnection {
+  readonly #socket: Socket;
+  readonly #pending: PendingReply[] = [];
+  #closedError: Error | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    const decoder = new RespDecoder((value) => this.#pending.shift()?.resolve(value));
+    socket.on('data', (chunk) => decoder.push(chunk));
+    socket.on('error', (error) => this.#fail(error));
+    socket.on('close', () => this.#fail(new RedisCommandError('connection to redis-server closed')));
+  }
+
+  static async open(address: RedisAddress, name: string): Promise<RedisConnection> {
+    const socket = await openSocket(address);
+    socket.setNoDelay(true);
+    const connection = new RedisConnection(socket);
+    const auth = authCommand(address);
+    if (auth) await connection.call(auth);
+    await connection.call(['CLIENT', 'SETNAME', name]);
+    return connection;
+  }
+
+  /** Sends a command; resolves with its reply, error replies included (they are values, not exceptions). */
+  send(args: readonly (string | Buffer)[]): Promise<RespValue> {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject });
+      this.#socket.write(encodeCommand(args));
+    });
+  }
+
+  /** Sends a command and turns an error reply into a RedisCommandError. */
+  async call(args: readonly (string | Buffer)[]): Promise<RespValue> {
+    const reply = await this.send(args);
+    if (reply.type === 'error') {
+      throw new RedisCommandError(reply.value, { context: { command: String(args[0]) } });
+    }
+    return reply;
+  }
+
+  close(): Promise<void> {
+    if (this.#socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.once('close', () => resolve());
+      this.#socket.destroy();
+    });
+  }
+
+  #fail(error: Error): void {
+    this.#closedError ??= error;
+    for (const pending of this.#pending.splice(0)) pending.reject(this.#closedError);
+  }
+}
+
+/** Connects a TCP socket, rejecting (instead of emitting 'error') when the server cannot be reached. */
+export function openSocket(address: RedisAddress): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address.host, port: address.port });
+    const onError = (cause: Error) => {
+      reject(new RedisCommandError(`cannot connect to redis-server at ${address.host}:${address.port}: ${cause.message}`, { cause }));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}

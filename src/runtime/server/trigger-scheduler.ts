@@ -1,0 +1,204 @@
+/**
+ * Decides what the keyspace events of an execution fire, and runs everything under the execution lock.
+ *
+ * - Events caused by a client command (or seen with no command in flight: active expiry, eviction, a blocked
+ *   command served later) fire the keyspace triggers whose prefix matches, and hand new stream entries to the
+ *   stream triggers.
+ * - Events caused by library code (functions, trigger callbacks, stream callbacks, async work) fire no
+ *   keyspace trigger, as RedisGears suppresses notifications inside them — except `expired` and `evicted`,
+ *   which the server may raise on its own in that window and which we cannot tell apart. Stream triggers are
+ *   still fed (RedisGears fires them for library writes too).
+ * - After library code ran (`host.callCount` moved), a marker published on the control connection collects
+ *   the events its calls caused; the loop repeats until library code stops calling Redis.
+ */
+import type { Logger } from '../../shared/log.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
+import { encodeCommand } from '../resp/encoder.js';
+import { ExecutionLock } from './execution-lock.js';
+import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
+import type { RedisConnection } from './redis-connection.js';
+
+/** Events the server raises by itself: never attributable to library code, so never suppressed. */
+const SERVER_EVENTS = new Set(['expired', 'evicted']);
+
+export interface TriggerSchedulerOptions {
+  readonly control: RedisConnection;
+  readonly markerChannel: string;
+  readonly log: Logger;
+}
+
+export class TriggerScheduler implements LockedExecutor {
+  readonly lock = new ExecutionLock();
+  readonly #control: RedisConnection;
+  readonly #markerChannel: string;
+  readonly #log: Logger;
+  #host: GearsHost | undefined;
+  #subscriber: KeyspaceSubscriber | undefined;
+  #backgroundScheduled = false;
+  /** Shared-lock commands completed since the last marker: their (untriggering) events may still be in flight. */
+  #eventsMayBeInFlight = false;
+
+  constructor(options: TriggerSchedulerOptions) {
+    this.#control = options.control;
+    this.#markerChannel = options.markerChannel;
+    this.#log = options.log;
+  }
+
+  /** Completes the wiring: the host needs this executor to be built, the scheduler needs the host to run. */
+  attach(host: GearsHost, subscriber: KeyspaceSubscriber): void {
+    this.#host = host;
+    this.#subscriber = subscriber;
+  }
+
+  get host(): GearsHost {
+    if (!this.#host) throw new Error('TriggerScheduler used before attach()');
+    return this.#host;
+  }
+
+  get subscriber(): KeyspaceSubscriber {
+    if (!this.#subscriber) throw new Error('TriggerScheduler used before attach()');
+    return this.#subscriber;
+  }
+
+  /** Whether a trigger could care about an event on this key. */
+  isRelevant = (key: Buffer): boolean => {
+    const host = this.#host;
+    return host !== undefined && (host.matchesKeyspaceTrigger(key) || host.matchesStreamTrigger(key));
+  };
+
+  /** The bytes of `PUBLISH <marker channel> <seq>`, to pipeline right after a command. */
+  markerCommand(seq: number): Buffer {
+    return encodeCommand(['PUBLISH', this.#markerChannel, String(seq)]);
+  }
+
+  /** Publishes marker `seq` on the control connection (the command's own connection could not). */
+  async publishMarker(seq: number): Promise<void> {
+    await this.#control.call(['PUBLISH', this.#markerChannel, String(seq)]);
+  }
+
+  /** Every event caused by work whose replies are already in: publishes a marker and waits for it. */
+  async collectEvents(): Promise<KeyspaceEvent[]> {
+    const seq = this.subscriber.nextMarker();
+    const events = this.subscriber.waitForMarker(seq);
+    try {
+      await this.publishMarker(seq);
+    } catch (error) {
+      this.subscriber.cancel(seq);
+      throw error;
+    }
+    const collected = await events;
+    this.#eventsMayBeInFlight = false;
+    return collected;
+  }
+
+  /** A shared-lock command got its reply: its events may reach the subscriber after the next exclusive section starts. */
+  noteSharedCommandDone(): void {
+    this.#eventsMayBeInFlight = true;
+  }
+
+  /** Marks that the caller's own marker has collected everything earlier. */
+  noteEventsCollected(): void {
+    this.#eventsMayBeInFlight = false;
+  }
+
+  /**
+   * Called, with the exclusive lock held, before library code runs: events of earlier commands still in flight
+   * are collected and processed as client events now, so that the library window's marker does not take them
+   * for the library's own (and suppress them).
+   */
+  async beforeLibraryWork(): Promise<void> {
+    if (!this.#eventsMayBeInFlight) return;
+    await this.settleClientEvents(await this.collectEvents());
+  }
+
+  /** Fires what a client command's events fire, then settles everything library code did in consequence. */
+  async settleClientEvents(events: readonly KeyspaceEvent[]): Promise<void> {
+    const host = this.host;
+    const before = host.callCount;
+    this.#fire(events.filter((event) => host.matchesKeyspaceTrigger(event.key)), events);
+    await this.settleLibraryWork(before);
+  }
+
+  /** Settles the effects of library code that ran since `host.callCount` was `before`. */
+  async settleLibraryWork(before: number): Promise<void> {
+    const host = this.host;
+    let seen = before;
+    while (host.callCount !== seen) {
+      seen = host.callCount;
+      const events = await this.collectEvents();
+      this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && host.matchesKeyspaceTrigger(event.key)), events);
+    }
+  }
+
+  /** LockedExecutor: library work started outside a client command (async functions, async triggers...). */
+  async runLocked<T>(work: () => T): Promise<T> {
+    const release = await this.lock.exclusive();
+    try {
+      await this.beforeLibraryWork();
+      const before = this.host.callCount;
+      let result: T;
+      try {
+        result = work();
+      } finally {
+        await this.settleLibraryWork(before);
+      }
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /** The subscriber saw relevant events with no command in flight: process them under the lock, once. */
+  scheduleBackground = (): void => {
+    if (this.#backgroundScheduled) return;
+    this.#backgroundScheduled = true;
+    void this.#processBackground().catch((error: unknown) => {
+      this.#log.error({ err: errorMessage(error) }, 'processing background keyspace events failed');
+    });
+  };
+
+  async #processBackground(): Promise<void> {
+    const release = await this.lock.exclusive();
+    try {
+      this.#backgroundScheduled = false;
+      const events = this.subscriber.takeUnclaimed();
+      if (events.length > 0) await this.settleClientEvents(events);
+    } finally {
+      release();
+    }
+  }
+
+  #fire(keyspace: readonly KeyspaceEvent[], all: readonly KeyspaceEvent[]): void {
+    const host = this.host;
+    if (keyspace.length > 0) {
+      try {
+        host.fireKeyspaceTriggers(keyspace);
+      } catch (error) {
+        this.#log.error({ err: errorMessage(error) }, 'firing keyspace triggers failed');
+      }
+    }
+    const streams = streamsTouched(all, host);
+    if (streams.length > 0) {
+      try {
+        host.processStreams(streams);
+      } catch (error) {
+        this.#log.error({ err: errorMessage(error) }, 'processing stream triggers failed');
+      }
+    }
+  }
+}
+
+/** Each (db, key) touched by an event whose key a stream trigger watches, once, in first-seen order. */
+function streamsTouched(events: readonly KeyspaceEvent[], host: GearsHost): { db: number; key: Buffer }[] {
+  const out: { db: number; key: Buffer }[] = [];
+  const seen = new Set<string>();
+  for (const event of events) {
+    if (!host.matchesStreamTrigger(event.key)) continue;
+    const id = `${event.db}:${event.key.toString('latin1')}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ db: event.db, key: event.key });
+  }
+  return out;
+}
