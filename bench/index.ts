@@ -11,14 +11,40 @@ import { announce } from './support/progress.js';
 import { ratioOf, renderMachine, renderTextTable, writeReport, type BenchReport, type Ratio } from './support/report.js';
 import { anchorScenario } from './scenarios/anchor.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
+import { endToEndScenario } from './scenarios/end-to-end.js';
+import { hotKeysScenario } from './scenarios/hot-keys.js';
+import { runtimeOverheadScenario } from './scenarios/runtime-overhead.js';
+import { workerDrainScenario } from './scenarios/worker-drain.js';
+import { pipelineUnavailable } from './support/pipeline.js';
 
-const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario];
+const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario];
+/** Scenarios that need the runtime, the library and the worker (not just MariaDB). */
+const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead']);
 
 function ratios(results: readonly ScenarioResult[]): Ratio[] {
   return [
+    { label: 'drain / ceiling', value: ratioOf(results, 'drain.rowsPerSecond', 'ceiling.rowsPerSecond'), target: 'target ≥ 0.8' },
+    { label: 'drain / anchor per-record', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.perRecord.rowsPerSecond') },
+    { label: 'drain / anchor as PyMySQL sends it', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.executemany.rowsPerSecond') },
     { label: 'anchor per-record / ceiling', value: ratioOf(results, 'anchor.perRecord.rowsPerSecond', 'ceiling.rowsPerSecond') },
-    { label: 'anchor as PyMySQL sends it / ceiling', value: ratioOf(results, 'anchor.executemany.rowsPerSecond', 'ceiling.rowsPerSecond') },
+    { label: 'runtime captured HSET/s / redis-server HSET/s', value: ratioOf(results, 'overhead.runtimeCaptured', 'overhead.direct') },
   ];
+}
+
+/** Runs one scenario; a failure is reported in the table (and the exit code) instead of losing the others. */
+async function runScenario(scenario: Scenario, context: Parameters<Scenario['run']>[0]): Promise<{ result: ScenarioResult; failed: boolean }> {
+  const unavailable = PIPELINE_SCENARIOS.has(scenario.id) ? pipelineUnavailable() : null;
+  if (unavailable !== null) {
+    process.stderr.write(`  skipped: ${unavailable}\n`);
+    return { result: { id: scenario.id, title: scenario.title, figures: [], notes: [], skipped: unavailable }, failed: false };
+  }
+  try {
+    return { result: await scenario.run(context), failed: false };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`  FAILED: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    return { result: { id: scenario.id, title: scenario.title, figures: [], notes: [], skipped: `failed: ${message.split('\n')[0]}` }, failed: true };
+  }
 }
 
 async function main(): Promise<void> {
@@ -34,9 +60,12 @@ async function main(): Promise<void> {
     const machine = await describeMachine(db);
     process.stderr.write(`machine: ${renderMachine(machine)}\nscale: ${options.scale.rows} rows, ${options.scale.reps} repetitions${options.scale.quick ? ' (quick)' : ''}\n`);
     const results: ScenarioResult[] = [];
+    let failures = 0;
     for (const scenario of selected) {
       announce(scenario.title);
-      results.push(await scenario.run({ scale: options.scale, db }));
+      const { result, failed } = await runScenario(scenario, { scale: options.scale, db });
+      results.push(result);
+      if (failed) failures++;
     }
     const report: BenchReport = {
       startedAt: startedAt.toISOString(),
@@ -49,6 +78,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${renderTextTable(report)}\n\nmachine: ${renderMachine(machine)}\n`);
     const files = await writeReport(report, options.out);
     process.stdout.write(`wrote ${files.json} and ${files.markdown}\n`);
+    if (failures > 0) process.exitCode = 1;
   } finally {
     await db.drop();
   }

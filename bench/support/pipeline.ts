@@ -3,7 +3,7 @@
  * own, the local runtime in front of it (a child process, so it has its own event loop and can be SIGKILLed),
  * the library deployed into the runtime, and workers started on demand as `writebehind worker` processes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type RedisClientType } from 'redis';
@@ -114,3 +114,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
 /** The bench writer's stream keys. */
 export const benchKeys = writerKeys(BENCH_WRITER);
+
+/** Why the pipeline cannot start from this build (a component not built yet), or null when it can. */
+export function pipelineUnavailable(): string | null {
+  for (const [what, path] of [['the runtime entry (dist/bench/support/runtime-entry.js)', runtimeEntry()], ['the CLI (dist/src/cli/index.js)', join(repoRoot(), 'dist/src/cli/index.js')]] as const) {
+    if (!existsSync(path)) return `${what} is not built`;
+  }
+  return null;
+}
