@@ -1,7 +1,7 @@
 /**
  * The whole write-behind on loopback, for the pipeline scenarios and the chaos campaign: a redis-server of its
  * own, the local runtime in front of it (a child process, so it has its own event loop and can be SIGKILLed),
- * the library deployed into the runtime, and workers started on demand as `writebehind worker` processes.
+ * the library deployed into the runtime, and worker processes started on demand.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { deployLibrary } from '../../src/deploy/deploy.js';
 import type { WriteBehindConfig } from '../../src/shared/config.js';
 import { writerKeys } from '../../src/shared/keys.js';
 import { BENCH_WRITER, writeConfigFile } from './bench-config.js';
-import { startCliProcess, startNodeProcess, type CliProcess } from './cli-process.js';
+import { startNodeProcess, type CliProcess } from './cli-process.js';
 import { findFreePort, startRedisServerProcess, waitForPing, type RedisServerProcess } from './redis-server-process.js';
 import { repoRoot } from './repo-root.js';
 
@@ -28,8 +28,11 @@ export interface Pipeline {
   /** URL of the runtime: where applications, the deploy and the workers connect. */
   readonly runtimeUrl: string;
   readonly configFile: string;
-  /** Starts a worker process; `consumer` names it in the `workers` group (stable across its restarts). */
-  startWorker(consumer?: string): CliProcess;
+  /**
+   * Starts a worker process; `consumer` names it in the `workers` group (keep it across restarts so a restart
+   * replays its own pending batches), `claimMinIdleMs` shortens how long a dead worker's batch waits.
+   */
+  startWorker(options?: { consumer?: string; claimMinIdleMs?: number }): CliProcess;
   /** SIGKILLs the runtime (the redis-server keeps running). */
   killRuntime(): Promise<void>;
   /** Starts the runtime again on the same port (it reloads the library persisted in redis-server). */
@@ -44,6 +47,11 @@ export interface Pipeline {
 /** The bench-side runtime entry (dist/bench/support/runtime-entry.js): `Runtime.start` in a process of its own. */
 function runtimeEntry(): string {
   return join(repoRoot(), 'dist/bench/support/runtime-entry.js');
+}
+
+/** The bench-side worker entry (dist/bench/support/worker-entry.js): the Worker in a process of its own. */
+function workerEntry(): string {
+  return join(repoRoot(), 'dist/bench/support/worker-entry.js');
 }
 
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
@@ -89,8 +97,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     redis,
     runtimeUrl,
     configFile,
-    startWorker(consumer) {
-      const worker = startCliProcess(['worker', '--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', configFile, ...(consumer === undefined ? [] : ['--consumer', consumer])]);
+    startWorker(workerOptions = {}) {
+      const args = ['--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', configFile];
+      if (workerOptions.consumer !== undefined) args.push('--consumer', workerOptions.consumer);
+      if (workerOptions.claimMinIdleMs !== undefined) args.push('--claim-min-idle-ms', String(workerOptions.claimMinIdleMs));
+      const worker = startNodeProcess(workerEntry(), args);
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
       return worker;
@@ -117,7 +128,12 @@ export const benchKeys = writerKeys(BENCH_WRITER);
 
 /** Why the pipeline cannot start from this build (a component not built yet), or null when it can. */
 export function pipelineUnavailable(): string | null {
-  for (const [what, path] of [['the runtime entry (dist/bench/support/runtime-entry.js)', runtimeEntry()], ['the CLI (dist/src/cli/index.js)', join(repoRoot(), 'dist/src/cli/index.js')]] as const) {
+  const required = [
+    ['the runtime entry (dist/bench/support/runtime-entry.js)', runtimeEntry()],
+    ['the worker entry (dist/bench/support/worker-entry.js)', workerEntry()],
+    ["the runtime's library host (dist/src/runtime/library-host/library-host.js)", join(repoRoot(), 'dist/src/runtime/library-host/library-host.js')],
+  ] as const;
+  for (const [what, path] of required) {
     if (!existsSync(path)) return `${what} is not built`;
   }
   return null;
