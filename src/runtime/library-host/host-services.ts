@@ -1,0 +1,16 @@
+/** What a library's clients and `redis` API need from the host: connections, the lock, the log. */
+import type { LockedExecutor } from '../gears-host.js';
+import type { Logger } from '../../shared/log.js';
+import type { SyncRedis } from '../sync-redis/sync-redis.js';
+import type { AsyncConnectionPool } from './async-connection-pool.js';
+import type { CommandTable } from './command-table.js';
+
+export interface HostServices {
+  readonly syncRedis: SyncRedis;
+  readonly pool: AsyncConnectionPool;
+  readonly executor: LockedExecutor;
+  readonly log: Logger;
+  readonly commands: CommandTable;
+  /** Counts a Redis call made by library code (the server settles effects when the count moved). */
+  countCall(): void;
+}

@@ -1,0 +1,156 @@
+/**
+ * Conversions between RESP and the library's JS values, with RedisGears' rules (v8_native_functions.rs
+ * `call_result_to_js_object`, v8_function_ctx.rs `v8_value_to_call_result`). JS values are created in the
+ * library's realm, so `instanceof Array`/`Set`/`ArrayBuffer` hold inside the sandbox.
+ */
+import { types } from 'node:util';
+import type { RespValue } from '../resp/types.js';
+import type { RealmIntrinsics } from './sandbox.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of valid UTF-8 bytes, or null. */
+export function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** An ArrayBuffer of the library's realm holding a copy of `bytes`. */
+export function realmArrayBuffer(realm: RealmIntrinsics, bytes: Uint8Array): ArrayBuffer {
+  return new realm.Uint8Array(bytes).buffer as ArrayBuffer;
+}
+
+/**
+ * A RESP3 reply as RedisGears hands it to JS. Errors are thrown as plain strings (the error text); `raw`
+ * (callRaw) keeps bulk strings as ArrayBuffers.
+ */
+export function replyToJs(reply: RespValue, realm: RealmIntrinsics, raw: boolean): unknown {
+  switch (reply.type) {
+    case 'error':
+      throw reply.value;
+    case 'blob':
+      return bulkToJs(reply.value, realm, raw);
+    case 'simple':
+      return raw ? realmArrayBuffer(realm, Buffer.from(reply.value)) : reply.value;
+    case 'integer':
+      return reply.value;
+    case 'double':
+      return reply.value;
+    case 'boolean':
+      return reply.value;
+    case 'null':
+      return null;
+    case 'bignum': {
+      const value = new realm.String(reply.value) as String & Record<string, unknown>;
+      value['__reply_type'] = 'big_number';
+      return value;
+    }
+    case 'verbatim': {
+      let value: object;
+      if (raw) value = realmArrayBuffer(realm, reply.value);
+      else {
+        const text = decodeUtf8(reply.value);
+        if (text === null) throw 'invalid utf-8 sequence';
+        value = new realm.String(text);
+      }
+      (value as Record<string, unknown>)['__reply_type'] = 'verbatim';
+      (value as Record<string, unknown>)['__format'] = reply.format;
+      return value;
+    }
+    case 'array':
+    case 'push': {
+      const out = new realm.Array();
+      for (const item of reply.value) out.push(replyToJs(item, realm, raw));
+      return out;
+    }
+    case 'set': {
+      const out = new realm.Set();
+      for (const item of reply.value) out.add(replyToJs(item, realm, raw));
+      return out;
+    }
+    case 'map': {
+      const out = new realm.Object() as Record<string, unknown>;
+      for (const [key, value] of reply.value) {
+        let name: string;
+        if (key.type === 'blob' || key.type === 'simple') {
+          const text = key.type === 'simple' ? key.value : decodeUtf8(key.value);
+          if (text === null) throw 'Binary map key is not supported';
+          name = text;
+        } else if (key.type === 'integer') {
+          name = String(key.value);
+        } else if (key.type === 'error') {
+          throw key.value;
+        } else {
+          throw 'Given object can not be a object key';
+        }
+        out[name] = replyToJs(value, realm, raw);
+      }
+      return out;
+    }
+  }
+}
+
+function bulkToJs(bytes: Buffer, realm: RealmIntrinsics, raw: boolean): unknown {
+  if (raw) return realmArrayBuffer(realm, bytes);
+  const text = decodeUtf8(bytes);
+  if (text === null) throw 'Could not decode value as string';
+  return text;
+}
+
+const MAX_NESTING = 100;
+
+/** Thrown while converting a return value: the reply becomes this error. */
+export class ReplyConversionError {
+  constructor(readonly message: string) {}
+}
+
+/** A JS value returned by library code, as the reply RedisGears sends (§3.4); the protocol downgrade is the encoder's. */
+export function jsToReply(value: unknown, depth = 0): RespValue {
+  if (depth > MAX_NESTING) throw new ReplyConversionError('nesting level reached');
+  if (typeof value === 'bigint') return { type: 'integer', value };
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff ? { type: 'integer', value: BigInt(value) } : { type: 'double', value };
+  }
+  if (typeof value === 'string') return { type: 'blob', value: Buffer.from(value) };
+  if (typeof value === 'boolean') return { type: 'boolean', value };
+  if (value === null) return { type: 'null' };
+  if (types.isStringObject(value)) {
+    const text = String(value);
+    const replyType = (value as unknown as Record<string, unknown>)['__reply_type'];
+    if (replyType === 'status') return { type: 'simple', value: text };
+    if (replyType === 'verbatim') {
+      const format = (value as unknown as Record<string, unknown>)['__format'];
+      return { type: 'verbatim', format: typeof format === 'string' ? format.slice(0, 3).padEnd(3, ' ') : 'txt', value: Buffer.from(text) };
+    }
+    return { type: 'blob', value: Buffer.from(text) };
+  }
+  if (types.isArrayBuffer(value)) return { type: 'blob', value: Buffer.from(new Uint8Array(value)) };
+  if (types.isSet(value)) {
+    const items: RespValue[] = [];
+    for (const item of value as Set<unknown>) items.push(jsToReply(item, depth + 1));
+    return { type: 'set', value: items };
+  }
+  if (Array.isArray(value)) return { type: 'array', value: value.map((item) => jsToReply(item, depth + 1)) };
+  if (typeof value === 'object' && !types.isPromise(value)) {
+    const entries: [RespValue, RespValue][] = [];
+    for (const key of Object.keys(value)) {
+      const asInt = Number(key);
+      const keyReply: RespValue = String(asInt | 0) === key ? { type: 'integer', value: BigInt(asInt) } : { type: 'blob', value: Buffer.from(key) };
+      entries.push([keyReply, jsToReply((value as Record<string, unknown>)[key], depth + 1)]);
+    }
+    return { type: 'map', value: entries };
+  }
+  return { type: 'blob', value: Buffer.from(stringForm(value)) };
+}
+
+/** `String(value)` as V8's ToString, never throwing (a throwing toString yields a generic text). */
+export function stringForm(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return 'Failed converting value to string';
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The library host: WHAT runs in the local RedisGears 2 runtime. It loads libraries into sandboxes, answers
+ * TFUNCTION/TFCALL/TFCALLASYNC, runs keyspace and stream triggers, and keeps libraries and stream positions in
+ * the backing Redis. The server (WHEN things run) calls it through GearsHost with its global lock held, and
+ * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
+ */
+import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
+import { error, type RespValue } from '../resp/types.js';
+import type { Logger } from '../../shared/log.js';
+import { SyncRedis } from '../sync-redis/sync-redis.js';
+import { COMMANDS } from '../commands/handlers.js';
+import { AsyncConnectionPool } from './async-connection-pool.js';
+import { CommandTable } from './command-table.js';
+import type { HostServices } from './host-services.js';
+import { loadLibrary, readMetadata } from './library-loader.js';
+import { LibraryStore, INTERNAL_KEY_PREFIX } from './library-store.js';
+import type { LoadedLibraryEntry } from './loaded-library.js';
+import { StreamReader } from './stream-reader.js';
+import { FunctionRunner } from './function-runner.js';
+import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
+import { streamStateKey } from './stream-trigger.js';
+
+export interface LibraryHostOptions {
+  /** The backing redis-server. */
+  readonly redisUrl: string;
+  readonly executor: LockedExecutor;
+  readonly log: Logger;
+  /** lock-redis-timeout: how long library code may hold the lock. @defaultValue 500 */
+  readonly lockTimeoutMs?: number;
+}
+
+export class LibraryHost implements GearsHost {
+  readonly #libraries = new Map<string, LoadedLibraryEntry>();
+  readonly #services: HostServices;
+  readonly #store: LibraryStore;
+  readonly #streams: StreamReader;
+  readonly #keyspace: KeyspaceDispatcher;
+  readonly #functions: FunctionRunner;
+  readonly #timeoutMs: number;
+  #callCount = 0;
+  #closing: Promise<void> | null = null;
+
+  private constructor(services: HostServices & { pool: AsyncConnectionPool }, timeoutMs: number, countCall: { fn: () => void }) {
+    this.#services = services;
+    this.#timeoutMs = timeoutMs;
+    countCall.fn = () => {
+      this.#callCount += 1;
+    };
+    this.#store = new LibraryStore(services.syncRedis);
+    const libraries = () => this.#libraries.values();
+    this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall });
+    this.#keyspace = new KeyspaceDispatcher(libraries, services.log);
+    this.#functions = new FunctionRunner((name) => this.#libraries.get(name));
+  }
+
+  static async create(options: LibraryHostOptions): Promise<LibraryHost> {
+    const syncRedis = await SyncRedis.create(options.redisUrl);
+    const commands = new CommandTable(syncRedis.call(['COMMAND']));
+    const countCall = { fn: () => undefined as void };
+    const services = {
+      syncRedis,
+      pool: new AsyncConnectionPool(options.redisUrl),
+      executor: options.executor,
+      log: options.log,
+      commands,
+      countCall: () => countCall.fn(),
+    };
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, countCall);
+  }
+
+  get callCount(): number {
+    return this.#callCount;
+  }
+
+  handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
+    if (name === 'TFUNCTION') {
+      // arity -2: redis-server itself refuses a bare TFUNCTION.
+      if (args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
+      const sub = args[0]!.toString('utf8').toLowerCase();
+      const command = sub === 'load' ? COMMANDS.TFUNCTION_LOAD : sub === 'delete' ? COMMANDS.TFUNCTION_DELETE : sub === 'list' ? COMMANDS.TFUNCTION_LIST : null;
+      if (command === null) return error(`Unknown subcommand ${sub}`);
+      return command.execute(this, args.slice(1), caller);
+    }
+    return COMMANDS[name].execute(this, args, caller);
+  }
+
+  matchesKeyspaceTrigger(key: Buffer): boolean {
+    if (isInternal(key)) return false;
+    return this.#keyspace.matches(key);
+  }
+
+  matchesStreamTrigger(key: Buffer): boolean {
+    if (isInternal(key)) return false;
+    return this.#streams.matches(key);
+  }
+
+  fireKeyspaceTriggers(events: readonly KeyspaceEvent[]): void {
+    const relevant = events.filter((e) => !isInternal(e.key));
+    for (const event of relevant) {
+      if (event.event === 'del' || event.event === 'expired' || event.event === 'evicted' || event.event === 'rename_from') {
+        this.#forgetDeletedStream(event.db, event.key);
+      }
+    }
+    this.#keyspace.fire(relevant);
+  }
+
+  processStreams(streams: readonly { db: number; key: Buffer }[]): void {
+    this.#streams.process(streams.filter((s) => !isInternal(s.key)));
+  }
+
+  afterFlush(db: number | 'all'): void {
+    for (const { library } of this.#libraries.values()) {
+      for (const trigger of library.streamTriggers.values()) {
+        for (const [key, state] of trigger.streams) if (db === 'all' || state.db === db) trigger.streams.delete(key);
+      }
+    }
+    if (db !== 'all' && db !== 0) return;
+    // The internal keys live in db 0: write them again.
+    for (const { library } of this.#libraries.values()) this.#persist(library.name);
+    const positions = [];
+    for (const { library } of this.#libraries.values()) {
+      for (const trigger of library.streamTriggers.values()) {
+        for (const state of trigger.streams.values()) {
+          const resumeFrom = state.pending[0] ?? (state.lastReadId && { ms: state.lastReadId.ms, seq: state.lastReadId.seq + 1n });
+          if (resumeFrom) positions.push({ library: library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom });
+        }
+      }
+    }
+    this.#store.replacePositions(positions);
+  }
+
+  async restore(): Promise<void> {
+    const stored = this.#store.loadLibraries();
+    for (const [name, library] of stored) {
+      try {
+        const loaded = loadLibrary({ ...library, timeoutMs: this.#timeoutMs * 60, previous: null, rejectExisting: false }, this.#services);
+        this.#libraries.set(loaded.library.name, loaded);
+      } catch (failure) {
+        this.#services.log.error({ library: name, error: String(failure) }, 'stored library failed to load; it is kept in Redis but not running');
+      }
+    }
+    for (const position of this.#store.loadPositions()) {
+      const trigger = this.#libraries.get(position.library)?.library.streamTriggers.get(position.trigger);
+      if (!trigger) continue;
+      const state = trigger.state(position.db, position.stream);
+      const { ms, seq } = position.resumeFrom;
+      state.lastReadId = seq > 0n ? { ms, seq: seq - 1n } : ms > 0n ? { ms: ms - 1n, seq: 2n ** 64n - 1n } : null;
+    }
+    const prefixes = [...this.#libraries.values()].flatMap(({ library }) => [...library.streamTriggers.values()].map((t) => t.prefix));
+    this.#streams.process(this.#streams.scan(prefixes));
+  }
+
+  async close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const { library } of this.#libraries.values()) library.active = false;
+      this.#services.pool.close();
+      await this.#services.syncRedis.close();
+    })();
+    return this.#closing;
+  }
+
+  // ---- used by the command handlers (commands/*.ts) ----
+
+  /** TFUNCTION LOAD: throws the error text; atomic (a failed REPLACE keeps the old library and its state). */
+  load(code: string, config: string | null, replace: boolean, user: string): void {
+    const metadata = readMetadata(code, config, user);
+    const previous = this.#libraries.get(metadata.name) ?? null;
+    const loaded = loadLibrary(
+      { code, config, user, timeoutMs: this.#timeoutMs, previous: previous?.library ?? null, rejectExisting: previous !== null && !replace },
+      this.#services,
+    );
+    if (previous) previous.library.active = false;
+    this.#libraries.set(metadata.name, loaded);
+    this.#persist(metadata.name);
+    if (previous) {
+      for (const [name, trigger] of previous.library.streamTriggers) {
+        if (!loaded.library.streamTriggers.has(name)) {
+          for (const state of trigger.streams.values()) this.#store.deletePosition({ library: metadata.name, trigger: name, db: state.db, stream: state.key });
+        }
+      }
+    }
+    // New stream triggers read the streams that already exist (scan_key_space_for_streams).
+    const fresh = [...loaded.library.streamTriggers.values()].filter((t) => !previous?.library.streamTriggers.has(t.name)).map((t) => t.prefix);
+    this.#streams.process(this.#streams.scan(fresh));
+  }
+
+  /** TFUNCTION DELETE. */
+  delete(name: string): void {
+    const entry = this.#libraries.get(name);
+    if (!entry) throw 'library does not exists';
+    entry.library.active = false;
+    this.#libraries.delete(name);
+    this.#store.deleteLibrary(name);
+  }
+
+  libraries(): LoadedLibraryEntry[] {
+    return [...this.#libraries.values()];
+  }
+
+  get functions(): FunctionRunner {
+    return this.#functions;
+  }
+
+  #persist(name: string): void {
+    const library = this.#libraries.get(name)?.library;
+    if (!library) return;
+    this.#store.saveLibrary(name, { code: library.metadata.code, config: library.metadata.config, user: library.metadata.user });
+  }
+
+  #forgetDeletedStream(db: number, key: Buffer): void {
+    const known = [...this.#libraries.values()].some(({ library }) => [...library.streamTriggers.values()].some((t) => t.streams.has(streamStateKey(db, key))));
+    if (!known) return;
+    const exists = this.#services.syncRedis.call(['EXISTS', key], db);
+    if (exists.type === 'integer' && exists.value === 0n) this.#streams.forget(db, key);
+  }
+}
+
+function isInternal(key: Buffer): boolean {
+  return key.length >= INTERNAL_KEY_PREFIX.length && key.subarray(0, INTERNAL_KEY_PREFIX.length).toString('latin1') === INTERNAL_KEY_PREFIX;
+}

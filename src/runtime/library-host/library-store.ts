@@ -1,0 +1,115 @@
+/**
+ * What Redis Stack keeps in its RDB for RedisGears (rdb.rs aux data), kept here in the backing Redis under one
+ * internal prefix so a runtime restart resumes: each library's code, config and owner, and each stream
+ * consumer's position. Written on load/delete/ack; rewritten after a FLUSHALL (RedisGears keeps libraries
+ * across FLUSHALL).
+ */
+import type { SyncRedis } from '../sync-redis/sync-redis.js';
+import type { RespValue } from '../resp/types.js';
+import { RedisCommandError } from '../../shared/errors.js';
+import { formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
+
+/** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
+export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
+export const LIBRARIES_KEY = `${INTERNAL_KEY_PREFIX}libraries`;
+export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
+/** The database the internal keys live in. */
+const STORE_DB = 0;
+
+export interface StoredLibrary {
+  readonly code: string;
+  readonly config: string | null;
+  readonly user: string;
+}
+
+export interface StoredPosition {
+  readonly library: string;
+  readonly trigger: string;
+  readonly db: number;
+  readonly stream: Buffer;
+  /** The first id not yet done: reading resumes here (inclusive). */
+  readonly resumeFrom: StreamId;
+}
+
+export class LibraryStore {
+  readonly #redis: SyncRedis;
+
+  constructor(redis: SyncRedis) {
+    this.#redis = redis;
+  }
+
+  saveLibrary(name: string, library: StoredLibrary): void {
+    this.#check(this.#redis.call(['HSET', LIBRARIES_KEY, name, JSON.stringify(library)], STORE_DB));
+  }
+
+  deleteLibrary(name: string): void {
+    this.#check(this.#redis.call(['HDEL', LIBRARIES_KEY, name], STORE_DB));
+    const stale = this.loadPositions().filter((p) => p.library === name);
+    if (stale.length > 0) this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, ...stale.map(positionField)], STORE_DB));
+  }
+
+  savePosition(position: StoredPosition): void {
+    this.#check(this.#redis.call(['HSET', STREAM_POSITIONS_KEY, positionField(position), formatStreamId(position.resumeFrom)], STORE_DB));
+  }
+
+  deletePosition(position: Omit<StoredPosition, 'resumeFrom'>): void {
+    this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, positionField(position)], STORE_DB));
+  }
+
+  /** Replaces every stored position (after a flush). */
+  replacePositions(positions: readonly StoredPosition[]): void {
+    this.#check(this.#redis.call(['DEL', STREAM_POSITIONS_KEY], STORE_DB));
+    for (const position of positions) this.savePosition(position);
+  }
+
+  loadLibraries(): Map<string, StoredLibrary> {
+    const out = new Map<string, StoredLibrary>();
+    for (const [field, value] of this.#hash(LIBRARIES_KEY)) out.set(field.toString('utf8'), JSON.parse(value.toString('utf8')) as StoredLibrary);
+    return out;
+  }
+
+  loadPositions(): StoredPosition[] {
+    const out: StoredPosition[] = [];
+    for (const [field, value] of this.#hash(STREAM_POSITIONS_KEY)) {
+      const first = field.indexOf(0x0a);
+      const second = field.indexOf(0x0a, first + 1);
+      const third = field.indexOf(0x0a, second + 1);
+      if (first < 0 || second < 0 || third < 0) continue;
+      out.push({
+        library: field.toString('utf8', 0, first),
+        trigger: field.toString('utf8', first + 1, second),
+        db: Number(field.toString('utf8', second + 1, third)),
+        stream: Buffer.from(field.subarray(third + 1)),
+        resumeFrom: parseStreamId(value.toString('utf8')),
+      });
+    }
+    return out;
+  }
+
+  #hash(key: string): [Buffer, Buffer][] {
+    const reply = this.#check(this.#redis.call(['HGETALL', key], STORE_DB));
+    if (reply.type === 'map') return reply.value.map(([k, v]) => [bytes(k), bytes(v)]);
+    if (reply.type === 'array') {
+      const pairs: [Buffer, Buffer][] = [];
+      for (let i = 0; i + 1 < reply.value.length; i += 2) pairs.push([bytes(reply.value[i]!), bytes(reply.value[i + 1]!)]);
+      return pairs;
+    }
+    return [];
+  }
+
+  #check(reply: RespValue): RespValue {
+    if (reply.type === 'error') throw new RedisCommandError(`runtime state in Redis: ${reply.value}`, { context: { key: INTERNAL_KEY_PREFIX } });
+    return reply;
+  }
+}
+
+/** library \n trigger \n db \n stream-bytes: names cannot hold a newline (verify_name), the stream may be binary. */
+function positionField(position: Omit<StoredPosition, 'resumeFrom'>): Buffer {
+  return Buffer.concat([Buffer.from(`${position.library}\n${position.trigger}\n${position.db}\n`), position.stream]);
+}
+
+function bytes(value: RespValue): Buffer {
+  if (value.type === 'blob' || value.type === 'verbatim') return value.value;
+  if (value.type === 'simple') return Buffer.from(value.value);
+  return Buffer.alloc(0);
+}

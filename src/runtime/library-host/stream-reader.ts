@@ -1,0 +1,253 @@
+/**
+ * Delivers stream entries to stream triggers (stream_reader.rs): per (trigger, stream) in id order, at most
+ * `window` in flight; a sync callback is acknowledged at once so one call drains everything available; errors
+ * are recorded and the position still advances; the acknowledged head is persisted and, with isStreamTrimmed,
+ * the stream is trimmed to the slowest consumer of all libraries.
+ */
+import type { RespValue } from '../resp/types.js';
+import type { Logger } from '../../shared/log.js';
+import type { SyncRedis } from '../sync-redis/sync-redis.js';
+import { decodeUtf8, realmArrayBuffer } from './js-values.js';
+import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
+import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
+import { errorText, followPromise, invokeLocked, isPromise, type Outcome } from './invocation.js';
+import type { LibraryStore } from './library-store.js';
+import type { LoadedLibraryEntry } from './loaded-library.js';
+
+interface StreamEntry {
+  readonly id: StreamId;
+  readonly fields: [Buffer, Buffer][];
+}
+
+export class StreamReader {
+  readonly #libraries: () => Iterable<LoadedLibraryEntry>;
+  readonly #redis: SyncRedis;
+  readonly #store: LibraryStore;
+  readonly #log: Logger;
+  readonly #countCall: () => void;
+  /** States whose read loop is running: an acknowledgement inside it must not start another loop. */
+  readonly #reading = new WeakSet<StreamConsumerState>();
+
+  constructor(options: { libraries: () => Iterable<LoadedLibraryEntry>; redis: SyncRedis; store: LibraryStore; log: Logger; countCall: () => void }) {
+    this.#libraries = options.libraries;
+    this.#redis = options.redis;
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#countCall = options.countCall;
+  }
+
+  matches(key: Buffer): boolean {
+    for (const { library } of this.#libraries()) {
+      for (const trigger of library.streamTriggers.values()) if (trigger.matches(key)) return true;
+    }
+    return false;
+  }
+
+  /** Reads new entries of each stream for every matching trigger. */
+  process(streams: readonly { db: number; key: Buffer }[]): void {
+    for (const stream of streams) {
+      for (const entry of [...this.#libraries()]) {
+        for (const trigger of [...entry.library.streamTriggers.values()]) {
+          if (!trigger.matches(stream.key) || !entry.library.active) continue;
+          this.#read(entry, trigger, trigger.state(stream.db, stream.key));
+        }
+      }
+    }
+  }
+
+  /** Streams of every database whose name starts with one of these prefixes (SCAN … TYPE stream). */
+  scan(prefixes: readonly Buffer[]): { db: number; key: Buffer }[] {
+    if (prefixes.length === 0) return [];
+    const found: { db: number; key: Buffer }[] = [];
+    for (const db of this.#databases()) {
+      for (const prefix of prefixes) {
+        let cursor = '0';
+        do {
+          const reply = this.#redis.call(['SCAN', cursor, 'MATCH', Buffer.concat([globEscape(prefix), Buffer.from('*')]), 'COUNT', '1000', 'TYPE', 'stream'], db);
+          if (reply.type !== 'array') break;
+          cursor = text(reply.value[0]);
+          const keys = reply.value[1];
+          if (keys?.type === 'array') for (const key of keys.value) if (key.type === 'blob') found.push({ db, key: key.value });
+        } while (cursor !== '0');
+      }
+    }
+    return found;
+  }
+
+  /** Forgets the state of a deleted stream in every trigger (RedisGears drops it on DEL). */
+  forget(db: number, key: Buffer): void {
+    for (const { library } of this.#libraries()) {
+      for (const trigger of library.streamTriggers.values()) {
+        if (trigger.streams.delete(streamStateKey(db, key))) this.#store.deletePosition({ library: library.name, trigger: trigger.name, db, stream: key });
+      }
+    }
+  }
+
+  #databases(): number[] {
+    const reply = this.#redis.call(['INFO', 'keyspace']);
+    const info = reply.type === 'blob' || reply.type === 'verbatim' ? reply.value.toString('utf8') : '';
+    const dbs = [...info.matchAll(/^db(\d+):/gm)].map((m) => Number(m[1]));
+    return dbs.length > 0 ? dbs : [0];
+  }
+
+  #read(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState): void {
+    if (this.#reading.has(state)) return;
+    this.#reading.add(state);
+    try {
+      this.#readLoop(entry, trigger, state);
+    } finally {
+      this.#reading.delete(state);
+    }
+  }
+
+  #readLoop(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState): void {
+    const { library } = entry;
+    while (state.pending.length < trigger.window && library.active && library.streamTriggers.get(trigger.name) === trigger) {
+      const start = state.lastReadId === null ? '-' : `(${formatStreamId(state.lastReadId)}`;
+      const reply = this.#redis.call(['XRANGE', state.key, start, '+', 'COUNT', String(trigger.window - state.pending.length)], state.db);
+      const entries = parseEntries(reply);
+      if (entries.length === 0) {
+        if (reply.type === 'error' || (state.lastReadId !== null && this.#missing(state))) this.forget(state.db, state.key);
+        return;
+      }
+      for (const item of entries) {
+        state.lastReadId = item.id;
+        state.pending.push(item.id);
+        this.#deliver(entry, trigger, state, item);
+      }
+    }
+  }
+
+  #missing(state: StreamConsumerState): boolean {
+    const reply = this.#redis.call(['EXISTS', state.key], state.db);
+    return reply.type === 'integer' && reply.value === 0n;
+  }
+
+  #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
+    const { library, clients } = entry;
+    const started = performance.now();
+    const data = this.#data(entry, state, item);
+    const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
+    if (trigger.isAsync) {
+      clients.background(
+        () => {
+          const client = clients.asyncClient({ db: state.db, noWrites: false }).client;
+          let result: unknown;
+          try {
+            result = trigger.callback(client, data);
+          } catch (error) {
+            return done({ ok: false, error: errorText(error) });
+          }
+          if (isPromise(result)) {
+            result.then(
+              () => done({ ok: true, value: undefined }),
+              (error: unknown) => done({ ok: false, error: errorText(error) }),
+            );
+          } else done({ ok: true, value: result });
+        },
+        (error) => done({ ok: false, error }),
+      );
+      return;
+    }
+    const handle = clients.syncClient({ db: state.db, noWrites: false, allowBlock: true });
+    const outcome = invokeLocked(library, () => trigger.callback(handle.client, data));
+    handle.invalidate();
+    if (outcome.ok && isPromise(outcome.value)) {
+      const early = followPromise(library, outcome.value, done);
+      if (early) done(early);
+      return;
+    }
+    done(outcome);
+  }
+
+  #data(entry: LoadedLibraryEntry, state: StreamConsumerState, item: StreamEntry): object {
+    const realm = entry.library.sandbox.realm;
+    const data = new realm.Object() as Record<string, unknown>;
+    const id = new realm.Array();
+    id.push(item.id.ms, item.id.seq);
+    data['id'] = id;
+    data['stream_name'] = decodeUtf8(state.key);
+    data['stream_name_raw'] = realmArrayBuffer(realm, state.key);
+    const record = new realm.Array();
+    const recordRaw = new realm.Array();
+    for (const [field, value] of item.fields) {
+      const pair = new realm.Array();
+      pair.push(decodeUtf8(field), decodeUtf8(value));
+      record.push(pair);
+      const rawPair = new realm.Array();
+      rawPair.push(realmArrayBuffer(realm, field), realmArrayBuffer(realm, value));
+      recordRaw.push(rawPair);
+    }
+    data['record'] = record;
+    data['record_raw'] = recordRaw;
+    return data;
+  }
+
+  #ack(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, id: StreamId, started: number, error: string | null): void {
+    const headMoved = StreamTrigger.ack(state, id, started, error);
+    if (error !== null) this.#log.debug({ library: entry.library.name, trigger: trigger.name, error }, 'stream trigger callback failed');
+    // A deleted stream's state is gone: late completions must not resurrect it.
+    if (trigger.streams.get(streamStateKey(state.db, state.key)) !== state) return;
+    if (headMoved) {
+      const resumeFrom = StreamTrigger.trimPoint(state);
+      if (resumeFrom) this.#store.savePosition({ library: entry.library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom });
+      if (trigger.trim) this.#trim(state.db, state.key);
+    }
+    // Room in the window again: read on (async completions arrive outside any command).
+    if (entry.library.active) this.#read(entry, trigger, state);
+  }
+
+  /** XTRIM MINID to the slowest consumer of this stream over all libraries. */
+  #trim(db: number, key: Buffer): void {
+    let min: StreamId | null = null;
+    for (const { library } of this.#libraries()) {
+      for (const trigger of library.streamTriggers.values()) {
+        const state = trigger.streams.get(streamStateKey(db, key));
+        if (!state) continue;
+        const point = StreamTrigger.trimPoint(state);
+        if (point === null) return;
+        if (min === null || compareStreamIds(point, min) < 0) min = point;
+      }
+    }
+    if (min === null) return;
+    this.#countCall();
+    this.#redis.call(['XTRIM', key, 'MINID', formatStreamId(min)], db);
+  }
+}
+
+function parseEntries(reply: RespValue): StreamEntry[] {
+  if (reply.type !== 'array') return [];
+  const out: StreamEntry[] = [];
+  for (const item of reply.value) {
+    if (item.type !== 'array') continue;
+    const [id, fields] = item.value;
+    const pairs: [Buffer, Buffer][] = [];
+    if (fields?.type === 'array') {
+      for (let i = 0; i + 1 < fields.value.length; i += 2) pairs.push([blobOf(fields.value[i]!), blobOf(fields.value[i + 1]!)]);
+    } else if (fields?.type === 'map') {
+      for (const [k, v] of fields.value) pairs.push([blobOf(k), blobOf(v)]);
+    }
+    out.push({ id: parseStreamId(text(id)), fields: pairs });
+  }
+  return out;
+}
+
+function blobOf(value: RespValue): Buffer {
+  if (value.type === 'blob' || value.type === 'verbatim') return value.value;
+  if (value.type === 'simple') return Buffer.from(value.value);
+  return Buffer.alloc(0);
+}
+
+function text(value: RespValue | undefined): string {
+  return value ? blobOf(value).toString('utf8') : '';
+}
+
+/** A prefix as a literal in a SCAN MATCH glob. */
+function globEscape(prefix: Buffer): Buffer {
+  const out: number[] = [];
+  for (const byte of prefix) {
+    if (byte === 0x2a || byte === 0x3f || byte === 0x5b || byte === 0x5d || byte === 0x5c) out.push(0x5c);
+    out.push(byte);
+  }
+  return Buffer.from(out);
+}

@@ -1,0 +1,25 @@
+/**
+ * Messages between SyncRedis (main thread) and its worker thread. The worker owns the socket; the main thread
+ * blocks on `flag` with Atomics.wait until the worker has posted the replies on the port.
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+/** Index into the shared Int32Array: 0 while a request is in flight, 1 once its reply was posted. */
+export const FLAG_INDEX = 0;
+
+export interface SyncRedisWorkerData {
+  readonly host: string;
+  readonly port: number;
+  readonly flag: SharedArrayBuffer;
+  readonly replyPort: MessagePort;
+  /** Optional AUTH (user, password) from the redis URL. */
+  readonly auth: readonly string[] | null;
+}
+
+/** A batch of commands sent in one round trip (SELECT, MULTI wrapping and the command itself). */
+export interface SyncRedisRequest {
+  readonly commands: readonly (readonly Uint8Array[])[];
+}
+
+/** The exact reply bytes of every command of the batch, concatenated, or why the connection failed. */
+export type SyncRedisResponse = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string };
