@@ -22,14 +22,21 @@ export class RedisStreamClient implements StreamClient {
   }
 
   /**
-   * Connects to `url`. Reconnects with a capped backoff on its own; callers see failed commands meanwhile.
+   * Connects to `url`. Once connected, reconnects with a capped backoff on its own; callers see failed commands
+   * meanwhile.
    * `onError` receives connection errors (node-redis emits them as events; unhandled they would crash).
    */
   static async connect(url: string, onError: (error: Error) => void = () => {}): Promise<RedisStreamClient> {
-    const client = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000), connectTimeout: 5_000 } });
+    // The first connection fails fast (a wrong URL should not hang start-up); once connected, it reconnects for ever.
+    let connected = false;
+    const client = createClient({
+      url,
+      socket: { connectTimeout: 5_000, reconnectStrategy: (retries, cause) => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause) },
+    });
     client.on('error', onError);
     try {
       await client.connect();
+      connected = true;
     } catch (cause) {
       client.destroy();
       throw new RedisCommandError(`cannot connect to Redis at ${url}`, { cause, context: { url } });

@@ -1,5 +1,10 @@
 /** Every CLI command, in the order `--help` lists them. Add a command here and in its own file. */
 import type { Command } from 'commander';
 import { deployCommand } from './deploy.js';
+import { runtimeCommand } from './runtime.js';
+import { workerCommand } from './worker.js';
+import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+import { dlqCommand } from './dlq.js';
 
-export const commands: Command[] = [deployCommand];
+export const commands: Command[] = [startCommand, runtimeCommand, deployCommand, workerCommand, statusCommand, dlqCommand];

@@ -1,0 +1,104 @@
+/**
+ * `writebehind start [--redis URL] [--port 6380] [--mysql URL] [--config FILE]`: the whole pipeline on a local
+ * default, for the Quick start: the RedisGears runtime over the local redis-server, the library deployed with
+ * the config, the example tables created in MySQL if missing, and a worker. Prints what to type; Ctrl-C stops
+ * everything cleanly.
+ */
+import { Command } from 'commander';
+import * as z from 'zod';
+import { deployLibrary } from '../../deploy/deploy.js';
+import { Runtime } from '../../runtime/index.js';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
+import { createLogger } from '../../shared/log.js';
+import { databaseOfUrl, redactMysqlUrl } from '../../worker/mysql-pool.js';
+import { startWorkerService } from '../../worker/worker-service.js';
+import { createExampleTables } from '../preflights/example-tables.js';
+import { parseOptions } from '../preflights/parse-options.js';
+import { shutdownSignal } from '../preflights/shutdown-signal.js';
+import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './worker.js';
+
+/** The plain redis-server the runtime fronts. */
+export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export const startOptionsSchema = z.object({
+  /** The backing redis-server (not the runtime). */
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_BACKING_REDIS_URL),
+  /** Port the runtime listens on; applications and redis-cli connect there. */
+  port: z.coerce.number().int().min(0).max(65_535).default(6380),
+  mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+});
+
+export type StartOptions = z.input<typeof startOptionsSchema>;
+
+export interface StartedPipeline {
+  readonly runtimeUrl: string;
+  readonly runtimePort: number;
+  close(): Promise<void>;
+}
+
+export async function runStart(options: StartOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StartedPipeline> {
+  const parsed = parseOptions('start', startOptionsSchema, options);
+  const config = await loadConfigFile(parsed.config);
+  const log = createLogger({ name: 'start' });
+  const runtime = await Runtime.start({ redisUrl: parsed.redis, port: parsed.port, log: log.child({ component: 'runtime' }) });
+  runtime.on('error', () => undefined); // the runtime logs its failures itself
+  try {
+    const deployed = await deployLibrary({ redisUrl: runtime.url, config });
+    const created = await createExampleTables(parsed.mysql, config);
+    const service = await startWorkerService({
+      redisUrl: runtime.url,
+      mysqlUrl: parsed.mysql,
+      config,
+      log: log.child({ component: 'worker' }),
+      ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
+    });
+    const database = databaseOfUrl(parsed.mysql) ?? '(default database)';
+    const first = config.writers[0]!;
+    const fields = Object.keys(first.mappings);
+    print([
+      `write-behind is running: library ${deployed.name} ${deployed.version}, RedisGears runtime on ${runtime.url} (over ${parsed.redis}), MySQL ${redactMysqlUrl(parsed.mysql)}`,
+      ...(created.length > 0 ? [`created table(s) ${created.join(', ')} in ${database}`] : []),
+      '',
+      'Try it:',
+      first.keysPrefix === 'person' && fields.join(',') === 'first_name,last_name,age'
+        ? `  redis-cli -p ${runtime.port} HSET person:1 first_name James last_name Bond age 42`
+        : `  redis-cli -p ${runtime.port} HSET ${first.keysPrefix}:1 ${fields.map((f) => `${f} value`).join(' ')}`,
+      `  mysql -e 'SELECT * FROM ${database}.${first.table}'`,
+      '',
+      ...config.writers.map((w) => `  ${w.keysPrefix}:<id> hashes → ${database}.${w.table}`),
+      '',
+      `Status: writebehind status --redis ${runtime.url}.  Ctrl-C stops everything.`,
+    ].join('\n'));
+    let closing: Promise<void> | undefined;
+    return {
+      runtimeUrl: runtime.url,
+      runtimePort: runtime.port,
+      close: () => (closing ??= (async () => {
+        try {
+          await service.close();
+        } finally {
+          await runtime.close();
+        }
+      })()),
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}
+
+export const startCommand = new Command('start')
+  .description('run everything locally: the RedisGears runtime over redis-server, the library, the example tables and a worker')
+  .option('--redis <url>', `the backing redis-server (default: $REDIS_URL or ${DEFAULT_BACKING_REDIS_URL})`)
+  .option('--port <port>', 'port of the runtime (where applications connect)', '6380')
+  .option('--mysql <url>', `MySQL URL (default: $MYSQL_URL or ${DEFAULT_MYSQL_URL})`)
+  .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
+  .action(async (options: StartOptions) => {
+    const pipeline = await runStart(options);
+    await shutdownSignal();
+    process.stdout.write('stopping...\n');
+    await pipeline.close();
+  });

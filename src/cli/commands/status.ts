@@ -1,0 +1,84 @@
+/**
+ * `writebehind status [--redis URL] [--config FILE] [--json]`: per writer, the backlog, batches, the age of the
+ * oldest uncommitted record, committed rows, dead letters and the last error; and whether the deployed library
+ * is the CLI's version.
+ */
+import { Command } from 'commander';
+import * as z from 'zod';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
+import { errorMessage } from '../../shared/errors.js';
+import { LibraryFunction } from '../../shared/protocol.js';
+import { VERSION } from '../../shared/version.js';
+import { RedisStreamClient } from '../../worker/redis-stream-client.js';
+import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
+import { parseOptions } from '../preflights/parse-options.js';
+import { DEFAULT_REDIS_URL } from './deploy.js';
+import { redisUrlSchema } from './worker.js';
+
+export const statusOptionsSchema = z.object({
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  json: z.boolean().default(false),
+});
+
+export type StatusOptions = z.input<typeof statusOptionsSchema>;
+
+export interface StatusReport {
+  library: string;
+  /** Version the deployed library reports; null when it is not deployed (or does not answer). */
+  libraryVersion: string | null;
+  cliVersion: string;
+  writers: WriterStatus[];
+}
+
+export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
+  const parsed = parseOptions('status', statusOptionsSchema, options);
+  const config = await loadConfigFile(parsed.config);
+  const client = await RedisStreamClient.connect(parsed.redis);
+  try {
+    let libraryVersion: string | null = null;
+    try {
+      libraryVersion = await client.callFunction(config.name, LibraryFunction.version, [], []);
+    } catch {
+      libraryVersion = null;
+    }
+    const writers: WriterStatus[] = [];
+    for (const writer of config.writers) writers.push(await readWriterStatus(client, writer.name));
+    const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers };
+    print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return report;
+  } catch (error) {
+    throw new Error(`status: ${errorMessage(error)}`, { cause: error });
+  } finally {
+    await client.close();
+  }
+}
+
+function formatReport(report: StatusReport): string {
+  const lines: string[] = [];
+  if (report.libraryVersion === null) lines.push(`library ${report.library}: NOT DEPLOYED (writebehind deploy)`);
+  else if (report.libraryVersion !== report.cliVersion) lines.push(`library ${report.library} ${report.libraryVersion} (CLI is ${report.cliVersion}: redeploy to match)`);
+  else lines.push(`library ${report.library} ${report.libraryVersion}`);
+  for (const w of report.writers) {
+    lines.push(
+      `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
+        `captured ${w.captured}, committed rows ${w.committedRows} (through ${w.committed ?? 'nothing yet'}), dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
+        (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
+    );
+  }
+  return lines.join('\n');
+}
+
+function formatAge(ms: number): string {
+  if (ms === 0) return '-';
+  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+export const statusCommand = new Command('status')
+  .description('per writer: backlog, pending batches, oldest pending age, committed rows, dead letters, last error')
+  .option('--redis <url>', `Redis running the library (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
+  .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
+  .option('--json', 'print JSON for scripts')
+  .action(async (options: StatusOptions) => {
+    await runStatus(options);
+  });

@@ -1,0 +1,60 @@
+/**
+ * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--consumer NAME]`:
+ * flushes the batches the library cuts to MySQL until SIGTERM/SIGINT, then finishes the batch in flight and
+ * exits 0. The MySQL URL may carry a password: it is never logged nor written to Redis.
+ */
+import { Command } from 'commander';
+import * as z from 'zod';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
+import { createLogger } from '../../shared/log.js';
+import { startWorkerService, type WorkerService } from '../../worker/worker-service.js';
+import { parseOptions } from '../preflights/parse-options.js';
+import { shutdownSignal } from '../preflights/shutdown-signal.js';
+import { DEFAULT_REDIS_URL } from './deploy.js';
+
+export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
+
+export const redisUrlSchema = z.string().refine((url) => /^rediss?:\/\/[^/]/.test(url), 'must be a redis:// or rediss:// URL');
+export const mysqlUrlSchema = z.string().refine((url) => /^mysql:\/\/[^/]/.test(url), 'must be a mysql:// URL (mysql://user:password@host:port/database)');
+
+export const workerOptionsSchema = z.object({
+  /** The runtime or Redis Stack running the library (TFCALL must reach it). */
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  /** Port of GET /metrics (Prometheus); none when absent. */
+  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Consumer name in the `workers` group; stable across restarts so a restarted worker replays its own batches. */
+  consumer: z.string().regex(/^[A-Za-z0-9_.:@-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . : @ -').optional(),
+});
+
+export type WorkerCommandOptions = z.input<typeof workerOptionsSchema>;
+
+/** Starts the worker service; the CLI action waits for a signal and closes it. */
+export async function runWorker(options: WorkerCommandOptions): Promise<WorkerService> {
+  const parsed = parseOptions('worker', workerOptionsSchema, options);
+  const config = await loadConfigFile(parsed.config);
+  const log = createLogger({ name: 'worker' });
+  return startWorkerService({
+    redisUrl: parsed.redis,
+    mysqlUrl: parsed.mysql,
+    config,
+    log,
+    ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
+    ...(parsed.consumer === undefined ? {} : { consumer: parsed.consumer }),
+  });
+}
+
+export const workerCommand = new Command('worker')
+  .description('flush captured changes to MySQL (until SIGTERM/SIGINT, finishing the batch in flight)')
+  .option('--redis <url>', `Redis running the library: the runtime or Redis Stack (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
+  .option('--mysql <url>', `MySQL URL (default: $MYSQL_URL or ${DEFAULT_MYSQL_URL})`)
+  .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
+  .option('--consumer <name>', 'consumer name in the workers group (default: <hostname>-<pid>)')
+  .action(async (options: WorkerCommandOptions) => {
+    const service = await runWorker(options);
+    const signal = await shutdownSignal();
+    service.worker.options.log.info({ signal }, 'stopping: finishing the batch in flight');
+    await service.close();
+  });

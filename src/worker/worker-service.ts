@@ -1,0 +1,94 @@
+/**
+ * A Worker with everything around it, as `writebehind worker` and `writebehind start` run it: the MySQL pool
+ * and batch writer (checked against the database first), the Redis connections, the library check, and the
+ * metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
+ */
+import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { WriteBehindConfig } from '../shared/config.js';
+import { LibraryFunction } from '../shared/protocol.js';
+import { MysqlBatchWriter } from './mysql-batch-writer.js';
+import { createMysqlPool, redactMysqlUrl } from './mysql-pool.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { RedisStreamClient } from './redis-stream-client.js';
+import { Worker } from './worker.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+export interface WorkerServiceOptions {
+  /** Where the library runs (the runtime's port or Redis Stack). */
+  redisUrl: string;
+  mysqlUrl: string;
+  config: WriteBehindConfig;
+  /** Serve GET /metrics on this port; none when absent. 0 picks a free port. */
+  metricsPort?: number;
+  consumer?: string;
+  log: Logger;
+}
+
+export interface WorkerService {
+  readonly worker: Worker;
+  /** The port /metrics listens on, when enabled. */
+  readonly metricsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+export async function startWorkerService(options: WorkerServiceOptions): Promise<WorkerService> {
+  const { config, log } = options;
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closeAll = async () => {
+    for (const closer of closers.reverse()) {
+      try {
+        await closer.close();
+      } catch (error) {
+        log.error({ err: error }, `closing the ${closer.name} failed`);
+      }
+    }
+  };
+  try {
+    const batchWriter = new MysqlBatchWriter({ pool: createMysqlPool({ url: options.mysqlUrl }), config, log });
+    closers.push({ name: 'MySQL pool', close: () => batchWriter.close() });
+    try {
+      await batchWriter.prepare();
+    } catch (cause) {
+      if (cause instanceof WriteBehindError) throw cause;
+      throw new ConfigError(`cannot use MySQL at ${redactMysqlUrl(options.mysqlUrl)}: ${errorMessage(cause)}`, {
+        cause,
+        context: { suggestion: 'check that MySQL runs and that --mysql / MYSQL_URL names an existing database and a user that can write to it' },
+      });
+    }
+    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, (error) => log.debug({ err: error }, 'Redis connection error'));
+    await checkLibrary(await connectRedis(), config.name, options.redisUrl);
+
+    const metrics = new WorkerMetrics();
+    let metricsServer: MetricsServer | undefined;
+    if (options.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer(metrics.registry, options.metricsPort);
+      closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
+    }
+    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }) });
+    // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
+    worker.on('error', () => undefined);
+    closers.push({ name: 'worker', close: () => worker.close() });
+    await worker.start();
+    if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics on /metrics');
+    let closing: Promise<void> | undefined;
+    return { worker, metricsPort: metricsServer?.port, close: () => (closing ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The worker needs the library's `cut` and `committed`: fail at start-up, with the fix, when it is not there. */
+async function checkLibrary(client: RedisStreamClient, library: string, redisUrl: string): Promise<void> {
+  try {
+    await client.callFunction(library, LibraryFunction.version, [], []);
+  } catch (cause) {
+    throw new RedisCommandError(`library '${library}' does not answer at ${redisUrl}: ${errorMessage(cause)}`, {
+      cause,
+      context: { library, suggestion: 'deploy it first (writebehind deploy --redis <url> --config <file>), and point --redis at the runtime or Redis Stack, not at a plain redis-server' },
+    });
+  } finally {
+    await client.close();
+  }
+}
