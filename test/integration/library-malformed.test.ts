@@ -1,0 +1,76 @@
+/**
+ * Input the library cannot capture, on the runtime: each case is dead-lettered with its reason, the write
+ * itself succeeds, the trigger counts a success (not a failure), and later writes are captured as usual.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { captured, keyspaceTriggerStats, ORDERS, PERSONS, readAck, readMeta, readStream, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+
+let h: LibraryHarness;
+beforeAll(async () => {
+  h = await startLibraryHarness();
+});
+afterAll(() => h?.close());
+beforeEach(async () => {
+  await h.client.flushAll();
+});
+
+async function lastDeadLetter(keys = PERSONS): Promise<Record<string, string> | undefined> {
+  return (await readStream(h.client, keys.deadLetters)).at(-1)?.fields;
+}
+
+describe('malformed input', () => {
+  it('a key without an id: dead-lettered, a uuid gets status failed', async () => {
+    const uuid = randomUUID();
+    expect(await h.client.hSet('person:', { first_name: 'Nobody', '#': `=${uuid}` })).toBe(2);
+    expect(await captured(h.client)).toEqual([]);
+    expect(await lastDeadLetter()).toMatchObject({ 'dlq:stage': 'capture', 'dlq:reason': 'key person: has no id after person:', key: 'person:', ack: uuid });
+    expect(await readAck(h.client, 'person:', uuid)).toEqual({ status: 'failed', error: 'key person: has no id after person:' });
+    expect(await h.client.hGetAll('person:')).toEqual({ first_name: 'Nobody' });
+  });
+
+  it('a composite key with the wrong number of parts names what it expected', async () => {
+    await h.client.hSet('order:7', 'total', '1');
+    expect(await captured(h.client, ORDERS)).toEqual([]);
+    expect((await lastDeadLetter(ORDERS))?.['dlq:reason']).toBe("key order:7 must have 2 non-empty ':'-separated id parts after order: (customer_id, order_id), found '7'");
+  });
+
+  it('a non-hash value under the prefix names its type', async () => {
+    await h.client.set('person:1', 'not a hash');
+    await h.client.rPush('person:2', 'x');
+    expect(await captured(h.client)).toEqual([]);
+    const letters = await readStream(h.client, PERSONS.deadLetters);
+    expect(letters.map((l) => [l.fields['dlq:reason'], l.fields['dlq:event']])).toEqual([
+      ['key person:1 holds a string value, not a hash', 'set'],
+      ['key person:2 holds a list value, not a hash', 'rpush'],
+    ]);
+  });
+
+  it('a binary key is dead-lettered with the key in hex', async () => {
+    const key = Buffer.concat([Buffer.from('person:'), Buffer.from([0xff, 0x01])]);
+    await h.client.hSet(key, 'age', '1');
+    expect(await captured(h.client)).toEqual([]);
+    expect(await lastDeadLetter()).toMatchObject({ key: '706572736f6e3aff01', 'dlq:reason': 'key is not valid UTF-8 (hex 706572736f6e3aff01)' });
+  });
+
+  it('a field name that is not UTF-8 is dead-lettered and # is still removed', async () => {
+    const uuid = randomUUID();
+    await h.client.hSet('person:1', [Buffer.from([0xc3, 0x28]), 'v', '#', `=${uuid}`]);
+    expect(await captured(h.client)).toEqual([]);
+    expect(await h.client.hExists('person:1', '#')).toBe(0);
+    expect((await lastDeadLetter())?.['dlq:reason']).toBe('hash person:1 has a field name that is not valid UTF-8');
+    expect((await readAck(h.client, 'person:1', uuid))?.['status']).toBe('failed');
+  });
+
+  it('counts dead letters in meta, keeps the last reason, and the trigger reports success', async () => {
+    await h.client.hSet('person:1', '#', '?');
+    await h.client.hSet('person:2', 'age', '2');
+    const meta = await readMeta(h.client, PERSONS);
+    expect(meta['dead_lettered']).toBe('1');
+    expect(meta['last_error']).toBe("capture: unknown '#' flag '?'");
+    expect(await captured(h.client)).toEqual([{ op: 'u', key: 'person:2', table: 'persons', 'k:person_id': '2', 'c:age': '2', null: 'first,last' }]);
+    const stats = (await keyspaceTriggerStats(h.client, 'WriteBehind'))['PersonsWriteBehind'];
+    expect(Number(stats?.['num_failed'])).toBe(0);
+    expect(Number(stats?.['num_success'])).toBeGreaterThan(0);
+  });
+});
