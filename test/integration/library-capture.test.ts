@@ -3,7 +3,7 @@
  * capture stream, by the time the command has replied.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captured, ORDERS, PERSONS, readStreamBytes, SESSIONS, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { batcherErrors, captured, keyspaceTriggerStats, ORDERS, PERSONS, readStreamBytes, SESSIONS, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
 
 let h: LibraryHarness;
 beforeAll(async () => {
@@ -137,6 +137,18 @@ describe('captured commands', () => {
   it('a composite key fills every key column', async () => {
     await h.client.hSet('order:7:1001', 'total', '9.99');
     expect(await captured(h.client, ORDERS)).toEqual([{ op: 'u', key: 'order:7:1001', table: 'orders', 'k:customer_id': '7', 'k:order_id': '1001', 'c:total': '9.99' }]);
+  });
+
+  it('no trigger callback failed along the way (TFUNCTION LIST)', async () => {
+    await h.client.hSet('person:1', 'age', '1');
+    const stats = await keyspaceTriggerStats(h.client, 'WriteBehind');
+    expect(Object.keys(stats)).toEqual(['PersonsWriteBehind', 'OrdersWriteBehind', 'SessionsWriteBehind']);
+    for (const trigger of Object.values(stats)) {
+      expect(Number(trigger['num_failed'])).toBe(0);
+    }
+    expect(Number(stats['PersonsWriteBehind']?.['num_success'])).toBeGreaterThan(20);
+    const errors = await batcherErrors(h.client, 'WriteBehind');
+    expect(errors[PERSONS.changes]).toBeNull();
   });
 
   it('reads of missing keys (keymiss) and writes to other prefixes capture nothing', async () => {
