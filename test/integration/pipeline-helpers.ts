@@ -1,0 +1,122 @@
+/**
+ * The whole pipeline for end-to-end tests: a redis-server of the test's own, the runtime in front of it, the
+ * library deployed with the example config, a MariaDB database with the example tables, and workers either
+ * in-process (startWorker) or as `writebehind worker` child processes (spawnWorker) that a test can SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { deployLibrary } from '../../src/deploy/deploy.js';
+import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
+import { createLogger, silentLogger } from '../../src/shared/log.js';
+import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+
+export type TestClient = ReturnType<typeof createClient>;
+
+export const CLI_ENTRY = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
+
+export function exampleConfig(overrides: Record<string, unknown> = {}): WriteBehindConfig {
+  const result = parseConfig({
+    name: 'WriteBehind',
+    writers: [
+      { name: 'PersonsWriteBehind', keysPrefix: 'person', table: 'persons', primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age' } },
+      { name: 'CarsWriteBehind', keysPrefix: 'car', table: 'cars', primaryKey: 'car_id', mappings: { id: 'id', color: 'color' } },
+    ],
+    exactlyOnceTable: 'wb_exactly_once',
+    batch: { size: 200, maxDelayMs: 50 },
+    ...overrides,
+  });
+  if (!result.ok) throw new Error(result.message);
+  return result.config;
+}
+
+export interface Pipeline {
+  readonly server: RedisServer;
+  readonly runtime: StartedRuntime;
+  readonly db: TestDatabase;
+  readonly config: WriteBehindConfig;
+  readonly configFile: string;
+  /** Connected to the runtime, as applications connect. */
+  readonly client: TestClient;
+  newClient(): Promise<TestClient>;
+  startWorker(consumer?: string): Promise<WorkerService>;
+  spawnWorker(consumer: string, extraArgs?: string[], mysqlUrl?: string): ChildProcess;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(label: string, config: WriteBehindConfig = exampleConfig()): Promise<Pipeline> {
+  const server = await startRedisServer();
+  const runtime = await startRuntime(server);
+  await deployLibrary({ redisUrl: runtime.url, config });
+  const db = await createTestDatabase(label);
+  await db.query('CREATE TABLE persons (person_id VARCHAR(64) PRIMARY KEY, first VARCHAR(20), last VARCHAR(255), age INT, applied INT NOT NULL DEFAULT 0)');
+  await db.query('CREATE TABLE cars (car_id VARCHAR(64) PRIMARY KEY, id VARCHAR(255), color VARCHAR(255))');
+  // `applied` counts how often a row was written: a second application of the same change would show.
+  await db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
+  await db.query('CREATE TRIGGER persons_upd BEFORE UPDATE ON persons FOR EACH ROW SET NEW.applied = OLD.applied + 1');
+  const dir = mkdtempSync(join(tmpdir(), 'wb-pipeline-'));
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const clients: TestClient[] = [];
+  const services: WorkerService[] = [];
+  const children: ChildProcess[] = [];
+  const newClient = async () => {
+    const client = createClient({ url: runtime.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    clients.push(client);
+    return client;
+  };
+  const client = await newClient();
+  const log = process.env['WB_TEST_LOG'] ? createLogger({ level: process.env['WB_TEST_LOG'], name: 'worker' }) : silentLogger;
+  return {
+    server, runtime, db, config, configFile, client, newClient,
+    async startWorker(consumer = 'inproc') {
+      const service = await startWorkerService({ redisUrl: runtime.url, mysqlUrl: db.url, config, consumer, log });
+      services.push(service);
+      return service;
+    },
+    spawnWorker(consumer, extraArgs = [], mysqlUrl = db.url) {
+      const child = spawn(process.execPath, [CLI_ENTRY, 'worker', '--redis', runtime.url, '--mysql', mysqlUrl, '--config', configFile, '--consumer', consumer, ...extraArgs], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: process.env['WB_TEST_LOG'] ?? 'warn' },
+      });
+      if (process.env['WB_TEST_LOG']) {
+        child.stdout?.pipe(process.stdout);
+        child.stderr?.pipe(process.stderr);
+      }
+      children.push(child);
+      return child;
+    },
+    async close() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const service of services) await service.close();
+      for (const c of clients) await c.close().catch(() => undefined);
+      await runtime.close();
+      await server.stop();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function exited(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+}
