@@ -45,7 +45,9 @@ export class CommandTable {
     if ((command.arity > 0 && args.length !== command.arity) || args.length < -command.arity) {
       return `ERR Wrong number of args calling Redis command '${name}'.`;
     }
-    if (command.flags.has('noscript')) return `ERR command '${command.fullName}' is not allowed on script mode`;
+    // Redis 7.0 flags blocking commands (BLPOP…) noscript; 7.2, which RedisGears 2 runs on, lets scripts and
+    // module calls run them (they just do not block), and RedisGears' callAsync('blpop', …) relies on that.
+    if (command.flags.has('noscript') && !command.flags.has('blocking')) return `ERR command '${command.fullName}' is not allowed on script mode`;
     if (options.noWrites && command.flags.has('write')) {
       return `ERR Write command '${command.fullName}' was called while write is not allowed.`;
     }

@@ -1,0 +1,71 @@
+/**
+ * Shared set-up of the gears conformance files: a redis-server, the runtime in front of it, a RESP3 and a
+ * RESP2 node-redis client and a raw socket, and helpers to load libraries.
+ */
+import { createClient } from 'redis';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { RespSocket } from '../helpers/resp-socket.js';
+
+export type Client = ReturnType<typeof createClient>;
+
+export interface GearsEnv {
+  redis: RedisServer;
+  runtime: StartedRuntime;
+  resp3: Client;
+  resp2: Client;
+  raw: RespSocket;
+}
+
+export async function startGearsEnv(options: { lockTimeoutMs?: number } = {}): Promise<GearsEnv> {
+  const redis = await startRedisServer();
+  const runtime = await startRuntime(redis, options);
+  const resp3 = createClient({ url: runtime.url, RESP: 3 });
+  const resp2 = createClient({ url: runtime.url });
+  await resp3.connect();
+  await resp2.connect();
+  const raw = await RespSocket.open(runtime.port);
+  return { redis, runtime, resp3, resp2, raw };
+}
+
+export async function stopGearsEnv(env: GearsEnv | undefined): Promise<void> {
+  if (!env) return;
+  env.raw.close();
+  await env.resp3.quit().catch(() => undefined);
+  await env.resp2.quit().catch(() => undefined);
+  await env.runtime.close();
+  await env.redis.stop();
+}
+
+/** The library code with its prologue. */
+export function lib(name: string, body: string, apiVersion = '1.0'): string {
+  return `#!js api_version=${apiVersion} name=${name}\n${body}`;
+}
+
+/** The error text of a failed command (node-redis rejects with an ErrorReply). */
+export async function errorOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected an error reply');
+}
+
+export async function load(client: Client, code: string, ...options: string[]): Promise<unknown> {
+  return client.sendCommand(['TFUNCTION', 'LOAD', ...options, code]);
+}
+
+/** Waits until `check` passes (async triggers and background work finish after the reply). */
+export async function eventually(check: () => Promise<void> | void, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
