@@ -2,9 +2,11 @@
  * Deploying on the runtime: the CLI's runDeploy with a config file, a redeploy over a backlog (streams, cursors
  * and the batcher's position survive), and configs the library rejects (the load fails with its message).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDeploy } from '../../src/cli/commands/deploy.js';
 import { deployLibrary, fetchDeployedLibrary } from '../../src/deploy/deploy.js';
@@ -35,6 +37,14 @@ describe('deploy', () => {
     expect(await fetchDeployedLibrary(h.url, 'Example')).toEqual({ name: 'Example', version: VERSION });
     expect(await fetchDeployedLibrary(h.url, 'Missing')).toBeNull();
     await h.client.sendCommand(['TFUNCTION', 'DELETE', 'Example']);
+  });
+
+  it('the built CLI deploys, taking the URL from REDIS_URL', async () => {
+    const path = configFile('cli.json', { ...exampleConfig, name: 'FromCli' });
+    const { stdout } = await promisify(execFile)('node', ['dist/src/cli/index.js', 'deploy', '--config', path], { env: { ...process.env, REDIS_URL: h.url } });
+    expect(stdout).toContain(`deployed library FromCli ${VERSION}`);
+    expect(await fetchDeployedLibrary(h.url, 'FromCli')).toEqual({ name: 'FromCli', version: VERSION });
+    await h.client.sendCommand(['TFUNCTION', 'DELETE', 'FromCli']);
   });
 
   it('stores the config as given, shown by TFUNCTION LIST', async () => {
