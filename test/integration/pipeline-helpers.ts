@@ -4,6 +4,7 @@
  * in-process (startWorker) or as `writebehind worker` child processes (spawnWorker) that a test can SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ export interface Pipeline {
   /** Connected to the runtime, as applications connect. */
   readonly client: TestClient;
   newClient(): Promise<TestClient>;
-  startWorker(consumer?: string): Promise<WorkerService>;
+  startWorker(consumer?: string, mysqlUrl?: string): Promise<WorkerService>;
   spawnWorker(consumer: string, extraArgs?: string[], mysqlUrl?: string): ChildProcess;
   close(): Promise<void>;
 }
@@ -77,8 +78,8 @@ export async function startPipeline(label: string, config: WriteBehindConfig = e
   const log = process.env['WB_TEST_LOG'] ? createLogger({ level: process.env['WB_TEST_LOG'], name: 'worker' }) : silentLogger;
   return {
     server, runtime, db, config, configFile, client, newClient,
-    async startWorker(consumer = 'inproc') {
-      const service = await startWorkerService({ redisUrl: runtime.url, mysqlUrl: db.url, config, consumer, log });
+    async startWorker(consumer = 'inproc', mysqlUrl = db.url) {
+      const service = await startWorkerService({ redisUrl: runtime.url, mysqlUrl, config, consumer, log });
       services.push(service);
       return service;
     },
@@ -119,4 +120,51 @@ export async function until<T>(probe: () => Promise<T>, done: (value: T) => bool
 export function exited(child: ChildProcess): Promise<number | string> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+}
+
+/** A TCP proxy in front of MariaDB whose link the test can cut (every connection dropped, new ones refused) and restore. */
+export interface CuttableProxy {
+  readonly port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startMysqlProxy(target = { host: '127.0.0.1', port: 3306 }): Promise<CuttableProxy> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((inbound) => {
+        const outbound = connect(target.port, target.host);
+        for (const socket of [inbound, outbound]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => { inbound.destroy(); outbound.destroy(); });
+        }
+        inbound.pipe(outbound);
+        outbound.pipe(inbound);
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        const address = s.address();
+        if (typeof address === 'object' && address !== null) port = address.port;
+        server = s;
+        resolve();
+      });
+    });
+  await listen();
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    for (const socket of sockets) socket.destroy();
+    if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+  return {
+    get port() { return port; },
+    cut: stop,
+    restore: listen,
+    close: stop,
+  };
 }
