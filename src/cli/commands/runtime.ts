@@ -1,0 +1,64 @@
+/**
+ * `writebehind runtime [--port 6380] [--redis redis://127.0.0.1:6379] [--log-level info]`: the local RedisGears 2
+ * runtime in front of a redis-server, until SIGINT or SIGTERM.
+ */
+import { Command } from 'commander';
+import * as z from 'zod';
+import { Runtime } from '../../runtime/runtime.js';
+import { ConfigError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+
+export const DEFAULT_RUNTIME_PORT = 6380;
+export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export const runtimeOptionsSchema = z.object({
+  /** Port the runtime listens on (0: any free port). */
+  port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_RUNTIME_PORT),
+  /** Interface to listen on. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** The redis-server behind the runtime. */
+  redis: z
+    .string()
+    .default(DEFAULT_BACKING_REDIS_URL)
+    .refine((url) => url.startsWith('redis://'), 'must be a redis:// URL'),
+  /** pino level. */
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
+
+/**
+ * Starts the runtime and closes it on SIGINT/SIGTERM. Resolves once it listens (the process then lives as long
+ * as the listener does).
+ */
+export async function runRuntime(options: RuntimeCommandOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<Runtime> {
+  const parsed = runtimeOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid runtime options: ${problems}`);
+  }
+  const { port, host, redis, logLevel } = parsed.data;
+  const log = createLogger({ level: logLevel, name: 'runtime' });
+  const runtime = await Runtime.start({ redisUrl: redis, port, host, log });
+  runtime.on('error', (error: unknown) => log.error({ err: error }, 'runtime error'));
+  print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redis.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')})`);
+  const shutdown = (signal: NodeJS.Signals) => {
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    log.info({ signal }, 'shutting down');
+    void runtime.close();
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  return runtime;
+}
+
+export const runtimeCommand = new Command('runtime')
+  .description('run the local RedisGears 2 runtime (TFUNCTION/TFCALL + triggers) in front of a redis-server')
+  .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_RUNTIME_PORT))
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--redis <url>', 'the redis-server behind the runtime', DEFAULT_BACKING_REDIS_URL)
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+  .action(async (options: RuntimeCommandOptions) => {
+    await runRuntime(options);
+  });
