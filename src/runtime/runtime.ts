@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { GearsHost, LockedExecutor } from './gears-host.js';
+import { LibraryHost } from './library-host/library-host.js';
 import { CommandTable } from './server/command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
@@ -99,7 +100,7 @@ export class Runtime extends EventEmitter {
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
-      const createHost = options.createHost ?? createLibraryHost;
+      const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
       const host = await createHost({
         redisUrl: options.redisUrl,
         executor: scheduler,
@@ -148,14 +149,4 @@ async function closeInReverse(closers: { name: string; close: () => Promise<void
       onError?.(error);
     }
   }
-}
-
-/**
- * The real library host. Loaded by a computed specifier until src/runtime/library-host/library-host.ts lands,
- * so this module type-checks without it. TODO(runtime): static import once the host exists.
- */
-async function createLibraryHost(options: GearsHostOptions): Promise<GearsHost> {
-  const specifier = './library-host/library-host.js';
-  const module = (await import(specifier)) as { LibraryHost: { create(options: GearsHostOptions): Promise<GearsHost> } };
-  return module.LibraryHost.create(options);
 }

@@ -1,14 +1,10 @@
 /**
- * The runtime in front of a test's own redis-server, on a free port. Uses the real LibraryHost once
- * src/runtime/library-host/library-host.ts exists; before that, a RuntimeTestHost with no triggers (so plain
- * pass-through works, and TF commands reply an error). Pass `createHost` to use a host of the test's own.
+ * The runtime in front of a test's own redis-server, on a free port, with the real LibraryHost. Pass
+ * `createHost` to use a host of the test's own (e.g. a RuntimeTestHost that records what the server hands it).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Runtime, type GearsHostFactory } from '../../src/runtime/runtime.js';
 import type { Logger } from '../../src/shared/log.js';
 import type { RedisServer } from './redis-server.js';
-import { RuntimeTestHost } from './runtime-test-host.js';
 
 export interface StartedRuntime {
   readonly runtime: Runtime;
@@ -24,11 +20,8 @@ export interface StartRuntimeOptions {
   lockTimeoutMs?: number;
 }
 
-const LIBRARY_HOST_SOURCE = fileURLToPath(new URL('../../src/runtime/library-host/library-host.ts', import.meta.url));
-
 export async function startRuntime(redis: RedisServer, options: StartRuntimeOptions = {}): Promise<StartedRuntime> {
-  const createHost: GearsHostFactory | undefined =
-    options.createHost ?? (existsSync(LIBRARY_HOST_SOURCE) ? undefined : async () => new RuntimeTestHost({ redisPort: redis.port }));
+  const createHost = options.createHost;
   const runtime = await Runtime.start({
     redisUrl: redis.url,
     port: 0,

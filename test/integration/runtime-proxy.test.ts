@@ -52,7 +52,7 @@ async function bothWays(bytes: Buffer | string, replies: number, setup?: (port: 
 }
 
 const cmd = (...args: (string | Buffer)[]) => {
-  const parts = [Buffer.from(`*${args.length}\r\n`)];
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
   for (const a of args) {
     const b = typeof a === 'string' ? Buffer.from(a) : a;
     parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
