@@ -133,6 +133,8 @@ export class MysqlBatchWriter implements BatchWriter {
       if (inHook) throw error;
       const wrapped = MysqlWriteError.wrap(error, context);
       if (wrapped.kind === 'retryable') reuse = false;
+      // The table changed under us: read its columns (and their types) again on the retry.
+      if (wrapped.kind === 'schema') this.#schemas.clear();
       throw wrapped;
     } finally {
       if (reuse) session.release();
