@@ -288,9 +288,10 @@ export class ClientConnection {
     const parts: Buffer[] = [];
     for (const command of batch) {
       const slot = this.#output.reserve(true);
+      if (queuing) this.#transaction.push({ command, gears: undefined });
       this.#expect({
         reply: (value, raw) => {
-          if (queuing) this.#noteQueued(command, value);
+          if (queuing) this.#noteQueued(value);
           this.#output.fill(slot, raw);
           done();
         },
@@ -340,8 +341,9 @@ export class ClientConnection {
       const reply = this.#expectValue(slot);
       this.#upstream!.write(command.raw);
       const queued = this.#inMulti && !EXECUTED_INSIDE_MULTI.has(command.name);
+      if (queued) this.#transaction.push({ command, gears: undefined });
       const value = await reply;
-      if (queued) this.#noteQueued(command, value);
+      if (queued) this.#noteQueued(value);
       else this.#track(command, value);
     } finally {
       release();
@@ -648,10 +650,12 @@ export class ClientConnection {
     });
   }
 
-  /** Records what a command queued inside MULTI did to the transaction. */
-  #noteQueued(command: ClientCommand, reply: RespValue): void {
+  /**
+   * The server's answer to a command queued inside MULTI (recorded in the transaction when dispatched, so that
+   * it keeps its place among gears commands queued by the runtime).
+   */
+  #noteQueued(reply: RespValue): void {
     if (reply.type === 'error') this.#transactionServerError = true;
-    else this.#transaction.push({ command, gears: undefined });
   }
 
   /** Updates the tracked connection state from a command and the server's reply to it. */
