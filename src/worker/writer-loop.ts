@@ -37,6 +37,9 @@ export interface WriterLoopContext {
   readonly report: (error: unknown) => void;
 }
 
+/** Descriptors one loop holds at most before it stops reading new ones. */
+const MAX_HELD = 100;
+
 /** Thrown inside a batch's transaction when another consumer reclaimed its descriptor: roll back, let it go. */
 class LostBatchError extends WriteBehindError {
   constructor(descriptorId: string) {
@@ -101,7 +104,9 @@ export class WriterLoop {
           }
           await this.#processReady();
           if (signal.aborted) break;
-          this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+          if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+          // Waiting on an earlier batch with many held already: leave new ones to other workers.
+          else await sleep(options.blockMs, signal);
           if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
             lastCut = Date.now();
             await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);

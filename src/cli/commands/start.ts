@@ -4,6 +4,7 @@
  * the config, the example tables created in MySQL if missing, and a worker. Prints what to type; Ctrl-C stops
  * everything cleanly.
  */
+import { hostname } from 'node:os';
 import { Command } from 'commander';
 import * as z from 'zod';
 import { deployLibrary } from '../../deploy/deploy.js';
@@ -52,6 +53,8 @@ export async function runStart(options: StartOptions, print: (text: string) => v
       mysqlUrl: parsed.mysql,
       config,
       log: log.child({ component: 'worker' }),
+      // Stable across restarts, so a restarted `start` replays its own unfinished batches at once.
+      consumer: `start-${hostname()}`,
       ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
     });
     const database = databaseOfUrl(parsed.mysql) ?? '(default database)';

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../shared/config.js';
+import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
+
+const parsed = parseConfig({ name: 'W', writers: [{ name: 'P', keysPrefix: 'p', table: 't', primaryKey: 'id', mappings: { a: 'a' } }], batch: { size: 10, maxDelayMs: 250 } });
+if (!parsed.ok) throw new Error(parsed.message);
+const base: WorkerOptions = { config: parsed.config, connectRedis: async () => { throw new Error('unused'); }, batchWriter: { write: async () => { throw new Error('unused'); }, close: async () => undefined } };
+
+describe('resolveWorkerOptions', () => {
+  it('fills documented defaults and freezes the result', () => {
+    const options = resolveWorkerOptions(base);
+    expect(options).toMatchObject({ claimMinIdleMs: 30_000, claimIntervalMs: 10_000, blockMs: 250, readCount: 10, rangePageSize: 1000, retryInitialDelayMs: 100, retryMaxDelayMs: 30_000 });
+    expect(options.consumer).toMatch(/-\d+$/);
+    expect(Object.isFrozen(options)).toBe(true);
+  });
+
+  it.each([
+    [{ readCount: 0 }, 'readCount must be a positive integer'],
+    [{ claimMinIdleMs: 1.5 }, 'claimMinIdleMs must be a positive integer'],
+    [{ retryInitialDelayMs: 500, retryMaxDelayMs: 100 }, 'retryMaxDelayMs must be at least retryInitialDelayMs'],
+    [{ consumer: 'has space' }, 'consumer must be a non-empty name without spaces'],
+  ])('rejects %o naming the field', (override, message) => {
+    expect(() => resolveWorkerOptions({ ...base, ...override })).toThrow(message);
+  });
+});
