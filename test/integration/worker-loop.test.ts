@@ -206,6 +206,22 @@ describe('Worker over Redis streams', () => {
     expect(await redis.xLen('{person:1}e-1')).toBe(1);
   });
 
+  it('a live worker keeps its slow batch: another worker does not reclaim it while it is being written', async () => {
+    await db.query('DROP TRIGGER persons_ins');
+    await db.query("CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = IF(NEW.first = 'slow', 1 + 0 * SLEEP(1.2), 1)");
+    try {
+      const last = await capture({ id: '*', key: 'person:1', columns: { first: 'slow', age: '1' } });
+      await cut();
+      await startWorker({ consumer: 'w1', claimMinIdleMs: 300 });
+      await startWorker({ consumer: 'w2', claimMinIdleMs: 300 });
+      await until(committedOf, (v) => v === last);
+      expect(await rows()).toEqual([{ person_id: '1', first: 'slow', age: 1, applied: 1 }]);
+    } finally {
+      await db.query('DROP TRIGGER persons_ins');
+      await db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
+    }
+  });
+
   it('close() is idempotent and finishes promptly while idle', async () => {
     const worker = await startWorker();
     const started = Date.now();
