@@ -21,6 +21,11 @@ export class ClientOutput {
   readonly #socket: Socket;
   #slots: OutputSlot[] = [];
   #head = 0;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -82,13 +87,14 @@ export class ClientOutput {
     }
     if (end === this.#head) return;
     if (!this.#socket.destroyed) {
-      if (end - this.#head === 1) {
-        this.#socket.write(this.#slots[this.#head]!.bytes!);
-      } else {
-        const parts: Buffer[] = [];
-        for (let i = this.#head; i < end; i++) parts.push(this.#slots[i]!.bytes!);
-        this.#socket.write(Buffer.concat(parts));
+      // Replies decoded from one chunk of the server's output are filled one by one: cork until the end of the
+      // tick so they leave in one write (a syscall per reply would dominate the proxy's cost).
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#socket.cork();
+        process.nextTick(this.#uncork);
       }
+      for (let i = this.#head; i < end; i++) this.#socket.write(this.#slots[i]!.bytes!);
     }
     this.#head = end;
     if (this.#head === this.#slots.length) {
