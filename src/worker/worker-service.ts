@@ -22,6 +22,8 @@ export interface WorkerServiceOptions {
   /** Serve GET /metrics on this port; none when absent. 0 picks a free port. */
   metricsPort?: number;
   consumer?: string;
+  /** See WorkerOptions.claimMinIdleMs. */
+  claimMinIdleMs?: number;
   log: Logger;
 }
 
@@ -65,7 +67,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       metricsServer = await startMetricsServer(metrics.registry, options.metricsPort);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
-    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }) });
+    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }) });
     // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });

@@ -26,6 +26,8 @@ export const workerOptionsSchema = z.object({
   metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
   /** Consumer name in the `workers` group; stable across restarts so a restarted worker replays its own batches. */
   consumer: z.string().regex(/^[A-Za-z0-9_.:@-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . : @ -').optional(),
+  /** Batches another worker left idle this long are reclaimed (the dead worker's work moves on). */
+  claimMinIdleMs: z.coerce.number().int().min(100).max(3_600_000).optional(),
 });
 
 export type WorkerCommandOptions = z.input<typeof workerOptionsSchema>;
@@ -42,6 +44,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSe
     log,
     ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
     ...(parsed.consumer === undefined ? {} : { consumer: parsed.consumer }),
+    ...(parsed.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: parsed.claimMinIdleMs }),
   });
 }
 
@@ -52,6 +55,7 @@ export const workerCommand = new Command('worker')
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
   .option('--consumer <name>', 'consumer name in the workers group (default: <hostname>-<pid>)')
+  .option('--claim-min-idle-ms <ms>', "reclaim batches another worker held idle this long (default: 30000)")
   .action(async (options: WorkerCommandOptions) => {
     const service = await runWorker(options);
     const signal = await shutdownSignal();

@@ -1,0 +1,54 @@
+/**
+ * Several workers on one pipeline: they share the batches of a load, and when one is SIGKILLed and never
+ * comes back, the other reclaims its pending batches (XAUTOCLAIM after --claim-min-idle-ms) and finishes them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { writerKeys } from '../../src/shared/keys.js';
+import { exampleConfig, exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
+
+const PERSONS = writerKeys('PersonsWriteBehind');
+let p: Pipeline;
+let direct: TestClient;
+
+beforeAll(async () => {
+  // At-least-once here (no exactly-once table): order and reclaiming alone must keep rows equal to hashes.
+  p = await startPipeline('scale', exampleConfig({ exactlyOnceTable: undefined, batch: { size: 50, maxDelayMs: 50 } }));
+  direct = createClient({ url: p.server.url }) as TestClient;
+  direct.on('error', () => undefined);
+  await direct.connect();
+});
+
+afterAll(async () => {
+  await direct?.close();
+  await p?.close();
+});
+
+describe('several workers', () => {
+  it('share a load, and one takes over the batches of the other after a SIGKILL', { timeout: 40_000 }, async () => {
+    const a = p.spawnWorker('a', ['--claim-min-idle-ms', '1000']);
+    const b = p.spawnWorker('b', ['--claim-min-idle-ms', '1000']);
+    const writer = await p.newClient();
+    const KEYS = 200;
+    const load = (async () => {
+      for (let i = 0; i < 3000; i++) {
+        const id = `K${i % KEYS}`;
+        if (i % 23 === 0) await writer.del(`person:${id}`);
+        else await writer.hSet(`person:${id}`, { first_name: `v${i}`, age: String(i) });
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 800));
+    a.kill('SIGKILL');
+    await exited(a);
+    await load;
+    await until(() => direct.xLen(PERSONS.changes), (n) => n === 0, 20_000);
+    for (let i = 0; i < KEYS; i++) {
+      const hash = await direct.hGetAll(`person:K${i}`);
+      const row = (await p.db.query<Array<{ first: string; age: number }>>('SELECT first, age FROM persons WHERE person_id = ?', [`K${i}`]))[0];
+      if (Object.keys(hash).length === 0) expect(row, `K${i}`).toBeUndefined();
+      else expect(row, `K${i}`).toEqual({ first: hash['first_name'], age: Number(hash['age']) });
+    }
+    b.kill('SIGTERM');
+    expect(await exited(b)).toBe(0);
+  });
+});
