@@ -216,6 +216,64 @@ describe('ordering and atomicity', () => {
   });
 });
 
+describe('the caller the host is told about', () => {
+  it('tracks db, protocol and ACL user (AUTH, HELLO AUTH, SELECT, RESET); a user who may not PUBLISH still gets markers', async () => {
+    const direct = await RespSocket.open(redis.port);
+    direct.send(['ACL', 'SETUSER', 'alice', 'on', '>pw', '~*', '&*', '+@all'], ['ACL', 'SETUSER', 'bob', 'on', '>pw', '~*', '+@all', '-publish']);
+    await direct.read(2);
+    const { host, port } = await start({ keyspacePrefixes: ['user:'], functions: { who: () => integer(0) } });
+    const socket = await RespSocket.open(port);
+    socket.send(['AUTH', 'alice', 'pw'], ['SELECT', '5'], ['TFCALL', 'lib.who', '0']);
+    await socket.read(3);
+    socket.send(['HELLO', '3', 'AUTH', 'bob', 'pw'], ['TFCALL', 'lib.who', '0'], ['SET', 'user:bob', '1'], ['RESET'], ['TFCALL', 'lib.who', '0']);
+    const replies = await socket.read(5);
+    expect(replies[2]!.raw.toString()).toBe('+OK\r\n');
+    expect(host.commands.map((c) => c.caller)).toEqual([
+      { db: 5, protocol: 2, user: 'alice', inTransaction: false },
+      { db: 5, protocol: 3, user: 'bob', inTransaction: false },
+      { db: 0, protocol: 2, user: 'default', inTransaction: false },
+    ]);
+    expect(describeEvents(host.keyspaceEvents)).toEqual(['5:set:user:bob']);
+    socket.close();
+    direct.close();
+  });
+});
+
+describe('async functions (TFCALLASYNC)', () => {
+  it('the client waits for the promise without holding the lock; the work runs through runLocked', async () => {
+    let executor: LockedExecutor | undefined;
+    let finish: (() => void) | undefined;
+    const host = new RuntimeTestHost({
+      redisPort: redis.port,
+      streamPrefixes: ['out:'],
+      functions: {
+        later: () =>
+          new Promise((resolve) => {
+            finish = () => void executor!.runLocked(() => host.call(0, 'XADD', 'out:later', '*', 'f', 'v')).then((id) => resolve(blob(id)));
+          }),
+      },
+    });
+    started = await startRuntime(redis, {
+      createHost: async (options) => {
+        executor = options.executor;
+        return host;
+      },
+    });
+    const waiting = await RespSocket.open(started.port);
+    waiting.send(['TFCALLASYNC', 'lib.later', '0']);
+    await new Promise((r) => setTimeout(r, 50));
+    const other = await RespSocket.open(started.port);
+    other.send(['SET', 'x', '1']);
+    expect(await other.readBytes(1)).toBe('+OK\r\n');
+    finish!();
+    const [reply] = await waiting.read(1);
+    expect(reply!.raw.toString()).toMatch(/^\$\d+\r\n\d+-\d+\r\n$/);
+    expect(host.streamBatches.flat().map((s) => s.key.toString())).toEqual(['out:later']);
+    waiting.close();
+    other.close();
+  });
+});
+
 describe('restart', () => {
   it('a runtime closed and started again over the same server resumes: restore() runs, commands and events flow', async () => {
     const first = await start({ keyspacePrefixes: ['user:'] });

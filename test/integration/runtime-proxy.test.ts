@@ -204,6 +204,31 @@ describe('per-connection state lives on the client’s own server connection', (
     other.close();
   });
 
+  it('MONITOR streams what the server sees; QUIT replies and closes', async () => {
+    const monitor = await RespSocket.open(runtime.port);
+    monitor.send(['MONITOR']);
+    expect(await monitor.readBytes(1)).toBe('+OK\r\n');
+    const other = await RespSocket.open(runtime.port);
+    other.send(['SET', 'trig:mon', 'v'], ['QUIT']);
+    expect(await other.readBytes(2)).toBe('+OK\r\n+OK\r\n');
+    const lines: string[] = [];
+    while (!lines.some((l) => l.includes('"trig:mon"'))) lines.push((await monitor.readBytes(1)).toString());
+    expect(lines.find((l) => l.includes('"trig:mon"'))).toMatch(/^\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\] "SET" "trig:mon" "v"\r\n$/);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(other.isClosed).toBe(true);
+    monitor.close();
+  });
+
+  it('COMMAND and INFO pass through (they describe the server, without the TF commands)', async () => {
+    const socket = await RespSocket.open(runtime.port);
+    socket.send(['COMMAND', 'COUNT'], ['INFO', 'server'], ['COMMAND', 'INFO', 'tfcall']);
+    const [count, info, tfcall] = await socket.read(3);
+    expect(count!.value.type).toBe('integer');
+    expect(info!.raw.toString()).toContain('redis_version:');
+    expect(tfcall!.raw.toString()).toBe('*1\r\n$-1\r\n');
+    socket.close();
+  });
+
   it('WATCH: a change by another client makes EXEC return nil', async () => {
     const a = await RespSocket.open(runtime.port);
     const b = await RespSocket.open(runtime.port);

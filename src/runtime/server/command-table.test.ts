@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { array, blob, integer, simple, type RespValue } from '../resp/types.js';
+import { CommandTable } from './command-table.js';
+
+/** A COMMAND entry in the Redis 7 shape. */
+function entry(name: string, arity: number, flags: string[], first: number, last: number, step: number, subcommands: RespValue[] = []): RespValue {
+  return array([blob(name), integer(arity), array(flags.map(simple)), integer(first), integer(last), integer(step), array([]), array([]), array([]), array(subcommands)]);
+}
+
+const table = CommandTable.fromCommandReply(
+  array([
+    entry('set', -3, ['write'], 1, 1, 1),
+    entry('mset', -3, ['write'], 1, -1, 2),
+    entry('zunionstore', -4, ['write', 'movablekeys'], 1, 1, 1),
+    entry('ping', -1, [], 0, 0, 0),
+    entry('object', -2, [], 0, 0, 0, [entry('object|encoding', 3, [], 2, 2, 1)]),
+    entry('subscribe', -2, ['pubsub'], 0, 0, 0),
+  ]),
+);
+const args = (...words: string[]) => words.map((w) => Buffer.from(w));
+const keys = (...words: string[]) => table.keysOf(args(...words))?.map((k) => k.toString()) ?? null;
+
+describe('CommandTable', () => {
+  it('finds keys from first/last/step, subcommands included', () => {
+    expect(keys('SET', 'a', 'v')).toEqual(['a']);
+    expect(keys('mset', 'a', '1', 'b', '2')).toEqual(['a', 'b']);
+    expect(keys('OBJECT', 'ENCODING', 'k')).toEqual(['k']);
+    expect(keys('PING')).toEqual([]);
+    expect(keys('NOSUCH', 'x')).toEqual([]);
+  });
+  it('gives up (null) where the arguments do not tell the keys', () => {
+    expect(keys('ZUNIONSTORE', 'd', '2', 'a', 'b')).toBeNull();
+    for (const name of ['EXEC', 'EVAL', 'FCALL', 'FLUSHALL', 'FLUSHDB', 'SWAPDB', 'MOVE', 'COPY']) expect(keys(name, 'x')).toBeNull();
+  });
+  it('knows which commands may block', () => {
+    expect(CommandTable.mayBlock('blpop', args('BLPOP', 'l', '0'))).toBe(true);
+    expect(CommandTable.mayBlock('xread', args('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '$'))).toBe(true);
+    expect(CommandTable.mayBlock('xread', args('XREAD', 'STREAMS', 'block', '0'))).toBe(false);
+    expect(CommandTable.mayBlock('get', args('GET', 'k'))).toBe(false);
+  });
+  it('checks arity', () => {
+    expect(table.hasWrongArity(args('SUBSCRIBE'))).toBe(true);
+    expect(table.hasWrongArity(args('SUBSCRIBE', 'c'))).toBe(false);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ExecutionLock } from './execution-lock.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ExecutionLock', () => {
+  it('lets shared holders overlap, and an exclusive one wait for all of them', async () => {
+    const lock = new ExecutionLock();
+    const a = await lock.shared();
+    const b = await lock.shared();
+    let exclusive = false;
+    const pending = lock.exclusive().then((release) => {
+      exclusive = true;
+      return release;
+    });
+    a();
+    await tick();
+    expect(exclusive).toBe(false);
+    b();
+    (await pending)();
+    expect(exclusive).toBe(true);
+    expect(lock.busy).toBe(false);
+  });
+
+  it('serves waiters in arrival order, so shared holders cannot starve an exclusive one', async () => {
+    const lock = new ExecutionLock();
+    const order: string[] = [];
+    const first = await lock.shared();
+    const exclusive = lock.exclusive().then((release) => {
+      order.push('exclusive');
+      release();
+    });
+    const later = lock.shared().then((release) => {
+      order.push('later shared');
+      release();
+    });
+    await tick();
+    expect(order).toEqual([]);
+    first();
+    await Promise.all([exclusive, later]);
+    expect(order).toEqual(['exclusive', 'later shared']);
+  });
+
+  it('releasing twice is harmless', async () => {
+    const lock = new ExecutionLock();
+    const release = await lock.exclusive();
+    release();
+    release();
+    const again = await lock.exclusive();
+    again();
+    expect(lock.busy).toBe(false);
+  });
+});
