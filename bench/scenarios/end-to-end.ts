@@ -121,25 +121,35 @@ async function waitUntilDrained(client: RedisClientType, progress: Progress): Pr
   }, 120_000, 100);
 }
 
-/** Doubles the rate from 5k/s until a step fails, then tries the midpoint once; returns the best passing rate. */
+/** Lowest and highest rates the search tries. */
+const SEARCH_FLOOR = 125;
+const SEARCH_CEILING = 80_000;
+
+/**
+ * From 1000/s, doubles while steps pass (or halves while they fail) until the outcome flips, then tries the
+ * midpoint once; returns the highest passing rate (0 when even the floor fails).
+ */
 async function searchSustainedRate(runAt: (rate: number, label: string) => Promise<RunOutcome>): Promise<number> {
-  const passes = (r: RunOutcome) => r.visibleP99 < LAG_LIMIT_MS && r.achievedRate >= ACHIEVED_SHARE * r.rate;
-  let best = 0;
-  let failed = 0;
-  for (let rate = 5000; rate <= 80_000; rate *= 2) {
-    if (passes(await runAt(rate, `e2e search ${rate}/s`))) best = rate;
-    else {
-      failed = rate;
-      break;
-    }
+  const passes = async (rate: number) => {
+    const r = await runAt(rate, `e2e search ${rate}/s`);
+    return r.visibleP99 < LAG_LIMIT_MS && r.achievedRate >= ACHIEVED_SHARE * r.rate;
+  };
+  let rate = 1000;
+  const firstPassed = await passes(rate);
+  let best = firstPassed ? rate : 0;
+  let failed = firstPassed ? 0 : rate;
+  for (;;) {
+    const next = firstPassed ? rate * 2 : Math.floor(rate / 2);
+    if (next > SEARCH_CEILING || next < SEARCH_FLOOR) break;
+    rate = next;
+    const ok = await passes(rate);
+    if (ok) best = rate;
+    else failed = rate;
+    if (ok !== firstPassed) break;
   }
-  if (failed > 0 && best > 0) {
-    const middle = Math.round((best + failed) / 2 / 500) * 500;
-    if (passes(await runAt(middle, `e2e search ${middle}/s`))) best = middle;
-  } else if (failed === 5000) {
-    for (const rate of [2500, 1000]) {
-      if (passes(await runAt(rate, `e2e search ${rate}/s`))) return rate;
-    }
+  if (best > 0 && failed > best) {
+    const middle = Math.round((best + failed) / 2 / 25) * 25;
+    if (await passes(middle)) best = middle;
   }
   return best;
 }

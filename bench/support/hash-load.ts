@@ -11,25 +11,34 @@ export const PIPELINE_WINDOW = 256;
 
 export type HashWrite = (client: RedisClientType, i: number) => Promise<unknown>;
 
+export interface BurstResult {
+  /** Writes completed (all of `count`, unless the time budget ran out first). */
+  readonly done: number;
+  readonly seconds: number;
+}
+
 /**
- * Issues `count` writes as fast as the server answers, `window` at a time; returns the elapsed seconds.
- * `onProgress` sees the number completed.
+ * Issues up to `count` writes as fast as the server answers, `window` at a time, and stops issuing once
+ * `budgetSeconds` have passed (the local runtime can be far slower than redis-server; a time budget keeps the
+ * run bounded). `onProgress` sees the number completed.
  */
-export async function writeAsFastAsPossible(client: RedisClientType, count: number, write: HashWrite, onProgress: (done: number) => void = () => {}, window = PIPELINE_WINDOW): Promise<number> {
+export async function writeAsFastAsPossible(client: RedisClientType, count: number, write: HashWrite, options: { budgetSeconds?: number; onProgress?: (done: number) => void; window?: number } = {}): Promise<BurstResult> {
+  const { budgetSeconds = Number.POSITIVE_INFINITY, onProgress = () => {}, window = PIPELINE_WINDOW } = options;
   let next = 0;
   let done = 0;
   const started = performance.now();
+  const deadline = started + budgetSeconds * 1000;
   const lane = async () => {
-    while (next < count) {
+    while (next < count && performance.now() < deadline) {
       const i = next++;
       await write(client, i);
       done++;
-      if (done % 1000 === 0) onProgress(done);
+      if (done % 500 === 0) onProgress(done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
   onProgress(done);
-  return (performance.now() - started) / 1000;
+  return { done, seconds: (performance.now() - started) / 1000 };
 }
 
 export interface PacedLoadResult {
@@ -41,9 +50,14 @@ export interface PacedLoadResult {
   readonly outstandingAtEnd: number;
 }
 
+/** Most writes a paced run lets wait for their replies, in seconds of its rate: beyond it the server is behind. */
+const MAX_OUTSTANDING_SECONDS = 1;
+
 /**
  * Issues writes at `rate` per second for `seconds`, in 5 ms ticks (each tick catches up on what the schedule
- * asks for, so a late timer does not lower the rate). Replies are not waited for before the next tick.
+ * asks for, so a late timer does not lower the rate). Replies are not waited for before the next tick, but
+ * when a second's worth of writes is unanswered the schedule is not caught up: the achieved rate then shows
+ * that the server could not keep up, and the backlog a too-high rate leaves stays bounded.
  */
 export async function writeAtRate(client: RedisClientType, rate: number, seconds: number, write: HashWrite): Promise<PacedLoadResult> {
   const started = performance.now();
@@ -51,9 +65,11 @@ export async function writeAtRate(client: RedisClientType, rate: number, seconds
   let issued = 0;
   let answered = 0;
   const inFlight = new Set<Promise<unknown>>();
-  while (issued < total) {
+  const maxOutstanding = Math.max(1, Math.round(rate * MAX_OUTSTANDING_SECONDS));
+  const end = started + seconds * 1000;
+  while (issued < total && performance.now() < end) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-    while (issued < due) {
+    while (issued < due && issued - answered < maxOutstanding) {
       const p = write(client, issued++).finally(() => {
         answered++;
         inFlight.delete(p);
