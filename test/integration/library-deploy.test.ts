@@ -74,6 +74,20 @@ describe('deploy', () => {
     expect((await captured(h.client)).length).toBe(6);
   });
 
+  it('a runtime restart keeps the library, the backlog and the batcher position (no record counted twice)', async () => {
+    await h.client.flushAll();
+    await h.deploy(testConfig({ batchSize: 3 }));
+    for (let i = 1; i <= 4; i++) await h.client.hSet(`person:${i}`, 'age', String(i));
+    const metaBefore = await readMeta(h.client, PERSONS);
+    await h.restartRuntime();
+    expect(await readMeta(h.client, PERSONS)).toEqual(metaBefore);
+    await h.client.hSet('person:5', 'age', '5');
+    await h.client.hSet('person:6', 'age', '6');
+    const batches = await readStream(h.client, PERSONS.batches);
+    expect(batches.map((b) => [b.fields['count'], b.fields['from'] === (batches[0]?.fields['to'] ?? '')])).toEqual([['3', false], ['3', true]]);
+    expect(await readMeta(h.client, PERSONS)).toMatchObject({ captured: '6', open: '0' });
+  });
+
   it('a config the library rejects fails the load with the library message naming the field, and the old library stays', async () => {
     const bad = testConfig();
     (bad['writers'] as Record<string, unknown>[])[0]!['table'] = 'persons; DROP TABLE x';
