@@ -4,7 +4,7 @@
  */
 import { MetaField, compareStreamIds } from '../../src/shared/protocol.js';
 import { replyInteger } from '../replies.js';
-import { formatStreamId } from '../stream-id.js';
+import { formatStreamId, streamIdMs } from '../stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 import { cutBatch } from './cut-batch.js';
 import { readBatcherCursor } from './writer-meta.js';
@@ -43,7 +43,7 @@ function countRecord(client: GearsClient, writer: WriterContext, id: string, bat
   if (cursor.last !== null && compareStreamIds(id, cursor.last) <= 0) return;
   const open = replyInteger(client.call('HINCRBY', meta, MetaField.open, '1'), 'HINCRBY');
   client.call('HINCRBY', meta, MetaField.captured, '1');
-  if (open === 1n) client.call('HSET', meta, MetaField.last, id, MetaField.openSince, id.slice(0, id.indexOf('-')));
+  if (open === 1n) client.call('HSET', meta, MetaField.last, id, MetaField.openSince, String(streamIdMs(id)));
   else client.call('HSET', meta, MetaField.last, id);
   if (open >= BigInt(batchSize)) cutBatch(client, writer, cursor.cut, id, Number(open));
 }
