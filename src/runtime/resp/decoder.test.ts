@@ -50,6 +50,19 @@ describe('RespDecoder', () => {
     expect((out[0]!.value as { value: Buffer }).value.equals(bytes)).toBe(true);
   });
 
+  it('collects a large bulk string chunk by chunk, with the values around it intact', () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    const bytes = Buffer.concat([Buffer.from('+before\r\n*2\r\n$3\r\nSET\r\n'), Buffer.from(`$${big.length}\r\n`), big, Buffer.from('\r\n:7\r\n')]);
+    const out: { value: RespValue; raw: Buffer }[] = [];
+    const decoder = new RespDecoder((value, raw) => out.push({ value, raw: Buffer.from(raw) }));
+    for (let i = 0; i < bytes.length; i += 65536) decoder.push(bytes.subarray(i, i + 65536));
+    expect(out.map((o) => o.value.type)).toEqual(['simple', 'array', 'integer']);
+    const [, set] = (out[1]!.value as { value: { value: Buffer }[] }).value;
+    expect(set!.value.equals(big)).toBe(true);
+    expect(Buffer.concat(out.map((o) => o.raw)).equals(bytes)).toBe(true);
+    expect(decoder.pendingBytes).toBe(0);
+  });
+
   it('accepts inline commands when asked to', () => {
     const { out } = decodeAll(Buffer.from('PING\r\nset a  b\n*1\r\n$4\r\nPING\r\n'), false, true);
     expect(out.map((o) => (o.value as { value: { value: Buffer }[] }).value.map((v) => v.value.toString()))).toEqual([['PING'], ['set', 'a', 'b'], ['PING']]);

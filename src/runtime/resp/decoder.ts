@@ -12,6 +12,10 @@ const LF = 10;
 /** Returned by the parse functions when the buffer ends inside a value. */
 const INCOMPLETE = Symbol('incomplete');
 type Parsed = { value: RespValue; end: number } | typeof INCOMPLETE;
+/** Set by parseValue when it stops inside a bulk string: the buffer length that string needs. */
+let neededHint = 0;
+/** Values that need more than this many more bytes are collected chunk by chunk before parsing again. */
+const LARGE_VALUE = 256 * 1024;
 
 export class RespProtocolError extends Error {
   override name = 'RespProtocolError';
@@ -24,6 +28,10 @@ export interface RespDecoderOptions {
 
 export class RespDecoder {
   #buffer: Buffer = Buffer.alloc(0);
+  /** While > 0: the bytes (from the start of #waiting) the value being received needs at least. */
+  #needed = 0;
+  #waiting: Buffer[] = [];
+  #waitingBytes = 0;
   readonly #onValue: (value: RespValue, raw: Buffer) => void;
   readonly #inline: boolean;
 
@@ -34,15 +42,38 @@ export class RespDecoder {
 
   /** Bytes received but not yet part of a complete value. */
   get pendingBytes(): number {
-    return this.#buffer.length;
+    return this.#buffer.length + this.#waitingBytes;
   }
 
   push(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    // A large bulk string arrives in many chunks: keep them aside until the value can be complete, instead of
+    // concatenating and re-parsing on every chunk (quadratic in the value's size).
+    if (this.#needed > 0) {
+      this.#waiting.push(chunk);
+      this.#waitingBytes += chunk.length;
+      if (this.#waitingBytes < this.#needed) return;
+      chunk = Buffer.concat(this.#waiting, this.#waitingBytes);
+      this.#waiting = [];
+      this.#waitingBytes = 0;
+      this.#needed = 0;
+      this.#buffer = chunk;
+    } else {
+      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    }
     let offset = 0;
     while (offset < this.#buffer.length) {
+      neededHint = 0;
       const parsed = this.#inline && !isTypeByte(this.#buffer[offset]!) ? parseInline(this.#buffer, offset) : parseValue(this.#buffer, offset);
-      if (parsed === INCOMPLETE) break;
+      if (parsed === INCOMPLETE) {
+        if (neededHint - offset > LARGE_VALUE) {
+          this.#needed = neededHint - offset;
+          this.#waiting = [this.#buffer.subarray(offset)];
+          this.#waitingBytes = this.#buffer.length - offset;
+          this.#buffer = Buffer.alloc(0);
+          return;
+        }
+        break;
+      }
       const raw = this.#buffer.subarray(offset, parsed.end);
       offset = parsed.end;
       if (parsed.value.type === 'array' && parsed.value.value.length === 0 && this.#inline && raw[0] !== 0x2a) continue; // blank inline line
@@ -101,7 +132,10 @@ function parseValue(buffer: Buffer, offset: number): Parsed {
     case 0x3d: { // = verbatim string
       const length = Number(line());
       if (length < 0) return { value: { type: 'null' }, end: next };
-      if (buffer.length < next + length + 2) return INCOMPLETE;
+      if (buffer.length < next + length + 2) {
+        neededHint = next + length + 2;
+        return INCOMPLETE;
+      }
       const bytes = Buffer.from(buffer.subarray(next, next + length));
       const end = next + length + 2;
       if (type === 0x21) return { value: { type: 'error', value: bytes.toString('utf8') }, end };
