@@ -5,6 +5,7 @@
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { MysqlWriteError } from './mysql-write-error.js';
+import { loggableError } from './loggable-error.js';
 
 export class FailureReporter {
   readonly #log: Logger;
@@ -26,7 +27,7 @@ export class FailureReporter {
     if (state !== this.#state) {
       if (this.#state === undefined) this.#since = Date.now();
       this.#state = state;
-      const fields = { kind, err: error instanceof Error ? error : new Error(errorMessage(error)), retrying: true };
+      const fields = { kind, error: loggableError(error), retrying: true };
       if (kind === 'schema') this.#log.error(fields, `${what} failed: the table does not match the records (fix the table; the backlog waits in Redis): ${errorMessage(error)}`);
       else this.#log.warn(fields, `${what} failed, retrying with backoff until it succeeds: ${errorMessage(error)}`);
       this.#report(error);

@@ -78,14 +78,3 @@ export function databaseOfUrl(url: string): string | undefined {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
   return name === '' ? undefined : name;
 }
-
-/** The URL with its password replaced, for messages and logs. */
-export function redactMysqlUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable MySQL URL)';
-  }
-}

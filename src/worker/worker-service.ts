@@ -3,12 +3,15 @@
  * and batch writer (checked against the database first), the Redis connections, the library check, and the
  * metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
  */
-import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
+import { RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { MysqlBatchWriter } from './mysql-batch-writer.js';
-import { createMysqlPool, redactMysqlUrl } from './mysql-pool.js';
+import { createMysqlPool } from './mysql-pool.js';
+import { MysqlWriteError } from './mysql-write-error.js';
+import { loggableError } from './loggable-error.js';
+import { redactUrl } from './redact-url.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { Worker } from './worker.js';
@@ -42,7 +45,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       try {
         await closer.close();
       } catch (error) {
-        log.error({ err: error }, `closing the ${closer.name} failed`);
+        log.error({ error: loggableError(error) }, `closing the ${closer.name} failed`);
       }
     }
   };
@@ -53,12 +56,12 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       await batchWriter.prepare();
     } catch (cause) {
       if (cause instanceof WriteBehindError) throw cause;
-      throw new ConfigError(`cannot use MySQL at ${redactMysqlUrl(options.mysqlUrl)}: ${errorMessage(cause)}`, {
+      throw new MysqlWriteError(`cannot use MySQL at ${redactUrl(options.mysqlUrl)}: ${errorMessage(cause)}`, {
         cause,
         context: { suggestion: 'check that MySQL runs and that --mysql / MYSQL_URL names an existing database and a user that can write to it' },
       });
     }
-    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, (error) => log.debug({ err: error }, 'Redis connection error'));
+    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, (error) => log.debug({ error: loggableError(error) }, 'Redis connection error'));
     await checkLibrary(await connectRedis(), config.name, options.redisUrl);
 
     const metrics = new WorkerMetrics();
@@ -86,7 +89,7 @@ async function checkLibrary(client: RedisStreamClient, library: string, redisUrl
   try {
     await client.callFunction(library, LibraryFunction.version, [], []);
   } catch (cause) {
-    throw new RedisCommandError(`library '${library}' does not answer at ${redisUrl}: ${errorMessage(cause)}`, {
+    throw new RedisCommandError(`library '${library}' does not answer at ${redactUrl(redisUrl)}: ${errorMessage(cause)}`, {
       cause,
       context: { library, suggestion: 'deploy it first (writebehind deploy --redis <url> --config <file>), and point --redis at the runtime or Redis Stack, not at a plain redis-server' },
     });

@@ -18,6 +18,7 @@ import { errorMessage, WriteBehindError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
 import { Backoff, sleep } from './backoff.js';
+import { loggableError } from './loggable-error.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
 import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
 import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
@@ -211,6 +212,9 @@ export class WriterLoop {
       if (page.length < options.rangePageSize) break;
       after = page.at(-1)!.id;
     }
+    if (descriptor.count > 0 && entries.length !== descriptor.count) {
+      this.#log.warn({ descriptorId: descriptor.id, expected: descriptor.count, found: entries.length }, 'a batch has fewer capture records than its descriptor counts: the capture stream lost entries (a Redis restart without persistence?)');
+    }
     const records: CaptureRecord[] = [];
     const unparsable: Unparsable[] = [];
     for (const entry of entries) {
@@ -295,7 +299,7 @@ export class WriterLoop {
       for (const id of ids) if (!mine.has(id)) this.#held.delete(id);
       await client.touch(this.#keys.batches, WORKER_GROUP, options.consumer, ids.filter((id) => mine.has(id)));
     } catch (error) {
-      this.#log.debug({ err: error }, 'heartbeat failed');
+      this.#log.debug({ error: loggableError(error) }, 'heartbeat failed');
     }
   }
 

@@ -11,7 +11,8 @@ import { deployLibrary } from '../../deploy/deploy.js';
 import { Runtime } from '../../runtime/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { createLogger } from '../../shared/log.js';
-import { databaseOfUrl, redactMysqlUrl } from '../../worker/mysql-pool.js';
+import { databaseOfUrl } from '../../worker/mysql-pool.js';
+import { redactUrl } from '../../worker/redact-url.js';
 import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
@@ -61,7 +62,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
     const first = config.writers[0]!;
     const fields = Object.keys(first.mappings);
     print([
-      `write-behind is running: library ${deployed.name} ${deployed.version}, RedisGears runtime on ${runtime.url} (over ${parsed.redis}), MySQL ${redactMysqlUrl(parsed.mysql)}`,
+      `write-behind is running: library ${deployed.name} ${deployed.version}, RedisGears runtime on ${runtime.url} (over ${redactUrl(parsed.redis)}), MySQL ${redactUrl(parsed.mysql)}`,
       ...(created.length > 0 ? [`created table(s) ${created.join(', ')} in ${database}`] : []),
       '',
       'Try it:',
