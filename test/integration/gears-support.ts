@@ -69,3 +69,21 @@ export async function eventually(check: () => Promise<void> | void, timeoutMs = 
     }
   }
 }
+
+/** Deletes every library and flushes the data: the beforeEach of the conformance files. */
+export async function resetGears(env: GearsEnv): Promise<void> {
+  const list = (await env.resp2.sendCommand(['TFUNCTION', 'LIST'])) as unknown[][];
+  for (const entry of list) await env.resp2.sendCommand(['TFUNCTION', 'DELETE', entry[entry.indexOf('name') + 1] as string]);
+  await env.resp2.sendCommand(['FLUSHALL']);
+}
+
+/** The exact reply bytes of `commands`, sent on the raw socket after HELLO <protocol>. */
+export async function replyBytes(env: GearsEnv, protocol: 2 | 3, ...commands: (string | Buffer)[][]): Promise<string> {
+  env.raw.send(['HELLO', String(protocol)]);
+  await env.raw.read(1);
+  env.raw.send(...commands);
+  return env.raw.readBytes(commands.length);
+}
+
+/** TFCALL lib.<fn> 0, as one raw command. */
+export const tfcall = (fn: string, ...args: string[]): string[] => ['TFCALL', `lib.${fn}`, '0', ...args];

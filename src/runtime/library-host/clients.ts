@@ -222,7 +222,8 @@ export class LibraryClients {
       const decoded = encoded.map((arg) => (typeof arg === 'string' ? (arg === undefined ? undefined : realm.JSON.parse(arg)) : arg));
       try {
         const result = fn(this.asyncClient({ db: options.db, noWrites: true }).client, ...decoded) as Promise<unknown>;
-        result.then(
+        this.#library.sandbox.observe(
+          result,
           (value) => settle(true, value),
           (error) => settle(false, stringForm(error)),
         );

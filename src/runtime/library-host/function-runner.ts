@@ -67,7 +67,8 @@ export class FunctionRunner {
               return answer({ ok: false, error: errorText(thrown) });
             }
             if (isPromise(result)) {
-              result.then(
+              library.sandbox.observe(
+                result,
                 (value) => answer({ ok: true, value }),
                 (thrown: unknown) => answer({ ok: false, error: errorText(thrown) }),
               );

@@ -46,13 +46,12 @@ export function followPromise(library: Library, promise: Promise<unknown>, onSet
     if (returned) onSettled(outcome);
     else early = outcome;
   };
-  // The then-callbacks of an already settled promise run in the microtask drain at the end of this invoke.
-  library.sandbox.invoke(() => {
-    promise.then(
-      (value) => settle({ ok: true, value }),
-      (error: unknown) => settle({ ok: false, error: errorText(error) }),
-    );
-  });
+  // The reactions of an already settled promise run in the microtask drain at the end of this invoke.
+  library.sandbox.observe(
+    promise,
+    (value) => settle({ ok: true, value }),
+    (error: unknown) => settle({ ok: false, error: errorText(error) }),
+  );
   returned = true;
   return early;
 }

@@ -101,49 +101,84 @@ function bulkToJs(bytes: Buffer, realm: RealmIntrinsics, raw: boolean): unknown 
 }
 
 const MAX_NESTING = 100;
+/** V8's `IsInt32()`: -0 and fractions are not int32. */
+const isInt32 = (value: number): boolean => Number.isInteger(value) && !Object.is(value, -0) && value >= -0x80000000 && value <= 0x7fffffff;
+/** A canonical array index (what V8's GetPropertyNames hands back as a number with kKeepNumbers). */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 /** Thrown while converting a return value: the reply becomes this error. */
 export class ReplyConversionError {
   constructor(readonly message: string) {}
 }
 
-/** A JS value returned by library code, as the reply RedisGears sends (§3.4); the protocol downgrade is the encoder's. */
+/**
+ * A JS value returned by library code, as the reply RedisGears sends (§3.4, v8_value_to_call_result); the
+ * protocol downgrade is the encoder's. The checks run in RedisGears' order: BigInt or int32 (IsBigInt||IsInt32,
+ * BigInts wrapped to i64 as Int64Value does), number, string, String object, ArrayBuffer, null, boolean, Set,
+ * Array, any other object (functions and promises included: V8's IsObject), else the string form.
+ */
 export function jsToReply(value: unknown, depth = 0): RespValue {
   if (depth > MAX_NESTING) throw new ReplyConversionError('nesting level reached');
-  if (typeof value === 'bigint') return { type: 'integer', value };
-  if (typeof value === 'number') {
-    return Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff ? { type: 'integer', value: BigInt(value) } : { type: 'double', value };
-  }
+  if (typeof value === 'bigint') return { type: 'integer', value: BigInt.asIntN(64, value) };
+  if (typeof value === 'number') return isInt32(value) ? { type: 'integer', value: BigInt(value) } : { type: 'double', value };
   if (typeof value === 'string') return { type: 'blob', value: Buffer.from(value) };
-  if (typeof value === 'boolean') return { type: 'boolean', value };
-  if (value === null) return { type: 'null' };
-  if (types.isStringObject(value)) {
-    const text = String(value);
-    const replyType = (value as unknown as Record<string, unknown>)['__reply_type'];
-    if (replyType === 'status') return { type: 'simple', value: text };
-    if (replyType === 'verbatim') {
-      const format = (value as unknown as Record<string, unknown>)['__format'];
-      return { type: 'verbatim', format: typeof format === 'string' ? format.slice(0, 3).padEnd(3, ' ') : 'txt', value: Buffer.from(text) };
-    }
-    return { type: 'blob', value: Buffer.from(text) };
-  }
+  if (types.isStringObject(value)) return stringObjectReply(value as unknown as Record<string, unknown>);
   if (types.isArrayBuffer(value)) return { type: 'blob', value: Buffer.from(new Uint8Array(value)) };
-  if (types.isSet(value)) {
-    const items: RespValue[] = [];
-    for (const item of value as Set<unknown>) items.push(jsToReply(item, depth + 1));
-    return { type: 'set', value: items };
-  }
+  if (value === null) return { type: 'null' };
+  if (typeof value === 'boolean') return { type: 'boolean', value };
+  if (types.isSet(value)) return { type: 'set', value: setMembers(value as Set<unknown>) };
   if (Array.isArray(value)) return { type: 'array', value: value.map((item) => jsToReply(item, depth + 1)) };
-  if (typeof value === 'object' && !types.isPromise(value)) {
+  if ((typeof value === 'object' && value !== null) || typeof value === 'function') {
     const entries: [RespValue, RespValue][] = [];
-    for (const key of Object.keys(value)) {
-      const asInt = Number(key);
-      const keyReply: RespValue = String(asInt | 0) === key ? { type: 'integer', value: BigInt(asInt) } : { type: 'blob', value: Buffer.from(key) };
-      entries.push([keyReply, jsToReply((value as Record<string, unknown>)[key], depth + 1)]);
+    // for-in order, inherited enumerable properties included (V8 GetPropertyNames).
+    for (const key in value as Record<string, unknown>) {
+      entries.push([propertyKey(key), jsToReply((value as Record<string, unknown>)[key], depth + 1)]);
     }
     return { type: 'map', value: entries };
   }
   return { type: 'blob', value: Buffer.from(stringForm(value)) };
+}
+
+/** `__reply_type` 'status' → simple string, 'verbatim' → verbatim string with a 3-byte ASCII `__format`. */
+function stringObjectReply(object: Record<string, unknown>): RespValue {
+  const text = String(object);
+  const replyType = stringForm(object['__reply_type']);
+  if (replyType === 'status') return { type: 'simple', value: text };
+  if (replyType === 'verbatim') {
+    // An absent __format reads as "undefined" (v8 ToString), which is not 3 bytes long.
+    const format = stringForm(object['__format']);
+    if (Buffer.byteLength(format) !== 3) throw new ReplyConversionError('Verbatim format length must be 3.');
+    if ([...format].some((c) => c.codePointAt(0)! >= 127)) throw new ReplyConversionError('Verbatim format must contains only ASCI values.');
+    return { type: 'verbatim', format, value: Buffer.from(text) };
+  }
+  return { type: 'blob', value: Buffer.from(text) };
+}
+
+/** A map key from a property name: array indices come as numbers, int32 ones become integers. */
+function propertyKey(name: string): RespValue {
+  if (!ARRAY_INDEX.test(name) || Number(name) > 0xfffffffe) return { type: 'blob', value: Buffer.from(name) };
+  if (Number(name) > 0x7fffffff) throw new ReplyConversionError('Give value is not a key');
+  return { type: 'integer', value: BigInt(name) };
+}
+
+/** Members of a returned Set: only key-like values (v8_value_to_redis_value_key), equal keys once. */
+function setMembers(members: Set<unknown>): RespValue[] {
+  const out: RespValue[] = [];
+  const seen = new Set<string>();
+  for (const member of members) {
+    let key: RespValue;
+    if (typeof member === 'bigint') key = { type: 'integer', value: BigInt.asIntN(64, member) };
+    else if (typeof member === 'number' && isInt32(member)) key = { type: 'integer', value: BigInt(member) };
+    else if (typeof member === 'string' || types.isStringObject(member)) key = { type: 'blob', value: Buffer.from(String(member)) };
+    else if (types.isArrayBuffer(member)) key = { type: 'blob', value: Buffer.from(new Uint8Array(member)) };
+    else if (typeof member === 'boolean') key = { type: 'boolean', value: member };
+    else throw new ReplyConversionError('Give value is not a key');
+    const identity = key.type === 'blob' ? `b${key.value.toString('hex')}` : `${key.type}${String(key.value)}`;
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    out.push(key);
+  }
+  return out;
 }
 
 /** `String(value)` as V8's ToString, never throwing (a throwing toString yields a generic text). */

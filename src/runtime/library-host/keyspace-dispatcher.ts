@@ -94,7 +94,8 @@ export class KeyspaceDispatcher {
           return finish({ ok: false, error: errorText(error) });
         }
         if (isPromise(result)) {
-          result.then(
+          entry.library.sandbox.observe(
+            result,
             () => finish({ ok: true, value: undefined }),
             (error: unknown) => finish({ ok: false, error: errorText(error) }),
           );

@@ -82,11 +82,13 @@ export function loadLibrary(request: LoadRequest, services: HostServices): Loade
 function rejectionOf(library: Library, completion: unknown): unknown {
   if (!types.isPromise(completion)) return undefined;
   let reason: unknown;
-  library.sandbox.invoke(() => {
-    (completion as Promise<unknown>).then(undefined, (error: unknown) => {
-      reason = error ?? 'undefined';
-    });
-  });
+  library.sandbox.observe(
+    completion as Promise<unknown>,
+    () => undefined,
+    (error: unknown) => {
+      reason = stringForm(error);
+    },
+  );
   return reason;
 }
 

@@ -57,7 +57,8 @@ export function popOptions(
     delete object[name];
     if (field === null || field === undefined) continue;
     if (!fieldMatches(field, kind)) throw convertError(position, typeName, `Failed getting field ${name}, ${FIELD_PROBLEM[kind as Exclude<FieldKind, 'value'>]}.`);
-    out[name] = field;
+    // String fields take String objects too (v8-rs `TryFrom<&V8LocalValue> for String`).
+    out[name] = kind === 'string' ? String(field) : field;
   }
   const left = Object.keys(object);
   if (left.length > 0) throw convertError(position, typeName, `Unknown properties given: ${left.join(',')}`);
@@ -67,7 +68,7 @@ export function popOptions(
 function fieldMatches(value: unknown, kind: FieldKind): boolean {
   switch (kind) {
     case 'string':
-      return typeof value === 'string';
+      return typeof value === 'string' || types.isStringObject(value);
     case 'array':
       return Array.isArray(value);
     case 'long':

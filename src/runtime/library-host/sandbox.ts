@@ -26,6 +26,8 @@ const ALLOWED_GLOBALS = new Set([
 const HOOK_NAME = '__redisgears_runtime_invoke__';
 const INVOKE_SCRIPT = new vm.Script(`${HOOK_NAME}.run()`, { filename: 'redisgears-runtime:invoke' });
 
+type Observer = (promise: unknown, onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void) => void;
+
 /** Thrown by `invoke` when the lock timeout terminated library code. */
 export class ExecutionTerminated extends Error {
   constructor() {
@@ -59,6 +61,7 @@ export class Sandbox {
   readonly context: vm.Context;
   readonly realm: RealmIntrinsics;
   readonly #hook: { run: (() => void) | null };
+  readonly #observe: Observer;
   readonly #options: SandboxOptions;
   #depth = 0;
 
@@ -71,6 +74,12 @@ export class Sandbox {
     for (const name of names) {
       if (!ALLOWED_GLOBALS.has(name)) delete global[name];
     }
+    // Reactions created in the context's realm queue on the context's microtask queue, which drains only at the
+    // end of an invoke (under the lock); `then` and `apply` are taken before library code can replace them.
+    this.#observe = vm.runInContext(
+      '(() => { const apply = Reflect.apply, then = Promise.prototype.then; return (p, f, r) => { apply(then, p, [(v) => f(v), (e) => r(e)]); }; })()',
+      this.context,
+    ) as Observer;
     global['Promise'] = this.#nativePromise();
     this.#hook = vm.runInContext(`const ${HOOK_NAME} = { run: null }; ${HOOK_NAME}`, this.context) as { run: (() => void) | null };
   }
@@ -109,6 +118,15 @@ export class Sandbox {
     if (result === null) throw new ExecutionTerminated();
     if (!result.ok) throw result.error;
     return result.value;
+  }
+
+  /**
+   * Calls back when a promise of library code settles. The reactions run in the context's microtask drain, i.e.
+   * inside an invoke: already settled promises report before the invoke that observes them returns. A reaction
+   * made by host code would run on Node's own queue instead, later and outside the runtime's lock.
+   */
+  observe(promise: Promise<unknown>, onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void): void {
+    this.invoke(() => this.#observe(promise, onFulfilled, onRejected));
   }
 
   #guard<T>(run: () => T): T {

@@ -139,7 +139,8 @@ export class StreamReader {
             return done({ ok: false, error: errorText(error) });
           }
           if (isPromise(result)) {
-            result.then(
+            library.sandbox.observe(
+              result,
               () => done({ ok: true, value: undefined }),
               (error: unknown) => done({ ok: false, error: errorText(error) }),
             );
