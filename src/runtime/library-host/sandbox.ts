@@ -9,6 +9,7 @@
  */
 import vm from 'node:vm';
 import { types } from 'node:util';
+import { convertError } from './native-arguments.js';
 
 /** Globals kept in the context; everything else is deleted before the library is compiled. */
 const ALLOWED_GLOBALS = new Set([
@@ -149,17 +150,24 @@ export class Sandbox {
   #nativePromise(): (executor: unknown) => Promise<unknown> {
     const IntrinsicPromise = this.realm.Promise;
     const defer = this.#options.defer;
-    return function Promise(executor: unknown): Promise<unknown> {
+    // Every native function of RedisGears takes its declared arguments: Promise(fn), resolve(v) and reject(e) each need one.
+    const required = (args: readonly unknown[]) => {
+      if (args.length < 1) throw convertError(0, 'V8LocalValue', 'Wrong number of arguments given');
+    };
+    return function Promise(...args: unknown[]): Promise<unknown> {
+      required(args);
+      const executor = args[0];
       if (typeof executor !== 'function' || types.isAsyncFunction(executor)) throw "Bad argument to 'Promise' function";
       let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
       const promise = new IntrinsicPromise((resolve, reject) => {
         settle = { resolve, reject };
       });
       let done = false;
-      const once = (action: (v: unknown) => void) => (value: unknown) => {
+      const once = (action: (v: unknown) => void) => (...values: unknown[]) => {
+        required(values);
         if (done) return;
         done = true;
-        defer(() => action(value));
+        defer(() => action(values[0]));
       };
       (executor as (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void)(once(settle.resolve), once(settle.reject));
       return promise;
