@@ -32,13 +32,16 @@ export interface Pipeline {
    * Starts a worker process; `consumer` names it in the `workers` group (keep it across restarts so a restart
    * replays its own pending batches), `claimMinIdleMs` shortens how long a dead worker's batch waits.
    */
-  startWorker(options?: { consumer?: string; claimMinIdleMs?: number }): CliProcess;
+  startWorker(options?: { consumer?: string; claimMinIdleMs?: number; configFile?: string }): CliProcess;
   /** SIGKILLs the runtime (the redis-server keeps running). */
   killRuntime(): Promise<void>;
   /** Starts the runtime again on the same port (it reloads the library persisted in redis-server). */
   startRuntime(): Promise<void>;
-  /** A client of the runtime (not of the redis-server behind it). */
-  connect(): Promise<RedisClientType>;
+  /**
+   * A client of the runtime (not of the redis-server behind it). `failFast`: commands fail at once while the
+   * connection is down instead of waiting in node-redis's offline queue (the chaos load wants to know).
+   */
+  connect(options?: { failFast?: boolean }): Promise<RedisClientType>;
   /** A client of the redis-server itself, for checks that must not go through the runtime. */
   connectDirect(): Promise<RedisClientType>;
   close(): Promise<void>;
@@ -73,8 +76,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n${started.tail()}`);
     }
   };
-  const open = async (url: string) => {
-    const client = createClient({ url, socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) } }) as RedisClientType;
+  const open = async (url: string, failFast = false) => {
+    const client = createClient({ url, disableOfflineQueue: failFast, socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) } }) as RedisClientType;
     client.on('error', () => {
       // Restarts in the chaos campaign drop connections on purpose; commands fail and are retried by the caller.
     });
@@ -98,7 +101,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     runtimeUrl,
     configFile,
     startWorker(workerOptions = {}) {
-      const args = ['--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', configFile];
+      const args = ['--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', workerOptions.configFile ?? configFile];
       if (workerOptions.consumer !== undefined) args.push('--consumer', workerOptions.consumer);
       if (workerOptions.claimMinIdleMs !== undefined) args.push('--claim-min-idle-ms', String(workerOptions.claimMinIdleMs));
       const worker = startNodeProcess(workerEntry(), args);
@@ -111,7 +114,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await runtime?.exited;
     },
     startRuntime,
-    connect: () => open(runtimeUrl),
+    connect: (connectOptions = {}) => open(runtimeUrl, connectOptions.failFast === true),
     connectDirect: () => open(redis.url),
     async close() {
       await Promise.all([...workers].map((w) => w.stop()));

@@ -1,0 +1,112 @@
+/**
+ * `npm run chaos`: the fault campaign, on loopback only, bounded in time. Each round runs the whole pipeline
+ * (own redis-server with AOF, the local runtime, the library, worker processes) under a steady load while one
+ * kind of fault is injected, drains, and compares every MySQL row with its Redis hash. Prints a table: per
+ * fault, what was injected, whether the system recovered, changes written, changes lost (must be 0) and
+ * changes applied twice with exactly-once on (must be 0). Exit code 1 when any of those fails.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBenchDatabase } from './support/bench-database.js';
+import { describeMachine } from './support/machine.js';
+import { announce } from './support/progress.js';
+import { renderMachine } from './support/report.js';
+import { pipelineUnavailable } from './support/pipeline.js';
+import { runRound, type Fault, type RoundResult } from './chaos/chaos-round.js';
+import { badInputs } from './chaos/faults/bad-inputs.js';
+import { mysqlCuts } from './chaos/faults/mysql-cuts.js';
+import { poisonRecords } from './chaos/faults/poison-records.js';
+import { runtimeRestarts } from './chaos/faults/runtime-restarts.js';
+import { workerKills } from './chaos/faults/worker-kills.js';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+const options = new Command('chaos')
+  .description('Fault campaign on loopback: worker SIGKILLs, MySQL connection cuts, runtime/redis-server restarts, poison records, bad inputs; prints losses and double applications.')
+  .option('--seconds <n>', 'seconds of load per fault round (default 15, --quick 6)', positiveInt('--seconds'))
+  .option('--rate <n>', 'changes per second of the load', positiveInt('--rate'), 150)
+  .option('--keys <n>', 'distinct keys the load writes', positiveInt('--keys'), 2000)
+  .option('--quick', 'shorter rounds (about a minute in all)', false)
+  .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad)')
+  .option('--out <dir>', 'directory of chaos.json and chaos.md', 'bench/results')
+  .parse(process.argv)
+  .opts<{ seconds?: number; rate: number; keys: number; quick: boolean; only?: string[]; out: string }>();
+
+const seconds = options.seconds ?? (options.quick ? 6 : 15);
+const FAULTS: readonly Fault[] = [workerKills(options.quick ? 3 : 5), mysqlCuts(), runtimeRestarts(options.quick ? 2 : 4), poisonRecords(options.quick ? 6 : 12), badInputs()].filter(
+  (fault) => options.only === undefined || options.only.some((word) => fault.name.toLowerCase().includes(word.toLowerCase())),
+);
+
+const HEADER = ['fault', 'injected', 'survived', 'changes', 'lost', 'applied twice'] as const;
+
+function rowsOf(results: readonly RoundResult[]): string[][] {
+  return results.map((r) => [r.fault, r.injected, r.survived ? 'yes' : 'NO', String(r.changes), String(r.lost), String(r.appliedTwice)]);
+}
+
+function renderTable(results: readonly RoundResult[]): string {
+  const rows = [[...HEADER], ...rowsOf(results)];
+  const widths = HEADER.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+function renderMarkdown(results: readonly RoundResult[], machine: string, startedAt: string): string {
+  return [
+    `# Chaos campaign (${startedAt})`,
+    '',
+    `Machine: ${machine}. Load: ${options.rate} changes/s over ${options.keys} keys, ${seconds} s per round, exactly-once on. All through the local runtime (a development tool), not Redis Stack.`,
+    '',
+    `| ${HEADER.join(' | ')} |`,
+    `|${HEADER.map((_, c) => (c >= 3 ? '---:' : '---')).join('|')}|`,
+    ...rowsOf(results).map((r) => `| ${r.join(' | ')} |`),
+    '',
+    ...results.flatMap((r) => r.notes.map((n) => `- ${r.fault}: ${n}`)),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const unavailable = pipelineUnavailable();
+  if (unavailable !== null) throw new Error(`cannot run the campaign: ${unavailable} (run npm run build)`);
+  const startedAt = new Date().toISOString();
+  const db = await createBenchDatabase('chaos');
+  const onSignal = () => void db.drop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const machine = renderMachine(await describeMachine(db));
+    process.stderr.write(`machine: ${machine}\n`);
+    const results: RoundResult[] = [];
+    for (const fault of FAULTS) {
+      announce(fault.name);
+      try {
+        results.push(await runRound(fault, db, { seconds, rate: options.rate, keys: options.keys }));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        process.stderr.write(`  round failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+        results.push({ fault: fault.name, injected: '-', survived: false, changes: 0, lost: Number.NaN, appliedTwice: Number.NaN, notes: [`round failed: ${message.split('\n')[0]}`] });
+      }
+    }
+    process.stdout.write(`\n${renderTable(results)}\n\n`);
+    for (const r of results) for (const n of r.notes) process.stdout.write(`  ${r.fault}: ${n}\n`);
+    await mkdir(options.out, { recursive: true });
+    await writeFile(join(options.out, 'chaos.json'), `${JSON.stringify({ startedAt, machine, seconds, rate: options.rate, keys: options.keys, results }, null, 2)}\n`);
+    await writeFile(join(options.out, 'chaos.md'), renderMarkdown(results, machine, startedAt));
+    process.stdout.write(`wrote ${join(options.out, 'chaos.json')} and chaos.md\n`);
+    if (results.some((r) => !r.survived || r.lost !== 0 || r.appliedTwice !== 0)) process.exitCode = 1;
+  } finally {
+    await db.drop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`chaos failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

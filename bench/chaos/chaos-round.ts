@@ -1,0 +1,127 @@
+/**
+ * One round of the campaign: a fresh pipeline (redis-server with AOF, runtime, library, one worker), the
+ * load running while a fault is injected, then the drain and the verdict. A fault sees the round's
+ * environment and may replace the worker, restart the runtime, or write inputs of its own.
+ */
+import type { RedisClientType } from 'redis';
+import type { BenchDatabase } from '../support/bench-database.js';
+import type { CliProcess } from '../support/cli-process.js';
+import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { startProgress } from '../support/progress.js';
+import { waitFor } from '../support/wait.js';
+import { ChaosLoad } from './chaos-load.js';
+import { chaosConfig, chaosKeys, resetChaosTables } from './chaos-schema.js';
+import { verifyRound } from './chaos-verify.js';
+
+/** How long a dead worker's batch waits before another consumer reclaims it (the default is 30 s). */
+export const CHAOS_CLAIM_MIN_IDLE_MS = 2000;
+const DRAIN_TIMEOUT_MS = 90_000;
+
+export interface RoundEnvironment {
+  readonly db: BenchDatabase;
+  readonly pipeline: Pipeline;
+  /** The worker currently running; a fault that kills it must start another and put it here. */
+  worker: CliProcess;
+  /** A client of the runtime that fails fast while it is down. */
+  readonly client: RedisClientType;
+  /** A client of the redis-server itself (must be reconnected by faults that restart it: it reconnects alone). */
+  readonly direct: RedisClientType;
+  readonly seconds: number;
+  /** Ids the generic verification must skip (they are judged by the fault itself). */
+  readonly excluded: Set<number>;
+  /** Changes written by the fault itself, added to the round's count. */
+  extraChanges: number;
+  startWorker(consumer: string): CliProcess;
+}
+
+export interface FaultOutcome {
+  /** What was injected, e.g. "5 SIGKILLs" or "412 connections killed". */
+  readonly injected: string;
+  /** Fault-specific checks that failed; empty when all held. */
+  readonly failures: string[];
+  readonly notes: string[];
+}
+
+export interface Fault {
+  readonly name: string;
+  /** Runs while the load runs, for about `env.seconds`. */
+  inject(env: RoundEnvironment): Promise<FaultOutcome>;
+  /** Checks after the drain (dead letters, acknowledgements...). */
+  check?(env: RoundEnvironment): Promise<string[]>;
+}
+
+export interface RoundResult {
+  readonly fault: string;
+  readonly injected: string;
+  readonly survived: boolean;
+  readonly changes: number;
+  readonly lost: number;
+  readonly appliedTwice: number;
+  readonly notes: string[];
+}
+
+export async function runRound(fault: Fault, db: BenchDatabase, options: { seconds: number; rate: number; keys: number }): Promise<RoundResult> {
+  const progress = startProgress(`chaos ${fault.name}`, 'changes');
+  await resetChaosTables(db);
+  const pipeline = await startPipeline({ config: chaosConfig(), mysqlUrl: db.url, appendonly: true });
+  try {
+    const startWorker = (consumer: string) => pipeline.startWorker({ consumer, claimMinIdleMs: CHAOS_CLAIM_MIN_IDLE_MS });
+    const env: RoundEnvironment = {
+      db,
+      pipeline,
+      worker: startWorker('chaos-1'),
+      client: await pipeline.connect({ failFast: true }),
+      direct: await pipeline.connectDirect(),
+      seconds: options.seconds,
+      excluded: new Set(),
+      extraChanges: 0,
+      startWorker,
+    };
+    const load = new ChaosLoad(env.client, options.keys, options.rate);
+    load.start();
+    const ticker = setInterval(() => progress.update(load.counts.acknowledged), 2000);
+    let outcome: FaultOutcome;
+    try {
+      outcome = await fault.inject(env);
+    } finally {
+      clearInterval(ticker);
+      await load.stop();
+    }
+    progress.note(`load done: ${load.counts.acknowledged} acknowledged, ${load.counts.failed} failed while faults were on; draining`);
+    const failures = [...outcome.failures];
+    if (!env.worker.isRunning()) env.worker = startWorker('chaos-final');
+    let drained = true;
+    try {
+      await waitFor('the capture stream to drain', async () => (await env.direct.xLen(chaosKeys.changes)) === 0, DRAIN_TIMEOUT_MS, 200);
+    } catch (error) {
+      drained = false;
+      const meta = await env.direct.hGetAll(chaosKeys.meta);
+      failures.push(`${error instanceof Error ? error.message : String(error)} (${await env.direct.xLen(chaosKeys.changes)} records left; last_error: ${meta['last_error'] ?? 'none'}; worker: ${lastLogMessage(env.worker.tail())})`);
+    }
+    if (fault.check !== undefined) failures.push(...(await fault.check(env)));
+    const verdict = await verifyRound(env.direct, db, load.outcomes, env.excluded);
+    if (!env.worker.isRunning()) failures.push(`the worker exited: ${lastLogMessage(env.worker.tail())}`);
+    return {
+      fault: fault.name,
+      injected: outcome.injected,
+      survived: drained && failures.length === 0,
+      changes: load.counts.acknowledged + env.extraChanges,
+      lost: verdict.lost,
+      appliedTwice: verdict.appliedTwice,
+      notes: [...outcome.notes, ...failures, ...verdict.examples, `${verdict.keysCompared} keys compared, ${load.counts.failed} writes refused while down`],
+    };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** The `msg` of the last JSON log line a process wrote (or its last raw line). */
+function lastLogMessage(tail: string): string {
+  const last = tail.split('\n').at(-1) ?? '';
+  try {
+    const parsed = JSON.parse(last) as { msg?: unknown };
+    return typeof parsed.msg === 'string' ? parsed.msg : last;
+  } catch {
+    return last;
+  }
+}
