@@ -48,7 +48,7 @@ const DDL = [
 ];
 
 /** Creates the tables and triggers if needed and empties them (and the exactly-once cursors) for a new round. */
-export async function resetChaosTables(db: BenchDatabase): Promise<void> {
+export async function resetChaosTables(db: Pick<BenchDatabase, 'query'>): Promise<void> {
   for (const ddl of DDL) await db.query(ddl);
   await db.query(`TRUNCATE TABLE ${CHAOS_TABLE}`);
   await db.query(`TRUNCATE TABLE ${APPLIED_TABLE}`);

@@ -28,7 +28,7 @@ interface Row {
 
 const EXAMPLES = 5;
 
-export async function verifyRound(direct: RedisClientType, db: BenchDatabase, outcomes: ReadonlyMap<number, KeyOutcome>, excluded: ReadonlySet<number>): Promise<RoundVerdict> {
+export async function verifyRound(direct: RedisClientType, db: Pick<BenchDatabase, 'query'>, outcomes: ReadonlyMap<number, KeyOutcome>, excluded: ReadonlySet<number>): Promise<RoundVerdict> {
   const hashes = await readHashes(direct, excluded);
   const rows = new Map<number, Row>();
   for (const row of await db.query<Row[]>(`SELECT person_id, first, last, age, version FROM ${CHAOS_TABLE}`)) {
