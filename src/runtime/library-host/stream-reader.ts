@@ -46,12 +46,15 @@ export class StreamReader {
   /** Reads new entries of each stream for every matching trigger. */
   process(streams: readonly { db: number; key: Buffer }[]): void {
     for (const stream of streams) {
+      // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
+      // acknowledgement cannot trim entries a later consumer has not read yet.
+      const consumers: [LoadedLibraryEntry, StreamTrigger, StreamConsumerState][] = [];
       for (const entry of [...this.#libraries()]) {
         for (const trigger of [...entry.library.streamTriggers.values()]) {
-          if (!trigger.matches(stream.key) || !entry.library.active) continue;
-          this.#read(entry, trigger, trigger.state(stream.db, stream.key));
+          if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key)]);
         }
       }
+      for (const [entry, trigger, state] of consumers) this.#read(entry, trigger, state);
     }
   }
 
@@ -97,6 +100,12 @@ export class StreamReader {
       this.#readLoop(entry, trigger, state);
     } finally {
       this.#reading.delete(state);
+    }
+    // An event on a stream that has no entry (e.g. the DEL of one) must not leave an empty state behind: RedisGears
+    // only tracks streams it has read from.
+    if (state.lastReadId === null && state.pending.length === 0 && state.recordsProcessed === 0) {
+      const stateKey = streamStateKey(state.db, state.key);
+      if (trigger.streams.get(stateKey) === state) trigger.streams.delete(stateKey);
     }
   }
 
