@@ -78,6 +78,25 @@ describe('worker crashes', () => {
     await direct.close();
   }
 
+  it('SIGTERM while a batch is being written: the batch finishes (MySQL and Redis), then the worker exits 0', async () => {
+    await p.db.query('DROP TRIGGER persons_ins');
+    await p.db.query("CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = IF(NEW.first = 'slowterm', 1 + 0 * SLEEP(1), 1)");
+    try {
+      const worker = p.spawnWorker('term');
+      await p.client.hSet('person:warm2', { first_name: 'warm' });
+      await until(() => rowOf('warm2'), (r) => r !== undefined, 15_000);
+      await p.client.hSet('person:term', { first_name: 'slowterm' });
+      await until(async () => (await p.db.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO%'", [p.db.name]))[0]!.n, (n) => n > 0);
+      worker.kill('SIGTERM');
+      expect(await exited(worker)).toBe(0);
+      expect(await rowOf('term')).toMatchObject({ first: 'slowterm', applied: 1 });
+      expect(await direct.xLen(PERSONS.changes)).toBe(0); // `committed` ran before the exit
+    } finally {
+      await p.db.query('DROP TRIGGER persons_ins');
+      await p.db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
+    }
+  });
+
   it('several SIGKILLs during thousands of writes: at the end every row equals its hash', { timeout: 45_000 }, async () => {
     const KEYS = 300;
     const OPS = 4000;
