@@ -199,6 +199,20 @@ describe('ordering and atomicity', () => {
     b.close();
   });
 
+  it('a transaction with TFCALL and a command the server refused aborts as redis-server does; DISCARD drops it', async () => {
+    const { host, port } = await start({ keyspacePrefixes: ['user:'], functions: { one: () => integer(1) } });
+    const socket = await RespSocket.open(port);
+    socket.send(['MULTI'], ['NOSUCH'], ['TFCALL', 'lib.one', '0'], ['EXEC'], ['MULTI'], ['TFCALL'], ['EXEC']);
+    const replies = (await socket.read(7)).map((r) => r.raw.toString());
+    expect(replies[3]).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(replies[5]).toBe("-ERR wrong number of arguments for 'tfcall' command\r\n");
+    expect(replies[6]).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    socket.send(['MULTI'], ['SET', 'user:d', '1'], ['TFCALL', 'lib.one', '0'], ['DISCARD'], ['EXISTS', 'user:d']);
+    expect(await socket.readBytes(5)).toBe('+OK\r\n+QUEUED\r\n+QUEUED\r\n+OK\r\n:0\r\n');
+    expect(host.commands).toEqual([]);
+    socket.close();
+  });
+
   it('library work started later (LockedExecutor.runLocked) runs under the lock and is settled', async () => {
     const { host, port, executor } = await start({ keyspacePrefixes: ['user:'], streamPrefixes: ['out:'] });
     const result = await executor.runLocked(() => {

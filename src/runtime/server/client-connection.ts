@@ -234,7 +234,7 @@ export class ClientConnection {
     if (name === 'client' && isClientReplyOffOrSkip(args)) return 'refuse-client-reply';
     if (CommandTable.mayBlock(name, args)) return 'blocking';
     if (command.quotedInline) return 'markered';
-    const keys = this.#deps.table.keysOf(args);
+    const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
     for (const key of keys) if (this.#deps.scheduler.isRelevant(key)) return 'markered';
     return 'shared';
@@ -260,7 +260,7 @@ export class ClientConnection {
         this.#upstream!.write(command.raw);
         return;
       case 'exec':
-        return this.#transactionHasGears ? this.#runGearsTransaction(command) : this.#runMarkered(command);
+        return this.#transactionHasGears || this.#transactionLocalError ? this.#runGearsTransaction(command) : this.#runMarkered(command);
       case 'queue-gears':
         return this.#queueGears(command, gearsCommandName(command.name)!);
       case 'refuse-client-reply':

@@ -39,10 +39,9 @@ export class CommandTable {
 
   /**
    * The keys `args` (command name first) names, or null when they cannot be known from the arguments alone
-   * (movable keys, scripts, transactions, cross-database commands).
+   * (movable keys, scripts, transactions, cross-database commands). `name` is the lower-case command name.
    */
-  keysOf(args: readonly Buffer[]): Buffer[] | null {
-    const name = args[0]!.toString('latin1').toLowerCase();
+  keysOf(args: readonly Buffer[], name = args[0]!.toString('latin1').toLowerCase()): Buffer[] | null {
     if (UNPREDICTABLE.has(name)) return null;
     let info = this.#commands.get(name);
     if (info === undefined) return []; // unknown to the server: it replies an error and touches nothing
