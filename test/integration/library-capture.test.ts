@@ -144,7 +144,7 @@ describe('captured commands', () => {
     const stats = await keyspaceTriggerStats(h.client, 'WriteBehind');
     expect(Object.keys(stats)).toEqual(['PersonsWriteBehind', 'OrdersWriteBehind', 'SessionsWriteBehind']);
     for (const trigger of Object.values(stats)) {
-      expect(Number(trigger['num_failed'])).toBe(0);
+      expect(Number(trigger['num_failed']), `${String(trigger['name'])} last_error: ${String(trigger['last_error'])}`).toBe(0);
     }
     expect(Number(stats['PersonsWriteBehind']?.['num_success'])).toBeGreaterThan(20);
     const errors = await batcherErrors(h.client, 'WriteBehind');
