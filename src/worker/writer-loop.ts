@@ -13,7 +13,7 @@
  * @internal
  */
 import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
-import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, compareStreamIds, parseStreamId } from '../shared/protocol.js';
+import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField, compareStreamIds, parseStreamId } from '../shared/protocol.js';
 import { errorMessage, WriteBehindError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
@@ -159,24 +159,28 @@ export class WriterLoop {
         this.#waitingOn = descriptor.id;
         return;
       }
-      await this.#processBatch(descriptor);
+      const done = await this.#processBatch(descriptor);
       this.#held.delete(descriptor.id);
+      // Lost to another worker: the cursor moves when that worker commits; read it again next round.
+      if (!done) return;
       committed = descriptor.to;
     }
   }
 
-  async #processBatch(descriptor: BatchDescriptor): Promise<void> {
+  /** Writes and commits one batch; false when another worker reclaimed it first (nothing was committed). */
+  async #processBatch(descriptor: BatchDescriptor): Promise<boolean> {
     const started = performance.now();
     const written = await this.#retrying(descriptor, () => this.#write(descriptor));
     if (written === 'lost') {
       this.#log.info({ descriptorId: descriptor.id }, 'batch reclaimed by another worker; rolled back and left to it');
-      return;
+      return false;
     }
     const { result, records } = written;
     await this.#retrying(descriptor, () => this.#acknowledgeDone(records, result));
     await this.#retrying(descriptor, () => this.#markCommitted(descriptor, result.rows));
     const lagSeconds = (Date.now() - Number(parseStreamId(descriptor.to)[0])) / 1000;
     this.#ctx.options.metrics?.batchCommitted(this.#ctx.writer.name, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
+    return true;
   }
 
   /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
@@ -213,7 +217,7 @@ export class WriterLoop {
       after = page.at(-1)!.id;
     }
     if (descriptor.count > 0 && entries.length !== descriptor.count) {
-      this.#log.warn({ descriptorId: descriptor.id, expected: descriptor.count, found: entries.length }, 'a batch has fewer capture records than its descriptor counts: the capture stream lost entries (a Redis restart without persistence?)');
+      this.#log.warn({ descriptorId: descriptor.id, expected: descriptor.count, found: entries.length }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
     }
     const records: CaptureRecord[] = [];
     const unparsable: Unparsable[] = [];
@@ -237,8 +241,8 @@ export class WriterLoop {
   async #deadLetter(descriptor: BatchDescriptor, unparsable: readonly Unparsable[], result: BatchWriteResult): Promise<void> {
     const letters: DeadLetter[] = [];
     for (const { entry, reason } of unparsable) {
-      const key = entryText(entry, 'key');
-      const uuid = entryText(entry, 'ack');
+      const key = entryText(entry, RecordField.key);
+      const uuid = entryText(entry, RecordField.ack);
       letters.push({ entry, reason, error: { code: 'MALFORMED_RECORD', message: reason }, acks: key !== undefined && uuid !== undefined ? [{ key, uuid }] : [] });
     }
     for (const { record, superseded, error } of result.rejected) {

@@ -10,7 +10,7 @@
 import { Command } from 'commander';
 import * as z from 'zod';
 import { writerKeys } from '../../shared/keys.js';
-import { DeadLetterField } from '../../shared/protocol.js';
+import { DeadLetterField, RecordField } from '../../shared/protocol.js';
 import { RedisStreamClient } from '../../worker/redis-stream-client.js';
 import { entryText, type StreamEntry } from '../../worker/stream-entry.js';
 import { parseOptions } from '../preflights/parse-options.js';
@@ -89,7 +89,7 @@ async function replay(client: RedisStreamClient, keys: ReturnType<typeof writerK
     }
     // A batch retried after its dead letters were written records them again: replay each source record once.
     if (letter.sourceId === null || !seen.has(letter.sourceId)) {
-      await client.append(keys.changes, entry.fields.filter(([name]) => !name.startsWith('dlq:')));
+      await client.append(keys.changes, entry.fields.filter(([name]) => !isDeadLetterField(name)));
       replayed.push(letter);
       if (letter.sourceId !== null) seen.add(letter.sourceId);
     }
@@ -99,12 +99,18 @@ async function replay(client: RedisStreamClient, keys: ReturnType<typeof writerK
   return { letters: replayed, removed, skipped };
 }
 
+const DEAD_LETTER_FIELDS: ReadonlySet<string> = new Set(Object.values(DeadLetterField));
+
+function isDeadLetterField(name: string): boolean {
+  return DEAD_LETTER_FIELDS.has(name);
+}
+
 function summarize(entry: StreamEntry): DeadLetterSummary {
   return {
     id: entry.id,
     stage: entryText(entry, DeadLetterField.stage) ?? '?',
     reason: entryText(entry, DeadLetterField.reason) ?? '',
-    key: entryText(entry, 'key') ?? null,
+    key: entryText(entry, RecordField.key) ?? null,
     sourceId: entryText(entry, DeadLetterField.sourceId) ?? null,
     at: entryText(entry, DeadLetterField.at) ?? null,
   };
