@@ -1,0 +1,53 @@
+/**
+ * `writebehind runtime` as a user starts it: the built CLI in its own process prints where it listens, serves
+ * redis-cli, and shuts down cleanly on SIGTERM; bad options fail before anything starts.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { runRuntime } from '../../src/cli/commands/runtime.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
+let redis: RedisServer;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const run = (file: string, args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(file, args, { encoding: 'utf8' }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+  });
+
+describe('writebehind runtime', () => {
+  it('prints where it listens, serves redis-cli and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /listening on (redis:\/\/127\.0\.0\.1:(\d+))/.exec(stdout);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stdout}`)));
+    });
+    const port = new URL(url).port;
+    expect((await run('redis-cli', ['-p', port, 'SET', 'k', 'v'])).stdout).toBe('OK\n');
+    expect((await run('redis-cli', ['-p', port, 'TFUNCTION', 'LIST'])).stdout).toBe('\n');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses bad options with a configuration error (exit code 2)', async () => {
+    const result = await run(process.execPath, [CLI, 'runtime', '--port', '70000', '--redis', redis.url]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--port');
+    await expect(runRuntime({ redis: 'http://nope' }, () => undefined)).rejects.toThrow('--redis: must be a redis:// URL');
+  });
+});
