@@ -3,7 +3,6 @@
  * not copy records; a batch descriptor names an id range of the capture stream.
  */
 import { MetaField, compareStreamIds } from '../../src/shared/protocol.js';
-import { replyInteger } from '../replies.js';
 import { formatStreamId, streamIdMs } from '../stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 import { cutBatch } from './cut-batch.js';
@@ -36,14 +35,16 @@ export function createBatcher(writers: readonly WriterContext[], batchSize: numb
 }
 
 function countRecord(client: GearsClient, writer: WriterContext, id: string, batchSize: number): void {
-  const meta = writer.keys.meta;
-  const cursor = readBatcherCursor(client, meta);
+  const cursor = readBatcherCursor(client, writer.keys.meta);
   // A record at or before the last one counted was delivered again (RedisGears re-reads a stream after a
   // failover or a re-registration); counting it twice would put it in two batches.
   if (cursor.last !== null && compareStreamIds(id, cursor.last) <= 0) return;
-  const open = replyInteger(client.call('HINCRBY', meta, MetaField.open, '1'), 'HINCRBY');
-  client.call('HINCRBY', meta, MetaField.captured, '1');
-  if (open === 1n) client.call('HSET', meta, MetaField.last, id, MetaField.openSince, String(streamIdMs(id)));
-  else client.call('HSET', meta, MetaField.last, id);
-  if (open >= BigInt(batchSize)) cutBatch(client, writer, cursor.cut, id, Number(open));
+  const open = cursor.open + 1;
+  const counters = [MetaField.captured, String(cursor.captured + 1), MetaField.last, id];
+  if (open >= batchSize) {
+    cutBatch(client, writer, cursor, id, open, counters);
+    return;
+  }
+  if (open === 1) counters.push(MetaField.openSince, String(streamIdMs(id)));
+  client.call('HSET', writer.keys.meta, MetaField.open, String(open), ...counters);
 }

@@ -34,5 +34,5 @@ function cutIfDue(client: GearsClient, writers: ReadonlyMap<string, WriterContex
   if (cursor.open <= 0 || cursor.last === null) return null;
   const waited = serverTimeMs(client) - (cursor.openSince ?? 0);
   if (waited < maxDelayMs) return null;
-  return cutBatch(client, writer, cursor.cut, cursor.last, cursor.open);
+  return cutBatch(client, writer, cursor, cursor.last, cursor.open);
 }
