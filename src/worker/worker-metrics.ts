@@ -45,7 +45,7 @@ export class WorkerMetrics {
       });
     };
     sampled('writebehind_backlog_records', 'Captured records not yet committed (capture stream length)', (s) => s.backlog);
-    sampled('writebehind_pending_batches', 'Batch descriptors delivered to a worker and not yet committed', (s) => s.pendingBatches);
+    sampled('writebehind_pending_batches', 'Batch descriptors not yet committed (with a worker or waiting for one)', (s) => s.pendingBatches);
     sampled('writebehind_oldest_pending_age_seconds', 'Age of the oldest uncommitted captured record', (s) => s.oldestPendingAgeSeconds);
     sampled('writebehind_captured_records', 'Records captured by the library (meta counter)', (s) => s.captured);
   }
