@@ -180,6 +180,31 @@ describe('MysqlBatchWriter', () => {
     await killable.close();
   });
 
+  it('classifies a lock wait timeout as retryable and leaves nothing half-written', async () => {
+    await db.query("INSERT INTO persons (person_id, first) VALUES ('locked', 'old')");
+    const inner = createMysqlPool({ url: db.url });
+    const pool: MysqlPool = {
+      session: async () => { const s = await inner.session(); await s.query('SET SESSION innodb_lock_wait_timeout = 1'); return s; },
+      end: () => inner.end(),
+    };
+    const impatient = new MysqlBatchWriter({ pool, config: config() });
+    await impatient.prepare();
+    const holder = await db.pool.getConnection();
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query("SELECT * FROM persons WHERE person_id = 'locked' FOR UPDATE");
+      const error = await impatient.write(batch([person('free', 1, { first: 'new', last: null, age: null }), person('locked', 2, { first: 'new', last: null, age: null })])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MysqlWriteError);
+      expect((error as MysqlWriteError).kind).toBe('retryable');
+      expect((error as MysqlWriteError).context['errno']).toBe(1205);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+      await impatient.close();
+    }
+    expect(await rows("SELECT person_id, first FROM persons ORDER BY person_id")).toEqual([{ person_id: 'locked', first: 'old' }]);
+  });
+
   it('reports a table dropped at run time as a (retryable) schema error', async () => {
     await db.query('CREATE TABLE gone (id INT PRIMARY KEY, v INT)');
     const cfg = parseConfig({ name: 'W', writers: [{ name: 'Gone', keysPrefix: 'g', table: 'gone', primaryKey: 'id', mappings: { v: 'v' } }] });
