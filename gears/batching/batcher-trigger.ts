@@ -9,9 +9,9 @@ export const BATCHER_TRIGGER = 'batcher';
  *
  * - fires on: every record appended to a capture stream by any path (the keyspace trigger, a backfill XADD,
  *   a TFCALL function), in id order, exactly once while the primary is up.
- * - writes: HINCRBY/HSET `wb:meta:{<writer>}` (open, captured, last, open_since); every `batch.size` records
- *   XADD `wb:batches:{<writer>}` `stream <s> from <id> to <id> count <n>` (creating the `workers` group with
- *   the stream) and HSET/HINCRBY meta (cut, open 0, batches).
+ * - writes: HSET `wb:meta:{<writer>}` (open, captured, last, open_since), read first with one HMGET; every
+ *   `batch.size` records XADD `wb:batches:{<writer>}` `stream <s> from <id> to <id> count <n>` (creating the
+ *   `workers` group with the stream) and HSET meta (cut, open 0, batches).
  * - errors: a stream that is no writer's capture stream is ignored (logged once); a thrown error is a bug and
  *   shows as the stream's `last_error` in TFUNCTION LIST.
  *
