@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { writerKeys } from '../../src/shared/keys.js';
-import { exampleConfig, exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
+import { exampleConfig, exited, startPipeline, until, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const PERSONS = writerKeys('PersonsWriteBehind');
 let p: Pipeline;
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 type Row = { person_id: string; first: string | null; last: string | null; age: number | null; applied: number };
 const rowOf = async (id: string) => (await p.db.query<Row[]>('SELECT * FROM persons WHERE person_id = ?', [id]))[0];
-const drained = () => until(() => direct.xLen(PERSONS.changes), (n) => n === 0, 15_000);
+const drained = () => waitDrained(direct, PERSONS);
 
 describe('worker crashes', () => {
   it('exactly-once: a worker killed after the MySQL commit, before `committed`, is replayed without a second application', async () => {
@@ -69,7 +69,7 @@ describe('worker crashes', () => {
     expect(await direct.xLen(PERSONS.changes)).toBeGreaterThan(0); // not committed in Redis
 
     worker = p.spawnWorker('eo'); // same consumer: replays its own pending batch at once
-    await until(() => direct.xLen(PERSONS.changes), (n) => n === 0, 15_000);
+    await waitDrained(direct, PERSONS);
     expect(await rowOf('eo')).toMatchObject({ first: 'slow', age: 1, applied: 1 });
     const acks = (await direct.sendCommand(['XRANGE', `{person:eo}${uuid}`, '-', '+'])) as Array<[string, string[]]>;
     expect(acks.map(([, fields]) => fields)).toEqual([['status', 'done']]);

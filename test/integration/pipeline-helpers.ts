@@ -168,3 +168,19 @@ export async function startMysqlProxy(target = { host: '127.0.0.1', port: 3306 }
     close: stop,
   };
 }
+
+/** Waits until every captured change of a writer is committed; on timeout, the error says where the pipeline stands. */
+export async function waitDrained(direct: TestClient, keys: { changes: string; batches: string; meta: string }, timeoutMs = 15_000): Promise<void> {
+  try {
+    await until(() => direct.xLen(keys.changes), (n) => n === 0, timeoutMs);
+  } catch (error) {
+    const state = {
+      meta: await direct.hGetAll(keys.meta),
+      backlog: await direct.xLen(keys.changes),
+      batches: await direct.sendCommand(['XRANGE', keys.batches, '-', '+', 'COUNT', '5']),
+      pending: await direct.sendCommand(['XPENDING', keys.batches, 'workers', '-', '+', '5']).catch((e: unknown) => String(e)),
+      firstRecords: await direct.sendCommand(['XRANGE', keys.changes, '-', '+', 'COUNT', '2']),
+    };
+    throw new Error(`${(error as Error).message}; pipeline state ${JSON.stringify(state)}`);
+  }
+}

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { writerKeys } from '../../src/shared/keys.js';
-import { exampleConfig, exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
+import { exampleConfig, exited, startPipeline, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const PERSONS = writerKeys('PersonsWriteBehind');
 let p: Pipeline;
@@ -41,7 +41,7 @@ describe('several workers', () => {
     a.kill('SIGKILL');
     await exited(a);
     await load;
-    await until(() => direct.xLen(PERSONS.changes), (n) => n === 0, 20_000);
+    await waitDrained(direct, PERSONS, 20_000);
     for (let i = 0; i < KEYS; i++) {
       const hash = await direct.hGetAll(`person:K${i}`);
       const row = (await p.db.query<Array<{ first: string; age: number }>>('SELECT first, age FROM persons WHERE person_id = ?', [`K${i}`]))[0];
