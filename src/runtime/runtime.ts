@@ -129,9 +129,14 @@ export class Runtime extends EventEmitter {
     return this.#closing;
   }
 
+  /**
+   * The keyspace subscription is gone (redis-server stopped or dropped it): triggers could no longer fire, so
+   * rather than pass commands through silently without them, the runtime closes. Whoever runs it restarts it.
+   */
   #fail(error: Error): void {
-    this.#log.error({ err: errorMessage(error) }, 'keyspace subscription lost: triggers can no longer fire');
+    this.#log.error({ err: errorMessage(error) }, 'keyspace subscription lost: triggers can no longer fire, closing the runtime');
     this.#emitError(error);
+    void this.close();
   }
 
   #emitError(error: unknown): void {

@@ -3,6 +3,7 @@
  * redis-cli, and shuts down cleanly on SIGTERM; bad options fail before anything starts.
  */
 import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -42,6 +43,16 @@ describe('writebehind runtime', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('exits non-zero when it loses redis-server (triggers could no longer fire)', async () => {
+    const own = await startRedisServer();
+    const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', own.url, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await own.kill();
+    expect(await exited).toBe(1);
+    rmSync(own.dir, { recursive: true, force: true }); // (stop() after kill() would wait for an exit already seen)
   });
 
   it('refuses bad options with a configuration error (exit code 2)', async () => {

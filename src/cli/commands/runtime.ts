@@ -40,7 +40,11 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
   const { port, host, redis, logLevel } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log });
-  runtime.on('error', (error: unknown) => log.error({ err: error }, 'runtime error'));
+  // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
+  runtime.on('error', (error: unknown) => {
+    log.error({ err: error }, 'runtime error');
+    process.exitCode = 1;
+  });
   print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redis.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')})`);
   const shutdown = (signal: NodeJS.Signals) => {
     process.off('SIGINT', shutdown);
