@@ -104,14 +104,15 @@ describe('event capture', () => {
 });
 
 describe('ordering and atomicity', () => {
-  it('a trigger’s writes are visible before the command’s reply, and its own events fire nothing', async () => {
+  for (const RESP of [2, 3] as const)
+  it(`a trigger’s writes are visible before the command’s reply, and its own events fire nothing (RESP${RESP})`, async () => {
     const { host, port } = await start({
       keyspacePrefixes: ['user:'],
       onKeyspace: (events, call) => {
         for (const event of events) call('HSET', `user:audit`, event.key.toString(), event.event);
       },
     });
-    const client = createClient({ url: `redis://127.0.0.1:${port}` });
+    const client = createClient({ url: `redis://127.0.0.1:${port}`, RESP });
     await client.connect();
     await client.set('user:1', 'a');
     expect(await client.hGetAll('user:audit')).toEqual({ 'user:1': 'set' });
