@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent } from '../../src/runtime/gears-host.js';
-import { blob, error, type RespValue } from '../../src/runtime/resp/types.js';
+import { error, type RespValue } from '../../src/runtime/resp/types.js';
 
 export type SyncCall = (...args: string[]) => string;
 
@@ -94,5 +94,3 @@ export class RuntimeTestHost implements GearsHost {
     this.closed = true;
   }
 }
-
-export const ok = (text = 'OK'): RespValue => blob(text);
