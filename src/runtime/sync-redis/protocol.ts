@@ -4,7 +4,11 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 
-/** Index into the shared Int32Array: 0 while a request is in flight, 1 once its reply was posted. */
+/**
+ * Index into the shared Int32Array: a counter the worker increments after posting each reply. The main thread
+ * waits for it to move, so a reply it stopped waiting for (an execution terminated by the lock timeout while
+ * blocked) can never be mistaken for the next one: replies carry their request's sequence number.
+ */
 export const FLAG_INDEX = 0;
 
 export interface SyncRedisWorkerData {
@@ -18,8 +22,9 @@ export interface SyncRedisWorkerData {
 
 /** A batch of commands sent in one round trip (SELECT, MULTI wrapping and the command itself). */
 export interface SyncRedisRequest {
+  readonly seq: number;
   readonly commands: readonly (readonly Uint8Array[])[];
 }
 
 /** The exact reply bytes of every command of the batch, concatenated, or why the connection failed. */
-export type SyncRedisResponse = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string };
+export type SyncRedisResponse = { readonly seq: number } & ({ readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string });

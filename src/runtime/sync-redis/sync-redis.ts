@@ -25,7 +25,10 @@ export class SyncRedis {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #flag: Int32Array;
+  /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
   #db = 0;
+  /** Sequence number of the last request; replies to older ones are stale and dropped. */
+  #seq = 0;
   #closed = false;
 
   private constructor(worker: Worker, port: MessagePort, flag: Int32Array) {
@@ -50,7 +53,7 @@ export class SyncRedis {
       throw new RedisCommandError(`no HELLO reply from ${url.host} within 10 s`, { context: { command: 'HELLO' } });
     }
     const client = new SyncRedis(worker, channel.port1, flag);
-    const reply = client.#take()[0];
+    const reply = client.#take(0)[0];
     if (reply?.type === 'error') {
       await client.close();
       throw new RedisCommandError(`HELLO 3 refused: ${reply.value}`, { context: { command: 'HELLO' } });
@@ -73,12 +76,12 @@ export class SyncRedis {
     if (this.#closed) throw new RedisCommandError('SyncRedis is closed');
     const select = db !== this.#db;
     const all = select ? [['SELECT', String(db)], ...commands] : commands;
-    Atomics.store(this.#flag, FLAG_INDEX, 0);
-    this.#port.postMessage({ commands: all.map((c) => c.map((a) => (typeof a === 'string' ? Buffer.from(a) : a))) });
-    if (Atomics.wait(this.#flag, FLAG_INDEX, 0, CALL_TIMEOUT_MS) === 'timed-out') {
-      throw new RedisCommandError(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
-    }
-    const replies = this.#take();
+    // If this wait is cut short (the lock timeout terminates the library code blocked here), the connection's
+    // database is unknown until a later SELECT.
+    if (select) this.#db = -1;
+    const seq = ++this.#seq;
+    this.#port.postMessage({ seq, commands: all.map((c) => c.map((a) => (typeof a === 'string' ? Buffer.from(a) : a))) });
+    const replies = this.#take(seq);
     if (select) {
       const selected = replies.shift();
       if (selected?.type !== 'error') this.#db = db;
@@ -86,10 +89,25 @@ export class SyncRedis {
     return replies;
   }
 
-  #take(): RespValue[] {
-    const message = receiveMessageOnPort(this.#port);
-    if (!message) throw new RedisCommandError('SyncRedis worker woke without a reply');
-    const response = message.message as SyncRedisResponse;
+  /** Blocks until the reply to request `seq` is posted, dropping replies to requests nobody waits for any more. */
+  #take(seq: number): RespValue[] {
+    const deadline = Date.now() + CALL_TIMEOUT_MS;
+    let response: SyncRedisResponse | undefined;
+    while (response === undefined) {
+      const seen = Atomics.load(this.#flag, FLAG_INDEX);
+      for (let message = receiveMessageOnPort(this.#port); message; message = receiveMessageOnPort(this.#port)) {
+        const candidate = message.message as SyncRedisResponse;
+        if (candidate.seq === seq) {
+          response = candidate;
+          break;
+        }
+      }
+      if (response !== undefined) break;
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.#flag, FLAG_INDEX, seen, left) === 'timed-out') {
+        throw new RedisCommandError(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
+      }
+    }
     if (!response.ok) throw new RedisCommandError(response.message);
     const replies: RespValue[] = [];
     new RespDecoder((value) => replies.push(value)).push(Buffer.from(response.bytes.buffer, response.bytes.byteOffset, response.bytes.byteLength));

@@ -12,21 +12,29 @@ import { FLAG_INDEX, type SyncRedisRequest, type SyncRedisResponse, type SyncRed
 const data = workerData as SyncRedisWorkerData;
 const flag = new Int32Array(data.flag);
 
-/** Replies still expected for the batch in flight, and the bytes collected so far. */
-let expected = 0;
-let collected: Buffer[] = [];
+/** Batches sent and not yet answered, oldest first (the socket answers in order). */
+interface InFlight {
+  readonly seq: number;
+  expected: number;
+  readonly collected: Buffer[];
+}
+const inFlight: InFlight[] = [];
 let broken: string | null = null;
 
 const decoder = new RespDecoder((_value, raw) => {
-  collected.push(Buffer.from(raw));
-  expected -= 1;
-  if (expected === 0) respond({ ok: true, bytes: Buffer.concat(collected) });
+  const head = inFlight[0];
+  if (!head) return; // cannot happen: every reply answers a command we sent
+  head.collected.push(Buffer.from(raw));
+  head.expected -= 1;
+  if (head.expected === 0) {
+    inFlight.shift();
+    respond({ seq: head.seq, ok: true, bytes: Buffer.concat(head.collected) });
+  }
 });
 
 function respond(response: SyncRedisResponse): void {
-  collected = [];
   data.replyPort.postMessage(response);
-  Atomics.store(flag, FLAG_INDEX, 1);
+  Atomics.add(flag, FLAG_INDEX, 1);
   Atomics.notify(flag, FLAG_INDEX);
 }
 
@@ -39,24 +47,21 @@ socket.on('close', () => fail('connection to redis-server closed'));
 function fail(message: string): void {
   if (broken !== null) return;
   broken = message;
-  if (expected > 0) {
-    expected = 0;
-    respond({ ok: false, message });
-  }
+  for (const pending of inFlight.splice(0)) respond({ seq: pending.seq, ok: false, message });
   parentPort?.postMessage({ type: 'closed', message });
 }
 
 socket.on('connect', () => {
   const hello = data.auth ? ['HELLO', '3', 'AUTH', ...data.auth] : ['HELLO', '3'];
-  send({ commands: [hello.map((a) => Buffer.from(a))] });
+  send({ seq: 0, commands: [hello.map((a) => Buffer.from(a))] });
 });
 
 function send(request: SyncRedisRequest): void {
   if (broken !== null) {
-    respond({ ok: false, message: broken });
+    respond({ seq: request.seq, ok: false, message: broken });
     return;
   }
-  expected = request.commands.length;
+  inFlight.push({ seq: request.seq, expected: request.commands.length, collected: [] });
   socket.write(Buffer.concat(request.commands.map((c) => encodeCommand(c.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))))));
 }
 
