@@ -8,6 +8,7 @@ import type { BenchDatabase } from '../support/bench-database.js';
 import type { CliProcess } from '../support/cli-process.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { startProgress } from '../support/progress.js';
+import { lastLogMessage } from '../support/drain.js';
 import { waitFor } from '../support/wait.js';
 import { ChaosLoad } from './chaos-load.js';
 import { chaosConfig, chaosKeys, resetChaosTables } from './chaos-schema.js';
@@ -115,13 +116,3 @@ export async function runRound(fault: Fault, db: BenchDatabase, options: { secon
   }
 }
 
-/** The `msg` of the last JSON log line a process wrote (or its last raw line). */
-function lastLogMessage(tail: string): string {
-  const last = tail.split('\n').at(-1) ?? '';
-  try {
-    const parsed = JSON.parse(last) as { msg?: unknown };
-    return typeof parsed.msg === 'string' ? parsed.msg : last;
-  } catch {
-    return last;
-  }
-}

@@ -14,9 +14,9 @@ import { LagProbe, type LagSamples } from '../support/lag-probe.js';
 import { personHashFields } from '../support/persons-table.js';
 import { resetPersons } from '../support/persons-reset.js';
 import { benchKeys, startPipeline } from '../support/pipeline.js';
-import { startProgress, type Progress } from '../support/progress.js';
+import { startProgress } from '../support/progress.js';
 import { percentile, sortNumbers, summarize } from '../support/stats.js';
-import { waitFor } from '../support/wait.js';
+import { waitForDrain } from '../support/drain.js';
 
 export const FIXED_RATES = [1000, 5000] as const;
 const SAMPLES_PER_SECOND = 100;
@@ -52,7 +52,8 @@ export const endToEndScenario: Scenario = {
       nextId += Math.round(rate * seconds) + 1;
       const load = await writeAtRate(client, rate, seconds, (c, i) => writeOne(c, probe, base + i, i % followEvery === 0));
       const samples = await probe.collect(30_000);
-      await waitUntilDrained(client, startProgress(`${label}: backlog left`, 'records'));
+      const left = startProgress(`${label}: backlog left`, 'records');
+      await waitForDrain(client, benchKeys, worker, 120_000, (n) => left.update(n));
       if (!worker.isRunning()) throw new Error(`the worker exited:\n${worker.tail()}`);
       const outcome = summarizeRun(rate, load.achievedRate, samples);
       progress.note(`achieved ${Math.round(outcome.achievedRate)}/s; visible p50 ${outcome.visibleP50.toFixed(0)} ms p99 ${outcome.visibleP99.toFixed(0)} ms; ack p50 ${outcome.ackP50.toFixed(0)} ms p99 ${outcome.ackP99.toFixed(0)} ms`);
@@ -107,18 +108,6 @@ function summarizeRun(rate: number, achievedRate: number, samples: LagSamples): 
   const visible = sortNumbers(samples.visibleMs);
   const ack = sortNumbers(samples.ackMs);
   return { rate, achievedRate, visibleP50: percentile(visible, 50), visibleP99: percentile(visible, 99), ackP50: percentile(ack, 50), ackP99: percentile(ack, 99) };
-}
-
-/**
- * Waits until everything captured is committed (the library trims the capture stream up to the commit
- * cursor), so the next run starts with an empty backlog.
- */
-async function waitUntilDrained(client: RedisClientType, progress: Progress): Promise<void> {
-  await waitFor('the backlog to drain', async () => {
-    const left = await client.xLen(benchKeys.changes);
-    progress.update(left);
-    return left === 0;
-  }, 120_000, 100);
 }
 
 /** Lowest and highest rates the search tries. */

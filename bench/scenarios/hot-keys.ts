@@ -16,7 +16,7 @@ import { resetPersons } from '../support/persons-reset.js';
 import { benchKeys, startPipeline } from '../support/pipeline.js';
 import { startProgress } from '../support/progress.js';
 import { summarize } from '../support/stats.js';
-import { waitFor } from '../support/wait.js';
+import { waitForDrain } from '../support/drain.js';
 import { readWriterCounters } from '../support/writer-meta.js';
 
 export const HOT_KEYS = 100;
@@ -42,7 +42,7 @@ export const hotKeysScenario: Scenario = {
           // Update i goes to key (i mod 100) as that key's version floor(i / 100): the last version of each key wins.
           const { done: updates } = await writeAsFastAsPossible(client, scale.rows, (c, i) => c.hSet(`person:${(i % HOT_KEYS) + 1}`, personHashFields((i % HOT_KEYS) + 1, Math.floor(i / HOT_KEYS))), { budgetSeconds: budgetSeconds / 2, onProgress: (done) => progress.update(done, scale.rows) });
           worker ??= pipeline.startWorker();
-          await waitFor('the backlog to drain', async () => (await client.xLen(benchKeys.changes)) === 0, 120_000, 100);
+          await waitForDrain(client, benchKeys, worker, 120_000);
           const counters = await readWriterCounters(client);
           await worker.stop();
           await checkFinalRows(db, updates);

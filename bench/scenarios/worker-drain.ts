@@ -39,7 +39,12 @@ export const workerDrainScenario: Scenario = {
       const captured = await writeAsFastAsPossible(client, scale.rows, (c, i) => c.hSet(`person:${i + 1}`, personHashFields(i + 1)), { budgetSeconds, onProgress: (done) => load.update(done, scale.rows) });
       backlog = captured.done;
       // The capture stream holds every record until it is committed (the meta counters move only at cuts).
-      await waitFor('every change captured', async () => (await direct.xLen(benchKeys.changes)) >= backlog, 60_000);
+      let inStream = 0;
+      try {
+        await waitFor('every change captured', async () => (inStream = await direct.xLen(benchKeys.changes)) >= backlog, 60_000);
+      } catch (error) {
+        throw new Error(`${backlog} HSETs acknowledged but only ${inStream} records in ${benchKeys.changes}: ${error instanceof Error ? error.message : String(error)}`);
+      }
       const snapshot = await saveBacklog(direct);
 
       for (let rep = 1; rep <= scale.reps; rep++) {
