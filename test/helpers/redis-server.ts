@@ -54,7 +54,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   await launch();
   const stopChild = async (signal: NodeJS.Signals) => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill(signal);
