@@ -34,10 +34,11 @@ const options = new Command('chaos')
   .option('--rate <n>', 'changes per second of the load', positiveInt('--rate'), 150)
   .option('--keys <n>', 'distinct keys the load writes', positiveInt('--keys'), 2000)
   .option('--quick', 'shorter rounds (about a minute in all)', false)
+  .option('--no-exactly-once', 'control run at-least-once: replays are allowed, so "applied twice" shows the detector at work')
   .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad)')
   .option('--out <dir>', 'directory of chaos.json and chaos.md', 'bench/results')
   .parse(process.argv)
-  .opts<{ seconds?: number; rate: number; keys: number; quick: boolean; only?: string[]; out: string }>();
+  .opts<{ seconds?: number; rate: number; keys: number; quick: boolean; exactlyOnce: boolean; only?: string[]; out: string }>();
 
 const seconds = options.seconds ?? (options.quick ? 6 : 15);
 const FAULTS: readonly Fault[] = [workerKills(options.quick ? 3 : 5), mysqlCuts(), runtimeRestarts(options.quick ? 2 : 4), poisonRecords(options.quick ? 6 : 12), badInputs()].filter(
@@ -61,7 +62,7 @@ function renderMarkdown(results: readonly RoundResult[], machine: string, starte
   return [
     `# Chaos campaign (${startedAt})`,
     '',
-    `Machine: ${machine}. Load: ${options.rate} changes/s over ${options.keys} keys, ${seconds} s per round, exactly-once on. All through the local runtime (a development tool), not Redis Stack.`,
+    `Machine: ${machine}. Load: ${options.rate} changes/s over ${options.keys} keys, ${seconds} s per round, ${options.exactlyOnce ? 'exactly-once on' : 'AT-LEAST-ONCE (control run: double applications allowed)'}. All through the local runtime (a development tool), not Redis Stack.`,
     '',
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map((_, c) => (c >= 3 ? '---:' : '---')).join('|')}|`,
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     for (const fault of FAULTS) {
       announce(fault.name);
       try {
-        results.push(await runRound(fault, db, { seconds, rate: options.rate, keys: options.keys }));
+        results.push(await runRound(fault, db, { seconds, rate: options.rate, keys: options.keys, exactlyOnce: options.exactlyOnce }));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         process.stderr.write(`  round failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
@@ -97,10 +98,12 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${renderTable(results)}\n\n`);
     for (const r of results) for (const n of r.notes) process.stdout.write(`  ${r.fault}: ${n}\n`);
     await mkdir(options.out, { recursive: true });
-    await writeFile(join(options.out, 'chaos.json'), `${JSON.stringify({ startedAt, machine, seconds, rate: options.rate, keys: options.keys, results }, null, 2)}\n`);
-    await writeFile(join(options.out, 'chaos.md'), renderMarkdown(results, machine, startedAt));
-    process.stdout.write(`wrote ${join(options.out, 'chaos.json')} and chaos.md\n`);
-    if (results.some((r) => !r.survived || r.lost !== 0 || r.appliedTwice !== 0)) process.exitCode = 1;
+    const name = options.exactlyOnce ? 'chaos' : 'chaos-at-least-once';
+    await writeFile(join(options.out, `${name}.json`), `${JSON.stringify({ startedAt, machine, seconds, rate: options.rate, keys: options.keys, exactlyOnce: options.exactlyOnce, results }, null, 2)}\n`);
+    await writeFile(join(options.out, `${name}.md`), renderMarkdown(results, machine, startedAt));
+    process.stdout.write(`wrote ${join(options.out, `${name}.json`)} and ${name}.md\n`);
+    // At-least-once (the control run) may apply a change twice; it may never lose one.
+    if (results.some((r) => !r.survived || r.lost !== 0 || (options.exactlyOnce && r.appliedTwice !== 0))) process.exitCode = 1;
   } finally {
     await db.drop();
   }

@@ -61,10 +61,10 @@ export interface RoundResult {
   readonly notes: string[];
 }
 
-export async function runRound(fault: Fault, db: BenchDatabase, options: { seconds: number; rate: number; keys: number }): Promise<RoundResult> {
+export async function runRound(fault: Fault, db: BenchDatabase, options: { seconds: number; rate: number; keys: number; exactlyOnce: boolean }): Promise<RoundResult> {
   const progress = startProgress(`chaos ${fault.name}`, 'changes');
   await resetChaosTables(db);
-  const pipeline = await startPipeline({ config: chaosConfig(), mysqlUrl: db.url, appendonly: true });
+  const pipeline = await startPipeline({ config: chaosConfig({ exactlyOnce: options.exactlyOnce }), mysqlUrl: db.url, appendonly: true });
   try {
     const startWorker = (consumer: string) => pipeline.startWorker({ consumer, claimMinIdleMs: CHAOS_CLAIM_MIN_IDLE_MS });
     const env: RoundEnvironment = {

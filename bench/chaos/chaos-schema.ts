@@ -15,12 +15,15 @@ export const APPLIED_TABLE = 'chaos_applied';
 export const CHAOS_EXACTLY_ONCE_TABLE = 'wb_exactly_once';
 export const chaosKeys = writerKeys(CHAOS_WRITER);
 
-/** Small batches, cut quickly: more batch boundaries for the faults to land on. */
-export function chaosConfig(table = CHAOS_TABLE): WriteBehindConfig {
+/**
+ * Small batches, cut quickly: more batch boundaries for the faults to land on. `exactlyOnce: false` is the
+ * control run: replays are then allowed, and the audit trigger should see some, which shows it can.
+ */
+export function chaosConfig(options: { exactlyOnce?: boolean } = {}): WriteBehindConfig {
   const parsed = parseConfig({
     name: 'WriteBehindChaos',
-    writers: [{ name: CHAOS_WRITER, keysPrefix: CHAOS_PREFIX, table, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age', version: 'version' } }],
-    exactlyOnceTable: CHAOS_EXACTLY_ONCE_TABLE,
+    writers: [{ name: CHAOS_WRITER, keysPrefix: CHAOS_PREFIX, table: CHAOS_TABLE, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age', version: 'version' } }],
+    ...(options.exactlyOnce === false ? {} : { exactlyOnceTable: CHAOS_EXACTLY_ONCE_TABLE }),
     batch: { size: 200, maxDelayMs: 50 },
   });
   if (!parsed.ok) throw new Error(parsed.message);
