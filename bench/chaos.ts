@@ -45,10 +45,10 @@ const FAULTS: readonly Fault[] = [workerKills(options.quick ? 3 : 5), mysqlCuts(
   (fault) => options.only === undefined || options.only.some((word) => fault.name.toLowerCase().includes(word.toLowerCase())),
 );
 
-const HEADER = ['fault', 'injected', 'survived', 'changes', 'lost', 'applied twice'] as const;
+const HEADER = ['fault', 'injected', 'survived', 'changes', 'lost', 'lost, write unanswered', 'applied twice'] as const;
 
 function rowsOf(results: readonly RoundResult[]): string[][] {
-  return results.map((r) => [r.fault, r.injected, r.survived ? 'yes' : 'NO', String(r.changes), String(r.lost), String(r.appliedTwice)]);
+  return results.map((r) => [r.fault, r.injected, r.survived ? 'yes' : 'NO', String(r.changes), String(r.lost), String(r.lostUnacknowledged), String(r.appliedTwice)]);
 }
 
 function renderTable(results: readonly RoundResult[]): string {
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         process.stderr.write(`  round failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
-        results.push({ fault: fault.name, injected: '-', survived: false, changes: 0, lost: Number.NaN, appliedTwice: Number.NaN, notes: [`round failed: ${message.split('\n')[0]}`] });
+        results.push({ fault: fault.name, injected: '-', survived: false, changes: 0, lost: Number.NaN, lostUnacknowledged: Number.NaN, appliedTwice: Number.NaN, notes: [`round failed: ${message.split('\n')[0]}`] });
       }
     }
     process.stdout.write(`\n${renderTable(results)}\n\n`);
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     await writeFile(join(options.out, `${name}.md`), renderMarkdown(results, machine, startedAt));
     process.stdout.write(`wrote ${join(options.out, `${name}.json`)} and ${name}.md\n`);
     // At-least-once (the control run) may apply a change twice; it may never lose one.
-    if (results.some((r) => !r.survived || r.lost !== 0 || (options.exactlyOnce && r.appliedTwice !== 0))) process.exitCode = 1;
+    if (results.some((r) => !r.survived || r.lost !== 0 || r.lostUnacknowledged !== 0 || (options.exactlyOnce && r.appliedTwice !== 0))) process.exitCode = 1;
   } finally {
     await db.drop();
   }

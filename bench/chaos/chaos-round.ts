@@ -57,6 +57,8 @@ export interface RoundResult {
   readonly survived: boolean;
   readonly changes: number;
   readonly lost: number;
+  /** Changes whose write got no reply (the server died under it) and whose capture was lost with it. */
+  readonly lostUnacknowledged: number;
   readonly appliedTwice: number;
   readonly notes: string[];
 }
@@ -108,6 +110,7 @@ export async function runRound(fault: Fault, db: BenchDatabase, options: { secon
       survived: drained && failures.length === 0,
       changes: load.counts.acknowledged + env.extraChanges,
       lost: verdict.lost,
+      lostUnacknowledged: verdict.lostUnacknowledged,
       appliedTwice: verdict.appliedTwice,
       notes: [...outcome.notes, ...failures, ...verdict.examples, `${verdict.keysCompared} keys compared, ${load.counts.failed} writes refused while down`],
     };

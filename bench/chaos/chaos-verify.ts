@@ -12,7 +12,13 @@ import { APPLIED_TABLE, CHAOS_PREFIX, CHAOS_TABLE } from './chaos-schema.js';
 export interface RoundVerdict {
   /** Keys compared (present in Redis or MySQL, poison and bad-input keys excluded). */
   readonly keysCompared: number;
+  /** Changes lost whose last write Redis acknowledged to the application. */
   readonly lost: number;
+  /**
+   * Rows that differ from their hash where the key's last write got no reply (the runtime or redis-server died
+   * under it): the write reached Redis but its capture did not. An application retrying the write repairs it.
+   */
+  readonly lostUnacknowledged: number;
   readonly appliedTwice: number;
   /** The first few differences, for the report. */
   readonly examples: string[];
@@ -37,18 +43,21 @@ export async function verifyRound(direct: RedisClientType, db: Pick<BenchDatabas
   }
   const examples: string[] = [];
   let lost = 0;
-  const note = (message: string) => {
-    lost++;
-    if (examples.length < EXAMPLES) examples.push(message);
+  let lostUnacknowledged = 0;
+  const note = (message: string, id?: number) => {
+    const unacknowledged = id !== undefined && outcomes.get(id) === 'uncertain';
+    if (unacknowledged) lostUnacknowledged++;
+    else lost++;
+    if (examples.length < EXAMPLES) examples.push(unacknowledged ? `${message} (its last write got no reply)` : message);
   };
   for (const [id, hash] of hashes) {
     const row = rows.get(id);
-    if (row === undefined) note(`${CHAOS_PREFIX}:${id} v${hash['version']} has no row`);
+    if (row === undefined) note(`${CHAOS_PREFIX}:${id} v${hash['version']} has no row`, id);
     else if (row.first !== hash['first_name'] || row.last !== (hash['last_name'] ?? null) || String(row.age) !== hash['age'] || String(row.version) !== hash['version']) {
-      note(`${CHAOS_PREFIX}:${id} hash v${hash['version']} but row v${row.version}`);
+      note(`${CHAOS_PREFIX}:${id} hash v${hash['version']} but row v${row.version}`, id);
     }
   }
-  for (const id of rows.keys()) if (!hashes.has(id)) note(`${CHAOS_PREFIX}:${id} is deleted in Redis but its row remains`);
+  for (const id of rows.keys()) if (!hashes.has(id)) note(`${CHAOS_PREFIX}:${id} is deleted in Redis but its row remains`, id);
   for (const [id, outcome] of outcomes) {
     if (outcome === 'uncertain' || excluded.has(id)) continue;
     const hash = hashes.get(id);
@@ -56,7 +65,7 @@ export async function verifyRound(direct: RedisClientType, db: Pick<BenchDatabas
     if (!outcome.deleted && hash?.['version'] !== String(outcome.version)) note(`${CHAOS_PREFIX}:${id}: acknowledged v${outcome.version} but Redis holds ${hash === undefined ? 'nothing' : `v${hash['version']}`}`);
   }
   const twice = await db.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM (SELECT person_id, version FROM ${APPLIED_TABLE} GROUP BY person_id, version HAVING COUNT(*) > 1) AS t`);
-  return { keysCompared: new Set([...hashes.keys(), ...rows.keys()]).size, lost, appliedTwice: Number(twice[0]!.n), examples };
+  return { keysCompared: new Set([...hashes.keys(), ...rows.keys()]).size, lost, lostUnacknowledged, appliedTwice: Number(twice[0]!.n), examples };
 }
 
 /** Every `cp:<id>` hash on the redis-server (read directly, not through the runtime). */
