@@ -1,7 +1,7 @@
 /**
  * The whole write-behind on loopback, for the pipeline scenarios and the chaos campaign: a redis-server of its
  * own, the local runtime in front of it (a child process, so it has its own event loop and can be SIGKILLed),
- * the library deployed into the runtime, and worker processes started on demand.
+ * the library deployed into the runtime, and `writebehind worker` processes (the built CLI) started on demand.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,9 @@ import { deployLibrary } from '../../src/deploy/deploy.js';
 import type { WriteBehindConfig } from '../../src/shared/config.js';
 import { writerKeys } from '../../src/shared/keys.js';
 import { BENCH_WRITER, writeConfigFile } from './bench-config.js';
-import { startNodeProcess, type CliProcess } from './cli-process.js';
+import { startCliProcess, startNodeProcess, type CliProcess } from './cli-process.js';
 import { findFreePort, startRedisServerProcess, waitForPing, type RedisServerProcess } from './redis-server-process.js';
-import { repoRoot } from './repo-root.js';
+import { cliEntry, repoRoot } from './repo-root.js';
 
 export interface PipelineOptions {
   readonly config: WriteBehindConfig;
@@ -52,10 +52,6 @@ function runtimeEntry(): string {
   return join(repoRoot(), 'dist/bench/support/runtime-entry.js');
 }
 
-/** The bench-side worker entry (dist/bench/support/worker-entry.js): the Worker in a process of its own. */
-function workerEntry(): string {
-  return join(repoRoot(), 'dist/bench/support/worker-entry.js');
-}
 
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
@@ -101,10 +97,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     runtimeUrl,
     configFile,
     startWorker(workerOptions = {}) {
-      const args = ['--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', workerOptions.configFile ?? configFile];
+      const args = ['worker', '--redis', runtimeUrl, '--mysql', options.mysqlUrl, '--config', workerOptions.configFile ?? configFile];
       if (workerOptions.consumer !== undefined) args.push('--consumer', workerOptions.consumer);
       if (workerOptions.claimMinIdleMs !== undefined) args.push('--claim-min-idle-ms', String(workerOptions.claimMinIdleMs));
-      const worker = startNodeProcess(workerEntry(), args);
+      const worker = startCliProcess(args);
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
       return worker;
@@ -133,7 +129,7 @@ export const benchKeys = writerKeys(BENCH_WRITER);
 export function pipelineUnavailable(): string | null {
   const required = [
     ['the runtime entry (dist/bench/support/runtime-entry.js)', runtimeEntry()],
-    ['the worker entry (dist/bench/support/worker-entry.js)', workerEntry()],
+    ['the CLI (dist/src/cli/index.js), for `writebehind worker`', cliEntry()],
     ["the runtime's library host (dist/src/runtime/library-host/library-host.js)", join(repoRoot(), 'dist/src/runtime/library-host/library-host.js')],
   ] as const;
   for (const [what, path] of required) {
