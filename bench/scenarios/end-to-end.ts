@@ -66,6 +66,7 @@ export const endToEndScenario: Scenario = {
         for (let rep = 1; rep <= scale.reps; rep++) runs.push(await runAt(rate, `e2e ${rate}/s rep ${rep}/${scale.reps}`));
         const fig = (id: string, label: string, pick: (r: RunOutcome) => number, unit = 'ms'): Figure => ({ id: `e2e.${rate}.${id}`, label: `${rate}/s: ${label}`, unit, summary: summarize(runs.map(pick)), origin: 'local-runtime' });
         figures.push(
+          fig('achievedRate', 'HSET/s achieved', (r) => r.achievedRate, 'HSET/s'),
           fig('visibleP50', 'HSET → row visible p50', (r) => r.visibleP50),
           fig('visibleP99', 'HSET → row visible p99', (r) => r.visibleP99),
           fig('ackP50', 'HSET → ack p50', (r) => r.ackP50),
