@@ -213,8 +213,10 @@ export class WriterLoop {
     for (;;) {
       const page = await client.rangeAfter(this.#keys.changes, after, descriptor.to, options.rangePageSize);
       entries.push(...page);
-      if (page.length < options.rangePageSize) break;
-      after = page.at(-1)!.id;
+      // A full page that ends at `to` is the last one: asking again would only return nothing.
+      const last = page.at(-1);
+      if (page.length < options.rangePageSize || last === undefined || last.id === descriptor.to) break;
+      after = last.id;
     }
     if (descriptor.count > 0 && entries.length !== descriptor.count) {
       this.#log.warn({ descriptorId: descriptor.id, expected: descriptor.count, found: entries.length }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
