@@ -4,7 +4,7 @@
  * consumer's position. Written on load/delete/ack; rewritten after a FLUSHALL (RedisGears keeps libraries
  * across FLUSHALL).
  */
-import type { SyncRedis } from '../sync-redis/sync-redis.js';
+import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
@@ -14,7 +14,7 @@ export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
 export const LIBRARIES_KEY = `${INTERNAL_KEY_PREFIX}libraries`;
 export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */
-const STORE_DB = 0;
+export const STORE_DB = 0;
 
 export interface StoredLibrary {
   readonly code: string;
@@ -48,8 +48,16 @@ export class LibraryStore {
     if (stale.length > 0) this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, ...stale.map(positionField)], STORE_DB));
   }
 
-  savePosition(position: StoredPosition): void {
-    this.#check(this.#redis.call(['HSET', STREAM_POSITIONS_KEY, positionField(position), formatStreamId(position.resumeFrom)], STORE_DB));
+  savePositions(positions: readonly StoredPosition[]): void {
+    if (positions.length > 0) this.checkReply(this.#redis.call(this.savePositionsCommand(positions), STORE_DB));
+  }
+
+  /**
+   * The one command (to run in STORE_DB) that stores these positions, for a caller that pipelines it with its
+   * own calls; its reply goes to `checkReply`.
+   */
+  savePositionsCommand(positions: readonly StoredPosition[]): CommandArgument[] {
+    return ['HSET', STREAM_POSITIONS_KEY, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
   }
 
   deletePosition(position: Omit<StoredPosition, 'resumeFrom'>): void {
@@ -59,7 +67,7 @@ export class LibraryStore {
   /** Replaces every stored position (after a flush). */
   replacePositions(positions: readonly StoredPosition[]): void {
     this.#check(this.#redis.call(['DEL', STREAM_POSITIONS_KEY], STORE_DB));
-    for (const position of positions) this.savePosition(position);
+    this.savePositions(positions);
   }
 
   loadLibraries(): Map<string, StoredLibrary> {
@@ -95,6 +103,11 @@ export class LibraryStore {
       return pairs;
     }
     return [];
+  }
+
+  /** Throws when a write of the store failed. */
+  checkReply(reply: RespValue): RespValue {
+    return this.#check(reply);
   }
 
   #check(reply: RespValue): RespValue {

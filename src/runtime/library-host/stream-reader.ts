@@ -3,15 +3,19 @@
  * `window` in flight; a sync callback is acknowledged at once so one call drains everything available; errors
  * are recorded and the position still advances; the acknowledged head is persisted and, with isStreamTrimmed,
  * the stream is trimmed to the slowest consumer of all libraries.
+ *
+ * Round trips to Redis are the cost of this path (each one blocks the main thread on the sync connection), so
+ * the acknowledged heads of a pass are written together, pipelined with the pass's next XRANGE or at the end of
+ * the pass at the latest: a position is always stored before the command that caused the pass gets its reply.
  */
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
-import type { SyncRedis } from '../sync-redis/sync-redis.js';
+import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import { decodeUtf8, realmArrayBuffer } from './js-values.js';
 import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
 import { errorText, followPromise, invokeLocked, isPromise, type Outcome } from './invocation.js';
-import type { LibraryStore } from './library-store.js';
+import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
 interface StreamEntry {
@@ -27,6 +31,10 @@ export class StreamReader {
   readonly #countCall: () => void;
   /** States whose read loop is running: an acknowledgement inside it must not start another loop. */
   readonly #reading = new WeakSet<StreamConsumerState>();
+  /** Acknowledged heads not yet written, by library, trigger, db and stream. */
+  readonly #unsaved = new Map<string, StoredPosition>();
+  /** process() calls running: positions are written at the end of the outermost one. */
+  #passes = 0;
 
   constructor(options: { libraries: () => Iterable<LoadedLibraryEntry>; redis: SyncRedis; store: LibraryStore; log: Logger; countCall: () => void }) {
     this.#libraries = options.libraries;
@@ -45,6 +53,16 @@ export class StreamReader {
 
   /** Reads new entries of each stream for every matching trigger. */
   process(streams: readonly { db: number; key: Buffer }[]): void {
+    this.#passes += 1;
+    try {
+      this.#processStreams(streams);
+    } finally {
+      this.#passes -= 1;
+      if (this.#passes === 0) this.#savePositions();
+    }
+  }
+
+  #processStreams(streams: readonly { db: number; key: Buffer }[]): void {
     for (const stream of streams) {
       // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
       // acknowledgement cannot trim entries a later consumer has not read yet.
@@ -81,7 +99,9 @@ export class StreamReader {
   forget(db: number, key: Buffer): void {
     for (const { library } of this.#libraries()) {
       for (const trigger of library.streamTriggers.values()) {
-        if (trigger.streams.delete(streamStateKey(db, key))) this.#store.deletePosition({ library: library.name, trigger: trigger.name, db, stream: key });
+        const position = { library: library.name, trigger: trigger.name, db, stream: key };
+        this.#unsaved.delete(unsavedKey(position));
+        if (trigger.streams.delete(streamStateKey(db, key))) this.#store.deletePosition(position);
       }
     }
   }
@@ -113,10 +133,15 @@ export class StreamReader {
     const { library } = entry;
     while (state.pending.length < trigger.window && library.active && library.streamTriggers.get(trigger.name) === trigger) {
       const start = state.lastReadId === null ? '-' : `(${formatStreamId(state.lastReadId)}`;
-      const reply = this.#redis.call(['XRANGE', state.key, start, '+', 'COUNT', String(trigger.window - state.pending.length)], state.db);
+      // EXISTS rides along: an empty read of a stream read before may mean it was deleted.
+      const { range: reply, exists } = this.#fetch(state.db, [
+        ['XRANGE', state.key, start, '+', 'COUNT', String(trigger.window - state.pending.length)],
+        ['EXISTS', state.key],
+      ]);
       const entries = parseEntries(reply);
       if (entries.length === 0) {
-        if (reply.type === 'error' || (state.lastReadId !== null && this.#missing(state))) this.forget(state.db, state.key);
+        const missing = exists.type === 'integer' && exists.value === 0n;
+        if (reply.type === 'error' || (state.lastReadId !== null && missing)) this.forget(state.db, state.key);
         return;
       }
       for (const item of entries) {
@@ -127,9 +152,24 @@ export class StreamReader {
     }
   }
 
-  #missing(state: StreamConsumerState): boolean {
-    const reply = this.#redis.call(['EXISTS', state.key], state.db);
-    return reply.type === 'integer' && reply.value === 0n;
+  /** Runs XRANGE and EXISTS in `db`, with the unsaved positions written in the same round trip when they can be. */
+  #fetch(db: number, [range, exists]: [CommandArgument[], CommandArgument[]]): { range: RespValue; exists: RespValue } {
+    if (this.#unsaved.size === 0 || db !== STORE_DB) {
+      const [rangeReply, existsReply] = this.#redis.batch([range, exists], db);
+      return { range: rangeReply!, exists: existsReply! };
+    }
+    const save = this.#store.savePositionsCommand([...this.#unsaved.values()]);
+    this.#unsaved.clear();
+    const [saved, rangeReply, existsReply] = this.#redis.batch([save, range, exists], db);
+    this.#store.checkReply(saved!);
+    return { range: rangeReply!, exists: existsReply! };
+  }
+
+  #savePositions(): void {
+    if (this.#unsaved.size === 0) return;
+    const positions = [...this.#unsaved.values()];
+    this.#unsaved.clear();
+    this.#store.savePositions(positions);
   }
 
   #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
@@ -200,11 +240,16 @@ export class StreamReader {
     if (trigger.streams.get(streamStateKey(state.db, state.key)) !== state) return;
     if (headMoved) {
       const resumeFrom = StreamTrigger.trimPoint(state);
-      if (resumeFrom) this.#store.savePosition({ library: entry.library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom });
+      if (resumeFrom) {
+        const position = { library: entry.library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom };
+        this.#unsaved.set(unsavedKey(position), position);
+      }
       if (trigger.trim) this.#trim(state.db, state.key);
     }
     // Room in the window again: read on (async completions arrive outside any command).
     if (entry.library.active) this.#read(entry, trigger, state);
+    // An async completion runs outside any pass: nothing else would write its position.
+    if (this.#passes === 0) this.#savePositions();
   }
 
   /** XTRIM MINID to the slowest consumer of this stream over all libraries. */
@@ -223,6 +268,10 @@ export class StreamReader {
     this.#countCall();
     this.#redis.call(['XTRIM', key, 'MINID', formatStreamId(min)], db);
   }
+}
+
+function unsavedKey(position: Omit<StoredPosition, 'resumeFrom'>): string {
+  return `${position.library}\n${position.trigger}\n${streamStateKey(position.db, position.stream)}`;
 }
 
 function parseEntries(reply: RespValue): StreamEntry[] {
