@@ -46,7 +46,9 @@ export class Worker extends EventEmitter {
     for (const writer of config.writers) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
-      const loop = new WriterLoop({ writer, options: this.options, client, signal: this.#abort.signal, report: (error) => this.#report(error) });
+      const reader = await this.options.connectRedis();
+      this.#clients.push(reader);
+      const loop = new WriterLoop({ writer, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
       this.#loops.push(loop.run());
     }
     if (metrics !== undefined) {

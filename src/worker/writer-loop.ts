@@ -4,7 +4,9 @@
  *
  * Per batch: XRANGE the capture records (from, to], write them in one MySQL transaction; just before its
  * COMMIT, confirm the descriptor is still ours and record the dead letters (and their `failed` acks); after
- * it, write the `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL). A kill at any point
+ * it, write the `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL). While a batch is
+ * written, the next batch's records are read (and parsed) on a second connection; they cannot change before
+ * that batch commits, and the batches still commit one after another. A kill at any point
  * leaves the descriptor pending, and the replay is harmless:
  * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
  * - after COMMIT, before `committed`: the replay writes the same row images again in the same order (or, with
@@ -32,6 +34,11 @@ export interface WriterLoopContext {
   readonly options: ResolvedWorkerOptions;
   /** This loop's own connection: it blocks in XREADGROUP. */
   readonly client: StreamClient;
+  /**
+   * A second connection of its own, for reading the next batch's records while the current batch commits: on
+   * `client` that XRANGE would queue the current batch's ownership check and `committed` behind it.
+   */
+  readonly reader: StreamClient;
   /** Aborted by Worker.close(): finish the batch in flight, then stop. */
   readonly signal: AbortSignal;
   /** Background failures, reported once per state change. */
@@ -56,6 +63,18 @@ interface Unparsable {
   readonly reason: string;
 }
 
+/** The capture records of one batch, read and parsed. */
+interface BatchRecords {
+  readonly records: CaptureRecord[];
+  readonly unparsable: Unparsable[];
+}
+
+/** The next batch's records, being read while the current batch is written (only reads: nothing to undo). */
+interface Prefetch {
+  readonly descriptorId: string;
+  readonly records: Promise<BatchRecords>;
+}
+
 interface DeadLetter {
   readonly entry: StreamEntry;
   readonly reason: string;
@@ -72,6 +91,7 @@ export class WriterLoop {
   /** Descriptors this consumer holds (pending for it), by id. */
   readonly #held = new Map<string, BatchDescriptor>();
   #waitingOn: string | undefined;
+  #prefetch: Prefetch | undefined;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
@@ -103,11 +123,14 @@ export class WriterLoop {
             lastClaim = Date.now();
             this.#hold(await client.claimIdle(batches, WORKER_GROUP, options.consumer, options.claimMinIdleMs, 100));
           }
-          await this.#processReady();
+          const more = await this.#processReady();
           if (signal.aborted) break;
-          if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
-          // Waiting on an earlier batch with many held already: leave new ones to other workers.
-          else await sleep(options.blockMs, signal);
+          // `more`: the round already read the descriptors that follow; process them without blocking.
+          if (!more) {
+            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+            // Waiting on an earlier batch with many held already: leave new ones to other workers.
+            else await sleep(options.blockMs, signal);
+          }
           if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
             lastCut = Date.now();
             await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
@@ -124,6 +147,9 @@ export class WriterLoop {
       }
     } finally {
       clearInterval(heartbeat);
+      // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
+      await this.#prefetch?.records.catch(() => undefined);
+      this.#prefetch = undefined;
     }
   }
 
@@ -139,13 +165,19 @@ export class WriterLoop {
     }
   }
 
-  /** Writes held batches in order while the next one follows the committed cursor. */
-  async #processReady(): Promise<void> {
-    if (this.#held.size === 0) return;
-    const meta = await this.#ctx.client.hashGetAll(this.#keys.meta);
+  /**
+   * Writes held batches in order while the next one follows the committed cursor. Returns true when it ended
+   * having read further descriptors (to read their records ahead) that the next round should process at once.
+   */
+  async #processReady(): Promise<boolean> {
+    if (this.#held.size === 0) return false;
+    const { client, options, signal } = this.#ctx;
+    const meta = await client.hashGetAll(this.#keys.meta);
     let committed = meta[MetaField.committed] ?? '0-0';
     const ordered = [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
-    for (const descriptor of ordered) {
+    let more = false;
+    for (const [index, descriptor] of ordered.entries()) {
+      if (signal.aborted) return false;
       if (!this.#held.has(descriptor.id)) continue;
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
@@ -157,20 +189,52 @@ export class WriterLoop {
         // An earlier batch is still pending (with another worker, or idle until reclaimed): keep order.
         if (this.#waitingOn !== descriptor.id) this.#log.debug({ descriptorId: descriptor.id, from: descriptor.from, committed }, 'waiting for an earlier batch');
         this.#waitingOn = descriptor.id;
-        return;
+        return false;
       }
-      const done = await this.#processBatch(descriptor);
+      if (index === ordered.length - 1 && this.#held.size < MAX_HELD) {
+        // The last one held: read the descriptors that follow now (without blocking), so the next batch's
+        // records can be read while this one is written.
+        const fresh = await client.readGroup(this.#keys.batches, WORKER_GROUP, options.consumer, '>', options.readCount);
+        this.#hold(fresh);
+        more = fresh.length > 0;
+      }
+      const records = this.#takeRecords(descriptor);
+      this.#readAhead(descriptor);
+      const done = await this.#processBatch(descriptor, records);
       this.#held.delete(descriptor.id);
       // Lost to another worker: the cursor moves when that worker commits; read it again next round.
-      if (!done) return;
+      if (!done) return false;
       committed = descriptor.to;
     }
+    return more;
   }
 
-  /** Writes and commits one batch; false when another worker reclaimed it first (nothing was committed). */
-  async #processBatch(descriptor: BatchDescriptor): Promise<boolean> {
+  /** Starts reading the records of the batch that follows `current`, if this loop holds it. */
+  #readAhead(current: BatchDescriptor): void {
+    let next: BatchDescriptor | undefined;
+    for (const held of this.#held.values()) {
+      if (compareStreamIds(held.id, current.id) > 0 && (next === undefined || compareStreamIds(held.id, next.id) < 0)) next = held;
+    }
+    // Only the batch that continues this one; any other would wait for an earlier batch anyway.
+    if (next === undefined || next.from !== current.to || this.#prefetch?.descriptorId === next.id) return;
+    const records = this.#readRecords(next, this.#ctx.reader);
+    // Its failure is seen (and retried) by the batch's own write; until then it must not count as unhandled.
+    records.catch(() => undefined);
+    this.#prefetch = { descriptorId: next.id, records };
+  }
+
+  /**
+   * Writes and commits one batch; false when another worker reclaimed it first (nothing was committed).
+   * `ahead`: its records, already being read; a retry reads them again.
+   */
+  async #processBatch(descriptor: BatchDescriptor, ahead: Promise<BatchRecords>): Promise<boolean> {
     const started = performance.now();
-    const written = await this.#retrying(descriptor, () => this.#write(descriptor));
+    let first: Promise<BatchRecords> | undefined = ahead;
+    const written = await this.#retrying(descriptor, () => {
+      const records = first ?? this.#readRecords(descriptor, this.#ctx.client);
+      first = undefined;
+      return this.#write(descriptor, records);
+    });
     if (written === 'lost') {
       this.#log.info({ descriptorId: descriptor.id }, 'batch reclaimed by another worker; rolled back and left to it');
       return false;
@@ -205,8 +269,19 @@ export class WriterLoop {
     }
   }
 
-  async #write(descriptor: BatchDescriptor): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
-    const { client, options } = this.#ctx;
+  /** The batch's records: read ahead while the previous batch was written, else started now. */
+  #takeRecords(descriptor: BatchDescriptor): Promise<BatchRecords> {
+    const prefetch = this.#prefetch;
+    this.#prefetch = undefined;
+    if (prefetch?.descriptorId === descriptor.id) return prefetch.records;
+    const records = this.#readRecords(descriptor, this.#ctx.client);
+    records.catch(() => undefined); // awaited by the batch's write, which retries on failure
+    return records;
+  }
+
+  /** XRANGE (from, to] in pages, parsed; records the batch holds are immutable until it is committed. */
+  async #readRecords(descriptor: BatchDescriptor, client: StreamClient): Promise<BatchRecords> {
+    const { options } = this.#ctx;
     if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
     const entries: StreamEntry[] = [];
     let after = descriptor.from;
@@ -228,6 +303,12 @@ export class WriterLoop {
       if (parsed.ok) records.push(parsed.record);
       else unparsable.push(parsed);
     }
+    return { records, unparsable };
+  }
+
+  async #write(descriptor: BatchDescriptor, read: Promise<BatchRecords>): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
+    const { client, options } = this.#ctx;
+    const { records, unparsable } = await read;
     const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: descriptor.id, from: descriptor.from, to: descriptor.to, records };
     const result = await options.batchWriter.write(batch, {
       beforeCommit: async (pending) => {
