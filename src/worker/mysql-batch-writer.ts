@@ -52,6 +52,21 @@ interface StatementGroup {
   readonly rows: StatementRow[];
 }
 
+/**
+ * What the statements need of one record shape (table, key column names, column names), checked against the
+ * table's schema once instead of for every record: records of one writer almost all share one shape.
+ */
+interface RowShape {
+  /** Key columns, then the other columns, each in the table's column order. */
+  readonly keyColumns: readonly string[];
+  readonly columns: readonly string[];
+  /** Per column of [...keyColumns, ...columns]: the column takes raw bytes. */
+  readonly binary: readonly boolean[];
+  /** Statement group of an upsert and of a delete of this shape. */
+  readonly upsertGroup: string;
+  readonly deleteGroup: string;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class MysqlBatchWriter implements BatchWriter {
@@ -62,6 +77,8 @@ export class MysqlBatchWriter implements BatchWriter {
   readonly #log: Logger;
   readonly #tables: ReadonlySet<string>;
   readonly #schemas = new Map<string, TableSchema>();
+  /** By shapeKey(); cleared whenever a schema is read again. */
+  readonly #shapes = new Map<string, RowShape>();
 
   constructor(options: MysqlBatchWriterOptions) {
     this.#pool = options.pool;
@@ -105,7 +122,8 @@ export class MysqlBatchWriter implements BatchWriter {
       if (exactlyOnce !== undefined) {
         cursor = await readCursor(session, exactlyOnce, batch.stream);
         const written = cursor;
-        if (written !== undefined) {
+        // Every record is after `from`: only a cursor past it (a replay) can have written some already.
+        if (written !== undefined && compareStreamIds(written, batch.from) > 0) {
           alreadyWritten = batch.records.filter((r) => compareStreamIds(r.id, written) <= 0);
           pending = batch.records.filter((r) => compareStreamIds(r.id, written) > 0);
         }
@@ -134,7 +152,10 @@ export class MysqlBatchWriter implements BatchWriter {
       const wrapped = MysqlWriteError.wrap(error, context);
       if (wrapped.kind === 'retryable') reuse = false;
       // The table changed under us: read its columns (and their types) again on the retry.
-      if (wrapped.kind === 'schema') this.#schemas.clear();
+      if (wrapped.kind === 'schema') {
+        this.#schemas.clear();
+        this.#shapes.clear();
+      }
       throw wrapped;
     } finally {
       if (reuse) session.release();
@@ -158,29 +179,45 @@ export class MysqlBatchWriter implements BatchWriter {
         reject(`table '${record.table}' is not a table of this config`);
         continue;
       }
-      const names = [...record.keyValues.keys(), ...record.columns.keys()];
-      const badName = names.find((name) => !isSqlIdentifier(name));
-      if (badName !== undefined) {
-        reject(`column name ${JSON.stringify(badName)} is not a plain SQL identifier`, { column: badName });
-        continue;
+      const key = shapeKey(record);
+      let shape = this.#shapes.get(key);
+      if (shape === undefined) {
+        const names = [...record.keyValues.keys(), ...record.columns.keys()];
+        const badName = names.find((name) => !isSqlIdentifier(name));
+        if (badName !== undefined) {
+          reject(`column name ${JSON.stringify(badName)} is not a plain SQL identifier`, { column: badName });
+          continue;
+        }
+        const schema = await this.#schemaWith(session, record.table, names, context);
+        const keyColumns = orderByTable(schema, [...record.keyValues.keys()]);
+        const columns = orderByTable(schema, [...record.columns.keys()]);
+        shape = {
+          keyColumns,
+          columns,
+          binary: [...keyColumns, ...columns].map((column) => findColumn(schema, column)?.binary === true),
+          upsertGroup: `${record.table}|${keyColumns.join(',')}|${columns.join(',')}`,
+          deleteGroup: `${record.table}|${keyColumns.join(',')}|`,
+        };
+        this.#shapes.set(key, shape);
       }
-      const schema = await this.#schemaWith(session, record.table, names, context);
-      const keyColumns = orderByTable(schema, [...record.keyValues.keys()]);
-      const columns = orderByTable(schema, [...record.columns.keys()]);
-      const values: unknown[] = [];
+      const { keyColumns, columns } = shape;
+      const isDelete = record.op === RecordOp.delete;
+      const width = isDelete ? keyColumns.length : keyColumns.length + columns.length;
+      const values: unknown[] = new Array(width);
       let bytes = 0;
       let invalid: string | undefined;
-      for (const column of [...keyColumns, ...columns]) {
+      for (let i = 0; i < width; i++) {
+        const column = i < keyColumns.length ? keyColumns[i]! : columns[i - keyColumns.length]!;
         const raw = record.keyValues.get(column) ?? record.columns.get(column) ?? null;
         if (raw === null) {
-          values.push(null);
+          values[i] = null;
           continue;
         }
         bytes += raw.length;
-        if (findColumn(schema, column)?.binary === true) values.push(raw);
+        if (shape.binary[i] === true) values[i] = raw;
         else {
           try {
-            values.push(utf8.decode(raw));
+            values[i] = utf8.decode(raw);
           } catch {
             invalid = column;
             break;
@@ -191,15 +228,14 @@ export class MysqlBatchWriter implements BatchWriter {
         reject(`value of column '${invalid}' is not valid UTF-8 and the column is not binary`, { column: invalid });
         continue;
       }
-      const isDelete = record.op === RecordOp.delete;
-      const id = `${record.table}|${keyColumns.join(',')}|${isDelete ? '' : columns.join(',')}`;
+      const id = isDelete ? shape.deleteGroup : shape.upsertGroup;
       const groups = isDelete ? deletes : upserts;
       let group = groups.get(id);
       if (group === undefined) {
         group = { op: isDelete ? 'delete' : 'upsert', table: record.table, keyColumns, columns: isDelete ? [] : columns, rows: [] };
         groups.set(id, group);
       }
-      group.rows.push({ change, values: isDelete ? values.slice(0, keyColumns.length) : values, bytes });
+      group.rows.push({ change, values, bytes });
     }
     // Deletes first: a row deleted and another inserted with the same secondary unique value must not collide.
     return [...deletes.values(), ...upserts.values()];
@@ -212,6 +248,7 @@ export class MysqlBatchWriter implements BatchWriter {
       const fresh = await readTableSchema(session, table);
       if (fresh === null) throw new MysqlWriteError(`table '${table}' does not exist`, { kind: 'schema', context: { ...context, table } });
       this.#schemas.set(table, fresh);
+      this.#shapes.clear();
       schema = fresh;
     }
     const missing = columns.find((c) => findColumn(schema!, c) === undefined);
@@ -258,6 +295,15 @@ export class MysqlBatchWriter implements BatchWriter {
       return (await this.#writeRows(session, group, rows.slice(0, middle), rejected, context)) + (await this.#writeRows(session, group, rows.slice(middle), rejected, context));
     }
   }
+}
+
+/** Table, key column names and column names of a record, unambiguous whatever the names hold (length-prefixed). */
+function shapeKey(record: CaptureRecord): string {
+  let key = `${record.table.length}:${record.table}|`;
+  for (const name of record.keyValues.keys()) key += `${name.length}:${name}`;
+  key += '|';
+  for (const name of record.columns.keys()) key += `${name.length}:${name}`;
+  return key;
 }
 
 /** Columns in the table's ordinal order, so equal column sets produce identical statements. */
