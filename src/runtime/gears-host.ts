@@ -47,6 +47,12 @@ export interface GearsHost {
   processStreams(streams: readonly { db: number; key: Buffer }[]): void;
   /** Redis calls made by library code so far (monotonic): the server settles effects only when it moved. */
   readonly callCount: number;
+  /**
+   * The `callCount` of the last call whose events a trigger could care about (its keys are unknown, or one of
+   * them is under a trigger prefix). Calls after it touched only keys no trigger watches, so the server need
+   * not wait for their events. Absent: every call may matter.
+   */
+  readonly lastEventfulCall?: number;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
   /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */

@@ -156,7 +156,7 @@ export class LibraryClients {
   callSync(argv: Buffer[], state: { db: number }, noWrites: boolean): RespValue {
     const refusal = this.#services.commands.refusal(argv, { noWrites });
     if (refusal !== null) return { type: 'error', value: refusal };
-    this.#services.countCall();
+    this.#services.countCall(argv);
     if (argv[0]!.toString().toLowerCase() === 'select') return this.#select(argv, state);
     if (this.#services.commands.isBlocking(argv)) {
       const replies = this.#services.syncRedis.batch([['MULTI'], argv, ['EXEC']], state.db);
@@ -181,7 +181,7 @@ export class LibraryClients {
     const refusal = this.#services.commands.refusal(argv, { noWrites });
     const pending = { text: argv.map((a) => a.toString('utf8')).join(' ') };
     library.pendingAsyncCalls.add(pending);
-    this.#services.countCall();
+    this.#services.countCall(null);
     const reply: Promise<RespValue> = refusal !== null ? Promise.resolve({ type: 'error', value: refusal }) : this.#services.pool.call(argv, db);
     reply.then(
       (value) => {

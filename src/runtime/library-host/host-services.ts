@@ -11,6 +11,9 @@ export interface HostServices {
   readonly executor: LockedExecutor;
   readonly log: Logger;
   readonly commands: CommandTable;
-  /** Counts a Redis call made by library code (the server settles effects when the count moved). */
-  countCall(): void;
+  /**
+   * Counts a Redis call made by library code (the server settles effects when the count moved); `argv` tells
+   * which keys it touches (null: unknown, e.g. an async call whose events come later).
+   */
+  countCall(argv: readonly Buffer[] | null): void;
 }

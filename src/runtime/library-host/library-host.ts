@@ -11,6 +11,7 @@ import { SyncRedis } from '../sync-redis/sync-redis.js';
 import { COMMANDS } from '../commands/handlers.js';
 import { AsyncConnectionPool } from './async-connection-pool.js';
 import { CommandTable } from './command-table.js';
+import { CommandTable as KeyTable } from '../server/command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
 import { LibraryStore, INTERNAL_KEY_PREFIX } from './library-store.js';
@@ -38,13 +39,20 @@ export class LibraryHost implements GearsHost {
   readonly #functions: FunctionRunner;
   readonly #timeoutMs: number;
   #callCount = 0;
+  #lastEventfulCall = 0;
   #closing: Promise<void> | null = null;
 
-  private constructor(services: HostServices & { pool: AsyncConnectionPool }, timeoutMs: number, countCall: { fn: () => void }) {
+  private constructor(
+    services: HostServices & { pool: AsyncConnectionPool },
+    timeoutMs: number,
+    countCall: { fn: (argv: readonly Buffer[] | null) => void },
+    keys: KeyTable,
+  ) {
     this.#services = services;
     this.#timeoutMs = timeoutMs;
-    countCall.fn = () => {
+    countCall.fn = (argv) => {
       this.#callCount += 1;
+      if (argv === null || this.#mayConcernTriggers(argv, keys)) this.#lastEventfulCall = this.#callCount;
     };
     this.#store = new LibraryStore(services.syncRedis);
     const libraries = () => this.#libraries.values();
@@ -55,21 +63,34 @@ export class LibraryHost implements GearsHost {
 
   static async create(options: LibraryHostOptions): Promise<LibraryHost> {
     const syncRedis = await SyncRedis.create(options.redisUrl);
-    const commands = new CommandTable(syncRedis.call(['COMMAND']));
-    const countCall = { fn: () => undefined as void };
+    const commandReply = syncRedis.call(['COMMAND']);
+    const commands = new CommandTable(commandReply);
+    const countCall = { fn: (_argv: readonly Buffer[] | null) => undefined as void };
     const services = {
       syncRedis,
       pool: new AsyncConnectionPool(options.redisUrl),
       executor: options.executor,
       log: options.log,
       commands,
-      countCall: () => countCall.fn(),
+      countCall: (argv: readonly Buffer[] | null) => countCall.fn(argv),
     };
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, countCall);
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, countCall, KeyTable.fromCommandReply(commandReply));
   }
 
   get callCount(): number {
     return this.#callCount;
+  }
+
+  get lastEventfulCall(): number {
+    return this.#lastEventfulCall;
+  }
+
+  /** Whether a trigger could care about the events of this call: its keys are unknown or one is watched. */
+  #mayConcernTriggers(argv: readonly Buffer[], table: KeyTable): boolean {
+    const keys = table.keysOf(argv);
+    if (keys === null) return true;
+    for (const key of keys) if (this.matchesKeyspaceTrigger(key) || this.matchesStreamTrigger(key)) return true;
+    return false;
   }
 
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {

@@ -28,7 +28,7 @@ export class StreamReader {
   readonly #redis: SyncRedis;
   readonly #store: LibraryStore;
   readonly #log: Logger;
-  readonly #countCall: () => void;
+  readonly #countCall: (argv: readonly Buffer[] | null) => void;
   /** States whose read loop is running: an acknowledgement inside it must not start another loop. */
   readonly #reading = new WeakSet<StreamConsumerState>();
   /** Acknowledged heads not yet written, by library, trigger, db and stream. */
@@ -36,7 +36,7 @@ export class StreamReader {
   /** process() calls running: positions are written at the end of the outermost one. */
   #passes = 0;
 
-  constructor(options: { libraries: () => Iterable<LoadedLibraryEntry>; redis: SyncRedis; store: LibraryStore; log: Logger; countCall: () => void }) {
+  constructor(options: { libraries: () => Iterable<LoadedLibraryEntry>; redis: SyncRedis; store: LibraryStore; log: Logger; countCall: (argv: readonly Buffer[] | null) => void }) {
     this.#libraries = options.libraries;
     this.#redis = options.redis;
     this.#store = options.store;
@@ -265,8 +265,9 @@ export class StreamReader {
       }
     }
     if (min === null) return;
-    this.#countCall();
-    this.#redis.call(['XTRIM', key, 'MINID', formatStreamId(min)], db);
+    const xtrim = [Buffer.from('XTRIM'), key, Buffer.from('MINID'), Buffer.from(formatStreamId(min))];
+    this.#countCall(xtrim);
+    this.#redis.call(xtrim, db);
   }
 }
 

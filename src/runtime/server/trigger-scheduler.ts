@@ -9,7 +9,9 @@
  *   which the server may raise on its own in that window and which we cannot tell apart. Stream triggers are
  *   still fed (RedisGears fires them for library writes too).
  * - After library code ran (`host.callCount` moved), a marker published on the control connection collects
- *   the events its calls caused; the loop repeats until library code stops calling Redis.
+ *   the events its calls caused; the loop repeats until library code stops calling Redis. When every call
+ *   since the last marker touched only keys no trigger watches (`host.lastEventfulCall`), there is nothing
+ *   to fire or suppress: like a shared-lock command's, their events are left to the next marker.
  */
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -125,7 +127,12 @@ export class TriggerScheduler implements LockedExecutor {
     const host = this.host;
     let seen = before;
     while (host.callCount !== seen) {
+      const eventful = (host.lastEventfulCall ?? host.callCount) > seen;
       seen = host.callCount;
+      if (!eventful) {
+        this.noteSharedCommandDone();
+        return;
+      }
       const events = await this.collectEvents();
       this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && host.matchesKeyspaceTrigger(event.key)), events);
     }
