@@ -20,10 +20,15 @@ export interface SyncRedisWorkerData {
   readonly auth: readonly string[] | null;
 }
 
-/** A batch of commands sent in one round trip (SELECT, MULTI wrapping and the command itself). */
+/**
+ * A batch of commands sent in one round trip (SELECT, MULTI wrapping and the command itself), already encoded
+ * as RESP by the main thread: one byte array is the cheapest thing to post, and the worker only writes it.
+ */
 export interface SyncRedisRequest {
   readonly seq: number;
-  readonly commands: readonly (readonly Uint8Array[])[];
+  /** How many commands `bytes` holds: the worker collects that many replies. */
+  readonly count: number;
+  readonly bytes: Uint8Array;
 }
 
 /** The exact reply bytes of every command of the batch, concatenated, or why the connection failed. */

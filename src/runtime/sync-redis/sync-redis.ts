@@ -7,9 +7,10 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { SYNC_REDIS_THREAD_SOURCE } from '../../generated/sync-redis-thread-source.js';
 import { RespDecoder } from '../resp/decoder.js';
+import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { FLAG_INDEX, type SyncRedisResponse, type SyncRedisWorkerData } from './protocol.js';
+import { FLAG_INDEX, type SyncRedisRequest, type SyncRedisResponse, type SyncRedisWorkerData } from './protocol.js';
 
 /** Atomics.waitAsync exists in Node 20; the ES2022 lib does not declare it. */
 interface AtomicsWithWaitAsync {
@@ -80,7 +81,8 @@ export class SyncRedis {
     // database is unknown until a later SELECT.
     if (select) this.#db = -1;
     const seq = ++this.#seq;
-    this.#port.postMessage({ seq, commands: all.map((c) => c.map((a) => (typeof a === 'string' ? Buffer.from(a) : a))) });
+    const request: SyncRedisRequest = { seq, count: all.length, bytes: encodeBatch(all) };
+    this.#port.postMessage(request);
     const replies = this.#take(seq);
     if (select) {
       const selected = replies.shift();
@@ -120,4 +122,17 @@ export class SyncRedis {
     this.#port.close();
     await this.#worker.terminate();
   }
+}
+
+/**
+ * The RESP bytes of a batch in a buffer of their own: a pooled Buffer would make postMessage copy the whole
+ * pool slab it is a view of.
+ */
+function encodeBatch(commands: readonly (readonly CommandArgument[])[]): Uint8Array {
+  const encoded = commands.map((command) => encodeCommand(command.map((a) => (typeof a === 'string' || Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength)))));
+  const total = encoded.reduce((sum, part) => sum + part.length, 0);
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const part of encoded) offset += part.copy(bytes, offset);
+  return bytes;
 }

@@ -53,7 +53,8 @@ function fail(message: string): void {
 
 socket.on('connect', () => {
   const hello = data.auth ? ['HELLO', '3', 'AUTH', ...data.auth] : ['HELLO', '3'];
-  send({ seq: 0, commands: [hello.map((a) => Buffer.from(a))] });
+  const bytes = encodeCommand(hello);
+  send({ seq: 0, count: 1, bytes });
 });
 
 function send(request: SyncRedisRequest): void {
@@ -61,8 +62,8 @@ function send(request: SyncRedisRequest): void {
     respond({ seq: request.seq, ok: false, message: broken });
     return;
   }
-  inFlight.push({ seq: request.seq, expected: request.commands.length, collected: [] });
-  socket.write(Buffer.concat(request.commands.map((c) => encodeCommand(c.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))))));
+  inFlight.push({ seq: request.seq, expected: request.count, collected: [] });
+  socket.write(request.bytes);
 }
 
 data.replyPort.on('message', (request: SyncRedisRequest) => send(request));
