@@ -236,7 +236,8 @@ export class ClientConnection {
     if (command.quotedInline) return 'markered';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
-    for (const key of keys) if (this.#deps.scheduler.isRelevant(key)) return 'markered';
+    const readOnly = this.#deps.table.isReadOnly(args, name);
+    for (const key of keys) if (this.#deps.scheduler.isRelevant(key, readOnly)) return 'markered';
     return 'shared';
   }
 

@@ -15,6 +15,8 @@ const table = CommandTable.fromCommandReply(
     entry('ping', -1, [], 0, 0, 0),
     entry('object', -2, [], 0, 0, 0, [entry('object|encoding', 3, [], 2, 2, 1)]),
     entry('subscribe', -2, ['pubsub'], 0, 0, 0),
+    entry('xrange', -4, ['readonly'], 1, 1, 1),
+    entry('xinfo', -2, [], 0, 0, 0, [entry('xinfo|stream', -3, ['readonly'], 2, 2, 1)]),
   ]),
 );
 const args = (...words: string[]) => words.map((w) => Buffer.from(w));
@@ -31,6 +33,12 @@ describe('CommandTable', () => {
   it('gives up (null) where the arguments do not tell the keys', () => {
     expect(keys('ZUNIONSTORE', 'd', '2', 'a', 'b')).toBeNull();
     for (const name of ['EXEC', 'EVAL', 'FCALL', 'FLUSHALL', 'FLUSHDB', 'SWAPDB', 'MOVE', 'COPY']) expect(keys(name, 'x')).toBeNull();
+  });
+  it('knows which commands (and subcommands) the server flags readonly', () => {
+    expect(table.isReadOnly(args('XRANGE', 's', '-', '+'))).toBe(true);
+    expect(table.isReadOnly(args('XINFO', 'STREAM', 's'))).toBe(true);
+    expect(table.isReadOnly(args('SET', 'k', 'v'))).toBe(false);
+    expect(table.isReadOnly(args('NOSUCH'))).toBe(false);
   });
   it('knows which commands may block', () => {
     expect(CommandTable.mayBlock('blpop', args('BLPOP', 'l', '0'))).toBe(true);

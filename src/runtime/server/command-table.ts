@@ -10,6 +10,8 @@ import { textOf } from '../resp/types.js';
 interface CommandInfo {
   readonly arity: number;
   readonly movableKeys: boolean;
+  /** Flagged `readonly` by the server: it writes nothing, so it can fire no stream trigger. */
+  readonly readOnly: boolean;
   readonly firstKey: number;
   readonly lastKey: number;
   readonly keyStep: number;
@@ -43,11 +45,8 @@ export class CommandTable {
    */
   keysOf(args: readonly Buffer[], name = args[0]!.toString('latin1').toLowerCase()): Buffer[] | null {
     if (UNPREDICTABLE.has(name)) return null;
-    let info = this.#commands.get(name);
+    const info = this.#info(args, name);
     if (info === undefined) return []; // unknown to the server: it replies an error and touches nothing
-    if (info.subcommands.size > 0 && args.length > 1) {
-      info = info.subcommands.get(`${name}|${args[1]!.toString('latin1').toLowerCase()}`) ?? info;
-    }
     if (info.movableKeys) return null;
     if (info.firstKey <= 0) return [];
     const last = info.lastKey < 0 ? args.length + info.lastKey : info.lastKey;
@@ -56,11 +55,22 @@ export class CommandTable {
     return keys;
   }
 
+  /** Whether the server flags the command (or its subcommand) `readonly`. */
+  isReadOnly(args: readonly Buffer[], name = args[0]!.toString('latin1').toLowerCase()): boolean {
+    return this.#info(args, name)?.readOnly ?? false;
+  }
+
   /** True when the server would reject `args` for their count alone (so a confirmation push never comes). */
   hasWrongArity(args: readonly Buffer[]): boolean {
     const info = this.#commands.get(args[0]!.toString('latin1').toLowerCase());
     if (info === undefined) return true;
     return info.arity >= 0 ? args.length !== info.arity : args.length < -info.arity;
+  }
+
+  #info(args: readonly Buffer[], name: string): CommandInfo | undefined {
+    const info = this.#commands.get(name);
+    if (info === undefined || info.subcommands.size === 0 || args.length < 2) return info;
+    return info.subcommands.get(`${name}|${args[1]!.toString('latin1').toLowerCase()}`) ?? info;
   }
 
   /** Whether the command may leave the connection blocked in the server (BLPOP, XREAD BLOCK, WAIT...). */
@@ -88,6 +98,7 @@ function parseEntries(reply: RespValue): Map<string, CommandInfo> {
     out.set(text.toLowerCase(), {
       arity: int(arity),
       movableKeys: flagList.includes('movablekeys'),
+      readOnly: flagList.includes('readonly'),
       firstKey: int(first),
       lastKey: int(last),
       keyStep: int(step),

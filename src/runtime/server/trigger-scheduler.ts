@@ -64,9 +64,14 @@ export class TriggerScheduler implements LockedExecutor {
   }
 
   /** Whether a trigger could care about an event on this key. */
-  isRelevant = (key: Buffer): boolean => {
+  /**
+   * Whether a command on `key` may fire a trigger. A read-only command fires keyspace triggers (keymiss) but
+   * never a stream trigger, which reacts to new entries only: the worker's XRANGE on a capture stream needs no
+   * marker and no exclusive lock.
+   */
+  isRelevant = (key: Buffer, readOnly = false): boolean => {
     const host = this.#host;
-    return host !== undefined && (host.matchesKeyspaceTrigger(key) || host.matchesStreamTrigger(key));
+    return host !== undefined && (host.matchesKeyspaceTrigger(key) || (!readOnly && host.matchesStreamTrigger(key)));
   };
 
   /** The bytes of `PUBLISH <marker channel> <seq>`, to pipeline right after a command. */
