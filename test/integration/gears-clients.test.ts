@@ -2,15 +2,10 @@
  * The sandbox (§1.5), the `redis` global and its registration rules (§1.5, §2.0–§2.2, §2.6) and the client
  * objects (§3.1, §3.2): what library code may touch, and the exact texts of what it may not.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorOf, eventually, lib, load, resetGears, startGearsEnv, stopGearsEnv, tfcall, type GearsEnv } from './gears-support.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, eventually, lib, load, tfcall, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv();
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(() => resetGears(env));
+const env = useGearsEnv();
 
 const ALLOWED = [
   'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined', 'Boolean', 'String', 'Symbol', 'Date',

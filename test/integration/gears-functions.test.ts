@@ -1,19 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorOf, lib, load, startGearsEnv, stopGearsEnv, type GearsEnv } from './gears-support.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, lib, load, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv();
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(async () => {
-  const list = (await env.resp2.sendCommand(['TFUNCTION', 'LIST'])) as unknown[][];
-  for (const entry of list) {
-    const name = entry[entry.indexOf('name') + 1] as string;
-    await env.resp2.sendCommand(['TFUNCTION', 'DELETE', name]);
-  }
-  await env.resp2.sendCommand(['FLUSHALL']);
-});
+const env = useGearsEnv();
 
 describe('registerFunction / TFCALL', () => {
   it('calls a function with keys and arguments together, replying +OK to the load', async () => {

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { errorOf, lib, load, startGearsEnv, stopGearsEnv, type GearsEnv } from './gears-support.js';
+import { errorOf, lib, load, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv({ lockTimeoutMs: 200 });
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(async () => {
-  const list = (await env.resp2.sendCommand(['TFUNCTION', 'LIST'])) as unknown[][];
-  for (const entry of list) await env.resp2.sendCommand(['TFUNCTION', 'DELETE', entry[entry.indexOf('name') + 1] as string]);
-});
+const env = useGearsEnv({ lockTimeoutMs: 500, flush: false });
 
 const PROLOGUE_INVALID =
   'Invalid or missing prologue. The rules for the prologue are: a) It starts on the first line. b) It is formatted as follows: "#!<engine name> <key>=<value>".';

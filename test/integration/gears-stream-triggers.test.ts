@@ -2,15 +2,10 @@
  * Stream triggers (§2.4) and keyspace-trigger suppression around them (§2.3, §4.1); TFUNCTION LIST key sets per
  * verbosity (§1.3) and keyspace trigger stats.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorOf, eventually, lib, load, resetGears, startGearsEnv, stopGearsEnv, tfcall, type GearsEnv } from './gears-support.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, eventually, lib, load, tfcall, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv();
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(() => resetGears(env));
+const env = useGearsEnv();
 
 type Entry = Record<string, unknown>;
 async function listEntry(library: string, ...options: string[]): Promise<Entry> {

@@ -3,6 +3,7 @@
  * RESP2 node-redis client and a raw socket, and helpers to load libraries.
  */
 import { createClient } from 'redis';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
@@ -28,8 +29,22 @@ export async function startGearsEnv(options: { lockTimeoutMs?: number } = {}): P
   return { redis, runtime, resp3, resp2, raw };
 }
 
+/**
+ * The hooks of one conformance file: its own redis-server and runtime for the whole file, and before each test
+ * every library deleted and (unless `flush: false`) the data flushed. The returned object is filled in beforeAll.
+ */
+export function useGearsEnv(options: { lockTimeoutMs?: number; flush?: boolean } = {}): GearsEnv {
+  const env = {} as GearsEnv;
+  beforeAll(async () => {
+    Object.assign(env, await startGearsEnv(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }));
+  }, 30_000);
+  afterAll(() => stopGearsEnv(env));
+  beforeEach(() => resetGears(env, { flush: options.flush ?? true }));
+  return env;
+}
+
 export async function stopGearsEnv(env: GearsEnv | undefined): Promise<void> {
-  if (!env) return;
+  if (!env?.runtime) return;
   env.raw.close();
   await env.resp3.quit().catch(() => undefined);
   await env.resp2.quit().catch(() => undefined);
@@ -71,10 +86,10 @@ export async function eventually(check: () => Promise<void> | void, timeoutMs = 
 }
 
 /** Deletes every library and flushes the data: the beforeEach of the conformance files. */
-export async function resetGears(env: GearsEnv): Promise<void> {
+export async function resetGears(env: GearsEnv, options: { flush: boolean } = { flush: true }): Promise<void> {
   const list = (await env.resp2.sendCommand(['TFUNCTION', 'LIST'])) as unknown[][];
   for (const entry of list) await env.resp2.sendCommand(['TFUNCTION', 'DELETE', entry[entry.indexOf('name') + 1] as string]);
-  await env.resp2.sendCommand(['FLUSHALL']);
+  if (options.flush) await env.resp2.sendCommand(['FLUSHALL']);
 }
 
 /** The exact reply bytes of `commands`, sent on the raw socket after HELLO <protocol>. */

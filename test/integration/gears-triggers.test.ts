@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorOf, eventually, lib, load, startGearsEnv, stopGearsEnv, type GearsEnv } from './gears-support.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, eventually, lib, load, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv();
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(async () => {
-  const list = (await env.resp2.sendCommand(['TFUNCTION', 'LIST'])) as unknown[][];
-  for (const entry of list) await env.resp2.sendCommand(['TFUNCTION', 'DELETE', entry[entry.indexOf('name') + 1] as string]);
-  await env.resp2.sendCommand(['FLUSHALL']);
-});
+const env = useGearsEnv();
 
 /** The verbose LIST entry of one trigger, as a plain object (RESP3 maps). */
 async function triggerInfo(library: string, kind: 'keyspace_triggers' | 'stream_triggers', verbosity = 'v'): Promise<Record<string, unknown>> {

@@ -2,15 +2,10 @@
  * §3.3 (RESP3 replies → JS values inside library code) and §3.4 (JS return values → replies for RESP3 and
  * RESP2 callers), byte for byte on a raw socket where the reply shape differs.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorOf, lib, load, replyBytes, resetGears, startGearsEnv, stopGearsEnv, tfcall, type GearsEnv } from './gears-support.js';
+import { describe, expect, it } from 'vitest';
+import { errorOf, lib, load, replyBytes, tfcall, useGearsEnv } from './gears-support.js';
 
-let env: GearsEnv;
-beforeAll(async () => {
-  env = await startGearsEnv();
-}, 30_000);
-afterAll(() => stopGearsEnv(env));
-beforeEach(() => resetGears(env));
+const env = useGearsEnv();
 
 describe('RESP3 → JS (§3.3)', () => {
   it('integers are BigInt, doubles numbers, simple strings plain strings, nil null', async () => {
