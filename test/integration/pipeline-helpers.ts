@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient } from 'redis';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
 import { createLogger, silentLogger } from '../../src/shared/log.js';
@@ -17,8 +16,9 @@ import { startWorkerService, type WorkerService } from '../../src/worker/worker-
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 
-export type TestClient = ReturnType<typeof createClient>;
+export type { TestClient };
 
 export const CLI_ENTRY = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 
@@ -67,13 +67,7 @@ export async function startPipeline(label: string, config: WriteBehindConfig = e
   const clients: TestClient[] = [];
   const services: WorkerService[] = [];
   const children: ChildProcess[] = [];
-  const newClient = async () => {
-    const client = createClient({ url: runtime.url });
-    client.on('error', () => undefined);
-    await client.connect();
-    clients.push(client);
-    return client;
-  };
+  const newClient = () => connectTestClient(runtime.url, clients);
   const client = await newClient();
   const log = process.env['WB_TEST_LOG'] ? createLogger({ level: process.env['WB_TEST_LOG'], name: 'worker' }) : silentLogger;
   return {
