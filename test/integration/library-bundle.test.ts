@@ -7,21 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { createContext, Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { ALLOWED_GLOBALS } from '../../src/runtime/library-host/sandbox.js';
 import { exampleConfig, testConfig } from '../fixtures/library-configs.js';
 
 const BUNDLE = readFileSync(new URL('../../dist/writebehind.js', import.meta.url), 'utf8');
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
-/** The RedisGears global allow-list (v8_backend.rs GLOBALS_ALLOW_DENY_LISTS), minus WebAssembly (--noexpose-wasm). */
-const ALLOWED_GLOBALS = [
-  'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined', 'Boolean', 'String',
-  'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError', 'RangeError', 'ReferenceError', 'SyntaxError',
-  'TypeError', 'URIError', 'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array',
-  'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray', 'BigUint64Array',
-  'BigInt64Array', 'DataView', 'Map', 'Set', 'WeakMap', 'WeakSet', 'BigInt', 'Proxy', 'Reflect', 'FinalizationRegistry',
-  'WeakRef', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape', 'isFinite',
-  'isNaN', 'console', 'Iterator',
-];
 
 const GEARS_NAME = /^[A-Za-z0-9_]+$/;
 const KNOWN_OPTIONS: Record<string, string[]> = {
@@ -74,7 +65,7 @@ function loadBundle(config: unknown): { registrations: Registration[]; logs: str
     apiVersion: () => '1.1',
   };
   const context = createContext({}, { codeGeneration: { strings: false, wasm: false } });
-  new Script(`for (const name of Object.getOwnPropertyNames(globalThis)) if (!${JSON.stringify(ALLOWED_GLOBALS)}.includes(name)) delete globalThis[name];`).runInContext(context);
+  new Script(`for (const name of Object.getOwnPropertyNames(globalThis)) if (!${JSON.stringify([...ALLOWED_GLOBALS])}.includes(name)) delete globalThis[name];`).runInContext(context);
   // RedisGears replaces Promise with a native function without statics; async/await keep V8's own.
   new Script('globalThis.Promise = function Promise() { throw "the native Promise replacement is not used at load"; };').runInContext(context);
   context['redis'] = redis;

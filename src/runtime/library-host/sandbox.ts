@@ -12,7 +12,7 @@ import { types } from 'node:util';
 import { convertError } from './native-arguments.js';
 
 /** Globals kept in the context; everything else is deleted before the library is compiled. */
-const ALLOWED_GLOBALS = new Set([
+export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
   'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined', 'Boolean', 'String',
   'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError', 'RangeError', 'ReferenceError', 'SyntaxError',
   'TypeError', 'URIError', 'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array',
