@@ -31,4 +31,38 @@ describe('SyncRedis', () => {
     expect(redis.call(['GET', 'where'], 5)).toEqual({ type: 'blob', value: Buffer.from('db5') });
     expect(redis.call(['GET', 'where'], 0)).toEqual({ type: 'blob', value: Buffer.from('db0') });
   });
+
+  it('writes commands and reads replies larger than the socket buffers', () => {
+    const value = Buffer.alloc(8 * 1024 * 1024, 7);
+    value[0] = 0xff; // not UTF-8: bytes go through unchanged
+    expect(redis.call(['SET', 'big', value])).toEqual({ type: 'simple', value: 'OK' });
+    const replies = redis.batch([['GET', 'big'], ['STRLEN', 'big']]);
+    expect(Buffer.compare((replies[0] as { value: Buffer }).value, value)).toBe(0);
+    expect(replies[1]).toEqual({ type: 'integer', value: BigInt(value.length) });
+  });
+
+  it('finishes the write of a terminated call before the next command', () => {
+    // Terminated at different points of writing a 64 MiB argument: the command then either never ran or ran
+    // whole, and the connection's next commands are answered with their own replies.
+    const huge = Buffer.alloc(64 * 1024 * 1024, 1);
+    for (const [i, timeout] of [1, 5, 20, 60, 200].entries()) {
+      const context = vm.createContext({ hugeCall: () => redis.call(['SET', `huge${i}`, huge]) });
+      try {
+        vm.runInContext('hugeCall()', context, { timeout });
+      } catch (error) {
+        expect(String(error)).toMatch(/timed out/);
+      }
+      expect(redis.call(['ECHO', `after ${i}`])).toEqual({ type: 'blob', value: Buffer.from(`after ${i}`) });
+      expect([0n, BigInt(huge.length)]).toContain((redis.call(['STRLEN', `huge${i}`]) as { value: bigint }).value);
+    }
+  });
+
+  it('reports a closed connection as an error, not a hang', async () => {
+    const other = await SyncRedis.create(server.url);
+    const id = other.call(['CLIENT', 'ID']) as { value: bigint };
+    redis.call(['CLIENT', 'KILL', 'ID', String(id.value)]);
+    expect(() => other.call(['PING'])).toThrow(/closed|failed/);
+    expect(() => other.call(['PING'])).toThrow(/closed|failed/);
+    await other.close();
+  });
 });

@@ -1,63 +1,70 @@
 /**
  * A Redis client whose `call` blocks the calling thread until the reply is there: library code in the sandbox
- * calls Redis synchronously, as RedisGears' `client.call` does, while the runtime holds its global lock. A worker
- * thread owns the RESP3 connection; the main thread posts a batch, waits on a shared flag with Atomics.wait and
- * takes the reply with receiveMessageOnPort (no size limit, no event-loop turn).
+ * calls Redis synchronously, as RedisGears' `client.call` does, while the runtime holds its global lock.
+ *
+ * The main thread owns the connection's file descriptor and does its own I/O with fs.writeSync/fs.readSync;
+ * libuv never reads from it. The socket is non-blocking, so a read that finds nothing yet returns EAGAIN: the
+ * wait spins a few reads (a reply from a local redis-server takes tens of microseconds) and then sleeps in
+ * growing steps. An earlier design posted each call to a worker thread and slept in Atomics.wait; its thread
+ * hand-offs cost ~140 µs a call against ~25 µs here, and the capture path makes several calls per HSET.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { SYNC_REDIS_THREAD_SOURCE } from '../../generated/sync-redis-thread-source.js';
+import { createConnection, type Socket } from 'node:net';
+import { readSync, writeSync } from 'node:fs';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { FLAG_INDEX, type SyncRedisRequest, type SyncRedisResponse, type SyncRedisWorkerData } from './protocol.js';
-
-/** Atomics.waitAsync exists in Node 20; the ES2022 lib does not declare it. */
-interface AtomicsWithWaitAsync {
-  waitAsync(array: Int32Array, index: number, value: number, timeout: number): { value: Promise<'ok' | 'timed-out'> | 'not-equal' | 'timed-out' };
-}
 
 export type CommandArgument = string | Buffer | Uint8Array;
 
 /** How long a blocked call may wait before the connection is declared dead (Redis itself never takes that long). */
 const CALL_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Reads tried back to back before the wait starts sleeping between reads. */
+const SPIN_READS = 20;
+/** The sleeps between reads grow from the first to the last (ms): short replies stay fast, slow ones cost no CPU. */
+const FIRST_SLEEP_MS = 0.02;
+const LONGEST_SLEEP_MS = 2;
+const READ_CHUNK = 64 * 1024;
 
 export class SyncRedis {
-  readonly #worker: Worker;
-  readonly #port: MessagePort;
-  readonly #flag: Int32Array;
+  readonly #socket: Socket;
+  readonly #fd: number;
+  readonly #decoder: RespDecoder;
+  readonly #scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
+  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  /** Replies of the batch being waited for, in order. */
+  #replies: RespValue[] = [];
+  /** Replies sent for and not yet decoded: a wait cut short by the lock timeout leaves some owed. */
+  #outstanding = 0;
+  /** Of the outstanding replies, how many belong to batches nobody waits for any more (dropped when decoded). */
+  #stale = 0;
+  /** Bytes of a batch whose write was cut short: sent before anything else, or the stream would be corrupt. */
+  #unsent: Buffer | null = null;
   /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
   #db = 0;
-  /** Sequence number of the last request; replies to older ones are stale and dropped. */
-  #seq = 0;
-  #closed = false;
+  #broken: string | null = null;
 
-  private constructor(worker: Worker, port: MessagePort, flag: Int32Array) {
-    this.#worker = worker;
-    this.#port = port;
-    this.#flag = flag;
+  private constructor(socket: Socket, fd: number) {
+    this.#socket = socket;
+    this.#fd = fd;
+    this.#decoder = new RespDecoder((value) => {
+      this.#outstanding -= 1;
+      if (this.#stale > 0) this.#stale -= 1;
+      else this.#replies.push(value);
+    });
   }
 
-  /** Connects (HELLO 3, with AUTH when the URL carries credentials) and waits for the handshake. */
+  /** Connects (HELLO 3, with AUTH when the URL carries credentials). */
   static async create(redisUrl: string): Promise<SyncRedis> {
     const url = new URL(redisUrl);
-    const shared = new SharedArrayBuffer(4);
-    const flag = new Int32Array(shared);
-    const channel = new MessageChannel();
-    const auth = url.password ? [decodeURIComponent(url.username || 'default'), decodeURIComponent(url.password)] : null;
-    const workerData: SyncRedisWorkerData = { host: url.hostname || '127.0.0.1', port: Number(url.port || 6379), flag: shared, replyPort: channel.port2, auth };
-    const worker = new Worker(SYNC_REDIS_THREAD_SOURCE, { eval: true, workerData, transferList: [channel.port2] });
-    worker.unref();
-    const handshake = await (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(flag, FLAG_INDEX, 0, 10_000).value;
-    if (handshake === 'timed-out') {
-      await worker.terminate();
-      throw new RedisCommandError(`no HELLO reply from ${url.host} within 10 s`, { context: { command: 'HELLO' } });
-    }
-    const client = new SyncRedis(worker, channel.port1, flag);
-    const reply = client.#take(0)[0];
-    if (reply?.type === 'error') {
+    const socket = await connect(url.hostname || '127.0.0.1', Number(url.port || 6379));
+    const client = new SyncRedis(socket, ownedDescriptor(socket));
+    const auth = url.password ? ['AUTH', decodeURIComponent(url.username || 'default'), decodeURIComponent(url.password)] : [];
+    const hello = client.call(['HELLO', '3', ...auth]);
+    if (hello.type === 'error') {
       await client.close();
-      throw new RedisCommandError(`HELLO 3 refused: ${reply.value}`, { context: { command: 'HELLO' } });
+      throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`, { context: { command: 'HELLO' } });
     }
     const db = Number(url.pathname.slice(1) || 0);
     if (db !== 0) client.call(['SELECT', String(db)]);
@@ -74,16 +81,23 @@ export class SyncRedis {
    * when the connection is on another database.
    */
   batch(commands: readonly (readonly CommandArgument[])[], db = this.#db): RespValue[] {
-    if (this.#closed) throw new RedisCommandError('SyncRedis is closed');
+    if (this.#broken !== null) throw new RedisCommandError(this.#broken);
+    // Whatever is still owed answers an earlier batch whose wait was terminated: drop it when it comes.
+    this.#stale = this.#outstanding;
+    this.#replies = [];
+    this.#flush();
     const select = db !== this.#db;
     const all = select ? [['SELECT', String(db)], ...commands] : commands;
-    // If this wait is cut short (the lock timeout terminates the library code blocked here), the connection's
-    // database is unknown until a later SELECT.
+    const bytes = Buffer.concat(all.map((command) => encodeCommand(command.map(asBuffer))));
+    // If this wait is cut short, the connection's database is unknown until a later SELECT.
     if (select) this.#db = -1;
-    const seq = ++this.#seq;
-    const request: SyncRedisRequest = { seq, count: all.length, bytes: encodeBatch(all) };
-    this.#port.postMessage(request);
-    const replies = this.#take(seq);
+    // From here the batch counts as sent: no call between these two statements where a timeout could stop it.
+    this.#unsent = bytes;
+    this.#outstanding += all.length;
+    this.#flush();
+    this.#await(all.length);
+    const replies = this.#replies;
+    this.#replies = [];
     if (select) {
       const selected = replies.shift();
       if (selected?.type !== 'error') this.#db = db;
@@ -91,48 +105,101 @@ export class SyncRedis {
     return replies;
   }
 
-  /** Blocks until the reply to request `seq` is posted, dropping replies to requests nobody waits for any more. */
-  #take(seq: number): RespValue[] {
-    const deadline = Date.now() + CALL_TIMEOUT_MS;
-    let response: SyncRedisResponse | undefined;
-    while (response === undefined) {
-      const seen = Atomics.load(this.#flag, FLAG_INDEX);
-      for (let message = receiveMessageOnPort(this.#port); message; message = receiveMessageOnPort(this.#port)) {
-        const candidate = message.message as SyncRedisResponse;
-        if (candidate.seq === seq) {
-          response = candidate;
-          break;
-        }
-      }
-      if (response !== undefined) break;
-      const left = deadline - Date.now();
-      if (left <= 0 || Atomics.wait(this.#flag, FLAG_INDEX, seen, left) === 'timed-out') {
-        throw new RedisCommandError(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
-      }
-    }
-    if (!response.ok) throw new RedisCommandError(response.message);
-    const replies: RespValue[] = [];
-    new RespDecoder((value) => replies.push(value)).push(Buffer.from(response.bytes.buffer, response.bytes.byteOffset, response.bytes.byteLength));
-    return replies;
+  async close(): Promise<void> {
+    if (this.#broken === null) this.#broken = 'SyncRedis is closed';
+    this.#socket.destroy();
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#port.close();
-    await this.#worker.terminate();
+  /** Writes #unsent; when the write is cut short, what is left stays there for the next batch. */
+  #flush(): void {
+    let idle = 0;
+    while (this.#unsent !== null) {
+      const unsent: Buffer = this.#unsent;
+      const written = this.#io(() => writeSync(this.#fd, unsent, 0, unsent.length));
+      if (written < 0) {
+        this.#pause(idle++);
+        continue;
+      }
+      this.#unsent = written === unsent.length ? null : unsent.subarray(written);
+      idle = 0;
+    }
+  }
+
+  /** Reads and decodes until `count` replies of this batch are in. */
+  #await(count: number): void {
+    const deadline = Date.now() + CALL_TIMEOUT_MS;
+    let idle = 0;
+    while (this.#replies.length < count) {
+      const read = this.#io(() => readSync(this.#fd, this.#scratch, 0, READ_CHUNK, null));
+      if (read > 0) {
+        // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
+        this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
+        idle = 0;
+        continue;
+      }
+      if (read === 0) this.#fail('connection to redis-server closed');
+      if (idle > SPIN_READS && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
+      this.#pause(idle++);
+    }
+  }
+
+  /** Runs a read or write; -1 when the socket is not ready (EAGAIN), a broken connection otherwise. */
+  #io(operation: () => number): number {
+    try {
+      return operation();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return -1;
+      this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
+    }
+  }
+
+  #pause(idle: number): void {
+    if (idle < SPIN_READS) return;
+    const sleepMs = Math.min(FIRST_SLEEP_MS * 2 ** Math.floor((idle - SPIN_READS) / 10), LONGEST_SLEEP_MS);
+    Atomics.wait(this.#sleeper, 0, 0, sleepMs);
+  }
+
+  #fail(message: string): never {
+    this.#broken = message;
+    this.#socket.destroy();
+    throw new RedisCommandError(message);
   }
 }
 
+function asBuffer(argument: CommandArgument): string | Buffer {
+  return typeof argument === 'string' || Buffer.isBuffer(argument) ? argument : Buffer.from(argument.buffer, argument.byteOffset, argument.byteLength);
+}
+
+function connect(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host, port });
+    // Never let libuv read: every byte of the reply stream belongs to the synchronous reads.
+    socket.pause();
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new RedisCommandError(`SyncRedis cannot connect to ${host}:${port}: ${error.message}`, { cause: error }));
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.unref();
+      resolve(socket);
+    });
+  });
+}
+
 /**
- * The RESP bytes of a batch in a buffer of their own: a pooled Buffer would make postMessage copy the whole
- * pool slab it is a view of.
+ * The socket's file descriptor, taken from its libuv handle: Node has no public API for it. Node 20 on Linux and
+ * macOS exposes `fd` on TCP handles; the runtime refuses to start where it does not.
  */
-function encodeBatch(commands: readonly (readonly CommandArgument[])[]): Uint8Array {
-  const encoded = commands.map((command) => encodeCommand(command.map((a) => (typeof a === 'string' || Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength)))));
-  const total = encoded.reduce((sum, part) => sum + part.length, 0);
-  const bytes = Buffer.allocUnsafeSlow(total);
-  let offset = 0;
-  for (const part of encoded) offset += part.copy(bytes, offset);
-  return bytes;
+function ownedDescriptor(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: unknown; reading?: boolean; readStop?: () => number } })._handle;
+  const fd = handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    socket.destroy();
+    throw new RedisCommandError('SyncRedis needs the socket\'s file descriptor, which this Node version does not expose');
+  }
+  if (handle?.reading === true) handle.readStop?.();
+  return fd;
 }
