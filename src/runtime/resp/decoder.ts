@@ -1,20 +1,21 @@
 /**
- * Streaming RESP2/RESP3 decoder. Feed it bytes as they arrive; it calls `onValue` once per complete top-level
- * value, with the exact bytes the value occupied (the proxy forwards those bytes unchanged).
+ * Streaming RESP2/RESP3 decoder. Feed it bytes as they arrive; it calls back once per complete top-level value,
+ * with the exact bytes the value occupied (the proxy forwards those bytes unchanged).
  *
- * A partial value is re-parsed from its start when more bytes come; parsing is allocation-free until a value is
- * complete, so that stays cheap for the reply sizes Redis sends.
+ * Two passes: framing finds where a value ends without building anything (a partial value is re-scanned when
+ * more bytes come, which allocates nothing), and only a complete frame is decoded. `RespFramer` stops after the
+ * first pass: the proxy decodes a reply only when it needs to look inside (most replies are forwarded as bytes,
+ * and decoding a 1000-entry XRANGE reply it never reads was most of its CPU).
  */
 import type { RespValue } from './types.js';
 
 const CR = 13;
 const LF = 10;
-/** Returned by the parse functions when the buffer ends inside a value. */
-const INCOMPLETE = Symbol('incomplete');
-type Parsed = { value: RespValue; end: number } | typeof INCOMPLETE;
-/** Set by parseValue when it stops inside a bulk string: the buffer length that string needs. */
+/** Returned by the scan and parse functions when the buffer ends inside a value. */
+const INCOMPLETE = -1;
+/** Set by scanValue when it stops inside a bulk string: the buffer length that string needs. */
 let neededHint = 0;
-/** Values that need more than this many more bytes are collected chunk by chunk before parsing again. */
+/** Values that need more than this many more bytes are collected chunk by chunk before scanning again. */
 const LARGE_VALUE = 256 * 1024;
 
 export class RespProtocolError extends Error {
@@ -26,17 +27,18 @@ export interface RespDecoderOptions {
   inlineCommands?: boolean;
 }
 
-export class RespDecoder {
+/** Splits a byte stream into complete top-level RESP values (the bytes of each), decoding nothing. */
+export class RespFramer {
   #buffer: Buffer = Buffer.alloc(0);
   /** While > 0: the bytes (from the start of #waiting) the value being received needs at least. */
   #needed = 0;
   #waiting: Buffer[] = [];
   #waitingBytes = 0;
-  readonly #onValue: (value: RespValue, raw: Buffer) => void;
+  readonly #onFrame: (raw: Buffer) => void;
   readonly #inline: boolean;
 
-  constructor(onValue: (value: RespValue, raw: Buffer) => void, options: RespDecoderOptions = {}) {
-    this.#onValue = onValue;
+  constructor(onFrame: (raw: Buffer) => void, options: RespDecoderOptions = {}) {
+    this.#onFrame = onFrame;
     this.#inline = options.inlineCommands ?? false;
   }
 
@@ -47,7 +49,7 @@ export class RespDecoder {
 
   push(chunk: Buffer): void {
     // A large bulk string arrives in many chunks: keep them aside until the value can be complete, instead of
-    // concatenating and re-parsing on every chunk (quadratic in the value's size).
+    // concatenating and re-scanning on every chunk (quadratic in the value's size).
     if (this.#needed > 0) {
       this.#waiting.push(chunk);
       this.#waitingBytes += chunk.length;
@@ -63,8 +65,9 @@ export class RespDecoder {
     let offset = 0;
     while (offset < this.#buffer.length) {
       neededHint = 0;
-      const parsed = this.#inline && !isTypeByte(this.#buffer[offset]!) ? parseInline(this.#buffer, offset) : parseValue(this.#buffer, offset);
-      if (parsed === INCOMPLETE) {
+      const inline = this.#inline && !isTypeByte(this.#buffer[offset]!);
+      const end = inline ? scanInline(this.#buffer, offset) : scanValue(this.#buffer, offset);
+      if (end === INCOMPLETE) {
         if (neededHint - offset > LARGE_VALUE) {
           this.#needed = neededHint - offset;
           this.#waiting = [this.#buffer.subarray(offset)];
@@ -74,12 +77,40 @@ export class RespDecoder {
         }
         break;
       }
-      const raw = this.#buffer.subarray(offset, parsed.end);
-      offset = parsed.end;
-      if (parsed.value.type === 'array' && parsed.value.value.length === 0 && this.#inline && raw[0] !== 0x2a) continue; // blank inline line
-      this.#onValue(parsed.value, raw);
+      const raw = this.#buffer.subarray(offset, end);
+      offset = end;
+      this.#onFrame(raw);
     }
     this.#buffer = offset === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(offset);
+  }
+}
+
+/** The value of one complete frame (as RespFramer delivers them); inline commands become arrays of blobs. */
+export function decodeFrame(raw: Buffer): RespValue {
+  if (!isTypeByte(raw[0]!)) return parseInline(raw);
+  return parseValue(raw, 0).value;
+}
+
+/** RespFramer plus decoding: one callback per complete value, decoded, with its bytes. */
+export class RespDecoder {
+  readonly #framer: RespFramer;
+
+  constructor(onValue: (value: RespValue, raw: Buffer) => void, options: RespDecoderOptions = {}) {
+    const inline = options.inlineCommands ?? false;
+    this.#framer = new RespFramer((raw) => {
+      const value = decodeFrame(raw);
+      if (inline && value.type === 'array' && value.value.length === 0 && raw[0] !== 0x2a) return; // blank inline line
+      onValue(value, raw);
+    }, options);
+  }
+
+  /** Bytes received but not yet part of a complete value. */
+  get pendingBytes(): number {
+    return this.#framer.pendingBytes;
+  }
+
+  push(chunk: Buffer): void {
+    this.#framer.push(chunk);
   }
 }
 
@@ -94,22 +125,80 @@ function findLineEnd(buffer: Buffer, from: number): number {
   return cr;
 }
 
-function parseInline(buffer: Buffer, offset: number): Parsed {
+function scanInline(buffer: Buffer, offset: number): number {
   const lf = buffer.indexOf(LF, offset);
   if (lf < 0) {
     if (buffer.length - offset > 64 * 1024) throw new RespProtocolError('too big inline request');
     return INCOMPLETE;
   }
-  const line = buffer.toString('utf8', offset, buffer[lf - 1] === CR ? lf - 1 : lf).trim();
-  const words = line.length === 0 ? [] : line.split(/\s+/);
-  return { value: { type: 'array', value: words.map((w) => ({ type: 'blob', value: Buffer.from(w) })) }, end: lf + 1 };
+  return lf + 1;
 }
 
-function parseValue(buffer: Buffer, offset: number): Parsed {
+/** An inline command line (complete, up to its \n) as an array of blobs. */
+function parseInline(raw: Buffer): RespValue {
+  const lf = raw.length - 1;
+  const line = raw.toString('utf8', 0, raw[lf - 1] === CR ? lf - 1 : lf).trim();
+  const words = line.length === 0 ? [] : line.split(/\s+/);
+  return { type: 'array', value: words.map((w) => ({ type: 'blob', value: Buffer.from(w) })) };
+}
+
+/** The integer on the line [from, to), read from the bytes (no string built). */
+function lineInteger(buffer: Buffer, from: number, to: number): number {
+  let negative = false;
+  let i = from;
+  if (buffer[i] === 0x2d) {
+    negative = true;
+    i += 1;
+  }
+  if (i === to) throw new RespProtocolError('expected a length');
+  let n = 0;
+  for (; i < to; i++) {
+    const digit = buffer[i]! - 0x30;
+    if (digit < 0 || digit > 9) throw new RespProtocolError('invalid length');
+    n = n * 10 + digit;
+  }
+  return negative ? -n : n;
+}
+
+/** Where the value starting at `offset` ends, or INCOMPLETE; builds nothing. */
+function scanValue(buffer: Buffer, offset: number): number {
   if (offset >= buffer.length) return INCOMPLETE;
   const type = buffer[offset]!;
   const lineEnd = findLineEnd(buffer, offset + 1);
   if (lineEnd < 0) return INCOMPLETE;
+  const next = lineEnd + 2;
+  switch (type) {
+    case 0x2b: case 0x2d: case 0x3a: case 0x5f: case 0x2c: case 0x23: case 0x28:
+      return next;
+    case 0x24: case 0x21: case 0x3d: {
+      const length = lineInteger(buffer, offset + 1, lineEnd);
+      if (length < 0) return next;
+      if (buffer.length < next + length + 2) {
+        neededHint = next + length + 2;
+        return INCOMPLETE;
+      }
+      return next + length + 2;
+    }
+    case 0x2a: case 0x7e: case 0x3e: case 0x25: case 0x7c: {
+      const count = lineInteger(buffer, offset + 1, lineEnd);
+      // A map or an attribute holds count pairs; an attribute is followed by the value it annotates.
+      const items = type === 0x25 || type === 0x7c ? count * 2 : count;
+      let position = next;
+      for (let i = 0; i < items; i++) {
+        position = scanValue(buffer, position);
+        if (position === INCOMPLETE) return INCOMPLETE;
+      }
+      return type === 0x7c ? scanValue(buffer, position) : position;
+    }
+    default:
+      throw new RespProtocolError(`unknown RESP type byte ${JSON.stringify(String.fromCharCode(type))}`);
+  }
+}
+
+/** Decodes the value at `offset` of a complete frame (framing has checked that every byte is there). */
+function parseValue(buffer: Buffer, offset: number): { value: RespValue; end: number } {
+  const type = buffer[offset]!;
+  const lineEnd = findLineEnd(buffer, offset + 1);
   const line = () => buffer.toString('utf8', offset + 1, lineEnd);
   const next = lineEnd + 2;
   switch (type) {
@@ -130,12 +219,8 @@ function parseValue(buffer: Buffer, offset: number): Parsed {
     case 0x24: // $ blob string
     case 0x21: // ! blob error
     case 0x3d: { // = verbatim string
-      const length = Number(line());
+      const length = lineInteger(buffer, offset + 1, lineEnd);
       if (length < 0) return { value: { type: 'null' }, end: next };
-      if (buffer.length < next + length + 2) {
-        neededHint = next + length + 2;
-        return INCOMPLETE;
-      }
       const bytes = Buffer.from(buffer.subarray(next, next + length));
       const end = next + length + 2;
       if (type === 0x21) return { value: { type: 'error', value: bytes.toString('utf8') }, end };
@@ -145,13 +230,12 @@ function parseValue(buffer: Buffer, offset: number): Parsed {
     case 0x2a: // * array
     case 0x7e: // ~ set
     case 0x3e: { // > push
-      const count = Number(line());
+      const count = lineInteger(buffer, offset + 1, lineEnd);
       if (count < 0) return { value: { type: 'null' }, end: next };
       const items: RespValue[] = [];
       let position = next;
       for (let i = 0; i < count; i++) {
         const item = parseValue(buffer, position);
-        if (item === INCOMPLETE) return INCOMPLETE;
         items.push(item.value);
         position = item.end;
       }
@@ -159,31 +243,23 @@ function parseValue(buffer: Buffer, offset: number): Parsed {
       return { value: { type: kind, value: items }, end: position };
     }
     case 0x25: { // % map
-      const count = Number(line());
+      const count = lineInteger(buffer, offset + 1, lineEnd);
       const entries: [RespValue, RespValue][] = [];
       let position = next;
       for (let i = 0; i < count; i++) {
         const key = parseValue(buffer, position);
-        if (key === INCOMPLETE) return INCOMPLETE;
         const value = parseValue(buffer, key.end);
-        if (value === INCOMPLETE) return INCOMPLETE;
         entries.push([key.value, value.value]);
         position = value.end;
       }
       return { value: { type: 'map', value: entries }, end: position };
     }
-    case 0x7c: { // | attribute: skipped, the value after it is what counts
-      const count = Number(line());
+    default: { // | attribute (scanValue admits no other type byte): skipped, the value after it is what counts
+      const count = lineInteger(buffer, offset + 1, lineEnd);
       let position = next;
-      for (let i = 0; i < count * 2; i++) {
-        const item = parseValue(buffer, position);
-        if (item === INCOMPLETE) return INCOMPLETE;
-        position = item.end;
-      }
+      for (let i = 0; i < count * 2; i++) position = parseValue(buffer, position).end;
       return parseValue(buffer, position);
     }
-    default:
-      throw new RespProtocolError(`unknown RESP type byte ${JSON.stringify(String.fromCharCode(type))}`);
   }
 }
 

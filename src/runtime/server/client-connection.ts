@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { CallerContext, GearsCommandName } from '../gears-host.js';
 import { GEARS_COMMAND_MIN_ARGS, gearsCommandName } from '../commands/index.js';
-import { RespDecoder } from '../resp/decoder.js';
+import { decodeFrame, RespDecoder, RespFramer } from '../resp/decoder.js';
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { array, error, simple, type RespProtocol, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
@@ -50,7 +50,8 @@ interface ClientCommand {
 }
 
 interface Expectation {
-  reply(value: RespValue, raw: Buffer): void;
+  /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
+  reply(raw: Buffer): void;
   fail(error: Error): void;
 }
 
@@ -150,8 +151,8 @@ export class ClientConnection {
     }
     upstream.setNoDelay(true);
     this.#upstream = upstream;
-    const decoder = new RespDecoder((value, raw) => this.#onUpstreamValue(value, raw));
-    upstream.on('data', (chunk) => decoder.push(chunk));
+    const framer = new RespFramer((raw) => this.#onUpstreamFrame(raw));
+    upstream.on('data', (chunk) => framer.push(chunk));
     upstream.on('error', () => undefined);
     upstream.on('close', () => this.#onUpstreamClosed());
     // The server's id for this connection: CLIENT LIST ID <id> tells whether it blocked or a WATCH failed.
@@ -291,8 +292,8 @@ export class ClientConnection {
       const slot = this.#output.reserve(true);
       if (queuing) this.#transaction.push({ command, gears: undefined });
       this.#expect({
-        reply: (value, raw) => {
-          if (queuing) this.#noteQueued(value);
+        reply: (raw) => {
+          if (queuing) this.#noteQueued(decodeFrame(raw));
           this.#output.fill(slot, raw);
           done();
         },
@@ -570,12 +571,12 @@ export class ClientConnection {
 
   // ---- upstream → client ----------------------------------------------------------------------------------
 
-  #onUpstreamValue(value: RespValue, raw: Buffer): void {
+  #onUpstreamFrame(raw: Buffer): void {
     if (this.#rawMode !== null && this.#expectations.length === 0) {
-      this.#onRawValue(value, raw);
+      this.#onRawValue(decodeFrame(raw), raw);
       return;
     }
-    if (value.type === 'push') {
+    if (isPushFrame(raw)) {
       this.#output.insertPush(raw);
       return;
     }
@@ -584,7 +585,7 @@ export class ClientConnection {
       this.#output.append(raw);
       return;
     }
-    expectation.reply(value, raw);
+    expectation.reply(raw);
     if (this.#expectations.length === 0) this.#resolveDrainWaiters();
   }
 
@@ -622,9 +623,9 @@ export class ClientConnection {
   #expectValue(slot?: OutputSlot): Promise<RespValue> {
     return new Promise((resolve, reject) => {
       this.#expect({
-        reply: (value, raw) => {
+        reply: (raw) => {
           if (slot) this.#output.fill(slot, raw);
-          resolve(value);
+          resolve(decodeFrame(raw));
         },
         fail: reject,
       });
@@ -749,6 +750,11 @@ function gearsArityError(command: ClientCommand, name: GearsCommandName): RespVa
 
 function errorReplyOf(cause: unknown): RespValue {
   return error(`ERR ${errorMessage(cause)}`);
+}
+
+/** An out-of-band push (RESP3), possibly behind an attribute. */
+function isPushFrame(raw: Buffer): boolean {
+  return raw[0] === 0x3e || (raw[0] === 0x7c && decodeFrame(raw).type === 'push');
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
