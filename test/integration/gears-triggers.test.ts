@@ -58,6 +58,20 @@ describe('keyspace triggers (§2.3, §4.1)', () => {
     expect(await env.resp3.get('fired')).toBe('1');
   });
 
+  it('does not fire for writes a function makes with callAsync, however late their events arrive', async () => {
+    // RedisGears runs a non-blocking callAsync command at once, inside the function: its notifications are
+    // suppressed like any other write of the function. The runtime sends it on another connection, so its
+    // events may reach the runtime after the function's own marker.
+    await load(env.resp3, lib('lib', `
+      redis.registerKeySpaceTrigger('t', 'k', (c) => { c.call('incr', 'fired'); });
+      redis.registerFunction('s', (c, key) => c.callAsync('hset', key, 'f', 'v'));`));
+    for (let i = 0; i < 20; i++) {
+      await env.resp3.sendCommand(['TFCALLASYNC', 'lib.s', '1', `k-sync-${i}`]);
+    }
+    await env.resp3.set('k-client', 'x');
+    expect(await env.resp3.get('fired')).toBe('1');
+  });
+
   it('runs async callbacks later with an async client', async () => {
     await load(env.resp3, lib('lib', "redis.registerKeySpaceTrigger('t', 'q', async (c, d) => { c.block((s) => s.call('set', 'done', d.key)); });"));
     await env.resp3.set('q1', 'x');

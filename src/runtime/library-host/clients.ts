@@ -181,8 +181,20 @@ export class LibraryClients {
     const refusal = this.#services.commands.refusal(argv, { noWrites });
     const pending = { text: argv.map((a) => a.toString('utf8')).join(' ') };
     library.pendingAsyncCalls.add(pending);
-    this.#services.countCall(null);
-    const reply: Promise<RespValue> = refusal !== null ? Promise.resolve({ type: 'error', value: refusal }) : this.#services.pool.call(argv, db);
+    let reply: Promise<RespValue>;
+    if (refusal !== null) {
+      reply = Promise.resolve({ type: 'error', value: refusal });
+    } else if (this.#services.commands.isBlocking(argv) || argv[0]!.toString().toLowerCase() === 'select') {
+      // Only a command that may block waits on a connection of its own (its events, when it is served, come
+      // from the write that unblocked it).
+      this.#services.countCall(null);
+      reply = this.#services.pool.call(argv, db);
+    } else {
+      // RedisGears runs a command that cannot block at once, inside the caller: its keyspace events are the
+      // caller's, suppressed like those of client.call. Only the promise settles later.
+      this.#services.countCall(argv);
+      reply = Promise.resolve(this.#services.syncRedis.call(argv, db));
+    }
     reply.then(
       (value) => {
         library.pendingAsyncCalls.delete(pending);
