@@ -29,7 +29,7 @@ import { isSqlIdentifier, isSqlTableName, quoteIdentifier, quoteTable } from './
 export interface MysqlBatchWriterOptions {
   pool: MysqlPool;
   config: WriteBehindConfig;
-  /** Most rows in one INSERT or DELETE statement. @defaultValue 500 */
+  /** Most rows in one INSERT or DELETE statement. @defaultValue 1000 */
   maxRowsPerStatement?: number;
   /** Approximate most value bytes in one statement, well under max_allowed_packet. @defaultValue 4 MiB */
   maxBytesPerStatement?: number;
@@ -83,7 +83,7 @@ export class MysqlBatchWriter implements BatchWriter {
   constructor(options: MysqlBatchWriterOptions) {
     this.#pool = options.pool;
     this.#config = options.config;
-    this.#maxRows = options.maxRowsPerStatement ?? 500;
+    this.#maxRows = options.maxRowsPerStatement ?? 1000;
     this.#maxBytes = options.maxBytesPerStatement ?? 4 * 1024 * 1024;
     if (!(this.#maxRows >= 1)) throw new RangeError('maxRowsPerStatement must be at least 1');
     if (!(this.#maxBytes >= 1024)) throw new RangeError('maxBytesPerStatement must be at least 1024');

@@ -32,7 +32,7 @@ export class WorkerMetrics {
     this.#records = new Counter({ name: 'writebehind_records_total', help: 'Capture records processed', labelNames: ['writer'], registers });
     this.#deadLettered = new Counter({ name: 'writebehind_dead_lettered_total', help: 'Records sent to the dead-letter stream by the worker', labelNames: ['writer'], registers });
     this.#retries = new Counter({ name: 'writebehind_retries_total', help: 'Batch retries after a retryable failure', labelNames: ['writer', 'kind'], registers });
-    this.#latency = new Histogram({ name: 'writebehind_batch_duration_seconds', help: 'Time to write and commit one batch', labelNames: ['writer'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.#latency = new Histogram({ name: 'writebehind_batch_duration_seconds', help: 'Time to write and commit one transaction (one batch, or consecutive batches of a backlog)', labelNames: ['writer'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.#lag = new Histogram({ name: 'writebehind_commit_lag_seconds', help: "Age of a batch's last record when it committed", labelNames: ['writer'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
     const sampled = (name: string, help: string, pick: (s: WriterGaugeSample) => number) => {
       const read = () => this.#sample;
@@ -55,8 +55,9 @@ export class WorkerMetrics {
     this.#sample = sample;
   }
 
-  batchCommitted(writer: string, records: number, rows: number, durationSeconds: number, lagSeconds: number): void {
-    this.#batches.inc({ writer });
+  /** One transaction committed, covering `batches` batches. */
+  batchesCommitted(writer: string, batches: number, records: number, rows: number, durationSeconds: number, lagSeconds: number): void {
+    this.#batches.inc({ writer }, batches);
     this.#records.inc({ writer }, records);
     this.#rows.inc({ writer }, rows);
     this.#latency.observe({ writer }, durationSeconds);

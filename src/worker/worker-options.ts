@@ -31,6 +31,13 @@ export interface WorkerOptions {
   readCount?: number;
   /** Capture records per XRANGE page. @defaultValue 1000 */
   rangePageSize?: number;
+  /**
+   * Most capture records one MySQL transaction covers when consecutive batches are waiting (a backlog): they
+   * are written and committed together, so the per-transaction costs (round trips, the commit's flush, the
+   * `committed` calls) are paid once for them. A single batch larger than this is still one transaction.
+   * @defaultValue 5000
+   */
+  groupRecords?: number;
   /** First retry delay after a retryable failure. @defaultValue 100 */
   retryInitialDelayMs?: number;
   /** Cap of the retry delay. @defaultValue 30000 */
@@ -51,6 +58,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     blockMs: Math.min(options.config.batch.maxDelayMs, 1000),
     readCount: 10,
     rangePageSize: 1000,
+    groupRecords: 5000,
     retryInitialDelayMs: 100,
     retryMaxDelayMs: 30_000,
     log: silentLogger,
@@ -61,7 +69,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
   };
-  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
+  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
   if (resolved.retryMaxDelayMs < resolved.retryInitialDelayMs) throw new RangeError('retryMaxDelayMs must be at least retryInitialDelayMs');
   if (resolved.consumer === '' || /\s/.test(resolved.consumer)) throw new RangeError('consumer must be a non-empty name without spaces');
   return Object.freeze(resolved);

@@ -27,6 +27,8 @@ export interface WorkerServiceOptions {
   consumer?: string;
   /** See WorkerOptions.claimMinIdleMs. */
   claimMinIdleMs?: number;
+  /** See WorkerOptions.groupRecords. */
+  groupRecords?: number;
   log: Logger;
 }
 
@@ -70,7 +72,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       metricsServer = await startMetricsServer(metrics.registry, options.metricsPort);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
-    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }) });
+    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }) });
     // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });

@@ -2,12 +2,13 @@
  * The work of one writer inside a Worker: read batch descriptors with the `workers` group, and write the
  * batches strictly in stream order, so the changes of one key reach MySQL in the order they were made.
  *
- * Per batch: XRANGE the capture records (from, to], write them in one MySQL transaction; just before its
- * COMMIT, confirm the descriptor is still ours and record the dead letters (and their `failed` acks); after
- * it, write the `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL). While a batch is
- * written, the next batch's records are read (and parsed) on a second connection; they cannot change before
- * that batch commits, and the batches still commit one after another. A kill at any point
- * leaves the descriptor pending, and the replay is harmless:
+ * Per group of consecutive batches (one batch, or several when a backlog waits; see batch-group.ts): XRANGE
+ * the capture records (from, to], write them in one MySQL transaction; just before its COMMIT, confirm the
+ * descriptors are still ours and record the dead letters (and their `failed` acks); after it, write the
+ * `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL) for each batch, in order. While a
+ * group is written, the next group's records are read (and parsed) on a second connection; they cannot
+ * change before that group commits, and the groups still commit one after another. A kill at any point
+ * leaves the descriptors pending, and the replay is harmless:
  * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
  * - after COMMIT, before `committed`: the replay writes the same row images again in the same order (or, with
  *   the exactly-once table, skips them); acks already written are not repeated with exactly-once.
@@ -22,6 +23,7 @@ import type { WriterConfig } from '../shared/config.js';
 import { Backoff, sleep } from './backoff.js';
 import { loggableError } from './loggable-error.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
+import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
 import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
 import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
@@ -35,8 +37,8 @@ export interface WriterLoopContext {
   /** This loop's own connection: it blocks in XREADGROUP. */
   readonly client: StreamClient;
   /**
-   * A second connection of its own, for reading the next batch's records while the current batch commits: on
-   * `client` that XRANGE would queue the current batch's ownership check and `committed` behind it.
+   * A second connection of its own, for reading the next group's records while the current group commits: on
+   * `client` that XRANGE would queue the current group's ownership check and `committed` behind it.
    */
   readonly reader: StreamClient;
   /** Aborted by Worker.close(): finish the batch in flight, then stop. */
@@ -48,7 +50,7 @@ export interface WriterLoopContext {
 /** Descriptors one loop holds at most before it stops reading new ones. */
 const MAX_HELD = 100;
 
-/** Thrown inside a batch's transaction when another consumer reclaimed its descriptor: roll back, let it go. */
+/** Thrown inside a group's transaction when another consumer reclaimed a descriptor of it: roll back, let it go. */
 class LostBatchError extends WriteBehindError {
   constructor(descriptorId: string) {
     super('LOST_BATCH', `batch ${descriptorId} was reclaimed by another worker`, { context: { descriptorId } });
@@ -63,15 +65,15 @@ interface Unparsable {
   readonly reason: string;
 }
 
-/** The capture records of one batch, read and parsed. */
+/** The capture records of one group, read and parsed. */
 interface BatchRecords {
   readonly records: CaptureRecord[];
   readonly unparsable: Unparsable[];
 }
 
-/** The next batch's records, being read while the current batch is written (only reads: nothing to undo). */
+/** The next group's records, being read while the current group is written (only reads: nothing to undo). */
 interface Prefetch {
-  readonly descriptorId: string;
+  readonly group: BatchGroup;
   readonly records: Promise<BatchRecords>;
 }
 
@@ -181,7 +183,7 @@ export class WriterLoop {
       if (!this.#held.has(descriptor.id)) continue;
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
-        await this.#retrying(descriptor, () => this.#markCommitted(descriptor, 0));
+        await this.#retrying(descriptor.id, () => this.#markCommitted(descriptor, 0));
         this.#held.delete(descriptor.id);
         continue;
       }
@@ -191,67 +193,78 @@ export class WriterLoop {
         this.#waitingOn = descriptor.id;
         return false;
       }
-      if (index === ordered.length - 1 && this.#held.size < MAX_HELD) {
-        // The last one held: read the descriptors that follow now (without blocking), so the next batch's
+      const group = this.#groupAt(ordered, index);
+      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && this.#held.size < MAX_HELD) {
+        // The last one held: read the descriptors that follow now (without blocking), so the next group's
         // records can be read while this one is written.
         const fresh = await client.readGroup(this.#keys.batches, WORKER_GROUP, options.consumer, '>', options.readCount);
         this.#hold(fresh);
         more = fresh.length > 0;
       }
-      const records = this.#takeRecords(descriptor);
-      this.#readAhead(descriptor);
-      const done = await this.#processBatch(descriptor, records);
-      this.#held.delete(descriptor.id);
+      const records = this.#takeRecords(group);
+      this.#readAhead(group);
+      const done = await this.#processGroup(group, records);
+      for (const written of group.descriptors) this.#held.delete(written.id);
       // Lost to another worker: the cursor moves when that worker commits; read it again next round.
       if (!done) return false;
-      committed = descriptor.to;
+      committed = group.to;
     }
     return more;
   }
 
-  /** Starts reading the records of the batch that follows `current`, if this loop holds it. */
-  #readAhead(current: BatchDescriptor): void {
-    let next: BatchDescriptor | undefined;
-    for (const held of this.#held.values()) {
-      if (compareStreamIds(held.id, current.id) > 0 && (next === undefined || compareStreamIds(held.id, next.id) < 0)) next = held;
-    }
-    // Only the batch that continues this one; any other would wait for an earlier batch anyway.
-    if (next === undefined || next.from !== current.to || this.#prefetch?.descriptorId === next.id) return;
+  /** The group that starts at `ordered[index]`: the one already being read ahead, if it starts there. */
+  #groupAt(ordered: readonly BatchDescriptor[], index: number): BatchGroup {
+    const ahead = this.#prefetch?.group;
+    if (ahead !== undefined && ahead.descriptors[0]!.id === ordered[index]!.id && ahead.descriptors.every((d) => this.#held.has(d.id))) return ahead;
+    return groupBatches(ordered.slice(index).filter((d) => this.#held.has(d.id)), 0, this.#ctx.options.groupRecords);
+  }
+
+  /** Starts reading the records of the group that follows `current`, if this loop holds its first batch. */
+  #readAhead(current: BatchGroup): void {
+    const last = current.descriptors.at(-1)!;
+    const following = [...this.#held.values()].filter((held) => compareStreamIds(held.id, last.id) > 0).sort((a, b) => compareStreamIds(a.id, b.id));
+    // Only the batch that continues this group; any other would wait for an earlier batch anyway.
+    if (following[0]?.from !== current.to) return;
+    const next = groupBatches(following, 0, this.#ctx.options.groupRecords);
+    if (this.#prefetch !== undefined && sameGroup(this.#prefetch.group, next)) return;
     const records = this.#readRecords(next, this.#ctx.reader);
-    // Its failure is seen (and retried) by the batch's own write; until then it must not count as unhandled.
+    // Its failure is seen (and retried) by the group's own write; until then it must not count as unhandled.
     records.catch(() => undefined);
-    this.#prefetch = { descriptorId: next.id, records };
+    this.#prefetch = { group: next, records };
   }
 
   /**
-   * Writes and commits one batch; false when another worker reclaimed it first (nothing was committed).
-   * `ahead`: its records, already being read; a retry reads them again.
+   * Writes and commits one group; false when another worker reclaimed a batch of it first (nothing was
+   * committed). `ahead`: its records, already being read; a retry reads them again.
    */
-  async #processBatch(descriptor: BatchDescriptor, ahead: Promise<BatchRecords>): Promise<boolean> {
+  async #processGroup(group: BatchGroup, ahead: Promise<BatchRecords>): Promise<boolean> {
     const started = performance.now();
     let first: Promise<BatchRecords> | undefined = ahead;
-    const written = await this.#retrying(descriptor, () => {
-      const records = first ?? this.#readRecords(descriptor, this.#ctx.client);
+    const written = await this.#retrying(group.label, () => {
+      const records = first ?? this.#readRecords(group, this.#ctx.client);
       first = undefined;
-      return this.#write(descriptor, records);
+      return this.#write(group, records);
     });
     if (written === 'lost') {
-      this.#log.info({ descriptorId: descriptor.id }, 'batch reclaimed by another worker; rolled back and left to it');
+      this.#log.info({ descriptorId: group.label }, 'batch reclaimed by another worker; rolled back and left to it');
       return false;
     }
     const { result, records } = written;
-    await this.#retrying(descriptor, () => this.#acknowledgeDone(records, result));
-    await this.#retrying(descriptor, () => this.#markCommitted(descriptor, result.rows));
-    const lagSeconds = (Date.now() - Number(parseStreamId(descriptor.to)[0])) / 1000;
-    this.#ctx.options.metrics?.batchCommitted(this.#ctx.writer.name, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
+    await this.#retrying(group.label, () => this.#acknowledgeDone(records, result));
+    // Sent together (one connection answers in order): each call moves the library's cursor to its batch's
+    // end; calling it again for a batch already marked is harmless, so a retry repeats them all. The rows
+    // are counted once.
+    await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? result.rows : 0))));
+    const lagSeconds = (Date.now() - Number(parseStreamId(group.to)[0])) / 1000;
+    this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
     return true;
   }
 
   /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
-  async #retrying<T>(descriptor: BatchDescriptor, step: () => Promise<T>): Promise<T | 'lost'> {
+  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T | 'lost'> {
     const { options, signal } = this.#ctx;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
-    const what = `batch ${descriptor.id} of writer ${this.#ctx.writer.name}`;
+    const what = `batch ${label} of writer ${this.#ctx.writer.name}`;
     for (;;) {
       try {
         const value = await step();
@@ -269,32 +282,34 @@ export class WriterLoop {
     }
   }
 
-  /** The batch's records: read ahead while the previous batch was written, else started now. */
-  #takeRecords(descriptor: BatchDescriptor): Promise<BatchRecords> {
+  /** The group's records: read ahead while the previous group was written, else started now. */
+  #takeRecords(group: BatchGroup): Promise<BatchRecords> {
     const prefetch = this.#prefetch;
     this.#prefetch = undefined;
-    if (prefetch?.descriptorId === descriptor.id) return prefetch.records;
-    const records = this.#readRecords(descriptor, this.#ctx.client);
-    records.catch(() => undefined); // awaited by the batch's write, which retries on failure
+    if (prefetch !== undefined && sameGroup(prefetch.group, group)) return prefetch.records;
+    const records = this.#readRecords(group, this.#ctx.client);
+    records.catch(() => undefined); // awaited by the group's write, which retries on failure
     return records;
   }
 
-  /** XRANGE (from, to] in pages, parsed; records the batch holds are immutable until it is committed. */
-  async #readRecords(descriptor: BatchDescriptor, client: StreamClient): Promise<BatchRecords> {
+  /** XRANGE (from, to] in pages, parsed; records of held batches are immutable until they are committed. */
+  async #readRecords(group: BatchGroup, client: StreamClient): Promise<BatchRecords> {
     const { options } = this.#ctx;
-    if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
+    for (const descriptor of group.descriptors) {
+      if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
+    }
     const entries: StreamEntry[] = [];
-    let after = descriptor.from;
+    let after = group.from;
     for (;;) {
-      const page = await client.rangeAfter(this.#keys.changes, after, descriptor.to, options.rangePageSize);
+      const page = await client.rangeAfter(this.#keys.changes, after, group.to, options.rangePageSize);
       entries.push(...page);
       // A full page that ends at `to` is the last one: asking again would only return nothing.
       const last = page.at(-1);
-      if (page.length < options.rangePageSize || last === undefined || last.id === descriptor.to) break;
+      if (page.length < options.rangePageSize || last === undefined || last.id === group.to) break;
       after = last.id;
     }
-    if (descriptor.count > 0 && entries.length !== descriptor.count) {
-      this.#log.warn({ descriptorId: descriptor.id, expected: descriptor.count, found: entries.length }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
+    if (group.count > 0 && entries.length !== group.count) {
+      this.#log.warn({ descriptorId: group.label, expected: group.count, found: entries.length }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
     }
     const records: CaptureRecord[] = [];
     const unparsable: Unparsable[] = [];
@@ -306,22 +321,25 @@ export class WriterLoop {
     return { records, unparsable };
   }
 
-  async #write(descriptor: BatchDescriptor, read: Promise<BatchRecords>): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
+  async #write(group: BatchGroup, read: Promise<BatchRecords>): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
     const { client, options } = this.#ctx;
     const { records, unparsable } = await read;
-    const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: descriptor.id, from: descriptor.from, to: descriptor.to, records };
+    const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: group.label, from: group.from, to: group.to, records };
+    const first = group.descriptors[0]!.id;
+    const last = group.descriptors.at(-1)!.id;
     const result = await options.batchWriter.write(batch, {
       beforeCommit: async (pending) => {
-        const owners = await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, 1, descriptor.id, descriptor.id);
-        if (!owners.includes(descriptor.id)) throw new LostBatchError(descriptor.id);
-        await this.#deadLetter(descriptor, pending.replayed ? [] : unparsable, pending);
+        const owners = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
+        const lost = group.descriptors.find((d) => !owners.has(d.id));
+        if (lost !== undefined) throw new LostBatchError(lost.id);
+        await this.#deadLetter(group, pending.replayed ? [] : unparsable, pending);
       },
     });
     return { result, records };
   }
 
-  /** Dead letters of one batch, with their `failed` acks and the meta counters, before the batch commits. */
-  async #deadLetter(descriptor: BatchDescriptor, unparsable: readonly Unparsable[], result: BatchWriteResult): Promise<void> {
+  /** Dead letters of one group, with their `failed` acks and the meta counters, before the group commits. */
+  async #deadLetter(group: BatchGroup, unparsable: readonly Unparsable[], result: BatchWriteResult): Promise<void> {
     const letters: DeadLetter[] = [];
     for (const { entry, reason } of unparsable) {
       const key = entryText(entry, RecordField.key);
@@ -355,7 +373,7 @@ export class WriterLoop {
     );
     await client.acknowledge(acks, ACK_TTL_SECONDS);
     options.metrics?.deadLettered(this.#ctx.writer.name, letters.length);
-    this.#log.warn({ descriptorId: descriptor.id, deadLettered: letters.length, firstReason: letters[0]!.reason }, `dead-lettered ${letters.length} record(s) of a batch; the rest commits`);
+    this.#log.warn({ descriptorId: group.label, deadLettered: letters.length, firstReason: letters[0]!.reason }, `dead-lettered ${letters.length} record(s) of a batch; the rest commits`);
   }
 
   /** `done` acks for every record that reached MySQL (or had, before a replay). */

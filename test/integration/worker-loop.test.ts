@@ -144,12 +144,38 @@ describe('Worker over Redis streams', () => {
     const last = await capture({ id: '*', key: 'person:1', columns: { first: 'second', age: '2' } });
     await cut();
     const started = Date.now();
-    await startWorker({ claimMinIdleMs: 600 });
+    // One transaction per batch, so that each batch's write shows in `applied`.
+    await startWorker({ claimMinIdleMs: 600, groupRecords: 1 });
     await new Promise((r) => setTimeout(r, 300));
     expect(await rows()).toEqual([]); // batch 2 waits for batch 1
     await until(committedOf, (v) => v === last);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     expect(await rows()).toEqual([{ person_id: '1', first: 'second', age: 2, applied: 2 }]);
+  });
+
+  it('writes consecutive waiting batches in one transaction and acknowledges each batch in order', async () => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'one', age: '1' } });
+    await cut();
+    await capture({ id: '*', key: 'person:2', columns: { first: 'two', age: '2' } });
+    await cut();
+    await capture({ id: '*', key: 'person:3', columns: { first: 'three', age: '3' } });
+    const last = await capture({ id: '*', key: 'person:1', columns: { first: 'uno', age: '11' } });
+    await cut();
+    const metrics = new WorkerMetrics();
+    await startWorker({ metrics });
+    await until(committedOf, (v) => v === last);
+    // person:1 changed in the first and the last batch: written once, with its last version.
+    expect(await rows()).toEqual([
+      { person_id: '1', first: 'uno', age: 11, applied: 1 },
+      { person_id: '2', first: 'two', age: 2, applied: 1 },
+      { person_id: '3', first: 'three', age: 3, applied: 1 },
+    ]);
+    expect(await redis.xLen(KEYS.batches)).toBe(0);
+    expect(await redis.xLen(KEYS.changes)).toBe(0);
+    expect(await redis.hGet(KEYS.meta, MetaField.committedRows)).toBe('3');
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/writebehind_batches_total\{writer="Persons"\} 3/);
+    expect(text).toMatch(/writebehind_batch_duration_seconds_count\{writer="Persons"\} 1/);
   });
 
   it('replays its own pending batches after a restart under the same consumer name', async () => {

@@ -1,5 +1,5 @@
 /**
- * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--consumer NAME]`:
+ * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--consumer NAME] [--group-records N]`:
  * flushes the batches the library cuts to MySQL until SIGTERM/SIGINT, then finishes the batch in flight and
  * exits 0. The MySQL URL may carry a password: it is never logged nor written to Redis.
  */
@@ -28,6 +28,8 @@ export const workerOptionsSchema = z.object({
   consumer: z.string().regex(/^[A-Za-z0-9_.:@-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . : @ -').optional(),
   /** Batches another worker left idle this long are reclaimed (the dead worker's work moves on). */
   claimMinIdleMs: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  /** Most capture records one MySQL transaction covers when consecutive batches wait (1: a transaction per batch). */
+  groupRecords: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 
 export type WorkerCommandOptions = z.input<typeof workerOptionsSchema>;
@@ -45,6 +47,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSe
     ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
     ...(parsed.consumer === undefined ? {} : { consumer: parsed.consumer }),
     ...(parsed.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: parsed.claimMinIdleMs }),
+    ...(parsed.groupRecords === undefined ? {} : { groupRecords: parsed.groupRecords }),
   });
 }
 
@@ -56,6 +59,7 @@ export const workerCommand = new Command('worker')
   .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
   .option('--consumer <name>', 'consumer name in the workers group (default: <hostname>-<pid>)')
   .option('--claim-min-idle-ms <ms>', "reclaim batches another worker held idle this long (default: 30000)")
+  .option('--group-records <n>', 'most capture records one MySQL transaction covers when consecutive batches wait (default: 5000; 1: one transaction per batch)')
   .action(async (options: WorkerCommandOptions) => {
     const service = await runWorker(options);
     const signal = await shutdownSignal();
