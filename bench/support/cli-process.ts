@@ -26,8 +26,11 @@ export function startCliProcess(args: readonly string[], env: Record<string, str
   return startNodeProcess(cliEntry(), args, env);
 }
 
+/** Extra Node flags for every child, e.g. `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof'` to profile them. */
+const CHILD_NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((arg) => arg !== '');
+
 export function startNodeProcess(entry: string, args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child: ChildProcess = spawn(process.execPath, [entry, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...CHILD_NODE_ARGS, entry, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
   });
