@@ -5,7 +5,8 @@
  * - live: the worker runs during the load, so batches are as full as the capture rate makes them in
  *   `maxDelayMs` (100 ms);
  * - backlog: the load is captured first and the worker started after, so batches are full (1000 records,
- *   ~10 changes per key): the most coalescing this batch size allows.
+ *   ~10 changes per key) and the worker writes consecutive ones together (up to 5000 records, ~50 changes
+ *   per key per transaction): the most coalescing the defaults allow.
  * The final rows are checked against each key's last version.
  */
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
@@ -63,7 +64,7 @@ export const hotKeysScenario: Scenario = {
       id: this.id,
       title: this.title,
       figures,
-      notes: [`per mode and repetition, up to ${scale.rows} updates (or ${budgetSeconds / 2} s of them) over ${HOT_KEYS} keys, written as fast as the runtime takes them; batch size 1000, so a full batch holds ~10 changes of a key and partial batches (cut after 100 ms) fewer; final rows checked equal to each key's last version`],
+      notes: [`per mode and repetition, up to ${scale.rows} updates (or ${budgetSeconds / 2} s of them) over ${HOT_KEYS} keys, written as fast as the runtime takes them; batch size 1000 and the worker's default transaction groups (up to 5000 records of consecutive waiting batches), so in backlog mode a transaction holds up to ~50 changes of a key, and in live mode partial batches (cut after 100 ms) hold fewer; final rows checked equal to each key's last version`],
     };
   },
 };

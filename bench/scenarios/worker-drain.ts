@@ -89,7 +89,7 @@ export const workerDrainScenario: Scenario = {
         { id: 'drain.fromSpawn.rowsPerSecond', label: 'rows/s, worker spawn to last row', unit: 'rows/s', summary: summarize(fromSpawn), origin: 'local-runtime' },
       ],
       notes: [
-        `backlog of ${backlog} distinct hashes (as many as the runtime captured in the time budget, at most --rows), captured once and restored (DUMP/RESTORE) before each repetition; one worker process, batch size 1000, exactly-once on; MySQL polled every ${POLL_MS} ms`,
+        `backlog of ${backlog} distinct hashes (as many as the runtime captured in the time budget, at most --rows), captured once and restored (DUMP/RESTORE) before each repetition; one worker process, batch size 1000, default transaction groups (consecutive waiting batches written together, up to 5000 records), exactly-once on; MySQL polled every ${POLL_MS} ms`,
         "the drain reads the backlog through the local runtime (XREADGROUP, XRANGE, TFCALL committed), so the runtime's speed is part of this figure",
       ],
     };
