@@ -2,20 +2,13 @@
  * The batcher and the worker-facing functions on the runtime: full batches by size, partial batches by `cut`
  * after maxDelayMs, `committed` trimming and acking (idempotently), records from any path, and `status`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { testConfig } from '../fixtures/library-configs.js';
-import { PERSONS, readMeta, readStream, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { PERSONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const BATCH_SIZE = 3;
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness(testConfig({ batchSize: BATCH_SIZE }));
-});
-afterAll(() => h?.close());
-beforeEach(async () => {
-  await h.client.flushAll();
-});
+const h = useLibraryHarness({ config: testConfig({ batchSize: BATCH_SIZE }) });
 
 const tfcall = (fn: string, keys: string[], args: string[]) => h.client.sendCommand(['TFCALL', `WriteBehind.${fn}`, String(keys.length), ...keys, ...args]);
 const captureIds = async () => (await readStream(h.client, PERSONS.changes)).map((e) => e.id);

@@ -2,17 +2,10 @@
  * Capture on the runtime: every command that changes a mapped hash yields the row image (or a delete) in the
  * capture stream, by the time the command has replied.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { batcherErrors, captured, keyspaceTriggerStats, ORDERS, PERSONS, readStreamBytes, SESSIONS, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { describe, expect, it } from 'vitest';
+import { batcherErrors, captured, keyspaceTriggerStats, ORDERS, PERSONS, readStreamBytes, SESSIONS, useLibraryHarness } from '../fixtures/library-harness.js';
 
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness();
-});
-afterAll(() => h?.close());
-beforeEach(async () => {
-  await h.client.flushAll();
-});
+const h = useLibraryHarness();
 
 const upsert = (id: string, columns: Record<string, string>, nulls?: string) => ({
   op: 'u', key: `person:${id}`, table: 'persons', 'k:person_id': id,

@@ -7,20 +7,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDeploy } from '../../src/cli/commands/deploy.js';
 import { deployLibrary, fetchDeployedLibrary } from '../../src/deploy/deploy.js';
 import { ConfigError, LibraryLoadError } from '../../src/shared/errors.js';
 import { exampleConfig, testConfig } from '../fixtures/library-configs.js';
-import { captured, PERSONS, readMeta, readStream, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { captured, PERSONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const VERSION: string = JSON.parse((await import('node:fs')).readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-let h: LibraryHarness;
 const dir = mkdtempSync(join(tmpdir(), 'wb-deploy-'));
-beforeAll(async () => {
-  h = await startLibraryHarness(testConfig({ batchSize: 3 }));
-});
-afterAll(() => h?.close());
+const h = useLibraryHarness({ config: testConfig({ batchSize: 3 }), flush: false });
 
 function configFile(name: string, config: unknown): string {
   const path = join(dir, name);

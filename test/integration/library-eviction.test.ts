@@ -3,14 +3,10 @@
  * writer with `onExpire: keep` keeps it. Only keys with a TTL are evictable here (volatile-lru), so the
  * capture stream itself is never evicted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captured, PERSONS, SESSIONS, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { describe, expect, it } from 'vitest';
+import { captured, PERSONS, SESSIONS, useLibraryHarness } from '../fixtures/library-harness.js';
 
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness(undefined, ['--maxmemory', '8mb', '--maxmemory-policy', 'volatile-lru', '--maxmemory-samples', '10']);
-});
-afterAll(() => h?.close());
+const h = useLibraryHarness({ serverArgs: ['--maxmemory', '8mb', '--maxmemory-policy', 'volatile-lru', '--maxmemory-samples', '10'], flush: false });
 
 /** An unmapped field big enough to fill the server in a few writes; it never reaches a record. */
 const BLOB = 'x'.repeat(512 * 1024);

@@ -1,16 +1,9 @@
 /** The seed's `#` field on the runtime: every flag, with and without a uuid, and the acknowledgements. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captured, PERSONS, readAck, readStream, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { describe, expect, it } from 'vitest';
+import { captured, PERSONS, readAck, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness();
-});
-afterAll(() => h?.close());
-beforeEach(async () => {
-  await h.client.flushAll();
-});
+const h = useLibraryHarness();
 
 describe('# flags', () => {
   it('= replicates, removes # and keeps the hash', async () => {

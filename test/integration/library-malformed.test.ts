@@ -3,17 +3,10 @@
  * itself succeeds, the trigger counts a success (not a failure), and later writes are captured as usual.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captured, keyspaceTriggerStats, ORDERS, PERSONS, readAck, readMeta, readStream, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { describe, expect, it } from 'vitest';
+import { captured, keyspaceTriggerStats, ORDERS, PERSONS, readAck, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness();
-});
-afterAll(() => h?.close());
-beforeEach(async () => {
-  await h.client.flushAll();
-});
+const h = useLibraryHarness();
 
 async function lastDeadLetter(keys = PERSONS): Promise<Record<string, string> | undefined> {
   return (await readStream(h.client, keys.deadLetters)).at(-1)?.fields;

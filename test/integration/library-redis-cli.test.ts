@@ -6,15 +6,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captured, startLibraryHarness, type LibraryHarness } from '../fixtures/library-harness.js';
+import { describe, expect, it } from 'vitest';
+import { captured, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const run = promisify(execFile);
-let h: LibraryHarness;
-beforeAll(async () => {
-  h = await startLibraryHarness();
-});
-afterAll(() => h?.close());
+const h = useLibraryHarness({ flush: false });
 
 async function redisCli(...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-p', String(h.port), ...args]);
