@@ -1,7 +1,8 @@
 /**
- * A redis-server of the bench's own, on a free loopback port, in a temporary directory: nothing is shared with
- * the engineers' Redis on 6379. With `appendonly`, the chaos campaign can SIGKILL it and start it again on the
- * same port and directory and find every acknowledged write.
+ * A redis-server of its own, on a free loopback port, in a temporary directory: nothing is shared with the
+ * engineers' Redis on 6379. With `appendonly`, the chaos campaign can SIGKILL it and start it again on the
+ * same port and directory and find every acknowledged write. The tests' helper (test/helpers/redis-server.ts)
+ * wraps this one: bench code is compiled to dist/, test code is not, so the launcher lives here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { sleep } from './sleep.js';
 export interface RedisServerProcess {
   readonly port: number;
   readonly url: string;
+  /** Its working directory (the AOF, if any, lives there). */
+  readonly dir: string;
   /** SIGKILL, as a crash would. */
   kill(): Promise<void>;
   /** Starts again on the same port and directory (the AOF, if any, is replayed). */
@@ -24,6 +27,8 @@ export interface RedisServerProcess {
 export interface RedisServerProcessOptions {
   /** appendonly yes, appendfsync always: every acknowledged write survives a SIGKILL. */
   readonly appendonly?: boolean;
+  /** More redis-server arguments, e.g. `['--maxmemory', '8mb']`. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A TCP port nobody listens on right now (the OS picks it). */
@@ -41,8 +46,8 @@ export function findFreePort(): Promise<number> {
 
 export async function startRedisServerProcess(options: RedisServerProcessOptions = {}): Promise<RedisServerProcess> {
   const port = await findFreePort();
-  const dir = mkdtempSync(join(tmpdir(), 'wb-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always'];
+  const dir = mkdtempSync(join(tmpdir(), 'wb-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always', ...(options.extraArgs ?? [])];
   let child: ChildProcess | undefined;
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   const stop = async (signal: NodeJS.Signals) => {
@@ -55,6 +60,7 @@ export async function startRedisServerProcess(options: RedisServerProcessOptions
   const server: RedisServerProcess = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
     kill: () => stop('SIGKILL'),
     async start() {
       child = spawn('redis-server', args, { stdio: 'ignore' });

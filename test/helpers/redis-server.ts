@@ -1,13 +1,9 @@
 /**
  * A real redis-server of the test's own, on a free port, with nothing on disk unless asked for.
  * Start it in beforeAll and stop it in afterAll; each test file gets its own server, so files run in parallel.
+ * The launcher is the bench's (bench/support/redis-server-process.ts); this is the shape the tests use.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createConnection } from 'node:net';
+import { startRedisServerProcess } from '../../bench/support/redis-server-process.js';
 
 export interface RedisServer {
   readonly port: number;
@@ -26,77 +22,17 @@ export interface RedisServerOptions {
   extraArgs?: string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'wb-redis-'));
-  const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
-    '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always',
-    ...(options.extraArgs ?? []),
-  ];
-  let child: ChildProcess | undefined;
-  const launch = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForPing(port);
-  };
-  await launch();
-  const stopChild = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill(signal);
-    });
-  };
+  const server = await startRedisServerProcess({ appendonly: options.appendonly ?? false, extraArgs: options.extraArgs ?? [] });
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    dir,
-    async stop() {
-      await stopChild('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-    kill: () => stopChild('SIGKILL'),
+    port: server.port,
+    url: server.url,
+    dir: server.dir,
+    stop: () => server.close(),
+    kill: () => server.kill(),
     async restart() {
-      await stopChild('SIGKILL');
-      await launch();
+      await server.kill();
+      await server.start();
     },
   };
-}
-
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await ping(port)) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let data = '';
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) {
-        socket.destroy();
-        resolve(data.startsWith('+PONG'));
-      }
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
