@@ -24,6 +24,7 @@ const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead']);
 function ratios(results: readonly ScenarioResult[]): Ratio[] {
   return [
     { label: 'drain / ceiling', value: ratioOf(results, 'drain.rowsPerSecond', 'ceiling.rowsPerSecond'), target: 'target ≥ 0.8' },
+    { label: 'drain, one transaction per batch / ceiling', value: ratioOf(results, 'drain.ungrouped.rowsPerSecond', 'ceiling.rowsPerSecond') },
     { label: 'drain / anchor per-record', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.perRecord.rowsPerSecond') },
     { label: 'drain / anchor as PyMySQL sends it', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.executemany.rowsPerSecond') },
     { label: 'anchor per-record / ceiling', value: ratioOf(results, 'anchor.perRecord.rowsPerSecond', 'ceiling.rowsPerSecond') },
