@@ -85,7 +85,7 @@ export const workerDrainScenario: Scenario = {
         { id: 'drain.ungrouped.rowsPerSecond', label: 'rows/s, first row to last, one transaction per batch (--group-records 1)', unit: 'rows/s', summary: summarize(rates('ungrouped')), origin: 'local-runtime' },
       ],
       notes: [
-        `backlog of ${backlog} distinct hashes (as many as the runtime captured in the time budget, at most --rows), captured once and restored (DUMP/RESTORE) before each repetition; one worker process, batch size 1000, default transaction groups (consecutive waiting batches written together, up to 5000 records), exactly-once on; MySQL polled every ${POLL_MS} ms`,
+        `backlog of ${backlog} distinct hashes (as many as the runtime captured in the time budget, at most --rows), captured once and restored (DUMP/RESTORE) before each drain; one worker process, batch size 1000, default transaction groups (consecutive waiting batches written together, up to 5000 records), exactly-once on; MySQL polled every ${POLL_MS} ms`,
         "the drain reads the backlog through the local runtime (XREADGROUP, XRANGE, TFCALL committed), so the runtime's speed is part of this figure",
       ],
     };
