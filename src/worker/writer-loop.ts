@@ -50,10 +50,13 @@ export interface WriterLoopContext {
 /** Descriptors one loop holds at most before it stops reading new ones. */
 const MAX_HELD = 100;
 
-/** Thrown inside a group's transaction when another consumer reclaimed a descriptor of it: roll back, let it go. */
+/** Thrown inside a group's transaction when another consumer reclaimed descriptors of it: roll back, let them go. */
 class LostBatchError extends WriteBehindError {
-  constructor(descriptorId: string) {
-    super('LOST_BATCH', `batch ${descriptorId} was reclaimed by another worker`, { context: { descriptorId } });
+  readonly lost: readonly string[];
+
+  constructor(lost: readonly string[]) {
+    super('LOST_BATCH', `batch ${lost.join(', ')} was reclaimed by another worker`, { context: { descriptorIds: lost } });
+    this.lost = lost;
   }
 }
 
@@ -203,10 +206,11 @@ export class WriterLoop {
       }
       const records = this.#takeRecords(group);
       this.#readAhead(group);
-      const done = await this.#processGroup(group, records);
-      for (const written of group.descriptors) this.#held.delete(written.id);
-      // Lost to another worker: the cursor moves when that worker commits; read it again next round.
-      if (!done) return false;
+      const lost = await this.#processGroup(group, records);
+      // Lost to another worker: the cursor moves when that worker commits; read it again next round. The
+      // group's other batches are still ours.
+      for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.delete(descriptor.id);
+      if (lost !== null) return false;
       committed = group.to;
     }
     return more;
@@ -234,10 +238,10 @@ export class WriterLoop {
   }
 
   /**
-   * Writes and commits one group; false when another worker reclaimed a batch of it first (nothing was
-   * committed). `ahead`: its records, already being read; a retry reads them again.
+   * Writes and commits one group: null once committed, or the ids of its batches another worker reclaimed
+   * first (nothing was committed). `ahead`: its records, already being read; a retry reads them again.
    */
-  async #processGroup(group: BatchGroup, ahead: Promise<BatchRecords>): Promise<boolean> {
+  async #processGroup(group: BatchGroup, ahead: Promise<BatchRecords>): Promise<readonly string[] | null> {
     const started = performance.now();
     let first: Promise<BatchRecords> | undefined = ahead;
     const written = await this.#retrying(group.label, () => {
@@ -245,9 +249,9 @@ export class WriterLoop {
       first = undefined;
       return this.#write(group, records);
     });
-    if (written === 'lost') {
-      this.#log.info({ descriptorId: group.label }, 'batch reclaimed by another worker; rolled back and left to it');
-      return false;
+    if (written instanceof LostBatchError) {
+      this.#log.info({ descriptorIds: written.lost }, 'batch reclaimed by another worker; rolled back and left to it');
+      return written.lost;
     }
     const { result, records } = written;
     await this.#retrying(group.label, () => this.#acknowledgeDone(records, result));
@@ -257,11 +261,11 @@ export class WriterLoop {
     await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? result.rows : 0))));
     const lagSeconds = (Date.now() - Number(parseStreamId(group.to)[0])) / 1000;
     this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
-    return true;
+    return null;
   }
 
   /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
-  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T | 'lost'> {
+  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T | LostBatchError> {
     const { options, signal } = this.#ctx;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     const what = `batch ${label} of writer ${this.#ctx.writer.name}`;
@@ -271,7 +275,7 @@ export class WriterLoop {
         this.#failures.succeeded(what);
         return value;
       } catch (error) {
-        if (error instanceof LostBatchError) return 'lost';
+        if (error instanceof LostBatchError) return error;
         const kind = failureKind(error);
         options.metrics?.retried(this.#ctx.writer.name, kind);
         const first = !this.#failures.failing;
@@ -330,8 +334,8 @@ export class WriterLoop {
     const result = await options.batchWriter.write(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
-        const lost = group.descriptors.find((d) => !owners.has(d.id));
-        if (lost !== undefined) throw new LostBatchError(lost.id);
+        const lost = group.descriptors.filter((d) => !owners.has(d.id)).map((d) => d.id);
+        if (lost.length > 0) throw new LostBatchError(lost);
         await this.#deadLetter(group, pending.replayed ? [] : unparsable, pending);
       },
     });

@@ -248,6 +248,31 @@ describe('Worker over Redis streams', () => {
     }
   });
 
+  it('a group one of whose batches is reclaimed mid-write rolls back, then commits each batch once', async () => {
+    await db.query('DROP TRIGGER persons_ins');
+    await db.query("CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = IF(NEW.first = 'slow', 1 + 0 * SLEEP(1), 1)");
+    try {
+      await capture({ id: '*', key: 'person:1', columns: { first: 'slow', age: '1' } });
+      await cut();
+      const last = await capture({ id: '*', key: 'person:2', columns: { first: 'two', age: '2' } });
+      const second = await cut();
+      await startWorker({ claimMinIdleMs: 600 });
+      // Both batches held by w1 and written as one group; while its INSERT sleeps, another consumer takes the second.
+      await until(async () => (await redis.sendCommand(['XPENDING', KEYS.batches, WORKER_GROUP])) as [number], (summary) => Number(summary[0]) === 2);
+      await new Promise((r) => setTimeout(r, 300));
+      await redis.sendCommand(['XCLAIM', KEYS.batches, WORKER_GROUP, 'ghost', '0', second]);
+      await until(committedOf, (v) => v === last, 15_000);
+      expect(await rows()).toEqual([
+        { person_id: '1', first: 'slow', age: 1, applied: 1 },
+        { person_id: '2', first: 'two', age: 2, applied: 1 },
+      ]);
+      expect(await redis.xLen(KEYS.batches)).toBe(0);
+    } finally {
+      await db.query('DROP TRIGGER persons_ins');
+      await db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
+    }
+  });
+
   it('close() is idempotent and finishes promptly while idle', async () => {
     const worker = await startWorker();
     const started = Date.now();
