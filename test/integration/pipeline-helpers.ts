@@ -17,22 +17,16 @@ import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
+import { SEED_CONFIG } from '../scenarios/seed-scenarios.js';
+import { until } from '../helpers/until.js';
+export { until };
 
 export type { TestClient };
 
 export const CLI_ENTRY = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 
 export function exampleConfig(overrides: Record<string, unknown> = {}): WriteBehindConfig {
-  const result = parseConfig({
-    name: 'WriteBehind',
-    writers: [
-      { name: 'PersonsWriteBehind', keysPrefix: 'person', table: 'persons', primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age' } },
-      { name: 'CarsWriteBehind', keysPrefix: 'car', table: 'cars', primaryKey: 'car_id', mappings: { id: 'id', color: 'color' } },
-    ],
-    exactlyOnceTable: 'wb_exactly_once',
-    batch: { size: 200, maxDelayMs: 50 },
-    ...overrides,
-  });
+  const result = parseConfig({ ...SEED_CONFIG, ...overrides });
   if (!result.ok) throw new Error(result.message);
   return result.config;
 }
@@ -101,15 +95,6 @@ export async function startPipeline(label: string, config: WriteBehindConfig = e
   };
 }
 
-export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export function exited(child: ChildProcess): Promise<number | string> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);

@@ -18,6 +18,7 @@ import { WorkerMetrics } from '../../src/worker/worker-metrics.js';
 import { createLogger, silentLogger } from '../../src/shared/log.js';
 import { captureFields, type RecordSpec } from './worker-helpers.js';
 import { connectWithLibraryStandIn, type StandInHooks } from './worker-library-stand-in.js';
+import { until } from '../helpers/until.js';
 
 const KEYS = writerKeys('Persons');
 
@@ -102,15 +103,6 @@ async function cut(): Promise<string> {
   return id;
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const rows = () => db.query<Array<{ person_id: string; first: string | null; age: number | null; applied: number }>>('SELECT person_id, first, age, applied FROM persons ORDER BY person_id');
 const committedOf = async () => redis.hGet(KEYS.meta, MetaField.committed);
