@@ -50,6 +50,24 @@ export interface WriterLoopContext {
 /** Descriptors one loop holds at most before it stops reading new ones. */
 const MAX_HELD = 100;
 
+/**
+ * How often a loop whose next batch waits for an earlier one (held by another worker) looks at the commit
+ * cursor again, for the first second of the wait. Blocking in XREADGROUP instead would notice the commit only
+ * when new descriptors arrive or the block times out, and one writer's batches move from worker to worker at
+ * every commit. A longer wait (the other worker died, its batch waits to be reclaimed) polls every blockMs.
+ */
+const WAITING_POLL_MS = 10;
+const QUICK_POLLING_MS = 1000;
+
+/** How a round of #processReady ended. */
+type RoundEnd =
+  /** It read the descriptors that follow: process them at once. */
+  | 'more'
+  /** Nothing held is ready: wait for new descriptors. */
+  | 'idle'
+  /** The next batch waits for an earlier one another worker holds: look at the cursor again soon. */
+  | 'waiting';
+
 /** Thrown inside a group's transaction when another consumer reclaimed descriptors of it: roll back, let them go. */
 class LostBatchError extends WriteBehindError {
   readonly lost: readonly string[];
@@ -96,6 +114,7 @@ export class WriterLoop {
   /** Descriptors this consumer holds (pending for it), by id. */
   readonly #held = new Map<string, BatchDescriptor>();
   #waitingOn: string | undefined;
+  #waitingSince = 0;
   #prefetch: Prefetch | undefined;
 
   constructor(ctx: WriterLoopContext) {
@@ -128,12 +147,14 @@ export class WriterLoop {
             lastClaim = Date.now();
             this.#hold(await client.claimIdle(batches, WORKER_GROUP, options.consumer, options.claimMinIdleMs, 100));
           }
-          const more = await this.#processReady();
+          const end = await this.#processReady();
           if (signal.aborted) break;
-          // `more`: the round already read the descriptors that follow; process them without blocking.
-          if (!more) {
+          if (end === 'waiting') {
+            // Take new descriptors without blocking (unless many are held already: leave them to other workers).
+            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount));
+            await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
+          } else if (end === 'idle') {
             if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
-            // Waiting on an earlier batch with many held already: leave new ones to other workers.
             else await sleep(options.blockMs, signal);
           }
           if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
@@ -170,19 +191,16 @@ export class WriterLoop {
     }
   }
 
-  /**
-   * Writes held batches in order while the next one follows the committed cursor. Returns true when it ended
-   * having read further descriptors (to read their records ahead) that the next round should process at once.
-   */
-  async #processReady(): Promise<boolean> {
-    if (this.#held.size === 0) return false;
+  /** Writes held batches in order while the next one follows the committed cursor. */
+  async #processReady(): Promise<RoundEnd> {
+    if (this.#held.size === 0) return 'idle';
     const { client, options, signal } = this.#ctx;
     const meta = await client.hashGetAll(this.#keys.meta);
     let committed = meta[MetaField.committed] ?? '0-0';
     const ordered = [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
     let more = false;
     for (const [index, descriptor] of ordered.entries()) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return 'idle';
       if (!this.#held.has(descriptor.id)) continue;
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
@@ -192,9 +210,12 @@ export class WriterLoop {
       }
       if (compareStreamIds(descriptor.from, committed) > 0) {
         // An earlier batch is still pending (with another worker, or idle until reclaimed): keep order.
-        if (this.#waitingOn !== descriptor.id) this.#log.debug({ descriptorId: descriptor.id, from: descriptor.from, committed }, 'waiting for an earlier batch');
+        if (this.#waitingOn !== descriptor.id) {
+          this.#log.debug({ descriptorId: descriptor.id, from: descriptor.from, committed }, 'waiting for an earlier batch');
+          this.#waitingSince = Date.now();
+        }
         this.#waitingOn = descriptor.id;
-        return false;
+        return 'waiting';
       }
       const group = this.#groupAt(ordered, index);
       if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && this.#held.size < MAX_HELD) {
@@ -210,10 +231,14 @@ export class WriterLoop {
       // Lost to another worker: the cursor moves when that worker commits; read it again next round. The
       // group's other batches are still ours.
       for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.delete(descriptor.id);
-      if (lost !== null) return false;
+      if (lost !== null) {
+        // The worker that took it commits it soon: look at the cursor again shortly.
+        this.#waitingSince = Date.now();
+        return 'waiting';
+      }
       committed = group.to;
     }
-    return more;
+    return more ? 'more' : 'idle';
   }
 
   /** The group that starts at `ordered[index]`: the one already being read ahead, if it starts there. */

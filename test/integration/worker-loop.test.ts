@@ -145,6 +145,24 @@ describe('Worker over Redis streams', () => {
     expect(await rows()).toEqual([{ person_id: '1', first: 'second', age: 2, applied: 2 }]);
   });
 
+  it('a worker waiting for another worker\'s earlier batch writes its own soon after that commit', async () => {
+    const firstTo = await capture({ id: '*', key: 'person:1', columns: { first: 'one', age: '1' } });
+    await cut();
+    const last = await capture({ id: '*', key: 'person:2', columns: { first: 'two', age: '2' } });
+    await cut();
+    await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'w1', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
+    await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'w2', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
+    // Long blocks: a waiting worker that only learnt of the commit from XREADGROUP would take seconds.
+    await startWorker({ consumer: 'w2', blockMs: 3000, claimMinIdleMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    await startWorker({ consumer: 'w1', blockMs: 3000, claimMinIdleMs: 60_000 });
+    await until(committedOf, (v) => v === firstTo, 10_000, 5);
+    const firstAt = Date.now();
+    await until(committedOf, (v) => v === last, 10_000, 5);
+    expect(Date.now() - firstAt).toBeLessThan(1000);
+    expect((await rows()).map((r) => r.first)).toEqual(['one', 'two']);
+  });
+
   it('writes consecutive waiting batches in one transaction and acknowledges each batch in order', async () => {
     await capture({ id: '*', key: 'person:1', columns: { first: 'one', age: '1' } });
     await cut();
