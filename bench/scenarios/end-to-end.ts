@@ -37,14 +37,16 @@ export const endToEndScenario: Scenario = {
   id: 'e2e',
   title: '(d) end to end through the runtime, one worker',
   async run({ scale, db }: ScenarioContext): Promise<ScenarioResult> {
-    const seconds = scale.quick ? 4 : 10;
+    // Fixed rates run for 30 s as the issue asks (4 s in --quick); each step of the sustained-rate search, 10 s.
+    const fixedSeconds = scale.quick ? 4 : 30;
+    const searchSeconds = scale.quick ? 4 : 10;
     await resetPersons(db);
     const pipeline = await startPipeline({ config: benchConfig(), mysqlUrl: db.url });
     const worker = pipeline.startWorker();
     const client = await pipeline.connect();
     const probe = await LagProbe.open(pipeline.runtimeUrl, db.url);
     let nextId = 1;
-    const runAt = async (rate: number, label: string): Promise<RunOutcome> => {
+    const runAt = async (rate: number, seconds: number, label: string): Promise<RunOutcome> => {
       const progress = startProgress(label, 'HSET');
       progress.note(`${rate}/s for ${seconds} s`);
       const followEvery = Math.max(1, Math.round(rate / SAMPLES_PER_SECOND));
@@ -63,7 +65,7 @@ export const endToEndScenario: Scenario = {
       const figures: Figure[] = [];
       for (const rate of FIXED_RATES) {
         const runs: RunOutcome[] = [];
-        for (let rep = 1; rep <= scale.reps; rep++) runs.push(await runAt(rate, `e2e ${rate}/s rep ${rep}/${scale.reps}`));
+        for (let rep = 1; rep <= scale.reps; rep++) runs.push(await runAt(rate, fixedSeconds, `e2e ${rate}/s rep ${rep}/${scale.reps}`));
         const fig = (id: string, label: string, pick: (r: RunOutcome) => number, unit = 'ms'): Figure => ({ id: `e2e.${rate}.${id}`, label: `${rate}/s: ${label}`, unit, summary: summarize(runs.map(pick)), origin: 'local-runtime' });
         figures.push(
           fig('achievedRate', 'HSET/s achieved', (r) => r.achievedRate, 'HSET/s'),
@@ -73,15 +75,15 @@ export const endToEndScenario: Scenario = {
           fig('ackP99', 'HSET → ack p99', (r) => r.ackP99),
         );
       }
-      const best = await searchSustainedRate(runAt);
+      const best = await searchSustainedRate((rate, label) => runAt(rate, searchSeconds, label));
       figures.push({ id: 'e2e.maxSustainedRate', label: `highest rate tried with p99 visible < ${LAG_LIMIT_MS} ms`, unit: 'HSET/s', summary: summarize([best]), origin: 'local-runtime' });
       return {
         id: this.id,
         title: this.title,
         figures,
         notes: [
-          `${seconds} s per run, ${scale.reps} runs per fixed rate (median of the runs' percentiles); about ${SAMPLES_PER_SECOND} writes/s followed; MySQL polled every 10 ms, so "visible" carries up to ~10 ms of polling error`,
-          `sustained-rate search: one run per step, a step passes when the generator reached ${ACHIEVED_SHARE * 100}% of the rate and p99 visible < ${LAG_LIMIT_MS} ms; the figure is the highest passing step (a lower bound)`,
+          `${fixedSeconds} s per run, ${scale.reps} runs per fixed rate (median of the runs' percentiles); about ${SAMPLES_PER_SECOND} writes/s followed; MySQL polled every 10 ms, so "visible" carries up to ~10 ms of polling error`,
+          `sustained-rate search: one ${searchSeconds} s run per step, a step passes when the generator reached ${ACHIEVED_SHARE * 100}% of the rate and p99 visible < ${LAG_LIMIT_MS} ms; the figure is the highest passing step (a lower bound)`,
           'load generator, runtime, redis-server, worker and MariaDB share the same 2 cores',
         ],
       };
