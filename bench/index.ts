@@ -11,13 +11,14 @@ import { announce } from './support/progress.js';
 import { ratioOf, renderMachine, renderTextTable, writeReport, type BenchReport, type Ratio } from './support/report.js';
 import { anchorScenario } from './scenarios/anchor.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
+import { dataPathScenario } from './scenarios/data-path.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
 import { hotKeysScenario } from './scenarios/hot-keys.js';
 import { runtimeOverheadScenario } from './scenarios/runtime-overhead.js';
 import { workerDrainScenario } from './scenarios/worker-drain.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 
-const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario];
+const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario];
 /** Scenarios that need the runtime, the library and the worker (not just MariaDB). */
 const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead']);
 
@@ -25,6 +26,8 @@ function ratios(results: readonly ScenarioResult[]): Ratio[] {
   return [
     { label: 'drain / ceiling', value: ratioOf(results, 'drain.rowsPerSecond', 'ceiling.rowsPerSecond'), target: 'target ≥ 0.8' },
     { label: 'drain, one transaction per batch / ceiling', value: ratioOf(results, 'drain.ungrouped.rowsPerSecond', 'ceiling.rowsPerSecond') },
+    { label: 'data path (reads + parse + writer, no runtime) / ceiling', value: ratioOf(results, 'dataPath.rowsPerSecond', 'ceiling.rowsPerSecond') },
+    { label: 'drain / data path', value: ratioOf(results, 'drain.rowsPerSecond', 'dataPath.rowsPerSecond') },
     { label: 'drain / anchor per-record', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.perRecord.rowsPerSecond') },
     { label: 'drain / anchor as PyMySQL sends it', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.executemany.rowsPerSecond') },
     { label: 'anchor per-record / ceiling', value: ratioOf(results, 'anchor.perRecord.rowsPerSecond', 'ceiling.rowsPerSecond') },

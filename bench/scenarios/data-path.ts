@@ -1,0 +1,117 @@
+/**
+ * (g) THE WORKER'S DATA PATH, WITHOUT THE RUNTIME: N capture records (the library's format, written straight
+ * into a redis-server stream) read back with the worker's own Redis client in XRANGE pages, parsed by the
+ * worker's parser and written by the worker's MysqlBatchWriter in transactions of 5000 records (the worker's
+ * default group) with the exactly-once row; the next group is read while the current one commits, as the
+ * worker does. No runtime, no descriptors, no acknowledgements: what any Node worker must at least spend to
+ * move these rows from a Redis stream into MariaDB. Between the ceiling (a) and the drain (c), it shows how
+ * much of the gap is reading the changes and how much is everything else.
+ */
+import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
+import { RecordField, RecordOp } from '../../src/shared/protocol.js';
+import { parseCaptureEntry, type CaptureRecord } from '../../src/worker/capture-record.js';
+import { createMysqlPool } from '../../src/worker/mysql-pool.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
+import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import { benchConfig } from '../support/bench-config.js';
+import { personRow, PERSONS_TABLE } from '../support/persons-table.js';
+import { resetPersons } from '../support/persons-reset.js';
+import { startProgress } from '../support/progress.js';
+import { startRedisServerProcess } from '../support/redis-server-process.js';
+import { summarize } from '../support/stats.js';
+
+const STREAM = 'bench:changes';
+const PAGE = 1000;
+const GROUP = 5000;
+const LOAD_PIPELINE = 1000;
+
+export const dataPathScenario: Scenario = {
+  id: 'data-path',
+  title: "(g) the worker's data path without the runtime: XRANGE + parse + MysqlBatchWriter",
+  async run({ scale, db }: ScenarioContext): Promise<ScenarioResult> {
+    const redis = await startRedisServerProcess();
+    const samples: number[] = [];
+    try {
+      const client = await RedisStreamClient.connect(redis.url);
+      try {
+        const load = startProgress('data path: capture records into redis-server', 'records');
+        for (let start = 0; start < scale.rows; start += LOAD_PIPELINE) {
+          const count = Math.min(LOAD_PIPELINE, scale.rows - start);
+          await Promise.all(Array.from({ length: count }, (_, i) => client.append(STREAM, captureRecordFields(start + i + 1))));
+          load.update(start + count, scale.rows);
+        }
+        const config = benchConfig();
+        for (let rep = 1; rep <= scale.reps; rep++) {
+          await resetPersons(db);
+          const writer = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config });
+          await writer.prepare();
+          try {
+            const progress = startProgress(`data path rep ${rep}/${scale.reps}`, 'rows');
+            const started = performance.now();
+            const rows = await moveAll(client, writer, (done) => progress.update(done, scale.rows));
+            samples.push(rows / ((performance.now() - started) / 1000));
+            const [counted] = await db.admin.query(`SELECT COUNT(*) AS n FROM ${PERSONS_TABLE}`);
+            const n = Number((counted as Array<{ n: number }>)[0]!.n);
+            if (n !== scale.rows) throw new Error(`the data path wrote ${n} rows, expected ${scale.rows}`);
+          } finally {
+            await writer.close();
+          }
+        }
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await redis.close();
+    }
+    return {
+      id: this.id,
+      title: this.title,
+      figures: [{ id: 'dataPath.rowsPerSecond', label: 'rows/s', unit: 'rows/s', summary: summarize(samples), origin: 'redis-server' }],
+      notes: [`${scale.rows} capture records in one stream of a redis-server of its own; pages of ${PAGE}, transactions of ${GROUP} records with the exactly-once row, the next group read while the current one commits; one Redis connection, one MySQL connection`],
+    };
+  },
+};
+
+/** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
+function captureRecordFields(id: number): Array<[string, string]> {
+  const [personId, first, last, age] = personRow(id);
+  return [
+    [RecordField.op, RecordOp.upsert],
+    [RecordField.key, `person:${personId}`],
+    [RecordField.table, PERSONS_TABLE],
+    [`${RecordField.keyColumnPrefix}person_id`, personId],
+    [`${RecordField.columnPrefix}first`, first],
+    [`${RecordField.columnPrefix}last`, last],
+    [`${RecordField.columnPrefix}age`, age],
+  ];
+}
+
+/** Reads the whole stream group by group and writes each group in one transaction; returns the rows written. */
+async function moveAll(client: RedisStreamClient, writer: MysqlBatchWriter, onProgress: (done: number) => void): Promise<number> {
+  let rows = 0;
+  let next = readGroup(client, '0-0');
+  for (;;) {
+    const group = await next;
+    if (group.records.length === 0) return rows;
+    next = readGroup(client, group.to);
+    const result = await writer.write({ writer: 'data-path', stream: STREAM, descriptorId: group.to, from: group.from, to: group.to, records: group.records });
+    rows += result.rows;
+    onProgress(rows);
+  }
+}
+
+async function readGroup(client: RedisStreamClient, after: string): Promise<{ from: string; to: string; records: CaptureRecord[] }> {
+  const records: CaptureRecord[] = [];
+  let last = after;
+  while (records.length < GROUP) {
+    const page = await client.rangeAfter(STREAM, last, '+', PAGE);
+    for (const entry of page) {
+      const parsed = parseCaptureEntry(entry);
+      if (!parsed.ok) throw new Error(`unparsable capture record ${entry.id}: ${parsed.reason}`);
+      records.push(parsed.record);
+    }
+    if (page.length < PAGE) break;
+    last = page.at(-1)!.id;
+  }
+  return { from: after, to: records.at(-1)?.id ?? after, records };
+}
