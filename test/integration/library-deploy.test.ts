@@ -3,11 +3,11 @@
  * and the batcher's position survive), and configs the library rejects (the load fails with its message).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runDeploy } from '../../src/cli/commands/deploy.js';
 import { deployLibrary, fetchDeployedLibrary } from '../../src/deploy/deploy.js';
 import { ConfigError, LibraryLoadError } from '../../src/shared/errors.js';
@@ -16,6 +16,7 @@ import { captured, PERSONS, readMeta, readStream, useLibraryHarness } from '../f
 
 const VERSION: string = JSON.parse((await import('node:fs')).readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 const dir = mkdtempSync(join(tmpdir(), 'wb-deploy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const h = useLibraryHarness({ config: testConfig({ batchSize: 3 }), flush: false });
 
 function configFile(name: string, config: unknown): string {
