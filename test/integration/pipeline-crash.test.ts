@@ -5,7 +5,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
 import { writerKeys } from '../../src/shared/keys.js';
 import { exampleConfig, exited, startPipeline, until, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
@@ -15,9 +14,7 @@ let direct: TestClient;
 
 beforeAll(async () => {
   p = await startPipeline('crash');
-  direct = createClient({ url: p.server.url }) as TestClient;
-  direct.on('error', () => undefined);
-  await direct.connect();
+  direct = await p.newDirectClient();
 });
 
 afterEach(async () => {
@@ -25,7 +22,6 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await direct?.close();
   await p?.close();
 });
 
@@ -46,9 +42,7 @@ describe('worker crashes', () => {
   });
 
   async function exactlyOnceAcrossKill(p: Pipeline): Promise<void> {
-    const direct = createClient({ url: p.server.url }) as TestClient;
-    direct.on('error', () => undefined);
-    await direct.connect();
+    const direct = await p.newDirectClient();
     const rowOf = async (id: string) => (await p.db.query<Row[]>('SELECT * FROM persons WHERE person_id = ?', [id]))[0];
     await p.db.query('DROP TRIGGER persons_ins');
     // The 'slow' row keeps the worker inside its INSERT long enough to pause Redis writes behind it.
@@ -75,7 +69,6 @@ describe('worker crashes', () => {
     expect(acks.map(([, fields]) => fields)).toEqual([['status', 'done']]);
     worker.kill('SIGTERM');
     expect(await exited(worker)).toBe(0);
-    await direct.close();
   }
 
   it('SIGTERM while a batch is being written: the batch finishes (MySQL and Redis), then the worker exits 0', async () => {

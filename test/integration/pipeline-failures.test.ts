@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { createClient } from 'redis';
 import { writerKeys } from '../../src/shared/keys.js';
 import type { WorkerService } from '../../src/worker/worker-service.js';
 import { CLI_ENTRY, startMysqlProxy, startPipeline, until, type CuttableProxy, type Pipeline, type TestClient } from './pipeline-helpers.js';
@@ -25,13 +24,10 @@ beforeAll(async () => {
   const viaProxy = new URL(p.db.url);
   viaProxy.port = String(proxy.port);
   worker = await p.startWorker('via-proxy', viaProxy.toString());
-  direct = createClient({ url: p.server.url }) as TestClient;
-  direct.on('error', () => undefined);
-  await direct.connect();
+  direct = await p.newDirectClient();
 });
 
 afterAll(async () => {
-  await direct?.close();
   await worker?.close();
   await proxy?.close();
   await p?.close();

@@ -40,6 +40,8 @@ export interface Pipeline {
   /** Connected to the runtime, as applications connect. */
   readonly client: TestClient;
   newClient(): Promise<TestClient>;
+  /** Connected to the redis-server itself, behind the runtime: for checks and faults the runtime must not see. */
+  newDirectClient(): Promise<TestClient>;
   startWorker(consumer?: string, mysqlUrl?: string): Promise<WorkerService>;
   spawnWorker(consumer: string, extraArgs?: string[], mysqlUrl?: string): ChildProcess;
   close(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startPipeline(label: string, config: WriteBehindConfig = e
   const log = process.env['WB_TEST_LOG'] ? createLogger({ level: process.env['WB_TEST_LOG'], name: 'worker' }) : silentLogger;
   return {
     server, runtime, db, config, configFile, client, newClient,
+    newDirectClient: () => connectTestClient(server.url, clients),
     async startWorker(consumer = 'inproc', mysqlUrl = db.url) {
       const service = await startWorkerService({ redisUrl: runtime.url, mysqlUrl, config, consumer, log });
       services.push(service);

@@ -16,13 +16,10 @@ let direct: TestClient;
 beforeAll(async () => {
   p = await startPipeline('restart');
   await p.startWorker('survivor');
-  direct = createClient({ url: p.server.url }) as TestClient;
-  direct.on('error', () => undefined);
-  await direct.connect();
+  direct = await p.newDirectClient();
 });
 
 afterAll(async () => {
-  await direct?.close();
   await p?.close();
 });
 

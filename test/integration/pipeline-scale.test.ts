@@ -3,7 +3,6 @@
  * comes back, the other reclaims its pending batches (XAUTOCLAIM after --claim-min-idle-ms) and finishes them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { writerKeys } from '../../src/shared/keys.js';
 import { exampleConfig, exited, startPipeline, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
@@ -14,13 +13,10 @@ let direct: TestClient;
 beforeAll(async () => {
   // At-least-once here (no exactly-once table): order and reclaiming alone must keep rows equal to hashes.
   p = await startPipeline('scale', exampleConfig({ exactlyOnceTable: undefined, batch: { size: 50, maxDelayMs: 50 } }));
-  direct = createClient({ url: p.server.url }) as TestClient;
-  direct.on('error', () => undefined);
-  await direct.connect();
+  direct = await p.newDirectClient();
 });
 
 afterAll(async () => {
-  await direct?.close();
   await p?.close();
 });
 
