@@ -34,16 +34,19 @@ beforeEach(async () => {
   direct.close();
 });
 
-/** Sends the same bytes to the server and to the runtime (from the same data set); returns both replies. */
-async function bothWays(bytes: Buffer | string, replies: number, setup?: (port: number) => Promise<void>): Promise<[string, string]> {
+/**
+ * Sends the same bytes to the server and to the runtime (from the same data set); returns both replies.
+ * `prelude` runs first on the connection that then sends `bytes` (e.g. HELLO 3).
+ */
+async function bothWays(bytes: Buffer | string, replies: number, prelude?: (socket: RespSocket) => Promise<void>): Promise<[string, string]> {
   const out: string[] = [];
   for (const port of [redis.port, runtime.port]) {
     const flush = await RespSocket.open(redis.port);
     flush.send(['FLUSHALL']);
     await flush.read(1);
     flush.close();
-    await setup?.(port);
     const socket = await RespSocket.open(port);
+    await prelude?.(socket);
     socket.write(bytes);
     out.push(await socket.readBytes(replies));
     socket.close();
@@ -81,23 +84,14 @@ describe('reply bytes are the server’s own', () => {
       cmd('ZADD', 'z', '2.5', 'm'), cmd('ZSCORE', 'z', 'm'), cmd('GET', 'missing'), cmd('CONFIG', 'GET', 'maxmemory'),
       cmd('HGETALL', 'missing'), cmd('XADD', 'trig:x', '1-1', 'f', 'v'), cmd('XINFO', 'STREAM', 'trig:x'),
     ]);
-    const out: string[] = [];
-    for (const port of [redis.port, runtime.port]) {
-      const flush = await RespSocket.open(redis.port);
-      flush.send(['FLUSHALL']);
-      await flush.read(1);
-      flush.close();
-      const socket = await RespSocket.open(port);
+    const [direct, proxied] = await bothWays(script, 11, async (socket) => {
       socket.send(['HELLO', '3']);
       const [hello] = await socket.read(1);
       expect(hello!.value.type).toBe('map');
-      socket.write(script);
-      out.push(await socket.readBytes(11));
-      socket.close();
-    }
-    expect(out[1]).toBe(out[0]);
-    expect(out[1]).toContain('_\r\n');
-    expect(out[1]).toContain(',2.5\r\n');
+    });
+    expect(proxied).toBe(direct);
+    expect(proxied).toContain('_\r\n');
+    expect(proxied).toContain(',2.5\r\n');
   });
 
   it('MULTI/EXEC, EXECABORT and a nested MULTI', async () => {
