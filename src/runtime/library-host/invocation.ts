@@ -7,6 +7,7 @@ import { types } from 'node:util';
 import { ExecutionTerminated } from './sandbox.js';
 import { stringForm } from './js-values.js';
 import type { Library } from './library.js';
+import type { LoadedLibraryEntry } from './loaded-library.js';
 
 export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
@@ -54,4 +55,46 @@ export function followPromise(library: Library, promise: Promise<unknown>, onSet
   );
   returned = true;
   return early;
+}
+
+/**
+ * Runs a sync trigger callback (keyspace or stream) now, locked, with a client of database `db`; `done` gets its
+ * outcome at once, or, when it returned a promise (e.g. executeAsync), once that settles.
+ */
+export function runSyncCallback(entry: LoadedLibraryEntry, db: number, callback: (client: object) => unknown, done: (outcome: Outcome) => void): void {
+  const handle = entry.clients.syncClient({ db, noWrites: false, allowBlock: true });
+  const outcome = invokeLocked(entry.library, () => callback(handle.client));
+  handle.invalidate();
+  if (outcome.ok && isPromise(outcome.value)) {
+    const early = followPromise(entry.library, outcome.value, done);
+    if (early) done(early);
+    return;
+  }
+  done(outcome);
+}
+
+/**
+ * Runs an async trigger callback (keyspace or stream) on the background queue, with an async client of database
+ * `db`; `done` gets its outcome once it returned, threw, or its promise settled.
+ */
+export function runAsyncCallback(entry: LoadedLibraryEntry, db: number, callback: (client: object) => unknown, done: (outcome: Outcome) => void): void {
+  entry.clients.background(
+    () => {
+      const client = entry.clients.asyncClient({ db, noWrites: false }).client;
+      let result: unknown;
+      try {
+        result = callback(client);
+      } catch (error) {
+        return done({ ok: false, error: errorText(error) });
+      }
+      if (isPromise(result)) {
+        entry.library.sandbox.observe(
+          result,
+          () => done({ ok: true, value: undefined }),
+          (error: unknown) => done({ ok: false, error: errorText(error) }),
+        );
+      } else done({ ok: true, value: result });
+    },
+    (error) => done({ ok: false, error }),
+  );
 }

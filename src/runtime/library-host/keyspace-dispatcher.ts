@@ -8,7 +8,7 @@
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
 import { decodeUtf8, realmArrayBuffer } from './js-values.js';
-import { errorText, followPromise, invokeLocked, isPromise, type Outcome } from './invocation.js';
+import { invokeLocked, runAsyncCallback, runSyncCallback, type Outcome } from './invocation.js';
 import type { KeyspaceTrigger } from './keyspace-trigger.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
@@ -68,41 +68,12 @@ export class KeyspaceDispatcher {
 
   #runSync({ entry, trigger, event, data }: PendingCallback): void {
     const started = performance.now();
-    const handle = entry.clients.syncClient({ db: event.db, noWrites: false, allowBlock: true });
-    const outcome = invokeLocked(entry.library, () => trigger.callback(handle.client, data));
-    handle.invalidate();
-    const finish = (result: Outcome) => this.#finish(entry, trigger, started, result);
-    if (outcome.ok && isPromise(outcome.value)) {
-      // A returned promise (e.g. executeAsync) defers the bookkeeping until it settles.
-      const early = followPromise(entry.library, outcome.value, finish);
-      if (early) finish(early);
-      return;
-    }
-    finish(outcome);
+    runSyncCallback(entry, event.db, (client) => trigger.callback(client, data), (outcome) => this.#finish(entry, trigger, started, outcome));
   }
 
   #runAsync({ entry, trigger, event, data }: PendingCallback): void {
     const started = performance.now();
-    const finish = (result: Outcome) => this.#finish(entry, trigger, started, result);
-    entry.clients.background(
-      () => {
-        const client = entry.clients.asyncClient({ db: event.db, noWrites: false }).client;
-        let result: unknown;
-        try {
-          result = trigger.callback(client, data);
-        } catch (error) {
-          return finish({ ok: false, error: errorText(error) });
-        }
-        if (isPromise(result)) {
-          entry.library.sandbox.observe(
-            result,
-            () => finish({ ok: true, value: undefined }),
-            (error: unknown) => finish({ ok: false, error: errorText(error) }),
-          );
-        } else finish({ ok: true, value: result });
-      },
-      (error) => finish({ ok: false, error }),
-    );
+    runAsyncCallback(entry, event.db, (client) => trigger.callback(client, data), (outcome) => this.#finish(entry, trigger, started, outcome));
   }
 
   #finish(entry: LoadedLibraryEntry, trigger: KeyspaceTrigger, started: number, outcome: Outcome): void {

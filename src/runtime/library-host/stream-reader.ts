@@ -14,7 +14,7 @@ import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import { decodeUtf8, realmArrayBuffer } from './js-values.js';
 import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
-import { errorText, followPromise, invokeLocked, isPromise, type Outcome } from './invocation.js';
+import { runAsyncCallback, runSyncCallback, type Outcome } from './invocation.js';
 import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
@@ -173,41 +173,11 @@ export class StreamReader {
   }
 
   #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
-    const { library, clients } = entry;
     const started = performance.now();
     const data = this.#data(entry, state, item);
     const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
-    if (trigger.isAsync) {
-      clients.background(
-        () => {
-          const client = clients.asyncClient({ db: state.db, noWrites: false }).client;
-          let result: unknown;
-          try {
-            result = trigger.callback(client, data);
-          } catch (error) {
-            return done({ ok: false, error: errorText(error) });
-          }
-          if (isPromise(result)) {
-            library.sandbox.observe(
-              result,
-              () => done({ ok: true, value: undefined }),
-              (error: unknown) => done({ ok: false, error: errorText(error) }),
-            );
-          } else done({ ok: true, value: result });
-        },
-        (error) => done({ ok: false, error }),
-      );
-      return;
-    }
-    const handle = clients.syncClient({ db: state.db, noWrites: false, allowBlock: true });
-    const outcome = invokeLocked(library, () => trigger.callback(handle.client, data));
-    handle.invalidate();
-    if (outcome.ok && isPromise(outcome.value)) {
-      const early = followPromise(library, outcome.value, done);
-      if (early) done(early);
-      return;
-    }
-    done(outcome);
+    const run = trigger.isAsync ? runAsyncCallback : runSyncCallback;
+    run(entry, state.db, (client) => trigger.callback(client, data), done);
   }
 
   #data(entry: LoadedLibraryEntry, state: StreamConsumerState, item: StreamEntry): object {
