@@ -89,18 +89,18 @@ function captureRecordFields(id: number): Array<[string, string]> {
 /** Reads the whole stream group by group and writes each group in one transaction; returns the rows written. */
 async function moveAll(client: RedisStreamClient, writer: MysqlBatchWriter, onProgress: (done: number) => void): Promise<number> {
   let rows = 0;
-  let next = readGroup(client, '0-0');
+  let next = readRecordGroup(client, '0-0');
   for (;;) {
     const group = await next;
     if (group.records.length === 0) return rows;
-    next = readGroup(client, group.to);
+    next = readRecordGroup(client, group.to);
     const result = await writer.write({ writer: 'data-path', stream: STREAM, descriptorId: group.to, from: group.from, to: group.to, records: group.records });
     rows += result.rows;
     onProgress(rows);
   }
 }
 
-async function readGroup(client: RedisStreamClient, after: string): Promise<{ from: string; to: string; records: CaptureRecord[] }> {
+async function readRecordGroup(client: RedisStreamClient, after: string): Promise<{ from: string; to: string; records: CaptureRecord[] }> {
   const records: CaptureRecord[] = [];
   let last = after;
   while (records.length < GROUP) {

@@ -3,8 +3,8 @@
  * Redis Stack suite runs against the real module, proven here on every `npm test`.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { startLocalSeedEnvironment, type StartedSeedEnvironment } from '../scenarios/seed-local-environment.js';
-import { seedScenarios } from '../scenarios/seed-scenarios.js';
+import { startLocalSeedEnvironment } from '../scenarios/seed-local-environment.js';
+import { seedScenarios, type StartedSeedEnvironment } from '../scenarios/seed-scenarios.js';
 
 describe('the seed README, end to end, on the local runtime + MariaDB', () => {
   let env: StartedSeedEnvironment | undefined;

@@ -12,11 +12,7 @@ import { createTestDatabase } from '../helpers/mysql.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
-import { SEED_CONFIG, SEED_TABLES, type SeedEnvironment } from './seed-scenarios.js';
-
-export interface StartedSeedEnvironment extends SeedEnvironment {
-  stop(): Promise<void>;
-}
+import { SEED_CONFIG, SEED_TABLES, type StartedSeedEnvironment } from './seed-scenarios.js';
 
 export async function startLocalSeedEnvironment(): Promise<StartedSeedEnvironment> {
   const server = await startRedisServer();

@@ -38,6 +38,11 @@ export interface SeedEnvironment {
   rows<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
+/** An environment a test file started, and stops in afterAll. */
+export interface StartedSeedEnvironment extends SeedEnvironment {
+  stop(): Promise<void>;
+}
+
 type Person = { person_id: string; first: string | null; last: string | null; age: number | null };
 
 /** Declares the scenarios; `env()` is called inside each test (the environment starts in the file's beforeAll). */

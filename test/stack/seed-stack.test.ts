@@ -4,8 +4,7 @@
  * is reachable; the same scenarios run on the local runtime in every `npm test` (seed-local.test.ts).
  */
 import { afterAll, beforeAll, describe, inject } from 'vitest';
-import type { StartedSeedEnvironment } from '../scenarios/seed-local-environment.js';
-import { seedScenarios } from '../scenarios/seed-scenarios.js';
+import { seedScenarios, type StartedSeedEnvironment } from '../scenarios/seed-scenarios.js';
 import { startStackEnvironment } from './stack-environment.js';
 
 const skipReason = inject('stackSkipReason');

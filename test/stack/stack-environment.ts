@@ -11,8 +11,7 @@ import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainer
 import { startCliProcess } from '../../bench/support/cli-process.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
-import type { StartedSeedEnvironment } from '../scenarios/seed-local-environment.js';
-import { SEED_CONFIG, SEED_TABLES } from '../scenarios/seed-scenarios.js';
+import { SEED_CONFIG, SEED_TABLES, type StartedSeedEnvironment } from '../scenarios/seed-scenarios.js';
 
 export const REDIS_STACK_IMAGE = 'redis/redis-stack-server:7.2.0-v13';
 export const MYSQL_IMAGE = 'mysql:8.0';
