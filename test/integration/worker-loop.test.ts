@@ -104,6 +104,31 @@ async function cut(): Promise<string> {
 }
 
 
+interface PendingSample {
+  readonly consumer: string;
+  readonly deliveries: number;
+}
+
+/** Samples the owner and delivery count of every pending descriptor until stopped. */
+function watchPending(): { stop(): Promise<PendingSample[]> } {
+  const seen: PendingSample[] = [];
+  let stopped = false;
+  const sampling = (async () => {
+    while (!stopped) {
+      const pending = (await redis.sendCommand(['XPENDING', KEYS.batches, WORKER_GROUP, '-', '+', '10']).catch(() => [])) as Array<[string, string, number, number]>;
+      for (const [, consumer, , deliveries] of pending) seen.push({ consumer: String(consumer), deliveries: Number(deliveries) });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await sampling;
+      return seen;
+    },
+  };
+}
+
 const rows = () => db.query<Array<{ person_id: string; first: string | null; age: number | null; applied: number }>>('SELECT person_id, first, age, applied FROM persons ORDER BY person_id');
 const committedOf = async () => redis.hGet(KEYS.meta, MetaField.committed);
 
@@ -248,9 +273,15 @@ describe('Worker over Redis streams', () => {
     try {
       const last = await capture({ id: '*', key: 'person:1', columns: { first: 'slow', age: '1' } });
       await cut();
+      const owners = watchPending();
       await startWorker({ consumer: 'w1', claimMinIdleMs: 300 });
       await startWorker({ consumer: 'w2', claimMinIdleMs: 300 });
       await until(committedOf, (v) => v === last);
+      const seen = await owners.stop();
+      // The final row is the same whether or not the batch changed hands: the owner is what proves it did not.
+      expect(seen.length).toBeGreaterThan(10);
+      expect(new Set(seen.map((p) => p.consumer)).size).toBe(1);
+      expect(Math.max(...seen.map((p) => p.deliveries))).toBe(1);
       expect(await rows()).toEqual([{ person_id: '1', first: 'slow', age: 1, applied: 1 }]);
     } finally {
       await db.query('DROP TRIGGER persons_ins');
