@@ -38,6 +38,22 @@ describe('parseConfig', () => {
     expect(result.message).toContain('writers[2].mappings.b');
   });
 
+  it('compares column names case-insensitively, as MySQL does', () => {
+    const result = parseConfig({
+      name: 'lib',
+      writers: [
+        { name: 'A', keysPrefix: 'a', table: 't', primaryKey: 'id', mappings: { name: 'name', Name: 'NAME' } },
+        { name: 'B', keysPrefix: 'b', table: 't', primaryKey: 'id', mappings: { id: 'ID' } },
+        { name: 'C', keysPrefix: 'c', table: 't', primaryKey: ['id', 'Id'], mappings: { v: 'v' } },
+      ],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain("writers[0].mappings.Name: column 'NAME' is mapped twice or is a primary key column");
+    expect(result.message).toContain("writers[1].mappings.id: column 'ID' is mapped twice or is a primary key column");
+    expect(result.message).toContain('writers[2].primaryKey: primary key columns must be distinct');
+  });
+
   it('accepts a composite primary key', () => {
     const result = parseConfig({ name: 'lib', writers: [{ name: 'O', keysPrefix: 'order', table: 'orders', primaryKey: ['customer_id', 'order_id'], mappings: { total: 'total' } }] });
     expect(result.ok && primaryKeyColumns(result.config.writers[0]!)).toEqual(['customer_id', 'order_id']);

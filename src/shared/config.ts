@@ -63,12 +63,13 @@ export const configSchema = z
         const clash = prefixes.find((p) => p.startsWith(prefix) || prefix.startsWith(p));
         if (clash !== undefined) ctx.addIssue({ code: 'custom', path: ['writers', i, 'keysPrefix'], message: `keys '${prefix}*' overlap keys '${clash}*' of another writer`, input: writer.keysPrefix });
         prefixes.push(prefix);
-        const keyColumns = primaryKeyColumns(writer);
+        // MySQL column names ignore case: `Name` and `name` are one column, and a statement naming it twice fails.
+        const keyColumns = primaryKeyColumns(writer).map((c) => c.toLowerCase());
         const seen = new Set<string>(keyColumns);
-        if (seen.size !== keyColumns.length) ctx.addIssue({ code: 'custom', path: ['writers', i, 'primaryKey'], message: 'primary key columns must be distinct', input: writer.primaryKey });
+        if (seen.size !== keyColumns.length) ctx.addIssue({ code: 'custom', path: ['writers', i, 'primaryKey'], message: 'primary key columns must be distinct (column names ignore case)', input: writer.primaryKey });
         for (const [field, column] of Object.entries(writer.mappings)) {
-          if (seen.has(column)) ctx.addIssue({ code: 'custom', path: ['writers', i, 'mappings', field], message: `column '${column}' is mapped twice or is a primary key column`, input: column });
-          seen.add(column);
+          if (seen.has(column.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['writers', i, 'mappings', field], message: `column '${column}' is mapped twice or is a primary key column (column names ignore case)`, input: column });
+          seen.add(column.toLowerCase());
         }
         if (Object.keys(writer.mappings).length === 0) ctx.addIssue({ code: 'custom', path: ['writers', i, 'mappings'], message: 'must map at least one hash field to a column', input: writer.mappings });
       });

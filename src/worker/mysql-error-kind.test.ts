@@ -22,6 +22,9 @@ describe('classifyMysqlError', () => {
     [{ errno: 1062, sqlState: '23000' }, 'data'],
     [{ errno: 4025, sqlState: '23000' }, 'data'],
     [{ errno: 3819, sqlState: 'HY000' }, 'data'],
+    [{ errno: 1110, sqlState: '42000' }, 'data'], // column specified twice: no retry can fix it
+    [{ errno: 1136, sqlState: '21S01' }, 'data'], // column count does not match
+    [{ errno: 1118, sqlState: '42000' }, 'data'], // row size too large
     [{ errno: 9999, sqlState: '22999' }, 'data'], // unknown, but SQLSTATE class 22
     [{ errno: 9999, sqlState: 'HY000' }, 'retryable'], // unknown: never dropped
   ])('%o is %s', (fields, kind) => {

@@ -4,16 +4,22 @@
  *   too many connections, read-only): roll back, back off, try the same batch again; nothing is dropped.
  * - `schema`: the table or a column is missing. Also retried (the operator fixes the table and the backlog
  *   drains), but logged loudly because it will not heal by itself.
- * - `data`: this row cannot be stored (too long, wrong type, NULL into NOT NULL, constraint): isolate the row
- *   and dead-letter it; the rest of the batch commits.
+ * - `data`: this row cannot be stored (too long, wrong type, NULL into NOT NULL, constraint, a column named
+ *   twice): isolate the row and dead-letter it; the rest of the batch commits.
  * Anything unknown is treated as retryable: stalling is recoverable, dropping data is not.
  */
 export type MysqlErrorKind = 'retryable' | 'schema' | 'data';
 
-/** errno values whose statement failed because of the values of its rows. */
+/**
+ * errno values whose statement failed because of its rows (their values, or their shape: a retry sends the
+ * same statement and fails the same way, so retrying would stall the writer forever).
+ */
 const DATA_ERRNOS = new Set([
   1048, // ER_BAD_NULL_ERROR: NULL into NOT NULL
   1062, // ER_DUP_ENTRY: duplicate on a secondary unique key
+  1110, // ER_FIELD_SPECIFIED_TWICE: a record names one column twice (letter case)
+  1118, // ER_TOO_BIG_ROWSIZE
+  1136, // ER_WRONG_VALUE_COUNT_ON_ROW
   1263, // ER_WARN_NULL_TO_NOTNULL
   1264, // ER_WARN_DATA_OUT_OF_RANGE
   1265, // WARN_DATA_TRUNCATED
