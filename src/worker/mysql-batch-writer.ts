@@ -19,9 +19,10 @@ import type { WriteBehindConfig } from '../shared/config.js';
 import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks } from './batch-writer.js';
 import type { CaptureRecord } from './capture-record.js';
 import { coalesceRecords, type CoalescedChange } from './coalesce.js';
-import { classifyMysqlError } from './mysql-error-kind.js';
+import { classifyMysqlError, mysqlErrorFields } from './mysql-error-kind.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import type { MysqlPool, MysqlSession } from './mysql-pool.js';
+import { encodeRow, rowShape, type EncodedRow, type RowShape } from './row-encoding.js';
 import { findColumn, readTableSchema, type TableSchema } from './table-schema.js';
 import { checkSchema, ensureExactlyOnceTable } from './schema-check.js';
 import { isSqlIdentifier, isSqlTableName, quoteIdentifier, quoteTable } from './sql-identifiers.js';
@@ -37,10 +38,8 @@ export interface MysqlBatchWriterOptions {
 }
 
 /** One row of a statement: its change and the encoded values in the statement's column order. */
-interface StatementRow {
+interface StatementRow extends EncodedRow {
   readonly change: CoalescedChange;
-  readonly values: readonly unknown[];
-  readonly bytes: number;
 }
 
 interface StatementGroup {
@@ -52,28 +51,16 @@ interface StatementGroup {
   readonly rows: StatementRow[];
 }
 
-/**
- * What the statements need of one record shape (table, key column names, column names), checked against the
- * table's schema once instead of for every record: records of one writer almost all share one shape.
- */
-interface RowShape {
-  /** Key columns, then the other columns, each in the table's column order. */
-  readonly keyColumns: readonly string[];
-  readonly columns: readonly string[];
-  /** Per column of [...keyColumns, ...columns]: the column takes raw bytes. */
-  readonly binary: readonly boolean[];
-  /** Statement group of an upsert and of a delete of this shape. */
-  readonly upsertGroup: string;
-  readonly deleteGroup: string;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Bytes of a statement's text besides its values, and of a packet's framing: kept free under the packet limit. */
+const PACKET_MARGIN = 64 * 1024;
 
 export class MysqlBatchWriter implements BatchWriter {
   readonly #pool: MysqlPool;
   readonly #config: WriteBehindConfig;
   readonly #maxRows: number;
   readonly #maxBytes: number;
+  /** The server's max_allowed_packet, read at prepare() (16 MiB until then); lowered if a statement exceeds it. */
+  #packetLimit = 16 * 1024 * 1024;
   readonly #log: Logger;
   readonly #tables: ReadonlySet<string>;
   readonly #schemas = new Map<string, TableSchema>();
@@ -98,6 +85,8 @@ export class MysqlBatchWriter implements BatchWriter {
       const schemas = await checkSchema(session, this.#config);
       for (const [table, schema] of schemas) this.#schemas.set(table, schema);
       if (this.#config.exactlyOnceTable !== undefined) await ensureExactlyOnceTable(session, this.#config.exactlyOnceTable);
+      const [packet] = await session.query<Array<{ limit: string | number }>>('SELECT @@max_allowed_packet AS `limit`');
+      this.#packetLimit = Number(packet!.limit);
     } finally {
       session.release();
     }
@@ -189,45 +178,21 @@ export class MysqlBatchWriter implements BatchWriter {
           continue;
         }
         const schema = await this.#schemaWith(session, record.table, names, context);
-        const keyColumns = orderByTable(schema, [...record.keyValues.keys()]);
-        const columns = orderByTable(schema, [...record.columns.keys()]);
-        shape = {
-          keyColumns,
-          columns,
-          binary: [...keyColumns, ...columns].map((column) => findColumn(schema, column)?.binary === true),
-          upsertGroup: `${record.table}|${keyColumns.join(',')}|${columns.join(',')}`,
-          deleteGroup: `${record.table}|${keyColumns.join(',')}|`,
-        };
+        shape = rowShape(schema, record.table, [...record.keyValues.keys()], [...record.columns.keys()]);
         this.#shapes.set(key, shape);
       }
-      const { keyColumns, columns } = shape;
       const isDelete = record.op === RecordOp.delete;
-      const width = isDelete ? keyColumns.length : keyColumns.length + columns.length;
-      const values: unknown[] = new Array(width);
-      let bytes = 0;
-      let invalid: string | undefined;
-      for (let i = 0; i < width; i++) {
-        const column = i < keyColumns.length ? keyColumns[i]! : columns[i - keyColumns.length]!;
-        const raw = record.keyValues.get(column) ?? record.columns.get(column) ?? null;
-        if (raw === null) {
-          values[i] = null;
-          continue;
-        }
-        bytes += raw.length;
-        if (shape.binary[i] === true) values[i] = raw;
-        else {
-          try {
-            values[i] = utf8.decode(raw);
-          } catch {
-            invalid = column;
-            break;
-          }
-        }
-      }
-      if (invalid !== undefined) {
-        reject(`value of column '${invalid}' is not valid UTF-8 and the column is not binary`, { column: invalid });
+      const encoded = encodeRow(shape, record, isDelete);
+      if (!encoded.ok) {
+        reject(encoded.reason, { column: encoded.column });
         continue;
       }
+      const { values, textBytes, rawBytes } = encoded.row;
+      if (rawBytes > this.#packetLimit - PACKET_MARGIN) {
+        reject(`the row takes ${rawBytes} bytes, more than the server's max_allowed_packet (${this.#packetLimit}) allows`, { rowBytes: rawBytes, maxAllowedPacket: this.#packetLimit });
+        continue;
+      }
+      const { keyColumns, columns } = shape;
       const id = isDelete ? shape.deleteGroup : shape.upsertGroup;
       const groups = isDelete ? deletes : upserts;
       let group = groups.get(id);
@@ -235,7 +200,7 @@ export class MysqlBatchWriter implements BatchWriter {
         group = { op: isDelete ? 'delete' : 'upsert', table: record.table, keyColumns, columns: isDelete ? [] : columns, rows: [] };
         groups.set(id, group);
       }
-      group.rows.push({ change, values, bytes });
+      group.rows.push({ change, values, textBytes, rawBytes });
     }
     // Deletes first: a row deleted and another inserted with the same secondary unique value must not collide.
     return [...deletes.values(), ...upserts.values()];
@@ -256,18 +221,24 @@ export class MysqlBatchWriter implements BatchWriter {
     return schema;
   }
 
+  /** Most bytes of values in one text statement: the configured cap, and half the packet limit (escaping may double text). */
+  get #statementBytes(): number {
+    return Math.max(1024, Math.min(this.#maxBytes, Math.floor((this.#packetLimit - PACKET_MARGIN) / 2)));
+  }
+
   #chunks(rows: readonly StatementRow[]): StatementRow[][] {
     const chunks: StatementRow[][] = [];
+    const limit = this.#statementBytes;
     let current: StatementRow[] = [];
     let bytes = 0;
     for (const row of rows) {
-      if (current.length > 0 && (current.length >= this.#maxRows || bytes + row.bytes > this.#maxBytes)) {
+      if (current.length > 0 && (current.length >= this.#maxRows || bytes + row.textBytes > limit)) {
         chunks.push(current);
         current = [];
         bytes = 0;
       }
       current.push(row);
-      bytes += row.bytes;
+      bytes += row.textBytes;
     }
     if (current.length > 0) chunks.push(current);
     return chunks;
@@ -275,10 +246,24 @@ export class MysqlBatchWriter implements BatchWriter {
 
   /** Runs one statement over `rows`; on a data error, bisects to isolate the offending rows. Returns rows written. */
   async #writeRows(session: MysqlSession, group: StatementGroup, rows: readonly StatementRow[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
+    const sql = statementSql(group, rows.length);
+    const values = rows.flatMap((row) => row.values);
+    // A row too large for a text statement (binary values would travel as hex, twice their size) is sent
+    // alone as a prepared statement, its values raw. One server statement per shape: a bounded number.
+    const alone = rows.length === 1 && rows[0]!.textBytes > this.#statementBytes;
     try {
-      await session.query(statementSql(group, rows.length), rows.flatMap((row) => row.values));
+      if (alone) await session.execute(sql, values);
+      else await session.query(sql, values);
       return rows.length;
     } catch (error) {
+      if (mysqlErrorFields(error).errno === 1153) {
+        // The server's limit is lower than we knew (max_allowed_packet changed, or our estimate was short), and
+        // it closed the connection: the batch is retried under a limit below what this statement sent (at
+        // least), so the retry chunks it smaller or rejects its row before sending it: it cannot fail the same way.
+        const sent = rows.reduce((sum, row) => sum + (alone ? row.rawBytes : row.textBytes), 0);
+        this.#packetLimit = Math.min(this.#packetLimit, Math.max(2 * PACKET_MARGIN, sent - 1));
+        this.#log.warn({ table: group.table, statementBytes: sent, maxAllowedPacket: this.#packetLimit }, 'a statement exceeded max_allowed_packet; lowered the limit the worker uses');
+      }
       if (classifyMysqlError(error) !== 'data') throw error;
       if (rows.length === 1) {
         const { record, superseded } = rows[0]!.change;
@@ -304,12 +289,6 @@ function shapeKey(record: CaptureRecord): string {
   key += '|';
   for (const name of record.columns.keys()) key += `${name.length}:${name}`;
   return key;
-}
-
-/** Columns in the table's ordinal order, so equal column sets produce identical statements. */
-function orderByTable(schema: TableSchema, columns: readonly string[]): string[] {
-  const order = [...schema.columns.keys()];
-  return [...columns].sort((a, b) => order.indexOf(a.toLowerCase()) - order.indexOf(b.toLowerCase()));
 }
 
 function statementSql(group: StatementGroup, rowCount: number): string {

@@ -8,8 +8,13 @@ import mysql from 'mysql2/promise';
 export interface MysqlSession {
   /** Server connection id (for logs and for KILL in tests). */
   readonly threadId: number | null;
-  /** Runs one statement; `?` placeholders are filled by the driver (Buffers as binary literals). */
+  /** Runs one statement; `?` placeholders are filled by the driver (Buffers as hex literals, twice their size). */
   query<T = unknown>(sql: string, values?: readonly unknown[]): Promise<T>;
+  /**
+   * Runs one statement as a server-side prepared statement (cached per connection): values travel raw in the
+   * binary protocol, so a large value costs its own size on the wire, not twice that.
+   */
+  execute<T = unknown>(sql: string, values: readonly unknown[]): Promise<T>;
   /** Returns the connection to the pool. */
   release(): void;
   /** Closes the connection instead of reusing it (after a connection error or an unknown transaction state). */
@@ -44,6 +49,9 @@ export function createMysqlPool(options: MysqlPoolOptions): MysqlPool {
     dateStrings: true,
     connectTimeout: 10_000,
     enableKeepAlive: true,
+    // Only rows too large for a text statement are prepared, one statement per row shape; the cap keeps a
+    // connection's server statements (max_prepared_stmt_count is server-wide) few even with many shapes.
+    maxPreparedStatements: 64,
   });
   const initialised = new WeakSet<object>();
   return {
@@ -63,6 +71,10 @@ export function createMysqlPool(options: MysqlPoolOptions): MysqlPool {
         threadId: connection.threadId,
         async query<T>(sql: string, values: readonly unknown[] = []) {
           const [result] = await connection.query(sql, values as unknown[]);
+          return result as T;
+        },
+        async execute<T>(sql: string, values: readonly unknown[]) {
+          const [result] = await connection.execute(sql, values as Parameters<typeof connection.execute>[1]);
           return result as T;
         },
         release: () => connection.release(),

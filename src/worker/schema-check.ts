@@ -1,7 +1,8 @@
 /**
  * Start-up validation of the config against the database: every writer's table exists, its primary key
- * columns are the table's primary key or a unique key (otherwise an upsert would insert duplicates), and every
- * mapped column exists. All problems are reported at once, each naming the table and column.
+ * columns are the table's primary key or a unique key (otherwise an upsert would insert duplicates), every
+ * mapped column exists, and every NOT NULL column without a default is mapped (column names ignore case). All
+ * problems are reported at once, each naming the table and column.
  */
 import { ConfigError } from '../shared/errors.js';
 import { primaryKeyColumns, type WriteBehindConfig } from '../shared/config.js';
@@ -26,6 +27,13 @@ export async function checkSchema(session: MysqlSession, config: WriteBehindConf
     const keyColumns = primaryKeyColumns(writer);
     for (const column of [...keyColumns, ...Object.values(writer.mappings)]) {
       if (findColumn(schema, column) === undefined) problems.push(`writer '${writer.name}': table '${writer.table}' has no column '${column}'`);
+    }
+    // Every write is an INSERT (… ON DUPLICATE KEY UPDATE): one that omits such a column fails for every row.
+    const written = new Set([...keyColumns, ...Object.values(writer.mappings)].map((c) => c.toLowerCase()));
+    for (const column of schema.columns.values()) {
+      if (column.required && !written.has(column.name.toLowerCase())) {
+        problems.push(`writer '${writer.name}': table '${writer.table}' has a NOT NULL column '${column.name}' without a default that is not mapped`);
+      }
     }
     if (keyColumns.every((c) => findColumn(schema!, c) !== undefined) && !isUniqueKey(schema, keyColumns)) {
       problems.push(`writer '${writer.name}': column(s) ${keyColumns.map((c) => `'${c}'`).join(', ')} of table '${writer.table}' are not its primary key or a unique key`);

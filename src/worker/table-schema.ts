@@ -3,16 +3,18 @@
  * unique keys. Read from information_schema at start-up, and again when a write names a column the cache does
  * not know (the operator may have altered the table).
  */
+import type { ColumnType } from './column-value.js';
 import type { MysqlSession } from './mysql-pool.js';
 
 /** Column types that take raw bytes; every other column takes UTF-8 text. */
 const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 
-export interface ColumnSchema {
+export interface ColumnSchema extends ColumnType {
   readonly name: string;
-  readonly dataType: string;
   readonly binary: boolean;
   readonly nullable: boolean;
+  /** NOT NULL with no default (not AUTO_INCREMENT, not generated): an INSERT that omits it fails. */
+  readonly required: boolean;
 }
 
 export interface TableSchema {
@@ -32,8 +34,9 @@ export function splitTableName(table: string): [string | undefined, string] {
 /** The table's schema, or null when it does not exist. Names compare case-insensitively, as MySQL columns do. */
 export async function readTableSchema(session: MysqlSession, table: string): Promise<TableSchema | null> {
   const [database, name] = splitTableName(table);
-  const columnRows = await session.query<Array<{ name: string; dataType: string; nullable: string }>>(
-    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, IS_NULLABLE AS nullable
+  const columnRows = await session.query<Array<ColumnRow>>(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, COLUMN_TYPE AS columnType,
+            NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale, COLUMN_DEFAULT AS \`default\`, EXTRA AS extra
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?
        ORDER BY ORDINAL_POSITION`,
     [database ?? null, name],
@@ -46,10 +49,7 @@ export async function readTableSchema(session: MysqlSession, table: string): Pro
     [database ?? null, name],
   );
   const columns = new Map<string, ColumnSchema>();
-  for (const row of columnRows) {
-    const dataType = String(row.dataType).toLowerCase();
-    columns.set(String(row.name).toLowerCase(), { name: String(row.name), dataType, binary: BINARY_TYPES.has(dataType), nullable: row.nullable === 'YES' });
-  }
+  for (const row of columnRows) columns.set(String(row.name).toLowerCase(), columnSchema(row));
   const keys = new Map<string, string[]>();
   for (const row of indexRows) {
     const list = keys.get(row.indexName) ?? [];
@@ -57,6 +57,36 @@ export async function readTableSchema(session: MysqlSession, table: string): Pro
     keys.set(row.indexName, list);
   }
   return { table, columns, uniqueKeys: [...keys.values()] };
+}
+
+interface ColumnRow {
+  name: string;
+  dataType: string;
+  nullable: string;
+  columnType: string;
+  precision: string | number | null;
+  scale: string | number | null;
+  default: string | null;
+  extra: string | null;
+}
+
+function columnSchema(row: ColumnRow): ColumnSchema {
+  const dataType = String(row.dataType).toLowerCase();
+  const nullable = row.nullable === 'YES';
+  const extra = String(row.extra ?? '');
+  // MariaDB shows a NULL default as the text 'NULL' and no default as SQL NULL; MySQL shows both as SQL NULL,
+  // but a NOT NULL column cannot default to NULL there.
+  const required = !nullable && row.default === null && !/auto_increment|generated/i.test(extra);
+  return {
+    name: String(row.name),
+    dataType,
+    unsigned: /unsigned/i.test(String(row.columnType)),
+    precision: row.precision === null ? null : Number(row.precision),
+    scale: row.scale === null ? null : Number(row.scale),
+    binary: BINARY_TYPES.has(dataType),
+    nullable,
+    required,
+  };
 }
 
 export function findColumn(schema: TableSchema, column: string): ColumnSchema | undefined {

@@ -73,15 +73,16 @@ describe('failures', () => {
     expect(reported).toBeLessThanOrEqual(6);
   });
 
-  it('poison records mixed into a load: exactly those are dead-lettered with their MySQL error, the rest commits', async () => {
+  it('poison records mixed into a load: exactly those are dead-lettered with their error, the rest commits', async () => {
     const writer = await p.newClient();
-    const poison = new Map<string, number>();
+    const poison = new Map<string, Record<string, unknown>>();
     for (let i = 0; i < 600; i++) {
       if (i % 40 === 7) {
         const id = `X${i}`;
         const tooLong = i % 80 === 7;
         await writer.hSet(`person:${id}`, tooLong ? { first_name: 'x'.repeat(50), age: '1' } : { first_name: 'bad age', age: 'forty-two' });
-        poison.set(`person:${id}`, tooLong ? 1406 : 1366);
+        // Too long: MySQL's error; not a number: the worker's own check, before MySQL sees it.
+        poison.set(`person:${id}`, tooLong ? { errno: 1406 } : { column: 'age' });
       } else {
         await writer.hSet(`person:G${i % 100}`, { first_name: `g${i}`, age: String(i) });
       }
@@ -92,7 +93,7 @@ describe('failures', () => {
     expect(new Set(letters.map((l) => l['key']))).toEqual(new Set(poison.keys()));
     for (const letter of letters) {
       expect(letter['dlq:stage']).toBe('write');
-      expect(JSON.parse(letter['dlq:error']!).context.errno).toBe(poison.get(letter['key']!));
+      expect(JSON.parse(letter['dlq:error']!).context).toMatchObject(poison.get(letter['key']!)!);
     }
   });
 
@@ -129,6 +130,20 @@ describe('failures', () => {
     expect(JSON.parse(car!['dlq:error']!).context.errno).toBe(1048);
   });
 
+  it('HINCRBYFLOAT to 16.5 on an INT column is dead-lettered with a failed ack, not rounded to 17', async () => {
+    await p.client.hSet('person:R1', { first_name: 'r', age: '16' });
+    await drained();
+    expect(await rowOf('R1')).toMatchObject({ age: 16 });
+    await p.client.hIncrByFloat('person:R1', 'age', 0.5);
+    await p.client.hSet('person:R1', { '#': '=u-r1' });
+    await drained();
+    const [, fields] = ((await direct.sendCommand(['XRANGE', '{person:R1}u-r1', '-', '+'])) as Array<[string, string[]]>)[0]!;
+    expect(fields.slice(0, 3)).toEqual(['status', 'failed', 'error']);
+    expect(fields[3]).toContain("'16.5' is not an integer");
+    expect(await rowOf('R1')).toMatchObject({ age: 16 });
+    expect((await deadLetters()).filter((l) => l['key'] === 'person:R1').map((l) => l['c:age'])).toEqual(['16.5']);
+  });
+
   it('a config naming a missing table or column makes the worker exit non-zero, naming them', () => {
     const file = join(dirname(p.configFile), 'bad.json');
     writeFileSync(file, JSON.stringify({
@@ -142,6 +157,17 @@ describe('failures', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("table 'people' does not exist");
     expect(run.stderr).toContain("table 'cars' has no column 'colour'");
+  });
+
+  it('an unmapped NOT NULL column without a default makes the worker exit 2, naming it', async () => {
+    await p.db.query('ALTER TABLE cars ADD COLUMN must VARCHAR(5) NOT NULL');
+    try {
+      const run = spawnSync(process.execPath, [CLI_ENTRY, 'worker', '--redis', p.runtime.url, '--mysql', p.db.url, '--config', p.configFile], { encoding: 'utf8', timeout: 15_000 });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain("table 'cars' has a NOT NULL column 'must' without a default that is not mapped");
+    } finally {
+      await p.db.query('ALTER TABLE cars DROP COLUMN must');
+    }
   });
 
   it('an unknown flag or a bad value is refused before anything starts', () => {
