@@ -38,6 +38,13 @@ export interface WorkerOptions {
    * @defaultValue 5000
    */
   groupRecords?: number;
+  /**
+   * Most bytes of capture records one MySQL transaction covers, and one read-ahead holds: a group (or a single
+   * batch) larger than this is read and written in parts of about this size, one transaction each, in order,
+   * so the worker's memory does not grow with the values. A part always holds at least one record.
+   * @defaultValue 8 MiB
+   */
+  groupBytes?: number;
   /** First retry delay after a retryable failure. @defaultValue 100 */
   retryInitialDelayMs?: number;
   /** Cap of the retry delay. @defaultValue 30000 */
@@ -59,6 +66,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     readCount: 10,
     rangePageSize: 1000,
     groupRecords: 5000,
+    groupBytes: 8 * 1024 * 1024,
     retryInitialDelayMs: 100,
     retryMaxDelayMs: 30_000,
     log: silentLogger,
@@ -69,7 +77,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
   };
-  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
+  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'groupBytes', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
   if (resolved.retryMaxDelayMs < resolved.retryInitialDelayMs) throw new RangeError('retryMaxDelayMs must be at least retryInitialDelayMs');
   if (resolved.consumer === '' || /\s/.test(resolved.consumer)) throw new RangeError('consumer must be a non-empty name without spaces');
   return Object.freeze(resolved);

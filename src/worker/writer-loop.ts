@@ -3,11 +3,12 @@
  * batches strictly in stream order, so the changes of one key reach MySQL in the order they were made.
  *
  * Per group of consecutive batches (one batch, or several when a backlog waits; see batch-group.ts): XRANGE
- * the capture records (from, to], write them in one MySQL transaction; just before its COMMIT, confirm the
- * descriptors are still ours and record the dead letters (and their `failed` acks); after it, write the
- * `done` acks and call the library's `committed` (cursor, trim, XACK+XDEL) for each batch, in order. While a
- * group is written, the next group's records are read (and parsed) on a second connection; they cannot
- * change before that group commits, and the groups still commit one after another. A kill at any point
+ * the capture records (from, to] in parts of about groupBytes (record-reader.ts) and write each part in one
+ * MySQL transaction, in order; just before its COMMIT, confirm the descriptors are still ours and record the
+ * dead letters (and their `failed` acks); after it, write the `done` acks; after the last part, call the
+ * library's `committed` (cursor, trim, XACK+XDEL) for each batch, in order. While a group is written, the
+ * next group's first part is read (and parsed) on a second connection; it cannot change before that group
+ * commits, and the groups still commit one after another. A kill at any point
  * leaves the descriptors pending, and the replay is harmless:
  * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
  * - after COMMIT, before `committed`: the replay writes the same row images again in the same order (or, with
@@ -25,7 +26,8 @@ import { loggableError } from './loggable-error.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
 import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
 import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
-import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
+import type { CaptureRecord } from './capture-record.js';
+import { RecordReader, type RecordPart, type Unparsable } from './record-reader.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
 import { entryText, type StreamEntry } from './stream-entry.js';
@@ -81,21 +83,10 @@ class LostBatchError extends WriteBehindError {
 /** Ends the loop when shutdown interrupts a retry: the batch stays pending in Redis. */
 class StoppedError extends Error {}
 
-interface Unparsable {
-  readonly entry: StreamEntry;
-  readonly reason: string;
-}
-
-/** The capture records of one group, read and parsed. */
-interface BatchRecords {
-  readonly records: CaptureRecord[];
-  readonly unparsable: Unparsable[];
-}
-
-/** The next group's records, being read while the current group is written (only reads: nothing to undo). */
+/** The next group's first part, being read while the current group is written (only reads: nothing to undo). */
 interface Prefetch {
   readonly group: BatchGroup;
-  readonly records: Promise<BatchRecords>;
+  readonly records: Promise<RecordPart>;
 }
 
 interface DeadLetter {
@@ -116,10 +107,12 @@ export class WriterLoop {
   #waitingOn: string | undefined;
   #waitingSince = 0;
   #prefetch: Prefetch | undefined;
+  readonly #reader: RecordReader;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
     this.#keys = writerKeys(ctx.writer.name);
+    this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);
   }
@@ -154,6 +147,7 @@ export class WriterLoop {
             if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount));
             await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
           } else if (end === 'idle') {
+            this.#reader.idle();
             if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
             else await sleep(options.blockMs, signal);
           }
@@ -256,7 +250,7 @@ export class WriterLoop {
     if (following[0]?.from !== current.to) return;
     const next = groupBatches(following, 0, this.#ctx.options.groupRecords);
     if (this.#prefetch !== undefined && sameGroup(this.#prefetch.group, next)) return;
-    const records = this.#readRecords(next, this.#ctx.reader);
+    const records = this.#readPart(next, next.from, this.#ctx.reader);
     // Its failure is seen (and retried) by the group's own write; until then it must not count as unhandled.
     records.catch(() => undefined);
     this.#prefetch = { group: next, records };
@@ -264,28 +258,46 @@ export class WriterLoop {
 
   /**
    * Writes and commits one group: null once committed, or the ids of its batches another worker reclaimed
-   * first (nothing was committed). `ahead`: its records, already being read; a retry reads them again.
+   * first. `ahead`: its first part, already being read; a retry reads it again. A group larger than
+   * groupBytes is written in parts, one transaction each, in order; the batches are marked `committed` only
+   * after the last part. A replay (a kill or a reclaim between parts) writes the committed parts again, as
+   * any replay after a COMMIT does (or skips them, with exactly-once).
    */
-  async #processGroup(group: BatchGroup, ahead: Promise<BatchRecords>): Promise<readonly string[] | null> {
+  async #processGroup(group: BatchGroup, ahead: Promise<RecordPart>): Promise<readonly string[] | null> {
     const started = performance.now();
-    let first: Promise<BatchRecords> | undefined = ahead;
-    const written = await this.#retrying(group.label, () => {
-      const records = first ?? this.#readRecords(group, this.#ctx.client);
-      first = undefined;
-      return this.#write(group, records);
-    });
-    if (written instanceof LostBatchError) {
-      this.#log.info({ descriptorIds: written.lost }, 'batch reclaimed by another worker; rolled back and left to it');
-      return written.lost;
+    let first: Promise<RecordPart> | undefined = ahead;
+    let after = group.from;
+    let rows = 0;
+    let records = 0;
+    let entries = 0;
+    for (;;) {
+      const from = after;
+      const written = await this.#retrying(group.label, () => {
+        const part = first ?? this.#readPart(group, from, this.#ctx.client);
+        first = undefined;
+        return this.#write(group, part);
+      });
+      if (written instanceof LostBatchError) {
+        this.#log.info({ descriptorIds: written.lost }, 'batch reclaimed by another worker; rolled back and left to it');
+        return written.lost;
+      }
+      const { result, part } = written;
+      await this.#retrying(group.label, () => this.#acknowledgeDone(part.records, result));
+      rows += result.rows;
+      records += part.records.length;
+      entries += part.entries;
+      if (part.last) break;
+      after = part.to;
     }
-    const { result, records } = written;
-    await this.#retrying(group.label, () => this.#acknowledgeDone(records, result));
+    if (group.count > 0 && entries !== group.count) {
+      this.#log.warn({ descriptorId: group.label, expected: group.count, found: entries }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
+    }
     // Sent together (one connection answers in order): each call moves the library's cursor to its batch's
     // end; calling it again for a batch already marked is harmless, so a retry repeats them all. The rows
     // are counted once.
-    await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? result.rows : 0))));
+    await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
     const lagSeconds = (Date.now() - Number(parseStreamId(group.to)[0])) / 1000;
-    this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records.length, result.rows, (performance.now() - started) / 1000, lagSeconds);
+    this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
     return null;
   }
 
@@ -311,49 +323,31 @@ export class WriterLoop {
     }
   }
 
-  /** The group's records: read ahead while the previous group was written, else started now. */
-  #takeRecords(group: BatchGroup): Promise<BatchRecords> {
+  /** The group's first part: read ahead while the previous group was written, else started now. */
+  #takeRecords(group: BatchGroup): Promise<RecordPart> {
     const prefetch = this.#prefetch;
     this.#prefetch = undefined;
     if (prefetch !== undefined && sameGroup(prefetch.group, group)) return prefetch.records;
-    const records = this.#readRecords(group, this.#ctx.client);
+    const records = this.#readPart(group, group.from, this.#ctx.client);
     records.catch(() => undefined); // awaited by the group's write, which retries on failure
     return records;
   }
 
-  /** XRANGE (from, to] in pages, parsed; records of held batches are immutable until they are committed. */
-  async #readRecords(group: BatchGroup, client: StreamClient): Promise<BatchRecords> {
-    const { options } = this.#ctx;
-    for (const descriptor of group.descriptors) {
-      if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
+  /** The part of the group after `after`; records of held batches are immutable until they are committed. */
+  #readPart(group: BatchGroup, after: string, client: StreamClient): Promise<RecordPart> {
+    if (after === group.from) {
+      for (const descriptor of group.descriptors) {
+        if (descriptor.stream !== this.#keys.changes) this.#log.warn({ descriptorId: descriptor.id, stream: descriptor.stream }, `descriptor names another stream; reading ${this.#keys.changes}`);
+      }
     }
-    const entries: StreamEntry[] = [];
-    let after = group.from;
-    for (;;) {
-      const page = await client.rangeAfter(this.#keys.changes, after, group.to, options.rangePageSize);
-      entries.push(...page);
-      // A full page that ends at `to` is the last one: asking again would only return nothing.
-      const last = page.at(-1);
-      if (page.length < options.rangePageSize || last === undefined || last.id === group.to) break;
-      after = last.id;
-    }
-    if (group.count > 0 && entries.length !== group.count) {
-      this.#log.warn({ descriptorId: group.label, expected: group.count, found: entries.length }, 'a batch holds a different number of capture records than its descriptor counts (entries lost or added behind the library, e.g. a Redis restart without persistence)');
-    }
-    const records: CaptureRecord[] = [];
-    const unparsable: Unparsable[] = [];
-    for (const entry of entries) {
-      const parsed = parseCaptureEntry(entry);
-      if (parsed.ok) records.push(parsed.record);
-      else unparsable.push(parsed);
-    }
-    return { records, unparsable };
+    return this.#reader.readPart(client, group, after);
   }
 
-  async #write(group: BatchGroup, read: Promise<BatchRecords>): Promise<{ result: BatchWriteResult; records: CaptureRecord[] }> {
+  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: BatchWriteResult; part: RecordPart }> {
     const { client, options } = this.#ctx;
-    const { records, unparsable } = await read;
-    const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: group.label, from: group.from, to: group.to, records };
+    const part = await read;
+    const { records, unparsable } = part;
+    const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
     const result = await options.batchWriter.write(batch, {
@@ -364,7 +358,7 @@ export class WriterLoop {
         await this.#deadLetter(group, pending.replayed ? [] : unparsable, pending);
       },
     });
-    return { result, records };
+    return { result, part };
   }
 
   /** Dead letters of one group, with their `failed` acks and the meta counters, before the group commits. */

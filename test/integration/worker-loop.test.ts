@@ -213,6 +213,29 @@ describe('Worker over Redis streams', () => {
     expect(text).toMatch(/writebehind_batch_duration_seconds_count\{writer="Persons"\} 1/);
   });
 
+  it.each([false, true])('writes a batch larger than groupBytes in parts, in order, and marks it committed once after the last (exactly-once %s)', async (exactlyOnce) => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'old', age: '1' }, ack: 'p-1' });
+    // More records than the first page takes (16), so that the parts' size follows groupBytes.
+    for (let i = 2; i <= 39; i++) await capture({ id: '*', key: `person:${i}`, columns: { first: `n${i}`, age: String(i) } });
+    const last = await capture({ id: '*', key: 'person:1', columns: { first: 'new', age: '40' }, ack: 'p-40' });
+    await cut();
+    const metrics = new WorkerMetrics();
+    await startWorker({ metrics, groupBytes: 300, exactlyOnce });
+    await until(committedOf, (v) => v === last);
+    const all = await rows();
+    expect(all).toHaveLength(39);
+    // Written in one transaction, person:1's two changes would coalesce into one write (applied 1): two parts
+    // wrote it once each, the later change last.
+    expect(all[0]).toEqual({ person_id: '1', first: 'new', age: 40, applied: 2 });
+    expect(all.slice(1).every((r) => r.applied === 1)).toBe(true);
+    const ack = async (uuid: string) => ((await redis.sendCommand(['XRANGE', `{person:1}${uuid}`, '-', '+'])) as Array<[string, string[]]>)[0]![1];
+    expect(await ack('p-1')).toEqual(['status', 'done']);
+    expect(await ack('p-40')).toEqual(['status', 'done']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('writebehind_batches_total{writer="Persons"} 1');
+    expect(text).toContain('writebehind_records_total{writer="Persons"} 40');
+  });
+
   it('replays its own pending batches after a restart under the same consumer name', async () => {
     const last = await capture({ id: '*', key: 'person:7', columns: { first: 'pending', age: '7' } });
     await cut();
