@@ -59,8 +59,15 @@ export class MysqlBatchWriter implements BatchWriter {
   readonly #config: WriteBehindConfig;
   readonly #maxRows: number;
   readonly #maxBytes: number;
-  /** The server's max_allowed_packet, read at prepare() (16 MiB until then); lowered if a statement exceeds it. */
+  /**
+   * The packet limit statements are sized by: the server's max_allowed_packet, read at prepare() (16 MiB until
+   * then) and again after a failed write, and at most `#packetCeiling`.
+   */
   #packetLimit = 16 * 1024 * 1024;
+  /** Lowered below what a statement sent when the server refused it as too large (1153): our estimate was short. */
+  #packetCeiling = Number.POSITIVE_INFINITY;
+  /** A write failed on the connection: max_allowed_packet may have changed (a too-large packet often shows only as a reset). */
+  #packetUnsure = false;
   readonly #log: Logger;
   readonly #tables: ReadonlySet<string>;
   readonly #schemas = new Map<string, TableSchema>();
@@ -85,8 +92,7 @@ export class MysqlBatchWriter implements BatchWriter {
       const schemas = await checkSchema(session, this.#config);
       for (const [table, schema] of schemas) this.#schemas.set(table, schema);
       if (this.#config.exactlyOnceTable !== undefined) await ensureExactlyOnceTable(session, this.#config.exactlyOnceTable);
-      const [packet] = await session.query<Array<{ limit: string | number }>>('SELECT @@max_allowed_packet AS `limit`');
-      this.#packetLimit = Number(packet!.limit);
+      await this.#readPacketLimit(session);
     } finally {
       session.release();
     }
@@ -103,6 +109,7 @@ export class MysqlBatchWriter implements BatchWriter {
     let reuse = true;
     let inHook = false;
     try {
+      if (this.#packetUnsure) await this.#readPacketLimit(session);
       await session.query('START TRANSACTION');
       const exactlyOnce = this.#config.exactlyOnceTable;
       let pending: readonly CaptureRecord[] = batch.records;
@@ -139,7 +146,10 @@ export class MysqlBatchWriter implements BatchWriter {
       }
       if (inHook) throw error;
       const wrapped = MysqlWriteError.wrap(error, context);
-      if (wrapped.kind === 'retryable') reuse = false;
+      if (wrapped.kind === 'retryable') {
+        reuse = false;
+        this.#packetUnsure = true;
+      }
       // The table changed under us: read its columns (and their types) again on the retry.
       if (wrapped.kind === 'schema') {
         this.#schemas.clear();
@@ -221,6 +231,13 @@ export class MysqlBatchWriter implements BatchWriter {
     return schema;
   }
 
+  /** max_allowed_packet of this session (the server's value when it connected), capped by what 1153s taught. */
+  async #readPacketLimit(session: MysqlSession): Promise<void> {
+    const [packet] = await session.query<Array<{ limit: string | number }>>('SELECT @@max_allowed_packet AS `limit`');
+    this.#packetLimit = Math.min(Number(packet!.limit), this.#packetCeiling);
+    this.#packetUnsure = false;
+  }
+
   /** Most bytes of values in one text statement: the configured cap, and half the packet limit (escaping may double text). */
   get #statementBytes(): number {
     return Math.max(1024, Math.min(this.#maxBytes, Math.floor((this.#packetLimit - PACKET_MARGIN) / 2)));
@@ -257,11 +274,13 @@ export class MysqlBatchWriter implements BatchWriter {
       return rows.length;
     } catch (error) {
       if (mysqlErrorFields(error).errno === 1153) {
-        // The server's limit is lower than we knew (max_allowed_packet changed, or our estimate was short), and
-        // it closed the connection: the batch is retried under a limit below what this statement sent (at
-        // least), so the retry chunks it smaller or rejects its row before sending it: it cannot fail the same way.
+        // The server refused the statement as too large and closed the connection. The retry reads the limit
+        // again (max_allowed_packet may have been lowered) and stays below what this statement sent (in case
+        // our estimate was short), so it chunks smaller or rejects the row before sending it: it cannot fail
+        // the same way.
         const sent = rows.reduce((sum, row) => sum + (alone ? row.rawBytes : row.textBytes), 0);
-        this.#packetLimit = Math.min(this.#packetLimit, Math.max(2 * PACKET_MARGIN, sent - 1));
+        this.#packetCeiling = Math.min(this.#packetCeiling, Math.max(2 * PACKET_MARGIN, sent - 1));
+        this.#packetLimit = Math.min(this.#packetLimit, this.#packetCeiling);
         this.#log.warn({ table: group.table, statementBytes: sent, maxAllowedPacket: this.#packetLimit }, 'a statement exceeded max_allowed_packet; lowered the limit the worker uses');
       }
       if (classifyMysqlError(error) !== 'data') throw error;

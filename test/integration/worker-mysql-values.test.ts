@@ -9,7 +9,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
-import { createMysqlPool } from '../../src/worker/mysql-pool.js';
+import { MysqlWriteError } from '../../src/worker/mysql-write-error.js';
+import { createMysqlPool, type MysqlPool } from '../../src/worker/mysql-pool.js';
 import type { BatchWriteResult, WriteBatch } from '../../src/worker/batch-writer.js';
 import type { CaptureRecord } from '../../src/worker/capture-record.js';
 import { captureRecord } from './worker-helpers.js';
@@ -161,6 +162,35 @@ describe('rows near the server packet limit', () => {
       { id: 1, bytes: fits.length, same: 1, note: 'fits' },
       { id: 3, bytes: 5, same: 0, note: 'small' },
     ]);
+  });
+  it('a max_allowed_packet lowered while running: the first attempt fails retryably, the retry rejects the row instead of failing again', async () => {
+    const [{ packet }] = await rows('SELECT @@GLOBAL.max_allowed_packet AS packet') as [{ packet: number }];
+    const inner = createMysqlPool({ url: db.url });
+    // Every session on a new connection, so that one opened after SET GLOBAL gets the lower limit.
+    const pool: MysqlPool = { session: async () => { const s = await inner.session(); return { ...s, release: () => s.destroy() }; }, end: () => inner.end() };
+    const w = new MysqlBatchWriter({ pool, config: config(WRITERS) });
+    await w.prepare(); // learns the current limit
+    const lowered = 4 * 1024 * 1024;
+    const value = Buffer.alloc(lowered + 1024 * 1024, 0x5a); // raw, over the lowered limit, under the one it learnt
+    const batch = (): WriteBatch => ({ writer: 'Bigs', stream: 'wb:changes:{Bigs}', descriptorId: '1-0', from: '0-0', to: '4000-2', records: [
+      captureRecord('4000-1', { key: 'bigs:1', table: 'bigs', keys: { id: '1' }, columns: { data: value, note: 'big' } }),
+      captureRecord('4000-2', { key: 'bigs:2', table: 'bigs', keys: { id: '2' }, columns: { data: Buffer.from('small'), note: 'small' } }),
+    ] });
+    await db.query(`SET GLOBAL max_allowed_packet = ${lowered}`);
+    try {
+      const failed = await w.write(batch()).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(MysqlWriteError);
+      expect((failed as MysqlWriteError).retryable).toBe(true);
+      // 1153, or only a reset connection: the server closes it after refusing the packet.
+      expect([1153, -104, undefined]).toContain((failed as MysqlWriteError).context['errno']);
+      const result = await w.write(batch());
+      expect(result.rejected.map((r) => r.record.key)).toEqual(['bigs:1']);
+      expect(result.rejected[0]!.error.message).toContain('max_allowed_packet');
+    } finally {
+      await db.query(`SET GLOBAL max_allowed_packet = ${Number(packet)}`);
+      await w.close();
+    }
+    expect(await rows('SELECT id, note FROM bigs ORDER BY id')).toEqual([{ id: 2, note: 'small' }]);
   });
 });
 
