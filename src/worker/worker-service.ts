@@ -11,7 +11,7 @@ import { MysqlBatchWriter } from './mysql-batch-writer.js';
 import { createMysqlPool } from './mysql-pool.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
-import { redactUrl } from './redact-url.js';
+import { redactUrl } from '../shared/redact-url.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { Worker } from './worker.js';

@@ -12,11 +12,12 @@ import { Runtime } from '../../runtime/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { createLogger } from '../../shared/log.js';
 import { databaseOfUrl } from '../../worker/mysql-pool.js';
-import { redactUrl } from '../../worker/redact-url.js';
+import { redactUrl } from '../../shared/redact-url.js';
 import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { shutdownSignal } from '../preflights/shutdown-signal.js';
+import { checkBackingRedis } from '../preflights/backing-redis.js';
 import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './worker.js';
 
 /** The plain redis-server the runtime fronts. */
@@ -44,6 +45,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
   const parsed = parseOptions('start', startOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'start' });
+  await checkBackingRedis(parsed.redis);
   const runtime = await Runtime.start({ redisUrl: parsed.redis, port: parsed.port, log: log.child({ component: 'runtime' }) });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {
