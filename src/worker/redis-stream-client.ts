@@ -31,7 +31,7 @@ export class RedisStreamClient implements StreamClient {
   }
 
   /** False while the connection is down (commands wait for it to come back). */
-  get isReady(): boolean {
+  isReady(): boolean {
     return this.#client.isReady;
   }
 

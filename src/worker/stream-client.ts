@@ -46,7 +46,7 @@ export interface StreamClient {
   /** TFCALL <library>.<fn> with keys and args; the reply as text (or null). */
   callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null>;
   /** False while the connection is down. */
-  readonly isReady: boolean;
+  isReady(): boolean;
   /** Waits for the replies still due, then closes. */
   close(): Promise<void>;
   /** Closes at once: every command still waiting fails (a stop that cannot wait for Redis). */

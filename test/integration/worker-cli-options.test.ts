@@ -15,7 +15,7 @@ describe('worker command options', () => {
   it('defaults to the runtime port and the local MySQL, or REDIS_URL / MYSQL_URL', () => {
     delete process.env['REDIS_URL'];
     delete process.env['MYSQL_URL'];
-    expect(parseOptions('worker', workerOptionsSchema, {})).toEqual({ redis: 'redis://127.0.0.1:6380', mysql: 'mysql://root@127.0.0.1:3306/test', config: 'config/example.json' });
+    expect(parseOptions('worker', workerOptionsSchema, {})).toEqual({ redis: 'redis://127.0.0.1:6380', mysql: 'mysql://root@127.0.0.1:3306/test', config: 'config/example.json', metricsHost: '127.0.0.1' });
     process.env['REDIS_URL'] = 'redis://r:1';
     process.env['MYSQL_URL'] = 'mysql://u:secret@m:2/db';
     expect(parseOptions('worker', workerOptionsSchema, { metricsPort: '9100' })).toMatchObject({ redis: 'redis://r:1', mysql: 'mysql://u:secret@m:2/db', metricsPort: 9100 });

@@ -1,0 +1,163 @@
+/**
+ * `writebehind worker` stopping and being watched while its Redis is down: SIGTERM is honoured within seconds
+ * (the batch it holds stays pending, as after a SIGKILL, and the next worker replays it), a second signal
+ * stops it at once, and /metrics keeps answering from the process's own state.
+ */
+import type { ChildProcess } from 'node:child_process';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../src/runtime/index.js';
+import { WORKER_GROUP, writerKeys } from '../../src/shared/keys.js';
+import { refusedPort } from '../helpers/cli.js';
+import { exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
+
+const PERSONS = writerKeys('PersonsWriteBehind');
+let p: Pipeline;
+let direct: TestClient;
+/** The runtime started again by a test on the pipeline's port (the worker's Redis back up). */
+let restarted: Runtime | undefined;
+
+beforeAll(async () => {
+  p = await startPipeline('shutdown');
+  direct = await p.newDirectClient();
+});
+
+afterAll(async () => {
+  await restarted?.close();
+  await p?.close();
+});
+
+const rowOf = async (id: string) => (await p.db.query<Array<{ first: string; applied: number }>>('SELECT first, applied FROM persons WHERE person_id = ?', [id]))[0];
+
+/** Takes the worker's Redis away (the runtime it talks to), and gives it back on the same port. */
+const redisDown = () => (restarted ?? p.runtime.runtime).close();
+async function redisUp(): Promise<void> {
+  await restarted?.close();
+  restarted = await Runtime.start({ redisUrl: p.server.url, port: p.runtime.port });
+}
+
+/** A MySQL session holding the row's lock, so the worker's write of it waits (its batch stays in flight). */
+async function lockRow(id: string): Promise<{ waitingWriters: () => Promise<number>; release: () => Promise<void> }> {
+  const session = await mysql.createConnection(p.db.url);
+  await session.query('START TRANSACTION');
+  await session.query('SELECT * FROM persons WHERE person_id = ? FOR UPDATE', [id]);
+  return {
+    waitingWriters: async () => Number(((await session.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as unknown as [Array<{ n: number }>])[0][0]!.n),
+    release: async () => {
+      await session.query('ROLLBACK');
+      await session.end();
+    },
+  };
+}
+
+async function started(child: ChildProcess, id: string): Promise<void> {
+  await p.client.hSet(`person:${id}`, { first_name: 'Before' });
+  await until(() => rowOf(id), (r) => r !== undefined, 15_000);
+  expect(child.exitCode).toBeNull();
+}
+
+const pendingOf = async (consumer: string) => ((await direct.sendCommand(['XPENDING', PERSONS.batches, WORKER_GROUP, '-', '+', '10', consumer])) as unknown[]).length;
+
+describe('worker shutdown and metrics while Redis is down', () => {
+  it('/metrics answers from the process state while Redis is down', { timeout: 40_000 }, async () => {
+    const port = await refusedPort();
+    const child = p.spawnWorker('metrics-down', ['--metrics-port', String(port)]);
+    try {
+      await started(child, 'm9');
+      await redisDown();
+      await new Promise((r) => setTimeout(r, 500));
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3000) });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toMatch(/writebehind_batches_total\{writer="PersonsWriteBehind"\} [1-9]/);
+      expect(text).toContain('writebehind_backlog_records{writer="PersonsWriteBehind"}');
+      expect(Number(/^writebehind_gauges_age_seconds (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0.4); // the reading predates the outage
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+      await redisUp();
+    }
+  });
+
+  it('--metrics-host defaults to loopback (127.0.0.1 only); 0.0.0.0 opens it to every interface', { timeout: 40_000 }, async () => {
+    for (const [args, reachable] of [[[], false], [['--metrics-host', '0.0.0.0'], true]] as const) {
+      const port = await refusedPort();
+      const child = p.spawnWorker(`metrics-host-${String(reachable)}`, ['--metrics-port', String(port), ...args]);
+      try {
+        await until(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.status, () => 0), (s) => s === 200, 15_000);
+        // Another loopback address: a listener bound to 127.0.0.1 alone does not accept there.
+        const other = await fetch(`http://127.0.0.2:${port}/metrics`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
+        expect(other === 200).toBe(reachable);
+      } finally {
+        child.kill('SIGKILL');
+        await exited(child);
+      }
+    }
+  });
+
+  it('SIGTERM while Redis is down stops within seconds; its batch stays pending and the next worker replays it', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('sigterm-down');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 's8');
+      lock = await lockRow('s8');
+      await p.client.hSet('person:s8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000); // the worker's batch is in flight
+      await redisDown();
+      await lock.release(); // the write goes through; committing it needs Redis
+      lock = undefined;
+      await new Promise((r) => setTimeout(r, 500));
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      expect(code).not.toBe('still running');
+      expect(Date.now() - signalled).toBeLessThan(8_000);
+      await redisUp();
+      expect(await pendingOf('sigterm-down')).toBe(1); // left pending, as after a SIGKILL
+      expect(await rowOf('s8')).toEqual({ first: 'Before', applied: 1 }); // rolled back: not committed without Redis
+      const next = p.spawnWorker('sigterm-down');
+      try {
+        expect(await until(() => rowOf('s8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+        await until(() => pendingOf('sigterm-down'), (n) => n === 0);
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a second signal stops it at once, even with a batch in flight', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('second-signal');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 'x8');
+      lock = await lockRow('x8');
+      await p.client.hSet('person:x8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000);
+      child.kill('SIGINT'); // finishing the batch in flight: it waits for the lock
+      await new Promise((r) => setTimeout(r, 500));
+      expect(child.exitCode).toBeNull();
+      const signalled = Date.now();
+      child.kill('SIGINT');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+      expect(code).toBe(130);
+      expect(Date.now() - signalled).toBeLessThan(2_000);
+      expect(await pendingOf('second-signal')).toBe(1);
+      await lock.release();
+      lock = undefined;
+      const next = p.spawnWorker('second-signal');
+      try {
+        expect(await until(() => rowOf('x8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
