@@ -22,12 +22,17 @@ export class RedisStreamClient implements StreamClient {
 
   /**
    * Connects to `url` (see connectRedis: a deadline on the handshake, an error naming the redacted URL and the
-   * cause). Once connected, reconnects with a capped backoff on its own; commands sent meanwhile wait for the
-   * reconnection, until close() or destroy().
+   * cause). A long-running client (`reconnect`, the default) reconnects with a capped backoff on its own, and
+   * commands sent meanwhile wait for the reconnection, until close() or destroy(); a short-lived one (status,
+   * dlq) fails instead of waiting for a server that may not come back.
    * `onError` receives connection errors (node-redis emits them as events; unhandled they would crash).
    */
-  static async connect(url: string, onError: (error: Error) => void = () => {}): Promise<RedisStreamClient> {
-    return new RedisStreamClient(await connectRedis(url, { reconnect: true, onError, suggestion: 'check --redis / REDIS_URL: the runtime (writebehind runtime) or Redis Stack must run there, and the password must be right' }));
+  static async connect(url: string, options: { onError?: (error: Error) => void; reconnect?: boolean } = {}): Promise<RedisStreamClient> {
+    return new RedisStreamClient(await connectRedis(url, {
+      reconnect: options.reconnect ?? true,
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+      suggestion: 'check --redis / REDIS_URL: the runtime (writebehind runtime) or Redis Stack must run there, and the password must be right',
+    }));
   }
 
   /** False while the connection is down (commands wait for it to come back). */

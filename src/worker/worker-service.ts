@@ -65,7 +65,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         context: { suggestion: 'check that MySQL runs and that --mysql / MYSQL_URL names an existing database and a user that can write to it' },
       });
     }
-    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, (error) => log.debug({ error: loggableError(error) }, 'Redis connection error'));
+    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, { onError: (error) => log.debug({ error: loggableError(error) }, 'Redis connection error') });
     await checkLibrary(await connectRedis(), config.name, options.redisUrl);
 
     const metrics = new WorkerMetrics();

@@ -80,3 +80,30 @@ export async function startBlackhole(): Promise<Blackhole> {
     },
   };
 }
+
+/** Answers the handshake (CLIENT …, PING), then drops the connection at the first other command (a server dying mid-command). */
+export async function startDropper(): Promise<Blackhole> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', (chunk) => {
+      // Each command is `*N\r\n$len\r\nNAME\r\n…`: its name is the third line.
+      for (const command of chunk.toString('latin1').split(/(?=\*\d+\r\n)/)) {
+        const name = command.split('\r\n')[2]?.toUpperCase();
+        if (name === 'PING') socket.write('+PONG\r\n');
+        else if (name === 'CLIENT') socket.write('+OK\r\n');
+        else return void socket.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { refusedPort, runCli, startBlackhole, type Blackhole, type CliResult } from '../helpers/cli.js';
+import { refusedPort, runCli, startBlackhole, startDropper, type Blackhole, type CliResult } from '../helpers/cli.js';
 
 const SECRET = 'RealSecret4711';
 const WRONG = 'WrongSecret0815';
@@ -74,6 +74,24 @@ describe('commands against a Redis they cannot use', () => {
       }
     });
   }
+});
+
+describe('commands whose Redis dies mid-command', () => {
+  it('status and dlq fail instead of waiting for a reconnection', async () => {
+    const dropper = await startDropper();
+    try {
+      const url = `redis://127.0.0.1:${dropper.port}`;
+      const results = await Promise.all([runCli(['status', '--redis', url], { timeoutMs: 15_000 }), runCli(['dlq', 'list', '--writer', 'PersonsWriteBehind', '--redis', url], { timeoutMs: 15_000 })]);
+      for (const result of results) {
+        expect(result.timedOut, result.stderr).toBe(false);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/Socket closed unexpectedly|client is closed/);
+        expect(result.stderr).not.toContain('cannot connect'); // it did connect: the failure is the command's
+      }
+    } finally {
+      await dropper.close();
+    }
+  });
 });
 
 describe('commands against a MySQL they cannot use', () => {

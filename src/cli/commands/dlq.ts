@@ -57,7 +57,7 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
     throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
   }
   const keys = writerKeys(parsed.writer);
-  const client = await RedisStreamClient.connect(parsed.redis);
+  const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     switch (parsed.action) {
       case 'list': {
