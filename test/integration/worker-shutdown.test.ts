@@ -160,4 +160,34 @@ describe('worker shutdown and metrics while Redis is down', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('a stop MySQL does not let finish ends after the deadline with exit 1; the batch stays pending and replays', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('mysql-stuck');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 'd8');
+      lock = await lockRow('d8');
+      await p.client.hSet('person:d8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000); // its write waits for the lock (50 s by default)
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+      expect(code).toBe(1);
+      expect(Date.now() - signalled).toBeGreaterThan(9_000);
+      expect(Date.now() - signalled).toBeLessThan(15_000);
+      expect(await pendingOf('mysql-stuck')).toBe(1);
+      await lock.release();
+      lock = undefined;
+      const next = p.spawnWorker('mysql-stuck');
+      try {
+        expect(await until(() => rowOf('d8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 });
