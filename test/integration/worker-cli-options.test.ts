@@ -32,4 +32,13 @@ describe('worker command options', () => {
     expect(() => parseOptions('dlq', dlqOptionsSchema, { action: 'explode', writer: 'W' })).toThrow('--action');
     expect(parseOptions('start', startOptionsSchema, {})).toMatchObject({ redis: expect.stringMatching(/^redis:\/\//), port: 6380 });
   });
+
+  it('refuses a URL that does not parse, without echoing its password', () => {
+    for (const [flag, url] of [['mysql', 'mysql://u:Sec%ret@h:1/db'], ['mysql', 'mysql://u:Sec/ret@h:1/db'], ['redis', 'redis://u:Sec%ret@h:1']] as const) {
+      const error = (() => { try { parseOptions('worker', workerOptionsSchema, { [flag]: url }); } catch (e) { return e as Error; } return undefined; })();
+      expect(error, url).toBeInstanceOf(ConfigError);
+      expect(error!.message).toContain(`--${flag}: must be a ${flag}://`);
+      expect(error!.message).not.toContain('Sec');
+    }
+  });
 });

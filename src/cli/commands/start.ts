@@ -1,5 +1,5 @@
 /**
- * `writebehind start [--redis URL] [--port 6380] [--mysql URL] [--config FILE]`: the whole pipeline on a local
+ * `writebehind start [--redis URL] [--port 6380] [--mysql URL] [--config FILE] [--metrics-port N] [--metrics-host H]`: the whole pipeline on a local
  * default, for the Quick start: the RedisGears runtime over the local redis-server, the library deployed with
  * the config, the example tables created in MySQL if missing, and a worker. Prints what to type; Ctrl-C stops
  * everything cleanly.
