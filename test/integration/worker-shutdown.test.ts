@@ -8,13 +8,13 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/runtime/index.js';
 import { WORKER_GROUP, writerKeys } from '../../src/shared/keys.js';
-import { refusedPort } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const PERSONS = writerKeys('PersonsWriteBehind');
 let p: Pipeline;
 let direct: TestClient;
-/** The runtime started again by a test on the pipeline's port (the worker's Redis back up). */
+/** A second runtime over the pipeline's redis-server (on a port of its own), started once the first is down. */
 let restarted: Runtime | undefined;
 
 beforeAll(async () => {
@@ -29,11 +29,25 @@ afterAll(async () => {
 
 const rowOf = async (id: string) => (await p.db.query<Array<{ first: string; applied: number }>>('SELECT first, applied FROM persons WHERE person_id = ?', [id]))[0];
 
-/** Takes the worker's Redis away (the runtime it talks to), and gives it back on the same port. */
-const redisDown = () => (restarted ?? p.runtime.runtime).close();
-async function redisUp(): Promise<void> {
-  await restarted?.close();
-  restarted = await Runtime.start({ redisUrl: p.server.url, port: p.runtime.port });
+/** A second runtime over the pipeline's redis-server, on a port of its own, for workers started after the first one went down. */
+async function anotherRuntime(): Promise<Runtime> {
+  restarted = await Runtime.start({ redisUrl: p.server.url, port: 0 });
+  return restarted;
+}
+
+/** `writebehind worker` with /metrics on a free port; resolves that port once the worker says it listens. */
+function spawnWithMetrics(pipeline: Pipeline, consumer: string, args: string[] = []): { child: ChildProcess; port: Promise<number> } {
+  const child = spawnCli(['worker', '--redis', pipeline.runtime.url, '--mysql', pipeline.db.url, '--config', pipeline.configFile, '--consumer', consumer, '--metrics-port', '0', ...args], { LOG_LEVEL: 'info' });
+  const port = new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"port":(\d+)[^\n]*"msg":"metrics on \/metrics"/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}: ${out}`)));
+  });
+  return { child, port };
 }
 
 /** A MySQL session holding the row's lock, so the worker's write of it waits (its batch stays in flight). */
@@ -42,7 +56,8 @@ async function lockRow(id: string): Promise<{ waitingWriters: () => Promise<numb
   await session.query('START TRANSACTION');
   await session.query('SELECT * FROM persons WHERE person_id = ? FOR UPDATE', [id]);
   return {
-    waitingWriters: async () => Number(((await session.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as unknown as [Array<{ n: number }>])[0][0]!.n),
+    // The worker's upsert of the row, waiting (PROCESSLIST is live; INNODB_TRX is a cache that frequent polling keeps stale).
+    waitingWriters: async () => Number(((await session.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `persons`%'")) as unknown as [Array<{ n: number }>])[0][0]!.n),
     release: async () => {
       await session.query('ROLLBACK');
       await session.end();
@@ -60,13 +75,16 @@ const pendingOf = async (consumer: string) => ((await direct.sendCommand(['XPEND
 
 describe('worker shutdown and metrics while Redis is down', () => {
   it('/metrics answers from the process state while Redis is down', { timeout: 40_000 }, async () => {
-    const port = await refusedPort();
-    const child = p.spawnWorker('metrics-down', ['--metrics-port', String(port)]);
+    const own = await startPipeline('metrics_down');
+    const { child, port } = spawnWithMetrics(own, 'metrics-down');
     try {
-      await started(child, 'm9');
-      await redisDown();
+      await own.client.hSet('person:m9', { first_name: 'Before' });
+      const ownDirect = await own.newDirectClient();
+      await until(() => ownDirect.xLen(PERSONS.changes), (n) => n === 0, 15_000); // committed in MySQL and in Redis
+      const url = `http://127.0.0.1:${await port}/metrics`;
+      await own.runtime.close(); // the worker's Redis is gone
       await new Promise((r) => setTimeout(r, 500));
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
       expect(response.status).toBe(200);
       const text = await response.text();
       expect(text).toMatch(/writebehind_batches_total\{writer="PersonsWriteBehind"\} [1-9]/);
@@ -75,57 +93,22 @@ describe('worker shutdown and metrics while Redis is down', () => {
     } finally {
       child.kill('SIGKILL');
       await exited(child);
-      await redisUp();
+      await own.close();
     }
   });
 
   it('--metrics-host defaults to loopback (127.0.0.1 only); 0.0.0.0 opens it to every interface', { timeout: 40_000 }, async () => {
     for (const [args, reachable] of [[[], false], [['--metrics-host', '0.0.0.0'], true]] as const) {
-      const port = await refusedPort();
-      const child = p.spawnWorker(`metrics-host-${String(reachable)}`, ['--metrics-port', String(port), ...args]);
+      const { child, port } = spawnWithMetrics(p, `metrics-host-${String(reachable)}`, [...args]);
       try {
-        await until(() => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.status, () => 0), (s) => s === 200, 15_000);
+        expect((await fetch(`http://127.0.0.1:${await port}/metrics`)).status).toBe(200);
         // Another loopback address: a listener bound to 127.0.0.1 alone does not accept there.
-        const other = await fetch(`http://127.0.0.2:${port}/metrics`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
+        const other = await fetch(`http://127.0.0.2:${await port}/metrics`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
         expect(other === 200).toBe(reachable);
       } finally {
         child.kill('SIGKILL');
         await exited(child);
       }
-    }
-  });
-
-  it('SIGTERM while Redis is down stops within seconds; its batch stays pending and the next worker replays it', { timeout: 60_000 }, async () => {
-    const child = p.spawnWorker('sigterm-down');
-    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
-    try {
-      await started(child, 's8');
-      lock = await lockRow('s8');
-      await p.client.hSet('person:s8', { first_name: 'After' });
-      await until(lock.waitingWriters, (n) => n === 1, 15_000); // the worker's batch is in flight
-      await redisDown();
-      await lock.release(); // the write goes through; committing it needs Redis
-      lock = undefined;
-      await new Promise((r) => setTimeout(r, 500));
-      const signalled = Date.now();
-      child.kill('SIGTERM');
-      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
-      expect(code).not.toBe('still running');
-      expect(Date.now() - signalled).toBeLessThan(8_000);
-      await redisUp();
-      expect(await pendingOf('sigterm-down')).toBe(1); // left pending, as after a SIGKILL
-      expect(await rowOf('s8')).toEqual({ first: 'Before', applied: 1 }); // rolled back: not committed without Redis
-      const next = p.spawnWorker('sigterm-down');
-      try {
-        expect(await until(() => rowOf('s8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
-        await until(() => pendingOf('sigterm-down'), (n) => n === 0);
-      } finally {
-        next.kill('SIGTERM');
-        await exited(next);
-      }
-    } finally {
-      await lock?.release();
-      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 
@@ -181,6 +164,39 @@ describe('worker shutdown and metrics while Redis is down', () => {
       const next = p.spawnWorker('mysql-stuck');
       try {
         expect(await until(() => rowOf('d8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM while Redis is down stops within seconds; its batch stays pending and the next worker replays it', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('sigterm-down');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 's8');
+      lock = await lockRow('s8');
+      await p.client.hSet('person:s8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000); // the worker's batch is in flight
+      await p.runtime.close(); // the worker's Redis is gone
+      await lock.release(); // the write goes through; committing it needs Redis
+      lock = undefined;
+      await new Promise((r) => setTimeout(r, 500));
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      expect(code).not.toBe('still running');
+      expect(Date.now() - signalled).toBeLessThan(8_000);
+      expect(await pendingOf('sigterm-down')).toBe(1); // left pending, as after a SIGKILL
+      expect(await rowOf('s8')).toEqual({ first: 'Before', applied: 1 }); // rolled back: not committed without Redis
+      const next = spawnCli(['worker', '--redis', (await anotherRuntime()).url, '--mysql', p.db.url, '--config', p.configFile, '--consumer', 'sigterm-down']);
+      try {
+        expect(await until(() => rowOf('s8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+        await until(() => pendingOf('sigterm-down'), (n) => n === 0);
       } finally {
         next.kill('SIGTERM');
         await exited(next);
