@@ -27,7 +27,7 @@ export { loadConfigFile } from './shared/config-file.js';
 export { parseConfig, configSchema } from './shared/config.js';
 export type { WriteBehindConfig, WriterConfig } from './shared/config.js';
 export { writerKeys, ackStreamKey } from './shared/keys.js';
-export { WriteBehindError, ConfigError, LibraryLoadError, RedisCommandError, DeployError } from './shared/errors.js';
+export { WriteBehindError, ConfigError, LibraryLoadError, RedisCommandError, RedisConnectionError, DeployError } from './shared/errors.js';
 export { MysqlWriteError } from './worker/mysql-write-error.js';
 export { VERSION } from './shared/version.js';
 export { createLogger } from './shared/log.js';

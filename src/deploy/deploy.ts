@@ -7,6 +7,7 @@
 import { ErrorReply } from 'redis';
 import { ConfigError, DeployError, LibraryLoadError } from '../shared/errors.js';
 import { LibraryFunction } from '../shared/protocol.js';
+import { redactUrl } from '../shared/redact-url.js';
 import { libraryCodeFor } from './library-code.js';
 import { withRedis, type RedisSession } from './redis-session.js';
 
@@ -33,9 +34,9 @@ export async function deployLibrary(options: DeployLibraryOptions): Promise<Depl
       await client.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', 'CONFIG', JSON.stringify(options.config), code]);
     } catch (cause) {
       if (cause instanceof ErrorReply) {
-        throw new LibraryLoadError(cause.message, { cause, context: { library: name, redisUrl: options.redisUrl } });
+        throw new LibraryLoadError(cause.message, { cause, context: { library: name, redisUrl: redactUrl(options.redisUrl) } });
       }
-      throw new DeployError(`TFUNCTION LOAD of library ${name} failed`, { cause, context: { library: name, redisUrl: options.redisUrl } });
+      throw new DeployError(`TFUNCTION LOAD of library ${name} failed`, { cause, context: { library: name, redisUrl: redactUrl(options.redisUrl) } });
     }
     const version = await libraryVersion(client, name);
     if (version === null) throw new DeployError(`library ${name} loaded, but TFCALL ${name}.${LibraryFunction.version} did not answer`, { context: { library: name } });

@@ -49,6 +49,13 @@ export class RedisCommandError extends WriteBehindError {
   }
 }
 
+/** A Redis connection could not be opened: the message names the URL (password redacted) and the cause. */
+export class RedisConnectionError extends WriteBehindError {
+  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super('REDIS_CONNECT', message, options);
+  }
+}
+
 /** Deploying the library failed. */
 export class DeployError extends WriteBehindError {
   constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {

@@ -1,13 +1,19 @@
-/** GET /metrics over node:http for a Prometheus scraper; anything else is a 404. */
+/**
+ * GET /metrics over node:http for a Prometheus scraper; anything else is a 404. It listens on loopback unless
+ * told otherwise (the metrics name tables and writers: not for every network the host is on).
+ */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 export interface MetricsServer {
+  readonly host: string;
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<MetricsServer> {
+export async function startMetricsServer(registry: Registry, port: number, host = DEFAULT_METRICS_HOST): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end();
@@ -24,6 +30,7 @@ export async function startMetricsServer(registry: Registry, port: number, host 
   });
   const address = server.address();
   return {
+    host,
     port: typeof address === 'object' && address !== null ? address.port : port,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -3,16 +3,15 @@
  * so binary field values survive and the same code talks to Redis Stack and to the local runtime alike.
  * Every failure becomes a RedisCommandError naming the command and key.
  */
-import { createClient, RESP_TYPES } from 'redis';
+import { RESP_TYPES } from 'redis';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamEntry } from './stream-entry.js';
 import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
 
 type RawReply = null | number | bigint | Buffer | string | RawReply[];
 
 const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
-
-type NodeRedisClient = ReturnType<typeof createClient>;
 
 export class RedisStreamClient implements StreamClient {
   readonly #client: NodeRedisClient;
@@ -22,26 +21,23 @@ export class RedisStreamClient implements StreamClient {
   }
 
   /**
-   * Connects to `url`. Once connected, reconnects with a capped backoff on its own; callers see failed commands
-   * meanwhile.
+   * Connects to `url` (see connectRedis: a deadline on the handshake, an error naming the redacted URL and the
+   * cause). A long-running client (`reconnect`, the default) reconnects with a capped backoff on its own, and
+   * commands sent meanwhile wait for the reconnection, until close() or destroy(); a short-lived one (status,
+   * dlq) fails instead of waiting for a server that may not come back.
    * `onError` receives connection errors (node-redis emits them as events; unhandled they would crash).
    */
-  static async connect(url: string, onError: (error: Error) => void = () => {}): Promise<RedisStreamClient> {
-    // The first connection fails fast (a wrong URL should not hang start-up); once connected, it reconnects for ever.
-    let connected = false;
-    const client = createClient({
-      url,
-      socket: { connectTimeout: 5_000, reconnectStrategy: (retries, cause) => (connected ? Math.min(100 * 2 ** retries, 2_000) : cause) },
-    });
-    client.on('error', onError);
-    try {
-      await client.connect();
-      connected = true;
-    } catch (cause) {
-      client.destroy();
-      throw new RedisCommandError(`cannot connect to Redis at ${url}`, { cause, context: { url } });
-    }
-    return new RedisStreamClient(client);
+  static async connect(url: string, options: { onError?: (error: Error) => void; reconnect?: boolean } = {}): Promise<RedisStreamClient> {
+    return new RedisStreamClient(await connectRedis(url, {
+      reconnect: options.reconnect ?? true,
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+      suggestion: 'check --redis / REDIS_URL: the runtime (writebehind runtime) or Redis Stack must run there, and the password must be right',
+    }));
+  }
+
+  /** False while the connection is down (commands wait for it to come back). */
+  isReady(): boolean {
+    return this.#client.isReady;
   }
 
   async #send(args: ReadonlyArray<string | Buffer>): Promise<RawReply> {
@@ -162,13 +158,19 @@ export class RedisStreamClient implements StreamClient {
     return reply === null ? null : String(reply);
   }
 
+  /** Waits for the replies still due, then closes; while the connection is down, closes at once (see destroy). */
   async close(): Promise<void> {
     if (!this.#client.isOpen) return;
-    try {
-      await this.#client.close();
-    } catch {
-      this.#client.destroy();
+    if (!this.#client.isReady) {
+      this.destroy();
+      return;
     }
+    await this.#client.close();
+  }
+
+  /** Closes at once: every command waiting for the connection or for its reply fails. */
+  destroy(): void {
+    if (this.#client.isOpen) this.#client.destroy();
   }
 }
 

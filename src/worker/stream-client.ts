@@ -45,5 +45,10 @@ export interface StreamClient {
   exists(keys: readonly string[]): Promise<boolean[]>;
   /** TFCALL <library>.<fn> with keys and args; the reply as text (or null). */
   callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null>;
+  /** False while the connection is down. */
+  isReady(): boolean;
+  /** Waits for the replies still due, then closes. */
   close(): Promise<void>;
+  /** Closes at once: every command still waiting fails (a stop that cannot wait for Redis). */
+  destroy(): void;
 }

@@ -1,9 +1,17 @@
 /**
  * The worker's Prometheus metrics, in a registry of its own (so embedding apps keep theirs clean). Counters and
  * the latency histogram are updated as batches commit; the gauges (backlog, pending batches, oldest pending age,
- * captured) are sampled from Redis when scraped.
+ * captured) come from the worker's last reading of Redis (taken in the background, see WriterStatusSampler):
+ * a scrape never waits on Redis, so /metrics answers while Redis is unreachable, and
+ * `writebehind_gauges_age_seconds` says how old that reading is.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The last reading of every writer's state, and when it was taken (null: none yet). */
+export interface GaugeReading {
+  readonly writers: readonly WriterGaugeSample[];
+  readonly readAt: number | null;
+}
 
 /** One writer's state as sampled from Redis for the gauges. */
 export interface WriterGaugeSample {
@@ -23,7 +31,7 @@ export class WorkerMetrics {
   readonly #retries: Counter<'writer' | 'kind'>;
   readonly #latency: Histogram<'writer'>;
   readonly #lag: Histogram<'writer'>;
-  #sample: () => Promise<WriterGaugeSample[]> = async () => [];
+  #reading: () => GaugeReading = () => ({ writers: [], readAt: null });
 
   constructor() {
     const registers = [this.registry];
@@ -35,12 +43,12 @@ export class WorkerMetrics {
     this.#latency = new Histogram({ name: 'writebehind_batch_duration_seconds', help: 'Time to write and commit one transaction (one batch, or consecutive batches of a backlog)', labelNames: ['writer'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.#lag = new Histogram({ name: 'writebehind_commit_lag_seconds', help: "Age of a batch's last record when it committed", labelNames: ['writer'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
     const sampled = (name: string, help: string, pick: (s: WriterGaugeSample) => number) => {
-      const read = () => this.#sample;
+      const read = () => this.#reading();
       new Gauge({
         name, help, labelNames: ['writer'], registers,
-        async collect() {
+        collect() {
           this.reset();
-          for (const sample of await read()().catch(() => [])) this.set({ writer: sample.writer }, pick(sample));
+          for (const sample of read().writers) this.set({ writer: sample.writer }, pick(sample));
         },
       });
     };
@@ -48,11 +56,20 @@ export class WorkerMetrics {
     sampled('writebehind_pending_batches', 'Batch descriptors not yet committed (with a worker or waiting for one)', (s) => s.pendingBatches);
     sampled('writebehind_oldest_pending_age_seconds', 'Age of the oldest uncommitted captured record', (s) => s.oldestPendingAgeSeconds);
     sampled('writebehind_captured_records', 'Records captured by the library (meta counter)', (s) => s.captured);
+    const readAt = () => this.#reading().readAt;
+    new Gauge({
+      name: 'writebehind_gauges_age_seconds', help: 'Age of the reading of Redis the sampled gauges show (grows while Redis is unreachable)', registers,
+      collect() {
+        const at = readAt();
+        this.reset();
+        if (at !== null) this.set((Date.now() - at) / 1000);
+      },
+    });
   }
 
-  /** Where the gauges read their values at scrape time. */
-  sampleWith(sample: () => Promise<WriterGaugeSample[]>): void {
-    this.#sample = sample;
+  /** Where the gauges read their values at scrape time: the last reading, at once (never a Redis round trip). */
+  sampleWith(reading: () => GaugeReading): void {
+    this.#reading = reading;
   }
 
   /** One transaction committed, covering `batches` batches. */

@@ -11,7 +11,7 @@ import { MysqlBatchWriter } from './mysql-batch-writer.js';
 import { createMysqlPool } from './mysql-pool.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
-import { redactUrl } from './redact-url.js';
+import { redactUrl } from '../shared/redact-url.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { Worker } from './worker.js';
@@ -24,6 +24,8 @@ export interface WorkerServiceOptions {
   config: WriteBehindConfig;
   /** Serve GET /metrics on this port; none when absent. 0 picks a free port. */
   metricsPort?: number;
+  /** Interface /metrics listens on. @defaultValue '127.0.0.1' (this machine only) */
+  metricsHost?: string;
   consumer?: string;
   /** See WorkerOptions.claimMinIdleMs. */
   claimMinIdleMs?: number;
@@ -63,13 +65,13 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         context: { suggestion: 'check that MySQL runs and that --mysql / MYSQL_URL names an existing database and a user that can write to it' },
       });
     }
-    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, (error) => log.debug({ error: loggableError(error) }, 'Redis connection error'));
+    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, { onError: (error) => log.debug({ error: loggableError(error) }, 'Redis connection error') });
     await checkLibrary(await connectRedis(), config.name, options.redisUrl);
 
     const metrics = new WorkerMetrics();
     let metricsServer: MetricsServer | undefined;
     if (options.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer(metrics.registry, options.metricsPort);
+      metricsServer = await startMetricsServer(metrics.registry, options.metricsPort, options.metricsHost);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
     const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }) });
@@ -77,7 +79,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });
     await worker.start();
-    if (metricsServer !== undefined) log.info({ port: metricsServer.port }, 'metrics on /metrics');
+    if (metricsServer !== undefined) log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
     let closing: Promise<void> | undefined;
     return { worker, metricsPort: metricsServer?.port, close: () => (closing ??= closeAll()) };
   } catch (error) {

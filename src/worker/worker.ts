@@ -12,21 +12,33 @@
  * worker.on('error', (error) => console.error(error));
  * await worker.start();
  * // ...
- * await worker.close();      // finishes the batch in flight
+ * await worker.close();      // finishes the batch in flight (or, when Redis is down, leaves it pending)
  * await batchWriter.close();
  */
 import { EventEmitter } from 'node:events';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import { sleep } from './backoff.js';
+import { WriterStatusSampler } from './status-sampler.js';
 import type { StreamClient } from './stream-client.js';
-import { readWriterStatus } from './writer-status.js';
 import { WriterLoop } from './writer-loop.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
+
+/**
+ * How long close() lets the writer loops finish their batches in flight. Past it, or as soon as Redis is
+ * unreachable (a batch cannot commit without it), the Redis connections are cut: what waits on them fails, the
+ * open transaction rolls back, and the batch stays pending for the next worker, as after a SIGKILL.
+ */
+const STOP_GRACE_MS = 5_000;
+
+/** How often the metrics gauges' reading of Redis is refreshed. */
+const GAUGE_READING_INTERVAL_MS = 2_000;
 
 export class Worker extends EventEmitter {
   readonly options: ResolvedWorkerOptions;
   readonly #abort = new AbortController();
   readonly #clients: StreamClient[] = [];
   #loops: Promise<void>[] = [];
+  #sampler: WriterStatusSampler | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -54,19 +66,17 @@ export class Worker extends EventEmitter {
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
-      metrics.sampleWith(async () =>
-        Promise.all(config.writers.map(async (writer) => {
-          const status = await readWriterStatus(client, writer.name);
-          return { writer: writer.name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
-        })),
-      );
+      this.#sampler = new WriterStatusSampler(client, config.writers.map((w) => w.name));
+      this.#sampler.start(GAUGE_READING_INTERVAL_MS);
+      metrics.sampleWith(() => this.#sampler!.latest());
     }
     log.info({ consumer: this.options.consumer, writers: config.writers.map((w) => w.name), library: config.name }, 'worker started');
   }
 
   /**
-   * Stops reading, lets each writer finish the batch in flight, and closes the Redis connections. Safe to call
-   * twice (the same promise); every step runs even if one fails, failures are emitted as 'error'.
+   * Stops reading, lets each writer finish the batch in flight (see STOP_GRACE_MS: not when Redis is down),
+   * and closes the Redis connections. Safe to call twice (the same promise); every step runs even if one
+   * fails, failures are emitted as 'error'.
    */
   close(): Promise<void> {
     this.#closed ??= this.#close();
@@ -80,12 +90,30 @@ export class Worker extends EventEmitter {
     } catch {
       // start() already rejected to its caller; close what it opened.
     }
-    await Promise.allSettled(this.#loops);
+    this.#sampler?.stop();
+    const loops = Promise.allSettled(this.#loops);
+    if (!(await this.#settlesWhileRedisAnswers(loops))) {
+      this.options.log.warn({ graceMs: STOP_GRACE_MS }, 'batches in flight cannot finish (Redis down, or the grace is over): cutting the Redis connections; they stay pending for the next worker');
+      for (const client of this.#clients) client.destroy();
+    }
+    await loops;
     const results = await Promise.allSettled(this.#clients.map((client) => client.close()));
     for (const result of results) {
       if (result.status === 'rejected') this.#report(new RedisCommandError(`closing a Redis connection failed: ${errorMessage(result.reason)}`, { cause: result.reason }));
     }
     this.options.log.info('worker stopped');
+  }
+
+  /** True when `loops` settle within STOP_GRACE_MS, false as soon as a Redis connection is down or the grace ends. */
+  async #settlesWhileRedisAnswers(loops: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    void loops.then(() => (settled = true));
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (!settled) {
+      if (Date.now() >= deadline || this.#clients.some((client) => !client.isReady())) return false;
+      await Promise.race([loops, sleep(50)]);
+    }
+    return true;
   }
 
   /** Background failures go to 'error' listeners; without one they are only logged (an unheard 'error' would crash). */

@@ -15,7 +15,7 @@ describe('worker command options', () => {
   it('defaults to the runtime port and the local MySQL, or REDIS_URL / MYSQL_URL', () => {
     delete process.env['REDIS_URL'];
     delete process.env['MYSQL_URL'];
-    expect(parseOptions('worker', workerOptionsSchema, {})).toEqual({ redis: 'redis://127.0.0.1:6380', mysql: 'mysql://root@127.0.0.1:3306/test', config: 'config/example.json' });
+    expect(parseOptions('worker', workerOptionsSchema, {})).toEqual({ redis: 'redis://127.0.0.1:6380', mysql: 'mysql://root@127.0.0.1:3306/test', config: 'config/example.json', metricsHost: '127.0.0.1' });
     process.env['REDIS_URL'] = 'redis://r:1';
     process.env['MYSQL_URL'] = 'mysql://u:secret@m:2/db';
     expect(parseOptions('worker', workerOptionsSchema, { metricsPort: '9100' })).toMatchObject({ redis: 'redis://r:1', mysql: 'mysql://u:secret@m:2/db', metricsPort: 9100 });
@@ -31,5 +31,14 @@ describe('worker command options', () => {
     expect(() => parseOptions('dlq', dlqOptionsSchema, { action: 'list', writer: 'no-dash!' })).toThrow('--writer: must be a writer name');
     expect(() => parseOptions('dlq', dlqOptionsSchema, { action: 'explode', writer: 'W' })).toThrow('--action');
     expect(parseOptions('start', startOptionsSchema, {})).toMatchObject({ redis: expect.stringMatching(/^redis:\/\//), port: 6380 });
+  });
+
+  it('refuses a URL that does not parse, without echoing its password', () => {
+    for (const [flag, url] of [['mysql', 'mysql://u:Sec%ret@h:1/db'], ['mysql', 'mysql://u:Sec/ret@h:1/db'], ['redis', 'redis://u:Sec%ret@h:1']] as const) {
+      const error = (() => { try { parseOptions('worker', workerOptionsSchema, { [flag]: url }); } catch (e) { return e as Error; } return undefined; })();
+      expect(error, url).toBeInstanceOf(ConfigError);
+      expect(error!.message).toContain(`--${flag}: must be a ${flag}://`);
+      expect(error!.message).not.toContain('Sec');
+    }
   });
 });

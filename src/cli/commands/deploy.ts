@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { deployLibrary, type DeployedLibrary } from '../../deploy/deploy.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/errors.js';
+import { redactUrl } from '../../shared/redact-url.js';
 
 /** The local runtime's port: `writebehind runtime` listens there by default. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6380';
@@ -34,11 +35,6 @@ export async function runDeploy(options: DeployOptions, print: (line: string) =>
   const deployed = await deployLibrary({ redisUrl: redis, config });
   print(`deployed library ${deployed.name} ${deployed.version} to ${redactUrl(redis)} (config ${configPath}: ${config.writers.map((w) => `${w.keysPrefix}:* → ${w.table}`).join(', ')})`);
   return deployed;
-}
-
-/** The URL without its password, for output. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 export const deployCommand = new Command('deploy')

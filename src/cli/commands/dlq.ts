@@ -1,5 +1,7 @@
 /**
- * `writebehind dlq list|replay|purge --writer NAME [--count N]`: the dead-letter stream of a writer.
+ * `writebehind dlq list|replay|purge --writer NAME [--count N] [--config FILE]`: the dead-letter stream of a
+ * writer the config names (any other name is refused, with the known ones: a typo must not look like "no
+ * dead letters").
  * - list: the rejected records with their reasons;
  * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, so
  *   the library batches them again) and removes them; run it after fixing the table or the data. A replayed
@@ -9,6 +11,8 @@
  */
 import { Command } from 'commander';
 import * as z from 'zod';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
+import { ConfigError } from '../../shared/errors.js';
 import { writerKeys } from '../../shared/keys.js';
 import { DeadLetterField, RecordField } from '../../shared/protocol.js';
 import { RedisStreamClient } from '../../worker/redis-stream-client.js';
@@ -22,6 +26,8 @@ export const dlqOptionsSchema = z.object({
   writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
   count: z.coerce.number().int().min(1).max(1_000_000).optional(),
   redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  /** The config that names the writers. */
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
 });
 
 export type DlqOptions = z.input<typeof dlqOptionsSchema>;
@@ -46,8 +52,12 @@ export interface DlqResult {
 
 export async function runDlq(options: DlqOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<DlqResult> {
   const parsed = parseOptions('dlq', dlqOptionsSchema, options);
+  const writers = (await loadConfigFile(parsed.config)).writers.map((w) => w.name);
+  if (!writers.includes(parsed.writer)) {
+    throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
+  }
   const keys = writerKeys(parsed.writer);
-  const client = await RedisStreamClient.connect(parsed.redis);
+  const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     switch (parsed.action) {
       case 'list': {
@@ -119,9 +129,10 @@ function summarize(entry: StreamEntry): DeadLetterSummary {
 export const dlqCommand = new Command('dlq')
   .description("inspect, replay or purge a writer's dead letters")
   .argument('<action>', 'list | replay | purge')
-  .requiredOption('--writer <name>', 'writer name (as in the config)')
+  .requiredOption('--writer <name>', 'writer name, as the config names it')
   .option('--count <n>', 'at most this many (default: list 100, replay 1000, purge all)')
   .option('--redis <url>', `Redis running the library (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
+  .option('--config <file>', 'write-behind config file (it names the writers)', DEFAULT_CONFIG_PATH)
   .action(async (action: string, options: Omit<DlqOptions, 'action'>) => {
     await runDlq({ ...options, action: action as DlqOptions['action'] });
   });

@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { Runtime } from '../../runtime/runtime.js';
 import { ConfigError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
+import { redactUrl } from '../../shared/redact-url.js';
+import { checkBackingRedis } from '../preflights/backing-redis.js';
 
 export const DEFAULT_RUNTIME_PORT = 6380;
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -39,13 +41,14 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
   }
   const { port, host, redis, logLevel } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
+  await checkBackingRedis(redis);
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {
     log.error({ err: error }, 'runtime error');
     process.exitCode = 1;
   });
-  print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redis.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')})`);
+  print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redactUrl(redis)})`);
   const shutdown = (signal: NodeJS.Signals) => {
     process.off('SIGINT', shutdown);
     process.off('SIGTERM', shutdown);

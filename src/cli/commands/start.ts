@@ -1,5 +1,5 @@
 /**
- * `writebehind start [--redis URL] [--port 6380] [--mysql URL] [--config FILE]`: the whole pipeline on a local
+ * `writebehind start [--redis URL] [--port 6380] [--mysql URL] [--config FILE] [--metrics-port N] [--metrics-host H]`: the whole pipeline on a local
  * default, for the Quick start: the RedisGears runtime over the local redis-server, the library deployed with
  * the config, the example tables created in MySQL if missing, and a worker. Prints what to type; Ctrl-C stops
  * everything cleanly.
@@ -12,11 +12,13 @@ import { Runtime } from '../../runtime/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { createLogger } from '../../shared/log.js';
 import { databaseOfUrl } from '../../worker/mysql-pool.js';
-import { redactUrl } from '../../worker/redact-url.js';
+import { redactUrl } from '../../shared/redact-url.js';
+import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
 import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
-import { shutdownSignal } from '../preflights/shutdown-signal.js';
+import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
+import { checkBackingRedis } from '../preflights/backing-redis.js';
 import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './worker.js';
 
 /** The plain redis-server the runtime fronts. */
@@ -30,6 +32,8 @@ export const startOptionsSchema = z.object({
   mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
   config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
   metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Interface /metrics listens on. */
+  metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
 });
 
 export type StartOptions = z.input<typeof startOptionsSchema>;
@@ -44,6 +48,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
   const parsed = parseOptions('start', startOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'start' });
+  await checkBackingRedis(parsed.redis);
   const runtime = await Runtime.start({ redisUrl: parsed.redis, port: parsed.port, log: log.child({ component: 'runtime' }) });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {
@@ -56,7 +61,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
       log: log.child({ component: 'worker' }),
       // Stable across restarts, so a restarted `start` replays its own unfinished batches at once.
       consumer: `start-${hostname()}`,
-      ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort }),
+      ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort, metricsHost: parsed.metricsHost }),
     });
     const database = databaseOfUrl(parsed.mysql) ?? '(default database)';
     const first = config.writers[0]!;
@@ -100,9 +105,10 @@ export const startCommand = new Command('start')
   .option('--mysql <url>', `MySQL URL (default: $MYSQL_URL or ${DEFAULT_MYSQL_URL})`)
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
+  .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
   .action(async (options: StartOptions) => {
     const pipeline = await runStart(options);
     await shutdownSignal();
-    process.stdout.write('stopping...\n');
-    await pipeline.close();
+    process.stdout.write('stopping... (Ctrl-C again stops at once)\n');
+    await closeWithin(() => pipeline.close(), createLogger({ name: 'start' }));
   });

@@ -34,7 +34,7 @@ export interface StatusReport {
 export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
   const parsed = parseOptions('status', statusOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
-  const client = await RedisStreamClient.connect(parsed.redis);
+  const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     let libraryVersion: string | null = null;
     try {

@@ -4,6 +4,9 @@
  */
 import mysql from 'mysql2/promise';
 import type { WriteBehindConfig } from '../../shared/config.js';
+import { errorMessage } from '../../shared/errors.js';
+import { redactUrl } from '../../shared/redact-url.js';
+import { MysqlWriteError } from '../../worker/mysql-write-error.js';
 import { quoteIdentifier, quoteTable } from '../../worker/sql-identifiers.js';
 import { databaseOfUrl } from '../../worker/mysql-pool.js';
 
@@ -18,7 +21,9 @@ export async function createExampleTables(mysqlUrl: string, config: WriteBehindC
   const database = databaseOfUrl(mysqlUrl);
   const server = new URL(mysqlUrl);
   server.pathname = '/';
-  const connection = await mysql.createConnection({ uri: server.toString() });
+  const connection = await mysql.createConnection({ uri: server.toString(), connectTimeout: 10_000 }).catch((cause: unknown) => {
+    throw new MysqlWriteError(`cannot use MySQL at ${redactUrl(mysqlUrl)}: ${errorMessage(cause)}`, { cause, context: { suggestion: 'start MySQL, or fix --mysql / MYSQL_URL and its password' } });
+  });
   try {
     if (database !== undefined) {
       await connection.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`);

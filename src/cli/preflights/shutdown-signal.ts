@@ -1,17 +1,45 @@
 /**
- * Resolves on the first SIGINT or SIGTERM: long-running commands (worker, start) wait on it, then close
- * cleanly and return, so main() ends the process with exit code 0.
+ * How long-running commands (worker, start) stop. They wait on shutdownSignal(), then close within
+ * STOP_DEADLINE_MS and return, so main() ends the process with exit code 0.
+ *
+ * Two ways out skip main(): a second signal while closing, and a close that outlives its deadline (MySQL or
+ * Redis not answering). Both end the process at once with process.exit, because returning to main() would
+ * still wait on whatever hangs. Nothing is lost either way: a batch in flight stays pending in Redis and the
+ * next worker replays it, as after a SIGKILL.
  */
+import type { Logger } from '../../shared/log.js';
+
+/** The worker lets its batch in flight finish for 5 s (less when Redis is down), then closes its connections. */
+export const STOP_DEADLINE_MS = 10_000;
+
+/** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once (exit 128 + signal number, as shells report it). */
 export function shutdownSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      // A second Ctrl-C while closing should not kill the process half-way: ignore it until close ends.
-      process.on('SIGINT', () => undefined);
+      const again = (second: NodeJS.Signals) => {
+        process.stderr.write(`${second} again: stopping at once (batches in flight stay pending for the next worker)\n`);
+        process.exit(128 + (second === 'SIGINT' ? 2 : 15));
+      };
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
       resolve(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** Runs `close`; if it has not finished after `deadlineMs`, logs why and ends the process with exit code 1. */
+export async function closeWithin(close: () => Promise<void>, log: Logger, deadlineMs = STOP_DEADLINE_MS): Promise<void> {
+  const timer = setTimeout(() => {
+    log.error({ deadlineMs }, 'did not stop in time (MySQL or Redis not answering): exiting; batches in flight stay pending for the next worker');
+    process.exit(1);
+  }, deadlineMs);
+  try {
+    await close();
+  } finally {
+    clearTimeout(timer);
+  }
 }

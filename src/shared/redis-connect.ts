@@ -1,0 +1,62 @@
+/**
+ * The one way the CLI, the worker and deploy open a node-redis connection (URL → AUTH/HELLO/SELECT, then a
+ * PING): the whole handshake has a deadline, so a listener that accepts and never answers cannot hang a
+ * command; a first connection that fails is not retried; and the error names the URL with its password
+ * redacted and the cause (ECONNREFUSED, WRONGPASS, NOAUTH, no reply...).
+ */
+import { createClient } from 'redis';
+import { RedisConnectionError, errorMessage } from './errors.js';
+import { redactUrl } from './redact-url.js';
+
+export type NodeRedisClient = ReturnType<typeof createClient>;
+
+/** Longest a connection may take to connect and answer its handshake. */
+export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface RedisConnectOptions {
+  /** Once connected, reconnect with a capped backoff after a lost connection (long-running clients). @defaultValue false */
+  reconnect?: boolean;
+  /** Connection errors after the first connect (node-redis emits them as events; unhandled they would crash). */
+  onError?: (error: Error) => void;
+  /** The hint printed with a failure. */
+  suggestion?: string;
+  /** @defaultValue REDIS_CONNECT_TIMEOUT_MS */
+  timeoutMs?: number;
+}
+
+export async function connectRedis(url: string, options: RedisConnectOptions = {}): Promise<NodeRedisClient> {
+  const timeoutMs = options.timeoutMs ?? REDIS_CONNECT_TIMEOUT_MS;
+  let connected = false;
+  let client: NodeRedisClient;
+  try {
+    client = createClient({
+      url,
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries) => (connected && options.reconnect === true ? Math.min(100 * 2 ** retries, 2_000) : false) },
+    });
+  } catch (cause) {
+    throw connectionError(url, cause, options.suggestion);
+  }
+  client.on('error', options.onError ?? (() => undefined));
+  // Without credentials or a database the handshake sends nothing: the PING proves a Redis answers.
+  const handshake = client.connect().then(() => client.ping());
+  handshake.catch(() => undefined); // after the deadline nobody awaits it
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([handshake, deadline]);
+    connected = true;
+    return client;
+  } catch (cause) {
+    if (client.isOpen) client.destroy();
+    throw connectionError(url, cause, options.suggestion);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function connectionError(url: string, cause: unknown, suggestion: string | undefined): RedisConnectionError {
+  const redacted = redactUrl(url);
+  return new RedisConnectionError(`cannot connect to Redis at ${redacted}: ${errorMessage(cause)}`, { cause, context: { url: redacted, ...(suggestion === undefined ? {} : { suggestion }) } });
+}

@@ -1,0 +1,133 @@
+/**
+ * Every command, run as a user runs it, against servers it cannot use: a port where nothing listens, a
+ * redis-server that rejects the password, a listener that never answers. Each one exits non-zero within a
+ * few seconds, naming the URL (password redacted) and the cause; none hangs, none prints the password.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { refusedPort, runCli, startBlackhole, startDropper, type Blackhole, type CliResult } from '../helpers/cli.js';
+
+const SECRET = 'RealSecret4711';
+const WRONG = 'WrongSecret0815';
+let redis: RedisServer;
+let blackhole: Blackhole;
+let refused: number;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  const admin = createClient({ url: redis.url });
+  await admin.connect();
+  await admin.sendCommand(['CONFIG', 'SET', 'requirepass', SECRET]);
+  await admin.close();
+  blackhole = await startBlackhole();
+  refused = await refusedPort();
+  db = await createTestDatabase('clifail');
+  await db.query('CREATE TABLE persons (person_id VARCHAR(64) PRIMARY KEY, first VARCHAR(255), last VARCHAR(255), age INT)');
+  await db.query('CREATE TABLE cars (car_id VARCHAR(64) PRIMARY KEY, id VARCHAR(255), color VARCHAR(255))');
+});
+
+afterAll(async () => {
+  await blackhole?.close();
+  await redis?.stop();
+  await db?.drop();
+});
+
+/** How each unusable Redis shows in the message, after the redacted URL. */
+const REDIS_FAULTS = {
+  refused: { url: () => `redis://default:${SECRET}@127.0.0.1:${refused}`, cause: /ECONNREFUSED/ },
+  'wrong password': { url: () => `redis://default:${WRONG}@127.0.0.1:${redis.port}`, cause: /WRONGPASS/ },
+  blackhole: { url: () => `redis://127.0.0.1:${blackhole.port}`, cause: /no reply within \d+ s/ },
+} as const;
+
+/** Each command with the Redis it talks to (the backing redis-server for runtime and start). */
+const COMMANDS: Record<string, (redisUrl: string) => string[]> = {
+  status: (url) => ['status', '--redis', url],
+  'dlq list': (url) => ['dlq', 'list', '--writer', 'PersonsWriteBehind', '--redis', url],
+  deploy: (url) => ['deploy', '--redis', url],
+  worker: (url) => ['worker', '--redis', url, '--mysql', db.url],
+  runtime: (url) => ['runtime', '--port', '0', '--redis', url],
+  start: (url) => ['start', '--port', '0', '--redis', url, '--mysql', db.url],
+};
+
+function expectNamedFailure(result: CliResult, url: string, cause: RegExp): void {
+  const output = result.stdout + result.stderr;
+  expect(result.timedOut, `hung: ${output}`).toBe(false);
+  expect(result.code, output).not.toBe(0);
+  expect(result.stderr).toContain(url.replace(/:[^:@/]+@/, ':***@'));
+  expect(result.stderr).toMatch(cause);
+  expect(result.stderr).not.toContain('The client is closed');
+  expect(output).not.toContain(SECRET);
+  expect(output).not.toContain(WRONG);
+}
+
+describe('commands against a Redis they cannot use', () => {
+  for (const [fault, { url, cause }] of Object.entries(REDIS_FAULTS)) {
+    it(`every command exits non-zero within seconds, naming the redacted URL and the cause (${fault})`, { timeout: 40_000 }, async () => {
+      const names = Object.keys(COMMANDS);
+      const results = await Promise.all(names.map((name) => runCli(COMMANDS[name]!(url()), { timeoutMs: 15_000 })));
+      for (const [i, result] of results.entries()) {
+        expect.soft(() => expectNamedFailure(result, url(), cause), names[i]).not.toThrow();
+        expect.soft(result.ms, names[i]).toBeLessThan(12_000);
+      }
+    });
+  }
+});
+
+describe('commands whose Redis dies mid-command', () => {
+  it('status and dlq fail instead of waiting for a reconnection', async () => {
+    const dropper = await startDropper();
+    try {
+      const url = `redis://127.0.0.1:${dropper.port}`;
+      const results = await Promise.all([runCli(['status', '--redis', url], { timeoutMs: 15_000 }), runCli(['dlq', 'list', '--writer', 'PersonsWriteBehind', '--redis', url], { timeoutMs: 15_000 })]);
+      for (const result of results) {
+        expect(result.timedOut, result.stderr).toBe(false);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/Socket closed unexpectedly|client is closed/);
+        expect(result.stderr).not.toContain('cannot connect'); // it did connect: the failure is the command's
+      }
+    } finally {
+      await dropper.close();
+    }
+  });
+});
+
+describe('commands against a MySQL they cannot use', () => {
+  it('worker and start exit non-zero naming the redacted MySQL URL and the cause (refused, wrong password, blackhole)', { timeout: 40_000 }, async () => {
+    const own = await startRedisServer();
+    const faults = [
+      { mysql: `mysql://root:${SECRET}@127.0.0.1:${refused}/test`, cause: /ECONNREFUSED/ },
+      { mysql: `mysql://nobody_${process.pid}:${WRONG}@127.0.0.1:3306/${db.name}`, cause: /Access denied/ },
+      { mysql: `mysql://root:${SECRET}@127.0.0.1:${blackhole.port}/test`, cause: /ETIMEDOUT|timed? ?out/i },
+    ];
+    try {
+      const runs = faults.flatMap(({ mysql, cause }) => [
+        runCli(['worker', '--redis', `redis://127.0.0.1:${own.port}`, '--mysql', mysql], { timeoutMs: 20_000 }).then((result) => ({ result, mysql, cause, name: 'worker' })),
+        runCli(['start', '--port', '0', '--redis', own.url, '--mysql', mysql], { timeoutMs: 20_000 }).then((result) => ({ result, mysql, cause, name: 'start' })),
+      ]);
+      for (const { result, mysql, cause, name } of await Promise.all(runs)) {
+        expect.soft(() => expectNamedFailure(result, mysql, cause), `${name} ${mysql}`).not.toThrow();
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('dlq with a writer the config does not name', () => {
+  it('list, replay and purge fail with the known writers and a non-zero exit', async () => {
+    const url = `redis://default:${SECRET}@127.0.0.1:${redis.port}`;
+    for (const action of ['list', 'replay', 'purge']) {
+      const result = await runCli(['dlq', action, '--writer', 'Typo', '--redis', url, '--config', 'config/example.json']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain("unknown writer 'Typo'");
+      expect(result.stderr).toContain('PersonsWriteBehind, CarsWriteBehind');
+      expect(result.stdout).toBe('');
+    }
+    const known = await runCli(['dlq', 'list', '--writer', 'PersonsWriteBehind', '--redis', url, '--config', 'config/example.json']);
+    expect(known.code, known.stderr).toBe(0);
+    expect(known.stdout).toContain('0 of 0 dead letter(s) of PersonsWriteBehind');
+  });
+});

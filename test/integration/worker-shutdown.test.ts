@@ -1,0 +1,209 @@
+/**
+ * `writebehind worker` stopping and being watched while its Redis is down: SIGTERM is honoured within seconds
+ * (the batch it holds stays pending, as after a SIGKILL, and the next worker replays it), a second signal
+ * stops it at once, and /metrics keeps answering from the process's own state.
+ */
+import type { ChildProcess } from 'node:child_process';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../src/runtime/index.js';
+import { WORKER_GROUP, writerKeys } from '../../src/shared/keys.js';
+import { spawnCli } from '../helpers/cli.js';
+import { exited, startPipeline, until, type Pipeline, type TestClient } from './pipeline-helpers.js';
+
+const PERSONS = writerKeys('PersonsWriteBehind');
+let p: Pipeline;
+let direct: TestClient;
+/** A second runtime over the pipeline's redis-server (on a port of its own), started once the first is down. */
+let restarted: Runtime | undefined;
+
+beforeAll(async () => {
+  p = await startPipeline('shutdown');
+  direct = await p.newDirectClient();
+});
+
+afterAll(async () => {
+  await restarted?.close();
+  await p?.close();
+});
+
+const rowOf = async (id: string) => (await p.db.query<Array<{ first: string; applied: number }>>('SELECT first, applied FROM persons WHERE person_id = ?', [id]))[0];
+
+/** A second runtime over the pipeline's redis-server, on a port of its own, for workers started after the first one went down. */
+async function anotherRuntime(): Promise<Runtime> {
+  restarted = await Runtime.start({ redisUrl: p.server.url, port: 0 });
+  return restarted;
+}
+
+/** `writebehind worker` with /metrics on a free port; resolves that port once the worker says it listens. */
+function spawnWithMetrics(pipeline: Pipeline, consumer: string, args: string[] = []): { child: ChildProcess; port: Promise<number> } {
+  const child = spawnCli(['worker', '--redis', pipeline.runtime.url, '--mysql', pipeline.db.url, '--config', pipeline.configFile, '--consumer', consumer, '--metrics-port', '0', ...args], { LOG_LEVEL: 'info' });
+  const port = new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"port":(\d+)[^\n]*"msg":"metrics on \/metrics"/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}: ${out}`)));
+  });
+  return { child, port };
+}
+
+/** A MySQL session holding the row's lock, so the worker's write of it waits (its batch stays in flight). */
+async function lockRow(id: string): Promise<{ waitingWriters: () => Promise<number>; release: () => Promise<void> }> {
+  const session = await mysql.createConnection(p.db.url);
+  await session.query('START TRANSACTION');
+  await session.query('SELECT * FROM persons WHERE person_id = ? FOR UPDATE', [id]);
+  return {
+    // The worker's upsert of the row, waiting (PROCESSLIST is live; INNODB_TRX is a cache that frequent polling keeps stale).
+    waitingWriters: async () => Number(((await session.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `persons`%'")) as unknown as [Array<{ n: number }>])[0][0]!.n),
+    release: async () => {
+      await session.query('ROLLBACK');
+      await session.end();
+    },
+  };
+}
+
+async function started(child: ChildProcess, id: string): Promise<void> {
+  await p.client.hSet(`person:${id}`, { first_name: 'Before' });
+  await until(() => rowOf(id), (r) => r !== undefined, 15_000);
+  expect(child.exitCode).toBeNull();
+}
+
+const pendingOf = async (consumer: string) => ((await direct.sendCommand(['XPENDING', PERSONS.batches, WORKER_GROUP, '-', '+', '10', consumer])) as unknown[]).length;
+
+describe('worker shutdown and metrics while Redis is down', () => {
+  it('/metrics answers from the process state while Redis is down', { timeout: 40_000 }, async () => {
+    const own = await startPipeline('metrics_down');
+    const { child, port } = spawnWithMetrics(own, 'metrics-down');
+    try {
+      await own.client.hSet('person:m9', { first_name: 'Before' });
+      const ownDirect = await own.newDirectClient();
+      await until(() => ownDirect.xLen(PERSONS.changes), (n) => n === 0, 15_000); // committed in MySQL and in Redis
+      const url = `http://127.0.0.1:${await port}/metrics`;
+      await own.runtime.close(); // the worker's Redis is gone
+      await new Promise((r) => setTimeout(r, 500));
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toMatch(/writebehind_batches_total\{writer="PersonsWriteBehind"\} [1-9]/);
+      expect(text).toContain('writebehind_backlog_records{writer="PersonsWriteBehind"}');
+      expect(Number(/^writebehind_gauges_age_seconds (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0.4); // the reading predates the outage
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+      await own.close();
+    }
+  });
+
+  it('--metrics-host defaults to loopback (127.0.0.1 only); 0.0.0.0 opens it to every interface', { timeout: 40_000 }, async () => {
+    for (const [args, reachable] of [[[], false], [['--metrics-host', '0.0.0.0'], true]] as const) {
+      const { child, port } = spawnWithMetrics(p, `metrics-host-${String(reachable)}`, [...args]);
+      try {
+        expect((await fetch(`http://127.0.0.1:${await port}/metrics`)).status).toBe(200);
+        // Another loopback address: a listener bound to 127.0.0.1 alone does not accept there.
+        const other = await fetch(`http://127.0.0.2:${await port}/metrics`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status, () => 0);
+        expect(other === 200).toBe(reachable);
+      } finally {
+        child.kill('SIGKILL');
+        await exited(child);
+      }
+    }
+  });
+
+  it('a second signal stops it at once, even with a batch in flight', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('second-signal');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 'x8');
+      lock = await lockRow('x8');
+      await p.client.hSet('person:x8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000);
+      child.kill('SIGINT'); // finishing the batch in flight: it waits for the lock
+      await new Promise((r) => setTimeout(r, 500));
+      expect(child.exitCode).toBeNull();
+      const signalled = Date.now();
+      child.kill('SIGINT');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+      expect(code).toBe(130);
+      expect(Date.now() - signalled).toBeLessThan(2_000);
+      expect(await pendingOf('second-signal')).toBe(1);
+      await lock.release();
+      lock = undefined;
+      const next = p.spawnWorker('second-signal');
+      try {
+        expect(await until(() => rowOf('x8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a stop MySQL does not let finish ends after the deadline with exit 1; the batch stays pending and replays', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('mysql-stuck');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 'd8');
+      lock = await lockRow('d8');
+      await p.client.hSet('person:d8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000); // its write waits for the lock (50 s by default)
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+      expect(code).toBe(1);
+      expect(Date.now() - signalled).toBeGreaterThan(9_000);
+      expect(Date.now() - signalled).toBeLessThan(15_000);
+      expect(await pendingOf('mysql-stuck')).toBe(1);
+      await lock.release();
+      lock = undefined;
+      const next = p.spawnWorker('mysql-stuck');
+      try {
+        expect(await until(() => rowOf('d8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM while Redis is down stops within seconds; its batch stays pending and the next worker replays it', { timeout: 60_000 }, async () => {
+    const child = p.spawnWorker('sigterm-down');
+    let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      await started(child, 's8');
+      lock = await lockRow('s8');
+      await p.client.hSet('person:s8', { first_name: 'After' });
+      await until(lock.waitingWriters, (n) => n === 1, 15_000); // the worker's batch is in flight
+      await p.runtime.close(); // the worker's Redis is gone
+      await lock.release(); // the write goes through; committing it needs Redis
+      lock = undefined;
+      await new Promise((r) => setTimeout(r, 500));
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      expect(code).not.toBe('still running');
+      expect(Date.now() - signalled).toBeLessThan(8_000);
+      expect(await pendingOf('sigterm-down')).toBe(1); // left pending, as after a SIGKILL
+      expect(await rowOf('s8')).toEqual({ first: 'Before', applied: 1 }); // rolled back: not committed without Redis
+      const next = spawnCli(['worker', '--redis', (await anotherRuntime()).url, '--mysql', p.db.url, '--config', p.configFile, '--consumer', 'sigterm-down']);
+      try {
+        expect(await until(() => rowOf('s8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+        await until(() => pendingOf('sigterm-down'), (n) => n === 0);
+      } finally {
+        next.kill('SIGTERM');
+        await exited(next);
+      }
+    } finally {
+      await lock?.release();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
