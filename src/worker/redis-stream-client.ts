@@ -162,6 +162,11 @@ export class RedisStreamClient implements StreamClient {
     return reply === null ? null : String(reply);
   }
 
+  /** TFUNCTION LIST LIBRARY <library> v: the library's triggers with their statistics (capture-failures.ts reads it). */
+  async listLibrary(library: string): Promise<unknown> {
+    return this.#client.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']);
+  }
+
   async close(): Promise<void> {
     if (!this.#client.isOpen) return;
     try {
