@@ -1,6 +1,7 @@
 import { toHex } from '../bytes.js';
 import type { WriterContext } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
+import { currentDatabase, inDatabaseZero } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
 
 /**
@@ -16,6 +17,9 @@ import { deadLetterCapture } from './dead-letter.js';
  *   then rethrown so it counts in `num_failed` / `last_error` there. A lock-redis-timeout kills the callback
  *   without any catch: only `num_failed` shows it (the worker and `status` read it).
  *
+ * - databases: only database 0 is captured. A write in another database is left as it is and the callback
+ *   throws `... <key> was written in database <n> ...` (num_failed / last_error; nothing is written there).
+ *
  * The callback is a plain function (not async), so RedisGears runs it as a post-notification job in the
  * write's own execution unit: the record is in the stream, replicated with the write, before the client's reply.
  */
@@ -26,6 +30,7 @@ export function registerCaptureTrigger(writer: WriterContext): void {
 }
 
 function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+  if (!inDatabaseZero(client)) refuseOtherDatabase(client, writer, event);
   try {
     captureChange(client, writer, event);
   } catch (error) {
@@ -37,4 +42,12 @@ function captureOrRecord(client: GearsClient, writer: WriterContext, event: Gear
     }
     throw error;
   }
+}
+
+/** Throws: a capture there would land in a stream no worker reads, and a dead letter there nobody would see. */
+function refuseOtherDatabase(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): never {
+  const key = event.key ?? `(hex) ${toHex(event.key_raw)}`;
+  const message = `ERR writebehind ${writer.name}: ${key} was written in database ${currentDatabase(client) ?? '(not 0)'}: only database 0 is captured, this change is not replicated`;
+  redis.log(message);
+  throw message;
 }
