@@ -47,6 +47,9 @@ describe('failed captures', () => {
     expect(persons?.failedCaptures).toBeGreaterThanOrEqual(2);
     expect(persons?.lastCaptureError).toMatch(/WRONGTYPE/);
     expect(report.writers.find((w) => w.writer === 'OrdersWriteBehind')?.failedCaptures).toBe(0);
+    let text = '';
+    await runStatus({ redis: h.url, config: configFile }, (line) => (text += line));
+    expect(text).toMatch(/PersonsWriteBehind: .*FAILED CAPTURES \d+ \(not replicated; re-write those keys\): .*WRONGTYPE/);
   });
 
   it("the worker's watch logs a warning naming the writer and exports the count as a metric", async () => {
