@@ -8,6 +8,7 @@
  */
 import { createBatcher } from './batching/batcher.js';
 import { registerBatcherTrigger } from './batching/batcher-trigger.js';
+import { OpenRecordCounts } from './batching/open-records.js';
 import { registerCaptureTrigger } from './capture/capture-trigger.js';
 import { registerCommittedFunction } from './functions/committed.js';
 import { registerCutFunction } from './functions/cut.js';
@@ -19,10 +20,12 @@ import { createWriterContext } from './writer-context.js';
 const config = loadLibraryConfig(redis.config);
 const writers = config.writers.map((writer) => createWriterContext(writer, config));
 const writersByStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
+// The records counted since each writer's last cut, shared by the batcher, `cut` and `status`.
+const openRecords = new OpenRecordCounts(config.batch.size);
 
 for (const writer of writers) registerCaptureTrigger(writer);
-registerBatcherTrigger(createBatcher(writers, config.batch.size));
-registerCutFunction(writersByStream);
+registerBatcherTrigger(createBatcher(writers, openRecords, config.batch.size));
+registerCutFunction(writersByStream, openRecords);
 registerCommittedFunction(writersByStream);
-registerStatusFunction(config.name, __LIBRARY_VERSION__, writers);
+registerStatusFunction(config.name, __LIBRARY_VERSION__, writers, openRecords, config.batch.size);
 registerVersionFunction(__LIBRARY_VERSION__);

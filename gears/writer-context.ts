@@ -14,6 +14,8 @@ export interface WriterContext {
   readonly keyColumns: readonly string[];
   /** [hash field, column] pairs, in the config's order. */
   readonly mappings: readonly (readonly [string, string])[];
+  /** The mapped hash fields, in the config's order: what the capture reads (with `#`). */
+  readonly mappedFields: readonly string[];
   readonly onExpire: WriterConfig['onExpire'];
   /** Approximate cap of the dead-letter stream (XADD MAXLEN ~). */
   readonly deadLetterMaxLen: number;
@@ -27,6 +29,7 @@ export function createWriterContext(writer: WriterConfig, config: Pick<WriteBehi
     table: writer.table,
     keyColumns: Object.freeze(primaryKeyColumns(writer)),
     mappings: Object.freeze(Object.entries(writer.mappings).map(([field, column]) => Object.freeze([field, column] as const))),
+    mappedFields: Object.freeze(Object.keys(writer.mappings)),
     onExpire: writer.onExpire,
     deadLetterMaxLen: config.deadLetterMaxLen,
   });

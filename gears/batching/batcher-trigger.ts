@@ -9,9 +9,11 @@ export const BATCHER_TRIGGER = 'batcher';
  *
  * - fires on: every record appended to a capture stream by any path (the keyspace trigger, a backfill XADD,
  *   a TFCALL function), in id order, exactly once while the primary is up.
- * - writes: HSET `wb:meta:{<writer>}` (open, captured, last, open_since), read first with one HMGET; every
- *   `batch.size` records XADD `wb:batches:{<writer>}` `stream <s> from <id> to <id> count <n>` (creating the
- *   `workers` group with the stream) and HSET meta (cut, open 0, batches).
+ * - writes: per record nothing (the count since the last cut is kept in memory, see open-records.ts); every
+ *   `batch.size` records, after one HMGET of meta to check that count, XADD `wb:batches:{<writer>}`
+ *   `stream <s> from <id> to <id> count <n>` (creating the `workers` group with the stream) and HSET meta
+ *   (cut, batches, captured). After a load it rebuilds the count from the stream (XRANGE after `cut`) and
+ *   writes its epoch to meta (HSET).
  * - errors: a stream that is no writer's capture stream is ignored (logged once); a thrown error is a bug and
  *   shows as the stream's `last_error` in TFUNCTION LIST.
  *

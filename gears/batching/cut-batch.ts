@@ -1,33 +1,37 @@
 /**
- * Cutting a batch: publish a descriptor of the records counted since the previous cut, and move the cursor.
- * Shared by the batcher (a full batch) and the `cut` function (a partial batch that waited long enough).
+ * Cutting a batch: publish a descriptor of the records counted since the previous cut, and move the persisted
+ * cursor. Shared by the batcher (a full batch) and the `cut` function (a partial batch that waited long enough).
  */
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { BatchField, MetaField } from '../../src/shared/protocol.js';
 import { replyInteger, replyString } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';
-import type { BatcherCursor } from './writer-meta.js';
+import type { OpenRecordCounts, OpenRecords } from './open-records.js';
+import type { PersistedCursor } from './writer-meta.js';
 
 /** The stream id batches of a writer start after. */
 export const FIRST_BATCH_FROM = '0-0';
 
 /**
- * Appends `stream <capture stream> from <previous cut or 0-0> to <to> count <count>` to the writer's batches
- * stream and returns the descriptor's id. The descriptor covers the records with from < id ≤ to.
- * `extraMeta` are further meta fields to write in the same HSET (the batcher's counters).
+ * Appends `stream <capture stream> from <cut or 0-0> to <last open record> count <open>` to the writer's
+ * batches stream, writes the new cursor to meta in the same callback, and returns the descriptor's id. The
+ * descriptor covers the records with from < id ≤ to; `open` must come from OpenRecordCounts.checked (or the
+ * batcher's own count), so `from` is the persisted cut.
  */
-export function cutBatch(client: GearsClient, writer: WriterContext, cursor: Pick<BatcherCursor, 'cut' | 'batches'>, to: string, count: number, extraMeta: string[] = []): string {
+export function cutBatch(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, open: OpenRecords & { readonly last: string }): string {
+  const { persisted } = open;
   ensureWorkerGroup(client, writer.keys.batches);
   const id = replyString(
     client.call('XADD', writer.keys.batches, '*',
       BatchField.stream, writer.keys.changes,
-      BatchField.from, cursor.cut ?? FIRST_BATCH_FROM,
-      BatchField.to, to,
-      BatchField.count, String(count)),
+      BatchField.from, persisted.cut ?? FIRST_BATCH_FROM,
+      BatchField.to, open.last,
+      BatchField.count, String(open.open)),
     'XADD',
   );
-  client.call('HSET', writer.keys.meta, MetaField.cut, to, MetaField.open, '0', MetaField.batches, String(cursor.batches + 1), ...extraMeta);
-  client.call('HDEL', writer.keys.meta, MetaField.openSince);
+  const next: PersistedCursor = { cut: open.last, batches: persisted.batches + 1, captured: persisted.captured + open.open, epoch: persisted.epoch };
+  client.call('HSET', writer.keys.meta, MetaField.cut, open.last, MetaField.batches, String(next.batches), MetaField.captured, String(next.captured));
+  counts.cutAt(writer, next, open.last);
   return id;
 }
 

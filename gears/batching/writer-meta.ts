@@ -1,40 +1,35 @@
 /**
- * The writer's meta hash `wb:meta:{<writer>}`: the batcher's cursors (open, open_since, last, cut) and counters
- * (captured, batches), the commit cursor and the worker's counters. Values are decimal integers or stream
- * ids, stored as strings.
- *
- * The batcher reads its fields with one HMGET and writes them back with one HSET: a trigger callback runs
- * atomically, so read-modify-write is safe, and two calls per record are cheaper than a call per counter.
+ * The batcher's persisted cursor in the writer's meta hash `wb:meta:{<writer>}`: where the last batch ended
+ * (`cut`), the counters (`batches`, `captured` = records in published batches) and the `epoch` of the library
+ * instance that last took the cursor over. Written at each cut, not per record: the records counted since the
+ * cut are the capture stream's entries after `cut`, so they need no persisting (see open-records.ts).
  */
 import { MetaField } from '../../src/shared/protocol.js';
 import { replyArray, replyOptionalString } from '../replies.js';
 
-export interface BatcherCursor {
-  /** Records counted since the last cut. */
-  readonly open: number;
-  /** Stream-id ms of the first of those records, or null when none is open. */
-  readonly openSince: number | null;
-  /** Id of the last record counted, or null before the first. */
-  readonly last: string | null;
+export interface PersistedCursor {
   /** Id the last batch ended at, or null before the first batch. */
   readonly cut: string | null;
-  /** Records counted, ever. */
-  readonly captured: number;
   /** Batches cut, ever. */
   readonly batches: number;
+  /** Records in the batches cut, ever. */
+  readonly captured: number;
+  /** Token of the library instance whose in-memory count is current; null when none took over yet. */
+  readonly epoch: string | null;
 }
 
-const CURSOR_FIELDS = [MetaField.open, MetaField.openSince, MetaField.last, MetaField.cut, MetaField.captured, MetaField.batches];
+const CURSOR_FIELDS = [MetaField.cut, MetaField.batches, MetaField.captured, MetaField.epoch];
 
-export function readBatcherCursor(client: GearsClient, meta: string): BatcherCursor {
+/** Fields earlier builds of the batcher wrote per record (open, open_since, last); removed when an instance takes over. */
+export const LEGACY_CURSOR_FIELDS = ['open', 'open_since', 'last'];
+
+export function readPersistedCursor(client: GearsClient, meta: string): PersistedCursor {
   const values = replyArray(client.call('HMGET', meta, ...CURSOR_FIELDS), 'HMGET').map((value) => replyOptionalString(value, 'HMGET'));
-  const [open, openSince, last, cut, captured, batches] = values;
+  const [cut, batches, captured, epoch] = values;
   return {
-    open: open == null ? 0 : Number(open),
-    openSince: openSince == null ? null : Number(openSince),
-    last: last ?? null,
     cut: cut ?? null,
-    captured: captured == null ? 0 : Number(captured),
     batches: batches == null ? 0 : Number(batches),
+    captured: captured == null ? 0 : Number(captured),
+    epoch: epoch ?? null,
   };
 }

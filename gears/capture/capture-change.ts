@@ -11,11 +11,8 @@ import type { WriterContext } from '../writer-context.js';
 import { acknowledgeDone } from './ack.js';
 import { deleteRecord, upsertRecord, type RecordArgs } from './capture-record.js';
 import { deadLetterCapture } from './dead-letter.js';
-import { readHashState } from './hash-state.js';
+import { FLAG_FIELD, readHashState } from './hash-state.js';
 import { parsePrimaryKey } from './primary-key.js';
-
-/** The special field that carries the flag and the optional uuid. */
-export const FLAG_FIELD = '#';
 
 /**
  * Events that change nothing a row mirrors: a read of a missing key, a TTL being set (the expiry itself comes
@@ -36,17 +33,11 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   }
   const fail = (reason: string, ack: string | null) => deadLetterCapture(client, writer, { reason, event: event.event, key, ack });
 
-  const state = readHashState(client, key);
+  const state = readHashState(client, key, writer.mappedFields);
   switch (state.kind) {
     case 'not-hash':
       fail(`key ${key} holds a ${state.type} value, not a hash`, null);
       return;
-    case 'binary-field': {
-      const directive = state.flag === null ? DEFAULT_DIRECTIVE : decodeDirective(state.flag);
-      if (state.flag !== null) client.call('HDEL', key, FLAG_FIELD);
-      fail(`hash ${key} has a field name that is not valid UTF-8`, directive.uuid);
-      return;
-    }
     case 'gone':
       if (EXPIRY_EVENTS.has(event.event) && writer.onExpire === 'keep') return;
       appendRecord(client, writer, event.event, key, null, (header) => deleteRecord(writer, header));
@@ -55,13 +46,10 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
       break;
   }
 
-  const fields = new Map(state.fields);
-  const flagValue = fields.get(FLAG_FIELD);
   let directive = DEFAULT_DIRECTIVE;
-  if (flagValue !== undefined) {
-    fields.delete(FLAG_FIELD);
+  if (state.flag !== null) {
     client.call('HDEL', key, FLAG_FIELD);
-    directive = decodeDirective(flagValue);
+    directive = decodeDirective(state.flag);
   }
   if (!directive.ok) {
     fail(directive.reason, directive.uuid);
@@ -74,8 +62,8 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
     return;
   }
   // `~` deletes the row; so does `=` on a hash whose only field was `#` (HDEL removed the key).
-  const deletes = flag === '~' || fields.size === 0;
-  appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, fields)));
+  const deletes = flag === '~' || state.onlyFlag;
+  appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, state.fields)));
 }
 
 function decodeDirective(raw: ArrayBuffer): FlagDirective {

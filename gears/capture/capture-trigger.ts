@@ -1,5 +1,8 @@
+import { toHex } from '../bytes.js';
 import type { WriterContext } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
+import { currentDatabase, inDatabaseZero } from './database.js';
+import { deadLetterCapture } from './dead-letter.js';
 
 /**
  * Keyspace trigger `<writer name>` on `<keysPrefix>:` (one per writer), synchronous.
@@ -10,13 +13,41 @@ import { captureChange } from './capture-change.js';
  *   XADD+EXPIRE `{<key>}<uuid>` (ack of `+`/`-` or of a failure), XADD `wb:dlq:{<writer>}` + HINCRBY/HSET
  *   `wb:meta:{<writer>}` (dead letters).
  * - reply / errors: none reach the writing client. Input problems are dead-lettered and count as success in
- *   TFUNCTION LIST; a thrown error is a bug and shows as `last_error` there.
+ *   TFUNCTION LIST. A thrown error (a bug, or a Redis error such as OOM) is dead-lettered with the key too,
+ *   then rethrown so it counts in `num_failed` / `last_error` there. A lock-redis-timeout kills the callback
+ *   without any catch: only `num_failed` shows it (the worker and `status` read it).
+ *
+ * - databases: only database 0 is captured. A write in another database is left as it is and the callback
+ *   throws `... <key> was written in database <n> ...` (num_failed / last_error; nothing is written there).
  *
  * The callback is a plain function (not async), so RedisGears runs it as a post-notification job in the
  * write's own execution unit: the record is in the stream, replicated with the write, before the client's reply.
  */
 export function registerCaptureTrigger(writer: WriterContext): void {
-  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => captureChange(client, writer, event), {
+  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => captureOrRecord(client, writer, event), {
     description: `captures hashes ${writer.prefix}* into ${writer.keys.changes} for table ${writer.table}`,
   });
+}
+
+function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+  if (!inDatabaseZero(client)) refuseOtherDatabase(client, writer, event);
+  try {
+    captureChange(client, writer, event);
+  } catch (error) {
+    try {
+      const key = event.key ?? toHex(event.key_raw);
+      deadLetterCapture(client, writer, { reason: `capture failed: ${String(error)}`, event: event.event, key, ack: null });
+    } catch {
+      // Redis refuses writes altogether (OOM, say): the rethrown error still shows in TFUNCTION LIST.
+    }
+    throw error;
+  }
+}
+
+/** Throws: a capture there would land in a stream no worker reads, and a dead letter there nobody would see. */
+function refuseOtherDatabase(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): never {
+  const key = event.key ?? `(hex) ${toHex(event.key_raw)}`;
+  const message = `ERR writebehind ${writer.name}: ${key} was written in database ${currentDatabase(client) ?? '(not 0)'}: only database 0 is captured, this change is not replicated`;
+  redis.log(message);
+  throw message;
 }

@@ -1,7 +1,10 @@
 import { LibraryFunction } from '../../src/shared/protocol.js';
 import { cutBatch } from '../batching/cut-batch.js';
-import { readBatcherCursor } from '../batching/writer-meta.js';
+import type { OpenRecordCounts } from '../batching/open-records.js';
+import { decodeUtf8 } from '../bytes.js';
 import { serverTimeMs } from '../redis-time.js';
+import { replyArray } from '../replies.js';
+import { streamIdMs } from '../stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from './function-arguments.js';
 
@@ -9,7 +12,8 @@ import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from 
  * TFCALL <lib>.cut 1 <capture stream> <maxDelayMs>
  *
  * Cuts a partial batch when records are open (counted since the last cut) and the oldest of them has waited at
- * least maxDelayMs by the server clock (TIME − open_since). The worker calls it on a timer, so records never
+ * least maxDelayMs by the server clock (TIME − the ms of its stream id). The count is the batcher's, checked
+ * against meta first (rebuilt from the stream when stale). The worker calls it on a timer, so records never
  * wait longer than about batch.maxDelayMs for a full batch; 0 cuts whatever is open.
  *
  * - keys: the capture stream `wb:changes:{<writer>}`
@@ -18,21 +22,29 @@ import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from 
  * - errors: "ERR cut: ..." for a wrong argument count, a stream that is no writer's capture stream, or a
  *   maxDelayMs that is not a non-negative integer
  */
-export function registerCutFunction(writers: ReadonlyMap<string, WriterContext>): void {
-  redis.registerFunction(LibraryFunction.cut, (client, ...args) => cutIfDue(client, writers, args), {
+export function registerCutFunction(writers: ReadonlyMap<string, WriterContext>, counts: OpenRecordCounts): void {
+  redis.registerFunction(LibraryFunction.cut, (client, ...args) => cutIfDue(client, writers, counts, args), {
     description: 'cuts a partial batch of a capture stream whose oldest open record waited maxDelayMs',
   });
 }
 
-function cutIfDue(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, args: string[]): string | null {
+function cutIfDue(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, counts: OpenRecordCounts, args: string[]): string | null {
   const fn = LibraryFunction.cut;
   expectArgumentCount(fn, args, ['capture stream', 'maxDelayMs']);
   const [stream, maxDelay] = args as [string, string];
   const writer = writerOfStream(fn, writers, stream);
   const maxDelayMs = nonNegativeIntegerArgument(fn, 'maxDelayMs', maxDelay);
-  const cursor = readBatcherCursor(client, writer.keys.meta);
-  if (cursor.open <= 0 || cursor.last === null) return null;
-  const waited = serverTimeMs(client) - (cursor.openSince ?? 0);
+  const open = counts.checked(client, writer, () => lastRecordId(client, writer));
+  if (open.open <= 0 || open.last === null || open.firstOpen === null) return null;
+  const waited = serverTimeMs(client) - streamIdMs(open.firstOpen);
   if (waited < maxDelayMs) return null;
-  return cutBatch(client, writer, cursor, cursor.last, cursor.open);
+  return cutBatch(client, writer, counts, { ...open, last: open.last });
+}
+
+/** The id of the capture stream's last entry, or null when it is empty. */
+function lastRecordId(client: GearsClient, writer: WriterContext): string | null {
+  const [entry] = replyArray(client.callRaw('XREVRANGE', writer.keys.changes, '+', '-', 'COUNT', '1'), 'XREVRANGE');
+  if (entry === undefined) return null;
+  const id = replyArray(entry, 'XREVRANGE')[0];
+  return id instanceof ArrayBuffer ? decodeUtf8(id) : null;
 }

@@ -1,6 +1,8 @@
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { replyArray, replyInteger, replyOptionalString } from '../replies.js';
+import { openRecordIds, type OpenRecordCounts } from '../batching/open-records.js';
+import { readPersistedCursor, type PersistedCursor } from '../batching/writer-meta.js';
 import type { WriterContext } from '../writer-context.js';
 import { expectArgumentCount } from './function-arguments.js';
 
@@ -8,7 +10,7 @@ import { expectArgumentCount } from './function-arguments.js';
 export interface WriterStatus {
   /** Records in the capture stream (captured and not yet committed-and-trimmed). */
   backlog: number;
-  /** Records counted since the last cut. */
+  /** Records captured since the last cut (not in a batch yet). */
   open: number;
   cut: string | null;
   committed: string | null;
@@ -40,32 +42,34 @@ export interface LibraryStatus {
  * - reply: JSON text of {library, version, writers: {<writer name>: WriterStatus}}
  * - errors: "ERR status: ..." when given keys or arguments
  */
-export function registerStatusFunction(libraryName: string, version: string, writers: readonly WriterContext[]): void {
+export function registerStatusFunction(libraryName: string, version: string, writers: readonly WriterContext[], counts: OpenRecordCounts, batchSize: number): void {
   redis.registerFunction(
     LibraryFunction.status,
     (client, ...args) => {
       expectArgumentCount(LibraryFunction.status, args, []);
       const status: LibraryStatus = { library: libraryName, version, writers: {} };
-      for (const writer of writers) status.writers[writer.name] = writerStatus(client, writer);
+      for (const writer of writers) status.writers[writer.name] = writerStatus(client, writer, counts, batchSize);
       return JSON.stringify(status);
     },
     { description: 'JSON status of every writer: backlog, cursors, counters, pending batches, last error', flags: [redis.functionFlags.NO_WRITES] },
   );
 }
 
-function writerStatus(client: GearsClient, writer: WriterContext): WriterStatus {
+function writerStatus(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, batchSize: number): WriterStatus {
   const { changes, batches, deadLetters, meta } = writer.keys;
-  const fields: string[] = [MetaField.open, MetaField.cut, MetaField.committed, MetaField.captured, MetaField.batches, MetaField.committedRows, MetaField.deadLettered, MetaField.lastError, MetaField.lastErrorAt];
+  const fields: string[] = [MetaField.committed, MetaField.committedRows, MetaField.deadLettered, MetaField.lastError, MetaField.lastErrorAt];
   const values = replyArray(client.call('HMGET', meta, ...fields), 'HMGET').map((value) => replyOptionalString(value, 'HMGET'));
   const get = (field: string) => values[fields.indexOf(field)] ?? null;
   const count = (field: string) => Number(get(field) ?? '0');
+  const cursor = readPersistedCursor(client, meta);
+  const open = openCount(client, writer, counts, cursor, batchSize);
   return {
     backlog: Number(replyInteger(client.call('XLEN', changes), 'XLEN')),
-    open: count(MetaField.open),
-    cut: get(MetaField.cut),
+    open,
+    cut: cursor.cut,
     committed: get(MetaField.committed),
-    captured: count(MetaField.captured),
-    batches: count(MetaField.batches),
+    captured: cursor.captured + open,
+    batches: cursor.batches,
     committed_rows: count(MetaField.committedRows),
     dead_lettered: count(MetaField.deadLettered),
     dead_letters: Number(replyInteger(client.call('XLEN', deadLetters), 'XLEN')),
@@ -74,6 +78,13 @@ function writerStatus(client: GearsClient, writer: WriterContext): WriterStatus 
     last_error: get(MetaField.lastError),
     last_error_at: get(MetaField.lastErrorAt),
   };
+}
+
+/** The batcher's in-memory count when it is current, else the stream's entries after `cut` (no writes here). */
+function openCount(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, cursor: PersistedCursor, batchSize: number): number {
+  const current = counts.current(writer);
+  if (current !== undefined && current.persisted.epoch === cursor.epoch && current.persisted.cut === cursor.cut && current.persisted.batches === cursor.batches) return current.open;
+  return openRecordIds(client, writer, cursor.cut, '+', batchSize).length;
 }
 
 /** XPENDING summary count; 0 before the batches stream and its group exist. */

@@ -21,6 +21,17 @@ describe('parseConfig', () => {
     expect(result.message).toContain('writers[0].table: must be a SQL table name');
   });
 
+  it("refuses a keysPrefix whose keys overlap the library's own wb: keys, naming the field", () => {
+    const writer = { table: 't', primaryKey: 'id', mappings: { a: 'col' } };
+    for (const keysPrefix of ['wb', 'wb:changes', 'wb:meta:x']) {
+      const result = parseConfig({ name: 'lib', writers: [{ ...writer, name: 'W', keysPrefix }] });
+      expect(result.ok, keysPrefix).toBe(false);
+      if (result.ok) continue;
+      expect(result.message).toContain(`writers[0].keysPrefix: keys '${keysPrefix}:*' overlap the library's own keys 'wb:*'`);
+    }
+    for (const keysPrefix of ['wbx', 'w', 'web:changes']) expect(parseConfig({ name: 'lib', writers: [{ ...writer, name: 'W', keysPrefix }] }).ok, keysPrefix).toBe(true);
+  });
+
   it('rejects overlapping prefixes, duplicate writers and a column mapped twice', () => {
     const writer = { table: 't', primaryKey: 'id', mappings: { a: 'col' } };
     const result = parseConfig({

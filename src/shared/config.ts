@@ -8,6 +8,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { LIBRARY_KEY_NAMESPACE } from './keys.js';
 
 z.config(en());
 
@@ -60,6 +61,10 @@ export const configSchema = z
         if (names.has(writer.name)) ctx.addIssue({ code: 'custom', path: ['writers', i, 'name'], message: `duplicate writer name '${writer.name}'`, input: writer.name });
         names.add(writer.name);
         const prefix = `${writer.keysPrefix}:`;
+        if (prefix.startsWith(LIBRARY_KEY_NAMESPACE) || LIBRARY_KEY_NAMESPACE.startsWith(prefix)) {
+          // The capture trigger would fire on the library's own streams and meta hashes.
+          ctx.addIssue({ code: 'custom', path: ['writers', i, 'keysPrefix'], message: `keys '${prefix}*' overlap the library's own keys '${LIBRARY_KEY_NAMESPACE}*'`, input: writer.keysPrefix });
+        }
         const clash = prefixes.find((p) => p.startsWith(prefix) || prefix.startsWith(p));
         if (clash !== undefined) ctx.addIssue({ code: 'custom', path: ['writers', i, 'keysPrefix'], message: `keys '${prefix}*' overlap keys '${clash}*' of another writer`, input: writer.keysPrefix });
         prefixes.push(prefix);

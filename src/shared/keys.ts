@@ -7,8 +7,11 @@
  * Node APIs.
  */
 
+/** Every key the library and the worker own starts with this; no writer's hashes may live under it. */
+export const LIBRARY_KEY_NAMESPACE = 'wb:';
+
 /** Prefix of every capture stream; the library's stream trigger is registered on it. */
-export const CAPTURE_STREAM_PREFIX = 'wb:changes:';
+export const CAPTURE_STREAM_PREFIX = `${LIBRARY_KEY_NAMESPACE}changes:`;
 
 /** Consumer group the workers read batch descriptors with. */
 export const WORKER_GROUP = 'workers';
@@ -31,9 +34,9 @@ export function writerKeys(writer: string): WriterKeys {
   const tag = `{${writer}}`;
   return Object.freeze({
     changes: `${CAPTURE_STREAM_PREFIX}${tag}`,
-    batches: `wb:batches:${tag}`,
-    deadLetters: `wb:dlq:${tag}`,
-    meta: `wb:meta:${tag}`,
+    batches: `${LIBRARY_KEY_NAMESPACE}batches:${tag}`,
+    deadLetters: `${LIBRARY_KEY_NAMESPACE}dlq:${tag}`,
+    meta: `${LIBRARY_KEY_NAMESPACE}meta:${tag}`,
   });
 }
 

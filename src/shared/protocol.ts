@@ -43,14 +43,14 @@ export const BatchField = Object.freeze({ stream: 'stream', from: 'from', to: 't
 export const MetaField = Object.freeze({
   /** Last capture id covered by a published batch. */
   cut: 'cut',
-  /** Records captured since the last cut. */
-  open: 'open',
-  /** Stream-id milliseconds of the first record since the last cut. */
-  openSince: 'open_since',
-  /** Id of the last capture record the batcher counted; a partial batch cut by `cut` ends there. */
-  last: 'last',
+  /**
+   * Token of the library instance that counts the records after `cut` in its memory; another value (a
+   * FLUSHALL, a failover) tells that instance its count is stale.
+   */
+  epoch: 'epoch',
   /** Last capture id committed to MySQL. */
   committed: 'committed',
+  /** Records in published batches (the records after `cut` are not in it yet). */
   captured: 'captured',
   batches: 'batches',
   committedRows: 'committed_rows',

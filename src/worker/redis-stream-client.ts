@@ -158,6 +158,11 @@ export class RedisStreamClient implements StreamClient {
     return reply === null ? null : String(reply);
   }
 
+  /** TFUNCTION LIST LIBRARY <library> v: the library's triggers with their statistics (capture-failures.ts reads it). */
+  async listLibrary(library: string): Promise<unknown> {
+    return this.#client.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']);
+  }
+
   /** Waits for the replies still due, then closes; while the connection is down, closes at once (see destroy). */
   async close(): Promise<void> {
     if (!this.#client.isOpen) return;

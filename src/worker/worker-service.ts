@@ -7,6 +7,7 @@ import { RedisCommandError, WriteBehindError, errorMessage } from '../shared/err
 import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
+import { CaptureFailureWatch } from './capture-failures.js';
 import { MysqlBatchWriter } from './mysql-batch-writer.js';
 import { createMysqlPool } from './mysql-pool.js';
 import { MysqlWriteError } from './mysql-write-error.js';
@@ -79,6 +80,10 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });
     await worker.start();
+    const failuresClient = await connectRedis();
+    closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
+    const watch = CaptureFailureWatch.start({ list: (library) => failuresClient.listLibrary(library), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
+    closers.push({ name: 'capture failure watch', close: () => watch.stop() });
     if (metricsServer !== undefined) log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
     let closing: Promise<void> | undefined;
     return { worker, metricsPort: metricsServer?.port, close: () => (closing ??= closeAll()) };

@@ -1,6 +1,6 @@
 /**
- * `writebehind runtime [--port 6380] [--redis redis://127.0.0.1:6379] [--log-level info]`: the local RedisGears 2
- * runtime in front of a redis-server, until SIGINT or SIGTERM.
+ * `writebehind runtime [--port 6380] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--log-level info]`:
+ * the local RedisGears 2 runtime in front of a redis-server, until SIGINT or SIGTERM.
  */
 import { Command } from 'commander';
 import * as z from 'zod';
@@ -12,6 +12,8 @@ import { checkBackingRedis } from '../preflights/backing-redis.js';
 
 export const DEFAULT_RUNTIME_PORT = 6380;
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
+/** RedisGears 2's default `lock-redis-timeout`. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 500;
 
 export const runtimeOptionsSchema = z.object({
   /** Port the runtime listens on (0: any free port). */
@@ -23,6 +25,8 @@ export const runtimeOptionsSchema = z.object({
     .string()
     .default(DEFAULT_BACKING_REDIS_URL)
     .refine((url) => url.startsWith('redis://'), 'must be a redis:// URL'),
+  /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
+  lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
   /** pino level. */
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -39,10 +43,10 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid runtime options: ${problems}`);
   }
-  const { port, host, redis, logLevel } = parsed.data;
+  const { port, host, redis, lockTimeout, logLevel } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
   await checkBackingRedis(redis);
-  const runtime = await Runtime.start({ redisUrl: redis, port, host, log });
+  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {
     log.error({ err: error }, 'runtime error');
@@ -65,6 +69,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_RUNTIME_PORT))
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--redis <url>', 'the redis-server behind the runtime', DEFAULT_BACKING_REDIS_URL)
+  .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout: longest a trigger or function may hold the lock (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
   .action(async (options: RuntimeCommandOptions) => {
     await runRuntime(options);

@@ -1,7 +1,7 @@
 /**
  * `writebehind status [--redis URL] [--config FILE] [--json]`: per writer, the backlog, batches, the age of the
- * oldest uncommitted record, committed rows, dead letters and the last error; and whether the deployed library
- * is the CLI's version.
+ * oldest uncommitted record, committed rows, dead letters, captures that failed inside Redis and the last
+ * error; and whether the deployed library is the CLI's version.
  */
 import { Command } from 'commander';
 import * as z from 'zod';
@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js
 import { errorMessage } from '../../shared/errors.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
+import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
 import { RedisStreamClient } from '../../worker/redis-stream-client.js';
 import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
 import { parseOptions } from '../preflights/parse-options.js';
@@ -23,12 +24,22 @@ export const statusOptionsSchema = z.object({
 
 export type StatusOptions = z.input<typeof statusOptionsSchema>;
 
+export interface WriterReport extends WriterStatus {
+  /**
+   * Captures of this writer that failed inside Redis since the library was loaded (TFUNCTION LIST `num_failed`
+   * of its trigger): those writes were not replicated. Null when the library does not answer.
+   */
+  readonly failedCaptures: number | null;
+  /** The trigger's `last_error` (a timeout names no key; the dead-letter stream has the key otherwise). */
+  readonly lastCaptureError: string | null;
+}
+
 export interface StatusReport {
   library: string;
   /** Version the deployed library reports; null when it is not deployed (or does not answer). */
   libraryVersion: string | null;
   cliVersion: string;
-  writers: WriterStatus[];
+  writers: WriterReport[];
 }
 
 export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
@@ -42,8 +53,13 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
     } catch {
       libraryVersion = null;
     }
-    const writers: WriterStatus[] = [];
-    for (const writer of config.writers) writers.push(await readWriterStatus(client, writer.name));
+    const names = config.writers.map((writer) => writer.name);
+    const failures = await readCaptureFailures((library) => client.listLibrary(library), config.name, names).catch((): CaptureFailures[] => []);
+    const writers: WriterReport[] = [];
+    for (const name of names) {
+      const failed = failures.find((f) => f.writer === name);
+      writers.push({ ...(await readWriterStatus(client, name)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null });
+    }
     const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report;
@@ -63,10 +79,17 @@ function formatReport(report: StatusReport): string {
     lines.push(
       `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
         `captured ${w.captured}, committed rows ${w.committedRows} (through ${w.committed ?? 'nothing yet'}), dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
+        formatCaptureFailures(w) +
         (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
     );
   }
   return lines.join('\n');
+}
+
+function formatCaptureFailures(w: WriterReport): string {
+  if (w.failedCaptures === null) return '; failed captures unknown (library not answering)';
+  if (w.failedCaptures === 0) return '';
+  return `; FAILED CAPTURES ${w.failedCaptures} (not replicated; re-write those keys): ${w.lastCaptureError ?? ''}`;
 }
 
 function formatAge(ms: number): string {
@@ -75,7 +98,7 @@ function formatAge(ms: number): string {
 }
 
 export const statusCommand = new Command('status')
-  .description('per writer: backlog, pending batches, oldest pending age, committed rows, dead letters, last error')
+  .description('per writer: backlog, pending batches, oldest pending age, committed rows, dead letters, failed captures, last error')
   .option('--redis <url>', `Redis running the library (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--json', 'print JSON for scripts')

@@ -1,0 +1,99 @@
+/**
+ * The records counted since the last cut ("open"), kept in the library's memory instead of the meta hash, so
+ * counting a captured record costs no Redis call. The count is derived state: the open records are exactly
+ * the capture stream's entries after meta `cut` (nothing trims past `cut`), so it is rebuilt from the stream
+ * whenever it cannot be trusted, and nothing is lost by not persisting it.
+ *
+ * When it cannot be trusted: after a load (a restart, a redeploy, a promoted replica: a fresh JS context),
+ * and when the meta hash says another instance took over or the data was reset (FLUSHALL, DEL of the meta
+ * hash, a failover and back). Taking over writes this instance's `epoch` into meta; every cut, and the `cut`
+ * function, first re-read meta `cut`, `batches` and `epoch` (one HMGET) and rebuild on any difference, so a
+ * descriptor's `from` is always the persisted `cut` and batches stay contiguous.
+ */
+import { MetaField, compareStreamIds } from '../../src/shared/protocol.js';
+import { decodeUtf8 } from '../bytes.js';
+import { replyArray } from '../replies.js';
+import type { WriterContext } from '../writer-context.js';
+import { LEGACY_CURSOR_FIELDS, readPersistedCursor, type PersistedCursor } from './writer-meta.js';
+
+export interface OpenRecords {
+  /** The persisted cursor this count continues. */
+  readonly persisted: PersistedCursor;
+  /** Records after `persisted.cut` counted so far. */
+  readonly open: number;
+  /** Id of the first of them (its ms is when the oldest open record was captured), or null. */
+  readonly firstOpen: string | null;
+  /** Id of the last record counted: a delivery at or before it is a re-delivery. */
+  readonly last: string | null;
+}
+
+export class OpenRecordCounts {
+  readonly #batchSize: number;
+  /** This JS context's token: stored in meta when it takes a writer over. */
+  readonly #epoch: string;
+  readonly #byWriter = new Map<string, OpenRecords>();
+
+  constructor(batchSize: number) {
+    this.#batchSize = batchSize;
+    this.#epoch = `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  }
+
+  /** The in-memory count, unchecked; undefined before this instance took the writer over. */
+  current(writer: WriterContext): OpenRecords | undefined {
+    return this.#byWriter.get(writer.name);
+  }
+
+  /** The count, checked against meta (one HMGET), or rebuilt from the stream up to `through` when stale. */
+  checked(client: GearsClient, writer: WriterContext, through: () => string | null): OpenRecords {
+    const persisted = readPersistedCursor(client, writer.keys.meta);
+    const current = this.#byWriter.get(writer.name);
+    if (current !== undefined && persisted.epoch === this.#epoch && persisted.cut === current.persisted.cut && persisted.batches === current.persisted.batches) {
+      return current;
+    }
+    return this.takeOver(client, writer, persisted, through());
+  }
+
+  /**
+   * Rebuilds the count from the stream: the entries after `cut`, through `through`, at most batch.size of them
+   * (more only when batch.size shrank; the batcher then cuts at once). Writes this instance's epoch.
+   */
+  takeOver(client: GearsClient, writer: WriterContext, persisted: PersistedCursor, through: string | null): OpenRecords {
+    const ids = through === null ? [] : openRecordIds(client, writer, persisted.cut, through, this.#batchSize);
+    client.call('HSET', writer.keys.meta, MetaField.epoch, this.#epoch);
+    client.call('HDEL', writer.keys.meta, ...LEGACY_CURSOR_FIELDS);
+    const open: OpenRecords = {
+      persisted: { ...persisted, epoch: this.#epoch },
+      open: ids.length,
+      firstOpen: ids[0] ?? null,
+      last: ids[ids.length - 1] ?? persisted.cut,
+    };
+    this.#byWriter.set(writer.name, open);
+    return open;
+  }
+
+  /** Counts one more record (no Redis call). */
+  counted(writer: WriterContext, previous: OpenRecords, id: string): OpenRecords {
+    const next: OpenRecords = { ...previous, open: previous.open + 1, firstOpen: previous.firstOpen ?? id, last: id };
+    this.#byWriter.set(writer.name, next);
+    return next;
+  }
+
+  /** After a cut: nothing open, the persisted cursor as just written. */
+  cutAt(writer: WriterContext, persisted: PersistedCursor, last: string | null): void {
+    this.#byWriter.set(writer.name, { persisted, open: 0, firstOpen: null, last });
+  }
+}
+
+/** Ids of the capture stream's entries after `cut` through `through` (an id or `+`), at most `limit`. */
+export function openRecordIds(client: GearsClient, writer: WriterContext, cut: string | null, through: string, limit: number): string[] {
+  if (through !== '+' && cut !== null && compareStreamIds(through, cut) <= 0) return [];
+  const from = cut === null ? '-' : `(${cut}`;
+  // Raw: the values may be any bytes; only the ids (ASCII) are decoded.
+  const entries = replyArray(client.callRaw('XRANGE', writer.keys.changes, from, through, 'COUNT', String(limit)), 'XRANGE');
+  return entries.map((entry) => {
+    const id = replyArray(entry, 'XRANGE')[0];
+    const text = id instanceof ArrayBuffer ? decodeUtf8(id) : null;
+    if (text === null) throw `ERR XRANGE ${writer.keys.changes} replied an entry without an id`;
+    return text;
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Captures that failed inside Redis. A capture trigger that throws or is killed by `lock-redis-timeout` does
+ * not fail the client's write (RedisGears never shows trigger errors to the writer), so the row silently stays
+ * stale. RedisGears counts these failures per keyspace trigger (`num_failed`, `last_error` in
+ * `TFUNCTION LIST LIBRARY <name> v`), on Redis Stack and on the local runtime alike: this module reads them for
+ * `writebehind status`, the worker's metrics and a warning in the worker's log.
+ *
+ * The counts live in Redis' memory (reset when Redis restarts). A timeout names no key (the callback was
+ * killed); a failure the library could catch is also in the writer's dead-letter stream, with the key.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../shared/log.js';
+
+export interface CaptureFailures {
+  readonly writer: string;
+  /** Capture callbacks of this writer that failed since the library was loaded (RedisGears `num_failed`). */
+  readonly failed: number;
+  /** RedisGears `last_error` of the writer's keyspace trigger, or null. */
+  readonly lastError: string | null;
+}
+
+/** Where the library's trigger statistics come from: `TFUNCTION LIST LIBRARY <library> v`, reply as sent. */
+export type LibraryListing = (library: string) => Promise<unknown>;
+
+/** The capture failures of each writer (its keyspace trigger has the writer's name); absent triggers count 0. */
+export async function readCaptureFailures(list: LibraryListing, library: string, writers: readonly string[]): Promise<CaptureFailures[]> {
+  const triggers = keyspaceTriggers(await list(library));
+  return writers.map((writer) => {
+    const stats = triggers.get(writer);
+    return { writer, failed: Number(stats?.['num_failed'] ?? 0), lastError: textOrNull(stats?.['last_error']) };
+  });
+}
+
+/** `TFUNCTION LIST` replies a list of libraries, each a map (RESP3) or a flat [key, value, ...] array (RESP2). */
+function keyspaceTriggers(reply: unknown): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const [library] = Array.isArray(reply) ? reply : [];
+  if (library === undefined) return out;
+  for (const trigger of asArray(toRecord(library)['keyspace_triggers'])) {
+    const stats = toRecord(trigger);
+    out.set(String(stats['name']), stats);
+  }
+  return out;
+}
+
+function toRecord(value: unknown): Record<string, unknown> {
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
+  if (!Array.isArray(value)) return (value ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < value.length; i += 2) out[String(value[i])] = value[i + 1];
+  return out;
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function textOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+export interface CaptureFailureWatchOptions {
+  readonly list: LibraryListing;
+  readonly library: string;
+  readonly writers: readonly string[];
+  readonly log: Logger;
+  /** @defaultValue 5000 */
+  readonly intervalMs?: number;
+  /** The worker's metrics registry: gets the `writebehind_capture_failures` gauge. */
+  readonly registry?: Registry;
+}
+
+/**
+ * The worker's watch: every `intervalMs` it reads the failure counts and logs a warning for each writer whose
+ * count grew (at start, for failures already counted). The last counts feed the `writebehind_capture_failures`
+ * gauge. A read that fails (Redis down) is skipped; the writer loops report the outage.
+ */
+export class CaptureFailureWatch {
+  readonly #options: CaptureFailureWatchOptions;
+  readonly #seen = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> = Promise.resolve();
+
+  private constructor(options: CaptureFailureWatchOptions) {
+    this.#options = options;
+  }
+
+  /** Reads the counts now (a warning for failures already counted), then every `intervalMs`. */
+  static start(options: CaptureFailureWatchOptions): CaptureFailureWatch {
+    const watch = new CaptureFailureWatch(options);
+    if (options.registry !== undefined) watch.#registerGauge(options.registry);
+    watch.#start();
+    return watch;
+  }
+
+  #start(): void {
+    this.#polling = this.#poll();
+    this.#timer = setInterval(() => {
+      this.#polling = this.#polling.then(() => this.#poll());
+    }, this.#options.intervalMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#polling;
+  }
+
+  #registerGauge(registry: Registry): void {
+    const seen = this.#seen;
+    new Gauge({
+      name: 'writebehind_capture_failures',
+      help: 'Capture callbacks that failed inside Redis since the library was loaded (TFUNCTION LIST num_failed): those writes were not replicated',
+      labelNames: ['writer'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [writer, failed] of seen) this.set({ writer }, failed);
+      },
+    });
+  }
+
+  async #poll(): Promise<void> {
+    const { list, library, writers, log } = this.#options;
+    let failures: CaptureFailures[];
+    try {
+      failures = await readCaptureFailures(list, library, writers);
+    } catch (error) {
+      log.debug({ err: error }, 'reading capture failures failed');
+      return;
+    }
+    for (const { writer, failed, lastError } of failures) {
+      const before = this.#seen.get(writer) ?? 0;
+      this.#seen.set(writer, failed);
+      if (failed <= before) continue;
+      log.warn(
+        { writer, failed: failed - before, failedTotal: failed, lastError },
+        'captures failed inside Redis: those writes were not replicated (the writer\'s dead-letter stream names the key when the library caught the error; a lock-redis-timeout names none). Re-write the keys once fixed',
+      );
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * What a captured write costs inside Redis: the library's calls per captured HSET, watched with MONITOR on the
+ * redis-server behind the runtime (the runtime's own commands, markers and stream reads, are not counted).
+ * Every call is made under the lock that serialises captured writes, on Redis Stack as on the runtime.
+ */
+import { createClient } from 'redis';
+import { describe, expect, it } from 'vitest';
+import { useLibraryHarness } from '../fixtures/library-harness.js';
+
+const h = useLibraryHarness();
+const WRITES = 10;
+
+/** The commands redis-server saw while `work` ran, as MONITOR lines. */
+async function monitored(work: () => Promise<void>): Promise<string[]> {
+  const monitor = createClient({ url: h.server.url });
+  await monitor.connect();
+  const lines: string[] = [];
+  await monitor.monitor((line) => lines.push(line));
+  await work();
+  await h.client.ping(); // MONITOR lines arrive in order: once PING is seen, every earlier command is
+  await monitor.close();
+  return lines;
+}
+
+const named = (lines: string[], pattern: RegExp) => lines.filter((line) => pattern.test(line));
+
+describe('library calls per captured HSET', () => {
+  it('three: the database probe, one HMGET of the hash, one XADD; the batcher makes none between cuts', async () => {
+    await h.client.hSet('person:0', 'age', '0'); // the batcher takes the writer over on its first record
+    const lines = await monitored(async () => {
+      for (let i = 1; i <= WRITES; i++) await h.client.hSet(`person:${i}`, 'age', String(i));
+    });
+    expect(named(lines, /\] "MOVE" "wb:database-probe" "0"$/)).toHaveLength(WRITES);
+    expect(named(lines, /\] "[A-Za-z]+" "person:\d+"/).filter((line) => !/\] "HSET"/.test(line))).toEqual(
+      Array.from({ length: WRITES }, (_, i) => expect.stringMatching(new RegExp(`\\] "HMGET" "person:${i + 1}" "#" "first_name" "last_name" "age"$`))),
+    );
+    expect(named(lines, /\] "XADD" "wb:changes:\{PersonsWriteBehind\}"/)).toHaveLength(WRITES);
+    expect(named(lines, /"wb:meta:/)).toEqual([]);
+    expect(named(lines, /"wb:batches:/)).toEqual([]);
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * `writebehind runtime --lock-timeout MS`: RedisGears' `lock-redis-timeout` is configurable, as on Redis Stack,
+ * so library code that needs longer than the 500 ms default (a capture of a huge value, say) can be given room.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
+/** A function that holds the lock for 800 ms: over the default timeout, under 3000 ms. */
+const SPIN_LIBRARY = "#!js api_version=1.0 name=spin\nredis.registerFunction('spin', () => { const end = Date.now() + 800; while (Date.now() < end) {} return 'done'; });";
+
+let redis: RedisServer;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGTERM');
+  await redis?.stop();
+});
+
+async function startCliRuntime(extraArgs: string[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--log-level', 'silent', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`runtime exited with ${code}: ${output}`)));
+  });
+}
+
+const redisCli = (port: string, args: string[]) =>
+  new Promise<string>((resolve) => execFile('redis-cli', ['-p', port, ...args], { encoding: 'utf8' }, (_error, stdout) => resolve(stdout.trim())));
+
+describe('writebehind runtime --lock-timeout', () => {
+  it('kills library code at 500 ms by default, and lets it finish under --lock-timeout 3000', async () => {
+    const defaultPort = await startCliRuntime([]);
+    await redisCli(defaultPort, ['TFUNCTION', 'LOAD', 'REPLACE', SPIN_LIBRARY]);
+    expect(await redisCli(defaultPort, ['TFCALL', 'spin.spin', '0'])).toMatch(/timeout/i);
+
+    const roomyPort = await startCliRuntime(['--lock-timeout', '3000']);
+    expect(await redisCli(roomyPort, ['TFCALL', 'spin.spin', '0'])).toBe('done');
+  }, 20_000);
+
+  it('refuses a lock timeout outside RedisGears range (100 to 1e9 ms), naming the option', async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--lock-timeout', '50'], { encoding: 'utf8' }, (error, _stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--lockTimeout');
+  });
+});
