@@ -5,6 +5,11 @@
  * cannot fire a trigger (their keys match no prefix) hold it *shared*: redis-server already runs each of them
  * atomically, so they may overlap one another, but never an exclusive section. Waiters are served in arrival
  * order, so a stream of shared commands cannot starve an exclusive one.
+ *
+ * An exclusive holder that waits long on the server (a script past busy-reply-threshold, a command held by
+ * CLIENT PAUSE) may step aside for shared holders: redis-server itself keeps serving other clients then (BUSY
+ * replies, reads during a write pause), and a proxy that kept them waiting behind the lock would freeze every
+ * client until the script ends — which SCRIPT KILL, stuck behind the lock too, could then never cause.
  */
 export type ReleaseLock = () => void;
 
@@ -18,7 +23,10 @@ interface Waiter {
 export class ExecutionLock {
   #sharedHolders = 0;
   #exclusiveHeld = false;
+  /** The exclusive holder stepped aside: shared holders run beside it. */
+  #sharedAdmitted = false;
   readonly #waiters: Waiter[] = [];
+  #sharedDrained: (() => void)[] = [];
 
   /** Acquires the lock alone: resolves once every earlier holder has released it. */
   exclusive(): Promise<ReleaseLock> {
@@ -30,18 +38,34 @@ export class ExecutionLock {
     return this.#acquire('shared');
   }
 
+  /**
+   * Lets shared holders (waiting or new) run beside the exclusive holder, which must be the caller. The returned
+   * function takes the lock back: it admits no more shared holders and resolves once those admitted are done.
+   */
+  stepAside(): () => Promise<void> {
+    if (!this.#exclusiveHeld) throw new Error('stepAside() without the exclusive lock');
+    this.#sharedAdmitted = true;
+    this.#grantWaiters();
+    return () => {
+      this.#sharedAdmitted = false;
+      if (this.#sharedHolders === 0) return Promise.resolve();
+      return new Promise((resolve) => this.#sharedDrained.push(resolve));
+    };
+  }
+
   /** True while anyone holds the lock or waits for it (tests and diagnostics). */
   get busy(): boolean {
     return this.#exclusiveHeld || this.#sharedHolders > 0 || this.#waiters.length > 0;
   }
 
   #acquire(mode: LockMode): Promise<ReleaseLock> {
-    if (this.#waiters.length === 0 && this.#canGrant(mode)) return Promise.resolve(this.#take(mode));
+    const queueFree = this.#waiters.length === 0 || (mode === 'shared' && this.#sharedAdmitted);
+    if (queueFree && this.#canGrant(mode)) return Promise.resolve(this.#take(mode));
     return new Promise((resolve) => this.#waiters.push({ mode, grant: () => resolve(this.#take(mode)) }));
   }
 
   #canGrant(mode: LockMode): boolean {
-    if (this.#exclusiveHeld) return false;
+    if (this.#exclusiveHeld) return mode === 'shared' && this.#sharedAdmitted;
     return mode === 'shared' || this.#sharedHolders === 0;
   }
 
@@ -52,8 +76,12 @@ export class ExecutionLock {
     return () => {
       if (released) return;
       released = true;
-      if (mode === 'exclusive') this.#exclusiveHeld = false;
-      else this.#sharedHolders--;
+      if (mode === 'exclusive') {
+        this.#exclusiveHeld = false;
+        this.#sharedAdmitted = false;
+      } else if (--this.#sharedHolders === 0) {
+        for (const resolve of this.#sharedDrained.splice(0)) resolve();
+      }
       this.#grantWaiters();
     };
   }
@@ -61,6 +89,12 @@ export class ExecutionLock {
   #grantWaiters(): void {
     while (this.#waiters.length > 0 && this.#canGrant(this.#waiters[0]!.mode)) {
       this.#waiters.shift()!.grant();
+    }
+    if (!this.#sharedAdmitted) return;
+    // Stepped aside: shared waiters queued behind an exclusive waiter may go too.
+    for (let i = 0; i < this.#waiters.length; ) {
+      if (this.#waiters[i]!.mode === 'shared') this.#waiters.splice(i, 1)[0]!.grant();
+      else i++;
     }
   }
 }
