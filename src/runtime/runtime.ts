@@ -16,6 +16,7 @@ import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js'
 import { parseRedisUrl } from './server/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
+import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
@@ -85,6 +86,8 @@ export class Runtime extends EventEmitter {
       const control = await RedisConnection.open(address, 'writebehind-runtime-control');
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control);
+      await liftPubSubOutputLimit(control, log);
+      const limits = await readRequestLimits(control);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -112,7 +115,7 @@ export class Runtime extends EventEmitter {
       await host.restore();
 
       const bindHost = options.host ?? '127.0.0.1';
-      const server = await RespServer.listen({ address, table, scheduler, control, log }, options.port ?? 6380, bindHost);
+      const server = await RespServer.listen({ address, table, scheduler, control, limits: () => limits, log }, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       runtime = new Runtime(server.port, bindHost, log, closers);
       log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');

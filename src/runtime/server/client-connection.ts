@@ -20,7 +20,8 @@ import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { CallerContext, GearsCommandName } from '../gears-host.js';
 import { GEARS_COMMAND_MIN_ARGS, gearsCommandName } from '../commands/index.js';
-import { decodeFrame, RespDecoder, RespFramer } from '../resp/decoder.js';
+import { decodeFrame, RespFramer } from '../resp/decoder.js';
+import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { array, error, simple, type RespProtocol, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
@@ -36,17 +37,14 @@ export interface ClientConnectionDeps {
   readonly scheduler: TriggerScheduler;
   /** The runtime's control connection (CLIENT LIST lookups). */
   readonly control: RedisConnection;
+  /** redis-server's protocol limits, as read at start. */
+  readonly limits: () => RequestLimits;
   readonly log: Logger;
 }
 
-interface ClientCommand {
-  readonly args: Buffer[];
-  /** The bytes the client sent, forwarded as they are. */
-  readonly raw: Buffer;
+interface ClientCommand extends ClientRequest {
   /** Lower-case command name. */
   readonly name: string;
-  /** An inline command with quotes: the server splits it differently from us, so its keys are unknown. */
-  readonly quotedInline: boolean;
 }
 
 interface Expectation {
@@ -60,7 +58,7 @@ interface QueuedCommand {
   readonly gears: GearsCommandName | undefined;
 }
 
-type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply';
+type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked';
 
 /** Commands whose success changes connection state the runtime tracks. */
 const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
@@ -70,6 +68,11 @@ const PUBSUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsub
 /** What redis-server accepts from a RESP2 connection in subscribed state. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'ping', 'quit']);
 const QUEUED = encode(simple('QUEUED'), 2);
+/**
+ * How long a markered command may wait on the server before the lock steps aside for shared commands: past it,
+ * the server is likely busy with a long script or paused, and serves (or BUSY-refuses) other clients itself.
+ */
+const STEP_ASIDE_AFTER_MS = 500;
 
 export class ClientConnection {
   readonly #client: Socket;
@@ -102,21 +105,26 @@ export class ClientConnection {
   #shardChannels = 0;
   #barrier: { token: Buffer; resolve: () => void } | undefined;
   #barrierCount = 0;
+  /** A protocol error ended the input: reply it after everything earlier, then close. */
+  #protocolError: string | undefined;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
     this.#deps = deps;
     this.#output = new ClientOutput(client);
     client.setNoDelay(true);
-    const decoder = new RespDecoder((value, raw) => this.#onClientValue(value, raw), { inlineCommands: true });
-    client.on('data', (chunk) => {
-      try {
-        decoder.push(chunk);
-      } catch (cause) {
-        this.#client.end(encode(error(`ERR Protocol error: ${errorMessage(cause)}`), 2));
-        this.close();
-      }
-    });
+    const parser = new RequestParser(
+      {
+        onRequest: (request) => this.#onClientRequest(request),
+        onProtocolError: (message) => {
+          this.#protocolError = message;
+          void this.#pump();
+        },
+        onQueryBufferOverflow: () => this.close(),
+      },
+      deps.limits,
+    );
+    client.on('data', (chunk) => parser.push(chunk));
     client.on('error', () => this.close());
     client.on('close', () => this.close());
     this.#ready = this.#connectUpstream();
@@ -180,17 +188,9 @@ export class ClientConnection {
 
   // ---- client → runtime ----------------------------------------------------------------------------------
 
-  #onClientValue(value: RespValue, raw: Buffer): void {
+  #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
-    let args: Buffer[];
-    if (value.type === 'array') {
-      if (value.value.length === 0) return; // redis-server ignores an empty multibulk
-      args = value.value.map((item) => (item.type === 'blob' ? item.value : Buffer.from(String('value' in item ? item.value : ''))));
-    } else {
-      args = [Buffer.from('')]; // not a command: the server answers it with its protocol error
-    }
-    const quotedInline = raw[0] !== 0x2a && (raw.includes(0x22) || raw.includes(0x27));
-    this.#commands.push({ args, raw, name: args[0]!.toString('latin1').toLowerCase(), quotedInline });
+    this.#commands.push({ args: request.args, raw: request.raw, name: request.args[0]!.toString('latin1').toLowerCase() });
     void this.#pump();
   }
 
@@ -210,12 +210,24 @@ export class ClientConnection {
           await this.#runSpecial(route, command);
         }
       }
+      if (this.#protocolError !== undefined && !this.#closed) await this.#closeAfterProtocolError(this.#protocolError);
     } catch (cause) {
       if (!this.#closed) this.#deps.log.warn({ err: errorMessage(cause) }, 'client connection failed');
       this.close();
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** As redis-server does: every earlier command answered, then the error, then the connection closed. */
+  async #closeAfterProtocolError(message: string): Promise<void> {
+    await this.#drained();
+    if (this.#closed) return;
+    this.#output.append(encode(error(`ERR ${message}`), this.#protocol));
+    this.#closed = true;
+    this.#closedError = new Error('client connection closed after a protocol error');
+    this.#upstream?.destroy();
+    this.#client.end();
   }
 
   #route(command: ClientCommand): Route | 'raw' {
@@ -233,8 +245,9 @@ export class ClientConnection {
     if (PUBSUB_COMMANDS.has(name)) return 'pubsub';
     if (name === 'monitor') return 'monitor';
     if (name === 'client' && isClientReplyOffOrSkip(args)) return 'refuse-client-reply';
+    if (name === 'sync' || name === 'psync') return 'refuse-sync';
+    if (reachesBusyServer(name, args)) return 'unlocked';
     if (CommandTable.mayBlock(name, args)) return 'blocking';
-    if (command.quotedInline) return 'markered';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
     const readOnly = this.#deps.table.isReadOnly(args, name);
@@ -268,6 +281,11 @@ export class ClientConnection {
       case 'refuse-client-reply':
         this.#output.append(encode(error('ERR CLIENT REPLY OFF and SKIP are not supported by the RedisGears runtime: it relies on every reply to keep commands in order'), this.#protocol));
         return;
+      case 'refuse-sync':
+        this.#output.append(encode(error(`ERR ${command.name.toUpperCase()} is not supported by the RedisGears runtime: replicate from the redis-server behind it`), this.#protocol));
+        return;
+      case 'unlocked':
+        return this.#runUnlocked(command);
       case 'shared':
         return this.#runShared([command]);
     }
@@ -304,6 +322,16 @@ export class ClientConnection {
     this.#upstream!.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
+  /**
+   * What the server runs while the lock is held: SCRIPT KILL, FUNCTION KILL, CLIENT UNPAUSE. They fire nothing,
+   * and they must reach a server whose busy script or pause is what holds the lock.
+   */
+  async #runUnlocked(command: ClientCommand): Promise<void> {
+    const slot = this.#output.reserve(true);
+    this.#expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
+    this.#upstream!.write(command.raw);
+  }
+
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
   async #runMarkered(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
@@ -313,6 +341,8 @@ export class ClientConnection {
     const marker = subscriber.waitForMarker(seq);
     marker.catch(() => undefined);
     const slot = this.#output.reserve(true, true);
+    let reclaim: (() => Promise<void>) | undefined;
+    const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
     try {
       const reply = this.#expectValue(slot);
       const published = this.#expectValue();
@@ -321,6 +351,8 @@ export class ClientConnection {
       // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
       if ((await published).type === 'error') await scheduler.publishMarker(seq);
       const events = await marker;
+      clearTimeout(stepAside);
+      await reclaim?.();
       scheduler.noteEventsCollected();
       const transaction = this.#transaction;
       this.#track(command, value);
@@ -330,6 +362,7 @@ export class ClientConnection {
       subscriber.cancel(seq);
       throw cause;
     } finally {
+      clearTimeout(stepAside);
       this.#output.release(slot);
       release();
     }
@@ -621,7 +654,7 @@ export class ClientConnection {
 
   /** The next upstream reply, decoded; written into `slot` if given, swallowed otherwise. */
   #expectValue(slot?: OutputSlot): Promise<RespValue> {
-    return new Promise((resolve, reject) => {
+    const value = new Promise<RespValue>((resolve, reject) => {
       this.#expect({
         reply: (raw) => {
           if (slot) this.#output.fill(slot, raw);
@@ -630,6 +663,10 @@ export class ClientConnection {
         fail: reject,
       });
     });
+    // Several replies are awaited in turn: when the connection closes, those after the first failure are never
+    // awaited, and their rejection must not be an unhandled one (it would end the process).
+    value.catch(() => undefined);
+    return value;
   }
 
   #drained(): Promise<void> {
@@ -735,6 +772,13 @@ export class ClientConnection {
   #caller(inTransaction: boolean): CallerContext {
     return { db: this.#db, protocol: this.#protocol, user: this.#user, inTransaction };
   }
+}
+
+/** Commands a busy or paused server still runs, which the lock must not hold back. */
+function reachesBusyServer(name: string, args: readonly Buffer[]): boolean {
+  if (args.length !== 2 || (name !== 'script' && name !== 'function' && name !== 'client')) return false;
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  return name === 'client' ? sub === 'unpause' : sub === 'kill';
 }
 
 function isClientReplyOffOrSkip(args: readonly Buffer[]): boolean {
