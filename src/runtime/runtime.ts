@@ -13,6 +13,7 @@ import { LibraryHost } from './library-host/library-host.js';
 import { CommandTable } from './server/command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
+import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl } from './server/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
@@ -42,6 +43,12 @@ export interface RuntimeOptions {
    * @defaultValue '127.0.0.1'
    */
   host?: string;
+  /**
+   * Refuse to listen on a non-loopback interface unless the backing server requires authentication (as
+   * redis-server's protected mode refuses outside clients of a server without a password).
+   * @defaultValue true
+   */
+  protectedMode?: boolean;
   /** @defaultValue a silent logger */
   log?: Logger;
   /** RedisGears' `lock-redis-timeout`, passed to the library host. */
@@ -79,6 +86,8 @@ export class Runtime extends EventEmitter {
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const log = options.log ?? silentLogger;
     const address = parseRedisUrl(options.redisUrl);
+    const bindHost = options.host ?? '127.0.0.1';
+    if (options.protectedMode ?? true) await assertProtected(bindHost, address);
     const closers: { name: string; close: () => Promise<void> }[] = [];
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
@@ -114,7 +123,6 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const bindHost = options.host ?? '127.0.0.1';
       const server = await RespServer.listen({ address, table, scheduler, control, limits: () => limits, log }, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       runtime = new Runtime(server.port, bindHost, log, closers);
