@@ -4,6 +4,7 @@
  * after a protocol error in both cases. Also the replies and requests that crashed or wedged the runtime when
  * Redis's own Tcl suite ran through it.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
@@ -68,6 +69,38 @@ describe('protocol errors: Redis’s texts, earlier commands answered, then the 
       const { direct, proxied } = await bothWays(`PING\r\n${bytes}`, 2);
       expect(direct).toEqual({ replies: `+PONG\r\n${expected}`, closed: true });
       expect(proxied).toEqual(direct);
+    });
+  }
+});
+
+/** Sends `bytes`, then keeps writing: resolves true once a write fails (the peer closed its side for reading too). */
+function writesFailAfter(port: number, bytes: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const deadline = Date.now() + 5000;
+    socket.on('error', () => resolve(true));
+    socket.on('close', () => resolve(true));
+    socket.on('connect', () => {
+      socket.write(bytes);
+      const timer = setInterval(() => {
+        if (Date.now() > deadline) {
+          clearInterval(timer);
+          socket.destroy();
+          resolve(false);
+        } else if (!socket.destroyed) {
+          socket.write('payload'.repeat(100));
+        }
+      }, 20);
+      socket.on('close', () => clearInterval(timer));
+    });
+  });
+}
+
+describe('after a protocol error the connection is closed both ways (Tcl: protocol desync regression)', () => {
+  for (const start of ['\x00', '*\x00', '$\x00']) {
+    it(`${JSON.stringify(start)} followed by a never-ending line`, async () => {
+      expect(await writesFailAfter(redis.port, start + 'payload'.repeat(10_000))).toBe(true);
+      expect(await writesFailAfter(runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
     });
   }
 });

@@ -227,7 +227,8 @@ export class ClientConnection {
     this.#closed = true;
     this.#closedError = new Error('client connection closed after a protocol error');
     this.#upstream?.destroy();
-    this.#client.end();
+    // Closed both ways, as redis-server closes: a client still writing gets a reset, not a half-open socket.
+    this.#client.end(() => this.#client.destroy());
   }
 
   #route(command: ClientCommand): Route | 'raw' {
