@@ -97,6 +97,7 @@ export class Runtime extends EventEmitter {
       await enableKeyspaceNotifications(control);
       await liftPubSubOutputLimit(control, log);
       const limits = await readRequestLimits(control);
+      const controlId = await control.call(['CLIENT', 'ID']);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -123,7 +124,9 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const server = await RespServer.listen({ address, table, scheduler, control, limits: () => limits, log }, options.port ?? 6380, bindHost);
+      const ownConnectionIds = new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]);
+      const deps = { address, table, scheduler, control, limits: () => limits, ownConnectionIds, log };
+      const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       runtime = new Runtime(server.port, bindHost, log, closers);
       log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');

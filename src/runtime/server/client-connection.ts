@@ -25,6 +25,7 @@ import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/r
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { array, error, simple, type RespProtocol, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
+import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
 import { CommandTable } from './command-table.js';
 import type { RedisAddress } from './redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
@@ -37,6 +38,8 @@ export interface ClientConnectionDeps {
   readonly scheduler: TriggerScheduler;
   /** The runtime's control connection (CLIENT LIST lookups). */
   readonly control: RedisConnection;
+  /** The server's ids of the runtime's own connections: CLIENT KILL through the runtime spares them. */
+  readonly ownConnectionIds: ReadonlySet<number>;
   /** redis-server's protocol limits, as read at start. */
   readonly limits: () => RequestLimits;
   readonly log: Logger;
@@ -58,7 +61,7 @@ interface QueuedCommand {
   readonly gears: GearsCommandName | undefined;
 }
 
-type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked';
+type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill';
 
 /** Commands whose success changes connection state the runtime tracks. */
 const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
@@ -248,6 +251,7 @@ export class ClientConnection {
     if (name === 'client' && isClientReplyOffOrSkip(args)) return 'refuse-client-reply';
     if (name === 'sync' || name === 'psync') return 'refuse-sync';
     if (reachesBusyServer(name, args)) return 'unlocked';
+    if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
     if (CommandTable.mayBlock(name, args)) return 'blocking';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
@@ -287,6 +291,8 @@ export class ClientConnection {
         return;
       case 'unlocked':
         return this.#runUnlocked(command);
+      case 'client-kill':
+        return this.#runClientKill(command);
       case 'shared':
         return this.#runShared([command]);
     }
@@ -331,6 +337,21 @@ export class ClientConnection {
     const slot = this.#output.reserve(true);
     this.#expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
     this.#upstream!.write(command.raw);
+  }
+
+  /** CLIENT KILL, kept away from the runtime's own connections (see client-kill.ts). */
+  async #runClientKill(command: ClientCommand): Promise<void> {
+    const clients = parseClientList(await this.#deps.control.send(['CLIENT', 'LIST']));
+    const plan = planClientKill(command.args, this.#deps.ownConnectionIds, clients);
+    if (plan.kind === 'pass') return this.#runUnlocked(command);
+    const slot = this.#output.reserve(false);
+    if (plan.kind === 'reply') {
+      this.#output.fill(slot, encode(plan.reply, this.#protocol));
+      return;
+    }
+    const replies = plan.commands.map(() => this.#expectValue());
+    this.#upstream!.write(Buffer.concat(plan.commands.map((args) => encodeCommand(args))));
+    this.#output.fill(slot, encode(sumKillReplies(await Promise.all(replies)), this.#protocol));
   }
 
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
