@@ -13,6 +13,7 @@ import { LibraryHost } from './library-host/library-host.js';
 import { CommandTable } from './server/command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
+import { OwnTraffic } from './server/own-traffic.js';
 import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl } from './server/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
@@ -124,8 +125,8 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const ownConnectionIds = new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]);
-      const deps = { address, table, scheduler, control, limits: () => limits, ownConnectionIds, log };
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
+      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       runtime = new Runtime(server.port, bindHost, log, closers);

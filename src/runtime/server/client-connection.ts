@@ -26,6 +26,7 @@ import { encode, encodeCommand } from '../resp/encoder.js';
 import { array, error, simple, type RespProtocol, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
+import { OWN_TOKEN, slowlogCount, type OwnTraffic } from './own-traffic.js';
 import { CommandTable } from './command-table.js';
 import type { RedisAddress } from './redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
@@ -38,8 +39,8 @@ export interface ClientConnectionDeps {
   readonly scheduler: TriggerScheduler;
   /** The runtime's control connection (CLIENT LIST lookups). */
   readonly control: RedisConnection;
-  /** The server's ids of the runtime's own connections: CLIENT KILL through the runtime spares them. */
-  readonly ownConnectionIds: ReadonlySet<number>;
+  /** The runtime's own connections and channels, kept out of what clients see and kill. */
+  readonly ownTraffic: OwnTraffic;
   /** redis-server's protocol limits, as read at start. */
   readonly limits: () => RequestLimits;
   readonly log: Logger;
@@ -61,7 +62,7 @@ interface QueuedCommand {
   readonly gears: GearsCommandName | undefined;
 }
 
-type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill';
+type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
 
 /** Commands whose success changes connection state the runtime tracks. */
 const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
@@ -86,7 +87,8 @@ export class ClientConnection {
   #drainWaiters: (() => void)[] = [];
   #upstream: Socket | undefined;
   #ready: Promise<void>;
-  #upstreamId: Promise<number | null> = Promise.resolve(null);
+  /** The server's id for the upstream connection, looked up when first needed. */
+  #upstreamId: Promise<number | null> | undefined;
   #pumping = false;
   #closed = false;
   #closedError: Error | undefined;
@@ -108,6 +110,8 @@ export class ClientConnection {
   #shardChannels = 0;
   #barrier: { token: Buffer; resolve: () => void } | undefined;
   #barrierCount = 0;
+  /** In MONITOR mode: the addresses of the runtime's own connections, whose lines are not shown. */
+  #monitorHides: ReadonlySet<string> = new Set();
   /** A protocol error ended the input: reply it after everything earlier, then close. */
   #protocolError: string | undefined;
 
@@ -166,12 +170,6 @@ export class ClientConnection {
     upstream.on('data', (chunk) => framer.push(chunk));
     upstream.on('error', () => undefined);
     upstream.on('close', () => this.#onUpstreamClosed());
-    // The server's id for this connection: CLIENT LIST ID <id> tells whether it blocked or a WATCH failed.
-    this.#upstreamId = this.#expectValue().then(
-      (value) => (value.type === 'integer' ? Number(value.value) : null),
-      () => null,
-    );
-    upstream.write(encodeCommand(['CLIENT', 'ID']));
   }
 
   #onUpstreamClosed(): void {
@@ -252,6 +250,7 @@ export class ClientConnection {
     if (name === 'sync' || name === 'psync') return 'refuse-sync';
     if (reachesBusyServer(name, args)) return 'unlocked';
     if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
+    if (isIntrospection(name, args)) return 'introspect';
     if (CommandTable.mayBlock(name, args)) return 'blocking';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
@@ -275,6 +274,7 @@ export class ClientConnection {
       case 'pubsub':
         return this.#runPubSub(command);
       case 'monitor':
+        this.#monitorHides = await this.#deps.ownTraffic.addresses();
         await this.#drained();
         this.#rawMode = 'monitor';
         this.#upstream!.write(command.raw);
@@ -293,6 +293,8 @@ export class ClientConnection {
         return this.#runUnlocked(command);
       case 'client-kill':
         return this.#runClientKill(command);
+      case 'introspect':
+        return this.#runIntrospection(command);
       case 'shared':
         return this.#runShared([command]);
     }
@@ -342,7 +344,7 @@ export class ClientConnection {
   /** CLIENT KILL, kept away from the runtime's own connections (see client-kill.ts). */
   async #runClientKill(command: ClientCommand): Promise<void> {
     const clients = parseClientList(await this.#deps.control.send(['CLIENT', 'LIST']));
-    const plan = planClientKill(command.args, this.#deps.ownConnectionIds, clients);
+    const plan = planClientKill(command.args, this.#deps.ownTraffic.ids, clients);
     if (plan.kind === 'pass') return this.#runUnlocked(command);
     const slot = this.#output.reserve(false);
     if (plan.kind === 'reply') {
@@ -352,6 +354,22 @@ export class ClientConnection {
     const replies = plan.commands.map(() => this.#expectValue());
     this.#upstream!.write(Buffer.concat(plan.commands.map((args) => encodeCommand(args))));
     this.#output.fill(slot, encode(sumKillReplies(await Promise.all(replies)), this.#protocol));
+  }
+
+  /** SLOWLOG GET/LEN, PUBSUB NUMPAT/CHANNELS: the server's answer without the runtime's own traffic. */
+  async #runIntrospection(command: ClientCommand): Promise<void> {
+    const own = this.#deps.ownTraffic;
+    const sub = command.args[1]!.toString('latin1').toLowerCase();
+    const count = sub === 'len' ? null : sub === 'get' ? slowlogCount(command.args) : undefined;
+    if (command.name === 'slowlog' && count === undefined) return this.#runUnlocked(command); // the server's error
+    const slot = this.#output.reserve(false);
+    const addresses = await own.addresses();
+    const sent = command.name === 'slowlog' ? encodeCommand(['SLOWLOG', 'GET', '-1']) : command.raw;
+    const reply = this.#expectValue();
+    this.#upstream!.write(sent);
+    const value = await reply;
+    const shown = command.name === 'slowlog' ? own.slowlog(value, count!, addresses) : sub === 'numpat' ? own.numpat(value) : own.channels(value);
+    this.#output.fill(slot, encode(shown, this.#protocol));
   }
 
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
@@ -574,7 +592,7 @@ export class ClientConnection {
       () => (answered = true),
       () => (answered = true),
     );
-    const id = await this.#upstreamId;
+    const id = await this.#upstreamIdOf();
     if (id === null) return 'blocked';
     for (let poll = 0; ; poll++) {
       // The server may not have read the command yet: poll, backing off so a paused server is not hammered.
@@ -587,8 +605,27 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * The server's id for the upstream connection (CLIENT LIST ID <id> tells whether it blocked or a WATCH failed),
+   * found by its address on the control connection: asking on the client's own connection would put a CLIENT ID
+   * in its MONITOR and SLOWLOG, and depend on its user being allowed to run it.
+   */
+  #upstreamIdOf(): Promise<number | null> {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return Promise.resolve(null);
+    this.#upstreamId ??= this.#deps.control.send(['CLIENT', 'LIST']).then(
+      (reply) => {
+        const ip = upstream.localAddress ?? '';
+        const addr = ip.includes(':') ? `[${ip}]:${upstream.localPort}` : `${ip}:${upstream.localPort}`;
+        return parseClientList(reply).find((client) => client.addr === addr)?.id ?? null;
+      },
+      () => null,
+    );
+    return this.#upstreamId;
+  }
+
   async #watchedKeyChanged(): Promise<boolean> {
-    const id = await this.#upstreamId;
+    const id = await this.#upstreamIdOf();
     if (id === null) return false;
     const flags = clientListField(await this.#deps.control.send(['CLIENT', 'LIST', 'ID', String(id)]), 'flags');
     return flags !== null && flags.includes('d');
@@ -632,7 +669,8 @@ export class ClientConnection {
       return;
     }
     if (isPushFrame(raw)) {
-      this.#output.insertPush(raw);
+      const own = this.#deps.ownTraffic;
+      if (!(own.mayBeMarkerMessage(raw) && own.isMarkerMessage(decodeFrame(raw)))) this.#output.insertPush(raw);
       return;
     }
     const expectation = this.#expectations.shift();
@@ -645,6 +683,9 @@ export class ClientConnection {
   }
 
   #onRawValue(value: RespValue, raw: Buffer): void {
+    const own = this.#deps.ownTraffic;
+    if (this.#rawMode === 'monitor' && value.type === 'simple' && own.isOwnMonitorLine(value.value, this.#monitorHides)) return;
+    if (own.isMarkerMessage(value)) return;
     const barrier = this.#barrier;
     if (barrier && isBarrierReply(value, barrier.token)) {
       this.#barrier = undefined;
@@ -704,7 +745,7 @@ export class ClientConnection {
 
   /** Sends a PING with a token and waits for its answer: every earlier command is answered by then. */
   #barrierPing(): Promise<void> {
-    const token = Buffer.from(`__writebehind_runtime_barrier_${++this.#barrierCount}`);
+    const token = Buffer.from(`${OWN_TOKEN}_barrier_${++this.#barrierCount}`);
     return new Promise((resolve) => {
       this.#barrier = { token, resolve };
       this.#upstream!.write(encodeCommand([Buffer.from('PING'), token]));
@@ -801,6 +842,12 @@ function reachesBusyServer(name: string, args: readonly Buffer[]): boolean {
   if (args.length !== 2 || (name !== 'script' && name !== 'function' && name !== 'client')) return false;
   const sub = args[1]!.toString('latin1').toLowerCase();
   return name === 'client' ? sub === 'unpause' : sub === 'kill';
+}
+
+function isIntrospection(name: string, args: readonly Buffer[]): boolean {
+  if ((name !== 'slowlog' && name !== 'pubsub') || args.length < 2) return false;
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  return name === 'slowlog' ? sub === 'get' || sub === 'len' : (sub === 'numpat' && args.length === 2) || sub === 'channels';
 }
 
 function isClientReplyOffOrSkip(args: readonly Buffer[]): boolean {
