@@ -49,6 +49,8 @@ export interface ClientConnectionDeps {
 interface ClientCommand extends ClientRequest {
   /** Lower-case command name. */
   readonly name: string;
+  /** Its reply is silenced (CLIENT REPLY OFF, or the command after CLIENT REPLY SKIP). */
+  readonly muted: boolean;
 }
 
 interface Expectation {
@@ -62,7 +64,7 @@ interface QueuedCommand {
   readonly gears: GearsCommandName | undefined;
 }
 
-type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
+type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
 
 /** Commands whose success changes connection state the runtime tracks. */
 const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
@@ -106,6 +108,7 @@ export class ClientConnection {
   /** The runtime refused a queued gears command: EXEC must reply EXECABORT itself. */
   #transactionLocalError = false;
   #rawMode: 'pubsub' | 'monitor' | null = null;
+  #replyMode: 'on' | 'off' | 'skip-next' = 'on';
   #channels = 0;
   #shardChannels = 0;
   #barrier: { token: Buffer; resolve: () => void } | undefined;
@@ -191,8 +194,32 @@ export class ClientConnection {
 
   #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
-    this.#commands.push({ args: request.args, raw: request.raw, name: request.args[0]!.toString('latin1').toLowerCase() });
+    const name = request.args[0]!.toString('latin1').toLowerCase();
+    this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
     void this.#pump();
+  }
+
+  /**
+   * CLIENT REPLY, emulated: the server keeps replying (the runtime needs every reply to keep commands in order)
+   * and the runtime drops the replies the client silenced. As in redis-server, OFF and SKIP get no reply, SKIP
+   * silences the next command, ON replies OK and ends both. Pushes (pub/sub messages) are never silenced.
+   */
+  #replyMuted(name: string, args: readonly Buffer[]): boolean {
+    const mode = name === 'client' ? clientReplyMode(args) : null;
+    if (mode === 'on') {
+      this.#replyMode = 'on';
+      return false;
+    }
+    if (mode === 'off' || mode === 'skip') {
+      if (mode === 'off') this.#replyMode = 'off';
+      else if (this.#replyMode !== 'off') this.#replyMode = 'skip-next';
+      return true;
+    }
+    if (this.#replyMode === 'skip-next') {
+      this.#replyMode = 'on';
+      return true;
+    }
+    return this.#replyMode === 'off';
   }
 
   async #pump(): Promise<void> {
@@ -246,7 +273,7 @@ export class ClientConnection {
     if (TRACKED.has(name)) return 'tracked';
     if (PUBSUB_COMMANDS.has(name)) return 'pubsub';
     if (name === 'monitor') return 'monitor';
-    if (name === 'client' && isClientReplyOffOrSkip(args)) return 'refuse-client-reply';
+    if (name === 'client' && clientReplyMode(args) !== null) return 'client-reply';
     if (name === 'sync' || name === 'psync') return 'refuse-sync';
     if (reachesBusyServer(name, args)) return 'unlocked';
     if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
@@ -283,11 +310,12 @@ export class ClientConnection {
         return this.#transactionHasGears || this.#transactionLocalError ? this.#runGearsTransaction(command) : this.#runMarkered(command);
       case 'queue-gears':
         return this.#queueGears(command, gearsCommandName(command.name)!);
-      case 'refuse-client-reply':
-        this.#output.append(encode(error('ERR CLIENT REPLY OFF and SKIP are not supported by the RedisGears runtime: it relies on every reply to keep commands in order'), this.#protocol));
+      case 'client-reply':
+        // Answered here: the server keeps replying to everything, the runtime drops what the client silenced.
+        if (!command.muted) this.#replyNow(command, encode(simple('OK'), this.#protocol));
         return;
       case 'refuse-sync':
-        this.#output.append(encode(error(`ERR ${command.name.toUpperCase()} is not supported by the RedisGears runtime: replicate from the redis-server behind it`), this.#protocol));
+        this.#replyNow(command, encode(error(`ERR ${command.name.toUpperCase()} is not supported by the RedisGears runtime: replicate from the redis-server behind it`), this.#protocol));
         return;
       case 'unlocked':
         return this.#runUnlocked(command);
@@ -316,7 +344,7 @@ export class ClientConnection {
     const queuing = this.#inMulti;
     const parts: Buffer[] = [];
     for (const command of batch) {
-      const slot = this.#output.reserve(true);
+      const slot = this.#reserve(command, true);
       if (queuing) this.#transaction.push({ command, gears: undefined });
       this.#expect({
         reply: (raw) => {
@@ -336,7 +364,7 @@ export class ClientConnection {
    * and they must reach a server whose busy script or pause is what holds the lock.
    */
   async #runUnlocked(command: ClientCommand): Promise<void> {
-    const slot = this.#output.reserve(true);
+    const slot = this.#reserve(command, true);
     this.#expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
     this.#upstream!.write(command.raw);
   }
@@ -346,7 +374,7 @@ export class ClientConnection {
     const clients = parseClientList(await this.#deps.control.send(['CLIENT', 'LIST']));
     const plan = planClientKill(command.args, this.#deps.ownTraffic.ids, clients);
     if (plan.kind === 'pass') return this.#runUnlocked(command);
-    const slot = this.#output.reserve(false);
+    const slot = this.#reserve(command, false);
     if (plan.kind === 'reply') {
       this.#output.fill(slot, encode(plan.reply, this.#protocol));
       return;
@@ -362,7 +390,7 @@ export class ClientConnection {
     const sub = command.args[1]!.toString('latin1').toLowerCase();
     const count = sub === 'len' ? null : sub === 'get' ? slowlogCount(command.args) : undefined;
     if (command.name === 'slowlog' && count === undefined) return this.#runUnlocked(command); // the server's error
-    const slot = this.#output.reserve(false);
+    const slot = this.#reserve(command, false);
     const addresses = await own.addresses();
     const sent = command.name === 'slowlog' ? encodeCommand(['SLOWLOG', 'GET', '-1']) : command.raw;
     const reply = this.#expectValue();
@@ -380,7 +408,7 @@ export class ClientConnection {
     const seq = subscriber.nextMarker();
     const marker = subscriber.waitForMarker(seq);
     marker.catch(() => undefined);
-    const slot = this.#output.reserve(true, true);
+    const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
     const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
     try {
@@ -412,7 +440,7 @@ export class ClientConnection {
   async #runTracked(command: ClientCommand): Promise<void> {
     const release = await this.#deps.scheduler.lock.shared();
     try {
-      const slot = this.#output.reserve(true);
+      const slot = this.#reserve(command, true);
       const reply = this.#expectValue(slot);
       this.#upstream!.write(command.raw);
       const queued = this.#inMulti && !EXECUTED_INSIDE_MULTI.has(command.name);
@@ -427,7 +455,7 @@ export class ClientConnection {
 
   /** TFUNCTION / TFCALL / TFCALLASYNC outside a transaction. */
   async #runGears(command: ClientCommand, name: GearsCommandName): Promise<void> {
-    const slot = this.#output.reserve(false);
+    const slot = this.#reserve(command, false);
     const arityError = gearsArityError(command, name);
     if (arityError) {
       this.#output.fill(slot, encode(arityError, this.#protocol));
@@ -465,12 +493,12 @@ export class ClientConnection {
     const arityError = gearsArityError(command, name);
     if (arityError) {
       this.#transactionLocalError = true;
-      this.#output.append(encode(arityError, this.#protocol));
+      this.#replyNow(command, encode(arityError, this.#protocol));
       return;
     }
     this.#transaction.push({ command, gears: name });
     this.#transactionHasGears = true;
-    this.#output.append(QUEUED);
+    this.#replyNow(command, QUEUED);
   }
 
   /**
@@ -480,7 +508,7 @@ export class ClientConnection {
    */
   async #runGearsTransaction(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const slot = this.#output.reserve(false, true);
+    const slot = this.#reserve(command, false, true);
     const release = await scheduler.lock.exclusive();
     try {
       if (this.#transactionServerError) {
@@ -566,7 +594,7 @@ export class ClientConnection {
    */
   async #runBlocking(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const slot = this.#output.reserve(true, true);
+    const slot = this.#reserve(command, true, true);
     let release: ReleaseLock | null = await scheduler.lock.exclusive();
     try {
       const reply = this.#expectValue(slot);
@@ -715,6 +743,16 @@ export class ClientConnection {
     this.#expectations.push(expectation);
   }
 
+  /** A slot for `command`'s reply, silenced if the client turned its replies off. */
+  #reserve(command: ClientCommand, fromServer: boolean, held = false): OutputSlot {
+    return this.#output.reserve(fromServer, held, command.muted);
+  }
+
+  /** `command`'s reply, known now. */
+  #replyNow(command: ClientCommand, bytes: Buffer): void {
+    this.#output.fill(this.#reserve(command, false), bytes);
+  }
+
   /** The next upstream reply, decoded; written into `slot` if given, swallowed otherwise. */
   #expectValue(slot?: OutputSlot): Promise<RespValue> {
     const value = new Promise<RespValue>((resolve, reject) => {
@@ -850,10 +888,11 @@ function isIntrospection(name: string, args: readonly Buffer[]): boolean {
   return name === 'slowlog' ? sub === 'get' || sub === 'len' : (sub === 'numpat' && args.length === 2) || sub === 'channels';
 }
 
-function isClientReplyOffOrSkip(args: readonly Buffer[]): boolean {
-  if (args.length < 3 || args[1]!.toString('latin1').toLowerCase() !== 'reply') return false;
+/** The mode of a well-formed `CLIENT REPLY ON|OFF|SKIP`, or null (malformed ones go to the server for its error). */
+function clientReplyMode(args: readonly Buffer[]): 'on' | 'off' | 'skip' | null {
+  if (args.length !== 3 || args[1]!.toString('latin1').toLowerCase() !== 'reply') return null;
   const mode = args[2]!.toString('latin1').toLowerCase();
-  return mode === 'off' || mode === 'skip';
+  return mode === 'on' || mode === 'off' || mode === 'skip' ? mode : null;
 }
 
 function gearsArityError(command: ClientCommand, name: GearsCommandName): RespValue | null {
