@@ -88,6 +88,26 @@ describe('commands that must reach a server busy with a runaway script or paused
     await expectRuntimeServing();
   });
 
+  it('EXEC and a command that may fire a trigger, sent during a runaway script, get redis-server’s BUSY answers (Tcl: just EXEC and script timeout)', async () => {
+    const transaction = await RespSocket.open(runtime.port);
+    transaction.send(['MULTI'], ['INCR', 'trig:xx']);
+    expect(await transaction.readBytes(2)).toBe('+OK\r\n+QUEUED\r\n');
+    const looping = await RespSocket.open(runtime.port);
+    looping.send(['EVAL', 'while true do end', '0']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    transaction.send(['EXEC']);
+    expect((await transaction.read(1, 10_000))[0]!.value).toMatchObject({ type: 'error', value: expect.stringMatching(/^EXECABORT.*BUSY/) });
+    expect(await command('SET', 'trig:other', '1')).toMatchObject({ type: 'error', value: expect.stringMatching(/^BUSY/) });
+    expect(await command('SCRIPT', 'KILL')).toEqual({ type: 'simple', value: 'OK' });
+    await looping.read(1);
+    transaction.send(['PING', 'out of multi']);
+    expect(await transaction.readBytes(1)).toBe('$12\r\nout of multi\r\n');
+    expect(await command('GET', 'trig:xx')).toEqual({ type: 'null' });
+    transaction.close();
+    looping.close();
+    await expectRuntimeServing();
+  });
+
   it('FUNCTION KILL reaches the server while a runaway FCALL holds the runtime', async () => {
     expect(await command('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=loop\nredis.register_function{function_name='loop', callback=function() while true do end end, flags={'no-writes'}}")).toEqual({ type: 'blob', value: Buffer.from('loop') });
     const looping = await RespSocket.open(runtime.port);

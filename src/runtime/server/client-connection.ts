@@ -403,7 +403,8 @@ export class ClientConnection {
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
   async #runMarkered(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const release = await scheduler.lock.exclusive();
+    const { release, aside } = await scheduler.lock.exclusiveOrAside();
+    if (aside) return this.#runAside(command, release);
     const subscriber = scheduler.subscriber;
     const seq = subscriber.nextMarker();
     const marker = subscriber.waitForMarker(seq);
@@ -432,6 +433,26 @@ export class ClientConnection {
     } finally {
       clearTimeout(stepAside);
       this.#output.release(slot);
+      release();
+    }
+  }
+
+  /**
+   * A command that may fire a trigger, sent while the exclusive holder waits on a busy or paused server: sent
+   * alone, as to a busy redis-server, which refuses it with BUSY (the usual case) or runs it when it can. In the
+   * second case its events arrive with no marker awaited and its triggers run in the background, after its reply.
+   */
+  async #runAside(command: ClientCommand, release: ReleaseLock): Promise<void> {
+    try {
+      const slot = this.#reserve(command, true);
+      const reply = this.#expectValue(slot);
+      this.#upstream!.write(command.raw);
+      const transaction = this.#transaction;
+      const value = await reply;
+      this.#track(command, value);
+      this.#afterFlush(command, value, transaction);
+      this.#deps.scheduler.noteSharedCommandDone();
+    } finally {
       release();
     }
   }

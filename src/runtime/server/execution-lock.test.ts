@@ -80,4 +80,25 @@ describe('ExecutionLock', () => {
     expect(order).toEqual(['shared', 'queued shared', 'exclusive', 'late shared']);
     expect(lock.busy).toBe(false);
   });
+
+  it('exclusiveOrAside: exclusive when free; shared and marked aside while the holder stepped aside', async () => {
+    const lock = new ExecutionLock();
+    const first = await lock.exclusiveOrAside();
+    expect(first.aside).toBe(false);
+    let second: { aside: boolean; release: () => void } | undefined;
+    const pending = lock.exclusiveOrAside().then((hold) => (second = hold));
+    await tick();
+    expect(second).toBeUndefined();
+    const reclaim = lock.stepAside();
+    await pending;
+    expect(second!.aside).toBe(true);
+    let reclaimed = false;
+    const back = reclaim().then(() => (reclaimed = true));
+    await tick();
+    expect(reclaimed).toBe(false);
+    second!.release();
+    await back;
+    first.release();
+    expect(lock.busy).toBe(false);
+  });
 });

@@ -18,6 +18,14 @@ type LockMode = 'shared' | 'exclusive';
 interface Waiter {
   readonly mode: LockMode;
   readonly grant: () => void;
+  /** Set for exclusiveOrAside(): grants a shared hold beside an exclusive holder that stepped aside. */
+  readonly grantAside?: () => void;
+}
+
+/** A hold from exclusiveOrAside(): exclusive, or shared beside a holder that stepped aside (`aside`). */
+export interface Hold {
+  readonly release: ReleaseLock;
+  readonly aside: boolean;
 }
 
 export class ExecutionLock {
@@ -36,6 +44,24 @@ export class ExecutionLock {
   /** Acquires the lock alongside other shared holders, behind any exclusive holder or earlier waiter. */
   shared(): Promise<ReleaseLock> {
     return this.#acquire('shared');
+  }
+
+  /**
+   * The exclusive lock — or, while the exclusive holder has stepped aside (the server is busy or paused), a shared
+   * hold beside it, marked `aside`: a command that could fire a trigger may then be sent as other clients' are
+   * sent to a busy redis-server (it is refused with BUSY, or waits on the server), instead of waiting for a lock
+   * that the busy script holds.
+   */
+  exclusiveOrAside(): Promise<Hold> {
+    if (this.#exclusiveHeld && this.#sharedAdmitted) return Promise.resolve({ release: this.#take('shared'), aside: true });
+    if (this.#waiters.length === 0 && this.#canGrant('exclusive')) return Promise.resolve({ release: this.#take('exclusive'), aside: false });
+    return new Promise((resolve) =>
+      this.#waiters.push({
+        mode: 'exclusive',
+        grant: () => resolve({ release: this.#take('exclusive'), aside: false }),
+        grantAside: () => resolve({ release: this.#take('shared'), aside: true }),
+      }),
+    );
   }
 
   /**
@@ -91,9 +117,11 @@ export class ExecutionLock {
       this.#waiters.shift()!.grant();
     }
     if (!this.#sharedAdmitted) return;
-    // Stepped aside: shared waiters queued behind an exclusive waiter may go too.
+    // Stepped aside: shared waiters queued behind an exclusive waiter may go too, and those content to go aside.
     for (let i = 0; i < this.#waiters.length; ) {
-      if (this.#waiters[i]!.mode === 'shared') this.#waiters.splice(i, 1)[0]!.grant();
+      const waiter = this.#waiters[i]!;
+      if (waiter.mode === 'shared') this.#waiters.splice(i, 1)[0]!.grant();
+      else if (waiter.grantAside) this.#waiters.splice(i, 1)[0]!.grantAside!();
       else i++;
     }
   }
