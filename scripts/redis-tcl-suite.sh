@@ -33,7 +33,8 @@ redis_pid=$!
 runtime_pid=
 cleanup() {
   [ -n "$runtime_pid" ] && kill "$runtime_pid" 2>/dev/null || true
-  kill "$redis_pid" 2>/dev/null || true
+  # A server still running a runaway script ignores SIGTERM (shutdown waits for the script): SIGKILL it.
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || kill -9 "$redis_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
