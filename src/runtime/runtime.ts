@@ -13,9 +13,12 @@ import { LibraryHost } from './library-host/library-host.js';
 import { CommandTable } from './server/command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
+import { OwnTraffic } from './server/own-traffic.js';
+import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl } from './server/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
+import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
@@ -41,6 +44,12 @@ export interface RuntimeOptions {
    * @defaultValue '127.0.0.1'
    */
   host?: string;
+  /**
+   * Refuse to listen on a non-loopback interface unless the backing server requires authentication (as
+   * redis-server's protected mode refuses outside clients of a server without a password).
+   * @defaultValue true
+   */
+  protectedMode?: boolean;
   /** @defaultValue a silent logger */
   log?: Logger;
   /** RedisGears' `lock-redis-timeout`, passed to the library host. */
@@ -78,6 +87,8 @@ export class Runtime extends EventEmitter {
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const log = options.log ?? silentLogger;
     const address = parseRedisUrl(options.redisUrl);
+    const bindHost = options.host ?? '127.0.0.1';
+    if (options.protectedMode ?? true) await assertProtected(bindHost, address);
     const closers: { name: string; close: () => Promise<void> }[] = [];
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
@@ -85,6 +96,9 @@ export class Runtime extends EventEmitter {
       const control = await RedisConnection.open(address, 'writebehind-runtime-control');
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control);
+      await liftPubSubOutputLimit(control, log);
+      const limits = await readRequestLimits(control);
+      const controlId = await control.call(['CLIENT', 'ID']);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -111,8 +125,9 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const bindHost = options.host ?? '127.0.0.1';
-      const server = await RespServer.listen({ address, table, scheduler, control, log }, options.port ?? 6380, bindHost);
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
+      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
+      const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       runtime = new Runtime(server.port, bindHost, log, closers);
       log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { runRuntime } from '../../src/cli/commands/runtime.js';
+import { RespSocket } from '../helpers/resp-socket.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 let redis: RedisServer;
@@ -60,5 +61,34 @@ describe('writebehind runtime', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--port');
     await expect(runRuntime({ redis: 'http://nope' }, () => undefined)).rejects.toThrow('--redis: must be a redis:// URL');
+  });
+
+  it('protected mode: refuses a non-loopback interface in front of a server that needs no password, naming the fix', async () => {
+    const result = await run(process.execPath, [CLI, 'runtime', '--host', '0.0.0.0', '--port', '0', '--redis', redis.url, '--log-level', 'silent']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('refusing to listen on 0.0.0.0');
+    expect(result.stderr).toContain('requirepass');
+    expect(result.stderr).toContain('--protected-mode no');
+    const opened = await runRuntime({ host: '0.0.0.0', port: 0, redis: redis.url, logLevel: 'silent', protectedMode: 'no' }, () => undefined);
+    await opened.close();
+  });
+
+  it('protected mode: listens on a non-loopback interface when the server requires a password', async () => {
+    const own = await startRedisServer();
+    try {
+      const setup = await RespSocket.open(own.port);
+      setup.send(['CONFIG', 'SET', 'requirepass', 's3cret']);
+      await setup.read(1);
+      setup.close();
+      const url = `redis://:s3cret@127.0.0.1:${own.port}`;
+      const runtime = await runRuntime({ host: '0.0.0.0', port: 0, redis: url, logLevel: 'silent' }, () => undefined);
+      const client = await RespSocket.open(runtime.port);
+      client.send(['PING']);
+      expect(await client.readBytes(1)).toMatch(/^-NOAUTH/);
+      client.close();
+      await runtime.close();
+    } finally {
+      await own.stop();
+    }
   });
 });

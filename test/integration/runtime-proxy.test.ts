@@ -127,13 +127,35 @@ describe('reply bytes are the server’s own', () => {
     expect(proxied).toBe(direct);
   });
 
-  it('CLIENT REPLY OFF is refused with a clear error, the connection keeps working', async () => {
-    const socket = await RespSocket.open(runtime.port);
-    socket.send(['CLIENT', 'REPLY', 'OFF'], ['PING']);
-    const [refused, pong] = await socket.read(2);
-    expect(refused!.raw.toString()).toMatch(/^-ERR CLIENT REPLY OFF and SKIP are not supported/);
-    expect(pong!.raw.toString()).toBe('+PONG\r\n');
-    socket.close();
+  it('CLIENT REPLY OFF, SKIP and ON silence replies as redis-server does, on every path (markered, shared, transactions)', async () => {
+    const script = Buffer.concat([
+      cmd('CLIENT', 'REPLY', 'OFF'), cmd('SET', 'trig:a', '1'), cmd('PING', 'silenced'), cmd('MULTI'), cmd('INCR', 'n'), cmd('EXEC'),
+      cmd('CLIENT', 'REPLY', 'ON'), cmd('PING', 'heard'),
+      cmd('CLIENT', 'REPLY', 'SKIP'), cmd('GET', 'trig:a'), cmd('GET', 'n'),
+      cmd('CLIENT', 'REPLY', 'SKIP'), cmd('CLIENT', 'REPLY', 'ON'), cmd('PING'),
+    ]);
+    const [direct, proxied] = await bothWays(script, 5);
+    expect(direct).toBe('+OK\r\n$5\r\nheard\r\n$1\r\n1\r\n+OK\r\n+PONG\r\n');
+    expect(proxied).toBe(direct);
+  });
+
+  it('pub/sub messages still arrive with CLIENT REPLY OFF (RESP2 and RESP3)', async () => {
+    for (const prelude of [[], [cmd('HELLO', '3')]]) {
+      const socket = await RespSocket.open(runtime.port);
+      if (prelude.length > 0) {
+        socket.write(prelude[0]!);
+        await socket.read(1);
+      }
+      socket.send(['CLIENT', 'REPLY', 'OFF'], ['SUBSCRIBE', 'news']);
+      const [confirmation] = await socket.read(1);
+      expect(confirmation!.raw.toString()).toContain('subscribe');
+      const publisher = await RespSocket.open(runtime.port);
+      publisher.send(['PUBLISH', 'news', 'hi']);
+      await publisher.read(1);
+      publisher.close();
+      expect((await socket.read(1))[0]!.raw.toString()).toMatch(/message\r\n\$4\r\nnews\r\n\$2\r\nhi\r\n$/);
+      socket.close();
+    }
   });
 });
 

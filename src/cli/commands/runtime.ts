@@ -1,5 +1,5 @@
 /**
- * `writebehind runtime [--port 6380] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--log-level info]`:
+ * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--log-level info]`:
  * the local RedisGears 2 runtime in front of a redis-server, until SIGINT or SIGTERM.
  */
 import { Command } from 'commander';
@@ -27,6 +27,8 @@ export const runtimeOptionsSchema = z.object({
     .refine((url) => url.startsWith('redis://'), 'must be a redis:// URL'),
   /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
   lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
+  /** Refuse a non-loopback --host unless the backing server requires a password (redis-server's word: yes/no). */
+  protectedMode: z.enum(['yes', 'no']).default('yes'),
   /** pino level. */
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -43,10 +45,10 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid runtime options: ${problems}`);
   }
-  const { port, host, redis, lockTimeout, logLevel } = parsed.data;
+  const { port, host, redis, lockTimeout, logLevel, protectedMode } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
   await checkBackingRedis(redis);
-  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout });
+  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, protectedMode: protectedMode === 'yes' });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {
     log.error({ err: error }, 'runtime error');
@@ -68,6 +70,7 @@ export const runtimeCommand = new Command('runtime')
   .description('run the local RedisGears 2 runtime (TFUNCTION/TFCALL + triggers) in front of a redis-server')
   .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_RUNTIME_PORT))
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--protected-mode <yes|no>', 'refuse a non-loopback --host unless the backing redis-server requires a password', 'yes')
   .option('--redis <url>', 'the redis-server behind the runtime', DEFAULT_BACKING_REDIS_URL)
   .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout: longest a trigger or function may hold the lock (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')

@@ -22,6 +22,9 @@ const frames: [string, string, RespValue][] = [
   ['set', '~1\r\n+a\r\n', { type: 'set', value: [{ type: 'simple', value: 'a' }] }],
   ['push', '>2\r\n+message\r\n+x\r\n', { type: 'push', value: [{ type: 'simple', value: 'message' }, { type: 'simple', value: 'x' }] }],
   ['attribute skipped', '|1\r\n+ttl\r\n:3\r\n:7\r\n', { type: 'integer', value: 7n }],
+  ['empty array', '*0\r\n', { type: 'array', value: [] }],
+  ['attribute inside an array', '*2\r\n|1\r\n+a\r\n*1\r\n:1\r\n%0\r\n:2\r\n', { type: 'array', value: [{ type: 'map', value: [] }, { type: 'integer', value: 2n }] }],
+  ['null array inside an array', '*2\r\n*-1\r\n$-1\r\n', { type: 'array', value: [{ type: 'null' }, { type: 'null' }] }],
 ];
 
 function decodeAll(bytes: Buffer, byteByByte: boolean, inline = false) {
@@ -61,6 +64,16 @@ describe('RespDecoder', () => {
     expect(set!.value.equals(big)).toBe(true);
     expect(Buffer.concat(out.map((o) => o.raw)).equals(bytes)).toBe(true);
     expect(decoder.pendingBytes).toBe(0);
+  });
+
+  it('decodes a reply nested 100,000 deep (no recursion to overflow the stack)', () => {
+    const depth = 100_000;
+    const wire = '*1\r\n'.repeat(depth) + '-ERR reached lua stack limit\r\n';
+    const { out } = decodeAll(Buffer.from(wire + '+NEXT\r\n'), false);
+    expect(out.map((o) => o.raw)).toEqual([wire, '+NEXT\r\n']);
+    let value = out[0]!.value;
+    for (let i = 0; i < depth; i++) value = (value as { value: RespValue[] }).value[0]!;
+    expect(value).toEqual({ type: 'error', value: 'ERR reached lua stack limit' });
   });
 
   it('accepts inline commands when asked to', () => {

@@ -160,106 +160,155 @@ function lineInteger(buffer: Buffer, from: number, to: number): number {
   return negative ? -n : n;
 }
 
-/** Where the value starting at `offset` ends, or INCOMPLETE; builds nothing. */
+/**
+ * Where the value starting at `offset` ends, or INCOMPLETE; builds nothing. Iterative, not recursive: a reply
+ * may be nested thousands deep (a Lua table that contains itself is returned ~8000 levels deep).
+ */
 function scanValue(buffer: Buffer, offset: number): number {
-  if (offset >= buffer.length) return INCOMPLETE;
-  const type = buffer[offset]!;
-  const lineEnd = findLineEnd(buffer, offset + 1);
-  if (lineEnd < 0) return INCOMPLETE;
-  const next = lineEnd + 2;
-  switch (type) {
-    case 0x2b: case 0x2d: case 0x3a: case 0x5f: case 0x2c: case 0x23: case 0x28:
-      return next;
-    case 0x24: case 0x21: case 0x3d: {
-      const length = lineInteger(buffer, offset + 1, lineEnd);
-      if (length < 0) return next;
-      if (buffer.length < next + length + 2) {
-        neededHint = next + length + 2;
-        return INCOMPLETE;
+  /** Values still to scan at each open level, outermost first; the current level's count is `remaining`. */
+  const open: number[] = [];
+  let remaining = 1;
+  let position = offset;
+  for (;;) {
+    if (position >= buffer.length) return INCOMPLETE;
+    const type = buffer[position]!;
+    const lineEnd = findLineEnd(buffer, position + 1);
+    if (lineEnd < 0) return INCOMPLETE;
+    const next = lineEnd + 2;
+    switch (type) {
+      case 0x2b: case 0x2d: case 0x3a: case 0x5f: case 0x2c: case 0x23: case 0x28:
+        position = next;
+        remaining--;
+        break;
+      case 0x24: case 0x21: case 0x3d: {
+        const length = lineInteger(buffer, position + 1, lineEnd);
+        position = length < 0 ? next : next + length + 2;
+        if (buffer.length < position) {
+          neededHint = position;
+          return INCOMPLETE;
+        }
+        remaining--;
+        break;
       }
-      return next + length + 2;
-    }
-    case 0x2a: case 0x7e: case 0x3e: case 0x25: case 0x7c: {
-      const count = lineInteger(buffer, offset + 1, lineEnd);
-      // A map or an attribute holds count pairs; an attribute is followed by the value it annotates.
-      const items = type === 0x25 || type === 0x7c ? count * 2 : count;
-      let position = next;
-      for (let i = 0; i < items; i++) {
-        position = scanValue(buffer, position);
-        if (position === INCOMPLETE) return INCOMPLETE;
+      case 0x2a: case 0x7e: case 0x3e: case 0x25: case 0x7c: {
+        const count = lineInteger(buffer, position + 1, lineEnd);
+        // A map or an attribute holds count pairs. An attribute does not fill its slot: the value after it does.
+        const items = count < 0 ? 0 : type === 0x25 || type === 0x7c ? count * 2 : count;
+        position = next;
+        if (type !== 0x7c) remaining--;
+        if (items > 0) {
+          open.push(remaining);
+          remaining = items;
+        }
+        break;
       }
-      return type === 0x7c ? scanValue(buffer, position) : position;
+      default:
+        throw new RespProtocolError(`unknown RESP type byte ${JSON.stringify(String.fromCharCode(type))}`);
     }
-    default:
-      throw new RespProtocolError(`unknown RESP type byte ${JSON.stringify(String.fromCharCode(type))}`);
+    while (remaining === 0) {
+      if (open.length === 0) return position;
+      remaining = open.pop()!;
+    }
   }
 }
 
-/** Decodes the value at `offset` of a complete frame (framing has checked that every byte is there). */
+/** An aggregate being decoded: its items so far and how many it still needs. */
+interface OpenAggregate {
+  readonly type: number;
+  readonly items: RespValue[];
+  remaining: number;
+}
+
+/** Decodes the value at `offset` of a complete frame (framing has checked that every byte is there); iterative. */
 function parseValue(buffer: Buffer, offset: number): { value: RespValue; end: number } {
-  const type = buffer[offset]!;
-  const lineEnd = findLineEnd(buffer, offset + 1);
-  const line = () => buffer.toString('utf8', offset + 1, lineEnd);
-  const next = lineEnd + 2;
+  const open: OpenAggregate[] = [];
+  let position = offset;
+  for (;;) {
+    const type = buffer[position]!;
+    const lineEnd = findLineEnd(buffer, position + 1);
+    const start = position;
+    const line = () => buffer.toString('utf8', start + 1, lineEnd);
+    const next = lineEnd + 2;
+    let value: RespValue | undefined;
+    position = next;
+    switch (type) {
+      case 0x2b: // + simple string
+        value = { type: 'simple', value: line() };
+        break;
+      case 0x2d: // - error
+        value = { type: 'error', value: line() };
+        break;
+      case 0x3a: // : integer
+        value = { type: 'integer', value: BigInt(line()) };
+        break;
+      case 0x5f: // _ null
+        value = { type: 'null' };
+        break;
+      case 0x2c: // , double
+        value = { type: 'double', value: parseDouble(line()) };
+        break;
+      case 0x23: // # boolean
+        value = { type: 'boolean', value: line() === 't' };
+        break;
+      case 0x28: // ( big number
+        value = { type: 'bignum', value: line() };
+        break;
+      case 0x24: // $ blob string
+      case 0x21: // ! blob error
+      case 0x3d: { // = verbatim string
+        const length = lineInteger(buffer, start + 1, lineEnd);
+        if (length < 0) {
+          value = { type: 'null' };
+          break;
+        }
+        const bytes = Buffer.from(buffer.subarray(next, next + length));
+        position = next + length + 2;
+        if (type === 0x21) value = { type: 'error', value: bytes.toString('utf8') };
+        else if (type === 0x3d) value = { type: 'verbatim', format: bytes.toString('utf8', 0, 3), value: bytes.subarray(4) };
+        else value = { type: 'blob', value: bytes };
+        break;
+      }
+      default: { // * array, ~ set, > push, % map, | attribute (scanValue admits no other type byte)
+        const count = lineInteger(buffer, start + 1, lineEnd);
+        if (count < 0) {
+          value = { type: 'null' };
+          break;
+        }
+        const items = type === 0x25 || type === 0x7c ? count * 2 : count;
+        if (items > 0) {
+          open.push({ type, items: [], remaining: items });
+          continue;
+        }
+        if (type === 0x7c) continue; // an empty attribute: the value after it is what counts
+        value = aggregate(type, []);
+      }
+    }
+    // Place the value in the aggregates it completes, innermost first.
+    for (;;) {
+      const parent = open[open.length - 1];
+      if (parent === undefined) return { value, end: position };
+      parent.items.push(value);
+      if (--parent.remaining > 0) break;
+      open.pop();
+      if (parent.type === 0x7c) break; // an attribute is skipped: the value after it takes its place
+      value = aggregate(parent.type, parent.items);
+    }
+  }
+}
+
+function aggregate(type: number, items: RespValue[]): RespValue {
   switch (type) {
-    case 0x2b: // + simple string
-      return { value: { type: 'simple', value: line() }, end: next };
-    case 0x2d: // - error
-      return { value: { type: 'error', value: line() }, end: next };
-    case 0x3a: // : integer
-      return { value: { type: 'integer', value: BigInt(line()) }, end: next };
-    case 0x5f: // _ null
-      return { value: { type: 'null' }, end: next };
-    case 0x2c: // , double
-      return { value: { type: 'double', value: parseDouble(line()) }, end: next };
-    case 0x23: // # boolean
-      return { value: { type: 'boolean', value: line() === 't' }, end: next };
-    case 0x28: // ( big number
-      return { value: { type: 'bignum', value: line() }, end: next };
-    case 0x24: // $ blob string
-    case 0x21: // ! blob error
-    case 0x3d: { // = verbatim string
-      const length = lineInteger(buffer, offset + 1, lineEnd);
-      if (length < 0) return { value: { type: 'null' }, end: next };
-      const bytes = Buffer.from(buffer.subarray(next, next + length));
-      const end = next + length + 2;
-      if (type === 0x21) return { value: { type: 'error', value: bytes.toString('utf8') }, end };
-      if (type === 0x3d) return { value: { type: 'verbatim', format: bytes.toString('utf8', 0, 3), value: bytes.subarray(4) }, end };
-      return { value: { type: 'blob', value: bytes }, end };
-    }
-    case 0x2a: // * array
-    case 0x7e: // ~ set
-    case 0x3e: { // > push
-      const count = lineInteger(buffer, offset + 1, lineEnd);
-      if (count < 0) return { value: { type: 'null' }, end: next };
-      const items: RespValue[] = [];
-      let position = next;
-      for (let i = 0; i < count; i++) {
-        const item = parseValue(buffer, position);
-        items.push(item.value);
-        position = item.end;
-      }
-      const kind = type === 0x2a ? 'array' : type === 0x7e ? 'set' : 'push';
-      return { value: { type: kind, value: items }, end: position };
-    }
-    case 0x25: { // % map
-      const count = lineInteger(buffer, offset + 1, lineEnd);
+    case 0x25: {
       const entries: [RespValue, RespValue][] = [];
-      let position = next;
-      for (let i = 0; i < count; i++) {
-        const key = parseValue(buffer, position);
-        const value = parseValue(buffer, key.end);
-        entries.push([key.value, value.value]);
-        position = value.end;
-      }
-      return { value: { type: 'map', value: entries }, end: position };
+      for (let i = 0; i < items.length; i += 2) entries.push([items[i]!, items[i + 1]!]);
+      return { type: 'map', value: entries };
     }
-    default: { // | attribute (scanValue admits no other type byte): skipped, the value after it is what counts
-      const count = lineInteger(buffer, offset + 1, lineEnd);
-      let position = next;
-      for (let i = 0; i < count * 2; i++) position = parseValue(buffer, position).end;
-      return parseValue(buffer, position);
-    }
+    case 0x7e:
+      return { type: 'set', value: items };
+    case 0x3e:
+      return { type: 'push', value: items };
+    default:
+      return { type: 'array', value: items };
   }
 }
 

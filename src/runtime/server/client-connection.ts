@@ -20,10 +20,13 @@ import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { CallerContext, GearsCommandName } from '../gears-host.js';
 import { GEARS_COMMAND_MIN_ARGS, gearsCommandName } from '../commands/index.js';
-import { decodeFrame, RespDecoder, RespFramer } from '../resp/decoder.js';
+import { decodeFrame, RespFramer } from '../resp/decoder.js';
+import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { array, error, simple, type RespProtocol, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
+import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
+import { OWN_TOKEN, slowlogCount, type OwnTraffic } from './own-traffic.js';
 import { CommandTable } from './command-table.js';
 import type { RedisAddress } from './redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
@@ -36,17 +39,18 @@ export interface ClientConnectionDeps {
   readonly scheduler: TriggerScheduler;
   /** The runtime's control connection (CLIENT LIST lookups). */
   readonly control: RedisConnection;
+  /** The runtime's own connections and channels, kept out of what clients see and kill. */
+  readonly ownTraffic: OwnTraffic;
+  /** redis-server's protocol limits, as read at start. */
+  readonly limits: () => RequestLimits;
   readonly log: Logger;
 }
 
-interface ClientCommand {
-  readonly args: Buffer[];
-  /** The bytes the client sent, forwarded as they are. */
-  readonly raw: Buffer;
+interface ClientCommand extends ClientRequest {
   /** Lower-case command name. */
   readonly name: string;
-  /** An inline command with quotes: the server splits it differently from us, so its keys are unknown. */
-  readonly quotedInline: boolean;
+  /** Its reply is silenced (CLIENT REPLY OFF, or the command after CLIENT REPLY SKIP). */
+  readonly muted: boolean;
 }
 
 interface Expectation {
@@ -60,7 +64,7 @@ interface QueuedCommand {
   readonly gears: GearsCommandName | undefined;
 }
 
-type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'refuse-client-reply';
+type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
 
 /** Commands whose success changes connection state the runtime tracks. */
 const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
@@ -70,6 +74,11 @@ const PUBSUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsub
 /** What redis-server accepts from a RESP2 connection in subscribed state. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'ping', 'quit']);
 const QUEUED = encode(simple('QUEUED'), 2);
+/**
+ * How long a markered command may wait on the server before the lock steps aside for shared commands: past it,
+ * the server is likely busy with a long script or paused, and serves (or BUSY-refuses) other clients itself.
+ */
+const STEP_ASIDE_AFTER_MS = 500;
 
 export class ClientConnection {
   readonly #client: Socket;
@@ -80,7 +89,8 @@ export class ClientConnection {
   #drainWaiters: (() => void)[] = [];
   #upstream: Socket | undefined;
   #ready: Promise<void>;
-  #upstreamId: Promise<number | null> = Promise.resolve(null);
+  /** The server's id for the upstream connection, looked up when first needed. */
+  #upstreamId: Promise<number | null> | undefined;
   #pumping = false;
   #closed = false;
   #closedError: Error | undefined;
@@ -98,25 +108,33 @@ export class ClientConnection {
   /** The runtime refused a queued gears command: EXEC must reply EXECABORT itself. */
   #transactionLocalError = false;
   #rawMode: 'pubsub' | 'monitor' | null = null;
+  #replyMode: 'on' | 'off' | 'skip-next' = 'on';
   #channels = 0;
   #shardChannels = 0;
   #barrier: { token: Buffer; resolve: () => void } | undefined;
   #barrierCount = 0;
+  /** In MONITOR mode: the addresses of the runtime's own connections, whose lines are not shown. */
+  #monitorHides: ReadonlySet<string> = new Set();
+  /** A protocol error ended the input: reply it after everything earlier, then close. */
+  #protocolError: string | undefined;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
     this.#deps = deps;
     this.#output = new ClientOutput(client);
     client.setNoDelay(true);
-    const decoder = new RespDecoder((value, raw) => this.#onClientValue(value, raw), { inlineCommands: true });
-    client.on('data', (chunk) => {
-      try {
-        decoder.push(chunk);
-      } catch (cause) {
-        this.#client.end(encode(error(`ERR Protocol error: ${errorMessage(cause)}`), 2));
-        this.close();
-      }
-    });
+    const parser = new RequestParser(
+      {
+        onRequest: (request) => this.#onClientRequest(request),
+        onProtocolError: (message) => {
+          this.#protocolError = message;
+          void this.#pump();
+        },
+        onQueryBufferOverflow: () => this.close(),
+      },
+      deps.limits,
+    );
+    client.on('data', (chunk) => parser.push(chunk));
     client.on('error', () => this.close());
     client.on('close', () => this.close());
     this.#ready = this.#connectUpstream();
@@ -155,12 +173,6 @@ export class ClientConnection {
     upstream.on('data', (chunk) => framer.push(chunk));
     upstream.on('error', () => undefined);
     upstream.on('close', () => this.#onUpstreamClosed());
-    // The server's id for this connection: CLIENT LIST ID <id> tells whether it blocked or a WATCH failed.
-    this.#upstreamId = this.#expectValue().then(
-      (value) => (value.type === 'integer' ? Number(value.value) : null),
-      () => null,
-    );
-    upstream.write(encodeCommand(['CLIENT', 'ID']));
   }
 
   #onUpstreamClosed(): void {
@@ -180,18 +192,34 @@ export class ClientConnection {
 
   // ---- client → runtime ----------------------------------------------------------------------------------
 
-  #onClientValue(value: RespValue, raw: Buffer): void {
+  #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
-    let args: Buffer[];
-    if (value.type === 'array') {
-      if (value.value.length === 0) return; // redis-server ignores an empty multibulk
-      args = value.value.map((item) => (item.type === 'blob' ? item.value : Buffer.from(String('value' in item ? item.value : ''))));
-    } else {
-      args = [Buffer.from('')]; // not a command: the server answers it with its protocol error
-    }
-    const quotedInline = raw[0] !== 0x2a && (raw.includes(0x22) || raw.includes(0x27));
-    this.#commands.push({ args, raw, name: args[0]!.toString('latin1').toLowerCase(), quotedInline });
+    const name = request.args[0]!.toString('latin1').toLowerCase();
+    this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
     void this.#pump();
+  }
+
+  /**
+   * CLIENT REPLY, emulated: the server keeps replying (the runtime needs every reply to keep commands in order)
+   * and the runtime drops the replies the client silenced. As in redis-server, OFF and SKIP get no reply, SKIP
+   * silences the next command, ON replies OK and ends both. Pushes (pub/sub messages) are never silenced.
+   */
+  #replyMuted(name: string, args: readonly Buffer[]): boolean {
+    const mode = name === 'client' ? clientReplyMode(args) : null;
+    if (mode === 'on') {
+      this.#replyMode = 'on';
+      return false;
+    }
+    if (mode === 'off' || mode === 'skip') {
+      if (mode === 'off') this.#replyMode = 'off';
+      else if (this.#replyMode !== 'off') this.#replyMode = 'skip-next';
+      return true;
+    }
+    if (this.#replyMode === 'skip-next') {
+      this.#replyMode = 'on';
+      return true;
+    }
+    return this.#replyMode === 'off';
   }
 
   async #pump(): Promise<void> {
@@ -210,12 +238,25 @@ export class ClientConnection {
           await this.#runSpecial(route, command);
         }
       }
+      if (this.#protocolError !== undefined && !this.#closed) await this.#closeAfterProtocolError(this.#protocolError);
     } catch (cause) {
       if (!this.#closed) this.#deps.log.warn({ err: errorMessage(cause) }, 'client connection failed');
       this.close();
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** As redis-server does: every earlier command answered, then the error, then the connection closed. */
+  async #closeAfterProtocolError(message: string): Promise<void> {
+    await this.#drained();
+    if (this.#closed) return;
+    this.#output.append(encode(error(`ERR ${message}`), this.#protocol));
+    this.#closed = true;
+    this.#closedError = new Error('client connection closed after a protocol error');
+    this.#upstream?.destroy();
+    // Closed both ways, as redis-server closes: a client still writing gets a reset, not a half-open socket.
+    this.#client.end(() => this.#client.destroy());
   }
 
   #route(command: ClientCommand): Route | 'raw' {
@@ -232,9 +273,12 @@ export class ClientConnection {
     if (TRACKED.has(name)) return 'tracked';
     if (PUBSUB_COMMANDS.has(name)) return 'pubsub';
     if (name === 'monitor') return 'monitor';
-    if (name === 'client' && isClientReplyOffOrSkip(args)) return 'refuse-client-reply';
+    if (name === 'client' && clientReplyMode(args) !== null) return 'client-reply';
+    if (name === 'sync' || name === 'psync') return 'refuse-sync';
+    if (reachesBusyServer(name, args)) return 'unlocked';
+    if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
+    if (isIntrospection(name, args)) return 'introspect';
     if (CommandTable.mayBlock(name, args)) return 'blocking';
-    if (command.quotedInline) return 'markered';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
     const readOnly = this.#deps.table.isReadOnly(args, name);
@@ -257,6 +301,7 @@ export class ClientConnection {
       case 'pubsub':
         return this.#runPubSub(command);
       case 'monitor':
+        this.#monitorHides = await this.#deps.ownTraffic.addresses();
         await this.#drained();
         this.#rawMode = 'monitor';
         this.#upstream!.write(command.raw);
@@ -265,9 +310,19 @@ export class ClientConnection {
         return this.#transactionHasGears || this.#transactionLocalError ? this.#runGearsTransaction(command) : this.#runMarkered(command);
       case 'queue-gears':
         return this.#queueGears(command, gearsCommandName(command.name)!);
-      case 'refuse-client-reply':
-        this.#output.append(encode(error('ERR CLIENT REPLY OFF and SKIP are not supported by the RedisGears runtime: it relies on every reply to keep commands in order'), this.#protocol));
+      case 'client-reply':
+        // Answered here: the server keeps replying to everything, the runtime drops what the client silenced.
+        if (!command.muted) this.#replyNow(command, encode(simple('OK'), this.#protocol));
         return;
+      case 'refuse-sync':
+        this.#replyNow(command, encode(error(`ERR ${command.name.toUpperCase()} is not supported by the RedisGears runtime: replicate from the redis-server behind it`), this.#protocol));
+        return;
+      case 'unlocked':
+        return this.#runUnlocked(command);
+      case 'client-kill':
+        return this.#runClientKill(command);
+      case 'introspect':
+        return this.#runIntrospection(command);
       case 'shared':
         return this.#runShared([command]);
     }
@@ -289,7 +344,7 @@ export class ClientConnection {
     const queuing = this.#inMulti;
     const parts: Buffer[] = [];
     for (const command of batch) {
-      const slot = this.#output.reserve(true);
+      const slot = this.#reserve(command, true);
       if (queuing) this.#transaction.push({ command, gears: undefined });
       this.#expect({
         reply: (raw) => {
@@ -304,15 +359,59 @@ export class ClientConnection {
     this.#upstream!.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
+  /**
+   * What the server runs while the lock is held: SCRIPT KILL, FUNCTION KILL, CLIENT UNPAUSE. They fire nothing,
+   * and they must reach a server whose busy script or pause is what holds the lock.
+   */
+  async #runUnlocked(command: ClientCommand): Promise<void> {
+    const slot = this.#reserve(command, true);
+    this.#expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
+    this.#upstream!.write(command.raw);
+  }
+
+  /** CLIENT KILL, kept away from the runtime's own connections (see client-kill.ts). */
+  async #runClientKill(command: ClientCommand): Promise<void> {
+    const clients = parseClientList(await this.#deps.control.send(['CLIENT', 'LIST']));
+    const plan = planClientKill(command.args, this.#deps.ownTraffic.ids, clients);
+    if (plan.kind === 'pass') return this.#runUnlocked(command);
+    const slot = this.#reserve(command, false);
+    if (plan.kind === 'reply') {
+      this.#output.fill(slot, encode(plan.reply, this.#protocol));
+      return;
+    }
+    const replies = plan.commands.map(() => this.#expectValue());
+    this.#upstream!.write(Buffer.concat(plan.commands.map((args) => encodeCommand(args))));
+    this.#output.fill(slot, encode(sumKillReplies(await Promise.all(replies)), this.#protocol));
+  }
+
+  /** SLOWLOG GET/LEN, PUBSUB NUMPAT/CHANNELS: the server's answer without the runtime's own traffic. */
+  async #runIntrospection(command: ClientCommand): Promise<void> {
+    const own = this.#deps.ownTraffic;
+    const sub = command.args[1]!.toString('latin1').toLowerCase();
+    const count = sub === 'len' ? null : sub === 'get' ? slowlogCount(command.args) : undefined;
+    if (command.name === 'slowlog' && count === undefined) return this.#runUnlocked(command); // the server's error
+    const slot = this.#reserve(command, false);
+    const addresses = await own.addresses();
+    const sent = command.name === 'slowlog' ? encodeCommand(['SLOWLOG', 'GET', '-1']) : command.raw;
+    const reply = this.#expectValue();
+    this.#upstream!.write(sent);
+    const value = await reply;
+    const shown = command.name === 'slowlog' ? own.slowlog(value, count!, addresses) : sub === 'numpat' ? own.numpat(value) : own.channels(value);
+    this.#output.fill(slot, encode(shown, this.#protocol));
+  }
+
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
   async #runMarkered(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const release = await scheduler.lock.exclusive();
+    const { release, aside } = await scheduler.lock.exclusiveOrAside();
+    if (aside) return this.#runAside(command, release);
     const subscriber = scheduler.subscriber;
     const seq = subscriber.nextMarker();
     const marker = subscriber.waitForMarker(seq);
     marker.catch(() => undefined);
-    const slot = this.#output.reserve(true, true);
+    const slot = this.#reserve(command, true, true);
+    let reclaim: (() => Promise<void>) | undefined;
+    const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
     try {
       const reply = this.#expectValue(slot);
       const published = this.#expectValue();
@@ -321,6 +420,8 @@ export class ClientConnection {
       // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
       if ((await published).type === 'error') await scheduler.publishMarker(seq);
       const events = await marker;
+      clearTimeout(stepAside);
+      await reclaim?.();
       scheduler.noteEventsCollected();
       const transaction = this.#transaction;
       this.#track(command, value);
@@ -330,7 +431,28 @@ export class ClientConnection {
       subscriber.cancel(seq);
       throw cause;
     } finally {
+      clearTimeout(stepAside);
       this.#output.release(slot);
+      release();
+    }
+  }
+
+  /**
+   * A command that may fire a trigger, sent while the exclusive holder waits on a busy or paused server: sent
+   * alone, as to a busy redis-server, which refuses it with BUSY (the usual case) or runs it when it can. In the
+   * second case its events arrive with no marker awaited and its triggers run in the background, after its reply.
+   */
+  async #runAside(command: ClientCommand, release: ReleaseLock): Promise<void> {
+    try {
+      const slot = this.#reserve(command, true);
+      const reply = this.#expectValue(slot);
+      this.#upstream!.write(command.raw);
+      const transaction = this.#transaction;
+      const value = await reply;
+      this.#track(command, value);
+      this.#afterFlush(command, value, transaction);
+      this.#deps.scheduler.noteSharedCommandDone();
+    } finally {
       release();
     }
   }
@@ -339,7 +461,7 @@ export class ClientConnection {
   async #runTracked(command: ClientCommand): Promise<void> {
     const release = await this.#deps.scheduler.lock.shared();
     try {
-      const slot = this.#output.reserve(true);
+      const slot = this.#reserve(command, true);
       const reply = this.#expectValue(slot);
       this.#upstream!.write(command.raw);
       const queued = this.#inMulti && !EXECUTED_INSIDE_MULTI.has(command.name);
@@ -354,7 +476,7 @@ export class ClientConnection {
 
   /** TFUNCTION / TFCALL / TFCALLASYNC outside a transaction. */
   async #runGears(command: ClientCommand, name: GearsCommandName): Promise<void> {
-    const slot = this.#output.reserve(false);
+    const slot = this.#reserve(command, false);
     const arityError = gearsArityError(command, name);
     if (arityError) {
       this.#output.fill(slot, encode(arityError, this.#protocol));
@@ -392,12 +514,12 @@ export class ClientConnection {
     const arityError = gearsArityError(command, name);
     if (arityError) {
       this.#transactionLocalError = true;
-      this.#output.append(encode(arityError, this.#protocol));
+      this.#replyNow(command, encode(arityError, this.#protocol));
       return;
     }
     this.#transaction.push({ command, gears: name });
     this.#transactionHasGears = true;
-    this.#output.append(QUEUED);
+    this.#replyNow(command, QUEUED);
   }
 
   /**
@@ -407,7 +529,7 @@ export class ClientConnection {
    */
   async #runGearsTransaction(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const slot = this.#output.reserve(false, true);
+    const slot = this.#reserve(command, false, true);
     const release = await scheduler.lock.exclusive();
     try {
       if (this.#transactionServerError) {
@@ -493,7 +615,7 @@ export class ClientConnection {
    */
   async #runBlocking(command: ClientCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const slot = this.#output.reserve(true, true);
+    const slot = this.#reserve(command, true, true);
     let release: ReleaseLock | null = await scheduler.lock.exclusive();
     try {
       const reply = this.#expectValue(slot);
@@ -519,7 +641,7 @@ export class ClientConnection {
       () => (answered = true),
       () => (answered = true),
     );
-    const id = await this.#upstreamId;
+    const id = await this.#upstreamIdOf();
     if (id === null) return 'blocked';
     for (let poll = 0; ; poll++) {
       // The server may not have read the command yet: poll, backing off so a paused server is not hammered.
@@ -532,8 +654,27 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * The server's id for the upstream connection (CLIENT LIST ID <id> tells whether it blocked or a WATCH failed),
+   * found by its address on the control connection: asking on the client's own connection would put a CLIENT ID
+   * in its MONITOR and SLOWLOG, and depend on its user being allowed to run it.
+   */
+  #upstreamIdOf(): Promise<number | null> {
+    const upstream = this.#upstream;
+    if (upstream === undefined) return Promise.resolve(null);
+    this.#upstreamId ??= this.#deps.control.send(['CLIENT', 'LIST']).then(
+      (reply) => {
+        const ip = upstream.localAddress ?? '';
+        const addr = ip.includes(':') ? `[${ip}]:${upstream.localPort}` : `${ip}:${upstream.localPort}`;
+        return parseClientList(reply).find((client) => client.addr === addr)?.id ?? null;
+      },
+      () => null,
+    );
+    return this.#upstreamId;
+  }
+
   async #watchedKeyChanged(): Promise<boolean> {
-    const id = await this.#upstreamId;
+    const id = await this.#upstreamIdOf();
     if (id === null) return false;
     const flags = clientListField(await this.#deps.control.send(['CLIENT', 'LIST', 'ID', String(id)]), 'flags');
     return flags !== null && flags.includes('d');
@@ -577,7 +718,8 @@ export class ClientConnection {
       return;
     }
     if (isPushFrame(raw)) {
-      this.#output.insertPush(raw);
+      const own = this.#deps.ownTraffic;
+      if (!(own.mayBeMarkerMessage(raw) && own.isMarkerMessage(decodeFrame(raw)))) this.#output.insertPush(raw);
       return;
     }
     const expectation = this.#expectations.shift();
@@ -590,6 +732,9 @@ export class ClientConnection {
   }
 
   #onRawValue(value: RespValue, raw: Buffer): void {
+    const own = this.#deps.ownTraffic;
+    if (this.#rawMode === 'monitor' && value.type === 'simple' && own.isOwnMonitorLine(value.value, this.#monitorHides)) return;
+    if (own.isMarkerMessage(value)) return;
     const barrier = this.#barrier;
     if (barrier && isBarrierReply(value, barrier.token)) {
       this.#barrier = undefined;
@@ -619,9 +764,19 @@ export class ClientConnection {
     this.#expectations.push(expectation);
   }
 
+  /** A slot for `command`'s reply, silenced if the client turned its replies off. */
+  #reserve(command: ClientCommand, fromServer: boolean, held = false): OutputSlot {
+    return this.#output.reserve(fromServer, held, command.muted);
+  }
+
+  /** `command`'s reply, known now. */
+  #replyNow(command: ClientCommand, bytes: Buffer): void {
+    this.#output.fill(this.#reserve(command, false), bytes);
+  }
+
   /** The next upstream reply, decoded; written into `slot` if given, swallowed otherwise. */
   #expectValue(slot?: OutputSlot): Promise<RespValue> {
-    return new Promise((resolve, reject) => {
+    const value = new Promise<RespValue>((resolve, reject) => {
       this.#expect({
         reply: (raw) => {
           if (slot) this.#output.fill(slot, raw);
@@ -630,6 +785,10 @@ export class ClientConnection {
         fail: reject,
       });
     });
+    // Several replies are awaited in turn: when the connection closes, those after the first failure are never
+    // awaited, and their rejection must not be an unhandled one (it would end the process).
+    value.catch(() => undefined);
+    return value;
   }
 
   #drained(): Promise<void> {
@@ -645,7 +804,7 @@ export class ClientConnection {
 
   /** Sends a PING with a token and waits for its answer: every earlier command is answered by then. */
   #barrierPing(): Promise<void> {
-    const token = Buffer.from(`__writebehind_runtime_barrier_${++this.#barrierCount}`);
+    const token = Buffer.from(`${OWN_TOKEN}_barrier_${++this.#barrierCount}`);
     return new Promise((resolve) => {
       this.#barrier = { token, resolve };
       this.#upstream!.write(encodeCommand([Buffer.from('PING'), token]));
@@ -737,10 +896,24 @@ export class ClientConnection {
   }
 }
 
-function isClientReplyOffOrSkip(args: readonly Buffer[]): boolean {
-  if (args.length < 3 || args[1]!.toString('latin1').toLowerCase() !== 'reply') return false;
+/** Commands a busy or paused server still runs, which the lock must not hold back. */
+function reachesBusyServer(name: string, args: readonly Buffer[]): boolean {
+  if (args.length !== 2 || (name !== 'script' && name !== 'function' && name !== 'client')) return false;
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  return name === 'client' ? sub === 'unpause' : sub === 'kill';
+}
+
+function isIntrospection(name: string, args: readonly Buffer[]): boolean {
+  if ((name !== 'slowlog' && name !== 'pubsub') || args.length < 2) return false;
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  return name === 'slowlog' ? sub === 'get' || sub === 'len' : (sub === 'numpat' && args.length === 2) || sub === 'channels';
+}
+
+/** The mode of a well-formed `CLIENT REPLY ON|OFF|SKIP`, or null (malformed ones go to the server for its error). */
+function clientReplyMode(args: readonly Buffer[]): 'on' | 'off' | 'skip' | null {
+  if (args.length !== 3 || args[1]!.toString('latin1').toLowerCase() !== 'reply') return null;
   const mode = args[2]!.toString('latin1').toLowerCase();
-  return mode === 'off' || mode === 'skip';
+  return mode === 'on' || mode === 'off' || mode === 'skip' ? mode : null;
 }
 
 function gearsArityError(command: ClientCommand, name: GearsCommandName): RespValue | null {

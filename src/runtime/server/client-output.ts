@@ -11,9 +11,12 @@ export class OutputSlot {
   held = false;
   /** The reply comes from the server (so a push the server sent later belongs after it). */
   readonly fromServer: boolean;
+  /** Silenced by CLIENT REPLY OFF/SKIP: it keeps its place but is never written. */
+  readonly muted: boolean;
 
-  constructor(fromServer: boolean) {
+  constructor(fromServer: boolean, muted = false) {
     this.fromServer = fromServer;
+    this.muted = muted;
   }
 }
 
@@ -32,8 +35,8 @@ export class ClientOutput {
   }
 
   /** A slot for the reply of the command being dispatched now. */
-  reserve(fromServer: boolean, held = false): OutputSlot {
-    const slot = new OutputSlot(fromServer);
+  reserve(fromServer: boolean, held = false, muted = false): OutputSlot {
+    const slot = new OutputSlot(fromServer, muted);
     slot.held = held;
     this.#slots.push(slot);
     return slot;
@@ -94,7 +97,10 @@ export class ClientOutput {
         this.#socket.cork();
         process.nextTick(this.#uncork);
       }
-      for (let i = this.#head; i < end; i++) this.#socket.write(this.#slots[i]!.bytes!);
+      for (let i = this.#head; i < end; i++) {
+        const slot = this.#slots[i]!;
+        if (!slot.muted) this.#socket.write(slot.bytes!);
+      }
     }
     this.#head = end;
     if (this.#head === this.#slots.length) {

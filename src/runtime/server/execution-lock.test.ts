@@ -50,4 +50,55 @@ describe('ExecutionLock', () => {
     again();
     expect(lock.busy).toBe(false);
   });
+
+  it('an exclusive holder that steps aside lets shared holders run, never another exclusive one, and takes the lock back once they are done', async () => {
+    const lock = new ExecutionLock();
+    const held = await lock.exclusive();
+    const order: string[] = [];
+    const waitingShared = lock.shared().then((release) => (order.push('shared'), release));
+    const otherExclusive = lock.exclusive().then((release) => (order.push('exclusive'), release));
+    const queuedShared = lock.shared().then((release) => (order.push('queued shared'), release));
+    await tick();
+    expect(order).toEqual([]);
+    const reclaim = lock.stepAside();
+    const [a, b] = await Promise.all([waitingShared, queuedShared]);
+    const newcomer = await lock.shared();
+    expect(order).toEqual(['shared', 'queued shared']);
+    let reclaimed = false;
+    const back = reclaim().then(() => (reclaimed = true));
+    const late = lock.shared().then((release) => (order.push('late shared'), release));
+    a();
+    b();
+    await tick();
+    expect(reclaimed).toBe(false);
+    newcomer();
+    await back;
+    expect(order).toEqual(['shared', 'queued shared']);
+    held();
+    (await otherExclusive)();
+    (await late)();
+    expect(order).toEqual(['shared', 'queued shared', 'exclusive', 'late shared']);
+    expect(lock.busy).toBe(false);
+  });
+
+  it('exclusiveOrAside: exclusive when free; shared and marked aside while the holder stepped aside', async () => {
+    const lock = new ExecutionLock();
+    const first = await lock.exclusiveOrAside();
+    expect(first.aside).toBe(false);
+    let second: { aside: boolean; release: () => void } | undefined;
+    const pending = lock.exclusiveOrAside().then((hold) => (second = hold));
+    await tick();
+    expect(second).toBeUndefined();
+    const reclaim = lock.stepAside();
+    await pending;
+    expect(second!.aside).toBe(true);
+    let reclaimed = false;
+    const back = reclaim().then(() => (reclaimed = true));
+    await tick();
+    expect(reclaimed).toBe(false);
+    second!.release();
+    await back;
+    first.release();
+    expect(lock.busy).toBe(false);
+  });
 });

@@ -5,6 +5,11 @@
  * cannot fire a trigger (their keys match no prefix) hold it *shared*: redis-server already runs each of them
  * atomically, so they may overlap one another, but never an exclusive section. Waiters are served in arrival
  * order, so a stream of shared commands cannot starve an exclusive one.
+ *
+ * An exclusive holder that waits long on the server (a script past busy-reply-threshold, a command held by
+ * CLIENT PAUSE) may step aside for shared holders: redis-server itself keeps serving other clients then (BUSY
+ * replies, reads during a write pause), and a proxy that kept them waiting behind the lock would freeze every
+ * client until the script ends — which SCRIPT KILL, stuck behind the lock too, could then never cause.
  */
 export type ReleaseLock = () => void;
 
@@ -13,12 +18,23 @@ type LockMode = 'shared' | 'exclusive';
 interface Waiter {
   readonly mode: LockMode;
   readonly grant: () => void;
+  /** Set for exclusiveOrAside(): grants a shared hold beside an exclusive holder that stepped aside. */
+  readonly grantAside?: () => void;
+}
+
+/** A hold from exclusiveOrAside(): exclusive, or shared beside a holder that stepped aside (`aside`). */
+export interface Hold {
+  readonly release: ReleaseLock;
+  readonly aside: boolean;
 }
 
 export class ExecutionLock {
   #sharedHolders = 0;
   #exclusiveHeld = false;
+  /** The exclusive holder stepped aside: shared holders run beside it. */
+  #sharedAdmitted = false;
   readonly #waiters: Waiter[] = [];
+  #sharedDrained: (() => void)[] = [];
 
   /** Acquires the lock alone: resolves once every earlier holder has released it. */
   exclusive(): Promise<ReleaseLock> {
@@ -30,18 +46,52 @@ export class ExecutionLock {
     return this.#acquire('shared');
   }
 
+  /**
+   * The exclusive lock — or, while the exclusive holder has stepped aside (the server is busy or paused), a shared
+   * hold beside it, marked `aside`: a command that could fire a trigger may then be sent as other clients' are
+   * sent to a busy redis-server (it is refused with BUSY, or waits on the server), instead of waiting for a lock
+   * that the busy script holds.
+   */
+  exclusiveOrAside(): Promise<Hold> {
+    if (this.#exclusiveHeld && this.#sharedAdmitted) return Promise.resolve({ release: this.#take('shared'), aside: true });
+    if (this.#waiters.length === 0 && this.#canGrant('exclusive')) return Promise.resolve({ release: this.#take('exclusive'), aside: false });
+    return new Promise((resolve) =>
+      this.#waiters.push({
+        mode: 'exclusive',
+        grant: () => resolve({ release: this.#take('exclusive'), aside: false }),
+        grantAside: () => resolve({ release: this.#take('shared'), aside: true }),
+      }),
+    );
+  }
+
+  /**
+   * Lets shared holders (waiting or new) run beside the exclusive holder, which must be the caller. The returned
+   * function takes the lock back: it admits no more shared holders and resolves once those admitted are done.
+   */
+  stepAside(): () => Promise<void> {
+    if (!this.#exclusiveHeld) throw new Error('stepAside() without the exclusive lock');
+    this.#sharedAdmitted = true;
+    this.#grantWaiters();
+    return () => {
+      this.#sharedAdmitted = false;
+      if (this.#sharedHolders === 0) return Promise.resolve();
+      return new Promise((resolve) => this.#sharedDrained.push(resolve));
+    };
+  }
+
   /** True while anyone holds the lock or waits for it (tests and diagnostics). */
   get busy(): boolean {
     return this.#exclusiveHeld || this.#sharedHolders > 0 || this.#waiters.length > 0;
   }
 
   #acquire(mode: LockMode): Promise<ReleaseLock> {
-    if (this.#waiters.length === 0 && this.#canGrant(mode)) return Promise.resolve(this.#take(mode));
+    const queueFree = this.#waiters.length === 0 || (mode === 'shared' && this.#sharedAdmitted);
+    if (queueFree && this.#canGrant(mode)) return Promise.resolve(this.#take(mode));
     return new Promise((resolve) => this.#waiters.push({ mode, grant: () => resolve(this.#take(mode)) }));
   }
 
   #canGrant(mode: LockMode): boolean {
-    if (this.#exclusiveHeld) return false;
+    if (this.#exclusiveHeld) return mode === 'shared' && this.#sharedAdmitted;
     return mode === 'shared' || this.#sharedHolders === 0;
   }
 
@@ -52,8 +102,12 @@ export class ExecutionLock {
     return () => {
       if (released) return;
       released = true;
-      if (mode === 'exclusive') this.#exclusiveHeld = false;
-      else this.#sharedHolders--;
+      if (mode === 'exclusive') {
+        this.#exclusiveHeld = false;
+        this.#sharedAdmitted = false;
+      } else if (--this.#sharedHolders === 0) {
+        for (const resolve of this.#sharedDrained.splice(0)) resolve();
+      }
       this.#grantWaiters();
     };
   }
@@ -61,6 +115,14 @@ export class ExecutionLock {
   #grantWaiters(): void {
     while (this.#waiters.length > 0 && this.#canGrant(this.#waiters[0]!.mode)) {
       this.#waiters.shift()!.grant();
+    }
+    if (!this.#sharedAdmitted) return;
+    // Stepped aside: shared waiters queued behind an exclusive waiter may go too, and those content to go aside.
+    for (let i = 0; i < this.#waiters.length; ) {
+      const waiter = this.#waiters[i]!;
+      if (waiter.mode === 'shared') this.#waiters.splice(i, 1)[0]!.grant();
+      else if (waiter.grantAside) this.#waiters.splice(i, 1)[0]!.grantAside!();
+      else i++;
     }
   }
 }

@@ -47,6 +47,7 @@ export class KeyspaceSubscriber {
   #nextSeq = 1;
   #failure: Error | undefined;
   #closing = false;
+  #id = -1;
 
   private constructor(socket: Socket, options: KeyspaceSubscriberOptions) {
     this.#socket = socket;
@@ -60,6 +61,11 @@ export class KeyspaceSubscriber {
     const subscriber = new KeyspaceSubscriber(socket, options);
     await subscriber.#subscribe();
     return subscriber;
+  }
+
+  /** The server's id for the subscription connection (CLIENT KILL through the runtime spares it). */
+  get id(): number {
+    return this.#id;
   }
 
   /** A fresh marker number; register it with waitForMarker before the PUBLISH can reach the server. */
@@ -98,7 +104,7 @@ export class KeyspaceSubscriber {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
       const auth = authCommand(this.#options.address);
-      const expected = auth ? 3 : 2;
+      const expected = auth ? 4 : 3;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
         if (value.type === 'error') {
@@ -106,6 +112,7 @@ export class KeyspaceSubscriber {
           this.#socket.destroy();
           return true;
         }
+        if (value.type === 'integer') this.#id = Number(value.value); // CLIENT ID
         if (++confirmations === expected) resolve();
         return true;
       };
@@ -122,6 +129,7 @@ export class KeyspaceSubscriber {
       this.#socket.write(
         Buffer.concat([
           ...(auth ? [encodeCommand(auth)] : []),
+          encodeCommand(['CLIENT', 'ID']),
           encodeCommand(['PSUBSCRIBE', KEYEVENT_PATTERN]),
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),
         ]),

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs chosen units of Redis's own Tcl test suite against `writebehind runtime` in front of a fresh redis-server,
+# one unit at a time, and prints each unit's pass/fail counts. Not part of `npm test` (minutes per unit).
+#
+#   scripts/redis-tcl-suite.sh <redis source tree> [unit ...]
+#
+# The source tree is Redis's own (tests/ and runtest), e.g. from a checkout of the 7.0.15 tag:
+#   git archive 7.0.15 tests runtest | tar -x -C /tmp/redis-src
+# Defaults to a handful of units. Tests tagged slow, and needs:repl (they read the replication stream with SYNC,
+# which the runtime refuses), are skipped; set TAGS to choose others. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
+# WRITEBEHIND_CLI to use another build of the CLI. Logs go to $OUT (default: a temporary directory).
+set -euo pipefail
+
+src=${1:?usage: $0 <redis source tree> [unit ...]}
+shift
+units=("$@")
+if [ ${#units[@]} -eq 0 ]; then
+  units=(unit/type/hash unit/type/list unit/multi unit/scripting unit/protocol unit/pubsub unit/keyspace)
+fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+cli=${WRITEBEHIND_CLI:-$here/dist/src/cli/index.js}
+out=${OUT:-$(mktemp -d /tmp/redis-tcl-suite.XXXXXX)}
+mkdir -p "$out"
+[ -x "$src/runtest" ] || { echo "no runtest in $src" >&2; exit 2; }
+[ -f "$cli" ] || { echo "no CLI at $cli (npm run build)" >&2; exit 2; }
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$out" --enable-debug-command yes \
+  --logfile "$out/redis-server.log" --daemonize no &
+redis_pid=$!
+runtime_pid=
+cleanup() {
+  [ -n "$runtime_pid" ] && kill "$runtime_pid" 2>/dev/null || true
+  # A server still running a runaway script ignores SIGTERM (shutdown waits for the script): SIGKILL it.
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || kill -9 "$redis_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+start_runtime() {
+  runtime_port=$(free_port)
+  node "$cli" runtime --port "$runtime_port" --redis "redis://127.0.0.1:$redis_port" --log-level warn >>"$out/runtime.log" 2>&1 &
+  runtime_pid=$!
+  for _ in $(seq 100); do redis-cli -p "$runtime_port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "runtime did not start (see $out/runtime.log)" >&2
+  exit 1
+}
+
+total_ok=0
+total_err=0
+printf '%-28s %6s %6s  %s\n' unit ok failed notes
+for unit in "${units[@]}"; do
+  notes=
+  if [ "${DIRECT:-0}" = 1 ]; then
+    port=$redis_port
+  else
+    # A fresh runtime per unit: one unit that kills it does not fail the next ones.
+    if [ -z "$runtime_pid" ] || ! kill -0 "$runtime_pid" 2>/dev/null; then start_runtime; fi
+    port=$runtime_port
+  fi
+  log="$out/$(echo "$unit" | tr / _).log"
+  (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120) >"$log" 2>&1 || notes="exit $?"
+  plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+  ok=$(grep -c '^\[ok\]' <<<"$plain" || true)
+  err=$(grep -cE '^\[(err|exception|TIMEOUT)\]' <<<"$plain" || true)
+  if [ "${DIRECT:-0}" != 1 ] && ! kill -0 "$runtime_pid" 2>/dev/null; then
+    notes="$notes runtime died"
+    runtime_pid=
+  fi
+  total_ok=$((total_ok + ok))
+  total_err=$((total_err + err))
+  printf '%-28s %6d %6d  %s\n' "$unit" "$ok" "$err" "$notes"
+done
+printf '%-28s %6d %6d  (logs: %s)\n' total "$total_ok" "$total_err" "$out"

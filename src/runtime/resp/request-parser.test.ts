@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { RequestParser, type RequestLimits } from './request-parser.js';
+
+function parse(bytes: Buffer | string, byteByByte: boolean, limits?: RequestLimits) {
+  const requests: { args: string[]; raw: string }[] = [];
+  const errors: string[] = [];
+  let overflow = false;
+  const parser = new RequestParser(
+    {
+      onRequest: ({ args, raw }) => requests.push({ args: args.map((a) => a.toString('latin1')), raw: raw.toString('latin1') }),
+      onProtocolError: (message) => errors.push(message),
+      onQueryBufferOverflow: () => (overflow = true),
+    },
+    limits && (() => limits),
+  );
+  const buffer = Buffer.from(bytes);
+  if (byteByByte) for (const b of buffer) parser.push(Buffer.from([b]));
+  else parser.push(buffer);
+  return { requests, errors, overflow };
+}
+
+describe('RequestParser', () => {
+  for (const byteByByte of [false, true]) {
+    const fed = byteByByte ? 'byte by byte' : 'whole';
+    it(`reads multibulk and inline requests with their exact bytes (${fed})`, () => {
+      const wire = '*2\r\n$4\r\nECHO\r\n$3\r\na\r\n\r\n' + 'PING\r\n' + 'set "a b" \'c\'\n' + '*-10\r\n*0\r\n\r\n' + '*1\r\n$4\r\nPING\r\n';
+      const { requests, errors } = parse(wire, byteByByte);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([
+        { args: ['ECHO', 'a\r\n'], raw: '*2\r\n$4\r\nECHO\r\n$3\r\na\r\n\r\n' },
+        { args: ['PING'], raw: 'PING\r\n' },
+        { args: ['set', 'a b', 'c'], raw: 'set "a b" \'c\'\n' },
+        { args: ['PING'], raw: '*1\r\n$4\r\nPING\r\n' },
+      ]);
+    });
+
+    it(`stops at the first protocol error, after the requests before it (${fed})`, () => {
+      const { requests, errors } = parse('PING\r\n*1\r\nfoo\r\nPING\r\n', byteByByte);
+      expect(requests.map((r) => r.args)).toEqual([['PING']]);
+      expect(errors).toEqual(["Protocol error: expected '$', got 'f'"]);
+    });
+  }
+
+  it('enforces proto-max-bulk-len and the query buffer limit', () => {
+    expect(parse('*1\r\n$11\r\n', false, { maxBulkLength: 10, maxQueryBuffer: 100 }).errors).toEqual(['Protocol error: invalid bulk length']);
+    expect(parse(`*2\r\n$3\r\nSET\r\n$90\r\n${'x'.repeat(89)}`, false, { maxBulkLength: 1000, maxQueryBuffer: 100 }).overflow).toBe(true);
+  });
+
+  it('collects a large bulk chunk by chunk', () => {
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const wire = Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${big.length}\r\n${big}\r\n*1\r\n$4\r\nPING\r\n`);
+    const requests: Buffer[][] = [];
+    const parser = new RequestParser({ onRequest: ({ args }) => requests.push(args), onProtocolError: () => undefined, onQueryBufferOverflow: () => undefined });
+    for (let i = 0; i < wire.length; i += 65536) parser.push(wire.subarray(i, i + 65536));
+    expect(requests.map((args) => args.length)).toEqual([3, 1]);
+    expect(requests[0]![2]!.length).toBe(big.length);
+  });
+});

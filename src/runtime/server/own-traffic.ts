@@ -1,0 +1,92 @@
+/**
+ * The runtime's own traffic on the server, as its clients could see it: the ordering markers (PUBLISH on
+ * `__writebehind_runtime__:marker:…`, sometimes on the client's own connection), the barrier PINGs of subscribed
+ * connections, the commands of its control connection and its keyevent subscription (`__keyevent@*__:*`).
+ * These helpers take it out of what MONITOR, SLOWLOG, pattern subscriptions and PUBSUB introspection show a client.
+ * What cannot be hidden is listed in docs/runtime.md.
+ */
+import { array, integer, textOf, type RespValue } from '../resp/types.js';
+import { parseClientList } from './client-kill.js';
+import type { RedisConnection } from './redis-connection.js';
+
+/** Every marker channel and barrier token starts with this. */
+export const OWN_TOKEN = '__writebehind_runtime';
+const OWN_TOKEN_BYTES = Buffer.from(OWN_TOKEN);
+const MARKER_CHANNEL_PREFIX = Buffer.from('__writebehind_runtime__:');
+const SLOWLOG_DEFAULT_COUNT = 10;
+
+export class OwnTraffic {
+  readonly ids: ReadonlySet<number>;
+  readonly #control: RedisConnection;
+  #addresses: ReadonlySet<string> | undefined;
+
+  constructor(ids: ReadonlySet<number>, control: RedisConnection) {
+    this.ids = ids;
+    this.#control = control;
+  }
+
+  /** The `addr` the server shows for the runtime's own connections (looked up once). */
+  async addresses(): Promise<ReadonlySet<string>> {
+    if (this.#addresses === undefined) {
+      const clients = parseClientList(await this.#control.send(['CLIENT', 'LIST']));
+      this.#addresses = new Set(clients.filter((client) => this.ids.has(client.id)).map((client) => client.addr));
+    }
+    return this.#addresses;
+  }
+
+  /** A MONITOR line (`<time> [<db> <addr>] "cmd" ...`) of the runtime's own. */
+  isOwnMonitorLine(line: string, addresses: ReadonlySet<string>): boolean {
+    if (line.includes(`"${OWN_TOKEN}`)) return true;
+    const source = /^\S+ \[\d+ ([^\]]+)\]/.exec(line);
+    return source !== null && addresses.has(source[1]!);
+  }
+
+  /** A pub/sub message (RESP2 array or RESP3 push) on a marker channel. */
+  isMarkerMessage(value: RespValue): boolean {
+    if (value.type !== 'array' && value.type !== 'push') return false;
+    const kind = value.value[0] ? textOf(value.value[0]) : null;
+    const channel = kind === 'pmessage' ? value.value[2] : kind === 'message' ? value.value[1] : undefined;
+    return channel?.type === 'blob' && channel.value.subarray(0, MARKER_CHANNEL_PREFIX.length).equals(MARKER_CHANNEL_PREFIX);
+  }
+
+  /** Cheap test before decoding a frame: could it be a marker message? */
+  mayBeMarkerMessage(raw: Buffer): boolean {
+    return raw.includes(MARKER_CHANNEL_PREFIX);
+  }
+
+  /**
+   * SLOWLOG GET [count] as the client would see it without the runtime: the whole log is fetched (`-1`), the
+   * runtime's entries dropped, then `count` kept. `count` null: SLOWLOG LEN (the number of entries left).
+   */
+  slowlog(reply: RespValue, count: number | null, addresses: ReadonlySet<string>): RespValue {
+    if (reply.type !== 'array') return reply;
+    const entries = reply.value.filter((entry) => !this.#isOwnSlowlogEntry(entry, addresses));
+    if (count === null) return integer(entries.length);
+    return array(count < 0 ? entries : entries.slice(0, count));
+  }
+
+  /** PUBSUB NUMPAT less the runtime's keyevent pattern (the server counts distinct patterns). */
+  numpat(reply: RespValue): RespValue {
+    return reply.type === 'integer' && reply.value > 0n ? integer(reply.value - 1n) : reply;
+  }
+
+  /** PUBSUB CHANNELS without the marker channels. */
+  channels(reply: RespValue): RespValue {
+    if (reply.type !== 'array') return reply;
+    return array(reply.value.filter((channel) => !(channel.type === 'blob' && channel.value.subarray(0, MARKER_CHANNEL_PREFIX.length).equals(MARKER_CHANNEL_PREFIX))));
+  }
+
+  #isOwnSlowlogEntry(entry: RespValue, addresses: ReadonlySet<string>): boolean {
+    if (entry.type !== 'array') return false;
+    const [, , , args, addr] = entry.value;
+    if (addr && addresses.has(textOf(addr) ?? '')) return true;
+    return args?.type === 'array' && args.value.some((arg) => arg.type === 'blob' && arg.value.includes(OWN_TOKEN_BYTES));
+  }
+}
+
+/** The count of `SLOWLOG GET [count]`, or undefined when the argument is not a number (the server's error stands). */
+export function slowlogCount(args: readonly Buffer[]): number | undefined {
+  if (args.length === 2) return SLOWLOG_DEFAULT_COUNT;
+  const count = Number(args[2]!.toString('latin1'));
+  return args.length === 3 && Number.isInteger(count) && count >= -1 ? count : undefined;
+}

@@ -1,0 +1,153 @@
+/**
+ * The client protocol as redis-server reads it (networking.c of Redis 7.0): the same bytes sent straight to the
+ * server and through the runtime get the same replies, the same protocol errors, and the connection is closed
+ * after a protocol error in both cases. Also the replies and requests that crashed or wedged the runtime when
+ * Redis's own Tcl suite ran through it.
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { RespSocket } from '../helpers/resp-socket.js';
+import { RuntimeTestHost } from '../helpers/runtime-test-host.js';
+
+let redis: RedisServer;
+let runtime: StartedRuntime;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  const host = new RuntimeTestHost({ redisPort: redis.port, keyspacePrefixes: ['trig:'] });
+  runtime = await startRuntime(redis, { createHost: async () => host });
+});
+
+afterAll(async () => {
+  await runtime?.close();
+  await redis?.stop();
+});
+
+/** What `bytes` gets back on a fresh connection (up to `replies` values), and whether the connection then closed. */
+async function exchange(port: number, bytes: Buffer | string, replies: number): Promise<{ replies: string; closed: boolean }> {
+  const socket = await RespSocket.open(port);
+  socket.write(bytes);
+  const text = await socket.readBytes(replies, 10_000);
+  const closed = await closesSoon(socket);
+  socket.close();
+  return { replies: text, closed };
+}
+
+async function closesSoon(socket: RespSocket): Promise<boolean> {
+  for (let i = 0; i < 40 && !socket.isClosed; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  return socket.isClosed;
+}
+
+async function bothWays(bytes: Buffer | string, replies: number) {
+  return { direct: await exchange(redis.port, bytes, replies), proxied: await exchange(runtime.port, bytes, replies) };
+}
+
+async function expectRuntimeAlive(): Promise<void> {
+  const socket = await RespSocket.open(runtime.port);
+  socket.send(['PING']);
+  expect(await socket.readBytes(1)).toBe('+PONG\r\n');
+  socket.close();
+}
+
+describe('protocol errors: Redis’s texts, earlier commands answered, then the connection closed', () => {
+  const cases: [string, string, string][] = [
+    ['an out-of-range multibulk length', '*3000000000\r\n', '-ERR Protocol error: invalid multibulk length\r\n'],
+    ['a non-numeric multibulk length', '*abc\r\n', '-ERR Protocol error: invalid multibulk length\r\n'],
+    ['a multibulk not followed by bulks', '*1\r\nfoo\r\n', "-ERR Protocol error: expected '$', got 'f'\r\n"],
+    ['a negative bulk length', '*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
+    ['a bulk longer than proto-max-bulk-len', '*1\r\n$2000000000\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
+    ['a non-numeric bulk length', '*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$blabla\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
+    ['unbalanced quotes in an inline command', 'set """test-key""" test-value\r\n', '-ERR Protocol error: unbalanced quotes in request\r\n'],
+    ['an inline request over 64 KB', 'x'.repeat(70 * 1024), '-ERR Protocol error: too big inline request\r\n'],
+    ['a multibulk count string over 64 KB', `*${'1'.repeat(70 * 1024)}`, '-ERR Protocol error: too big mbulk count string\r\n'],
+    ['a bulk count string over 64 KB', `*1\r\n$${'1'.repeat(70 * 1024)}`, '-ERR Protocol error: too big bulk count string\r\n'],
+  ];
+  for (const [title, bytes, expected] of cases) {
+    it(title, async () => {
+      const { direct, proxied } = await bothWays(`PING\r\n${bytes}`, 2);
+      expect(direct).toEqual({ replies: `+PONG\r\n${expected}`, closed: true });
+      expect(proxied).toEqual(direct);
+    });
+  }
+});
+
+/** Sends `bytes`, then keeps writing: resolves true once a write fails (the peer closed its side for reading too). */
+function writesFailAfter(port: number, bytes: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const deadline = Date.now() + 5000;
+    socket.on('error', () => resolve(true));
+    socket.on('close', () => resolve(true));
+    socket.on('connect', () => {
+      socket.write(bytes);
+      const timer = setInterval(() => {
+        if (Date.now() > deadline) {
+          clearInterval(timer);
+          socket.destroy();
+          resolve(false);
+        } else if (!socket.destroyed) {
+          socket.write('payload'.repeat(100));
+        }
+      }, 20);
+      socket.on('close', () => clearInterval(timer));
+    });
+  });
+}
+
+describe('after a protocol error the connection is closed both ways (Tcl: protocol desync regression)', () => {
+  for (const start of ['\x00', '*\x00', '$\x00']) {
+    it(`${JSON.stringify(start)} followed by a never-ending line`, async () => {
+      expect(await writesFailAfter(redis.port, start + 'payload'.repeat(10_000))).toBe(true);
+      expect(await writesFailAfter(runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
+    });
+  }
+});
+
+describe('requests redis-server ignores or splits its own way', () => {
+  it('a negative or zero multibulk count is ignored, not answered (replies do not shift)', async () => {
+    const { direct, proxied } = await bothWays('*-10\r\n*0\r\nPING\r\n*1\r\n$4\r\nPING\r\n', 2);
+    expect(direct).toEqual({ replies: '+PONG\r\n+PONG\r\n', closed: false });
+    expect(proxied).toEqual(direct);
+    // Counted as a command awaiting a reply, it held the lock for as long as its connection lived.
+    const ignoring = await RespSocket.open(runtime.port);
+    ignoring.write('*-10\r\nPING\r\n');
+    expect(await ignoring.readBytes(1)).toBe('+PONG\r\n');
+    const other = await RespSocket.open(runtime.port);
+    other.send(['SET', 'trig:after', '1']);
+    expect(await other.readBytes(1, 3000)).toBe('+OK\r\n');
+    other.close();
+    ignoring.close();
+  });
+
+  it('inline commands with quotes and escapes, and blank lines', async () => {
+    const bytes = '\r\n\n  SET "trig:a b" \'it\\\'s\'\r\nGET "trig:a b"\nGET "\\x41\\n"\r\nECHO "tab\\there"\r\n';
+    const { direct, proxied } = await bothWays(bytes, 4);
+    expect(direct.replies).toBe("+OK\r\n$4\r\nit's\r\n$-1\r\n$8\r\ntab\there\r\n");
+    expect(proxied).toEqual(direct);
+  });
+});
+
+describe('what crashed the runtime', () => {
+  it('a reply nested thousands deep is forwarded whole', async () => {
+    const script = 'local a={} local b={a} a[1]=b return a';
+    const bytes = `*3\r\n$4\r\nEVAL\r\n$${script.length}\r\n${script}\r\n$1\r\n0\r\n`;
+    const direct = await exchange(redis.port, bytes, 1);
+    expect(direct.replies.length).toBeGreaterThan(30_000);
+    const proxied = await exchange(runtime.port, bytes, 1);
+    expect(proxied.replies).toBe(direct.replies);
+    await expectRuntimeAlive();
+  });
+
+  it('SYNC and PSYNC get an error reply instead of a replication stream (redis-cli --rdb)', async () => {
+    const socket = await RespSocket.open(runtime.port);
+    socket.send(['SYNC'], ['PSYNC', '?', '-1'], ['PING']);
+    const replies = (await socket.read(3)).map((r) => r.value);
+    expect(replies[0]).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR .*SYNC.*not supported/) });
+    expect(replies[1]).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR .*PSYNC.*not supported/) });
+    expect(replies[2]).toEqual({ type: 'simple', value: 'PONG' });
+    socket.close();
+    await expectRuntimeAlive();
+  });
+});
