@@ -71,8 +71,12 @@ function run(op: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unkn
     case Op.STREAM:
       return stream(a as number, b as number, c as string, d as string, e as string[], f as number);
     case Op.JOB:
-      state.runJob(a as number);
-      return [Status.OK, null];
+      try {
+        state.runJob(a as number);
+        return [Status.OK, null];
+      } catch (error) {
+        return [Status.ERROR, stringForm(error)];
+      }
     case Op.CALL_REPLY: {
       const call = state.takeCall(a as number);
       if (!call) return [Status.OK, null];
