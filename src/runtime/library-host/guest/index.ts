@@ -50,38 +50,41 @@ function take<T>(name: string): T {
   return value;
 }
 
-function dispatch(op: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown): GuestOutcome {
-  if (op === Op.TAKE) return latest.sequence === a ? latest.outcome : [Status.ERROR, 'outcome lost'];
+function dispatch(op: number, ...args: unknown[]): GuestOutcome {
+  if (op === Op.TAKE) return latest.sequence === args[0] ? latest.outcome : [Status.ERROR, 'outcome lost'];
   sequence += 1;
   // No invocation is nested in another: a lock left held by code the timeout terminated (finally blocks do not run then) is released.
   state.locked = false;
-  const outcome = run(op, a, b, c, d, e, f, g);
+  const outcome = run(op, args);
   latest = { sequence, outcome };
   return outcome;
 }
 
-function run(op: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown): GuestOutcome {
+/** Runs one operation; the argument lists are documented with Op (protocol.ts). */
+function run(op: number, args: unknown[]): GuestOutcome {
   switch (op) {
-    case Op.LOAD:
-      return a === null ? finishLoad() : load(a as string, b as string, c as string | null, d as Record<string, string>, e as string);
+    case Op.LOAD: {
+      const [code, filename, config, previousStreamPrefixes, v8Version] = args as [string | null, string, string | null, Record<string, string>, string];
+      return code === null ? finishLoad() : load(code, filename, config, previousStreamPrefixes, v8Version);
+    }
     case Op.FUNCTION:
-      return callFunction(a as number, b as number, c as boolean, d as string[], e as number);
+      return callFunction(...(args as [number, number, boolean, string[], number]));
     case Op.KEYSPACE:
-      return keyspace(a as number, b as number, c as number, d as number, e as string, f as string, g as number);
+      return keyspace(...(args as [number, number, number, number, string, string, number]));
     case Op.STREAM:
-      return stream(a as number, b as number, c as string, d as string, e as string[], f as number);
+      return stream(...(args as [number, number, string, string, string[], number]));
     case Op.JOB:
       try {
-        state.runJob(a as number);
+        state.runJob(args[0] as number);
         return [Status.OK, null];
       } catch (error) {
         return [Status.ERROR, stringForm(error)];
       }
     case Op.CALL_REPLY: {
-      const call = state.takeCall(a as number);
+      const call = state.takeCall(args[0] as number);
       if (!call) return [Status.OK, null];
       try {
-        call.settle.resolve(readReply(b as string, call.raw));
+        call.settle.resolve(readReply(args[1] as string, call.raw));
       } catch (error) {
         call.settle.reject(error);
       }
