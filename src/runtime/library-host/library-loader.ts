@@ -53,6 +53,7 @@ export function loadLibrary(request: LoadRequest, services: HostServices): Loade
     memoryLimitMb: request.memoryLimitMb,
     channel: clients,
     onUnhandledRejection: (reason) => services.log.warn({ library: metadata.name, reason }, 'unhandled promise rejection in library code'),
+    onCatastrophicError: (message) => services.log.fatal({ library: metadata.name, message }, 'V8 lost control of the library\'s isolate; restart the runtime'),
   });
   try {
     const filename = `${metadata.name}.js`;

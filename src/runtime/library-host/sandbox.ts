@@ -47,6 +47,8 @@ export interface SandboxOptions {
   readonly channel: HostChannel;
   /** A promise of library code was rejected and nobody handled it by the end of a call. */
   readonly onUnhandledRejection: (reason: string) => void;
+  /** V8 lost control of the isolate (isolated-vm's onCatastrophicError): the process should be restarted. */
+  readonly onCatastrophicError?: (message: string) => void;
 }
 
 const TIMED_OUT = 'Script execution timed out.';
@@ -66,7 +68,10 @@ export class Sandbox {
   constructor(options: SandboxOptions) {
     this.#options = options;
     this.timeoutMs = options.timeoutMs;
-    this.#isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb });
+    this.#isolate = new ivm.Isolate({
+      memoryLimit: options.memoryLimitMb,
+      ...(options.onCatastrophicError ? { onCatastrophicError: options.onCatastrophicError } : {}),
+    });
     try {
       this.#context = this.#isolate.createContextSync();
       const global = this.#context.global;
