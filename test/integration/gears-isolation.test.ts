@@ -158,6 +158,16 @@ describe('hostile libraries fail alone', () => {
     await expectRuntimeServes(env.resp3);
   });
 
+  it("an unhandled rejection in a stream trigger shows as the stream's last_error", async () => {
+    await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'iso:st:', () => { (async function () { throw 'lost'; })(); });"));
+    await env.resp3.xAdd('iso:st:1', '*', { a: '1' });
+    const list = (await env.resp3.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', 'lib', 'vv'])) as Record<string, unknown>[];
+    const stream = ((list[0]!['stream_triggers'] as Record<string, unknown>[])[0]!['streams'] as Record<string, unknown>[])[0]!;
+    expect(stream['last_error']).toBe('Unhandled promise rejection: lost');
+    expect(stream['total_record_processed']).toBe(1);
+    await expectRuntimeServes(env.resp3);
+  });
+
   it('an endless loop is terminated at the lock timeout', async () => {
     await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { for (;;) {} });"));
     expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe(TERMINATED);
