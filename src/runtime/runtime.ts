@@ -27,6 +27,7 @@ export interface GearsHostOptions {
   executor: LockedExecutor;
   log: Logger;
   lockTimeoutMs?: number;
+  memoryLimitMb?: number;
 }
 
 export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   log?: Logger;
   /** RedisGears' `lock-redis-timeout`, passed to the library host. */
   lockTimeoutMs?: number;
+  /** RedisGears' `v8-maxmemory` of each library's isolate in MB, passed to the library host. */
+  memoryLimitMb?: number;
   /**
    * Builds the library host. Tests inject their own here.
    * @defaultValue LibraryHost.create
@@ -120,6 +123,7 @@ export class Runtime extends EventEmitter {
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
         ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+        ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
       });
       closers.push({ name: 'library host', close: () => host.close() });
       scheduler.attach(host, subscriber);

@@ -5,8 +5,9 @@
  */
 import type { CallerContext } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
-import { decodeUtf8, jsToReply, realmArrayBuffer, ReplyConversionError } from './js-values.js';
-import { errorText, followPromise, invokeLocked, isPromise, type Outcome } from './invocation.js';
+import { Op } from './guest/protocol.js';
+import { fromGuest } from './js-values.js';
+import type { Outcome } from './guest-link.js';
 import { FUNCTION_FLAGS, type RegisteredFunction } from './library.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
@@ -42,49 +43,27 @@ export class FunctionRunner {
   run(entry: LoadedLibraryEntry, registered: RegisteredFunction, call: FunctionCall, caller: CallerContext): RespValue | Promise<RespValue> {
     if (registered.isAsync && !call.allowBlock) return error(ASYNC_VIA_TFCALL);
     const { library, clients } = entry;
-    const raw = registered.flags.has(FUNCTION_FLAGS.RAW_ARGUMENTS);
-    const realm = library.sandbox.realm;
-    const jsArgs: unknown[] = [];
-    for (const arg of call.args) {
-      if (raw) jsArgs.push(realmArrayBuffer(realm, arg));
-      else {
-        const text = decodeUtf8(arg);
-        if (text === null) return error('Can not convert argument to string');
-        jsArgs.push(text);
-      }
-    }
-    const noWrites = registered.flags.has(FUNCTION_FLAGS.NO_WRITES);
+    const args = call.args.map((arg) => arg.toString('latin1'));
+    const principal = { db: caller.db, noWrites: registered.flags.has(FUNCTION_FLAGS.NO_WRITES) };
     if (registered.isCoroutine) {
       return new Promise<RespValue>((resolve) => {
-        const answer = (outcome: Outcome) => resolve(toReply(outcome));
         clients.background(
-          () => {
-            const client = clients.asyncClient({ db: caller.db, noWrites }).client;
-            let result: unknown;
-            try {
-              result = registered.callback(client, ...jsArgs);
-            } catch (thrown) {
-              return answer({ ok: false, error: errorText(thrown) });
-            }
-            if (isPromise(result)) {
-              library.sandbox.observe(
-                result,
-                (value) => answer({ ok: true, value }),
-                (thrown: unknown) => answer({ ok: false, error: errorText(thrown) }),
-              );
-            } else answer({ ok: true, value: result });
-          },
-          (message) => answer({ ok: false, error: message }),
+          () => library.link.run(Op.FUNCTION, [registered.index, clients.principal(principal), call.allowBlock, args], (outcome) => resolve(toReply(outcome))),
+          (message) => resolve(error(message)),
         );
       });
     }
-    const handle = clients.syncClient({ db: caller.db, noWrites, allowBlock: call.allowBlock });
-    const outcome = invokeLocked(library, () => registered.callback(handle.client, ...jsArgs));
-    handle.invalidate();
-    if (!(outcome.ok && isPromise(outcome.value))) return toReply(outcome);
+    let early: RespValue | null = null;
     let answerLater: ((reply: RespValue) => void) | null = null;
-    const early = followPromise(library, outcome.value, (settled) => answerLater?.(toReply(settled)));
-    if (early) return toReply(early);
+    let returned = false;
+    const clientId = clients.openSync(principal);
+    library.link.run(Op.FUNCTION, [registered.index, clientId, call.allowBlock, args], (outcome) => {
+      if (returned) answerLater?.(toReply(outcome));
+      else early = toReply(outcome);
+    });
+    returned = true;
+    clients.close(clientId);
+    if (early) return early;
     if (!call.allowBlock) return error(CANNOT_BLOCK);
     return new Promise<RespValue>((resolve) => {
       answerLater = resolve;
@@ -93,11 +72,5 @@ export class FunctionRunner {
 }
 
 function toReply(outcome: Outcome): RespValue {
-  if (!outcome.ok) return error(outcome.error);
-  try {
-    return jsToReply(outcome.value);
-  } catch (failure) {
-    if (failure instanceof ReplyConversionError) return error(failure.message);
-    throw failure;
-  }
+  return outcome.ok ? fromGuest(outcome.value) : error(outcome.error);
 }

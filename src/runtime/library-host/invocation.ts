@@ -1,100 +1,32 @@
 /**
- * Calling library code and reading its outcome: sync callbacks run with "the Redis lock" held (client.call
- * allowed) under the lock timeout; a returned promise is followed inside the sandbox so its continuations run
- * only under the runtime's lock.
+ * Running trigger callbacks (keyspace and stream): a sync one now, with a sync client of the event's database
+ * under "the Redis lock"; an async one on the library's background thread with an async client. `done` gets the
+ * outcome once the callback returned, threw, or the promise it returned settled.
  */
-import { types } from 'node:util';
-import { ExecutionTerminated } from './sandbox.js';
-import { stringForm } from './js-values.js';
-import type { Library } from './library.js';
+import type { Outcome } from './guest-link.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
-export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+export type { Outcome } from './guest-link.js';
 
-/** Runs `call` as a locked, synchronous entry into library code; exceptions become their string form. */
-export function invokeLocked(library: Library, call: () => unknown): Outcome {
-  try {
-    const value = library.sandbox.invoke(() => {
-      library.locked = true;
-      try {
-        return call();
-      } finally {
-        library.locked = false;
-      }
-    });
-    return { ok: true, value };
-  } catch (error) {
-    return { ok: false, error: errorText(error) };
-  }
+/** What a trigger invocation needs: the operation and its arguments around the client id. */
+export interface TriggerCall {
+  readonly op: number;
+  readonly args: (clientId: number) => readonly unknown[];
+  readonly isAsync: boolean;
+  /** Records an unhandled rejection of this callback where the trigger shows errors. */
+  readonly onUnhandled?: (reason: string) => void;
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof ExecutionTerminated ? error.message : stringForm(error);
-}
-
-export function isPromise(value: unknown): value is Promise<unknown> {
-  return types.isPromise(value);
-}
-
-/**
- * Follows a promise returned by library code: `onSettled` runs (inside the sandbox) when it settles. Returns the
- * outcome if it had already settled by the end of this invocation, else null.
- */
-export function followPromise(library: Library, promise: Promise<unknown>, onSettled: (outcome: Outcome) => void): Outcome | null {
-  let early: Outcome | null = null;
-  let returned = false;
-  const settle = (outcome: Outcome) => {
-    if (returned) onSettled(outcome);
-    else early = outcome;
-  };
-  // The reactions of an already settled promise run in the microtask drain at the end of this invoke.
-  library.sandbox.observe(
-    promise,
-    (value) => settle({ ok: true, value }),
-    (error: unknown) => settle({ ok: false, error: errorText(error) }),
-  );
-  returned = true;
-  return early;
-}
-
-/**
- * Runs a sync trigger callback (keyspace or stream) now, locked, with a client of database `db`; `done` gets its
- * outcome at once, or, when it returned a promise (e.g. executeAsync), once that settles.
- */
-export function runSyncCallback(entry: LoadedLibraryEntry, db: number, callback: (client: object) => unknown, done: (outcome: Outcome) => void): void {
-  const handle = entry.clients.syncClient({ db, noWrites: false, allowBlock: true });
-  const outcome = invokeLocked(entry.library, () => callback(handle.client));
-  handle.invalidate();
-  if (outcome.ok && isPromise(outcome.value)) {
-    const early = followPromise(entry.library, outcome.value, done);
-    if (early) done(early);
+export function runTrigger(entry: LoadedLibraryEntry, db: number, call: TriggerCall, done: (outcome: Outcome) => void): void {
+  const { clients, library } = entry;
+  if (!call.isAsync) {
+    const clientId = clients.openSync({ db, noWrites: false });
+    library.link.run(call.op, call.args(clientId), done, call.onUnhandled);
+    clients.close(clientId);
     return;
   }
-  done(outcome);
-}
-
-/**
- * Runs an async trigger callback (keyspace or stream) on the background queue, with an async client of database
- * `db`; `done` gets its outcome once it returned, threw, or its promise settled.
- */
-export function runAsyncCallback(entry: LoadedLibraryEntry, db: number, callback: (client: object) => unknown, done: (outcome: Outcome) => void): void {
-  entry.clients.background(
-    () => {
-      const client = entry.clients.asyncClient({ db, noWrites: false }).client;
-      let result: unknown;
-      try {
-        result = callback(client);
-      } catch (error) {
-        return done({ ok: false, error: errorText(error) });
-      }
-      if (isPromise(result)) {
-        entry.library.sandbox.observe(
-          result,
-          () => done({ ok: true, value: undefined }),
-          (error: unknown) => done({ ok: false, error: errorText(error) }),
-        );
-      } else done({ ok: true, value: result });
-    },
+  clients.background(
+    () => library.link.run(call.op, call.args(clients.principal({ db, noWrites: false })), done, call.onUnhandled),
     (error) => done({ ok: false, error }),
   );
 }

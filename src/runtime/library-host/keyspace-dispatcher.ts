@@ -7,8 +7,8 @@
  */
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
-import { decodeUtf8, realmArrayBuffer } from './js-values.js';
-import { invokeLocked, runAsyncCallback, runSyncCallback, type Outcome } from './invocation.js';
+import { Op, Phase } from './guest/protocol.js';
+import { runTrigger, type Outcome } from './invocation.js';
 import type { KeyspaceTrigger } from './keyspace-trigger.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
@@ -16,12 +16,14 @@ interface PendingCallback {
   readonly entry: LoadedLibraryEntry;
   readonly trigger: KeyspaceTrigger;
   readonly event: KeyspaceEvent;
-  readonly data: object;
+  /** The event data object onTriggerFired got, kept in the isolate for the callback under this id. */
+  readonly dataId: number;
 }
 
 export class KeyspaceDispatcher {
   readonly #libraries: () => Iterable<LoadedLibraryEntry>;
   readonly #log: Logger;
+  #nextDataId = 1;
 
   constructor(libraries: () => Iterable<LoadedLibraryEntry>, log: Logger) {
     this.#libraries = libraries;
@@ -42,51 +44,56 @@ export class KeyspaceDispatcher {
         for (const trigger of [...entry.library.keyspaceTriggers.values()]) {
           if (!trigger.matches(event.key)) continue;
           trigger.stats.numTrigger += 1;
-          const data = this.#data(entry, event);
-          if (trigger.onTriggerFired && !this.#onTriggerFired(entry, trigger, event, data)) continue;
-          callbacks.push({ entry, trigger, event, data });
+          const callback = { entry, trigger, event, dataId: this.#nextDataId++ };
+          if (trigger.hasOnTriggerFired && !this.#onTriggerFired(callback)) continue;
+          callbacks.push(callback);
         }
       }
     }
     for (const callback of callbacks) {
-      if (!callback.entry.library.active) continue;
-      if (callback.trigger.isAsync) this.#runAsync(callback);
-      else this.#runSync(callback);
+      if (callback.entry.library.active) this.#run(callback);
     }
   }
 
   /** Runs onTriggerFired with a read-only client; false (and a recorded failure) when it threw or timed out. */
-  #onTriggerFired(entry: LoadedLibraryEntry, trigger: KeyspaceTrigger, event: KeyspaceEvent, data: object): boolean {
+  #onTriggerFired({ entry, trigger, event, dataId }: PendingCallback): boolean {
     const started = performance.now();
-    const handle = entry.clients.syncClient({ db: event.db, noWrites: true, allowBlock: true });
-    const outcome = invokeLocked(entry.library, () => trigger.onTriggerFired!(handle.client, data));
-    handle.invalidate();
-    if (outcome.ok) return true;
-    trigger.recordFinished(started, outcome.error);
+    const clientId = entry.clients.openSync({ db: event.db, noWrites: true });
+    const key = event.key.toString('latin1');
+    let outcome: Outcome = { ok: true, value: null };
+    entry.library.link.run(Op.KEYSPACE, [trigger.index, Phase.ON_TRIGGER_FIRED, clientId, dataId, event.event, key], (o) => {
+      outcome = o;
+    }, (reason) => recordUnhandled(trigger, reason));
+    entry.clients.close(clientId);
+    const result = outcome as Outcome;
+    if (result.ok) return true;
+    trigger.recordFinished(started, result.error);
     return false;
   }
 
-  #runSync({ entry, trigger, event, data }: PendingCallback): void {
+  #run({ entry, trigger, event, dataId }: PendingCallback): void {
     const started = performance.now();
-    runSyncCallback(entry, event.db, (client) => trigger.callback(client, data), (outcome) => this.#finish(entry, trigger, started, outcome));
-  }
-
-  #runAsync({ entry, trigger, event, data }: PendingCallback): void {
-    const started = performance.now();
-    runAsyncCallback(entry, event.db, (client) => trigger.callback(client, data), (outcome) => this.#finish(entry, trigger, started, outcome));
+    const key = event.key.toString('latin1');
+    runTrigger(
+      entry,
+      event.db,
+      {
+        op: Op.KEYSPACE,
+        args: (clientId) => [trigger.index, Phase.CALLBACK, clientId, dataId, event.event, key],
+        isAsync: trigger.isAsync,
+        onUnhandled: (reason) => recordUnhandled(trigger, reason),
+      },
+      (outcome) => this.#finish(entry, trigger, started, outcome),
+    );
   }
 
   #finish(entry: LoadedLibraryEntry, trigger: KeyspaceTrigger, started: number, outcome: Outcome): void {
     trigger.recordFinished(started, outcome.ok ? null : outcome.error);
     if (!outcome.ok) this.#log.debug({ library: entry.library.name, trigger: trigger.name, error: outcome.error }, 'keyspace trigger failed');
   }
+}
 
-  #data(entry: LoadedLibraryEntry, event: KeyspaceEvent): object {
-    const realm = entry.library.sandbox.realm;
-    const data = new realm.Object() as Record<string, unknown>;
-    data['event'] = event.event;
-    data['key'] = decodeUtf8(event.key);
-    data['key_raw'] = realmArrayBuffer(realm, event.key);
-    return data;
-  }
+/** An unhandled rejection shows as the trigger's last error (it does not count as a failed run). */
+function recordUnhandled(trigger: KeyspaceTrigger, reason: string): void {
+  trigger.stats.lastError = `Unhandled promise rejection: ${reason}`;
 }

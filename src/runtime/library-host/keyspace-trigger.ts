@@ -12,16 +12,15 @@ export interface KeyspaceTriggerStats {
   totalExecutionTime: number;
 }
 
-export type TriggerCallback = (client: unknown, data: unknown) => unknown;
-
 export class KeyspaceTrigger {
   constructor(
     readonly name: string,
     readonly prefix: Buffer,
-    readonly callback: TriggerCallback,
+    /** The guest's index of the callback (and of its onTriggerFired). */
+    readonly index: number,
     /** The callback is an `async function`: it runs later, on the library's background thread. */
     readonly isAsync: boolean,
-    readonly onTriggerFired: TriggerCallback | null,
+    readonly hasOnTriggerFired: boolean,
     readonly description: string | null,
     readonly stats: KeyspaceTriggerStats = newKeyspaceTriggerStats(),
   ) {}

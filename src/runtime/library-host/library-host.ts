@@ -1,5 +1,5 @@
 /**
- * The library host: WHAT runs in the local RedisGears 2 runtime. It loads libraries into sandboxes, answers
+ * The library host: WHAT runs in the local RedisGears 2 runtime. It loads each library into its own V8 isolate, answers
  * TFUNCTION/TFCALL/TFCALLASYNC, runs keyspace and stream triggers, and keeps libraries and stream positions in
  * the backing Redis. The server (WHEN things run) calls it through GearsHost with its global lock held, and
  * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
@@ -28,7 +28,17 @@ export interface LibraryHostOptions {
   readonly log: Logger;
   /** lock-redis-timeout: how long library code may hold the lock. @defaultValue 500 */
   readonly lockTimeoutMs?: number;
+  /**
+   * v8-maxmemory: the heap limit of each library's isolate, in MB. A library that exceeds it fails with
+   * RedisGears' OOM error from then on; the others keep running. @defaultValue 200
+   */
+  readonly memoryLimitMb?: number;
 }
+
+/** RedisGears' default `v8-maxmemory` (200MB). */
+export const DEFAULT_MEMORY_LIMIT_MB = 200;
+/** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
+const LOADING_TIMEOUT_MS = 30_000;
 
 export class LibraryHost implements GearsHost {
   readonly #libraries = new Map<string, LoadedLibraryEntry>();
@@ -38,6 +48,7 @@ export class LibraryHost implements GearsHost {
   readonly #keyspace: KeyspaceDispatcher;
   readonly #functions: FunctionRunner;
   readonly #timeoutMs: number;
+  readonly #memoryLimitMb: number;
   #callCount = 0;
   #lastEventfulCall = 0;
   #closing: Promise<void> | null = null;
@@ -45,11 +56,13 @@ export class LibraryHost implements GearsHost {
   private constructor(
     services: HostServices & { pool: AsyncConnectionPool },
     timeoutMs: number,
+    memoryLimitMb: number,
     countCall: { fn: (argv: readonly Buffer[] | null) => void },
     keys: KeyTable,
   ) {
     this.#services = services;
     this.#timeoutMs = timeoutMs;
+    this.#memoryLimitMb = memoryLimitMb;
     countCall.fn = (argv) => {
       this.#callCount += 1;
       if (argv === null || this.#mayConcernTriggers(argv, keys)) this.#lastEventfulCall = this.#callCount;
@@ -74,7 +87,9 @@ export class LibraryHost implements GearsHost {
       commands,
       countCall: (argv: readonly Buffer[] | null) => countCall.fn(argv),
     };
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, countCall, KeyTable.fromCommandReply(commandReply));
+    const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+    if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, KeyTable.fromCommandReply(commandReply));
   }
 
   get callCount(): number {
@@ -154,7 +169,10 @@ export class LibraryHost implements GearsHost {
     const stored = this.#store.loadLibraries();
     for (const [name, library] of stored) {
       try {
-        const loaded = loadLibrary({ ...library, timeoutMs: this.#timeoutMs * 60, previous: null, rejectExisting: false }, this.#services);
+        const loaded = loadLibrary(
+          { ...library, ...this.#limits(), loadTimeoutMs: Math.max(this.#timeoutMs, LOADING_TIMEOUT_MS), previous: null, rejectExisting: false },
+          this.#services,
+        );
         this.#libraries.set(loaded.library.name, loaded);
       } catch (failure) {
         this.#services.log.error({ library: name, error: String(failure) }, 'stored library failed to load; it is kept in Redis but not running');
@@ -173,7 +191,7 @@ export class LibraryHost implements GearsHost {
 
   async close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const { library } of this.#libraries.values()) library.active = false;
+      for (const entry of this.#libraries.values()) this.#retire(entry);
       this.#services.pool.close();
       await this.#services.syncRedis.close();
     })();
@@ -187,10 +205,10 @@ export class LibraryHost implements GearsHost {
     const metadata = readMetadata(code, config, user);
     const previous = this.#libraries.get(metadata.name) ?? null;
     const loaded = loadLibrary(
-      { code, config, user, timeoutMs: this.#timeoutMs, previous: previous?.library ?? null, rejectExisting: previous !== null && !replace },
+      { code, config, user, ...this.#limits(), loadTimeoutMs: this.#timeoutMs, previous: previous?.library ?? null, rejectExisting: previous !== null && !replace },
       this.#services,
     );
-    if (previous) previous.library.active = false;
+    if (previous) this.#retire(previous);
     this.#libraries.set(metadata.name, loaded);
     this.#persist(metadata.name);
     if (previous) {
@@ -209,7 +227,7 @@ export class LibraryHost implements GearsHost {
   delete(name: string): void {
     const entry = this.#libraries.get(name);
     if (!entry) throw 'library does not exists';
-    entry.library.active = false;
+    this.#retire(entry);
     this.#libraries.delete(name);
     this.#store.deleteLibrary(name);
   }
@@ -220,6 +238,16 @@ export class LibraryHost implements GearsHost {
 
   get functions(): FunctionRunner {
     return this.#functions;
+  }
+
+  #limits(): { timeoutMs: number; memoryLimitMb: number } {
+    return { timeoutMs: this.#timeoutMs, memoryLimitMb: this.#memoryLimitMb };
+  }
+
+  /** A deleted or replaced library runs nothing more; its isolate's memory is given back. */
+  #retire(entry: LoadedLibraryEntry): void {
+    entry.library.active = false;
+    entry.library.link.dispose();
   }
 
   #persist(name: string): void {

@@ -1,8 +1,9 @@
 /**
- * One loaded library: its metadata (what TFUNCTION LIST shows and what is persisted), its sandbox and what it
- * registered. Registrations live in insertion order; triggers run in that order.
+ * One loaded library: its metadata (what TFUNCTION LIST shows and what is persisted), the link to its isolate
+ * and what it registered. Registrations live in insertion order; triggers run in that order. The callbacks
+ * themselves stay in the isolate: the host knows each by the index the guest gave it.
  */
-import type { Sandbox } from './sandbox.js';
+import type { GuestLink } from './guest-link.js';
 import type { KeyspaceTrigger } from './keyspace-trigger.js';
 import type { StreamTrigger } from './stream-trigger.js';
 
@@ -11,7 +12,8 @@ export type FunctionFlag = (typeof FUNCTION_FLAGS)[keyof typeof FUNCTION_FLAGS];
 
 export interface RegisteredFunction {
   readonly name: string;
-  readonly callback: (...args: unknown[]) => unknown;
+  /** The guest's index of the callback. */
+  readonly index: number;
   /** Registered with registerAsyncFunction: only TFCALLASYNC may call it. */
   readonly isAsync: boolean;
   /** The callback is an `async function` (runs on the background thread with an async client). */
@@ -33,23 +35,19 @@ export interface LibraryMetadata {
 
 export class Library {
   readonly functions = new Map<string, RegisteredFunction>();
-  readonly clusterFunctions = new Map<string, (...args: unknown[]) => unknown>();
+  readonly clusterFunctions = new Set<string>();
   readonly keyspaceTriggers = new Map<string, KeyspaceTrigger>();
   readonly streamTriggers = new Map<string, StreamTrigger>();
   /** Text of each callAsync command still waiting for its reply. */
   readonly pendingAsyncCalls = new Set<{ readonly text: string }>();
   /** Background jobs scheduled and not yet run. */
   pendingJobs = 0;
-  /** True while library code holds "the Redis lock" (sync invocations and block()): `client.call` needs it. */
-  locked = false;
-  /** True while the top-level code runs: registrations are accepted only then. */
-  loading = false;
   /** False once deleted or replaced: late background work must not touch Redis for it. */
   active = true;
 
   constructor(
     readonly metadata: LibraryMetadata,
-    readonly sandbox: Sandbox,
+    readonly link: GuestLink,
   ) {}
 
   get name(): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nameProblem, parsePrologue } from './prologue.js';
-import { escapeDefault } from './library-loader.js';
+import { escapeDefault } from './escape-default.js';
 
 describe('parsePrologue', () => {
   it('reads engine, version and name in any order', () => {

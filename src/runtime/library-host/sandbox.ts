@@ -1,180 +1,145 @@
 /**
- * One library's V8 context: only the globals RedisGears allows (v8_backend.rs GLOBALS_ALLOW_DENY_LISTS), its own
- * microtask queue, and a lock timeout on every entry into library code.
+ * One library's V8 isolate (isolated-vm): its own heap with a memory limit (RedisGears' `v8-maxmemory`), the
+ * guest runtime run before the library, and one entry point, the guest's dispatch function, called with the
+ * lock timeout. Only primitives, ArrayBuffers and arrays of them cross: arguments and results are copied, and
+ * the host's side of the channel is a handful of callbacks that take and return the same (guest/protocol.ts).
  *
- * Every call into the library goes through one precompiled script run with vm's `timeout`, so an endless loop
- * is terminated (as V8's TerminateExecution under `lock-redis-timeout`), and the context's microtasks drain at
- * the end of that run (`microtaskMode: 'afterEvaluate'`): promise continuations of library code therefore run
- * only inside an invocation, i.e. while the caller holds the runtime's lock.
+ * Microtasks of library code run at the end of each dispatch, inside the timed call, so promise continuations
+ * run only while the caller holds the runtime's lock, as they did with node:vm's `afterEvaluate`.
+ *
+ * isolated-vm turns a promise of the isolate that was rejected with no handler by the end of a call into an
+ * exception of that call, in place of its result. The guest's dispatch never throws, so such an exception is an
+ * unhandled rejection of library code: it is reported, and the dispatch's own outcome fetched with Op.TAKE.
  */
-import vm from 'node:vm';
-import { types } from 'node:util';
-import { convertError } from './native-arguments.js';
+import ivm from 'isolated-vm';
+import { GUEST_SOURCE } from '../../generated/guest-source.js';
+import { GUEST_DISPATCH, HOST_GLOBALS, Op, Status, type GuestOutcome, type HostChannel } from './guest/protocol.js';
 
-/** Globals kept in the context; everything else is deleted before the library is compiled. */
-export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
-  'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined', 'Boolean', 'String',
-  'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError', 'RangeError', 'ReferenceError', 'SyntaxError',
-  'TypeError', 'URIError', 'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array',
-  'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray', 'BigUint64Array',
-  'BigInt64Array', 'DataView', 'Map', 'Set', 'WeakMap', 'WeakSet', 'BigInt', 'Proxy', 'Reflect', 'FinalizationRegistry',
-  'WeakRef', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape', 'isFinite',
-  'isNaN', 'console', 'Iterator',
-  // WebAssembly is on RedisGears' allow-list but hidden by its default V8 flag --noexpose-wasm, so it is not kept.
-]);
+export { ALLOWED_GLOBALS } from './guest/allowed-globals.js';
 
-/** The lexical binding the invocation script reaches the host through (not a property of globalThis). */
-const HOOK_NAME = '__redisgears_runtime_invoke__';
-const INVOKE_SCRIPT = new vm.Script(`${HOOK_NAME}.run()`, { filename: 'redisgears-runtime:invoke' });
+/** A failure of the engine rather than of library code: the reply is its message. */
+export class EngineFailure extends Error {
+  override readonly name: string = 'EngineFailure';
+}
 
-type Observer = (promise: unknown, onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void) => void;
-
-/** Thrown by `invoke` when the lock timeout terminated library code. */
-export class ExecutionTerminated extends Error {
+/** The lock timeout or the memory limit terminated library code. */
+export class ExecutionTerminated extends EngineFailure {
+  override readonly name = 'ExecutionTerminated';
   constructor() {
     super('Err Execution was terminated due to OOM or timeout');
-    this.name = 'ExecutionTerminated';
   }
 }
 
-/** Constructors of the context's realm: values handed to library code are made with these. */
-export interface RealmIntrinsics {
-  readonly Array: ArrayConstructor;
-  readonly Object: ObjectConstructor;
-  readonly Set: SetConstructor;
-  readonly Uint8Array: Uint8ArrayConstructor;
-  readonly String: StringConstructor;
-  readonly Promise: PromiseConstructor;
-  readonly JSON: JSON;
+/** The isolate hit its memory limit before and is gone: every later call fails with RedisGears' text. */
+export class OutOfMemory extends EngineFailure {
+  override readonly name = 'OutOfMemory';
+  constructor() {
+    super('JS engine reached OOM state and can not run any more code');
+  }
 }
 
 export interface SandboxOptions {
   /** lock-redis-timeout in ms. */
   readonly timeoutMs: number;
-  /**
-   * Runs a job later on the library's "background thread" (under the runtime's lock). The replaced global
-   * `Promise` settles through it, as RedisGears' native Promise does.
-   */
-  readonly defer: (job: () => void) => void;
+  /** v8-maxmemory of this library's isolate, in MB (isolated-vm's minimum is 8). */
+  readonly memoryLimitMb: number;
+  /** The host's side of the channel (called from inside the isolate, synchronously). */
+  readonly channel: HostChannel;
+  /** A promise of library code was rejected and nobody handled it by the end of a call. */
+  readonly onUnhandledRejection: (reason: string) => void;
+  /** V8 lost control of the isolate (isolated-vm's onCatastrophicError): the process should be restarted. */
+  readonly onCatastrophicError?: (message: string) => void;
 }
 
+const TIMED_OUT = 'Script execution timed out.';
+/** V8 reports a compile error's location after the message; RedisGears shows the message only. */
+const LOCATION_SUFFIX = / \[[^\]]*:\d+:\d+\]$/;
+
 export class Sandbox {
-  readonly context: vm.Context;
-  readonly realm: RealmIntrinsics;
-  readonly #hook: { run: (() => void) | null };
-  readonly #observe: Observer;
+  readonly #isolate: ivm.Isolate;
+  readonly #context: ivm.Context;
+  readonly #dispatch: ivm.Reference<(...args: unknown[]) => GuestOutcome>;
   readonly #options: SandboxOptions;
-  #depth = 0;
+  /** lock-redis-timeout of each call, in ms. */
+  timeoutMs: number;
+  /** Dispatches made so far; the guest counts the same, so Op.TAKE can ask for a given one. */
+  #sequence = 0;
 
   constructor(options: SandboxOptions) {
     this.#options = options;
-    this.context = vm.createContext({}, { microtaskMode: 'afterEvaluate', name: 'redisgears-library' });
-    this.realm = vm.runInContext('({ Array, Object, Set, Uint8Array, String, Promise, JSON })', this.context) as RealmIntrinsics;
-    const names = vm.runInContext('Object.getOwnPropertyNames(globalThis)', this.context) as string[];
-    const global = vm.runInContext('globalThis', this.context) as Record<string, unknown>;
-    for (const name of names) {
-      if (!ALLOWED_GLOBALS.has(name)) delete global[name];
-    }
-    // Reactions created in the context's realm queue on the context's microtask queue, which drains only at the
-    // end of an invoke (under the lock); `then` and `apply` are taken before library code can replace them.
-    this.#observe = vm.runInContext(
-      '(() => { const apply = Reflect.apply, then = Promise.prototype.then; return (p, f, r) => { apply(then, p, [(v) => f(v), (e) => r(e)]); }; })()',
-      this.context,
-    ) as Observer;
-    global['Promise'] = this.#nativePromise();
-    this.#hook = vm.runInContext(`const ${HOOK_NAME} = { run: null }; ${HOOK_NAME}`, this.context) as { run: (() => void) | null };
-  }
-
-  /** Compiles the library as a classic script; a SyntaxError propagates. */
-  compile(code: string, filename: string): vm.Script {
-    return new vm.Script(code, { filename });
-  }
-
-  setGlobal(name: string, value: unknown): void {
-    (vm.runInContext('globalThis', this.context) as Record<string, unknown>)[name] = value;
-  }
-
-  /** Runs the library's top-level code under the timeout and returns its completion value. */
-  runScript(script: vm.Script): unknown {
-    return this.#guard(() => script.runInContext(this.context, { timeout: this.#options.timeoutMs }));
-  }
-
-  /**
-   * Runs `fn` (host code that calls into library code) inside the context under the lock timeout; microtasks
-   * queued meanwhile drain before it returns. Nested calls run directly inside the outer invocation.
-   */
-  invoke<T>(fn: () => T): T {
-    if (this.#depth > 0) return fn();
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
-    this.#hook.run = () => {
-      try {
-        outcome = { ok: true, value: fn() };
-      } catch (error) {
-        outcome = { ok: false, error };
-      }
-    };
-    this.#guard(() => INVOKE_SCRIPT.runInContext(this.context, { timeout: this.#options.timeoutMs }));
-    this.#hook.run = null;
-    const result = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
-    if (result === null) throw new ExecutionTerminated();
-    if (!result.ok) throw result.error;
-    return result.value;
-  }
-
-  /**
-   * Calls back when a promise of library code settles. The reactions run in the context's microtask drain, i.e.
-   * inside an invoke: already settled promises report before the invoke that observes them returns. A reaction
-   * made by host code would run on Node's own queue instead, later and outside the runtime's lock.
-   */
-  observe(promise: Promise<unknown>, onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void): void {
-    this.invoke(() => this.#observe(promise, onFulfilled, onRejected));
-  }
-
-  #guard<T>(run: () => T): T {
-    this.#depth += 1;
+    this.timeoutMs = options.timeoutMs;
+    this.#isolate = new ivm.Isolate({
+      memoryLimit: options.memoryLimitMb,
+      ...(options.onCatastrophicError ? { onCatastrophicError: options.onCatastrophicError } : {}),
+    });
     try {
-      return run();
+      this.#context = this.#isolate.createContextSync();
+      const global = this.#context.global;
+      const channel = options.channel;
+      for (const [method, name] of Object.entries(HOST_GLOBALS) as [keyof HostChannel, string][]) {
+        global.setSync(name, new ivm.Callback(channel[method] as (...args: unknown[]) => unknown));
+      }
+      this.#isolate.compileScriptSync(GUEST_SOURCE, { filename: 'redisgears-runtime:guest' }).runSync(this.#context, { timeout: Math.max(options.timeoutMs, 1000) });
+      this.#dispatch = global.getSync(GUEST_DISPATCH, { reference: true }) as ivm.Reference<(...args: unknown[]) => GuestOutcome>;
+      global.deleteSync(GUEST_DISPATCH);
     } catch (error) {
-      if (isTimeout(error)) throw new ExecutionTerminated();
+      this.dispose();
       throw error;
-    } finally {
-      this.#depth -= 1;
+    }
+  }
+
+  /** Throws the text of the SyntaxError when `code` does not compile as a classic script. */
+  checkSyntax(code: string, filename: string): void {
+    this.#guard();
+    try {
+      this.#isolate.compileScriptSync(code, { filename }).release();
+    } catch (error) {
+      if (this.#isolate.isDisposed) throw new OutOfMemory();
+      throw String(error).replace(LOCATION_SUFFIX, '');
     }
   }
 
   /**
-   * RedisGears replaces the global Promise with a plain native function: `new Promise(fn)` works (fn must be a
-   * non-async function, else "Bad argument to 'Promise' function"), resolve/reject settle later on the background
-   * thread, and there are no statics (Promise.all, Promise.resolve…).
+   * Calls the guest's dispatch under the lock timeout. Throws an EngineFailure when the timeout or the memory
+   * limit terminated it, or the isolate is gone.
    */
-  #nativePromise(): (executor: unknown) => Promise<unknown> {
-    const IntrinsicPromise = this.realm.Promise;
-    const defer = this.#options.defer;
-    // Every native function of RedisGears takes its declared arguments: Promise(fn), resolve(v) and reject(e) each need one.
-    const required = (args: readonly unknown[]) => {
-      if (args.length < 1) throw convertError(0, 'V8LocalValue', 'Wrong number of arguments given');
-    };
-    return function Promise(...args: unknown[]): Promise<unknown> {
-      required(args);
-      const executor = args[0];
-      if (typeof executor !== 'function' || types.isAsyncFunction(executor)) throw "Bad argument to 'Promise' function";
-      let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
-      const promise = new IntrinsicPromise((resolve, reject) => {
-        settle = { resolve, reject };
-      });
-      let done = false;
-      const once = (action: (v: unknown) => void) => (...values: unknown[]) => {
-        required(values);
-        if (done) return;
-        done = true;
-        defer(() => action(values[0]));
-      };
-      (executor as (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void)(once(settle.resolve), once(settle.reject));
-      return promise;
-    } as (executor: unknown) => Promise<unknown>;
+  invoke(op: number, ...args: unknown[]): GuestOutcome {
+    this.#guard();
+    this.#sequence += 1;
+    const sequence = this.#sequence;
+    try {
+      return this.#apply([op, ...args]);
+    } catch (error) {
+      if (error instanceof EngineFailure) throw error;
+      this.#options.onUnhandledRejection(String(error));
+      try {
+        return this.#apply([Op.TAKE, sequence]);
+      } catch (again) {
+        if (again instanceof EngineFailure) throw again;
+        return [Status.ERROR, String(again)];
+      }
+    }
   }
-}
 
-function isTimeout(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+  get disposed(): boolean {
+    return this.#isolate.isDisposed;
+  }
+
+  dispose(): void {
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+  }
+
+  #apply(args: unknown[]): GuestOutcome {
+    try {
+      return this.#dispatch.applySync(undefined, args, { timeout: this.timeoutMs, arguments: { copy: true }, result: { copy: true } });
+    } catch (error) {
+      if (this.#isolate.isDisposed) throw new ExecutionTerminated();
+      if (error instanceof Error && error.message === TIMED_OUT) throw new ExecutionTerminated();
+      throw error;
+    }
+  }
+
+  #guard(): void {
+    if (this.#isolate.isDisposed) throw new OutOfMemory();
+  }
 }

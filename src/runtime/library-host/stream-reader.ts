@@ -11,10 +11,10 @@
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
-import { decodeUtf8, realmArrayBuffer } from './js-values.js';
+import { Op } from './guest/protocol.js';
 import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
-import { runAsyncCallback, runSyncCallback, type Outcome } from './invocation.js';
+import { runTrigger, type Outcome } from './invocation.js';
 import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
@@ -174,33 +174,23 @@ export class StreamReader {
 
   #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
     const started = performance.now();
-    const data = this.#data(entry, state, item);
+    const key = state.key.toString('latin1');
+    const id = formatStreamId(item.id);
+    const fields = item.fields.flatMap(([field, value]) => [field.toString('latin1'), value.toString('latin1')]);
     const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
-    const run = trigger.isAsync ? runAsyncCallback : runSyncCallback;
-    run(entry, state.db, (client) => trigger.callback(client, data), done);
-  }
-
-  #data(entry: LoadedLibraryEntry, state: StreamConsumerState, item: StreamEntry): object {
-    const realm = entry.library.sandbox.realm;
-    const data = new realm.Object() as Record<string, unknown>;
-    const id = new realm.Array();
-    id.push(item.id.ms, item.id.seq);
-    data['id'] = id;
-    data['stream_name'] = decodeUtf8(state.key);
-    data['stream_name_raw'] = realmArrayBuffer(realm, state.key);
-    const record = new realm.Array();
-    const recordRaw = new realm.Array();
-    for (const [field, value] of item.fields) {
-      const pair = new realm.Array();
-      pair.push(decodeUtf8(field), decodeUtf8(value));
-      record.push(pair);
-      const rawPair = new realm.Array();
-      rawPair.push(realmArrayBuffer(realm, field), realmArrayBuffer(realm, value));
-      recordRaw.push(rawPair);
-    }
-    data['record'] = record;
-    data['record_raw'] = recordRaw;
-    return data;
+    runTrigger(
+      entry,
+      state.db,
+      {
+        op: Op.STREAM,
+        args: (clientId) => [trigger.index, clientId, key, id, fields],
+        isAsync: trigger.isAsync,
+        onUnhandled: (reason) => {
+          state.lastError = `Unhandled promise rejection: ${reason}`;
+        },
+      },
+      done,
+    );
   }
 
   #ack(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, id: StreamId, started: number, error: string | null): void {

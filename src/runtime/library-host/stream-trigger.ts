@@ -4,7 +4,6 @@
  * a REPLACEd library, so positions and stats survive an upgrade.
  */
 import { compareStreamIds, type StreamId } from './stream-id.js';
-import type { TriggerCallback } from './keyspace-trigger.js';
 
 export interface StreamConsumerState {
   readonly db: number;
@@ -30,7 +29,8 @@ export class StreamTrigger {
   constructor(
     readonly name: string,
     readonly prefix: Buffer,
-    readonly callback: TriggerCallback,
+    /** The guest's index of the callback. */
+    readonly index: number,
     readonly isAsync: boolean,
     readonly window: number,
     readonly trim: boolean,

@@ -3,7 +3,12 @@
  * `NativeFunctionArgument` derive: positional conversions first ("Can not convert value at position N into T.
  * E."), option objects checked strictly (known keys popped, null/undefined count as absent, leftovers rejected).
  */
-import { types } from 'node:util';
+import { isAsyncFunction as isAsync, isStringObject } from './types.js';
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const keysOf = Object.keys;
+const isArray = Array.isArray;
+const IntrinsicString = String;
 
 /** A thrown value is a plain string, as V8's raise_exception_str throws it. */
 export function convertError(position: number, typeName: string, problem: string): string {
@@ -51,16 +56,16 @@ export function popOptions(
   const object = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [name, kind] of fields) {
-    const present = Object.prototype.hasOwnProperty.call(object, name) || name in object;
+    const present = Reflect.apply(hasOwn, object, [name]) || name in object;
     if (!present) continue;
     const field = object[name];
     delete object[name];
     if (field === null || field === undefined) continue;
     if (!fieldMatches(field, kind)) throw convertError(position, typeName, `Failed getting field ${name}, ${FIELD_PROBLEM[kind as Exclude<FieldKind, 'value'>]}.`);
     // String fields take String objects too (v8-rs `TryFrom<&V8LocalValue> for String`).
-    out[name] = kind === 'string' ? String(field) : field;
+    out[name] = kind === 'string' ? IntrinsicString(field) : field;
   }
-  const left = Object.keys(object);
+  const left = keysOf(object);
   if (left.length > 0) throw convertError(position, typeName, `Unknown properties given: ${left.join(',')}`);
   return out;
 }
@@ -68,9 +73,9 @@ export function popOptions(
 function fieldMatches(value: unknown, kind: FieldKind): boolean {
   switch (kind) {
     case 'string':
-      return typeof value === 'string' || types.isStringObject(value);
+      return typeof value === 'string' || isStringObject(value);
     case 'array':
-      return Array.isArray(value);
+      return isArray(value);
     case 'long':
       return typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff);
     case 'boolean':
@@ -85,5 +90,5 @@ export function isFunction(value: unknown): value is (...args: unknown[]) => unk
 }
 
 export function isAsyncFunction(value: unknown): boolean {
-  return typeof value === 'function' && types.isAsyncFunction(value);
+  return isAsync(value);
 }

@@ -1,0 +1,215 @@
+/**
+ * The guest runtime: runs inside each library's isolate before the library, takes the host's callbacks from
+ * the globals, trims the globals to RedisGears' allow-list, replaces Promise, and leaves one dispatch function
+ * for the host. Every value the library sees is made here, in the isolate's realm; every value the host gets
+ * back is a primitive, an ArrayBuffer or an array of those, converted here under the lock timeout.
+ *
+ * Bundled by build/build.mjs into src/generated/guest-source.ts. Strict mode throughout, so call sites of
+ * Error.prepareStackTrace and `caller` chains never hand out guest functions or their receivers.
+ */
+import { ALLOWED_GLOBALS } from './allowed-globals.js';
+import { decodeUtf8, toArrayBuffer } from './bytes.js';
+import { GuestClients } from './clients.js';
+import { GuestState } from './guest-state.js';
+import { GUEST_DISPATCH, HOST_GLOBALS, Op, Phase, Status, type GuestOutcome, type HostChannel } from './protocol.js';
+import { createRedisApi, Registry, type RegisteredTrigger } from './redis-api.js';
+import { readReply } from './reply-reader.js';
+import { ConversionError, toReply } from './reply-writer.js';
+import { isPromise, stringForm, whenSettled } from './types.js';
+
+const global = globalThis as unknown as Record<string, unknown>;
+const indirectEval = global['eval'] as (code: string) => unknown;
+const IntrinsicBigInt = BigInt;
+const create = Object.create;
+
+const host: HostChannel = {
+  call: take(HOST_GLOBALS.call),
+  callAsync: take(HOST_GLOBALS.callAsync),
+  schedule: take(HOST_GLOBALS.schedule),
+  settled: take(HOST_GLOBALS.settled),
+  openClient: take(HOST_GLOBALS.openClient),
+  closeClient: take(HOST_GLOBALS.closeClient),
+  log: take(HOST_GLOBALS.log),
+} as HostChannel;
+for (const name of Object.getOwnPropertyNames(global)) if (!ALLOWED_GLOBALS.has(name)) delete global[name];
+
+const state = new GuestState(host);
+const registry = new Registry();
+const clients = new GuestClients(state, registry.clusterFunctions);
+global['Promise'] = state.nativePromise();
+/** Event data of keyspace triggers between onTriggerFired and the callback (they share one object), by host id. */
+const eventData: Record<number, object> = create(null);
+/** Outcome of the latest dispatch, for Op.TAKE: an unhandled rejection makes the host's call throw instead. */
+let latest: { sequence: number; outcome: GuestOutcome } = { sequence: 0, outcome: [Status.OK, null] };
+let sequence = 0;
+let loadOutcome: GuestOutcome = [Status.OK, null];
+
+function take<T>(name: string): T {
+  const value = global[name] as T;
+  delete global[name];
+  return value;
+}
+
+function dispatch(op: number, ...args: unknown[]): GuestOutcome {
+  if (op === Op.TAKE) return latest.sequence === args[0] ? latest.outcome : [Status.ERROR, 'outcome lost'];
+  sequence += 1;
+  // No invocation is nested in another: a lock left held by code the timeout terminated (finally blocks do not run then) is released.
+  state.locked = false;
+  const outcome = run(op, args);
+  latest = { sequence, outcome };
+  return outcome;
+}
+
+/** Runs one operation; the argument lists are documented with Op (protocol.ts). */
+function run(op: number, args: unknown[]): GuestOutcome {
+  switch (op) {
+    case Op.LOAD: {
+      const [code, filename, config, previousStreamPrefixes, v8Version] = args as [string | null, string, string | null, Record<string, string>, string];
+      return code === null ? finishLoad() : load(code, filename, config, previousStreamPrefixes, v8Version);
+    }
+    case Op.FUNCTION:
+      return callFunction(...(args as [number, number, boolean, string[], number]));
+    case Op.KEYSPACE:
+      return keyspace(...(args as [number, number, number, number, string, string, number]));
+    case Op.STREAM:
+      return stream(...(args as [number, number, string, string, string[], number]));
+    case Op.JOB:
+      try {
+        state.runJob(args[0] as number);
+        return [Status.OK, null];
+      } catch (error) {
+        return [Status.ERROR, stringForm(error)];
+      }
+    case Op.CALL_REPLY: {
+      const call = state.takeCall(args[0] as number);
+      if (!call) return [Status.OK, null];
+      try {
+        call.settle.resolve(readReply(args[1] as string, call.raw));
+      } catch (error) {
+        call.settle.reject(error);
+      }
+      return [Status.OK, null];
+    }
+    default:
+      return [Status.ERROR, `unknown operation ${op}`];
+  }
+}
+
+/** Runs the library's top-level code; its completion value, if a promise, is checked by the second LOAD call. */
+function load(code: string, filename: string, config: string | null, previousStreamPrefixes: Record<string, string>, v8Version: string): GuestOutcome {
+  global['redis'] = createRedisApi(state, registry, { config, v8Version, previousStreamPrefixes });
+  state.loading = true;
+  state.locked = true;
+  loadOutcome = [Status.OK, null];
+  try {
+    const completion = indirectEval(`${code}\n//# sourceURL=${filename}`);
+    if (isPromise(completion)) {
+      whenSettled(completion, () => undefined, (error) => {
+        loadOutcome = [Status.ERROR, `Failed evaluating module: ${stringForm(error)}`];
+      });
+    }
+    return [Status.OK, null];
+  } catch (error) {
+    return [Status.ERROR, stringForm(error)];
+  }
+}
+
+/** Ends the load once its microtasks ran: the registrations, or why the load failed. */
+function finishLoad(): GuestOutcome {
+  state.loading = false;
+  state.locked = false;
+  if (loadOutcome[0] !== Status.OK) return loadOutcome;
+  return [Status.OK, registry.registrations as never];
+}
+
+function convertArgument(arg: string, raw: boolean): unknown {
+  return raw ? toArrayBuffer(arg) : decodeUtf8(arg);
+}
+
+function callFunction(index: number, clientId: number, allowBlock: boolean, args: string[], token: number): GuestOutcome {
+  const fn = registry.functions[index]!;
+  const jsArgs: unknown[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const value = convertArgument(args[i]!, fn.raw);
+    if (value === null) return [Status.ERROR, 'Can not convert argument to string'];
+    jsArgs[i] = value;
+  }
+  if (fn.isCoroutine) return settle(() => fn.callback(clients.asyncClient(clientId), ...jsArgs), token, true);
+  return locked(clientId, allowBlock, (client) => fn.callback(client, ...jsArgs), token, true);
+}
+
+function keyspace(index: number, phase: number, clientId: number, dataId: number, event: string, key: string, token: number): GuestOutcome {
+  const trigger = registry.keyspaceTriggers[index]!;
+  if (phase === Phase.ON_TRIGGER_FIRED) {
+    const data = (eventData[dataId] = eventObject(event, key));
+    const outcome = locked(clientId, true, (client) => trigger.onTriggerFired!(client, data), token, false);
+    if (outcome[0] === Status.ERROR) delete eventData[dataId];
+    return outcome;
+  }
+  const data = eventData[dataId] ?? eventObject(event, key);
+  delete eventData[dataId];
+  return runTrigger(trigger, clientId, data, token);
+}
+
+function stream(index: number, clientId: number, key: string, id: string, fields: string[], token: number): GuestOutcome {
+  const trigger = registry.streamTriggers[index]!;
+  const dash = id.indexOf('-');
+  const record: unknown[] = [];
+  const recordRaw: unknown[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    record[record.length] = [decodeUtf8(fields[i]!), decodeUtf8(fields[i + 1]!)];
+    recordRaw[recordRaw.length] = [toArrayBuffer(fields[i]!), toArrayBuffer(fields[i + 1]!)];
+  }
+  const data = {
+    id: [IntrinsicBigInt(id.slice(0, dash)), IntrinsicBigInt(id.slice(dash + 1))],
+    stream_name: decodeUtf8(key),
+    stream_name_raw: toArrayBuffer(key),
+    record,
+    record_raw: recordRaw,
+  };
+  return runTrigger(trigger, clientId, data, token);
+}
+
+/** A trigger callback: a sync one with a sync client under the lock, an async one with an async client (clientId is then a principal). */
+function runTrigger(trigger: RegisteredTrigger, clientId: number, data: object, token: number): GuestOutcome {
+  if (trigger.isAsync) return settle(() => trigger.callback(clients.asyncClient(clientId), data), token, false);
+  return locked(clientId, true, (client) => trigger.callback(client, data), token, false);
+}
+
+function eventObject(event: string, key: string): object {
+  return { event, key: decodeUtf8(key), key_raw: toArrayBuffer(key) };
+}
+
+/** Runs `call` with a sync client holding "the Redis lock"; the client is invalid once it returned. */
+function locked(clientId: number, allowBlock: boolean, call: (client: object) => unknown, token: number, convert: boolean): GuestOutcome {
+  const handle = clients.syncClient(clientId, allowBlock);
+  state.locked = true;
+  try {
+    return settle(() => call(handle.client), token, convert);
+  } finally {
+    state.locked = false;
+    handle.invalidate();
+  }
+}
+
+/** Calls `call` and reports its outcome: thrown values as text, promises followed under `token`, values converted. */
+function settle(call: () => unknown, token: number, convert: boolean): GuestOutcome {
+  let value: unknown;
+  try {
+    value = call();
+  } catch (error) {
+    return [Status.ERROR, stringForm(error)];
+  }
+  if (isPromise(value)) {
+    state.follow(value, token, convert);
+    return [Status.PENDING, token];
+  }
+  if (!convert) return [Status.OK, null];
+  try {
+    return [Status.OK, toReply(value)];
+  } catch (failure) {
+    return [Status.ERROR, failure instanceof ConversionError ? failure.message : stringForm(failure)];
+  }
+}
+
+global[GUEST_DISPATCH] = dispatch;

@@ -1,0 +1,95 @@
+/**
+ * The narrow channel between the host (Node) and the guest runtime inside a library's isolate. Only primitives,
+ * ArrayBuffers and arrays of them cross it, copied; no object of either realm is reachable from the other.
+ *
+ * Bytes going into the isolate travel as latin1 strings (one char per byte: a plain copy), bytes coming out as
+ * strings (UTF-8 encoded by the host) or ArrayBuffers.
+ */
+
+/** What the host asks the guest to do (the first argument of the guest's dispatch function). */
+export const Op = {
+  /** (code, filename, configJson | null, previousStreamPrefixes {name: latin1}, v8Version) → ok or the error; then (null) → registrations */
+  LOAD: 0,
+  /** (index, clientId, allowBlock, args: latin1[], token) → outcome with the reply */
+  FUNCTION: 1,
+  /** (index, phase, clientId, dataId, event, key: latin1, token) → outcome; clientId is a principal for async callbacks */
+  KEYSPACE: 2,
+  /** (index, clientId, key: latin1, id 'ms-seq', fields: latin1[] (field, value, …), token) → outcome */
+  STREAM: 3,
+  /** (jobId) → outcome: a background job the guest scheduled */
+  JOB: 4,
+  /** (callId, reply: latin1 RESP3) → outcome: a callAsync reply */
+  CALL_REPLY: 5,
+  /** (sequence) → the outcome of that dispatch, when an unhandled rejection took its place */
+  TAKE: 6,
+} as const;
+
+/** Keyspace trigger phases. */
+export const Phase = { ON_TRIGGER_FIRED: 0, CALLBACK: 1 } as const;
+
+/** An outcome: a value (converted reply), a thrown value's text, or a promise followed under `token`. */
+export const Status = { OK: 0, ERROR: 1, PENDING: 2 } as const;
+export type GuestOutcome = readonly [0, GuestReply] | readonly [1, string] | readonly [2, number];
+
+/**
+ * A JS value converted as RedisGears converts a returned value, in a form that survives the copy: scalars as
+ * themselves (the host tells int32 numbers from doubles), compounds as tagged arrays.
+ */
+export type GuestReply = string | number | bigint | boolean | null | ArrayBuffer | GuestCompound;
+export type GuestCompound =
+  | readonly [typeof Tag.ARRAY, GuestReply[]]
+  | readonly [typeof Tag.SET, GuestReply[]]
+  | readonly [typeof Tag.MAP, (string | number)[], GuestReply[]]
+  | readonly [typeof Tag.STATUS, string]
+  | readonly [typeof Tag.VERBATIM, string, string];
+export const Tag = { ARRAY: 0, SET: 1, MAP: 2, STATUS: 3, VERBATIM: 4 } as const;
+
+/** What a library registered while loading, as the guest reports it. */
+export const Kind = { FUNCTION: 0, ASYNC_FUNCTION: 1, CLUSTER_FUNCTION: 2, KEYSPACE_TRIGGER: 3, STREAM_TRIGGER: 4 } as const;
+export type Registration = readonly [
+  kind: number,
+  name: string,
+  index: number,
+  isCoroutine: boolean,
+  flags: string[],
+  description: string | null,
+  /** Trigger prefix bytes (latin1), else null. */
+  prefix: string | null,
+  window: number,
+  trim: boolean,
+  hasOnTriggerFired: boolean,
+];
+
+/** Host functions the guest calls (installed as globals named here, removed before library code runs). */
+export const HOST_GLOBALS = {
+  /** (clientId, argv: (string | ArrayBuffer)[]) → RESP3 reply as latin1 (errors included) */
+  call: '__rg_call',
+  /** (clientId, argv) → callId (a number), or an error text */
+  callAsync: '__rg_call_async',
+  /** (jobId) → void: run Op.JOB later, under the lock */
+  schedule: '__rg_schedule',
+  /** (token, status, payload) → void: a followed promise settled */
+  settled: '__rg_settled',
+  /** (kind, fromId) → id: see ClientKind */
+  openClient: '__rg_open_client',
+  /** (clientId) → void */
+  closeClient: '__rg_close_client',
+  /** (level, message) → void */
+  log: '__rg_log',
+} as const;
+
+/** openClient kinds: the principal (db, no-writes, user) of a sync client; a sync client of a principal; the no-writes principal of one. */
+export const ClientKind = { PRINCIPAL_OF: 0, SYNC_OF: 1, NO_WRITES_OF: 2 } as const;
+
+/** Where the guest leaves its dispatch function for the host to take. */
+export const GUEST_DISPATCH = '__rg_dispatch';
+
+export interface HostChannel {
+  call(clientId: number, argv: (string | ArrayBuffer)[]): string;
+  callAsync(clientId: number, argv: (string | ArrayBuffer)[]): number | string;
+  schedule(jobId: number): void;
+  settled(token: number, status: number, payload: GuestReply | string): void;
+  openClient(kind: number, fromId: number): number;
+  closeClient(clientId: number): void;
+  log(message: string): void;
+}

@@ -1,0 +1,205 @@
+/**
+ * Libraries run in V8 isolates: nothing of the runtime's Node realm is reachable from any object a library
+ * receives, and a hostile library (unhandled rejection, endless loop, memory bomb, deep recursion, a huge string,
+ * a thrown value whose toString never returns) fails alone while the runtime keeps answering everyone else.
+ *
+ * Each probe reports "process" (or "require") when it reaches the host, "none" otherwise.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LibraryHost } from '../../src/runtime/library-host/library-host.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { startRuntime } from '../helpers/runtime.js';
+import { eventually, errorOf, lib, load, resetGears, stopGearsEnv, tfcall, type Client, type GearsEnv } from './gears-support.js';
+import { createClient } from 'redis';
+import { RespSocket } from '../helpers/resp-socket.js';
+
+/** Small, so a memory bomb hits it fast; the default is RedisGears' 200 MB. */
+const MEMORY_LIMIT_MB = 32;
+const TERMINATED = 'Err Execution was terminated due to OOM or timeout';
+const env = {} as GearsEnv;
+
+beforeAll(async () => {
+  const redis = await startRedisServer();
+  const runtime = await startRuntime(redis, { createHost: (options) => LibraryHost.create({ ...options, memoryLimitMb: MEMORY_LIMIT_MB }) });
+  const resp3 = createClient({ url: runtime.url, RESP: 3 });
+  const resp2 = createClient({ url: runtime.url });
+  await resp3.connect();
+  await resp2.connect();
+  Object.assign(env, { redis, runtime, resp3, resp2, raw: await RespSocket.open(runtime.port) });
+}, 30_000);
+afterAll(() => stopGearsEnv(env));
+beforeEach(() => resetGears(env));
+
+/** Walks a value's prototype chain and tries each constructor's constructor (a Function) on `process`. */
+const REACH = `
+function reach(value) {
+  const seen = [];
+  for (let o = value; o !== null && o !== undefined && seen.length < 10; o = Object.getPrototypeOf(Object(o))) {
+    seen.push(o);
+    try {
+      const F = o.constructor && o.constructor.constructor;
+      if (typeof F !== 'function') continue;
+      const found = F('return typeof process === "object" && process ? "process" : typeof require === "function" ? "require" : "none"')();
+      if (found !== 'none') return found;
+    } catch (e) {}
+  }
+  return 'none';
+}
+function reachAll(values) { return JSON.stringify(values.map(reach)); }`;
+
+const none = (count: number) => JSON.stringify(Array(count).fill('none'));
+
+describe('escape probes (nothing of the host is reachable)', () => {
+  it('from this, redis, clients, thrown call errors, replies, ArrayBuffers, promises and resolvers', async () => {
+    await load(env.resp3, lib('lib', `${REACH}
+      redis.registerFunction('this', function () { return reachAll([this, globalThis]); });
+      redis.registerFunction('redis', () => reachAll([redis, redis.log, redis.registerFunction, redis.config, redis.functionFlags]));
+      redis.registerFunction('client', (c) => reachAll([c, c.call, c.callRaw, c.callAsync, c.executeAsync, c.isBlockAllowed]));
+      redis.registerFunction('errors', (c) => {
+        const thrown = [];
+        try { c.call('NO_SUCH_COMMAND'); } catch (e) { thrown.push(e); }
+        try { c.call(1); } catch (e) { thrown.push(e); }
+        try { c.call('SET', {}); } catch (e) { thrown.push(e); }
+        return reachAll(thrown);
+      });
+      redis.registerFunction('replies', (c) => {
+        c.call('HSET', 'iso:h', 'a', '1');
+        c.call('SADD', 'iso:s', 'a');
+        return reachAll([c.call('HGETALL', 'iso:h'), c.call('SMEMBERS', 'iso:s'), c.call('HKEYS', 'iso:h'), c.callRaw('HGET', 'iso:h', 'a'), c.call('TIME')]);
+      });
+      redis.registerFunction('promises', (c) => {
+        let resolvers = [];
+        const p = new Promise((resolve, reject) => { resolvers = [resolve, reject]; });
+        return reachAll([p, ...resolvers, c.callAsync('PING'), c.executeAsync(async () => 1), (async () => 1)()]);
+      });
+      redis.registerAsyncFunction('async', async (ac) => reachAll([ac, ac.block, ac.runOnKey, ac.block((c) => c)]));`));
+    expect(await env.resp3.sendCommand(tfcall('this'))).toBe(none(2));
+    expect(await env.resp3.sendCommand(tfcall('redis'))).toBe(none(5));
+    expect(await env.resp3.sendCommand(tfcall('client'))).toBe(none(6));
+    expect(await env.resp3.sendCommand(tfcall('errors'))).toBe(none(3));
+    expect(await env.resp3.sendCommand(tfcall('replies'))).toBe(none(5));
+    expect(await env.resp3.sendCommand(['TFCALLASYNC', 'lib.promises', '0'])).toBe(none(6));
+    expect(await env.resp3.sendCommand(['TFCALLASYNC', 'lib.async', '0'])).toBe(none(4));
+  });
+
+  it('from Error.prepareStackTrace call sites and caller chains', async () => {
+    await load(env.resp3, lib('lib', `${REACH}
+      function sites() {
+        const previous = Error.prepareStackTrace;
+        Error.prepareStackTrace = (error, callSites) => callSites;
+        const callSites = new Error().stack;
+        Error.prepareStackTrace = previous;
+        const values = [];
+        for (const site of callSites) { values.push(site.getThis(), site.getFunction()); }
+        return values;
+      }
+      function callers() {
+        const values = [];
+        let f = callers.caller;
+        for (let i = 0; f && i < 20; i++) { values.push(f); try { f = f.caller; } catch (e) { break; } }
+        return values;
+      }
+      redis.registerFunction('sites', function () { return JSON.stringify(sites().map(reach).filter((r) => r !== 'none')); });
+      redis.registerFunction('callers', function () { return JSON.stringify(callers().map(reach).filter((r) => r !== 'none')); });
+      redis.registerKeySpaceTrigger('t', 'iso:ev:', function (c) {
+        c.call('SET', 'iso:result:sites', JSON.stringify(sites().map(reach).filter((r) => r !== 'none')));
+        c.call('SET', 'iso:result:callers', JSON.stringify(callers().map(reach).filter((r) => r !== 'none')));
+      });`));
+    expect(await env.resp3.sendCommand(tfcall('sites'))).toBe('[]');
+    expect(await env.resp3.sendCommand(tfcall('callers'))).toBe('[]');
+    await env.resp3.set('iso:ev:1', 'x');
+    expect(await env.resp3.get('iso:result:sites')).toBe('[]');
+    expect(await env.resp3.get('iso:result:callers')).toBe('[]');
+  });
+
+  it('from keyspace event data and stream record data', async () => {
+    await load(env.resp3, lib('lib', `${REACH}
+      redis.registerKeySpaceTrigger('t', 'iso:ev:', (c, data) => {
+        c.call('SET', 'iso:result:event', reachAll([data, data.key_raw, data.event]));
+        c.call('SET', 'iso:result:fired', String(data.fired));
+      }, { onTriggerFired: (c, data) => { data.fired = reachAll([c, c.call, data]); } });
+      redis.registerStreamTrigger('s', 'iso:st:', (c, r) => {
+        c.call('SET', 'iso:result:record', reachAll([r, r.id, r.id[0], r.record, r.record[0], r.record_raw[0][0], r.stream_name_raw]));
+      });`));
+    await env.resp3.set('iso:ev:1', 'x');
+    await env.resp3.xAdd('iso:st:1', '*', { a: '1' });
+    await eventually(async () => {
+      expect(await env.resp3.get('iso:result:event')).toBe(none(3));
+      expect(await env.resp3.get('iso:result:fired')).toBe(none(3));
+      expect(await env.resp3.get('iso:result:record')).toBe(none(7));
+    });
+  });
+});
+
+/** The runtime still answers PING and another library's TFCALL. */
+async function expectRuntimeServes(client: Client): Promise<void> {
+  expect(await client.ping()).toBe('PONG');
+  expect(await client.sendCommand(['TFCALL', 'other.ok', '0'])).toBe('ok');
+}
+
+describe('hostile libraries fail alone', () => {
+  beforeEach(async () => {
+    await load(env.resp3, lib('other', "redis.registerFunction('ok', () => 'ok');"));
+  });
+
+  it('an unhandled rejection is logged, never fatal: the function still returns its value', async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { (async function () { throw 'x'; })(); return 1; });"));
+    expect(await env.resp3.sendCommand(tfcall('f'))).toBe(1);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it("an unhandled rejection in a trigger shows as the trigger's last_error", async () => {
+    await load(env.resp3, lib('lib', "redis.registerKeySpaceTrigger('t', 'iso:', () => { (async function () { throw 'lost'; })(); });"));
+    await env.resp3.set('iso:1', 'x');
+    const list = (await env.resp3.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', 'lib', 'v'])) as Record<string, unknown>[];
+    const trigger = (list[0]!['keyspace_triggers'] as Record<string, unknown>[])[0]!;
+    expect(trigger['last_error']).toBe('Unhandled promise rejection: lost');
+    expect(trigger['num_success']).toBe(1);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it("an unhandled rejection in a stream trigger shows as the stream's last_error", async () => {
+    await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'iso:st:', () => { (async function () { throw 'lost'; })(); });"));
+    await env.resp3.xAdd('iso:st:1', '*', { a: '1' });
+    const list = (await env.resp3.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', 'lib', 'vv'])) as Record<string, unknown>[];
+    const stream = ((list[0]!['stream_triggers'] as Record<string, unknown>[])[0]!['streams'] as Record<string, unknown>[])[0]!;
+    expect(stream['last_error']).toBe('Unhandled promise rejection: lost');
+    expect(stream['total_record_processed']).toBe(1);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it('an endless loop is terminated at the lock timeout', async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { for (;;) {} });"));
+    expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe(TERMINATED);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it("a memory bomb fails with RedisGears' OOM errors; the library stays dead, the others serve", async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); });"));
+    expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe(TERMINATED);
+    expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe('JS engine reached OOM state and can not run any more code');
+    await expectRuntimeServes(env.resp3);
+    // REPLACE gives the library a fresh isolate.
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => 'back');"), 'REPLACE');
+    expect(await env.resp3.sendCommand(tfcall('f'))).toBe('back');
+  });
+
+  it('deep recursion fails with a RangeError', async () => {
+    await load(env.resp3, lib('lib', "function r(n) { return r(n + 1) + 1; } redis.registerFunction('f', () => r(0));"));
+    expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe('RangeError: Maximum call stack size exceeded');
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it('a 256 MiB string does not take the runtime down', async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { const s = 'x'.repeat(256 * 1024 * 1024); return s.length + s.indexOf('y'); });"));
+    const reply = await env.resp3.sendCommand(tfcall('f')).catch((error: Error) => error.message);
+    expect([268435455, TERMINATED, 'JS engine reached OOM state and can not run any more code']).toContain(reply);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it('a thrown value whose toString never returns is converted under the lock timeout', async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', () => { throw { toString: function () { for (;;) {} } }; });"));
+    expect(await errorOf(env.resp3.sendCommand(tfcall('f')))).toBe(TERMINATED);
+    await expectRuntimeServes(env.resp3);
+  });
+});
