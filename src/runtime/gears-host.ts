@@ -55,6 +55,8 @@ export interface GearsHost {
   readonly lastEventfulCall?: number;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
+  /** An ACL command, AUTH or HELLO passed through: users' rights may have changed. */
+  identitiesChanged?(): void;
   /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */
   restore(): Promise<void>;
   close(): Promise<void>;

@@ -66,8 +66,8 @@ interface QueuedCommand {
 
 type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
 
-/** Commands whose success changes connection state the runtime tracks. */
-const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
+/** Commands whose success changes connection state the runtime tracks (ACL: users' rights, for the library host). */
+const TRACKED = new Set(['hello', 'auth', 'acl', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
 /** What redis-server runs at once inside MULTI instead of queuing. */
 const EXECUTED_INSIDE_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'reset', 'quit']);
 const PUBSUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
@@ -837,6 +837,7 @@ export class ClientConnection {
       return;
     }
     if (reply.type === 'error') return;
+    if (name === 'acl' || name === 'auth' || name === 'hello') this.#deps.scheduler.host.identitiesChanged?.();
     switch (name) {
       case 'hello': {
         if (args.length > 1) this.#protocol = Number(args[1]!.toString()) === 3 ? 3 : 2;
