@@ -20,6 +20,11 @@ export interface CallerContext {
   readonly protocol: RespProtocol;
   /** ACL user of the connection (from AUTH / HELLO AUTH), `default` otherwise. */
   readonly user: string;
+  /**
+   * An AUTH / HELLO AUTH succeeded on the connection (since its last RESET). Without it the connection is the
+   * default user only if that user needs no password, as redis-server's authRequired() decides.
+   */
+  readonly authenticated: boolean;
   /** True inside MULTI/EXEC: such calls may not block. */
   readonly inTransaction: boolean;
 }

@@ -108,6 +108,22 @@ describe("a function's calls run as the calling connection's user", () => {
 });
 
 describe('TFUNCTION and TFCALL need the rights of FUNCTION and FCALL', () => {
+  it('refuses them with NOAUTH to a client that has not authenticated once requirepass is set through the runtime', async () => {
+    await admin.sendCommand(['TFUNCTION', 'LOAD', FUNCTIONS]);
+    expect(await admin.sendCommand(['TFCALL', 'fns.noop', '0'])).toBe('ok');
+    await admin.sendCommand(['CONFIG', 'SET', 'requirepass', 'adminpass']);
+    try {
+      const anonymous = await connectTestClient(runtime.url, clients);
+      expect(await errorOf(anonymous.sendCommand(['TFCALL', 'fns.noop', '0']))).toBe('NOAUTH Authentication required.');
+      expect(await errorOf(anonymous.sendCommand(['TFUNCTION', 'LIST']))).toBe('NOAUTH Authentication required.');
+      await anonymous.sendCommand(['AUTH', 'adminpass']);
+      expect(await anonymous.sendCommand(['TFCALL', 'fns.noop', '0'])).toBe('ok');
+    } finally {
+      await admin.sendCommand(['CONFIG', 'SET', 'requirepass', '']);
+    }
+  });
+
+
   it('refuses TFUNCTION LOAD and DELETE to a user without FUNCTION LOAD / DELETE, with the NOPERM text', async () => {
     await setUser('bob', '~*', '+@all', '-function|load', '-function|delete');
     const bob = await as('bob');

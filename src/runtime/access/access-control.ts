@@ -29,6 +29,13 @@ export class AccessControl {
     this.#rights.clear();
   }
 
+  /** Null when a connection that has not authenticated may run commands (the default user is `on` and `nopass`). */
+  authDenial(): string | null {
+    const rights = this.#rights.get('default') ?? this.#load('default');
+    if (typeof rights === 'string') return rights;
+    return rights.passwordless ? null : 'NOAUTH Authentication required.';
+  }
+
   /** Null when `user` may run `argv`, else the error reply's text. */
   callDenial(user: string, argv: readonly Buffer[]): string | null {
     const rights = this.#rights.get(user) ?? this.#load(user);

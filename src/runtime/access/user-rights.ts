@@ -9,6 +9,8 @@ import { redisGlobMatch } from './redis-glob.js';
 export interface UserRights {
   /** False when the server has no such user. */
   readonly exists: boolean;
+  /** `on` and `nopass`: for the default user, connections need no AUTH. */
+  readonly passwordless: boolean;
   /** `+@all` and `~*`: every command on every key is allowed, no call needs checking. */
   readonly allCommandsAndKeys: boolean;
   /** `&*`: PUBLISH to any channel is allowed too. */
@@ -20,7 +22,7 @@ export interface UserRights {
   readonly readWritePatterns: readonly Buffer[];
 }
 
-export const MISSING_USER: UserRights = { exists: false, allCommandsAndKeys: false, allChannels: false, readWritePatterns: [] };
+export const MISSING_USER: UserRights = { exists: false, passwordless: false, allCommandsAndKeys: false, allChannels: false, readWritePatterns: [] };
 
 /** The rights in an `ACL GETUSER` reply (RESP3 map or RESP2 flat array); null reply: no such user. */
 export function parseUserRights(reply: RespValue): UserRights {
@@ -28,8 +30,11 @@ export function parseUserRights(reply: RespValue): UserRights {
   const root = fields(reply);
   const selectors = root.get('selectors');
   const all = [root, ...(selectors && (selectors.type === 'array' || selectors.type === 'set') ? selectors.value.map(fields) : [])];
+  const flags = root.get('flags');
+  const flagSet = new Set(flags && (flags.type === 'array' || flags.type === 'set') ? flags.value.map(text) : []);
   return {
     exists: true,
+    passwordless: flagSet.has('on') && flagSet.has('nopass'),
     allCommandsAndKeys: text(root.get('commands')) === '+@all' && text(root.get('keys')) === '~*',
     allChannels: text(root.get('channels')) === '&*',
     readWritePatterns: all.flatMap((selector) => readWritePatterns(text(selector.get('keys')))),

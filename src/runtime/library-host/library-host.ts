@@ -114,9 +114,10 @@ export class LibraryHost implements GearsHost {
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
     // arity -2: redis-server itself refuses a bare TFUNCTION.
     if (name === 'TFUNCTION' && args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
-    // After the arity and before anything else, as processCommand checks ACL.
+    // After the arity and before anything else, as processCommand checks authentication, then ACL.
     const rights = requiredRights(name, args);
-    const denial = rights && this.#services.access.commandDenial(caller.user, rights.argv, rights.shownAs);
+    const denial =
+      (caller.authenticated ? null : this.#services.access.authDenial()) ?? (rights && this.#services.access.commandDenial(caller.user, rights.argv, rights.shownAs));
     if (denial) return error(denial);
     if (name === 'TFUNCTION') {
       const sub = args[0]!.toString('utf8').toLowerCase();
