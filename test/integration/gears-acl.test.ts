@@ -74,7 +74,8 @@ beforeEach(async () => {
   await admin.set('person:1', 'mine');
 });
 afterEach(async () => {
-  for (const client of clients) await client.quit().catch(() => undefined);
+  // destroy, not quit: a client whose user was deleted is reconnecting and would never answer QUIT.
+  for (const client of clients) client.destroy();
   clients = [];
   const list = (await admin.sendCommand(['TFUNCTION', 'LIST'])) as unknown[];
   for (const entry of list) await admin.sendCommand(['TFUNCTION', 'DELETE', toRecord(entry)['name'] as string]);
@@ -178,6 +179,14 @@ describe("a trigger's calls run as the library owner", () => {
     const trigger = await keyspaceTrigger('wide');
     expect(trigger['num_failed']).toBe(1);
     expect(trigger['last_error']).toBe("User 'alice' has no permissions on key 'other:2', User does not have permissions on key.");
+  });
+
+  it('fails the trigger of an owner deleted through the runtime with "User does not exists or disabled"', async () => {
+    const alice = await as('alice');
+    await alice.sendCommand(['TFUNCTION', 'LOAD', AUDIT]);
+    await admin.sendCommand(['ACL', 'DELUSER', 'alice']);
+    await admin.hSet('person:9', 'name', 'x');
+    expect((await keyspaceTrigger('audit'))['last_error']).toBe("User 'alice' has no permissions on key 'person:9', User does not exists or disabled.");
   });
 
   it("runs a stream trigger's calls as the owner", async () => {
