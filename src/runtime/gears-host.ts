@@ -60,7 +60,7 @@ export interface GearsHost {
   readonly lastEventfulCall?: number;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
-  /** An ACL command, AUTH or HELLO passed through: users' rights may have changed. */
+  /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */
   identitiesChanged?(): void;
   /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */
   restore(): Promise<void>;

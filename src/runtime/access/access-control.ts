@@ -6,7 +6,7 @@
  *
  * Fast path: what `ACL GETUSER` says is cached per user, and a user with every command on every key (the
  * default user of a server without ACLs) needs no question at all: one Map lookup per call. The cache is
- * dropped whenever an ACL command, AUTH or HELLO passes through the runtime (`invalidate`).
+ * dropped whenever an ACL command, AUTH, HELLO or CONFIG passes through the runtime (`invalidate`).
  */
 import type { SyncRedis } from '../sync-redis/sync-redis.js';
 import { textOf } from '../resp/types.js';
