@@ -20,6 +20,11 @@ export interface CallerContext {
   readonly protocol: RespProtocol;
   /** ACL user of the connection (from AUTH / HELLO AUTH), `default` otherwise. */
   readonly user: string;
+  /**
+   * An AUTH / HELLO AUTH succeeded on the connection (since its last RESET). Without it the connection is the
+   * default user only if that user needs no password, as redis-server's authRequired() decides.
+   */
+  readonly authenticated: boolean;
   /** True inside MULTI/EXEC: such calls may not block. */
   readonly inTransaction: boolean;
 }
@@ -55,6 +60,8 @@ export interface GearsHost {
   readonly lastEventfulCall?: number;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
+  /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */
+  identitiesChanged?(): void;
   /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */
   restore(): Promise<void>;
   close(): Promise<void>;

@@ -244,9 +244,9 @@ describe('the caller the host is told about', () => {
     const replies = await socket.read(5);
     expect(replies[2]!.raw.toString()).toBe('+OK\r\n');
     expect(host.commands.map((c) => c.caller)).toEqual([
-      { db: 5, protocol: 2, user: 'alice', inTransaction: false },
-      { db: 5, protocol: 3, user: 'bob', inTransaction: false },
-      { db: 0, protocol: 2, user: 'default', inTransaction: false },
+      { db: 5, protocol: 2, user: 'alice', authenticated: true, inTransaction: false },
+      { db: 5, protocol: 3, user: 'bob', authenticated: true, inTransaction: false },
+      { db: 0, protocol: 2, user: 'default', authenticated: false, inTransaction: false },
     ]);
     expect(describeEvents(host.keyspaceEvents)).toEqual(['5:set:user:bob']);
     socket.close();

@@ -12,11 +12,13 @@ import type { HostServices } from './host-services.js';
 import type { Library } from './library.js';
 import { escapeDefault } from './escape-default.js';
 
-/** Whose calls a client makes: the database it starts in and whether writes are refused. */
+/** Whose calls a client makes: the database it starts in, whether writes are refused, and as which ACL user. */
 export interface Principal {
   readonly db: number;
   /** NO_WRITES function, onTriggerFired, cluster functions: write commands are refused. */
   readonly noWrites: boolean;
+  /** The user whose ACL rights every call is checked against: the caller's for functions, the owner's for triggers. */
+  readonly user: string;
 }
 
 /** A sync client: valid from its creation until the invocation it was made for ends. */
@@ -60,7 +62,7 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
   /** A sync client for one invocation; `close` it when the invocation has returned. */
   openSync(principal: Principal): number {
     const id = this.#nextId++;
-    this.#clients.set(id, { db: principal.db, noWrites: principal.noWrites });
+    this.#clients.set(id, { db: principal.db, noWrites: principal.noWrites, user: principal.user });
     return id;
   }
 
@@ -70,12 +72,12 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
 
   /** The id of a principal (ids are kept per distinct principal, so their number stays small). */
   principal(principal: Principal): number {
-    const key = `${principal.db}:${principal.noWrites}`;
+    const key = `${principal.db}:${principal.noWrites}:${principal.user}`;
     let id = this.#principalIds.get(key);
     if (id === undefined) {
       id = this.#nextId++;
       this.#principalIds.set(key, id);
-      this.#principals.set(id, { db: principal.db, noWrites: principal.noWrites });
+      this.#principals.set(id, { db: principal.db, noWrites: principal.noWrites, user: principal.user });
     }
     return id;
   }
@@ -93,11 +95,11 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
   }
 
   /**
-   * Runs one command for library code, with RM_Call's checks, in `state.db`. A blocking command is wrapped in
-   * MULTI/EXEC so it answers at once, as blocking commands do inside RM_Call.
+   * Runs one command for library code, with RM_Call's checks (ACL as `state.user` last), in `state.db`. A
+   * blocking command is wrapped in MULTI/EXEC so it answers at once, as blocking commands do inside RM_Call.
    */
-  callSync(argv: Buffer[], state: { db: number }, noWrites: boolean): RespValue {
-    const refusal = this.#services.commands.refusal(argv, { noWrites });
+  callSync(argv: Buffer[], state: { db: number; readonly user: string }, noWrites: boolean): RespValue {
+    const refusal = this.#services.commands.refusal(argv, { noWrites }) ?? this.#services.access.callDenial(state.user, argv);
     if (refusal !== null) return { type: 'error', value: refusal };
     this.#services.countCall(argv);
     if (argv[0]!.toString().toLowerCase() === 'select') return this.#select(argv, state);
@@ -116,7 +118,7 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
     const library = this.#library();
     const argv = argvIn.map(toBuffer);
     const callId = this.#nextId++;
-    const refusal = this.#services.commands.refusal(argv, { noWrites: state.noWrites });
+    const refusal = this.#services.commands.refusal(argv, { noWrites: state.noWrites }) ?? this.#services.access.callDenial(state.user, argv);
     const pending = { text: argv.map((a) => a.toString('utf8')).join(' ') };
     library.pendingAsyncCalls.add(pending);
     let reply: Promise<RespValue>;
@@ -159,7 +161,7 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
     }
     if (kind === ClientKind.NO_WRITES_OF) {
       const principal = this.#principals.get(fromId);
-      return principal ? this.principal({ db: principal.db, noWrites: true }) : 0;
+      return principal ? this.principal({ ...principal, noWrites: true }) : 0;
     }
     const state = this.#clients.get(fromId);
     return state ? this.principal(state) : 0;

@@ -44,7 +44,8 @@ export class FunctionRunner {
     if (registered.isAsync && !call.allowBlock) return error(ASYNC_VIA_TFCALL);
     const { library, clients } = entry;
     const args = call.args.map((arg) => arg.toString('latin1'));
-    const principal = { db: caller.db, noWrites: registered.flags.has(FUNCTION_FLAGS.NO_WRITES) };
+    // A function's calls run as the calling connection's user (§3.6).
+    const principal = { db: caller.db, noWrites: registered.flags.has(FUNCTION_FLAGS.NO_WRITES), user: caller.user };
     if (registered.isCoroutine) {
       return new Promise<RespValue>((resolve) => {
         clients.background(

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/log.js';
 import type { SyncRedis } from '../sync-redis/sync-redis.js';
 import type { AsyncConnectionPool } from './async-connection-pool.js';
 import type { CommandTable } from './command-table.js';
+import type { AccessControl } from '../access/access-control.js';
 
 export interface HostServices {
   readonly syncRedis: SyncRedis;
@@ -11,6 +12,8 @@ export interface HostServices {
   readonly executor: LockedExecutor;
   readonly log: Logger;
   readonly commands: CommandTable;
+  /** Whether a user may run a call (RedisGears' identity rules). */
+  readonly access: AccessControl;
   /**
    * Counts a Redis call made by library code (the server settles effects when the count moved); `argv` tells
    * which keys it touches (null: unknown, e.g. an async call whose events come later).

@@ -19,14 +19,16 @@ export interface TriggerCall {
 
 export function runTrigger(entry: LoadedLibraryEntry, db: number, call: TriggerCall, done: (outcome: Outcome) => void): void {
   const { clients, library } = entry;
+  // A trigger's calls run as the library owner (§3.6).
+  const principal = { db, noWrites: false, user: library.metadata.user };
   if (!call.isAsync) {
-    const clientId = clients.openSync({ db, noWrites: false });
+    const clientId = clients.openSync(principal);
     library.link.run(call.op, call.args(clientId), done, call.onUnhandled);
     clients.close(clientId);
     return;
   }
   clients.background(
-    () => library.link.run(call.op, call.args(clients.principal({ db, noWrites: false })), done, call.onUnhandled),
+    () => library.link.run(call.op, call.args(clients.principal(principal)), done, call.onUnhandled),
     (error) => done({ ok: false, error }),
   );
 }

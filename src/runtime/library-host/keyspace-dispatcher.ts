@@ -7,6 +7,7 @@
  */
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
+import type { AccessControl } from '../access/access-control.js';
 import { Op, Phase } from './guest/protocol.js';
 import { runTrigger, type Outcome } from './invocation.js';
 import type { KeyspaceTrigger } from './keyspace-trigger.js';
@@ -23,11 +24,13 @@ interface PendingCallback {
 export class KeyspaceDispatcher {
   readonly #libraries: () => Iterable<LoadedLibraryEntry>;
   readonly #log: Logger;
+  readonly #access: AccessControl;
   #nextDataId = 1;
 
-  constructor(libraries: () => Iterable<LoadedLibraryEntry>, log: Logger) {
+  constructor(libraries: () => Iterable<LoadedLibraryEntry>, log: Logger, access: AccessControl) {
     this.#libraries = libraries;
     this.#log = log;
+    this.#access = access;
   }
 
   matches(key: Buffer): boolean {
@@ -44,6 +47,12 @@ export class KeyspaceDispatcher {
         for (const trigger of [...entry.library.keyspaceTriggers.values()]) {
           if (!trigger.matches(event.key)) continue;
           trigger.stats.numTrigger += 1;
+          // The owner must have every permission on the key, or the trigger fails before any of its code runs.
+          const denial = this.#access.triggerKeyDenial(entry.library.metadata.user, event.key);
+          if (denial !== null) {
+            trigger.recordFinished(performance.now(), denial);
+            continue;
+          }
           const callback = { entry, trigger, event, dataId: this.#nextDataId++ };
           if (trigger.hasOnTriggerFired && !this.#onTriggerFired(callback)) continue;
           callbacks.push(callback);
@@ -58,7 +67,7 @@ export class KeyspaceDispatcher {
   /** Runs onTriggerFired with a read-only client; false (and a recorded failure) when it threw or timed out. */
   #onTriggerFired({ entry, trigger, event, dataId }: PendingCallback): boolean {
     const started = performance.now();
-    const clientId = entry.clients.openSync({ db: event.db, noWrites: true });
+    const clientId = entry.clients.openSync({ db: event.db, noWrites: true, user: entry.library.metadata.user });
     const key = event.key.toString('latin1');
     let outcome: Outcome = { ok: true, value: null };
     entry.library.link.run(Op.KEYSPACE, [trigger.index, Phase.ON_TRIGGER_FIRED, clientId, dataId, event.event, key], (o) => {

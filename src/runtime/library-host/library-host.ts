@@ -20,6 +20,8 @@ import { StreamReader } from './stream-reader.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
 import { streamStateKey } from './stream-trigger.js';
+import { AccessControl } from '../access/access-control.js';
+import { requiredRights } from '../commands/command-rights.js';
 
 export interface LibraryHostOptions {
   /** The backing redis-server. */
@@ -69,8 +71,8 @@ export class LibraryHost implements GearsHost {
     };
     this.#store = new LibraryStore(services.syncRedis);
     const libraries = () => this.#libraries.values();
-    this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall });
-    this.#keyspace = new KeyspaceDispatcher(libraries, services.log);
+    this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall, access: services.access });
+    this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access);
     this.#functions = new FunctionRunner((name) => this.#libraries.get(name));
   }
 
@@ -85,6 +87,7 @@ export class LibraryHost implements GearsHost {
       executor: options.executor,
       log: options.log,
       commands,
+      access: new AccessControl(syncRedis),
       countCall: (argv: readonly Buffer[] | null) => countCall.fn(argv),
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
@@ -109,15 +112,24 @@ export class LibraryHost implements GearsHost {
   }
 
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
+    // arity -2: redis-server itself refuses a bare TFUNCTION.
+    if (name === 'TFUNCTION' && args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
+    // After the arity and before anything else, as processCommand checks authentication, then ACL.
+    const rights = requiredRights(name, args);
+    const denial =
+      (caller.authenticated ? null : this.#services.access.authDenial()) ?? (rights && this.#services.access.commandDenial(caller.user, rights.argv, rights.shownAs));
+    if (denial) return error(denial);
     if (name === 'TFUNCTION') {
-      // arity -2: redis-server itself refuses a bare TFUNCTION.
-      if (args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
       const sub = args[0]!.toString('utf8').toLowerCase();
       const command = sub === 'load' ? COMMANDS.TFUNCTION_LOAD : sub === 'delete' ? COMMANDS.TFUNCTION_DELETE : sub === 'list' ? COMMANDS.TFUNCTION_LIST : null;
       if (command === null) return error(`Unknown subcommand ${sub}`);
       return command.execute(this, args.slice(1), caller);
     }
     return COMMANDS[name].execute(this, args, caller);
+  }
+
+  identitiesChanged(): void {
+    this.#services.access.invalidate();
   }
 
   matchesKeyspaceTrigger(key: Buffer): boolean {

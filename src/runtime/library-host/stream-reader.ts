@@ -10,6 +10,7 @@
  */
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
+import type { AccessControl } from '../access/access-control.js';
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import { Op } from './guest/protocol.js';
 import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
@@ -29,6 +30,7 @@ export class StreamReader {
   readonly #store: LibraryStore;
   readonly #log: Logger;
   readonly #countCall: (argv: readonly Buffer[] | null) => void;
+  readonly #access: AccessControl;
   /** States whose read loop is running: an acknowledgement inside it must not start another loop. */
   readonly #reading = new WeakSet<StreamConsumerState>();
   /** Acknowledged heads not yet written, by library, trigger, db and stream. */
@@ -36,12 +38,20 @@ export class StreamReader {
   /** process() calls running: positions are written at the end of the outermost one. */
   #passes = 0;
 
-  constructor(options: { libraries: () => Iterable<LoadedLibraryEntry>; redis: SyncRedis; store: LibraryStore; log: Logger; countCall: (argv: readonly Buffer[] | null) => void }) {
+  constructor(options: {
+    libraries: () => Iterable<LoadedLibraryEntry>;
+    redis: SyncRedis;
+    store: LibraryStore;
+    log: Logger;
+    countCall: (argv: readonly Buffer[] | null) => void;
+    access: AccessControl;
+  }) {
     this.#libraries = options.libraries;
     this.#redis = options.redis;
     this.#store = options.store;
     this.#log = options.log;
     this.#countCall = options.countCall;
+    this.#access = options.access;
   }
 
   matches(key: Buffer): boolean {
@@ -178,6 +188,9 @@ export class StreamReader {
     const id = formatStreamId(item.id);
     const fields = item.fields.flatMap(([field, value]) => [field.toString('latin1'), value.toString('latin1')]);
     const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
+    // The owner must have every permission on the stream, or the record is failed without running (the position moves on).
+    const denial = this.#access.triggerKeyDenial(entry.library.metadata.user, state.key);
+    if (denial !== null) return done({ ok: false, error: denial });
     runTrigger(
       entry,
       state.db,

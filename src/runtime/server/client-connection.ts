@@ -66,8 +66,8 @@ interface QueuedCommand {
 
 type Route = 'shared' | 'markered' | 'gears' | 'tracked' | 'blocking' | 'pubsub' | 'monitor' | 'exec' | 'queue-gears' | 'client-reply' | 'refuse-sync' | 'unlocked' | 'client-kill' | 'introspect';
 
-/** Commands whose success changes connection state the runtime tracks. */
-const TRACKED = new Set(['hello', 'auth', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
+/** Commands whose success changes connection state the runtime tracks (ACL, CONFIG: users' rights, for the library host). */
+const TRACKED = new Set(['hello', 'auth', 'acl', 'config', 'select', 'multi', 'discard', 'watch', 'unwatch', 'reset', 'quit']);
 /** What redis-server runs at once inside MULTI instead of queuing. */
 const EXECUTED_INSIDE_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'reset', 'quit']);
 const PUBSUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
@@ -99,6 +99,7 @@ export class ClientConnection {
   #protocol: RespProtocol = 2;
   #db = 0;
   #user = 'default';
+  #authenticated = false;
   #inMulti = false;
   #watching = false;
   #transaction: QueuedCommand[] = [];
@@ -837,15 +838,20 @@ export class ClientConnection {
       return;
     }
     if (reply.type === 'error') return;
+    if (name === 'acl' || name === 'auth' || name === 'hello' || name === 'config') this.#deps.scheduler.host.identitiesChanged?.();
     switch (name) {
       case 'hello': {
         if (args.length > 1) this.#protocol = Number(args[1]!.toString()) === 3 ? 3 : 2;
         const auth = args.findIndex((arg, i) => i > 1 && arg.toString('latin1').toLowerCase() === 'auth');
-        if (auth > 0 && args[auth + 1]) this.#user = args[auth + 1]!.toString();
+        if (auth > 0 && args[auth + 1]) {
+          this.#user = args[auth + 1]!.toString();
+          this.#authenticated = true;
+        }
         return;
       }
       case 'auth':
         this.#user = args.length >= 3 ? args[1]!.toString() : 'default';
+        this.#authenticated = true;
         return;
       case 'select':
         this.#db = Number(args[1]!.toString());
@@ -873,6 +879,7 @@ export class ClientConnection {
     this.#protocol = 2;
     this.#db = 0;
     this.#user = 'default';
+    this.#authenticated = false;
     this.#inMulti = false;
     this.#watching = false;
     this.#transaction = [];
@@ -892,7 +899,7 @@ export class ClientConnection {
   }
 
   #caller(inTransaction: boolean): CallerContext {
-    return { db: this.#db, protocol: this.#protocol, user: this.#user, inTransaction };
+    return { db: this.#db, protocol: this.#protocol, user: this.#user, authenticated: this.#authenticated, inTransaction };
   }
 }
 
