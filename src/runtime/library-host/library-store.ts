@@ -16,6 +16,21 @@ export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */
 export const STORE_DB = 0;
 
+/** The names of the store's two hashes. */
+export interface StoreKeys {
+  readonly libraries: string;
+  readonly positions: string;
+}
+
+/**
+ * The store's key names, looked up when the store is used: fixed on one Redis; on a cluster node, tagged with a
+ * slot the node serves (src/runtime/cluster/cluster-store-keys.ts), or null while it serves none, when nothing
+ * can be stored on it (the libraries then live in memory only).
+ */
+export type StoreKeysResolver = () => StoreKeys | null;
+
+export const standaloneStoreKeys: StoreKeysResolver = () => ({ libraries: LIBRARIES_KEY, positions: STREAM_POSITIONS_KEY });
+
 export interface StoredLibrary {
   readonly code: string;
   readonly config: string | null;
@@ -33,52 +48,68 @@ export interface StoredPosition {
 
 export class LibraryStore {
   readonly #redis: SyncRedis;
+  readonly #keys: StoreKeysResolver;
 
-  constructor(redis: SyncRedis) {
+  constructor(redis: SyncRedis, keys: StoreKeysResolver = standaloneStoreKeys) {
     this.#redis = redis;
+    this.#keys = keys;
   }
 
   saveLibrary(name: string, library: StoredLibrary): void {
-    this.#check(this.#redis.call(['HSET', LIBRARIES_KEY, name, JSON.stringify(library)], STORE_DB));
+    const keys = this.#keys();
+    if (keys) this.#check(this.#redis.call(['HSET', keys.libraries, name, JSON.stringify(library)], STORE_DB));
   }
 
   deleteLibrary(name: string): void {
-    this.#check(this.#redis.call(['HDEL', LIBRARIES_KEY, name], STORE_DB));
+    const keys = this.#keys();
+    if (!keys) return;
+    this.#check(this.#redis.call(['HDEL', keys.libraries, name], STORE_DB));
     const stale = this.loadPositions().filter((p) => p.library === name);
-    if (stale.length > 0) this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, ...stale.map(positionField)], STORE_DB));
+    if (stale.length > 0) this.#check(this.#redis.call(['HDEL', keys.positions, ...stale.map(positionField)], STORE_DB));
   }
 
   savePositions(positions: readonly StoredPosition[]): void {
-    if (positions.length > 0) this.checkReply(this.#redis.call(this.savePositionsCommand(positions), STORE_DB));
+    const command = positions.length > 0 ? this.savePositionsCommand(positions) : null;
+    if (command) this.checkReply(this.#redis.call(command, STORE_DB));
   }
 
   /**
    * The one command (to run in STORE_DB) that stores these positions, for a caller that pipelines it with its
-   * own calls; its reply goes to `checkReply`.
+   * own calls; its reply goes to `checkReply`. Null when there is nowhere to store them (a cluster node
+   * serving no slot).
    */
-  savePositionsCommand(positions: readonly StoredPosition[]): CommandArgument[] {
-    return ['HSET', STREAM_POSITIONS_KEY, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
+  savePositionsCommand(positions: readonly StoredPosition[]): CommandArgument[] | null {
+    const keys = this.#keys();
+    if (!keys) return null;
+    return ['HSET', keys.positions, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
   }
 
   deletePosition(position: Omit<StoredPosition, 'resumeFrom'>): void {
-    this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, positionField(position)], STORE_DB));
+    const keys = this.#keys();
+    if (keys) this.#check(this.#redis.call(['HDEL', keys.positions, positionField(position)], STORE_DB));
   }
 
   /** Replaces every stored position (after a flush). */
   replacePositions(positions: readonly StoredPosition[]): void {
-    this.#check(this.#redis.call(['DEL', STREAM_POSITIONS_KEY], STORE_DB));
+    const keys = this.#keys();
+    if (!keys) return;
+    this.#check(this.#redis.call(['DEL', keys.positions], STORE_DB));
     this.savePositions(positions);
   }
 
   loadLibraries(): Map<string, StoredLibrary> {
     const out = new Map<string, StoredLibrary>();
-    for (const [field, value] of this.#hash(LIBRARIES_KEY)) out.set(field.toString('utf8'), JSON.parse(value.toString('utf8')) as StoredLibrary);
+    const keys = this.#keys();
+    if (!keys) return out;
+    for (const [field, value] of this.#hash(keys.libraries)) out.set(field.toString('utf8'), JSON.parse(value.toString('utf8')) as StoredLibrary);
     return out;
   }
 
   loadPositions(): StoredPosition[] {
     const out: StoredPosition[] = [];
-    for (const [field, value] of this.#hash(STREAM_POSITIONS_KEY)) {
+    const keys = this.#keys();
+    if (!keys) return out;
+    for (const [field, value] of this.#hash(keys.positions)) {
       const first = field.indexOf(0x0a);
       const second = field.indexOf(0x0a, first + 1);
       const third = field.indexOf(0x0a, second + 1);
