@@ -9,6 +9,8 @@ import { keySlot } from '../../src/shared/key-slot.js';
 import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
+import { runDeploy } from '../../src/cli/commands/deploy.js';
+import { runStart } from '../../src/cli/commands/start.js';
 import { until } from '../helpers/until.js';
 
 const LIBRARY = `#!js api_version=1.0 name=clusterlib
@@ -116,6 +118,26 @@ describe('the runtime in front of each shard of a Redis Cluster', () => {
       expect(await server.get(`fired:{${key}}`)).toBe('1');
     }
     expect(new Set(await Promise.all(keys.map((k) => ownerPort(loader, k)))).size).toBe(3);
+  });
+});
+
+describe('writebehind deploy and start on a cluster', () => {
+  it('deploy through one runtime loads the library on every shard and says how many it checked', async () => {
+    const printed: string[] = [];
+    const deployed = await runDeploy({ redis: cluster.shards[1]!.url, config: 'config/example.json' }, (line) => printed.push(line));
+    expect(deployed.shards).toBe(3);
+    expect(printed.join('\n')).toContain('on all 3 shards');
+    for (const shard of cluster.shards) {
+      const client = await direct(shard.url);
+      expect(await client.sendCommand(['TFCALL', `${deployed.name}.version`, '0'])).toBe(deployed.version);
+    }
+    await (await direct(cluster.shards[0]!.url)).sendCommand(['TFUNCTION', 'DELETE', deployed.name]);
+  });
+
+  it('start refuses a backing redis-server that is a cluster node, saying what to run instead', async () => {
+    await expect(runStart({ redis: cluster.shards[0]!.server.url, port: 0, config: 'config/example.json' }, () => undefined)).rejects.toThrow(
+      /is a Redis Cluster node.*writebehind runtime/,
+    );
   });
 });
 
