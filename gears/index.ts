@@ -15,15 +15,17 @@ import { registerCutFunction } from './functions/cut.js';
 import { registerStatusFunction } from './functions/status.js';
 import { registerVersionFunction } from './functions/version.js';
 import { loadLibraryConfig } from './library-config.js';
-import { createWriterContext } from './writer-context.js';
+import { createWriterContexts } from './writer-context.js';
 
 const config = loadLibraryConfig(redis.config);
-const writers = config.writers.map((writer) => createWriterContext(writer, config));
+// One context per writer, or per partition of a partitioned writer.
+const partitionsOfWriters = config.writers.map((writer) => createWriterContexts(writer, config));
+const writers = partitionsOfWriters.flat();
 const writersByStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
 // The records counted since each writer's last cut, shared by the batcher, `cut` and `status`.
 const openRecords = new OpenRecordCounts(config.batch.size);
 
-for (const writer of writers) registerCaptureTrigger(writer);
+for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions);
 registerBatcherTrigger(createBatcher(writers, openRecords, config.batch.size));
 registerCutFunction(writersByStream, openRecords);
 registerCommittedFunction(writersByStream);
