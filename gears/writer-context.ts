@@ -5,7 +5,7 @@
  * `committed` and `status` work per context, so per partition.
  */
 import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../src/shared/config.js';
-import { hashKeyPrefix, partitionKeys, type WriterKeys } from '../src/shared/keys.js';
+import { hashKeyPrefix, partitionKeys, writerKeys, type WriterKeys } from '../src/shared/keys.js';
 
 export interface WriterContext {
   readonly name: string;
@@ -27,6 +27,16 @@ export interface WriterContext {
 export function createWriterContexts(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>): readonly WriterContext[] {
   const count = writer.partitions ?? 1;
   return Object.freeze(Array.from({ length: count }, (_, index) => createWriterContext(writer, config, partitionKeys(writer.name, index, count))));
+}
+
+/**
+ * The unpartitioned layout of a partitioned writer (`writerKeys`): nothing is captured into it any more, but a
+ * backlog the previous, unpartitioned library left there is still cut, committed and reported, so it drains
+ * (docs/scale-out.md, the previous backlog drains first). Null for an unpartitioned writer, whose only context
+ * already has these keys.
+ */
+export function createLegacyContext(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>): WriterContext | null {
+  return (writer.partitions ?? 1) === 1 ? null : createWriterContext(writer, config, writerKeys(writer.name));
 }
 
 function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>, keys: WriterKeys): WriterContext {

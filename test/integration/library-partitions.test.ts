@@ -77,13 +77,37 @@ describe('partitions: 4 on one Redis', () => {
     for (const keys of partitions.slice(1)) expect((await readMeta(h.client, keys))['committed']).toBeUndefined();
   });
 
+  it("a backlog of the previous, unpartitioned library is still cut, committed and reported after the change", async () => {
+    await h.deploy(testConfig({ batchSize: BATCH_SIZE }));
+    await writePersons(7); // one batch of 5, 2 open
+    await h.deploy(partitionedConfig());
+    await h.client.hSet('person:100', 'age', '1'); // goes to a partition, not to the old stream
+    expect(await h.client.xLen(PERSONS.changes)).toBe(7);
+    const cut = await h.client.sendCommand(['TFCALL', 'WriteBehind.cut', '1', PERSONS.changes, '0']);
+    expect(cut).not.toBeNull();
+    const batches = await readStream(h.client, PERSONS.batches);
+    expect(batches.map((b) => b.fields['count'])).toEqual([String(BATCH_SIZE), '2']);
+    const status = JSON.parse(String(await h.client.sendCommand(['TFCALL', 'WriteBehind.status', '0']))) as {
+      writers: Record<string, { backlog: number }>;
+      partitions: Record<string, { backlog: number; batches: number }>;
+    };
+    expect(status.partitions[PERSONS.changes]).toMatchObject({ backlog: 7, batches: 2 });
+    expect(status.writers['PersonsWriteBehind']!.backlog).toBe(8);
+    await h.client.xReadGroup('workers', 'test', { key: PERSONS.batches, id: '>' }, { COUNT: 2 });
+    for (const batch of batches) {
+      await h.client.sendCommand(['TFCALL', 'WriteBehind.committed', '2', PERSONS.changes, PERSONS.batches, batch.id, batch.fields['to']!, batch.fields['count']!]);
+    }
+    expect(await h.client.xLen(PERSONS.changes)).toBe(0);
+  });
+
   it('status sums the partitions of a writer and lists each one', async () => {
     await writePersons(40);
     const status = JSON.parse(String(await h.client.sendCommand(['TFCALL', 'WriteBehind.status', '0']))) as {
       writers: Record<string, { captured: number; backlog: number; cut: string | null }>;
       partitions: Record<string, { captured: number }>;
     };
-    expect(Object.keys(status.partitions).sort()).toEqual(partitions.map((k) => k.changes).sort());
+    // The partitions, and the old unpartitioned stream (empty here).
+    expect(Object.keys(status.partitions).sort()).toEqual([...partitions.map((k) => k.changes), PERSONS.changes].sort());
     expect(status.writers['PersonsWriteBehind']).toMatchObject({ captured: 40, backlog: 40, cut: null });
     expect(Object.values(status.partitions).reduce((n, p) => n + p.captured, 0)).toBe(40);
     expect(status.writers['OrdersWriteBehind']).toBeDefined();
