@@ -3,6 +3,8 @@
  * advertises the runtimes, a cluster client works through them across every shard, TFUNCTION LOAD/DELETE on one
  * runtime reaches every shard, and a keyspace trigger fires on the shard that owns the key.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
@@ -121,6 +123,48 @@ describe('the runtime in front of each shard of a Redis Cluster', () => {
   });
 });
 
+/** The `seen` keyspace trigger's counters on one runtime (TFUNCTION LIST vv, RESP2 name/value arrays). */
+async function triggerStats(url: string): Promise<Record<string, unknown>> {
+  const [library] = (await (await direct(url)).sendCommand(['TFUNCTION', 'LIST', 'vv'])) as unknown[][];
+  const fields = (flat: unknown[]) => Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [String(flat[2 * i]), flat[2 * i + 1]]));
+  const [trigger] = fields(library!)['keyspace_triggers'] as unknown[][];
+  return fields(trigger!);
+}
+
+describe('resharding through the runtimes', () => {
+  it("redis-cli --cluster reshard moves slots with their keys; MIGRATE's own del and restore events fire the trigger on both shards", async () => {
+    const loader = await direct(cluster.shards[0]!.url);
+    expect(await loader.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', 'CONFIG', '{"who":"x"}', LIBRARY])).toBe('OK');
+    const [from, to] = [cluster.shards[0]!, cluster.shards[1]!];
+    const ids = await Promise.all([from, to].map(async (s) => String(await (await direct(s.server.url)).sendCommand(['CLUSTER', 'MYID']))));
+    const client = await clusterClient();
+    // Keys in the slots that will move: the lowest slots of the source shard.
+    const moving = Array.from({ length: 2000 }, (_, i) => `ct:m${i}`).filter((k) => keySlot(k) < 20).slice(0, 5);
+    expect(moving.length).toBeGreaterThan(0);
+    expect(await ownerPort(loader, moving[0]!)).toBe(from.runtime.port);
+    for (const key of moving) await client.hSet(key, 'f', 'before');
+    await promisify(execFile)('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.server.port}`, '--cluster-from', ids[0]!, '--cluster-to', ids[1]!,
+      '--cluster-slots', '20', '--cluster-yes'], { timeout: 30_000 });
+    for (const key of moving) expect(await ownerPort(loader, key)).toBe(to.runtime.port);
+    // The migration deleted each key on the source (event `del`) and restored it on the target (`restore`): the
+    // trigger fired for both, and its own write was refused as not local on each side (docs/scale-out.md).
+    const source = await triggerStats(from.url);
+    expect(source['num_failed']).toBeGreaterThanOrEqual(moving.length);
+    expect(String(source['last_error'])).toMatch(/^ASK \d+ 127\.0\.0\.1:/);
+    const importer = await triggerStats(to.url);
+    expect(importer['num_failed']).toBeGreaterThanOrEqual(moving.length);
+    expect(String(importer['last_error'])).toMatch(/^MOVED \d+ 127\.0\.0\.1:/);
+    // Once moved, the keys are served, and captured, on their new shard.
+    const target = await direct(to.server.url);
+    for (const key of moving) {
+      expect(await target.hGet(key, 'f')).toBe('before');
+      expect(await target.get(`fired:{${key}}`)).toBe('1');
+      await client.hSet(key, 'f', 'after');
+      expect(await until(() => target.get(`fired:{${key}}`), (v) => v === '2')).toBe('2');
+    }
+  });
+});
+
 describe('writebehind deploy and start on a cluster', () => {
   it('deploy through one runtime loads the library on every shard and says how many it checked', async () => {
     const printed: string[] = [];
@@ -142,14 +186,16 @@ describe('writebehind deploy and start on a cluster', () => {
 });
 
 describe("a runtime's store on a cluster node", () => {
-  it('a restarted runtime finds the libraries on its own node', async () => {
+  // Runs after the resharding test: shard 0's store slot (its lowest) moved to shard 1 with the slots.
+  it('a restarted runtime finds its own libraries on its node, also after its store slot was resharded away', async () => {
     const library = LIBRARY.replace('name=clusterlib', 'name=kept');
-    const loader = await direct(cluster.shards[0]!.url);
-    expect(await loader.sendCommand(['TFUNCTION', 'LOAD', 'CONFIG', '{"who":"store"}', library])).toBe('OK');
-    await cluster.restartRuntime(1);
-    const client = await direct(cluster.shards[1]!.url);
-    expect(await client.sendCommand(['TFCALL', 'kept.hello', '0'])).toBe('hello from store');
-    expect(await loader.sendCommand(['TFUNCTION', 'DELETE', 'kept'])).toBe('OK');
+    expect(await (await direct(cluster.shards[2]!.url)).sendCommand(['TFUNCTION', 'LOAD', 'CONFIG', '{"who":"store"}', library])).toBe('OK');
+    for (const index of [0, 1]) {
+      await cluster.restartRuntime(index);
+      const client = await direct(cluster.shards[index]!.url);
+      expect(await client.sendCommand(['TFCALL', 'kept.hello', '0'])).toBe('hello from store');
+    }
+    expect(await (await direct(cluster.shards[0]!.url)).sendCommand(['TFUNCTION', 'DELETE', 'kept'])).toBe('OK');
   });
 });
 

@@ -17,9 +17,18 @@ export function isClusterEnabled(infoCluster: string): boolean {
   return /^cluster_enabled:1\s*$/m.test(infoCluster);
 }
 
+/** The node id of the `myself` line of CLUSTER NODES, or null. */
+export function myNodeId(clusterNodes: string): string | null {
+  return myselfLine(clusterNodes)?.split(' ')[0] ?? null;
+}
+
+function myselfLine(clusterNodes: string): string | undefined {
+  return clusterNodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+}
+
 /** The lowest slot the `myself` line of CLUSTER NODES serves (migrating/importing markers ignored), or null. */
 export function lowestServedSlot(clusterNodes: string): number | null {
-  const myself = clusterNodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+  const myself = myselfLine(clusterNodes);
   if (!myself) return null;
   let lowest: number | null = null;
   for (const field of myself.trim().split(' ').slice(8)) {

@@ -71,7 +71,10 @@ export class LibraryHost implements GearsHost {
       this.#callCount += 1;
       if (argv === null || this.#mayConcernTriggers(argv, keys)) this.#lastEventfulCall = this.#callCount;
     };
-    this.#store = new LibraryStore(services.syncRedis, storeKeys);
+    // After the store moves to another slot's keys (resharding), every library is written there again.
+    this.#store = new LibraryStore(services.syncRedis, storeKeys, () => {
+      for (const name of this.#libraries.keys()) this.#persist(name);
+    });
     const libraries = () => this.#libraries.values();
     this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall });
     this.#keyspace = new KeyspaceDispatcher(libraries, services.log);

@@ -160,8 +160,8 @@ export class StreamReader {
       return { range: rangeReply!, exists: existsReply! };
     }
     this.#unsaved.clear();
-    const [saved, rangeReply, existsReply] = this.#redis.batch([save, range, exists], db);
-    this.#store.checkReply(saved!);
+    const [saved, rangeReply, existsReply] = this.#redis.batch([save.command, range, exists], db);
+    save.check(saved!);
     return { range: rangeReply!, exists: existsReply! };
   }
 
