@@ -4,13 +4,16 @@
  * runtime reaches every shard, and a keyspace trigger fires on the shard that owns the key.
  */
 import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { runDeploy } from '../../src/cli/commands/deploy.js';
 import { runStart } from '../../src/cli/commands/start.js';
 import { until } from '../helpers/until.js';
@@ -182,6 +185,20 @@ describe('writebehind deploy and start on a cluster', () => {
     await expect(runStart({ redis: cluster.shards[0]!.server.url, port: 0, config: 'config/example.json' }, () => undefined)).rejects.toThrow(
       /is a Redis Cluster node.*writebehind runtime/,
     );
+  });
+});
+
+describe('a runtime the cluster does not announce', () => {
+  it('warns at start that cluster clients will bypass it', async () => {
+    const lines: { msg?: string; runtimePort?: number }[] = [];
+    const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+    // A second runtime in front of shard 2's server: the server announces the first one's port, not this one's.
+    const extra = await Runtime.start({ redisUrl: cluster.shards[2]!.server.url, port: 0, log });
+    try {
+      expect(lines).toContainEqual(expect.objectContaining({ runtimePort: extra.port, msg: expect.stringContaining('does not announce this runtime') }));
+    } finally {
+      await extra.close();
+    }
   });
 });
 
