@@ -15,15 +15,20 @@ import { registerCutFunction } from './functions/cut.js';
 import { registerStatusFunction } from './functions/status.js';
 import { registerVersionFunction } from './functions/version.js';
 import { loadLibraryConfig } from './library-config.js';
-import { createWriterContext } from './writer-context.js';
+import { createLegacyContext, createWriterContexts } from './writer-context.js';
 
 const config = loadLibraryConfig(redis.config);
-const writers = config.writers.map((writer) => createWriterContext(writer, config));
+// One context per writer, or per partition of a partitioned writer.
+const partitionsOfWriters = config.writers.map((writer) => createWriterContexts(writer, config));
+// A partitioned writer's old unpartitioned stream is batched and committed as well (never captured into), so
+// a backlog left there by the previous library drains.
+const legacyStreams = config.writers.map((writer) => createLegacyContext(writer, config)).filter((c) => c !== null);
+const writers = [...partitionsOfWriters.flat(), ...legacyStreams];
 const writersByStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
 // The records counted since each writer's last cut, shared by the batcher, `cut` and `status`.
 const openRecords = new OpenRecordCounts(config.batch.size);
 
-for (const writer of writers) registerCaptureTrigger(writer);
+for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions);
 registerBatcherTrigger(createBatcher(writers, openRecords, config.batch.size));
 registerCutFunction(writersByStream, openRecords);
 registerCommittedFunction(writersByStream);

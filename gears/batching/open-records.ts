@@ -31,6 +31,7 @@ export class OpenRecordCounts {
   readonly #batchSize: number;
   /** This JS context's token: stored in meta when it takes a writer over. */
   readonly #epoch: string;
+  /** By capture stream: one count per writer, or per partition of a partitioned writer. */
   readonly #byWriter = new Map<string, OpenRecords>();
 
   constructor(batchSize: number) {
@@ -40,13 +41,13 @@ export class OpenRecordCounts {
 
   /** The in-memory count, unchecked; undefined before this instance took the writer over. */
   current(writer: WriterContext): OpenRecords | undefined {
-    return this.#byWriter.get(writer.name);
+    return this.#byWriter.get(writer.keys.changes);
   }
 
   /** The count, checked against meta (one HMGET), or rebuilt from the stream up to `through` when stale. */
   checked(client: GearsClient, writer: WriterContext, through: () => string | null): OpenRecords {
     const persisted = readPersistedCursor(client, writer.keys.meta);
-    const current = this.#byWriter.get(writer.name);
+    const current = this.#byWriter.get(writer.keys.changes);
     if (current !== undefined && persisted.epoch === this.#epoch && persisted.cut === current.persisted.cut && persisted.batches === current.persisted.batches) {
       return current;
     }
@@ -67,20 +68,20 @@ export class OpenRecordCounts {
       firstOpen: ids[0] ?? null,
       last: ids[ids.length - 1] ?? persisted.cut,
     };
-    this.#byWriter.set(writer.name, open);
+    this.#byWriter.set(writer.keys.changes, open);
     return open;
   }
 
   /** Counts one more record (no Redis call). */
   counted(writer: WriterContext, previous: OpenRecords, id: string): OpenRecords {
     const next: OpenRecords = { ...previous, open: previous.open + 1, firstOpen: previous.firstOpen ?? id, last: id };
-    this.#byWriter.set(writer.name, next);
+    this.#byWriter.set(writer.keys.changes, next);
     return next;
   }
 
   /** After a cut: nothing open, the persisted cursor as just written. */
   cutAt(writer: WriterContext, persisted: PersistedCursor, last: string | null): void {
-    this.#byWriter.set(writer.name, { persisted, open: 0, firstOpen: null, last });
+    this.#byWriter.set(writer.keys.changes, { persisted, open: 0, firstOpen: null, last });
   }
 }
 

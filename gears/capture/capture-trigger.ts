@@ -1,3 +1,4 @@
+import { CAPTURE_STREAM_PREFIX, partitionOfKey } from '../../src/shared/keys.js';
 import { toHex } from '../bytes.js';
 import type { WriterContext } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
@@ -23,9 +24,14 @@ import { deadLetterCapture } from './dead-letter.js';
  * The callback is a plain function (not async), so RedisGears runs it as a post-notification job in the
  * write's own execution unit: the record is in the stream, replicated with the write, before the client's reply.
  */
-export function registerCaptureTrigger(writer: WriterContext): void {
-  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => captureOrRecord(client, writer, event), {
-    description: `captures hashes ${writer.prefix}* into ${writer.keys.changes} for table ${writer.table}`,
+export function registerCaptureTrigger(partitions: readonly WriterContext[]): void {
+  const writer = partitions[0]!;
+  const count = partitions.length;
+  // Partitioned: the key's slot picks its partition (partitionOfKey), so one key's changes stay in one stream.
+  const route = count === 1 ? () => writer : (event: GearsKeySpaceEvent) => partitions[partitionOfKey(new Uint8Array(event.key_raw), count)]!;
+  const into = count === 1 ? writer.keys.changes : `${count} partition streams ${CAPTURE_STREAM_PREFIX}${writer.name}:<n>/${count}:{…}`;
+  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => captureOrRecord(client, route(event), event), {
+    description: `captures hashes ${writer.prefix}* into ${into} for table ${writer.table}`,
   });
 }
 

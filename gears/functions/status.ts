@@ -32,14 +32,17 @@ export interface WriterStatus {
 export interface LibraryStatus {
   library: string;
   version: string;
+  /** A partitioned writer's entry sums its partitions (`cut` and `committed` are then null). */
   writers: Record<string, WriterStatus>;
+  /** Only when a writer is partitioned: each partition's status, by its capture stream. */
+  partitions?: Record<string, WriterStatus>;
 }
 
 /**
  * TFCALL <lib>.status 0   (no-writes)
  *
  * - keys: none; args: none
- * - reply: JSON text of {library, version, writers: {<writer name>: WriterStatus}}
+ * - reply: JSON text of {library, version, writers: {<writer name>: WriterStatus}, [partitions: {<capture stream>: WriterStatus}]}
  * - errors: "ERR status: ..." when given keys or arguments
  */
 export function registerStatusFunction(libraryName: string, version: string, writers: readonly WriterContext[], counts: OpenRecordCounts, batchSize: number): void {
@@ -48,7 +51,21 @@ export function registerStatusFunction(libraryName: string, version: string, wri
     (client, ...args) => {
       expectArgumentCount(LibraryFunction.status, args, []);
       const status: LibraryStatus = { library: libraryName, version, writers: {} };
-      for (const writer of writers) status.writers[writer.name] = writerStatus(client, writer, counts, batchSize);
+      const byWriter = new Map<string, Record<string, WriterStatus>>();
+      for (const writer of writers) {
+        const partitions = byWriter.get(writer.name) ?? {};
+        partitions[writer.keys.changes] = writerStatus(client, writer, counts, batchSize);
+        byWriter.set(writer.name, partitions);
+      }
+      for (const [name, partitions] of byWriter) {
+        const each = Object.values(partitions);
+        if (each.length === 1) {
+          status.writers[name] = each[0]!;
+          continue;
+        }
+        status.writers[name] = sumOfPartitions(each);
+        status.partitions = { ...status.partitions, ...partitions };
+      }
       return JSON.stringify(status);
     },
     { description: 'JSON status of every writer: backlog, cursors, counters, pending batches, last error', flags: [redis.functionFlags.NO_WRITES] },
@@ -77,6 +94,27 @@ function writerStatus(client: GearsClient, writer: WriterContext, counts: OpenRe
     queued_batches: Number(replyInteger(client.call('XLEN', batches), 'XLEN')),
     last_error: get(MetaField.lastError),
     last_error_at: get(MetaField.lastErrorAt),
+  };
+}
+
+/** A partitioned writer as a whole: counts summed, the latest error; no single cursor. */
+function sumOfPartitions(partitions: readonly WriterStatus[]): WriterStatus {
+  const sum = (field: keyof WriterStatus) => partitions.reduce((total, p) => total + (p[field] as number), 0);
+  const latest = partitions.reduce<WriterStatus | null>((best, p) => (p.last_error_at !== null && (best === null || Number(p.last_error_at) > Number(best.last_error_at)) ? p : best), null);
+  return {
+    backlog: sum('backlog'),
+    open: sum('open'),
+    cut: null,
+    committed: null,
+    captured: sum('captured'),
+    batches: sum('batches'),
+    committed_rows: sum('committed_rows'),
+    dead_lettered: sum('dead_lettered'),
+    dead_letters: sum('dead_letters'),
+    pending_batches: sum('pending_batches'),
+    queued_batches: sum('queued_batches'),
+    last_error: latest?.last_error ?? null,
+    last_error_at: latest?.last_error_at ?? null,
   };
 }
 

@@ -8,6 +8,7 @@ import { ErrorReply } from 'redis';
 import { ConfigError, DeployError, LibraryLoadError } from '../shared/errors.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { redactUrl } from '../shared/redact-url.js';
+import { clusterPrimaryUrls } from './cluster-primaries.js';
 import { libraryCodeFor } from './library-code.js';
 import { withRedis, type RedisSession } from './redis-session.js';
 
@@ -25,7 +26,13 @@ export interface DeployedLibrary {
   version: string | null;
 }
 
-export async function deployLibrary(options: DeployLibraryOptions): Promise<DeployedLibrary & { version: string }> {
+export interface DeployResult extends DeployedLibrary {
+  version: string;
+  /** Shards found with this version loaded: 1 on a single Redis, every primary on a cluster. */
+  shards: number;
+}
+
+export async function deployLibrary(options: DeployLibraryOptions): Promise<DeployResult> {
   const name = options.config.name;
   if (typeof name !== 'string') throw new ConfigError('config.name must be a string: it names the library');
   const code = options.code === undefined ? libraryCodeFor(name) : libraryCodeFor(name, options.code);
@@ -40,8 +47,23 @@ export async function deployLibrary(options: DeployLibraryOptions): Promise<Depl
     }
     const version = await libraryVersion(client, name);
     if (version === null) throw new DeployError(`library ${name} loaded, but TFCALL ${name}.${LibraryFunction.version} did not answer`, { context: { library: name } });
-    return { name, version };
+    const primaries = await clusterPrimaryUrls(client, options.redisUrl);
+    if (primaries === null) return { name, version, shards: 1 };
+    await checkEveryShard(primaries, name, version);
+    return { name, version, shards: primaries.length };
   });
+}
+
+/** A cluster: the load must have reached every primary (each answers `version` with this version). */
+async function checkEveryShard(primaries: readonly string[], name: string, version: string): Promise<void> {
+  const found = await Promise.all(primaries.map((url) => withRedis(url, (shard) => libraryVersion(shard, name))));
+  const missing = primaries.filter((_, i) => found[i] !== version).map((url, i) => `${redactUrl(url)} (${found[i] ?? 'no library'})`);
+  if (missing.length > 0) {
+    throw new DeployError(
+      `library ${name} ${version} loaded, but not on every shard of the cluster: ${missing.join(', ')}; on Redis Stack send REDISGEARS_2.REFRESHCLUSTER to every shard, then deploy again`,
+      { context: { library: name } },
+    );
+  }
 }
 
 /** The library named `name` as deployed, or null when Redis holds no library of that name. */

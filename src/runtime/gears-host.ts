@@ -67,4 +67,8 @@ export interface GearsHost {
   close(): Promise<void>;
 }
 
-export type GearsCommandName = 'TFUNCTION' | 'TFCALL' | 'TFCALLASYNC';
+/**
+ * `_RG_INTERNALS.FUNCTION` is RedisGears' internal `_rg_internals.function`: a runtime in cluster mode receives a
+ * peer's TFUNCTION LOAD/DELETE as it; elsewhere it is refused, as RedisGears refuses it from clients.
+ */
+export type GearsCommandName = 'TFUNCTION' | 'TFCALL' | 'TFCALLASYNC' | '_RG_INTERNALS.FUNCTION';

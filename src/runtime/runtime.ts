@@ -15,11 +15,14 @@ import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
 import { OwnTraffic } from './server/own-traffic.js';
 import { assertProtected } from './server/protected-mode.js';
-import { parseRedisUrl } from './server/redis-address.js';
+import { parseRedisUrl, type RedisAddress } from './server/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
 import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
+import { ClusterGearsHost } from './cluster/cluster-gears-host.js';
+import { isClusterNode, warnUnlessAnnounced } from './cluster/cluster-mode.js';
+import { PeerRuntimes } from './cluster/peer-runtimes.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -28,6 +31,8 @@ export interface GearsHostOptions {
   log: Logger;
   lockTimeoutMs?: number;
   memoryLimitMb?: number;
+  /** The backing server is a cluster node (LibraryHostOptions.clusterMode). */
+  clusterMode?: boolean;
 }
 
 export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
@@ -102,6 +107,7 @@ export class Runtime extends EventEmitter {
       await liftPubSubOutputLimit(control, log);
       const limits = await readRequestLimits(control);
       const controlId = await control.call(['CLIENT', 'ID']);
+      const clusterMode = await isClusterNode(control);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -118,13 +124,16 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
       const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
-      const host = await createHost({
+      const localHost = await createHost({
         redisUrl: options.redisUrl,
+        clusterMode,
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
         ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
       });
+      // On a cluster, TFUNCTION LOAD/DELETE reach every shard (docs/scale-out.md, the runtime on a cluster).
+      const host = clusterMode ? new ClusterGearsHost(localHost, new PeerRuntimes(control, credentialsOf(address))) : localHost;
       closers.push({ name: 'library host', close: () => host.close() });
       scheduler.attach(host, subscriber);
       await host.restore();
@@ -133,6 +142,7 @@ export class Runtime extends EventEmitter {
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
+      if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
       runtime = new Runtime(server.port, bindHost, log, closers);
       log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');
       return runtime;
@@ -173,4 +183,12 @@ async function closeInReverse(closers: { name: string; close: () => Promise<void
       onError?.(error);
     }
   }
+}
+
+/** The backing server's credentials, which the runtime also uses to reach its peers (one ACL across a cluster). */
+function credentialsOf(address: RedisAddress): Pick<RedisAddress, 'username' | 'password'> {
+  return {
+    ...(address.username === undefined ? {} : { username: address.username }),
+    ...(address.password === undefined ? {} : { password: address.password }),
+  };
 }

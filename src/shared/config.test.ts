@@ -13,6 +13,19 @@ describe('parseConfig', () => {
     expect(result.config.writers[0]?.onExpire).toBe('delete');
   });
 
+  it('accepts writers[].partitions from 1 to 256, leaves it unset by default, and names a bad one', () => {
+    const writer = { name: 'P', keysPrefix: 'p', table: 't', primaryKey: 'id', mappings: { a: 'b' } };
+    const ok = parseConfig({ name: 'lib', writers: [{ ...writer, partitions: 256 }] });
+    expect(ok.ok && ok.config.writers[0]?.partitions).toBe(256);
+    const unset = parseConfig({ name: 'lib', writers: [writer] });
+    expect(unset.ok && 'partitions' in unset.config.writers[0]!).toBe(false);
+    for (const partitions of [0, 257, 1.5, '4']) {
+      const result = parseConfig({ name: 'lib', writers: [{ ...writer, partitions }] });
+      expect(result.ok, String(partitions)).toBe(false);
+      if (!result.ok) expect(result.message).toContain('writers[0].partitions');
+    }
+  });
+
   it('names every offending field', () => {
     const result = parseConfig({ name: 'a.b', writers: [{ name: 'P', keysPrefix: 'p', table: 'x; DROP TABLE y', primaryKey: 'id', mappings: { a: 'b' } }] });
     expect(result.ok).toBe(false);

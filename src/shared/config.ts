@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { LIBRARY_KEY_NAMESPACE } from './keys.js';
+import { LIBRARY_KEY_NAMESPACE, MAX_PARTITIONS } from './keys.js';
 
 z.config(en());
 
@@ -40,6 +40,11 @@ const writerSchema = z.strictObject({
   mappings: z.record(z.string().check(z.minLength(1), z.refine((f) => f !== '#', "'#' is the flag field and cannot be mapped")), identifier),
   /** What an expired or evicted hash does to its row: `delete` it (default) or `keep` it. */
   onExpire: z._default(z.enum(['delete', 'keep']), 'delete'),
+  /**
+   * Capture partitions on one Redis (docs/scale-out.md): each has its own capture stream, batches, meta and
+   * exactly-once cursor. Absent means 1, today's layout exactly.
+   */
+  partitions: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_PARTITIONS))),
 });
 
 export const configSchema = z

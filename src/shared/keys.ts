@@ -3,9 +3,11 @@
  * all derive names from here, so a change of layout is one edit.
  *
  * All keys of one writer carry the hash tag `{<writer>}`, so in a Redis Cluster they live in one slot and a
- * TFCALL that names them is cluster-safe. This module is bundled into the gears library: keep it free of
- * Node APIs.
+ * TFCALL that names them is cluster-safe. A writer with `partitions: N` (N > 1) has N such sets, one per
+ * partition, each under its own tag (docs/scale-out.md, key names). This module is bundled into the gears
+ * library: keep it free of Node APIs.
  */
+import { CLUSTER_SLOTS, keySlot, slotTag } from './key-slot.js';
 
 /** Every key the library and the worker own starts with this; no writer's hashes may live under it. */
 export const LIBRARY_KEY_NAMESPACE = 'wb:';
@@ -40,8 +42,45 @@ export function writerKeys(writer: string): WriterKeys {
   });
 }
 
-/** The writer a capture stream belongs to, or null when `stream` is not a capture stream. */
+/** Most partitions a writer may have on one Redis. */
+export const MAX_PARTITIONS = 256;
+
+/**
+ * The keys of partition `index` of `count` of a writer. One partition is the unpartitioned layout,
+ * `writerKeys(writer)` exactly. Otherwise `wb:changes:<writer>:<index>/<count>:{<tag>}` and alike, the tag
+ * landing in the partition's first slot, so on a cluster (one partition per slot) the keys live with the hashes
+ * they capture; the count is in the name, so another layout never shares streams with this one.
+ */
+export function partitionKeys(writer: string, index: number, count: number): WriterKeys {
+  if (count === 1 && index === 0) return writerKeys(writer);
+  if (!Number.isInteger(count) || count < 1 || count > CLUSTER_SLOTS || !Number.isInteger(index) || index < 0 || index >= count) {
+    throw new RangeError(`partition ${index} of ${count} does not exist`);
+  }
+  const id = `${writer}:${index}/${count}:{${slotTag(firstSlotOfPartition(index, count))}}`;
+  return Object.freeze({
+    changes: `${CAPTURE_STREAM_PREFIX}${id}`,
+    batches: `${LIBRARY_KEY_NAMESPACE}batches:${id}`,
+    deadLetters: `${LIBRARY_KEY_NAMESPACE}dlq:${id}`,
+    meta: `${LIBRARY_KEY_NAMESPACE}meta:${id}`,
+  });
+}
+
+/** The partition of a hash key: partitions are equal ranges of cluster slots, so one slot is in one partition. */
+export function partitionOfKey(key: Uint8Array | string, count: number): number {
+  return Math.floor((keySlot(key) * count) / CLUSTER_SLOTS);
+}
+
+/** The lowest slot of partition `index` of `count` (slots s with floor(s · count / 16384) = index). */
+export function firstSlotOfPartition(index: number, count: number): number {
+  return Math.ceil((index * CLUSTER_SLOTS) / count);
+}
+
+const PARTITION_STREAM = /^wb:changes:([A-Za-z0-9_]+):\d+\/\d+:\{[^}]*\}$/;
+
+/** The writer a capture stream belongs to (unpartitioned or a partition's), or null when it is not one. */
 export function writerOfCaptureStream(stream: string): string | null {
+  const partition = PARTITION_STREAM.exec(stream);
+  if (partition) return partition[1]!;
   if (!stream.startsWith(`${CAPTURE_STREAM_PREFIX}{`) || !stream.endsWith('}')) return null;
   return stream.slice(CAPTURE_STREAM_PREFIX.length + 1, -1);
 }

@@ -29,7 +29,7 @@ describe('deploy', () => {
   it('runDeploy loads the config file and prints what it deployed', async () => {
     const lines: string[] = [];
     const deployed = await runDeploy({ redis: h.url, config: configFile('example.json', { ...exampleConfig, name: 'Example' }) }, (line) => lines.push(line));
-    expect(deployed).toEqual({ name: 'Example', version: VERSION });
+    expect(deployed).toEqual({ name: 'Example', version: VERSION, shards: 1 });
     expect(lines.join('\n')).toContain(`deployed library Example ${VERSION}`);
     expect(await fetchDeployedLibrary(h.url, 'Example')).toEqual({ name: 'Example', version: VERSION });
     expect(await fetchDeployedLibrary(h.url, 'Missing')).toBeNull();

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import * as z from 'zod';
-import { deployLibrary, type DeployedLibrary } from '../../deploy/deploy.js';
+import { deployLibrary, type DeployResult } from '../../deploy/deploy.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/errors.js';
 import { redactUrl } from '../../shared/redact-url.js';
@@ -24,7 +24,7 @@ export const deployOptionsSchema = z.object({
 
 export type DeployOptions = z.input<typeof deployOptionsSchema>;
 
-export async function runDeploy(options: DeployOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<DeployedLibrary> {
+export async function runDeploy(options: DeployOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<DeployResult> {
   const parsed = deployOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -33,7 +33,8 @@ export async function runDeploy(options: DeployOptions, print: (line: string) =>
   const { redis, config: configPath } = parsed.data;
   const config = await loadConfigFile(configPath);
   const deployed = await deployLibrary({ redisUrl: redis, config });
-  print(`deployed library ${deployed.name} ${deployed.version} to ${redactUrl(redis)} (config ${configPath}: ${config.writers.map((w) => `${w.keysPrefix}:* → ${w.table}`).join(', ')})`);
+  const where = deployed.shards > 1 ? ` on all ${deployed.shards} shards` : '';
+  print(`deployed library ${deployed.name} ${deployed.version} to ${redactUrl(redis)}${where} (config ${configPath}: ${config.writers.map((w) => `${w.keysPrefix}:* → ${w.table}`).join(', ')})`);
   return deployed;
 }
 

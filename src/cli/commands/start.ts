@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js
 import { createLogger } from '../../shared/log.js';
 import { databaseOfUrl } from '../../worker/mysql-pool.js';
 import { redactUrl } from '../../shared/redact-url.js';
+import { ConfigError } from '../../shared/errors.js';
 import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
 import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
@@ -48,7 +49,12 @@ export async function runStart(options: StartOptions, print: (text: string) => v
   const parsed = parseOptions('start', startOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'start' });
-  await checkBackingRedis(parsed.redis);
+  const backing = await checkBackingRedis(parsed.redis);
+  if (backing.clusterNode) {
+    throw new ConfigError(
+      `${redactUrl(parsed.redis)} is a Redis Cluster node: start runs one runtime and one worker on one Redis. On a cluster, run one \`writebehind runtime --redis <node>\` per primary, each node announcing its runtime's port (cluster-announce-port), then \`writebehind deploy\` through any one of them (docs/scale-out.md); the worker does not run on a cluster yet`,
+    );
+  }
   const runtime = await Runtime.start({ redisUrl: parsed.redis, port: parsed.port, log: log.child({ component: 'runtime' }) });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {

@@ -5,7 +5,17 @@
  */
 import { connectRedis } from '../../shared/redis-connect.js';
 
-export async function checkBackingRedis(url: string): Promise<void> {
+export interface BackingRedis {
+  /** `cluster_enabled:1`: the server is a Redis Cluster node (one runtime per shard, docs/scale-out.md). */
+  readonly clusterNode: boolean;
+}
+
+export async function checkBackingRedis(url: string): Promise<BackingRedis> {
   const client = await connectRedis(url, { suggestion: 'start redis-server there (the runtime fronts a plain redis-server), or fix --redis / REDIS_URL and its password' });
-  await client.close();
+  try {
+    const info = String(await client.sendCommand(['INFO', 'cluster']));
+    return { clusterNode: /^cluster_enabled:1\s*$/m.test(info) };
+  } finally {
+    await client.close();
+  }
 }

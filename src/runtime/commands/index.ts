@@ -9,6 +9,7 @@ const GEARS_COMMANDS: ReadonlyMap<string, GearsCommandName> = new Map([
   ['tfunction', 'TFUNCTION'],
   ['tfcall', 'TFCALL'],
   ['tfcallasync', 'TFCALLASYNC'],
+  ['_rg_internals.function', '_RG_INTERNALS.FUNCTION'],
 ]);
 
 /** The RedisGears command a lower-case command name denotes, or undefined for a redis-server command. */
@@ -17,4 +18,4 @@ export function gearsCommandName(lowerCaseName: string): GearsCommandName | unde
 }
 
 /** Minimum argument counts, command name included (RedisGears registers TFCALL/TFCALLASYNC with arity -3). */
-export const GEARS_COMMAND_MIN_ARGS: Readonly<Record<GearsCommandName, number>> = { TFUNCTION: 2, TFCALL: 3, TFCALLASYNC: 3 };
+export const GEARS_COMMAND_MIN_ARGS: Readonly<Record<GearsCommandName, number>> = { TFUNCTION: 2, TFCALL: 3, TFCALLASYNC: 3, '_RG_INTERNALS.FUNCTION': 2 };

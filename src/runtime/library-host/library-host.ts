@@ -14,7 +14,8 @@ import { CommandTable } from './command-table.js';
 import { CommandTable as KeyTable } from '../server/command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
-import { LibraryStore, INTERNAL_KEY_PREFIX } from './library-store.js';
+import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoreKeysResolver } from './library-store.js';
+import { clusterStoreKeys } from '../cluster/cluster-store-keys.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
 import { FunctionRunner } from './function-runner.js';
@@ -35,6 +36,8 @@ export interface LibraryHostOptions {
    * RedisGears' OOM error from then on; the others keep running. @defaultValue 200
    */
   readonly memoryLimitMb?: number;
+  /** The backing server is a cluster node: the store's keys are tagged with a slot it serves. @defaultValue false */
+  readonly clusterMode?: boolean;
 }
 
 /** RedisGears' default `v8-maxmemory` (200MB). */
@@ -61,6 +64,7 @@ export class LibraryHost implements GearsHost {
     memoryLimitMb: number,
     countCall: { fn: (argv: readonly Buffer[] | null) => void },
     keys: KeyTable,
+    storeKeys: StoreKeysResolver,
   ) {
     this.#services = services;
     this.#timeoutMs = timeoutMs;
@@ -69,7 +73,10 @@ export class LibraryHost implements GearsHost {
       this.#callCount += 1;
       if (argv === null || this.#mayConcernTriggers(argv, keys)) this.#lastEventfulCall = this.#callCount;
     };
-    this.#store = new LibraryStore(services.syncRedis);
+    // After the store moves to another slot's keys (resharding), every library is written there again.
+    this.#store = new LibraryStore(services.syncRedis, storeKeys, () => {
+      for (const name of this.#libraries.keys()) this.#persist(name);
+    });
     const libraries = () => this.#libraries.values();
     this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall, access: services.access });
     this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access);
@@ -92,7 +99,8 @@ export class LibraryHost implements GearsHost {
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, KeyTable.fromCommandReply(commandReply));
+    const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, KeyTable.fromCommandReply(commandReply), storeKeys);
   }
 
   get callCount(): number {
@@ -125,6 +133,8 @@ export class LibraryHost implements GearsHost {
       if (command === null) return error(`Unknown subcommand ${sub}`);
       return command.execute(this, args.slice(1), caller);
     }
+    // Accepted only from a peer runtime in cluster mode (ClusterGearsHost answers it there).
+    if (name === '_RG_INTERNALS.FUNCTION') return error('Internal command should only be sent from primary or loaded from AOF');
     return COMMANDS[name].execute(this, args, caller);
   }
 

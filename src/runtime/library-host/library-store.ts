@@ -16,6 +16,29 @@ export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */
 export const STORE_DB = 0;
 
+/** The names of the store's two hashes. */
+export interface StoreKeys {
+  readonly libraries: string;
+  readonly positions: string;
+}
+
+/**
+ * The store's key names, looked up when the store is used: fixed on one Redis; on a cluster node, tagged with a
+ * slot the node serves (src/runtime/cluster/cluster-store-keys.ts), or null while it serves none, when nothing
+ * can be stored on it (the libraries then live in memory only).
+ */
+export interface StoreKeysResolver {
+  keys(): StoreKeys | null;
+  /** The keys' slot has left this node (a MOVED or ASK reply): names under a slot it serves now. */
+  relocate(): StoreKeys | null;
+}
+
+const STANDALONE_KEYS: StoreKeys = Object.freeze({ libraries: LIBRARIES_KEY, positions: STREAM_POSITIONS_KEY });
+export const standaloneStoreKeys: StoreKeysResolver = { keys: () => STANDALONE_KEYS, relocate: () => STANDALONE_KEYS };
+
+/** What the store writes after moving to new keys: every library loaded now (the old keys are on another node). */
+export type ResaveLibraries = () => void;
+
 export interface StoredLibrary {
   readonly code: string;
   readonly config: string | null;
@@ -33,52 +56,68 @@ export interface StoredPosition {
 
 export class LibraryStore {
   readonly #redis: SyncRedis;
+  readonly #resolver: StoreKeysResolver;
+  readonly #resave: ResaveLibraries;
 
-  constructor(redis: SyncRedis) {
+  constructor(redis: SyncRedis, resolver: StoreKeysResolver = standaloneStoreKeys, resave: ResaveLibraries = () => undefined) {
     this.#redis = redis;
+    this.#resolver = resolver;
+    this.#resave = resave;
   }
 
   saveLibrary(name: string, library: StoredLibrary): void {
-    this.#check(this.#redis.call(['HSET', LIBRARIES_KEY, name, JSON.stringify(library)], STORE_DB));
+    this.#run((keys) => ['HSET', keys.libraries, name, JSON.stringify(library)]);
   }
 
   deleteLibrary(name: string): void {
-    this.#check(this.#redis.call(['HDEL', LIBRARIES_KEY, name], STORE_DB));
+    if (this.#run((keys) => ['HDEL', keys.libraries, name]) === null) return;
     const stale = this.loadPositions().filter((p) => p.library === name);
-    if (stale.length > 0) this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, ...stale.map(positionField)], STORE_DB));
+    if (stale.length > 0) this.#run((keys) => ['HDEL', keys.positions, ...stale.map(positionField)]);
   }
 
   savePositions(positions: readonly StoredPosition[]): void {
-    if (positions.length > 0) this.checkReply(this.#redis.call(this.savePositionsCommand(positions), STORE_DB));
+    if (positions.length > 0) this.#run((keys) => savePositionsArgs(keys, positions));
   }
 
   /**
    * The one command (to run in STORE_DB) that stores these positions, for a caller that pipelines it with its
-   * own calls; its reply goes to `checkReply`.
+   * own calls, and the check of its reply. Null when there is nowhere to store them (a cluster node serving no
+   * slot).
    */
-  savePositionsCommand(positions: readonly StoredPosition[]): CommandArgument[] {
-    return ['HSET', STREAM_POSITIONS_KEY, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
+  savePositionsCommand(positions: readonly StoredPosition[]): { command: CommandArgument[]; check(reply: RespValue): void } | null {
+    const keys = this.#resolver.keys();
+    if (!keys) return null;
+    return {
+      command: savePositionsArgs(keys, positions),
+      check: (reply) => {
+        if (isMoved(reply)) this.#run((moved) => savePositionsArgs(moved, positions), true);
+        else this.#check(reply);
+      },
+    };
   }
 
   deletePosition(position: Omit<StoredPosition, 'resumeFrom'>): void {
-    this.#check(this.#redis.call(['HDEL', STREAM_POSITIONS_KEY, positionField(position)], STORE_DB));
+    this.#run((keys) => ['HDEL', keys.positions, positionField(position)]);
   }
 
   /** Replaces every stored position (after a flush). */
   replacePositions(positions: readonly StoredPosition[]): void {
-    this.#check(this.#redis.call(['DEL', STREAM_POSITIONS_KEY], STORE_DB));
-    this.savePositions(positions);
+    if (this.#run((keys) => ['DEL', keys.positions]) !== null) this.savePositions(positions);
   }
 
   loadLibraries(): Map<string, StoredLibrary> {
     const out = new Map<string, StoredLibrary>();
-    for (const [field, value] of this.#hash(LIBRARIES_KEY)) out.set(field.toString('utf8'), JSON.parse(value.toString('utf8')) as StoredLibrary);
+    const keys = this.#resolver.keys();
+    if (!keys) return out;
+    for (const [field, value] of this.#hash(keys.libraries)) out.set(field.toString('utf8'), JSON.parse(value.toString('utf8')) as StoredLibrary);
     return out;
   }
 
   loadPositions(): StoredPosition[] {
     const out: StoredPosition[] = [];
-    for (const [field, value] of this.#hash(STREAM_POSITIONS_KEY)) {
+    const keys = this.#resolver.keys();
+    if (!keys) return out;
+    for (const [field, value] of this.#hash(keys.positions)) {
       const first = field.indexOf(0x0a);
       const second = field.indexOf(0x0a, first + 1);
       const third = field.indexOf(0x0a, second + 1);
@@ -94,6 +133,28 @@ export class LibraryStore {
     return out;
   }
 
+  /**
+   * Runs a store command on the current keys; null when there are none. When their slot has left the node
+   * (resharding), moves to keys under a slot it serves, writes every library there again, and retries.
+   */
+  #run(command: (keys: StoreKeys) => CommandArgument[], alreadyMoved = false): RespValue | null {
+    let keys = alreadyMoved ? this.#relocate() : this.#resolver.keys();
+    if (!keys) return null;
+    let reply = this.#redis.call(command(keys), STORE_DB);
+    if (isMoved(reply) && !alreadyMoved) {
+      keys = this.#relocate();
+      if (!keys) return null;
+      reply = this.#redis.call(command(keys), STORE_DB);
+    }
+    return this.#check(reply);
+  }
+
+  #relocate(): StoreKeys | null {
+    const keys = this.#resolver.relocate();
+    if (keys) this.#resave();
+    return keys;
+  }
+
   #hash(key: string): [Buffer, Buffer][] {
     const reply = this.#check(this.#redis.call(['HGETALL', key], STORE_DB));
     if (reply.type === 'map') return reply.value.map(([k, v]) => [bytes(k), bytes(v)]);
@@ -105,15 +166,19 @@ export class LibraryStore {
     return [];
   }
 
-  /** Throws when a write of the store failed. */
-  checkReply(reply: RespValue): RespValue {
-    return this.#check(reply);
-  }
-
   #check(reply: RespValue): RespValue {
     if (reply.type === 'error') throw new RedisCommandError(`runtime state in Redis: ${reply.value}`, { context: { key: INTERNAL_KEY_PREFIX } });
     return reply;
   }
+}
+
+function savePositionsArgs(keys: StoreKeys, positions: readonly StoredPosition[]): CommandArgument[] {
+  return ['HSET', keys.positions, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
+}
+
+/** A MOVED or ASK reply: the key's slot is not (or no longer) served by this node. */
+function isMoved(reply: RespValue): boolean {
+  return reply.type === 'error' && /^(MOVED|ASK) /.test(reply.value);
 }
 
 /** library \n trigger \n db \n stream-bytes: names cannot hold a newline (verify_name), the stream may be binary. */

@@ -164,14 +164,14 @@ export class StreamReader {
 
   /** Runs XRANGE and EXISTS in `db`, with the unsaved positions written in the same round trip when they can be. */
   #fetch(db: number, [range, exists]: [CommandArgument[], CommandArgument[]]): { range: RespValue; exists: RespValue } {
-    if (this.#unsaved.size === 0 || db !== STORE_DB) {
+    const save = this.#unsaved.size === 0 || db !== STORE_DB ? null : this.#store.savePositionsCommand([...this.#unsaved.values()]);
+    if (save === null) {
       const [rangeReply, existsReply] = this.#redis.batch([range, exists], db);
       return { range: rangeReply!, exists: existsReply! };
     }
-    const save = this.#store.savePositionsCommand([...this.#unsaved.values()]);
     this.#unsaved.clear();
-    const [saved, rangeReply, existsReply] = this.#redis.batch([save, range, exists], db);
-    this.#store.checkReply(saved!);
+    const [saved, rangeReply, existsReply] = this.#redis.batch([save.command, range, exists], db);
+    save.check(saved!);
     return { range: rangeReply!, exists: existsReply! };
   }
 

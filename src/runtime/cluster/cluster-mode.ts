@@ -1,0 +1,22 @@
+/**
+ * Cluster mode of the runtime: on when its redis-server is a cluster node (`cluster_enabled:1`). The cluster
+ * must announce the runtime, not the server (`cluster-announce-port`, docs/scale-out.md); when it does not,
+ * clients following CLUSTER SLOTS or MOVED would bypass the runtime and no trigger would fire, so the runtime
+ * says so at start.
+ */
+import type { Logger } from '../../shared/log.js';
+import type { RedisConnection } from '../server/redis-connection.js';
+import { isClusterEnabled, text } from './cluster-nodes.js';
+
+export async function isClusterNode(control: RedisConnection): Promise<boolean> {
+  return isClusterEnabled(text(await control.call(['INFO', 'cluster'])));
+}
+
+/** Logs a warning when the server does not announce `runtimePort` to the cluster. */
+export async function warnUnlessAnnounced(control: RedisConnection, runtimePort: number, log: Logger): Promise<void> {
+  const reply = await control.call(['CONFIG', 'GET', 'cluster-announce-port']);
+  const announced = reply.type === 'array' ? text(reply.value[1]) : reply.type === 'map' ? text(reply.value[0]?.[1]) : '';
+  if (announced !== String(runtimePort)) {
+    log.warn({ announcedPort: announced, runtimePort }, 'cluster mode: the redis-server does not announce this runtime (set cluster-announce-port to the runtime port), so cluster clients will bypass it and triggers will not fire for their writes');
+  }
+}
