@@ -13,11 +13,13 @@ export interface RequiredRights {
 
 /** `args` follow the command name; null for a TFUNCTION subcommand that does not exist (it gets its own error). */
 export function requiredRights(name: GearsCommandName, args: readonly Buffer[]): RequiredRights | null {
-  if (name === 'TFUNCTION') {
+  // A peer runtime's `_rg_internals.function LOAD|DELETE` (cluster mode) loads or deletes like TFUNCTION does.
+  if (name === 'TFUNCTION' || name === '_RG_INTERNALS.FUNCTION') {
+    const shownAs = name.toLowerCase();
     const sub = args[0]?.toString('latin1').toLowerCase();
-    if (sub === 'load') return { argv: ['FUNCTION', 'LOAD', 'x'], shownAs: 'tfunction' };
-    if (sub === 'delete') return { argv: ['FUNCTION', 'DELETE', 'x'], shownAs: 'tfunction' };
-    if (sub === 'list') return { argv: ['FUNCTION', 'LIST'], shownAs: 'tfunction' };
+    if (sub === 'load') return { argv: ['FUNCTION', 'LOAD', 'x'], shownAs };
+    if (sub === 'delete') return { argv: ['FUNCTION', 'DELETE', 'x'], shownAs };
+    if (sub === 'list' && name === 'TFUNCTION') return { argv: ['FUNCTION', 'LIST'], shownAs };
     return null;
   }
   // TFCALL <lib.fn> <numkeys> keys…: a numkeys that names no keys checks the command alone, as key-spec lookup does.
