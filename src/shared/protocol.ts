@@ -88,6 +88,10 @@ export const LibraryFunction = Object.freeze({
   status: 'status',
   /** no keys; no-writes. The library version. */
   version: 'version',
+  /** keys: capture stream, then hash keys. Captures each hash's current image (backfill, verify --repair). */
+  backfill: 'backfill',
+  /** keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair). */
+  deleteMissing: 'delete_missing',
 });
 
 /** Parses a stream id "ms-seq" into a comparable pair; ids compare as numbers, never as strings. */
