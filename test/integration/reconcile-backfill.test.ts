@@ -3,9 +3,8 @@
  * hashes written straight to the redis-server before any capture existed reach MySQL through the library and
  * the worker, while a live load keeps updating some of them; an interrupted run resumes from its cursor.
  *
- * The first test's size: BACKFILL_TEST_KEYS (default 20000). 50k hashes take ~60-90 s on the runtime on two
- * shared cores (every image is an HMGET and an XADD inside a library call), so the default keeps the file
- * under a minute; `npm run bench` (scenario `backfill`) runs 50k.
+ * The first test's size: BACKFILL_TEST_KEYS (default 50000, as the issue asks; ~40 s of backfill and drain on
+ * the runtime on two shared cores).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writerKeys } from '../../src/shared/keys.js';
@@ -15,7 +14,7 @@ import { withoutCapture } from './uncaptured-writes.js';
 import { exited, startPipeline, until, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const KEYS = writerKeys('PersonsWriteBehind');
-const TOTAL = Number(process.env['BACKFILL_TEST_KEYS'] ?? 20_000);
+const TOTAL = Number(process.env['BACKFILL_TEST_KEYS'] ?? 50_000);
 
 let p: Pipeline;
 let direct: TestClient;
@@ -103,7 +102,7 @@ describe('writebehind backfill', () => {
 
     // SIGINT: the run finishes its page, stores the cursor and exits 130.
     const first = spawnCli(backfillArgs(['--rate', '1500']));
-    await until(stored, (s) => Number(s['scanned'] ?? 0) >= 1000, 20_000);
+    await until(stored, (s) => s['match'] === 'r*' && Number(s['scanned']) >= 1000, 20_000);
     first.kill('SIGINT');
     expect(await exited(first)).toBe(130);
     const afterInt = await stored();
