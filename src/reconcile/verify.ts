@@ -1,7 +1,8 @@
 /**
  * The verify run. Two passes, each by pages, so memory is bounded by the page size for any table:
  * 1. the writer's hashes (SCAN): each page's images against the rows of the same primary keys → missing, stale;
- * 2. the table's rows in primary key order (keyset pages) against the existence of their hashes → orphans.
+ * 2. the table's rows in primary key order (keyset pages) against the existence of their hashes → orphans
+ *    (skipped for a writer with `onExpire: keep`, whose rows outlive their hashes on purpose).
  * A key that differs at first sight is settled before it is reported (see settle()): only what the worker has
  * committed is compared, and a key changing meanwhile is in flight, not a difference. With `repair`, each
  * difference is re-captured through the library (an image, or a delete for an orphan), never written to MySQL.
@@ -65,6 +66,7 @@ class Verifier {
 
   async run(): Promise<VerifyReport> {
     const firstKey = await this.#hashesAgainstRows();
+    if (this.#target.keepsRowsWithoutHash) return this.#report;
     await this.#rowsAgainstHashes(this.#sample > 0 && firstKey !== null ? keyValuesOf(this.#target, firstKey) : null);
     return this.#report;
   }
@@ -90,6 +92,8 @@ class Verifier {
   /** Pass 2: rows whose key holds no value at all (another type is the capture's dead letter, not an orphan). */
   async #rowsAgainstHashes(after: string[] | null): Promise<void> {
     let last: readonly string[] | null = after;
+    // A sample starts at a random row; reaching the table's end, it goes on from the first row.
+    let wrapped = after === null;
     for (;;) {
       const limit = this.#sample > 0 ? Math.min(this.#page, this.#sample - this.#report.rows) : this.#page;
       if (limit <= 0) return;
@@ -99,7 +103,12 @@ class Verifier {
       const types = await this.#redis.types(keys);
       await this.#settle(keys.filter((_, i) => types[i] === 'none'));
       this.#showProgress();
-      if (rows.length < limit) return;
+      if (rows.length < limit) {
+        if (wrapped) return;
+        wrapped = true;
+        last = null;
+        continue;
+      }
       last = rows[rows.length - 1]!.keyValues;
     }
   }

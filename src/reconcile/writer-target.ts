@@ -17,6 +17,8 @@ export interface WriterTarget {
   readonly keyColumns: readonly string[];
   /** [hash field, column] pairs, in the config's order. */
   readonly mappings: readonly (readonly [string, string])[];
+  /** `onExpire: keep`: rows of expired hashes stay on purpose, so a row without a hash is no difference. */
+  readonly keepsRowsWithoutHash: boolean;
 }
 
 /** The writer the config names `name`; a ConfigError (exit 2) listing the known ones otherwise. */
@@ -39,6 +41,7 @@ function targetOf(library: string, writer: WriterConfig): WriterTarget {
     table: writer.table,
     keyColumns: Object.freeze(primaryKeyColumns(writer)),
     mappings: Object.freeze(Object.entries(writer.mappings).map(([field, column]) => Object.freeze([field, column] as const))),
+    keepsRowsWithoutHash: writer.onExpire === 'keep',
   });
 }
 

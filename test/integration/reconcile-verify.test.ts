@@ -61,6 +61,7 @@ describe('writebehind verify', () => {
     const sampled = await verify(['--sample', '10']);
     expect(sampled.code).toBe(0);
     expect(sampled.report.keys).toBe(10);
+    expect(sampled.report.rows).toBe(10);
   });
 
   it('finds missing, stale (column by column) and orphan rows injected in MySQL and in Redis, exits 1; --repair heals them', async () => {
