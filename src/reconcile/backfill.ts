@@ -21,8 +21,6 @@ export interface BackfillOptions {
   readonly rate?: number;
   /** Ignore a stored cursor and start over. */
   readonly restart?: boolean;
-  /** Keys per library call (and SCAN COUNT). @defaultValue 100 */
-  readonly pageSize?: number;
   /** Aborted: the run stops after its current page and stores the cursor. */
   readonly signal?: AbortSignal;
   readonly print?: (line: string) => void;
@@ -36,14 +34,33 @@ export interface BackfillResult {
   readonly runMs: number;
 }
 
-/** At most this many keys per library call, whatever --rate asks: the call holds Redis' lock while it runs. */
-export const DEFAULT_BACKFILL_PAGE = 100;
+/** Keys of the first library call; later calls are sized to take about PAGE_TARGET_MS each. */
+export const FIRST_BACKFILL_PAGE = 25;
+
+/**
+ * A library call holds Redis' lock while it runs (live writes wait, and lock-redis-timeout, 500 ms by default,
+ * kills a call that runs longer): pages are sized to run about this long. Each image costs ~1 ms on the local
+ * runtime (a page of ~40 keys) and microseconds on Redis Stack (pages grow to the 1000-key maximum).
+ */
+const PAGE_TARGET_MS = 50;
+const MAX_PAGE = 1000;
+
+/**
+ * The next page size, from how long the last call of `keys` keys took: at most double (one fast call on a
+ * noisy machine must not make the next one run past the lock timeout), and shrunk at once when slow.
+ */
+export function nextPageSize(keys: number, elapsedMs: number, cap: number): number {
+  const perKey = Math.max(elapsedMs, 1) / Math.max(keys, 1);
+  return Math.max(1, Math.min(cap, MAX_PAGE, 2 * keys, Math.floor(PAGE_TARGET_MS / perKey)));
+}
 
 export async function backfill(redis: ReconcileRedis, options: BackfillOptions): Promise<BackfillResult> {
   const { target } = options;
   const match = options.match ?? '*';
   const print = options.print ?? (() => undefined);
-  const page = Math.max(1, Math.min(options.pageSize ?? DEFAULT_BACKFILL_PAGE, Math.ceil(options.rate ?? Infinity)));
+  // With --rate, a page is at most a second of keys, so the limiter's waits stay short.
+  const cap = Math.max(1, Math.ceil(options.rate ?? MAX_PAGE));
+  let page = Math.min(FIRST_BACKFILL_PAGE, cap);
   const saved = parseBackfillState(await redis.readState(target.keys.backfill));
   const resume = options.restart !== true && saved !== null && saved.state !== 'done' && saved.match === match && saved.cursor !== '0';
   const started = Date.now();
@@ -63,18 +80,25 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   const progress = new ProgressLine(print);
   const line = () => `backfill ${target.name}: scanned ${state.scanned} key(s), captured ${state.captured}, ${perSecond(state.runScanned, Date.now() - started)} keys/s`;
   let cursor = state.cursor;
+  // Stopping inside a SCAN step keeps the previous step's cursor: the step's pages already captured are
+  // captured again on resume (images current anyway), so a slow --rate still stops within a page.
+  const interrupted = async (): Promise<BackfillResult> => {
+    await save({ ...state, state: 'interrupted' });
+    print(`${line()}; interrupted at SCAN cursor ${state.cursor}: run it again to resume`);
+    return { state, resumedFrom: resume ? saved.cursor : null, interrupted: true, runMs: Date.now() - started };
+  };
   do {
-    if (options.signal?.aborted === true) {
-      await save({ ...state, state: 'interrupted' });
-      print(`${line()}; interrupted at SCAN cursor ${state.cursor}: run it again to resume`);
-      return { state, resumedFrom: resume ? saved.cursor : null, interrupted: true, runMs: Date.now() - started };
-    }
-    const step = await redis.scan(cursor, scanPattern(target, match), page);
+    // SCAN steps are independent of the page size: with few matching keys a small COUNT would mean many steps.
+    const step = await redis.scan(cursor, scanPattern(target, match), Math.min(MAX_PAGE, cap));
     let { captured, skipped, deadLettered } = state;
-    for (let i = 0; i < step.keys.length; i += page) {
+    for (let i = 0; i < step.keys.length; ) {
+      if (options.signal?.aborted === true) return interrupted();
       const keys = step.keys.slice(i, i + page);
+      i += keys.length;
       await limiter.take(keys.length);
+      const called = performance.now();
       const counts = await redis.recapture(target, LibraryFunction.backfill, keys);
+      page = nextPageSize(keys.length, performance.now() - called, cap);
       captured += counts.captured;
       skipped += counts.skipped + counts.notHash;
       deadLettered += counts.deadLettered;
@@ -82,6 +106,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
     cursor = step.cursor;
     await save({ ...state, cursor, captured, skipped, deadLettered, scanned: state.scanned + step.keys.length, runScanned: state.runScanned + step.keys.length });
     progress.update(line);
+    if (options.signal?.aborted === true && cursor !== '0') return interrupted();
   } while (cursor !== '0');
   await save({ ...state, state: 'done' });
   progress.update(() => `${line()}; done${state.deadLettered > 0 ? ` (${state.deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
