@@ -130,6 +130,9 @@ describe('writebehind verify', () => {
     const result = await runCli(['verify', '--writer', 'PersonsWriteBehind', '--sample', 'x', '--redis', p.runtime.url, '--config', p.configFile]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--sample');
+    const noWriter = await runCli(['verify', '--redis', p.runtime.url, '--config', p.configFile]);
+    expect(noWriter.code).toBe(2);
+    expect(noWriter.stderr).toContain('--writer: is required');
   });
 });
 

@@ -18,7 +18,7 @@ import { DEFAULT_REDIS_URL } from './deploy.js';
 import { redisUrlSchema } from './worker.js';
 
 export const backfillOptionsSchema = z.object({
-  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
+  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
   /** Glob over the id part of the keys: `--match '2024*'` takes `person:2024*`. */
   match: z.string().min(1).max(1000).default('*'),
   /** Keys per second at most, so live writes keep their latency. */
@@ -45,7 +45,8 @@ export async function runBackfill(options: BackfillCommandOptions, signal?: Abor
 
 export const backfillCommand = new Command('backfill')
   .description("captures every existing hash of a writer through the library, so the worker writes its row (resumable)")
-  .requiredOption('--writer <name>', 'writer name, as the config names it')
+  // Not commander's requiredOption: its error exits 1; zod's missing --writer is a bad option (exit 2).
+  .option('--writer <name>', 'writer name, as the config names it (required)')
   .option('--match <glob>', 'only keys whose id (after <keysPrefix>:) matches this glob', '*')
   .option('--rate <n>', 'at most this many keys per second (default: as fast as Redis takes them)')
   .option('--restart', 'start over instead of resuming the stored SCAN cursor')

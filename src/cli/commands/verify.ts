@@ -21,7 +21,7 @@ import { DEFAULT_REDIS_URL } from './deploy.js';
 import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './worker.js';
 
 export const verifyOptionsSchema = z.object({
-  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
+  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
   /** Compare about this many hashes and rows instead of all. */
   sample: z.coerce.number().int().min(1).max(100_000_000).optional(),
   repair: z.boolean().default(false),
@@ -57,7 +57,8 @@ export async function runVerify(options: VerifyCommandOptions, print: (text: str
 
 export const verifyCommand = new Command('verify')
   .description('compares the hashes of a writer with their rows; exits 1 on missing, stale or orphan rows (--repair re-captures them)')
-  .requiredOption('--writer <name>', 'writer name, as the config names it')
+  // Not commander's requiredOption: its error exits 1; zod's missing --writer is a bad option (exit 2).
+  .option('--writer <name>', 'writer name, as the config names it (required)')
   .option('--sample <n>', 'compare about this many hashes and rows instead of all')
   .option('--repair', 're-capture each differing key through the library (an image, or a delete for an orphan row)')
   .option('--json', 'print the report as JSON')
