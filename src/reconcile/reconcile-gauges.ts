@@ -22,6 +22,7 @@ export class ReconcileGauges {
   readonly #verify = new Map<string, VerifyState>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> = Promise.resolve();
+  #stopped = false;
 
   private constructor(options: ReconcileGaugesOptions) {
     this.#options = options;
@@ -32,15 +33,19 @@ export class ReconcileGauges {
     gauges.#register();
     gauges.#polling = gauges.#poll();
     gauges.#timer = setInterval(() => {
-      gauges.#polling = gauges.#polling.then(() => gauges.#poll());
+      if (!gauges.#stopped) gauges.#polling = gauges.#polling.then(() => gauges.#poll());
     }, options.intervalMs ?? 5000);
     gauges.#timer.unref();
     return gauges;
   }
 
+  /**
+   * Stops polling without waiting for a read in flight: while Redis is down that read waits for a reconnection
+   * (the worker's connection reconnects), and a stop must not. Closing the connection ends it (caught in #poll).
+   */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#polling;
+    this.#stopped = true;
   }
 
   #register(): void {
@@ -64,6 +69,7 @@ export class ReconcileGauges {
 
   async #poll(): Promise<void> {
     for (const writer of this.#options.writers) {
+      if (this.#stopped) return;
       const keys = writerKeys(writer);
       try {
         const backfill = parseBackfillState(await this.#options.readHash(keys.backfill));
