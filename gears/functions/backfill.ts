@@ -1,4 +1,4 @@
-import { LibraryFunction } from '../../src/shared/protocol.js';
+import { LibraryFunction, RECAPTURE_MAX_KEYS, type RecaptureCounts } from '../../src/shared/protocol.js';
 import { appendRecord } from '../capture/capture-change.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
 import { readHashState } from '../capture/hash-state.js';
@@ -6,23 +6,8 @@ import { replyInteger } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';
 import { functionError, writerOfStream } from './function-arguments.js';
 
-/** What one call did with its keys (the reply, as JSON text). */
-export interface RecaptureCounts {
-  /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`). */
-  captured: number;
-  /** Keys skipped: gone (`backfill`) or present again (`delete_missing`). */
-  skipped: number;
-  /** Keys holding another type than a hash: left alone, as the capture leaves them. */
-  notHash: number;
-  /** Keys whose id is not a valid primary key: dead-lettered, as a live capture does. */
-  deadLettered: number;
-}
-
 /** The event named in a dead letter of a re-capture (a live capture names the keyspace event). */
 const BACKFILL_EVENT = 'backfill';
-
-/** Keys per call: every key costs an HMGET and an XADD under the lock, which must stay far below lock-redis-timeout. */
-export const MAX_RECAPTURE_KEYS = 1000;
 
 /**
  * TFCALL <lib>.backfill <1 + n> <capture stream> <hash key>...
@@ -58,34 +43,37 @@ export function registerDeleteMissingFunction(writers: ReadonlyMap<string, Write
   });
 }
 
-type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: RecaptureCounts) => void;
+/** The reply, counted as the keys go. */
+type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
 
-function recapture(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, fn: string, args: string[], capture: KeyCapture): RecaptureCounts {
+type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: Counts) => void;
+
+function recapture(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, fn: string, args: string[], capture: KeyCapture): Counts {
   const [stream, ...keys] = args;
   if (stream === undefined) throw functionError(fn, 'expected the capture stream and at least one key');
   const writer = writerOfStream(fn, writers, stream);
   if (keys.length === 0) throw functionError(fn, 'expected at least one key after the capture stream');
-  if (keys.length > MAX_RECAPTURE_KEYS) throw functionError(fn, `at most ${MAX_RECAPTURE_KEYS} keys per call, got ${keys.length}`);
+  if (keys.length > RECAPTURE_MAX_KEYS) throw functionError(fn, `at most ${RECAPTURE_MAX_KEYS} keys per call, got ${keys.length}`);
   const outside = keys.find((key) => !key.startsWith(writer.prefix));
   if (outside !== undefined) throw functionError(fn, `key '${outside}' is not under ${writer.prefix}, the prefix of ${writer.name}`);
-  const counts: RecaptureCounts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+  const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
   for (const key of keys) capture(client, writer, key, counts);
   return counts;
 }
 
-function captureImage(client: GearsClient, writer: WriterContext, key: string, counts: RecaptureCounts): void {
+function captureImage(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
   const state = readHashState(client, key, writer.mappedFields);
   if (state.kind === 'gone') counts.skipped += 1;
   else if (state.kind === 'not-hash') counts.notHash += 1;
   else append(client, writer, key, counts, (header) => upsertRecord(writer, header, state.fields));
 }
 
-function captureDelete(client: GearsClient, writer: WriterContext, key: string, counts: RecaptureCounts): void {
+function captureDelete(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
   if (replyInteger(client.call('EXISTS', key), 'EXISTS') !== 0n) counts.skipped += 1;
   else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
 }
 
-function append(client: GearsClient, writer: WriterContext, key: string, counts: RecaptureCounts, build: Parameters<typeof appendRecord>[5]): void {
+function append(client: GearsClient, writer: WriterContext, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
   // appendRecord dead-letters a key whose id is no valid primary key instead of appending: count which it did.
   const before = counts.captured;
   appendRecord(client, writer, BACKFILL_EVENT, key, null, (header) => {

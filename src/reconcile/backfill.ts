@@ -6,7 +6,7 @@
  * appends images that are current anyway. SCAN returns every key that exists for the whole scan; keys created
  * meanwhile are captured by their own writes.
  */
-import { LibraryFunction } from '../shared/protocol.js';
+import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import { ProgressLine, perSecond } from './progress-line.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { ReconcileRedis } from './reconcile-redis.js';
@@ -44,7 +44,6 @@ export const FIRST_BACKFILL_PAGE = 25;
  * the runtime: 50 ms pages doubled the median live-write latency of 20 ms pages for 8% more keys/s.
  */
 const PAGE_TARGET_MS = 20;
-const MAX_PAGE = 1000;
 
 /**
  * The next page size, from how long the last call of `keys` keys took: at most double (one fast call on a
@@ -52,7 +51,7 @@ const MAX_PAGE = 1000;
  */
 export function nextPageSize(keys: number, elapsedMs: number, cap: number): number {
   const perKey = Math.max(elapsedMs, 1) / Math.max(keys, 1);
-  return Math.max(1, Math.min(cap, MAX_PAGE, 2 * keys, Math.floor(PAGE_TARGET_MS / perKey)));
+  return Math.max(1, Math.min(cap, RECAPTURE_MAX_KEYS, 2 * keys, Math.floor(PAGE_TARGET_MS / perKey)));
 }
 
 export async function backfill(redis: ReconcileRedis, options: BackfillOptions): Promise<BackfillResult> {
@@ -60,7 +59,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   const match = options.match ?? '*';
   const print = options.print ?? (() => undefined);
   // With --rate, a page is at most a second of keys, so the limiter's waits stay short.
-  const cap = Math.max(1, Math.ceil(options.rate ?? MAX_PAGE));
+  const cap = Math.max(1, Math.ceil(options.rate ?? RECAPTURE_MAX_KEYS));
   let page = Math.min(FIRST_BACKFILL_PAGE, cap);
   const saved = parseBackfillState(await redis.readState(target.keys.backfill));
   const resume = options.restart !== true && saved !== null && saved.state !== 'done' && saved.match === match && saved.cursor !== '0';
@@ -90,7 +89,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   };
   do {
     // SCAN steps are independent of the page size: with few matching keys a small COUNT would mean many steps.
-    const step = await redis.scan(cursor, scanPattern(target, match), Math.min(MAX_PAGE, cap));
+    const step = await redis.scan(cursor, scanPattern(target, match), Math.min(RECAPTURE_MAX_KEYS, cap));
     let { captured, skipped, deadLettered } = state;
     for (let i = 0; i < step.keys.length; ) {
       if (options.signal?.aborted === true) return interrupted();

@@ -6,7 +6,7 @@
  */
 import { MultiErrorReply, RESP_TYPES } from 'redis';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
-import { MetaField } from '../shared/protocol.js';
+import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -16,14 +16,6 @@ const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.S
 
 /** A hash's mapped fields as they are now: null when the key does not exist, 'not-hash' for another type. */
 export type HashImage = ReadonlyMap<string, Buffer | null> | null | 'not-hash';
-
-/** What a re-capture function did (its JSON reply; see gears/functions/backfill.ts). */
-export interface RecaptureCounts {
-  readonly captured: number;
-  readonly skipped: number;
-  readonly notHash: number;
-  readonly deadLettered: number;
-}
 
 export interface ImagesAt {
   readonly images: ReadonlyMap<string, HashImage>;
