@@ -7,6 +7,7 @@
  * the runtime on two shared cores).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStatus } from '../../src/cli/commands/status.js';
 import { writerKeys } from '../../src/shared/keys.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import type { WorkerService } from '../../src/worker/worker-service.js';
@@ -91,6 +92,9 @@ describe('writebehind backfill', () => {
     const state = await direct.hGetAll(KEYS.backfill);
     expect(state).toMatchObject({ state: 'done', cursor: '0' });
     expect(Number(state['captured'])).toBeGreaterThanOrEqual(TOTAL);
+    const lines: string[] = [];
+    await runStatus({ redis: p.runtime.url, config: p.configFile }, (t) => lines.push(t));
+    expect(lines.join('\n')).toMatch(new RegExp(`PersonsWriteBehind: last backfill done \\S+: ${state['scanned']} key\\(s\\) scanned, ${state['captured']} captured`));
   }, 300_000);
 
   it('an interrupted backfill (SIGINT, then SIGKILL) resumes from its stored SCAN cursor', async () => {
