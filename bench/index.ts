@@ -10,6 +10,7 @@ import { describeMachine } from './support/machine.js';
 import { announce } from './support/progress.js';
 import { ratioOf, renderMachine, renderTextTable, writeReport, type BenchReport, type Ratio } from './support/report.js';
 import { anchorScenario } from './scenarios/anchor.js';
+import { backfillScenario } from './scenarios/backfill.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
 import { dataPathScenario } from './scenarios/data-path.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
@@ -18,9 +19,9 @@ import { runtimeOverheadScenario } from './scenarios/runtime-overhead.js';
 import { workerDrainScenario } from './scenarios/worker-drain.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 
-const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario];
+const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario, backfillScenario];
 /** Scenarios that need the runtime, the library and the worker (not just MariaDB). */
-const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead']);
+const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead', 'backfill']);
 
 function ratios(results: readonly ScenarioResult[]): Ratio[] {
   return [
@@ -31,6 +32,8 @@ function ratios(results: readonly ScenarioResult[]): Ratio[] {
     { label: 'drain / anchor per-record', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.perRecord.rowsPerSecond') },
     { label: 'drain / anchor as PyMySQL sends it', value: ratioOf(results, 'drain.rowsPerSecond', 'anchor.executemany.rowsPerSecond') },
     { label: 'anchor per-record / ceiling', value: ratioOf(results, 'anchor.perRecord.rowsPerSecond', 'ceiling.rowsPerSecond') },
+    { label: 'backfill keys captured/s / drain rows/s', value: ratioOf(results, 'backfill.capture.keysPerSecond', 'drain.rowsPerSecond') },
+    { label: 'backfill rows in MySQL/s / drain rows/s', value: ratioOf(results, 'backfill.rowsPerSecond', 'drain.rowsPerSecond') },
     { label: 'runtime captured HSET/s / redis-server HSET/s', value: ratioOf(results, 'overhead.runtimeCaptured', 'overhead.direct') },
   ];
 }

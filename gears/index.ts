@@ -10,6 +10,7 @@ import { createBatcher } from './batching/batcher.js';
 import { registerBatcherTrigger } from './batching/batcher-trigger.js';
 import { OpenRecordCounts } from './batching/open-records.js';
 import { registerCaptureTrigger } from './capture/capture-trigger.js';
+import { registerBackfillFunction, registerDeleteMissingFunction } from './functions/backfill.js';
 import { registerCommittedFunction } from './functions/committed.js';
 import { registerCutFunction } from './functions/cut.js';
 import { registerStatusFunction } from './functions/status.js';
@@ -32,5 +33,7 @@ for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions)
 registerBatcherTrigger(createBatcher(writers, openRecords, config.batch.size));
 registerCutFunction(writersByStream, openRecords);
 registerCommittedFunction(writersByStream);
+registerBackfillFunction(writersByStream);
+registerDeleteMissingFunction(writersByStream);
 registerStatusFunction(config.name, __LIBRARY_VERSION__, writers, openRecords, config.batch.size);
 registerVersionFunction(__LIBRARY_VERSION__);

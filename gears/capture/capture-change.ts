@@ -71,8 +71,11 @@ function decodeDirective(raw: ArrayBuffer): FlagDirective {
   return value === null ? { ok: false, reason: `'#' value is not valid UTF-8 (hex ${toHex(raw)})`, uuid: null } : parseFlag(value);
 }
 
-/** Appends a record once the key's id is known to be valid; otherwise dead-letters the change. */
-function appendRecord(
+/**
+ * Appends a record once the key's id is known to be valid; otherwise dead-letters the change. Also used by the
+ * backfill functions (functions/backfill.ts), so a re-captured image is the record a live capture would write.
+ */
+export function appendRecord(
   client: GearsClient,
   writer: WriterContext,
   event: string,

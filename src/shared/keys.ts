@@ -30,6 +30,10 @@ export interface WriterKeys {
   readonly deadLetters: string;
   /** Hash with the writer's cursors and counters (cut, open, committed, ...). */
   readonly meta: string;
+  /** Hash with the backfill's SCAN cursor (to resume) and its last run's figures (`writebehind backfill`). */
+  readonly backfill: string;
+  /** Hash with the last `writebehind verify` run's figures. */
+  readonly verify: string;
 }
 
 export function writerKeys(writer: string): WriterKeys {
@@ -39,6 +43,8 @@ export function writerKeys(writer: string): WriterKeys {
     batches: `${LIBRARY_KEY_NAMESPACE}batches:${tag}`,
     deadLetters: `${LIBRARY_KEY_NAMESPACE}dlq:${tag}`,
     meta: `${LIBRARY_KEY_NAMESPACE}meta:${tag}`,
+    backfill: `${LIBRARY_KEY_NAMESPACE}backfill:${tag}`,
+    verify: `${LIBRARY_KEY_NAMESPACE}verify:${tag}`,
   });
 }
 

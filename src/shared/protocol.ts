@@ -88,7 +88,26 @@ export const LibraryFunction = Object.freeze({
   status: 'status',
   /** no keys; no-writes. The library version. */
   version: 'version',
+  /** keys: capture stream, then hash keys. Captures each hash's current image (backfill, verify --repair). */
+  backfill: 'backfill',
+  /** keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair). */
+  deleteMissing: 'delete_missing',
 });
+
+/** The reply of `backfill` and `delete_missing` (JSON text): what the call did with its keys. */
+export interface RecaptureCounts {
+  /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`). */
+  readonly captured: number;
+  /** Keys skipped: gone (`backfill`) or present again (`delete_missing`). */
+  readonly skipped: number;
+  /** Keys holding another type than a hash: left alone, as the capture leaves them. */
+  readonly notHash: number;
+  /** Keys whose id is not a valid primary key: dead-lettered, as a live capture does. */
+  readonly deadLettered: number;
+}
+
+/** Most keys one `backfill` / `delete_missing` call takes. */
+export const RECAPTURE_MAX_KEYS = 1000;
 
 /** Parses a stream id "ms-seq" into a comparable pair; ids compare as numbers, never as strings. */
 export function parseStreamId(id: string): [bigint, bigint] {

@@ -17,6 +17,7 @@ import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { RedisStreamClient } from './redis-stream-client.js';
 import { Worker } from './worker.js';
 import { WorkerMetrics } from './worker-metrics.js';
+import { ReconcileGauges } from '../reconcile/reconcile-gauges.js';
 
 export interface WorkerServiceOptions {
   /** Where the library runs (the runtime's port or Redis Stack). */
@@ -84,6 +85,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
     const watch = CaptureFailureWatch.start({ list: (library) => failuresClient.listLibrary(library), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
     closers.push({ name: 'capture failure watch', close: () => watch.stop() });
+    const reconcileGauges = ReconcileGauges.start({ readHash: (key) => failuresClient.hashGetAll(key), writers: config.writers.map((w) => w.name), registry: metrics.registry });
+    closers.push({ name: 'backfill and verify gauges', close: () => reconcileGauges.stop() });
     if (metricsServer !== undefined) log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
     let closing: Promise<void> | undefined;
     return { worker, metricsPort: metricsServer?.port, close: () => (closing ??= closeAll()) };

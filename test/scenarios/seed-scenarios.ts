@@ -136,4 +136,20 @@ export function seedScenarios(env: () => SeedEnvironment): void {
     await env().client.hSet('person:11', { first_name: 'Zoë 🐍', last_name: sqlish });
     expect(await until(() => person('11'), (r) => r !== undefined)).toMatchObject({ first: 'Zoë 🐍', last: sqlish });
   });
+
+  it('backfill and delete_missing re-capture a hash no capture replicated, and delete the row of a hash gone unreplicated', async () => {
+    const stream = 'wb:changes:{PersonsWriteBehind}';
+    // `+`: the hash stays and nothing is replicated, as for data that existed before the library.
+    await env().client.hSet('person:12', { first_name: 'Before', age: '12', '#': '+' });
+    const images = (await env().client.sendCommand(['TFCALL', 'WriteBehind.backfill', '3', stream, 'person:12', 'person:gone'])) as string;
+    expect(JSON.parse(images)).toEqual({ captured: 1, skipped: 1, notHash: 0, deadLettered: 0 });
+    expect(await until(() => person('12'), (r) => r !== undefined)).toEqual({ person_id: '12', first: 'Before', last: null, age: 12 });
+    // `-`: the hash goes and nothing is replicated: the row is an orphan until delete_missing captures its delete.
+    await env().client.hSet('person:12', { '#': '-' });
+    expect(await person('12')).toBeDefined();
+    const deletes = (await env().client.sendCommand(['TFCALL', 'WriteBehind.delete_missing', '3', stream, 'person:12', 'person:11'])) as string;
+    expect(JSON.parse(deletes)).toEqual({ captured: 1, skipped: 1, notHash: 0, deadLettered: 0 });
+    await until(() => person('12'), (r) => r === undefined);
+    await expect(env().client.sendCommand(['TFCALL', 'WriteBehind.backfill', '2', stream, 'car:1'])).rejects.toThrow("ERR backfill: key 'car:1' is not under person:");
+  });
 }

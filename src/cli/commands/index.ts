@@ -6,5 +6,7 @@ import { workerCommand } from './worker.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { dlqCommand } from './dlq.js';
+import { backfillCommand } from './backfill.js';
+import { verifyCommand } from './verify.js';
 
-export const commands: Command[] = [startCommand, runtimeCommand, deployCommand, workerCommand, statusCommand, dlqCommand];
+export const commands: Command[] = [startCommand, runtimeCommand, deployCommand, workerCommand, statusCommand, dlqCommand, backfillCommand, verifyCommand];

@@ -9,6 +9,8 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js
 import { errorMessage } from '../../shared/errors.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
+import { writerKeys } from '../../shared/keys.js';
+import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
 import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
 import { RedisStreamClient } from '../../worker/redis-stream-client.js';
 import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
@@ -32,6 +34,9 @@ export interface WriterReport extends WriterStatus {
   readonly failedCaptures: number | null;
   /** The trigger's `last_error` (a timeout names no key; the dead-letter stream has the key otherwise). */
   readonly lastCaptureError: string | null;
+  /** The last `writebehind backfill` (running, interrupted or done) and the last `writebehind verify`, if any. */
+  readonly lastBackfill: BackfillState | null;
+  readonly lastVerify: VerifyState | null;
 }
 
 export interface StatusReport {
@@ -58,7 +63,10 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
     const writers: WriterReport[] = [];
     for (const name of names) {
       const failed = failures.find((f) => f.writer === name);
-      writers.push({ ...(await readWriterStatus(client, name)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null });
+      const keys = writerKeys(name);
+      const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
+      const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
+      writers.push({ ...(await readWriterStatus(client, name)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
     }
     const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -82,6 +90,7 @@ function formatReport(report: StatusReport): string {
         formatCaptureFailures(w) +
         (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
     );
+    if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);
   }
   return lines.join('\n');
 }

@@ -1,0 +1,84 @@
+import { LibraryFunction, RECAPTURE_MAX_KEYS, type RecaptureCounts } from '../../src/shared/protocol.js';
+import { appendRecord } from '../capture/capture-change.js';
+import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
+import { readHashState } from '../capture/hash-state.js';
+import { replyInteger } from '../replies.js';
+import type { WriterContext } from '../writer-context.js';
+import { functionError, writerOfStream } from './function-arguments.js';
+
+/** The event named in a dead letter of a re-capture (a live capture names the keyspace event). */
+const BACKFILL_EVENT = 'backfill';
+
+/**
+ * TFCALL <lib>.backfill <1 + n> <capture stream> <hash key>...
+ *
+ * Captures the current image of each hash, exactly as a live capture of a write would (same record, same
+ * stream, so same batching, dead letters and exactly-once). The whole page runs in one execution unit: each
+ * image is the key's state at one instant, and a live write to the key lands after it in the stream, so an
+ * older image can never overwrite a newer one in MySQL. The `#` field of a hash at rest is not acted on (it is
+ * not a write): the mapped fields are captured as they are.
+ *
+ * - keys: the writer's capture stream `wb:changes:{<w>}`, then up to 1000 keys under the writer's prefix
+ * - reply: JSON text of RecaptureCounts; a key that no longer exists is skipped (its delete was captured live)
+ * - errors: "ERR backfill: ..." for a stream that is no writer's capture stream, no keys, too many keys, or a
+ *   key outside the writer's prefix
+ */
+export function registerBackfillFunction(writers: ReadonlyMap<string, WriterContext>): void {
+  redis.registerFunction(LibraryFunction.backfill, (client, ...args) => JSON.stringify(recapture(client, writers, LibraryFunction.backfill, args, captureImage)), {
+    description: 'captures the current image of each given hash into its writer capture stream (backfill, verify --repair)',
+  });
+}
+
+/**
+ * TFCALL <lib>.delete_missing <1 + n> <capture stream> <hash key>...
+ *
+ * Captures a delete of the row of each key that does not exist now (verify --repair of a row with no hash).
+ * A key that exists again is skipped: its own capture carries its image.
+ *
+ * - keys, reply, errors: as `backfill` ("ERR delete_missing: ...")
+ */
+export function registerDeleteMissingFunction(writers: ReadonlyMap<string, WriterContext>): void {
+  redis.registerFunction(LibraryFunction.deleteMissing, (client, ...args) => JSON.stringify(recapture(client, writers, LibraryFunction.deleteMissing, args, captureDelete)), {
+    description: 'captures a delete of the row of each given key that no longer exists (verify --repair)',
+  });
+}
+
+/** The reply, counted as the keys go. */
+type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
+
+type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: Counts) => void;
+
+function recapture(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, fn: string, args: string[], capture: KeyCapture): Counts {
+  const [stream, ...keys] = args;
+  if (stream === undefined) throw functionError(fn, 'expected the capture stream and at least one key');
+  const writer = writerOfStream(fn, writers, stream);
+  if (keys.length === 0) throw functionError(fn, 'expected at least one key after the capture stream');
+  if (keys.length > RECAPTURE_MAX_KEYS) throw functionError(fn, `at most ${RECAPTURE_MAX_KEYS} keys per call, got ${keys.length}`);
+  const outside = keys.find((key) => !key.startsWith(writer.prefix));
+  if (outside !== undefined) throw functionError(fn, `key '${outside}' is not under ${writer.prefix}, the prefix of ${writer.name}`);
+  const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+  for (const key of keys) capture(client, writer, key, counts);
+  return counts;
+}
+
+function captureImage(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+  const state = readHashState(client, key, writer.mappedFields);
+  if (state.kind === 'gone') counts.skipped += 1;
+  else if (state.kind === 'not-hash') counts.notHash += 1;
+  else append(client, writer, key, counts, (header) => upsertRecord(writer, header, state.fields));
+}
+
+function captureDelete(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+  if (replyInteger(client.call('EXISTS', key), 'EXISTS') !== 0n) counts.skipped += 1;
+  else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
+}
+
+function append(client: GearsClient, writer: WriterContext, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
+  // appendRecord dead-letters a key whose id is no valid primary key instead of appending: count which it did.
+  const before = counts.captured;
+  appendRecord(client, writer, BACKFILL_EVENT, key, null, (header) => {
+    counts.captured += 1;
+    return build(header);
+  });
+  if (counts.captured === before) counts.deadLettered += 1;
+}

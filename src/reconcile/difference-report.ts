@@ -1,0 +1,70 @@
+/**
+ * The differences verify found, kept bounded: counts of each kind and the first examples (sorted for the
+ * report), never the whole list, so a table that differs everywhere costs no more memory than one that does not.
+ */
+import type { ColumnDifference } from './compare-row.js';
+
+export interface StaleExample {
+  readonly key: string;
+  readonly columns: readonly ColumnDifference[];
+}
+
+export interface DifferenceCounts<T> {
+  count: number;
+  examples: T[];
+}
+
+export interface VerifyReport {
+  readonly writer: string;
+  /** Hashes compared with their rows. */
+  keys: number;
+  /** Rows checked for a hash. */
+  rows: number;
+  /** Hashes without a row. */
+  missing: DifferenceCounts<string>;
+  /** Rows whose columns differ from their hash. */
+  stale: DifferenceCounts<StaleExample>;
+  /** Rows without a hash. */
+  orphan: DifferenceCounts<string>;
+  /** Keys that differed at first sight and turned out to be changes in flight (not differences). */
+  inFlight: number;
+  /** Records captured by --repair (images and deletes). */
+  repaired: number;
+  sample: number;
+  durationMs: number;
+}
+
+export const MAX_EXAMPLES = 10;
+
+export function emptyReport(writer: string, sample: number): VerifyReport {
+  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, sample, durationMs: 0 };
+}
+
+export function addExample<T>(counts: DifferenceCounts<T>, example: T): void {
+  counts.count += 1;
+  if (counts.examples.length < MAX_EXAMPLES) counts.examples.push(example);
+}
+
+export function differenceCount(report: VerifyReport): number {
+  return report.missing.count + report.stale.count + report.orphan.count;
+}
+
+/** Examples in key order, for a stable report. */
+export function sortExamples(report: VerifyReport): void {
+  report.missing.examples.sort();
+  report.orphan.examples.sort();
+  report.stale.examples.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export function formatReport(report: VerifyReport): string {
+  const lines = [`verify ${report.writer}: ${report.keys} key(s), ${report.rows} row(s)${report.sample > 0 ? ` (sample ${report.sample})` : ''}, ${differenceCount(report)} difference(s) in ${report.durationMs} ms`];
+  if (report.missing.count > 0) lines.push(`  missing rows ${report.missing.count}: ${report.missing.examples.join(' ')}`);
+  if (report.stale.count > 0) {
+    lines.push(`  stale rows ${report.stale.count}:`);
+    for (const s of report.stale.examples) lines.push(`    ${s.key}: ${s.columns.map((c) => `${c.column} redis=${JSON.stringify(c.redis)} mysql=${JSON.stringify(c.mysql)}`).join(', ')}`);
+  }
+  if (report.orphan.count > 0) lines.push(`  orphan rows ${report.orphan.count}: ${report.orphan.examples.join(' ')}`);
+  if (report.inFlight > 0) lines.push(`  ${report.inFlight} key(s) changing meanwhile (in flight, not differences)`);
+  if (report.repaired > 0) lines.push(`  repaired: ${report.repaired} record(s) captured; the worker writes them like any change`);
+  return lines.join('\n');
+}
