@@ -5,11 +5,11 @@
  * `committed` and `status` work per context, so per partition.
  */
 import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../src/shared/config.js';
-import { hashKeyPrefix, partitionKeys, writerKeys, type WriterKeys } from '../src/shared/keys.js';
+import { hashKeyPrefix, partitionKeys, writerKeys, type StreamKeys } from '../src/shared/keys.js';
 
 export interface WriterContext {
   readonly name: string;
-  readonly keys: WriterKeys;
+  readonly keys: StreamKeys;
   /** `<keysPrefix>:`, the keyspace trigger's prefix; the rest of a key is its id. */
   readonly prefix: string;
   readonly table: string;
@@ -39,7 +39,7 @@ export function createLegacyContext(writer: WriterConfig, config: Pick<WriteBehi
   return (writer.partitions ?? 1) === 1 ? null : createWriterContext(writer, config, writerKeys(writer.name));
 }
 
-function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>, keys: WriterKeys): WriterContext {
+function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>, keys: StreamKeys): WriterContext {
   return Object.freeze({
     name: writer.name,
     keys,

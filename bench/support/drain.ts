@@ -4,11 +4,11 @@
  * says why as far as Redis and the worker know: records left, the writer's last error, the worker's last log.
  */
 import type { RedisClientType } from 'redis';
-import type { WriterKeys } from '../../src/shared/keys.js';
+import type { StreamKeys } from '../../src/shared/keys.js';
 import type { CliProcess } from './cli-process.js';
 import { waitFor } from './wait.js';
 
-export async function waitForDrain(client: RedisClientType, keys: WriterKeys, worker: CliProcess, timeoutMs: number, onLeft: (left: number) => void = () => {}): Promise<void> {
+export async function waitForDrain(client: RedisClientType, keys: StreamKeys, worker: CliProcess, timeoutMs: number, onLeft: (left: number) => void = () => {}): Promise<void> {
   let left = -1;
   try {
     await waitFor('the backlog to drain', async () => {

@@ -21,7 +21,8 @@ export const WORKER_GROUP = 'workers';
 /** Seconds an acknowledgement stream lives (the seed's "TTL of one hour"). */
 export const ACK_TTL_SECONDS = 3600;
 
-export interface WriterKeys {
+/** The keys of one ordered capture log: a writer's, or one partition's of a partitioned writer. */
+export interface StreamKeys {
   /** Stream of captured changes, the durable ordered log until a change is committed. */
   readonly changes: string;
   /** Stream of batch descriptors cut from `changes`; workers read it with the `workers` group. */
@@ -30,6 +31,10 @@ export interface WriterKeys {
   readonly deadLetters: string;
   /** Hash with the writer's cursors and counters (cut, open, committed, ...). */
   readonly meta: string;
+}
+
+/** A writer's stream keys (its unpartitioned log) and its writer-wide reconcile state. */
+export interface WriterKeys extends StreamKeys {
   /** Hash with the backfill's SCAN cursor (to resume) and its last run's figures (`writebehind backfill`). */
   readonly backfill: string;
   /** Hash with the last `writebehind verify` run's figures. */
@@ -57,7 +62,7 @@ export const MAX_PARTITIONS = 256;
  * landing in the partition's first slot, so on a cluster (one partition per slot) the keys live with the hashes
  * they capture; the count is in the name, so another layout never shares streams with this one.
  */
-export function partitionKeys(writer: string, index: number, count: number): WriterKeys {
+export function partitionKeys(writer: string, index: number, count: number): StreamKeys {
   if (count === 1 && index === 0) return writerKeys(writer);
   if (!Number.isInteger(count) || count < 1 || count > CLUSTER_SLOTS || !Number.isInteger(index) || index < 0 || index >= count) {
     throw new RangeError(`partition ${index} of ${count} does not exist`);
