@@ -10,7 +10,7 @@ import { errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { GearsHost, LockedExecutor } from './gears-host.js';
 import { LibraryHost } from './library-host/library-host.js';
-import { CommandTable } from './server/command-table.js';
+import { CommandTable } from './command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
 import { OwnTraffic } from './server/own-traffic.js';

@@ -10,8 +10,7 @@ import type { Logger } from '../../shared/log.js';
 import { SyncRedis } from '../sync-redis/sync-redis.js';
 import { COMMANDS } from '../commands/handlers.js';
 import { AsyncConnectionPool } from './async-connection-pool.js';
-import { CommandTable } from './command-table.js';
-import { CommandTable as KeyTable } from '../server/command-table.js';
+import { CommandTable } from '../command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
 import { LibraryStore, INTERNAL_KEY_PREFIX } from './library-store.js';
@@ -58,7 +57,7 @@ export class LibraryHost implements GearsHost {
     timeoutMs: number,
     memoryLimitMb: number,
     countCall: { fn: (argv: readonly Buffer[] | null) => void },
-    keys: KeyTable,
+    keys: CommandTable,
   ) {
     this.#services = services;
     this.#timeoutMs = timeoutMs;
@@ -76,8 +75,7 @@ export class LibraryHost implements GearsHost {
 
   static async create(options: LibraryHostOptions): Promise<LibraryHost> {
     const syncRedis = await SyncRedis.create(options.redisUrl);
-    const commandReply = syncRedis.call(['COMMAND']);
-    const commands = new CommandTable(commandReply);
+    const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
     const countCall = { fn: (_argv: readonly Buffer[] | null) => undefined as void };
     const services = {
       syncRedis,
@@ -89,7 +87,7 @@ export class LibraryHost implements GearsHost {
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, KeyTable.fromCommandReply(commandReply));
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, commands);
   }
 
   get callCount(): number {
@@ -101,7 +99,7 @@ export class LibraryHost implements GearsHost {
   }
 
   /** Whether a trigger could care about the events of this call: its keys are unknown or one is watched. */
-  #mayConcernTriggers(argv: readonly Buffer[], table: KeyTable): boolean {
+  #mayConcernTriggers(argv: readonly Buffer[], table: CommandTable): boolean {
     const keys = table.keysOf(argv);
     if (keys === null) return true;
     for (const key of keys) if (this.matchesKeyspaceTrigger(key) || this.matchesStreamTrigger(key)) return true;

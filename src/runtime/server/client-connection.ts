@@ -27,7 +27,7 @@ import { array, error, simple, type RespProtocol, type RespValue } from '../resp
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
 import { OWN_TOKEN, slowlogCount, type OwnTraffic } from './own-traffic.js';
-import { CommandTable } from './command-table.js';
+import type { CommandTable } from '../command-table.js';
 import type { RedisAddress } from './redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
@@ -278,7 +278,7 @@ export class ClientConnection {
     if (reachesBusyServer(name, args)) return 'unlocked';
     if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
     if (isIntrospection(name, args)) return 'introspect';
-    if (CommandTable.mayBlock(name, args)) return 'blocking';
+    if (this.#deps.table.mayBlock(args, name)) return 'blocking';
     const keys = this.#deps.table.keysOf(args, name);
     if (keys === null) return 'markered';
     const readOnly = this.#deps.table.isReadOnly(args, name);
