@@ -5,10 +5,11 @@
  * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
  */
 import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
-import { error, type RespValue } from '../resp/types.js';
+import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import { SyncRedis } from '../sync-redis/sync-redis.js';
-import { COMMANDS } from '../commands/handlers.js';
+import { dispatchGearsCommand } from '../commands/dispatcher.js';
+import type { LibraryRegistry } from '../commands/library-registry.js';
 import { AsyncConnectionPool } from './async-connection-pool.js';
 import { CommandTable } from '../command-table.js';
 import type { HostServices } from './host-services.js';
@@ -39,7 +40,7 @@ export const DEFAULT_MEMORY_LIMIT_MB = 200;
 /** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
 const LOADING_TIMEOUT_MS = 30_000;
 
-export class LibraryHost implements GearsHost {
+export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #libraries = new Map<string, LoadedLibraryEntry>();
   readonly #services: HostServices;
   readonly #store: LibraryStore;
@@ -107,15 +108,7 @@ export class LibraryHost implements GearsHost {
   }
 
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
-    if (name === 'TFUNCTION') {
-      // arity -2: redis-server itself refuses a bare TFUNCTION.
-      if (args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
-      const sub = args[0]!.toString('utf8').toLowerCase();
-      const command = sub === 'load' ? COMMANDS.TFUNCTION_LOAD : sub === 'delete' ? COMMANDS.TFUNCTION_DELETE : sub === 'list' ? COMMANDS.TFUNCTION_LIST : null;
-      if (command === null) return error(`Unknown subcommand ${sub}`);
-      return command.execute(this, args.slice(1), caller);
-    }
-    return COMMANDS[name].execute(this, args, caller);
+    return dispatchGearsCommand(this, name, args, caller);
   }
 
   matchesKeyspaceTrigger(key: Buffer): boolean {
@@ -196,7 +189,7 @@ export class LibraryHost implements GearsHost {
     return this.#closing;
   }
 
-  // ---- used by the command handlers (commands/*.ts) ----
+  // ---- LibraryRegistry: used by the command handlers (commands/*.ts) ----
 
   /** TFUNCTION LOAD: throws the error text; atomic (a failed REPLACE keeps the old library and its state). */
   load(code: string, config: string | null, replace: boolean, user: string): void {
