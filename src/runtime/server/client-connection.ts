@@ -17,11 +17,13 @@ import type { GearsCommandName } from '../gears-host.js';
 import { decodeFrame } from '../resp/decoder.js';
 import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
 import { encode, encodeCommand } from '../resp/encoder.js';
-import { array, error, simple, type RespValue } from '../resp/types.js';
+import { error, simple, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
+import { replayTransaction } from './transaction-replay.js';
+import { servedOrBlocked } from './upstream-probe.js';
 import { slowlogCount, type OwnTraffic } from './own-traffic.js';
 import { RawStream } from './raw-stream.js';
 import type { RedisAddress } from './redis-address.js';
@@ -395,7 +397,7 @@ export class ClientConnection {
     try {
       const reply = this.#expectInto(slot);
       this.#upstream.write(command.raw);
-      if ((await this.#servedOrBlocked(reply)) === 'served') {
+      if ((await servedOrBlocked(this.#upstream, this.#deps.control, reply)) === 'served') {
         await reply;
         await scheduler.settleClientEvents(await scheduler.collectEvents());
         return;
@@ -408,32 +410,6 @@ export class ClientConnection {
       this.#output.release(slot);
       release?.();
     }
-  }
-
-  async #servedOrBlocked(reply: Promise<RespValue>): Promise<'served' | 'blocked'> {
-    let answered = false;
-    reply.then(
-      () => (answered = true),
-      () => (answered = true),
-    );
-    const id = await this.#upstream.serverId(this.#deps.control);
-    if (id === null) return 'blocked';
-    for (let poll = 0; ; poll++) {
-      // The server may not have read the command yet: poll, backing off so a paused server is not hammered.
-      await new Promise((resolve) => (poll < 8 ? setImmediate(resolve) : setTimeout(resolve, Math.min(poll, 20))));
-      if (answered) return 'served';
-      const info = await this.#deps.control.send(['CLIENT', 'LIST', 'ID', String(id)]);
-      if (answered) return 'served';
-      const flags = clientListField(info, 'flags');
-      if (flags === null || flags.includes('b')) return 'blocked';
-    }
-  }
-
-  async #watchedKeyChanged(): Promise<boolean> {
-    const id = await this.#upstream.serverId(this.#deps.control);
-    if (id === null) return false;
-    const flags = clientListField(await this.#deps.control.send(['CLIENT', 'LIST', 'ID', String(id)]), 'flags');
-    return flags !== null && flags.includes('d');
   }
 
   /** (UN)SUBSCRIBE family. RESP3 replies with pushes; a RESP2 connection switches to raw mode. */
@@ -488,64 +464,21 @@ export class ClientConnection {
     this.#replyNow(command, QUEUED);
   }
 
-  /**
-   * EXEC of a transaction holding gears commands: the server's MULTI is discarded and every queued command is
-   * replayed in order, outside MULTI, under the exclusive lock — atomic for the runtime's clients. A WATCH is
-   * honoured by asking the server (CLIENT LIST flag `d`) whether a watched key changed, before the DISCARD.
-   */
+  /** EXEC of a transaction holding TF commands: replayed by the runtime (transaction-replay.ts). */
   async #runGearsTransaction(command: SessionCommand): Promise<void> {
     const scheduler = this.#deps.scheduler;
-    const session = this.session;
-    const protocol = session.protocol;
     const slot = this.#reserve(command, false, true);
+    const protocol = this.session.protocol;
     const release = await scheduler.lock.exclusive();
     try {
-      if (session.transactionServerError) {
-        const reply = this.#expectInto(slot);
-        this.#upstream.write(command.raw);
-        session.track(command, await reply);
-        return;
-      }
-      const dirty = session.watching && (await this.#watchedKeyChanged());
-      const discarded = this.#upstream.expectValue();
-      this.#upstream.write(encodeCommand(['DISCARD']));
-      await discarded;
-      const transaction = session.transaction;
-      session.leaveMulti();
-      if (session.transactionLocalError) {
-        this.#output.fill(slot, encode(error('EXECABORT Transaction discarded because of previous errors.'), protocol));
-        return;
-      }
-      if (dirty) {
-        this.#output.fill(slot, Buffer.from(protocol === 3 ? '_\r\n' : '*-1\r\n'));
-        return;
-      }
-      await scheduler.beforeLibraryWork();
-      const replies: RespValue[] = [];
-      const clientEvents = [];
-      for (let i = 0; i < transaction.length; ) {
-        const entry = transaction[i]!;
-        if (entry.gears) {
-          const { result } = await callLibrary(scheduler, entry.gears, entry.command.args, session.caller(true));
-          if (isPromise(result)) result.catch(() => undefined);
-          replies.push(isPromise(result) ? error('ERR Can not block client for background execution, Blocking is not allow inside multi/exec, Lua, or within another module (RM_Call).') : result);
-          i++;
-          continue;
-        }
-        // A run of server commands: pipelined, with one marker after the run.
-        const run: QueuedCommand[] = [];
-        while (i < transaction.length && !transaction[i]!.gears) run.push(transaction[i++]!);
-        const fenced = sendFenced(scheduler, this.#upstream, run.map((q) => q.command.raw));
-        for (let j = 0; j < run.length; j++) {
-          const value = await fenced.replies[j]!;
-          replies.push(value);
-          session.track(run[j]!.command, value);
-          this.#afterFlush(run[j]!.command, value, []);
-        }
-        clientEvents.push(...(await fenced.events));
-      }
-      this.#output.fill(slot, encode(array(replies), protocol));
-      await scheduler.settleClientEvents(clientEvents);
+      await replayTransaction(command, {
+        session: this.session,
+        link: this.#upstream,
+        scheduler,
+        control: this.#deps.control,
+        reply: (value) => this.#output.fill(slot, Buffer.isBuffer(value) ? value : encode(value, protocol)),
+        ran: (queued, value) => this.#afterFlush(queued, value, []),
+      });
     } finally {
       this.#output.release(slot);
       release();
@@ -588,11 +521,4 @@ export class ClientConnection {
       else if (name === 'flushdb') this.#deps.scheduler.host.afterFlush(this.session.db);
     }
   }
-}
-
-/** One `field=value` of a CLIENT LIST line, or null when the reply holds no client. */
-function clientListField(reply: RespValue, field: string): string | null {
-  const text = reply.type === 'blob' || reply.type === 'verbatim' ? reply.value.toString('latin1') : '';
-  const match = new RegExp(`(?:^| )${field}=(\\S*)`).exec(text);
-  return match ? match[1]! : null;
 }
