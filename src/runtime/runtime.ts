@@ -28,6 +28,8 @@ export interface GearsHostOptions {
   log: Logger;
   lockTimeoutMs?: number;
   memoryLimitMb?: number;
+  /** Told the server id of each connection the host opens to redis-server for itself. */
+  onOwnConnection?: (id: number) => void;
 }
 
 export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
@@ -96,7 +98,7 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
-      const control = await RedisConnection.open(address, 'writebehind-runtime-control');
+      const control = await RedisConnection.open(address, 'control');
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control);
       await liftPubSubOutputLimit(control, log);
@@ -117,11 +119,13 @@ export class Runtime extends EventEmitter {
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
       const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
       const host = await createHost({
         redisUrl: options.redisUrl,
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
+        onOwnConnection: (id) => ownTraffic.add(id),
         ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
       });
@@ -129,7 +133,6 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });

@@ -33,6 +33,8 @@ export interface LibraryHostOptions {
    * RedisGears' OOM error from then on; the others keep running. @defaultValue 200
    */
   readonly memoryLimitMb?: number;
+  /** Told the server id of each connection the host opens (the runtime spares them from its clients' CLIENT KILL). */
+  readonly onOwnConnection?: (id: number) => void;
 }
 
 /** RedisGears' default `v8-maxmemory` (200MB). */
@@ -76,11 +78,13 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   static async create(options: LibraryHostOptions): Promise<LibraryHost> {
     const syncRedis = await SyncRedis.create(options.redisUrl);
+    const onOwnConnection = options.onOwnConnection ?? (() => undefined);
+    if (syncRedis.id !== null) onOwnConnection(syncRedis.id);
     const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
     const countCall = { fn: (_argv: readonly Buffer[] | null) => undefined as void };
     const services = {
       syncRedis,
-      pool: new AsyncConnectionPool(options.redisUrl),
+      pool: new AsyncConnectionPool(options.redisUrl, onOwnConnection),
       executor: options.executor,
       log: options.log,
       commands,

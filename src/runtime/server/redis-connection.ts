@@ -8,7 +8,8 @@ import { RedisCommandError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { authCommand, type RedisAddress } from './redis-address.js';
+import { helloCommand } from '../handshake.js';
+import type { RedisAddress } from './redis-address.js';
 
 interface PendingReply {
   readonly resolve: (value: RespValue) => void;
@@ -28,13 +29,17 @@ export class RedisConnection {
     socket.on('close', () => this.#fail(new RedisCommandError('connection to redis-server closed')));
   }
 
-  static async open(address: RedisAddress, name: string): Promise<RedisConnection> {
+  /** Opens a RESP2 connection with the runtime's handshake; `role` names it (`writebehind-runtime-<role>`). */
+  static async open(address: RedisAddress, role: string): Promise<RedisConnection> {
     const socket = await openSocket(address);
     socket.setNoDelay(true);
     const connection = new RedisConnection(socket);
-    const auth = authCommand(address);
-    if (auth) await connection.call(auth);
-    await connection.call(['CLIENT', 'SETNAME', name]);
+    try {
+      await connection.call(helloCommand(address, 2, role));
+    } catch (cause) {
+      await connection.close();
+      throw cause;
+    }
     return connection;
   }
 
