@@ -53,6 +53,11 @@ export interface RuntimeOptions {
    * @defaultValue true
    */
   protectedMode?: boolean;
+  /**
+   * How long to wait for the backing server to accept the runtime's connections and answer their handshake.
+   * @defaultValue 10000
+   */
+  connectTimeoutMs?: number;
   /** @defaultValue a silent logger */
   log?: Logger;
   /** RedisGears' `lock-redis-timeout`, passed to the library host. */
@@ -98,7 +103,7 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
-      const control = await RedisConnection.open(address, 'control');
+      const control = await RedisConnection.open(address, 'control', options.connectTimeoutMs);
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control);
       await liftPubSubOutputLimit(control, log);

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { runRuntime } from '../../src/cli/commands/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { Runtime } from '../../src/runtime/runtime.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 let redis: RedisServer;
@@ -106,6 +108,38 @@ describe('writebehind runtime', () => {
       } finally {
         await runtime.close();
       }
+    }
+  });
+});
+
+describe('Runtime.start against a server it cannot use', () => {
+  it('a refused password: rejects, and leaves no connection of its own open on the server', async () => {
+    const own = await startRedisServer();
+    try {
+      const setup = await RespSocket.open(own.port);
+      setup.send(['CONFIG', 'SET', 'requirepass', 's3cret']);
+      await setup.read(1);
+      await expect(Runtime.start({ redisUrl: `redis://:wrong@127.0.0.1:${own.port}`, port: 0 })).rejects.toThrow(/WRONGPASS|invalid/i);
+      setup.send(['AUTH', 's3cret'], ['CLIENT', 'LIST']);
+      const [, list] = await setup.read(2);
+      const lines = String((list!.value as { value: Buffer }).value).trim().split('\n');
+      expect(lines).toHaveLength(1); // only this set-up connection
+      setup.close();
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('a server that accepts and never answers: rejects after connectTimeoutMs instead of waiting for good', async () => {
+    const mute = createServer(() => undefined);
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const port = (mute.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      await expect(Runtime.start({ redisUrl: `redis://127.0.0.1:${port}`, port: 0, connectTimeoutMs: 300 })).rejects.toThrow(/did not answer/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      mute.close();
     }
   });
 });
