@@ -222,6 +222,22 @@ describe('hostile rejections and CLIENT KILL', () => {
     }
   });
 
+  it('an unhandled rejection whose message and stack getters never return does not wedge the runtime', async () => {
+    const hostile = "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); Object.defineProperty(e, 'stack', { get() { for (;;) {} } });";
+    await load(env.resp3, lib('lib', `redis.registerFunction('f', () => { ${hostile} (async function () { throw e; })(); return 1; });`), 'REPLACE');
+    const reply = await env.resp3.sendCommand(tfcall('f')).catch((error: Error) => error.message);
+    expect([1, TERMINATED]).toContain(reply);
+    await expectRuntimeServes(env.resp3);
+    await load(env.resp3, lib('lib', `
+      redis.registerKeySpaceTrigger('t', 'iso:', async () => { ${hostile} throw e; });
+      redis.registerStreamTrigger('s', 'iso:st:', async () => { ${hostile} throw e; });
+      redis.registerFunction('sync', () => { ${hostile} return new Promise((resolve, reject) => reject(e)); });`), 'REPLACE');
+    await env.resp3.set('iso:1', 'x');
+    await env.resp3.xAdd('iso:st:1', '*', { a: '1' });
+    await env.resp3.sendCommand(tfcall('sync')).catch(() => undefined);
+    await expectRuntimeServes(env.resp3);
+  });
+
   it('CLIENT KILL through the runtime spares the library host’s own connections: library calls still work', async () => {
     await load(env.resp3, lib('lib', "redis.registerFunction('f', (c) => c.call('ping')); redis.registerAsyncFunction('a', async (c) => c.block((b) => b.call('ping')));"), 'REPLACE');
     expect(await env.resp3.sendCommand(['TFCALLASYNC', 'lib.a', '0'])).toBe('PONG'); // opens a pooled connection
