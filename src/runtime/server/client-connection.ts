@@ -16,15 +16,15 @@ import { gearsCommandName } from '../commands/index.js';
 import type { GearsCommandName } from '../gears-host.js';
 import { decodeFrame } from '../resp/decoder.js';
 import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
-import { encode, encodeCommand } from '../resp/encoder.js';
+import { encode } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
-import { parseClientList, planClientKill, sumKillReplies } from './client-kill.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
-import { slowlogCount, type OwnTraffic } from './own-traffic.js';
+import type { OwnTraffic } from './own-traffic.js';
+import { answerWithoutOwnTraffic } from './own-traffic-commands.js';
 import { RawStream } from './raw-stream.js';
 import type { RedisAddress } from './redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -239,9 +239,8 @@ export class ClientConnection {
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':
-        return this.#runClientKill(command);
       case 'introspect':
-        return this.#runIntrospection(command);
+        return this.#runHidingOwnTraffic(command);
       case 'shared':
         return this.#runShared([command]);
     }
@@ -289,35 +288,12 @@ export class ClientConnection {
     this.#upstream.write(command.raw);
   }
 
-  /** CLIENT KILL, kept away from the runtime's own connections (see client-kill.ts). */
-  async #runClientKill(command: SessionCommand): Promise<void> {
-    const clients = parseClientList(await this.#deps.control.send(['CLIENT', 'LIST']));
-    const plan = planClientKill(command.args, this.#deps.ownTraffic.ids, clients);
-    if (plan.kind === 'pass') return this.#runUnlocked(command);
-    const slot = this.#reserve(command, false);
-    if (plan.kind === 'reply') {
-      this.#output.fill(slot, encode(plan.reply, this.session.protocol));
-      return;
-    }
-    const replies = plan.commands.map(() => this.#upstream.expectValue());
-    this.#upstream.write(Buffer.concat(plan.commands.map((args) => encodeCommand(args))));
-    this.#output.fill(slot, encode(sumKillReplies(await Promise.all(replies)), this.session.protocol));
-  }
-
-  /** SLOWLOG GET/LEN, PUBSUB NUMPAT/CHANNELS: the server's answer without the runtime's own traffic. */
-  async #runIntrospection(command: SessionCommand): Promise<void> {
-    const own = this.#deps.ownTraffic;
-    const sub = command.args[1]!.toString('latin1').toLowerCase();
-    const count = sub === 'len' ? null : sub === 'get' ? slowlogCount(command.args) : undefined;
-    if (command.name === 'slowlog' && count === undefined) return this.#runUnlocked(command); // the server's error
-    const slot = this.#reserve(command, false);
-    const addresses = await own.addresses();
-    const sent = command.name === 'slowlog' ? encodeCommand(['SLOWLOG', 'GET', '-1']) : command.raw;
-    const reply = this.#upstream.expectValue();
-    this.#upstream.write(sent);
-    const value = await reply;
-    const shown = command.name === 'slowlog' ? own.slowlog(value, count!, addresses) : sub === 'numpat' ? own.numpat(value) : own.channels(value);
-    this.#output.fill(slot, encode(shown, this.session.protocol));
+  /** CLIENT KILL, SLOWLOG, PUBSUB introspection: answered without the runtime's own connections and traffic. */
+  async #runHidingOwnTraffic(command: SessionCommand): Promise<void> {
+    const context = { link: this.#upstream, control: this.#deps.control, own: this.#deps.ownTraffic };
+    const answer = await answerWithoutOwnTraffic(command.name, command.args, command.raw, context);
+    if (answer === null) return this.#runUnlocked(command);
+    this.#replyNow(command, encode(answer, this.session.protocol));
   }
 
   /** A command that may fire triggers: its events are collected with a marker and fired before its reply. */
