@@ -10,7 +10,7 @@ import { errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { GearsHost, LockedExecutor } from './gears-host.js';
 import { LibraryHost } from './library-host/library-host.js';
-import { CommandTable } from './server/command-table.js';
+import { CommandTable } from './command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
 import { OwnTraffic } from './server/own-traffic.js';
@@ -33,6 +33,8 @@ export interface GearsHostOptions {
   memoryLimitMb?: number;
   /** The backing server is a cluster node (LibraryHostOptions.clusterMode). */
   clusterMode?: boolean;
+  /** Told the server id of each connection the host opens to redis-server for itself. */
+  onOwnConnection?: (id: number) => void;
 }
 
 export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
@@ -56,6 +58,11 @@ export interface RuntimeOptions {
    * @defaultValue true
    */
   protectedMode?: boolean;
+  /**
+   * How long to wait for the backing server to accept the runtime's connections and answer their handshake.
+   * @defaultValue 10000
+   */
+  connectTimeoutMs?: number;
   /** @defaultValue a silent logger */
   log?: Logger;
   /** RedisGears' `lock-redis-timeout`, passed to the library host. */
@@ -101,7 +108,7 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
-      const control = await RedisConnection.open(address, 'writebehind-runtime-control');
+      const control = await RedisConnection.open(address, 'control', options.connectTimeoutMs);
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control);
       await liftPubSubOutputLimit(control, log);
@@ -123,12 +130,14 @@ export class Runtime extends EventEmitter {
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
       const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
       const localHost = await createHost({
         redisUrl: options.redisUrl,
         clusterMode,
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
+        onOwnConnection: (id) => ownTraffic.add(id),
         ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
       });
@@ -138,7 +147,6 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       await host.restore();
 
-      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });

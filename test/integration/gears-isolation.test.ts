@@ -203,3 +203,56 @@ describe('hostile libraries fail alone', () => {
     await expectRuntimeServes(env.resp3);
   });
 });
+
+describe('hostile rejections and CLIENT KILL', () => {
+  beforeEach(async () => {
+    await load(env.resp3, lib('other', "redis.registerFunction('ok', () => 'ok');"), 'REPLACE');
+  });
+
+  it('an async function rejecting with a value whose message getter never returns is converted under the lock timeout', async () => {
+    const hostile = "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } });";
+    await load(env.resp3, lib('lib', `
+      redis.registerAsyncFunction('f', async () => { ${hostile} throw e; });
+      redis.registerAsyncFunction('later', async (c) => { await c.block((b) => b.callAsync('ping')); ${hostile} throw e; });
+      redis.registerFunction('p', () => new Promise((resolve, reject) => { ${hostile} reject(e); }));`), 'REPLACE');
+    for (const name of ['f', 'later', 'p']) {
+      const reply = await env.resp3.sendCommand(['TFCALLASYNC', `lib.${name}`, '0']).catch((error: Error) => error.message);
+      expect([name, reply]).toEqual([name, TERMINATED]);
+      await expectRuntimeServes(env.resp3);
+    }
+  });
+
+  it('an unhandled rejection whose message and stack getters never return does not wedge the runtime', async () => {
+    const hostile = "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); Object.defineProperty(e, 'stack', { get() { for (;;) {} } });";
+    await load(env.resp3, lib('lib', `redis.registerFunction('f', () => { ${hostile} (async function () { throw e; })(); return 1; });`), 'REPLACE');
+    const reply = await env.resp3.sendCommand(tfcall('f')).catch((error: Error) => error.message);
+    expect([1, TERMINATED]).toContain(reply);
+    await expectRuntimeServes(env.resp3);
+    await load(env.resp3, lib('lib', `
+      redis.registerKeySpaceTrigger('t', 'iso:', async () => { ${hostile} throw e; });
+      redis.registerStreamTrigger('s', 'iso:st:', async () => { ${hostile} throw e; });
+      redis.registerFunction('sync', () => { ${hostile} return new Promise((resolve, reject) => reject(e)); });`), 'REPLACE');
+    await env.resp3.set('iso:1', 'x');
+    await env.resp3.xAdd('iso:st:1', '*', { a: '1' });
+    await env.resp3.sendCommand(tfcall('sync')).catch(() => undefined);
+    await expectRuntimeServes(env.resp3);
+  });
+
+  it('CLIENT KILL through the runtime spares the library host’s own connections: library calls still work', async () => {
+    await load(env.resp3, lib('lib', "redis.registerFunction('f', (c) => c.call('ping')); redis.registerAsyncFunction('a', async (c) => c.block((b) => b.call('ping')));"), 'REPLACE');
+    expect(await env.resp3.sendCommand(['TFCALLASYNC', 'lib.a', '0'])).toBe('PONG'); // opens a pooled connection
+    const killer = await RespSocket.open(env.runtime.port);
+    killer.send(['CLIENT', 'KILL', 'SKIPME', 'YES']);
+    await killer.read(1);
+    killer.close();
+    // It killed the upstream connections of this file's clients too: give the file fresh ones.
+    await Promise.all([env.resp3.disconnect().catch(() => undefined), env.resp2.disconnect().catch(() => undefined)]);
+    env.raw.close();
+    env.resp3 = createClient({ url: env.runtime.url, RESP: 3 });
+    env.resp2 = createClient({ url: env.runtime.url });
+    await Promise.all([env.resp3.connect(), env.resp2.connect()]);
+    env.raw = await RespSocket.open(env.runtime.port);
+    expect(await env.resp3.sendCommand(tfcall('f'))).toBe('PONG');
+    expect(await env.resp3.sendCommand(['TFCALLASYNC', 'lib.a', '0'])).toBe('PONG');
+  });
+});

@@ -83,8 +83,17 @@ describe('CLI around the worker', () => {
     const db = await createTestDatabase('start');
     const out: string[] = [];
     try {
-      const pipeline = await runStart({ redis: server.url, port: 0, mysql: db.url, config: 'config/example.json' }, (t) => out.push(t));
+      const pipeline = await runStart({ redis: server.url, port: 0, mysql: db.url, config: 'config/example.json', lockTimeout: '2000' }, (t) => out.push(t));
       try {
+        // --lock-timeout reaches the runtime: a function busy for 800 ms passes under 2000 (the default 500 kills it).
+        const busy = await import('../helpers/resp-socket.js').then(({ RespSocket }) => RespSocket.open(pipeline.runtimePort));
+        busy.send(['TFUNCTION', 'LOAD', "#!js api_version=1.0 name=busy\nredis.registerFunction('f', () => { const end = Date.now() + 800; while (Date.now() < end) {} return 'done'; });"]);
+        await busy.read(1);
+        busy.send(['TFCALL', 'busy.f', '0']);
+        expect(await busy.readBytes(1)).toMatch(/^\$4\r\ndone/);
+        busy.send(['TFUNCTION', 'DELETE', 'busy']);
+        await busy.read(1);
+        busy.close();
         expect(out.join('\n')).toContain(`redis-cli -p ${pipeline.runtimePort} HSET person:1 first_name James last_name Bond age 42`);
         expect(out.join('\n')).toContain('created table(s) persons, cars');
         const { createClient } = await import('redis');

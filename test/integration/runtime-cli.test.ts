@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { runRuntime } from '../../src/cli/commands/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { Runtime } from '../../src/runtime/runtime.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 let redis: RedisServer;
@@ -89,6 +91,55 @@ describe('writebehind runtime', () => {
       await runtime.close();
     } finally {
       await own.stop();
+    }
+  });
+
+  it('--memory-limit sets each isolate\'s v8-maxmemory: 40 MB of doubles fails at 16 MB, passes at the default', async () => {
+    const code = "#!js api_version=1.0 name=mem\nredis.registerFunction('f', () => new Array(5e6).fill(1.5).length);";
+    for (const [limit, expected] of [[undefined, /^:5000000/], ['16', /^-/]] as const) {
+      const runtime = await runRuntime({ port: 0, redis: redis.url, logLevel: 'silent', ...(limit ? { memoryLimit: limit } : {}) }, () => undefined);
+      try {
+        const client = await RespSocket.open(runtime.port);
+        client.send(['TFUNCTION', 'LOAD', 'REPLACE', code]);
+        await client.read(1);
+        client.send(['TFCALL', 'mem.f', '0']);
+        expect(await client.readBytes(1)).toMatch(expected);
+        client.close();
+      } finally {
+        await runtime.close();
+      }
+    }
+  });
+});
+
+describe('Runtime.start against a server it cannot use', () => {
+  it('a refused password: rejects, and leaves no connection of its own open on the server', async () => {
+    const own = await startRedisServer();
+    try {
+      const setup = await RespSocket.open(own.port);
+      setup.send(['CONFIG', 'SET', 'requirepass', 's3cret']);
+      await setup.read(1);
+      await expect(Runtime.start({ redisUrl: `redis://:wrong@127.0.0.1:${own.port}`, port: 0 })).rejects.toThrow(/WRONGPASS|invalid/i);
+      setup.send(['AUTH', 's3cret'], ['CLIENT', 'LIST']);
+      const [, list] = await setup.read(2);
+      const lines = String((list!.value as { value: Buffer }).value).trim().split('\n');
+      expect(lines).toHaveLength(1); // only this set-up connection
+      setup.close();
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('a server that accepts and never answers: rejects after connectTimeoutMs instead of waiting for good', async () => {
+    const mute = createServer(() => undefined);
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const port = (mute.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      await expect(Runtime.start({ redisUrl: `redis://127.0.0.1:${port}`, port: 0, connectTimeoutMs: 300 })).rejects.toThrow(/did not answer/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      mute.close();
     }
   });
 });

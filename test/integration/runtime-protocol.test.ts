@@ -5,25 +5,11 @@
  * Redis's own Tcl suite ran through it.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { describe, expect, it } from 'vitest';
+import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { RuntimeTestHost } from '../helpers/runtime-test-host.js';
 
-let redis: RedisServer;
-let runtime: StartedRuntime;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  const host = new RuntimeTestHost({ redisPort: redis.port, keyspacePrefixes: ['trig:'] });
-  runtime = await startRuntime(redis, { createHost: async () => host });
-});
-
-afterAll(async () => {
-  await runtime?.close();
-  await redis?.stop();
-});
+const env = useRuntimeWithTestHost();
 
 /** What `bytes` gets back on a fresh connection (up to `replies` values), and whether the connection then closed. */
 async function exchange(port: number, bytes: Buffer | string, replies: number): Promise<{ replies: string; closed: boolean }> {
@@ -41,11 +27,11 @@ async function closesSoon(socket: RespSocket): Promise<boolean> {
 }
 
 async function bothWays(bytes: Buffer | string, replies: number) {
-  return { direct: await exchange(redis.port, bytes, replies), proxied: await exchange(runtime.port, bytes, replies) };
+  return { direct: await exchange(env.redis.port, bytes, replies), proxied: await exchange(env.runtime.port, bytes, replies) };
 }
 
 async function expectRuntimeAlive(): Promise<void> {
-  const socket = await RespSocket.open(runtime.port);
+  const socket = await RespSocket.open(env.runtime.port);
   socket.send(['PING']);
   expect(await socket.readBytes(1)).toBe('+PONG\r\n');
   socket.close();
@@ -99,8 +85,8 @@ function writesFailAfter(port: number, bytes: string): Promise<boolean> {
 describe('after a protocol error the connection is closed both ways (Tcl: protocol desync regression)', () => {
   for (const start of ['\x00', '*\x00', '$\x00']) {
     it(`${JSON.stringify(start)} followed by a never-ending line`, async () => {
-      expect(await writesFailAfter(redis.port, start + 'payload'.repeat(10_000))).toBe(true);
-      expect(await writesFailAfter(runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
+      expect(await writesFailAfter(env.redis.port, start + 'payload'.repeat(10_000))).toBe(true);
+      expect(await writesFailAfter(env.runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
     });
   }
 });
@@ -111,10 +97,10 @@ describe('requests redis-server ignores or splits its own way', () => {
     expect(direct).toEqual({ replies: '+PONG\r\n+PONG\r\n', closed: false });
     expect(proxied).toEqual(direct);
     // Counted as a command awaiting a reply, it held the lock for as long as its connection lived.
-    const ignoring = await RespSocket.open(runtime.port);
+    const ignoring = await RespSocket.open(env.runtime.port);
     ignoring.write('*-10\r\nPING\r\n');
     expect(await ignoring.readBytes(1)).toBe('+PONG\r\n');
-    const other = await RespSocket.open(runtime.port);
+    const other = await RespSocket.open(env.runtime.port);
     other.send(['SET', 'trig:after', '1']);
     expect(await other.readBytes(1, 3000)).toBe('+OK\r\n');
     other.close();
@@ -133,15 +119,15 @@ describe('what crashed the runtime', () => {
   it('a reply nested thousands deep is forwarded whole', async () => {
     const script = 'local a={} local b={a} a[1]=b return a';
     const bytes = `*3\r\n$4\r\nEVAL\r\n$${script.length}\r\n${script}\r\n$1\r\n0\r\n`;
-    const direct = await exchange(redis.port, bytes, 1);
+    const direct = await exchange(env.redis.port, bytes, 1);
     expect(direct.replies.length).toBeGreaterThan(30_000);
-    const proxied = await exchange(runtime.port, bytes, 1);
+    const proxied = await exchange(env.runtime.port, bytes, 1);
     expect(proxied.replies).toBe(direct.replies);
     await expectRuntimeAlive();
   });
 
   it('SYNC and PSYNC get an error reply instead of a replication stream (redis-cli --rdb)', async () => {
-    const socket = await RespSocket.open(runtime.port);
+    const socket = await RespSocket.open(env.runtime.port);
     socket.send(['SYNC'], ['PSYNC', '?', '-1'], ['PING']);
     const replies = (await socket.read(3)).map((r) => r.value);
     expect(replies[0]).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR .*SYNC.*not supported/) });

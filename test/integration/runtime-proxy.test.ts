@@ -4,35 +4,12 @@
  * commands sent straight to the server, then through node-redis in RESP2 and RESP3, and through redis-cli.
  */
 import { execFile } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { RuntimeTestHost } from '../helpers/runtime-test-host.js';
 
-let redis: RedisServer;
-let runtime: StartedRuntime;
-let host: RuntimeTestHost;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  // A trigger prefix that some commands below touch, so both the shared and the markered path are exercised.
-  host = new RuntimeTestHost({ redisPort: redis.port, keyspacePrefixes: ['trig:'] });
-  runtime = await startRuntime(redis, { createHost: async () => host });
-});
-
-afterAll(async () => {
-  await runtime?.close();
-  await redis?.stop();
-});
-
-beforeEach(async () => {
-  const direct = await RespSocket.open(redis.port);
-  direct.send(['FLUSHALL']);
-  await direct.read(1);
-  direct.close();
-});
+const env = useRuntimeWithTestHost({ flush: true });
 
 /**
  * Sends the same bytes to the server and to the runtime (from the same data set); returns both replies.
@@ -40,8 +17,8 @@ beforeEach(async () => {
  */
 async function bothWays(bytes: Buffer | string, replies: number, prelude?: (socket: RespSocket) => Promise<void>): Promise<[string, string]> {
   const out: string[] = [];
-  for (const port of [redis.port, runtime.port]) {
-    const flush = await RespSocket.open(redis.port);
+  for (const port of [env.redis.port, env.runtime.port]) {
+    const flush = await RespSocket.open(env.redis.port);
     flush.send(['FLUSHALL']);
     await flush.read(1);
     flush.close();
@@ -141,7 +118,7 @@ describe('reply bytes are the server’s own', () => {
 
   it('pub/sub messages still arrive with CLIENT REPLY OFF (RESP2 and RESP3)', async () => {
     for (const prelude of [[], [cmd('HELLO', '3')]]) {
-      const socket = await RespSocket.open(runtime.port);
+      const socket = await RespSocket.open(env.runtime.port);
       if (prelude.length > 0) {
         socket.write(prelude[0]!);
         await socket.read(1);
@@ -149,7 +126,7 @@ describe('reply bytes are the server’s own', () => {
       socket.send(['CLIENT', 'REPLY', 'OFF'], ['SUBSCRIBE', 'news']);
       const [confirmation] = await socket.read(1);
       expect(confirmation!.raw.toString()).toContain('subscribe');
-      const publisher = await RespSocket.open(runtime.port);
+      const publisher = await RespSocket.open(env.runtime.port);
       publisher.send(['PUBLISH', 'news', 'hi']);
       await publisher.read(1);
       publisher.close();
@@ -161,24 +138,24 @@ describe('reply bytes are the server’s own', () => {
 
 describe('per-connection state lives on the client’s own server connection', () => {
   it('SELECT, CLIENT SETNAME and CLIENT INFO are the connection’s own', async () => {
-    const socket = await RespSocket.open(runtime.port);
+    const socket = await RespSocket.open(env.runtime.port);
     socket.send(['SELECT', '3'], ['SET', 'trig:db3', 'x'], ['CLIENT', 'SETNAME', 'mine'], ['CLIENT', 'GETNAME']);
     expect(await socket.readBytes(4)).toBe('+OK\r\n+OK\r\n+OK\r\n$4\r\nmine\r\n');
-    const direct = await RespSocket.open(redis.port);
+    const direct = await RespSocket.open(env.redis.port);
     direct.send(['SELECT', '3'], ['GET', 'trig:db3'], ['CLIENT', 'LIST']);
     const [, value, list] = await direct.read(3);
     expect(value!.raw.toString()).toBe('$1\r\nx\r\n');
     expect(list!.raw.toString()).toContain('name=mine');
-    expect(host.keyspaceEvents.some((e) => e.db === 3 && e.key.toString() === 'trig:db3' && e.event === 'set')).toBe(true);
+    expect(env.host.keyspaceEvents.some((e) => e.db === 3 && e.key.toString() === 'trig:db3' && e.event === 'set')).toBe(true);
     socket.close();
     direct.close();
   });
 
   it('pub/sub in RESP2: messages, PING and the subscribed-state error, then back to normal', async () => {
-    const subscriber = await RespSocket.open(runtime.port);
+    const subscriber = await RespSocket.open(env.runtime.port);
     subscriber.send(['SUBSCRIBE', 'ch1', 'ch2']);
     expect(await subscriber.readBytes(2)).toBe('*3\r\n$9\r\nsubscribe\r\n$3\r\nch1\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$3\r\nch2\r\n:2\r\n');
-    const publisher = await RespSocket.open(runtime.port);
+    const publisher = await RespSocket.open(env.runtime.port);
     publisher.send(['PUBLISH', 'ch2', 'hello']);
     expect(await publisher.readBytes(1)).toBe(':1\r\n');
     expect(await subscriber.readBytes(1)).toBe('*3\r\n$7\r\nmessage\r\n$3\r\nch2\r\n$5\r\nhello\r\n');
@@ -189,13 +166,13 @@ describe('per-connection state lives on the client’s own server connection', (
     subscriber.send(['UNSUBSCRIBE'], ['SET', 'trig:after', '1'], ['PING']);
     // Channels come back in the server's dictionary order.
     expect(await subscriber.readBytes(4)).toMatch(/^\*3\r\n\$11\r\nunsubscribe\r\n\$3\r\nch[12]\r\n:1\r\n\*3\r\n\$11\r\nunsubscribe\r\n\$3\r\nch[12]\r\n:0\r\n\+OK\r\n\+PONG\r\n$/);
-    expect(host.keyspaceEvents.some((e) => e.key.toString() === 'trig:after')).toBe(true);
+    expect(env.host.keyspaceEvents.some((e) => e.key.toString() === 'trig:after')).toBe(true);
     subscriber.close();
     publisher.close();
   });
 
   it('pub/sub in RESP3: pushes keep their place among replies', async () => {
-    const socket = await RespSocket.open(runtime.port);
+    const socket = await RespSocket.open(env.runtime.port);
     socket.send(['HELLO', '3']);
     await socket.read(1);
     socket.send(['SUBSCRIBE', 'c3'], ['SET', 'trig:r3', '1'], ['PUBLISH', 'c3', 'm'], ['GET', 'trig:r3'], ['UNSUBSCRIBE', 'c3'], ['PING']);
@@ -206,10 +183,10 @@ describe('per-connection state lives on the client’s own server connection', (
   });
 
   it('BLPOP blocks without holding up other clients, and is served by another client’s LPUSH', async () => {
-    const waiting = await RespSocket.open(runtime.port);
+    const waiting = await RespSocket.open(env.runtime.port);
     waiting.send(['BLPOP', 'trig:queue', '5']);
     await new Promise((r) => setTimeout(r, 100));
-    const other = await RespSocket.open(runtime.port);
+    const other = await RespSocket.open(env.runtime.port);
     other.send(['SET', 'trig:meanwhile', '1'], ['LPUSH', 'trig:queue', 'job']);
     expect(await other.readBytes(2)).toBe('+OK\r\n:1\r\n');
     expect(await waiting.readBytes(1)).toBe('*2\r\n$10\r\ntrig:queue\r\n$3\r\njob\r\n');
@@ -221,10 +198,10 @@ describe('per-connection state lives on the client’s own server connection', (
   });
 
   it('MONITOR streams what the server sees; QUIT replies and closes', async () => {
-    const monitor = await RespSocket.open(runtime.port);
+    const monitor = await RespSocket.open(env.runtime.port);
     monitor.send(['MONITOR']);
     expect(await monitor.readBytes(1)).toBe('+OK\r\n');
-    const other = await RespSocket.open(runtime.port);
+    const other = await RespSocket.open(env.runtime.port);
     other.send(['SET', 'trig:mon', 'v'], ['QUIT']);
     expect(await other.readBytes(2)).toBe('+OK\r\n+OK\r\n');
     const lines: string[] = [];
@@ -236,7 +213,7 @@ describe('per-connection state lives on the client’s own server connection', (
   });
 
   it('COMMAND and INFO pass through (they describe the server, without the TF commands)', async () => {
-    const socket = await RespSocket.open(runtime.port);
+    const socket = await RespSocket.open(env.runtime.port);
     socket.send(['COMMAND', 'COUNT'], ['INFO', 'server'], ['COMMAND', 'INFO', 'tfcall']);
     const [count, info, tfcall] = await socket.read(3);
     expect(count!.value.type).toBe('integer');
@@ -246,8 +223,8 @@ describe('per-connection state lives on the client’s own server connection', (
   });
 
   it('WATCH: a change by another client makes EXEC return nil', async () => {
-    const a = await RespSocket.open(runtime.port);
-    const b = await RespSocket.open(runtime.port);
+    const a = await RespSocket.open(env.runtime.port);
+    const b = await RespSocket.open(env.runtime.port);
     a.send(['WATCH', 'trig:w'], ['MULTI'], ['SET', 'trig:w', 'a']);
     expect(await a.readBytes(3)).toBe('+OK\r\n+OK\r\n+QUEUED\r\n');
     b.send(['SET', 'trig:w', 'b']);
@@ -262,7 +239,7 @@ describe('per-connection state lives on the client’s own server connection', (
 describe('clients', () => {
   for (const RESP of [2, 3] as const) {
     it(`node-redis RESP${RESP}: commands, transactions, pub/sub, blocking`, async () => {
-      const client = createClient({ url: runtime.url, RESP });
+      const client = createClient({ url: env.runtime.url, RESP });
       const blocker = client.duplicate();
       const sub = client.duplicate();
       for (const c of [client, blocker, sub]) {
@@ -296,7 +273,7 @@ describe('clients', () => {
     // Asynchronously: the runtime serves from this very process.
     const cli = (args: string[], input?: string) =>
       new Promise<string>((resolve, reject) => {
-        const child = execFile('redis-cli', ['-p', String(runtime.port), ...args], { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+        const child = execFile('redis-cli', ['-p', String(env.runtime.port), ...args], { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
         if (input !== undefined) child.stdin!.end(input);
       });
     expect(await cli(['SET', 'trig:cli', 'v'])).toBe('OK\n');

@@ -1,9 +1,10 @@
 /**
- * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--log-level info]`:
+ * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--memory-limit 200] [--log-level info]`:
  * the local RedisGears 2 runtime in front of a redis-server, until SIGINT or SIGTERM.
  */
 import { Command } from 'commander';
 import * as z from 'zod';
+import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/library-host.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { ConfigError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
@@ -27,6 +28,8 @@ export const runtimeOptionsSchema = z.object({
     .refine((url) => url.startsWith('redis://'), 'must be a redis:// URL'),
   /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
   lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
+  /** RedisGears' `v8-maxmemory`, in MB: the heap limit of each library's isolate. */
+  memoryLimit: z.coerce.number().int().min(8).max(1e6).default(DEFAULT_MEMORY_LIMIT_MB),
   /** Refuse a non-loopback --host unless the backing server requires a password (redis-server's word: yes/no). */
   protectedMode: z.enum(['yes', 'no']).default('yes'),
   /** pino level. */
@@ -45,10 +48,10 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid runtime options: ${problems}`);
   }
-  const { port, host, redis, lockTimeout, logLevel, protectedMode } = parsed.data;
+  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
   await checkBackingRedis(redis);
-  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, protectedMode: protectedMode === 'yes' });
+  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes' });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {
     log.error({ err: error }, 'runtime error');
@@ -73,6 +76,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--protected-mode <yes|no>', 'refuse a non-loopback --host unless the backing redis-server requires a password', 'yes')
   .option('--redis <url>', 'the redis-server behind the runtime', DEFAULT_BACKING_REDIS_URL)
   .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout: longest a trigger or function may hold the lock (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
+  .option('--memory-limit <mb>', "RedisGears' v8-maxmemory: heap limit of each library's isolate, in MB (at least 8)", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
   .action(async (options: RuntimeCommandOptions) => {
     await runRuntime(options);

@@ -21,6 +21,8 @@ import { parseOptions } from '../preflights/parse-options.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
 import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './worker.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, runtimeOptionsSchema } from './runtime.js';
+import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/library-host.js';
 
 /** The plain redis-server the runtime fronts. */
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -32,6 +34,10 @@ export const startOptionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65_535).default(6380),
   mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
   config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  /** RedisGears' `lock-redis-timeout` of the runtime (same range as `writebehind runtime --lock-timeout`). */
+  lockTimeout: runtimeOptionsSchema.shape.lockTimeout,
+  /** RedisGears' `v8-maxmemory` of the runtime's isolates, in MB. */
+  memoryLimit: runtimeOptionsSchema.shape.memoryLimit,
   metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
   /** Interface /metrics listens on. */
   metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
@@ -55,7 +61,13 @@ export async function runStart(options: StartOptions, print: (text: string) => v
       `${redactUrl(parsed.redis)} is a Redis Cluster node: start runs one runtime and one worker on one Redis. On a cluster, run one \`writebehind runtime --redis <node>\` per primary, each node announcing its runtime's port (cluster-announce-port), then \`writebehind deploy\` through any one of them (docs/scale-out.md); the worker does not run on a cluster yet`,
     );
   }
-  const runtime = await Runtime.start({ redisUrl: parsed.redis, port: parsed.port, log: log.child({ component: 'runtime' }) });
+  const runtime = await Runtime.start({
+    redisUrl: parsed.redis,
+    port: parsed.port,
+    lockTimeoutMs: parsed.lockTimeout,
+    memoryLimitMb: parsed.memoryLimit,
+    log: log.child({ component: 'runtime' }),
+  });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {
     const deployed = await deployLibrary({ redisUrl: runtime.url, config });
@@ -108,6 +120,8 @@ export const startCommand = new Command('start')
   .description('run everything locally: the RedisGears runtime over redis-server, the library, the example tables and a worker')
   .option('--redis <url>', `the backing redis-server (default: $REDIS_URL or ${DEFAULT_BACKING_REDIS_URL})`)
   .option('--port <port>', 'port of the runtime (where applications connect)', '6380')
+  .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout of the runtime (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
+  .option('--memory-limit <mb>', "RedisGears' v8-maxmemory of each library's isolate, in MB", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--mysql <url>', `MySQL URL (default: $MYSQL_URL or ${DEFAULT_MYSQL_URL})`)
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')

@@ -4,7 +4,7 @@
  */
 import type { CallerContext } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
-import type { LibraryHost } from '../library-host/library-host.js';
+import type { LibraryRegistry } from './library-registry.js';
 import { isParseError, utf8Arg, type GearsCommand } from './command-handler.js';
 
 export interface FunctionCallArgs {
@@ -34,7 +34,7 @@ function parseUsize(text: string): number | string {
   return Number(value);
 }
 
-export function executeFunctionCall(host: LibraryHost, parsed: FunctionCallArgs, allowBlock: boolean, caller: CallerContext): RespValue | Promise<RespValue> {
+export function executeFunctionCall(host: LibraryRegistry, parsed: FunctionCallArgs, allowBlock: boolean, caller: CallerContext): RespValue | Promise<RespValue> {
   const found = host.functions.find(parsed.library, parsed.function);
   if ('type' in found) return found;
   const numkeys = (parsed as FunctionCallArgs & { numkeys: number }).numkeys;

@@ -1,12 +1,12 @@
-/** The shape of every emulated RedisGears command: parse the argument vector, then execute against the host. */
+/** The shape of every emulated RedisGears command: parse the argument vector, then execute against the library registry. */
 import type { CallerContext } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
-import type { LibraryHost } from '../library-host/library-host.js';
+import type { LibraryRegistry } from './library-registry.js';
 
 export interface GearsCommand<Parsed> {
   /** The parsed arguments, or the error reply. */
   parse(args: readonly Buffer[], caller: CallerContext): Parsed | { readonly error: RespValue };
-  execute(host: LibraryHost, args: readonly Buffer[], caller: CallerContext): RespValue | Promise<RespValue>;
+  execute(host: LibraryRegistry, args: readonly Buffer[], caller: CallerContext): RespValue | Promise<RespValue>;
 }
 
 export function isParseError<T>(parsed: T | { readonly error: RespValue }): parsed is { readonly error: RespValue } {

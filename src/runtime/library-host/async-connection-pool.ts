@@ -7,6 +7,8 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
+import { helloCommand, helloId } from '../handshake.js';
+import { parseRedisUrl, type RedisAddress } from '../server/redis-address.js';
 
 interface PooledConnection {
   readonly socket: Socket;
@@ -17,12 +19,17 @@ interface PooledConnection {
 
 export class AsyncConnectionPool {
   readonly #url: URL;
+  readonly #address: RedisAddress;
+  /** Told each new connection's server id (the runtime keeps its own connections out of CLIENT KILL). */
+  readonly #onConnection: (id: number) => void;
   readonly #idle: PooledConnection[] = [];
   readonly #all = new Set<PooledConnection>();
   #closed = false;
 
-  constructor(redisUrl: string) {
+  constructor(redisUrl: string, onConnection: (id: number) => void = () => undefined) {
     this.#url = new URL(redisUrl);
+    this.#address = parseRedisUrl(redisUrl);
+    this.#onConnection = onConnection;
   }
 
   /** Runs one command in `db` on a connection nobody else is waiting on; resolves with the RESP3 reply. */
@@ -66,9 +73,10 @@ export class AsyncConnectionPool {
     socket.on('error', (error) => failAll(`connection to redis-server failed: ${error.message}`));
     socket.on('close', () => failAll('connection to redis-server closed'));
     this.#all.add(connection);
-    const auth = this.#url.password ? ['AUTH', decodeURIComponent(this.#url.username || 'default'), decodeURIComponent(this.#url.password)] : [];
-    const hello = await this.#send(connection, ['HELLO', '3', ...auth]);
+    const hello = await this.#send(connection, helloCommand(this.#address, 3, 'async'));
     if (hello.type === 'error') throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`);
+    const id = helloId(hello);
+    if (id !== null) this.#onConnection(id);
     const db = Number(this.#url.pathname.slice(1) || 0);
     connection.db = 0;
     if (db !== 0) {

@@ -24,6 +24,13 @@ export class GuestLink {
   readonly #settled: [number, Outcome][] = [];
   #nextToken = 1;
   #depth = 0;
+  /**
+   * An invocation was terminated (lock timeout, OOM): V8 dropped the rest of that microtask checkpoint, so the
+   * promise continuations that would have settled waiting invocations may be gone with it.
+   */
+  #cut = false;
+  /** The token of the invocation run() is making now: its outcome goes to its caller, not through #deliver. */
+  #running = 0;
   /** Who records an unhandled rejection of the running invocation, besides the log. */
   #attribute: ((reason: string) => void) | null = null;
 
@@ -66,7 +73,9 @@ export class GuestLink {
     const token = this.#nextToken++;
     this.#waiters.set(token, done);
     this.#attribute = onUnhandled ?? null;
+    this.#running = token;
     const outcome = this.invoke(op, ...args, token);
+    this.#running = 0;
     this.#attribute = null;
     if (outcome === PENDING) return;
     this.#waiters.delete(token);
@@ -83,6 +92,7 @@ export class GuestLink {
     } catch (error) {
       if (!(error instanceof EngineFailure)) throw error;
       outcome = { ok: false, error: error.message };
+      this.#cut = true;
     } finally {
       this.#depth -= 1;
     }
@@ -101,11 +111,17 @@ export class GuestLink {
       this.#waiters.delete(token);
       waiter?.(outcome);
     }
-    // A dead isolate settles nothing any more: whoever still waits gets its failure.
-    if (this.#sandbox.disposed && this.#waiters.size > 0) {
-      const waiters = [...this.#waiters.values()];
-      this.#waiters.clear();
-      for (const waiter of waiters) waiter({ ok: false, error: 'Err Execution was terminated due to OOM or timeout' });
+    // A dead isolate settles nothing any more, and a cut checkpoint may never settle what waits: whoever still
+    // waits gets RedisGears' failure (a hostile rejection reason converted in a continuation must not leave its
+    // client waiting for good).
+    const cut = this.#cut;
+    this.#cut = false;
+    if ((this.#sandbox.disposed || cut) && this.#waiters.size > 0) {
+      for (const [token, waiter] of [...this.#waiters]) {
+        if (token === this.#running) continue;
+        this.#waiters.delete(token);
+        waiter({ ok: false, error: 'Err Execution was terminated due to OOM or timeout' });
+      }
     }
   }
 }

@@ -3,7 +3,7 @@ import type { LockedExecutor } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
 import type { SyncRedis } from '../sync-redis/sync-redis.js';
 import type { AsyncConnectionPool } from './async-connection-pool.js';
-import type { CommandTable } from './command-table.js';
+import type { CommandTable } from '../command-table.js';
 import type { AccessControl } from '../access/access-control.js';
 
 export interface HostServices {

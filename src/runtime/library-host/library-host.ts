@@ -5,13 +5,13 @@
  * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
  */
 import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
-import { error, type RespValue } from '../resp/types.js';
+import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import { SyncRedis } from '../sync-redis/sync-redis.js';
-import { COMMANDS } from '../commands/handlers.js';
+import { dispatchGearsCommand } from '../commands/dispatcher.js';
+import type { LibraryRegistry } from '../commands/library-registry.js';
 import { AsyncConnectionPool } from './async-connection-pool.js';
-import { CommandTable } from './command-table.js';
-import { CommandTable as KeyTable } from '../server/command-table.js';
+import { CommandTable } from '../command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
 import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoreKeysResolver } from './library-store.js';
@@ -38,6 +38,8 @@ export interface LibraryHostOptions {
   readonly memoryLimitMb?: number;
   /** The backing server is a cluster node: the store's keys are tagged with a slot it serves. @defaultValue false */
   readonly clusterMode?: boolean;
+  /** Told the server id of each connection the host opens (the runtime spares them from its clients' CLIENT KILL). */
+  readonly onOwnConnection?: (id: number) => void;
 }
 
 /** RedisGears' default `v8-maxmemory` (200MB). */
@@ -45,7 +47,7 @@ export const DEFAULT_MEMORY_LIMIT_MB = 200;
 /** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
 const LOADING_TIMEOUT_MS = 30_000;
 
-export class LibraryHost implements GearsHost {
+export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #libraries = new Map<string, LoadedLibraryEntry>();
   readonly #services: HostServices;
   readonly #store: LibraryStore;
@@ -63,7 +65,7 @@ export class LibraryHost implements GearsHost {
     timeoutMs: number,
     memoryLimitMb: number,
     countCall: { fn: (argv: readonly Buffer[] | null) => void },
-    keys: KeyTable,
+    keys: CommandTable,
     storeKeys: StoreKeysResolver,
   ) {
     this.#services = services;
@@ -85,12 +87,13 @@ export class LibraryHost implements GearsHost {
 
   static async create(options: LibraryHostOptions): Promise<LibraryHost> {
     const syncRedis = await SyncRedis.create(options.redisUrl);
-    const commandReply = syncRedis.call(['COMMAND']);
-    const commands = new CommandTable(commandReply);
+    const onOwnConnection = options.onOwnConnection ?? (() => undefined);
+    if (syncRedis.id !== null) onOwnConnection(syncRedis.id);
+    const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
     const countCall = { fn: (_argv: readonly Buffer[] | null) => undefined as void };
     const services = {
       syncRedis,
-      pool: new AsyncConnectionPool(options.redisUrl),
+      pool: new AsyncConnectionPool(options.redisUrl, onOwnConnection),
       executor: options.executor,
       log: options.log,
       commands,
@@ -100,7 +103,7 @@ export class LibraryHost implements GearsHost {
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, KeyTable.fromCommandReply(commandReply), storeKeys);
+    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, commands, storeKeys);
   }
 
   get callCount(): number {
@@ -112,7 +115,7 @@ export class LibraryHost implements GearsHost {
   }
 
   /** Whether a trigger could care about the events of this call: its keys are unknown or one is watched. */
-  #mayConcernTriggers(argv: readonly Buffer[], table: KeyTable): boolean {
+  #mayConcernTriggers(argv: readonly Buffer[], table: CommandTable): boolean {
     const keys = table.keysOf(argv);
     if (keys === null) return true;
     for (const key of keys) if (this.matchesKeyspaceTrigger(key) || this.matchesStreamTrigger(key)) return true;
@@ -120,22 +123,12 @@ export class LibraryHost implements GearsHost {
   }
 
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
-    // arity -2: redis-server itself refuses a bare TFUNCTION.
-    if (name === 'TFUNCTION' && args.length === 0) return error("ERR wrong number of arguments for 'tfunction' command");
-    // After the arity and before anything else, as processCommand checks authentication, then ACL.
+    return dispatchGearsCommand(this, name, args, caller);
+  }
+
+  denial(name: GearsCommandName, args: readonly Buffer[], caller: CallerContext): string | null {
     const rights = requiredRights(name, args);
-    const denial =
-      (caller.authenticated ? null : this.#services.access.authDenial()) ?? (rights && this.#services.access.commandDenial(caller.user, rights.argv, rights.shownAs));
-    if (denial) return error(denial);
-    if (name === 'TFUNCTION') {
-      const sub = args[0]!.toString('utf8').toLowerCase();
-      const command = sub === 'load' ? COMMANDS.TFUNCTION_LOAD : sub === 'delete' ? COMMANDS.TFUNCTION_DELETE : sub === 'list' ? COMMANDS.TFUNCTION_LIST : null;
-      if (command === null) return error(`Unknown subcommand ${sub}`);
-      return command.execute(this, args.slice(1), caller);
-    }
-    // Accepted only from a peer runtime in cluster mode (ClusterGearsHost answers it there).
-    if (name === '_RG_INTERNALS.FUNCTION') return error('Internal command should only be sent from primary or loaded from AOF');
-    return COMMANDS[name].execute(this, args, caller);
+    return (caller.authenticated ? null : this.#services.access.authDenial()) ?? (rights && this.#services.access.commandDenial(caller.user, rights.argv, rights.shownAs));
   }
 
   identitiesChanged(): void {
@@ -220,7 +213,7 @@ export class LibraryHost implements GearsHost {
     return this.#closing;
   }
 
-  // ---- used by the command handlers (commands/*.ts) ----
+  // ---- LibraryRegistry: used by the command handlers (commands/*.ts) ----
 
   /** TFUNCTION LOAD: throws the error text; atomic (a failed REPLACE keeps the old library and its state). */
   load(code: string, config: string | null, replace: boolean, user: string): void {

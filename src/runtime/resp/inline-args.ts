@@ -13,30 +13,16 @@ export function splitInlineArgs(line: Buffer): Buffer[] | null {
     while (p < end && isSpace(line[p]!)) p++;
     if (p >= end) return args;
     const word: number[] = [];
-    let inDouble = false;
-    let inSingle = false;
+    /** The open quote (0x22 or 0x27), or 0 outside quotes. */
+    let quote = 0;
     for (let done = false; !done; ) {
       const c = p < end ? line[p]! : -1;
-      if (inDouble) {
-        if (c === 0x5c && line[p + 1] === 0x78 && p + 3 < end && isHex(line[p + 2]!) && isHex(line[p + 3]!)) {
-          word.push(parseInt(String.fromCharCode(line[p + 2]!, line[p + 3]!), 16));
-          p += 3;
-        } else if (c === 0x5c && p + 1 < end) {
-          p++;
-          word.push(ESCAPES[line[p]!] ?? line[p]!);
-        } else if (c === 0x22) {
-          if (p + 1 < end && !isSpace(line[p + 1]!)) return null;
-          done = true;
-        } else if (c === -1) {
-          return null;
-        } else {
-          word.push(c);
-        }
-      } else if (inSingle) {
-        if (c === 0x5c && line[p + 1] === 0x27 && p + 1 < end) {
-          p++;
-          word.push(0x27);
-        } else if (c === 0x27) {
+      if (quote !== 0) {
+        const escape = c === 0x5c ? escapeAt(line, p, end, quote) : null;
+        if (escape) {
+          word.push(escape.byte);
+          p = escape.last;
+        } else if (c === quote) {
           if (p + 1 < end && !isSpace(line[p + 1]!)) return null;
           done = true;
         } else if (c === -1) {
@@ -46,10 +32,8 @@ export function splitInlineArgs(line: Buffer): Buffer[] | null {
         }
       } else if (c === -1 || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
         done = true;
-      } else if (c === 0x22) {
-        inDouble = true;
-      } else if (c === 0x27) {
-        inSingle = true;
+      } else if (c === 0x22 || c === 0x27) {
+        quote = c;
       } else {
         word.push(c);
       }
@@ -57,6 +41,21 @@ export function splitInlineArgs(line: Buffer): Buffer[] | null {
     }
     args.push(Buffer.from(word));
   }
+}
+
+/**
+ * The escape starting at the backslash at `p` inside `quote`: the byte it stands for and the index of its last
+ * character, or null when it is no escape (the backslash is then an ordinary character). Double quotes take C
+ * escapes and `\xHH`; single quotes only `\'`.
+ */
+function escapeAt(line: Buffer, p: number, end: number, quote: number): { byte: number; last: number } | null {
+  if (p + 1 >= end) return null;
+  const next = line[p + 1]!;
+  if (quote === 0x27) return next === 0x27 ? { byte: 0x27, last: p + 1 } : null;
+  if (next === 0x78 && p + 3 < end && isHex(line[p + 2]!) && isHex(line[p + 3]!)) {
+    return { byte: parseInt(String.fromCharCode(line[p + 2]!, line[p + 3]!), 16), last: p + 3 };
+  }
+  return { byte: ESCAPES[next] ?? next, last: p + 1 };
 }
 
 /** C isspace: space, \t, \n, \v, \f, \r. */

@@ -15,7 +15,8 @@ import type { KeyspaceEvent } from '../gears-host.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { authCommand, type RedisAddress } from './redis-address.js';
+import { helloCommand } from '../handshake.js';
+import type { RedisAddress } from './redis-address.js';
 import { openSocket } from './redis-connection.js';
 
 const KEYEVENT_PATTERN = '__keyevent@*__:*';
@@ -103,8 +104,7 @@ export class KeyspaceSubscriber {
   #subscribe(): Promise<void> {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
-      const auth = authCommand(this.#options.address);
-      const expected = auth ? 4 : 3;
+      const expected = 4;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
         if (value.type === 'error') {
@@ -128,7 +128,7 @@ export class KeyspaceSubscriber {
       });
       this.#socket.write(
         Buffer.concat([
-          ...(auth ? [encodeCommand(auth)] : []),
+          encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
           encodeCommand(['CLIENT', 'ID']),
           encodeCommand(['PSUBSCRIBE', KEYEVENT_PATTERN]),
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),

@@ -16,13 +16,24 @@ const MARKER_CHANNEL_PREFIX = Buffer.from('__writebehind_runtime__:');
 const SLOWLOG_DEFAULT_COUNT = 10;
 
 export class OwnTraffic {
-  readonly ids: ReadonlySet<number>;
+  readonly #ids: Set<number>;
   readonly #control: RedisConnection;
   #addresses: ReadonlySet<string> | undefined;
 
-  constructor(ids: ReadonlySet<number>, control: RedisConnection) {
-    this.ids = ids;
+  constructor(ids: Iterable<number>, control: RedisConnection) {
+    this.#ids = new Set(ids);
     this.#control = control;
+  }
+
+  /** The server ids of the runtime's own connections. */
+  get ids(): ReadonlySet<number> {
+    return this.#ids;
+  }
+
+  /** Another connection of the runtime's own (the library host opens them as it needs them). */
+  add(id: number): void {
+    this.#ids.add(id);
+    this.#addresses = undefined;
   }
 
   /** The `addr` the server shows for the runtime's own connections (looked up once). */

@@ -27,9 +27,3 @@ export function parseRedisUrl(url: string): RedisAddress {
     ...(password === undefined ? {} : { password }),
   };
 }
-
-/** The AUTH command for the runtime's own connections, or null when the server needs none. */
-export function authCommand(address: RedisAddress): string[] | null {
-  if (address.password === undefined) return null;
-  return address.username === undefined ? ['AUTH', address.password] : ['AUTH', address.username, address.password];
-}

@@ -8,7 +8,11 @@ import { RedisCommandError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { authCommand, type RedisAddress } from './redis-address.js';
+import { helloCommand } from '../handshake.js';
+import type { RedisAddress } from './redis-address.js';
+
+/** How long the runtime waits for redis-server to accept and answer its handshake. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 interface PendingReply {
   readonly resolve: (value: RespValue) => void;
@@ -28,14 +32,33 @@ export class RedisConnection {
     socket.on('close', () => this.#fail(new RedisCommandError('connection to redis-server closed')));
   }
 
-  static async open(address: RedisAddress, name: string): Promise<RedisConnection> {
-    const socket = await openSocket(address);
-    socket.setNoDelay(true);
-    const connection = new RedisConnection(socket);
-    const auth = authCommand(address);
-    if (auth) await connection.call(auth);
-    await connection.call(['CLIENT', 'SETNAME', name]);
-    return connection;
+  /**
+   * Opens a RESP2 connection with the runtime's handshake; `role` names it (`writebehind-runtime-<role>`). A
+   * server that does not answer within `timeoutMs` (connect and handshake) or refuses the handshake leaves no
+   * socket open.
+   */
+  static async open(address: RedisAddress, role: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<RedisConnection> {
+    let timer: NodeJS.Timeout | undefined;
+    let connection: RedisConnection | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void connection?.close();
+        reject(new RedisCommandError(`redis-server at ${address.host}:${address.port} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    timedOut.catch(() => undefined);
+    try {
+      const socket = await Promise.race([openSocket(address), timedOut]);
+      socket.setNoDelay(true);
+      connection = new RedisConnection(socket);
+      await Promise.race([connection.call(helloCommand(address, 2, role)), timedOut]);
+      return connection;
+    } catch (cause) {
+      await connection?.close();
+      throw cause;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends a command; resolves with its reply, error replies included (they are values, not exceptions). */

@@ -14,6 +14,8 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
+import { helloCommand, helloId } from '../handshake.js';
+import { parseRedisUrl } from '../server/redis-address.js';
 
 export type CommandArgument = string | Buffer | Uint8Array;
 
@@ -44,6 +46,8 @@ export class SyncRedis {
   /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
   #db = 0;
   #broken: string | null = null;
+  /** The server's id for this connection (from its HELLO reply). */
+  id: number | null = null;
 
   private constructor(socket: Socket, fd: number) {
     this.#socket = socket;
@@ -55,17 +59,17 @@ export class SyncRedis {
     });
   }
 
-  /** Connects (HELLO 3, with AUTH when the URL carries credentials). */
+  /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
   static async create(redisUrl: string): Promise<SyncRedis> {
     const url = new URL(redisUrl);
     const socket = await connect(url.hostname || '127.0.0.1', Number(url.port || 6379));
     const client = new SyncRedis(socket, ownedDescriptor(socket));
-    const auth = url.password ? ['AUTH', decodeURIComponent(url.username || 'default'), decodeURIComponent(url.password)] : [];
-    const hello = client.call(['HELLO', '3', ...auth]);
+    const hello = client.call(helloCommand(parseRedisUrl(redisUrl), 3, 'sync'));
     if (hello.type === 'error') {
       await client.close();
       throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`, { context: { command: 'HELLO' } });
     }
+    client.id = helloId(hello);
     const db = Number(url.pathname.slice(1) || 0);
     if (db !== 0) client.call(['SELECT', String(db)]);
     return client;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { array, blob, integer, simple, type RespValue } from '../resp/types.js';
+import { array, blob, integer, simple, type RespValue } from './resp/types.js';
 import { CommandTable } from './command-table.js';
 
 /** A COMMAND entry in the Redis 7 shape. */
@@ -17,6 +17,10 @@ const table = CommandTable.fromCommandReply(
     entry('subscribe', -2, ['pubsub'], 0, 0, 0),
     entry('xrange', -4, ['readonly'], 1, 1, 1),
     entry('xinfo', -2, [], 0, 0, 0, [entry('xinfo|stream', -3, ['readonly'], 2, 2, 1)]),
+    entry('blpop', -3, ['write', 'noscript', 'blocking'], 1, -2, 1),
+    entry('xread', -4, ['readonly', 'blocking', 'movablekeys'], 0, 0, 0),
+    entry('wait', 3, ['noscript'], 0, 0, 0),
+    entry('get', 2, ['readonly'], 1, 1, 1),
   ]),
 );
 const args = (...words: string[]) => words.map((w) => Buffer.from(w));
@@ -40,11 +44,20 @@ describe('CommandTable', () => {
     expect(table.isReadOnly(args('SET', 'k', 'v'))).toBe(false);
     expect(table.isReadOnly(args('NOSUCH'))).toBe(false);
   });
-  it('knows which commands may block', () => {
-    expect(CommandTable.mayBlock('blpop', args('BLPOP', 'l', '0'))).toBe(true);
-    expect(CommandTable.mayBlock('xread', args('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '$'))).toBe(true);
-    expect(CommandTable.mayBlock('xread', args('XREAD', 'STREAMS', 'block', '0'))).toBe(false);
-    expect(CommandTable.mayBlock('get', args('GET', 'k'))).toBe(false);
+  it('knows which client commands may block the connection: flagged blocking (XREAD only with BLOCK), and WAIT', () => {
+    expect(table.mayBlock(args('BLPOP', 'l', '0'))).toBe(true);
+    expect(table.mayBlock(args('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '$'))).toBe(true);
+    expect(table.mayBlock(args('XREAD', 'STREAMS', 'block', '0'))).toBe(false);
+    expect(table.mayBlock(args('WAIT', '1', '0'))).toBe(true);
+    expect(table.mayBlock(args('GET', 'k'))).toBe(false);
+  });
+  it('gives the refusals RM_Call gives library code', () => {
+    expect(table.refusal(args('NOSUCH'), { noWrites: false })).toBe("ERR Unknown Redis command 'NOSUCH'.");
+    expect(table.refusal(args('GET'), { noWrites: false })).toBe("ERR Wrong number of args calling Redis command 'GET'.");
+    expect(table.refusal(args('WAIT', '1', '0'), { noWrites: false })).toBe("ERR command 'wait' is not allowed on script mode");
+    expect(table.refusal(args('BLPOP', 'l', '0'), { noWrites: false })).toBeNull();
+    expect(table.refusal(args('SET', 'k', 'v'), { noWrites: true })).toBe("ERR Write command 'set' was called while write is not allowed.");
+    expect(table.isBlocking(args('XREAD', 'STREAMS', 's', '0'))).toBe(true);
   });
   it('checks arity', () => {
     expect(table.hasWrongArity(args('SUBSCRIBE'))).toBe(true);

@@ -1,0 +1,40 @@
+/**
+ * One TF command run on the library host, as a client command: with the exclusive lock held by the caller, and
+ * what library code did settled (the triggers its writes fire) before the reply is known.
+ */
+import type { GearsCommandName, CallerContext } from '../gears-host.js';
+import { GEARS_COMMAND_MIN_ARGS } from '../commands/index.js';
+import { errorMessage } from '../../shared/errors.js';
+import { error, type RespValue } from '../resp/types.js';
+import type { TriggerScheduler } from './trigger-scheduler.js';
+
+/** A reply now, or (TFCALLASYNC of an async function) a reply to come. */
+export type LibraryResult = RespValue | Promise<RespValue>;
+
+/** `args` includes the command name. Wrapped: an async function's pending reply must not be awaited here. */
+export async function callLibrary(scheduler: TriggerScheduler, name: GearsCommandName, args: readonly Buffer[], caller: CallerContext): Promise<{ readonly result: LibraryResult }> {
+  const host = scheduler.host;
+  const before = host.callCount;
+  let result: LibraryResult;
+  try {
+    result = host.handleCommand(name, args.slice(1), caller);
+  } catch (cause) {
+    result = errorReplyOf(cause);
+  }
+  await scheduler.settleLibraryWork(before);
+  return { result };
+}
+
+/** The arity error redis-server would give (RedisGears registers TFCALL/TFCALLASYNC with arity -3), or null. */
+export function gearsArityError(args: readonly Buffer[], name: GearsCommandName): RespValue | null {
+  if (args.length >= GEARS_COMMAND_MIN_ARGS[name]) return null;
+  return error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
+}
+
+export function errorReplyOf(cause: unknown): RespValue {
+  return error(`ERR ${errorMessage(cause)}`);
+}
+
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}

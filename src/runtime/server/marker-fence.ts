@@ -1,0 +1,41 @@
+/**
+ * The ordering fence for commands that may fire a trigger: `PUBLISH <marker> <seq>` is pipelined right behind
+ * them on the same connection, so when the keyspace subscriber sees marker `seq` it has seen every event they
+ * caused, and no other. Used with the exclusive execution lock held, so no other command's events interleave.
+ */
+import type { KeyspaceEvent } from '../gears-host.js';
+import type { RespValue } from '../resp/types.js';
+import type { TriggerScheduler } from './trigger-scheduler.js';
+import type { UpstreamLink } from './upstream-link.js';
+
+export interface Fenced {
+  /** The commands' replies, in order. */
+  readonly replies: readonly Promise<RespValue>[];
+  /** Every keyspace event the commands caused; resolves after their replies. */
+  readonly events: Promise<KeyspaceEvent[]>;
+}
+
+/** Sends `commands` with a marker behind them; `onFirstReply` gets the first reply's bytes (to forward them). */
+export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void): Fenced {
+  const subscriber = scheduler.subscriber;
+  const seq = subscriber.nextMarker();
+  const marker = subscriber.waitForMarker(seq);
+  marker.catch(() => undefined);
+  const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
+  const published = link.expectValue();
+  link.write(Buffer.concat([...commands, scheduler.markerCommand(seq)]));
+  const events = (async () => {
+    try {
+      for (const reply of replies) await reply;
+      // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
+      if ((await published).type === 'error') await scheduler.publishMarker(seq);
+      return await marker;
+    } catch (cause) {
+      subscriber.cancel(seq);
+      throw cause;
+    }
+  })();
+  // Awaited by the caller only after the replies: a failure before then must not be an unhandled rejection.
+  events.catch(() => undefined);
+  return { replies, events };
+}

@@ -1,0 +1,132 @@
+/**
+ * A client connection's own connection to redis-server, and the queue of replies it waits for. Frames are
+ * matched to expectations in order; a frame none waits for, and every out-of-band push, goes to `unsolicited`
+ * (pub/sub messages, MONITOR lines, replies a subscribed connection forwards as a stream).
+ */
+import type { Socket } from 'node:net';
+import { decodeFrame, RespFramer } from '../resp/decoder.js';
+import type { RespValue } from '../resp/types.js';
+import { parseClientList } from './client-kill.js';
+import type { RedisAddress } from './redis-address.js';
+import { openSocket, type RedisConnection } from './redis-connection.js';
+
+export interface Expectation {
+  /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
+  reply(raw: Buffer): void;
+  fail(error: Error): void;
+}
+
+export interface UpstreamHandlers {
+  unsolicited(raw: Buffer): void;
+  /** redis-server closed the connection (not called after close()). */
+  closed(): void;
+}
+
+export class UpstreamLink {
+  readonly #socket: Socket;
+  readonly #expectations: Expectation[] = [];
+  #drainWaiters: (() => void)[] = [];
+  #closedError: Error | undefined;
+  /** The server's id for this connection, looked up when first needed. */
+  #serverId: Promise<number | null> | undefined;
+
+  private constructor(socket: Socket, handlers: UpstreamHandlers) {
+    this.#socket = socket;
+    const framer = new RespFramer((raw) => {
+      if (this.#expectations.length === 0 || isPushFrame(raw)) return handlers.unsolicited(raw);
+      this.#expectations.shift()!.reply(raw);
+      if (this.#expectations.length === 0) this.#resolveDrainWaiters();
+    });
+    socket.on('data', (chunk) => framer.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (this.#closedError) return;
+      this.#fail(new Error('connection to redis-server closed'));
+      handlers.closed();
+    });
+  }
+
+  static async open(address: RedisAddress, handlers: UpstreamHandlers): Promise<UpstreamLink> {
+    const socket = await openSocket(address);
+    socket.setNoDelay(true);
+    return new UpstreamLink(socket, handlers);
+  }
+
+  /** Replies still awaited. */
+  get pending(): number {
+    return this.#expectations.length;
+  }
+
+  write(bytes: Buffer): void {
+    this.#socket.write(bytes);
+  }
+
+  expect(expectation: Expectation): void {
+    if (this.#closedError) expectation.fail(this.#closedError);
+    else this.#expectations.push(expectation);
+  }
+
+  /** The next reply, decoded; its bytes handed to `onRaw` first when given. */
+  expectValue(onRaw?: (raw: Buffer) => void): Promise<RespValue> {
+    const value = new Promise<RespValue>((resolve, reject) => {
+      this.expect({
+        reply: (raw) => {
+          onRaw?.(raw);
+          resolve(decodeFrame(raw));
+        },
+        fail: reject,
+      });
+    });
+    // Several replies are awaited in turn: when the connection closes, those after the first failure are never
+    // awaited, and their rejection must not be an unhandled one (it would end the process).
+    value.catch(() => undefined);
+    return value;
+  }
+
+  /** Resolves once every reply awaited so far has come (or the link closed). */
+  drained(): Promise<void> {
+    if (this.#expectations.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * The server's id for this connection (CLIENT LIST ID <id> tells whether it blocked or a WATCH failed), found
+   * by its address on the control connection: asking on the connection itself would put a CLIENT ID in the
+   * client's MONITOR and SLOWLOG, and depend on its user being allowed to run it.
+   */
+  serverId(control: RedisConnection): Promise<number | null> {
+    const socket = this.#socket;
+    this.#serverId ??= control.send(['CLIENT', 'LIST']).then(
+      (reply) => {
+        const ip = socket.localAddress ?? '';
+        const addr = ip.includes(':') ? `[${ip}]:${socket.localPort}` : `${ip}:${socket.localPort}`;
+        return parseClientList(reply).find((client) => client.addr === addr)?.id ?? null;
+      },
+      () => null,
+    );
+    return this.#serverId;
+  }
+
+  /** Closes the connection; every awaited reply fails with `reason`. */
+  close(reason: Error): void {
+    this.#fail(reason);
+    this.#socket.destroy();
+  }
+
+  #fail(error: Error): void {
+    this.#closedError ??= error;
+    for (const expectation of this.#expectations.splice(0)) expectation.fail(this.#closedError);
+    this.#resolveDrainWaiters();
+  }
+
+  #resolveDrainWaiters(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+/** An out-of-band push (RESP3), possibly behind an attribute. */
+export function isPushFrame(raw: Buffer): boolean {
+  return raw[0] === 0x3e || (raw[0] === 0x7c && decodeFrame(raw).type === 'push');
+}
