@@ -27,7 +27,8 @@ import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.j
 import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
 import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
 import type { CaptureRecord } from './capture-record.js';
-import { RecordReader, type RecordPart, type Unparsable } from './record-reader.js';
+import { RecordReader, type RecordPart } from './record-reader.js';
+import type { Unparsable } from './redis/capture-page.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
 import { entryText, type StreamEntry } from './stream-entry.js';
