@@ -12,7 +12,7 @@
  * await writer.prepare();              // checks tables/columns, creates the exactly-once table
  * const result = await writer.write(batch);
  */
-import { compareStreamIds } from '../shared/protocol.js';
+import { compareStreamIds } from '../shared/stream-id.js';
 import { RecordOp } from '../shared/protocol.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';

@@ -16,8 +16,9 @@
  *
  * @internal
  */
+import { compareStreamIds, streamIdMs } from '../shared/stream-id.js';
 import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
-import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField, compareStreamIds, parseStreamId } from '../shared/protocol.js';
+import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField } from '../shared/protocol.js';
 import { errorMessage, WriteBehindError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
@@ -297,7 +298,7 @@ export class WriterLoop {
     // end; calling it again for a batch already marked is harmless, so a retry repeats them all. The rows
     // are counted once.
     await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
-    const lagSeconds = (Date.now() - Number(parseStreamId(group.to)[0])) / 1000;
+    const lagSeconds = (Date.now() - streamIdMs(group.to)) / 1000;
     this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
     return null;
   }
