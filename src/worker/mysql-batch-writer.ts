@@ -170,10 +170,14 @@ export class MysqlBatchWriter implements BatchWriter {
   async #plan(session: MysqlSession, changes: readonly CoalescedChange[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<StatementGroup[]> {
     const deletes = new Map<string, StatementGroup>();
     const upserts = new Map<string, StatementGroup>();
-    for (const change of changes) {
+    // One closure for the batch, not one per record: a rejection is rare, the loop runs per record.
+    let change: CoalescedChange;
+    const reject = (message: string, extra: Record<string, unknown> = {}) => {
       const { record } = change;
-      const reject = (message: string, extra: Record<string, unknown> = {}) =>
-        rejected.push({ record, superseded: change.superseded, error: new MysqlWriteError(message, { kind: 'data', context: { ...context, table: record.table, recordId: record.id, key: record.key, ...extra } }) });
+      rejected.push({ record, superseded: change.superseded, error: new MysqlWriteError(message, { kind: 'data', context: { ...context, table: record.table, recordId: record.id, key: record.key, ...extra } }) });
+    };
+    for (change of changes) {
+      const { record } = change;
       if (!this.#tables.has(record.table) || !isSqlTableName(record.table)) {
         reject(`table '${record.table}' is not a table of this config`);
         continue;
@@ -264,7 +268,8 @@ export class MysqlBatchWriter implements BatchWriter {
   /** Runs one statement over `rows`; on a data error, bisects to isolate the offending rows. Returns rows written. */
   async #writeRows(session: MysqlSession, group: StatementGroup, rows: readonly StatementRow[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
     const sql = statementSql(group, rows.length);
-    const values = rows.flatMap((row) => row.values);
+    const values: unknown[] = [];
+    for (const row of rows) for (const value of row.values) values.push(value);
     // A row too large for a text statement (binary values would travel as hex, twice their size) is sent
     // alone as a prepared statement, its values raw. One server statement per shape: a bounded number.
     const alone = rows.length === 1 && rows[0]!.textBytes > this.#statementBytes;
