@@ -6,7 +6,7 @@
  * record costs the drain before MySQL.
  */
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { loadCaptureRecords } from '../support/capture-records.js';
 import { startRedisServerProcess } from '../support/redis-server-process.js';
 import { summarize } from '../support/stats.js';

@@ -9,9 +9,9 @@
  */
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
 import type { CaptureRecord } from '../../src/worker/capture-record.js';
-import { createMysqlPool } from '../../src/worker/mysql-pool.js';
-import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { benchConfig } from '../support/bench-config.js';
 import { PERSONS_TABLE } from '../support/persons-table.js';
 import { loadCaptureRecords } from '../support/capture-records.js';

@@ -3,7 +3,7 @@
  * record format, written straight into a stream (pipelined XADDs).
  */
 import { RecordField, RecordOp } from '../../src/shared/protocol.js';
-import type { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import type { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { personRow, PERSONS_TABLE } from './persons-table.js';
 import { startProgress } from './progress.js';
 

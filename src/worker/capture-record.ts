@@ -7,7 +7,7 @@
  * hot path's capture-page.ts, straight from the bytes of an XRANGE reply.
  */
 import { RecordField, RecordOp, type RecordOpCode } from '../shared/protocol.js';
-import type { StreamEntry } from './stream-entry.js';
+import type { StreamEntry } from './redis/stream-entry.js';
 
 export interface CaptureRecord {
   /** Capture stream id; orders the record within its writer. */

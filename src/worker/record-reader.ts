@@ -13,7 +13,7 @@ import type { BatchGroup } from './batch-group.js';
 import { HeapRelease } from './heap-release.js';
 import type { CaptureRecord } from './capture-record.js';
 import type { Unparsable } from './redis/capture-page.js';
-import type { StreamClient } from './stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 
 /** Consecutive capture records of a group, read and parsed: the range (from, to] of its stream. */
 export interface RecordPart {

@@ -8,13 +8,13 @@ import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { CaptureFailureWatch } from './capture-failures.js';
-import { MysqlBatchWriter } from './mysql-batch-writer.js';
-import { createMysqlPool } from './mysql-pool.js';
-import { MysqlWriteError } from './mysql-write-error.js';
+import { MysqlBatchWriter } from './mysql/mysql-batch-writer.js';
+import { createMysqlPool } from './mysql/mysql-pool.js';
+import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
 import { redactUrl } from '../shared/redact-url.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { RedisStreamClient } from './redis-stream-client.js';
+import { RedisStreamClient } from './redis/redis-stream-client.js';
 import { Worker } from './worker.js';
 import { WorkerMetrics } from './worker-metrics.js';
 

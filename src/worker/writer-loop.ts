@@ -31,8 +31,8 @@ import type { CaptureRecord } from './capture-record.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { Unparsable } from './redis/capture-page.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
-import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
-import { entryText, type StreamEntry } from './stream-entry.js';
+import type { AckMessage, StreamClient, StreamFields } from './redis/stream-client.js';
+import { entryText, type StreamEntry } from './redis/stream-entry.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
 export interface WriterLoopContext {

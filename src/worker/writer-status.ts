@@ -6,7 +6,7 @@
 import { streamIdMs } from '../shared/stream-id.js';
 import { WORKER_GROUP, writerKeys } from '../shared/keys.js';
 import { MetaField } from '../shared/protocol.js';
-import type { StreamClient } from './stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 
 export interface WriterStatus {
   readonly writer: string;

@@ -8,8 +8,8 @@ import { createClient } from 'redis';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { writerOfCaptureStream, writerKeys } from '../../src/shared/keys.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
-import type { StreamClient } from '../../src/worker/stream-client.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
+import type { StreamClient } from '../../src/worker/redis/stream-client.js';
 
 export interface StandInHooks {
   /** Called before `committed` runs; throw to make it fail. */

@@ -10,7 +10,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
-import { RedisStreamClient } from '../../worker/redis-stream-client.js';
+import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_REDIS_URL } from './deploy.js';

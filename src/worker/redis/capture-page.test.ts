@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RespFramer } from '../../runtime/resp/decoder.js';
 import { parseCaptureEntry } from '../capture-record.js';
-import type { StreamEntry } from '../stream-entry.js';
+import type { StreamEntry } from './stream-entry.js';
 import { parseCapturePage } from './capture-page.js';
 
 /** An XRANGE reply as redis-server writes it. */

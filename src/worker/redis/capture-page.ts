@@ -9,7 +9,7 @@
 import { RecordField } from '../../shared/protocol.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { checkCaptureRecord, emptyRecordFields, type CaptureRecord, type RecordFields } from '../capture-record.js';
-import type { StreamEntry } from '../stream-entry.js';
+import type { StreamEntry } from './stream-entry.js';
 
 export interface Unparsable {
   readonly entry: StreamEntry;

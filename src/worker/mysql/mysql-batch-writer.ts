@@ -12,13 +12,13 @@
  * await writer.prepare();              // checks tables/columns, creates the exactly-once table
  * const result = await writer.write(batch);
  */
-import { compareStreamIds } from '../shared/stream-id.js';
-import { RecordOp } from '../shared/protocol.js';
-import { silentLogger, type Logger } from '../shared/log.js';
-import type { WriteBehindConfig } from '../shared/config.js';
-import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks } from './batch-writer.js';
-import type { CaptureRecord } from './capture-record.js';
-import { coalesceRecords, type CoalescedChange } from './coalesce.js';
+import { compareStreamIds } from '../../shared/stream-id.js';
+import { RecordOp } from '../../shared/protocol.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import type { WriteBehindConfig } from '../../shared/config.js';
+import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks } from '../batch-writer.js';
+import type { CaptureRecord } from '../capture-record.js';
+import { coalesceRecords, type CoalescedChange } from '../coalesce.js';
 import { classifyMysqlError, mysqlErrorFields } from './mysql-error-kind.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import type { MysqlPool, MysqlSession } from './mysql-pool.js';

@@ -4,7 +4,7 @@
  * so it runs the same against Redis Stack, the local runtime, or a stand-in for the library in tests.
  */
 import type { StreamEntry } from './stream-entry.js';
-import type { CapturePage } from './redis/capture-page.js';
+import type { CapturePage } from './capture-page.js';
 
 export type StreamFields = ReadonlyArray<readonly [string, string | Buffer]>;
 

@@ -4,11 +4,11 @@
  * Every failure becomes a RedisCommandError naming the command and key.
  */
 import { RESP_TYPES } from 'redis';
-import { RedisCommandError, errorMessage } from '../shared/errors.js';
-import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
+import { RedisCommandError, errorMessage } from '../../shared/errors.js';
+import { connectRedis, type NodeRedisClient } from '../../shared/redis-connect.js';
 import type { StreamEntry } from './stream-entry.js';
-import { parseCapturePage, type CapturePage } from './redis/capture-page.js';
-import { RespConnection } from './redis/resp-connection.js';
+import { parseCapturePage, type CapturePage } from './capture-page.js';
+import { RespConnection } from './resp-connection.js';
 import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
 
 type RawReply = null | number | bigint | Buffer | string | RawReply[];
