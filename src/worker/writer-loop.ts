@@ -19,14 +19,14 @@
 import { compareStreamIds, streamIdMs } from '../shared/stream-id.js';
 import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
 import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField } from '../shared/protocol.js';
-import { errorMessage, WriteBehindError } from '../shared/errors.js';
+import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
 import { Backoff, sleep } from './backoff.js';
 import { loggableError } from './loggable-error.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
 import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
-import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
+import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.js';
 import type { CaptureRecord } from './capture-record.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { Unparsable } from './redis/capture-page.js';
@@ -72,14 +72,9 @@ type RoundEnd =
   /** The next batch waits for an earlier one another worker holds: look at the cursor again soon. */
   | 'waiting';
 
-/** Thrown inside a group's transaction when another consumer reclaimed descriptors of it: roll back, let them go. */
-class LostBatchError extends WriteBehindError {
+/** The veto of a group's commit: another consumer reclaimed these descriptors of it. */
+interface LostBatch {
   readonly lost: readonly string[];
-
-  constructor(lost: readonly string[]) {
-    super('LOST_BATCH', `batch ${lost.join(', ')} was reclaimed by another worker`, { context: { descriptorIds: lost } });
-    this.lost = lost;
-  }
 }
 
 /** Ends the loop when shutdown interrupts a retry: the batch stays pending in Redis. */
@@ -279,11 +274,11 @@ export class WriterLoop {
         first = undefined;
         return this.#write(group, part);
       });
-      if (written instanceof LostBatchError) {
-        this.#log.info({ descriptorIds: written.lost }, 'batch reclaimed by another worker; rolled back and left to it');
-        return written.lost;
-      }
       const { result, part } = written;
+      if (result.veto !== undefined) {
+        this.#log.info({ descriptorIds: result.veto.lost }, 'batch reclaimed by another worker; rolled back and left to it');
+        return result.veto.lost;
+      }
       await this.#retrying(group.label, () => this.#acknowledgeDone(part.records, result));
       rows += result.rows;
       records += part.records.length;
@@ -304,7 +299,7 @@ export class WriterLoop {
   }
 
   /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
-  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T | LostBatchError> {
+  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T> {
     const { options, signal } = this.#ctx;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     const what = `batch ${label} of writer ${this.#ctx.writer.name}`;
@@ -314,7 +309,6 @@ export class WriterLoop {
         this.#failures.succeeded(what);
         return value;
       } catch (error) {
-        if (error instanceof LostBatchError) return error;
         const kind = failureKind(error);
         options.metrics?.retried(this.#ctx.writer.name, kind);
         const first = !this.#failures.failing;
@@ -345,19 +339,21 @@ export class WriterLoop {
     return this.#reader.readPart(client, group, after);
   }
 
-  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: BatchWriteResult; part: RecordPart }> {
+  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: WriteOutcome<LostBatch>; part: RecordPart }> {
     const { client, options } = this.#ctx;
     const part = await read;
     const { records, unparsable } = part;
     const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
-    const result = await options.batchWriter.write(batch, {
+    const result = await options.batchWriter.write<LostBatch>(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
         const lost = group.descriptors.filter((d) => !owners.has(d.id)).map((d) => d.id);
-        if (lost.length > 0) throw new LostBatchError(lost);
+        // Reclaimed by another consumer: roll back and let them go (an expected outcome, not a failure).
+        if (lost.length > 0) return { veto: { lost } };
         await this.#deadLetter(group, pending.replayed ? [] : unparsable, pending);
+        return undefined;
       },
     });
     return { result, part };

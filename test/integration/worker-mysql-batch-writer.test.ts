@@ -163,6 +163,17 @@ describe('MysqlBatchWriter', () => {
     expect(result.rejected.map((r) => r.record.id)).toEqual(['1000-1', '1000-2']);
   });
 
+  it('a veto from beforeCommit rolls the batch back (rows and cursor) and write() resolves with it', async () => {
+    const records = [person('1', 1, { first: 'A', last: null, age: null })];
+    const outcome = await writer.write(batch(records), { beforeCommit: async () => ({ veto: 'taken' }) });
+    expect(outcome.veto).toBe('taken');
+    expect(await rows('SELECT * FROM persons')).toEqual([]);
+    expect(await rows('SELECT * FROM wb_exactly_once')).toEqual([]);
+    // Nothing was committed: the same batch writes in full afterwards, not skipped as a replay.
+    const again = await writer.write(batch(records));
+    expect([again.rows, again.replayed, again.veto]).toEqual([1, false, undefined]);
+  });
+
   it('throws a retryable error and commits nothing when the connection is killed before COMMIT', async () => {
     const sessions: MysqlSession[] = [];
     const inner = createMysqlPool({ url: db.url });

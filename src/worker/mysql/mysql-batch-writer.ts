@@ -16,7 +16,7 @@ import { compareStreamIds } from '../../shared/stream-id.js';
 import { RecordOp } from '../../shared/protocol.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { WriteBehindConfig } from '../../shared/config.js';
-import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks } from '../batch-writer.js';
+import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks, WriteOutcome } from '../batch-writer.js';
 import type { CaptureRecord } from '../capture-record.js';
 import { coalesceRecords, type CoalescedChange } from '../coalesce.js';
 import { classifyMysqlError, mysqlErrorFields } from './mysql-error-kind.js';
@@ -98,7 +98,7 @@ export class MysqlBatchWriter implements BatchWriter {
     }
   }
 
-  async write(batch: WriteBatch, hooks: WriteHooks = {}): Promise<BatchWriteResult> {
+  async write<V = never>(batch: WriteBatch, hooks: WriteHooks<V> = {}): Promise<WriteOutcome<V>> {
     const context = { writer: batch.writer, stream: batch.stream, descriptorId: batch.descriptorId, from: batch.from, to: batch.to };
     let session: MysqlSession;
     try {
@@ -134,8 +134,12 @@ export class MysqlBatchWriter implements BatchWriter {
       if (exactlyOnce !== undefined && !replayed) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
       const result: BatchWriteResult = { rows, alreadyWritten, rejected, replayed };
       inHook = true;
-      await hooks.beforeCommit?.(result);
+      const decision = await hooks.beforeCommit?.(result);
       inHook = false;
+      if (decision) {
+        await session.query('ROLLBACK');
+        return { ...result, veto: decision.veto };
+      }
       await session.query('COMMIT');
       return result;
     } catch (error) {
