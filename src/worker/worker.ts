@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { sleep } from './backoff.js';
+import { CutTimer } from './cut-timer.js';
 import { WriterStatusSampler } from './status-sampler.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { WriterLoop } from './writer-loop.js';
@@ -39,6 +40,7 @@ export class Worker extends EventEmitter {
   readonly #clients: StreamClient[] = [];
   #loops: Promise<void>[] = [];
   #sampler: WriterStatusSampler | undefined;
+  #cutTimer: CutTimer | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -63,6 +65,10 @@ export class Worker extends EventEmitter {
       const loop = new WriterLoop({ writer, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
       this.#loops.push(loop.run());
     }
+    const cuts = await this.options.connectRedis();
+    this.#clients.push(cuts);
+    this.#cutTimer = new CutTimer({ client: cuts, library: config.name, writers: config.writers.map((w) => w.name), maxDelayMs: config.batch.maxDelayMs, log, report: (error) => this.#report(error) });
+    this.#cutTimer.start();
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
@@ -91,7 +97,8 @@ export class Worker extends EventEmitter {
       // start() already rejected to its caller; close what it opened.
     }
     this.#sampler?.stop();
-    const loops = Promise.allSettled(this.#loops);
+    // The cut in flight counts as work in flight: with Redis down it is cut off like the loops' commands.
+    const loops = Promise.allSettled([...this.#loops, this.#cutTimer?.stop()]);
     if (!(await this.#settlesWhileRedisAnswers(loops))) {
       this.options.log.warn({ graceMs: STOP_GRACE_MS }, 'batches in flight cannot finish (Redis down, or the grace is over): cutting the Redis connections; they stay pending for the next worker');
       for (const client of this.#clients) client.destroy();

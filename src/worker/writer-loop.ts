@@ -117,12 +117,11 @@ export class WriterLoop {
   /** Runs until the signal aborts; never rejects (failures are retried and reported). */
   async run(): Promise<void> {
     const { client, signal, options } = this.#ctx;
-    const { batches, changes } = this.#keys;
+    const { batches } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     const heartbeat = setInterval(() => void this.#heartbeat(), options.claimIntervalMs);
     let resync = true;
     let lastClaim = 0;
-    let lastCut = 0;
     try {
       while (!signal.aborted) {
         try {
@@ -147,10 +146,6 @@ export class WriterLoop {
             this.#reader.idle();
             if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
             else await sleep(options.blockMs, signal);
-          }
-          if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
-            lastCut = Date.now();
-            await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
           }
           this.#failures.succeeded(`writer ${this.#ctx.writer.name}`);
           backoff.reset();
