@@ -14,8 +14,7 @@ export interface WorkerOptions {
   config: WriteBehindConfig;
   /**
    * Opens a Redis connection to the server that runs the library (the runtime's port or Redis Stack: TFCALL
-   * must reach the library). The worker opens two per writer (one blocks in XREADGROUP, one reads ahead), one for
-   * the cut timer and one for the metrics gauges.
+   * must reach the library). The worker opens one per writer, since each blocks in XREADGROUP, and one more.
    */
   connectRedis: () => Promise<StreamClient>;
   /** Where batches go. The caller owns it: the worker does not close it. */
@@ -26,7 +25,7 @@ export interface WorkerOptions {
   claimMinIdleMs?: number;
   /** How often to look for idle descriptors to reclaim. @defaultValue claimMinIdleMs / 3 */
   claimIntervalMs?: number;
-  /** Longest wait in XREADGROUP (open records are offered to `cut` every config.batch.maxDelayMs, on a timer of their own). @defaultValue min(config.batch.maxDelayMs, 1000) */
+  /** Longest wait in XREADGROUP; also how often open records are offered to `cut`. @defaultValue min(config.batch.maxDelayMs, 1000) */
   blockMs?: number;
   /** Descriptors read per XREADGROUP. @defaultValue 10 */
   readCount?: number;

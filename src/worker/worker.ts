@@ -18,7 +18,6 @@
 import { EventEmitter } from 'node:events';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { sleep } from './backoff.js';
-import { CutTimer } from './cut-timer.js';
 import { WriterStatusSampler } from './status-sampler.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { WriterLoop } from './writer-loop.js';
@@ -40,7 +39,6 @@ export class Worker extends EventEmitter {
   readonly #clients: StreamClient[] = [];
   #loops: Promise<void>[] = [];
   #sampler: WriterStatusSampler | undefined;
-  #cutTimer: CutTimer | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -65,10 +63,6 @@ export class Worker extends EventEmitter {
       const loop = new WriterLoop({ writer, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
       this.#loops.push(loop.run());
     }
-    const cuts = await this.options.connectRedis();
-    this.#clients.push(cuts);
-    this.#cutTimer = new CutTimer({ client: cuts, library: config.name, writers: config.writers.map((w) => w.name), maxDelayMs: config.batch.maxDelayMs, log, report: (error) => this.#report(error) });
-    this.#cutTimer.start();
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
@@ -97,8 +91,7 @@ export class Worker extends EventEmitter {
       // start() already rejected to its caller; close what it opened.
     }
     this.#sampler?.stop();
-    // The cut in flight counts as work in flight: with Redis down it is cut off like the loops' commands.
-    const loops = Promise.allSettled([...this.#loops, this.#cutTimer?.stop()]);
+    const loops = Promise.allSettled(this.#loops);
     if (!(await this.#settlesWhileRedisAnswers(loops))) {
       this.options.log.warn({ graceMs: STOP_GRACE_MS }, 'batches in flight cannot finish (Redis down, or the grace is over): cutting the Redis connections; they stay pending for the next worker');
       for (const client of this.#clients) client.destroy();

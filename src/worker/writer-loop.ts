@@ -23,8 +23,8 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
 import { Backoff, sleep } from './backoff.js';
-import { loggableError } from './loggable-error.js';
-import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
+import type { BatchDescriptor } from './batch-descriptor.js';
+import { BatchClaims } from './batch-claims.js';
 import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
 import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.js';
 import type { CaptureRecord } from './capture-record.js';
@@ -50,9 +50,6 @@ export interface WriterLoopContext {
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
 }
-
-/** Descriptors one loop holds at most before it stops reading new ones. */
-const MAX_HELD = 100;
 
 /**
  * How often a loop whose next batch waits for an earlier one (held by another worker) looks at the commit
@@ -99,8 +96,8 @@ export class WriterLoop {
   readonly #keys: WriterKeys;
   readonly #log: Logger;
   readonly #failures: FailureReporter;
-  /** Descriptors this consumer holds (pending for it), by id. */
-  readonly #held = new Map<string, BatchDescriptor>();
+  /** Descriptors this consumer holds (pending for it). */
+  readonly #held: BatchClaims;
   #waitingOn: string | undefined;
   #waitingSince = 0;
   #prefetch: Prefetch | undefined;
@@ -112,40 +109,41 @@ export class WriterLoop {
     this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);
+    this.#held = new BatchClaims(ctx.client, this.#keys, ctx.options, this.#log);
   }
 
   /** Runs until the signal aborts; never rejects (failures are retried and reported). */
   async run(): Promise<void> {
     const { client, signal, options } = this.#ctx;
-    const { batches } = this.#keys;
+    const { changes } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
-    const heartbeat = setInterval(() => void this.#heartbeat(), options.claimIntervalMs);
+    this.#held.startHeartbeat();
     let resync = true;
-    let lastClaim = 0;
+    let lastCut = 0;
     try {
       while (!signal.aborted) {
         try {
           if (resync) {
             // On start (and after any failure): the group may be new or gone, and our own pending descriptors
             // (of a previous run under this consumer name) come first.
-            await client.ensureGroup(batches, WORKER_GROUP);
-            this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '0', 10_000));
+            await this.#held.resync();
             resync = false;
           }
-          if (Date.now() - lastClaim >= options.claimIntervalMs) {
-            lastClaim = Date.now();
-            this.#hold(await client.claimIdle(batches, WORKER_GROUP, options.consumer, options.claimMinIdleMs, 100));
-          }
+          await this.#held.claimIdle();
           const end = await this.#processReady();
           if (signal.aborted) break;
           if (end === 'waiting') {
             // Take new descriptors without blocking (unless many are held already: leave them to other workers).
-            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount));
+            await this.#held.readNew();
             await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
           } else if (end === 'idle') {
             this.#reader.idle();
-            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+            if (!this.#held.full) await this.#held.readNew(options.blockMs);
             else await sleep(options.blockMs, signal);
+          }
+          if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
+            lastCut = Date.now();
+            await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
           }
           this.#failures.succeeded(`writer ${this.#ctx.writer.name}`);
           backoff.reset();
@@ -158,32 +156,20 @@ export class WriterLoop {
         }
       }
     } finally {
-      clearInterval(heartbeat);
+      this.#held.stopHeartbeat();
       // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
       await this.#prefetch?.records.catch(() => undefined);
       this.#prefetch = undefined;
     }
   }
 
-  #hold(entries: readonly StreamEntry[]): void {
-    for (const entry of entries) {
-      if (entry.fields.length === 0) continue; // deleted while pending: already committed
-      const descriptor = parseBatchDescriptor(entry);
-      if ('error' in descriptor) {
-        this.#log.error({ descriptorId: entry.id }, `${descriptor.error}; left pending`);
-        continue;
-      }
-      this.#held.set(descriptor.id, descriptor);
-    }
-  }
-
   /** Writes held batches in order while the next one follows the committed cursor. */
   async #processReady(): Promise<RoundEnd> {
     if (this.#held.size === 0) return 'idle';
-    const { client, options, signal } = this.#ctx;
+    const { client, signal } = this.#ctx;
     const meta = await client.hashGetAll(this.#keys.meta);
     let committed = meta[MetaField.committed] ?? '0-0';
-    const ordered = [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
+    const ordered = this.#held.ordered();
     let more = false;
     for (const [index, descriptor] of ordered.entries()) {
       if (signal.aborted) return 'idle';
@@ -191,7 +177,7 @@ export class WriterLoop {
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
         await this.#retrying(descriptor.id, () => this.#markCommitted(descriptor, 0));
-        this.#held.delete(descriptor.id);
+        this.#held.release(descriptor.id);
         continue;
       }
       if (compareStreamIds(descriptor.from, committed) > 0) {
@@ -204,19 +190,17 @@ export class WriterLoop {
         return 'waiting';
       }
       const group = this.#groupAt(ordered, index);
-      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && this.#held.size < MAX_HELD) {
+      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full) {
         // The last one held: read the descriptors that follow now (without blocking), so the next group's
         // records can be read while this one is written.
-        const fresh = await client.readGroup(this.#keys.batches, WORKER_GROUP, options.consumer, '>', options.readCount);
-        this.#hold(fresh);
-        more = fresh.length > 0;
+        more = (await this.#held.readNew()) > 0;
       }
       const records = this.#takeRecords(group);
       this.#readAhead(group);
       const lost = await this.#processGroup(group, records);
       // Lost to another worker: the cursor moves when that worker commits; read it again next round. The
       // group's other batches are still ours.
-      for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.delete(descriptor.id);
+      for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.release(descriptor.id);
       if (lost !== null) {
         // The worker that took it commits it soon: look at the cursor again shortly.
         this.#waitingSince = Date.now();
@@ -237,7 +221,7 @@ export class WriterLoop {
   /** Starts reading the records of the group that follows `current`, if this loop holds its first batch. */
   #readAhead(current: BatchGroup): void {
     const last = current.descriptors.at(-1)!;
-    const following = [...this.#held.values()].filter((held) => compareStreamIds(held.id, last.id) > 0).sort((a, b) => compareStreamIds(a.id, b.id));
+    const following = this.#held.ordered().filter((held) => compareStreamIds(held.id, last.id) > 0);
     // Only the batch that continues this group; any other would wait for an earlier batch anyway.
     if (following[0]?.from !== current.to) return;
     const next = groupBatches(following, 0, this.#ctx.options.groupRecords);
@@ -408,20 +392,6 @@ export class WriterLoop {
   async #markCommitted(descriptor: BatchDescriptor, rows: number): Promise<void> {
     const { client, options } = this.#ctx;
     await client.callFunction(options.config.name, LibraryFunction.committed, [this.#keys.changes, this.#keys.batches], [descriptor.id, descriptor.to, String(rows)]);
-  }
-
-  /** Keeps the descriptors we hold from looking idle (so nobody reclaims live work) and drops those taken from us. */
-  async #heartbeat(): Promise<void> {
-    if (this.#held.size === 0) return;
-    const { client, options } = this.#ctx;
-    try {
-      const mine = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, this.#held.size + 100));
-      const ids = [...this.#held.keys()];
-      for (const id of ids) if (!mine.has(id)) this.#held.delete(id);
-      await client.touch(this.#keys.batches, WORKER_GROUP, options.consumer, ids.filter((id) => mine.has(id)));
-    } catch (error) {
-      this.#log.debug({ error: loggableError(error) }, 'heartbeat failed');
-    }
   }
 
   async #noteError(message: string): Promise<void> {
