@@ -11,6 +11,7 @@ import { announce } from './support/progress.js';
 import { ratioOf, renderMachine, renderTextTable, writeReport, type BenchReport, type Ratio } from './support/report.js';
 import { anchorScenario } from './scenarios/anchor.js';
 import { backfillScenario } from './scenarios/backfill.js';
+import { captureReadScenario } from './scenarios/capture-read.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
 import { dataPathScenario } from './scenarios/data-path.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
@@ -19,7 +20,7 @@ import { runtimeOverheadScenario } from './scenarios/runtime-overhead.js';
 import { workerDrainScenario } from './scenarios/worker-drain.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 
-const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario, backfillScenario];
+const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, captureReadScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario, backfillScenario];
 /** Scenarios that need the runtime, the library and the worker (not just MariaDB). */
 const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead', 'backfill']);
 

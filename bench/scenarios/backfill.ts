@@ -1,5 +1,5 @@
 /**
- * (h) BACKFILL AND VERIFY: 50k (--quick: 20k) hashes written straight to the redis-server with its keyspace
+ * (i) BACKFILL AND VERIFY: 50k (--quick: 20k) hashes written straight to the redis-server with its keyspace
  * notifications off (so nothing captures them: data that existed before the library), one worker running.
  * Per repetition: MySQL emptied, `writebehind backfill --restart` run as a process; the figures are the
  * backfill's own rate (keys captured per second, CLI start to exit) and the rate at which the rows reach MySQL
@@ -29,7 +29,7 @@ interface BackfillSample {
 
 export const backfillScenario: Scenario = {
   id: 'backfill',
-  title: '(h) backfill of existing hashes, and verify',
+  title: '(i) backfill of existing hashes, and verify',
   async run({ scale, db }: ScenarioContext): Promise<ScenarioResult> {
     const total = scale.quick ? KEYS.quick : KEYS.full;
     await resetPersons(db);

@@ -8,13 +8,13 @@
  * much of the gap is reading the changes and how much is everything else.
  */
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { RecordField, RecordOp } from '../../src/shared/protocol.js';
-import { parseCaptureEntry, type CaptureRecord } from '../../src/worker/capture-record.js';
-import { createMysqlPool } from '../../src/worker/mysql-pool.js';
-import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import type { CaptureRecord } from '../../src/worker/capture-record.js';
+import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { benchConfig } from '../support/bench-config.js';
-import { personRow, PERSONS_TABLE } from '../support/persons-table.js';
+import { PERSONS_TABLE } from '../support/persons-table.js';
+import { loadCaptureRecords } from '../support/capture-records.js';
 import { resetPersons } from '../support/persons-reset.js';
 import { startProgress } from '../support/progress.js';
 import { startRedisServerProcess } from '../support/redis-server-process.js';
@@ -23,7 +23,6 @@ import { summarize } from '../support/stats.js';
 const STREAM = 'bench:changes';
 const PAGE = 1000;
 const GROUP = 5000;
-const LOAD_PIPELINE = 1000;
 
 export const dataPathScenario: Scenario = {
   id: 'data-path',
@@ -34,12 +33,7 @@ export const dataPathScenario: Scenario = {
     try {
       const client = await RedisStreamClient.connect(redis.url);
       try {
-        const load = startProgress('data path: capture records into redis-server', 'records');
-        for (let start = 0; start < scale.rows; start += LOAD_PIPELINE) {
-          const count = Math.min(LOAD_PIPELINE, scale.rows - start);
-          await Promise.all(Array.from({ length: count }, (_, i) => client.append(STREAM, captureRecordFields(start + i + 1))));
-          load.update(start + count, scale.rows);
-        }
+        await loadCaptureRecords(client, STREAM, scale.rows, 'data path');
         const config = benchConfig();
         for (let rep = 1; rep <= scale.reps; rep++) {
           await resetPersons(db);
@@ -72,20 +66,6 @@ export const dataPathScenario: Scenario = {
   },
 };
 
-/** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
-function captureRecordFields(id: number): Array<[string, string]> {
-  const [personId, first, last, age] = personRow(id);
-  return [
-    [RecordField.op, RecordOp.upsert],
-    [RecordField.key, `person:${personId}`],
-    [RecordField.table, PERSONS_TABLE],
-    [`${RecordField.keyColumnPrefix}person_id`, personId],
-    [`${RecordField.columnPrefix}first`, first],
-    [`${RecordField.columnPrefix}last`, last],
-    [`${RecordField.columnPrefix}age`, age],
-  ];
-}
-
 /** Reads the whole stream group by group and writes each group in one transaction; returns the rows written. */
 async function moveAll(client: RedisStreamClient, writer: MysqlBatchWriter, onProgress: (done: number) => void): Promise<number> {
   let rows = 0;
@@ -104,14 +84,12 @@ async function readRecordGroup(client: RedisStreamClient, after: string): Promis
   const records: CaptureRecord[] = [];
   let last = after;
   while (records.length < GROUP) {
-    const page = await client.rangeAfter(STREAM, last, '+', PAGE);
-    for (const entry of page) {
-      const parsed = parseCaptureEntry(entry);
-      if (!parsed.ok) throw new Error(`unparsable capture record ${entry.id}: ${parsed.reason}`);
-      records.push(parsed.record);
-    }
-    if (page.length < PAGE) break;
-    last = page.at(-1)!.id;
+    const page = await client.rangeRecords(STREAM, last, '+', PAGE);
+    const bad = page.unparsable[0];
+    if (bad !== undefined) throw new Error(`unparsable capture record ${bad.entry.id}: ${bad.reason}`);
+    for (const record of page.records) records.push(record);
+    if (page.entries < PAGE) break;
+    last = page.lastId!;
   }
   return { from: after, to: records.at(-1)?.id ?? after, records };
 }

@@ -5,8 +5,7 @@
  * Counting costs no Redis call (open-records.ts keeps the count in memory); a cut costs four (HMGET to check
  * the count against meta, EXISTS, XADD, HSET), once per batch.size records.
  */
-import { compareStreamIds } from '../../src/shared/protocol.js';
-import { formatStreamId } from '../stream-id.js';
+import { compareStreamIds, formatStreamId } from '../../src/shared/stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 import { cutBatch } from './cut-batch.js';
 import type { OpenRecordCounts } from './open-records.js';

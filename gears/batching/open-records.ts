@@ -10,7 +10,8 @@
  * function, first re-read meta `cut`, `batches` and `epoch` (one HMGET) and rebuild on any difference, so a
  * descriptor's `from` is always the persisted `cut` and batches stay contiguous.
  */
-import { MetaField, compareStreamIds } from '../../src/shared/protocol.js';
+import { compareStreamIds } from '../../src/shared/stream-id.js';
+import { MetaField } from '../../src/shared/protocol.js';
 import { decodeUtf8 } from '../bytes.js';
 import { replyArray } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';

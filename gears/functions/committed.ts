@@ -1,5 +1,6 @@
+import { compareStreamIds, nextStreamId } from '../../src/shared/stream-id.js';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
-import { LibraryFunction, MetaField, compareStreamIds, nextStreamId } from '../../src/shared/protocol.js';
+import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { replyInteger, replyOptionalString } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';
 import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamIdArgument, writerOfStream } from './function-arguments.js';

@@ -1,10 +1,10 @@
+import { streamIdMs } from '../../src/shared/stream-id.js';
 import { LibraryFunction } from '../../src/shared/protocol.js';
 import { cutBatch } from '../batching/cut-batch.js';
 import type { OpenRecordCounts } from '../batching/open-records.js';
 import { decodeUtf8 } from '../bytes.js';
 import { serverTimeMs } from '../redis-time.js';
 import { replyArray } from '../replies.js';
-import { streamIdMs } from '../stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from './function-arguments.js';
 

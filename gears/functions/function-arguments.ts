@@ -3,7 +3,7 @@
  * checks the count and every value itself; failures are thrown as "ERR <function>: ..." strings, which become
  * the caller's error reply as they are.
  */
-import { isStreamId } from '../stream-id.js';
+import { isStreamId } from '../../src/shared/stream-id.js';
 import type { WriterContext } from '../writer-context.js';
 
 export function functionError(fn: string, message: string): string {

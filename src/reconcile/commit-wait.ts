@@ -4,7 +4,7 @@
  * id then). Until it has, the row may lag the hash only because the change is in flight.
  */
 import { WriteBehindError } from '../shared/errors.js';
-import { compareStreamIds } from '../shared/protocol.js';
+import { compareStreamIds } from '../shared/stream-id.js';
 import type { ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 

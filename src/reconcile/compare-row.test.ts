@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ColumnSchema, TableSchema } from '../worker/table-schema.js';
+import type { ColumnSchema, TableSchema } from '../worker/mysql/table-schema.js';
 import { compareRow } from './compare-row.js';
 import type { WriterTarget } from './writer-target.js';
 

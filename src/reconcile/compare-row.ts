@@ -4,8 +4,8 @@
  * byte, CHAR without its trailing spaces (MySQL pads and strips them), everything else as the text MySQL
  * returns (`dateStrings`, so DATE/DATETIME are their text too).
  */
-import { parseDecimal } from '../worker/column-value.js';
-import { findColumn, type ColumnSchema, type TableSchema } from '../worker/table-schema.js';
+import { parseDecimal } from '../worker/mysql/column-value.js';
+import { findColumn, type ColumnSchema, type TableSchema } from '../worker/mysql/table-schema.js';
 import type { HashImage } from './reconcile-redis.js';
 import type { TargetRow } from './reconcile-mysql.js';
 import type { WriterTarget } from './writer-target.js';

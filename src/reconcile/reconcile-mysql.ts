@@ -7,8 +7,8 @@
 import mysql from 'mysql2/promise';
 import { errorMessage, WriteBehindError } from '../shared/errors.js';
 import { redactUrl } from '../shared/redact-url.js';
-import { quoteIdentifier, quoteTable } from '../worker/sql-identifiers.js';
-import { readTableSchema, type TableSchema } from '../worker/table-schema.js';
+import { quoteIdentifier, quoteTable } from '../worker/mysql/sql-identifiers.js';
+import { readTableSchema, type TableSchema } from '../worker/mysql/table-schema.js';
 import type { WriterTarget } from './writer-target.js';
 
 /** A row: primary key values as text (key columns' order), then each mapped column's value as mysql2 gives it. */

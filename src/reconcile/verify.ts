@@ -8,7 +8,7 @@
  * difference is re-captured through the library (an image, or a delete for an orphan), never written to MySQL.
  */
 import { LibraryFunction } from '../shared/protocol.js';
-import type { TableSchema } from '../worker/table-schema.js';
+import type { TableSchema } from '../worker/mysql/table-schema.js';
 import { waitCommitted } from './commit-wait.js';
 import { compareRow, type Comparison } from './compare-row.js';
 import { addExample, differenceCount, emptyReport, sortExamples, type VerifyReport } from './difference-report.js';

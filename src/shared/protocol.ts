@@ -108,24 +108,3 @@ export interface RecaptureCounts {
 
 /** Most keys one `backfill` / `delete_missing` call takes. */
 export const RECAPTURE_MAX_KEYS = 1000;
-
-/** Parses a stream id "ms-seq" into a comparable pair; ids compare as numbers, never as strings. */
-export function parseStreamId(id: string): [bigint, bigint] {
-  const dash = id.indexOf('-');
-  if (dash < 0) return [BigInt(id), 0n];
-  return [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
-}
-
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = parseStreamId(a);
-  const [bm, bs] = parseStreamId(b);
-  if (am !== bm) return am < bm ? -1 : 1;
-  if (as !== bs) return as < bs ? -1 : 1;
-  return 0;
-}
-
-/** The smallest id greater than `id`: XTRIM MINID with it removes everything up to and including `id`. */
-export function nextStreamId(id: string): string {
-  const [ms, seq] = parseStreamId(id);
-  return `${ms}-${seq + 1n}`;
-}

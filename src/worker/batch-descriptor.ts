@@ -1,6 +1,6 @@
 /** Batch descriptors (entries of `wb:batches:{<writer>}`): which capture records one batch covers. */
 import { BatchField } from '../shared/protocol.js';
-import { entryText, type StreamEntry } from './stream-entry.js';
+import { entryText, type StreamEntry } from './redis/stream-entry.js';
 
 const STREAM_ID = /^\d+-\d+$/;
 

@@ -37,16 +37,22 @@ export interface BatchWriteResult {
   readonly rejected: readonly RejectedRecord[];
 }
 
-export interface WriteHooks {
-  /** Runs inside the transaction, after every statement and before COMMIT; throwing rolls the batch back. */
-  beforeCommit?(result: BatchWriteResult): Promise<void>;
+export interface WriteHooks<V> {
+  /**
+   * Runs inside the transaction, after every statement and before COMMIT. Returning `{ veto }` rolls the batch
+   * back as an expected outcome (write() resolves with that veto, nothing committed); throwing is a failure.
+   */
+  beforeCommit?(result: BatchWriteResult): Promise<{ readonly veto: V } | void>;
 }
+
+/** What write() resolves with: the result, and the hook's veto when it rolled the batch back instead of committing. */
+export type WriteOutcome<V> = BatchWriteResult & { readonly veto?: V };
 
 export interface BatchWriter {
   /**
    * Writes the batch. Throws a MysqlWriteError when the whole batch must be retried (connection, deadlock,
    * missing table...); row-level data errors are returned in `rejected` instead.
    */
-  write(batch: WriteBatch, hooks?: WriteHooks): Promise<BatchWriteResult>;
+  write<V = never>(batch: WriteBatch, hooks?: WriteHooks<V>): Promise<WriteOutcome<V>>;
   close(): Promise<void>;
 }

@@ -2,9 +2,12 @@
  * Capture records (entries of `wb:changes:{<writer>}`, format in src/shared/protocol.ts) parsed into what the
  * batch writer needs. A record that cannot be parsed is never retried: it becomes a dead letter, because
  * replaying the same bytes would fail the same way forever.
+ *
+ * Two parsers feed the same rules (checkCaptureRecord): parseCaptureEntry, from a decoded StreamEntry, and the
+ * hot path's capture-page.ts, straight from the bytes of an XRANGE reply.
  */
 import { RecordField, RecordOp, type RecordOpCode } from '../shared/protocol.js';
-import type { StreamEntry } from './stream-entry.js';
+import type { StreamEntry } from './redis/stream-entry.js';
 
 export interface CaptureRecord {
   /** Capture stream id; orders the record within its writer. */
@@ -27,34 +30,78 @@ export type ParsedCaptureEntry =
   | { readonly ok: true; readonly record: CaptureRecord }
   | { readonly ok: false; readonly entry: StreamEntry; readonly reason: string };
 
-export function parseCaptureEntry(entry: StreamEntry): ParsedCaptureEntry {
-  const fail = (reason: string): ParsedCaptureEntry => ({ ok: false, entry, reason });
-  let op: string | undefined;
-  let key: string | undefined;
-  let table: string | undefined;
-  let ack: string | undefined;
-  let nulls: string[] = [];
-  const keyValues = new Map<string, Buffer>();
-  const columns = new Map<string, Buffer | null>();
-  for (const [name, value] of entry.fields) {
-    if (name === RecordField.op) op = value.toString('utf8');
-    else if (name === RecordField.key) key = value.toString('utf8');
-    else if (name === RecordField.table) table = value.toString('utf8');
-    else if (name === RecordField.ack) ack = value.toString('utf8');
-    else if (name === RecordField.nulls) nulls = value.length === 0 ? [] : value.toString('utf8').split(',');
-    else if (name.startsWith(RecordField.keyColumnPrefix)) keyValues.set(name.slice(RecordField.keyColumnPrefix.length), value);
-    else if (name.startsWith(RecordField.columnPrefix)) columns.set(name.slice(RecordField.columnPrefix.length), value);
-    // Unknown fields are ignored, so a newer library can add fields without stalling an older worker.
-  }
+/** The fields of one record as a parser found them, before the rules are checked. */
+export interface RecordFields {
+  op: string | undefined;
+  key: string | undefined;
+  table: string | undefined;
+  ack: string | undefined;
+  /** The `null` field, as text ('' when absent). */
+  nulls: string;
+  readonly keyValues: Map<string, Buffer>;
+  readonly columns: Map<string, Buffer | null>;
+}
+
+export function emptyRecordFields(): RecordFields {
+  return { op: undefined, key: undefined, table: undefined, ack: undefined, nulls: '', keyValues: new Map(), columns: new Map() };
+}
+
+/**
+ * The record, or why it is malformed. `entry` gives the entry as captured: the hot path builds it only when a
+ * dead letter needs it.
+ */
+export function checkCaptureRecord(id: string, fields: RecordFields, entry: () => StreamEntry): ParsedCaptureEntry {
+  const fail = (reason: string): ParsedCaptureEntry => ({ ok: false, entry: entry(), reason });
+  const { op, key, table, ack, keyValues, columns } = fields;
   if (op !== RecordOp.upsert && op !== RecordOp.delete) return fail(`malformed record: op '${op ?? ''}' is neither 'u' nor 'd'`);
   if (key === undefined || key === '') return fail("malformed record: no 'key' field");
   if (table === undefined || table === '') return fail("malformed record: no 'table' field");
   if (keyValues.size === 0) return fail('malformed record: no primary key field (k:<column>)');
-  for (const column of nulls) {
-    if (columns.has(column)) return fail(`malformed record: column '${column}' is both set and listed as NULL`);
-    columns.set(column, null);
+  if (fields.nulls !== '') {
+    for (const column of fields.nulls.split(',')) {
+      if (columns.has(column)) return fail(`malformed record: column '${column}' is both set and listed as NULL`);
+      columns.set(column, null);
+    }
   }
   if (op === RecordOp.upsert && columns.size === 0) return fail('malformed record: an upsert with no columns');
   if (op === RecordOp.delete) columns.clear();
-  return { ok: true, record: { id: entry.id, op, key, table, ack: ack === '' ? undefined : ack, keyValues, columns, entry } };
+  return { ok: true, record: new ParsedRecord(id, op, key, table, ack === '' ? undefined : ack, keyValues, columns, entry) };
+}
+
+export function parseCaptureEntry(entry: StreamEntry): ParsedCaptureEntry {
+  const fields = emptyRecordFields();
+  for (const [name, value] of entry.fields) {
+    if (name === RecordField.op) fields.op = value.toString('utf8');
+    else if (name === RecordField.key) fields.key = value.toString('utf8');
+    else if (name === RecordField.table) fields.table = value.toString('utf8');
+    else if (name === RecordField.ack) fields.ack = value.toString('utf8');
+    else if (name === RecordField.nulls) fields.nulls = value.toString('utf8');
+    else if (name.startsWith(RecordField.keyColumnPrefix)) fields.keyValues.set(name.slice(RecordField.keyColumnPrefix.length), value);
+    else if (name.startsWith(RecordField.columnPrefix)) fields.columns.set(name.slice(RecordField.columnPrefix.length), value);
+    // Unknown fields are ignored, so a newer library can add fields without stalling an older worker.
+  }
+  return checkCaptureRecord(entry.id, fields, () => entry);
+}
+
+/** A record whose entry is built once, when first asked for (dead letters only). */
+class ParsedRecord implements CaptureRecord {
+  #entry: StreamEntry | (() => StreamEntry);
+
+  constructor(
+    readonly id: string,
+    readonly op: RecordOpCode,
+    readonly key: string,
+    readonly table: string,
+    readonly ack: string | undefined,
+    readonly keyValues: ReadonlyMap<string, Buffer>,
+    readonly columns: ReadonlyMap<string, Buffer | null>,
+    entry: () => StreamEntry,
+  ) {
+    this.#entry = entry;
+  }
+
+  get entry(): StreamEntry {
+    if (typeof this.#entry === 'function') this.#entry = this.#entry();
+    return this.#entry;
+  }
 }

@@ -35,4 +35,12 @@ describe('coalesceRecords', () => {
     ]);
     expect(changes.map((c) => c.record.id)).toEqual(['1-2', '1-3']);
   });
+
+  it('tells composite keys apart when a value holds the separator of the parts', () => {
+    const changes = coalesceRecords([
+      record('1-1', 'u', 't', { a: '1\u0000b=2', b: '3' }),
+      record('1-2', 'u', 't', { a: '1', b: '2\u0000b=3' }),
+    ]);
+    expect(changes.map((c) => c.record.id)).toEqual(['1-1', '1-2']);
+  });
 });

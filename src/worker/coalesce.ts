@@ -27,12 +27,12 @@ export function coalesceRecords(records: readonly CaptureRecord[]): CoalescedCha
   return [...byRow.values()];
 }
 
-/** Table plus primary key columns and values, unambiguous for binary values. */
+/** Table plus primary key columns and values, unambiguous for binary values (each value length-prefixed, its bytes as latin1: one character per byte). */
 export function rowIdentity(record: CaptureRecord): string {
   if (record.keyValues.size === 1) {
     // The common single-column key: the same string as below, without sorting.
-    for (const [column, value] of record.keyValues) return `${record.table}\u0000${column}=${value.toString('hex')}`;
+    for (const [column, value] of record.keyValues) return `${record.table}\u0000${column}=${value.length}:${value.toString('latin1')}`;
   }
-  const parts = [...record.keyValues].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, value]) => `${column}=${value.toString('hex')}`);
+  const parts = [...record.keyValues].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, value]) => `${column}=${value.length}:${value.toString('latin1')}`);
   return `${record.table}\u0000${parts.join('\u0000')}`;
 }

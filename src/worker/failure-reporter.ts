@@ -4,7 +4,7 @@
  */
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { MysqlWriteError } from './mysql-write-error.js';
+import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
 
 export class FailureReporter {

@@ -11,14 +11,9 @@
  */
 import type { BatchGroup } from './batch-group.js';
 import { HeapRelease } from './heap-release.js';
-import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
-import type { StreamClient } from './stream-client.js';
-import type { StreamEntry } from './stream-entry.js';
-
-export interface Unparsable {
-  readonly entry: StreamEntry;
-  readonly reason: string;
-}
+import type { CaptureRecord } from './capture-record.js';
+import type { Unparsable } from './redis/capture-page.js';
+import type { StreamClient } from './redis/stream-client.js';
 
 /** Consecutive capture records of a group, read and parsed: the range (from, to] of its stream. */
 export interface RecordPart {
@@ -59,40 +54,25 @@ export class RecordReader {
 
   /** The part of `group` that follows `after` (the group's `from` for its first part). */
   async readPart(client: StreamClient, group: BatchGroup, after: string): Promise<RecordPart> {
-    const entries: StreamEntry[] = [];
+    const records: CaptureRecord[] = [];
+    const unparsable: Unparsable[] = [];
+    let entries = 0;
     let bytes = 0;
     let cursor = after;
     let last = false;
     while (!last && bytes < this.#partBytes) {
       const count = this.#largestEntry === 0 ? Math.min(FIRST_PAGE, this.#pageSize) : Math.max(1, Math.min(this.#pageSize, Math.floor((this.#partBytes - bytes) / this.#largestEntry)));
-      const page = await client.rangeAfter(this.#stream, cursor, group.to, count);
-      let largest = 0;
-      for (const entry of page) {
-        const size = entryBytes(entry);
-        bytes += size;
-        if (size > largest) largest = size;
-        entries.push(entry);
-      }
-      if (page.length > 0) this.#largestEntry = largest;
-      const end = page.at(-1);
+      const page = await client.rangeRecords(this.#stream, cursor, group.to, count);
+      for (const record of page.records) records.push(record);
+      for (const entry of page.unparsable) unparsable.push(entry);
+      entries += page.entries;
+      bytes += page.bytes;
+      if (page.entries > 0) this.#largestEntry = page.largestEntry;
       // A short page, or one that ends at `to`, is the group's last: asking again would only return nothing.
-      last = page.length < count || end === undefined || end.id === group.to;
-      if (end !== undefined) cursor = end.id;
+      last = page.entries < count || page.lastId === undefined || page.lastId === group.to;
+      if (page.lastId !== undefined) cursor = page.lastId;
     }
     this.#release.read(bytes);
-    const records: CaptureRecord[] = [];
-    const unparsable: Unparsable[] = [];
-    for (const entry of entries) {
-      const parsed = parseCaptureEntry(entry);
-      if (parsed.ok) records.push(parsed.record);
-      else unparsable.push(parsed);
-    }
-    return { records, unparsable, from: after, to: last ? group.to : cursor, last, entries: entries.length };
+    return { records, unparsable, from: after, to: last ? group.to : cursor, last, entries };
   }
-}
-
-function entryBytes(entry: StreamEntry): number {
-  let bytes = entry.id.length;
-  for (const [name, value] of entry.fields) bytes += name.length + value.length;
-  return bytes;
 }

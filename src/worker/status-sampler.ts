@@ -4,7 +4,7 @@
  * unreachable, when the reading simply stops getting fresher.
  */
 import type { GaugeReading, WriterGaugeSample } from './worker-metrics.js';
-import type { StreamClient } from './stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 import { readWriterStatus } from './writer-status.js';
 
 export class WriterStatusSampler {

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import type { BatchWriter } from './batch-writer.js';
-import type { StreamClient } from './stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {

@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { sleep } from './backoff.js';
 import { WriterStatusSampler } from './status-sampler.js';
-import type { StreamClient } from './stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 import { WriterLoop } from './writer-loop.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 

@@ -16,21 +16,23 @@
  *
  * @internal
  */
+import { compareStreamIds, streamIdMs } from '../shared/stream-id.js';
 import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
-import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField, compareStreamIds, parseStreamId } from '../shared/protocol.js';
-import { errorMessage, WriteBehindError } from '../shared/errors.js';
+import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField } from '../shared/protocol.js';
+import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
 import { Backoff, sleep } from './backoff.js';
-import { loggableError } from './loggable-error.js';
-import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
+import type { BatchDescriptor } from './batch-descriptor.js';
+import { BatchClaims } from './batch-claims.js';
 import { groupBatches, sameGroup, type BatchGroup } from './batch-group.js';
-import type { BatchWriteResult, WriteBatch } from './batch-writer.js';
+import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.js';
 import type { CaptureRecord } from './capture-record.js';
-import { RecordReader, type RecordPart, type Unparsable } from './record-reader.js';
+import { RecordReader, type RecordPart } from './record-reader.js';
+import type { Unparsable } from './redis/capture-page.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
-import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
-import { entryText, type StreamEntry } from './stream-entry.js';
+import type { AckMessage, StreamClient, StreamFields } from './redis/stream-client.js';
+import { entryText, type StreamEntry } from './redis/stream-entry.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
 export interface WriterLoopContext {
@@ -48,9 +50,6 @@ export interface WriterLoopContext {
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
 }
-
-/** Descriptors one loop holds at most before it stops reading new ones. */
-const MAX_HELD = 100;
 
 /**
  * How often a loop whose next batch waits for an earlier one (held by another worker) looks at the commit
@@ -70,14 +69,9 @@ type RoundEnd =
   /** The next batch waits for an earlier one another worker holds: look at the cursor again soon. */
   | 'waiting';
 
-/** Thrown inside a group's transaction when another consumer reclaimed descriptors of it: roll back, let them go. */
-class LostBatchError extends WriteBehindError {
+/** The veto of a group's commit: another consumer reclaimed these descriptors of it. */
+interface LostBatch {
   readonly lost: readonly string[];
-
-  constructor(lost: readonly string[]) {
-    super('LOST_BATCH', `batch ${lost.join(', ')} was reclaimed by another worker`, { context: { descriptorIds: lost } });
-    this.lost = lost;
-  }
 }
 
 /** Ends the loop when shutdown interrupts a retry: the batch stays pending in Redis. */
@@ -102,8 +96,8 @@ export class WriterLoop {
   readonly #keys: WriterKeys;
   readonly #log: Logger;
   readonly #failures: FailureReporter;
-  /** Descriptors this consumer holds (pending for it), by id. */
-  readonly #held = new Map<string, BatchDescriptor>();
+  /** Descriptors this consumer holds (pending for it). */
+  readonly #held: BatchClaims;
   #waitingOn: string | undefined;
   #waitingSince = 0;
   #prefetch: Prefetch | undefined;
@@ -115,16 +109,16 @@ export class WriterLoop {
     this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);
+    this.#held = new BatchClaims(ctx.client, this.#keys, ctx.options, this.#log);
   }
 
   /** Runs until the signal aborts; never rejects (failures are retried and reported). */
   async run(): Promise<void> {
     const { client, signal, options } = this.#ctx;
-    const { batches, changes } = this.#keys;
+    const { changes } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
-    const heartbeat = setInterval(() => void this.#heartbeat(), options.claimIntervalMs);
+    this.#held.startHeartbeat();
     let resync = true;
-    let lastClaim = 0;
     let lastCut = 0;
     try {
       while (!signal.aborted) {
@@ -132,23 +126,19 @@ export class WriterLoop {
           if (resync) {
             // On start (and after any failure): the group may be new or gone, and our own pending descriptors
             // (of a previous run under this consumer name) come first.
-            await client.ensureGroup(batches, WORKER_GROUP);
-            this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '0', 10_000));
+            await this.#held.resync();
             resync = false;
           }
-          if (Date.now() - lastClaim >= options.claimIntervalMs) {
-            lastClaim = Date.now();
-            this.#hold(await client.claimIdle(batches, WORKER_GROUP, options.consumer, options.claimMinIdleMs, 100));
-          }
+          await this.#held.claimIdle();
           const end = await this.#processReady();
           if (signal.aborted) break;
           if (end === 'waiting') {
             // Take new descriptors without blocking (unless many are held already: leave them to other workers).
-            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount));
+            await this.#held.readNew();
             await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
           } else if (end === 'idle') {
             this.#reader.idle();
-            if (this.#held.size < MAX_HELD) this.#hold(await client.readGroup(batches, WORKER_GROUP, options.consumer, '>', options.readCount, options.blockMs));
+            if (!this.#held.full) await this.#held.readNew(options.blockMs);
             else await sleep(options.blockMs, signal);
           }
           if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
@@ -166,32 +156,20 @@ export class WriterLoop {
         }
       }
     } finally {
-      clearInterval(heartbeat);
+      this.#held.stopHeartbeat();
       // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
       await this.#prefetch?.records.catch(() => undefined);
       this.#prefetch = undefined;
     }
   }
 
-  #hold(entries: readonly StreamEntry[]): void {
-    for (const entry of entries) {
-      if (entry.fields.length === 0) continue; // deleted while pending: already committed
-      const descriptor = parseBatchDescriptor(entry);
-      if ('error' in descriptor) {
-        this.#log.error({ descriptorId: entry.id }, `${descriptor.error}; left pending`);
-        continue;
-      }
-      this.#held.set(descriptor.id, descriptor);
-    }
-  }
-
   /** Writes held batches in order while the next one follows the committed cursor. */
   async #processReady(): Promise<RoundEnd> {
     if (this.#held.size === 0) return 'idle';
-    const { client, options, signal } = this.#ctx;
+    const { client, signal } = this.#ctx;
     const meta = await client.hashGetAll(this.#keys.meta);
     let committed = meta[MetaField.committed] ?? '0-0';
-    const ordered = [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
+    const ordered = this.#held.ordered();
     let more = false;
     for (const [index, descriptor] of ordered.entries()) {
       if (signal.aborted) return 'idle';
@@ -199,7 +177,7 @@ export class WriterLoop {
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
         await this.#retrying(descriptor.id, () => this.#markCommitted(descriptor, 0));
-        this.#held.delete(descriptor.id);
+        this.#held.release(descriptor.id);
         continue;
       }
       if (compareStreamIds(descriptor.from, committed) > 0) {
@@ -212,19 +190,17 @@ export class WriterLoop {
         return 'waiting';
       }
       const group = this.#groupAt(ordered, index);
-      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && this.#held.size < MAX_HELD) {
+      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full) {
         // The last one held: read the descriptors that follow now (without blocking), so the next group's
         // records can be read while this one is written.
-        const fresh = await client.readGroup(this.#keys.batches, WORKER_GROUP, options.consumer, '>', options.readCount);
-        this.#hold(fresh);
-        more = fresh.length > 0;
+        more = (await this.#held.readNew()) > 0;
       }
       const records = this.#takeRecords(group);
       this.#readAhead(group);
       const lost = await this.#processGroup(group, records);
       // Lost to another worker: the cursor moves when that worker commits; read it again next round. The
       // group's other batches are still ours.
-      for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.delete(descriptor.id);
+      for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.release(descriptor.id);
       if (lost !== null) {
         // The worker that took it commits it soon: look at the cursor again shortly.
         this.#waitingSince = Date.now();
@@ -245,7 +221,7 @@ export class WriterLoop {
   /** Starts reading the records of the group that follows `current`, if this loop holds its first batch. */
   #readAhead(current: BatchGroup): void {
     const last = current.descriptors.at(-1)!;
-    const following = [...this.#held.values()].filter((held) => compareStreamIds(held.id, last.id) > 0).sort((a, b) => compareStreamIds(a.id, b.id));
+    const following = this.#held.ordered().filter((held) => compareStreamIds(held.id, last.id) > 0);
     // Only the batch that continues this group; any other would wait for an earlier batch anyway.
     if (following[0]?.from !== current.to) return;
     const next = groupBatches(following, 0, this.#ctx.options.groupRecords);
@@ -277,11 +253,11 @@ export class WriterLoop {
         first = undefined;
         return this.#write(group, part);
       });
-      if (written instanceof LostBatchError) {
-        this.#log.info({ descriptorIds: written.lost }, 'batch reclaimed by another worker; rolled back and left to it');
-        return written.lost;
-      }
       const { result, part } = written;
+      if (result.veto !== undefined) {
+        this.#log.info({ descriptorIds: result.veto.lost }, 'batch reclaimed by another worker; rolled back and left to it');
+        return result.veto.lost;
+      }
       await this.#retrying(group.label, () => this.#acknowledgeDone(part.records, result));
       rows += result.rows;
       records += part.records.length;
@@ -296,13 +272,13 @@ export class WriterLoop {
     // end; calling it again for a batch already marked is harmless, so a retry repeats them all. The rows
     // are counted once.
     await this.#retrying(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.#markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
-    const lagSeconds = (Date.now() - Number(parseStreamId(group.to)[0])) / 1000;
+    const lagSeconds = (Date.now() - streamIdMs(group.to)) / 1000;
     this.#ctx.options.metrics?.batchesCommitted(this.#ctx.writer.name, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
     return null;
   }
 
   /** Runs `step` until it succeeds, backing off on failures; shutdown interrupts only the waiting. */
-  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T | LostBatchError> {
+  async #retrying<T>(label: string, step: () => Promise<T>): Promise<T> {
     const { options, signal } = this.#ctx;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     const what = `batch ${label} of writer ${this.#ctx.writer.name}`;
@@ -312,7 +288,6 @@ export class WriterLoop {
         this.#failures.succeeded(what);
         return value;
       } catch (error) {
-        if (error instanceof LostBatchError) return error;
         const kind = failureKind(error);
         options.metrics?.retried(this.#ctx.writer.name, kind);
         const first = !this.#failures.failing;
@@ -343,19 +318,21 @@ export class WriterLoop {
     return this.#reader.readPart(client, group, after);
   }
 
-  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: BatchWriteResult; part: RecordPart }> {
+  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: WriteOutcome<LostBatch>; part: RecordPart }> {
     const { client, options } = this.#ctx;
     const part = await read;
     const { records, unparsable } = part;
     const batch: WriteBatch = { writer: this.#ctx.writer.name, stream: this.#keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
-    const result = await options.batchWriter.write(batch, {
+    const result = await options.batchWriter.write<LostBatch>(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
         const lost = group.descriptors.filter((d) => !owners.has(d.id)).map((d) => d.id);
-        if (lost.length > 0) throw new LostBatchError(lost);
+        // Reclaimed by another consumer: roll back and let them go (an expected outcome, not a failure).
+        if (lost.length > 0) return { veto: { lost } };
         await this.#deadLetter(group, pending.replayed ? [] : unparsable, pending);
+        return undefined;
       },
     });
     return { result, part };
@@ -415,20 +392,6 @@ export class WriterLoop {
   async #markCommitted(descriptor: BatchDescriptor, rows: number): Promise<void> {
     const { client, options } = this.#ctx;
     await client.callFunction(options.config.name, LibraryFunction.committed, [this.#keys.changes, this.#keys.batches], [descriptor.id, descriptor.to, String(rows)]);
-  }
-
-  /** Keeps the descriptors we hold from looking idle (so nobody reclaims live work) and drops those taken from us. */
-  async #heartbeat(): Promise<void> {
-    if (this.#held.size === 0) return;
-    const { client, options } = this.#ctx;
-    try {
-      const mine = new Set(await client.pendingOf(this.#keys.batches, WORKER_GROUP, options.consumer, this.#held.size + 100));
-      const ids = [...this.#held.keys()];
-      for (const id of ids) if (!mine.has(id)) this.#held.delete(id);
-      await client.touch(this.#keys.batches, WORKER_GROUP, options.consumer, ids.filter((id) => mine.has(id)));
-    } catch (error) {
-      this.#log.debug({ error: loggableError(error) }, 'heartbeat failed');
-    }
   }
 
   async #noteError(message: string): Promise<void> {

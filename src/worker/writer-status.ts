@@ -3,9 +3,10 @@
  * `status` function): backlog, batches, oldest uncommitted record, counters and the last error. Used by
  * `writebehind status` and by the worker's gauges.
  */
+import { streamIdMs } from '../shared/stream-id.js';
 import { WORKER_GROUP, writerKeys } from '../shared/keys.js';
-import { MetaField, parseStreamId } from '../shared/protocol.js';
-import type { StreamClient } from './stream-client.js';
+import { MetaField } from '../shared/protocol.js';
+import type { StreamClient } from './redis/stream-client.js';
 
 export interface WriterStatus {
   readonly writer: string;
@@ -39,7 +40,7 @@ export async function readWriterStatus(client: StreamClient, writer: string, now
     backlog: await client.length(keys.changes),
     queuedBatches: await client.length(keys.batches),
     pendingBatches,
-    oldestPendingAgeMs: oldest === undefined ? 0 : Math.max(0, now - Number(parseStreamId(oldest.id)[0])),
+    oldestPendingAgeMs: oldest === undefined ? 0 : Math.max(0, now - streamIdMs(oldest.id)),
     captured: count(MetaField.captured),
     committed: meta[MetaField.committed] ?? null,
     committedRows: count(MetaField.committedRows),

@@ -64,30 +64,13 @@ export interface Blackhole {
 }
 
 /** Accepts every connection and never sends a byte. */
-export async function startBlackhole(): Promise<Blackhole> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export function startBlackhole(): Promise<Blackhole> {
+  return startListener(() => undefined);
 }
 
 /** Answers the handshake (CLIENT …, PING), then drops the connection at the first other command (a server dying mid-command). */
-export async function startDropper(): Promise<Blackhole> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
+export function startDropper(): Promise<Blackhole> {
+  return startListener((socket) => {
     socket.on('data', (chunk) => {
       // Each command is `*N\r\n$len\r\nNAME\r\n…`: its name is the third line.
       for (const command of chunk.toString('latin1').split(/(?=\*\d+\r\n)/)) {
@@ -97,6 +80,17 @@ export async function startDropper(): Promise<Blackhole> {
         else return void socket.destroy();
       }
     });
+  });
+}
+
+/** A loopback listener that hands each connection to `onSocket` and, on close, drops them all. */
+async function startListener(onSocket: (socket: Socket) => void): Promise<Blackhole> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {

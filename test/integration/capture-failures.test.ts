@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStatus } from '../../src/cli/commands/status.js';
 import { CaptureFailureWatch } from '../../src/worker/capture-failures.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { PERSONS, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 

@@ -1,6 +1,6 @@
 /** Builders shared by the worker's integration tests: capture entries as the library writes them. */
 import { parseCaptureEntry, type CaptureRecord } from '../../src/worker/capture-record.js';
-import type { StreamEntry } from '../../src/worker/stream-entry.js';
+import type { StreamEntry } from '../../src/worker/redis/stream-entry.js';
 
 export interface RecordSpec {
   op?: 'u' | 'd';

@@ -3,12 +3,13 @@
  * what the library's functions do, with the same commands, and everything else goes to Redis unchanged.
  * The end-to-end pipeline tests use the real library on the runtime instead.
  */
+import { compareStreamIds, nextStreamId } from '../../src/shared/stream-id.js';
 import { createClient } from 'redis';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
-import { LibraryFunction, MetaField, compareStreamIds, nextStreamId } from '../../src/shared/protocol.js';
+import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { writerOfCaptureStream, writerKeys } from '../../src/shared/keys.js';
-import { RedisStreamClient } from '../../src/worker/redis-stream-client.js';
-import type { StreamClient } from '../../src/worker/stream-client.js';
+import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
+import type { StreamClient } from '../../src/worker/redis/stream-client.js';
 
 export interface StandInHooks {
   /** Called before `committed` runs; throw to make it fail. */

@@ -10,8 +10,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
 import { WORKER_GROUP, writerKeys } from '../../src/shared/keys.js';
 import { MetaField } from '../../src/shared/protocol.js';
-import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
-import { createMysqlPool } from '../../src/worker/mysql-pool.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
+import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
 import { Worker } from '../../src/worker/worker.js';
 import type { WorkerOptions } from '../../src/worker/worker-options.js';
 import { WorkerMetrics } from '../../src/worker/worker-metrics.js';
@@ -158,15 +158,16 @@ describe('Worker over Redis streams', () => {
     await cut();
     // A consumer that reads batch 1 and dies without processing it.
     await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'ghost', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
+    const ghostRead = Date.now();
     const last = await capture({ id: '*', key: 'person:1', columns: { first: 'second', age: '2' } });
     await cut();
-    const started = Date.now();
-    // One transaction per batch, so that each batch's write shows in `applied`.
-    await startWorker({ claimMinIdleMs: 600, groupRecords: 1 });
+    // One transaction per batch, so that each batch's write shows in `applied`. The idle time leaves room for a
+    // slow worker start on a loaded machine: batch 1 must still be the ghost's when the next check runs.
+    await startWorker({ claimMinIdleMs: 1500, groupRecords: 1 });
     await new Promise((r) => setTimeout(r, 300));
     expect(await rows()).toEqual([]); // batch 2 waits for batch 1
     await until(committedOf, (v) => v === last);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - ghostRead).toBeGreaterThanOrEqual(1500);
     expect(await rows()).toEqual([{ person_id: '1', first: 'second', age: 2, applied: 2 }]);
   });
 

@@ -6,9 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
-import { MysqlBatchWriter } from '../../src/worker/mysql-batch-writer.js';
-import { createMysqlPool, type MysqlPool, type MysqlSession } from '../../src/worker/mysql-pool.js';
-import { MysqlWriteError } from '../../src/worker/mysql-write-error.js';
+import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
+import { createMysqlPool, type MysqlPool, type MysqlSession } from '../../src/worker/mysql/mysql-pool.js';
+import { MysqlWriteError } from '../../src/worker/mysql/mysql-write-error.js';
 import type { WriteBatch } from '../../src/worker/batch-writer.js';
 import type { CaptureRecord } from '../../src/worker/capture-record.js';
 import { captureRecord, person, personDeleted } from './worker-helpers.js';
@@ -161,6 +161,17 @@ describe('MysqlBatchWriter', () => {
     ]));
     expect(result.rows).toBe(1);
     expect(result.rejected.map((r) => r.record.id)).toEqual(['1000-1', '1000-2']);
+  });
+
+  it('a veto from beforeCommit rolls the batch back (rows and cursor) and write() resolves with it', async () => {
+    const records = [person('1', 1, { first: 'A', last: null, age: null })];
+    const outcome = await writer.write(batch(records), { beforeCommit: async () => ({ veto: 'taken' }) });
+    expect(outcome.veto).toBe('taken');
+    expect(await rows('SELECT * FROM persons')).toEqual([]);
+    expect(await rows('SELECT * FROM wb_exactly_once')).toEqual([]);
+    // Nothing was committed: the same batch writes in full afterwards, not skipped as a replay.
+    const again = await writer.write(batch(records));
+    expect([again.rows, again.replayed, again.veto]).toEqual([1, false, undefined]);
   });
 
   it('throws a retryable error and commits nothing when the connection is killed before COMMIT', async () => {

@@ -73,6 +73,32 @@ async function started(child: ChildProcess, id: string): Promise<void> {
 
 const pendingOf = async (consumer: string) => ((await direct.sendCommand(['XPENDING', PERSONS.batches, WORKER_GROUP, '-', '+', '10', consumer])) as unknown[]).length;
 
+/** Exit code of `child`, or 'still running' once `ms` have passed. */
+const exitWithin = (child: ChildProcess, ms: number) => Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), ms))]);
+
+/** Writes person:<id> while a session here holds its row lock: resolves once the worker's INSERT waits for it. */
+async function batchInFlight(child: ChildProcess, id: string): Promise<Awaited<ReturnType<typeof lockRow>>> {
+  await started(child, id);
+  const lock = await lockRow(id);
+  await p.client.hSet(`person:${id}`, { first_name: 'After' });
+  await until(lock.waitingWriters, (n) => n === 1, 15_000);
+  return lock;
+}
+
+/**
+ * `next` (a worker under the stopped one's consumer name) replays the pending batch: the row is applied once
+ * more; `andThen` runs while `next` still runs.
+ */
+async function replayedBy(next: ChildProcess, id: string, andThen?: () => Promise<unknown>): Promise<void> {
+  try {
+    expect(await until(() => rowOf(id), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
+    await andThen?.();
+  } finally {
+    next.kill('SIGTERM');
+    await exited(next);
+  }
+}
+
 describe('worker shutdown and metrics while Redis is down', () => {
   it('/metrics answers from the process state while Redis is down', { timeout: 40_000 }, async () => {
     const own = await startPipeline('metrics_down');
@@ -116,28 +142,19 @@ describe('worker shutdown and metrics while Redis is down', () => {
     const child = p.spawnWorker('second-signal');
     let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
     try {
-      await started(child, 'x8');
-      lock = await lockRow('x8');
-      await p.client.hSet('person:x8', { first_name: 'After' });
-      await until(lock.waitingWriters, (n) => n === 1, 15_000);
+      lock = await batchInFlight(child, 'x8');
       child.kill('SIGINT'); // finishing the batch in flight: it waits for the lock
       await new Promise((r) => setTimeout(r, 500));
       expect(child.exitCode).toBeNull();
       const signalled = Date.now();
       child.kill('SIGINT');
-      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+      const code = await exitWithin(child, 10_000);
       expect(code).toBe(130);
       expect(Date.now() - signalled).toBeLessThan(2_000);
       expect(await pendingOf('second-signal')).toBe(1);
       await lock.release();
       lock = undefined;
-      const next = p.spawnWorker('second-signal');
-      try {
-        expect(await until(() => rowOf('x8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
-      } finally {
-        next.kill('SIGTERM');
-        await exited(next);
-      }
+      await replayedBy(p.spawnWorker('second-signal'), 'x8');
     } finally {
       await lock?.release();
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -148,26 +165,17 @@ describe('worker shutdown and metrics while Redis is down', () => {
     const child = p.spawnWorker('mysql-stuck');
     let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
     try {
-      await started(child, 'd8');
-      lock = await lockRow('d8');
-      await p.client.hSet('person:d8', { first_name: 'After' });
-      await until(lock.waitingWriters, (n) => n === 1, 15_000); // its write waits for the lock (50 s by default)
+      lock = await batchInFlight(child, 'd8'); // its write waits for the lock (50 s by default)
       const signalled = Date.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+      const code = await exitWithin(child, 20_000);
       expect(code).toBe(1);
       expect(Date.now() - signalled).toBeGreaterThan(9_000);
       expect(Date.now() - signalled).toBeLessThan(15_000);
       expect(await pendingOf('mysql-stuck')).toBe(1);
       await lock.release();
       lock = undefined;
-      const next = p.spawnWorker('mysql-stuck');
-      try {
-        expect(await until(() => rowOf('d8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
-      } finally {
-        next.kill('SIGTERM');
-        await exited(next);
-      }
+      await replayedBy(p.spawnWorker('mysql-stuck'), 'd8');
     } finally {
       await lock?.release();
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -178,29 +186,19 @@ describe('worker shutdown and metrics while Redis is down', () => {
     const child = p.spawnWorker('sigterm-down');
     let lock: Awaited<ReturnType<typeof lockRow>> | undefined;
     try {
-      await started(child, 's8');
-      lock = await lockRow('s8');
-      await p.client.hSet('person:s8', { first_name: 'After' });
-      await until(lock.waitingWriters, (n) => n === 1, 15_000); // the worker's batch is in flight
+      lock = await batchInFlight(child, 's8'); // the worker's batch is in flight
       await p.runtime.close(); // the worker's Redis is gone
       await lock.release(); // the write goes through; committing it needs Redis
       lock = undefined;
       await new Promise((r) => setTimeout(r, 500));
       const signalled = Date.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited(child), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      const code = await exitWithin(child, 15_000);
       expect(code).not.toBe('still running');
       expect(Date.now() - signalled).toBeLessThan(8_000);
       expect(await pendingOf('sigterm-down')).toBe(1); // left pending, as after a SIGKILL
       expect(await rowOf('s8')).toEqual({ first: 'Before', applied: 1 }); // rolled back: not committed without Redis
-      const next = spawnCli(['worker', '--redis', (await anotherRuntime()).url, '--mysql', p.db.url, '--config', p.configFile, '--consumer', 'sigterm-down']);
-      try {
-        expect(await until(() => rowOf('s8'), (r) => r?.first === 'After', 15_000)).toEqual({ first: 'After', applied: 2 });
-        await until(() => pendingOf('sigterm-down'), (n) => n === 0);
-      } finally {
-        next.kill('SIGTERM');
-        await exited(next);
-      }
+      await replayedBy(spawnCli(['worker', '--redis', (await anotherRuntime()).url, '--mysql', p.db.url, '--config', p.configFile, '--consumer', 'sigterm-down']), 's8', () => until(() => pendingOf('sigterm-down'), (n) => n === 0));
     } finally {
       await lock?.release();
       if (child.exitCode === null) child.kill('SIGKILL');

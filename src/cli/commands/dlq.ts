@@ -15,8 +15,8 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js
 import { ConfigError } from '../../shared/errors.js';
 import { writerKeys } from '../../shared/keys.js';
 import { DeadLetterField, RecordField } from '../../shared/protocol.js';
-import { RedisStreamClient } from '../../worker/redis-stream-client.js';
-import { entryText, type StreamEntry } from '../../worker/stream-entry.js';
+import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
+import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_REDIS_URL } from './deploy.js';
 import { redisUrlSchema } from './worker.js';

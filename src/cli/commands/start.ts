@@ -11,7 +11,7 @@ import { deployLibrary } from '../../deploy/deploy.js';
 import { Runtime } from '../../runtime/index.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { createLogger } from '../../shared/log.js';
-import { databaseOfUrl } from '../../worker/mysql-pool.js';
+import { databaseOfUrl } from '../../worker/mysql/mysql-pool.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { ConfigError } from '../../shared/errors.js';
 import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';

@@ -12,7 +12,7 @@ import { VERSION } from '../../shared/version.js';
 import { writerKeys } from '../../shared/keys.js';
 import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
 import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
-import { RedisStreamClient } from '../../worker/redis-stream-client.js';
+import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_REDIS_URL } from './deploy.js';

@@ -6,9 +6,9 @@ import mysql from 'mysql2/promise';
 import type { WriteBehindConfig } from '../../shared/config.js';
 import { errorMessage } from '../../shared/errors.js';
 import { redactUrl } from '../../shared/redact-url.js';
-import { MysqlWriteError } from '../../worker/mysql-write-error.js';
-import { quoteIdentifier, quoteTable } from '../../worker/sql-identifiers.js';
-import { databaseOfUrl } from '../../worker/mysql-pool.js';
+import { MysqlWriteError } from '../../worker/mysql/mysql-write-error.js';
+import { quoteIdentifier, quoteTable } from '../../worker/mysql/sql-identifiers.js';
+import { databaseOfUrl } from '../../worker/mysql/mysql-pool.js';
 
 /** The tables of config/example.json (the seed's persons and cars). */
 const EXAMPLE_TABLES: Readonly<Record<string, string>> = {

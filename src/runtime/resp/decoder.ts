@@ -2,8 +2,8 @@
  * Streaming RESP2/RESP3 decoder. Feed it bytes as they arrive; it calls back once per complete top-level value,
  * with the exact bytes the value occupied (the proxy forwards those bytes unchanged).
  *
- * Two passes: framing finds where a value ends without building anything (a partial value is re-scanned when
- * more bytes come, which allocates nothing), and only a complete frame is decoded. `RespFramer` stops after the
+ * Two passes: framing finds where a value ends without building anything (a partial value's scan resumes where
+ * it stopped when more bytes come), and only a complete frame is decoded. `RespFramer` stops after the
  * first pass: the proxy decodes a reply only when it needs to look inside (most replies are forwarded as bytes,
  * and decoding a 1000-entry XRANGE reply it never reads was most of its CPU).
  */
@@ -34,6 +34,8 @@ export class RespFramer {
   #needed = 0;
   #waiting: Buffer[] = [];
   #waitingBytes = 0;
+  /** Where the scan of the partial value at the start of #buffer stopped (a 1000-entry reply spans many chunks). */
+  #scan: ScanState | undefined;
   readonly #onFrame: (raw: Buffer) => void;
   readonly #inline: boolean;
 
@@ -66,8 +68,11 @@ export class RespFramer {
     while (offset < this.#buffer.length) {
       neededHint = 0;
       const inline = this.#inline && !isTypeByte(this.#buffer[offset]!);
-      const end = inline ? scanInline(this.#buffer, offset) : scanValue(this.#buffer, offset);
+      const resume = offset === 0 ? this.#scan : undefined;
+      this.#scan = undefined;
+      const end = inline ? scanInline(this.#buffer, offset) : scanValue(this.#buffer, offset, resume);
       if (end === INCOMPLETE) {
+        if (!inline) this.#scan = lastScan;
         if (neededHint - offset > LARGE_VALUE) {
           this.#needed = neededHint - offset;
           this.#waiting = [this.#buffer.subarray(offset)];
@@ -160,20 +165,35 @@ function lineInteger(buffer: Buffer, from: number, to: number): number {
   return negative ? -n : n;
 }
 
+/** Where an incomplete scan stopped: at an item boundary, `position` bytes after the value's start. */
+interface ScanState {
+  readonly open: number[];
+  readonly remaining: number;
+  readonly position: number;
+}
+
+/** Set by scanValue when it returns INCOMPLETE. */
+let lastScan: ScanState | undefined;
+
 /**
- * Where the value starting at `offset` ends, or INCOMPLETE; builds nothing. Iterative, not recursive: a reply
- * may be nested thousands deep (a Lua table that contains itself is returned ~8000 levels deep).
+ * Where the value starting at `offset` ends, or INCOMPLETE (then `lastScan` says where to resume); builds
+ * nothing. Iterative, not recursive: a reply may be nested thousands deep (a Lua table that contains itself is
+ * returned ~8000 levels deep).
  */
-function scanValue(buffer: Buffer, offset: number): number {
+function scanValue(buffer: Buffer, offset: number, resume?: ScanState): number {
   /** Values still to scan at each open level, outermost first; the current level's count is `remaining`. */
-  const open: number[] = [];
-  let remaining = 1;
-  let position = offset;
+  const open: number[] = resume?.open ?? [];
+  let remaining = resume?.remaining ?? 1;
+  let position = offset + (resume?.position ?? 0);
+  const incomplete = () => {
+    lastScan = { open, remaining, position: position - offset };
+    return INCOMPLETE;
+  };
   for (;;) {
-    if (position >= buffer.length) return INCOMPLETE;
+    if (position >= buffer.length) return incomplete();
     const type = buffer[position]!;
     const lineEnd = findLineEnd(buffer, position + 1);
-    if (lineEnd < 0) return INCOMPLETE;
+    if (lineEnd < 0) return incomplete();
     const next = lineEnd + 2;
     switch (type) {
       case 0x2b: case 0x2d: case 0x3a: case 0x5f: case 0x2c: case 0x23: case 0x28:
@@ -182,11 +202,12 @@ function scanValue(buffer: Buffer, offset: number): number {
         break;
       case 0x24: case 0x21: case 0x3d: {
         const length = lineInteger(buffer, position + 1, lineEnd);
-        position = length < 0 ? next : next + length + 2;
-        if (buffer.length < position) {
-          neededHint = position;
-          return INCOMPLETE;
+        const end = length < 0 ? next : next + length + 2;
+        if (buffer.length < end) {
+          neededHint = end;
+          return incomplete();
         }
+        position = end;
         remaining--;
         break;
       }

@@ -2,7 +2,7 @@
  * The error the batch writer throws or records. mysql2 errors carry neither our call site nor what was being
  * written, so each one is wrapped here with the writer, table, batch ids and the MySQL code/errno/sqlState.
  */
-import { WriteBehindError, errorMessage, type ErrorContext } from '../shared/errors.js';
+import { WriteBehindError, errorMessage, type ErrorContext } from '../../shared/errors.js';
 import { classifyMysqlError, mysqlErrorFields, type MysqlErrorKind } from './mysql-error-kind.js';
 
 export class MysqlWriteError extends WriteBehindError {

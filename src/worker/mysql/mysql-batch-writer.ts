@@ -12,20 +12,23 @@
  * await writer.prepare();              // checks tables/columns, creates the exactly-once table
  * const result = await writer.write(batch);
  */
-import { compareStreamIds } from '../shared/protocol.js';
-import { RecordOp } from '../shared/protocol.js';
-import { silentLogger, type Logger } from '../shared/log.js';
-import type { WriteBehindConfig } from '../shared/config.js';
-import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks } from './batch-writer.js';
-import type { CaptureRecord } from './capture-record.js';
-import { coalesceRecords, type CoalescedChange } from './coalesce.js';
+import { compareStreamIds } from '../../shared/stream-id.js';
+import { RecordOp } from '../../shared/protocol.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import type { WriteBehindConfig } from '../../shared/config.js';
+import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks, WriteOutcome } from '../batch-writer.js';
+import type { CaptureRecord } from '../capture-record.js';
+import { coalesceRecords, type CoalescedChange } from '../coalesce.js';
 import { classifyMysqlError, mysqlErrorFields } from './mysql-error-kind.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import type { MysqlPool, MysqlSession } from './mysql-pool.js';
 import { encodeRow, rowShape, type EncodedRow, type RowShape } from './row-encoding.js';
 import { findColumn, readTableSchema, type TableSchema } from './table-schema.js';
 import { checkSchema, ensureExactlyOnceTable } from './schema-check.js';
-import { isSqlIdentifier, isSqlTableName, quoteIdentifier, quoteTable } from './sql-identifiers.js';
+import { isSqlIdentifier, isSqlTableName } from './sql-identifiers.js';
+import { statementSql, type StatementGroup } from './statement-sql.js';
+import { StatementPlanner, chunkRows } from './statement-planner.js';
+import { readCursor, writeCursor } from './exactly-once-cursor.js';
 
 export interface MysqlBatchWriterOptions {
   pool: MysqlPool;
@@ -42,14 +45,6 @@ interface StatementRow extends EncodedRow {
   readonly change: CoalescedChange;
 }
 
-interface StatementGroup {
-  readonly op: 'upsert' | 'delete';
-  readonly table: string;
-  readonly keyColumns: readonly string[];
-  /** Non-key columns (upserts only). */
-  readonly columns: readonly string[];
-  readonly rows: StatementRow[];
-}
 
 /** Bytes of a statement's text besides its values, and of a packet's framing: kept free under the packet limit. */
 const PACKET_MARGIN = 64 * 1024;
@@ -98,7 +93,7 @@ export class MysqlBatchWriter implements BatchWriter {
     }
   }
 
-  async write(batch: WriteBatch, hooks: WriteHooks = {}): Promise<BatchWriteResult> {
+  async write<V = never>(batch: WriteBatch, hooks: WriteHooks<V> = {}): Promise<WriteOutcome<V>> {
     const context = { writer: batch.writer, stream: batch.stream, descriptorId: batch.descriptorId, from: batch.from, to: batch.to };
     let session: MysqlSession;
     try {
@@ -128,14 +123,18 @@ export class MysqlBatchWriter implements BatchWriter {
       const groups = await this.#plan(session, coalesceRecords(pending), rejected, context);
       let rows = 0;
       for (const group of groups) {
-        for (const chunk of this.#chunks(group.rows)) rows += await this.#writeRows(session, group, chunk, rejected, context);
+        for (const chunk of chunkRows(group.rows, this.#maxRows, this.#statementBytes)) rows += await this.#writeRows(session, group, chunk, rejected, context);
       }
       const replayed = cursor !== undefined && compareStreamIds(batch.to, cursor) <= 0;
       if (exactlyOnce !== undefined && !replayed) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
       const result: BatchWriteResult = { rows, alreadyWritten, rejected, replayed };
       inHook = true;
-      await hooks.beforeCommit?.(result);
+      const decision = await hooks.beforeCommit?.(result);
       inHook = false;
+      if (decision) {
+        await session.query('ROLLBACK');
+        return { ...result, veto: decision.veto };
+      }
       await session.query('COMMIT');
       return result;
     } catch (error) {
@@ -167,13 +166,16 @@ export class MysqlBatchWriter implements BatchWriter {
   }
 
   /** Validates identifiers, encodes values and groups the changes into statements (deletes first). */
-  async #plan(session: MysqlSession, changes: readonly CoalescedChange[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<StatementGroup[]> {
-    const deletes = new Map<string, StatementGroup>();
-    const upserts = new Map<string, StatementGroup>();
-    for (const change of changes) {
+  async #plan(session: MysqlSession, changes: readonly CoalescedChange[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<StatementGroup<StatementRow>[]> {
+    const planner = new StatementPlanner<StatementRow>();
+    // One closure for the batch, not one per record: a rejection is rare, the loop runs per record.
+    let change: CoalescedChange;
+    const reject = (message: string, extra: Record<string, unknown> = {}) => {
       const { record } = change;
-      const reject = (message: string, extra: Record<string, unknown> = {}) =>
-        rejected.push({ record, superseded: change.superseded, error: new MysqlWriteError(message, { kind: 'data', context: { ...context, table: record.table, recordId: record.id, key: record.key, ...extra } }) });
+      rejected.push({ record, superseded: change.superseded, error: new MysqlWriteError(message, { kind: 'data', context: { ...context, table: record.table, recordId: record.id, key: record.key, ...extra } }) });
+    };
+    for (change of changes) {
+      const { record } = change;
       if (!this.#tables.has(record.table) || !isSqlTableName(record.table)) {
         reject(`table '${record.table}' is not a table of this config`);
         continue;
@@ -202,18 +204,9 @@ export class MysqlBatchWriter implements BatchWriter {
         reject(`the row takes ${rawBytes} bytes, more than the server's max_allowed_packet (${this.#packetLimit}) allows`, { rowBytes: rawBytes, maxAllowedPacket: this.#packetLimit });
         continue;
       }
-      const { keyColumns, columns } = shape;
-      const id = isDelete ? shape.deleteGroup : shape.upsertGroup;
-      const groups = isDelete ? deletes : upserts;
-      let group = groups.get(id);
-      if (group === undefined) {
-        group = { op: isDelete ? 'delete' : 'upsert', table: record.table, keyColumns, columns: isDelete ? [] : columns, rows: [] };
-        groups.set(id, group);
-      }
-      group.rows.push({ change, values, textBytes, rawBytes });
+      planner.add(isDelete ? 'delete' : 'upsert', record.table, shape, { change, values, textBytes, rawBytes });
     }
-    // Deletes first: a row deleted and another inserted with the same secondary unique value must not collide.
-    return [...deletes.values(), ...upserts.values()];
+    return planner.groups();
   }
 
   /** The table's schema, re-read once when it lacks a named column; a column still missing is a schema error. */
@@ -243,28 +236,11 @@ export class MysqlBatchWriter implements BatchWriter {
     return Math.max(1024, Math.min(this.#maxBytes, Math.floor((this.#packetLimit - PACKET_MARGIN) / 2)));
   }
 
-  #chunks(rows: readonly StatementRow[]): StatementRow[][] {
-    const chunks: StatementRow[][] = [];
-    const limit = this.#statementBytes;
-    let current: StatementRow[] = [];
-    let bytes = 0;
-    for (const row of rows) {
-      if (current.length > 0 && (current.length >= this.#maxRows || bytes + row.textBytes > limit)) {
-        chunks.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(row);
-      bytes += row.textBytes;
-    }
-    if (current.length > 0) chunks.push(current);
-    return chunks;
-  }
-
   /** Runs one statement over `rows`; on a data error, bisects to isolate the offending rows. Returns rows written. */
-  async #writeRows(session: MysqlSession, group: StatementGroup, rows: readonly StatementRow[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
+  async #writeRows(session: MysqlSession, group: StatementGroup<StatementRow>, rows: readonly StatementRow[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
     const sql = statementSql(group, rows.length);
-    const values = rows.flatMap((row) => row.values);
+    const values: unknown[] = [];
+    for (const row of rows) for (const value of row.values) values.push(value);
     // A row too large for a text statement (binary values would travel as hex, twice their size) is sent
     // alone as a prepared statement, its values raw. One server statement per shape: a bounded number.
     const alone = rows.length === 1 && rows[0]!.textBytes > this.#statementBytes;
@@ -308,28 +284,4 @@ function shapeKey(record: CaptureRecord): string {
   key += '|';
   for (const name of record.columns.keys()) key += `${name.length}:${name}`;
   return key;
-}
-
-function statementSql(group: StatementGroup, rowCount: number): string {
-  const table = quoteTable(group.table);
-  const keys = group.keyColumns.map(quoteIdentifier);
-  if (group.op === 'delete') {
-    const tuple = keys.length === 1 ? '?' : `(${keys.map(() => '?').join(',')})`;
-    const target = keys.length === 1 ? keys[0]! : `(${keys.join(',')})`;
-    return `DELETE FROM ${table} WHERE ${target} IN (${Array.from({ length: rowCount }, () => tuple).join(',')})`;
-  }
-  const columns = group.columns.map(quoteIdentifier);
-  const all = [...keys, ...columns];
-  const row = `(${all.map(() => '?').join(',')})`;
-  // VALUES(col) works on MariaDB and MySQL 8 alike (MySQL 8.0.20+ only warns that it is deprecated).
-  return `INSERT INTO ${table} (${all.join(',')}) VALUES ${Array.from({ length: rowCount }, () => row).join(',')} ON DUPLICATE KEY UPDATE ${columns.map((c) => `${c}=VALUES(${c})`).join(',')}`;
-}
-
-async function readCursor(session: MysqlSession, table: string, id: string): Promise<string | undefined> {
-  const rows = await session.query<Array<{ val: string }>>(`SELECT val FROM ${quoteTable(table)} WHERE id = ? FOR UPDATE`, [id]);
-  return rows[0]?.val;
-}
-
-async function writeCursor(session: MysqlSession, table: string, id: string, val: string): Promise<void> {
-  await session.query(`INSERT INTO ${quoteTable(table)} (id, val) VALUES (?, ?) ON DUPLICATE KEY UPDATE val = VALUES(val)`, [id, val]);
 }

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { CaptureRecord } from './capture-record.js';
+import type { CaptureRecord } from '../capture-record.js';
 import { columnValueCheck, type ValueCheck } from './column-value.js';
 import { findColumn, type TableSchema } from './table-schema.js';
 

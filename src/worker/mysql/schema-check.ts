@@ -4,8 +4,8 @@
  * mapped column exists, and every NOT NULL column without a default is mapped (column names ignore case). All
  * problems are reported at once, each naming the table and column.
  */
-import { ConfigError } from '../shared/errors.js';
-import { primaryKeyColumns, type WriteBehindConfig } from '../shared/config.js';
+import { ConfigError } from '../../shared/errors.js';
+import { primaryKeyColumns, type WriteBehindConfig } from '../../shared/config.js';
 import type { MysqlSession } from './mysql-pool.js';
 import { quoteTable } from './sql-identifiers.js';
 import { findColumn, isUniqueKey, readTableSchema, type TableSchema } from './table-schema.js';

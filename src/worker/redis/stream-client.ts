@@ -4,6 +4,7 @@
  * so it runs the same against Redis Stack, the local runtime, or a stand-in for the library in tests.
  */
 import type { StreamEntry } from './stream-entry.js';
+import type { CapturePage } from './capture-page.js';
 
 export type StreamFields = ReadonlyArray<readonly [string, string | Buffer]>;
 
@@ -26,8 +27,8 @@ export interface StreamClient {
   pendingCount(stream: string, group: string): Promise<number>;
   /** Resets the idle time of entries the consumer holds (XCLAIM … 0 … JUSTID), so nobody reclaims live work. */
   touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<void>;
-  /** XRANGE (`after`, `through`], at most `count` entries. */
-  rangeAfter(stream: string, after: string, through: string, count: number): Promise<StreamEntry[]>;
+  /** XRANGE (`after`, `through`], at most `count` capture records, parsed (the hot path: see redis/capture-page.ts). */
+  rangeRecords(stream: string, after: string, through: string, count: number): Promise<CapturePage>;
   /** XRANGE - + or XREVRANGE + -, at most `count`. */
   range(stream: string, count: number, reverse?: boolean): Promise<StreamEntry[]>;
   length(stream: string): Promise<number>;

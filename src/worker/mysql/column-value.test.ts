@@ -18,6 +18,14 @@ describe('columnValueCheck', () => {
     expect(columnValueCheck(type('int'), 'value')!('16.5')).toContain('would round it');
   });
 
+  it('integer values and keys at the edges of their range, short and long texts alike', () => {
+    expect(fits(type('tinyint'), 'value', ['127', '128', '-128', '-129', '0127', '-0', '-000000000000129'])).toEqual(['127', '-128', '0127', '-0']);
+    expect(fits(type('int', { unsigned: true }), 'value', ['-0', '-1', '0', '4294967295', '4294967296', '000000000000001'])).toEqual(['-0', '0', '4294967295', '000000000000001']);
+    expect(fits(type('bigint'), 'value', ['999999999999999', '-999999999999999', '9223372036854775807', '9223372036854775808'])).toEqual(['999999999999999', '-999999999999999', '9223372036854775807']);
+    expect(fits(type('int'), 'key', ['2147483647', '2147483648', '-2147483648', '-2147483649'])).toEqual(['2147483647', '-2147483648']);
+    expect(columnValueCheck(type('tinyint'), 'value')!('128')).toContain("out of the column's range -128..127");
+  });
+
   it('DECIMAL(p,s) values fit without rounding; keys are shown as MySQL shows them', () => {
     const price = type('decimal', { precision: 6, scale: 2 });
     expect(fits(price, 'value', ['1.23', '1.230', '1.234', '9999.99', '10000', '-9999.99', '0.5', '-0.5', '1e-2', '1e-3', 'x'])).toEqual(['1.23', '1.230', '9999.99', '-9999.99', '0.5', '-0.5', '1e-2']);

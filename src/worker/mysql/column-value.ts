@@ -30,6 +30,8 @@ const INTEGER_BITS: Readonly<Record<string, number>> = { tinyint: 8, smallint: 1
 const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
 const NUMBER = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,4}))?$/;
 const CANONICAL_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+/** Integer text a Number holds exactly (15 digits < 2^53): checked without BigInt or parsing objects, per value on the hot path. */
+const SHORT_INTEGER = /^-?[0-9]{1,15}$/;
 
 /** A checker for the column's values, or undefined when MySQL's strict mode is left to judge them. */
 export type ValueCheck = (text: string) => string | undefined;
@@ -43,10 +45,19 @@ export function columnValueCheck(type: ColumnType, role: 'key' | 'value'): Value
   if (bits !== undefined) {
     const [min, max] = integerRange(bits, type.unsigned);
     const range = `${min}..${max}`;
+    // Bounds as Numbers, rounded outward: a short integer beyond them is beyond the exact bounds too, and one
+    // within them is checked exactly against the BigInt bounds only when it lies at the rounded edge.
+    const low = Number(min);
+    const high = Number(max);
+    const fits = (text: string) => {
+      const n = Number(text);
+      return n > low && n < high ? true : inRange(BigInt(text), min, max);
+    };
     if (role === 'key') {
-      return (text) => (CANONICAL_INTEGER.test(text) && inRange(BigInt(text), min, max) ? undefined : `'${clip(text)}' is not an integer id in ${range} written canonically (no sign '+', spaces, leading zeros or decimals)`);
+      return (text) => (CANONICAL_INTEGER.test(text) && (text.length <= 15 ? fits(text) : inRange(BigInt(text), min, max)) ? undefined : `'${clip(text)}' is not an integer id in ${range} written canonically (no sign '+', spaces, leading zeros or decimals)`);
     }
     return (text) => {
+      if (SHORT_INTEGER.test(text)) return fits(text) ? undefined : `'${clip(text)}' is out of the column's range ${range}`;
       const number = parseDecimal(text);
       if (number === undefined) return `'${clip(text)}' is not a number`;
       if (number.fraction !== '') return `'${clip(text)}' is not an integer: the column would round it`;
