@@ -15,7 +15,7 @@ import { createLogger, silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { startRuntime, type StartedRuntime, type StartRuntimeOptions } from '../helpers/runtime.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 import { SEED_CONFIG } from '../scenarios/seed-scenarios.js';
 import { until } from '../helpers/until.js';
@@ -47,9 +47,9 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(label: string, config: WriteBehindConfig = exampleConfig()): Promise<Pipeline> {
+export async function startPipeline(label: string, config: WriteBehindConfig = exampleConfig(), runtimeOptions: StartRuntimeOptions = {}): Promise<Pipeline> {
   const server = await startRedisServer();
-  const runtime = await startRuntime(server);
+  const runtime = await startRuntime(server, runtimeOptions);
   await deployLibrary({ redisUrl: runtime.url, config });
   const db = await createTestDatabase(label);
   await db.query('CREATE TABLE persons (person_id VARCHAR(64) PRIMARY KEY, first VARCHAR(20), last VARCHAR(255), age INT, applied INT NOT NULL DEFAULT 0)');

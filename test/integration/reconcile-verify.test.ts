@@ -10,6 +10,7 @@ import { writerKeys } from '../../src/shared/keys.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
 import { runCli } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 import { withoutCapture } from './uncaptured-writes.js';
 import { startPipeline, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
@@ -98,8 +99,10 @@ describe('writebehind verify', () => {
     const lines: string[] = [];
     await runStatus({ redis: p.runtime.url, config: p.configFile }, (t) => lines.push(t));
     expect(lines.join('\n')).toMatch(/PersonsWriteBehind: .*last verify .* 40 key\(s\), 40 row\(s\), 0 difference\(s\)/);
-    const metrics = await until(async () => (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text(), (t) => /writebehind_verify_differences\{writer="PersonsWriteBehind"\} 0/.test(t));
-    expect(metrics).toMatch(/writebehind_verify_keys\{writer="PersonsWriteBehind"\} 40/);
+    // The gauges are sampled every few seconds, and an earlier test's verify (a sample, also 0 differences) may still
+    // be what they show: wait for this run's figures together.
+    const thisRun = (t: string) => /writebehind_verify_differences\{writer="PersonsWriteBehind"\} 0/.test(t) && /writebehind_verify_keys\{writer="PersonsWriteBehind"\} 40/.test(t);
+    await until(async () => (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text(), thisRun, 20_000, 200);
   }, 60_000);
 
   it('does not report changes the worker has not committed yet', async () => {
@@ -135,12 +138,3 @@ describe('writebehind verify', () => {
     expect(noWriter.stderr).toContain('--writer: is required');
   });
 });
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
