@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { writerKeys } from '../../src/shared/keys.js';
+import { readCaptureFailures } from '../../src/worker/capture-failures.js';
 import { exited, startPipeline, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const PERSONS = writerKeys('PersonsWriteBehind');
@@ -48,7 +49,10 @@ describe('worker memory', () => {
     const worker = p.spawnWorker('memory');
     await waitDrained(direct, PERSONS, 90_000);
     const [{ rows, bytes }] = await p.db.query<[{ rows: number; bytes: string }]>("SELECT COUNT(*) AS `rows`, SUM(LENGTH(last)) AS bytes FROM persons WHERE person_id LIKE 'M%'");
-    expect({ rows, bytes: Number(bytes) }).toEqual({ rows: VALUES, bytes: VALUES * VALUE_BYTES });
+    // A missing row names its cause: a failed capture (the library's) or a dead letter (the worker's).
+    const captureFailures = await readCaptureFailures((library) => direct.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']), p.config.name, ['PersonsWriteBehind']);
+    const deadLetters = await direct.xLen(PERSONS.deadLetters);
+    expect({ rows, bytes: Number(bytes) }, JSON.stringify({ captureFailures, deadLetters })).toEqual({ rows: VALUES, bytes: VALUES * VALUE_BYTES });
     await new Promise((r) => setTimeout(r, 2000));
     const memory = memoryOf(worker.pid!);
     console.log(`worker memory: peak ${memory.peak.toFixed(0)} MB, after the drain ${memory.now.toFixed(0)} MB`);
