@@ -50,7 +50,7 @@ describe('worker memory', () => {
     await waitDrained(direct, PERSONS, 90_000);
     const [{ rows, bytes }] = await p.db.query<[{ rows: number; bytes: string }]>("SELECT COUNT(*) AS `rows`, SUM(LENGTH(last)) AS bytes FROM persons WHERE person_id LIKE 'M%'");
     // A missing row names its cause: a failed capture (the library's) or a dead letter (the worker's).
-    const captureFailures = await readCaptureFailures((library) => direct.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']), p.config.name, ['PersonsWriteBehind']);
+    const captureFailures = await readCaptureFailures((library) => p.client.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']), p.config.name, ['PersonsWriteBehind']);
     const deadLetters = await direct.xLen(PERSONS.deadLetters);
     expect({ rows, bytes: Number(bytes) }, JSON.stringify({ captureFailures, deadLetters })).toEqual({ rows: VALUES, bytes: VALUES * VALUE_BYTES });
     await new Promise((r) => setTimeout(r, 2000));
