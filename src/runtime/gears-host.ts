@@ -58,6 +58,12 @@ export interface GearsHost {
    * not wait for their events. Absent: every call may matter.
    */
   readonly lastEventfulCall?: number;
+  /**
+   * PUBLISHes on the connection library code's calls use and returns the reply once it is in: the message
+   * reaches subscribers after every event those calls caused. Absent (or undefined): the server publishes on a
+   * connection of its own.
+   */
+  publishBehindCalls?(channel: string, message: string): RespValue | undefined;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */

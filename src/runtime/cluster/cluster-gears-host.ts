@@ -47,6 +47,10 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.processStreams(streams);
   }
 
+  publishBehindCalls(channel: string, message: string): RespValue | undefined {
+    return this.#local.publishBehindCalls?.(channel, message);
+  }
+
   get callCount(): number {
     return this.#local.callCount;
   }

@@ -122,6 +122,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return false;
   }
 
+  publishBehindCalls(channel: string, message: string): RespValue {
+    return this.#services.syncRedis.call(['PUBLISH', channel, message]);
+  }
+
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
     return dispatchGearsCommand(this, name, args, caller);
   }

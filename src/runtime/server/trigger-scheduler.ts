@@ -84,12 +84,17 @@ export class TriggerScheduler implements LockedExecutor {
     await this.#control.call(['PUBLISH', this.#markerChannel, String(seq)]);
   }
 
-  /** Every event caused by work whose replies are already in: publishes a marker and waits for it. */
-  async collectEvents(): Promise<KeyspaceEvent[]> {
+  /**
+   * Every event caused by work whose replies are already in: publishes a marker and waits for it. Behind library
+   * calls the marker goes on their own connection, synchronously: ordered after them by the connection itself,
+   * and one round trip less than the control connection's (whose reply only an event-loop turn would read).
+   */
+  async collectEvents(behindLibraryCalls = false): Promise<KeyspaceEvent[]> {
     const seq = this.subscriber.nextMarker();
     const events = this.subscriber.waitForMarker(seq);
     try {
-      await this.publishMarker(seq);
+      const published = behindLibraryCalls ? this.host.publishBehindCalls?.(this.#markerChannel, String(seq)) : undefined;
+      if (published === undefined || published.type === 'error') await this.publishMarker(seq);
     } catch (error) {
       this.subscriber.cancel(seq);
       throw error;
@@ -138,7 +143,7 @@ export class TriggerScheduler implements LockedExecutor {
         this.noteSharedCommandDone();
         return;
       }
-      const events = await this.collectEvents();
+      const events = await this.collectEvents(true);
       this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && host.matchesKeyspaceTrigger(event.key)), events);
     }
   }
