@@ -37,7 +37,7 @@ export function readCompactRecord(buffer: Buffer, from: number, length: number, 
   at += 1;
   for (let part = 0; part < 3; part++) {
     if (!fits(4)) return 'malformed v2 record: truncated header';
-    const size = buffer.readUInt32BE(at);
+    const size = u32(buffer, at);
     at += 4;
     if (!fits(size)) return 'malformed v2 record: truncated header';
     if (part === 0) out.key = buffer.toString('utf8', at, at + size);
@@ -52,19 +52,19 @@ export function readCompactRecord(buffer: Buffer, from: number, length: number, 
     const name = readName(buffer, names.keyColumns, i);
     if (name === null) return 'malformed v2 record: truncated key columns';
     if (!fits(4)) return 'malformed v2 record: truncated key columns';
-    const size = buffer.readUInt32BE(at);
+    const size = u32(buffer, at);
     at += 4;
     if (!fits(size)) return 'malformed v2 record: truncated key columns';
     out.keyValues.set(name, buffer.subarray(at, at + size));
     at += size;
   }
   if (!fits(2)) return 'malformed v2 record: truncated columns';
-  const columnCount = buffer.readUInt16BE(at);
+  const columnCount = ((buffer[at]! << 8) | buffer[at + 1]!);
   at += 2;
   for (let i = 0; i < columnCount; i++) {
     const name = readName(buffer, names.columns, i);
     if (name === null || !fits(4)) return 'malformed v2 record: truncated columns';
-    const size = buffer.readUInt32BE(at);
+    const size = u32(buffer, at);
     at += 4;
     if (size === COMPACT_NULL_LENGTH) {
       out.columns.set(name, null);
@@ -80,13 +80,18 @@ export function readCompactRecord(buffer: Buffer, from: number, length: number, 
 
 function readName(buffer: Buffer, known: string[], index: number): string | null {
   if (!fits(4)) return null;
-  const size = buffer.readUInt32BE(at);
+  const size = u32(buffer, at);
   at += 4;
   if (!fits(size)) return null;
   const seen = known[index];
   const name = seen !== undefined && sameText(buffer, at, size, seen) ? seen : (known[index] = buffer.toString('utf8', at, at + size));
   at += size;
   return name;
+}
+
+/** The 4-byte big-endian length at `offset` (callers checked it fits; Buffer.readUInt32BE checks again). */
+function u32(buffer: Buffer, offset: number): number {
+  return ((buffer[offset]! << 24) | (buffer[offset + 1]! << 16) | (buffer[offset + 2]! << 8) | buffer[offset + 3]!) >>> 0;
 }
 
 /** True when buffer[from, from+length) is the UTF-8 of `text`, compared as bytes (a non-ASCII name is just built again). */
