@@ -59,7 +59,7 @@ export const captureReadScenario: Scenario = {
         { id: 'read.workerCpuMicros', label: 'CPU per record, reader process', unit: 'µs', summary: summarize(workerCpu), origin: 'redis-server' },
         { id: 'read.serverCpuMicros', label: 'CPU per record, redis-server', unit: 'µs', summary: summarize(serverCpu), origin: 'redis-server' },
       ],
-      notes: [`${scale.rows} capture records (7 fields each) in a redis-server of its own, read in XRANGE pages of ${PAGE} one after another, ${ROUNDS_PER_REP} reads per repetition after a warm-up; median ${(1e6 / median).toFixed(2)} µs of wall time per record, redis-server included`],
+      notes: [`${scale.rows} capture records (record format 2: one v2 field each) in a redis-server of its own, read in XRANGE pages of ${PAGE} one after another, ${ROUNDS_PER_REP} reads per repetition after a warm-up; median ${(1e6 / median).toFixed(2)} µs of wall time per record, redis-server included`],
     };
   },
 };

@@ -1,7 +1,8 @@
 /**
  * A capture backlog for the scenarios that read one without the runtime: persons' upserts in the library's
- * record format, written straight into a stream (pipelined XADDs).
+ * record format (format 2, one `v2` field), written straight into a stream (pipelined XADDs).
  */
+import { encodeCompactRecord } from '../../src/shared/compact-record.js';
 import { RecordField, RecordOp } from '../../src/shared/protocol.js';
 import type { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { personRow, PERSONS_TABLE } from './persons-table.js';
@@ -18,17 +19,19 @@ export async function loadCaptureRecords(client: RedisStreamClient, stream: stri
   }
 }
 
-/** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
-function captureRecordFields(id: number): Array<[string, string]> {
-  const [personId, first, last, age] = personRow(id);
-  return [
-    [RecordField.op, RecordOp.upsert],
-    [RecordField.key, `person:${personId}`],
-    [RecordField.table, PERSONS_TABLE],
-    [`${RecordField.keyColumnPrefix}person_id`, personId],
-    [`${RecordField.columnPrefix}first`, first],
-    [`${RecordField.columnPrefix}last`, last],
-    [`${RecordField.columnPrefix}age`, age],
-  ];
-}
+const utf8 = (text: string) => Buffer.from(text, 'utf8');
+const NAMES = { table: utf8(PERSONS_TABLE), personId: utf8('person_id'), first: utf8('first'), last: utf8('last'), age: utf8('age') };
 
+/** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
+function captureRecordFields(id: number): Array<[string, Buffer]> {
+  const [personId, first, last, age] = personRow(id);
+  const record = encodeCompactRecord({
+    op: RecordOp.upsert,
+    key: utf8(`person:${personId}`),
+    table: NAMES.table,
+    ack: null,
+    keyValues: [[NAMES.personId, utf8(personId)]],
+    columns: [[NAMES.first, utf8(first)], [NAMES.last, utf8(last)], [NAMES.age, utf8(age)]],
+  });
+  return [[RecordField.v2, Buffer.from(record.buffer, record.byteOffset, record.byteLength)]];
+}

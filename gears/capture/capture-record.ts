@@ -1,11 +1,14 @@
 /**
- * The capture record: the field/value list of one entry of the writer's capture stream, in the format of
- * src/shared/protocol.ts (`op`, `key`, `table`, `ack`?, `k:<column>`..., `c:<column>`..., `null`?).
+ * The capture record: the field/value list of one entry of the writer's capture stream, in record format 2 of
+ * src/shared/compact-record.ts (one field `v2`: op, key, table, ack, key columns, columns as length-prefixed
+ * binary).
  *
  * Records are self-describing (table and column names travel with the data), so a redeploy that changes a
- * mapping never reinterprets a backlog. Values stay ArrayBuffers: the library never decodes them.
+ * mapping never reinterprets a backlog. Values stay raw bytes: the library never decodes them.
  */
-import { RecordField, RecordOp } from '../../src/shared/protocol.js';
+import { encodeCompactRecord, type CompactRecordParts } from '../../src/shared/compact-record.js';
+import { RecordField, RecordOp, type RecordOpCode } from '../../src/shared/protocol.js';
+import { encodeUtf8 } from '../../src/shared/utf8.js';
 import type { WriterContext } from '../writer-context.js';
 
 /** Field, value, field, value, ... as XADD takes them. */
@@ -19,28 +22,52 @@ export interface RecordHeader {
   readonly ack: string | null;
 }
 
+type RecordWriter = Pick<WriterContext, 'table' | 'mappings' | 'keyColumns'>;
+
+/** A writer's table and column names as UTF-8, encoded once per writer rather than once per record. */
+interface EncodedNames {
+  readonly table: Uint8Array;
+  readonly columns: ReadonlyMap<string, Uint8Array>;
+}
+
+const encodedNames = new WeakMap<RecordWriter, EncodedNames>();
+
 /** An upsert of the row image: every mapped column, from its field's raw value or NULL when the field is absent. */
-export function upsertRecord(writer: Pick<WriterContext, 'table' | 'mappings'>, header: RecordHeader, fields: ReadonlyMap<string, ArrayBuffer>): RecordArgs {
-  const args = headerArgs(RecordOp.upsert, writer.table, header);
-  const nulls: string[] = [];
+export function upsertRecord(writer: RecordWriter, header: RecordHeader, fields: ReadonlyMap<string, ArrayBuffer>): RecordArgs {
+  const names = namesOf(writer);
+  const columns: Array<readonly [Uint8Array, Uint8Array | null]> = [];
   for (const [field, column] of writer.mappings) {
     const value = fields.get(field);
-    if (value === undefined) nulls.push(column);
-    else args.push(`${RecordField.columnPrefix}${column}`, value);
+    columns.push([names.columns.get(column)!, value === undefined ? null : new Uint8Array(value)]);
   }
-  // Absent when every mapped column has a value.
-  if (nulls.length > 0) args.push(RecordField.nulls, nulls.join(','));
-  return args;
+  return recordArgs(RecordOp.upsert, names, header, columns);
 }
 
 /** A delete of the row the key maps to. */
-export function deleteRecord(writer: Pick<WriterContext, 'table'>, header: RecordHeader): RecordArgs {
-  return headerArgs(RecordOp.delete, writer.table, header);
+export function deleteRecord(writer: RecordWriter, header: RecordHeader): RecordArgs {
+  return recordArgs(RecordOp.delete, namesOf(writer), header, []);
 }
 
-function headerArgs(op: string, table: string, header: RecordHeader): RecordArgs {
-  const args: RecordArgs = [RecordField.op, op, RecordField.key, header.key, RecordField.table, table];
-  if (header.ack !== null) args.push(RecordField.ack, header.ack);
-  for (const [column, value] of header.keyValues) args.push(`${RecordField.keyColumnPrefix}${column}`, value);
-  return args;
+function recordArgs(op: RecordOpCode, names: EncodedNames, header: RecordHeader, columns: CompactRecordParts['columns']): RecordArgs {
+  const record = encodeCompactRecord({
+    op,
+    key: encodeUtf8(header.key),
+    table: names.table,
+    ack: header.ack === null ? null : encodeUtf8(header.ack),
+    keyValues: header.keyValues.map(([column, value]) => [names.columns.get(column) ?? encodeUtf8(column), encodeUtf8(value)] as const),
+    columns,
+  });
+  return [RecordField.v2, record.buffer as ArrayBuffer];
+}
+
+function namesOf(writer: RecordWriter): EncodedNames {
+  let names = encodedNames.get(writer);
+  if (names === undefined) {
+    const columns = new Map<string, Uint8Array>();
+    for (const column of writer.keyColumns) columns.set(column, encodeUtf8(column));
+    for (const [, column] of writer.mappings) columns.set(column, encodeUtf8(column));
+    names = { table: encodeUtf8(writer.table), columns };
+    encodedNames.set(writer, names);
+  }
+  return names;
 }

@@ -5,6 +5,8 @@
  * will name each partition's keys with its slot's tag. Bundled into the gears library too: no Node APIs.
  */
 
+import { encodeUtf8 } from './utf8.js';
+
 export const CLUSTER_SLOTS = 16384;
 
 const CRC_TABLE = (() => {
@@ -26,7 +28,7 @@ export function crc16(data: Uint8Array, from = 0, to = data.length): number {
 
 /** The slot of a key given as bytes (a string key is hashed as its UTF-8 bytes). */
 export function keySlot(key: Uint8Array | string): number {
-  const bytes = typeof key === 'string' ? utf8(key) : key;
+  const bytes = typeof key === 'string' ? encodeUtf8(key) : key;
   const open = bytes.indexOf(0x7b); // '{'
   if (open >= 0) {
     const close = bytes.indexOf(0x7d, open + 1); // '}'
@@ -73,17 +75,4 @@ function buildSlotTags(): string[] {
   }
   if (missing > 0) throw new Error(`internal: ${missing} cluster slots have no tag of up to 3 characters`);
   return tags as string[];
-}
-
-/** UTF-8 bytes of a string (no TextEncoder inside Redis). */
-function utf8(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    if (code < 0x80) out.push(code);
-    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 0x3f));
-    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
-    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 0x3f), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
-  }
-  return Uint8Array.from(out);
 }

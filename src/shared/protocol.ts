@@ -8,7 +8,12 @@
 
 /**
  * A capture record (one entry of `wb:changes:{<writer>}`) is self-describing, so a redeploy that changes a
- * mapping never reinterprets a backlog:
+ * mapping never reinterprets a backlog. Two formats exist; the worker reads both:
+ *
+ * - **format 2** (written by this library): one field `v2` holding op, key, table, ack, key
+ *   columns and columns as length-prefixed binary (layout in compact-record.ts);
+ * - **format 1** (written by earlier libraries, and still the form of dead letters and `dlq replay`), a
+ *   field per part:
  *
  * | field        | meaning                                                                    |
  * |--------------|----------------------------------------------------------------------------|
@@ -21,6 +26,8 @@
  * | `null`       | comma-separated mapped columns whose field is absent → NULL (upserts only) |
  */
 export const RecordField = Object.freeze({
+  /** Format 2: the whole record in this one field. */
+  v2: 'v2',
   op: 'op',
   key: 'key',
   table: 'table',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareStreamIds, formatStreamId, isStreamId, nextStreamId, parseStreamId, streamIdMs } from './stream-id.js';
+import { compareStreamIds, formatStreamId, isStreamId, nextStreamId, parseStreamId, previousStreamId, streamIdMs } from './stream-id.js';
 
 describe('stream ids', () => {
   it('formats the BigInt pair a stream trigger receives', () => {
@@ -32,5 +32,12 @@ describe('stream ids', () => {
   it('gives the next id', () => {
     expect(nextStreamId('5-18446744073709551615')).toBe('5-18446744073709551616');
     expect(nextStreamId('7')).toBe('7-1');
+  });
+
+  it('gives the previous id, borrowing from the milliseconds, and none before 0-0', () => {
+    expect(previousStreamId('5-3')).toBe('5-2');
+    expect(previousStreamId('5-0')).toBe('4-18446744073709551615');
+    expect(previousStreamId('5')).toBe('4-18446744073709551615');
+    expect(previousStreamId('0-0')).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Stream ids ("ms-seq"), the one module for the library (bundled into gears: no Node APIs), the worker and the
- * CLI. Ids compare as numbers, never as strings ("10-0" follows "9-0"). The pair form is what a RedisGears
+ * CLI and the runtime. Ids compare as numbers, never as strings ("10-0" follows "9-0"). The pair form is what a RedisGears
  * stream trigger hands the library (`[ms, seq]` as BigInts).
  */
 
@@ -11,6 +11,8 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** Digits a Number holds exactly (2^53 has 16): below it, parts compare without BigInt. */
 const EXACT_DIGITS = 15;
+
+const MAX_SEQ = 2n ** 64n - 1n;
 
 /** Parses "ms-seq" ("ms" alone means seq 0) into its numbers. */
 export function parseStreamId(id: string): StreamId {
@@ -50,6 +52,13 @@ export function compareStreamIds(a: string, b: string): number {
 export function nextStreamId(id: string): string {
   const [ms, seq] = parseStreamId(id);
   return `${ms}-${seq + 1n}`;
+}
+
+/** The greatest id smaller than `id` (a seq of 0 borrows from the ms), or null for "0-0": where a reader resumes after. */
+export function previousStreamId(id: string): string | null {
+  const [ms, seq] = parseStreamId(id);
+  if (seq > 0n) return `${ms}-${seq - 1n}`;
+  return ms > 0n ? `${ms - 1n}-${MAX_SEQ}` : null;
 }
 
 function compareNumbers(a: string, b: string): number {

@@ -3,7 +3,6 @@
  * library, keys in alphabetical order (RESP2 gets flat arrays), details by additive verbosity.
  */
 import { array, blob, boolean, error, integer, mapOf, NULL, type RespValue } from '../resp/types.js';
-import { formatStreamId } from '../library-host/stream-id.js';
 import { FUNCTION_FLAGS } from '../library-host/library.js';
 import type { LoadedLibraryEntry } from '../library-host/loaded-library.js';
 import { isParseError, utf8Arg, type GearsCommand } from './command-handler.js';
@@ -114,8 +113,8 @@ function describe({ library }: LoadedLibraryEntry, options: TfunctionListArgs): 
               ['last_lag', integer(s.lastLag)],
               ['total_lag', integer(s.totalLag)],
               ['total_record_processed', integer(s.recordsProcessed)],
-              ['pending_ids', array(s.pending.map((id) => blob(formatStreamId(id))))],
-              ['id_to_read_from', s.lastReadId === null ? NULL : blob(formatStreamId(s.lastReadId))],
+              ['pending_ids', array(s.pending.map((id) => blob(id)))],
+              ['id_to_read_from', s.lastReadId === null ? NULL : blob(s.lastReadId)],
               ['last_error', nullable(s.lastError)],
             ]),
           ),

@@ -20,7 +20,8 @@ import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
-import { streamStateKey } from './stream-trigger.js';
+import { StreamTrigger, streamStateKey } from './stream-trigger.js';
+import { previousStreamId } from '../../shared/stream-id.js';
 import { AccessControl } from '../access/access-control.js';
 import { requiredRights } from '../commands/command-rights.js';
 
@@ -176,7 +177,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     for (const { library } of this.#libraries.values()) {
       for (const trigger of library.streamTriggers.values()) {
         for (const state of trigger.streams.values()) {
-          const resumeFrom = state.pending[0] ?? (state.lastReadId && { ms: state.lastReadId.ms, seq: state.lastReadId.seq + 1n });
+          const resumeFrom = StreamTrigger.trimPoint(state);
           if (resumeFrom) positions.push({ library: library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom });
         }
       }
@@ -201,8 +202,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       const trigger = this.#libraries.get(position.library)?.library.streamTriggers.get(position.trigger);
       if (!trigger) continue;
       const state = trigger.state(position.db, position.stream);
-      const { ms, seq } = position.resumeFrom;
-      state.lastReadId = seq > 0n ? { ms, seq: seq - 1n } : ms > 0n ? { ms: ms - 1n, seq: 2n ** 64n - 1n } : null;
+      state.lastReadId = previousStreamId(position.resumeFrom);
     }
     const prefixes = [...this.#libraries.values()].flatMap(({ library }) => [...library.streamTriggers.values()].map((t) => t.prefix));
     this.#streams.process(this.#streams.scan(prefixes));

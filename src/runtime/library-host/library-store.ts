@@ -7,7 +7,6 @@
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
 
 /** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
 export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
@@ -51,7 +50,8 @@ export interface StoredPosition {
   readonly db: number;
   readonly stream: Buffer;
   /** The first id not yet done: reading resumes here (inclusive). */
-  readonly resumeFrom: StreamId;
+  /** "ms-seq": the first id not yet done with. */
+  readonly resumeFrom: string;
 }
 
 export class LibraryStore {
@@ -127,7 +127,7 @@ export class LibraryStore {
         trigger: field.toString('utf8', first + 1, second),
         db: Number(field.toString('utf8', second + 1, third)),
         stream: Buffer.from(field.subarray(third + 1)),
-        resumeFrom: parseStreamId(value.toString('utf8')),
+        resumeFrom: value.toString('utf8'),
       });
     }
     return out;
@@ -173,7 +173,7 @@ export class LibraryStore {
 }
 
 function savePositionsArgs(keys: StoreKeys, positions: readonly StoredPosition[]): CommandArgument[] {
-  return ['HSET', keys.positions, ...positions.flatMap((p) => [positionField(p), formatStreamId(p.resumeFrom)])];
+  return ['HSET', keys.positions, ...positions.flatMap((p) => [positionField(p), p.resumeFrom])];
 }
 
 /** A MOVED or ASK reply: the key's slot is not (or no longer) served by this node. */

@@ -13,14 +13,15 @@ import type { Logger } from '../../shared/log.js';
 import type { AccessControl } from '../access/access-control.js';
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import { Op } from './guest/protocol.js';
-import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
+import { compareStreamIds } from '../../shared/stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
 import { runTrigger, type Outcome } from './invocation.js';
 import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 
 interface StreamEntry {
-  readonly id: StreamId;
+  /** "ms-seq" as Redis replied it. */
+  readonly id: string;
   readonly fields: [Buffer, Buffer][];
 }
 
@@ -142,7 +143,7 @@ export class StreamReader {
   #readLoop(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState): void {
     const { library } = entry;
     while (state.pending.length < trigger.window && library.active && library.streamTriggers.get(trigger.name) === trigger) {
-      const start = state.lastReadId === null ? '-' : `(${formatStreamId(state.lastReadId)}`;
+      const start = state.lastReadId === null ? '-' : `(${state.lastReadId}`;
       // EXISTS rides along: an empty read of a stream read before may mean it was deleted.
       const { range: reply, exists } = this.#fetch(state.db, [
         ['XRANGE', state.key, start, '+', 'COUNT', String(trigger.window - state.pending.length)],
@@ -185,7 +186,6 @@ export class StreamReader {
   #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
     const started = performance.now();
     const key = state.key.toString('latin1');
-    const id = formatStreamId(item.id);
     const fields = item.fields.flatMap(([field, value]) => [field.toString('latin1'), value.toString('latin1')]);
     const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
     // The owner must have every permission on the stream, or the record is failed without running (the position moves on).
@@ -196,7 +196,7 @@ export class StreamReader {
       state.db,
       {
         op: Op.STREAM,
-        args: (clientId) => [trigger.index, clientId, key, id, fields],
+        args: (clientId) => [trigger.index, clientId, key, item.id, fields],
         isAsync: trigger.isAsync,
         onUnhandled: (reason) => {
           state.lastError = `Unhandled promise rejection: ${reason}`;
@@ -206,7 +206,7 @@ export class StreamReader {
     );
   }
 
-  #ack(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, id: StreamId, started: number, error: string | null): void {
+  #ack(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, id: string, started: number, error: string | null): void {
     const headMoved = StreamTrigger.ack(state, id, started, error);
     if (error !== null) this.#log.debug({ library: entry.library.name, trigger: trigger.name, error }, 'stream trigger callback failed');
     // A deleted stream's state is gone: late completions must not resurrect it.
@@ -227,7 +227,7 @@ export class StreamReader {
 
   /** XTRIM MINID to the slowest consumer of this stream over all libraries. */
   #trim(db: number, key: Buffer): void {
-    let min: StreamId | null = null;
+    let min: string | null = null;
     for (const { library } of this.#libraries()) {
       for (const trigger of library.streamTriggers.values()) {
         const state = trigger.streams.get(streamStateKey(db, key));
@@ -238,7 +238,7 @@ export class StreamReader {
       }
     }
     if (min === null) return;
-    const xtrim = [Buffer.from('XTRIM'), key, Buffer.from('MINID'), Buffer.from(formatStreamId(min))];
+    const xtrim = [Buffer.from('XTRIM'), key, Buffer.from('MINID'), Buffer.from(min)];
     this.#countCall(xtrim);
     this.#redis.call(xtrim, db);
   }
@@ -260,7 +260,7 @@ function parseEntries(reply: RespValue): StreamEntry[] {
     } else if (fields?.type === 'map') {
       for (const [k, v] of fields.value) pairs.push([blobOf(k), blobOf(v)]);
     }
-    out.push({ id: parseStreamId(text(id)), fields: pairs });
+    out.push({ id: text(id), fields: pairs });
   }
   return out;
 }

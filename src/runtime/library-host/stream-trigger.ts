@@ -3,15 +3,15 @@
  * flight, and the stats TFUNCTION LIST vv shows. The state map is shared with the trigger of the same name in
  * a REPLACEd library, so positions and stats survive an upgrade.
  */
-import { compareStreamIds, type StreamId } from './stream-id.js';
+import { compareStreamIds, nextStreamId, streamIdMs } from '../../shared/stream-id.js';
 
 export interface StreamConsumerState {
   readonly db: number;
   readonly key: Buffer;
   /** Id of the last entry read (delivered), pending or not; null before the first one. */
-  lastReadId: StreamId | null;
+  lastReadId: string | null;
   /** Delivered and not yet acknowledged, in id order. */
-  readonly pending: StreamId[];
+  readonly pending: string[];
   lastError: string | null;
   lastProcessedTime: number;
   totalProcessedTime: number;
@@ -59,12 +59,12 @@ export class StreamTrigger {
    * Records the end of one entry (ConsumerInfo::ack_id) and returns whether it was the oldest pending one, i.e.
    * whether the acknowledged head moved.
    */
-  static ack(state: StreamConsumerState, id: StreamId, startedAt: number, error: string | null): boolean {
+  static ack(state: StreamConsumerState, id: string, startedAt: number, error: string | null): boolean {
     const now = Date.now();
     state.recordsProcessed += 1;
     state.lastProcessedTime = Math.max(0, Math.round(performance.now() - startedAt));
     state.totalProcessedTime += state.lastProcessedTime;
-    state.lastLag = Math.max(0, now - Number(id.ms));
+    state.lastLag = Math.max(0, now - streamIdMs(id));
     state.totalLag += state.lastLag;
     if (error !== null) state.lastError = error;
     const index = state.pending.findIndex((p) => compareStreamIds(p, id) === 0);
@@ -73,9 +73,9 @@ export class StreamTrigger {
   }
 
   /** The id every entry before which this consumer is done with (first pending, or the one after the last read). */
-  static trimPoint(state: StreamConsumerState): StreamId | null {
+  static trimPoint(state: StreamConsumerState): string | null {
     if (state.pending.length > 0) return state.pending[0]!;
     if (state.lastReadId === null) return null;
-    return { ms: state.lastReadId.ms, seq: state.lastReadId.seq + 1n };
+    return nextStreamId(state.lastReadId);
   }
 }

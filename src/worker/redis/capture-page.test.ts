@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RespFramer } from '../../runtime/resp/decoder.js';
+import { encodeCompactRecord } from '../../shared/compact-record.js';
 import { parseCaptureEntry } from '../capture-record.js';
 import type { StreamEntry } from './stream-entry.js';
 import { parseCapturePage } from './capture-page.js';
@@ -22,6 +23,10 @@ function xrangeReply(entries: readonly StreamEntry[]): Buffer {
 
 const entry = (id: string, fields: Array<[string, string | Buffer]>): StreamEntry => ({ id, fields: fields.map(([f, v]) => [f, Buffer.from(v)] as const) });
 
+const V2 = Buffer.from(
+  encodeCompactRecord({ op: 'u', key: Buffer.from('person:2'), table: Buffer.from('persons'), ack: null, keyValues: [[Buffer.from('person_id'), Buffer.from('2')]], columns: [[Buffer.from('first'), Buffer.from([0, 0x0d, 0x0a])], [Buffer.from('last'), null]] }),
+);
+
 const ENTRIES: StreamEntry[] = [
   entry('1-1', [['op', 'u'], ['key', 'person:1'], ['table', 'persons'], ['ack', 'u1'], ['k:person_id', '1'], ['c:first', 'Jämes\r\n'], ['null', 'last,age']]),
   entry('1-2', [['op', 'u'], ['key', 'b:1'], ['table', 'persons'], ['k:id', '1'], ['c:data', Buffer.from([0, 0xff, 0x0d, 0x0a, 0x24])], ['future', 'z']]),
@@ -29,6 +34,10 @@ const ENTRIES: StreamEntry[] = [
   entry('3-0', [['op', 'x'], ['key', 'k'], ['table', 't'], ['k:id', '1']]),
   entry('4-0', [['op', 'u'], ['key', 'k'], ['table', 't'], ['k:id', '1'], ['c:a', 'b'], ['null', 'a']]),
   entry('5-0', []),
+  // Record format 2 beside format 1 in one page (a backlog spanning a library upgrade), then a truncated one.
+  entry('6-0', [['v2', V2]]),
+  entry('6-1', [['v2', V2]]),
+  entry('7-0', [['v2', V2.subarray(0, 20)]]),
 ];
 
 /** What a record holds, comparable with toEqual. */
@@ -43,8 +52,9 @@ describe('parseCapturePage', () => {
     expect(page.records.map(plain)).toEqual(expected.flatMap((p) => (p.ok ? [plain(p.record)] : [])));
     expect(page.unparsable.map((u) => [u.entry.id, u.reason, u.entry.fields.length])).toEqual(expected.flatMap((p) => (p.ok ? [] : [[p.entry.id, p.reason, p.entry.fields.length]])));
     expect(page.entries).toBe(ENTRIES.length);
-    expect(page.lastId).toBe('5-0');
-    expect(page.unparsable.map((u) => u.reason)).toEqual([expect.stringContaining("op 'x'"), expect.stringContaining('both set and listed as NULL'), expect.stringContaining("op ''")]);
+    expect(page.lastId).toBe('7-0');
+    expect(page.records.map((r) => r.id)).toEqual(['1-1', '1-2', '2-0', '6-0', '6-1']);
+    expect(page.unparsable.map((u) => u.reason)).toEqual([expect.stringContaining("op 'x'"), expect.stringContaining('both set and listed as NULL'), expect.stringContaining("op ''"), expect.stringContaining('malformed v2 record')]);
   });
 
   it('counts the bytes of the entries and of the largest', () => {

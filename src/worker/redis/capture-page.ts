@@ -8,7 +8,8 @@
  */
 import { RecordField } from '../../shared/protocol.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { checkCaptureRecord, emptyRecordFields, type CaptureRecord, type RecordFields } from '../capture-record.js';
+import { checkCaptureRecord, emptyRecordFields, readV2Field, type CaptureRecord, type RecordFields } from '../capture-record.js';
+import { emptyNameCache } from '../compact-record.js';
 import type { StreamEntry } from './stream-entry.js';
 
 export interface Unparsable {
@@ -35,6 +36,8 @@ const DOLLAR = 0x24;
 const K = 0x6b;
 const C = 0x63;
 const COLON = 0x3a;
+const V = 0x76;
+const TWO = 0x32;
 
 /** Position in the frame being parsed (module state: the parser is synchronous and not re-entrant). */
 let at = 0;
@@ -51,6 +54,8 @@ export function parseCapturePage(frame: Buffer): CapturePage {
   let table: string | undefined;
   /** Column names by field position, from the records before: they repeat, so each is built once. */
   const names: string[] = [];
+  /** The same for format-2 records. */
+  const v2Names = emptyNameCache();
   for (let i = 0; i < count; i++) {
     const entryStart = at;
     if (arrayHeader(frame) !== 2) throw protocolError('an entry is not [id, fields]');
@@ -82,7 +87,8 @@ export function parseCapturePage(frame: Buffer): CapturePage {
 
   function readField(buffer: Buffer, position: number, name: number, nameLength: number, value: number, valueLength: number, out: RecordFields): void {
     const first = buffer[name];
-    if (nameLength > 2 && buffer[name + 1] === COLON && (first === K || first === C)) {
+    if (nameLength === 2 && first === V && buffer[name + 1] === TWO) readV2Field(buffer, value, valueLength, out, v2Names);
+    else if (nameLength > 2 && buffer[name + 1] === COLON && (first === K || first === C)) {
       const known = names[position];
       const column = known !== undefined && isUtf8(buffer, name + 2, nameLength - 2, known) ? known : (names[position] = buffer.toString('utf8', name + 2, name + nameLength));
       const bytes = buffer.subarray(value, value + valueLength);
