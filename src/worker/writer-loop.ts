@@ -17,7 +17,7 @@
  * @internal
  */
 import { compareStreamIds, streamIdMs } from '../shared/stream-id.js';
-import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, writerKeys, type WriterKeys } from '../shared/keys.js';
+import { ACK_TTL_SECONDS, WORKER_GROUP, ackStreamKey, type StreamKeys } from '../shared/keys.js';
 import { AckField, AckStatus, DeadLetterField, LibraryFunction, MetaField, RecordField } from '../shared/protocol.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -37,6 +37,8 @@ import type { ResolvedWorkerOptions } from './worker-options.js';
 
 export interface WriterLoopContext {
   readonly writer: WriterConfig;
+  /** The capture log this loop drains: the writer's (`writerKeys`) or one partition's (`partitionKeys`). */
+  readonly keys: StreamKeys;
   readonly options: ResolvedWorkerOptions;
   /** This loop's own connection: it blocks in XREADGROUP. */
   readonly client: StreamClient;
@@ -93,7 +95,7 @@ interface DeadLetter {
 
 export class WriterLoop {
   readonly #ctx: WriterLoopContext;
-  readonly #keys: WriterKeys;
+  readonly #keys: StreamKeys;
   readonly #log: Logger;
   readonly #failures: FailureReporter;
   /** Descriptors this consumer holds (pending for it). */
@@ -105,7 +107,7 @@ export class WriterLoop {
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
-    this.#keys = writerKeys(ctx.writer.name);
+    this.#keys = ctx.keys;
     this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);
