@@ -85,6 +85,15 @@ export function partitionsOf(writer: string, count: number): StreamKeys[] {
   return Array.from({ length: count }, (_, index) => partitionKeys(writer, index, count));
 }
 
+/**
+ * Every capture log a writer with `count` partitions may hold records or dead letters in: the unpartitioned
+ * one (today's, or a previous layout's backlog) first, then its partitions. What status, dlq and the worker
+ * go over.
+ */
+export function captureLogsOf(writer: string, count: number): StreamKeys[] {
+  return count === 1 ? [writerKeys(writer)] : [writerKeys(writer), ...partitionsOf(writer, count)];
+}
+
 /** The partition of a hash key: partitions are equal ranges of cluster slots, so one slot is in one partition. */
 export function partitionOfKey(key: Uint8Array | string, count: number): number {
   return Math.floor((keySlot(key) * count) / CLUSTER_SLOTS);

@@ -70,7 +70,7 @@ export class Worker extends EventEmitter {
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
-      this.#sampler = new WriterStatusSampler(client, config.writers.map((w) => w.name));
+      this.#sampler = new WriterStatusSampler(client, config.writers);
       this.#sampler.start(GAUGE_READING_INTERVAL_MS);
       metrics.sampleWith(() => this.#sampler!.latest());
     }
