@@ -19,7 +19,7 @@ export async function loadCaptureRecords(client: RedisStreamClient, stream: stri
 }
 
 /** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
-function captureRecordFields(id: number): Array<[string, string]> {
+export function captureRecordFields(id: number): Array<[string, string]> {
   const [personId, first, last, age] = personRow(id);
   return [
     [RecordField.op, RecordOp.upsert],
