@@ -18,11 +18,12 @@ import { endToEndScenario } from './scenarios/end-to-end.js';
 import { hotKeysScenario } from './scenarios/hot-keys.js';
 import { runtimeOverheadScenario } from './scenarios/runtime-overhead.js';
 import { workerDrainScenario } from './scenarios/worker-drain.js';
+import { partitionedDrainScenario } from './scenarios/partitioned-drain.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 
-const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, captureReadScenario, dataPathScenario, workerDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario, backfillScenario];
+const SCENARIOS: readonly Scenario[] = [ceilingScenario, anchorScenario, captureReadScenario, dataPathScenario, workerDrainScenario, partitionedDrainScenario, endToEndScenario, hotKeysScenario, runtimeOverheadScenario, backfillScenario];
 /** Scenarios that need the runtime, the library and the worker (not just MariaDB). */
-const PIPELINE_SCENARIOS = new Set(['drain', 'e2e', 'hot-keys', 'overhead', 'backfill']);
+const PIPELINE_SCENARIOS = new Set(['drain', 'drain-partitions', 'e2e', 'hot-keys', 'overhead', 'backfill']);
 
 function ratios(results: readonly ScenarioResult[]): Ratio[] {
   return [

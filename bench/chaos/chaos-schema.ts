@@ -19,10 +19,10 @@ export const chaosKeys = writerKeys(CHAOS_WRITER);
  * Small batches, cut quickly: more batch boundaries for the faults to land on. `exactlyOnce: false` is the
  * control run: replays are then allowed, and the audit trigger should see some, which shows it can.
  */
-export function chaosConfig(options: { exactlyOnce?: boolean } = {}): WriteBehindConfig {
+export function chaosConfig(options: { exactlyOnce?: boolean; partitions?: number } = {}): WriteBehindConfig {
   const parsed = parseConfig({
     name: 'WriteBehindChaos',
-    writers: [{ name: CHAOS_WRITER, keysPrefix: CHAOS_PREFIX, table: CHAOS_TABLE, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age', version: 'version' } }],
+    writers: [{ name: CHAOS_WRITER, keysPrefix: CHAOS_PREFIX, table: CHAOS_TABLE, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age', version: 'version' }, ...(options.partitions === undefined ? {} : { partitions: options.partitions }) }],
     ...(options.exactlyOnce === false ? {} : { exactlyOnceTable: CHAOS_EXACTLY_ONCE_TABLE }),
     batch: { size: 200, maxDelayMs: 50 },
   });

@@ -11,10 +11,10 @@ import { EXACTLY_ONCE_TABLE, PERSONS_TABLE } from './persons-table.js';
 export const BENCH_WRITER = 'PersonsWriteBehind';
 export const BENCH_KEY_PREFIX = 'person';
 
-export function benchConfig(overrides: { batch?: { size: number; maxDelayMs: number } } = {}): WriteBehindConfig {
+export function benchConfig(overrides: { batch?: { size: number; maxDelayMs: number }; partitions?: number } = {}): WriteBehindConfig {
   const parsed = parseConfig({
     name: 'WriteBehindBench',
-    writers: [{ name: BENCH_WRITER, keysPrefix: BENCH_KEY_PREFIX, table: PERSONS_TABLE, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age' } }],
+    writers: [{ name: BENCH_WRITER, keysPrefix: BENCH_KEY_PREFIX, table: PERSONS_TABLE, primaryKey: 'person_id', mappings: { first_name: 'first', last_name: 'last', age: 'age' }, ...(overrides.partitions === undefined ? {} : { partitions: overrides.partitions }) }],
     exactlyOnceTable: EXACTLY_ONCE_TABLE,
     batch: overrides.batch ?? { size: 1000, maxDelayMs: 100 },
   });

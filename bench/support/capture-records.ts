@@ -22,12 +22,17 @@ export async function loadCaptureRecords(client: RedisStreamClient, stream: stri
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const NAMES = { table: utf8(PERSONS_TABLE), personId: utf8('person_id'), first: utf8('first'), last: utf8('last'), age: utf8('age') };
 
+/** The hash key of bench person `id`. */
+export function captureRecordKey(id: number): string {
+  return `person:${personRow(id)[0]}`;
+}
+
 /** One person's upsert as the library captures it (op, key, table, key column, mapped columns). */
-function captureRecordFields(id: number): Array<[string, Buffer]> {
+export function captureRecordFields(id: number): Array<[string, Buffer]> {
   const [personId, first, last, age] = personRow(id);
   const record = encodeCompactRecord({
     op: RecordOp.upsert,
-    key: utf8(`person:${personId}`),
+    key: utf8(captureRecordKey(id)),
     table: NAMES.table,
     ack: null,
     keyValues: [[NAMES.personId, utf8(personId)]],

@@ -5,18 +5,26 @@
  */
 import { WriteBehindError } from '../shared/errors.js';
 import { compareStreamIds } from '../shared/stream-id.js';
+import type { StreamKeys } from '../shared/keys.js';
 import type { ReconcileRedis } from './reconcile-redis.js';
-import type { WriterTarget } from './writer-target.js';
 
-/** Waits until the writer's commit cursor reaches `captureId` (null: nothing was in flight); throws after `timeoutMs`. */
-export async function waitCommitted(redis: ReconcileRedis, target: WriterTarget, captureId: string | null, timeoutMs: number): Promise<void> {
-  if (captureId === null) return;
+/**
+ * Waits until each capture log's commit cursor reaches its id (null: nothing was in flight there; a partitioned
+ * writer has several logs, each with its own cursor); throws after `timeoutMs`.
+ */
+export async function waitCommitted(redis: ReconcileRedis, lastCaptureIds: ReadonlyArray<readonly [StreamKeys, string | null]>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  for (const [log, captureId] of lastCaptureIds) {
+    if (captureId !== null) await waitLogCommitted(redis, log, captureId, deadline, timeoutMs);
+  }
+}
+
+async function waitLogCommitted(redis: ReconcileRedis, log: StreamKeys, captureId: string, deadline: number, timeoutMs: number): Promise<void> {
   for (;;) {
-    const committed = await redis.committed(target);
+    const committed = await redis.committed(log);
     if (committed !== null && compareStreamIds(committed, captureId) >= 0) return;
     if (Date.now() > deadline) {
-      throw new WriteBehindError('NOT_COMMITTED', `the worker has not committed ${target.keys.changes} through ${captureId} within ${timeoutMs / 1000} s (committed: ${committed ?? 'nothing'}): verify compares only committed changes`, {
+      throw new WriteBehindError('NOT_COMMITTED', `the worker has not committed ${log.changes} through ${captureId} within ${timeoutMs / 1000} s (committed: ${committed ?? 'nothing'}): verify compares only committed changes`, {
         context: { suggestion: 'start a worker (writebehind worker), or raise --wait-ms when the backlog is long' },
       });
     }

@@ -8,6 +8,7 @@ import { MultiErrorReply, RESP_TYPES } from 'redis';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
+import type { StreamKeys } from '../shared/keys.js';
 import type { WriterTarget } from './writer-target.js';
 
 type RawReply = null | number | bigint | Buffer | string | RawReply[];
@@ -19,8 +20,11 @@ export type HashImage = ReadonlyMap<string, Buffer | null> | null | 'not-hash';
 
 export interface ImagesAt {
   readonly images: ReadonlyMap<string, HashImage>;
-  /** The capture stream's last record when the images were read; null when it was empty (nothing in flight). */
-  readonly lastCaptureId: string | null;
+  /**
+   * Each capture log of the writer (`target.logs`) with its last record when the images were read; null when
+   * it was empty (nothing in flight there).
+   */
+  readonly lastCaptureIds: ReadonlyArray<readonly [StreamKeys, string | null]>;
 }
 
 export class ReconcileRedis {
@@ -49,15 +53,32 @@ export class ReconcileRedis {
     return { cursor: String(next), keys: keys.map(String) };
   }
 
-  /** TFCALL <library>.<fn> with the writer's capture stream and `keys`. */
+  /**
+   * TFCALL <library>.<fn> with a capture stream and keys: once per capture log the keys belong to (a
+   * partitioned writer's keys go to their partitions' streams), the counts summed.
+   */
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
-    const reply = await this.#send(['TFCALL', `${target.library}.${fn}`, String(keys.length + 1), target.keys.changes, ...keys]);
-    return JSON.parse(String(reply)) as RecaptureCounts;
+    const byLog = new Map<string, string[]>();
+    for (const key of keys) {
+      const stream = target.logOfKey(key).changes;
+      const group = byLog.get(stream);
+      if (group === undefined) byLog.set(stream, [key]);
+      else group.push(key);
+    }
+    const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    for (const [stream, group] of byLog) {
+      const counts = JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group]))) as RecaptureCounts;
+      total.captured += counts.captured;
+      total.skipped += counts.skipped;
+      total.notHash += counts.notHash;
+      total.deadLettered += counts.deadLettered;
+    }
+    return total;
   }
 
   /**
-   * The mapped fields of each key and the capture stream's last id, in one MULTI: every change to these keys
-   * made before this instant has a capture record at or before `lastCaptureId`.
+   * The mapped fields of each key and each capture log's last id, in one MULTI: every change to these keys
+   * made before this instant has a capture record at or before its log's last id.
    */
   async imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt> {
     const fields = target.mappings.map(([field]) => field);
@@ -67,7 +88,7 @@ export class ReconcileRedis {
       // HMGET alone cannot tell a missing key from a hash of unmapped fields only.
       multi.addCommand(['EXISTS', key]);
     }
-    multi.addCommand(['XREVRANGE', target.keys.changes, '+', '-', 'COUNT', '1']);
+    for (const log of target.logs) multi.addCommand(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
     let replies: RawReply[];
     try {
       replies = (await multi.exec()) as unknown as RawReply[];
@@ -84,14 +105,16 @@ export class ReconcileRedis {
       else if (Number(replies[2 * i + 1]) === 0) images.set(key, null);
       else images.set(key, new Map(fields.map((field, f) => [field, ((values as RawReply[])[f] as Buffer | null) ?? null])));
     });
-    const last = replies[replies.length - 1] as RawReply[];
-    const lastEntry = last[0] as RawReply[] | undefined;
-    return { images, lastCaptureId: lastEntry === undefined ? null : String(lastEntry[0]) };
+    const lastCaptureIds = target.logs.map((log, i) => {
+      const lastEntry = (replies[2 * keys.length + i] as RawReply[])[0] as RawReply[] | undefined;
+      return [log, lastEntry === undefined ? null : String(lastEntry[0])] as const;
+    });
+    return { images, lastCaptureIds };
   }
 
-  /** The writer's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
-  async committed(target: WriterTarget): Promise<string | null> {
-    const value = await this.#send(['HGET', target.keys.meta, MetaField.committed]);
+  /** A capture log's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
+  async committed(log: StreamKeys): Promise<string | null> {
+    const value = await this.#send(['HGET', log.meta, MetaField.committed]);
     return value === null ? null : String(value);
   }
 

@@ -141,8 +141,8 @@ class Verifier {
 
   /** The keys that differ after the worker committed what was captured before their images were read. */
   async #round(keys: readonly string[]): Promise<Map<string, [Difference, string]>> {
-    const { images, lastCaptureId } = await this.#redis.imagesAt(this.#target, keys);
-    await waitCommitted(this.#redis, this.#target, lastCaptureId, this.#options.waitMs ?? 60_000);
+    const { images, lastCaptureIds } = await this.#redis.imagesAt(this.#target, keys);
+    await waitCommitted(this.#redis, lastCaptureIds, this.#options.waitMs ?? 60_000);
     const rows = await this.#rowsByKey(keys);
     const out = new Map<string, [Difference, string]>();
     for (const key of keys) {

@@ -5,12 +5,17 @@
  */
 import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
-import { hashKeyPrefix, writerKeys, type WriterKeys } from '../shared/keys.js';
+import { captureLogsOf, hashKeyPrefix, partitionKeys, partitionOfKey, writerKeys, type StreamKeys, type WriterKeys } from '../shared/keys.js';
 
 export interface WriterTarget {
   readonly library: string;
   readonly name: string;
+  /** The writer's keys: its unpartitioned capture log, and the writer-wide backfill and verify state. */
   readonly keys: WriterKeys;
+  /** Every capture log a change may be in flight in (`captureLogsOf`): just `keys` when unpartitioned. */
+  readonly logs: readonly StreamKeys[];
+  /** The capture log a re-capture of `key` must go to: the key's partition's (or `keys` when unpartitioned). */
+  readonly logOfKey: (key: string) => StreamKeys;
   /** `<keysPrefix>:` */
   readonly prefix: string;
   readonly table: string;
@@ -33,10 +38,15 @@ export function writerTarget(config: WriteBehindConfig, name: string, configPath
 }
 
 function targetOf(library: string, writer: WriterConfig): WriterTarget {
+  const partitions = writer.partitions ?? 1;
+  const keys = writerKeys(writer.name);
   return Object.freeze({
     library,
     name: writer.name,
-    keys: writerKeys(writer.name),
+    keys,
+    logs: Object.freeze(captureLogsOf(writer.name, partitions)),
+    // A partitioned writer's unpartitioned log receives nothing new: a key's live changes are in its partition.
+    logOfKey: (key: string) => (partitions === 1 ? keys : partitionKeys(writer.name, partitionOfKey(key, partitions), partitions)),
     prefix: hashKeyPrefix(writer.keysPrefix),
     table: writer.table,
     keyColumns: Object.freeze(primaryKeyColumns(writer)),

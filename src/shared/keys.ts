@@ -76,6 +76,24 @@ export function partitionKeys(writer: string, index: number, count: number): Str
   });
 }
 
+/**
+ * The capture logs of a writer with `count` partitions, in partition order: `writerKeys(writer)` alone when
+ * unpartitioned. A partitioned writer's unpartitioned log (`writerKeys`, the previous layout's backlog) is
+ * not among them.
+ */
+export function partitionsOf(writer: string, count: number): StreamKeys[] {
+  return Array.from({ length: count }, (_, index) => partitionKeys(writer, index, count));
+}
+
+/**
+ * Every capture log a writer with `count` partitions may hold records or dead letters in: the unpartitioned
+ * one (today's, or a previous layout's backlog) first, then its partitions. What status, dlq and the worker
+ * go over.
+ */
+export function captureLogsOf(writer: string, count: number): StreamKeys[] {
+  return count === 1 ? [writerKeys(writer)] : [writerKeys(writer), ...partitionsOf(writer, count)];
+}
+
 /** The partition of a hash key: partitions are equal ranges of cluster slots, so one slot is in one partition. */
 export function partitionOfKey(key: Uint8Array | string, count: number): number {
   return Math.floor((keySlot(key) * count) / CLUSTER_SLOTS);

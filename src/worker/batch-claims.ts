@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { WORKER_GROUP, type WriterKeys } from '../shared/keys.js';
+import { WORKER_GROUP, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
 import { compareStreamIds } from '../shared/stream-id.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
@@ -21,7 +21,7 @@ const MAX_HELD = 100;
 
 export class BatchClaims {
   readonly #client: StreamClient;
-  readonly #keys: WriterKeys;
+  readonly #keys: StreamKeys;
   readonly #options: ResolvedWorkerOptions;
   readonly #log: Logger;
   /** By id. */
@@ -29,7 +29,7 @@ export class BatchClaims {
   #lastClaim = 0;
   #heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(client: StreamClient, keys: WriterKeys, options: ResolvedWorkerOptions, log: Logger) {
+  constructor(client: StreamClient, keys: StreamKeys, options: ResolvedWorkerOptions, log: Logger) {
     this.#client = client;
     this.#keys = keys;
     this.#options = options;

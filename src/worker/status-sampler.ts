@@ -6,15 +6,16 @@
 import type { GaugeReading, WriterGaugeSample } from './worker-metrics.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { readWriterStatus } from './writer-status.js';
+import type { WriterConfig } from '../shared/config.js';
 
 export class WriterStatusSampler {
   readonly #client: StreamClient;
-  readonly #writers: readonly string[];
+  readonly #writers: readonly Pick<WriterConfig, 'name' | 'partitions'>[];
   #reading: GaugeReading = { writers: [], readAt: null };
   #inFlight = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(client: StreamClient, writers: readonly string[]) {
+  constructor(client: StreamClient, writers: readonly Pick<WriterConfig, 'name' | 'partitions'>[]) {
     this.#client = client;
     this.#writers = writers;
   }
@@ -37,9 +38,10 @@ export class WriterStatusSampler {
     if (this.#inFlight) return;
     this.#inFlight = true;
     const readAt = Date.now();
-    Promise.all(this.#writers.map(async (writer): Promise<WriterGaugeSample> => {
-      const status = await readWriterStatus(this.#client, writer, readAt);
-      return { writer, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
+    // A partitioned writer's gauges are the sums over its partitions (writer-status.ts).
+    Promise.all(this.#writers.map(async ({ name, partitions }): Promise<WriterGaugeSample> => {
+      const status = await readWriterStatus(this.#client, name, partitions, readAt);
+      return { writer: name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
     })).then(
       (writers) => (this.#reading = { writers, readAt }),
       () => undefined, // Redis unreachable: keep the last reading (its age gauge shows it)

@@ -1,8 +1,9 @@
 /**
- * The worker: flushes the batches the library cuts from each writer's capture stream to MySQL, one writer loop
- * per configured writer (each on its own Redis connection, since it blocks in XREADGROUP). Several workers may
- * run against one Redis: the `workers` consumer group shares the batches, and each writer's batches still
- * commit in stream order.
+ * The worker: flushes the batches the library cuts from each capture log to MySQL, one writer loop per log
+ * (each on its own Redis connections, since it blocks in XREADGROUP): a writer's one log, or, for a writer with
+ * `partitions: N`, each partition's log plus the unpartitioned one a previous layout may have left a backlog
+ * in; the partitions start once that is drained (legacy-drain.ts). Several workers may run against one Redis:
+ * the `workers` consumer group of each log shares its batches, and each log's batches still commit in order.
  *
  * @example
  * const pool = createMysqlPool({ url: 'mysql://root@127.0.0.1:3306/test' });
@@ -21,6 +22,9 @@ import { sleep } from './backoff.js';
 import { WriterStatusSampler } from './status-sampler.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { WriterLoop } from './writer-loop.js';
+import { partitionsOf, writerKeys, type StreamKeys } from '../shared/keys.js';
+import type { WriterConfig } from '../shared/config.js';
+import { legacyDrained } from './legacy-drain.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /**
@@ -56,21 +60,43 @@ export class Worker extends EventEmitter {
   async #start(): Promise<void> {
     const { config, log, metrics } = this.options;
     for (const writer of config.writers) {
-      const client = await this.options.connectRedis();
-      this.#clients.push(client);
-      const reader = await this.options.connectRedis();
-      this.#clients.push(reader);
-      const loop = new WriterLoop({ writer, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
-      this.#loops.push(loop.run());
+      const count = writer.partitions ?? 1;
+      const legacy = await this.#loop(writer, writerKeys(writer.name));
+      this.#loops.push(legacy.run());
+      if (count === 1) continue;
+      const partitions = await Promise.all(partitionsOf(writer.name, count).map((keys) => this.#loop(writer, keys)));
+      this.#loops.push(this.#afterLegacy(writer, partitions));
     }
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
       this.#clients.push(client);
-      this.#sampler = new WriterStatusSampler(client, config.writers.map((w) => w.name));
+      this.#sampler = new WriterStatusSampler(client, config.writers);
       this.#sampler.start(GAUGE_READING_INTERVAL_MS);
       metrics.sampleWith(() => this.#sampler!.latest());
     }
     log.info({ consumer: this.options.consumer, writers: config.writers.map((w) => w.name), library: config.name }, 'worker started');
+  }
+
+  /** A loop over one capture log, on two connections of its own. */
+  async #loop(writer: WriterConfig, keys: StreamKeys): Promise<{ client: StreamClient; run: () => Promise<void> }> {
+    const client = await this.options.connectRedis();
+    this.#clients.push(client);
+    const reader = await this.options.connectRedis();
+    this.#clients.push(reader);
+    const loop = new WriterLoop({ writer, keys, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
+    return { client, run: () => loop.run() };
+  }
+
+  /** Runs a partitioned writer's partition loops once its unpartitioned log is drained (per-key order). */
+  async #afterLegacy(writer: WriterConfig, partitions: ReadonlyArray<{ client: StreamClient; run: () => Promise<void> }>): Promise<void> {
+    const { log, blockMs } = this.options;
+    // The first partition's connection is idle until its loop starts: it does the polling.
+    const drained = await legacyDrained(partitions[0]!.client, writerKeys(writer.name), Math.min(blockMs, 100), this.#abort.signal, (backlog) =>
+      log.info({ writer: writer.name, backlog }, 'draining the unpartitioned capture stream before the partitions (per-key order)'),
+    );
+    if (!drained) return;
+    log.info({ writer: writer.name, partitions: partitions.length }, 'partition loops started');
+    await Promise.all(partitions.map((partition) => partition.run()));
   }
 
   /**

@@ -17,7 +17,7 @@
  * @internal
  */
 import { compareStreamIds } from '../shared/stream-id.js';
-import { writerKeys, type WriterKeys } from '../shared/keys.js';
+import type { StreamKeys } from '../shared/keys.js';
 import { LibraryFunction, MetaField } from '../shared/protocol.js';
 import type { Logger } from '../shared/log.js';
 import type { WriterConfig } from '../shared/config.js';
@@ -34,6 +34,8 @@ import type { ResolvedWorkerOptions } from './worker-options.js';
 
 export interface WriterLoopContext {
   readonly writer: WriterConfig;
+  /** The capture log this loop drains: the writer's (`writerKeys`) or one partition's (`partitionKeys`). */
+  readonly keys: StreamKeys;
   readonly options: ResolvedWorkerOptions;
   /** This loop's own connection: it blocks in XREADGROUP. */
   readonly client: StreamClient;
@@ -68,7 +70,7 @@ type RoundEnd =
 
 export class WriterLoop {
   readonly #ctx: WriterLoopContext;
-  readonly #keys: WriterKeys;
+  readonly #keys: StreamKeys;
   readonly #log: Logger;
   readonly #failures: FailureReporter;
   /** Descriptors this consumer holds (pending for it). */
@@ -82,7 +84,7 @@ export class WriterLoop {
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
-    this.#keys = writerKeys(ctx.writer.name);
+    this.#keys = ctx.keys;
     this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);

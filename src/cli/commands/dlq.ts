@@ -1,10 +1,11 @@
 /**
  * `writebehind dlq list|replay|purge --writer NAME [--count N] [--config FILE]`: the dead-letter stream of a
  * writer the config names (any other name is refused, with the known ones: a typo must not look like "no
- * dead letters").
+ * dead letters"); of a writer with `partitions: N`, the dead-letter streams of all its capture logs, merged in
+ * id (time) order.
  * - list: the rejected records with their reasons;
- * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, so
- *   the library batches them again) and removes them; run it after fixing the table or the data. A replayed
+ * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, of
+ *   a partitioned writer the key's partition's, so the library batches them again) and removes them; run it after fixing the table or the data. A replayed
  *   record carries the row image of its time: it overwrites a newer row of the same key, so replay before
  *   the key changes again, or fix the hash instead. Capture-stage letters have no row image: rewrite the hash.
  * - purge: deletes dead letters (the oldest --count, or all).
@@ -13,7 +14,8 @@ import { Command } from 'commander';
 import * as z from 'zod';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/errors.js';
-import { writerKeys } from '../../shared/keys.js';
+import { captureLogsOf, partitionKeys, partitionOfKey, type StreamKeys } from '../../shared/keys.js';
+import { compareStreamIds } from '../../shared/stream-id.js';
 import { DeadLetterField, RecordField } from '../../shared/protocol.js';
 import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js';
@@ -52,29 +54,35 @@ export interface DlqResult {
 
 export async function runDlq(options: DlqOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<DlqResult> {
   const parsed = parseOptions('dlq', dlqOptionsSchema, options);
-  const writers = (await loadConfigFile(parsed.config)).writers.map((w) => w.name);
-  if (!writers.includes(parsed.writer)) {
-    throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
+  const writers = (await loadConfigFile(parsed.config)).writers;
+  const writer = writers.find((w) => w.name === parsed.writer);
+  if (writer === undefined) {
+    throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.map((w) => w.name).join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
   }
-  const keys = writerKeys(parsed.writer);
+  const partitions = writer.partitions ?? 1;
+  const logs = captureLogsOf(writer.name, partitions);
   const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     switch (parsed.action) {
       case 'list': {
-        const letters = (await client.range(keys.deadLetters, parsed.count ?? 100)).map(summarize);
+        const letters = (await oldestLetters(client, logs, parsed.count ?? 100)).map(({ entry }) => summarize(entry));
         for (const l of letters) print(`${l.id}  ${l.stage}  ${l.key ?? '-'}  ${l.reason}`);
-        print(`${letters.length} of ${await client.length(keys.deadLetters)} dead letter(s) of ${parsed.writer}`);
+        let total = 0;
+        for (const log of logs) total += await client.length(log.deadLetters);
+        print(`${letters.length} of ${total} dead letter(s) of ${parsed.writer}`);
         return { letters, removed: 0, skipped: 0 };
       }
       case 'replay':
-        return await replay(client, keys, parsed.count ?? 1000, print);
+        return await replay(client, logs, (key) => (partitions === 1 || key === null ? null : partitionKeys(writer.name, partitionOfKey(key, partitions), partitions)), parsed.count ?? 1000, print);
       case 'purge': {
-        let removed: number;
+        let removed = 0;
         if (parsed.count === undefined) {
-          removed = await client.length(keys.deadLetters);
-          await client.deleteKey(keys.deadLetters);
+          for (const log of logs) {
+            removed += await client.length(log.deadLetters);
+            await client.deleteKey(log.deadLetters);
+          }
         } else {
-          removed = await client.deleteEntries(keys.deadLetters, (await client.range(keys.deadLetters, parsed.count)).map((e) => e.id));
+          for (const { log, entry } of await oldestLetters(client, logs, parsed.count)) removed += await client.deleteEntries(log.deadLetters, [entry.id]);
         }
         print(`purged ${removed} dead letter(s) of ${parsed.writer}`);
         return { letters: [], removed, skipped: 0 };
@@ -85,27 +93,48 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
   }
 }
 
-async function replay(client: RedisStreamClient, keys: ReturnType<typeof writerKeys>, count: number, print: (text: string) => void): Promise<DlqResult> {
-  const entries = await client.range(keys.deadLetters, count);
+/** A dead letter and the capture log whose dead-letter stream holds it. */
+interface Letter {
+  readonly log: StreamKeys;
+  readonly entry: StreamEntry;
+}
+
+/** The oldest `count` dead letters over the logs' dead-letter streams, in id (time) order. */
+async function oldestLetters(client: RedisStreamClient, logs: readonly StreamKeys[], count: number): Promise<Letter[]> {
+  const letters: Letter[] = [];
+  for (const log of logs) for (const entry of await client.range(log.deadLetters, count)) letters.push({ log, entry });
+  return letters.sort((a, b) => compareStreamIds(a.entry.id, b.entry.id)).slice(0, count);
+}
+
+/**
+ * `partitionOf`: the log a replayed record of `key` goes to (its partition's, since the unpartitioned log of a
+ * partitioned writer must receive nothing new), or null for the log the letter came from.
+ */
+async function replay(client: RedisStreamClient, logs: readonly StreamKeys[], partitionOf: (key: string | null) => StreamKeys | null, count: number, print: (text: string) => void): Promise<DlqResult> {
   const replayed: DeadLetterSummary[] = [];
   const seen = new Set<string>();
+  const into = new Set<string>();
   let removed = 0;
   let skipped = 0;
-  for (const entry of entries) {
+  for (const { log, entry } of await oldestLetters(client, logs, count)) {
     const letter = summarize(entry);
     if (letter.stage !== 'write') {
       skipped += 1;
       continue;
     }
     // A batch retried after its dead letters were written records them again: replay each source record once.
-    if (letter.sourceId === null || !seen.has(letter.sourceId)) {
-      await client.append(keys.changes, entry.fields.filter(([name]) => !isDeadLetterField(name)));
+    // Source ids are per capture log: two partitions may have used the same one.
+    const source = letter.sourceId === null ? null : `${log.changes} ${letter.sourceId}`;
+    if (source === null || !seen.has(source)) {
+      const target = partitionOf(letter.key) ?? log;
+      await client.append(target.changes, entry.fields.filter(([name]) => !isDeadLetterField(name)));
+      into.add(target.changes);
       replayed.push(letter);
-      if (letter.sourceId !== null) seen.add(letter.sourceId);
+      if (source !== null) seen.add(source);
     }
-    removed += await client.deleteEntries(keys.deadLetters, [entry.id]);
+    removed += await client.deleteEntries(log.deadLetters, [entry.id]);
   }
-  print(`replayed ${replayed.length} record(s) into ${keys.changes}, removed ${removed} dead letter(s)` + (skipped > 0 ? `; ${skipped} capture-stage letter(s) left (rewrite those hashes instead)` : ''));
+  print(`replayed ${replayed.length} record(s) into ${[...into].join(', ') || 'no stream'}, removed ${removed} dead letter(s)` + (skipped > 0 ? `; ${skipped} capture-stage letter(s) left (rewrite those hashes instead)` : ''));
   return { letters: replayed, removed, skipped };
 }
 

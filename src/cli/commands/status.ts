@@ -61,12 +61,12 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
     const names = config.writers.map((writer) => writer.name);
     const failures = await readCaptureFailures((library) => client.listLibrary(library), config.name, names).catch((): CaptureFailures[] => []);
     const writers: WriterReport[] = [];
-    for (const name of names) {
+    for (const { name, partitions } of config.writers) {
       const failed = failures.find((f) => f.writer === name);
       const keys = writerKeys(name);
       const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
       const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
-      writers.push({ ...(await readWriterStatus(client, name)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
+      writers.push({ ...(await readWriterStatus(client, name, partitions)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
     }
     const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -86,10 +86,13 @@ function formatReport(report: StatusReport): string {
   for (const w of report.writers) {
     lines.push(
       `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
-        `captured ${w.captured}, committed rows ${w.committedRows} (through ${w.committed ?? 'nothing yet'}), dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
+        `captured ${w.captured}, committed rows ${w.committedRows}${w.partitions === null ? ` (through ${w.committed ?? 'nothing yet'})` : ` in ${w.partitions.length - 1} partitions (and the unpartitioned stream, listed first)`}, dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
         formatCaptureFailures(w) +
         (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
     );
+    for (const log of w.partitions ?? []) {
+      lines.push(`  ${log.stream}: backlog ${log.backlog}, ${log.queuedBatches} batch(es) queued (${log.pendingBatches} with a worker), oldest pending ${formatAge(log.oldestPendingAgeMs)}; committed rows ${log.committedRows} (through ${log.committed ?? 'nothing yet'}), dead letters ${log.deadLetters}`);
+    }
     if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);
   }
   return lines.join('\n');
