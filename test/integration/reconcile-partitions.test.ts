@@ -10,6 +10,7 @@ import { partitionOfKey, partitionsOf, writerKeys } from '../../src/shared/keys.
 import { RecordField } from '../../src/shared/protocol.js';
 import type { WorkerService } from '../../src/worker/worker-service.js';
 import { withoutCapture } from './uncaptured-writes.js';
+import { readStream } from '../fixtures/library-harness.js';
 import { exampleConfig, startPipeline, waitDrained, type Pipeline, type TestClient } from './pipeline-helpers.js';
 
 const WRITER = 'PersonsWriteBehind';
@@ -43,9 +44,9 @@ describe('backfill and verify of a partitioned writer', () => {
     const misplaced: string[] = [];
     let records = 0;
     for (const [index, keys] of partitionsOf(WRITER, PARTITIONS).entries()) {
-      for (const entry of await direct.xRange(keys.changes, '-', '+')) {
+      for (const entry of await readStream(direct, keys.changes)) {
         records++;
-        const key = entry.message[RecordField.key]!;
+        const key = entry.fields[RecordField.key]!;
         if (partitionOfKey(key, PARTITIONS) !== index) misplaced.push(`${key} in ${keys.changes}`);
       }
     }
