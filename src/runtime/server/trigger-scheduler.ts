@@ -92,6 +92,9 @@ export class TriggerScheduler implements LockedExecutor {
   async collectEvents(behindLibraryCalls = false): Promise<KeyspaceEvent[]> {
     const seq = this.subscriber.nextMarker();
     const events = this.subscriber.waitForMarker(seq);
+    // The subscription may fail while the marker is being published (redis-server restarting): the rejection is
+    // awaited below, but only after the publish, and an unhandled rejection would end the runtime process.
+    events.catch(() => undefined);
     try {
       const published = behindLibraryCalls ? this.host.publishBehindCalls?.(this.#markerChannel, String(seq)) : undefined;
       if (published === undefined || published.type === 'error') await this.publishMarker(seq);
