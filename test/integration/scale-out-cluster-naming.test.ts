@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ackStreamKey, writerKeys } from '../../src/shared/keys.js';
-import { crc16, keySlot } from '../../bench/support/cluster-key-slot.js';
+import { crc16, keySlot } from '../../src/shared/key-slot.js';
 
 describe('CRC16 key slot (the cluster specification)', () => {
   it('matches the reference checksum and known slots', () => {
