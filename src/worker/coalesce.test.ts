@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCaptureEntry, type CaptureRecord } from './capture-record.js';
+import type { CaptureRecord } from './capture-record.js';
+import { parseCaptureEntry } from './capture-entry.js';
 import { coalesceRecords } from './coalesce.js';
 
 function record(id: string, op: 'u' | 'd', table: string, keys: Record<string, string>): CaptureRecord {

@@ -12,27 +12,42 @@ export interface CoalescedChange {
   readonly superseded: readonly CaptureRecord[];
 }
 
+/** Until a row has a second change: no array per record. */
+const NONE: CaptureRecord[] = [];
+
 /** Groups records (in stream order) by (table, primary key) and keeps the last of each, in first-seen order. */
 export function coalesceRecords(records: readonly CaptureRecord[]): CoalescedChange[] {
-  const byRow = new Map<string, { record: CaptureRecord; superseded: CaptureRecord[] }>();
+  // Rows by their identity's prefix (table and key column names: the shape's), then by their key values:
+  // the common single-column key is looked up by its value's text alone, with no string built per record.
+  const byPrefix = new Map<string, Map<string, { record: CaptureRecord; superseded: CaptureRecord[] }>>();
+  const changes: Array<{ record: CaptureRecord; superseded: CaptureRecord[] }> = [];
   for (const record of records) {
-    const id = rowIdentity(record);
-    const current = byRow.get(id);
-    if (current === undefined) byRow.set(id, { record, superseded: [] });
-    else {
+    const { rowPrefix } = record.shape;
+    let rows = byPrefix.get(rowPrefix);
+    if (rows === undefined) byPrefix.set(rowPrefix, (rows = new Map()));
+    const id = keyIdentity(record);
+    const current = rows.get(id);
+    if (current === undefined) {
+      const change = { record, superseded: NONE };
+      rows.set(id, change);
+      changes.push(change);
+    } else {
+      if (current.superseded === NONE) current.superseded = [];
       current.superseded.push(current.record);
       current.record = record;
     }
   }
-  return [...byRow.values()];
+  return changes;
 }
 
-/** Table plus primary key columns and values, unambiguous for binary values (each value length-prefixed, its bytes as latin1: one character per byte). */
-export function rowIdentity(record: CaptureRecord): string {
-  if (record.keyValues.size === 1) {
-    // The common single-column key: the same string as below, without sorting.
-    for (const [column, value] of record.keyValues) return `${record.table}\u0000${column}=${value.length}:${value.toString('latin1')}`;
-  }
-  const parts = [...record.keyValues].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, value]) => `${column}=${value.length}:${value.toString('latin1')}`);
-  return `${record.table}\u0000${parts.join('\u0000')}`;
+/**
+ * The key values' part of a row's identity (the shape's rowPrefix names table and columns): unambiguous for any
+ * bytes, values as latin1 (one character per byte), each length-prefixed when there are several.
+ */
+function keyIdentity(record: CaptureRecord): string {
+  const order = record.shape.keyOrder;
+  if (order.length === 1) return record.latin1(0);
+  let id = '';
+  for (const i of order) id += `${record.byteLength(i)}:${record.latin1(i)}`;
+  return id;
 }

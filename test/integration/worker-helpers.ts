@@ -1,5 +1,6 @@
 /** Builders shared by the worker's integration tests: capture entries as the library writes them. */
-import { parseCaptureEntry, type CaptureRecord } from '../../src/worker/capture-record.js';
+import type { CaptureRecord } from '../../src/worker/capture-record.js';
+import { parseCaptureEntry } from '../../src/worker/capture-entry.js';
 import type { StreamEntry } from '../../src/worker/redis/stream-entry.js';
 
 export interface RecordSpec {

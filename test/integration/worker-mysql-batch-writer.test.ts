@@ -139,6 +139,41 @@ describe('MysqlBatchWriter', () => {
     expect(tooLong.toJSON()).toMatchObject({ code: 'MYSQL_WRITE', cause: { errno: 1406 } });
   });
 
+  it('sends large chunks as prepared statements and still isolates the rows they reject', async () => {
+    // 200 rows: 128 prepared, then 72 as text; one bad row in each part.
+    const statements: string[] = [];
+    const inner = createMysqlPool({ url: db.url });
+    const pool: MysqlPool = {
+      session: async () => {
+        const s = await inner.session();
+        const seen = (kind: string, sql: string) => statements.push(`${kind} ${(sql.match(/\(\?,\?,\?,\?\)/g) ?? []).length}`);
+        return {
+          threadId: s.threadId,
+          query: (sql, values) => (/^INSERT INTO `persons`/.test(sql) && seen('query', sql), s.query(sql, values)),
+          execute: (sql, values) => (seen('execute', sql), s.execute(sql, values)),
+          release: () => s.release(),
+          destroy: () => s.destroy(),
+        } as MysqlSession;
+      },
+      end: () => inner.end(),
+    };
+    const large = new MysqlBatchWriter({ pool, config: config() });
+    await large.prepare();
+    try {
+      const records = Array.from({ length: 200 }, (_, i) =>
+        person(String(i), i + 1, { first: i === 100 || i === 150 ? 'much too long for ten' : `p${i}`, last: null, age: String(i) }));
+      const result = await large.write(batch(records));
+      expect(result.rows).toBe(198);
+      expect(result.rejected.map((r) => r.record.key).sort()).toEqual(['person:100', 'person:150']);
+      expect(await rows('SELECT COUNT(*) AS n FROM persons')).toEqual([{ n: 198 }]);
+      // The first statement of each part carried all its rows: prepared for 128, text for the 72 left.
+      expect(statements.slice(0, 1)).toEqual(['execute 128']);
+      expect(statements).toContain('query 72');
+    } finally {
+      await large.close();
+    }
+  });
+
   it('stores quotes, SQL-ish strings, unicode and binary values exactly', async () => {
     const binary = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x27, 0x5c, 0x22]);
     const sqlish = "Robert'); DROP TABLE persons;-- \\ \" ` %_";

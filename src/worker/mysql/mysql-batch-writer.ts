@@ -18,16 +18,17 @@ import { silentLogger, type Logger } from '../../shared/log.js';
 import type { WriteBehindConfig } from '../../shared/config.js';
 import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks, WriteOutcome } from '../batch-writer.js';
 import type { CaptureRecord } from '../capture-record.js';
+import type { RecordShape } from '../record-shape.js';
 import { coalesceRecords, type CoalescedChange } from '../coalesce.js';
 import { classifyMysqlError, mysqlErrorFields } from './mysql-error-kind.js';
 import { MysqlWriteError } from './mysql-write-error.js';
 import type { MysqlPool, MysqlSession } from './mysql-pool.js';
-import { encodeRow, rowShape, type EncodedRow, type RowShape } from './row-encoding.js';
+import { encodeRow, encodedSize, rowShape, type RowShape, type RowSize } from './row-encoding.js';
 import { findColumn, readTableSchema, type TableSchema } from './table-schema.js';
 import { checkSchema, ensureExactlyOnceTable } from './schema-check.js';
 import { isSqlIdentifier, isSqlTableName } from './sql-identifiers.js';
 import { statementSql, type StatementGroup } from './statement-sql.js';
-import { StatementPlanner, chunkRows } from './statement-planner.js';
+import { StatementPlanner, chunkRows, firstStatementRows, isPreparedSize } from './statement-planner.js';
 import { readCursor, writeCursor } from './exactly-once-cursor.js';
 
 export interface MysqlBatchWriterOptions {
@@ -40,11 +41,10 @@ export interface MysqlBatchWriterOptions {
   log?: Logger;
 }
 
-/** One row of a statement: its change and the encoded values in the statement's column order. */
-interface StatementRow extends EncodedRow {
+/** One row of a statement: its change and its sizes (its values are in the group's `values`). */
+interface StatementRow extends RowSize {
   readonly change: CoalescedChange;
 }
-
 
 /** Bytes of a statement's text besides its values, and of a packet's framing: kept free under the packet limit. */
 const PACKET_MARGIN = 64 * 1024;
@@ -66,8 +66,8 @@ export class MysqlBatchWriter implements BatchWriter {
   readonly #log: Logger;
   readonly #tables: ReadonlySet<string>;
   readonly #schemas = new Map<string, TableSchema>();
-  /** By shapeKey(); cleared whenever a schema is read again. */
-  readonly #shapes = new Map<string, RowShape>();
+  /** By the records' shape (interned: one object per shape); replaced whenever a schema is read again. */
+  #shapes = new WeakMap<RecordShape, RowShape>();
 
   constructor(options: MysqlBatchWriterOptions) {
     this.#pool = options.pool;
@@ -123,7 +123,13 @@ export class MysqlBatchWriter implements BatchWriter {
       const groups = await this.#plan(session, coalesceRecords(pending), rejected, context);
       let rows = 0;
       for (const group of groups) {
-        for (const chunk of chunkRows(group.rows, this.#maxRows, this.#statementBytes)) rows += await this.#writeRows(session, group, chunk, rejected, context);
+        const width = group.keyColumns.length + group.columns.length;
+        for (const { from, to } of chunkRows(group.rows, this.#maxRows, this.#statementBytes)) {
+          // A chunk whose size is not one sent prepared is sent as the largest such size, then the rest.
+          const first = from + firstStatementRows(to - from, width, this.#maxRows);
+          rows += await this.#writeRows(session, group, from, first, rejected, context);
+          if (first < to) rows += await this.#writeRows(session, group, first, to, rejected, context);
+        }
       }
       const replayed = cursor !== undefined && compareStreamIds(batch.to, cursor) <= 0;
       if (exactlyOnce !== undefined && !replayed) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
@@ -152,7 +158,7 @@ export class MysqlBatchWriter implements BatchWriter {
       // The table changed under us: read its columns (and their types) again on the retry.
       if (wrapped.kind === 'schema') {
         this.#schemas.clear();
-        this.#shapes.clear();
+        this.#shapes = new WeakMap();
       }
       throw wrapped;
     } finally {
@@ -180,31 +186,32 @@ export class MysqlBatchWriter implements BatchWriter {
         reject(`table '${record.table}' is not a table of this config`);
         continue;
       }
-      const key = shapeKey(record);
-      let shape = this.#shapes.get(key);
+      let shape = this.#shapes.get(record.shape);
       if (shape === undefined) {
-        const names = [...record.keyValues.keys(), ...record.columns.keys()];
+        const names = [...record.shape.keyColumns, ...record.shape.columns];
         const badName = names.find((name) => !isSqlIdentifier(name));
         if (badName !== undefined) {
           reject(`column name ${JSON.stringify(badName)} is not a plain SQL identifier`, { column: badName });
           continue;
         }
         const schema = await this.#schemaWith(session, record.table, names, context);
-        shape = rowShape(schema, record.table, [...record.keyValues.keys()], [...record.columns.keys()]);
-        this.#shapes.set(key, shape);
+        shape = rowShape(schema, record.shape);
+        this.#shapes.set(record.shape, shape);
       }
       const isDelete = record.op === RecordOp.delete;
-      const encoded = encodeRow(shape, record, isDelete);
-      if (!encoded.ok) {
-        reject(encoded.reason, { column: encoded.column });
+      const group = planner.group(isDelete ? 'delete' : 'upsert', record.table, shape);
+      const refused = encodeRow(shape, record, isDelete, group.values);
+      if (refused !== null) {
+        reject(refused.reason, { column: refused.column });
         continue;
       }
-      const { values, textBytes, rawBytes } = encoded.row;
+      const { textBytes, rawBytes } = encodedSize;
       if (rawBytes > this.#packetLimit - PACKET_MARGIN) {
+        group.values.length -= shape.keyColumns.length + (isDelete ? 0 : shape.columns.length);
         reject(`the row takes ${rawBytes} bytes, more than the server's max_allowed_packet (${this.#packetLimit}) allows`, { rowBytes: rawBytes, maxAllowedPacket: this.#packetLimit });
         continue;
       }
-      planner.add(isDelete ? 'delete' : 'upsert', record.table, shape, { change, values, textBytes, rawBytes });
+      group.rows.push({ change, textBytes, rawBytes });
     }
     return planner.groups();
   }
@@ -216,7 +223,7 @@ export class MysqlBatchWriter implements BatchWriter {
       const fresh = await readTableSchema(session, table);
       if (fresh === null) throw new MysqlWriteError(`table '${table}' does not exist`, { kind: 'schema', context: { ...context, table } });
       this.#schemas.set(table, fresh);
-      this.#shapes.clear();
+      this.#shapes = new WeakMap();
       schema = fresh;
     }
     const missing = columns.find((c) => findColumn(schema!, c) === undefined);
@@ -236,32 +243,34 @@ export class MysqlBatchWriter implements BatchWriter {
     return Math.max(1024, Math.min(this.#maxBytes, Math.floor((this.#packetLimit - PACKET_MARGIN) / 2)));
   }
 
-  /** Runs one statement over `rows`; on a data error, bisects to isolate the offending rows. Returns rows written. */
-  async #writeRows(session: MysqlSession, group: StatementGroup<StatementRow>, rows: readonly StatementRow[], rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
-    const sql = statementSql(group, rows.length);
-    const values: unknown[] = [];
-    for (const row of rows) for (const value of row.values) values.push(value);
+  /** Runs one statement over the group's rows [from, to); on a data error, bisects to isolate the offending rows. Returns rows written. */
+  async #writeRows(session: MysqlSession, group: StatementGroup<StatementRow>, from: number, to: number, rejected: RejectedRecord[], context: Record<string, unknown>): Promise<number> {
+    const count = to - from;
+    const sql = statementSql(group, count);
+    const width = group.keyColumns.length + group.columns.length;
+    const values = group.values.slice(from * width, to * width);
     // A row too large for a text statement (binary values would travel as hex, twice their size) is sent
     // alone as a prepared statement, its values raw. One server statement per shape: a bounded number.
-    const alone = rows.length === 1 && rows[0]!.textBytes > this.#statementBytes;
+    const alone = count === 1 && group.rows[from]!.textBytes > this.#statementBytes;
     try {
-      if (alone) await session.execute(sql, values);
+      if (alone || isPreparedSize(count, width, this.#maxRows)) await session.execute(sql, values);
       else await session.query(sql, values);
-      return rows.length;
+      return count;
     } catch (error) {
       if (mysqlErrorFields(error).errno === 1153) {
         // The server refused the statement as too large and closed the connection. The retry reads the limit
         // again (max_allowed_packet may have been lowered) and stays below what this statement sent (in case
         // our estimate was short), so it chunks smaller or rejects the row before sending it: it cannot fail
         // the same way.
-        const sent = rows.reduce((sum, row) => sum + (alone ? row.rawBytes : row.textBytes), 0);
+        let sent = 0;
+        for (let i = from; i < to; i++) sent += alone ? group.rows[i]!.rawBytes : group.rows[i]!.textBytes;
         this.#packetCeiling = Math.min(this.#packetCeiling, Math.max(2 * PACKET_MARGIN, sent - 1));
         this.#packetLimit = Math.min(this.#packetLimit, this.#packetCeiling);
         this.#log.warn({ table: group.table, statementBytes: sent, maxAllowedPacket: this.#packetLimit }, 'a statement exceeded max_allowed_packet; lowered the limit the worker uses');
       }
       if (classifyMysqlError(error) !== 'data') throw error;
-      if (rows.length === 1) {
-        const { record, superseded } = rows[0]!.change;
+      if (count === 1) {
+        const { record, superseded } = group.rows[from]!.change;
         const message = (error as { sqlMessage?: string }).sqlMessage ?? String((error as Error).message);
         rejected.push({
           record,
@@ -271,17 +280,8 @@ export class MysqlBatchWriter implements BatchWriter {
         if (rejected.length === 1) this.#log.debug({ table: group.table, recordId: record.id }, 'isolated a rejected row');
         return 0;
       }
-      const middle = Math.ceil(rows.length / 2);
-      return (await this.#writeRows(session, group, rows.slice(0, middle), rejected, context)) + (await this.#writeRows(session, group, rows.slice(middle), rejected, context));
+      const middle = from + Math.ceil(count / 2);
+      return (await this.#writeRows(session, group, from, middle, rejected, context)) + (await this.#writeRows(session, group, middle, to, rejected, context));
     }
   }
-}
-
-/** Table, key column names and column names of a record, unambiguous whatever the names hold (length-prefixed). */
-function shapeKey(record: CaptureRecord): string {
-  let key = `${record.table.length}:${record.table}|`;
-  for (const name of record.keyValues.keys()) key += `${name.length}:${name}`;
-  key += '|';
-  for (const name of record.columns.keys()) key += `${name.length}:${name}`;
-  return key;
 }

@@ -5,17 +5,19 @@
  *
  * @internal
  */
-import type { EncodedRow } from './row-encoding.js';
+import type { RowSize } from './row-encoding.js';
 import { quoteIdentifier, quoteTable } from './sql-identifiers.js';
 
 /** Rows of one statement shape: one table, one key column set, one column set (upserts). */
-export interface StatementGroup<R extends EncodedRow = EncodedRow> {
+export interface StatementGroup<R extends RowSize = RowSize> {
   readonly op: 'upsert' | 'delete';
   readonly table: string;
   readonly keyColumns: readonly string[];
   /** Non-key columns (upserts only). */
   readonly columns: readonly string[];
   readonly rows: R[];
+  /** The rows' values, row after row: one array for the group, not one per row. */
+  readonly values: unknown[];
 }
 
 /** The statement for `rowCount` rows of the group (deletes name key columns only). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RespFramer } from '../../runtime/resp/decoder.js';
 import { encodeCompactRecord } from '../../shared/compact-record.js';
-import { parseCaptureEntry } from '../capture-record.js';
+import { parseCaptureEntry } from '../capture-entry.js';
+import { recordColumns, recordKeyValues, type CaptureRecord } from '../capture-record.js';
 import type { StreamEntry } from './stream-entry.js';
 import { parseCapturePage } from './capture-page.js';
 
@@ -41,8 +42,8 @@ const ENTRIES: StreamEntry[] = [
 ];
 
 /** What a record holds, comparable with toEqual. */
-function plain(r: { id: string; op: string; key: string; table: string; ack: string | undefined; keyValues: ReadonlyMap<string, Buffer>; columns: ReadonlyMap<string, Buffer | null>; entry: StreamEntry }) {
-  return { id: r.id, op: r.op, key: r.key, table: r.table, ack: r.ack, keyValues: [...r.keyValues].map(([c, v]) => [c, v.toString('hex')]), columns: [...r.columns].map(([c, v]) => [c, v?.toString('hex') ?? null]), entry: r.entry.fields.map(([f, v]) => [f, v.toString('hex')]) };
+function plain(r: CaptureRecord) {
+  return { id: r.id, op: r.op, key: r.key, table: r.table, ack: r.ack, keyValues: [...recordKeyValues(r)].map(([c, v]) => [c, v.toString('hex')]), columns: [...recordColumns(r)].map(([c, v]) => [c, v?.toString('hex') ?? null]), entry: r.entry.fields.map(([f, v]) => [f, v.toString('hex')]) };
 }
 
 describe('parseCapturePage', () => {

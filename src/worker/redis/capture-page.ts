@@ -1,15 +1,17 @@
 /**
  * The hot path's parser: an XRANGE reply of capture records (one complete RESP2 frame) read straight into
- * records, without decoding it into generic values first. Names are matched on their bytes; values become
- * views of the frame (no copy); the entry as a StreamEntry is built only if a dead letter asks for it. The
- * rules are checkCaptureRecord's, shared with parseCaptureEntry.
+ * records, without decoding it into generic values first. A format-2 entry (one field `v2`) becomes a record
+ * of offsets into the frame (compact-record.ts: nothing is copied or decoded until the writer asks); any other
+ * entry, format 1 or one with fields a newer library added, is decoded and read by parseCaptureEntry, under
+ * the same rules.
  *
  * @internal
  */
 import { RecordField } from '../../shared/protocol.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { checkCaptureRecord, emptyRecordFields, readV2Field, type CaptureRecord, type RecordFields } from '../capture-record.js';
-import { emptyNameCache } from '../compact-record.js';
+import type { CaptureRecord } from '../capture-record.js';
+import { parseCaptureEntry } from '../capture-entry.js';
+import { readCompactRecord, SpanArena } from '../compact-record.js';
 import type { StreamEntry } from './stream-entry.js';
 
 export interface Unparsable {
@@ -33,11 +35,7 @@ export interface CapturePage {
 const CR = 13;
 const STAR = 0x2a;
 const DOLLAR = 0x24;
-const K = 0x6b;
-const C = 0x63;
-const COLON = 0x3a;
-const V = 0x76;
-const TWO = 0x32;
+const V2 = RecordField.v2;
 
 /** Position in the frame being parsed (module state: the parser is synchronous and not re-entrant). */
 let at = 0;
@@ -47,76 +45,48 @@ export function parseCapturePage(frame: Buffer): CapturePage {
   const records: CaptureRecord[] = [];
   const unparsable: Unparsable[] = [];
   const count = arrayHeader(frame);
+  const arena = new SpanArena();
   let lastId: string | undefined;
   let bytes = 0;
   let largestEntry = 0;
-  /** The previous record's table: records of one writer name the same one, so it is built once. */
-  let table: string | undefined;
-  /** Column names by field position, from the records before: they repeat, so each is built once. */
-  const names: string[] = [];
-  /** The same for format-2 records. */
-  const v2Names = emptyNameCache();
   for (let i = 0; i < count; i++) {
     const entryStart = at;
     if (arrayHeader(frame) !== 2) throw protocolError('an entry is not [id, fields]');
     const id = bulkString(frame);
     const pairs = arrayHeader(frame);
     const fieldsStart = at;
-    const fields = emptyRecordFields();
-    for (let p = 0; p + 1 < pairs; p += 2) {
+    let compact = false;
+    let value = 0;
+    let valueLength = 0;
+    if (pairs === 2) {
       const nameLength = bulkHeader(frame);
-      const name = at;
+      compact = is(frame, at, nameLength, V2);
       at += nameLength + 2;
-      const valueLength = bulkHeader(frame);
-      const value = at;
+      valueLength = bulkHeader(frame);
+      value = at;
       at += valueLength + 2;
-      readField(frame, p >> 1, name, nameLength, value, valueLength, fields);
-      if (fields.table !== undefined && fields.table !== table) table = fields.table;
-    }
-    if (pairs % 2 === 1) skipBulk(frame);
-    const fieldsEnd = at;
+    } else for (let p = 0; p < pairs; p++) skipBulk(frame);
     const size = at - entryStart;
     bytes += size;
     if (size > largestEntry) largestEntry = size;
     lastId = id;
-    const parsed = checkCaptureRecord(id, fields, () => decodeEntry(frame, id, pairs, fieldsStart, fieldsEnd));
+    if (compact) {
+      const read = readCompactRecord(id, frame, value, valueLength, arena);
+      if (typeof read !== 'string') records.push(read);
+      else unparsable.push({ entry: decodeEntry(frame, id, pairs, fieldsStart, at), reason: read });
+      continue;
+    }
+    const parsed = parseCaptureEntry(decodeEntry(frame, id, pairs, fieldsStart, at));
     if (parsed.ok) records.push(parsed.record);
     else unparsable.push(parsed);
   }
   return { records, unparsable, entries: count, lastId, bytes, largestEntry };
-
-  function readField(buffer: Buffer, position: number, name: number, nameLength: number, value: number, valueLength: number, out: RecordFields): void {
-    const first = buffer[name];
-    if (nameLength === 2 && first === V && buffer[name + 1] === TWO) readV2Field(buffer, value, valueLength, out, v2Names);
-    else if (nameLength > 2 && buffer[name + 1] === COLON && (first === K || first === C)) {
-      const known = names[position];
-      const column = known !== undefined && isUtf8(buffer, name + 2, nameLength - 2, known) ? known : (names[position] = buffer.toString('utf8', name + 2, name + nameLength));
-      const bytes = buffer.subarray(value, value + valueLength);
-      if (first === K) out.keyValues.set(column, bytes);
-      else out.columns.set(column, bytes);
-    } else if (is(buffer, name, nameLength, RecordField.op)) out.op = buffer.toString('latin1', value, value + valueLength);
-    else if (is(buffer, name, nameLength, RecordField.key)) out.key = buffer.toString('utf8', value, value + valueLength);
-    else if (is(buffer, name, nameLength, RecordField.table)) out.table = table !== undefined && is(buffer, value, valueLength, table) ? table : buffer.toString('utf8', value, value + valueLength);
-    else if (is(buffer, name, nameLength, RecordField.ack)) out.ack = buffer.toString('utf8', value, value + valueLength);
-    else if (is(buffer, name, nameLength, RecordField.nulls)) out.nulls = buffer.toString('utf8', value, value + valueLength);
-    // Unknown fields are ignored, so a newer library can add fields without stalling an older worker.
-  }
 }
 
 /** True when buffer[from, from+length) holds the ASCII text `text`. */
 function is(buffer: Buffer, from: number, length: number, text: string): boolean {
   if (length !== text.length) return false;
   for (let i = 0; i < length; i++) if (buffer[from + i] !== text.charCodeAt(i)) return false;
-  return true;
-}
-
-/** True when buffer[from, from+length) is the UTF-8 of `text` (compared as bytes: a column name may be any text). */
-function isUtf8(buffer: Buffer, from: number, length: number, text: string): boolean {
-  if (length !== text.length) return false; // a non-ASCII name differs in length and is simply built again
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f || buffer[from + i] !== code) return false;
-  }
   return true;
 }
 
@@ -142,7 +112,8 @@ function bulkString(buffer: Buffer): string {
 }
 
 function skipBulk(buffer: Buffer): void {
-  at += bulkHeader(buffer) + 2;
+  const length = bulkHeader(buffer); // moves `at`: read it after
+  at += length + 2;
 }
 
 /** The integer after the type byte at `at`, up to CRLF; moves `at` past the line. */
