@@ -46,6 +46,12 @@ interface StatementRow extends RowSize {
   readonly change: CoalescedChange;
 }
 
+/** Why records of a shape cannot be written, and what the rejection's context adds. */
+interface ShapeRefusal {
+  readonly refused: string;
+  readonly context: Record<string, unknown>;
+}
+
 /** Bytes of a statement's text besides its values, and of a packet's framing: kept free under the packet limit. */
 const PACKET_MARGIN = 64 * 1024;
 
@@ -66,8 +72,11 @@ export class MysqlBatchWriter implements BatchWriter {
   readonly #log: Logger;
   readonly #tables: ReadonlySet<string>;
   readonly #schemas = new Map<string, TableSchema>();
-  /** By the records' shape (interned: one object per shape); replaced whenever a schema is read again. */
-  #shapes = new WeakMap<RecordShape, RowShape>();
+  /**
+   * By the records' shape (interned: one object per shape): its statements' shape, or why its records are
+   * refused; checked once per shape, not per record. Replaced whenever a schema is read again.
+   */
+  #shapes = new WeakMap<RecordShape, RowShape | ShapeRefusal>();
 
   constructor(options: MysqlBatchWriterOptions) {
     this.#pool = options.pool;
@@ -182,21 +191,14 @@ export class MysqlBatchWriter implements BatchWriter {
     };
     for (change of changes) {
       const { record } = change;
-      if (!this.#tables.has(record.table) || !isSqlTableName(record.table)) {
-        reject(`table '${record.table}' is not a table of this config`);
-        continue;
-      }
       let shape = this.#shapes.get(record.shape);
       if (shape === undefined) {
-        const names = [...record.shape.keyColumns, ...record.shape.columns];
-        const badName = names.find((name) => !isSqlIdentifier(name));
-        if (badName !== undefined) {
-          reject(`column name ${JSON.stringify(badName)} is not a plain SQL identifier`, { column: badName });
-          continue;
-        }
-        const schema = await this.#schemaWith(session, record.table, names, context);
-        shape = rowShape(schema, record.shape);
+        shape = await this.#rowShape(session, record.shape, context);
         this.#shapes.set(record.shape, shape);
+      }
+      if ('refused' in shape) {
+        reject(shape.refused, shape.context);
+        continue;
       }
       const isDelete = record.op === RecordOp.delete;
       const group = planner.group(isDelete ? 'delete' : 'upsert', record.table, shape);
@@ -214,6 +216,16 @@ export class MysqlBatchWriter implements BatchWriter {
       group.rows.push({ change, textBytes, rawBytes });
     }
     return planner.groups();
+  }
+
+  /** The statements' shape of records of `shape`, or why they are refused (a table outside the config, a name that is not an identifier). */
+  async #rowShape(session: MysqlSession, shape: RecordShape, context: Record<string, unknown>): Promise<RowShape | ShapeRefusal> {
+    const { table } = shape;
+    if (!this.#tables.has(table) || !isSqlTableName(table)) return { refused: `table '${table}' is not a table of this config`, context: {} };
+    const names = [...shape.keyColumns, ...shape.columns];
+    const badName = names.find((name) => !isSqlIdentifier(name));
+    if (badName !== undefined) return { refused: `column name ${JSON.stringify(badName)} is not a plain SQL identifier`, context: { column: badName } };
+    return rowShape(await this.#schemaWith(session, table, names, context), shape);
   }
 
   /** The table's schema, re-read once when it lacks a named column; a column still missing is a schema error. */
