@@ -54,6 +54,11 @@ describe('record format 2 (v2) as the worker reads it', () => {
     expect(deleted.ok && recordColumns(deleted.record).size).toBe(0);
     expect(parseCaptureEntry(v2Entry({ ...UPSERT, columns: [] }))).toMatchObject({ ok: false, reason: /upsert with no columns/ });
     expect(parseCaptureEntry(v2Entry({ ...UPSERT, keyValues: [] }))).toMatchObject({ ok: false, reason: /no primary key/ });
+    // Dead-lettered in format 1's fields, key and ack included (the ack is answered with the failure).
+    const noKey = parseCaptureEntry(v2Entry({ ...UPSERT, keyValues: [] }));
+    expect(!noKey.ok && noKey.entry.fields.map(([f, v]) => [f, v.toString('latin1')])).toEqual([
+      ['op', 'u'], ['key', 'person:j\xc3\xb6rg'], ['table', 'persons'], ['ack', 'u-1'], ['c:first', '\0\xff\r\n'], ['c:age', '42'], ['null', 'last'],
+    ]);
   });
 
   it('reads each record with its own names when shapes alternate, sharing one shape object per shape', () => {

@@ -263,3 +263,55 @@ class CompactRecord implements CaptureRecord {
     return this.#entry;
   }
 }
+
+/**
+ * The dead letter's entry of a format-2 record that breaks a rule (no key, no primary key, a column named
+ * twice...): format 1's fields when its structure can be read, so `dlq list` shows it readably and its ack is
+ * answered with the failure; null when even the structure is broken (the caller keeps the raw entry).
+ */
+export function compactDeadLetterEntry(id: string, buffer: Buffer, from: number, length: number): StreamEntry | null {
+  bytes = buffer;
+  end = from + length;
+  at = from;
+  try {
+    if (!fits(1)) return null;
+    const fields: Array<readonly [string, Buffer]> = [[RecordField.op, buffer.subarray(at, at + 1)]];
+    at += 1;
+    for (const name of [RecordField.key, RecordField.table, RecordField.ack]) {
+      const size = sizedPart();
+      if (size < 0) return null;
+      if (size > 0) fields.push([name, buffer.subarray(at - size, at)]);
+    }
+    if (!fits(1)) return null;
+    const keyCount = buffer[at]!;
+    at += 1;
+    for (let i = 0; i < keyCount; i++) {
+      const nameSize = sizedPart();
+      const valueSize = nameSize < 0 ? -1 : sizedPart();
+      if (valueSize < 0) return null;
+      fields.push([`${RecordField.keyColumnPrefix}${buffer.toString('utf8', at - valueSize - 4 - nameSize, at - valueSize - 4)}`, buffer.subarray(at - valueSize, at)]);
+    }
+    if (!fits(2)) return null;
+    const columnCount = (buffer[at]! << 8) | buffer[at + 1]!;
+    at += 2;
+    const nulls: string[] = [];
+    for (let i = 0; i < columnCount; i++) {
+      const nameSize = sizedPart();
+      if (nameSize < 0 || !fits(4)) return null;
+      const name = buffer.toString('utf8', at - nameSize, at);
+      if (u32(buffer, at) === COMPACT_NULL_LENGTH) {
+        at += 4;
+        nulls.push(name);
+        continue;
+      }
+      const valueSize = sizedPart();
+      if (valueSize < 0) return null;
+      fields.push([`${RecordField.columnPrefix}${name}`, buffer.subarray(at - valueSize, at)]);
+    }
+    if (nulls.length > 0) fields.push([RecordField.nulls, Buffer.from(nulls.join(','), 'utf8')]);
+    // Copied: a dead letter outlives the page.
+    return { id, fields: fields.map(([name, value]) => [name, Buffer.from(value)] as const) };
+  } finally {
+    bytes = EMPTY;
+  }
+}

@@ -11,7 +11,7 @@ import { RecordField } from '../../shared/protocol.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import type { CaptureRecord } from '../capture-record.js';
 import { parseCaptureEntry } from '../capture-entry.js';
-import { readCompactRecord, SpanArena } from '../compact-record.js';
+import { compactDeadLetterEntry, readCompactRecord, SpanArena } from '../compact-record.js';
 import type { StreamEntry } from './stream-entry.js';
 
 export interface Unparsable {
@@ -73,7 +73,7 @@ export function parseCapturePage(frame: Buffer): CapturePage {
     if (compact) {
       const read = readCompactRecord(id, frame, value, valueLength, arena);
       if (typeof read !== 'string') records.push(read);
-      else unparsable.push({ entry: decodeEntry(frame, id, pairs, fieldsStart, at), reason: read });
+      else unparsable.push({ entry: compactDeadLetterEntry(id, frame, value, valueLength) ?? decodeEntry(frame, id, pairs, fieldsStart, at), reason: read });
       continue;
     }
     const parsed = parseCaptureEntry(decodeEntry(frame, id, pairs, fieldsStart, at));
