@@ -49,8 +49,9 @@ export function createMysqlPool(options: MysqlPoolOptions): MysqlPool {
     dateStrings: true,
     connectTimeout: 10_000,
     enableKeepAlive: true,
-    // Only rows too large for a text statement are prepared, one statement per row shape; the cap keeps a
-    // connection's server statements (max_prepared_stmt_count is server-wide) few even with many shapes.
+    // Prepared: statements of a few row counts per shape (statement-planner.ts isPreparedSize) and rows too
+    // large for a text statement; the cap keeps a connection's server statements (max_prepared_stmt_count is
+    // server-wide) few even with many shapes (the least recently used is closed).
     maxPreparedStatements: 64,
   });
   const initialised = new WeakSet<object>();
