@@ -28,6 +28,12 @@ interface LostBatch {
   readonly lost: readonly string[];
 }
 
+/**
+ * How a group's commit ended: lost to another consumer (the ids of its batches another worker reclaimed), or
+ * committed, its batches' `committed` calls under way (`marks`: the caller writes the next group meanwhile).
+ */
+export type CommitOutcome = LostBatch | { readonly marks: Promise<void> };
+
 export interface GroupCommitContext {
   readonly writer: string;
   readonly keys: StreamKeys;
@@ -47,12 +53,14 @@ export class GroupCommit {
   }
 
   /**
-   * Writes and commits one group: null once committed, or the ids of its batches another worker reclaimed
-   * first. `ahead`: its first part, already being read; a retry reads it again. The batches are marked
-   * `committed` only after the last part. A replay (a kill or a reclaim between parts) writes the committed
-   * parts again, as any replay after a COMMIT does (or skips them, with exactly-once).
+   * Writes and commits one group. `ahead`: its first part, already being read; a retry reads it again. The
+   * batches are marked `committed` only after the last part, and only once `previous` (the marks of the group
+   * before) succeeded, so the library's cursor moves in order (when that rejects, shutdown stopped those: these
+   * are not sent either); the marks are returned under way, not awaited.
+   * A replay (a kill or a reclaim between parts, or before the marks) writes the committed parts again, as any
+   * replay after a COMMIT does (or skips them, with exactly-once).
    */
-  async commit(group: BatchGroup, ahead: Promise<RecordPart>): Promise<readonly string[] | null> {
+  async commit(group: BatchGroup, ahead: Promise<RecordPart>, previous: () => Promise<void>): Promise<CommitOutcome> {
     const { retry, client, log, options, writer } = this.#ctx;
     const started = performance.now();
     let first: Promise<RecordPart> | undefined = ahead;
@@ -69,7 +77,7 @@ export class GroupCommit {
       });
       if (result.veto !== undefined) {
         log.info({ descriptorIds: result.veto.lost }, 'batch reclaimed by another worker; rolled back and left to it');
-        return result.veto.lost;
+        return result.veto;
       }
       await retry.run(group.label, () => this.#acknowledgeDone(part.records, result));
       rows += result.rows;
@@ -84,10 +92,13 @@ export class GroupCommit {
     // Sent together (one connection answers in order): each call moves the library's cursor to its batch's
     // end; calling it again for a batch already marked is harmless, so a retry repeats them all. The rows
     // are counted once.
-    await retry.run(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
-    const lagSeconds = (Date.now() - streamIdMs(group.to)) / 1000;
-    options.metrics?.batchesCommitted(writer, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
-    return null;
+    const marks = (async () => {
+      await previous();
+      await retry.run(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
+      const lagSeconds = (Date.now() - streamIdMs(group.to)) / 1000;
+      options.metrics?.batchesCommitted(writer, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
+    })();
+    return { marks };
   }
 
   /** The library's `committed` for one batch: moves the cursor, trims, XACK+XDEL. Idempotent. */

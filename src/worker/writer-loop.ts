@@ -6,7 +6,9 @@
  * - batch-claims.ts: the descriptors held (XREADGROUP, reclaiming idle ones, the heartbeat);
  * - read-ahead.ts: the next group's first part read on a second connection while the current one commits;
  * - group-commit.ts: one group written in parts, one transaction each, the ownership veto before COMMIT,
- *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch;
+ *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch, which go out while
+ *   the next group is written (in order: each group's after the one before; awaited before the cursor is
+ *   read again and before the loop ends);
  * - step-retry.ts: each step retried with backoff until it succeeds or shutdown stops the waiting.
  *
  * A kill at any point leaves the descriptors pending, and the replay is harmless:
@@ -81,6 +83,10 @@ export class WriterLoop {
   readonly #readAhead: ReadAhead;
   readonly #groupCommit: GroupCommit;
   readonly #retry: StepRetry;
+  /** The `committed` calls of the last group committed, still under way (they never reject: see #marked). */
+  #marking: Promise<void> = Promise.resolve();
+  /** Why those calls stopped: shutdown interrupted their retry (StoppedError). */
+  #markingStopped: unknown;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
@@ -139,16 +145,26 @@ export class WriterLoop {
         }
       }
     } finally {
+      // The last group's `committed` calls finish before the connection closes (else the next run repeats them).
+      await this.#marking;
       this.#held.stopHeartbeat();
       // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
       await this.#readAhead.settle();
     }
   }
 
+  /** Waits for the `committed` calls under way; throws StoppedError when shutdown stopped their retry. */
+  async #marked(): Promise<void> {
+    await this.#marking;
+    if (this.#markingStopped !== undefined) throw this.#markingStopped;
+  }
+
   /** Writes held batches in order while the next one follows the committed cursor. */
   async #processReady(): Promise<RoundEnd> {
     if (this.#held.size === 0) return 'idle';
     const { client, signal } = this.#ctx;
+    // The cursor read below must include the last group's `committed`, or its batches would look unwritten.
+    await this.#marked();
     const meta = await client.hashGetAll(this.#keys.meta);
     let committed = meta[MetaField.committed] ?? '0-0';
     const ordered = this.#held.ordered();
@@ -158,6 +174,7 @@ export class WriterLoop {
       if (!this.#held.has(descriptor.id)) continue;
       if (compareStreamIds(descriptor.to, committed) <= 0) {
         // Written by an earlier attempt that died before `committed`: finishing is idempotent.
+        await this.#marked();
         await this.#retry.run(descriptor.id, () => this.#groupCommit.markCommitted(descriptor, 0));
         this.#held.release(descriptor.id);
         continue;
@@ -179,10 +196,17 @@ export class WriterLoop {
       }
       const records = this.#readAhead.take(group);
       this.#readAhead.follow(group, this.#held);
-      const lost = await this.#groupCommit.commit(group, records);
+      const outcome = await this.#groupCommit.commit(group, records, () => this.#marked());
+      const lost = 'lost' in outcome ? outcome.lost : null;
       // Lost to another worker: the cursor moves when that worker commits; read it again next round. The
-      // group's other batches are still ours.
+      // group's other batches are still ours. Committed: its `committed` calls go on while the next group is
+      // written (its descriptors are let go now: only those calls still concern them).
       for (const descriptor of group.descriptors) if (lost === null || lost.includes(descriptor.id)) this.#held.release(descriptor.id);
+      if (!('lost' in outcome)) {
+        this.#marking = outcome.marks.catch((error: unknown) => {
+          this.#markingStopped = error;
+        });
+      }
       if (lost !== null) {
         // The worker that took it commits it soon: look at the cursor again shortly.
         this.#waitingSince = Date.now();
