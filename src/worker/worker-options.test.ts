@@ -9,7 +9,7 @@ const base: WorkerOptions = { config: parsed.config, connectRedis: async () => {
 describe('resolveWorkerOptions', () => {
   it('fills documented defaults and freezes the result', () => {
     const options = resolveWorkerOptions(base);
-    expect(options).toMatchObject({ claimMinIdleMs: 30_000, claimIntervalMs: 10_000, blockMs: 250, readCount: 10, rangePageSize: 1000, groupBytes: 8 * 1024 * 1024, retryInitialDelayMs: 100, retryMaxDelayMs: 30_000 });
+    expect(options).toMatchObject({ claimMinIdleMs: 30_000, claimIntervalMs: 10_000, blockMs: 250, readCount: 10, rangePageSize: 5000, groupBytes: 8 * 1024 * 1024, retryInitialDelayMs: 100, retryMaxDelayMs: 30_000 });
     expect(options.consumer).toMatch(/-\d+$/);
     expect(Object.isFrozen(options)).toBe(true);
   });

@@ -29,7 +29,12 @@ export interface WorkerOptions {
   blockMs?: number;
   /** Descriptors read per XREADGROUP. @defaultValue 10 */
   readCount?: number;
-  /** Capture records per XRANGE page. @defaultValue 1000 */
+  /**
+   * Most capture records per XRANGE page (fewer when the records are large: record-reader.ts). One group's
+   * records (5000 by default) in one round trip: the drain measured 30-50% faster than with pages of 1000,
+   * the round trips through Redis being what the read-ahead waited for; redis-server spends ~1 ms on such a
+   * page. @defaultValue 5000
+   */
   rangePageSize?: number;
   /**
    * Most capture records one MySQL transaction covers when consecutive batches are waiting (a backlog): they
@@ -64,7 +69,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     claimIntervalMs: Math.max(50, Math.floor(claimMinIdleMs / 3)),
     blockMs: Math.min(options.config.batch.maxDelayMs, 1000),
     readCount: 10,
-    rangePageSize: 1000,
+    rangePageSize: 5000,
     groupRecords: 5000,
     groupBytes: 8 * 1024 * 1024,
     retryInitialDelayMs: 100,
