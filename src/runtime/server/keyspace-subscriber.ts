@@ -85,6 +85,11 @@ export class KeyspaceSubscriber {
     this.#waiters.delete(seq);
   }
 
+  /** Relevant events arrived with no marker awaited and nobody has taken them yet. */
+  get hasUnclaimed(): boolean {
+    return this.#unclaimed.length > 0;
+  }
+
   /** The relevant events that arrived with no marker awaited, oldest first; the caller now owns them. */
   takeUnclaimed(): KeyspaceEvent[] {
     const events = this.#unclaimed;

@@ -19,6 +19,12 @@ import { parseRedisUrl } from '../server/redis-address.js';
 
 export type CommandArgument = string | Buffer | Uint8Array;
 
+/** A command that rides in front of the next batch, and what to do with its reply once that batch is in. */
+export interface Rider {
+  readonly command: readonly CommandArgument[];
+  check(reply: RespValue): void;
+}
+
 /** How long a blocked call may wait before the connection is declared dead (Redis itself never takes that long). */
 const CALL_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -46,6 +52,8 @@ export class SyncRedis {
   /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
   #db = 0;
   #broken: string | null = null;
+  /** Asked at each batch for a command to ride in front of it, in the batch's database. */
+  #rider: ((db: number) => Rider | null) | null = null;
   /** The server's id for this connection (from its HELLO reply). */
   id: number | null = null;
 
@@ -81,6 +89,14 @@ export class SyncRedis {
   }
 
   /**
+   * Lets a writer that can wait (the stream positions) send its command in front of the next batch in a given
+   * database instead of paying a round trip of its own.
+   */
+  carryRiders(rider: (db: number) => Rider | null): void {
+    this.#rider = rider;
+  }
+
+  /**
    * Runs commands back to back in one round trip, in `db`, and returns one reply each. A SELECT is prepended
    * when the connection is on another database.
    */
@@ -91,7 +107,8 @@ export class SyncRedis {
     this.#replies = [];
     this.#flush();
     const select = db !== this.#db;
-    const all = select ? [['SELECT', String(db)], ...commands] : commands;
+    const rider = this.#rider?.(db) ?? null;
+    const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
     const bytes = Buffer.concat(all.map((command) => encodeCommand(command.map(asBuffer))));
     // If this wait is cut short, the connection's database is unknown until a later SELECT.
     if (select) this.#db = -1;
@@ -106,6 +123,7 @@ export class SyncRedis {
       const selected = replies.shift();
       if (selected?.type !== 'error') this.#db = db;
     }
+    if (rider) rider.check(replies.shift()!);
     return replies;
   }
 
