@@ -2,8 +2,9 @@
  * Entries that library calls appended to streams a stream trigger watches, as their XADD gave them (fields) and
  * the server answered (id), so that the stream reader can deliver them without reading them back.
  *
- * Only a plain `XADD <key> <* | id> field value …` is noted. Any other call that appends to a watched stream
- * (an XADD with options, a refused one) marks that stream unknown for the window, and the reader reads it.
+ * Only a plain `XADD <key> [NOMKSTREAM] <* | id> field value …` is noted. Any other call that appends to a
+ * watched stream (an XADD with other options, a refused one) marks that stream unknown for the window, and the
+ * reader reads it.
  */
 import type { RespValue } from '../resp/types.js';
 import { streamStateKey } from './stream-trigger.js';
@@ -33,15 +34,18 @@ export class StreamAppends {
     if (argv.length < 3 || argv[0]!.length !== 4 || argv[0]!.toString('latin1').toLowerCase() !== 'xadd') return;
     const key = argv[1]!;
     if (!this.#watched(key)) return;
+    // NOMKSTREAM on a missing stream: nothing appended, no event.
+    if (reply.type === 'null') return;
     const stateKey = streamStateKey(db, key);
     const known = this.#appended.get(stateKey);
-    const plain = reply.type === 'blob' && (argv.length - 3) % 2 === 0 && argv.length > 3 && ID_ARGUMENT.test(argv[2]!.toString('latin1'));
+    const idAt = argv[2]!.toString('latin1').toLowerCase() === 'nomkstream' ? 3 : 2;
+    const plain = reply.type === 'blob' && argv.length > idAt + 1 && (argv.length - idAt - 1) % 2 === 0 && ID_ARGUMENT.test(argv[idAt]!.toString('latin1'));
     if (!plain || known === null) {
       this.#appended.set(stateKey, null);
       return;
     }
     const fields: [Buffer, Buffer][] = [];
-    for (let i = 3; i < argv.length; i += 2) fields.push([argv[i]!, argv[i + 1]!]);
+    for (let i = idAt + 1; i < argv.length; i += 2) fields.push([argv[i]!, argv[i + 1]!]);
     const entry = { id: reply.value.toString('latin1'), fields };
     if (known === undefined) this.#appended.set(stateKey, [entry]);
     else known.push(entry);
