@@ -16,7 +16,7 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { helloCommand } from '../handshake.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
 
 const KEYEVENT_PATTERN = '__keyevent@*__:*';

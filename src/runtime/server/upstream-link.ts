@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { decodeFrame, RespFramer } from '../resp/decoder.js';
 import type { RespValue } from '../resp/types.js';
 import { parseClientList } from './client-kill.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
 
 export interface Expectation {

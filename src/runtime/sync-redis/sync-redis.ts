@@ -15,7 +15,7 @@ import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { helloCommand, helloId } from '../handshake.js';
-import { parseRedisUrl } from '../server/redis-address.js';
+import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 export type CommandArgument = string | Buffer | Uint8Array;
 
@@ -69,17 +69,16 @@ export class SyncRedis {
 
   /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
   static async create(redisUrl: string): Promise<SyncRedis> {
-    const url = new URL(redisUrl);
-    const socket = await connect(url.hostname || '127.0.0.1', Number(url.port || 6379));
+    const address = parseRedisUrl(redisUrl);
+    const socket = await connect(address);
     const client = new SyncRedis(socket, ownedDescriptor(socket));
-    const hello = client.call(helloCommand(parseRedisUrl(redisUrl), 3, 'sync'));
+    const hello = client.call(helloCommand(address, 3, 'sync'));
     if (hello.type === 'error') {
       await client.close();
       throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`, { context: { command: 'HELLO' } });
     }
     client.id = helloId(hello);
-    const db = Number(url.pathname.slice(1) || 0);
-    if (db !== 0) client.call(['SELECT', String(db)]);
+    if (address.db !== 0) client.call(['SELECT', String(address.db)]);
     return client;
   }
 
@@ -192,16 +191,16 @@ function asBuffer(argument: CommandArgument): string | Buffer {
   return typeof argument === 'string' || Buffer.isBuffer(argument) ? argument : Buffer.from(argument.buffer, argument.byteOffset, argument.byteLength);
 }
 
-function connect(host: string, port: number): Promise<Socket> {
+function connect(address: RedisAddress): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
+    const socket = createConnection(socketOptions(address));
     // Never let libuv read: every byte of the reply stream belongs to the synchronous reads.
     socket.pause();
     socket.setNoDelay(true);
-    const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${address.where} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new RedisCommandError(`SyncRedis cannot connect to ${host}:${port}: ${error.message}`, { cause: error }));
+      reject(new RedisCommandError(`SyncRedis cannot connect to ${address.where}: ${error.message}`, { cause: error }));
     });
     socket.once('connect', () => {
       clearTimeout(timer);
