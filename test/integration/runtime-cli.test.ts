@@ -72,6 +72,7 @@ describe('writebehind runtime', () => {
         "#!js api_version=1.0 name=unixlib",
         "redis.registerKeySpaceTrigger('k', 'u:', (c, e) => { c.call('xadd', 'ustream:1', '*', 'key', e.key); });",
         "redis.registerStreamTrigger('s', 'ustream:', (c, d) => { c.call('incr', 'delivered'); });",
+        "redis.registerFunction('get', (c, key) => c.call('get', key));",
       ].join('\n');
       await client.sendCommand(['TFUNCTION', 'LOAD', library]);
       await client.hSet('u:1', 'a', '1');
@@ -80,6 +81,17 @@ describe('writebehind runtime', () => {
       expect(await client.get('delivered')).toBe('2');
       // The runtime's own connections are on the socket: the server lists them with its path as address.
       expect(String(await client.sendCommand(['CLIENT', 'LIST']))).toContain(`addr=${socket}`);
+      // A client's upstream connection starts as a new one would (the id was learnt before, see upstream-link.ts).
+      expect(String(await client.sendCommand(['CLIENT', 'INFO']))).toMatch(/ name= .* db=0 .* user=default /);
+      // Which needs that id: a WATCHed key changed by another client fails an EXEC holding a TFCALL.
+      const watcher = createClient({ url: runtime.url });
+      await watcher.connect();
+      await watcher.sendCommand(['WATCH', 'w']);
+      await watcher.sendCommand(['MULTI']);
+      expect(await watcher.sendCommand(['TFCALL', 'unixlib.get', '1', 'w'])).toBe('QUEUED');
+      await client.set('w', 'changed');
+      expect(await watcher.sendCommand(['EXEC'])).toBeNull();
+      await watcher.quit();
     } finally {
       await client.quit();
       await runtime.close();

@@ -9,6 +9,8 @@ import type { RespValue } from '../resp/types.js';
 import { parseClientList } from './client-kill.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
+import { encodeCommand } from '../resp/encoder.js';
+import { helloId } from '../handshake.js';
 
 export interface Expectation {
   /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
@@ -49,7 +51,24 @@ export class UpstreamLink {
   static async open(address: RedisAddress, handlers: UpstreamHandlers): Promise<UpstreamLink> {
     const socket = await openSocket(address);
     socket.setNoDelay(true);
-    return new UpstreamLink(socket, handlers);
+    const link = new UpstreamLink(socket, handlers);
+    if (address.path !== undefined) await link.#learnIdOnUnixSocket(address);
+    return link;
+  }
+
+  /**
+   * CLIENT LIST names every Unix-socket client by the socket's path, so serverId() cannot find this one by its
+   * address: ask HELLO for the id before the client's first command, then RESET the connection to what a client
+   * expects of a new one (the default user, RESP2, database 0, no name).
+   */
+  async #learnIdOnUnixSocket(address: RedisAddress): Promise<void> {
+    const auth = address.password === undefined ? [] : ['AUTH', address.username ?? 'default', address.password];
+    const hello = this.expectValue();
+    const reset = this.expectValue();
+    this.write(Buffer.concat([encodeCommand(['HELLO', '2', ...auth]), encodeCommand(['RESET'])]));
+    const id = helloId(await hello);
+    await reset;
+    this.#serverId = Promise.resolve(id);
   }
 
   /** Replies still awaited. */
