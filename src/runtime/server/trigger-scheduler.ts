@@ -22,6 +22,9 @@ import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
 
+/** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
+export const MARKER_PUMP_MS = 1;
+
 /** Events the server raises by itself: never attributable to library code, so never suppressed. */
 const SERVER_EVENTS = new Set(['expired', 'evicted']);
 
@@ -41,6 +44,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   #backgroundScheduled = false;
   /** Shared-lock commands completed since the last marker: their (untriggering) events may still be in flight. */
   #eventsMayBeInFlight = false;
+  /** The last marker handed out to ride behind a library call. */
+  #lastRidden = 0;
 
   constructor(options: TriggerSchedulerOptions) {
     this.#control = options.control;
@@ -59,6 +64,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   open(): ReturnType<MarkerSource['open']> {
     const subscriber = this.subscriber;
     const seq = subscriber.nextMarker();
+    this.#lastRidden = seq;
     const events = subscriber.waitForMarker(seq);
     // Awaited only once the window is settled: a failed subscription must not be an unhandled rejection before.
     events.catch(() => undefined);
@@ -150,6 +156,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       const eventful = (host.lastEventfulCall ?? host.callCount) > seen;
       seen = host.callCount;
       const ridden = host.takeCallMarkers?.() ?? { events: [], complete: false };
+      // The markers came back with the calls' replies: read them now rather than on the next event-loop turn.
+      if (ridden.events.length > 0) this.subscriber.pumpUntilMarker(this.#lastRidden, MARKER_PUMP_MS);
       const events: KeyspaceEvent[] = [];
       for (const marker of ridden.events) events.push(...(await marker));
       if (!eventful && ridden.events.length === 0) {

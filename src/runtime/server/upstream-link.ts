@@ -11,6 +11,7 @@ import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { helloId } from '../handshake.js';
+import { SocketPump } from '../sync-redis/socket-reads.js';
 
 export interface Expectation {
   /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
@@ -26,6 +27,7 @@ export interface UpstreamHandlers {
 
 export class UpstreamLink {
   readonly #socket: Socket;
+  readonly #pump: SocketPump;
   readonly #expectations: Expectation[] = [];
   #drainWaiters: (() => void)[] = [];
   #closedError: Error | undefined;
@@ -40,6 +42,7 @@ export class UpstreamLink {
       if (this.#expectations.length === 0) this.#resolveDrainWaiters();
     });
     socket.on('data', (chunk) => framer.push(chunk));
+    this.#pump = new SocketPump(socket, (chunk) => framer.push(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (this.#closedError) return;
@@ -78,6 +81,14 @@ export class UpstreamLink {
 
   write(bytes: Buffer): void {
     this.#socket.write(bytes);
+  }
+
+  /**
+   * Reads the connection now, without waiting for an event-loop turn, until every awaited reply is in or
+   * `budgetMs` passed (the rest then comes through the event loop as usual).
+   */
+  pumpReplies(budgetMs: number): void {
+    if (this.#closedError === undefined) this.#pump.until(() => this.#expectations.length === 0, budgetMs);
   }
 
   expect(expectation: Expectation): void {

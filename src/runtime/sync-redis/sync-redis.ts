@@ -9,7 +9,8 @@
  * hand-offs cost ~140 µs a call against ~25 µs here, and the capture path makes several calls per HSET.
  */
 import { createConnection, type Socket } from 'node:net';
-import { readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { pauseAfterEmptyReads, READ_CHUNK, readNow, socketDescriptor } from './socket-reads.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
@@ -28,19 +29,12 @@ export interface Rider {
 /** How long a blocked call may wait before the connection is declared dead (Redis itself never takes that long). */
 const CALL_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Reads tried back to back before the wait starts sleeping between reads. */
-const SPIN_READS = 20;
-/** The sleeps between reads grow from the first to the last (ms): short replies stay fast, slow ones cost no CPU. */
-const FIRST_SLEEP_MS = 0.02;
-const LONGEST_SLEEP_MS = 2;
-const READ_CHUNK = 64 * 1024;
 
 export class SyncRedis {
   readonly #socket: Socket;
   readonly #fd: number;
   readonly #decoder: RespDecoder;
   readonly #scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
-  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   /** Replies of the batch being waited for, in order. */
   #replies: RespValue[] = [];
   /** Replies sent for and not yet decoded: a wait cut short by the lock timeout leaves some owed. */
@@ -138,7 +132,7 @@ export class SyncRedis {
       const unsent: Buffer = this.#unsent;
       const written = this.#io(() => writeSync(this.#fd, unsent, 0, unsent.length));
       if (written < 0) {
-        this.#pause(idle++);
+        pauseAfterEmptyReads(idle++);
         continue;
       }
       this.#unsent = written === unsent.length ? null : unsent.subarray(written);
@@ -151,7 +145,7 @@ export class SyncRedis {
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     let idle = 0;
     while (this.#replies.length < count) {
-      const read = this.#io(() => readSync(this.#fd, this.#scratch, 0, READ_CHUNK, null));
+      const read = this.#io(() => readNow(this.#fd, this.#scratch));
       if (read > 0) {
         // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
         this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
@@ -159,8 +153,8 @@ export class SyncRedis {
         continue;
       }
       if (read === 0) this.#fail('connection to redis-server closed');
-      if (idle > SPIN_READS && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
-      this.#pause(idle++);
+      if (idle > 0 && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
+      pauseAfterEmptyReads(idle++);
     }
   }
 
@@ -172,12 +166,6 @@ export class SyncRedis {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return -1;
       this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
     }
-  }
-
-  #pause(idle: number): void {
-    if (idle < SPIN_READS) return;
-    const sleepMs = Math.min(FIRST_SLEEP_MS * 2 ** Math.floor((idle - SPIN_READS) / 10), LONGEST_SLEEP_MS);
-    Atomics.wait(this.#sleeper, 0, 0, sleepMs);
   }
 
   #fail(message: string): never {
@@ -210,17 +198,10 @@ function connect(address: RedisAddress): Promise<Socket> {
   });
 }
 
-/**
- * The socket's file descriptor, taken from its libuv handle: Node has no public API for it. Node 20 on Linux and
- * macOS exposes `fd` on TCP handles; the runtime refuses to start where it does not.
- */
+/** The socket's file descriptor, which libuv must never read from. */
 function ownedDescriptor(socket: Socket): number {
-  const handle = (socket as unknown as { _handle?: { fd?: unknown; reading?: boolean; readStop?: () => number } })._handle;
-  const fd = handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) {
-    socket.destroy();
-    throw new RedisCommandError('SyncRedis needs the socket\'s file descriptor, which this Node version does not expose');
-  }
+  const fd = socketDescriptor(socket);
+  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
   if (handle?.reading === true) handle.readStop?.();
   return fd;
 }
