@@ -36,7 +36,9 @@ function ratios(results: readonly ScenarioResult[]): Ratio[] {
     { label: 'anchor per-record / ceiling', value: ratioOf(results, 'anchor.perRecord.rowsPerSecond', 'ceiling.rowsPerSecond') },
     { label: 'backfill keys captured/s / drain rows/s', value: ratioOf(results, 'backfill.capture.keysPerSecond', 'drain.rowsPerSecond') },
     { label: 'backfill rows in MySQL/s / drain rows/s', value: ratioOf(results, 'backfill.rowsPerSecond', 'drain.rowsPerSecond') },
-    { label: 'runtime captured HSET/s / redis-server HSET/s', value: ratioOf(results, 'overhead.runtimeCaptured', 'overhead.direct') },
+    { label: 'runtime captured HSET/s / redis-server HSET/s', value: ratioOf(results, 'overhead.runtimeCaptured', 'overhead.direct'), target: 'target ≥ 0.05' },
+    { label: 'runtime captured HSET/s, Unix socket / redis-server HSET/s', value: ratioOf(results, 'overhead.runtimeCapturedUnix', 'overhead.direct'), target: 'target ≥ 0.05' },
+    { label: 'runtime pass-through -P 16 / redis-server -P 16', value: ratioOf(results, 'overhead.runtimeUncapturedPipelined', 'overhead.directPipelined'), target: 'target ≥ 0.3' },
   ];
 }
 

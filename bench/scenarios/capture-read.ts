@@ -7,11 +7,10 @@
  * redis-server (INFO cpu): on a shared machine the rate moves with the neighbours' load, the CPU cost hardly.
  */
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
+import type { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { connectRedis, type NodeRedisClient } from '../../src/shared/redis-connect.js';
-import { loadCaptureRecords } from '../support/capture-records.js';
-import { startRedisServerProcess } from '../support/redis-server-process.js';
 import { summarize } from '../support/stats.js';
+import { withStreamBacklog } from '../support/stream-backlog.js';
 
 const STREAM = 'bench:changes';
 const PAGE = 1000;
@@ -21,15 +20,12 @@ export const captureReadScenario: Scenario = {
   id: 'read',
   title: '(h) reading a capture backlog: XRANGE + parse, nothing written',
   async run({ scale }: ScenarioContext): Promise<ScenarioResult> {
-    const redis = await startRedisServerProcess();
     const samples: number[] = [];
     const workerCpu: number[] = [];
     const serverCpu: number[] = [];
-    try {
-      const client = await RedisStreamClient.connect(redis.url);
+    await withStreamBacklog(STREAM, scale.rows, 'read', async (client, redis) => {
       const info = await connectRedis(redis.url);
       try {
-        await loadCaptureRecords(client, STREAM, scale.rows, 'read');
         await readAll(client, scale.rows); // warm-up: JIT, the connection
         for (let rep = 0; rep < scale.reps * ROUNDS_PER_REP; rep++) {
           const serverBefore = await serverCpuSeconds(info);
@@ -45,11 +41,8 @@ export const captureReadScenario: Scenario = {
         }
       } finally {
         await info.close();
-        await client.close();
       }
-    } finally {
-      await redis.close();
-    }
+    });
     const median = summarize(samples).median;
     return {
       id: this.id,

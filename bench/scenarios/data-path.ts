@@ -11,14 +11,13 @@ import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
 import type { CaptureRecord } from '../../src/worker/capture-record.js';
 import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
 import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
-import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
+import type { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { benchConfig } from '../support/bench-config.js';
 import { PERSONS_TABLE } from '../support/persons-table.js';
-import { loadCaptureRecords } from '../support/capture-records.js';
 import { resetPersons } from '../support/persons-reset.js';
 import { startProgress } from '../support/progress.js';
-import { startRedisServerProcess } from '../support/redis-server-process.js';
 import { summarize } from '../support/stats.js';
+import { withStreamBacklog } from '../support/stream-backlog.js';
 
 const STREAM = 'bench:changes';
 const PAGE = 1000;
@@ -28,39 +27,30 @@ export const dataPathScenario: Scenario = {
   id: 'data-path',
   title: "(g) the worker's data path without the runtime: XRANGE + parse + MysqlBatchWriter",
   async run({ scale, db }: ScenarioContext): Promise<ScenarioResult> {
-    const redis = await startRedisServerProcess();
     const samples: number[] = [];
     const workerCpu: number[] = [];
-    try {
-      const client = await RedisStreamClient.connect(redis.url);
-      try {
-        await loadCaptureRecords(client, STREAM, scale.rows, 'data path');
-        const config = benchConfig();
-        for (let rep = 1; rep <= scale.reps; rep++) {
-          await resetPersons(db);
-          const writer = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config });
-          await writer.prepare();
-          try {
-            const progress = startProgress(`data path rep ${rep}/${scale.reps}`, 'rows');
-            const cpuBefore = process.cpuUsage();
-            const started = performance.now();
-            const rows = await moveAll(client, writer, (done) => progress.update(done, scale.rows));
-            samples.push(rows / ((performance.now() - started) / 1000));
-            const cpu = process.cpuUsage(cpuBefore);
-            workerCpu.push((cpu.user + cpu.system) / rows);
-            const [counted] = await db.admin.query(`SELECT COUNT(*) AS n FROM ${PERSONS_TABLE}`);
-            const n = Number((counted as Array<{ n: number }>)[0]!.n);
-            if (n !== scale.rows) throw new Error(`the data path wrote ${n} rows, expected ${scale.rows}`);
-          } finally {
-            await writer.close();
-          }
+    await withStreamBacklog(STREAM, scale.rows, 'data path', async (client) => {
+      const config = benchConfig();
+      for (let rep = 1; rep <= scale.reps; rep++) {
+        await resetPersons(db);
+        const writer = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config });
+        await writer.prepare();
+        try {
+          const progress = startProgress(`data path rep ${rep}/${scale.reps}`, 'rows');
+          const cpuBefore = process.cpuUsage();
+          const started = performance.now();
+          const rows = await moveAll(client, writer, (done) => progress.update(done, scale.rows));
+          samples.push(rows / ((performance.now() - started) / 1000));
+          const cpu = process.cpuUsage(cpuBefore);
+          workerCpu.push((cpu.user + cpu.system) / rows);
+          const [counted] = await db.admin.query(`SELECT COUNT(*) AS n FROM ${PERSONS_TABLE}`);
+          const n = Number((counted as Array<{ n: number }>)[0]!.n);
+          if (n !== scale.rows) throw new Error(`the data path wrote ${n} rows, expected ${scale.rows}`);
+        } finally {
+          await writer.close();
         }
-      } finally {
-        await client.close();
       }
-    } finally {
-      await redis.close();
-    }
+    });
     return {
       id: this.id,
       title: this.title,

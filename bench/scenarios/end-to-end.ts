@@ -18,7 +18,7 @@ import { startProgress } from '../support/progress.js';
 import { percentile, sortNumbers, summarize } from '../support/stats.js';
 import { waitForDrain } from '../support/drain.js';
 
-export const FIXED_RATES = [1000, 5000] as const;
+export const FIXED_RATES = [1000, 2000, 5000] as const;
 const SAMPLES_PER_SECOND = 100;
 const LAG_LIMIT_MS = 1000;
 /** A rate is sustained when the generator achieved this share of it and p99 lag stayed under the limit. */

@@ -1,60 +1,65 @@
 /**
- * (f) RUNTIME OVERHEAD: HSET/s from the same client with the same pipelining window (a) directly on a
- * redis-server, (b) through the local runtime on keys no trigger watches (the proxy alone), (c) through the
- * runtime on captured keys (the library's keyspace trigger appends each change to the capture stream).
- * No worker runs. This measures our development runtime, not RedisGears in Redis Stack.
+ * (f) RUNTIME OVERHEAD, with redis-benchmark as the load generator (16 connections, random keys of 100,000):
+ * - captured HSETs, unpipelined: a plain redis-server, then the runtime with the library deployed and no worker,
+ *   once fronting redis-server by loopback TCP and once by its Unix socket;
+ * - pass-through of HSETs on keys no trigger watches, pipelined 16 deep: redis-server, then the runtime.
+ * This measures our runtime, not RedisGears in Redis Stack.
  */
-import type { RedisClientType } from 'redis';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
 import { benchConfig } from '../support/bench-config.js';
-import { PIPELINE_WINDOW, writeAsFastAsPossible } from '../support/hash-load.js';
-import { personHashFields } from '../support/persons-table.js';
 import { startPipeline } from '../support/pipeline.js';
-import { startProgress } from '../support/progress.js';
+import { redisBenchmark } from '../support/redis-benchmark.js';
+import { startRedisServerProcess } from '../support/redis-server-process.js';
 import { summarize } from '../support/stats.js';
 
-type Target = 'direct' | 'runtime-uncaptured' | 'runtime-captured';
+const CLIENTS = 16;
+const PIPELINED = 16;
+const CAPTURED = ['HSET', 'person:__rand_int__', 'first_name', 'x'];
+const UNWATCHED = ['HSET', 'plain:__rand_int__', 'first_name', 'x'];
 
-/** Seconds per target at most, so a slow runtime bounds the run rather than --rows. */
-const BUDGET_SECONDS = { full: 10, quick: 3 };
+type Target = 'direct' | 'runtimeCaptured' | 'runtimeCapturedUnix' | 'directPipelined' | 'runtimeUncapturedPipelined';
 
 export const runtimeOverheadScenario: Scenario = {
   id: 'overhead',
-  title: '(f) HSET/s: redis-server vs the local runtime',
+  title: '(f) HSET/s: redis-server vs the local runtime (redis-benchmark -c 16)',
   async run({ scale, db }: ScenarioContext): Promise<ScenarioResult> {
-    const count = scale.rows;
-    const rates: Record<Target, number[]> = { direct: [], 'runtime-uncaptured': [], 'runtime-captured': [] };
+    const captured = Math.min(scale.rows, scale.quick ? 5_000 : 20_000);
+    const direct = captured * 10;
+    const rates: Record<Target, number[]> = { direct: [], runtimeCaptured: [], runtimeCapturedUnix: [], directPipelined: [], runtimeUncapturedPipelined: [] };
+    const bench = (port: number, requests: number, pipeline: number, command: string[]) => redisBenchmark({ port, clients: CLIENTS, requests, pipeline, command });
     for (let rep = 1; rep <= scale.reps; rep++) {
-      // A fresh pipeline per repetition, so the capture stream starts empty each time.
-      const pipeline = await startPipeline({ config: benchConfig(), mysqlUrl: db.url });
+      process.stderr.write(`  [overhead rep ${rep}/${scale.reps}] redis-server\n`);
+      // A plain server, as an application's Redis without the runtime: no keyspace notifications.
+      const plain = await startRedisServerProcess();
       try {
-        const clients: Record<Target, RedisClientType> = {
-          direct: await pipeline.connectDirect(),
-          'runtime-uncaptured': await pipeline.connect(),
-          'runtime-captured': await pipeline.connect(),
-        };
-        for (const target of Object.keys(rates) as Target[]) {
-          const prefix = target === 'runtime-captured' ? 'person' : 'plain';
-          const progress = startProgress(`overhead rep ${rep}/${scale.reps}: ${target}`, 'HSET');
-          const burst = await writeAsFastAsPossible(clients[target], count, (c, i) => c.hSet(`${prefix}:${target === 'direct' ? 'd' : ''}${i + 1}`, personHashFields(i + 1)), {
-            budgetSeconds: scale.quick ? BUDGET_SECONDS.quick : BUDGET_SECONDS.full,
-            onProgress: (done) => progress.update(done, count),
-          });
-          rates[target].push(burst.done / burst.seconds);
-        }
+        rates.direct.push(await bench(plain.port, direct, 1, CAPTURED));
+        rates.directPipelined.push(await bench(plain.port, direct * 4, PIPELINED, UNWATCHED));
       } finally {
-        await pipeline.close();
+        await plain.close();
+      }
+      for (const unixSocket of [false, true]) {
+        process.stderr.write(`  [overhead rep ${rep}/${scale.reps}] runtime over ${unixSocket ? 'a Unix socket' : 'loopback TCP'}\n`);
+        const pipeline = await startPipeline({ config: benchConfig(), mysqlUrl: db.url, unixSocket });
+        try {
+          const port = Number(new URL(pipeline.runtimeUrl).port);
+          (unixSocket ? rates.runtimeCapturedUnix : rates.runtimeCaptured).push(await bench(port, captured, 1, CAPTURED));
+          if (!unixSocket) rates.runtimeUncapturedPipelined.push(await bench(port, direct, PIPELINED, UNWATCHED));
+        } finally {
+          await pipeline.close();
+        }
       }
     }
     return {
       id: this.id,
       title: this.title,
       figures: [
-        { id: 'overhead.direct', label: 'redis-server directly', unit: 'HSET/s', summary: summarize(rates.direct), origin: 'redis-server' },
-        { id: 'overhead.runtimeUncaptured', label: 'runtime, keys no trigger watches', unit: 'HSET/s', summary: summarize(rates['runtime-uncaptured']), origin: 'local-runtime' },
-        { id: 'overhead.runtimeCaptured', label: 'runtime, captured keys (library loaded)', unit: 'HSET/s', summary: summarize(rates['runtime-captured']), origin: 'local-runtime' },
+        { id: 'overhead.direct', label: 'redis-server, HSET', unit: 'HSET/s', summary: summarize(rates.direct), origin: 'redis-server' },
+        { id: 'overhead.runtimeCaptured', label: 'runtime (TCP to redis-server), captured HSET', unit: 'HSET/s', summary: summarize(rates.runtimeCaptured), origin: 'local-runtime' },
+        { id: 'overhead.runtimeCapturedUnix', label: 'runtime (Unix socket to redis-server), captured HSET', unit: 'HSET/s', summary: summarize(rates.runtimeCapturedUnix), origin: 'local-runtime' },
+        { id: 'overhead.directPipelined', label: 'redis-server, HSET -P 16', unit: 'HSET/s', summary: summarize(rates.directPipelined), origin: 'redis-server' },
+        { id: 'overhead.runtimeUncapturedPipelined', label: 'runtime, unwatched keys, HSET -P 16', unit: 'HSET/s', summary: summarize(rates.runtimeUncapturedPipelined), origin: 'local-runtime' },
       ],
-      notes: [`up to ${count} HSETs of 3 fields (or ${scale.quick ? BUDGET_SECONDS.quick : BUDGET_SECONDS.full} s of them) per target and repetition, one node-redis client, ${PIPELINE_WINDOW} commands in flight`],
+      notes: [`redis-benchmark -c ${CLIENTS} -r 100000: ${captured} captured HSETs per runtime run, ${direct} on redis-server; pass-through ${direct} (runtime) and ${direct * 4} (redis-server) HSETs -P ${PIPELINED}; the library deployed, no worker`],
     };
   },
 };

@@ -21,6 +21,8 @@ export interface PipelineOptions {
   readonly mysqlUrl: string;
   /** redis-server with appendonly (for restarts that must keep the data). */
   readonly appendonly?: boolean;
+  /** The runtime fronts redis-server through its Unix socket instead of loopback TCP. */
+  readonly unixSocket?: boolean;
 }
 
 export interface Pipeline {
@@ -56,7 +58,9 @@ function runtimeEntry(): string {
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'wb-bench-'));
   const configFile = writeConfigFile(dir, options.config);
-  const redis = await startRedisServerProcess({ appendonly: options.appendonly === true });
+  const socket = join(dir, 'redis.sock');
+  const redis = await startRedisServerProcess({ appendonly: options.appendonly === true, extraArgs: options.unixSocket === true ? ['--unixsocket', socket, '--unixsocketperm', '700'] : [] });
+  const backing = options.unixSocket === true ? `unix://${socket}` : redis.url;
   const runtimePort = await findFreePort();
   const runtimeUrl = `redis://127.0.0.1:${runtimePort}`;
   const workers = new Set<CliProcess>();
@@ -64,7 +68,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   let runtime: CliProcess | undefined;
 
   const startRuntime = async () => {
-    const started = startNodeProcess(runtimeEntry(), ['--redis', redis.url, '--port', String(runtimePort)]);
+    const started = startNodeProcess(runtimeEntry(), ['--redis', backing, '--port', String(runtimePort)]);
     runtime = started;
     try {
       await waitForPing(runtimePort, () => started.isRunning(), 'runtime');

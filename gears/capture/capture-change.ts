@@ -10,6 +10,7 @@ import { DEFAULT_DIRECTIVE, flagDeletesKey, flagReplicates, parseFlag, type Flag
 import type { WriterContext } from '../writer-context.js';
 import { acknowledgeDone } from './ack.js';
 import { deleteRecord, upsertRecord, type RecordArgs } from './capture-record.js';
+import type { DatabaseCheck } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
 import { FLAG_FIELD, readHashState } from './hash-state.js';
 import { parsePrimaryKey } from './primary-key.js';
@@ -23,15 +24,23 @@ const IGNORED_EVENTS: ReadonlySet<string> = new Set(['keymiss', 'expire', 'new']
 /** Events that remove a key without anyone asking for it; a writer may keep the row (`onExpire: keep`). */
 const EXPIRY_EVENTS: ReadonlySet<string> = new Set(['expired', 'evicted']);
 
-export function captureChange(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+/**
+ * `database` is asked before every write but the capture record's own append (see database.ts): a change in
+ * another database is left as it is.
+ */
+export function captureChange(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent, database: DatabaseCheck): void {
   if (IGNORED_EVENTS.has(event.event)) return;
   const key = event.key;
   if (key === null) {
     const hex = toHex(event.key_raw);
+    database.confirm();
     deadLetterCapture(client, writer, { reason: `key is not valid UTF-8 (hex ${hex})`, event: event.event, key: hex, ack: null });
     return;
   }
-  const fail = (reason: string, ack: string | null) => deadLetterCapture(client, writer, { reason, event: event.event, key, ack });
+  const fail = (reason: string, ack: string | null) => {
+    database.confirm();
+    deadLetterCapture(client, writer, { reason, event: event.event, key, ack });
+  };
 
   const state = readHashState(client, key, writer.mappedFields);
   switch (state.kind) {
@@ -40,7 +49,7 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
       return;
     case 'gone':
       if (EXPIRY_EVENTS.has(event.event) && writer.onExpire === 'keep') return;
-      appendRecord(client, writer, event.event, key, null, (header) => deleteRecord(writer, header));
+      appendRecord(client, writer, event.event, key, null, (header) => deleteRecord(writer, header), database);
       return;
     case 'hash':
       break;
@@ -48,6 +57,7 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
 
   let directive = DEFAULT_DIRECTIVE;
   if (state.flag !== null) {
+    database.confirm();
     client.call('HDEL', key, FLAG_FIELD);
     directive = decodeDirective(state.flag);
   }
@@ -63,7 +73,7 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   }
   // `~` deletes the row; so does `=` on a hash whose only field was `#` (HDEL removed the key).
   const deletes = flag === '~' || state.onlyFlag;
-  appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, state.fields)));
+  appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, state.fields)), database);
 }
 
 function decodeDirective(raw: ArrayBuffer): FlagDirective {
@@ -73,7 +83,8 @@ function decodeDirective(raw: ArrayBuffer): FlagDirective {
 
 /**
  * Appends a record once the key's id is known to be valid; otherwise dead-letters the change. Also used by the
- * backfill functions (functions/backfill.ts), so a re-captured image is the record a live capture would write.
+ * backfill functions (functions/backfill.ts, which check the database themselves), so a re-captured image is the
+ * record a live capture would write.
  */
 export function appendRecord(
   client: GearsClient,
@@ -82,11 +93,17 @@ export function appendRecord(
   key: string,
   ack: string | null,
   build: (header: { key: string; keyValues: readonly (readonly [string, string])[]; ack: string | null }) => RecordArgs,
+  database?: DatabaseCheck,
 ): void {
   const primaryKey = parsePrimaryKey(writer, key);
   if (!primaryKey.ok) {
+    database?.confirm();
     deadLetterCapture(client, writer, { reason: primaryKey.reason, event, key, ack });
     return;
   }
-  client.call('XADD', writer.keys.changes, '*', ...build({ key, keyValues: primaryKey.values, ack }));
+  const record = build({ key, keyValues: primaryKey.values, ack });
+  // Unconfirmed, the append itself asks: NOMKSTREAM finds the capture stream only where it already exists.
+  if (database !== undefined && !database.confirmed && client.call('XADD', writer.keys.changes, 'NOMKSTREAM', '*', ...record) !== null) return;
+  database?.confirm();
+  client.call('XADD', writer.keys.changes, '*', ...record);
 }

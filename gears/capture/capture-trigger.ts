@@ -2,7 +2,7 @@ import { CAPTURE_STREAM_PREFIX, partitionOfKey } from '../../src/shared/keys.js'
 import { toHex } from '../bytes.js';
 import type { WriterContext } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
-import { currentDatabase, inDatabaseZero } from './database.js';
+import { currentDatabase, databaseCheck } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
 
 /**
@@ -36,15 +36,18 @@ export function registerCaptureTrigger(partitions: readonly WriterContext[]): vo
 }
 
 function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
-  if (!inDatabaseZero(client)) refuseOtherDatabase(client, writer, event);
+  const database = databaseCheck(client, () => refuseOtherDatabase(client, writer, event));
   try {
-    captureChange(client, writer, event);
+    captureChange(client, writer, event, database);
   } catch (error) {
+    if (database.refused) throw error;
     try {
+      database.confirm();
       const key = event.key ?? toHex(event.key_raw);
       deadLetterCapture(client, writer, { reason: `capture failed: ${String(error)}`, event: event.event, key, ack: null });
     } catch {
-      // Redis refuses writes altogether (OOM, say): the rethrown error still shows in TFUNCTION LIST.
+      // Redis refuses writes altogether (OOM, say), or this is another database: the rethrown error still shows
+      // in TFUNCTION LIST.
     }
     throw error;
   }

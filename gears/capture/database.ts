@@ -9,6 +9,43 @@
  * probe (it moves nothing and raises no event). In cluster mode MOVE is refused, and only database 0 exists.
  */
 
+/**
+ * The database question of one capture, asked at most once and only when it matters: before the capture's
+ * first write other than the append to its capture stream. That append goes with `NOMKSTREAM` until the
+ * database is known; the capture stream always exists in database 0 once the first change is captured, so an
+ * append there needs no probe, and a missing stream (the first capture, or another database) asks it.
+ * (A stream of that name created by hand in another database would take that database's captures.)
+ */
+export interface DatabaseCheck {
+  /** Returns when the capture runs in database 0; otherwise `refuse` throws. */
+  confirm(): void;
+  /** Whether the capture was refused. */
+  readonly refused: boolean;
+  /** Whether database 0 is confirmed. */
+  readonly confirmed: boolean;
+}
+
+export function databaseCheck(client: GearsClient, refuse: () => never): DatabaseCheck {
+  let confirmed = false;
+  let refused = false;
+  return {
+    confirm() {
+      if (confirmed) return;
+      if (!inDatabaseZero(client)) {
+        refused = true;
+        refuse();
+      }
+      confirmed = true;
+    },
+    get refused() {
+      return refused;
+    },
+    get confirmed() {
+      return confirmed;
+    },
+  };
+}
+
 /** Never written: under the library's own `wb:` namespace, which no writer's keysPrefix may overlap. */
 const PROBE_KEY = 'wb:database-probe';
 

@@ -21,6 +21,8 @@ const table = CommandTable.fromCommandReply(
     entry('xread', -4, ['readonly', 'blocking', 'movablekeys'], 0, 0, 0),
     entry('wait', 3, ['noscript'], 0, 0, 0),
     entry('get', 2, ['readonly'], 1, 1, 1),
+    entry('move', 3, ['write', 'fast'], 1, 1, 1),
+    entry('copy', -3, ['write'], 1, 2, 1),
   ]),
 );
 const args = (...words: string[]) => words.map((w) => Buffer.from(w));
@@ -36,7 +38,11 @@ describe('CommandTable', () => {
   });
   it('gives up (null) where the arguments do not tell the keys', () => {
     expect(keys('ZUNIONSTORE', 'd', '2', 'a', 'b')).toBeNull();
-    for (const name of ['EXEC', 'EVAL', 'FCALL', 'FLUSHALL', 'FLUSHDB', 'SWAPDB', 'MOVE', 'COPY']) expect(keys(name, 'x')).toBeNull();
+    for (const name of ['EXEC', 'EVAL', 'FCALL', 'FLUSHALL', 'FLUSHDB', 'SWAPDB']) expect(keys(name, 'x')).toBeNull();
+  });
+  it('MOVE and COPY name their keys: in the other database the key keeps its name, and triggers match names', () => {
+    expect(keys('MOVE', 'k', '1')).toEqual(['k']);
+    expect(keys('COPY', 'a', 'b', 'DB', '2')).toEqual(['a', 'b']);
   });
   it('knows which commands (and subcommands) the server flags readonly', () => {
     expect(table.isReadOnly(args('XRANGE', 's', '-', '+'))).toBe(true);

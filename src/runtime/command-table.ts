@@ -20,10 +20,11 @@ export interface CommandInfo {
 }
 
 /**
- * Commands whose keyspace effects are not described by their key positions: they act on other databases, on
- * every key, or on keys named inside a script or a transaction.
+ * Commands whose keyspace effects are not described by their key positions: they act on every key of a
+ * database, or on keys named inside a script or a transaction. (MOVE and COPY … DB act on another database,
+ * but under the names their key positions give, and a trigger matches names, not databases.)
  */
-const UNPREDICTABLE = new Set(['exec', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'flushall', 'flushdb', 'swapdb', 'move', 'copy', 'debug', 'restore-asking']);
+const UNPREDICTABLE = new Set(['exec', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'flushall', 'flushdb', 'swapdb', 'debug', 'restore-asking']);
 
 /** Commands that wait on replicas, not on keys, so the server does not flag them `blocking`. */
 const WAITS_ON_REPLICAS = new Set(['wait', 'waitaof']);

@@ -13,6 +13,18 @@ export interface KeyspaceEvent {
   readonly key: Buffer;
 }
 
+/** A stream whose keyspace events a settled window saw. */
+export interface TouchedStream {
+  readonly db: number;
+  readonly key: Buffer;
+  /**
+   * How many entries the window appended, when its events on the stream were appends only and no earlier event
+   * is still waiting to be processed; null otherwise. The host may then take the entries from the calls that
+   * appended them instead of reading the stream.
+   */
+  readonly appends: number | null;
+}
+
 /** The client connection a command came from. */
 export interface CallerContext {
   /** Selected database of the connection. */
@@ -38,6 +50,18 @@ export interface LockedExecutor {
   runLocked<T>(work: () => T): Promise<T>;
 }
 
+/** An ordering marker of the server's, to pipeline behind a command on any connection to the backing server. */
+export interface MarkerSource {
+  open(): {
+    /** `PUBLISH <marker channel> <seq>`. */
+    readonly command: readonly string[];
+    /** Every keyspace event since the previous marker, once this one arrives. */
+    readonly events: Promise<KeyspaceEvent[]>;
+    /** The command was never run: its events go to whoever waits next. */
+    cancel(): void;
+  };
+}
+
 /** What the library host offers the server. Every method except the async ones runs with the lock held. */
 export interface GearsHost {
   /** TFUNCTION LOAD/DELETE/LIST, TFCALL and TFCALLASYNC: argument vectors after the command name. */
@@ -49,7 +73,7 @@ export interface GearsHost {
   /** Runs onTriggerFired and the sync callbacks of every matching keyspace trigger, in order; schedules async ones. */
   fireKeyspaceTriggers(events: readonly KeyspaceEvent[]): void;
   /** Delivers new entries of these streams to matching stream triggers (sync callbacks run now). */
-  processStreams(streams: readonly { db: number; key: Buffer }[]): void;
+  processStreams(streams: readonly TouchedStream[]): void;
   /** Redis calls made by library code so far (monotonic): the server settles effects only when it moved. */
   readonly callCount: number;
   /**
@@ -58,12 +82,14 @@ export interface GearsHost {
    * not wait for their events. Absent: every call may matter.
    */
   readonly lastEventfulCall?: number;
+  /** Gives the host the server's markers, to ride behind library calls (see takeCallMarkers). */
+  useMarkers?(source: MarkerSource): void;
   /**
-   * PUBLISHes on the connection library code's calls use and returns the reply once it is in: the message
-   * reaches subscribers after every event those calls caused. Absent (or undefined): the server publishes on a
-   * connection of its own.
+   * The markers pipelined behind library calls since the last take: each arrives after every event of the calls
+   * before it. `complete` is false when an eventful call carried none (the server then publishes one). Absent:
+   * the server publishes a marker after every library window.
    */
-  publishBehindCalls?(channel: string, message: string): RespValue | undefined;
+  takeCallMarkers?(): { readonly events: readonly Promise<KeyspaceEvent[]>[]; readonly complete: boolean };
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */

@@ -7,7 +7,7 @@
  */
 import type { RespValue } from './resp/types.js';
 import { textOf } from './resp/types.js';
-import type { RedisAddress } from './server/redis-address.js';
+import type { RedisAddress } from '../shared/redis-address.js';
 
 /** Every name the runtime gives its own connections starts with this. */
 export const OWN_CONNECTION_NAME = 'writebehind-runtime';

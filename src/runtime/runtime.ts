@@ -15,7 +15,7 @@ import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
 import { OwnTraffic } from './server/own-traffic.js';
 import { assertProtected } from './server/protected-mode.js';
-import { parseRedisUrl, type RedisAddress } from './server/redis-address.js';
+import { parseRedisUrl, type RedisAddress } from '../shared/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
 import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
@@ -152,7 +152,7 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
       runtime = new Runtime(server.port, bindHost, log, closers);
-      log.info({ port: server.port, redis: `${address.host}:${address.port}` }, 'RedisGears runtime listening');
+      log.info({ port: server.port, redis: address.where }, 'RedisGears runtime listening');
       return runtime;
     } catch (error) {
       await closeAll();

@@ -7,6 +7,7 @@
 import { createClient } from 'redis';
 import { RedisConnectionError, errorMessage } from './errors.js';
 import { redactUrl } from './redact-url.js';
+import { parseRedisUrl } from './redis-address.js';
 
 export type NodeRedisClient = ReturnType<typeof createClient>;
 
@@ -29,10 +30,8 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
   let connected = false;
   let client: NodeRedisClient;
   try {
-    client = createClient({
-      url,
-      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries) => (connected && options.reconnect === true ? Math.min(100 * 2 ** retries, 2_000) : false) },
-    });
+    const reconnectStrategy = (retries: number) => (connected && options.reconnect === true ? Math.min(100 * 2 ** retries, 2_000) : false);
+    client = url.startsWith('unix:') ? createClient(unixSocketOptions(url, timeoutMs, reconnectStrategy)) : createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy } });
   } catch (cause) {
     throw connectionError(url, cause, options.suggestion);
   }
@@ -54,6 +53,17 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** node-redis takes no unix:// URL: the same address as the runtime reads it (redis-address.ts), as options. */
+function unixSocketOptions(url: string, connectTimeout: number, reconnectStrategy: (retries: number) => number | false) {
+  const address = parseRedisUrl(url);
+  return {
+    socket: { path: address.path!, connectTimeout, reconnectStrategy },
+    database: address.db,
+    ...(address.username === undefined ? {} : { username: address.username }),
+    ...(address.password === undefined ? {} : { password: address.password }),
+  };
 }
 
 function connectionError(url: string, cause: unknown, suggestion: string | undefined): RedisConnectionError {

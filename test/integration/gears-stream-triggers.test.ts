@@ -3,6 +3,7 @@
  * verbosity (§1.3) and keyspace trigger stats.
  */
 import { describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
 import { errorOf, eventually, lib, load, tfcall, useGearsEnv } from './gears-support.js';
 
 const env = useGearsEnv();
@@ -60,6 +61,34 @@ describe('stream triggers (§2.4)', () => {
     const third = await env.resp3.xAdd('t:1', '*', { a: '3' });
     expect(await env.resp3.xRange('t:1', '-', '+')).toEqual([{ id: third, message: { a: '3' } }]);
     await env.resp2.rPush('release', 'z');
+  });
+
+  it('entries appended straight on redis-server between a library\'s own appends are all delivered, in stream order', async () => {
+    // The runtime hands a library's own XADDs to stream triggers without reading them back; an entry another
+    // client appended in between (bypassing the runtime, while the function ran) must not be skipped.
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'mix:', (c, d) => { c.call('rpush', 'order', d.id.join('-')); });
+      redis.registerFunction('add', (c) => {
+        c.call('xadd', 'mix:1', '*', 'by', 'library');
+        for (let i = 0; i < 50; i++) c.call('incr', 'busy');
+        c.call('xadd', 'mix:1', '*', 'by', 'library');
+      });`));
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      let calling = true;
+      const bypass = (async () => {
+        while (calling) await direct.xAdd('mix:1', '*', { by: 'direct' });
+      })();
+      for (let round = 0; round < 30; round++) await env.resp3.sendCommand(tfcall('add'));
+      calling = false;
+      await bypass;
+      const entries = await direct.xRange('mix:1', '-', '+');
+      expect(entries.filter((entry) => entry.message['by'] === 'library')).toHaveLength(60);
+      await eventually(async () => expect(await env.resp3.lRange('order', 0, -1)).toEqual(entries.map((entry) => entry.id)));
+    } finally {
+      await direct.quit();
+    }
   });
 
   it('an exception is recorded and the position advances (and the stream is still trimmed)', async () => {

@@ -23,6 +23,16 @@ describe('databases other than 0', () => {
     await other.flushDb();
   });
 
+  it('a flagged write in database 1 is left as it is: `#` stays, `-` deletes nothing, no acknowledgement', async () => {
+    const other = await h.newClient();
+    await other.select(1);
+    await other.hSet('person:y', { '#': '-u1', age: '1' });
+    expect(await other.hGetAll('person:y')).toEqual({ '#': '-u1', age: '1' });
+    expect(await other.exists('{person:y}u1')).toBe(0);
+    expect(await other.exists(PERSONS.changes)).toBe(0);
+    await other.flushDb();
+  });
+
   it('the same write in database 0 is captured as usual', async () => {
     await h.client.hSet('person:x', 'age', '1');
     expect(await captured(h.client)).toEqual([{ op: 'u', key: 'person:x', table: 'persons', 'k:person_id': 'x', 'c:age': '1', null: 'first,last' }]);

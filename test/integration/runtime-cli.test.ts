@@ -10,6 +10,9 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { runRuntime } from '../../src/cli/commands/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
 import { Runtime } from '../../src/runtime/runtime.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
@@ -58,11 +61,50 @@ describe('writebehind runtime', () => {
     rmSync(own.dir, { recursive: true, force: true }); // (stop() after kill() would wait for an exit already seen)
   });
 
+  it('fronts redis-server through its Unix socket (--redis unix://…): commands pass, keyspace and stream triggers fire', async () => {
+    const socket = join(tmpdir(), `wb-runtime-${process.pid}-${Date.now()}.sock`);
+    const own = await startRedisServer({ extraArgs: ['--unixsocket', socket, '--unixsocketperm', '700'] });
+    const runtime = await runRuntime({ port: 0, redis: `unix://${socket}`, logLevel: 'silent' }, () => undefined);
+    const client = createClient({ url: runtime.url });
+    await client.connect();
+    try {
+      const library = [
+        "#!js api_version=1.0 name=unixlib",
+        "redis.registerKeySpaceTrigger('k', 'u:', (c, e) => { c.call('xadd', 'ustream:1', '*', 'key', e.key); });",
+        "redis.registerStreamTrigger('s', 'ustream:', (c, d) => { c.call('incr', 'delivered'); });",
+        "redis.registerFunction('get', (c, key) => c.call('get', key));",
+      ].join('\n');
+      await client.sendCommand(['TFUNCTION', 'LOAD', library]);
+      await client.hSet('u:1', 'a', '1');
+      await client.hSet('u:2', 'a', '2');
+      expect(await client.xLen('ustream:1')).toBe(2);
+      expect(await client.get('delivered')).toBe('2');
+      // The runtime's own connections are on the socket: the server lists them with its path as address.
+      expect(String(await client.sendCommand(['CLIENT', 'LIST']))).toContain(`addr=${socket}`);
+      // A client's upstream connection starts as a new one would (the id was learnt before, see upstream-link.ts).
+      expect(String(await client.sendCommand(['CLIENT', 'INFO']))).toMatch(/ name= .* db=0 .* user=default /);
+      // Which needs that id: a WATCHed key changed by another client fails an EXEC holding a TFCALL.
+      const watcher = createClient({ url: runtime.url });
+      await watcher.connect();
+      await watcher.sendCommand(['WATCH', 'w']);
+      await watcher.sendCommand(['MULTI']);
+      expect(await watcher.sendCommand(['TFCALL', 'unixlib.get', '1', 'w'])).toBe('QUEUED');
+      await client.set('w', 'changed');
+      expect(await watcher.sendCommand(['EXEC'])).toBeNull();
+      await watcher.quit();
+    } finally {
+      await client.quit();
+      await runtime.close();
+      await own.stop();
+    }
+  });
+
   it('refuses bad options with a configuration error (exit code 2)', async () => {
     const result = await run(process.execPath, [CLI, 'runtime', '--port', '70000', '--redis', redis.url]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--port');
-    await expect(runRuntime({ redis: 'http://nope' }, () => undefined)).rejects.toThrow('--redis: must be a redis:// URL');
+    await expect(runRuntime({ redis: 'http://nope' }, () => undefined)).rejects.toThrow('--redis: Redis URL must start with redis:// or unix:// (got http://)');
+    await expect(runRuntime({ redis: 'unix://:secret@localhost/' }, () => undefined)).rejects.toThrow("--redis: Redis URL unix:// needs the socket's path, as unix:///var/run/redis/redis.sock (got unix://:***@localhost/)");
   });
 
   it('protected mode: refuses a non-loopback interface in front of a server that needs no password, naming the fix', async () => {

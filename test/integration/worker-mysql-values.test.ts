@@ -69,54 +69,46 @@ function write(records: CaptureRecord[]): Promise<BatchWriteResult> {
 const rejections = (result: BatchWriteResult) => result.rejected.map((r) => [r.record.key, r.error.message] as const);
 const rows = (sql: string, params: unknown[] = []) => db.query<Array<Record<string, unknown>>>(sql, params);
 
+/** What must become of one case of a value table. */
+type Outcome = 'written' | 'rejected';
+
+/**
+ * Writes one record per case (made from the case's input by `make`) in one batch, and expects exactly the
+ * cases marked 'rejected' to be rejected, in order; returns the reasons given for them.
+ */
+async function writeCases<T>(cases: ReadonlyArray<readonly [T, Outcome]>, make: (input: T) => CaptureRecord): Promise<string[]> {
+  const made = cases.map(([input, outcome]) => [make(input), outcome] as const);
+  const result = await write(made.map(([r]) => r));
+  expect(result.rejected.map((r) => r.record.key)).toEqual(made.filter(([, outcome]) => outcome === 'rejected').map(([r]) => r.key));
+  return result.rejected.map((r) => r.error.message);
+}
+
 describe('key ids that are not the canonical text of their column', () => {
   it('integer keys: "2.0", " 1", "01", "1abc" (upsert or delete) never reach rows 1 and 2', async () => {
     await write([record('users', { user_id: '1' }, { name: 'one' }), record('users', { user_id: '2' }, { name: 'two' })]);
-    const result = await write([
-      record('users', { user_id: '2.0' }, { name: 'evil' }),
-      record('users', { user_id: ' 1' }, { name: 'evil' }),
-      record('users', { user_id: '01' }, { name: 'evil' }),
-      record('users', { user_id: '1abc' }, { name: 'evil' }),
-      record('users', { user_id: '1abc' }, 'delete'),
-      record('users', { user_id: '-0' }, { name: 'evil' }),
-      record('users', { user_id: '9223372036854775808' }, { name: 'too big' }),
-      record('users', { user_id: '-9223372036854775808' }, { name: 'min' }),
-      record('users', { user_id: '3' }, { name: 'three' }),
-    ]);
-    expect(result.rejected.map((r) => r.record.key)).toEqual(['users:2.0', 'users: 1', 'users:01', 'users:1abc', 'users:-0', 'users:9223372036854775808']);
-    expect(rejections(result)[0]![1]).toContain("key column 'user_id'");
+    const reasons = await writeCases([
+      ['2.0', 'rejected'], [' 1', 'rejected'], ['01', 'rejected'], ['1abc', 'rejected'], ['-0', 'rejected'],
+      ['9223372036854775808', 'rejected'], ['-9223372036854775808', 'written'], ['3', 'written'],
+    ], (id) => record('users', { user_id: id }, { name: `as ${id}` }));
+    expect(reasons[0]).toContain("key column 'user_id'");
+    expect(rejections(await write([record('users', { user_id: '1abc' }, 'delete')])).map(([key]) => key)).toEqual(['users:1abc']);
     expect(await rows('SELECT CAST(user_id AS CHAR) AS user_id, name FROM users ORDER BY user_id')).toEqual([
-      { user_id: '-9223372036854775808', name: 'min' },
+      { user_id: '-9223372036854775808', name: 'as -9223372036854775808' },
       { user_id: '1', name: 'one' },
       { user_id: '2', name: 'two' },
-      { user_id: '3', name: 'three' },
+      { user_id: '3', name: 'as 3' },
     ]);
   });
 
   it('UNSIGNED keys take 0..2^64-1 and nothing negative', async () => {
-    const result = await write([
-      record('counters', { id: '18446744073709551615' }, { n: '1' }),
-      record('counters', { id: '18446744073709551616' }, { n: '1' }),
-      record('counters', { id: '-1' }, { n: '1' }),
-      record('counters', { id: '0' }, { n: '1' }),
-    ]);
-    expect(result.rejected.map((r) => r.record.key)).toEqual(['counters:18446744073709551616', 'counters:-1']);
+    await writeCases([['18446744073709551615', 'written'], ['18446744073709551616', 'rejected'], ['-1', 'rejected'], ['0', 'written']], (id) => record('counters', { id }, { n: '1' }));
     expect(await rows('SELECT CAST(id AS CHAR) AS id FROM counters ORDER BY id')).toEqual([{ id: '0' }, { id: '18446744073709551615' }]);
   });
 
   it('DATE and DECIMAL keys take only the text MySQL shows for them', async () => {
     await write([record('days', { day: '2024-01-05' }, { v: '1' }), record('prices', { p: '1.50' }, { v: '1' })]);
-    const result = await write([
-      record('days', { day: '2024-1-5' }, { v: '2' }),
-      record('days', { day: '2024-01-05 00:00:00' }, { v: '2' }),
-      record('days', { day: '2024-02-30' }, { v: '2' }),
-      record('prices', { p: '1.5' }, { v: '2' }),
-      record('prices', { p: '01.50' }, { v: '2' }),
-      record('prices', { p: '-0.00' }, { v: '2' }),
-      record('prices', { p: '-2.25' }, { v: '2' }),
-      record('days', { day: '2024-02-29' }, { v: '2' }),
-    ]);
-    expect(result.rejected.map((r) => r.record.key)).toEqual(['days:2024-1-5', 'days:2024-01-05 00:00:00', 'days:2024-02-30', 'prices:1.5', 'prices:01.50', 'prices:-0.00']);
+    await writeCases([['2024-1-5', 'rejected'], ['2024-01-05 00:00:00', 'rejected'], ['2024-02-30', 'rejected'], ['2024-02-29', 'written']], (day) => record('days', { day }, { v: '2' }));
+    await writeCases([['1.5', 'rejected'], ['01.50', 'rejected'], ['-0.00', 'rejected'], ['-2.25', 'written']], (p) => record('prices', { p }, { v: '2' }));
     expect(await rows('SELECT CAST(day AS CHAR) AS day, v FROM days ORDER BY day')).toEqual([{ day: '2024-01-05', v: 1 }, { day: '2024-02-29', v: 2 }]);
     expect(await rows('SELECT p, v FROM prices ORDER BY p')).toEqual([{ p: '-2.25', v: 2 }, { p: '1.50', v: 1 }]);
   });
@@ -124,18 +116,18 @@ describe('key ids that are not the canonical text of their column', () => {
 
 describe('values that do not fit their column exactly', () => {
   it('are rejected instead of rounded; exact ones in any decimal notation are written', async () => {
-    const result = await write([
-      record('users', { user_id: '1' }, { score: '16.5' }),
-      record('users', { user_id: '2' }, { price: '1.234' }),
-      record('users', { user_id: '3' }, { price: '12345.6' }),
-      record('users', { user_id: '4' }, { score: '2147483648' }),
-      record('users', { user_id: '5' }, { score: '1e3' }),
-      record('users', { user_id: '6' }, { score: '17', price: '1.230', ratio: '16.5' }),
-      record('users', { user_id: '7' }, { score: '-17.000', price: '-0.5' }),
-      record('users', { user_id: '8' }, { score: '' }),
-    ]);
-    expect(result.rejected.map((r) => r.record.key)).toEqual(['users:1', 'users:2', 'users:3', 'users:4', 'users:8']);
-    expect(rejections(result)[0]![1]).toContain("column 'score'");
+    let userId = 0;
+    const reasons = await writeCases<Record<string, string>>([
+      [{ score: '16.5' }, 'rejected'],
+      [{ price: '1.234' }, 'rejected'],
+      [{ price: '12345.6' }, 'rejected'],
+      [{ score: '2147483648' }, 'rejected'],
+      [{ score: '1e3' }, 'written'],
+      [{ score: '17', price: '1.230', ratio: '16.5' }, 'written'],
+      [{ score: '-17.000', price: '-0.5' }, 'written'],
+      [{ score: '' }, 'rejected'],
+    ], (columns) => record('users', { user_id: String(++userId) }, columns));
+    expect(reasons[0]).toContain("column 'score'");
     expect(await rows('SELECT CAST(user_id AS CHAR) AS user_id, score, price, ratio FROM users ORDER BY user_id')).toEqual([
       { user_id: '5', score: 1000, price: null, ratio: null },
       { user_id: '6', score: 17, price: '1.23', ratio: 16.5 },

@@ -6,7 +6,8 @@ import { Command } from 'commander';
 import * as z from 'zod';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/library-host.js';
 import { Runtime } from '../../runtime/runtime.js';
-import { ConfigError } from '../../shared/errors.js';
+import { parseRedisUrl } from '../../shared/redis-address.js';
+import { ConfigError, errorMessage } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
@@ -25,7 +26,13 @@ export const runtimeOptionsSchema = z.object({
   redis: z
     .string()
     .default(DEFAULT_BACKING_REDIS_URL)
-    .refine((url) => url.startsWith('redis://'), 'must be a redis:// URL'),
+    .superRefine((url, context) => {
+      try {
+        parseRedisUrl(url);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: errorMessage(error) });
+      }
+    }),
   /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
   lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
   /** RedisGears' `v8-maxmemory`, in MB: the heap limit of each library's isolate. */
@@ -74,7 +81,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_RUNTIME_PORT))
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--protected-mode <yes|no>', 'refuse a non-loopback --host unless the backing redis-server requires a password', 'yes')
-  .option('--redis <url>', 'the redis-server behind the runtime', DEFAULT_BACKING_REDIS_URL)
+  .option('--redis <url>', 'the redis-server behind the runtime: redis://[user:password@]host:port, or unix:///path/redis.sock (faster: each captured write makes round trips to it)', DEFAULT_BACKING_REDIS_URL)
   .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout: longest a trigger or function may hold the lock (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
   .option('--memory-limit <mb>', "RedisGears' v8-maxmemory: heap limit of each library's isolate, in MB (at least 8)", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')

@@ -4,7 +4,7 @@
  * gets its reply, as RedisGears does in cluster mode. A peer's `_rg_internals.function LOAD|DELETE …` is
  * applied here only.
  */
-import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent } from '../gears-host.js';
+import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, MarkerSource, TouchedStream } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
 import type { PeerRuntimes } from './peer-runtimes.js';
 
@@ -43,12 +43,16 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.fireKeyspaceTriggers(events);
   }
 
-  processStreams(streams: readonly { db: number; key: Buffer }[]): void {
+  processStreams(streams: readonly TouchedStream[]): void {
     this.#local.processStreams(streams);
   }
 
-  publishBehindCalls(channel: string, message: string): RespValue | undefined {
-    return this.#local.publishBehindCalls?.(channel, message);
+  useMarkers(source: MarkerSource): void {
+    this.#local.useMarkers?.(source);
+  }
+
+  takeCallMarkers(): ReturnType<NonNullable<GearsHost['takeCallMarkers']>> {
+    return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
   get callCount(): number {

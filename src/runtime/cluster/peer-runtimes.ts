@@ -6,7 +6,7 @@
  */
 import { errorMessage } from '../../shared/errors.js';
 import { error, type RespValue } from '../resp/types.js';
-import type { RedisAddress } from '../server/redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { RedisConnection } from '../server/redis-connection.js';
 import { otherPrimaries, text, type ClusterPeer } from './cluster-nodes.js';
 
@@ -48,7 +48,7 @@ export class PeerRuntimes {
       timer = setTimeout(() => resolve(`ERR timed out after ${PEER_TIMEOUT_MS} ms waiting for the shard at ${where}`), PEER_TIMEOUT_MS);
     });
     const attempt = (async () => {
-      connection = await RedisConnection.open({ host: peer.host, port: peer.port, ...this.#credentials }, 'writebehind-runtime-peer');
+      connection = await RedisConnection.open({ host: peer.host, port: peer.port, db: 0, where, ...this.#credentials }, 'writebehind-runtime-peer');
       if (finished) return null;
       const reply = await connection.send([PEER_COMMAND, ...args]);
       return reply.type === 'error' ? `${reply.value} (shard at ${where})` : null;

@@ -8,7 +8,7 @@ import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { helloCommand, helloId } from '../handshake.js';
-import { parseRedisUrl, type RedisAddress } from '../server/redis-address.js';
+import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 interface PooledConnection {
   readonly socket: Socket;
@@ -18,7 +18,6 @@ interface PooledConnection {
 }
 
 export class AsyncConnectionPool {
-  readonly #url: URL;
   readonly #address: RedisAddress;
   /** Told each new connection's server id (the runtime keeps its own connections out of CLIENT KILL). */
   readonly #onConnection: (id: number) => void;
@@ -27,7 +26,6 @@ export class AsyncConnectionPool {
   #closed = false;
 
   constructor(redisUrl: string, onConnection: (id: number) => void = () => undefined) {
-    this.#url = new URL(redisUrl);
     this.#address = parseRedisUrl(redisUrl);
     this.#onConnection = onConnection;
   }
@@ -56,7 +54,7 @@ export class AsyncConnectionPool {
   }
 
   async #open(): Promise<PooledConnection> {
-    const socket = createConnection({ host: this.#url.hostname || '127.0.0.1', port: Number(this.#url.port || 6379) });
+    const socket = createConnection(socketOptions(this.#address));
     socket.setNoDelay(true);
     const connection: PooledConnection = { socket, db: 0, waiting: [] };
     const decoder = new RespDecoder((value) => {
@@ -77,7 +75,7 @@ export class AsyncConnectionPool {
     if (hello.type === 'error') throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`);
     const id = helloId(hello);
     if (id !== null) this.#onConnection(id);
-    const db = Number(this.#url.pathname.slice(1) || 0);
+    const db = this.#address.db;
     connection.db = 0;
     if (db !== 0) {
       await this.#send(connection, ['SELECT', String(db)]);

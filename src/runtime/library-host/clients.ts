@@ -101,15 +101,15 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
   callSync(argv: Buffer[], state: { db: number; readonly user: string }, noWrites: boolean): RespValue {
     const refusal = this.#services.commands.refusal(argv, { noWrites }) ?? this.#services.access.callDenial(state.user, argv);
     if (refusal !== null) return { type: 'error', value: refusal };
-    this.#services.countCall(argv);
+    const calls = this.#services.calls;
     if (argv[0]!.toString().toLowerCase() === 'select') return this.#select(argv, state);
     if (this.#services.commands.isBlocking(argv)) {
-      const replies = this.#services.syncRedis.batch([['MULTI'], argv, ['EXEC']], state.db);
+      const replies = calls.runShared(argv, [['MULTI'], argv, ['EXEC']], state.db);
       const exec = replies[2]!;
       if (exec.type === 'array' && exec.value.length === 1) return exec.value[0]!;
       return replies[1]!.type === 'error' ? replies[1]! : exec;
     }
-    return this.#services.syncRedis.call(argv, state.db);
+    return calls.runShared(argv, [argv], state.db)[0]!;
   }
 
   callAsync(clientId: number, argvIn: (string | ArrayBuffer)[]): number | string {
@@ -127,13 +127,12 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
     } else if (this.#services.commands.isBlocking(argv) || argv[0]!.toString().toLowerCase() === 'select') {
       // Only a command that may block waits on a connection of its own (its events, when it is served, come
       // from the write that unblocked it).
-      this.#services.countCall(null);
+      this.#services.calls.countElsewhere(null);
       reply = this.#services.pool.call(argv, state.db);
     } else {
       // RedisGears runs a command that cannot block at once, inside the caller: its keyspace events are the
       // caller's, suppressed like those of client.call. Only the promise settles later.
-      this.#services.countCall(argv);
-      reply = Promise.resolve(this.#services.syncRedis.call(argv, state.db));
+      reply = Promise.resolve(this.#services.calls.runShared(argv, [argv], state.db)[0]!);
     }
     const answer = (bytes: string) => {
       library.pendingAsyncCalls.delete(pending);
@@ -178,7 +177,7 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
   /** SELECT only changes this client's database (the shared connection selects per call). */
   #select(argv: Buffer[], state: { db: number }): RespValue {
     const db = Number(argv[1]!.toString());
-    const reply = this.#services.syncRedis.call(['SELECT', String(argv[1]!)], state.db);
+    const reply = this.#services.calls.runShared(argv, [['SELECT', String(argv[1]!)]], state.db)[0]!;
     if (reply.type !== 'error' && Number.isInteger(db)) state.db = db;
     return reply;
   }

@@ -5,6 +5,7 @@ import type { SyncRedis } from '../sync-redis/sync-redis.js';
 import type { AsyncConnectionPool } from './async-connection-pool.js';
 import type { CommandTable } from '../command-table.js';
 import type { AccessControl } from '../access/access-control.js';
+import type { LibraryCalls } from './library-calls.js';
 
 export interface HostServices {
   readonly syncRedis: SyncRedis;
@@ -14,9 +15,6 @@ export interface HostServices {
   readonly commands: CommandTable;
   /** Whether a user may run a call (RedisGears' identity rules). */
   readonly access: AccessControl;
-  /**
-   * Counts a Redis call made by library code (the server settles effects when the count moved); `argv` tells
-   * which keys it touches (null: unknown, e.g. an async call whose events come later).
-   */
-  countCall(argv: readonly Buffer[] | null): void;
+  /** Runs and counts library code's calls (the server settles effects when the count moved). */
+  readonly calls: LibraryCalls;
 }

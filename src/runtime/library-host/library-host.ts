@@ -4,7 +4,7 @@
  * the backing Redis. The server (WHEN things run) calls it through GearsHost with its global lock held, and
  * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
  */
-import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
+import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import { SyncRedis } from '../sync-redis/sync-redis.js';
@@ -18,6 +18,8 @@ import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoreKeysR
 import { clusterStoreKeys } from '../cluster/cluster-store-keys.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
+import { LibraryCalls, type RiddenMarkers } from './library-calls.js';
+import { StreamAppends } from './stream-appends.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
 import { StreamTrigger, streamStateKey } from './stream-trigger.js';
@@ -57,31 +59,27 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #functions: FunctionRunner;
   readonly #timeoutMs: number;
   readonly #memoryLimitMb: number;
-  #callCount = 0;
-  #lastEventfulCall = 0;
   #closing: Promise<void> | null = null;
 
   private constructor(
     services: HostServices & { pool: AsyncConnectionPool },
     timeoutMs: number,
     memoryLimitMb: number,
-    countCall: { fn: (argv: readonly Buffer[] | null) => void },
+    concernsTriggers: { fn: (argv: readonly Buffer[]) => boolean },
     keys: CommandTable,
     storeKeys: StoreKeysResolver,
+    appends: StreamAppends,
   ) {
     this.#services = services;
     this.#timeoutMs = timeoutMs;
     this.#memoryLimitMb = memoryLimitMb;
-    countCall.fn = (argv) => {
-      this.#callCount += 1;
-      if (argv === null || this.#mayConcernTriggers(argv, keys)) this.#lastEventfulCall = this.#callCount;
-    };
+    concernsTriggers.fn = (argv) => this.#mayConcernTriggers(argv, keys);
     // After the store moves to another slot's keys (resharding), every library is written there again.
     this.#store = new LibraryStore(services.syncRedis, storeKeys, () => {
       for (const name of this.#libraries.keys()) this.#persist(name);
     });
     const libraries = () => this.#libraries.values();
-    this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, countCall: services.countCall, access: services.access });
+    this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, calls: services.calls, appends, access: services.access });
     this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access);
     this.#functions = new FunctionRunner((name) => this.#libraries.get(name));
   }
@@ -91,7 +89,9 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const onOwnConnection = options.onOwnConnection ?? (() => undefined);
     if (syncRedis.id !== null) onOwnConnection(syncRedis.id);
     const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
-    const countCall = { fn: (_argv: readonly Buffer[] | null) => undefined as void };
+    // The host decides which calls concern triggers, and exists only once its services do.
+    const concernsTriggers = { fn: (_argv: readonly Buffer[]) => true };
+    const appends = new StreamAppends((key) => host.matchesStreamTrigger(key));
     const services = {
       syncRedis,
       pool: new AsyncConnectionPool(options.redisUrl, onOwnConnection),
@@ -99,20 +99,29 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       log: options.log,
       commands,
       access: new AccessControl(syncRedis),
-      countCall: (argv: readonly Buffer[] | null) => countCall.fn(argv),
+      calls: new LibraryCalls(syncRedis, (argv) => concernsTriggers.fn(argv), appends),
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
-    return new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, countCall, commands, storeKeys);
+    const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
+    return host;
   }
 
   get callCount(): number {
-    return this.#callCount;
+    return this.#services.calls.count;
   }
 
   get lastEventfulCall(): number {
-    return this.#lastEventfulCall;
+    return this.#services.calls.lastEventful;
+  }
+
+  useMarkers(source: MarkerSource): void {
+    this.#services.calls.useMarkers(source);
+  }
+
+  takeCallMarkers(): RiddenMarkers {
+    return this.#services.calls.takeMarkers();
   }
 
   /** Whether a trigger could care about the events of this call: its keys are unknown or one is watched. */
@@ -121,10 +130,6 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     if (keys === null) return true;
     for (const key of keys) if (this.matchesKeyspaceTrigger(key) || this.matchesStreamTrigger(key)) return true;
     return false;
-  }
-
-  publishBehindCalls(channel: string, message: string): RespValue {
-    return this.#services.syncRedis.call(['PUBLISH', channel, message]);
   }
 
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue> {
@@ -160,11 +165,13 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#keyspace.fire(relevant);
   }
 
-  processStreams(streams: readonly { db: number; key: Buffer }[]): void {
+  processStreams(streams: readonly TouchedStream[]): void {
     this.#streams.process(streams.filter((s) => !isInternal(s.key)));
   }
 
   afterFlush(db: number | 'all'): void {
+    // Every write of the store below must find no older position still waiting to ride (stream-reader.ts).
+    this.#streams.savePositions();
     for (const { library } of this.#libraries.values()) {
       for (const trigger of library.streamTriggers.values()) {
         for (const [key, state] of trigger.streams) if (db === 'all' || state.db === db) trigger.streams.delete(key);
@@ -210,6 +217,11 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   async close(): Promise<void> {
     this.#closing ??= (async () => {
+      try {
+        this.#streams.savePositions();
+      } catch (error) {
+        this.#services.log.warn({ err: error }, 'stream trigger positions not written at close: their entries will be delivered again');
+      }
       for (const entry of this.#libraries.values()) this.#retire(entry);
       this.#services.pool.close();
       await this.#services.syncRedis.close();
@@ -221,6 +233,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   /** TFUNCTION LOAD: throws the error text; atomic (a failed REPLACE keeps the old library and its state). */
   load(code: string, config: string | null, replace: boolean, user: string): void {
+    this.#streams.savePositions();
     const metadata = readMetadata(code, config, user);
     const previous = this.#libraries.get(metadata.name) ?? null;
     const loaded = loadLibrary(
@@ -246,6 +259,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   delete(name: string): void {
     const entry = this.#libraries.get(name);
     if (!entry) throw 'library does not exists';
+    this.#streams.savePositions();
     this.#retire(entry);
     this.#libraries.delete(name);
     this.#store.deleteLibrary(name);

@@ -4,55 +4,61 @@
  * are recorded and the position still advances; the acknowledged head is persisted and, with isStreamTrimmed,
  * the stream is trimmed to the slowest consumer of all libraries.
  *
- * Round trips to Redis are the cost of this path (each one blocks the main thread on the sync connection), so
- * the acknowledged heads of a pass are written together, pipelined with the pass's next XRANGE or at the end of
- * the pass at the latest: a position is always stored before the command that caused the pass gets its reply.
+ * Round trips to Redis are the cost of this path (each one blocks the main thread on the sync connection), so:
+ * - a read asks for one entry more than the window has room for: a shorter reply proves the stream exhausted,
+ *   with no empty read after the last entry;
+ * - the acknowledged heads ride in front of the host connection's next batch in the store's database (the
+ *   next capture's first call, typically), or are written SAVE_DELAY_MS after the pass at the latest. A runtime
+ *   killed in between delivers those entries again when it restarts: at-least-once across a runtime crash, as
+ *   RedisGears is across a failover; a stopped runtime writes them as it closes.
  */
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import type { AccessControl } from '../access/access-control.js';
-import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
+import type { Rider, SyncRedis } from '../sync-redis/sync-redis.js';
 import { Op } from './guest/protocol.js';
 import { compareStreamIds } from '../../shared/stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
 import { runTrigger, type Outcome } from './invocation.js';
 import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
+import type { LibraryCalls } from './library-calls.js';
+import type { StreamAppends, StreamEntry } from './stream-appends.js';
 
-interface StreamEntry {
-  /** "ms-seq" as Redis replied it. */
-  readonly id: string;
-  readonly fields: [Buffer, Buffer][];
-}
+/** Longest an acknowledged head waits for a batch to ride in front of. */
+const SAVE_DELAY_MS = 20;
 
 export class StreamReader {
   readonly #libraries: () => Iterable<LoadedLibraryEntry>;
   readonly #redis: SyncRedis;
   readonly #store: LibraryStore;
   readonly #log: Logger;
-  readonly #countCall: (argv: readonly Buffer[] | null) => void;
+  readonly #calls: LibraryCalls;
+  readonly #appends: StreamAppends;
   readonly #access: AccessControl;
   /** States whose read loop is running: an acknowledgement inside it must not start another loop. */
   readonly #reading = new WeakSet<StreamConsumerState>();
   /** Acknowledged heads not yet written, by library, trigger, db and stream. */
   readonly #unsaved = new Map<string, StoredPosition>();
-  /** process() calls running: positions are written at the end of the outermost one. */
-  #passes = 0;
+  #saveTimer: NodeJS.Timeout | null = null;
 
   constructor(options: {
     libraries: () => Iterable<LoadedLibraryEntry>;
     redis: SyncRedis;
     store: LibraryStore;
     log: Logger;
-    countCall: (argv: readonly Buffer[] | null) => void;
+    calls: LibraryCalls;
+    appends: StreamAppends;
     access: AccessControl;
   }) {
     this.#libraries = options.libraries;
     this.#redis = options.redis;
     this.#store = options.store;
     this.#log = options.log;
-    this.#countCall = options.countCall;
+    this.#calls = options.calls;
+    this.#appends = options.appends;
     this.#access = options.access;
+    this.#redis.carryRiders((db) => (db === STORE_DB ? this.#takeUnsaved() : null));
   }
 
   matches(key: Buffer): boolean {
@@ -62,19 +68,16 @@ export class StreamReader {
     return false;
   }
 
-  /** Reads new entries of each stream for every matching trigger. */
-  process(streams: readonly { db: number; key: Buffer }[]): void {
-    this.#passes += 1;
-    try {
-      this.#processStreams(streams);
-    } finally {
-      this.#passes -= 1;
-      if (this.#passes === 0) this.#savePositions();
-    }
-  }
-
-  #processStreams(streams: readonly { db: number; key: Buffer }[]): void {
+  /**
+   * Delivers the new entries of each stream to every matching trigger. When a stream's events in the window were
+   * just the appends its own library calls made (`appends`, see stream-appends.ts), a consumer that had read
+   * the stream to its end gets those entries as the calls gave them, without reading the stream back.
+   */
+  process(streams: readonly { db: number; key: Buffer; appends?: number | null }[]): void {
+    const appended = this.#appends.take();
     for (const stream of streams) {
+      const entries = appended.get(streamStateKey(stream.db, stream.key));
+      const fed = stream.appends != null && entries != null && entries.length === stream.appends ? entries : null;
       // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
       // acknowledgement cannot trim entries a later consumer has not read yet.
       const consumers: [LoadedLibraryEntry, StreamTrigger, StreamConsumerState][] = [];
@@ -83,7 +86,27 @@ export class StreamReader {
           if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key)]);
         }
       }
-      for (const [entry, trigger, state] of consumers) this.#read(entry, trigger, state);
+      for (const [entry, trigger, state] of consumers) {
+        if (fed === null || !this.#deliverAppended(entry, trigger, state, fed)) this.#read(entry, trigger, state);
+      }
+    }
+  }
+
+  /** Delivers entries just appended to a stream this consumer had read to its end; false: it must read instead. */
+  #deliverAppended(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, entries: readonly StreamEntry[]): boolean {
+    if (!state.caughtUp || state.lastReadId === null || this.#reading.has(state) || compareStreamIds(entries[0]!.id, state.lastReadId) <= 0) return false;
+    this.#reading.add(state);
+    try {
+      for (const item of entries) {
+        if (!this.#mayDeliver(entry, trigger, state)) {
+          state.caughtUp = false;
+          return false;
+        }
+        this.#deliver(entry, trigger, state, item);
+      }
+      return true;
+    } finally {
+      this.#reading.delete(state);
     }
   }
 
@@ -141,49 +164,75 @@ export class StreamReader {
   }
 
   #readLoop(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState): void {
-    const { library } = entry;
-    while (state.pending.length < trigger.window && library.active && library.streamTriggers.get(trigger.name) === trigger) {
+    state.caughtUp = false;
+    while (this.#mayDeliver(entry, trigger, state)) {
       const start = state.lastReadId === null ? '-' : `(${state.lastReadId}`;
+      const room = trigger.window - state.pending.length;
       // EXISTS rides along: an empty read of a stream read before may mean it was deleted.
-      const { range: reply, exists } = this.#fetch(state.db, [
-        ['XRANGE', state.key, start, '+', 'COUNT', String(trigger.window - state.pending.length)],
-        ['EXISTS', state.key],
-      ]);
-      const entries = parseEntries(reply);
+      const [reply, exists] = this.#redis.batch(
+        [
+          ['XRANGE', state.key, start, '+', 'COUNT', String(room + 1)],
+          ['EXISTS', state.key],
+        ],
+        state.db,
+      );
+      const entries = parseEntries(reply!);
       if (entries.length === 0) {
-        const missing = exists.type === 'integer' && exists.value === 0n;
-        if (reply.type === 'error' || (state.lastReadId !== null && missing)) this.forget(state.db, state.key);
+        const missing = exists!.type === 'integer' && exists!.value === 0n;
+        if (reply!.type === 'error' || (state.lastReadId !== null && missing)) this.forget(state.db, state.key);
+        else state.caughtUp = true;
         return;
       }
-      for (const item of entries) {
-        state.lastReadId = item.id;
-        state.pending.push(item.id);
-        this.#deliver(entry, trigger, state, item);
+      // The entry past the room is not delivered from this reply: a callback may delete or trim it first.
+      for (const item of entries.slice(0, room)) this.#deliver(entry, trigger, state, item);
+      if (entries.length <= room) {
+        state.caughtUp = true;
+        return;
       }
     }
   }
 
-  /** Runs XRANGE and EXISTS in `db`, with the unsaved positions written in the same round trip when they can be. */
-  #fetch(db: number, [range, exists]: [CommandArgument[], CommandArgument[]]): { range: RespValue; exists: RespValue } {
-    const save = this.#unsaved.size === 0 || db !== STORE_DB ? null : this.#store.savePositionsCommand([...this.#unsaved.values()]);
-    if (save === null) {
-      const [rangeReply, existsReply] = this.#redis.batch([range, exists], db);
-      return { range: rangeReply!, exists: existsReply! };
-    }
-    this.#unsaved.clear();
-    const [saved, rangeReply, existsReply] = this.#redis.batch([save.command, range, exists], db);
-    save.check(saved!);
-    return { range: rangeReply!, exists: existsReply! };
+  /** Whether the consumer has room in its window, and its library and trigger are still the loaded ones. */
+  #mayDeliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState): boolean {
+    return state.pending.length < trigger.window && entry.library.active && entry.library.streamTriggers.get(trigger.name) === trigger;
   }
 
-  #savePositions(): void {
+  /** Writes the acknowledged heads not yet written (a closing runtime; the timer). */
+  savePositions(): void {
+    if (this.#saveTimer !== null) clearTimeout(this.#saveTimer);
+    this.#saveTimer = null;
     if (this.#unsaved.size === 0) return;
     const positions = [...this.#unsaved.values()];
     this.#unsaved.clear();
     this.#store.savePositions(positions);
   }
 
+  /** The heads to write in front of the next batch in the store's database, or null. */
+  #takeUnsaved(): Rider | null {
+    if (this.#unsaved.size === 0) return null;
+    const positions = [...this.#unsaved.values()];
+    const save = this.#store.savePositionsCommand(positions);
+    if (save === null) return null;
+    this.#unsaved.clear();
+    return save;
+  }
+
+  #scheduleSave(): void {
+    if (this.#saveTimer !== null || this.#unsaved.size === 0) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      try {
+        this.savePositions();
+      } catch (error) {
+        this.#log.error({ err: error }, 'writing stream trigger positions failed');
+      }
+    }, SAVE_DELAY_MS);
+    this.#saveTimer.unref();
+  }
+
   #deliver(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, item: StreamEntry): void {
+    state.lastReadId = item.id;
+    state.pending.push(item.id);
     const started = performance.now();
     const key = state.key.toString('latin1');
     const fields = item.fields.flatMap(([field, value]) => [field.toString('latin1'), value.toString('latin1')]);
@@ -221,8 +270,7 @@ export class StreamReader {
     }
     // Room in the window again: read on (async completions arrive outside any command).
     if (entry.library.active) this.#read(entry, trigger, state);
-    // An async completion runs outside any pass: nothing else would write its position.
-    if (this.#passes === 0) this.#savePositions();
+    this.#scheduleSave();
   }
 
   /** XTRIM MINID to the slowest consumer of this stream over all libraries. */
@@ -239,8 +287,7 @@ export class StreamReader {
     }
     if (min === null) return;
     const xtrim = [Buffer.from('XTRIM'), key, Buffer.from('MINID'), Buffer.from(min)];
-    this.#countCall(xtrim);
-    this.#redis.call(xtrim, db);
+    this.#calls.runShared(xtrim, [xtrim], db);
   }
 }
 

@@ -12,6 +12,8 @@ export interface StreamConsumerState {
   lastReadId: string | null;
   /** Delivered and not yet acknowledged, in id order. */
   readonly pending: string[];
+  /** The last read found nothing after `lastReadId`: the stream's next entries follow it directly. */
+  caughtUp: boolean;
   lastError: string | null;
   lastProcessedTime: number;
   totalProcessedTime: number;
@@ -47,7 +49,7 @@ export class StreamTrigger {
     let state = this.streams.get(stateKey);
     if (!state) {
       state = {
-        db, key: Buffer.from(key), lastReadId: null, pending: [], lastError: null,
+        db, key: Buffer.from(key), lastReadId: null, pending: [], caughtUp: false, lastError: null,
         lastProcessedTime: 0, totalProcessedTime: 0, lastLag: 0, totalLag: 0, recordsProcessed: 0,
       };
       this.streams.set(stateKey, state);

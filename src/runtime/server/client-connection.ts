@@ -26,7 +26,7 @@ import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
 import { answerWithoutOwnTraffic } from './own-traffic-commands.js';
 import { RawStream } from './raw-stream.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
 import { clientReplyMode, route, type Route } from './router.js';

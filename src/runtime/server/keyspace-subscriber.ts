@@ -16,8 +16,9 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { helloCommand } from '../handshake.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
+import { SocketPump } from '../sync-redis/socket-reads.js';
 
 const KEYEVENT_PATTERN = '__keyevent@*__:*';
 const KEYEVENT_CHANNEL = /^__keyevent@(\d+)__:(.+)$/;
@@ -46,6 +47,7 @@ export class KeyspaceSubscriber {
   #sinceMarker: KeyspaceEvent[] = [];
   #unclaimed: KeyspaceEvent[] = [];
   #nextSeq = 1;
+  #pump: SocketPump | undefined;
   #failure: Error | undefined;
   #closing = false;
   #id = -1;
@@ -80,9 +82,22 @@ export class KeyspaceSubscriber {
     return new Promise((resolve, reject) => this.#waiters.set(seq, { resolve, reject }));
   }
 
+  /**
+   * Reads the subscription now, without waiting for an event-loop turn, until marker `seq` has arrived or
+   * `budgetMs` passed: behind a round trip that published it, it is usually there already.
+   */
+  pumpUntilMarker(seq: number, budgetMs: number): void {
+    this.#pump?.until(() => !this.#waiters.has(seq), budgetMs);
+  }
+
   /** Gives up on a marker whose PUBLISH will never run (its connection closed); its events become unclaimed. */
   cancel(seq: number): void {
     this.#waiters.delete(seq);
+  }
+
+  /** Relevant events arrived with no marker awaited and nobody has taken them yet. */
+  get hasUnclaimed(): boolean {
+    return this.#unclaimed.length > 0;
   }
 
   /** The relevant events that arrived with no marker awaited, oldest first; the caller now owns them. */
@@ -120,6 +135,7 @@ export class KeyspaceSubscriber {
         if (!onSetupValue(value)) this.#onMessage(value);
       });
       this.#socket.on('data', (chunk) => decoder.push(chunk));
+      this.#pump = new SocketPump(this.#socket, (chunk) => decoder.push(chunk));
       this.#socket.on('error', (error) => this.#fail(error));
       this.#socket.on('close', () => {
         const error = new RedisCommandError('keyspace subscription connection closed');

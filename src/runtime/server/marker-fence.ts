@@ -5,7 +5,7 @@
  */
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
-import type { TriggerScheduler } from './trigger-scheduler.js';
+import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { UpstreamLink } from './upstream-link.js';
 
 export interface Fenced {
@@ -24,6 +24,10 @@ export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, comm
   const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
   const published = link.expectValue();
   link.write(Buffer.concat([...commands, scheduler.markerCommand(seq)]));
+  // A fast command's reply and marker are back within tens of microseconds: read them now instead of after an
+  // event-loop turn (a slow one's come through the event loop once the budget is spent).
+  link.pumpReplies(MARKER_PUMP_MS);
+  subscriber.pumpUntilMarker(seq, MARKER_PUMP_MS);
   const events = (async () => {
     try {
       for (const reply of replies) await reply;

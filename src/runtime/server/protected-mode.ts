@@ -10,7 +10,7 @@ import { ConfigError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
 
 /** Throws a ConfigError naming the fix when `bindHost` reaches beyond this machine and the server needs no password. */
@@ -18,7 +18,7 @@ export async function assertProtected(bindHost: string, address: RedisAddress): 
   if (await isLoopbackOnly(bindHost)) return;
   if (await requiresAuthentication(address)) return;
   throw new ConfigError(
-    `refusing to listen on ${bindHost}: the redis-server behind the runtime (${address.host}:${address.port}) accepts clients without a password, ` +
+    `refusing to listen on ${bindHost}: the redis-server behind the runtime (${address.where}) accepts clients without a password, ` +
       'so anyone who can reach the runtime could run any command and load libraries. Either require authentication on that server ' +
       '(requirepass, or ACL users with passwords and `ACL SETUSER default off`) and give the runtime its credentials in --redis ' +
       '(redis://user:password@host:port), or listen on 127.0.0.1, or pass --protected-mode no.',

@@ -9,7 +9,7 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { helloCommand } from '../handshake.js';
-import type { RedisAddress } from './redis-address.js';
+import { socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 /** How long the runtime waits for redis-server to accept and answer its handshake. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -43,7 +43,7 @@ export class RedisConnection {
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         void connection?.close();
-        reject(new RedisCommandError(`redis-server at ${address.host}:${address.port} did not answer within ${timeoutMs} ms`));
+        reject(new RedisCommandError(`redis-server at ${address.where} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
     });
     timedOut.catch(() => undefined);
@@ -93,12 +93,12 @@ export class RedisConnection {
   }
 }
 
-/** Connects a TCP socket, rejecting (instead of emitting 'error') when the server cannot be reached. */
+/** Connects a TCP or Unix socket, rejecting (instead of emitting 'error') when the server cannot be reached. */
 export function openSocket(address: RedisAddress): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address.host, port: address.port });
+    const socket = connect(socketOptions(address));
     const onError = (cause: Error) => {
-      reject(new RedisCommandError(`cannot connect to redis-server at ${address.host}:${address.port}: ${cause.message}`, { cause }));
+      reject(new RedisCommandError(`cannot connect to redis-server at ${address.where}: ${cause.message}`, { cause }));
     };
     socket.once('error', onError);
     socket.once('connect', () => {

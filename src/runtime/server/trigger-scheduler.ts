@@ -8,18 +8,22 @@
  *   keyspace trigger, as RedisGears suppresses notifications inside them — except `expired` and `evicted`,
  *   which the server may raise on its own in that window and which we cannot tell apart. Stream triggers are
  *   still fed (RedisGears fires them for library writes too).
- * - After library code ran (`host.callCount` moved), a marker published on the control connection collects
- *   the events its calls caused; the loop repeats until library code stops calling Redis. When every call
- *   since the last marker touched only keys no trigger watches (`host.lastEventfulCall`), there is nothing
- *   to fire or suppress: like a shared-lock command's, their events are left to the next marker.
+ * - After library code ran (`host.callCount` moved), the markers that rode behind its calls (or, where a call
+ *   could carry none, a marker published on the control connection) collect the events its calls caused; the
+ *   loop repeats until library code stops calling Redis. When every call since the last marker touched only
+ *   keys no trigger watches (`host.lastEventfulCall`), there is nothing to fire or suppress: like a
+ *   shared-lock command's, their events are left to the next marker.
  */
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { GearsHost, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
+import type { GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
+
+/** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
+export const MARKER_PUMP_MS = 1;
 
 /** Events the server raises by itself: never attributable to library code, so never suppressed. */
 const SERVER_EVENTS = new Set(['expired', 'evicted']);
@@ -30,7 +34,7 @@ export interface TriggerSchedulerOptions {
   readonly log: Logger;
 }
 
-export class TriggerScheduler implements LockedExecutor {
+export class TriggerScheduler implements LockedExecutor, MarkerSource {
   readonly lock = new ExecutionLock();
   readonly #control: RedisConnection;
   readonly #markerChannel: string;
@@ -40,6 +44,8 @@ export class TriggerScheduler implements LockedExecutor {
   #backgroundScheduled = false;
   /** Shared-lock commands completed since the last marker: their (untriggering) events may still be in flight. */
   #eventsMayBeInFlight = false;
+  /** The last marker handed out to ride behind a library call. */
+  #lastRidden = 0;
 
   constructor(options: TriggerSchedulerOptions) {
     this.#control = options.control;
@@ -51,6 +57,18 @@ export class TriggerScheduler implements LockedExecutor {
   attach(host: GearsHost, subscriber: KeyspaceSubscriber): void {
     this.#host = host;
     this.#subscriber = subscriber;
+    host.useMarkers?.(this);
+  }
+
+  /** MarkerSource: a marker for the library host to pipeline behind a call of its own. */
+  open(): ReturnType<MarkerSource['open']> {
+    const subscriber = this.subscriber;
+    const seq = subscriber.nextMarker();
+    this.#lastRidden = seq;
+    const events = subscriber.waitForMarker(seq);
+    // Awaited only once the window is settled: a failed subscription must not be an unhandled rejection before.
+    events.catch(() => undefined);
+    return { command: ['PUBLISH', this.#markerChannel, String(seq)], events, cancel: () => subscriber.cancel(seq) };
   }
 
   get host(): GearsHost {
@@ -84,20 +102,15 @@ export class TriggerScheduler implements LockedExecutor {
     await this.#control.call(['PUBLISH', this.#markerChannel, String(seq)]);
   }
 
-  /**
-   * Every event caused by work whose replies are already in: publishes a marker and waits for it. Behind library
-   * calls the marker goes on their own connection, synchronously: ordered after them by the connection itself,
-   * and one round trip less than the control connection's (whose reply only an event-loop turn would read).
-   */
-  async collectEvents(behindLibraryCalls = false): Promise<KeyspaceEvent[]> {
+  /** Every event caused by work whose replies are already in: publishes a marker and waits for it. */
+  async collectEvents(): Promise<KeyspaceEvent[]> {
     const seq = this.subscriber.nextMarker();
     const events = this.subscriber.waitForMarker(seq);
     // The subscription may fail while the marker is being published (redis-server restarting): the rejection is
     // awaited below, but only after the publish, and an unhandled rejection would end the runtime process.
     events.catch(() => undefined);
     try {
-      const published = behindLibraryCalls ? this.host.publishBehindCalls?.(this.#markerChannel, String(seq)) : undefined;
-      if (published === undefined || published.type === 'error') await this.publishMarker(seq);
+      await this.publishMarker(seq);
     } catch (error) {
       this.subscriber.cancel(seq);
       throw error;
@@ -142,11 +155,17 @@ export class TriggerScheduler implements LockedExecutor {
     while (host.callCount !== seen) {
       const eventful = (host.lastEventfulCall ?? host.callCount) > seen;
       seen = host.callCount;
-      if (!eventful) {
+      const ridden = host.takeCallMarkers?.() ?? { events: [], complete: false };
+      // The markers came back with the calls' replies: read them now rather than on the next event-loop turn.
+      if (ridden.events.length > 0) this.subscriber.pumpUntilMarker(this.#lastRidden, MARKER_PUMP_MS);
+      const events: KeyspaceEvent[] = [];
+      for (const marker of ridden.events) events.push(...(await marker));
+      if (!eventful && ridden.events.length === 0) {
         this.noteSharedCommandDone();
         return;
       }
-      const events = await this.collectEvents(true);
+      if (ridden.complete) this.#eventsMayBeInFlight = host.callCount > (host.lastEventfulCall ?? host.callCount);
+      else events.push(...(await this.collectEvents()));
       this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && host.matchesKeyspaceTrigger(event.key)), events);
     }
   }
@@ -198,7 +217,7 @@ export class TriggerScheduler implements LockedExecutor {
         this.#log.error({ err: errorMessage(error) }, 'firing keyspace triggers failed');
       }
     }
-    const streams = streamsTouched(all, host);
+    const streams = streamsTouched(all, host, !this.subscriber.hasUnclaimed);
     if (streams.length > 0) {
       try {
         host.processStreams(streams);
@@ -209,16 +228,21 @@ export class TriggerScheduler implements LockedExecutor {
   }
 }
 
-/** Each (db, key) touched by an event whose key a stream trigger watches, once, in first-seen order. */
-function streamsTouched(events: readonly KeyspaceEvent[], host: GearsHost): { db: number; key: Buffer }[] {
-  const out: { db: number; key: Buffer }[] = [];
-  const seen = new Set<string>();
+/**
+ * Each (db, key) touched by an event whose key a stream trigger watches, once, in first-seen order, with the
+ * number of its appends when they were all its events (and `settled`: no earlier event is still unprocessed).
+ */
+function streamsTouched(events: readonly KeyspaceEvent[], host: GearsHost, settled: boolean): TouchedStream[] {
+  const touched = new Map<string, { db: number; key: Buffer; appends: number | null }>();
   for (const event of events) {
     if (!host.matchesStreamTrigger(event.key)) continue;
     const id = `${event.db}:${event.key.toString('latin1')}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push({ db: event.db, key: event.key });
+    let stream = touched.get(id);
+    if (stream === undefined) {
+      stream = { db: event.db, key: event.key, appends: settled ? 0 : null };
+      touched.set(id, stream);
+    }
+    if (stream.appends !== null) stream.appends = event.event === 'xadd' ? stream.appends + 1 : null;
   }
-  return out;
+  return [...touched.values()];
 }

@@ -7,8 +7,11 @@ import type { Socket } from 'node:net';
 import { decodeFrame, RespFramer } from '../resp/decoder.js';
 import type { RespValue } from '../resp/types.js';
 import { parseClientList } from './client-kill.js';
-import type { RedisAddress } from './redis-address.js';
+import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
+import { encodeCommand } from '../resp/encoder.js';
+import { helloId } from '../handshake.js';
+import { SocketPump } from '../sync-redis/socket-reads.js';
 
 export interface Expectation {
   /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
@@ -24,6 +27,7 @@ export interface UpstreamHandlers {
 
 export class UpstreamLink {
   readonly #socket: Socket;
+  readonly #pump: SocketPump;
   readonly #expectations: Expectation[] = [];
   #drainWaiters: (() => void)[] = [];
   #closedError: Error | undefined;
@@ -38,6 +42,7 @@ export class UpstreamLink {
       if (this.#expectations.length === 0) this.#resolveDrainWaiters();
     });
     socket.on('data', (chunk) => framer.push(chunk));
+    this.#pump = new SocketPump(socket, (chunk) => framer.push(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (this.#closedError) return;
@@ -49,7 +54,24 @@ export class UpstreamLink {
   static async open(address: RedisAddress, handlers: UpstreamHandlers): Promise<UpstreamLink> {
     const socket = await openSocket(address);
     socket.setNoDelay(true);
-    return new UpstreamLink(socket, handlers);
+    const link = new UpstreamLink(socket, handlers);
+    if (address.path !== undefined) await link.#learnIdOnUnixSocket(address);
+    return link;
+  }
+
+  /**
+   * CLIENT LIST names every Unix-socket client by the socket's path, so serverId() cannot find this one by its
+   * address: ask HELLO for the id before the client's first command, then RESET the connection to what a client
+   * expects of a new one (the default user, RESP2, database 0, no name).
+   */
+  async #learnIdOnUnixSocket(address: RedisAddress): Promise<void> {
+    const auth = address.password === undefined ? [] : ['AUTH', address.username ?? 'default', address.password];
+    const hello = this.expectValue();
+    const reset = this.expectValue();
+    this.write(Buffer.concat([encodeCommand(['HELLO', '2', ...auth]), encodeCommand(['RESET'])]));
+    const id = helloId(await hello);
+    await reset;
+    this.#serverId = Promise.resolve(id);
   }
 
   /** Replies still awaited. */
@@ -59,6 +81,14 @@ export class UpstreamLink {
 
   write(bytes: Buffer): void {
     this.#socket.write(bytes);
+  }
+
+  /**
+   * Reads the connection now, without waiting for an event-loop turn, until every awaited reply is in or
+   * `budgetMs` passed (the rest then comes through the event loop as usual).
+   */
+  pumpReplies(budgetMs: number): void {
+    if (this.#closedError === undefined) this.#pump.until(() => this.#expectations.length === 0, budgetMs);
   }
 
   expect(expectation: Expectation): void {

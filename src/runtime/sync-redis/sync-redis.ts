@@ -9,32 +9,32 @@
  * hand-offs cost ~140 µs a call against ~25 µs here, and the capture path makes several calls per HSET.
  */
 import { createConnection, type Socket } from 'node:net';
-import { readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { pauseAfterEmptyReads, READ_CHUNK, readNow, socketDescriptor } from './socket-reads.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { helloCommand, helloId } from '../handshake.js';
-import { parseRedisUrl } from '../server/redis-address.js';
+import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 export type CommandArgument = string | Buffer | Uint8Array;
+
+/** A command that rides in front of the next batch, and what to do with its reply once that batch is in. */
+export interface Rider {
+  readonly command: readonly CommandArgument[];
+  check(reply: RespValue): void;
+}
 
 /** How long a blocked call may wait before the connection is declared dead (Redis itself never takes that long). */
 const CALL_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Reads tried back to back before the wait starts sleeping between reads. */
-const SPIN_READS = 20;
-/** The sleeps between reads grow from the first to the last (ms): short replies stay fast, slow ones cost no CPU. */
-const FIRST_SLEEP_MS = 0.02;
-const LONGEST_SLEEP_MS = 2;
-const READ_CHUNK = 64 * 1024;
 
 export class SyncRedis {
   readonly #socket: Socket;
   readonly #fd: number;
   readonly #decoder: RespDecoder;
   readonly #scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
-  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   /** Replies of the batch being waited for, in order. */
   #replies: RespValue[] = [];
   /** Replies sent for and not yet decoded: a wait cut short by the lock timeout leaves some owed. */
@@ -46,6 +46,8 @@ export class SyncRedis {
   /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
   #db = 0;
   #broken: string | null = null;
+  /** Asked at each batch for a command to ride in front of it, in the batch's database. */
+  #rider: ((db: number) => Rider | null) | null = null;
   /** The server's id for this connection (from its HELLO reply). */
   id: number | null = null;
 
@@ -61,23 +63,30 @@ export class SyncRedis {
 
   /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
   static async create(redisUrl: string): Promise<SyncRedis> {
-    const url = new URL(redisUrl);
-    const socket = await connect(url.hostname || '127.0.0.1', Number(url.port || 6379));
+    const address = parseRedisUrl(redisUrl);
+    const socket = await connect(address);
     const client = new SyncRedis(socket, ownedDescriptor(socket));
-    const hello = client.call(helloCommand(parseRedisUrl(redisUrl), 3, 'sync'));
+    const hello = client.call(helloCommand(address, 3, 'sync'));
     if (hello.type === 'error') {
       await client.close();
       throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`, { context: { command: 'HELLO' } });
     }
     client.id = helloId(hello);
-    const db = Number(url.pathname.slice(1) || 0);
-    if (db !== 0) client.call(['SELECT', String(db)]);
+    if (address.db !== 0) client.call(['SELECT', String(address.db)]);
     return client;
   }
 
   /** Runs one command in `db` and returns its RESP3 reply (errors are returned, not thrown). */
   call(args: readonly CommandArgument[], db = this.#db): RespValue {
     return this.batch([args], db)[0]!;
+  }
+
+  /**
+   * Lets a writer that can wait (the stream positions) send its command in front of the next batch in a given
+   * database instead of paying a round trip of its own.
+   */
+  carryRiders(rider: (db: number) => Rider | null): void {
+    this.#rider = rider;
   }
 
   /**
@@ -91,7 +100,8 @@ export class SyncRedis {
     this.#replies = [];
     this.#flush();
     const select = db !== this.#db;
-    const all = select ? [['SELECT', String(db)], ...commands] : commands;
+    const rider = this.#rider?.(db) ?? null;
+    const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
     const bytes = Buffer.concat(all.map((command) => encodeCommand(command.map(asBuffer))));
     // If this wait is cut short, the connection's database is unknown until a later SELECT.
     if (select) this.#db = -1;
@@ -106,6 +116,7 @@ export class SyncRedis {
       const selected = replies.shift();
       if (selected?.type !== 'error') this.#db = db;
     }
+    if (rider) rider.check(replies.shift()!);
     return replies;
   }
 
@@ -121,7 +132,7 @@ export class SyncRedis {
       const unsent: Buffer = this.#unsent;
       const written = this.#io(() => writeSync(this.#fd, unsent, 0, unsent.length));
       if (written < 0) {
-        this.#pause(idle++);
+        pauseAfterEmptyReads(idle++);
         continue;
       }
       this.#unsent = written === unsent.length ? null : unsent.subarray(written);
@@ -134,7 +145,7 @@ export class SyncRedis {
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     let idle = 0;
     while (this.#replies.length < count) {
-      const read = this.#io(() => readSync(this.#fd, this.#scratch, 0, READ_CHUNK, null));
+      const read = this.#io(() => readNow(this.#fd, this.#scratch));
       if (read > 0) {
         // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
         this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
@@ -142,8 +153,8 @@ export class SyncRedis {
         continue;
       }
       if (read === 0) this.#fail('connection to redis-server closed');
-      if (idle > SPIN_READS && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
-      this.#pause(idle++);
+      if (idle > 0 && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
+      pauseAfterEmptyReads(idle++);
     }
   }
 
@@ -157,12 +168,6 @@ export class SyncRedis {
     }
   }
 
-  #pause(idle: number): void {
-    if (idle < SPIN_READS) return;
-    const sleepMs = Math.min(FIRST_SLEEP_MS * 2 ** Math.floor((idle - SPIN_READS) / 10), LONGEST_SLEEP_MS);
-    Atomics.wait(this.#sleeper, 0, 0, sleepMs);
-  }
-
   #fail(message: string): never {
     this.#broken = message;
     this.#socket.destroy();
@@ -174,16 +179,16 @@ function asBuffer(argument: CommandArgument): string | Buffer {
   return typeof argument === 'string' || Buffer.isBuffer(argument) ? argument : Buffer.from(argument.buffer, argument.byteOffset, argument.byteLength);
 }
 
-function connect(host: string, port: number): Promise<Socket> {
+function connect(address: RedisAddress): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
+    const socket = createConnection(socketOptions(address));
     // Never let libuv read: every byte of the reply stream belongs to the synchronous reads.
     socket.pause();
     socket.setNoDelay(true);
-    const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${address.where} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new RedisCommandError(`SyncRedis cannot connect to ${host}:${port}: ${error.message}`, { cause: error }));
+      reject(new RedisCommandError(`SyncRedis cannot connect to ${address.where}: ${error.message}`, { cause: error }));
     });
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -193,17 +198,10 @@ function connect(host: string, port: number): Promise<Socket> {
   });
 }
 
-/**
- * The socket's file descriptor, taken from its libuv handle: Node has no public API for it. Node 20 on Linux and
- * macOS exposes `fd` on TCP handles; the runtime refuses to start where it does not.
- */
+/** The socket's file descriptor, which libuv must never read from. */
 function ownedDescriptor(socket: Socket): number {
-  const handle = (socket as unknown as { _handle?: { fd?: unknown; reading?: boolean; readStop?: () => number } })._handle;
-  const fd = handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) {
-    socket.destroy();
-    throw new RedisCommandError('SyncRedis needs the socket\'s file descriptor, which this Node version does not expose');
-  }
+  const fd = socketDescriptor(socket);
+  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
   if (handle?.reading === true) handle.readStop?.();
   return fd;
 }

@@ -1,0 +1,107 @@
+/**
+ * The Redis calls library code makes, counted for the server (which settles their effects only when the count
+ * moved), and run on the host's shared connection with the server's ordering marker riding behind each call
+ * whose events a trigger could care about.
+ *
+ * Why ride: the server must know every keyspace event of a library window before the command that opened it gets
+ * its reply. A marker published once the window is over costs a round trip of its own on every captured write;
+ * a `PUBLISH <marker>` pipelined behind each such call costs the server a few microseconds and no round trip,
+ * and the last one behind a window's last eventful call closes the window just as well.
+ */
+import type { KeyspaceEvent, MarkerSource } from '../gears-host.js';
+import type { RespValue } from '../resp/types.js';
+import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
+import type { StreamAppends } from './stream-appends.js';
+
+/** The markers ridden since the last take, and whether they cover every eventful call. */
+export interface RiddenMarkers {
+  readonly events: readonly Promise<KeyspaceEvent[]>[];
+  /** False when an eventful call ran where no marker could ride (another connection): the server publishes one. */
+  readonly complete: boolean;
+}
+
+export class LibraryCalls {
+  readonly #redis: SyncRedis;
+  readonly #concernsTriggers: (argv: readonly Buffer[]) => boolean;
+  readonly #appends: StreamAppends;
+  #source: MarkerSource | null = null;
+  #count = 0;
+  #lastEventful = 0;
+  #ridden: Promise<KeyspaceEvent[]>[] = [];
+  #complete = true;
+
+  constructor(redis: SyncRedis, concernsTriggers: (argv: readonly Buffer[]) => boolean, appends: StreamAppends) {
+    this.#redis = redis;
+    this.#concernsTriggers = concernsTriggers;
+    this.#appends = appends;
+  }
+
+  /** The server's markers; until it is set, every eventful call leaves the marker to the server. */
+  useMarkers(source: MarkerSource): void {
+    this.#source = source;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The count of the last call whose events a trigger could care about. */
+  get lastEventful(): number {
+    return this.#lastEventful;
+  }
+
+  /**
+   * Runs `commands` (one library call, `argv`; a blocking one arrives wrapped in MULTI/EXEC) on the shared
+   * connection in `db` and returns their replies.
+   */
+  runShared(argv: readonly Buffer[], commands: readonly (readonly CommandArgument[])[], db: number): RespValue[] {
+    const replies = this.#counted(argv) ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
+    if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
+    return replies;
+  }
+
+  /** Counts a call made on another connection; `argv` null: its keys (and so its events) are unknown. */
+  countElsewhere(argv: readonly Buffer[] | null): void {
+    if (this.#counted(argv)) this.#complete = false;
+  }
+
+  /** The markers ridden since the last take. */
+  takeMarkers(): RiddenMarkers {
+    const taken = { events: this.#ridden, complete: this.#complete };
+    this.#ridden = [];
+    this.#complete = true;
+    return taken;
+  }
+
+  /** Runs the commands of an eventful call with a marker behind them, when the server gave a source. */
+  #runMarked(commands: readonly (readonly CommandArgument[])[], db: number): RespValue[] {
+    if (this.#source === null) {
+      this.#complete = false;
+      return this.#redis.batch(commands, db);
+    }
+    const marker = this.#source.open();
+    let replies: RespValue[];
+    try {
+      replies = this.#redis.batch([...commands, marker.command], db);
+    } catch (error) {
+      marker.cancel();
+      this.#complete = false;
+      throw error;
+    }
+    if (replies.pop()?.type === 'error') {
+      marker.cancel();
+      this.#complete = false;
+    } else {
+      this.#ridden.push(marker.events);
+    }
+    return replies;
+  }
+
+  /** Counts one call; true when its events may concern a trigger. */
+  #counted(argv: readonly Buffer[] | null): boolean {
+    this.#count += 1;
+    if (argv !== null && !this.#concernsTriggers(argv)) return false;
+    this.#lastEventful = this.#count;
+    return true;
+  }
+}
