@@ -57,7 +57,7 @@ export function utf8Text(buffer: Buffer, start: number, end: number): string | u
   return buffer.toString('latin1', start, end);
 }
 
-/** Key column → value, in the record's order (for tests and messages: the writer reads values by position). */
+/** Key column → value, in the record's order (for dead letters and tests: the writer reads values by position). */
 export function recordKeyValues(record: CaptureRecord): Map<string, Buffer> {
   return new Map(record.shape.keyColumns.map((column, i) => [column, record.value(i)!]));
 }
@@ -78,14 +78,12 @@ export function formatOneEntry(record: CaptureRecord): StreamEntry {
   text(RecordField.key, record.key);
   text(RecordField.table, record.table);
   text(RecordField.ack, record.ack);
-  const { keyColumns, columns } = record.shape;
-  keyColumns.forEach((column, i) => out.push([`${RecordField.keyColumnPrefix}${column}`, Buffer.from(record.value(i)!)]));
+  for (const [column, value] of recordKeyValues(record)) out.push([`${RecordField.keyColumnPrefix}${column}`, Buffer.from(value)]);
   const nulls: string[] = [];
-  columns.forEach((column, i) => {
-    const value = record.value(keyColumns.length + i);
+  for (const [column, value] of recordColumns(record)) {
     if (value === null) nulls.push(column);
     else out.push([`${RecordField.columnPrefix}${column}`, Buffer.from(value)]);
-  });
+  }
   if (nulls.length > 0) out.push([RecordField.nulls, Buffer.from(nulls.join(','), 'utf8')]);
   return { id: record.id, fields: out };
 }

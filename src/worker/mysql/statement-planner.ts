@@ -58,7 +58,7 @@ export function chunkRows(rows: readonly RowSize[], maxRows: number, maxBytes: n
 }
 
 /** Fewest rows worth a prepared statement: below, the text statement is small, and one per size would be too many. */
-export const MIN_PREPARED_ROWS = 64;
+const MIN_PREPARED_ROWS = 64;
 
 /** Most parameters of one prepared statement (the protocol counts them in 2 bytes). */
 const MAX_PARAMETERS = 65535;
