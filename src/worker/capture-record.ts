@@ -42,7 +42,8 @@ export type ParsedCaptureEntry =
 /** How every reason for a malformed record starts. */
 export const MALFORMED = 'malformed record: ';
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+/** ignoreBOM: a leading U+FEFF is part of the value, not a marker to strip. */
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** buffer[start, end) as text when it is valid UTF-8, undefined when not; ASCII (most values) without a view or a decoder. */
 export function utf8Text(buffer: Buffer, start: number, end: number): string | undefined {
