@@ -49,17 +49,6 @@ function setMembers(members: GuestReply[]): RespValue[] {
   return out;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The text of valid UTF-8 bytes, or null. */
-export function decodeUtf8(bytes: Uint8Array): string | null {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
 /** `String(value)` for host values (error texts the host itself makes); never throws. */
 export function stringForm(value: unknown): string {
   try {
