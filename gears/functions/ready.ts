@@ -1,7 +1,9 @@
 import { writerOfCaptureStream } from '../../src/shared/keys.js';
-import { LibraryFunction } from '../../src/shared/protocol.js';
+import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
+import { compareStreamIds } from '../../src/shared/stream-id.js';
 import type { OpenRecordCounts } from '../batching/open-records.js';
 import { isSlotElsewhere } from '../cluster-mode.js';
+import { replyArray, replyOptionalString } from '../replies.js';
 import type { WriterContexts } from '../writer-context.js';
 import { cutWhenDue } from './cut.js';
 import { expectArgumentCount, functionError, nonNegativeIntegerArgument } from './function-arguments.js';
@@ -41,7 +43,19 @@ export function registerReadyFunction(writerNames: readonly string[], writers: W
         counts.forget(stream);
       }
     }
-    return [...counts.uncommitted()].filter(ofWriter);
+    // Checked against meta (one HMGET each, only for logs with batches in flight): committed by whichever
+    // instance, or moved away with its slot, a log leaves the index.
+    return [...counts.uncommitted()].filter(ofWriter).filter((stream) => {
+      try {
+        const [cut, committed] = replyArray(client.call('HMGET', writers.get(stream)!.keys.meta, MetaField.cut, MetaField.committed), 'HMGET')
+          .map((value) => replyOptionalString(value, 'HMGET'));
+        if (cut != null && (committed == null || compareStreamIds(committed, cut) < 0)) return true;
+      } catch (error) {
+        if (!isSlotElsewhere(error)) throw error;
+      }
+      counts.forget(stream);
+      return false;
+    });
   }, {
     description: "cuts this node's due capture logs of a writer and lists those with batches to commit",
   });

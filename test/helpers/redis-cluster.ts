@@ -26,6 +26,13 @@ export interface RuntimeCluster {
   readonly shards: readonly ClusterShard[];
   /** Closes shard `index`'s runtime and starts a new one on the same port, as a process restart would. */
   restartRuntime(index: number): Promise<void>;
+  /** The shard (index) whose primary serves `slot` now. */
+  ownerOf(slot: number): Promise<number>;
+  /**
+   * Moves `slot` to shard `to` as docs/scale-out.md asks for a slot holding a capture log: IMPORTING and
+   * MIGRATING, every key of the slot in one MIGRATE, then SETSLOT NODE on the target and the source.
+   */
+  moveSlot(slot: number, to: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,7 +68,29 @@ export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster
       shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port });
       runtimes[index] = shard.runtime;
     };
-    return { shards, restartRuntime, close };
+    const ownerOf = async (slot: number) => {
+      const slots = JSON.parse((await run('redis-cli', ['-p', String(servers[0]!.port), '--json', 'CLUSTER', 'SLOTS'])).stdout) as [number, number, [string, number]][];
+      const port = Number(slots.find(([from, last]) => slot >= from && slot <= last)![2][1]);
+      return shards.findIndex((shard) => shard.runtime.port === port);
+    };
+    const moveSlot = async (slot: number, to: number) => {
+      const source = servers[await ownerOf(slot)]!;
+      const target = servers[to]!;
+      const cli = async (server: RedisServer, ...args: string[]) => (await run('redis-cli', ['-p', String(server.port), ...args])).stdout.trim();
+      const sourceId = await cli(source, 'CLUSTER', 'MYID');
+      const targetId = await cli(target, 'CLUSTER', 'MYID');
+      if (sourceId === targetId) return;
+      await cli(target, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
+      await cli(source, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+      const keys = (await cli(source, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')).split('\n').filter((key) => key !== '');
+      if (keys.length > 0) {
+        const reply = await cli(source, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '10000', 'KEYS', ...keys);
+        if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
+      }
+      await cli(target, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+      await cli(source, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+    };
+    return { shards, restartRuntime, ownerOf, moveSlot, close };
   } catch (error) {
     await close();
     throw error;

@@ -42,14 +42,8 @@ async function server(shard: ClusterShard): Promise<Client> {
 
 /** A stream's records, decoded (format 2 as its fields), read on the shard that owns it. */
 async function records(stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
-  const shard = cluster.shards[await shardOfSlot(keySlot(stream))]!;
+  const shard = cluster.shards[await cluster.ownerOf(keySlot(stream))]!;
   return readStream(await server(shard), stream);
-}
-
-async function shardOfSlot(slot: number): Promise<number> {
-  const slots = (await (await server(cluster.shards[0]!)).sendCommand(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
-  const port = Number(slots.find(([from, to]) => slot >= from && slot <= to)![2][1]);
-  return cluster.shards.findIndex((shard) => shard.runtime.port === port);
 }
 
 beforeAll(async () => {
@@ -76,7 +70,7 @@ describe('the library on a Redis Cluster', () => {
       const log = slotLog(key);
       expect(keySlot(log.changes)).toBe(keySlot(key));
       expect((await records(log.changes)).map((r) => r.fields['key']), log.changes).toContain(key);
-      shards.add(await shardOfSlot(keySlot(key)));
+      shards.add(await cluster.ownerOf(keySlot(key)));
     }
     expect(shards.size).toBe(3);
     const own = await records(slotLog('person:7').changes);
@@ -108,21 +102,13 @@ describe('the library on a Redis Cluster', () => {
     const key = 'person:7';
     const slot = keySlot(key);
     const log = slotLog(key);
-    const from = cluster.shards[await shardOfSlot(slot)]!;
+    const from = cluster.shards[await cluster.ownerOf(slot)]!;
     const to = cluster.shards.find((shard) => shard !== from)!;
     const before = await records(log.changes);
     const source = await server(from);
     const target = await server(to);
-    const sourceId = String(await source.sendCommand(['CLUSTER', 'MYID']));
-    const targetId = String(await target.sendCommand(['CLUSTER', 'MYID']));
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
-    const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
-    expect(keys).toContain(log.changes);
-    await source.sendCommand(['MIGRATE', '127.0.0.1', String(to.server.port), '', '0', '5000', 'KEYS', ...keys]);
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
-    await until(() => shardOfSlot(slot), (index) => cluster.shards[index] === to, 5000, 50);
+    await cluster.moveSlot(slot, cluster.shards.indexOf(to));
+    await until(() => cluster.ownerOf(slot), (index) => cluster.shards[index] === to, 5000, 50);
 
     await client.hSet(key, 'age', '3');
     const after = await until(() => readStream(target, log.changes), (entries) => entries.length > before.length, 5000, 50);

@@ -1,0 +1,150 @@
+/**
+ * One writer's per-slot logs on a Redis Cluster (docs/scale-out.md, how the worker finds work): a writer has a
+ * capture log per slot that ever held one of its keys, up to 16384, so the worker does not run a loop per log.
+ * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
+ * whose oldest record waited batch.maxDelayMs), sweeps every slot's log length now and then for what that
+ * memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that arrived by
+ * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
+ * loops share one cluster client and never block on it.
+ *
+ * Order and exactly-once are each log's WriterLoop's (a batch only after its predecessor committed, one
+ * exactly-once row per log); several workers share the logs through each log's `workers` group.
+ *
+ * @internal
+ */
+import type { WriterConfig } from '../shared/config.js';
+import { CLUSTER_SLOTS } from '../shared/key-slot.js';
+import { CAPTURE_STREAM_PREFIX, partitionKeys, type StreamKeys } from '../shared/keys.js';
+import type { Logger } from '../shared/log.js';
+import { sleep } from './backoff.js';
+import { FailureReporter } from './failure-reporter.js';
+import type { ClusterClient } from './redis/stream-client.js';
+import type { ResolvedWorkerOptions } from './worker-options.js';
+import { WriterLoop } from './writer-loop.js';
+
+export interface ClusterPartitionsContext {
+  readonly writer: WriterConfig;
+  readonly options: ResolvedWorkerOptions;
+  /** Shared by the index polls, the sweeps and every log's loop (none of them blocks). */
+  readonly client: ClusterClient;
+  readonly signal: AbortSignal;
+  readonly report: (error: unknown) => void;
+}
+
+/** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
+function slotLogs(writer: string): StreamKeys[] {
+  return Array.from({ length: CLUSTER_SLOTS }, (_, slot) => partitionKeys(writer, slot, CLUSTER_SLOTS));
+}
+
+export class ClusterPartitions {
+  readonly #ctx: ClusterPartitionsContext;
+  readonly #log: Logger;
+  readonly #failures: FailureReporter;
+  readonly #logs: StreamKeys[];
+  readonly #byStream: Map<string, StreamKeys>;
+  /**
+   * Logs with a loop running. Work found for one of them meanwhile needs nothing: what the loop leaves behind
+   * is listed again by the next poll (running it again at once would spin on a log that waits for a batch
+   * another worker holds).
+   */
+  readonly #active = new Set<string>();
+  /** Logs found with work while the most loops were running, in the order found. */
+  readonly #queued = new Set<string>();
+  readonly #loops = new Set<Promise<void>>();
+  /** The sweep in flight (it runs beside the `ready` polls). */
+  #sweeping: Promise<void> | undefined;
+
+  constructor(ctx: ClusterPartitionsContext) {
+    this.#ctx = ctx;
+    this.#log = ctx.options.log.child({ writer: ctx.writer.name });
+    this.#failures = new FailureReporter(this.#log, ctx.report);
+    this.#logs = slotLogs(ctx.writer.name);
+    this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
+  }
+
+  /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
+  async run(): Promise<void> {
+    const { signal, options, client } = this.#ctx;
+    const pollMs = Math.min(options.blockMs, options.config.batch.maxDelayMs);
+    let lastSweep = 0;
+    let topology = '';
+    while (!signal.aborted) {
+      try {
+        const primaries = client.primaries();
+        const seen = primaries.join(',');
+        // On start, every clusterSweepMs, and when the primaries change (a failover; a resharding shows as
+        // MOVED, which makes the client read the topology again).
+        if (this.#sweeping === undefined && (seen !== topology || Date.now() - lastSweep >= options.clusterSweepMs)) {
+          lastSweep = Date.now();
+          topology = seen;
+          this.#sweeping = this.#sweep()
+            .catch((error: unknown) => {
+              // Swept again at the next topology change or interval; `ready` goes on meanwhile.
+              lastSweep = 0;
+              if (!signal.aborted) this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster sweep)`);
+            })
+            .finally(() => (this.#sweeping = undefined));
+        }
+        const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
+        for (const stream of ready.flat()) this.#found(stream);
+        this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster index)`);
+      }
+      await sleep(pollMs, signal);
+    }
+    await this.#sweeping;
+    while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
+  }
+
+  /**
+   * Every slot's log with records (open, or cut and not committed) on every primary. The logs are found with
+   * SCAN on each node, not by reading the length of all 16384 possible names: a read of a missing key raises a
+   * `keymiss` keyspace event, and a trigger host (the runtime) handles each of those.
+   */
+  async #sweep(): Promise<void> {
+    const { client, writer } = this.#ctx;
+    let found = 0;
+    for (const node of client.primaries()) {
+      if (this.#ctx.signal.aborted) return;
+      const logs = (await client.scanStreams(node, `${CAPTURE_STREAM_PREFIX}${writer.name}:*/${CLUSTER_SLOTS}:{*}`)).filter((stream) => this.#byStream.has(stream));
+      const lengths = await client.lengths(logs);
+      for (const [index, length] of lengths.entries()) {
+        if (length === 0) continue;
+        found += 1;
+        this.#found(logs[index]!);
+      }
+    }
+    this.#log.debug({ logs: found }, 'cluster sweep');
+  }
+
+  /** A log has work: drain it now, or when a loop is free (unless its loop runs already). */
+  #found(stream: string): void {
+    if (this.#ctx.signal.aborted) return;
+    if (this.#active.has(stream)) return;
+    if (this.#active.size < this.#ctx.options.clusterActiveLogs) this.#drain(stream);
+    else this.#queued.add(stream);
+  }
+
+  #drain(stream: string): void {
+    const keys = this.#byStream.get(stream);
+    if (keys === undefined) {
+      this.#log.warn({ stream }, 'the library listed a log that is not one of this writer\'s slot logs; ignored');
+      return;
+    }
+    this.#active.add(stream);
+    const { writer, options, client, signal, report } = this.#ctx;
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true });
+    const running = loop.run().finally(() => {
+      this.#loops.delete(running);
+      this.#active.delete(stream);
+      const next = this.#queued.values().next();
+      if (!next.done) {
+        this.#queued.delete(next.value);
+        this.#found(next.value);
+      }
+    });
+    this.#loops.add(running);
+  }
+}
