@@ -15,7 +15,7 @@ import { expectArgumentCount, functionError, nonNegativeIntegerArgument } from '
  * capture log per slot, and the worker asks each primary which of its logs have work instead of polling
  * thousands of streams. First cuts every log of the writer this instance counts open records of whose oldest
  * waited maxDelayMs (as `cut` would, so time-based cuts need no call per log), then replies the logs with a
- * batch this instance cut and that is not committed yet.
+ * batch this instance cut and that is not committed yet, checked against each one's meta (HMGET cut committed).
  *
  * The index is memory: a log whose batches an earlier instance cut (before a restart, a redeploy, a failover)
  * or that arrived by a slot migration is not in it until this instance counts one of its records; the worker

@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClientType } from 'redis';
 import { ChaosLoad } from '../../bench/chaos/chaos-load.js';
-import { APPLIED_TABLE, CHAOS_EXACTLY_ONCE_TABLE, CHAOS_WRITER, chaosConfig, chaosKeys, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
-import { verifyRound } from '../../bench/chaos/chaos-verify.js';
+import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_WRITER, chaosConfig, chaosKeys, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startPipeline, type Pipeline } from '../../bench/support/pipeline.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { partitionsOf } from '../../src/shared/keys.js';
+import { expectConsistent } from '../helpers/chaos-consistency.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 
 const PARTITIONS = 4;
@@ -42,30 +42,6 @@ async function drained(direct: RedisClientType): Promise<void> {
   }, 30_000, 100);
 }
 
-/** Keys whose versions reached MySQL out of order, as `cp:<id>: v<n> after v<m>`. */
-async function outOfOrder(db: TestDatabase): Promise<{ applied: number; wrong: string[] }> {
-  const applied = await db.query<Array<{ person_id: string | number; version: string | number }>>(`SELECT person_id, version FROM ${APPLIED_TABLE} ORDER BY seq`);
-  const last = new Map<string, number>();
-  const wrong: string[] = [];
-  for (const { person_id, version } of applied) {
-    const id = String(person_id);
-    const previous = last.get(id) ?? 0;
-    if (Number(version) <= previous) wrong.push(`cp:${id}: v${version} after v${previous}`);
-    last.set(id, Number(version));
-  }
-  return { applied: applied.length, wrong };
-}
-
-async function expectConsistent(direct: RedisClientType, db: TestDatabase, load: ChaosLoad): Promise<void> {
-  const verdict = await verifyRound(direct, db, load.outcomes, new Set());
-  expect(verdict.examples).toEqual([]);
-  expect(verdict.lost).toBe(0);
-  expect(verdict.appliedTwice).toBe(0);
-  const order = await outOfOrder(db);
-  expect(order.wrong.slice(0, 5)).toEqual([]);
-  expect(order.applied).toBeGreaterThan(0);
-}
-
 describe('partitions: 4 on one Redis', () => {
   it('two workers drain every partition, one SIGKILLed mid-load: in order, nothing lost, nothing applied twice, one cursor row per partition', async () => {
     db = await createTestDatabase('partitions_load');
@@ -87,7 +63,7 @@ describe('partitions: 4 on one Redis', () => {
       // Every partition received changes and was committed through its own meta.
       expect(await direct.hGet(keys.meta, 'committed'), keys.meta).not.toBeNull();
     }
-    await expectConsistent(direct, db, load);
+    await expectConsistent(direct, db, load.outcomes);
     const cursors = await db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE} ORDER BY id`);
     expect(cursors.map((c) => c.id)).toEqual(partitionKeys.map((k) => k.changes).sort());
     expect(workers[0]!.isRunning()).toBe(true);
@@ -113,6 +89,6 @@ describe('partitions: 4 on one Redis', () => {
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-partitions-')), chaosConfig({ partitions: PARTITIONS }));
     pipeline.startWorker({ consumer: 'p1', configFile });
     await drained(direct);
-    await expectConsistent(direct, db, load);
+    await expectConsistent(direct, db, load.outcomes);
   }, 90_000);
 });
