@@ -16,6 +16,7 @@ import type { WriterConfig } from '../shared/config.js';
 import { CLUSTER_SLOTS } from '../shared/key-slot.js';
 import { CAPTURE_STREAM_PREFIX, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
+import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
 import { FailureReporter } from './failure-reporter.js';
 import type { ClusterClient } from './redis/stream-client.js';
@@ -113,6 +114,9 @@ export class ClusterPartitions {
       for (const [index, length] of lengths.entries()) {
         if (length === 0) continue;
         found += 1;
+        // Its open records may be unknown to the node's library (they came with a migrated slot, or were
+        // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now.
+        await client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [logs[index]!], ['0']);
         this.#found(logs[index]!);
       }
     }

@@ -4,14 +4,10 @@
  * runtimes. The runtimes start before `redis-cli --cluster create`, which connects to the announced addresses
  * while it waits for the cluster to agree. `close()` stops everything that was started, even after a failed start.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { announcedOwnerOf, formCluster, moveSlot as moveSlotBetween } from '../../bench/support/cluster-slots.js';
 import { findFreePort } from '../../bench/support/redis-server-process.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
-import { until } from './until.js';
-
-const run = promisify(execFile);
 
 export interface ClusterShard {
   /** The redis-server (its own port; clients never use it). */
@@ -58,10 +54,7 @@ export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster
       runtimes.push(runtime);
       shards.push({ server, runtime, url: runtime.url });
     }
-    await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-yes'], { timeout: 30_000 });
-    for (const server of servers) {
-      await until(() => clusterState(server.port), (state) => state === 'ok', 15_000, 50);
-    }
+    await formCluster(servers.map((server) => server.port));
     const restartRuntime = async (index: number) => {
       const shard = shards[index]!;
       await shard.runtime.close();
@@ -69,35 +62,13 @@ export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster
       runtimes[index] = shard.runtime;
     };
     const ownerOf = async (slot: number) => {
-      const slots = JSON.parse((await run('redis-cli', ['-p', String(servers[0]!.port), '--json', 'CLUSTER', 'SLOTS'])).stdout) as [number, number, [string, number]][];
-      const port = Number(slots.find(([from, last]) => slot >= from && slot <= last)![2][1]);
+      const port = await announcedOwnerOf(servers[0]!.port, slot);
       return shards.findIndex((shard) => shard.runtime.port === port);
     };
-    const moveSlot = async (slot: number, to: number) => {
-      const source = servers[await ownerOf(slot)]!;
-      const target = servers[to]!;
-      const cli = async (server: RedisServer, ...args: string[]) => (await run('redis-cli', ['-p', String(server.port), ...args])).stdout.trim();
-      const sourceId = await cli(source, 'CLUSTER', 'MYID');
-      const targetId = await cli(target, 'CLUSTER', 'MYID');
-      if (sourceId === targetId) return;
-      await cli(target, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
-      await cli(source, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
-      const keys = (await cli(source, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')).split('\n').filter((key) => key !== '');
-      if (keys.length > 0) {
-        const reply = await cli(source, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '10000', 'KEYS', ...keys);
-        if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
-      }
-      await cli(target, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-      await cli(source, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-    };
+    const moveSlot = async (slot: number, to: number) => moveSlotBetween(slot, servers[await ownerOf(slot)]!.port, servers[to]!.port);
     return { shards, restartRuntime, ownerOf, moveSlot, close };
   } catch (error) {
     await close();
     throw error;
   }
-}
-
-async function clusterState(port: number): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO']);
-  return /cluster_state:(\w+)/.exec(stdout)?.[1] ?? 'unknown';
 }
