@@ -32,6 +32,9 @@ export interface ClusterPartitionsContext {
   readonly report: (error: unknown) => void;
 }
 
+/** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
+const TOPOLOGY_CHECK_MS = 1000;
+
 /** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
 function slotLogs(writer: string): StreamKeys[] {
   return Array.from({ length: CLUSTER_SLOTS }, (_, slot) => partitionKeys(writer, slot, CLUSTER_SLOTS));
@@ -68,24 +71,33 @@ export class ClusterPartitions {
     const { signal, options, client } = this.#ctx;
     const pollMs = Math.min(options.blockMs, options.config.batch.maxDelayMs);
     let lastSweep = 0;
+    let lastCheck = 0;
     let topology = '';
+    // On start, when slot ownership changes (a slot moved, a replica promoted: looked at every second), and
+    // every clusterSweepMs.
+    let sweepDue = true;
     while (!signal.aborted) {
       try {
-        const primaries = client.primaries();
-        const seen = primaries.join(',');
-        // On start, every clusterSweepMs, and when the primaries change (a failover; a resharding shows as
-        // MOVED, which makes the client read the topology again).
-        if (this.#sweeping === undefined && (seen !== topology || Date.now() - lastSweep >= options.clusterSweepMs)) {
-          lastSweep = Date.now();
+        if (Date.now() - lastCheck >= TOPOLOGY_CHECK_MS) {
+          lastCheck = Date.now();
+          const seen = await client.slotOwners();
+          if (seen !== topology) sweepDue = true;
           topology = seen;
+        }
+        if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
+        // A change seen while a sweep runs is swept again after it.
+        if (sweepDue && this.#sweeping === undefined) {
+          sweepDue = false;
+          lastSweep = Date.now();
           this.#sweeping = this.#sweep()
             .catch((error: unknown) => {
-              // Swept again at the next topology change or interval; `ready` goes on meanwhile.
-              lastSweep = 0;
+              // Swept again at the next poll; `ready` goes on meanwhile.
+              sweepDue = true;
               if (!signal.aborted) this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster sweep)`);
             })
             .finally(() => (this.#sweeping = undefined));
         }
+        const primaries = client.primaries();
         const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
         for (const stream of ready.flat()) this.#found(stream);
         this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);

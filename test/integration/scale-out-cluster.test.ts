@@ -94,9 +94,15 @@ describe('the write-behind on a Redis Cluster', () => {
     expect(new Set(cursors.map((c) => c.id))).toEqual(committedLogs);
   }, 90_000);
 
-  it('records still uncut when their slot moved, which the new node does not count, are found by the sweep and committed', async () => {
+  it('records still open when their slot moves, which the new node does not count, are cut and committed after the sweep the move starts', async () => {
     await Promise.all(workers.map((worker) => worker.stop()));
-    // No worker runs, so nothing cuts the record by time: it moves with its slot still open.
+    // Cut by time only after 20 s, longer than the test waits: only the worker's sweep can cut the record on
+    // its new node, and only the one the slot move starts comes soon enough (the periodic one is every 30 s).
+    const config = { ...chaosConfig(), batch: { ...chaosConfig().batch, maxDelayMs: 20_000 } };
+    await deployLibrary({ redisUrl: cluster.shards[0]!.url, config });
+    const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), config);
+    workers.push(startCliProcess(['worker', '--redis', cluster.shards[1]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c3']));
+    await sleep(2000);
     const id = KEYS + 1;
     const key = `${CHAOS_PREFIX}:${id}`;
     await client.hSet(key, chaosHashFields(id, 1));
@@ -106,9 +112,7 @@ describe('the write-behind on a Redis Cluster', () => {
     expect(await before.xLen(log.changes)).toBeGreaterThan(await before.xLen(log.batches));
     await cluster.moveSlot(slot, ((await cluster.ownerOf(slot)) + 1) % cluster.shards.length);
 
-    const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), chaosConfig());
-    workers.push(startCliProcess(['worker', '--redis', cluster.shards[1]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c3']));
-    await waitFor('the moved record to be committed', async () => (await db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 20_000, 100);
+    await waitFor('the moved record to be committed', async () => (await db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 10_000, 100);
     expect(await clusterBacklog(servers)).toBe(0);
   }, 60_000);
 });

@@ -40,6 +40,12 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     }
   }
 
+  /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */
+  async slotOwners(): Promise<string> {
+    const reply = (await this.send(['CLUSTER', 'SLOTS'], undefined)) as [number, number, [Buffer, number]][];
+    return reply.map(([from, to, [host, port]]) => `${from}-${to}@${String(host)}:${port}`).sort().join(',');
+  }
+
   /** The streams on one primary whose names match `pattern` (SCAN … TYPE stream, 1000 keys a step). */
   async scanStreams(node: string, pattern: string): Promise<string[]> {
     const found: string[] = [];

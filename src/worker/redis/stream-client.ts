@@ -60,6 +60,8 @@ export interface ClusterClient extends StreamClient {
   primaries(): string[];
   /** The library's `ready` on one primary: its logs of `writer` with batches to commit, after cutting due ones. */
   ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]>;
+  /** Slot ownership as one node sees it, in a form to compare with an earlier reading. */
+  slotOwners(): Promise<string>;
   /** The streams on one primary whose names match `pattern` (a glob). */
   scanStreams(node: string, pattern: string): Promise<string[]>;
   /** XLEN of each stream, in order, each on its shard. */
