@@ -14,7 +14,7 @@
  */
 import type { WriterConfig } from '../shared/config.js';
 import { CLUSTER_SLOTS } from '../shared/key-slot.js';
-import { CAPTURE_STREAM_PREFIX, partitionKeys, type StreamKeys } from '../shared/keys.js';
+import { CAPTURE_STREAM_PREFIX, WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
@@ -55,6 +55,8 @@ export class ClusterPartitions {
   /** Logs found with work while the most loops were running, in the order found. */
   readonly #queued = new Set<string>();
   readonly #loops = new Set<Promise<void>>();
+  /** Logs whose batches another consumer holds, not drained again before the time given (see #restIfHeldElsewhere). */
+  readonly #resting = new Map<string, number>();
   /** The sweep in flight (it runs beside the `ready` polls). */
   #sweeping: Promise<void> | undefined;
 
@@ -138,7 +140,7 @@ export class ClusterPartitions {
   /** A log has work: drain it now, or when a loop is free (unless its loop runs already). */
   #found(stream: string): void {
     if (this.#ctx.signal.aborted) return;
-    if (this.#active.has(stream)) return;
+    if (this.#active.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return;
     if (this.#active.size < this.#ctx.options.clusterActiveLogs) this.#drain(stream);
     else this.#queued.add(stream);
   }
@@ -152,7 +154,7 @@ export class ClusterPartitions {
     this.#active.add(stream);
     const { writer, options, client, signal, report } = this.#ctx;
     const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true });
-    const running = loop.run().finally(() => {
+    const running = loop.run().then(() => this.#restIfHeldElsewhere(keys)).finally(() => {
       this.#loops.delete(running);
       this.#active.delete(stream);
       const next = this.#queued.values().next();
@@ -162,5 +164,21 @@ export class ClusterPartitions {
       }
     });
     this.#loops.add(running);
+  }
+
+  /**
+   * A loop ends when this worker holds nothing of the log. If batches are still pending, another consumer holds
+   * them: a live one commits them, a dead one's are reclaimed after claimMinIdleMs. `ready` lists the log at
+   * every poll until then; starting a loop each time would only repeat the same reads, so the log rests for
+   * claimIntervalMs (the pace at which a loop looks for idle batches anyway).
+   */
+  async #restIfHeldElsewhere(keys: StreamKeys): Promise<void> {
+    if (this.#ctx.signal.aborted) return;
+    try {
+      if ((await this.#ctx.client.pendingCount(keys.batches, WORKER_GROUP)) > 0) this.#resting.set(keys.changes, Date.now() + this.#ctx.options.claimIntervalMs);
+      else this.#resting.delete(keys.changes);
+    } catch {
+      // Unknown: no rest; the next poll lists the log again if it still has work.
+    }
   }
 }
