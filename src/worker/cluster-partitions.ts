@@ -14,11 +14,12 @@
  */
 import type { WriterConfig } from '../shared/config.js';
 import { CLUSTER_SLOTS } from '../shared/key-slot.js';
-import { CAPTURE_STREAM_PREFIX, WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
+import { WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
 import { FailureReporter } from './failure-reporter.js';
+import { slotLogsOn } from './slot-logs.js';
 import type { ClusterClient } from './redis/stream-client.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 import { WriterLoop } from './writer-loop.js';
@@ -113,17 +114,13 @@ export class ClusterPartitions {
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
 
-  /**
-   * Every slot's log with records (open, or cut and not committed) on every primary. The logs are found with
-   * SCAN on each node, not by reading the length of all 16384 possible names: a read of a missing key raises a
-   * `keymiss` keyspace event, and a trigger host (the runtime) handles each of those.
-   */
+  /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
   async #sweep(): Promise<void> {
     const { client, writer } = this.#ctx;
     let found = 0;
     for (const node of client.primaries()) {
       if (this.#ctx.signal.aborted) return;
-      const logs = (await client.scanStreams(node, `${CAPTURE_STREAM_PREFIX}${writer.name}:*/${CLUSTER_SLOTS}:{*}`)).filter((stream) => this.#byStream.has(stream));
+      const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
       const lengths = await client.lengths(logs);
       for (const [index, length] of lengths.entries()) {
         if (length === 0) continue;

@@ -17,6 +17,7 @@ import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
+import { runStatus } from '../../src/cli/commands/status.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
 import { partitionKeys } from '../../src/shared/keys.js';
@@ -93,6 +94,13 @@ describe('the write-behind on a Redis Cluster', () => {
     }
     expect(committedLogs.size).toBeGreaterThan(100);
     expect(new Set(cursors.map((c) => c.id))).toEqual(committedLogs);
+    // `writebehind status` through any node sums the writer's slot logs of every shard.
+    const report = await runStatus({ redis: cluster.shards[2]!.url, config: configFile, json: true }, () => undefined);
+    const status = report.writers[0]!;
+    expect(status.backlog).toBe(0);
+    expect(status.partitions!.slice(1).map((log) => log.stream).sort()).toEqual([...committedLogs].sort());
+    expect(status.committedRows).toBe(status.partitions!.reduce((rows, log) => rows + log.committedRows, 0));
+    expect(status.committedRows).toBeGreaterThan(0);
   }, 90_000);
 
   it('records still open when their slot moves, which the new node does not count, are cut and committed after the sweep the move starts', async () => {
