@@ -36,6 +36,9 @@ export interface ClusterPartitionsContext {
 /** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
 const TOPOLOGY_CHECK_MS = 1000;
 
+/** `cut` calls the sweep has in flight at once. */
+const SWEEP_CUTS_IN_FLIGHT = 64;
+
 /** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
 function slotLogs(writer: string): StreamKeys[] {
   return Array.from({ length: CLUSTER_SLOTS }, (_, slot) => partitionKeys(writer, slot, CLUSTER_SLOTS));
@@ -122,13 +125,15 @@ export class ClusterPartitions {
       if (this.#ctx.signal.aborted) return;
       const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
       const lengths = await client.lengths(logs);
-      for (const [index, length] of lengths.entries()) {
-        if (length === 0) continue;
-        found += 1;
-        // Its open records may be unknown to the node's library (they came with a migrated slot, or were
-        // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now.
-        await client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [logs[index]!], ['0']);
-        this.#found(logs[index]!);
+      const withRecords = logs.filter((_, index) => lengths[index]! > 0);
+      found += withRecords.length;
+      // Their open records may be unknown to the node's library (they came with a migrated slot, or were
+      // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now,
+      // a chunk of calls in flight at a time.
+      for (let from = 0; from < withRecords.length && !this.#ctx.signal.aborted; from += SWEEP_CUTS_IN_FLIGHT) {
+        const chunk = withRecords.slice(from, from + SWEEP_CUTS_IN_FLIGHT);
+        await Promise.all(chunk.map((stream) => client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [stream], ['0'])));
+        for (const stream of chunk) this.#found(stream);
       }
     }
     this.#log.debug({ logs: found }, 'cluster sweep');
