@@ -110,8 +110,11 @@ describe('the write-behind on a Redis Cluster', () => {
     const config = { ...chaosConfig(), batch: { ...chaosConfig().batch, maxDelayMs: 20_000 } };
     await deployLibrary({ redisUrl: cluster.shards[0]!.url, config });
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), config);
-    workers.push(startCliProcess(['worker', '--redis', cluster.shards[1]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c3']));
-    await sleep(2000);
+    const worker = startCliProcess(['worker', '--redis', cluster.shards[1]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c3'], { LOG_LEVEL: 'info' });
+    workers.push(worker);
+    // Its first sweep (which would cut the record) is done before the record is written.
+    await waitFor('the worker to start', async () => worker.tail().includes('"msg":"worker started"'), 20_000, 100);
+    await sleep(1000);
     const id = KEYS + 1;
     const key = `${CHAOS_PREFIX}:${id}`;
     await client.hSet(key, chaosHashFields(id, 1));
