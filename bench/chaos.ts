@@ -14,6 +14,7 @@ import { announce } from './support/progress.js';
 import { renderMachine } from './support/report.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 import { runRound, type Fault, type RoundResult } from './chaos/chaos-round.js';
+import { CLUSTER_ROUND, runClusterRound } from './chaos/cluster-round.js';
 import { badInputs } from './chaos/faults/bad-inputs.js';
 import { mysqlCuts } from './chaos/faults/mysql-cuts.js';
 import { poisonRecords } from './chaos/faults/poison-records.js';
@@ -29,21 +30,20 @@ function positiveInt(name: string) {
 }
 
 const options = new Command('chaos')
-  .description('Fault campaign on loopback: worker SIGKILLs, MySQL connection cuts, runtime/redis-server restarts, poison records, bad inputs; prints losses and double applications.')
+  .description('Fault campaign on loopback: worker SIGKILLs, MySQL connection cuts, runtime/redis-server restarts, poison records, bad inputs, and on a 3-shard Redis Cluster slot moves with worker kills; prints losses and double applications.')
   .option('--seconds <n>', 'seconds of load per fault round (default 15, --quick 6)', positiveInt('--seconds'))
   .option('--rate <n>', 'changes per second of the load', positiveInt('--rate'), 150)
   .option('--keys <n>', 'distinct keys the load writes', positiveInt('--keys'), 2000)
   .option('--quick', 'shorter rounds (about a minute in all)', false)
   .option('--no-exactly-once', 'control run at-least-once: replays are allowed, so "applied twice" shows the detector at work')
-  .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad)')
+  .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad, cluster)')
   .option('--out <dir>', 'directory of chaos.json and chaos.md', 'bench/results')
   .parse(process.argv)
   .opts<{ seconds?: number; rate: number; keys: number; quick: boolean; exactlyOnce: boolean; only?: string[]; out: string }>();
 
 const seconds = options.seconds ?? (options.quick ? 6 : 15);
-const FAULTS: readonly Fault[] = [workerKills(options.quick ? 3 : 5), mysqlCuts(), runtimeRestarts(options.quick ? 2 : 4), poisonRecords(options.quick ? 6 : 12), badInputs()].filter(
-  (fault) => options.only === undefined || options.only.some((word) => fault.name.toLowerCase().includes(word.toLowerCase())),
-);
+const selected = (name: string) => options.only === undefined || options.only.some((word) => name.toLowerCase().includes(word.toLowerCase()));
+const FAULTS: readonly Fault[] = [workerKills(options.quick ? 3 : 5), mysqlCuts(), runtimeRestarts(options.quick ? 2 : 4), poisonRecords(options.quick ? 6 : 12), badInputs()].filter((fault) => selected(fault.name));
 
 const HEADER = ['fault', 'injected', 'survived', 'changes', 'lost', 'lost, write unanswered', 'applied twice'] as const;
 
@@ -85,14 +85,19 @@ async function main(): Promise<void> {
     const machine = renderMachine(await describeMachine(db));
     process.stderr.write(`machine: ${machine}\n`);
     const results: RoundResult[] = [];
-    for (const fault of FAULTS) {
-      announce(fault.name);
+    const roundOptions = { seconds, rate: options.rate, keys: options.keys, exactlyOnce: options.exactlyOnce };
+    const rounds = [
+      ...FAULTS.map((fault) => ({ name: fault.name, run: () => runRound(fault, db, roundOptions) })),
+      ...(selected(CLUSTER_ROUND) ? [{ name: CLUSTER_ROUND, run: () => runClusterRound(db, roundOptions) }] : []),
+    ];
+    for (const round of rounds) {
+      announce(round.name);
       try {
-        results.push(await runRound(fault, db, { seconds, rate: options.rate, keys: options.keys, exactlyOnce: options.exactlyOnce }));
+        results.push(await round.run());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         process.stderr.write(`  round failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
-        results.push({ fault: fault.name, injected: '-', survived: false, changes: 0, lost: Number.NaN, lostUnacknowledged: Number.NaN, appliedTwice: Number.NaN, notes: [`round failed: ${message.split('\n')[0]}`] });
+        results.push({ fault: round.name, injected: '-', survived: false, changes: 0, lost: Number.NaN, lostUnacknowledged: Number.NaN, appliedTwice: Number.NaN, notes: [`round failed: ${message.split('\n')[0]}`] });
       }
     }
     process.stdout.write(`\n${renderTable(results)}\n\n`);

@@ -6,13 +6,10 @@
  * process shares this machine's cores: the figure says whether shards add capture throughput here, not on a
  * machine with a core per shard.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createClient, createCluster } from 'redis';
-import { startNodeProcess, type CliProcess } from './support/cli-process.js';
-import { findFreePort, startRedisServerProcess, waitForPing, type RedisServerProcess } from './support/redis-server-process.js';
-import { repoRoot } from './support/repo-root.js';
+import type { CliProcess } from './support/cli-process.js';
+import { findFreePort, startRedisServerProcess, type RedisServerProcess } from './support/redis-server-process.js';
+import { startRuntimeClusterProcesses, startRuntimeProcess } from './support/runtime-cluster-processes.js';
 
 const CAPTURE_LIBRARY = `#!js api_version=1.0 name=benchcapture
 redis.registerKeySpaceTrigger('capture', 'bc:', (client, data) => {
@@ -23,17 +20,10 @@ redis.registerKeySpaceTrigger('capture', 'bc:', (client, data) => {
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] ?? 10) || 10;
 const WINDOW = 64;
-const run = promisify(execFile);
 
 interface Target {
   readonly servers: RedisServerProcess[];
   readonly runtimes: CliProcess[];
-}
-
-async function startRuntimeProcess(server: RedisServerProcess, port: number): Promise<CliProcess> {
-  const runtime = startNodeProcess(join(repoRoot(), 'dist/bench/support/runtime-entry.js'), ['--redis', server.url, '--port', String(port)]);
-  await waitForPing(port, () => runtime.isRunning(), 'runtime');
-  return runtime;
 }
 
 async function stop(target: Target): Promise<void> {
@@ -84,35 +74,23 @@ async function single(): Promise<number> {
 }
 
 async function cluster(): Promise<number> {
-  const target: Target = { servers: [], runtimes: [] };
+  const target = await startRuntimeClusterProcesses(3);
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const port = await findFreePort();
-      const bus = await findFreePort();
-      ports.push(port);
-      target.servers.push(await startRedisServerProcess({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(bus), '--cluster-announce-port', String(port)] }));
-      target.runtimes.push(await startRuntimeProcess(target.servers[i]!, port));
-    }
-    await run('redis-cli', ['--cluster', 'create', ...target.servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-yes'], { timeout: 30_000 });
-    for (const server of target.servers) {
-      for (let ok = false; !ok; await new Promise((r) => setTimeout(r, 100))) ok = (await run('redis-cli', ['-p', String(server.port), 'CLUSTER', 'INFO'])).stdout.includes('cluster_state:ok');
-    }
-    const client = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${ports[0]}` }] });
+    const client = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${target.ports[0]}` }] });
     await client.connect();
-    const loader = createClient({ url: `redis://127.0.0.1:${ports[0]}` });
+    const loader = createClient({ url: `redis://127.0.0.1:${target.ports[0]}` });
     await loader.connect();
     await loader.sendCommand(['TFUNCTION', 'LOAD', CAPTURE_LIBRARY]);
     await loader.close();
     const rate = await load((i) => client.hSet(`bc:${i}`, { a: String(i), b: 'x' }));
     await client.close();
-    for (const port of ports) {
+    for (const port of target.ports) {
       const failed = await failedCaptures(port);
       if (failed !== 0) throw new Error(`${failed} captures failed on the runtime at ${port}`);
     }
     return rate;
   } finally {
-    await stop(target);
+    await target.close();
   }
 }
 

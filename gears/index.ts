@@ -13,10 +13,11 @@ import { registerCaptureTrigger } from './capture/capture-trigger.js';
 import { registerBackfillFunction, registerDeleteMissingFunction } from './functions/backfill.js';
 import { registerCommittedFunction } from './functions/committed.js';
 import { registerCutFunction } from './functions/cut.js';
+import { registerReadyFunction } from './functions/ready.js';
 import { registerStatusFunction } from './functions/status.js';
 import { registerVersionFunction } from './functions/version.js';
 import { loadLibraryConfig } from './library-config.js';
-import { createLegacyContext, createWriterContexts } from './writer-context.js';
+import { WriterContexts, createLegacyContext, createWriterContexts } from './writer-context.js';
 
 const config = loadLibraryConfig(redis.config);
 // One context per writer, or per partition of a partitioned writer.
@@ -25,14 +26,16 @@ const partitionsOfWriters = config.writers.map((writer) => createWriterContexts(
 // a backlog left there by the previous library drains.
 const legacyStreams = config.writers.map((writer) => createLegacyContext(writer, config)).filter((c) => c !== null);
 const writers = [...partitionsOfWriters.flat(), ...legacyStreams];
-const writersByStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
+// By capture stream; on a cluster also each writer's per-slot logs (capture-trigger.ts).
+const writersByStream = new WriterContexts(writers, config.writers, config);
 // The records counted since each writer's last cut, shared by the batcher, `cut` and `status`.
 const openRecords = new OpenRecordCounts(config.batch.size);
 
-for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions);
-registerBatcherTrigger(createBatcher(writers, openRecords, config.batch.size));
+for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions, writersByStream);
+registerBatcherTrigger(createBatcher(writersByStream, openRecords, config.batch.size));
 registerCutFunction(writersByStream, openRecords);
-registerCommittedFunction(writersByStream);
+registerReadyFunction(config.writers.map((writer) => writer.name), writersByStream, openRecords);
+registerCommittedFunction(writersByStream, openRecords);
 registerBackfillFunction(writersByStream);
 registerDeleteMissingFunction(writersByStream);
 registerStatusFunction(config.name, __LIBRARY_VERSION__, writers, openRecords, config.batch.size);

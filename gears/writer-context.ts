@@ -5,7 +5,8 @@
  * `committed` and `status` work per context, so per partition.
  */
 import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../src/shared/config.js';
-import { hashKeyPrefix, partitionKeys, writerKeys, type StreamKeys } from '../src/shared/keys.js';
+import { CLUSTER_SLOTS, keySlot } from '../src/shared/key-slot.js';
+import { hashKeyPrefix, partitionKeys, slotPartitionOfStream, writerKeys, type StreamKeys } from '../src/shared/keys.js';
 
 export interface WriterContext {
   readonly name: string;
@@ -51,4 +52,59 @@ function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfi
     onExpire: writer.onExpire,
     deadLetterMaxLen: config.deadLetterMaxLen,
   });
+}
+
+/**
+ * The contexts of every capture log of the config, found by capture stream name: the fixed ones (each writer's
+ * partitions and unpartitioned log), and on a cluster each writer's per-slot partitions (`<writer>:<slot>/16384`),
+ * made on first use since a shard only ever meets the slots it serves.
+ */
+export class WriterContexts {
+  readonly #fixed: ReadonlyMap<string, WriterContext>;
+  readonly #writers: ReadonlyMap<string, WriterConfig>;
+  readonly #config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>;
+  /** Per-slot contexts made so far, by capture stream and by writer and slot (the capture's lookup). */
+  readonly #slots = new Map<string, WriterContext>();
+  readonly #bySlot = new Map<string, (WriterContext | undefined)[]>();
+
+  constructor(fixed: readonly WriterContext[], writers: readonly WriterConfig[], config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>) {
+    this.#fixed = new Map(fixed.map((writer) => [writer.keys.changes, writer] as const));
+    this.#writers = new Map(writers.map((writer) => [writer.name, writer] as const));
+    this.#config = config;
+  }
+
+  /** The context of a capture stream, or undefined when no writer of the config owns it. */
+  get(stream: string): WriterContext | undefined {
+    const fixed = this.#fixed.get(stream) ?? this.#slots.get(stream);
+    if (fixed !== undefined) return fixed;
+    const partition = slotPartitionOfStream(stream);
+    const writer = partition === null ? undefined : this.#writers.get(partition.writer);
+    return partition === null || writer === undefined ? undefined : this.ofSlot(writer.name, partition.slot);
+  }
+
+  /** The per-slot partition of `writer` that captures keys of `slot` (on a cluster). */
+  ofSlot(writer: string, slot: number): WriterContext {
+    let slots = this.#bySlot.get(writer);
+    if (slots === undefined) {
+      slots = new Array<WriterContext | undefined>(CLUSTER_SLOTS);
+      this.#bySlot.set(writer, slots);
+    }
+    let context = slots[slot];
+    if (context === undefined) {
+      context = createWriterContext(this.#writers.get(writer)!, this.#config, partitionKeys(writer, slot, CLUSTER_SLOTS));
+      slots[slot] = context;
+      this.#slots.set(context.keys.changes, context);
+    }
+    return context;
+  }
+
+  /** The per-slot partition of `writer` that captures `key` (on a cluster). */
+  ofKey(writer: string, key: Uint8Array): WriterContext {
+    return this.ofSlot(writer, keySlot(key));
+  }
+
+  /** The fixed capture streams' names (for error messages: per-slot ones are not listed). */
+  keys(): IterableIterator<string> {
+    return this.#fixed.keys();
+  }
 }

@@ -83,3 +83,20 @@ async function readHashes(direct: RedisClientType, excluded: ReadonlySet<number>
   const values = await Promise.all(ids.map((id) => direct.hGetAll(`${CHAOS_PREFIX}:${id}`)));
   return new Map(ids.map((id, i) => [id, values[i] as Record<string, string>]));
 }
+
+/**
+ * Keys whose versions reached MySQL out of order (`cp:<id>: v<n> after v<m>`), from the applied-versions log
+ * the AFTER INSERT/UPDATE triggers write in commit order; `applied` counts the applications read.
+ */
+export async function appliedOutOfOrder(db: Pick<BenchDatabase, 'query'>): Promise<{ applied: number; wrong: string[] }> {
+  const applied = await db.query<Array<{ person_id: string | number; version: string | number }>>(`SELECT person_id, version FROM ${APPLIED_TABLE} ORDER BY seq`);
+  const last = new Map<string, number>();
+  const wrong: string[] = [];
+  for (const { person_id, version } of applied) {
+    const id = String(person_id);
+    const previous = last.get(id) ?? 0;
+    if (Number(version) <= previous) wrong.push(`${CHAOS_PREFIX}:${id}: v${version} after v${previous}`);
+    last.set(id, Number(version));
+  }
+  return { applied: applied.length, wrong };
+}

@@ -6,7 +6,7 @@
  * the count against meta, EXISTS, XADD, HSET), once per batch.size records.
  */
 import { compareStreamIds, formatStreamId } from '../../src/shared/stream-id.js';
-import type { WriterContext } from '../writer-context.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { cutBatch } from './cut-batch.js';
 import type { OpenRecordCounts } from './open-records.js';
 import { readPersistedCursor } from './writer-meta.js';
@@ -16,8 +16,7 @@ export interface Batcher {
   onRecord(client: GearsClient, record: GearsStreamRecord): void;
 }
 
-export function createBatcher(writers: readonly WriterContext[], counts: OpenRecordCounts, batchSize: number): Batcher {
-  const byStream = new Map(writers.map((writer) => [writer.keys.changes, writer] as const));
+export function createBatcher(byStream: WriterContexts, counts: OpenRecordCounts, batchSize: number): Batcher {
   const reportedUnknown = new Set<string>();
   return {
     onRecord(client, record) {

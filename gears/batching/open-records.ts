@@ -34,6 +34,8 @@ export class OpenRecordCounts {
   readonly #epoch: string;
   /** By capture stream: one count per writer, or per partition of a partitioned writer. */
   readonly #byWriter = new Map<string, OpenRecords>();
+  /** Capture streams with a batch cut by this instance and not committed yet. */
+  readonly #uncommitted = new Set<string>();
 
   constructor(batchSize: number) {
     this.#batchSize = batchSize;
@@ -80,9 +82,35 @@ export class OpenRecordCounts {
     return next;
   }
 
-  /** After a cut: nothing open, the persisted cursor as just written. */
+  /** After a cut: nothing open, the persisted cursor as just written; the log has a batch to commit. */
   cutAt(writer: WriterContext, persisted: PersistedCursor, last: string | null): void {
     this.#byWriter.set(writer.keys.changes, { persisted, open: 0, firstOpen: null, last });
+    this.#uncommitted.add(writer.keys.changes);
+  }
+
+  /** After `committed` through `committed`: the log has nothing left to commit once that reaches its last cut. */
+  committedThrough(writer: WriterContext, committed: string): void {
+    const cut = this.#byWriter.get(writer.keys.changes)?.persisted.cut ?? null;
+    if (cut === null || compareStreamIds(committed, cut) >= 0) this.#uncommitted.delete(writer.keys.changes);
+  }
+
+  /** Drops what is known of a log whose slot left this node (a migration). */
+  forget(stream: string): void {
+    this.#byWriter.delete(stream);
+    this.#uncommitted.delete(stream);
+  }
+
+  /** Capture streams with records counted but not cut yet. */
+  *withOpenRecords(): IterableIterator<string> {
+    for (const [stream, open] of this.#byWriter) if (open.open > 0) yield stream;
+  }
+
+  /**
+   * Capture streams this instance cut a batch of that is not committed yet (ready.ts). Memory only: a log cut
+   * by an earlier instance (before a restart, a redeploy, a failover) is not among them.
+   */
+  uncommitted(): ReadonlySet<string> {
+    return this.#uncommitted;
   }
 }
 

@@ -1,8 +1,9 @@
 import { CAPTURE_STREAM_PREFIX, partitionOfKey } from '../../src/shared/keys.js';
 import { toHex } from '../bytes.js';
-import type { WriterContext } from '../writer-context.js';
+import { isClusterMode, isSlotElsewhere } from '../cluster-mode.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
-import { currentDatabase, databaseCheck } from './database.js';
+import { currentDatabase, DATABASE_ZERO, databaseCheck, type DatabaseCheck } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
 
 /**
@@ -21,22 +22,46 @@ import { deadLetterCapture } from './dead-letter.js';
  * - databases: only database 0 is captured. A write in another database is left as it is and the callback
  *   throws `... <key> was written in database <n> ...` (num_failed / last_error; nothing is written there).
  *
+ * - on a cluster: the record goes into the key's slot's partition (`wb:changes:<writer>:<slot>/16384:{<tag>}`),
+ *   on the key's shard, whatever `partitions` says. A slot migration's own events are not user changes: the
+ *   `restore` a `MIGRATE` raises on the target is ignored (the hash arrives with its history already in the
+ *   stream, migrated in the same call), and a `del` on the source whose capture finds the slot gone
+ *   (`MOVED`/`ASK`: hash and stream left together) is skipped; docs/scale-out.md, slot migration.
+ *
  * The callback is a plain function (not async), so RedisGears runs it as a post-notification job in the
  * write's own execution unit: the record is in the stream, replicated with the write, before the client's reply.
  */
-export function registerCaptureTrigger(partitions: readonly WriterContext[]): void {
+export function registerCaptureTrigger(partitions: readonly WriterContext[], contexts: WriterContexts): void {
   const writer = partitions[0]!;
   const count = partitions.length;
   // Partitioned: the key's slot picks its partition (partitionOfKey), so one key's changes stay in one stream.
   const route = count === 1 ? () => writer : (event: GearsKeySpaceEvent) => partitions[partitionOfKey(new Uint8Array(event.key_raw), count)]!;
   const into = count === 1 ? writer.keys.changes : `${count} partition streams ${CAPTURE_STREAM_PREFIX}${writer.name}:<n>/${count}:{…}`;
-  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => captureOrRecord(client, route(event), event), {
-    description: `captures hashes ${writer.prefix}* into ${into} for table ${writer.table}`,
+  redis.registerKeySpaceTrigger(writer.name, writer.prefix, (client, event) => {
+    if (isClusterMode(client)) captureOnCluster(client, contexts.ofKey(writer.name, new Uint8Array(event.key_raw)), event);
+    else captureOrRecord(client, route(event), event);
+  }, {
+    description: `captures hashes ${writer.prefix}* into ${into} (on a cluster: a stream per slot) for table ${writer.table}`,
   });
 }
 
+/** On a cluster: only database 0 exists, and a migration's own events are no changes (see the header). */
+function captureOnCluster(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+  if (event.event === 'restore') return;
+  try {
+    capture(client, writer, event, DATABASE_ZERO);
+  } catch (error) {
+    if (event.event === 'del' && isSlotElsewhere(error)) return;
+    throw error;
+  }
+}
+
 function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
-  const database = databaseCheck(client, () => refuseOtherDatabase(client, writer, event));
+  capture(client, writer, event, databaseCheck(client, () => refuseOtherDatabase(client, writer, event)));
+}
+
+/** The capture, with a thrown error dead-lettered (when Redis still takes writes, in database 0) and rethrown. */
+function capture(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent, database: DatabaseCheck): void {
   try {
     captureChange(client, writer, event, database);
   } catch (error) {

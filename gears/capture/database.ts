@@ -46,6 +46,9 @@ export function databaseCheck(client: GearsClient, refuse: () => never): Databas
   };
 }
 
+/** A cluster has database 0 only: nothing to ask. */
+export const DATABASE_ZERO: DatabaseCheck = Object.freeze({ confirm() {}, refused: false, confirmed: true });
+
 /** Never written: under the library's own `wb:` namespace, which no writer's keysPrefix may overlap. */
 const PROBE_KEY = 'wb:database-probe';
 

@@ -3,7 +3,7 @@ import { appendRecord } from '../capture/capture-change.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
 import { readHashState } from '../capture/hash-state.js';
 import { replyInteger } from '../replies.js';
-import type { WriterContext } from '../writer-context.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { functionError, writerOfStream } from './function-arguments.js';
 
 /** The event named in a dead letter of a re-capture (a live capture names the keyspace event). */
@@ -24,7 +24,7 @@ const BACKFILL_EVENT = 'backfill';
  * - errors: "ERR backfill: ..." for a stream that is no writer's capture stream, no keys, too many keys, or a
  *   key outside the writer's prefix
  */
-export function registerBackfillFunction(writers: ReadonlyMap<string, WriterContext>): void {
+export function registerBackfillFunction(writers: WriterContexts): void {
   redis.registerFunction(LibraryFunction.backfill, (client, ...args) => JSON.stringify(recapture(client, writers, LibraryFunction.backfill, args, captureImage)), {
     description: 'captures the current image of each given hash into its writer capture stream (backfill, verify --repair)',
   });
@@ -38,7 +38,7 @@ export function registerBackfillFunction(writers: ReadonlyMap<string, WriterCont
  *
  * - keys, reply, errors: as `backfill` ("ERR delete_missing: ...")
  */
-export function registerDeleteMissingFunction(writers: ReadonlyMap<string, WriterContext>): void {
+export function registerDeleteMissingFunction(writers: WriterContexts): void {
   redis.registerFunction(LibraryFunction.deleteMissing, (client, ...args) => JSON.stringify(recapture(client, writers, LibraryFunction.deleteMissing, args, captureDelete)), {
     description: 'captures a delete of the row of each given key that no longer exists (verify --repair)',
   });
@@ -49,7 +49,7 @@ type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
 
 type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: Counts) => void;
 
-function recapture(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, fn: string, args: string[], capture: KeyCapture): Counts {
+function recapture(client: GearsClient, writers: WriterContexts, fn: string, args: string[], capture: KeyCapture): Counts {
   const [stream, ...keys] = args;
   if (stream === undefined) throw functionError(fn, 'expected the capture stream and at least one key');
   const writer = writerOfStream(fn, writers, stream);

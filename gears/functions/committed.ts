@@ -2,7 +2,8 @@ import { compareStreamIds, nextStreamId } from '../../src/shared/stream-id.js';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { replyInteger, replyOptionalString } from '../replies.js';
-import type { WriterContext } from '../writer-context.js';
+import type { OpenRecordCounts } from '../batching/open-records.js';
+import type { WriterContexts } from '../writer-context.js';
 import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamIdArgument, writerOfStream } from './function-arguments.js';
 
 /**
@@ -21,13 +22,13 @@ import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamI
  * - errors: "ERR committed: ..." for a wrong argument count, streams that are not one writer's capture and
  *   batches streams, or a malformed id or row count
  */
-export function registerCommittedFunction(writers: ReadonlyMap<string, WriterContext>): void {
-  redis.registerFunction(LibraryFunction.committed, (client, ...args) => commit(client, writers, args), {
+export function registerCommittedFunction(writers: WriterContexts, counts: OpenRecordCounts): void {
+  redis.registerFunction(LibraryFunction.committed, (client, ...args) => commit(client, writers, counts, args), {
     description: 'records a committed batch: advances the commit cursor, trims the capture stream, acks the batch',
   });
 }
 
-function commit(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, args: string[]): string {
+function commit(client: GearsClient, writers: WriterContexts, counts: OpenRecordCounts, args: string[]): string {
   const fn = LibraryFunction.committed;
   expectArgumentCount(fn, args, ['capture stream', 'batches stream', 'descriptor id', 'last committed id', 'rows']);
   const [stream, batches, descriptor, lastCommitted, rowsArg] = args as [string, string, string, string, string];
@@ -45,5 +46,6 @@ function commit(client: GearsClient, writers: ReadonlyMap<string, WriterContext>
   client.call('XACK', batches, WORKER_GROUP, descriptorId);
   const removed = replyInteger(client.call('XDEL', batches, descriptorId), 'XDEL');
   if (removed > 0n) client.call('HINCRBY', meta, MetaField.committedRows, String(rows));
+  counts.committedThrough(writer, committed);
   return committed;
 }

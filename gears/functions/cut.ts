@@ -5,7 +5,7 @@ import type { OpenRecordCounts } from '../batching/open-records.js';
 import { decodeUtf8 } from '../bytes.js';
 import { serverTimeMs } from '../redis-time.js';
 import { replyArray } from '../replies.js';
-import type { WriterContext } from '../writer-context.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from './function-arguments.js';
 
 /**
@@ -22,18 +22,22 @@ import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from 
  * - errors: "ERR cut: ..." for a wrong argument count, a stream that is no writer's capture stream, or a
  *   maxDelayMs that is not a non-negative integer
  */
-export function registerCutFunction(writers: ReadonlyMap<string, WriterContext>, counts: OpenRecordCounts): void {
+export function registerCutFunction(writers: WriterContexts, counts: OpenRecordCounts): void {
   redis.registerFunction(LibraryFunction.cut, (client, ...args) => cutIfDue(client, writers, counts, args), {
     description: 'cuts a partial batch of a capture stream whose oldest open record waited maxDelayMs',
   });
 }
 
-function cutIfDue(client: GearsClient, writers: ReadonlyMap<string, WriterContext>, counts: OpenRecordCounts, args: string[]): string | null {
+function cutIfDue(client: GearsClient, writers: WriterContexts, counts: OpenRecordCounts, args: string[]): string | null {
   const fn = LibraryFunction.cut;
   expectArgumentCount(fn, args, ['capture stream', 'maxDelayMs']);
   const [stream, maxDelay] = args as [string, string];
   const writer = writerOfStream(fn, writers, stream);
-  const maxDelayMs = nonNegativeIntegerArgument(fn, 'maxDelayMs', maxDelay);
+  return cutWhenDue(client, writer, counts, nonNegativeIntegerArgument(fn, 'maxDelayMs', maxDelay));
+}
+
+/** Cuts the open records of `writer` when the oldest waited maxDelayMs; the descriptor's id, or null. */
+export function cutWhenDue(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, maxDelayMs: number): string | null {
   const open = counts.checked(client, writer, () => lastRecordId(client, writer));
   if (open.open <= 0 || open.last === null || open.firstOpen === null) return null;
   const waited = serverTimeMs(client) - streamIdMs(open.firstOpen);

@@ -4,7 +4,7 @@
  * the caller's error reply as they are.
  */
 import { isStreamId } from '../../src/shared/stream-id.js';
-import type { WriterContext } from '../writer-context.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
 
 export function functionError(fn: string, message: string): string {
   return `ERR ${fn}: ${message}`;
@@ -17,7 +17,7 @@ export function expectArgumentCount(fn: string, args: readonly string[], names: 
 }
 
 /** The writer whose capture stream `stream` is. */
-export function writerOfStream(fn: string, writers: ReadonlyMap<string, WriterContext>, stream: string): WriterContext {
+export function writerOfStream(fn: string, writers: WriterContexts, stream: string): WriterContext {
   const writer = writers.get(stream);
   if (writer === undefined) {
     throw functionError(fn, `'${stream}' is not the capture stream of a configured writer (${[...writers.keys()].join(', ')})`);

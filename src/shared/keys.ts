@@ -106,6 +106,20 @@ export function firstSlotOfPartition(index: number, count: number): number {
 
 const PARTITION_STREAM = /^wb:changes:([A-Za-z0-9_]+):\d+\/\d+:\{[^}]*\}$/;
 
+const SLOT_PARTITION_STREAM = new RegExp(`^wb:changes:([A-Za-z0-9_]+):(\\d+)/${CLUSTER_SLOTS}:\\{([^}]*)\\}$`);
+
+/**
+ * The writer and slot of a per-slot partition's capture stream (`wb:changes:<writer>:<slot>/16384:{<tag>}`, a
+ * cluster's layout), or null when the name is not exactly what `partitionKeys` makes for that slot.
+ */
+export function slotPartitionOfStream(stream: string): { writer: string; slot: number } | null {
+  const match = SLOT_PARTITION_STREAM.exec(stream);
+  if (match === null) return null;
+  const slot = Number(match[2]);
+  if (slot >= CLUSTER_SLOTS || match[3] !== slotTag(slot) || String(slot) !== match[2]) return null;
+  return { writer: match[1]!, slot };
+}
+
 /** The writer a capture stream belongs to (unpartitioned or a partition's), or null when it is not one. */
 export function writerOfCaptureStream(stream: string): string | null {
   const partition = PARTITION_STREAM.exec(stream);

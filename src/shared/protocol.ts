@@ -91,6 +91,11 @@ export const LibraryFunction = Object.freeze({
   cut: 'cut',
   /** keys: capture stream, batches stream; args: batch descriptor id, last committed id, rows written. */
   committed: 'committed',
+  /**
+   * no keys; args: writer, maxDelayMs. Cuts this node's due partitions of the writer, replies the capture
+   * streams with batches to commit (a cluster's ready index, docs/scale-out.md).
+   */
+  ready: 'ready',
   /** no keys; no-writes. JSON status of every writer. */
   status: 'status',
   /** no keys; no-writes. The library version. */

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import type { BatchWriter } from './batch-writer.js';
-import type { StreamClient } from './redis/stream-client.js';
+import type { ClusterClient, StreamClient } from './redis/stream-client.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
@@ -17,6 +17,17 @@ export interface WorkerOptions {
    * must reach the library). The worker opens one per writer, since each blocks in XREADGROUP, and one more.
    */
   connectRedis: () => Promise<StreamClient>;
+  /**
+   * On a Redis Cluster: opens a cluster client (through any node). The writers' per-slot logs are then found
+   * through the library's `ready` index on each primary and a sweep, and drained by short-lived loops on one
+   * shared client (cluster-partitions.ts); `connectRedis` must then open cluster clients too (the loops of the
+   * writers' unpartitioned logs block in XREADGROUP on their own).
+   */
+  connectCluster?: () => Promise<ClusterClient>;
+  /** On a cluster: how often every slot's log of each writer is looked at (its length), besides `ready`. @defaultValue 30000 */
+  clusterSweepMs?: number;
+  /** On a cluster: most logs of one writer drained at once. @defaultValue 64 */
+  clusterActiveLogs?: number;
   /** Where batches go. The caller owns it: the worker does not close it. */
   batchWriter: BatchWriter;
   /** Consumer name in the `workers` group; keep it stable across restarts so a restart replays its own batches. @defaultValue `<hostname>-<pid>` */
@@ -60,7 +71,7 @@ export interface WorkerOptions {
   metrics?: WorkerMetrics;
 }
 
-export type ResolvedWorkerOptions = Readonly<Required<Omit<WorkerOptions, 'metrics'>> & Pick<WorkerOptions, 'metrics'>>;
+export type ResolvedWorkerOptions = Readonly<Required<Omit<WorkerOptions, 'metrics' | 'connectCluster'>> & Pick<WorkerOptions, 'metrics' | 'connectCluster'>>;
 
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const claimMinIdleMs = options.claimMinIdleMs ?? 30_000;
@@ -74,6 +85,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     groupBytes: 8 * 1024 * 1024,
     retryInitialDelayMs: 100,
     retryMaxDelayMs: 30_000,
+    clusterSweepMs: 30_000,
+    clusterActiveLogs: 64,
     log: silentLogger,
     ...stripUndefined(options),
     claimMinIdleMs,
@@ -82,7 +95,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
   };
-  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'groupBytes', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) positive(name);
+  for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'groupBytes', 'retryInitialDelayMs', 'retryMaxDelayMs', 'clusterSweepMs', 'clusterActiveLogs'] as const) positive(name);
   if (resolved.retryMaxDelayMs < resolved.retryInitialDelayMs) throw new RangeError('retryMaxDelayMs must be at least retryInitialDelayMs');
   if (resolved.consumer === '' || /\s/.test(resolved.consumer)) throw new RangeError('consumer must be a non-empty name without spaces');
   return Object.freeze(resolved);

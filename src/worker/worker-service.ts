@@ -14,7 +14,9 @@ import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
 import { redactUrl } from '../shared/redact-url.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-client.js';
 import { RedisStreamClient } from './redis/redis-stream-client.js';
+import type { StreamClient } from './redis/stream-client.js';
 import { Worker } from './worker.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { ReconcileGauges } from '../reconcile/reconcile-gauges.js';
@@ -67,8 +69,14 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
         context: { suggestion: 'check that MySQL runs and that --mysql / MYSQL_URL names an existing database and a user that can write to it' },
       });
     }
-    const connectRedis = () => RedisStreamClient.connect(options.redisUrl, { onError: (error) => log.debug({ error: loggableError(error) }, 'Redis connection error') });
+    const onError = (error: Error) => log.debug({ error: loggableError(error) }, 'Redis connection error');
+    // On a Redis Cluster every connection is a cluster client (each command to its key's shard), and the
+    // writers' per-slot logs are found through each primary (docs/scale-out.md).
+    const cluster = await isRedisCluster(options.redisUrl);
+    const connectCluster = () => ClusterStreamClient.connectCluster(options.redisUrl, { onError });
+    const connectRedis = cluster ? connectCluster : () => RedisStreamClient.connect(options.redisUrl, { onError });
     await checkLibrary(await connectRedis(), config.name, options.redisUrl);
+    if (cluster) log.info({ redis: redactUrl(options.redisUrl) }, 'Redis is a cluster: a capture log per slot');
 
     const metrics = new WorkerMetrics();
     let metricsServer: MetricsServer | undefined;
@@ -76,7 +84,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       metricsServer = await startMetricsServer(metrics.registry, options.metricsPort, options.metricsHost);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
-    const worker = new Worker({ config, batchWriter, connectRedis, log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }) });
+    const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }) });
     // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });
@@ -97,7 +105,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
 }
 
 /** The worker needs the library's `cut` and `committed`: fail at start-up, with the fix, when it is not there. */
-async function checkLibrary(client: RedisStreamClient, library: string, redisUrl: string): Promise<void> {
+async function checkLibrary(client: StreamClient, library: string, redisUrl: string): Promise<void> {
   try {
     await client.callFunction(library, LibraryFunction.version, [], []);
   } catch (cause) {

@@ -4,6 +4,7 @@
  * `partitions: N`, each partition's log plus the unpartitioned one a previous layout may have left a backlog
  * in; the partitions start once that is drained (legacy-drain.ts). Several workers may run against one Redis:
  * the `workers` consumer group of each log shares its batches, and each log's batches still commit in order.
+ * On a Redis Cluster (`connectCluster`) a writer has a log per slot, found and drained by ClusterPartitions.
  *
  * @example
  * const pool = createMysqlPool({ url: 'mysql://root@127.0.0.1:3306/test' });
@@ -25,6 +26,7 @@ import { WriterLoop } from './writer-loop.js';
 import { partitionsOf, writerKeys, type StreamKeys } from '../shared/keys.js';
 import type { WriterConfig } from '../shared/config.js';
 import { legacyDrained } from './legacy-drain.js';
+import { ClusterPartitions } from './cluster-partitions.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /**
@@ -59,13 +61,22 @@ export class Worker extends EventEmitter {
 
   async #start(): Promise<void> {
     const { config, log, metrics } = this.options;
+    const cluster = this.options.connectCluster === undefined ? undefined : await this.options.connectCluster();
+    if (cluster !== undefined) this.#clients.push(cluster);
     for (const writer of config.writers) {
       const count = writer.partitions ?? 1;
       const legacy = await this.#loop(writer, writerKeys(writer.name));
       this.#loops.push(legacy.run());
+      if (cluster !== undefined) {
+        // On a cluster a partition is a slot, whatever `partitions` says (docs/scale-out.md).
+        const slots = new ClusterPartitions({ writer, options: this.options, client: cluster, signal: this.#abort.signal, report: (error) => this.#report(error) });
+        this.#loops.push(this.#afterLegacy(writer, cluster, () => slots.run()));
+        continue;
+      }
       if (count === 1) continue;
       const partitions = await Promise.all(partitionsOf(writer.name, count).map((keys) => this.#loop(writer, keys)));
-      this.#loops.push(this.#afterLegacy(writer, partitions));
+      // The first partition's connection is idle until its loop starts: it does the polling.
+      this.#loops.push(this.#afterLegacy(writer, partitions[0]!.client, () => Promise.all(partitions.map((partition) => partition.run()))));
     }
     if (metrics !== undefined) {
       const client = await this.options.connectRedis();
@@ -88,15 +99,14 @@ export class Worker extends EventEmitter {
   }
 
   /** Runs a partitioned writer's partition loops once its unpartitioned log is drained (per-key order). */
-  async #afterLegacy(writer: WriterConfig, partitions: ReadonlyArray<{ client: StreamClient; run: () => Promise<void> }>): Promise<void> {
+  async #afterLegacy(writer: WriterConfig, client: StreamClient, runPartitions: () => Promise<unknown>): Promise<void> {
     const { log, blockMs } = this.options;
-    // The first partition's connection is idle until its loop starts: it does the polling.
-    const drained = await legacyDrained(partitions[0]!.client, writerKeys(writer.name), Math.min(blockMs, 100), this.#abort.signal, (backlog) =>
+    const drained = await legacyDrained(client, writerKeys(writer.name), Math.min(blockMs, 100), this.#abort.signal, (backlog) =>
       log.info({ writer: writer.name, backlog }, 'draining the unpartitioned capture stream before the partitions (per-key order)'),
     );
     if (!drained) return;
-    log.info({ writer: writer.name, partitions: partitions.length }, 'partition loops started');
-    await Promise.all(partitions.map((partition) => partition.run()));
+    log.info({ writer: writer.name, partitions: this.options.connectCluster === undefined ? writer.partitions : 'a log per slot' }, 'partition loops started');
+    await runPartitions();
   }
 
   /**

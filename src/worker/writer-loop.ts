@@ -48,6 +48,12 @@ export interface WriterLoopContext {
   readonly reader: StreamClient;
   /** Aborted by Worker.close(): finish the batch in flight, then stop. */
   readonly signal: AbortSignal;
+  /**
+   * Return once nothing is held and no new descriptor came, and never block in XREADGROUP: the loop of one
+   * slot's log on a cluster, on a client shared by many such loops (cluster-partitions.ts starts it again when
+   * the log has work). Otherwise the loop runs until the signal aborts.
+   */
+  readonly untilIdle?: boolean;
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
 }
@@ -127,10 +133,13 @@ export class WriterLoop {
             await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
           } else if (end === 'idle') {
             this.#reader.idle();
-            if (!this.#held.full) await this.#held.readNew(options.blockMs);
+            if (this.#ctx.untilIdle === true) {
+              if (this.#held.size === 0 && (await this.#held.readNew()) === 0) break;
+            } else if (!this.#held.full) await this.#held.readNew(options.blockMs);
             else await sleep(options.blockMs, signal);
           }
-          if (Date.now() - lastCut >= options.config.batch.maxDelayMs) {
+          // A loop until idle is started by `ready`, which cut what was due (cluster-partitions.ts).
+          if (this.#ctx.untilIdle !== true && Date.now() - lastCut >= options.config.batch.maxDelayMs) {
             lastCut = Date.now();
             await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
           }

@@ -46,7 +46,15 @@ export async function readWriterStatus(client: StreamClient, writer: string, par
     const { stream: _, ...status } = await readLogStatus(client, writerKeys(writer), now);
     return { writer, ...status, partitions: null };
   }
-  const logs = await Promise.all(captureLogsOf(writer, partitions).map((keys) => readLogStatus(client, keys, now)));
+  return readLogsStatus(client, writer, captureLogsOf(writer, partitions), now);
+}
+
+/**
+ * A writer as the sum of the given capture logs (the unpartitioned one first), each also listed: a partitioned
+ * writer's, or on a Redis Cluster its per-slot logs found by slot-logs.ts.
+ */
+export async function readLogsStatus(client: StreamClient, writer: string, keys: readonly StreamKeys[], now = Date.now()): Promise<WriterStatus> {
+  const logs = await Promise.all(keys.map((log) => readLogStatus(client, log, now)));
   const sum = (pick: (log: LogStatus) => number) => logs.reduce((total, log) => total + pick(log), 0);
   const latestError = logs.filter((log) => log.lastErrorAt !== null).sort((a, b) => Number(b.lastErrorAt) - Number(a.lastErrorAt))[0];
   return {

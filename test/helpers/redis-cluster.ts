@@ -4,14 +4,10 @@
  * runtimes. The runtimes start before `redis-cli --cluster create`, which connects to the announced addresses
  * while it waits for the cluster to agree. `close()` stops everything that was started, even after a failed start.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { announcedOwnerOf, formCluster, moveSlot as moveSlotBetween } from '../../bench/support/cluster-slots.js';
 import { findFreePort } from '../../bench/support/redis-server-process.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
-import { until } from './until.js';
-
-const run = promisify(execFile);
 
 export interface ClusterShard {
   /** The redis-server (its own port; clients never use it). */
@@ -26,6 +22,13 @@ export interface RuntimeCluster {
   readonly shards: readonly ClusterShard[];
   /** Closes shard `index`'s runtime and starts a new one on the same port, as a process restart would. */
   restartRuntime(index: number): Promise<void>;
+  /** The shard (index) whose primary serves `slot` now. */
+  ownerOf(slot: number): Promise<number>;
+  /**
+   * Moves `slot` to shard `to` as docs/scale-out.md asks for a slot holding a capture log: IMPORTING and
+   * MIGRATING, every key of the slot in one MIGRATE, then SETSLOT NODE on the target and the source.
+   */
+  moveSlot(slot: number, to: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,24 +54,21 @@ export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster
       runtimes.push(runtime);
       shards.push({ server, runtime, url: runtime.url });
     }
-    await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-yes'], { timeout: 30_000 });
-    for (const server of servers) {
-      await until(() => clusterState(server.port), (state) => state === 'ok', 15_000, 50);
-    }
+    await formCluster(servers.map((server) => server.port));
     const restartRuntime = async (index: number) => {
       const shard = shards[index]!;
       await shard.runtime.close();
       shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port });
       runtimes[index] = shard.runtime;
     };
-    return { shards, restartRuntime, close };
+    const ownerOf = async (slot: number) => {
+      const port = await announcedOwnerOf(servers[0]!.port, slot);
+      return shards.findIndex((shard) => shard.runtime.port === port);
+    };
+    const moveSlot = async (slot: number, to: number) => moveSlotBetween(slot, servers[await ownerOf(slot)]!.port, servers[to]!.port);
+    return { shards, restartRuntime, ownerOf, moveSlot, close };
   } catch (error) {
     await close();
     throw error;
   }
-}
-
-async function clusterState(port: number): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO']);
-  return /cluster_state:(\w+)/.exec(stdout)?.[1] ?? 'unknown';
 }

@@ -99,13 +99,14 @@ describe('the library bundle', () => {
     expect(ownCode()).toContain('// gears/index.ts');
   });
 
-  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and six functions', () => {
+  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and seven functions', () => {
     const { registrations } = loadBundle(exampleConfig);
     expect(registrations.map((r) => [r.kind, r.name, r.prefix])).toEqual([
       ['keyspace', 'PersonsWriteBehind', 'person:'],
       ['keyspace', 'CarsWriteBehind', 'car:'],
       ['stream', 'batcher', 'wb:changes:'],
       ['function', 'cut', undefined],
+      ['function', 'ready', undefined],
       ['function', 'committed', undefined],
       ['function', 'backfill', undefined],
       ['function', 'delete_missing', undefined],

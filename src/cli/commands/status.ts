@@ -13,7 +13,9 @@ import { writerKeys } from '../../shared/keys.js';
 import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
 import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
 import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
-import { readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
+import { readLogsStatus, readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
+import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
+import { slotLogsOf } from '../../worker/slot-logs.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_REDIS_URL } from './deploy.js';
 import { redisUrlSchema } from './worker.js';
@@ -50,7 +52,9 @@ export interface StatusReport {
 export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
   const parsed = parseOptions('status', statusOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
-  const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
+  // On a Redis Cluster a writer's records are in a log per slot, on every shard (docs/scale-out.md).
+  const cluster = await isRedisCluster(parsed.redis);
+  const client = cluster ? await ClusterStreamClient.connectCluster(parsed.redis) : await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     let libraryVersion: string | null = null;
     try {
@@ -66,7 +70,8 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
       const keys = writerKeys(name);
       const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
       const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
-      writers.push({ ...(await readWriterStatus(client, name, partitions)), failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
+      const status = client instanceof ClusterStreamClient ? await readLogsStatus(client, name, [keys, ...(await slotLogsOf(client, name))]) : await readWriterStatus(client, name, partitions);
+      writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
     }
     const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -86,11 +91,13 @@ function formatReport(report: StatusReport): string {
   for (const w of report.writers) {
     lines.push(
       `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
-        `captured ${w.captured}, committed rows ${w.committedRows}${w.partitions === null ? ` (through ${w.committed ?? 'nothing yet'})` : ` in ${w.partitions.length - 1} partitions (and the unpartitioned stream, listed first)`}, dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
+        `captured ${w.captured}, committed rows ${w.committedRows}${w.partitions === null ? ` (through ${w.committed ?? 'nothing yet'})` : ` in ${w.partitions.length - 1} partitions or slot logs (and the unpartitioned stream, listed first)`}, dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
         formatCaptureFailures(w) +
         (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
     );
-    for (const log of w.partitions ?? []) {
+    // Many logs (a cluster's per slot): only those with something left.
+    const logs = (w.partitions ?? []).filter((log) => (w.partitions ?? []).length <= 20 || log.backlog > 0 || log.queuedBatches > 0 || log.deadLetters > 0);
+    for (const log of logs) {
       lines.push(`  ${log.stream}: backlog ${log.backlog}, ${log.queuedBatches} batch(es) queued (${log.pendingBatches} with a worker), oldest pending ${formatAge(log.oldestPendingAgeMs)}; committed rows ${log.committedRows} (through ${log.committed ?? 'nothing yet'}), dead letters ${log.deadLetters}`);
     }
     if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);

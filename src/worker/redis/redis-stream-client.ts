@@ -1,28 +1,22 @@
 /**
  * StreamClient over node-redis v5. Commands go out raw (`sendCommand`) with bulk strings mapped to Buffers,
- * so binary field values survive and the same code talks to Redis Stack and to the local runtime alike.
+ * so binary field values survive and the same code talks to Redis Stack and to the local runtime alike, on one
+ * Redis or, through a cluster transport, on a Redis Cluster (each command to its key's shard).
  * Every failure becomes a RedisCommandError naming the command and key.
  */
-import { RESP_TYPES } from 'redis';
 import { RedisCommandError, errorMessage } from '../../shared/errors.js';
-import { connectRedis, type NodeRedisClient } from '../../shared/redis-connect.js';
+import { connectRedis } from '../../shared/redis-connect.js';
 import type { StreamEntry } from './stream-entry.js';
 import { parseCapturePage, type CapturePage } from './capture-page.js';
-import { RespConnection } from './resp-connection.js';
+import { NodeTransport } from './node-transport.js';
+import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
 import type { AckMessage, StreamClient, StreamFields } from './stream-client.js';
 
-type RawReply = null | number | bigint | Buffer | string | RawReply[];
-
-const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
-
 export class RedisStreamClient implements StreamClient {
-  readonly #client: NodeRedisClient;
-  /** Capture records are read on a plain RESP connection of their own (opened on first use): see rangeRecords. */
-  readonly #records: RespConnection;
+  readonly #transport: RedisTransport;
 
-  private constructor(client: NodeRedisClient, url: string) {
-    this.#client = client;
-    this.#records = new RespConnection(url);
+  protected constructor(transport: RedisTransport) {
+    this.#transport = transport;
   }
 
   /**
@@ -33,21 +27,23 @@ export class RedisStreamClient implements StreamClient {
    * `onError` receives connection errors (node-redis emits them as events; unhandled they would crash).
    */
   static async connect(url: string, options: { onError?: (error: Error) => void; reconnect?: boolean } = {}): Promise<RedisStreamClient> {
-    return new RedisStreamClient(await connectRedis(url, {
+    const client = await connectRedis(url, {
       reconnect: options.reconnect ?? true,
       ...(options.onError === undefined ? {} : { onError: options.onError }),
       suggestion: 'check --redis / REDIS_URL: the runtime (writebehind runtime) or Redis Stack must run there, and the password must be right',
-    }), url);
+    });
+    return new RedisStreamClient(new NodeTransport(client, url));
   }
 
   /** False while the connection is down (commands wait for it to come back). */
   isReady(): boolean {
-    return this.#client.isReady;
+    return this.#transport.isReady();
   }
 
-  async #send(args: ReadonlyArray<string | Buffer>): Promise<RawReply> {
+  /** Sends `args` to the node of `key` (by default the command's first argument, which is its key). */
+  protected async send(args: CommandArgs, key: string | undefined = args[1] === undefined ? undefined : String(args[1])): Promise<RawReply> {
     try {
-      return (await this.#client.sendCommand(args as Array<string | Buffer>, BUFFERS)) as RawReply;
+      return await this.#transport.send(args, key);
     } catch (cause) {
       const command = args.slice(0, args[0] === 'TFCALL' ? 2 : 1).map(String).join(' ');
       throw new RedisCommandError(`${command} failed: ${errorMessage(cause)}`, { cause, context: { command, key: args[1] === undefined ? undefined : String(args[1]) } });
@@ -56,7 +52,7 @@ export class RedisStreamClient implements StreamClient {
 
   async ensureGroup(stream: string, group: string): Promise<void> {
     try {
-      await this.#send(['XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM']);
+      await this.send(['XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM'], stream);
     } catch (error) {
       if (!errorMessage(error).includes('BUSYGROUP')) throw error;
     }
@@ -64,7 +60,7 @@ export class RedisStreamClient implements StreamClient {
 
   async readGroup(stream: string, group: string, consumer: string, cursor: '0' | '>', count: number, blockMs?: number): Promise<StreamEntry[]> {
     const block = blockMs === undefined ? [] : ['BLOCK', String(blockMs)];
-    const reply = await this.#send(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), ...block, 'STREAMS', stream, cursor]);
+    const reply = await this.send(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), ...block, 'STREAMS', stream, cursor], stream);
     if (reply === null) return [];
     // RESP2: [[stream, entries]]; RESP3 would be a map, which node-redis gives as a flat array here too.
     const streams = reply as RawReply[];
@@ -73,18 +69,18 @@ export class RedisStreamClient implements StreamClient {
   }
 
   async claimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
-    const reply = (await this.#send(['XAUTOCLAIM', stream, group, consumer, String(minIdleMs), '0-0', 'COUNT', String(count)])) as RawReply[];
+    const reply = (await this.send(['XAUTOCLAIM', stream, group, consumer, String(minIdleMs), '0-0', 'COUNT', String(count)])) as RawReply[];
     return toEntries(reply[1] ?? []);
   }
 
   async pendingOf(stream: string, group: string, consumer: string, count: number, start = '-', end = '+'): Promise<string[]> {
-    const reply = (await this.#send(['XPENDING', stream, group, start, end, String(count), consumer])) as RawReply[];
+    const reply = (await this.send(['XPENDING', stream, group, start, end, String(count), consumer])) as RawReply[];
     return reply.map((row) => String((row as RawReply[])[0]));
   }
 
   async pendingCount(stream: string, group: string): Promise<number> {
     try {
-      const reply = (await this.#send(['XPENDING', stream, group])) as RawReply[];
+      const reply = (await this.send(['XPENDING', stream, group])) as RawReply[];
       return Number(reply[0] ?? 0);
     } catch (error) {
       if (/NOGROUP|no such key/i.test(errorMessage(error))) return 0;
@@ -94,7 +90,7 @@ export class RedisStreamClient implements StreamClient {
 
   async touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.#send(['XCLAIM', stream, group, consumer, '0', ...ids, 'JUSTID']);
+    await this.send(['XCLAIM', stream, group, consumer, '0', ...ids, 'JUSTID']);
   }
 
   /**
@@ -105,7 +101,7 @@ export class RedisStreamClient implements StreamClient {
     const args = ['XRANGE', stream, `(${after}`, through, 'COUNT', String(count)];
     let frame: Buffer;
     try {
-      frame = await this.#records.send(args);
+      frame = await this.#transport.frame(args, stream);
     } catch (cause) {
       throw new RedisCommandError(`XRANGE failed: ${errorMessage(cause)}`, { cause, context: { command: 'XRANGE', key: stream } });
     }
@@ -113,51 +109,46 @@ export class RedisStreamClient implements StreamClient {
   }
 
   async range(stream: string, count: number, reverse = false): Promise<StreamEntry[]> {
-    return toEntries(await this.#send(reverse ? ['XREVRANGE', stream, '+', '-', 'COUNT', String(count)] : ['XRANGE', stream, '-', '+', 'COUNT', String(count)]));
+    return toEntries(await this.send(reverse ? ['XREVRANGE', stream, '+', '-', 'COUNT', String(count)] : ['XRANGE', stream, '-', '+', 'COUNT', String(count)]));
   }
 
   async length(stream: string): Promise<number> {
-    return Number(await this.#send(['XLEN', stream]));
+    return Number(await this.send(['XLEN', stream]));
   }
 
   async append(stream: string, fields: StreamFields, maxLen?: number): Promise<string> {
     const cap = maxLen === undefined ? [] : ['MAXLEN', '~', String(maxLen)];
-    return String(await this.#send(['XADD', stream, ...cap, '*', ...fields.flat()]));
+    return String(await this.send(['XADD', stream, ...cap, '*', ...fields.flat()]));
   }
 
   async deleteEntries(stream: string, ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return Number(await this.#send(['XDEL', stream, ...ids]));
+    return Number(await this.send(['XDEL', stream, ...ids]));
   }
 
   async deleteKey(key: string): Promise<void> {
-    await this.#send(['DEL', key]);
+    await this.send(['DEL', key]);
   }
 
   async hashGetAll(key: string): Promise<Record<string, string>> {
-    const reply = (await this.#send(['HGETALL', key])) as RawReply[];
+    const reply = (await this.send(['HGETALL', key])) as RawReply[];
     const out: Record<string, string> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
     return out;
   }
 
   async hashSet(key: string, fields: Record<string, string>): Promise<void> {
-    await this.#send(['HSET', key, ...Object.entries(fields).flat()]);
+    await this.send(['HSET', key, ...Object.entries(fields).flat()]);
   }
 
   async hashIncrement(key: string, field: string, by: number): Promise<void> {
-    await this.#send(['HINCRBY', key, field, String(by)]);
+    await this.send(['HINCRBY', key, field, String(by)]);
   }
 
   async acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void> {
     if (acks.length === 0) return;
     try {
-      const multi = this.#client.multi();
-      for (const ack of acks) {
-        multi.addCommand(['XADD', ack.stream, '*', ...ack.fields.flat()]);
-        multi.addCommand(['EXPIRE', ack.stream, String(ttlSeconds)]);
-      }
-      await multi.execAsPipeline();
+      await this.#transport.pipeline(acks.flatMap((ack) => [['XADD', ack.stream, '*', ...ack.fields.flat()], ['EXPIRE', ack.stream, String(ttlSeconds)]]));
     } catch (cause) {
       throw new RedisCommandError(`writing ${acks.length} acknowledgement(s) failed: ${errorMessage(cause)}`, { cause, context: { command: 'XADD', key: acks[0]?.stream } });
     }
@@ -165,35 +156,28 @@ export class RedisStreamClient implements StreamClient {
 
   async exists(keys: readonly string[]): Promise<boolean[]> {
     const out: boolean[] = [];
-    for (const key of keys) out.push(Number(await this.#send(['EXISTS', key])) === 1);
+    for (const key of keys) out.push(Number(await this.send(['EXISTS', key])) === 1);
     return out;
   }
 
   async callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null> {
-    const reply = await this.#send(['TFCALL', `${library}.${fn}`, String(keys.length), ...keys, ...args]);
+    const reply = await this.send(['TFCALL', `${library}.${fn}`, String(keys.length), ...keys, ...args], keys[0]);
     return reply === null ? null : String(reply);
   }
 
   /** TFUNCTION LIST LIBRARY <library> v: the library's triggers with their statistics (capture-failures.ts reads it). */
   async listLibrary(library: string): Promise<unknown> {
-    return this.#client.sendCommand(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']);
+    return asText(await this.#transport.send(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v'], undefined));
   }
 
   /** Waits for the replies still due, then closes; while the connection is down, closes at once (see destroy). */
-  async close(): Promise<void> {
-    await this.#records.close();
-    if (!this.#client.isOpen) return;
-    if (!this.#client.isReady) {
-      this.destroy();
-      return;
-    }
-    await this.#client.close();
+  close(): Promise<void> {
+    return this.#transport.close();
   }
 
   /** Closes at once: every command waiting for the connection or for its reply fails. */
   destroy(): void {
-    this.#records.destroy();
-    if (this.#client.isOpen) this.#client.destroy();
+    this.#transport.destroy();
   }
 }
 
@@ -208,6 +192,12 @@ function toEntries(reply: RawReply): StreamEntry[] {
     entries.push({ id: String(id), fields });
   }
   return entries;
+}
+
+/** A reply with its bulk strings as text, as node-redis gives it by default. */
+function asText(reply: RawReply): unknown {
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  return Array.isArray(reply) ? reply.map(asText) : reply;
 }
 
 function asBuffer(value: RawReply): Buffer {

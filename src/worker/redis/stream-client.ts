@@ -53,3 +53,17 @@ export interface StreamClient {
   /** Closes at once: every command still waiting fails (a stop that cannot wait for Redis). */
   destroy(): void;
 }
+
+/** What the worker on a Redis Cluster asks besides the stream commands (cluster-stream-client.ts). */
+export interface ClusterClient extends StreamClient {
+  /** The primaries (`host:port`) as the topology last seen names them. */
+  primaries(): string[];
+  /** The library's `ready` on one primary: its logs of `writer` with batches to commit, after cutting due ones. */
+  ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]>;
+  /** Slot ownership as one node sees it, in a form to compare with an earlier reading. */
+  slotOwners(): Promise<string>;
+  /** The streams on one primary whose names match `pattern` (a glob). */
+  scanStreams(node: string, pattern: string): Promise<string[]>;
+  /** XLEN of each stream, in order, each on its shard. */
+  lengths(streams: readonly string[]): Promise<number[]>;
+}

@@ -1,0 +1,186 @@
+/**
+ * One writer's per-slot logs on a Redis Cluster (docs/scale-out.md, how the worker finds work): a writer has a
+ * capture log per slot that ever held one of its keys, up to 16384, so the worker does not run a loop per log.
+ * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
+ * whose oldest record waited batch.maxDelayMs), sweeps every slot's log length now and then for what that
+ * memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that arrived by
+ * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
+ * loops share one cluster client and never block on it.
+ *
+ * Order and exactly-once are each log's WriterLoop's (a batch only after its predecessor committed, one
+ * exactly-once row per log); several workers share the logs through each log's `workers` group.
+ *
+ * @internal
+ */
+import type { WriterConfig } from '../shared/config.js';
+import { CLUSTER_SLOTS } from '../shared/key-slot.js';
+import { WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
+import type { Logger } from '../shared/log.js';
+import { LibraryFunction } from '../shared/protocol.js';
+import { sleep } from './backoff.js';
+import { FailureReporter } from './failure-reporter.js';
+import { slotLogsOn } from './slot-logs.js';
+import type { ClusterClient } from './redis/stream-client.js';
+import type { ResolvedWorkerOptions } from './worker-options.js';
+import { WriterLoop } from './writer-loop.js';
+
+export interface ClusterPartitionsContext {
+  readonly writer: WriterConfig;
+  readonly options: ResolvedWorkerOptions;
+  /** Shared by the index polls, the sweeps and every log's loop (none of them blocks). */
+  readonly client: ClusterClient;
+  readonly signal: AbortSignal;
+  readonly report: (error: unknown) => void;
+}
+
+/** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
+const TOPOLOGY_CHECK_MS = 1000;
+
+/** `cut` calls the sweep has in flight at once. */
+const SWEEP_CUTS_IN_FLIGHT = 64;
+
+/** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
+function slotLogs(writer: string): StreamKeys[] {
+  return Array.from({ length: CLUSTER_SLOTS }, (_, slot) => partitionKeys(writer, slot, CLUSTER_SLOTS));
+}
+
+export class ClusterPartitions {
+  readonly #ctx: ClusterPartitionsContext;
+  readonly #log: Logger;
+  readonly #failures: FailureReporter;
+  readonly #logs: StreamKeys[];
+  readonly #byStream: Map<string, StreamKeys>;
+  /**
+   * Logs with a loop running. Work found for one of them meanwhile needs nothing: what the loop leaves behind
+   * is listed again by the next poll (running it again at once would spin on a log that waits for a batch
+   * another worker holds).
+   */
+  readonly #active = new Set<string>();
+  /** Logs found with work while the most loops were running, in the order found. */
+  readonly #queued = new Set<string>();
+  readonly #loops = new Set<Promise<void>>();
+  /** Logs whose batches another consumer holds, not drained again before the time given (see #restIfHeldElsewhere). */
+  readonly #resting = new Map<string, number>();
+  /** The sweep in flight (it runs beside the `ready` polls). */
+  #sweeping: Promise<void> | undefined;
+
+  constructor(ctx: ClusterPartitionsContext) {
+    this.#ctx = ctx;
+    this.#log = ctx.options.log.child({ writer: ctx.writer.name });
+    this.#failures = new FailureReporter(this.#log, ctx.report);
+    this.#logs = slotLogs(ctx.writer.name);
+    this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
+  }
+
+  /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
+  async run(): Promise<void> {
+    const { signal, options, client } = this.#ctx;
+    const pollMs = Math.min(options.blockMs, options.config.batch.maxDelayMs);
+    let lastSweep = 0;
+    let lastCheck = 0;
+    let topology = '';
+    // On start, when slot ownership changes (a slot moved, a replica promoted: looked at every second), and
+    // every clusterSweepMs.
+    let sweepDue = true;
+    while (!signal.aborted) {
+      try {
+        if (Date.now() - lastCheck >= TOPOLOGY_CHECK_MS) {
+          lastCheck = Date.now();
+          const seen = await client.slotOwners();
+          if (seen !== topology) sweepDue = true;
+          topology = seen;
+        }
+        if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
+        // A change seen while a sweep runs is swept again after it.
+        if (sweepDue && this.#sweeping === undefined) {
+          sweepDue = false;
+          lastSweep = Date.now();
+          this.#sweeping = this.#sweep()
+            .catch((error: unknown) => {
+              // Swept again at the next poll; `ready` goes on meanwhile.
+              sweepDue = true;
+              if (!signal.aborted) this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster sweep)`);
+            })
+            .finally(() => (this.#sweeping = undefined));
+        }
+        const primaries = client.primaries();
+        const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
+        for (const stream of ready.flat()) this.#found(stream);
+        this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster index)`);
+      }
+      await sleep(pollMs, signal);
+    }
+    await this.#sweeping;
+    while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
+  }
+
+  /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
+  async #sweep(): Promise<void> {
+    const { client, writer } = this.#ctx;
+    let found = 0;
+    for (const node of client.primaries()) {
+      if (this.#ctx.signal.aborted) return;
+      const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
+      const lengths = await client.lengths(logs);
+      const withRecords = logs.filter((_, index) => lengths[index]! > 0);
+      found += withRecords.length;
+      // Their open records may be unknown to the node's library (they came with a migrated slot, or were
+      // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now,
+      // a chunk of calls in flight at a time.
+      for (let from = 0; from < withRecords.length && !this.#ctx.signal.aborted; from += SWEEP_CUTS_IN_FLIGHT) {
+        const chunk = withRecords.slice(from, from + SWEEP_CUTS_IN_FLIGHT);
+        await Promise.all(chunk.map((stream) => client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [stream], ['0'])));
+        for (const stream of chunk) this.#found(stream);
+      }
+    }
+    this.#log.debug({ logs: found }, 'cluster sweep');
+  }
+
+  /** A log has work: drain it now, or when a loop is free (unless its loop runs already). */
+  #found(stream: string): void {
+    if (this.#ctx.signal.aborted) return;
+    if (this.#active.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return;
+    if (this.#active.size < this.#ctx.options.clusterActiveLogs) this.#drain(stream);
+    else this.#queued.add(stream);
+  }
+
+  #drain(stream: string): void {
+    const keys = this.#byStream.get(stream);
+    if (keys === undefined) {
+      this.#log.warn({ stream }, 'the library listed a log that is not one of this writer\'s slot logs; ignored');
+      return;
+    }
+    this.#active.add(stream);
+    const { writer, options, client, signal, report } = this.#ctx;
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true });
+    const running = loop.run().then(() => this.#restIfHeldElsewhere(keys)).finally(() => {
+      this.#loops.delete(running);
+      this.#active.delete(stream);
+      const next = this.#queued.values().next();
+      if (!next.done) {
+        this.#queued.delete(next.value);
+        this.#found(next.value);
+      }
+    });
+    this.#loops.add(running);
+  }
+
+  /**
+   * A loop ends when this worker holds nothing of the log. If batches are still pending, another consumer holds
+   * them: a live one commits them, a dead one's are reclaimed after claimMinIdleMs. `ready` lists the log at
+   * every poll until then; starting a loop each time would only repeat the same reads, so the log rests for
+   * claimIntervalMs (the pace at which a loop looks for idle batches anyway).
+   */
+  async #restIfHeldElsewhere(keys: StreamKeys): Promise<void> {
+    if (this.#ctx.signal.aborted) return;
+    try {
+      if ((await this.#ctx.client.pendingCount(keys.batches, WORKER_GROUP)) > 0) this.#resting.set(keys.changes, Date.now() + this.#ctx.options.claimIntervalMs);
+      else this.#resting.delete(keys.changes);
+    } catch {
+      // Unknown: no rest; the next poll lists the log again if it still has work.
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The StreamClient of a worker on a Redis Cluster: every command goes to the shard of its key (MOVED/ASK are
+ * followed), plus what finding work among a writer's per-slot logs needs (docs/scale-out.md, how the worker
+ * finds work): the library's `ready` index asked of each primary, and the lengths of many logs at once (the
+ * sweep).
+ */
+import { RedisCommandError, errorMessage } from '../../shared/errors.js';
+import { connectRedis } from '../../shared/redis-connect.js';
+import { LibraryFunction } from '../../shared/protocol.js';
+import { ClusterTransport } from './cluster-transport.js';
+import { RedisStreamClient } from './redis-stream-client.js';
+import type { ClusterClient } from './stream-client.js';
+
+export class ClusterStreamClient extends RedisStreamClient implements ClusterClient {
+  readonly #cluster: ClusterTransport;
+
+  private constructor(cluster: ClusterTransport) {
+    super(cluster);
+    this.#cluster = cluster;
+  }
+
+  /** Connects to the cluster `url` is a node of (the runtime in front of it, or Redis Stack). */
+  static async connectCluster(url: string, options: { onError?: (error: Error) => void } = {}): Promise<ClusterStreamClient> {
+    return new ClusterStreamClient(await ClusterTransport.connect(url, options.onError));
+  }
+
+  /** The primaries (`host:port`) as the topology last seen names them. */
+  primaries(): string[] {
+    return this.#cluster.primaries();
+  }
+
+  /** `ready` on one primary: that node's logs of `writer` with batches to commit, after cutting its due ones. */
+  async ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]> {
+    const fn = `${library}.${LibraryFunction.ready}`;
+    try {
+      const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs)]);
+      return Array.isArray(reply) ? reply.map(String) : [];
+    } catch (cause) {
+      throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
+    }
+  }
+
+  /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */
+  async slotOwners(): Promise<string> {
+    const reply = (await this.send(['CLUSTER', 'SLOTS'], undefined)) as [number, number, [Buffer, number]][];
+    return reply.map(([from, to, [host, port]]) => `${from}-${to}@${String(host)}:${port}`).sort().join(',');
+  }
+
+  /** The streams on one primary whose names match `pattern` (SCAN … TYPE stream, 1000 keys a step). */
+  async scanStreams(node: string, pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const reply = (await this.#cluster.sendToNode(node, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000', 'TYPE', 'stream'])) as [Buffer, Buffer[]];
+      cursor = String(reply[0]);
+      for (const key of reply[1]) found.push(String(key));
+    } while (cursor !== '0');
+    return found;
+  }
+
+  /** XLEN of each stream, in order (0 for a missing one), each on its shard, pipelined per node. */
+  async lengths(streams: readonly string[]): Promise<number[]> {
+    return Promise.all(streams.map(async (stream) => Number(await this.send(['XLEN', stream]))));
+  }
+}
+
+/** Whether the Redis at `url` is a node of a Redis Cluster (`INFO cluster` says `cluster_enabled:1`). */
+export async function isRedisCluster(url: string): Promise<boolean> {
+  const client = await connectRedis(url);
+  try {
+    return /cluster_enabled:1/.test(String(await client.sendCommand(['INFO', 'cluster'])));
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The library on a real Redis Cluster (3 primaries, a runtime in front of each): every key's change is captured
+ * into the capture log of its own slot, on its own shard (docs/scale-out.md, on a cluster a partition is a
+ * slot); each log is cut on its shard; `ready` lists a node's logs with batches to commit; and a slot moved in
+ * one MIGRATE takes its log along, its migration's own `del`/`restore` events captured as nothing.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, createCluster } from 'redis';
+import { deployLibrary } from '../../src/deploy/deploy.js';
+import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
+import { partitionKeys, writerKeys } from '../../src/shared/keys.js';
+import { testConfig } from '../fixtures/library-configs.js';
+import { readStream } from '../fixtures/library-harness.js';
+import { startRuntimeCluster, type ClusterShard, type RuntimeCluster } from '../helpers/redis-cluster.js';
+import { until } from '../helpers/until.js';
+
+const run = promisify(execFile);
+const WRITER = 'PersonsWriteBehind';
+const BATCH_SIZE = 3;
+
+type Cluster = ReturnType<typeof createCluster>;
+type Client = ReturnType<typeof createClient>;
+
+let cluster: RuntimeCluster;
+let client: Cluster;
+const directs = new Map<ClusterShard, Client>();
+
+const slotLog = (key: string) => partitionKeys(WRITER, keySlot(key), CLUSTER_SLOTS);
+
+/** A plain connection to a shard's redis-server (not its runtime): what an operator's tools use. */
+async function server(shard: ClusterShard): Promise<Client> {
+  const open = directs.get(shard);
+  if (open !== undefined) return open;
+  const direct = createClient({ url: shard.server.url });
+  direct.on('error', () => undefined);
+  await direct.connect();
+  directs.set(shard, direct);
+  return direct;
+}
+
+/** A stream's records, decoded (format 2 as its fields), read on the shard that owns it. */
+async function records(stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
+  const shard = cluster.shards[await cluster.ownerOf(keySlot(stream))]!;
+  return readStream(await server(shard), stream);
+}
+
+beforeAll(async () => {
+  cluster = await startRuntimeCluster(3);
+  await deployLibrary({ redisUrl: cluster.shards[0]!.url, config: testConfig({ batchSize: BATCH_SIZE }) });
+  client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
+  client.on('error', () => undefined);
+  await client.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close().catch(() => undefined);
+  for (const direct of directs.values()) await direct.close().catch(() => undefined);
+  await cluster?.close();
+}, 30_000);
+
+describe('the library on a Redis Cluster', () => {
+  it("captures every key's changes, in order, into its own slot's log on its own shard, and cuts them there", async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `person:${i}`);
+    for (const key of keys) await client.hSet(key, 'age', '1');
+    await client.hSet('person:7', 'age', '2');
+    const shards = new Set<number>();
+    for (const key of keys) {
+      const log = slotLog(key);
+      expect(keySlot(log.changes)).toBe(keySlot(key));
+      expect((await records(log.changes)).map((r) => r.fields['key']), log.changes).toContain(key);
+      shards.add(await cluster.ownerOf(keySlot(key)));
+    }
+    expect(shards.size).toBe(3);
+    const own = await records(slotLog('person:7').changes);
+    expect(own.filter((r) => r.fields['key'] === 'person:7').map((r) => r.fields['c:age'])).toEqual(['1', '2']);
+    // Nothing goes to the writer's unpartitioned log, and no capture failed anywhere.
+    expect(await client.exists(writerKeys(WRITER).changes)).toBe(0);
+    for (const shard of cluster.shards) expect(await failedCaptures(shard)).toBe(0);
+  });
+
+  it('`ready` on each primary cuts its due logs and lists those with batches to commit, and only its own', async () => {
+    const listed = new Set<string>();
+    for (const [index, shard] of cluster.shards.entries()) {
+      const direct = await server(shard);
+      const streams = (await ready(shard)) as string[];
+      expect(streams.length, `shard ${index}`).toBeGreaterThan(0);
+      for (const stream of streams) {
+        expect(await direct.exists(stream), stream).toBe(1);
+        const log = partitionKeys(WRITER, keySlot(stream), CLUSTER_SLOTS);
+        expect(log.changes).toBe(stream);
+        expect(await direct.xLen(log.batches)).toBeGreaterThan(0);
+        listed.add(stream);
+      }
+    }
+    // Every log with records now has a batch (maxDelayMs 0 cut what was open) and is listed by its shard.
+    for (let i = 0; i < 60; i++) expect(listed.has(slotLog(`person:${i}`).changes)).toBe(true);
+  });
+
+  it("a slot moved in one MIGRATE takes its log along: the migration's del/restore add nothing, later changes follow in the same log", async () => {
+    const key = 'person:7';
+    const slot = keySlot(key);
+    const log = slotLog(key);
+    const from = cluster.shards[await cluster.ownerOf(slot)]!;
+    const to = cluster.shards.find((shard) => shard !== from)!;
+    const before = await records(log.changes);
+    const source = await server(from);
+    const target = await server(to);
+    await cluster.moveSlot(slot, cluster.shards.indexOf(to));
+    await until(() => cluster.ownerOf(slot), (index) => cluster.shards[index] === to, 5000, 50);
+
+    await client.hSet(key, 'age', '3');
+    const after = await until(() => readStream(target, log.changes), (entries) => entries.length > before.length, 5000, 50);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length).map((r) => [r.fields['key'], r.fields['c:age']])).toEqual([[key, '3']]);
+    expect(await source.sendCommand(['CLUSTER', 'COUNTKEYSINSLOT', String(slot)])).toBe(0);
+    for (const shard of cluster.shards) expect(await failedCaptures(shard)).toBe(0);
+    // The log is cut on its new shard, after its migrated meta `cut`.
+    await ready(to);
+    const batches = await target.xRange(log.batches, '-', '+');
+    expect(batches.at(-1)!.message['to']).toBe(after.at(-1)!.id);
+    expect(batches.at(-1)!.message['from']).toBe(batches.at(-2)?.message['to'] ?? '0-0');
+  });
+});
+
+/** `ready` on a shard's primary, through the cluster client's connection to its runtime. */
+async function ready(shard: ClusterShard): Promise<unknown> {
+  const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
+  return node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0']);
+}
+
+/** The capture trigger's `num_failed` on a shard (TFUNCTION LIST through its runtime). */
+async function failedCaptures(shard: ClusterShard): Promise<number> {
+  const { stdout } = await run('redis-cli', ['-p', String(shard.runtime.port), '--json', 'TFUNCTION', 'LIST', 'LIBRARY', 'WriteBehind', 'v']);
+  const failed = [...stdout.matchAll(/"num_failed":\s*(\d+)/g)].map((match) => Number(match[1]));
+  return failed.reduce((sum, n) => sum + n, 0);
+}
