@@ -91,6 +91,20 @@ describe('stream triggers (§2.4)', () => {
     }
   });
 
+  it('a read of a missing key under the prefix (keymiss) makes the runtime read no stream', async () => {
+    await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'km:', () => {});"));
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      const xranges = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      const before = await xranges();
+      for (let i = 0; i < 20; i++) expect(await env.resp3.xLen(`km:missing${i}`)).toBe(0);
+      expect(await xranges()).toBe(before);
+    } finally {
+      await direct.quit();
+    }
+  });
+
   it('an exception is recorded and the position advances (and the stream is still trimmed)', async () => {
     await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'e:', (c, d) => { if (d.record[0][1] === 'bad') throw 'nope'; c.call('incr', 'ok'); });"));
     await env.resp3.xAdd('e:1', '*', { v: 'bad' });

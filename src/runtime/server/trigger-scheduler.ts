@@ -235,7 +235,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
 function streamsTouched(events: readonly KeyspaceEvent[], host: GearsHost, settled: boolean): TouchedStream[] {
   const touched = new Map<string, { db: number; key: Buffer; appends: number | null }>();
   for (const event of events) {
-    if (!host.matchesStreamTrigger(event.key)) continue;
+    // A read of a missing key adds no entry: nothing to read back.
+    if (event.event === 'keymiss' || !host.matchesStreamTrigger(event.key)) continue;
     const id = `${event.db}:${event.key.toString('latin1')}`;
     let stream = touched.get(id);
     if (stream === undefined) {
