@@ -144,7 +144,8 @@ export class GuestClients {
 /** A call argument: strings, String objects and ArrayBuffers only (V8RedisCallArgs). */
 function commandArgument(value: unknown): string | ArrayBuffer {
   if (typeof value === 'string') return value;
-  if (isStringObject(value)) return IntrinsicString(value);
+  // ArrayBuffer first: a brand check that fails costs an exception, and String objects are the rare case.
   if (isArrayBuffer(value)) return value;
+  if (isStringObject(value)) return IntrinsicString(value);
   throw 'Failed consuming arguments. Can not convert value into bytes buffer.';
 }

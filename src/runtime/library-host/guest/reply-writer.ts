@@ -32,8 +32,9 @@ export function toReply(value: unknown, depth = 0): GuestReply {
   if (typeof value === 'bigint') return asIntN(64, value);
   if (typeof value === 'number') return value;
   if (typeof value === 'string') return value;
-  if (isStringObject(value)) return stringObjectReply(value as unknown as Record<string, unknown>);
+  // ArrayBuffer first: a brand check that fails costs an exception, and String objects are the rare case.
   if (isArrayBuffer(value)) return value;
+  if (isStringObject(value)) return stringObjectReply(value as unknown as Record<string, unknown>);
   if (value === null) return null;
   if (typeof value === 'boolean') return value;
   if (isSet(value)) return [Tag.SET, setMembers(value)];
