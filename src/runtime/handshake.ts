@@ -12,9 +12,10 @@ import type { RedisAddress } from '../shared/redis-address.js';
 /** Every name the runtime gives its own connections starts with this. */
 export const OWN_CONNECTION_NAME = 'writebehind-runtime';
 
-export function helloCommand(address: RedisAddress, protocol: 2 | 3, role: string): string[] {
+/** HELLO with the URL's credentials; `role` names the connection, null leaves it unnamed (a client's own link). */
+export function helloCommand(address: RedisAddress, protocol: 2 | 3, role: string | null): string[] {
   const auth = address.password === undefined ? [] : ['AUTH', address.username ?? 'default', address.password];
-  return ['HELLO', String(protocol), ...auth, 'SETNAME', `${OWN_CONNECTION_NAME}-${role}`];
+  return ['HELLO', String(protocol), ...auth, ...(role === null ? [] : ['SETNAME', `${OWN_CONNECTION_NAME}-${role}`])];
 }
 
 /** The connection id in a HELLO reply (a map in RESP3, a flat array in RESP2), or null. */

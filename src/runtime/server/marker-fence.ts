@@ -7,6 +7,7 @@ import type { KeyspaceEvent } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { UpstreamLink } from './upstream-link.js';
+import { encodeCommand } from '../resp/encoder.js';
 
 export interface Fenced {
   /** The commands' replies, in order. */
@@ -17,25 +18,22 @@ export interface Fenced {
 
 /** Sends `commands` with a marker behind them; `onFirstReply` gets the first reply's bytes (to forward them). */
 export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void): Fenced {
-  const subscriber = scheduler.subscriber;
-  const seq = subscriber.nextMarker();
-  const marker = subscriber.waitForMarker(seq);
-  marker.catch(() => undefined);
+  const marker = scheduler.openMarker();
   const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
   const published = link.expectValue();
-  link.write(Buffer.concat([...commands, scheduler.markerCommand(seq)]));
+  link.write(Buffer.concat([...commands, encodeCommand(marker.command)]));
   // A fast command's reply and marker are back within tens of microseconds: read them now instead of after an
   // event-loop turn (a slow one's come through the event loop once the budget is spent).
   link.pumpReplies(MARKER_PUMP_MS);
-  subscriber.pumpUntilMarker(seq, MARKER_PUMP_MS);
+  scheduler.subscriber.pumpUntilMarker(marker.seq, MARKER_PUMP_MS);
   const events = (async () => {
     try {
       for (const reply of replies) await reply;
       // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
-      if ((await published).type === 'error') await scheduler.publishMarker(seq);
-      return await marker;
+      if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
+      return await marker.events;
     } catch (cause) {
-      subscriber.cancel(seq);
+      marker.cancel();
       throw cause;
     }
   })();

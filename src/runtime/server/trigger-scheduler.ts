@@ -17,7 +17,6 @@
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
-import { encodeCommand } from '../resp/encoder.js';
 import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -62,13 +61,27 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
 
   /** MarkerSource: a marker for the library host to pipeline behind a call of its own. */
   open(): ReturnType<MarkerSource['open']> {
+    const marker = this.openMarker();
+    this.#lastRidden = marker.seq;
+    return marker;
+  }
+
+  /**
+   * A new marker, awaited from now on. Its events are awaited only after the PUBLISH is sent, and the
+   * subscription may fail before (redis-server restarting): that rejection must not go unhandled, which would
+   * end the runtime process.
+   */
+  openMarker(): ReturnType<MarkerSource['open']> & { readonly seq: number } {
     const subscriber = this.subscriber;
     const seq = subscriber.nextMarker();
-    this.#lastRidden = seq;
     const events = subscriber.waitForMarker(seq);
-    // Awaited only once the window is settled: a failed subscription must not be an unhandled rejection before.
     events.catch(() => undefined);
-    return { command: ['PUBLISH', this.#markerChannel, String(seq)], events, cancel: () => subscriber.cancel(seq) };
+    return { seq, command: this.#markerArgs(seq), events, cancel: () => subscriber.cancel(seq) };
+  }
+
+  /** `PUBLISH <marker channel> <seq>`. */
+  #markerArgs(seq: number): string[] {
+    return ['PUBLISH', this.#markerChannel, String(seq)];
   }
 
   get host(): GearsHost {
@@ -81,7 +94,6 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return this.#subscriber;
   }
 
-  /** Whether a trigger could care about an event on this key. */
   /**
    * Whether a command on `key` may fire a trigger. A read-only command fires keyspace triggers (keymiss) but
    * never a stream trigger, which reacts to new entries only: the worker's XRANGE on a capture stream needs no
@@ -92,30 +104,21 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return host !== undefined && (host.matchesKeyspaceTrigger(key) || (!readOnly && host.matchesStreamTrigger(key)));
   };
 
-  /** The bytes of `PUBLISH <marker channel> <seq>`, to pipeline right after a command. */
-  markerCommand(seq: number): Buffer {
-    return encodeCommand(['PUBLISH', this.#markerChannel, String(seq)]);
-  }
-
   /** Publishes marker `seq` on the control connection (the command's own connection could not). */
   async publishMarker(seq: number): Promise<void> {
-    await this.#control.call(['PUBLISH', this.#markerChannel, String(seq)]);
+    await this.#control.call(this.#markerArgs(seq));
   }
 
   /** Every event caused by work whose replies are already in: publishes a marker and waits for it. */
   async collectEvents(): Promise<KeyspaceEvent[]> {
-    const seq = this.subscriber.nextMarker();
-    const events = this.subscriber.waitForMarker(seq);
-    // The subscription may fail while the marker is being published (redis-server restarting): the rejection is
-    // awaited below, but only after the publish, and an unhandled rejection would end the runtime process.
-    events.catch(() => undefined);
+    const marker = this.openMarker();
     try {
-      await this.publishMarker(seq);
+      await this.#control.call(marker.command);
     } catch (error) {
-      this.subscriber.cancel(seq);
+      marker.cancel();
       throw error;
     }
-    const collected = await events;
+    const collected = await marker.events;
     this.#eventsMayBeInFlight = false;
     return collected;
   }

@@ -10,7 +10,7 @@ import { parseClientList } from './client-kill.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
 import { encodeCommand } from '../resp/encoder.js';
-import { helloId } from '../handshake.js';
+import { helloCommand, helloId } from '../handshake.js';
 import { SocketPump } from '../sync-redis/socket-reads.js';
 
 export interface Expectation {
@@ -65,10 +65,9 @@ export class UpstreamLink {
    * expects of a new one (the default user, RESP2, database 0, no name).
    */
   async #learnIdOnUnixSocket(address: RedisAddress): Promise<void> {
-    const auth = address.password === undefined ? [] : ['AUTH', address.username ?? 'default', address.password];
     const hello = this.expectValue();
     const reset = this.expectValue();
-    this.write(Buffer.concat([encodeCommand(['HELLO', '2', ...auth]), encodeCommand(['RESET'])]));
+    this.write(Buffer.concat([encodeCommand(helloCommand(address, 2, null)), encodeCommand(['RESET'])]));
     const id = helloId(await hello);
     await reset;
     this.#serverId = Promise.resolve(id);
