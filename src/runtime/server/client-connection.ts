@@ -305,6 +305,12 @@ export class ClientConnection {
     const scheduler = this.#deps.scheduler;
     const { release, aside } = await scheduler.lock.exclusiveOrAside();
     if (aside) return this.#runAside(command, release);
+    try {
+      await scheduler.confirmRole();
+    } catch (cause) {
+      release();
+      throw cause;
+    }
     const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
     const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
