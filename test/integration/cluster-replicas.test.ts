@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { startRuntimeCluster, type ClusterNode, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { until } from '../helpers/until.js';
 
@@ -25,6 +26,7 @@ redis.registerStreamTrigger('logged', 'rlog:', (client, data) => {
 type Client = ReturnType<typeof createClient>;
 
 let cluster: RuntimeCluster;
+const restarted: Runtime[] = [];
 const clients: { close(): Promise<unknown> }[] = [];
 
 async function direct(url: string): Promise<Client> {
@@ -75,6 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) await client.close().catch(() => undefined);
+  for (const runtime of restarted) await runtime.close();
   await cluster?.close();
 }, 30_000);
 
@@ -119,7 +122,7 @@ describe('runtimes in front of replicas', () => {
     await expect(reader.hSet(key, 'f', 'v2')).rejects.toThrow(`MOVED ${keySlot(key)} 127.0.0.1:${owner}`);
   });
 
-  it("after CLUSTER FAILOVER the promoted node's runtime fires the triggers and resumes the stream trigger where its primary left it; the demoted one's fires none", async () => {
+  it("after CLUSTER FAILOVER the promoted node's runtime fires the triggers and resumes the stream trigger where its primary left it; the demoted one's fires none, and its restarted runtime finds the store it took over", async () => {
     const [primary, replica] = [cluster.shards[0]!, replicaOf(0)];
     const client = await clusterClient();
     const before = Array.from({ length: 200 }, (_, i) => `rp:${i}`);
@@ -153,5 +156,13 @@ describe('runtimes in front of replicas', () => {
     const demoted = await readReplica(primary.server.url);
     for (const key of later) expect(await until(() => demoted.get(`streamed:rlog:{${key}}`), (v) => v === '1')).toBe('1');
     expect((await triggerStats(primary.url)).keyspace['num_trigger']).toBe(demotedBefore.keyspace['num_trigger']);
+
+    // The promoted node took its former primary's store over under its own id: a restarted runtime finds it.
+    const id = String(await promoted.sendCommand(['CLUSTER', 'MYID']));
+    expect((await promoted.keys(`__writebehind_runtime__:libraries:*`)).map((key) => key.split(':')[2])).toEqual([id]);
+    await replica.runtime.close();
+    replica.runtime = await Runtime.start({ redisUrl: replica.server.url, port: replica.runtime.port });
+    restarted.push(replica.runtime);
+    expect(await (await direct(replica.url)).sendCommand(['TFCALL', 'replicalib.hello', '0'])).toBe('hello');
   });
 });
