@@ -24,7 +24,7 @@ import { ClusterGearsHost } from './cluster/cluster-gears-host.js';
 import { isClusterNode, warnUnlessAnnounced } from './cluster/cluster-mode.js';
 import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
-import { roleOf } from './replication/server-role.js';
+import { roleAtStart } from './replication/server-role.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -119,7 +119,7 @@ export class Runtime extends EventEmitter {
       const limits = await readRequestLimits(control);
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);
-      const role = roleOf(await control.call(['ROLE']));
+      const role = await roleAtStart(control, log);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -152,11 +152,13 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'library host', close: () => host.close() });
       scheduler.attach(host, subscriber);
       // A replica's runtime fires nothing until its server is promoted (docs/runtime.md, replicas).
-      const replication = new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }));
-      scheduler.useRole(replication);
-      closers.push({ name: 'role watch', close: async () => replication.close() });
+      const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }));
+      if (replication) {
+        scheduler.useRole(replication);
+        closers.push({ name: 'role watch', close: async () => replication.close() });
+      }
       await host.restore();
-      replication.start();
+      replication?.start();
 
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);

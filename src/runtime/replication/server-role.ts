@@ -5,7 +5,9 @@
  * (replication-role.ts).
  */
 import { RedisCommandError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
 import type { RespValue } from '../resp/types.js';
+import type { RedisConnection } from '../server/redis-connection.js';
 
 export type ServerRole = 'primary' | 'replica';
 
@@ -19,4 +21,15 @@ export function roleOf(reply: RespValue): ServerRole {
   if (name === 'master') return 'primary';
   if (name === 'slave') return 'replica';
   throw new RedisCommandError(`unexpected ROLE reply from redis-server: ${reply.type === 'error' ? reply.value : name}`);
+}
+
+/**
+ * The role at start, or null when the runtime's user may not run ROLE: the runtime then runs as before it knew
+ * roles (as a primary, checking nothing), and says so.
+ */
+export async function roleAtStart(control: RedisConnection, log: Logger): Promise<ServerRole | null> {
+  const reply = await control.send(['ROLE']);
+  if (reply.type !== 'error') return roleOf(reply);
+  log.warn({ err: reply.value }, 'ROLE refused: the runtime cannot tell a replica from a primary and fires triggers as on a primary; allow its user ROLE');
+  return null;
 }
