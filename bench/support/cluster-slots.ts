@@ -39,14 +39,38 @@ export async function moveSlot(slot: number, sourcePort: number, targetPort: num
   await cli(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
 }
 
-/** Creates the cluster from the servers' ports and waits until every node says `cluster_state:ok`. */
-export async function formCluster(serverPorts: readonly number[]): Promise<void> {
-  await run('redis-cli', ['--cluster', 'create', ...serverPorts.map((port) => `127.0.0.1:${port}`), '--cluster-yes'], { timeout: 30_000 });
+/**
+ * Creates the cluster from the servers' ports (the first ports become primaries; with `replicas` per primary,
+ * redis-cli makes the rest their replicas) and waits until every node says `cluster_state:ok` and every replica
+ * has finished its first sync.
+ */
+export async function formCluster(serverPorts: readonly number[], replicas = 0): Promise<void> {
+  await run('redis-cli', ['--cluster', 'create', ...serverPorts.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
   for (const port of serverPorts) {
     const deadline = Date.now() + 15_000;
-    while (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) {
-      if (Date.now() > deadline) throw new Error(`the cluster node on ${port} did not reach cluster_state:ok`);
+    const ready = async () => {
+      if (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+      const replication = await cli(port, 'INFO', 'replication');
+      return !replication.includes('role:slave') || replication.includes('master_link_status:up');
+    };
+    while (!(await ready())) {
+      if (Date.now() > deadline) throw new Error(`the cluster node on ${port} did not reach cluster_state:ok (and, a replica, its first sync)`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** The node id of each replica's primary, by replica node id, from CLUSTER NODES on the server at `port`. */
+export async function primaryOfReplicas(port: number): Promise<Map<string, string>> {
+  const primaries = new Map<string, string>();
+  for (const line of (await cli(port, 'CLUSTER', 'NODES')).split('\n')) {
+    const [id, , flags, primary] = line.split(' ');
+    if (id && primary && flags?.split(',').includes('slave')) primaries.set(id, primary);
+  }
+  return primaries;
+}
+
+/** The node id of the server at `port`. */
+export async function nodeId(port: number): Promise<string> {
+  return cli(port, 'CLUSTER', 'MYID');
 }

@@ -103,8 +103,17 @@ export interface GearsHost {
   afterFlush(db: number | 'all'): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */
   identitiesChanged?(): void;
-  /** Reloads persisted libraries and stream positions from the backing Redis (runtime restart). */
+  /**
+   * Reloads persisted libraries and stream positions from the backing Redis (runtime restart). On a replica
+   * (`roleChanged(false)` before, or LibraryHostOptions.replica) only the libraries.
+   */
   restore(): Promise<void>;
+  /**
+   * The server became a primary (true: reload libraries and stream positions from the store, as restore does
+   * at a restart, and resume the stream triggers) or a replica (false: no stream work, nothing written to the
+   * store). Called with the exclusive lock held.
+   */
+  roleChanged?(primary: boolean): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,8 @@ import { TriggerScheduler } from './server/trigger-scheduler.js';
 import { ClusterGearsHost } from './cluster/cluster-gears-host.js';
 import { isClusterNode, warnUnlessAnnounced } from './cluster/cluster-mode.js';
 import { PeerRuntimes } from './cluster/peer-runtimes.js';
+import { ReplicationRole } from './replication/replication-role.js';
+import { roleAtStart } from './replication/server-role.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -33,6 +35,8 @@ export interface GearsHostOptions {
   memoryLimitMb?: number;
   /** The backing server is a cluster node (LibraryHostOptions.clusterMode). */
   clusterMode?: boolean;
+  /** The backing server is a replica (LibraryHostOptions.replica). */
+  replica?: boolean;
   /** Told the server id of each connection the host opens to redis-server for itself. */
   onOwnConnection?: (id: number) => void;
 }
@@ -115,6 +119,7 @@ export class Runtime extends EventEmitter {
       const limits = await readRequestLimits(control);
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);
+      const role = await roleAtStart(control, log);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -122,7 +127,7 @@ export class Runtime extends EventEmitter {
       const subscriber = await KeyspaceSubscriber.open({
         address,
         markerChannel,
-        isRelevant: scheduler.isRelevant,
+        isRelevant: scheduler.isWatched,
         onUnclaimed: scheduler.scheduleBackground,
         onFailure: (error) => {
           if (runtime) runtime.#fail(error);
@@ -135,6 +140,7 @@ export class Runtime extends EventEmitter {
       const localHost = await createHost({
         redisUrl: options.redisUrl,
         clusterMode,
+        replica: role === 'replica',
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
         onOwnConnection: (id) => ownTraffic.add(id),
@@ -145,7 +151,14 @@ export class Runtime extends EventEmitter {
       const host = clusterMode ? new ClusterGearsHost(localHost, new PeerRuntimes(control, credentialsOf(address))) : localHost;
       closers.push({ name: 'library host', close: () => host.close() });
       scheduler.attach(host, subscriber);
+      // A replica's runtime fires nothing until its server is promoted (docs/runtime.md, replicas).
+      const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }));
+      if (replication) {
+        scheduler.useRole(replication);
+        closers.push({ name: 'role watch', close: async () => replication.close() });
+      }
       await host.restore();
+      replication?.start();
 
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);

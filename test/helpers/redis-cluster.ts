@@ -1,21 +1,34 @@
 /**
- * A real Redis Cluster on loopback with one runtime in front of each primary, as docs/scale-out.md describes:
- * each redis-server announces its runtime's port (`cluster-announce-port`), so CLUSTER SLOTS and MOVED name the
- * runtimes. The runtimes start before `redis-cli --cluster create`, which connects to the announced addresses
- * while it waits for the cluster to agree. `close()` stops everything that was started, even after a failed start.
+ * A real Redis Cluster on loopback with one runtime in front of each primary (and, when asked, of each
+ * primary's replica), as docs/scale-out.md describes: each redis-server announces its runtime's port
+ * (`cluster-announce-port`), so CLUSTER SLOTS and MOVED name the runtimes. The runtimes start before
+ * `redis-cli --cluster create`, which connects to the announced addresses while it waits for the cluster to
+ * agree. `close()` stops everything that was started, even after a failed start.
  */
-import { announcedOwnerOf, formCluster, moveSlot as moveSlotBetween } from '../../bench/support/cluster-slots.js';
+import { announcedOwnerOf, formCluster, moveSlot as moveSlotBetween, nodeId, primaryOfReplicas } from '../../bench/support/cluster-slots.js';
 import { findFreePort } from '../../bench/support/redis-server-process.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
-export interface ClusterShard {
+export interface ClusterNode {
   /** The redis-server (its own port; clients never use it). */
   readonly server: RedisServer;
-  /** The shard's runtime (a new one after `restartRuntime`). */
+  /** The node's runtime (a new one after `restartRuntime`). */
   runtime: Runtime;
-  /** redis://127.0.0.1:<runtime port>, what the cluster announces for this shard. */
+  /** redis://127.0.0.1:<runtime port>, what the cluster announces for this node. */
   readonly url: string;
+}
+
+export interface ClusterShard extends ClusterNode {
+  /** The primary's replica, with `replicas: true`. Named as the cluster was formed: a failover swaps the roles. */
+  readonly replica?: ClusterNode;
+}
+
+export interface RuntimeClusterOptions {
+  /** One replica per primary, each with its runtime. @defaultValue false */
+  readonly replicas?: boolean;
+  /** `cluster-node-timeout`: how long a silent primary takes to be failed over. @defaultValue 2000 */
+  readonly nodeTimeoutMs?: number;
 }
 
 export interface RuntimeCluster {
@@ -32,7 +45,7 @@ export interface RuntimeCluster {
   close(): Promise<void>;
 }
 
-export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster> {
+export async function startRuntimeCluster(primaries = 3, options: RuntimeClusterOptions = {}): Promise<RuntimeCluster> {
   const servers: RedisServer[] = [];
   const runtimes: Runtime[] = [];
   const close = async () => {
@@ -40,35 +53,49 @@ export async function startRuntimeCluster(primaries = 3): Promise<RuntimeCluster
     for (const server of servers) await server.stop().catch(() => undefined);
   };
   try {
-    const shards: ClusterShard[] = [];
-    for (let i = 0; i < primaries; i++) {
+    const nodes: ClusterNode[] = [];
+    for (let i = 0; i < primaries * (options.replicas === true ? 2 : 1); i++) {
       const runtimePort = await findFreePort();
       // An explicit bus port: the default (port + 10000) may fall outside the port range for ephemeral ports.
       const busPort = await findFreePort();
       const server = await startRedisServer({
         extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
-          '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', '2000'],
+          '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000)],
       });
       servers.push(server);
       const runtime = await Runtime.start({ redisUrl: server.url, port: runtimePort });
       runtimes.push(runtime);
-      shards.push({ server, runtime, url: runtime.url });
+      nodes.push({ server, runtime, url: runtime.url });
     }
-    await formCluster(servers.map((server) => server.port));
+    await formCluster(servers.map((server) => server.port), options.replicas === true ? 1 : 0);
+    const shards = await pairReplicas(nodes);
     const restartRuntime = async (index: number) => {
       const shard = shards[index]!;
       await shard.runtime.close();
+      const at = runtimes.indexOf(shard.runtime);
       shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port });
-      runtimes[index] = shard.runtime;
+      runtimes[at] = shard.runtime;
     };
     const ownerOf = async (slot: number) => {
       const port = await announcedOwnerOf(servers[0]!.port, slot);
       return shards.findIndex((shard) => shard.runtime.port === port);
     };
-    const moveSlot = async (slot: number, to: number) => moveSlotBetween(slot, servers[await ownerOf(slot)]!.port, servers[to]!.port);
+    const moveSlot = async (slot: number, to: number) => moveSlotBetween(slot, shards[await ownerOf(slot)]!.server.port, shards[to]!.server.port);
     return { shards, restartRuntime, ownerOf, moveSlot, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** The shards (primaries, in start order) with the replica redis-cli gave each (from CLUSTER NODES). */
+async function pairReplicas(nodes: readonly ClusterNode[]): Promise<ClusterShard[]> {
+  const primaryOf = await primaryOfReplicas(nodes[0]!.server.port);
+  const ids = await Promise.all(nodes.map((node) => nodeId(node.server.port)));
+  const primaries = nodes.filter((_, i) => !primaryOf.has(ids[i]!));
+  return primaries.map((primary) => {
+    const id = ids[nodes.indexOf(primary)];
+    const replica = nodes.find((_, i) => primaryOf.get(ids[i]!) === id);
+    return replica === undefined ? primary : { ...primary, replica };
+  });
 }

@@ -4,7 +4,12 @@
  * after a protocol error in both cases. Also the replies and requests that crashed or wedged the runtime when
  * Redis's own Tcl suite ran through it.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
@@ -126,14 +131,13 @@ describe('what crashed the runtime', () => {
     await expectRuntimeAlive();
   });
 
-  it('SYNC and PSYNC get an error reply instead of a replication stream (redis-cli --rdb)', async () => {
-    const socket = await RespSocket.open(env.runtime.port);
-    socket.send(['SYNC'], ['PSYNC', '?', '-1'], ['PING']);
-    const replies = (await socket.read(3)).map((r) => r.value);
-    expect(replies[0]).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR .*SYNC.*not supported/) });
-    expect(replies[1]).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR .*PSYNC.*not supported/) });
-    expect(replies[2]).toEqual({ type: 'simple', value: 'PONG' });
-    socket.close();
+  it("SYNC passes through as a byte pipe: redis-cli --rdb receives the server's RDB through the runtime", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wb-rdb-')), 'dump.rdb');
+    await promisify(execFile)('redis-cli', ['-p', String(env.runtime.port), '--rdb', file], { timeout: 10_000 });
+    // A whole RDB: the magic, and the EOF opcode (0xff) with its 8-byte checksum at the end.
+    const rdb = readFileSync(file);
+    expect(rdb.subarray(0, 5).toString('latin1')).toBe('REDIS');
+    expect(rdb[rdb.length - 9]).toBe(0xff);
     await expectRuntimeAlive();
   });
 });

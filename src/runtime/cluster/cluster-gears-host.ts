@@ -79,6 +79,10 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.afterFlush(db);
   }
 
+  roleChanged(primary: boolean): Promise<void> {
+    return this.#local.roleChanged?.(primary) ?? Promise.resolve();
+  }
+
   restore(): Promise<void> {
     return this.#local.restore();
   }

@@ -10,6 +10,8 @@ export interface ClusterPeer {
   readonly id: string;
   readonly host: string;
   readonly port: number;
+  /** A primary (else a replica). */
+  readonly primary: boolean;
 }
 
 /** `cluster_enabled:1` in the text of `INFO cluster`. */
@@ -20,6 +22,22 @@ export function isClusterEnabled(infoCluster: string): boolean {
 /** The node id of the `myself` line of CLUSTER NODES, or null. */
 export function myNodeId(clusterNodes: string): string | null {
   return myselfLine(clusterNodes)?.split(' ')[0] ?? null;
+}
+
+/** The node id of the primary the `myself` line of CLUSTER NODES replicates, or null when it is no replica. */
+export function myPrimaryId(clusterNodes: string): string | null {
+  const [, , flags, primary] = myselfLine(clusterNodes)?.split(' ') ?? [];
+  return flags?.split(',').includes('slave') && primary !== undefined && primary !== '-' ? primary : null;
+}
+
+/** The ids of the nodes of CLUSTER NODES that serve at least one slot. */
+export function servingNodeIds(clusterNodes: string): Set<string> {
+  const serving = new Set<string>();
+  for (const line of clusterNodes.split('\n')) {
+    const fields = line.trim().split(' ');
+    if (fields.slice(8).some((field) => !field.startsWith('['))) serving.add(fields[0]!);
+  }
+  return serving;
 }
 
 function myselfLine(clusterNodes: string): string | undefined {
@@ -39,16 +57,19 @@ export function lowestServedSlot(clusterNodes: string): number | null {
   return lowest;
 }
 
-/** The primaries of CLUSTER SHARDS (RESP2 or RESP3 reply) other than `myId`, at the address each announces. */
-export function otherPrimaries(shards: RespValue, myId: string): ClusterPeer[] {
+/**
+ * The nodes of CLUSTER SHARDS (RESP2 or RESP3 reply) other than `myId`, at the address each announces:
+ * primaries and replicas (a replica's runtime holds the libraries too, as RedisGears replicates a load).
+ */
+export function otherNodes(shards: RespValue, myId: string): ClusterPeer[] {
   const peers: ClusterPeer[] = [];
   for (const shard of items(shards)) {
     for (const node of items(field(shard, 'nodes'))) {
       const id = text(field(node, 'id'));
-      if (id === myId || text(field(node, 'role')) !== 'master') continue;
+      if (id === myId) continue;
       const host = text(field(node, 'ip')) || text(field(node, 'endpoint'));
       const port = Number(integer(field(node, 'port')));
-      if (host && port > 0) peers.push({ id, host, port });
+      if (host && port > 0) peers.push({ id, host, port, primary: text(field(node, 'role')) === 'master' });
     }
   }
   return peers;

@@ -1,14 +1,16 @@
 /**
  * Sends a TFUNCTION LOAD or DELETE that succeeded here to the runtime of every other primary, as RedisGears runs
  * it on all shards in cluster mode (reference §1.3: the client is blocked, 10 s timeout, `OK` or a shard's
- * error). Peers come from CLUSTER SHARDS, asked at each propagation (loads are rare; the topology may have
- * changed); they receive `_rg_internals.function …`, which they apply locally and do not send on.
+ * error), and of every replica, as RedisGears replicates it there (a replica's failure is not the client's:
+ * replication is asynchronous, and a promoted replica reloads the libraries from its replicated store anyway).
+ * Peers come from CLUSTER SHARDS, asked at each propagation (loads are rare; the topology may have changed);
+ * they receive `_rg_internals.function …`, which they apply locally and do not send on.
  */
 import { errorMessage } from '../../shared/errors.js';
 import { error, type RespValue } from '../resp/types.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { RedisConnection } from '../server/redis-connection.js';
-import { otherPrimaries, text, type ClusterPeer } from './cluster-nodes.js';
+import { otherNodes, text, type ClusterPeer } from './cluster-nodes.js';
 
 /** The internal command a peer receives (RedisGears replicates `_rg_internals.function load …` alike). */
 export const PEER_COMMAND = '_rg_internals.function';
@@ -25,16 +27,17 @@ export class PeerRuntimes {
     this.#credentials = credentials;
   }
 
-  /** Runs `TFUNCTION <args>` on every other primary's runtime: null when all said OK, else the error to reply. */
+  /** Runs `TFUNCTION <args>` on every other node's runtime: null when all primaries said OK, else the error to reply. */
   async propagate(args: readonly Buffer[]): Promise<RespValue | null> {
     let peers: ClusterPeer[];
     try {
       const myId = text(await this.#control.call(['CLUSTER', 'MYID']));
-      peers = otherPrimaries(await this.#control.call(['CLUSTER', 'SHARDS']), myId);
+      peers = otherNodes(await this.#control.call(['CLUSTER', 'SHARDS']), myId);
     } catch (cause) {
       return error(`ERR loaded on this shard only: cannot read the cluster's shards: ${errorMessage(cause)}`);
     }
-    const failures = (await Promise.all(peers.map((peer) => this.#send(peer, args)))).filter((f): f is string => f !== null);
+    const replies = await Promise.all(peers.map((peer) => this.#send(peer, args)));
+    const failures = replies.filter((failure, i): failure is string => failure !== null && peers[i]!.primary);
     return failures.length === 0 ? null : error(failures[failures.length - 1]!);
   }
 

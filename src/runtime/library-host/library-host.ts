@@ -43,6 +43,8 @@ export interface LibraryHostOptions {
   readonly clusterMode?: boolean;
   /** Told the server id of each connection the host opens (the runtime spares them from its clients' CLIENT KILL). */
   readonly onOwnConnection?: (id: number) => void;
+  /** The backing server is a replica (GearsHost.roleChanged). @defaultValue false */
+  readonly replica?: boolean;
 }
 
 /** RedisGears' default `v8-maxmemory` (200MB). */
@@ -59,6 +61,8 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #functions: FunctionRunner;
   readonly #timeoutMs: number;
   readonly #memoryLimitMb: number;
+  /** The server is a primary: stream triggers read, and the store is written. A replica only holds libraries. */
+  #primary = true;
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -105,6 +109,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
     const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
+    host.#primary = options.replica !== true;
     return host;
   }
 
@@ -223,6 +228,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
         this.#services.log.error({ library: name, error: String(failure) }, 'stored library failed to load; it is kept in Redis but not running');
       }
     }
+    if (!this.#primary) return;
     for (const position of this.#store.loadPositions()) {
       const trigger = this.#libraries.get(position.library)?.library.streamTriggers.get(position.trigger);
       if (!trigger) continue;
@@ -231,6 +237,19 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     }
     const prefixes = [...this.#libraries.values()].flatMap(({ library }) => [...library.streamTriggers.values()].map((t) => t.prefix));
     this.#streams.process(this.#streams.scan(prefixes));
+  }
+
+  async roleChanged(primary: boolean): Promise<void> {
+    this.#primary = primary;
+    this.#store.forgetKeys();
+    if (!primary) {
+      this.#streams.discardUnsaved();
+      return;
+    }
+    // As a restarted runtime: the libraries and positions the store holds now, which match the data.
+    for (const entry of this.#libraries.values()) this.#retire(entry);
+    this.#libraries.clear();
+    await this.restore();
   }
 
   async close(): Promise<void> {
@@ -260,6 +279,8 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     );
     if (previous) this.#retire(previous);
     this.#libraries.set(metadata.name, loaded);
+    // On a replica, the primary's runtime stores the library (and the store replicates here).
+    if (!this.#primary) return;
     this.#persist(metadata.name);
     if (previous) {
       for (const [name, trigger] of previous.library.streamTriggers) {
@@ -280,7 +301,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#streams.savePositions();
     this.#retire(entry);
     this.#libraries.delete(name);
-    this.#store.deleteLibrary(name);
+    if (this.#primary) this.#store.deleteLibrary(name);
   }
 
   libraries(): LoadedLibraryEntry[] {

@@ -30,6 +30,8 @@ export interface StoreKeysResolver {
   keys(): StoreKeys | null;
   /** The keys' slot has left this node (a MOVED or ASK reply): names under a slot it serves now. */
   relocate(): StoreKeys | null;
+  /** The node's role changed: the names are looked up again at the next use. */
+  reset?(): void;
 }
 
 const STANDALONE_KEYS: StoreKeys = Object.freeze({ libraries: LIBRARIES_KEY, positions: STREAM_POSITIONS_KEY });
@@ -63,6 +65,11 @@ export class LibraryStore {
     this.#redis = redis;
     this.#resolver = resolver;
     this.#resave = resave;
+  }
+
+  /** The server's role changed: the store's names are looked up again (cluster-store-keys.ts). */
+  forgetKeys(): void {
+    this.#resolver.reset?.();
   }
 
   saveLibrary(name: string, library: StoredLibrary): void {

@@ -215,6 +215,13 @@ export class StreamReader {
     this.#store.savePositions(positions);
   }
 
+  /** The server became a replica: the heads not yet written cannot be (its primary's runtime saved its own). */
+  discardUnsaved(): void {
+    if (this.#saveTimer !== null) clearTimeout(this.#saveTimer);
+    this.#saveTimer = null;
+    this.#unsaved.clear();
+  }
+
   /** The heads to write in front of the next batch in the store's database, or null. */
   #takeUnsaved(): Rider | null {
     if (this.#unsaved.size === 0 || performance.now() - this.#savedAt < SAVE_DELAY_MS) return null;

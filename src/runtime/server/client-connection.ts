@@ -26,6 +26,7 @@ import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
 import { answerWithoutOwnTraffic } from './own-traffic-commands.js';
 import { RawStream } from './raw-stream.js';
+import { pipeReplication } from './replication-pipe.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
@@ -64,6 +65,7 @@ export class ClientConnection {
   readonly #output: ClientOutput;
   readonly #raw: RawStream;
   readonly #commands: SessionCommand[] = [];
+  readonly #onData: (chunk: Buffer) => void;
   #link: UpstreamLink | undefined;
   #ready: Promise<void>;
   #pumping = false;
@@ -90,7 +92,8 @@ export class ClientConnection {
       },
       deps.limits,
     );
-    client.on('data', (chunk) => parser.push(chunk));
+    this.#onData = (chunk: Buffer) => parser.push(chunk);
+    client.on('data', this.#onData);
     client.on('error', () => this.close());
     client.on('close', () => this.close());
     this.#ready = this.#connectUpstream();
@@ -235,9 +238,9 @@ export class ClientConnection {
         // Answered here: the server keeps replying to everything, the runtime drops what the client silenced.
         if (!command.muted) this.#replyNow(command, encode(simple('OK'), this.session.protocol));
         return;
-      case 'refuse-sync':
-        this.#replyNow(command, encode(error(`ERR ${command.name.toUpperCase()} is not supported by the RedisGears runtime: replicate from the redis-server behind it`), this.session.protocol));
-        return;
+      case 'replication':
+        this.#commands.length = 0;
+        return pipeReplication(this.#client, this.#upstream, () => this.#client.off('data', this.#onData), command.raw);
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':
@@ -303,6 +306,12 @@ export class ClientConnection {
     const scheduler = this.#deps.scheduler;
     const { release, aside } = await scheduler.lock.exclusiveOrAside();
     if (aside) return this.#runAside(command, release);
+    try {
+      await scheduler.confirmRole();
+    } catch (cause) {
+      release();
+      throw cause;
+    }
     const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
     const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);

@@ -7,12 +7,15 @@ import { GEARS_COMMAND_MIN_ARGS } from '../commands/index.js';
 import { errorMessage } from '../../shared/errors.js';
 import { error, type RespValue } from '../resp/types.js';
 import type { TriggerScheduler } from './trigger-scheduler.js';
+import { READONLY_ERROR } from '../replication/server-role.js';
 
 /** A reply now, or (TFCALLASYNC of an async function) a reply to come. */
 export type LibraryResult = RespValue | Promise<RespValue>;
 
 /** `args` includes the command name. Wrapped: an async function's pending reply must not be awaited here. */
 export async function callLibrary(scheduler: TriggerScheduler, name: GearsCommandName, args: readonly Buffer[], caller: CallerContext): Promise<{ readonly result: LibraryResult }> {
+  // A replica takes no load from a client (RedisGears' are write commands); a peer's reaches it as _rg_internals.
+  if (!scheduler.isPrimary && changesLibraries(name, args)) return { result: error(READONLY_ERROR) };
   const host = scheduler.host;
   const before = host.callCount;
   let result: LibraryResult;
@@ -23,6 +26,11 @@ export async function callLibrary(scheduler: TriggerScheduler, name: GearsComman
   }
   await scheduler.settleLibraryWork(before);
   return { result };
+}
+
+function changesLibraries(name: GearsCommandName, args: readonly Buffer[]): boolean {
+  const sub = args[1]?.toString('latin1').toLowerCase();
+  return name === 'TFUNCTION' && (sub === 'load' || sub === 'delete');
 }
 
 /** The arity error redis-server would give (RedisGears registers TFCALL/TFCALLASYNC with arity -3), or null. */

@@ -9,7 +9,8 @@
  * - tracked: changes state the session follows (HELLO, AUTH, SELECT, MULTI, WATCH, RESET...).
  * - blocking: BLPOP and friends, which must not hold the lock while blocked.
  * - pubsub / monitor / raw: subscribed (RESP2) and MONITOR connections, forwarded as a stream.
- * - client-reply, refuse-sync: answered by the runtime (emulated, refused).
+ * - client-reply: answered by the runtime (emulated).
+ * - replication: SYNC / PSYNC, after which the connection is a byte pipe to the server (replication-pipe.ts).
  * - unlocked: what a busy or paused server still runs (SCRIPT KILL…), which the lock must not hold back.
  * - client-kill, introspect: passed through with the runtime's own connections and traffic kept out.
  */
@@ -29,7 +30,7 @@ export type Route =
   | 'exec'
   | 'queue-gears'
   | 'client-reply'
-  | 'refuse-sync'
+  | 'replication'
   | 'unlocked'
   | 'client-kill'
   | 'introspect';
@@ -69,7 +70,7 @@ export function route(command: RouterInput, state: RouterState, context: RouterC
   if (PUBSUB_COMMANDS.has(name)) return 'pubsub';
   if (name === 'monitor') return 'monitor';
   if (name === 'client' && clientReplyMode(args) !== null) return 'client-reply';
-  if (name === 'sync' || name === 'psync') return 'refuse-sync';
+  if (name === 'sync' || name === 'psync') return 'replication';
   if (reachesBusyServer(name, args)) return 'unlocked';
   if (name === 'client' && args.length > 2 && args[1]!.toString('latin1').toLowerCase() === 'kill') return 'client-kill';
   if (isIntrospection(name, args)) return 'introspect';

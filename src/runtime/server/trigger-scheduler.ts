@@ -13,19 +13,30 @@
  *   loop repeats until library code stops calling Redis. When every call since the last marker touched only
  *   keys no trigger watches (`host.lastEventfulCall`), there is nothing to fire or suppress: like a
  *   shared-lock command's, their events are left to the next marker.
+ * - While the server is a replica (RoleGate), nothing fires: its events are those of replicated writes, for
+ *   which the primary's runtime fired the triggers already. Every command that may write is then markered, so
+ *   that it runs under the exclusive lock, where the role is confirmed first (replication-role.ts).
  */
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
+import type { GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource } from '../gears-host.js';
 import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
+import { streamsTouched } from './streams-touched.js';
 
 /** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
 export const MARKER_PUMP_MS = 1;
 
 /** Events the server raises by itself: never attributable to library code, so never suppressed. */
 const SERVER_EVENTS = new Set(['expired', 'evicted']);
+
+/** The server's role, as the runtime last saw it (src/runtime/replication/replication-role.ts). */
+export interface RoleGate {
+  readonly isPrimary: boolean;
+  /** With the exclusive lock held: asks the server again and applies a change. */
+  confirm(): Promise<void>;
+}
 
 export interface TriggerSchedulerOptions {
   readonly control: RedisConnection;
@@ -43,6 +54,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   readonly #log: Logger;
   #host: GearsHost | undefined;
   #subscriber: KeyspaceSubscriber | undefined;
+  #role: RoleGate | undefined;
   #backgroundScheduled = false;
   /** Shared-lock commands completed since the last marker: their (untriggering) events may still be in flight. */
   #eventsMayBeInFlight = false;
@@ -61,6 +73,24 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     this.#host = host;
     this.#subscriber = subscriber;
     host.useMarkers?.(this);
+  }
+
+  /** Gives the scheduler the server's role: until then the server counts as a primary. */
+  useRole(role: RoleGate): void {
+    this.#role = role;
+  }
+
+  /** The server is a primary (as last seen): triggers fire. */
+  get isPrimary(): boolean {
+    return this.#role?.isPrimary ?? true;
+  }
+
+  /**
+   * With the exclusive lock held, before a command that may write: a runtime that believes its server a replica
+   * asks again, so a server promoted since the last check does not take the write with its triggers off.
+   */
+  async confirmRole(): Promise<void> {
+    if (this.#role && !this.#role.isPrimary) await this.#role.confirm();
   }
 
   /** MarkerSource: a marker for the library host to pipeline behind a call of its own. */
@@ -104,8 +134,14 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    * marker and no exclusive lock.
    */
   isRelevant = (key: Buffer, readOnly = false): boolean => {
+    if (!this.isPrimary) return !readOnly;
+    return this.isWatched(key, readOnly);
+  };
+
+  /** Whether a trigger could care about an event on `key`: never on a replica (the subscriber drops the rest). */
+  isWatched = (key: Buffer, readOnly = false): boolean => {
     const host = this.#host;
-    return host !== undefined && (host.matchesKeyspaceTrigger(key) || (!readOnly && host.matchesStreamTrigger(key)));
+    return this.isPrimary && host !== undefined && (host.matchesKeyspaceTrigger(key) || (!readOnly && host.matchesStreamTrigger(key)));
   };
 
   /** Publishes marker `seq` on the control connection (the command's own connection could not). */
@@ -202,17 +238,20 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   async runLocked<T>(work: () => T): Promise<T> {
     const release = await this.lock.exclusive();
     try {
-      await this.beforeLibraryWork();
-      const before = this.host.callCount;
-      let result: T;
-      try {
-        result = work();
-      } finally {
-        await this.settleLibraryWork(before);
-      }
-      return result;
+      return await this.runHeld(work);
     } finally {
       release();
+    }
+  }
+
+  /** Library work with the exclusive lock already held: earlier events settled first, its own after. */
+  async runHeld<T>(work: () => T): Promise<T> {
+    await this.beforeLibraryWork();
+    const before = this.host.callCount;
+    try {
+      return work();
+    } finally {
+      await this.settleLibraryWork(before);
     }
   }
 
@@ -229,6 +268,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     const release = await this.lock.exclusive();
     try {
       this.#backgroundScheduled = false;
+      // Events no command of the runtime caused: on a server demoted since the last check, replicated writes'.
+      await this.#role?.confirm();
       const events = this.subscriber.takeUnclaimed();
       if (events.length > 0) await this.settleClientEvents(events);
     } finally {
@@ -237,6 +278,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   }
 
   #fire(keyspace: readonly KeyspaceEvent[], all: readonly KeyspaceEvent[]): void {
+    if (!this.isPrimary) return;
     const host = this.host;
     if (keyspace.length > 0) {
       try {
@@ -254,24 +296,4 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       }
     }
   }
-}
-
-/**
- * Each (db, key) touched by an event whose key a stream trigger watches, once, in first-seen order, with the
- * number of its appends when they were all its events (and `settled`: no earlier event is still unprocessed).
- */
-function streamsTouched(events: readonly KeyspaceEvent[], host: GearsHost, settled: boolean): TouchedStream[] {
-  const touched = new Map<string, { db: number; key: Buffer; appends: number | null }>();
-  for (const event of events) {
-    // A read of a missing key adds no entry: nothing to read back.
-    if (event.event === 'keymiss' || !host.matchesStreamTrigger(event.key)) continue;
-    const id = `${event.db}:${event.key.toString('latin1')}`;
-    let stream = touched.get(id);
-    if (stream === undefined) {
-      stream = { db: event.db, key: event.key, appends: settled ? 0 : null };
-      touched.set(id, stream);
-    }
-    if (stream.appends !== null) stream.appends = event.event === 'xadd' ? stream.appends + 1 : null;
-  }
-  return [...touched.values()];
 }

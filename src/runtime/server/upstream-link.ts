@@ -27,6 +27,7 @@ export interface UpstreamHandlers {
 
 export class UpstreamLink {
   readonly #socket: Socket;
+  readonly #onData: (chunk: Buffer) => void;
   readonly #pump: SocketPump;
   readonly #expectations: Expectation[] = [];
   #drainWaiters: (() => void)[] = [];
@@ -41,7 +42,8 @@ export class UpstreamLink {
       this.#expectations.shift()!.reply(raw);
       if (this.#expectations.length === 0) this.#resolveDrainWaiters();
     });
-    socket.on('data', (chunk) => framer.push(chunk));
+    this.#onData = (chunk: Buffer) => framer.push(chunk);
+    socket.on('data', this.#onData);
     this.#pump = new SocketPump(socket, (chunk) => framer.push(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -134,6 +136,15 @@ export class UpstreamLink {
       () => null,
     );
     return this.#serverId;
+  }
+
+  /**
+   * Stops framing replies and hands over the socket (its close still reaches `closed`), for a connection that
+   * becomes a byte pipe (replication-pipe.ts). Call it with no reply awaited.
+   */
+  detach(): Socket {
+    this.#socket.off('data', this.#onData);
+    return this.#socket;
   }
 
   /** Closes the connection; every awaited reply fails with `reason`. */

@@ -11,6 +11,7 @@ import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { BUFFERS } from './node-transport.js';
+import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
 
 type NodeRedisCluster = ReturnType<typeof createCluster>;
@@ -30,6 +31,8 @@ export class ClusterTransport implements RedisTransport {
       defaults: { ...credentialsOf(url), socket: { connectTimeout: REDIS_CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) } },
     });
     cluster.on('error', onError ?? (() => undefined));
+    // A failed-over primary's slots are found on its replica (cluster-rediscovery.ts).
+    rediscoverWhenNodesDrop(cluster);
     try {
       await cluster.connect();
     } catch (cause) {

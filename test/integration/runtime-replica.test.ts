@@ -1,0 +1,107 @@
+/**
+ * The runtime in front of a replica outside a cluster (`replicaof`): it loads the libraries from the store it
+ * replicated, fires nothing for replicated writes, and at `REPLICAOF NO ONE` fires the triggers and resumes the
+ * stream trigger where the primary's runtime left it. And a runtime whose user may not run ROLE still starts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
+
+const LIBRARY = `#!js api_version=1.0 name=standalonereplica
+redis.registerKeySpaceTrigger('seen', 'rs:', (client, data) => {
+  client.call('incr', 'fired:' + data.key);
+  client.call('xadd', 'rslog', '*', 'key', data.key);
+});
+redis.registerStreamTrigger('logged', 'rslog', (client, data) => {
+  client.call('incr', 'streamed');
+});`;
+
+type Client = ReturnType<typeof createClient>;
+
+const servers: RedisServer[] = [];
+const runtimes: Runtime[] = [];
+const clients: Client[] = [];
+
+async function direct(url: string): Promise<Client> {
+  const client = createClient({ url });
+  client.on('error', () => undefined);
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+async function keyspaceTriggerStats(url: string): Promise<Record<string, unknown>> {
+  const [library] = (await (await direct(url)).sendCommand(['TFUNCTION', 'LIST', 'vv'])) as unknown[][];
+  const fields = (flat: unknown[]) => Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [String(flat[2 * i]), flat[2 * i + 1]]));
+  return fields((fields(library!)['keyspace_triggers'] as unknown[][])[0]!);
+}
+
+async function runtimeFor(server: RedisServer, redisUrl = server.url): Promise<Runtime> {
+  const runtime = await Runtime.start({ redisUrl, port: 0 });
+  runtimes.push(runtime);
+  return runtime;
+}
+
+let primary: RedisServer;
+let replica: RedisServer;
+
+beforeAll(async () => {
+  primary = await startRedisServer();
+  replica = await startRedisServer();
+  servers.push(primary, replica);
+}, 30_000);
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => undefined);
+  for (const runtime of runtimes) await runtime.close();
+  for (const server of servers) await server.stop();
+}, 30_000);
+
+describe('a runtime in front of a replica (replicaof)', () => {
+  it('loads the replicated libraries, fires nothing for replicated writes, and after REPLICAOF NO ONE fires them and resumes the stream trigger', async () => {
+    const onPrimary = await runtimeFor(primary);
+    expect(await (await direct(onPrimary.url)).sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
+    const writer = await direct(onPrimary.url);
+    await writer.hSet('rs:1', 'f', 'v');
+    expect(await until(() => writer.get('streamed'), (v) => v === '1')).toBe('1');
+    // Replicating through the primary's runtime (its PSYNC is piped to the server).
+    const replicaServer = await direct(replica.url);
+    await replicaServer.sendCommand(['REPLICAOF', '127.0.0.1', String(onPrimary.port)]);
+    await until(() => replicaServer.get('streamed'), (v) => v === '1');
+    const onReplica = await runtimeFor(replica);
+
+    await writer.hSet('rs:2', 'f', 'v');
+    expect(await until(() => replicaServer.get('streamed'), (v) => v === '2')).toBe('2');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await replicaServer.get('fired:rs:2')).toBe('1');
+    expect((await keyspaceTriggerStats(onReplica.url))['num_trigger']).toBe(0);
+    await expect((await direct(onReplica.url)).hSet('rs:3', 'f', 'v')).rejects.toThrow(/^READONLY/);
+    await expect((await direct(onReplica.url)).sendCommand(['TFUNCTION', 'DELETE', 'standalonereplica'])).rejects.toThrow(/^READONLY/);
+
+    await onPrimary.close();
+    await replicaServer.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    const promoted = await direct(onReplica.url);
+    await promoted.hSet('rs:3', 'f', 'v');
+    expect(await promoted.get('fired:rs:3')).toBe('1');
+    expect(await until(() => promoted.get('streamed'), (v) => v === '3')).toBe('3');
+    // Nothing was delivered twice: the entries of rs:1 and rs:2 stayed behind the replicated position.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await promoted.get('streamed')).toBe('3');
+  });
+});
+
+describe('a runtime whose user may not run ROLE', () => {
+  it('starts, and fires triggers as on a primary', async () => {
+    const server = await startRedisServer();
+    servers.push(server);
+    const admin = await direct(server.url);
+    await admin.sendCommand(['ACL', 'SETUSER', 'norole', 'on', '>pw', '+@all', '-role', '~*', '&*']);
+    const runtime = await runtimeFor(server, `redis://norole:pw@127.0.0.1:${server.port}`);
+    const client = await direct(runtime.url);
+    expect(await client.sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
+    await client.hSet('rs:9', 'f', 'v');
+    expect(await client.get('fired:rs:9')).toBe('1');
+  });
+});
