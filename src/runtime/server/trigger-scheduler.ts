@@ -194,11 +194,12 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   /**
    * The read to send ahead of the library work a client command on one key may start (library-host/read-ahead.ts).
    * Only for a connection on which the read leaves no trace the command would not: its user may run anything
-   * (no denied read in ACL LOG, its marker PUBLISH allowed) and it asked for no CLIENT TRACKING.
+   * (no denied read in ACL LOG, its marker PUBLISH allowed) and it asked for no CLIENT TRACKING; never on a
+   * replica, where nothing fires.
    */
   openReadAhead(args: readonly Buffer[], session: { readonly user: string; readonly mayTrackReads: boolean }): Buffer[] | null {
     const host = this.host;
-    if (host.openReadAhead === undefined || session.mayTrackReads) return null;
+    if (host.openReadAhead === undefined || session.mayTrackReads || !this.isPrimary) return null;
     const keys = this.#keysOf(args);
     if (keys === null || keys.length !== 1) return null;
     return host.openReadAhead(keys[0]!, session.user);
