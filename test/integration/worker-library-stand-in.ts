@@ -14,6 +14,8 @@ import type { StreamClient } from '../../src/worker/redis/stream-client.js';
 export interface StandInHooks {
   /** Called before `committed` runs; throw to make it fail. */
   beforeCommitted?: (descriptorId: string) => void;
+  /** Called once `committed` has moved the cursor, before it trims and acknowledges. */
+  afterCommitted?: (descriptorId: string) => void;
 }
 
 export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks = {}): Promise<StreamClient> {
@@ -38,6 +40,7 @@ export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks
         const previous = await raw.hGet(meta, MetaField.committed);
         const committed = previous != null && compareStreamIds(previous, last) >= 0 ? previous : last;
         await raw.hSet(meta, MetaField.committed, committed);
+        hooks.afterCommitted?.(descriptor);
         await raw.sendCommand(['XTRIM', stream, 'MINID', nextStreamId(committed)]);
         await raw.sendCommand(['XACK', batches, WORKER_GROUP, descriptor]);
         const removed = Number(await raw.sendCommand(['XDEL', batches, descriptor]));
