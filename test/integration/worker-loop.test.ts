@@ -176,7 +176,8 @@ describe('Worker over Redis streams', () => {
     expect(await rows()).toEqual([{ person_id: '1', first: 'second', age: 2, applied: 2 }]);
   });
 
-  it('a worker waiting for another worker\'s earlier batch writes its own soon after that commit', { timeout: 60_000 }, async () => {
+  // However long it waited: a live worker may take seconds over its batch (a large one, a slow MySQL, load).
+  it.each([0, 2000])('a worker waiting for another worker\'s earlier batch writes its own soon after that commit, which comes %i ms after it starts waiting', { timeout: 60_000 }, async (waitedMs) => {
     await db.query("INSERT INTO persons (person_id, first) VALUES ('1', 'zero')");
     await capture({ id: '*', key: 'person:1', columns: { first: 'one', age: '1' } });
     const firstBatch = await cut();
@@ -207,6 +208,7 @@ describe('Worker over Redis streams', () => {
       const log = pino({ level: 'debug' }, { write: (line: string) => line.includes('waiting for an earlier batch') && waiting() });
       await startWorker({ consumer: 'w2', blockMs: BLOCK_MS, claimMinIdleMs: 60_000, log, hooks });
       await w2Waits;
+      await new Promise((r) => setTimeout(r, waitedMs));
     } finally {
       await session.query('ROLLBACK');
       session.release();
