@@ -191,8 +191,7 @@ describe('Worker over Redis streams', () => {
     await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'w1', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
     await redis.sendCommand(['XREADGROUP', 'GROUP', WORKER_GROUP, 'w2', 'COUNT', '1', 'STREAMS', KEYS.batches, '>']);
     // w1's write of the first batch waits for this row lock, so that the commit comes only once w2 waits for it
-    // (however slowly either starts on a loaded machine), and at once: a waiter polls the cursor quickly only
-    // in its first second of waiting.
+    // (however slowly either starts on a loaded machine), and `waitedMs` into that wait.
     // Long blocks: a waiting worker that only learnt of the commit from XREADGROUP (or slept its block away)
     // would take about BLOCK_MS after it; one that watches for the commit, a poll and its own transaction.
     const BLOCK_MS = 6000;
