@@ -60,12 +60,15 @@ export interface WriterLoopContext {
 
 /**
  * How often a loop whose next batch waits for an earlier one (held by another worker) looks at the commit
- * cursor again, for the first second of the wait. Blocking in XREADGROUP instead would notice the commit only
- * when new descriptors arrive or the block times out, and one writer's batches move from worker to worker at
- * every commit. A longer wait (the other worker died, its batch waits to be reclaimed) polls every blockMs.
+ * cursor again: after WAITING_POLL_MS, then twice as long after each look, up to WAITING_POLL_MAX_MS (and
+ * blockMs). Blocking in XREADGROUP instead would notice the commit only when new descriptors arrive or the
+ * block times out, and one writer's batches move from worker to worker at every commit. The cap bounds how
+ * late the commit is seen however long the wait was: a live worker may take seconds over a batch (a large one,
+ * a slow MySQL), so a long wait does not mean a dead one. It also keeps a wait for a dead worker's batch (until
+ * it is reclaimed) to a few looks a second.
  */
 const WAITING_POLL_MS = 10;
-const QUICK_POLLING_MS = 1000;
+const WAITING_POLL_MAX_MS = 200;
 
 /** How a round of #processReady ended. */
 type RoundEnd =
@@ -84,7 +87,8 @@ export class WriterLoop {
   /** Descriptors this consumer holds (pending for it). */
   readonly #held: BatchClaims;
   #waitingOn: string | undefined;
-  #waitingSince = 0;
+  /** The next pause of the current wait for an earlier batch (see WAITING_POLL_MS). */
+  #waitingPollMs = WAITING_POLL_MS;
   readonly #reader: RecordReader;
   readonly #readAhead: ReadAhead;
   readonly #groupCommit: GroupCommit;
@@ -130,7 +134,9 @@ export class WriterLoop {
           if (end === 'waiting') {
             // Take new descriptors without blocking (unless many are held already: leave them to other workers).
             await this.#held.readNew();
-            await sleep(Date.now() - this.#waitingSince < QUICK_POLLING_MS ? WAITING_POLL_MS : options.blockMs, signal);
+            const pause = this.#waitingPollMs;
+            this.#waitingPollMs = Math.min(2 * pause, WAITING_POLL_MAX_MS, options.blockMs);
+            await sleep(pause, signal);
           } else if (end === 'idle') {
             this.#reader.idle();
             if (this.#ctx.untilIdle === true) {
@@ -192,7 +198,7 @@ export class WriterLoop {
         // An earlier batch is still pending (with another worker, or idle until reclaimed): keep order.
         if (this.#waitingOn !== descriptor.id) {
           this.#log.debug({ descriptorId: descriptor.id, from: descriptor.from, committed }, 'waiting for an earlier batch');
-          this.#waitingSince = Date.now();
+          this.#waitingPollMs = WAITING_POLL_MS;
         }
         this.#waitingOn = descriptor.id;
         return 'waiting';
@@ -218,7 +224,7 @@ export class WriterLoop {
       }
       if (lost !== null) {
         // The worker that took it commits it soon: look at the cursor again shortly.
-        this.#waitingSince = Date.now();
+        this.#waitingPollMs = WAITING_POLL_MS;
         return 'waiting';
       }
       committed = group.to;

@@ -14,6 +14,8 @@ import type { StreamClient } from '../../src/worker/redis/stream-client.js';
 export interface StandInHooks {
   /** Called before `committed` runs; throw to make it fail. */
   beforeCommitted?: (descriptorId: string) => void;
+  /** Called once `committed` has done its work, the cursor moved last. */
+  afterCommitted?: (descriptorId: string) => void;
 }
 
 export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks = {}): Promise<StreamClient> {
@@ -37,11 +39,14 @@ export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks
         const meta = writerKeys(writerOfCaptureStream(stream)!).meta;
         const previous = await raw.hGet(meta, MetaField.committed);
         const committed = previous != null && compareStreamIds(previous, last) >= 0 ? previous : last;
-        await raw.hSet(meta, MetaField.committed, committed);
         await raw.sendCommand(['XTRIM', stream, 'MINID', nextStreamId(committed)]);
         await raw.sendCommand(['XACK', batches, WORKER_GROUP, descriptor]);
         const removed = Number(await raw.sendCommand(['XDEL', batches, descriptor]));
         if (removed > 0) await raw.hIncrBy(meta, MetaField.committedRows, Number(rows));
+        // The cursor last: the library's function does all of this at once, so a test that sees the cursor move
+        // must find the rest done too.
+        await raw.hSet(meta, MetaField.committed, committed);
+        hooks.afterCommitted?.(descriptor);
         return committed;
       };
     },
