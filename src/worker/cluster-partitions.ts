@@ -7,8 +7,11 @@
  * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
  * loops share one cluster client and never block on it.
  *
- * Order and exactly-once are each log's WriterLoop's (a batch only after its predecessor committed, one
- * exactly-once row per log); several workers share the logs through each log's `workers` group.
+ * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
+ * work (on all shards) are committed together, a transaction at a time, and each loop's Redis commands go out
+ * beside the others' on the shared client (pipelined per shard). Order and exactly-once stay each log's
+ * WriterLoop's (a batch only after its predecessor committed, one exactly-once row per log, moved in the shared
+ * transaction); several workers share the logs through each log's `workers` group.
  *
  * @internal
  */
@@ -19,6 +22,7 @@ import type { Logger } from '../shared/log.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
 import { FailureReporter } from './failure-reporter.js';
+import { SharedTransaction } from './shared-transaction.js';
 import { slotLogsOn } from './slot-logs.js';
 import type { ClusterClient } from './redis/stream-client.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
@@ -63,6 +67,8 @@ export class ClusterPartitions {
   readonly #resting = new Map<string, number>();
   /** The sweep in flight (it runs beside the `ready` polls). */
   #sweeping: Promise<void> | undefined;
+  /** Every log's loop writes through it. */
+  readonly #transaction: SharedTransaction;
 
   constructor(ctx: ClusterPartitionsContext) {
     this.#ctx = ctx;
@@ -70,6 +76,7 @@ export class ClusterPartitions {
     this.#failures = new FailureReporter(this.#log, ctx.report);
     this.#logs = slotLogs(ctx.writer.name);
     this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
+    this.#transaction = new SharedTransaction(ctx.options.batchWriter, ctx.options.groupRecords);
   }
 
   /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
@@ -155,7 +162,7 @@ export class ClusterPartitions {
     }
     this.#active.add(stream);
     const { writer, options, client, signal, report } = this.#ctx;
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true });
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction });
     const running = loop.run().then(() => this.#restIfHeldElsewhere(keys)).finally(() => {
       this.#loops.delete(running);
       this.#active.delete(stream);

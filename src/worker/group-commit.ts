@@ -19,6 +19,7 @@ import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.
 import type { CaptureRecord } from './capture-record.js';
 import type { RecordPart } from './record-reader.js';
 import type { ReadPart } from './read-ahead.js';
+import type { BatchWrites } from './shared-transaction.js';
 import type { AckMessage, StreamClient } from './redis/stream-client.js';
 import type { StepRetry } from './step-retry.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
@@ -43,6 +44,8 @@ export interface GroupCommitContext {
   readonly log: Logger;
   readonly retry: StepRetry;
   readonly readPart: ReadPart;
+  /** Where the parts are written: the batch writer, or a transaction shared with other logs (shared-transaction.ts). */
+  readonly writes: BatchWrites;
 }
 
 export class GroupCommit {
@@ -114,7 +117,7 @@ export class GroupCommit {
     const batch: WriteBatch = { writer, stream: keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
-    const result = await options.batchWriter.write<LostBatch>(batch, {
+    const result = await this.#ctx.writes.write<LostBatch>(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
         const lost = group.descriptors.filter((d) => !owners.has(d.id)).map((d) => d.id);

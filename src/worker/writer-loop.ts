@@ -29,6 +29,7 @@ import type { BatchGroup } from './batch-group.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadAhead } from './read-ahead.js';
+import type { BatchWrites } from './shared-transaction.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { StepRetry, StoppedError } from './step-retry.js';
@@ -56,6 +57,11 @@ export interface WriterLoopContext {
   readonly untilIdle?: boolean;
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
+  /**
+   * Where the loop's transactions go: by default its own, through the batch writer; a slot log's loop on a
+   * cluster joins a transaction shared with the writer's other slot logs (shared-transaction.ts).
+   */
+  readonly writes?: BatchWrites;
 }
 
 /**
@@ -104,7 +110,7 @@ export class WriterLoop {
     const readPart = (group: BatchGroup, after: string, client: StreamClient) => this.#readPart(group, after, client);
     this.#readAhead = new ReadAhead(readPart, ctx.client, ctx.reader, ctx.options.groupRecords);
     this.#retry = new StepRetry({ writer: ctx.writer.name, meta: this.#keys.meta, client: ctx.client, options: ctx.options, signal: ctx.signal, failures: this.#failures });
-    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart });
+    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
   }
 
   /** Runs until the signal aborts; never rejects (failures are retried and reported). */
