@@ -110,10 +110,14 @@ export class ClusterPartitions {
             })
             .finally(() => (this.#sweeping = undefined));
         }
-        const primaries = client.primaries();
-        const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
-        for (const stream of ready.flat()) this.#found(stream);
-        this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
+        // With a round of loops' worth of logs still queued, `ready` is not asked: its answer costs the node a
+        // read per log with batches in flight (thousands under a backlog), and would only list them again.
+        if (this.#queued.size < options.clusterActiveLogs) {
+          const primaries = client.primaries();
+          const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
+          for (const stream of ready.flat()) this.#found(stream);
+          this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
+        }
       } catch (error) {
         if (signal.aborted) break;
         this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster index)`);
@@ -163,7 +167,7 @@ export class ClusterPartitions {
     this.#active.add(stream);
     const { writer, options, client, signal, report } = this.#ctx;
     const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction });
-    const running = loop.run().then(() => this.#restIfHeldElsewhere(keys)).finally(() => {
+    const running = loop.run().then((committed) => (committed ? undefined : this.#restIfHeldElsewhere(keys))).finally(() => {
       this.#loops.delete(running);
       this.#active.delete(stream);
       const next = this.#queued.values().next();
@@ -176,10 +180,10 @@ export class ClusterPartitions {
   }
 
   /**
-   * A loop ends when this worker holds nothing of the log. If batches are still pending, another consumer holds
-   * them: a live one commits them, a dead one's are reclaimed after claimMinIdleMs. `ready` lists the log at
-   * every poll until then; starting a loop each time would only repeat the same reads, so the log rests for
-   * claimIntervalMs (the pace at which a loop looks for idle batches anyway).
+   * A loop ends when this worker holds nothing of the log. If it committed nothing and batches are still
+   * pending, another consumer holds them: a live one commits them, a dead one's are reclaimed after
+   * claimMinIdleMs. `ready` lists the log at every poll until then; starting a loop each time would only repeat
+   * the same reads, so the log rests for claimIntervalMs (the pace at which a loop looks for idle batches anyway).
    */
   async #restIfHeldElsewhere(keys: StreamKeys): Promise<void> {
     if (this.#ctx.signal.aborted) return;

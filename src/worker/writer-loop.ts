@@ -99,6 +99,8 @@ export class WriterLoop {
   #marking: Promise<void> = Promise.resolve();
   /** Why those calls stopped: shutdown interrupted their retry (StoppedError). */
   #markingStopped: unknown;
+  /** A batch was committed (or finished) by this run. */
+  #committedAny = false;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
@@ -113,8 +115,11 @@ export class WriterLoop {
     this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
   }
 
-  /** Runs until the signal aborts; never rejects (failures are retried and reported). */
-  async run(): Promise<void> {
+  /**
+   * Runs until the signal aborts (or, `untilIdle`, the log is idle); never rejects (failures are retried and
+   * reported). Resolves whether it committed any batch.
+   */
+  async run(): Promise<boolean> {
     const { client, signal, options } = this.#ctx;
     const { changes } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
@@ -166,6 +171,7 @@ export class WriterLoop {
       // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
       await this.#readAhead.settle();
     }
+    return this.#committedAny;
   }
 
   /** Waits for the `committed` calls under way; throws StoppedError when shutdown stopped their retry. */
@@ -192,6 +198,7 @@ export class WriterLoop {
         await this.#marked();
         await this.#retry.run(descriptor.id, () => this.#groupCommit.markCommitted(descriptor, 0));
         this.#held.release(descriptor.id);
+        this.#committedAny = true;
         continue;
       }
       if (compareStreamIds(descriptor.from, committed) > 0) {
@@ -204,9 +211,10 @@ export class WriterLoop {
         return 'waiting';
       }
       const group = this.#readAhead.groupAt(ordered, index, this.#held);
-      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full) {
+      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full && this.#ctx.untilIdle !== true) {
         // The last one held: read the descriptors that follow now (without blocking), so the next group's
-        // records can be read while this one is written.
+        // records can be read while this one is written. (A loop until idle reads them when it is idle: a slot
+        // log rarely has a next batch, and the read would cost every log a round trip.)
         more = (await this.#held.readNew()) > 0;
       }
       const records = this.#readAhead.take(group);
@@ -228,6 +236,7 @@ export class WriterLoop {
         return 'waiting';
       }
       committed = group.to;
+      this.#committedAny = true;
     }
     return more ? 'more' : 'idle';
   }
