@@ -65,6 +65,8 @@ export class ClusterPartitions {
   readonly #loops = new Set<Promise<void>>();
   /** Logs whose batches another consumer holds, not drained again before the time given (see #restIfHeldElsewhere). */
   readonly #resting = new Map<string, number>();
+  /** Logs a loop of this worker drained to the end: their group exists and nothing is pending for this consumer. */
+  readonly #resynced = new Set<string>();
   /** The sweep in flight (it runs beside the `ready` polls). */
   #sweeping: Promise<void> | undefined;
   /** Every log's loop writes through it. */
@@ -166,8 +168,15 @@ export class ClusterPartitions {
     }
     this.#active.add(stream);
     const { writer, options, client, signal, report } = this.#ctx;
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction });
-    const running = loop.run().then((committed) => (committed ? undefined : this.#restIfHeldElsewhere(keys))).finally(() => {
+    const resynced = this.#resynced.has(stream);
+    const claimIdleLater = !this.#resting.has(stream);
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, resynced, claimIdleLater });
+    const running = loop.run().then(async (committed) => {
+      if (signal.aborted) return;
+      this.#resynced.add(stream);
+      if (committed) this.#resting.delete(stream);
+      else await this.#restIfHeldElsewhere(keys);
+    }).finally(() => {
       this.#loops.delete(running);
       this.#active.delete(stream);
       const next = this.#queued.values().next();

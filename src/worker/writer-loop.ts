@@ -58,6 +58,14 @@ export interface WriterLoopContext {
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
   /**
+   * For a slot log's loop on a cluster (cluster-partitions.ts), which starts many times: `resynced`, a loop of
+   * this worker ran on the log before and left nothing pending for this consumer, so the group exists and the
+   * first resync is skipped; `claimIdleLater`, no other consumer was seen holding the log's batches, so the
+   * first look for idle ones (XAUTOCLAIM) waits claimIntervalMs like the later ones. Each saves a command per log.
+   */
+  readonly resynced?: boolean;
+  readonly claimIdleLater?: boolean;
+  /**
    * Where the loop's transactions go: by default its own, through the batch writer; a slot log's loop on a
    * cluster joins a transaction shared with the writer's other slot logs (shared-transaction.ts).
    */
@@ -124,7 +132,8 @@ export class WriterLoop {
     const { changes } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     this.#held.startHeartbeat();
-    let resync = true;
+    let resync = this.#ctx.resynced !== true;
+    if (this.#ctx.claimIdleLater === true) this.#held.deferClaim();
     let lastCut = 0;
     try {
       while (!signal.aborted) {
