@@ -99,8 +99,12 @@ export class ClusterPartitions {
           if (seen !== topology) sweepDue = true;
           topology = seen;
         }
+        // With a round of loops' worth of logs still queued, `ready` is not asked: its answer costs the node a
+        // read per log with batches in flight (thousands under a backlog), and would only list them again.
+        if (this.#queued.size < options.clusterActiveLogs) await this.#askReady();
         if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
-        // A change seen while a sweep runs is swept again after it.
+        // After `ready` (on start its answer cuts most logs with records: the sweep's cuts find them cut). A
+        // change seen while a sweep runs is swept again after it.
         if (sweepDue && this.#sweeping === undefined) {
           sweepDue = false;
           lastSweep = Date.now();
@@ -112,14 +116,6 @@ export class ClusterPartitions {
             })
             .finally(() => (this.#sweeping = undefined));
         }
-        // With a round of loops' worth of logs still queued, `ready` is not asked: its answer costs the node a
-        // read per log with batches in flight (thousands under a backlog), and would only list them again.
-        if (this.#queued.size < options.clusterActiveLogs) {
-          const primaries = client.primaries();
-          const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
-          for (const stream of ready.flat()) this.#found(stream);
-          this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
-        }
       } catch (error) {
         if (signal.aborted) break;
         this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster index)`);
@@ -128,6 +124,18 @@ export class ClusterPartitions {
     }
     await this.#sweeping;
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
+  }
+
+  /** The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first). */
+  async #askReady(): Promise<void> {
+    const { client, options, writer, signal } = this.#ctx;
+    try {
+      const ready = await Promise.all(client.primaries().map((node) => client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs)));
+      for (const stream of ready.flat()) this.#found(stream);
+      this.#failures.succeeded(`writer ${writer.name} (cluster index)`);
+    } catch (error) {
+      if (!signal.aborted) this.#failures.failed(error, `writer ${writer.name} (cluster index)`);
+    }
   }
 
   /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
