@@ -2,8 +2,9 @@
  * `node dist/bench/cluster-drain.js [keys]` (default 20000): the drain of a backlog through one runtime over one
  * redis-server, then on a 3-primary Redis Cluster (a runtime process per shard), in the same run. Writes one
  * HSET per key with no worker running (on the cluster the backlog is spread over the keys' slot logs), then
- * starts one worker process and times it until every row is in MySQL. What it shows: a slot log's batches commit in their own transactions, so a backlog spread
- * over thousands of slots drains at the rate of small transactions (docs/scale-out.md, what works today).
+ * starts one worker process and times it until every row is in MySQL. What it shows: a backlog spread over
+ * thousands of slot logs costs per log (a cut, the worker's reads, `committed`), even with the logs' batches
+ * committed together in shared transactions (docs/scale-out.md, what works today).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
