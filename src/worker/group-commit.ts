@@ -1,6 +1,7 @@
 /**
  * The group commit of a writer loop: one group of consecutive batches (batch-group.ts) written to MySQL in
- * parts of about groupBytes, one transaction each, in order. Just before each COMMIT the descriptors are
+ * parts of about groupBytes, one transaction each, in order (a slot log's loop on a cluster shares each of
+ * those transactions with other slot logs' parts: shared-transaction.ts). Just before each COMMIT the descriptors are
  * confirmed to be still ours (else the `beforeCommit` veto rolls the part back and names the lost ones) and the
  * dead letters are written; after it, the `done` acks; after the last part, the library's `committed` for each
  * batch, in order (cursor, trim, XACK+XDEL). Every step is retried (step-retry.ts) until it succeeds or the

@@ -5,7 +5,8 @@
  * This loop keeps the order and the rounds; each step has its room:
  * - batch-claims.ts: the descriptors held (XREADGROUP, reclaiming idle ones, the heartbeat);
  * - read-ahead.ts: the next group's first part read on a second connection while the current one commits;
- * - group-commit.ts: one group written in parts, one transaction each, the ownership veto before COMMIT,
+ * - group-commit.ts: one group written in parts, one transaction each (on a cluster, each shared with other
+ *   slot logs' parts: shared-transaction.ts), the ownership veto before COMMIT,
  *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch, which go out while
  *   the next group is written (in order: each group's after the one before; awaited before the cursor is
  *   read again and before the loop ends);
