@@ -1,7 +1,8 @@
 /**
  * SharedTransaction against the real local MariaDB: many concurrent writers (as a cluster's slot-log loops) share
- * transactions without losing or double-counting a row, and one writer's veto rolls the transaction back for
- * that writer only: the others are written again in the next transaction.
+ * transactions without losing or double-counting a row, and one writer's veto (or failed hook) rolls the
+ * transaction back for that writer only: the others are written again in the next transaction, and the failed
+ * write's retry is written, its cursor unmoved by the rolled-back transaction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/shared/config.js';
@@ -84,5 +85,24 @@ describe('SharedTransaction', () => {
     expect(tried).toEqual([[stream(9000)], [stream(9001), stream(9002)], [stream(9001)]]);
     expect(committed).toEqual([[stream(9000)], [stream(9001)]]);
     expect((await db.query<Array<{ person_id: number }>>('SELECT person_id FROM persons WHERE person_id >= 90000 ORDER BY person_id')).map((r) => Number(r.person_id))).toEqual([90000, 90001]);
+  });
+
+  it('a hook that fails rolls back its write, rows and cursor: the others commit next, and its retry is written, not skipped as a replay', async () => {
+    const shared = new SharedTransaction(counting, 5000);
+    const cursorOf = async (log: number) => (await db.query<Array<{ val: string }>>('SELECT val FROM wb_exactly_once WHERE id = ?', [logBatch(log, [0]).stream])).map((r) => r.val);
+    const first = shared.write(logBatch(9100, [91000]));
+    const [kept, failed] = await Promise.allSettled([
+      shared.write(logBatch(9101, [91001])),
+      shared.write(logBatch(9102, [91002]), { beforeCommit: async () => Promise.reject(new Error('XPENDING failed')) }),
+    ]);
+    await first;
+    expect(kept.status).toBe('fulfilled');
+    expect(failed.status).toBe('rejected');
+    expect(await cursorOf(9102)).toEqual([]);
+    // The loop retries its write (step-retry.ts): the cursor shows nothing written, so the row is.
+    const retried = await shared.write(logBatch(9102, [91002]));
+    expect([retried.rows, retried.replayed, retried.alreadyWritten.length]).toEqual([1, false, 0]);
+    expect((await db.query<Array<{ person_id: number }>>('SELECT person_id FROM persons WHERE person_id BETWEEN 91000 AND 91002 ORDER BY person_id')).map((r) => Number(r.person_id))).toEqual([91000, 91001, 91002]);
+    expect(await cursorOf(9102)).toEqual(['1000-0']);
   });
 });
