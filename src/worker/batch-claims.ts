@@ -65,6 +65,11 @@ export class BatchClaims {
     this.#hold(await this.#client.readGroup(this.#keys.batches, WORKER_GROUP, this.#options.consumer, '0', 10_000));
   }
 
+  /** The first claimIdle() is due only after claimIntervalMs (not at once). */
+  deferClaim(): void {
+    this.#lastClaim = Date.now();
+  }
+
   /** Takes descriptors dead consumers left idle past claimMinIdleMs; at most every claimIntervalMs. */
   async claimIdle(): Promise<void> {
     if (Date.now() - this.#lastClaim < this.#options.claimIntervalMs) return;

@@ -1,7 +1,8 @@
 /**
- * The worker's view of a target database: write one batch of capture records in one transaction, report the
- * records it had to reject, and let the caller act just before the commit (dead letters go to Redis there, so
- * a crash after the commit never loses them).
+ * The worker's view of a target database: write one batch of capture records in one transaction (or the
+ * batches of several capture logs in one: a cluster's slot logs, group-commit.ts), report the records it had to
+ * reject, and let the caller act just before the commit (dead letters go to Redis there, so a crash after the
+ * commit never loses them).
  */
 import type { WriteBehindError } from '../shared/errors.js';
 import type { CaptureRecord } from './capture-record.js';
@@ -48,11 +49,27 @@ export interface WriteHooks<V> {
 /** What write() resolves with: the result, and the hook's veto when it rolled the batch back instead of committing. */
 export type WriteOutcome<V> = BatchWriteResult & { readonly veto?: V };
 
+export interface WriteManyHooks<V> {
+  /** As WriteHooks.beforeCommit, with one result per batch, in the batches' order. */
+  beforeCommit?(results: readonly BatchWriteResult[]): Promise<{ readonly veto: V } | void>;
+}
+
+/** What writeMany() resolves with: a result per batch (in order), and the hook's veto when it rolled them back. */
+export interface WriteManyOutcome<V> {
+  readonly results: readonly BatchWriteResult[];
+  readonly veto?: V;
+}
+
 export interface BatchWriter {
   /**
    * Writes the batch. Throws a MysqlWriteError when the whole batch must be retried (connection, deadlock,
    * missing table...); row-level data errors are returned in `rejected` instead.
    */
   write<V = never>(batch: WriteBatch, hooks?: WriteHooks<V>): Promise<WriteOutcome<V>>;
+  /**
+   * Writes batches of different capture logs (at most one per stream) in one transaction: rows merged into
+   * the same statements, each stream's exactly-once cursor read and moved in it. Throws as write() does.
+   */
+  writeMany<V = never>(batches: readonly WriteBatch[], hooks?: WriteManyHooks<V>): Promise<WriteManyOutcome<V>>;
   close(): Promise<void>;
 }

@@ -7,8 +7,11 @@
  * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
  * loops share one cluster client and never block on it.
  *
- * Order and exactly-once are each log's WriterLoop's (a batch only after its predecessor committed, one
- * exactly-once row per log); several workers share the logs through each log's `workers` group.
+ * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
+ * work (on all shards) are committed together, a transaction at a time, and each loop's Redis commands go out
+ * beside the others' on the shared client (pipelined per shard). Order and exactly-once stay each log's
+ * WriterLoop's (a batch only after its predecessor committed, one exactly-once row per log, moved in the shared
+ * transaction); several workers share the logs through each log's `workers` group.
  *
  * @internal
  */
@@ -19,6 +22,7 @@ import type { Logger } from '../shared/log.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
 import { FailureReporter } from './failure-reporter.js';
+import { SharedTransaction } from './shared-transaction.js';
 import { slotLogsOn } from './slot-logs.js';
 import type { ClusterClient } from './redis/stream-client.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
@@ -61,8 +65,12 @@ export class ClusterPartitions {
   readonly #loops = new Set<Promise<void>>();
   /** Logs whose batches another consumer holds, not drained again before the time given (see #restIfHeldElsewhere). */
   readonly #resting = new Map<string, number>();
+  /** Logs a loop of this worker drained to the end: their group exists and nothing is pending for this consumer. */
+  readonly #resynced = new Set<string>();
   /** The sweep in flight (it runs beside the `ready` polls). */
   #sweeping: Promise<void> | undefined;
+  /** Every log's loop writes through it. */
+  readonly #transaction: SharedTransaction;
 
   constructor(ctx: ClusterPartitionsContext) {
     this.#ctx = ctx;
@@ -70,6 +78,7 @@ export class ClusterPartitions {
     this.#failures = new FailureReporter(this.#log, ctx.report);
     this.#logs = slotLogs(ctx.writer.name);
     this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
+    this.#transaction = new SharedTransaction(ctx.options.batchWriter, ctx.options.groupRecords);
   }
 
   /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
@@ -90,8 +99,12 @@ export class ClusterPartitions {
           if (seen !== topology) sweepDue = true;
           topology = seen;
         }
+        // With a round of loops' worth of logs still queued, `ready` is not asked: its answer costs the node a
+        // read per log with batches in flight (thousands under a backlog), and would only list them again.
+        if (this.#queued.size < options.clusterActiveLogs) await this.#askReady();
         if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
-        // A change seen while a sweep runs is swept again after it.
+        // After `ready` (on start its answer cuts most logs with records: the sweep's cuts find them cut). A
+        // change seen while a sweep runs is swept again after it.
         if (sweepDue && this.#sweeping === undefined) {
           sweepDue = false;
           lastSweep = Date.now();
@@ -103,10 +116,6 @@ export class ClusterPartitions {
             })
             .finally(() => (this.#sweeping = undefined));
         }
-        const primaries = client.primaries();
-        const ready = await Promise.all(primaries.map((node) => client.ready(node, options.config.name, this.#ctx.writer.name, options.config.batch.maxDelayMs)));
-        for (const stream of ready.flat()) this.#found(stream);
-        this.#failures.succeeded(`writer ${this.#ctx.writer.name} (cluster index)`);
       } catch (error) {
         if (signal.aborted) break;
         this.#failures.failed(error, `writer ${this.#ctx.writer.name} (cluster index)`);
@@ -115,6 +124,18 @@ export class ClusterPartitions {
     }
     await this.#sweeping;
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
+  }
+
+  /** The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first). */
+  async #askReady(): Promise<void> {
+    const { client, options, writer, signal } = this.#ctx;
+    try {
+      const ready = await Promise.all(client.primaries().map((node) => client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs)));
+      for (const stream of ready.flat()) this.#found(stream);
+      this.#failures.succeeded(`writer ${writer.name} (cluster index)`);
+    } catch (error) {
+      if (!signal.aborted) this.#failures.failed(error, `writer ${writer.name} (cluster index)`);
+    }
   }
 
   /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
@@ -155,8 +176,15 @@ export class ClusterPartitions {
     }
     this.#active.add(stream);
     const { writer, options, client, signal, report } = this.#ctx;
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true });
-    const running = loop.run().then(() => this.#restIfHeldElsewhere(keys)).finally(() => {
+    const resynced = this.#resynced.has(stream);
+    const claimIdleLater = !this.#resting.has(stream);
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, resynced, claimIdleLater });
+    const running = loop.run().then(async (committed) => {
+      if (signal.aborted) return;
+      this.#resynced.add(stream);
+      if (committed) this.#resting.delete(stream);
+      else await this.#restIfHeldElsewhere(keys);
+    }).finally(() => {
       this.#loops.delete(running);
       this.#active.delete(stream);
       const next = this.#queued.values().next();
@@ -169,10 +197,10 @@ export class ClusterPartitions {
   }
 
   /**
-   * A loop ends when this worker holds nothing of the log. If batches are still pending, another consumer holds
-   * them: a live one commits them, a dead one's are reclaimed after claimMinIdleMs. `ready` lists the log at
-   * every poll until then; starting a loop each time would only repeat the same reads, so the log rests for
-   * claimIntervalMs (the pace at which a loop looks for idle batches anyway).
+   * A loop ends when this worker holds nothing of the log. If it committed nothing and batches are still
+   * pending, another consumer holds them: a live one commits them, a dead one's are reclaimed after
+   * claimMinIdleMs. `ready` lists the log at every poll until then; starting a loop each time would only repeat
+   * the same reads, so the log rests for claimIntervalMs (the pace at which a loop looks for idle batches anyway).
    */
   async #restIfHeldElsewhere(keys: StreamKeys): Promise<void> {
     if (this.#ctx.signal.aborted) return;

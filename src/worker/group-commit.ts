@@ -1,6 +1,7 @@
 /**
  * The group commit of a writer loop: one group of consecutive batches (batch-group.ts) written to MySQL in
- * parts of about groupBytes, one transaction each, in order. Just before each COMMIT the descriptors are
+ * parts of about groupBytes, one transaction each, in order (a slot log's loop on a cluster shares each of
+ * those transactions with other slot logs' parts: shared-transaction.ts). Just before each COMMIT the descriptors are
  * confirmed to be still ours (else the `beforeCommit` veto rolls the part back and names the lost ones) and the
  * dead letters are written; after it, the `done` acks; after the last part, the library's `committed` for each
  * batch, in order (cursor, trim, XACK+XDEL). Every step is retried (step-retry.ts) until it succeeds or the
@@ -19,6 +20,7 @@ import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.
 import type { CaptureRecord } from './capture-record.js';
 import type { RecordPart } from './record-reader.js';
 import type { ReadPart } from './read-ahead.js';
+import type { BatchWrites } from './shared-transaction.js';
 import type { AckMessage, StreamClient } from './redis/stream-client.js';
 import type { StepRetry } from './step-retry.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
@@ -43,6 +45,8 @@ export interface GroupCommitContext {
   readonly log: Logger;
   readonly retry: StepRetry;
   readonly readPart: ReadPart;
+  /** Where the parts are written: the batch writer, or a transaction shared with other logs (shared-transaction.ts). */
+  readonly writes: BatchWrites;
 }
 
 export class GroupCommit {
@@ -114,7 +118,7 @@ export class GroupCommit {
     const batch: WriteBatch = { writer, stream: keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
-    const result = await options.batchWriter.write<LostBatch>(batch, {
+    const result = await this.#ctx.writes.write<LostBatch>(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
         const lost = group.descriptors.filter((d) => !owners.has(d.id)).map((d) => d.id);

@@ -4,7 +4,7 @@ import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 const parsed = parseConfig({ name: 'W', writers: [{ name: 'P', keysPrefix: 'p', table: 't', primaryKey: 'id', mappings: { a: 'a' } }], batch: { size: 10, maxDelayMs: 250 } });
 if (!parsed.ok) throw new Error(parsed.message);
-const base: WorkerOptions = { config: parsed.config, connectRedis: async () => { throw new Error('unused'); }, batchWriter: { write: async () => { throw new Error('unused'); }, close: async () => undefined } };
+const base: WorkerOptions = { config: parsed.config, connectRedis: async () => { throw new Error('unused'); }, batchWriter: { write: async () => { throw new Error('unused'); }, writeMany: async () => { throw new Error('unused'); }, close: async () => undefined } };
 
 describe('resolveWorkerOptions', () => {
   it('fills documented defaults and freezes the result', () => {

@@ -95,7 +95,7 @@ export class Worker extends EventEmitter {
     const reader = await this.options.connectRedis();
     this.#clients.push(reader);
     const loop = new WriterLoop({ writer, keys, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
-    return { client, run: () => loop.run() };
+    return { client, run: async () => void (await loop.run()) };
   }
 
   /** Runs a partitioned writer's partition loops once its unpartitioned log is drained (per-key order). */

@@ -5,7 +5,8 @@
  * This loop keeps the order and the rounds; each step has its room:
  * - batch-claims.ts: the descriptors held (XREADGROUP, reclaiming idle ones, the heartbeat);
  * - read-ahead.ts: the next group's first part read on a second connection while the current one commits;
- * - group-commit.ts: one group written in parts, one transaction each, the ownership veto before COMMIT,
+ * - group-commit.ts: one group written in parts, one transaction each (on a cluster, each shared with other
+ *   slot logs' parts: shared-transaction.ts), the ownership veto before COMMIT,
  *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch, which go out while
  *   the next group is written (in order: each group's after the one before; awaited before the cursor is
  *   read again and before the loop ends);
@@ -29,6 +30,7 @@ import type { BatchGroup } from './batch-group.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadAhead } from './read-ahead.js';
+import type { BatchWrites } from './shared-transaction.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { StepRetry, StoppedError } from './step-retry.js';
@@ -56,6 +58,19 @@ export interface WriterLoopContext {
   readonly untilIdle?: boolean;
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
+  /**
+   * For a slot log's loop on a cluster (cluster-partitions.ts), which starts many times: `resynced`, a loop of
+   * this worker ran on the log before and left nothing pending for this consumer, so the group exists and the
+   * first resync is skipped; `claimIdleLater`, no other consumer was seen holding the log's batches, so the
+   * first look for idle ones (XAUTOCLAIM) waits claimIntervalMs like the later ones. Each saves a command per log.
+   */
+  readonly resynced?: boolean;
+  readonly claimIdleLater?: boolean;
+  /**
+   * Where the loop's transactions go: by default its own, through the batch writer; a slot log's loop on a
+   * cluster joins a transaction shared with the writer's other slot logs (shared-transaction.ts).
+   */
+  readonly writes?: BatchWrites;
 }
 
 /**
@@ -97,6 +112,8 @@ export class WriterLoop {
   #marking: Promise<void> = Promise.resolve();
   /** Why those calls stopped: shutdown interrupted their retry (StoppedError). */
   #markingStopped: unknown;
+  /** A batch was committed (or finished) by this run. */
+  #committedAny = false;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
@@ -108,16 +125,20 @@ export class WriterLoop {
     const readPart = (group: BatchGroup, after: string, client: StreamClient) => this.#readPart(group, after, client);
     this.#readAhead = new ReadAhead(readPart, ctx.client, ctx.reader, ctx.options.groupRecords);
     this.#retry = new StepRetry({ writer: ctx.writer.name, meta: this.#keys.meta, client: ctx.client, options: ctx.options, signal: ctx.signal, failures: this.#failures });
-    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart });
+    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
   }
 
-  /** Runs until the signal aborts; never rejects (failures are retried and reported). */
-  async run(): Promise<void> {
+  /**
+   * Runs until the signal aborts (or, `untilIdle`, the log is idle); never rejects (failures are retried and
+   * reported). Resolves whether it committed any batch.
+   */
+  async run(): Promise<boolean> {
     const { client, signal, options } = this.#ctx;
     const { changes } = this.#keys;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     this.#held.startHeartbeat();
-    let resync = true;
+    let resync = this.#ctx.resynced !== true;
+    if (this.#ctx.claimIdleLater === true) this.#held.deferClaim();
     let lastCut = 0;
     try {
       while (!signal.aborted) {
@@ -166,6 +187,7 @@ export class WriterLoop {
       // A read ahead may still be in flight on the reader connection; let it end before the connection closes.
       await this.#readAhead.settle();
     }
+    return this.#committedAny;
   }
 
   /** Waits for the `committed` calls under way; throws StoppedError when shutdown stopped their retry. */
@@ -192,6 +214,7 @@ export class WriterLoop {
         await this.#marked();
         await this.#retry.run(descriptor.id, () => this.#groupCommit.markCommitted(descriptor, 0));
         this.#held.release(descriptor.id);
+        this.#committedAny = true;
         continue;
       }
       if (compareStreamIds(descriptor.from, committed) > 0) {
@@ -204,9 +227,10 @@ export class WriterLoop {
         return 'waiting';
       }
       const group = this.#readAhead.groupAt(ordered, index, this.#held);
-      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full) {
+      if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full && this.#ctx.untilIdle !== true) {
         // The last one held: read the descriptors that follow now (without blocking), so the next group's
-        // records can be read while this one is written.
+        // records can be read while this one is written. (A loop until idle reads them when it is idle: a slot
+        // log rarely has a next batch, and the read would cost every log a round trip.)
         more = (await this.#held.readNew()) > 0;
       }
       const records = this.#readAhead.take(group);
@@ -228,6 +252,7 @@ export class WriterLoop {
         return 'waiting';
       }
       committed = group.to;
+      this.#committedAny = true;
     }
     return more ? 'more' : 'idle';
   }

@@ -1,6 +1,7 @@
 /**
  * MysqlBatchWriter against the real local MariaDB: coalescing, multi-row upserts and deletes, composite keys,
- * exactly-once replays, strict-mode rejections isolated by bisection, awkward values, retryable failures.
+ * exactly-once replays, strict-mode rejections isolated by bisection, several logs' batches in one transaction
+ * (writeMany), awkward values, retryable failures.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
@@ -106,6 +107,36 @@ describe('MysqlBatchWriter', () => {
       expect((await writer.write(next)).rows).toBe(1);
       expect(await rows('SELECT first, applied FROM persons')).toEqual([{ first: 'B', applied: 1 }]);
       expect(await rows('SELECT id, val FROM wb_exactly_once')).toEqual([{ id: 'wb:changes:{Persons}', val: '10-0' }]);
+    } finally {
+      await db.query('DROP TRIGGER persons_applied');
+    }
+  });
+
+  it('writeMany: batches of several logs in one transaction, each log\'s cursor moved and its replay skipped, a bad row isolated to its own batch', async () => {
+    await db.query('CREATE TRIGGER persons_applied BEFORE UPDATE ON persons FOR EACH ROW SET NEW.applied = OLD.applied + 1');
+    try {
+      const ofLog = (log: string, records: CaptureRecord[]): WriteBatch => ({ ...batch(records), stream: `wb:changes:Persons:${log}`, descriptorId: `d${log}` });
+      const a = ofLog('a', [person('1', 1, { first: 'A1', last: null, age: '1' }), person('2', 2, { first: 'A2', last: null, age: '2' })]);
+      const b = ofLog('b', [person('3', 3, { first: 'much too long for ten', last: null, age: '3' }), person('4', 4, { first: 'B4', last: null, age: '4' })]);
+      const seen: number[] = [];
+      const first = await writer.writeMany([a, b], { beforeCommit: async (results) => void seen.push(results.length) });
+      expect(seen).toEqual([2]);
+      expect(first.results.map((r) => r.rows)).toEqual([2, 1]);
+      expect(first.results[0]!.rejected).toEqual([]);
+      expect(first.results[1]!.rejected.map((r) => r.record.key)).toEqual(['person:3']);
+      expect(await rows('SELECT person_id FROM persons ORDER BY person_id')).toEqual(['1', '2', '4'].map((person_id) => ({ person_id })));
+      expect(await rows('SELECT id, val FROM wb_exactly_once ORDER BY id')).toEqual([{ id: 'wb:changes:Persons:a', val: '1000-2' }, { id: 'wb:changes:Persons:b', val: '1000-4' }]);
+      // Log a's batch again (a replay after a crash before `committed`) beside log c's first: a is skipped, c written.
+      const c = ofLog('c', [person('5', 5, { first: 'C5', last: null, age: '5' })]);
+      const again = await writer.writeMany([a, c]);
+      expect(again.results.map((r) => [r.rows, r.replayed, r.alreadyWritten.length])).toEqual([[0, true, 2], [1, false, 0]]);
+      expect(await rows('SELECT person_id, applied FROM persons ORDER BY person_id')).toEqual([['1', 0], ['2', 0], ['4', 0], ['5', 0]].map(([person_id, applied]) => ({ person_id, applied })));
+      // A veto rolls back every log's rows and cursors.
+      const d = ofLog('d', [person('6', 6, { first: 'D6', last: null, age: '6' })]);
+      const e = ofLog('e', [person('7', 7, { first: 'E7', last: null, age: '7' })]);
+      expect((await writer.writeMany([d, e], { beforeCommit: async () => ({ veto: 'lost' }) })).veto).toBe('lost');
+      expect(await rows("SELECT person_id FROM persons WHERE person_id IN ('6', '7')")).toEqual([]);
+      expect(await rows("SELECT id FROM wb_exactly_once WHERE id IN ('wb:changes:Persons:d', 'wb:changes:Persons:e')")).toEqual([]);
     } finally {
       await db.query('DROP TRIGGER persons_applied');
     }

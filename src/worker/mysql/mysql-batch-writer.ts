@@ -1,11 +1,12 @@
 /**
- * Writes batches of capture records to MySQL/MariaDB, one transaction per batch:
+ * Writes batches of capture records to MySQL/MariaDB, one transaction per batch (or per call of writeMany,
+ * which writes the batches of several capture logs together, each with its own exactly-once cursor):
  * - coalesced per row (last change wins), then one `DELETE … WHERE (pk) IN (…)` per table and one multi-row
  *   `INSERT … ON DUPLICATE KEY UPDATE` per (table, column set), chunked to bounded statements;
  * - a statement that fails on data is split in halves until the offending rows are isolated (InnoDB rolls back
  *   only the failed statement, so the transaction goes on); those rows are returned as rejected, the rest commits;
- * - with an exactly-once table, the writer's cursor is read `FOR UPDATE` and advanced in the same transaction,
- *   so a replayed batch is skipped instead of applied twice.
+ * - with an exactly-once table, each capture stream's cursor is read `FOR UPDATE` and advanced in the same
+ *   transaction, so a replayed batch is skipped instead of applied twice.
  *
  * @example
  * const writer = new MysqlBatchWriter({ pool: createMysqlPool({ url }), config });
@@ -16,7 +17,7 @@ import { compareStreamIds } from '../../shared/stream-id.js';
 import { RecordOp } from '../../shared/protocol.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { WriteBehindConfig } from '../../shared/config.js';
-import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks, WriteOutcome } from '../batch-writer.js';
+import type { BatchWriteResult, BatchWriter, RejectedRecord, WriteBatch, WriteHooks, WriteManyHooks, WriteManyOutcome, WriteOutcome } from '../batch-writer.js';
 import type { CaptureRecord } from '../capture-record.js';
 import type { RecordShape } from '../record-shape.js';
 import { coalesceRecords, type CoalescedChange } from '../coalesce.js';
@@ -29,7 +30,7 @@ import { checkSchema, ensureExactlyOnceTable } from './schema-check.js';
 import { isSqlIdentifier, isSqlTableName } from './sql-identifiers.js';
 import { statementSql, type StatementGroup } from './statement-sql.js';
 import { StatementPlanner, chunkRows, firstStatementRows, isPreparedSize } from './statement-planner.js';
-import { readCursor, writeCursor } from './exactly-once-cursor.js';
+import { readCursors, writeCursors } from './exactly-once-cursor.js';
 
 export interface MysqlBatchWriterOptions {
   pool: MysqlPool;
@@ -103,7 +104,12 @@ export class MysqlBatchWriter implements BatchWriter {
   }
 
   async write<V = never>(batch: WriteBatch, hooks: WriteHooks<V> = {}): Promise<WriteOutcome<V>> {
-    const context = { writer: batch.writer, stream: batch.stream, descriptorId: batch.descriptorId, from: batch.from, to: batch.to };
+    const { results: [result], veto } = await this.writeMany<V>([batch], { beforeCommit: async (results) => hooks.beforeCommit?.(results[0]!) });
+    return veto === undefined ? result! : { ...result!, veto };
+  }
+
+  async writeMany<V = never>(batches: readonly WriteBatch[], hooks: WriteManyHooks<V> = {}): Promise<WriteManyOutcome<V>> {
+    const context = batches.length === 1 ? batchContext(batches[0]!) : { writer: batches[0]?.writer, batches: batches.length };
     let session: MysqlSession;
     try {
       session = await this.#pool.session();
@@ -116,42 +122,38 @@ export class MysqlBatchWriter implements BatchWriter {
       if (this.#packetUnsure) await this.#readPacketLimit(session);
       await session.query('START TRANSACTION');
       const exactlyOnce = this.#config.exactlyOnceTable;
-      let pending: readonly CaptureRecord[] = batch.records;
-      let alreadyWritten: readonly CaptureRecord[] = [];
-      let cursor: string | undefined;
-      if (exactlyOnce !== undefined) {
-        cursor = await readCursor(session, exactlyOnce, batch.stream);
-        const written = cursor;
-        // Every record is after `from`: only a cursor past it (a replay) can have written some already.
-        if (written !== undefined && compareStreamIds(written, batch.from) > 0) {
-          alreadyWritten = batch.records.filter((r) => compareStreamIds(r.id, written) <= 0);
-          pending = batch.records.filter((r) => compareStreamIds(r.id, written) > 0);
-        }
-      }
+      const cursors = exactlyOnce === undefined ? new Map<string, string>() : await readCursors(session, exactlyOnce, batches.map((batch) => batch.stream));
+      // Each batch's records the cursor shows as not written yet (every record is after `from`: only a cursor
+      // past it, a replay, can have written some already).
+      const pending = batches.map((batch) => {
+        const written = cursors.get(batch.stream);
+        if (written === undefined || compareStreamIds(written, batch.from) <= 0) return { pending: batch.records, alreadyWritten: [] };
+        return { pending: batch.records.filter((r) => compareStreamIds(r.id, written) > 0), alreadyWritten: batch.records.filter((r) => compareStreamIds(r.id, written) <= 0) };
+      });
       const rejected: RejectedRecord[] = [];
-      const groups = await this.#plan(session, coalesceRecords(pending), rejected, context);
-      let rows = 0;
+      // One set of statements for every batch: a row's changes all come from one stream (a key lives in one log).
+      const changes = coalesceRecords(pending.flatMap((p) => p.pending));
+      const groups = await this.#plan(session, changes, rejected, context);
       for (const group of groups) {
         const width = group.keyColumns.length + group.columns.length;
         for (const { from, to } of chunkRows(group.rows, this.#maxRows, this.#statementBytes)) {
           // A chunk whose size is not one sent prepared is sent as the largest such size, then the rest.
           const first = from + firstStatementRows(to - from, width, this.#maxRows);
-          rows += await this.#writeRows(session, group, from, first, rejected, context);
-          if (first < to) rows += await this.#writeRows(session, group, first, to, rejected, context);
+          await this.#writeRows(session, group, from, first, rejected, context);
+          if (first < to) await this.#writeRows(session, group, first, to, rejected, context);
         }
       }
-      const replayed = cursor !== undefined && compareStreamIds(batch.to, cursor) <= 0;
-      if (exactlyOnce !== undefined && !replayed) await writeCursor(session, exactlyOnce, batch.stream, batch.to);
-      const result: BatchWriteResult = { rows, alreadyWritten, rejected, replayed };
+      const results = perBatch(batches, pending, changes, rejected, cursors);
+      if (exactlyOnce !== undefined) await writeCursors(session, exactlyOnce, batches.filter((_, i) => !results[i]!.replayed).map((batch) => [batch.stream, batch.to] as const));
       inHook = true;
-      const decision = await hooks.beforeCommit?.(result);
+      const decision = await hooks.beforeCommit?.(results);
       inHook = false;
       if (decision) {
         await session.query('ROLLBACK');
-        return { ...result, veto: decision.veto };
+        return { results, veto: decision.veto };
       }
       await session.query('COMMIT');
-      return result;
+      return { results };
     } catch (error) {
       try {
         await session.query('ROLLBACK');
@@ -296,4 +298,31 @@ export class MysqlBatchWriter implements BatchWriter {
       return (await this.#writeRows(session, group, from, middle, rejected, context)) + (await this.#writeRows(session, group, middle, to, rejected, context));
     }
   }
+}
+
+/** What names a batch in a write error's context. */
+function batchContext(batch: WriteBatch): Record<string, unknown> {
+  return { writer: batch.writer, stream: batch.stream, descriptorId: batch.descriptorId, from: batch.from, to: batch.to };
+}
+
+/**
+ * Each batch's share of a transaction: its rows (its coalesced changes that were not rejected), its records
+ * already written and rejected, and whether the cursor had reached its end (a replay of the whole batch).
+ */
+function perBatch(batches: readonly WriteBatch[], pending: ReadonlyArray<{ pending: readonly CaptureRecord[]; alreadyWritten: readonly CaptureRecord[] }>, changes: readonly CoalescedChange[], rejected: readonly RejectedRecord[], cursors: ReadonlyMap<string, string>): BatchWriteResult[] {
+  const batchOf = new Map<CaptureRecord, number>();
+  pending.forEach((p, index) => {
+    for (const record of p.pending) batchOf.set(record, index);
+  });
+  const rows = batches.map(() => 0);
+  for (const change of changes) rows[batchOf.get(change.record)!]! += 1;
+  const rejectedOf = batches.map((): RejectedRecord[] => []);
+  for (const r of rejected) {
+    rows[batchOf.get(r.record)!]! -= 1;
+    rejectedOf[batchOf.get(r.record)!]!.push(r);
+  }
+  return batches.map((batch, index) => {
+    const cursor = cursors.get(batch.stream);
+    return { rows: rows[index]!, alreadyWritten: pending[index]!.alreadyWritten, rejected: rejectedOf[index]!, replayed: cursor !== undefined && compareStreamIds(batch.to, cursor) <= 0 };
+  });
 }
