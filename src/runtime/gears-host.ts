@@ -90,6 +90,15 @@ export interface GearsHost {
    * the server publishes a marker after every library window.
    */
   takeCallMarkers?(): { readonly events: readonly Promise<KeyspaceEvent[]>[]; readonly complete: boolean };
+  /**
+   * Read-ahead (library-host/read-ahead.ts): opens the window of a client command on `key`, run by `user`, and
+   * returns the read to send right behind it (null: none).
+   */
+  openReadAhead?(key: Buffer, user: string): Buffer[] | null;
+  /** The read sent ahead came back, in `db`, with the events its own marker closed. */
+  offerReadAhead?(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void;
+  /** Closes the window: the events of the read if no library call took it. */
+  closeReadAhead?(): Promise<KeyspaceEvent[]> | null;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */

@@ -6,6 +6,7 @@
  */
 
 import { encodeUtf8 } from './utf8.js';
+import { SLOT_TAGS } from './slot-tags.js';
 
 export const CLUSTER_SLOTS = 16384;
 
@@ -37,42 +38,13 @@ export function keySlot(key: Uint8Array | string): number {
   return crc16(bytes) % CLUSTER_SLOTS;
 }
 
-const TAG_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-let slotTags: string[] | undefined;
-
 /**
  * A hash tag (the text between `{` and `}`) whose keys land in `slot`: the first of the 1–3 character
- * alphanumeric strings, in a fixed order, that hashes there. The same table everywhere, built on first use
- * (about 240k CRC16s of up to 3 bytes).
+ * alphanumeric strings, in a fixed order, that hashes there (slot-tags.ts holds them all).
  */
 export function slotTag(slot: number): string {
   if (!Number.isInteger(slot) || slot < 0 || slot >= CLUSTER_SLOTS) throw new RangeError(`slot must be an integer in 0..${CLUSTER_SLOTS - 1}, got ${slot}`);
-  slotTags ??= buildSlotTags();
-  return slotTags[slot]!;
-}
-
-function buildSlotTags(): string[] {
-  const tags: (string | undefined)[] = new Array<string | undefined>(CLUSTER_SLOTS);
-  let missing = CLUSTER_SLOTS;
-  const n = TAG_ALPHABET.length;
-  const bytes = new Uint8Array(3);
-  for (let length = 1; length <= 3 && missing > 0; length++) {
-    for (let index = 0; index < n ** length && missing > 0; index++) {
-      let rest = index;
-      let tag = '';
-      for (let position = length - 1; position >= 0; position--) {
-        const char = TAG_ALPHABET[rest % n]!;
-        bytes[position] = char.charCodeAt(0);
-        tag = char + tag;
-        rest = Math.floor(rest / n);
-      }
-      const slot = crc16(bytes, 0, length) % CLUSTER_SLOTS;
-      if (tags[slot] === undefined) {
-        tags[slot] = tag;
-        missing -= 1;
-      }
-    }
-  }
-  if (missing > 0) throw new Error(`internal: ${missing} cluster slots have no tag of up to 3 characters`);
-  return tags as string[];
+  const tag = SLOT_TAGS.slice(slot * 3, slot * 3 + 3);
+  const padding = tag.indexOf('.');
+  return padding < 0 ? tag : tag.slice(0, padding);
 }

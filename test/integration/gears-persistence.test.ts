@@ -22,7 +22,45 @@ async function withRuntime(work: (client: ReturnType<typeof createClient>) => Pr
   }
 }
 
+/** redis-server's MONITOR lines while `work` runs. */
+async function monitored(work: () => Promise<void>): Promise<string[]> {
+  const monitor = createClient({ url: redis.url });
+  await monitor.connect();
+  const lines: string[] = [];
+  await monitor.monitor((line) => lines.push(line));
+  await work();
+  await monitor.close();
+  return lines;
+}
+
 describe('persistence across a runtime restart (§2.4 Persistence, §1.4)', () => {
+  it('writes stream positions at most every 20 ms however fast entries come, and the last one soon after', async () => {
+    const code = lib('pace', "redis.registerStreamTrigger('s', 'pace:', () => {}); redis.registerFunction('add', (c, n) => { c.call('xadd', 'pace:1', '*', 'n', n); });");
+    await withRuntime(async (client) => {
+      await client.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', code]);
+      try {
+        const ENTRIES = 200;
+        let elapsedMs = 0;
+        const lines = await monitored(async () => {
+          const started = performance.now();
+          for (let i = 0; i < ENTRIES; i++) await client.sendCommand(['TFCALL', 'pace.add', '0', String(i)]);
+          elapsedMs = performance.now() - started;
+          // The last position is written within 20 ms; MONITOR lines come over their own socket.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        });
+        const saves = lines.filter((line) => line.includes('stream-positions'));
+        expect(saves.length).toBeGreaterThan(0);
+        expect(saves.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 20) + 2);
+        const last = await client.xRevRange('pace:1', '+', '-', { COUNT: 1 });
+        // The position is where reading resumes: the id right after the last acknowledged entry.
+        const [ms, seq] = last[0]!.id.split('-');
+        expect(saves.at(-1)).toMatch(new RegExp(`"${ms}-${Number(seq) + 1}"$`));
+      } finally {
+        await client.sendCommand(['TFUNCTION', 'DELETE', 'pace']);
+      }
+    });
+  });
+
   it('reloads libraries with their config and resumes streams after the last acknowledged entry', async () => {
     const code = lib('lib', "redis.registerStreamTrigger('s', 'p:', (c, d) => { c.call('rpush', 'seen', d.record[0][1]); }); redis.registerFunction('cfg', () => redis.config.x);");
     await withRuntime(async (client) => {

@@ -18,9 +18,9 @@ export interface GearsEnv {
   raw: RespSocket;
 }
 
-export async function startGearsEnv(options: { lockTimeoutMs?: number } = {}): Promise<GearsEnv> {
-  const redis = await startRedisServer();
-  const runtime = await startRuntime(redis, options);
+export async function startGearsEnv(options: { lockTimeoutMs?: number; redisArgs?: string[] } = {}): Promise<GearsEnv> {
+  const redis = await startRedisServer({ extraArgs: options.redisArgs ?? [] });
+  const runtime = await startRuntime(redis, options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs });
   const resp3 = createClient({ url: runtime.url, RESP: 3 });
   const resp2 = createClient({ url: runtime.url });
   await resp3.connect();
@@ -33,10 +33,11 @@ export async function startGearsEnv(options: { lockTimeoutMs?: number } = {}): P
  * The hooks of one conformance file: its own redis-server and runtime for the whole file, and before each test
  * every library deleted and (unless `flush: false`) the data flushed. The returned object is filled in beforeAll.
  */
-export function useGearsEnv(options: { lockTimeoutMs?: number; flush?: boolean } = {}): GearsEnv {
+export function useGearsEnv(options: { lockTimeoutMs?: number; flush?: boolean; redisArgs?: string[] } = {}): GearsEnv {
   const env = {} as GearsEnv;
   beforeAll(async () => {
-    Object.assign(env, await startGearsEnv(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }));
+    const { flush: _flush, ...start } = options;
+    Object.assign(env, await startGearsEnv(start));
   }, 30_000);
   afterAll(() => stopGearsEnv(env));
   beforeEach(() => resetGears(env, { flush: options.flush ?? true }));

@@ -139,7 +139,8 @@ describe('writebehind runtime', () => {
   it('--memory-limit sets each isolate\'s v8-maxmemory: 40 MB of doubles fails at 16 MB, passes at the default', async () => {
     const code = "#!js api_version=1.0 name=mem\nredis.registerFunction('f', () => new Array(5e6).fill(1.5).length);";
     for (const [limit, expected] of [[undefined, /^:5000000/], ['16', /^-/]] as const) {
-      const runtime = await runRuntime({ port: 0, redis: redis.url, logLevel: 'silent', ...(limit ? { memoryLimit: limit } : {}) }, () => undefined);
+      // A long lock timeout: filling the array takes ~0.5 s on a loaded machine, and only memory may stop it here.
+      const runtime = await runRuntime({ port: 0, redis: redis.url, logLevel: 'silent', lockTimeout: '10000', ...(limit ? { memoryLimit: limit } : {}) }, () => undefined);
       try {
         const client = await RespSocket.open(runtime.port);
         client.send(['TFUNCTION', 'LOAD', 'REPLACE', code]);

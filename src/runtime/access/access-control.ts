@@ -45,6 +45,12 @@ export class AccessControl {
     return this.#dryRun(user, argv, null);
   }
 
+  /** Whether `user` may run every command on every key and channel: nothing it runs is ever denied. */
+  mayRunAnything(user: string): boolean {
+    const rights = this.#rights.get(user) ?? this.#load(user);
+    return typeof rights !== 'string' && rights.allCommandsAndKeys && rights.allChannels;
+  }
+
   /** Null when `user` may run the server command `argv` a RedisGears command stands for, else NOPERM naming `shownAs`. */
   commandDenial(user: string, argv: readonly (string | Buffer)[], shownAs: string): string | null {
     const rights = this.#rights.get(user) ?? this.#load(user);

@@ -55,6 +55,18 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
+  openReadAhead(key: Buffer, user: string): Buffer[] | null {
+    return this.#local.openReadAhead?.(key, user) ?? null;
+  }
+
+  offerReadAhead(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {
+    this.#local.offerReadAhead?.(argv, db, reply, events);
+  }
+
+  closeReadAhead(): Promise<KeyspaceEvent[]> | null {
+    return this.#local.closeReadAhead?.() ?? null;
+  }
+
   get callCount(): number {
     return this.#local.callCount;
   }

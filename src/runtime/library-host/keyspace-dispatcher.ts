@@ -34,10 +34,15 @@ export class KeyspaceDispatcher {
   }
 
   matches(key: Buffer): boolean {
+    return this.firstMatch(key) !== null;
+  }
+
+  /** The first trigger, in firing order, whose prefix matches `key`. */
+  firstMatch(key: Buffer): KeyspaceTrigger | null {
     for (const { library } of this.#libraries()) {
-      for (const trigger of library.keyspaceTriggers.values()) if (trigger.matches(key)) return true;
+      for (const trigger of library.keyspaceTriggers.values()) if (trigger.matches(key)) return trigger;
     }
-    return false;
+    return null;
   }
 
   fire(events: readonly KeyspaceEvent[]): void {

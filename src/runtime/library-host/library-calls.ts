@@ -12,6 +12,7 @@ import type { KeyspaceEvent, MarkerSource } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { StreamAppends } from './stream-appends.js';
+import { ReadAhead } from './read-ahead.js';
 
 /** The markers ridden since the last take, and whether they cover every eventful call. */
 export interface RiddenMarkers {
@@ -24,6 +25,8 @@ export class LibraryCalls {
   readonly #redis: SyncRedis;
   readonly #concernsTriggers: (argv: readonly Buffer[]) => boolean;
   readonly #appends: StreamAppends;
+  /** The server's read ahead of a window's first call (see read-ahead.ts). */
+  readonly readAhead = new ReadAhead();
   #source: MarkerSource | null = null;
   #count = 0;
   #lastEventful = 0;
@@ -55,6 +58,13 @@ export class LibraryCalls {
    * connection in `db` and returns their replies.
    */
   runShared(argv: readonly Buffer[], commands: readonly (readonly CommandArgument[])[], db: number): RespValue[] {
+    const ahead = this.readAhead.take(argv, db);
+    if (ahead !== null) {
+      // Sent behind the client's write, with a marker of its own behind it: that marker rides for this call.
+      this.#counted(argv);
+      this.#ridden.push(ahead.events);
+      return [ahead.reply];
+    }
     const replies = this.#counted(argv) ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
     if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
     return replies;
@@ -62,6 +72,7 @@ export class LibraryCalls {
 
   /** Counts a call made on another connection; `argv` null: its keys (and so its events) are unknown. */
   countElsewhere(argv: readonly Buffer[] | null): void {
+    this.readAhead.take(argv ?? [], -1);
     if (this.#counted(argv)) this.#complete = false;
   }
 

@@ -129,6 +129,24 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.calls.takeMarkers();
   }
 
+  openReadAhead(key: Buffer, user: string): Buffer[] | null {
+    const readAhead = this.#services.calls.readAhead;
+    const trigger = isInternal(key) ? null : this.#keyspace.firstMatch(key);
+    if (trigger === null || !this.#services.access.mayRunAnything(user)) {
+      readAhead.close();
+      return null;
+    }
+    return readAhead.open(trigger.prefix.toString('latin1'), key);
+  }
+
+  offerReadAhead(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {
+    this.#services.calls.readAhead.offer(argv, db, reply, events);
+  }
+
+  closeReadAhead(): Promise<KeyspaceEvent[]> | null {
+    return this.#services.calls.readAhead.close();
+  }
+
   /** Whether a trigger could care about the events of this call: its keys are unknown or one is watched. */
   #mayConcernTriggers(argv: readonly Buffer[], table: CommandTable): boolean {
     const keys = table.keysOf(argv);

@@ -145,6 +145,7 @@ export class ClientConnection {
   #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
     const name = request.args[0]!.toString('latin1').toLowerCase();
+    if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
     void this.#pump();
   }
@@ -315,7 +316,9 @@ export class ClientConnection {
     let reclaim: (() => Promise<void>) | undefined;
     const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
     try {
-      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw));
+      const db = this.session.db;
+      const readAhead = scheduler.openReadAhead(command.args, this.session);
+      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined);
       const value = await fenced.replies[0]!;
       const events = await fenced.events;
       clearTimeout(stepAside);
@@ -324,8 +327,11 @@ export class ClientConnection {
       const transaction = this.session.transaction;
       this.session.track(command, value);
       this.#afterFlush(command, value, transaction);
+      if (readAhead !== null && fenced.readAhead) scheduler.host.offerReadAhead?.(readAhead, db, await fenced.readAhead.reply, fenced.readAhead.events);
       await scheduler.settleClientEvents(events);
+      await scheduler.settleReadAhead();
     } finally {
+      scheduler.host.closeReadAhead?.();
       clearTimeout(stepAside);
       this.#output.release(slot);
       release();

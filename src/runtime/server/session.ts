@@ -37,6 +37,8 @@ export class Session {
   authenticated = false;
   inMulti = false;
   watching = false;
+  /** CLIENT TRACKING was asked for: a read on this connection may register keys (so the runtime reads none ahead). */
+  mayTrackReads = false;
   transaction: QueuedCommand[] = [];
   transactionHasGears = false;
   /** The server refused a queued command: its EXEC will reply EXECABORT. */

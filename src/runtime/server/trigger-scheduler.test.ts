@@ -15,7 +15,7 @@ describe('TriggerScheduler.collectEvents', () => {
       // The PUBLISH on the control connection answers only after the subscription has failed.
       const control = { call: () => new Promise((resolve) => setTimeout(() => resolve({ type: 'integer', value: 1 }), 50)) };
       const subscriber = { nextMarker: () => 1, waitForMarker: () => Promise.reject(failure), cancel: () => undefined };
-      const scheduler = new TriggerScheduler({ control: control as unknown as RedisConnection, markerChannel: 'm', log: silentLogger });
+      const scheduler = new TriggerScheduler({ control: control as unknown as RedisConnection, keysOf: () => null, markerChannel: 'm', log: silentLogger });
       scheduler.attach({} as GearsHost, subscriber as unknown as KeyspaceSubscriber);
       await expect(scheduler.collectEvents()).rejects.toBe(failure);
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -40,6 +40,8 @@ export interface RoleGate {
 
 export interface TriggerSchedulerOptions {
   readonly control: RedisConnection;
+  /** The keys of a command (null: unknown), from the command table. */
+  readonly keysOf: (args: readonly Buffer[]) => Buffer[] | null;
   readonly markerChannel: string;
   readonly log: Logger;
 }
@@ -47,6 +49,7 @@ export interface TriggerSchedulerOptions {
 export class TriggerScheduler implements LockedExecutor, MarkerSource {
   readonly lock = new ExecutionLock();
   readonly #control: RedisConnection;
+  readonly #keysOf: (args: readonly Buffer[]) => Buffer[] | null;
   readonly #markerChannel: string;
   readonly #log: Logger;
   #host: GearsHost | undefined;
@@ -60,6 +63,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
 
   constructor(options: TriggerSchedulerOptions) {
     this.#control = options.control;
+    this.#keysOf = options.keysOf;
     this.#markerChannel = options.markerChannel;
     this.#log = options.log;
   }
@@ -185,6 +189,28 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     const before = host.callCount;
     this.#fire(events.filter((event) => host.matchesKeyspaceTrigger(event.key)), events);
     await this.settleLibraryWork(before);
+  }
+
+  /**
+   * The read to send ahead of the library work a client command on one key may start (library-host/read-ahead.ts).
+   * Only for a connection on which the read leaves no trace the command would not: its user may run anything
+   * (no denied read in ACL LOG, its marker PUBLISH allowed) and it asked for no CLIENT TRACKING; never on a
+   * replica, where nothing fires.
+   */
+  openReadAhead(args: readonly Buffer[], session: { readonly user: string; readonly mayTrackReads: boolean }): Buffer[] | null {
+    const host = this.host;
+    if (host.openReadAhead === undefined || session.mayTrackReads || !this.isPrimary) return null;
+    const keys = this.#keysOf(args);
+    if (keys === null || keys.length !== 1) return null;
+    return host.openReadAhead(keys[0]!, session.user);
+  }
+
+  /** Settles the events of a read sent ahead that no library call took, as the library work it stood for. */
+  async settleReadAhead(): Promise<void> {
+    const untaken = this.host.closeReadAhead?.();
+    if (untaken === null || untaken === undefined) return;
+    const events = await untaken;
+    this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && this.host.matchesKeyspaceTrigger(event.key)), events);
   }
 
   /** Settles the effects of library code that ran since `host.callCount` was `before`. */
