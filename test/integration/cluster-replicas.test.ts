@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { connectTestClient } from '../helpers/redis-client.js';
 import { startRuntimeCluster, type ClusterNode, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { until } from '../helpers/until.js';
 
@@ -27,15 +28,10 @@ type Client = ReturnType<typeof createClient>;
 
 let cluster: RuntimeCluster;
 const restarted: Runtime[] = [];
-const clients: { close(): Promise<unknown> }[] = [];
+const clients: Array<{ close(): Promise<unknown> }> = [];
 
-async function direct(url: string): Promise<Client> {
-  const client = createClient({ url });
-  client.on('error', () => undefined);
-  await client.connect();
-  clients.push({ close: () => client.close() });
-  return client;
-}
+/** A client of one node, closed after the file. */
+const direct = (url: string): Promise<Client> => connectTestClient(url, clients);
 
 /** A connection that reads a replica's keys (READONLY: a cluster replica redirects reads otherwise). */
 async function readReplica(url: string): Promise<Client> {

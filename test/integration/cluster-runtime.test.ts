@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
+import { connectTestClient } from '../helpers/redis-client.js';
 import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
@@ -27,15 +28,10 @@ redis.registerKeySpaceTrigger('seen', 'ct:', (client, data) => {
 type Client = ReturnType<typeof createClient>;
 
 let cluster: RuntimeCluster;
-const clients: { close(): Promise<unknown> }[] = [];
+const clients: Array<{ close(): Promise<unknown> }> = [];
 
-async function direct(url: string): Promise<Client> {
-  const client = createClient({ url });
-  client.on('error', () => undefined);
-  await client.connect();
-  clients.push({ close: () => client.close() });
-  return client;
-}
+/** A client of one node, closed after the file. */
+const direct = (url: string): Promise<Client> => connectTestClient(url, clients);
 
 async function clusterClient() {
   const client = createCluster({ rootNodes: cluster.shards.slice(0, 1).map((s) => ({ url: s.url })) });

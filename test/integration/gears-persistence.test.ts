@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
 import { lib } from './gears-support.js';
+import { monitored as monitorServer } from '../helpers/monitor.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -23,15 +24,7 @@ async function withRuntime(work: (client: ReturnType<typeof createClient>) => Pr
 }
 
 /** redis-server's MONITOR lines while `work` runs. */
-async function monitored(work: () => Promise<void>): Promise<string[]> {
-  const monitor = createClient({ url: redis.url });
-  await monitor.connect();
-  const lines: string[] = [];
-  await monitor.monitor((line) => lines.push(line));
-  await work();
-  await monitor.close();
-  return lines;
-}
+const monitored = (work: () => Promise<void>) => monitorServer(redis.url, work);
 
 describe('persistence across a runtime restart (§2.4 Persistence, §1.4)', () => {
   it('writes stream positions at most every 20 ms however fast entries come, and the last one soon after', async () => {

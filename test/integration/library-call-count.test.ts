@@ -3,24 +3,15 @@
  * redis-server behind the runtime (the runtime's own commands, markers and stream reads, are not counted).
  * Every call is made under the lock that serialises captured writes, on Redis Stack as on the runtime.
  */
-import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { useLibraryHarness } from '../fixtures/library-harness.js';
+import { monitored as monitorServer } from '../helpers/monitor.js';
 
 const h = useLibraryHarness();
 const WRITES = 10;
 
 /** The commands redis-server saw while `work` ran, as MONITOR lines. */
-async function monitored(work: () => Promise<void>): Promise<string[]> {
-  const monitor = createClient({ url: h.server.url });
-  await monitor.connect();
-  const lines: string[] = [];
-  await monitor.monitor((line) => lines.push(line));
-  await work();
-  await h.client.ping(); // MONITOR lines arrive in order: once PING is seen, every earlier command is
-  await monitor.close();
-  return lines;
-}
+const monitored = (work: () => Promise<void>) => monitorServer(h.server.url, work, () => h.client.ping());
 
 const named = (lines: string[], pattern: RegExp) => lines.filter((line) => pattern.test(line));
 

@@ -7,21 +7,13 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { eventually, lib, load, useGearsEnv } from './gears-support.js';
+import { monitored as monitorServer } from '../helpers/monitor.js';
 
 // DEBUG SET-ACTIVE-EXPIRE holds an expired key for the read ahead to find.
 const env = useGearsEnv({ redisArgs: ['--enable-debug-command', 'yes'] });
 
 /** redis-server's MONITOR lines while `work` ran: `<time> [<db> <client address>] "<command>" …`. */
-async function monitored(work: () => Promise<void>): Promise<string[]> {
-  const monitor = createClient({ url: env.redis.url });
-  await monitor.connect();
-  const lines: string[] = [];
-  await monitor.monitor((line) => lines.push(line));
-  await work();
-  await env.resp3.ping(); // seen last: every earlier command's line is in
-  await monitor.close();
-  return lines;
-}
+const monitored = (work: () => Promise<void>) => monitorServer(env.redis.url, work, () => env.resp3.ping());
 
 /** The client address of the MONITOR line of `command` on `key`. */
 function addressOf(lines: readonly string[], command: string, key: string): string {

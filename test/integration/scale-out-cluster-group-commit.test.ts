@@ -4,18 +4,16 @@
  * a worker SIGKILLed after such a transaction committed and before the library's `committed` calls is replayed
  * without applying anything twice (every application is recorded by the chaos schema's triggers).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createCluster } from 'redis';
 import { chaosHashFields } from '../../bench/chaos/chaos-load.js';
 import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
-import { APPLIED_TABLE, CHAOS_PREFIX, CHAOS_TABLE, CHAOS_WRITER, chaosConfig, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
+import { APPLIED_TABLE, CHAOS_PREFIX, CHAOS_TABLE, CHAOS_WRITER, chaosConfig } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
-import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
+import { startCliProcess } from '../../bench/support/cli-process.js';
 import { waitFor } from '../../bench/support/wait.js';
-import { deployLibrary } from '../../src/deploy/deploy.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
 import { partitionKeys } from '../../src/shared/keys.js';
 import type { BatchWriter } from '../../src/worker/batch-writer.js';
@@ -23,56 +21,27 @@ import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
 import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
 import { ClusterStreamClient } from '../../src/worker/redis/cluster-stream-client.js';
 import { Worker } from '../../src/worker/worker.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
-import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
+import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 
-let cluster: RuntimeCluster;
-let db: TestDatabase;
-let client: ReturnType<typeof createCluster>;
-const servers: ReturnType<typeof createClient>[] = [];
-const workers: CliProcess[] = [];
-
-beforeAll(async () => {
-  cluster = await startRuntimeCluster(3);
-  db = await createTestDatabase('cluster_group');
-  await resetChaosTables(db);
-  await deployLibrary({ redisUrl: cluster.shards[0]!.url, config: chaosConfig() });
-  client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
-  client.on('error', () => undefined);
-  await client.connect();
-  for (const shard of cluster.shards) {
-    const direct = createClient({ url: shard.server.url });
-    direct.on('error', () => undefined);
-    await direct.connect();
-    servers.push(direct);
-  }
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await client?.close().catch(() => undefined);
-  for (const direct of servers) await direct.close().catch(() => undefined);
-  await cluster?.close();
-  await db?.drop();
-}, 30_000);
+const h = useChaosCluster('cluster_group');
 
 /** Writes keys `ids` (one HSET each, version 1) and returns their slot logs' capture streams. */
 async function writeKeys(ids: readonly number[]): Promise<Set<string>> {
-  await Promise.all(ids.map((id) => client.hSet(`${CHAOS_PREFIX}:${id}`, chaosHashFields(id, 1))));
+  await Promise.all(ids.map((id) => h.client.hSet(`${CHAOS_PREFIX}:${id}`, chaosHashFields(id, 1))));
   return new Set(ids.map((id) => partitionKeys(CHAOS_WRITER, keySlot(`${CHAOS_PREFIX}:${id}`), CLUSTER_SLOTS).changes));
 }
 
-const rowCount = async (ids: readonly number[]) => Number((await db.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${CHAOS_TABLE} WHERE person_id IN (${ids.join(', ')})`))[0]!.n);
+const rowCount = async (ids: readonly number[]) => Number((await h.db.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${CHAOS_TABLE} WHERE person_id IN (${ids.join(', ')})`))[0]!.n);
 
 describe('group commit of slot logs on a Redis Cluster', () => {
   it('the batches of many slot logs on every shard commit in a few shared MySQL transactions, not one per log', async () => {
     const ids = Array.from({ length: 60 }, (_, i) => i + 1);
     const logs = await writeKeys(ids);
     expect(logs.size).toBeGreaterThan(50);
-    const shards = new Set(await Promise.all(ids.map((id) => cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${id}`)))));
+    const shards = new Set(await Promise.all(ids.map((id) => h.cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${id}`)))));
     expect(shards.size).toBe(3);
 
-    const mysql = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config: chaosConfig() });
+    const mysql = new MysqlBatchWriter({ pool: createMysqlPool({ url: h.db.url }), config: chaosConfig() });
     await mysql.prepare();
     // Every transaction the worker commits, with the logs in it.
     const committed: string[][] = [];
@@ -89,12 +58,12 @@ describe('group commit of slot logs on a Redis Cluster', () => {
       },
       close: () => mysql.close(),
     };
-    const connect = () => ClusterStreamClient.connectCluster(cluster.shards[0]!.url);
+    const connect = () => ClusterStreamClient.connectCluster(h.cluster.shards[0]!.url);
     const worker = new Worker({ config: chaosConfig(), batchWriter: counting, connectRedis: connect, connectCluster: connect, consumer: 'group' });
     try {
       await worker.start();
       await waitFor('every key in MySQL', async () => (await rowCount(ids)) === ids.length, 30_000, 100);
-      await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, 10_000, 100);
+      await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 10_000, 100);
     } finally {
       await worker.close();
       await mysql.close();
@@ -113,26 +82,26 @@ describe('group commit of slot logs on a Redis Cluster', () => {
     const slow = [first, group[0]!];
     // A slow row in each transaction: the first keeps the worker busy while the group's logs queue up behind
     // it (so they share the next transaction), the second while the group's metas are broken behind that one.
-    await db.query(`CREATE TRIGGER chaos_slow BEFORE INSERT ON ${CHAOS_TABLE} FOR EACH ROW SET NEW.age = IF(NEW.person_id IN (${slow.join(', ')}), NEW.age + 0 * SLEEP(2), NEW.age)`);
+    await h.db.query(`CREATE TRIGGER chaos_slow BEFORE INSERT ON ${CHAOS_TABLE} FOR EACH ROW SET NEW.age = IF(NEW.person_id IN (${slow.join(', ')}), NEW.age + 0 * SLEEP(2), NEW.age)`);
     try {
       const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-group-')), chaosConfig());
-      const start = () => startCliProcess(['worker', '--redis', cluster.shards[0]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'eo']);
-      const inserting = async () => Number((await db.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO%'", [db.name]))[0]!.n) > 0;
+      const start = () => startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'eo']);
+      const inserting = async () => Number((await h.db.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO%'", [h.db.name]))[0]!.n) > 0;
       const [firstLog] = await writeKeys([first]);
       let worker = start();
-      workers.push(worker);
+      h.workers.push(worker);
       await waitFor('the first transaction\'s INSERT', inserting, 20_000, 20);
       const logs = await writeKeys(group);
       expect(logs.size).toBeGreaterThan(8);
       await waitFor('the first row in MySQL', async () => (await rowCount([first])) === 1, 10_000, 20);
-      const firstOwner = servers[await cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${first}`))]!;
+      const firstOwner = h.servers[await h.cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${first}`))]!;
       await waitFor('the first log committed in Redis', async () => (await firstOwner.hGet(firstLog!.replace('wb:changes:', 'wb:meta:'), 'committed')) !== null, 10_000, 20);
       await waitFor('the group\'s INSERT', inserting, 10_000, 20);
       // The group's `committed` calls now fail until its metas are back (a string where the hash was: WRONGTYPE);
       // the loops read them before they wrote.
       const metas = await Promise.all(group.map(async (id) => {
         const slot = keySlot(`${CHAOS_PREFIX}:${id}`);
-        const owner = servers[await cluster.ownerOf(slot)]!;
+        const owner = h.servers[await h.cluster.ownerOf(slot)]!;
         const key = partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS).meta;
         const fields = await owner.hGetAll(key);
         await owner.multi().del(key).set(key, 'not a hash').exec();
@@ -149,13 +118,13 @@ describe('group commit of slot logs on a Redis Cluster', () => {
       }
 
       worker = start(); // same consumer: replays its own pending batches at once
-      workers.push(worker);
-      await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, 20_000, 100);
+      h.workers.push(worker);
+      await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 20_000, 100);
       const ids = [first, ...group];
-      const applied = await db.query<Array<{ person_id: number; n: number }>>(`SELECT person_id, COUNT(*) AS n FROM ${APPLIED_TABLE} WHERE person_id IN (${ids.join(', ')}) GROUP BY person_id ORDER BY person_id`);
+      const applied = await h.db.query<Array<{ person_id: number; n: number }>>(`SELECT person_id, COUNT(*) AS n FROM ${APPLIED_TABLE} WHERE person_id IN (${ids.join(', ')}) GROUP BY person_id ORDER BY person_id`);
       expect(applied.map((row) => [Number(row.person_id), Number(row.n)])).toEqual(ids.map((id) => [id, 1]));
     } finally {
-      await db.query('DROP TRIGGER IF EXISTS chaos_slow');
+      await h.db.query('DROP TRIGGER IF EXISTS chaos_slow');
     }
   }, 60_000);
 });

@@ -5,16 +5,16 @@
  * no version was applied twice, each key's versions reached MySQL in increasing order (an AFTER INSERT/UPDATE
  * trigger records every application), and there is one exactly-once row per slot log.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createCluster, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { ChaosLoad, chaosHashFields } from '../../bench/chaos/chaos-load.js';
 import { clusterBacklog, clusterReadView } from '../../bench/chaos/cluster-view.js';
-import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_TABLE, CHAOS_PREFIX, CHAOS_WRITER, chaosConfig, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
+import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_TABLE, CHAOS_PREFIX, CHAOS_WRITER, chaosConfig } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
-import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
+import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { runStatus } from '../../src/cli/commands/status.js';
@@ -22,72 +22,43 @@ import { deployLibrary } from '../../src/deploy/deploy.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
 import { partitionKeys } from '../../src/shared/keys.js';
 import { expectConsistent } from '../helpers/chaos-consistency.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
-import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
+import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 
 const KEYS = 200;
 
-let cluster: RuntimeCluster;
-let db: TestDatabase;
-let client: ReturnType<typeof createCluster>;
-const servers: ReturnType<typeof createClient>[] = [];
-const workers: CliProcess[] = [];
-
-beforeAll(async () => {
-  cluster = await startRuntimeCluster(3);
-  db = await createTestDatabase('cluster_load');
-  await resetChaosTables(db);
-  await deployLibrary({ redisUrl: cluster.shards[0]!.url, config: chaosConfig() });
-  client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
-  client.on('error', () => undefined);
-  await client.connect();
-  for (const shard of cluster.shards) {
-    const direct = createClient({ url: shard.server.url });
-    direct.on('error', () => undefined);
-    await direct.connect();
-    servers.push(direct);
-  }
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await client?.close().catch(() => undefined);
-  for (const direct of servers) await direct.close().catch(() => undefined);
-  await cluster?.close();
-  await db?.drop();
-}, 30_000);
+const h = useChaosCluster('cluster_load');
 
 describe('the write-behind on a Redis Cluster', () => {
   it('two workers drain every slot log while slots move between shards and one worker is SIGKILLed: in order, nothing lost, nothing applied twice', async () => {
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), chaosConfig());
     for (const consumer of ['c1', 'c2']) {
-      workers.push(startCliProcess(['worker', '--redis', cluster.shards[0]!.url, '--mysql', db.url, '--config', configFile, '--consumer', consumer, '--claim-min-idle-ms', '1000']));
+      h.workers.push(startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', consumer, '--claim-min-idle-ms', '1000']));
     }
-    const load = new ChaosLoad(client as unknown as RedisClientType, KEYS, 60);
+    const load = new ChaosLoad(h.client as unknown as RedisClientType, KEYS, 60);
     load.start();
     await sleep(2500);
-    workers[1]!.signal('SIGKILL');
+    h.workers[1]!.signal('SIGKILL');
     // The slots of a few keys HSET already move to the next shard, each in one MIGRATE, under the load,
     // while the killed worker's batches wait to be reclaimed.
     const written = [...load.outcomes].filter(([, outcome]) => outcome !== 'uncertain' && !outcome.deleted).map(([id]) => id);
     const moved = [...new Set(written.slice(0, 6).map((id) => keySlot(`${CHAOS_PREFIX}:${id}`)))];
-    for (const slot of moved) await cluster.moveSlot(slot, ((await cluster.ownerOf(slot)) + 1) % cluster.shards.length);
+    for (const slot of moved) await h.cluster.moveSlot(slot, ((await h.cluster.ownerOf(slot)) + 1) % h.cluster.shards.length);
     await sleep(3000);
     await load.stop();
     expect(load.counts.failed).toBe(0);
 
-    await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, 45_000, 200);
-    expect(workers[0]!.isRunning(), workers[0]!.tail()).toBe(true);
+    await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 45_000, 200);
+    expect(h.workers[0]!.isRunning(), h.workers[0]!.tail()).toBe(true);
     for (const slot of moved) {
       // The moved slots' logs were committed on their new shard.
-      const owner = servers[await cluster.ownerOf(slot)]!;
+      const owner = h.servers[await h.cluster.ownerOf(slot)]!;
       expect(await owner.hGet(partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS).meta, 'committed')).not.toBeNull();
     }
-    await expectConsistent(clusterReadView(servers, client), db, load.outcomes);
+    await expectConsistent(clusterReadView(h.servers, h.client), h.db, load.outcomes);
     // One exactly-once row per slot log that committed anything, named after the log.
-    const cursors = await db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
+    const cursors = await h.db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
     const committedLogs = new Set<string>();
-    for (const direct of servers) {
+    for (const direct of h.servers) {
       for await (const metas of direct.scanIterator({ MATCH: `wb:meta:${CHAOS_WRITER}:*`, COUNT: 1000 })) {
         for (const meta of metas) if ((await direct.hGet(meta, 'committed')) !== null) committedLogs.add(meta.replace('wb:meta:', 'wb:changes:'));
       }
@@ -95,7 +66,7 @@ describe('the write-behind on a Redis Cluster', () => {
     expect(committedLogs.size).toBeGreaterThan(100);
     expect(new Set(cursors.map((c) => c.id))).toEqual(committedLogs);
     // `writebehind status` through any node sums the writer's slot logs of every shard.
-    const report = await runStatus({ redis: cluster.shards[2]!.url, config: configFile, json: true }, () => undefined);
+    const report = await runStatus({ redis: h.cluster.shards[2]!.url, config: configFile, json: true }, () => undefined);
     const status = report.writers[0]!;
     expect(status.backlog).toBe(0);
     expect(status.partitions!.slice(1).map((log) => log.stream).sort()).toEqual([...committedLogs].sort());
@@ -104,27 +75,27 @@ describe('the write-behind on a Redis Cluster', () => {
   }, 90_000);
 
   it('records still open when their slot moves, which the new node does not count, are cut and committed after the sweep the move starts', async () => {
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await Promise.all(h.workers.map((worker) => worker.stop()));
     // Cut by time only after 20 s, longer than the test waits: only the worker's sweep can cut the record on
     // its new node, and only the one the slot move starts comes soon enough (the periodic one is every 30 s).
     const config = { ...chaosConfig(), batch: { ...chaosConfig().batch, maxDelayMs: 20_000 } };
-    await deployLibrary({ redisUrl: cluster.shards[0]!.url, config });
+    await deployLibrary({ redisUrl: h.cluster.shards[0]!.url, config });
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), config);
-    const worker = startCliProcess(['worker', '--redis', cluster.shards[1]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c3'], { LOG_LEVEL: 'info' });
-    workers.push(worker);
+    const worker = startCliProcess(['worker', '--redis', h.cluster.shards[1]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'c3'], { LOG_LEVEL: 'info' });
+    h.workers.push(worker);
     // Its first sweep (which would cut the record) is done before the record is written.
     await waitFor('the worker to start', async () => worker.tail().includes('"msg":"worker started"'), 20_000, 100);
     await sleep(1000);
     const id = KEYS + 1;
     const key = `${CHAOS_PREFIX}:${id}`;
-    await client.hSet(key, chaosHashFields(id, 1));
+    await h.client.hSet(key, chaosHashFields(id, 1));
     const slot = keySlot(key);
     const log = partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS);
-    const before = servers[await cluster.ownerOf(slot)]!;
+    const before = h.servers[await h.cluster.ownerOf(slot)]!;
     expect(await before.xLen(log.changes)).toBeGreaterThan(await before.xLen(log.batches));
-    await cluster.moveSlot(slot, ((await cluster.ownerOf(slot)) + 1) % cluster.shards.length);
+    await h.cluster.moveSlot(slot, ((await h.cluster.ownerOf(slot)) + 1) % h.cluster.shards.length);
 
-    await waitFor('the moved record to be committed', async () => (await db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 10_000, 100);
-    expect(await clusterBacklog(servers)).toBe(0);
+    await waitFor('the moved record to be committed', async () => (await h.db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 10_000, 100);
+    expect(await clusterBacklog(h.servers)).toBe(0);
   }, 60_000);
 });
