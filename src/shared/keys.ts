@@ -15,6 +15,9 @@ export const LIBRARY_KEY_NAMESPACE = 'wb:';
 /** Prefix of every capture stream; the library's stream trigger is registered on it. */
 export const CAPTURE_STREAM_PREFIX = `${LIBRARY_KEY_NAMESPACE}changes:`;
 
+/** What every dead-letter stream's name starts with. */
+export const DEAD_LETTER_PREFIX = `${LIBRARY_KEY_NAMESPACE}dlq:`;
+
 /** Consumer group the workers read batch descriptors with. */
 export const WORKER_GROUP = 'workers';
 
@@ -46,7 +49,7 @@ export function writerKeys(writer: string): WriterKeys {
   return Object.freeze({
     changes: `${CAPTURE_STREAM_PREFIX}${tag}`,
     batches: `${LIBRARY_KEY_NAMESPACE}batches:${tag}`,
-    deadLetters: `${LIBRARY_KEY_NAMESPACE}dlq:${tag}`,
+    deadLetters: `${DEAD_LETTER_PREFIX}${tag}`,
     meta: `${LIBRARY_KEY_NAMESPACE}meta:${tag}`,
     backfill: `${LIBRARY_KEY_NAMESPACE}backfill:${tag}`,
     verify: `${LIBRARY_KEY_NAMESPACE}verify:${tag}`,
@@ -71,7 +74,7 @@ export function partitionKeys(writer: string, index: number, count: number): Str
   return Object.freeze({
     changes: `${CAPTURE_STREAM_PREFIX}${id}`,
     batches: `${LIBRARY_KEY_NAMESPACE}batches:${id}`,
-    deadLetters: `${LIBRARY_KEY_NAMESPACE}dlq:${id}`,
+    deadLetters: `${DEAD_LETTER_PREFIX}${id}`,
     meta: `${LIBRARY_KEY_NAMESPACE}meta:${id}`,
   });
 }

@@ -17,6 +17,7 @@ import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
+import { runDlq } from '../../src/cli/commands/dlq.js';
 import { runStatus } from '../../src/cli/commands/status.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
@@ -98,4 +99,37 @@ describe('the write-behind on a Redis Cluster', () => {
     await waitFor('the moved record to be committed', async () => (await h.db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 10_000, 100);
     expect(await clusterBacklog(h.servers)).toBe(0);
   }, 60_000);
+
+  it('writebehind dlq lists, replays and purges the dead letters of slot logs on every shard', async () => {
+    const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), chaosConfig());
+    await deployLibrary({ redisUrl: h.cluster.shards[0]!.url, config: chaosConfig() });
+    h.workers.push(startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'dlq']));
+    // One key on each shard, whose first name does not fit the column (VARCHAR(64)): each is dead-lettered in
+    // its own slot log's dead-letter stream, on its own shard.
+    const ids: number[] = [];
+    const owners = new Set<number>();
+    for (let id = 800_000; owners.size < h.cluster.shards.length; id++) {
+      const owner = await h.cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${id}`));
+      if (owners.has(owner)) continue;
+      owners.add(owner);
+      ids.push(id);
+    }
+    for (const id of ids) await h.client.hSet(`${CHAOS_PREFIX}:${id}`, { ...chaosHashFields(id, 1), first_name: 'x'.repeat(100) });
+    const dlq = (action: 'list' | 'replay' | 'purge') => runDlq({ action, writer: CHAOS_WRITER, redis: h.cluster.shards[1]!.url, config: configFile }, () => undefined);
+    await waitFor('three dead letters', async () => (await dlq('list')).letters.length === ids.length, 20_000, 200);
+    expect((await dlq('list')).letters.map((letter) => letter.key).sort()).toEqual(ids.map((id) => `${CHAOS_PREFIX}:${id}`).sort());
+    await h.db.query(`ALTER TABLE ${CHAOS_TABLE} MODIFY first VARCHAR(200) NOT NULL`);
+    try {
+      expect(await dlq('replay')).toMatchObject({ removed: ids.length, skipped: 0 });
+      await waitFor('the replayed rows', async () => (await h.db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id IN (${ids.join(', ')})`)).length === ids.length, 20_000, 200);
+      expect((await dlq('list')).letters).toEqual([]);
+      await h.client.hSet(`${CHAOS_PREFIX}:${ids[0]}`, { first_name: 'y'.repeat(201) });
+      await waitFor('a new dead letter', async () => (await dlq('list')).letters.length === 1, 20_000, 200);
+      expect((await dlq('purge')).removed).toBe(1);
+      expect((await dlq('list')).letters).toEqual([]);
+    } finally {
+      await h.db.query(`DELETE FROM ${CHAOS_TABLE} WHERE CHAR_LENGTH(first) > 64`);
+      await h.db.query(`ALTER TABLE ${CHAOS_TABLE} MODIFY first VARCHAR(64) NOT NULL`);
+    }
+  }, 90_000);
 });

@@ -1,8 +1,8 @@
 /**
  * `writebehind dlq list|replay|purge --writer NAME [--count N] [--config FILE]`: the dead-letter stream of a
  * writer the config names (any other name is refused, with the known ones: a typo must not look like "no
- * dead letters"); of a writer with `partitions: N`, the dead-letter streams of all its capture logs, merged in
- * id (time) order.
+ * dead letters"); of a writer with `partitions: N`, the dead-letter streams of all its capture logs, and on a
+ * Redis Cluster those of its slot logs on every shard, merged in id (time) order.
  * - list: the rejected records with their reasons;
  * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, of
  *   a partitioned writer the key's partition's, so the library batches them again) and removes them; run it after fixing the table or the data. A replayed
@@ -14,10 +14,13 @@ import { Command } from 'commander';
 import * as z from 'zod';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/errors.js';
-import { captureLogsOf, partitionKeys, partitionOfKey, type StreamKeys } from '../../shared/keys.js';
+import { CLUSTER_SLOTS, keySlot } from '../../shared/key-slot.js';
+import { captureLogsOf, partitionKeys, partitionOfKey, writerKeys, type StreamKeys } from '../../shared/keys.js';
 import { compareStreamIds } from '../../shared/stream-id.js';
 import { DeadLetterField, RecordField } from '../../shared/protocol.js';
+import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
 import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
+import { slotDeadLetterLogsOf } from '../../worker/slot-logs.js';
 import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_REDIS_URL } from './deploy.js';
@@ -60,9 +63,16 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
     throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.map((w) => w.name).join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
   }
   const partitions = writer.partitions ?? 1;
-  const logs = captureLogsOf(writer.name, partitions);
-  const client = await RedisStreamClient.connect(parsed.redis, { reconnect: false });
+  // On a Redis Cluster the dead letters are in a log per slot, on every shard (docs/scale-out.md).
+  const client = (await isRedisCluster(parsed.redis)) ? await ClusterStreamClient.connectCluster(parsed.redis) : await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
+    const cluster = client instanceof ClusterStreamClient;
+    const logs = cluster ? [writerKeys(writer.name), ...(await slotDeadLetterLogsOf(client, writer.name))] : captureLogsOf(writer.name, partitions);
+    const logOfKey = (key: string | null): StreamKeys | null => {
+      if (key === null) return null;
+      if (cluster) return partitionKeys(writer.name, keySlot(key), CLUSTER_SLOTS);
+      return partitions === 1 ? null : partitionKeys(writer.name, partitionOfKey(key, partitions), partitions);
+    };
     switch (parsed.action) {
       case 'list': {
         const letters = (await oldestLetters(client, logs, parsed.count ?? 100)).map(({ entry }) => summarize(entry));
@@ -73,7 +83,7 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
         return { letters, removed: 0, skipped: 0 };
       }
       case 'replay':
-        return await replay(client, logs, (key) => (partitions === 1 || key === null ? null : partitionKeys(writer.name, partitionOfKey(key, partitions), partitions)), parsed.count ?? 1000, print);
+        return await replay(client, logs, logOfKey, parsed.count ?? 1000, print);
       case 'purge': {
         let removed = 0;
         if (parsed.count === undefined) {
