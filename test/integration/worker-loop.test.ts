@@ -329,9 +329,11 @@ describe('Worker over Redis streams', () => {
   });
 
   it('a live worker keeps its slow batch: another worker does not reclaim it while it is being written', async () => {
-    const CLAIM_MS = 300;
+    // A second of idle time: shorter, a process stall on a loaded machine (which a reclaim rightly follows)
+    // failed this test now and then; the write sleeps past twice that.
+    const CLAIM_MS = 1000;
     await db.query('DROP TRIGGER persons_ins');
-    await db.query("CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = IF(NEW.first = 'slow', 1 + 0 * SLEEP(1.2), 1)");
+    await db.query("CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = IF(NEW.first = 'slow', 1 + 0 * SLEEP(2.5), 1)");
     try {
       const last = await capture({ id: '*', key: 'person:1', columns: { first: 'slow', age: '1' } });
       await cut();
