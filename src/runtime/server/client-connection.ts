@@ -327,11 +327,11 @@ export class ClientConnection {
       const transaction = this.session.transaction;
       this.session.track(command, value);
       this.#afterFlush(command, value, transaction);
-      if (readAhead !== null && fenced.readAhead) scheduler.host.offerReadAhead?.(readAhead, db, await fenced.readAhead.reply, fenced.readAhead.events);
+      if (readAhead !== null && fenced.readAhead) await scheduler.offerReadAhead(readAhead, db, fenced.readAhead);
       await scheduler.settleClientEvents(events);
       await scheduler.settleReadAhead();
     } finally {
-      scheduler.host.closeReadAhead?.();
+      scheduler.closeReadAhead();
       clearTimeout(stepAside);
       this.#output.release(slot);
       release();

@@ -24,6 +24,7 @@ import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
 import { streamsTouched } from './streams-touched.js';
+import type { Fenced } from './marker-fence.js';
 
 /** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
 export const MARKER_PUMP_MS = 1;
@@ -205,12 +206,20 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return host.openReadAhead(keys[0]!, session.user);
   }
 
+  /** The read sent ahead came back, in `db`: the window's first library call may take it. */
+  async offerReadAhead(argv: readonly Buffer[], db: number, sent: NonNullable<Fenced['readAhead']>): Promise<void> {
+    this.host.offerReadAhead?.(argv, db, await sent.reply, sent.events);
+  }
+
   /** Settles the events of a read sent ahead that no library call took, as the library work it stood for. */
   async settleReadAhead(): Promise<void> {
-    const untaken = this.host.closeReadAhead?.();
-    if (untaken === null || untaken === undefined) return;
-    const events = await untaken;
-    this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && this.host.matchesKeyspaceTrigger(event.key)), events);
+    const untaken = this.closeReadAhead();
+    if (untaken !== null) this.#fireLibraryEvents(await untaken);
+  }
+
+  /** Ends the read-ahead window (also when the command failed); the events of an untaken read, or null. */
+  closeReadAhead(): Promise<KeyspaceEvent[]> | null {
+    return this.host.closeReadAhead?.() ?? null;
   }
 
   /** Settles the effects of library code that ran since `host.callCount` was `before`. */
@@ -231,7 +240,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       }
       if (ridden.complete) this.#eventsMayBeInFlight = host.callCount > (host.lastEventfulCall ?? host.callCount);
       else events.push(...(await this.collectEvents()));
-      this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && host.matchesKeyspaceTrigger(event.key)), events);
+      this.#fireLibraryEvents(events);
     }
   }
 
@@ -276,6 +285,11 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     } finally {
       release();
     }
+  }
+
+  /** Events of library calls: they fire no keyspace trigger but the server's own (expiry, eviction). */
+  #fireLibraryEvents(events: readonly KeyspaceEvent[]): void {
+    this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && this.host.matchesKeyspaceTrigger(event.key)), events);
   }
 
   #fire(keyspace: readonly KeyspaceEvent[], all: readonly KeyspaceEvent[]): void {
