@@ -17,7 +17,8 @@ export async function pipeReplication(client: Socket, link: UpstreamLink, stopRe
   await link.drained();
   stopReading();
   const upstream = link.detach();
-  upstream.on('data', (chunk: Buffer) => client.write(chunk));
-  client.on('data', (chunk: Buffer) => upstream.write(chunk));
+  // pipe(), not write() per chunk: an RDB payload faster than the replica reads it must not pile up in memory.
+  upstream.pipe(client);
+  client.pipe(upstream);
   upstream.write(raw);
 }
