@@ -10,17 +10,22 @@ import type { ReconcileRedis } from './reconcile-redis.js';
 
 /**
  * Waits until each capture log's commit cursor reaches its id (null: nothing was in flight there; a partitioned
- * writer has several logs, each with its own cursor); throws after `timeoutMs`.
+ * writer has several logs, and on a cluster a page of keys has a log per slot, each with its own cursor: they
+ * are waited for all at once); throws after `timeoutMs`.
  */
 export async function waitCommitted(redis: ReconcileRedis, lastCaptureIds: ReadonlyArray<readonly [StreamKeys, string | null]>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const [log, captureId] of lastCaptureIds) {
-    if (captureId !== null) await waitLogCommitted(redis, log, captureId, deadline, timeoutMs);
-  }
+  const inFlight = lastCaptureIds.filter((entry): entry is readonly [StreamKeys, string] => entry[1] !== null);
+  // Once one wait failed, the others stop polling (the caller closes the connection).
+  const stop = { failed: false };
+  await Promise.all(inFlight.map(([log, captureId]) => waitLogCommitted(redis, log, captureId, deadline, timeoutMs, stop).catch((error: unknown) => {
+    stop.failed = true;
+    throw error;
+  })));
 }
 
-async function waitLogCommitted(redis: ReconcileRedis, log: StreamKeys, captureId: string, deadline: number, timeoutMs: number): Promise<void> {
-  for (;;) {
+async function waitLogCommitted(redis: ReconcileRedis, log: StreamKeys, captureId: string, deadline: number, timeoutMs: number, stop: { failed: boolean }): Promise<void> {
+  while (!stop.failed) {
     const committed = await redis.committed(log);
     if (committed !== null && compareStreamIds(committed, captureId) >= 0) return;
     if (Date.now() > deadline) {

@@ -7,6 +7,8 @@
  *
  * The counts live in Redis' memory (reset when Redis restarts). A timeout names no key (the callback was
  * killed); a failure the library could catch is also in the writer's dead-letter stream, with the key.
+ * On a Redis Cluster each primary counts the captures of its own keys: every primary is asked, and the counts
+ * are summed.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../shared/log.js';
@@ -19,15 +21,21 @@ export interface CaptureFailures {
   readonly lastError: string | null;
 }
 
-/** Where the library's trigger statistics come from: `TFUNCTION LIST LIBRARY <library> v`, reply as sent. */
+/** Where the library's trigger statistics come from: `TFUNCTION LIST LIBRARY <library> v` of one node, reply as sent. */
 export type LibraryListing = (library: string) => Promise<unknown>;
 
-/** The capture failures of each writer (its keyspace trigger has the writer's name); absent triggers count 0. */
-export async function readCaptureFailures(list: LibraryListing, library: string, writers: readonly string[]): Promise<CaptureFailures[]> {
-  const triggers = keyspaceTriggers(await list(library));
+/**
+ * The capture failures of each writer (its keyspace trigger has the writer's name); absent triggers count 0.
+ * With several listings (each primary of a cluster) the counts are summed, and the last error is one of a node
+ * that counts failures.
+ */
+export async function readCaptureFailures(list: LibraryListing | readonly LibraryListing[], library: string, writers: readonly string[]): Promise<CaptureFailures[]> {
+  const nodes = await Promise.all((typeof list === 'function' ? [list] : list).map(async (listing) => keyspaceTriggers(await listing(library))));
   return writers.map((writer) => {
-    const stats = triggers.get(writer);
-    return { writer, failed: Number(stats?.['num_failed'] ?? 0), lastError: textOrNull(stats?.['last_error']) };
+    const stats = nodes.map((triggers) => triggers.get(writer));
+    const failedOn = stats.map((s) => Number(s?.['num_failed'] ?? 0));
+    const failing = stats.find((_, i) => failedOn[i]! > 0) ?? stats[0];
+    return { writer, failed: failedOn.reduce((total, n) => total + n, 0), lastError: textOrNull(failing?.['last_error']) };
   });
 }
 
@@ -60,7 +68,8 @@ function textOrNull(value: unknown): string | null {
 }
 
 export interface CaptureFailureWatchOptions {
-  readonly list: LibraryListing;
+  /** The library's listing on each node that runs its triggers (one Redis, or every primary of a cluster), asked at each poll. */
+  readonly listings: () => readonly LibraryListing[];
   readonly library: string;
   readonly writers: readonly string[];
   readonly log: Logger;
@@ -121,10 +130,10 @@ export class CaptureFailureWatch {
   }
 
   async #poll(): Promise<void> {
-    const { list, library, writers, log } = this.#options;
+    const { listings, library, writers, log } = this.#options;
     let failures: CaptureFailures[];
     try {
-      failures = await readCaptureFailures(list, library, writers);
+      failures = await readCaptureFailures(listings(), library, writers);
     } catch (error) {
       log.debug({ err: error }, 'reading capture failures failed');
       return;

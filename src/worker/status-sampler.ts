@@ -8,15 +8,28 @@ import type { StreamClient } from './redis/stream-client.js';
 import { readWriterStatus } from './writer-status.js';
 import type { WriterConfig } from '../shared/config.js';
 
+export type SampledWriter = Pick<WriterConfig, 'name' | 'partitions'>;
+
+/** One writer's gauges as read now (one Redis: writerGauges; a Redis Cluster: cluster-writer-gauges.ts). */
+export type ReadWriterGauges = (writer: SampledWriter, now: number) => Promise<WriterGaugeSample>;
+
+/** A writer's gauges on one Redis: a partitioned writer's are the sums over its partitions (writer-status.ts). */
+export function writerGauges(client: StreamClient): ReadWriterGauges {
+  return async ({ name, partitions }, now) => {
+    const status = await readWriterStatus(client, name, partitions, now);
+    return { writer: name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
+  };
+}
+
 export class WriterStatusSampler {
-  readonly #client: StreamClient;
-  readonly #writers: readonly Pick<WriterConfig, 'name' | 'partitions'>[];
+  readonly #read: ReadWriterGauges;
+  readonly #writers: readonly SampledWriter[];
   #reading: GaugeReading = { writers: [], readAt: null };
   #inFlight = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(client: StreamClient, writers: readonly Pick<WriterConfig, 'name' | 'partitions'>[]) {
-    this.#client = client;
+  constructor(read: ReadWriterGauges, writers: readonly SampledWriter[]) {
+    this.#read = read;
     this.#writers = writers;
   }
 
@@ -38,11 +51,7 @@ export class WriterStatusSampler {
     if (this.#inFlight) return;
     this.#inFlight = true;
     const readAt = Date.now();
-    // A partitioned writer's gauges are the sums over its partitions (writer-status.ts).
-    Promise.all(this.#writers.map(async ({ name, partitions }): Promise<WriterGaugeSample> => {
-      const status = await readWriterStatus(this.#client, name, partitions, readAt);
-      return { writer: name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
-    })).then(
+    Promise.all(this.#writers.map((writer) => this.#read(writer, readAt))).then(
       (writers) => (this.#reading = { writers, readAt }),
       () => undefined, // Redis unreachable: keep the last reading (its age gauge shows it)
     ).finally(() => (this.#inFlight = false));

@@ -20,6 +20,11 @@ export interface WriterGaugeSample {
   readonly pendingBatches: number;
   readonly oldestPendingAgeSeconds: number;
   readonly captured: number;
+  /**
+   * On a Redis Cluster, the backlog of the writer's slot logs on each primary (`host:port`), the writer's `{w}`
+   * log not included; absent on one Redis.
+   */
+  readonly shards?: ReadonlyArray<{ readonly shard: string; readonly backlog: number }>;
 }
 
 export class WorkerMetrics {
@@ -56,6 +61,15 @@ export class WorkerMetrics {
     sampled('writebehind_pending_batches', 'Batch descriptors not yet committed (with a worker or waiting for one)', (s) => s.pendingBatches);
     sampled('writebehind_oldest_pending_age_seconds', 'Age of the oldest uncommitted captured record', (s) => s.oldestPendingAgeSeconds);
     sampled('writebehind_captured_records', 'Records captured by the library (meta counter)', (s) => s.captured);
+    // Per shard, never per slot: a label per slot log would be up to 16384 series per writer.
+    const shardSamples = () => this.#reading().writers;
+    new Gauge({
+      name: 'writebehind_shard_backlog_records', help: "On a Redis Cluster: captured records not yet committed in the writer's slot logs on each primary", labelNames: ['writer', 'shard'], registers,
+      collect() {
+        this.reset();
+        for (const sample of shardSamples()) for (const { shard, backlog } of sample.shards ?? []) this.set({ writer: sample.writer, shard }, backlog);
+      },
+    });
     const readAt = () => this.#reading().readAt;
     new Gauge({
       name: 'writebehind_gauges_age_seconds', help: 'Age of the reading of Redis the sampled gauges show (grows while Redis is unreachable)', registers,

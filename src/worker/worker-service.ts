@@ -91,7 +91,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     await worker.start();
     const failuresClient = await connectRedis();
     closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
-    const watch = CaptureFailureWatch.start({ list: (library) => failuresClient.listLibrary(library), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
+    const watch = CaptureFailureWatch.start({ listings: () => failuresClient.libraryListings(), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
     closers.push({ name: 'capture failure watch', close: () => watch.stop() });
     const reconcileGauges = ReconcileGauges.start({ readHash: (key) => failuresClient.hashGetAll(key), writers: config.writers.map((w) => w.name), registry: metrics.registry });
     closers.push({ name: 'backfill and verify gauges', close: () => reconcileGauges.stop() });

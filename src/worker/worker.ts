@@ -20,7 +20,8 @@
 import { EventEmitter } from 'node:events';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { sleep } from './backoff.js';
-import { WriterStatusSampler } from './status-sampler.js';
+import { WriterStatusSampler, writerGauges } from './status-sampler.js';
+import { clusterWriterGauges } from './cluster-writer-gauges.js';
 import type { StreamClient } from './redis/stream-client.js';
 import { WriterLoop } from './writer-loop.js';
 import { partitionsOf, writerKeys, type StreamKeys } from '../shared/keys.js';
@@ -38,6 +39,9 @@ const STOP_GRACE_MS = 5_000;
 
 /** How often the metrics gauges' reading of Redis is refreshed. */
 const GAUGE_READING_INTERVAL_MS = 2_000;
+
+/** On a cluster a reading SCANs every primary and reads each slot log: taken less often. */
+const CLUSTER_GAUGE_READING_INTERVAL_MS = 10_000;
 
 export class Worker extends EventEmitter {
   readonly options: ResolvedWorkerOptions;
@@ -79,10 +83,12 @@ export class Worker extends EventEmitter {
       this.#loops.push(this.#afterLegacy(writer, partitions[0]!.client, () => Promise.all(partitions.map((partition) => partition.run()))));
     }
     if (metrics !== undefined) {
-      const client = await this.options.connectRedis();
+      // On a cluster the gauges cover every shard's slot logs (and cost a command or more per log).
+      const sampled = this.options.connectCluster === undefined ? undefined : await this.options.connectCluster();
+      const client = sampled ?? (await this.options.connectRedis());
       this.#clients.push(client);
-      this.#sampler = new WriterStatusSampler(client, config.writers);
-      this.#sampler.start(GAUGE_READING_INTERVAL_MS);
+      this.#sampler = new WriterStatusSampler(sampled === undefined ? writerGauges(client) : clusterWriterGauges(sampled), config.writers);
+      this.#sampler.start(sampled === undefined ? GAUGE_READING_INTERVAL_MS : CLUSTER_GAUGE_READING_INTERVAL_MS);
       metrics.sampleWith(() => this.#sampler!.latest());
     }
     log.info({ consumer: this.options.consumer, writers: config.writers.map((w) => w.name), library: config.name }, 'worker started');

@@ -57,7 +57,7 @@ describe('failed captures', () => {
     const log = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
     const client = await RedisStreamClient.connect(h.url);
     const registry = new Registry();
-    const watch = CaptureFailureWatch.start({ list: (library) => client.listLibrary(library), library: 'WriteBehind', writers: ['PersonsWriteBehind', 'OrdersWriteBehind'], log, intervalMs: 50, registry });
+    const watch = CaptureFailureWatch.start({ listings: () => client.libraryListings(), library: 'WriteBehind', writers: ['PersonsWriteBehind', 'OrdersWriteBehind'], log, intervalMs: 50, registry });
     try {
       await breakPersonsCapture();
       await h.client.hSet('person:9', 'age', '1');

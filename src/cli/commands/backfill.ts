@@ -10,7 +10,7 @@ import * as z from 'zod';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { WriteBehindError } from '../../shared/errors.js';
 import { backfill, type BackfillResult } from '../../reconcile/backfill.js';
-import { ReconcileRedis } from '../../reconcile/reconcile-redis.js';
+import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
 import { writerTarget } from '../../reconcile/writer-target.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { shutdownSignal } from '../preflights/shutdown-signal.js';
@@ -35,7 +35,7 @@ export type BackfillCommandOptions = z.input<typeof backfillOptionsSchema>;
 export async function runBackfill(options: BackfillCommandOptions, signal?: AbortSignal, print: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<BackfillResult> {
   const parsed = parseOptions('backfill', backfillOptionsSchema, options);
   const target = writerTarget(await loadConfigFile(parsed.config), parsed.writer, parsed.config);
-  const redis = await ReconcileRedis.connect(parsed.redis);
+  const redis = await connectReconcileRedis(parsed.redis);
   try {
     return await backfill(redis, { target, match: parsed.match, restart: parsed.restart, print, ...(parsed.rate === undefined ? {} : { rate: parsed.rate }), ...(signal === undefined ? {} : { signal }) });
   } finally {

@@ -63,7 +63,7 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
       libraryVersion = null;
     }
     const names = config.writers.map((writer) => writer.name);
-    const failures = await readCaptureFailures((library) => client.listLibrary(library), config.name, names).catch((): CaptureFailures[] => []);
+    const failures = await readCaptureFailures(client.libraryListings(), config.name, names).catch((): CaptureFailures[] => []);
     const writers: WriterReport[] = [];
     for (const { name, partitions } of config.writers) {
       const failed = failures.find((f) => f.writer === name);

@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js
 import { WriteBehindError } from '../../shared/errors.js';
 import { differenceCount, formatReport, type VerifyReport } from '../../reconcile/difference-report.js';
 import { ReconcileMysql } from '../../reconcile/reconcile-mysql.js';
-import { ReconcileRedis } from '../../reconcile/reconcile-redis.js';
+import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
 import { verifyFields } from '../../reconcile/reconcile-state.js';
 import { verify } from '../../reconcile/verify.js';
 import { writerTarget } from '../../reconcile/writer-target.js';
@@ -39,7 +39,7 @@ export type VerifyCommandOptions = z.input<typeof verifyOptionsSchema>;
 export async function runVerify(options: VerifyCommandOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`), progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<VerifyReport> {
   const parsed = parseOptions('verify', verifyOptionsSchema, options);
   const target = writerTarget(await loadConfigFile(parsed.config), parsed.writer, parsed.config);
-  const redis = await ReconcileRedis.connect(parsed.redis);
+  const redis = await connectReconcileRedis(parsed.redis);
   try {
     const mysql = await ReconcileMysql.connect(parsed.mysql);
     try {

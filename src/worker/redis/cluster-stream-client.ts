@@ -8,7 +8,8 @@ import { RedisCommandError, errorMessage } from '../../shared/errors.js';
 import { connectRedis } from '../../shared/redis-connect.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { ClusterTransport } from './cluster-transport.js';
-import { RedisStreamClient } from './redis-stream-client.js';
+import { RedisStreamClient, asText } from './redis-stream-client.js';
+import type { LibraryListing } from '../capture-failures.js';
 import type { ClusterClient } from './stream-client.js';
 
 export class ClusterStreamClient extends RedisStreamClient implements ClusterClient {
@@ -38,6 +39,17 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     } catch (cause) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
     }
+  }
+
+  /** Each primary counts the failed captures of its own keys: its own `TFUNCTION LIST`. */
+  override libraryListings(): LibraryListing[] {
+    return this.primaries().map((node) => async (library: string) => {
+      try {
+        return asText(await this.#cluster.sendToNode(node, ['TFUNCTION', 'LIST', 'LIBRARY', library, 'v']));
+      } catch (cause) {
+        throw new RedisCommandError(`TFUNCTION LIST on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: 'TFUNCTION LIST' } });
+      }
+    });
   }
 
   /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { createCluster } from 'redis';
+import { MultiErrorReply, createCluster } from 'redis';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { redactUrl } from '../../shared/redact-url.js';
@@ -67,6 +67,22 @@ export class ClusterTransport implements RedisTransport {
     if (node === undefined) throw new RedisConnectionError(`${address} is no longer a primary of the cluster`, { context: { url: address } });
     const client = await this.#cluster.nodeClient(node);
     return (await client.sendCommand(args as Array<string | Buffer>, BUFFERS)) as RawReply;
+  }
+
+  /**
+   * Commands in one MULTI on the shard of `key` (every key they name must be in its slot): each reply in order,
+   * or the Error of a command that failed inside the transaction (the others still ran).
+   */
+  async transaction(key: string, commands: ReadonlyArray<CommandArgs>): Promise<Array<RawReply | Error>> {
+    const multi = this.#cluster.withTypeMapping(BUFFERS.typeMapping).multi(key);
+    for (const args of commands) multi.addCommand(key, false, args as Array<string | Buffer>);
+    try {
+      return (await multi.exec()) as unknown as RawReply[];
+    } catch (cause) {
+      // The failed commands' replies are ErrorReplies (Errors); the others' are plain replies.
+      if (cause instanceof MultiErrorReply) return cause.replies as unknown as Array<RawReply | Error>;
+      throw cause;
+    }
   }
 
   isReady(): boolean {

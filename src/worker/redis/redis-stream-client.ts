@@ -6,6 +6,7 @@
  */
 import { RedisCommandError, errorMessage } from '../../shared/errors.js';
 import { connectRedis } from '../../shared/redis-connect.js';
+import type { LibraryListing } from '../capture-failures.js';
 import type { StreamEntry } from './stream-entry.js';
 import { parseCapturePage, type CapturePage } from './capture-page.js';
 import { NodeTransport } from './node-transport.js';
@@ -170,6 +171,11 @@ export class RedisStreamClient implements StreamClient {
     return asText(await this.#transport.send(['TFUNCTION', 'LIST', 'LIBRARY', library, 'v'], undefined));
   }
 
+  /** The listing of each node that runs the library's triggers: this one Redis (a cluster has one per primary). */
+  libraryListings(): LibraryListing[] {
+    return [(library) => this.listLibrary(library)];
+  }
+
   /** Waits for the replies still due, then closes; while the connection is down, closes at once (see destroy). */
   close(): Promise<void> {
     return this.#transport.close();
@@ -195,7 +201,7 @@ function toEntries(reply: RawReply): StreamEntry[] {
 }
 
 /** A reply with its bulk strings as text, as node-redis gives it by default. */
-function asText(reply: RawReply): unknown {
+export function asText(reply: RawReply): unknown {
   if (Buffer.isBuffer(reply)) return reply.toString('utf8');
   return Array.isArray(reply) ? reply.map(asText) : reply;
 }

@@ -1,0 +1,146 @@
+/**
+ * ReconcileRedis on a Redis Cluster. The library captures each key into its slot's log on the key's shard
+ * (`wb:changes:<w>:<slot>/16384:{tag}`, docs/scale-out.md), so here:
+ * - a scan goes over every primary in turn (in address order), the cursor naming the primary and its own SCAN
+ *   cursor (`<host:port>/<cursor>`);
+ * - a re-capture calls the library once per slot, with that slot's log and keys (a call's keys must be in one
+ *   slot), each on its shard, all of a page in flight at once;
+ * - images are read per slot in one MULTI with the slot log's last id; the writer's `{w}` log (a backlog the
+ *   unpartitioned library may have left) is read after them, since nothing new is captured there.
+ */
+import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import { CLUSTER_SLOTS, keySlot } from '../shared/key-slot.js';
+import { partitionKeys, type StreamKeys } from '../shared/keys.js';
+import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { ClusterTransport } from '../worker/redis/cluster-transport.js';
+import type { CommandArgs } from '../worker/redis/redis-transport.js';
+import { addCounts, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import type { WriterTarget } from './writer-target.js';
+
+export class ClusterReconcileRedis implements ReconcileRedis {
+  readonly #cluster: ClusterTransport;
+
+  private constructor(cluster: ClusterTransport) {
+    this.#cluster = cluster;
+  }
+
+  static async connect(url: string): Promise<ClusterReconcileRedis> {
+    return new ClusterReconcileRedis(await ClusterTransport.connect(url));
+  }
+
+  async #send(args: CommandArgs, key: string | undefined, node?: string): Promise<RawReply> {
+    try {
+      return (await (node === undefined ? this.#cluster.send(args, key) : this.#cluster.sendToNode(node, args))) as RawReply;
+    } catch (cause) {
+      const command = args.slice(0, args[0] === 'TFCALL' ? 2 : 1).map(String).join(' ');
+      throw new RedisCommandError(`${command}${node === undefined ? '' : ` on ${node}`} failed: ${errorMessage(cause)}`, { cause, context: { command, key } });
+    }
+  }
+
+  #primaries(): string[] {
+    return this.#cluster.primaries().sort();
+  }
+
+  /**
+   * One SCAN step on the primary the cursor names ('0': the first one); when that primary's scan is done the
+   * cursor moves to the next primary, and after the last it is '0'. A cursor naming a node that is no longer a
+   * primary (a failover since it was stored) starts over at the first: a replica's SCAN cursors are not the
+   * old primary's.
+   */
+  async scan(cursor: string, pattern: string, count: number): Promise<{ cursor: string; keys: string[] }> {
+    const primaries = this.#primaries();
+    const at = cursor.lastIndexOf('/');
+    let node = at < 0 ? primaries[0]! : cursor.slice(0, at);
+    let nodeCursor = at < 0 ? '0' : cursor.slice(at + 1);
+    if (!primaries.includes(node)) [node, nodeCursor] = [primaries[0]!, '0'];
+    const [next, keys] = (await this.#send(['SCAN', nodeCursor, 'MATCH', pattern, 'COUNT', String(count), 'TYPE', 'hash'], undefined, node)) as [Buffer, Buffer[]];
+    const following = primaries[primaries.indexOf(node) + 1];
+    const nextCursor = String(next) !== '0' ? `${node}/${String(next)}` : following === undefined ? '0' : `${following}/0`;
+    return { cursor: nextCursor, keys: keys.map(String) };
+  }
+
+  async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
+    const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    const calls = [...bySlot(keys)].map(async ([slot, group]) => {
+      const stream = slotLog(target, slot).changes;
+      return JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group], stream))) as RecaptureCounts;
+    });
+    for (const counts of await Promise.all(calls)) addCounts(total, counts);
+    return total;
+  }
+
+  async imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt> {
+    const fields = target.mappings.map(([field]) => field);
+    const images = new Map<string, HashImage>();
+    const slots = await Promise.all([...bySlot(keys)].map(async ([slot, group]) => {
+      const log = slotLog(target, slot);
+      const commands: CommandArgs[] = group.flatMap((key) => [['HMGET', key, ...fields], ['EXISTS', key]]);
+      commands.push(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
+      let replies: Array<RawReply | Error>;
+      try {
+        replies = await this.#cluster.transaction(log.changes, commands);
+      } catch (cause) {
+        throw new RedisCommandError(`MULTI (HMGET of ${group.length} keys of slot ${slot}) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI', key: log.changes } });
+      }
+      // A key of another type fails its HMGET only; the others stand.
+      group.forEach((key, i) => {
+        const values = replies[2 * i];
+        images.set(key, imageOf(fields, values instanceof Error ? 'not-hash' : values!, replies[2 * i + 1] as RawReply));
+      });
+      const last = replies[2 * group.length];
+      if (last instanceof Error) throw new RedisCommandError(`XREVRANGE ${log.changes} failed: ${last.message}`, { cause: last, context: { command: 'XREVRANGE', key: log.changes } });
+      return [log, lastIdOf(last!)] as const;
+    }));
+    const legacy = lastIdOf(await this.#send(['XREVRANGE', target.keys.changes, '+', '-', 'COUNT', '1'], target.keys.changes));
+    return { images, lastCaptureIds: [[target.keys, legacy], ...slots] };
+  }
+
+  async committed(log: StreamKeys): Promise<string | null> {
+    const value = await this.#send(['HGET', log.meta, MetaField.committed], log.meta);
+    return value === null ? null : String(value);
+  }
+
+  async types(keys: readonly string[]): Promise<string[]> {
+    return Promise.all(keys.map(async (key) => String(await this.#send(['TYPE', key], key))));
+  }
+
+  async readState(key: string): Promise<Record<string, string>> {
+    const reply = (await this.#send(['HGETALL', key], key)) as Buffer[];
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+
+  async writeState(key: string, fields: Record<string, string>): Promise<void> {
+    const failed = (cause: unknown) => new RedisCommandError(`writing ${key} failed: ${errorMessage(cause)}`, { cause, context: { command: 'HSET', key } });
+    let replies: Array<RawReply | Error>;
+    try {
+      replies = await this.#cluster.transaction(key, [['DEL', key], ['HSET', key, ...Object.entries(fields).flat()]]);
+    } catch (cause) {
+      throw failed(cause);
+    }
+    const error = replies.find((reply): reply is Error => reply instanceof Error);
+    if (error !== undefined) throw failed(error);
+  }
+
+  async close(): Promise<void> {
+    await this.#cluster.close();
+  }
+}
+
+/** The keys grouped by their cluster slot. */
+function bySlot(keys: readonly string[]): Map<number, string[]> {
+  const groups = new Map<number, string[]>();
+  for (const key of keys) {
+    const slot = keySlot(key);
+    const group = groups.get(slot);
+    if (group === undefined) groups.set(slot, [key]);
+    else group.push(key);
+  }
+  return groups;
+}
+
+/** The log the library captures keys of `slot` into on a cluster, whatever the writer's `partitions`. */
+function slotLog(target: WriterTarget, slot: number): StreamKeys {
+  return partitionKeys(target.name, slot, CLUSTER_SLOTS);
+}

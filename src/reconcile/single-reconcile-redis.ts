@@ -1,0 +1,124 @@
+/**
+ * ReconcileRedis on one Redis, over node-redis: SCAN, the library's re-capture functions, images read together
+ * with the capture logs' last ids in one MULTI. Values come back as Buffers, so binary fields compare byte for
+ * byte. Every failure names the command.
+ */
+import { MultiErrorReply, RESP_TYPES } from 'redis';
+import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
+import type { StreamKeys } from '../shared/keys.js';
+import { addCounts, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import type { WriterTarget } from './writer-target.js';
+
+const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
+
+export class SingleReconcileRedis implements ReconcileRedis {
+  readonly #client: NodeRedisClient;
+
+  private constructor(client: NodeRedisClient) {
+    this.#client = client;
+  }
+
+  static async connect(url: string): Promise<SingleReconcileRedis> {
+    return new SingleReconcileRedis(await connectRedis(url, { suggestion: 'check --redis / REDIS_URL: the runtime (writebehind runtime) or Redis Stack running the library' }));
+  }
+
+  async #send(args: string[]): Promise<RawReply> {
+    try {
+      return (await this.#client.sendCommand(args, BUFFERS)) as RawReply;
+    } catch (cause) {
+      const command = args.slice(0, args[0] === 'TFCALL' ? 2 : 1).join(' ');
+      throw new RedisCommandError(`${command} failed: ${errorMessage(cause)}`, { cause, context: { command, key: args[1] } });
+    }
+  }
+
+  /** One SCAN step over the hashes matching `pattern`: the next cursor ('0' when done) and the keys. */
+  async scan(cursor: string, pattern: string, count: number): Promise<{ cursor: string; keys: string[] }> {
+    const [next, keys] = (await this.#send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count), 'TYPE', 'hash'])) as [Buffer, Buffer[]];
+    return { cursor: String(next), keys: keys.map(String) };
+  }
+
+  /**
+   * TFCALL <library>.<fn> with a capture stream and keys: once per capture log the keys belong to (a
+   * partitioned writer's keys go to their partitions' streams), the counts summed.
+   */
+  async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
+    const byLog = new Map<string, string[]>();
+    for (const key of keys) {
+      const stream = target.logOfKey(key).changes;
+      const group = byLog.get(stream);
+      if (group === undefined) byLog.set(stream, [key]);
+      else group.push(key);
+    }
+    const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    for (const [stream, group] of byLog) {
+      addCounts(total, JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group]))) as RecaptureCounts);
+    }
+    return total;
+  }
+
+  /**
+   * The mapped fields of each key and each capture log's last id, in one MULTI: every change to these keys
+   * made before this instant has a capture record at or before its log's last id.
+   */
+  async imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt> {
+    const fields = target.mappings.map(([field]) => field);
+    const multi = this.#client.withTypeMapping(BUFFERS.typeMapping).multi();
+    for (const key of keys) {
+      multi.addCommand(['HMGET', key, ...fields]);
+      // HMGET alone cannot tell a missing key from a hash of unmapped fields only.
+      multi.addCommand(['EXISTS', key]);
+    }
+    for (const log of target.logs) multi.addCommand(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
+    let replies: RawReply[];
+    try {
+      replies = (await multi.exec()) as unknown as RawReply[];
+    } catch (cause) {
+      // A key of another type fails its HMGET only; the others stand.
+      if (!(cause instanceof MultiErrorReply)) throw new RedisCommandError(`MULTI (HMGET of ${keys.length} keys) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI' } });
+      replies = cause.replies as unknown as RawReply[];
+      for (const index of cause.errorIndexes) replies[index] = 'not-hash';
+    }
+    const images = new Map<string, HashImage>();
+    keys.forEach((key, i) => images.set(key, imageOf(fields, replies[2 * i]!, replies[2 * i + 1]!)));
+    const lastCaptureIds = target.logs.map((log, i) => [log, lastIdOf(replies[2 * keys.length + i]!)] as const);
+    return { images, lastCaptureIds };
+  }
+
+  /** A capture log's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
+  async committed(log: StreamKeys): Promise<string | null> {
+    const value = await this.#send(['HGET', log.meta, MetaField.committed]);
+    return value === null ? null : String(value);
+  }
+
+  /** TYPE of each key ('none' when it does not exist). */
+  async types(keys: readonly string[]): Promise<string[]> {
+    const multi = this.#client.multi();
+    for (const key of keys) multi.addCommand(['TYPE', key]);
+    return ((await multi.execAsPipeline()) as unknown[]).map(String);
+  }
+
+  async readState(key: string): Promise<Record<string, string>> {
+    const reply = (await this.#send(['HGETALL', key])) as Buffer[];
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+
+  /** Replaces the state hash with `fields`. */
+  async writeState(key: string, fields: Record<string, string>): Promise<void> {
+    const multi = this.#client.multi();
+    multi.addCommand(['DEL', key]);
+    multi.addCommand(['HSET', key, ...Object.entries(fields).flat()]);
+    try {
+      await multi.exec();
+    } catch (cause) {
+      throw new RedisCommandError(`writing ${key} failed: ${errorMessage(cause)}`, { cause, context: { command: 'HSET', key } });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#client.isOpen) await this.#client.close();
+  }
+}
