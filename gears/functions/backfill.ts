@@ -19,7 +19,8 @@ const BACKFILL_EVENT = 'backfill';
  * not a write): the mapped fields are captured as they are.
  *
  * - keys: the capture stream the keys belong to (`wb:changes:{<w>}`, or of a partitioned writer each key's
- *   partition's: the CLI groups a page by partition), then up to 1000 keys under the writer's prefix
+ *   partition's: the CLI groups a page by partition; on a Redis Cluster each key's slot's log, so a call's keys
+ *   are all in that slot, on its shard), then up to 1000 keys under the writer's prefix
  * - reply: JSON text of RecaptureCounts; a key that no longer exists is skipped (its delete was captured live)
  * - errors: "ERR backfill: ..." for a stream that is no writer's capture stream, no keys, too many keys, or a
  *   key outside the writer's prefix
