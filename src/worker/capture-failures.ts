@@ -89,6 +89,7 @@ export class CaptureFailureWatch {
   readonly #seen = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> = Promise.resolve();
+  #stopped = false;
 
   private constructor(options: CaptureFailureWatchOptions) {
     this.#options = options;
@@ -105,14 +106,19 @@ export class CaptureFailureWatch {
   #start(): void {
     this.#polling = this.#poll();
     this.#timer = setInterval(() => {
-      this.#polling = this.#polling.then(() => this.#poll());
+      if (!this.#stopped) this.#polling = this.#polling.then(() => this.#poll());
     }, this.#options.intervalMs ?? 5000);
     this.#timer.unref();
   }
 
+  /**
+   * Stops polling without waiting for a read in flight: on a cluster it asks every primary, and a primary that
+   * died (before its replica is promoted, or with none) leaves that read waiting for a reconnection, which a
+   * stop must not. Closing the connection ends it (caught in #poll).
+   */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#polling;
+    this.#stopped = true;
   }
 
   #registerGauge(registry: Registry): void {
@@ -138,6 +144,7 @@ export class CaptureFailureWatch {
       log.debug({ err: error }, 'reading capture failures failed');
       return;
     }
+    if (this.#stopped) return;
     for (const { writer, failed, lastError } of failures) {
       const before = this.#seen.get(writer) ?? 0;
       this.#seen.set(writer, failed);

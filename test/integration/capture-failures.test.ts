@@ -71,4 +71,11 @@ describe('failed captures', () => {
       await client.close();
     }
   });
+
+  it("the watch's stop does not wait for a read in flight (a primary that died answers nothing until it is failed over)", async () => {
+    const silent = pino({ level: 'silent' });
+    const watch = CaptureFailureWatch.start({ listings: () => [() => new Promise<never>(() => undefined)], library: 'WriteBehind', writers: ['PersonsWriteBehind'], log: silent, intervalMs: 50 });
+    const waited = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000));
+    expect(await Promise.race([watch.stop().then(() => 'stopped'), waited])).toBe('stopped');
+  });
 });
