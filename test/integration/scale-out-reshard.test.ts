@@ -20,7 +20,9 @@ import { runRecapture } from '../../src/cli/commands/recapture.js';
 import { runStatus } from '../../src/cli/commands/status.js';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { useChaosCluster } from '../fixtures/chaos-cluster.js';
+import { runCli } from '../helpers/cli.js';
 import { connectTestClient } from '../helpers/redis-client.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 
 const h = useChaosCluster('cluster_reshard');
 const configFile = () => writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-reshard-')), chaosConfig());
@@ -131,4 +133,37 @@ describe('moving slots that hold capture logs', () => {
     expect((await runStatus({ redis: h.cluster.shards[1]!.url, config: configFile() }, (text) => printed.push(text))).slotMigrations).toEqual([]);
     expect(printed.join('\n')).not.toContain('WARNING');
   }, 60_000);
+
+  it('reshard and recapture refuse bad options with exit 2, naming the option; --help lists them', async () => {
+    const [from, to] = [0, 1].map((i) => address(h.cluster.shards[i]!.url)) as [string, string];
+    const redis = h.cluster.shards[2]!.url;
+    const config = configFile();
+    const notFrom = keySlot(`${CHAOS_PREFIX}:${await idOnShard(1, 960_000)}`);
+    const single = await startRedisServer();
+    try {
+      const cases: Array<[string[], RegExp]> = [
+        [['recapture', '--redis', redis, '--config', config], /--slots: is required/],
+        [['recapture', '--slots', '1,x', '--redis', redis, '--config', config], /--slots: 'x' is not a slot/],
+        [['recapture', '--slots', '1', '--redis', single.url, '--config', config], /--redis: the Redis there is not a Redis Cluster node/],
+        [['reshard', '--from', from, '--to', to, '--redis', redis, '--config', config], /--slots: give exactly one of --slots and --count/],
+        [['reshard', '--from', from, '--to', to, '--count', '0', '--redis', redis, '--config', config], /--count: must be at least 1/],
+        [['reshard', '--from', 'nowhere', '--to', to, '--slots', '1', '--redis', redis, '--config', config], /--from: must be a node id/],
+        [['reshard', '--from', '127.0.0.1:1', '--to', to, '--slots', '1', '--redis', redis, '--config', config], /--from: '127\.0\.0\.1:1' is no node of the cluster/],
+        [['reshard', '--from', from, '--to', from, '--slots', '1', '--redis', redis, '--config', config], /--from and --to name the same node/],
+        [['reshard', '--from', from, '--to', to, '--slots', String(notFrom), '--redis', redis, '--config', config], new RegExp(`--slots: slot ${notFrom} is not served by --from ${from}`)],
+      ];
+      const results = await Promise.all(cases.map(([args]) => runCli(args, { timeoutMs: 60_000 })));
+      results.forEach((result, i) => {
+        expect.soft(result.code, `${cases[i]![0].join(' ')}: ${result.stderr}`).toBe(2);
+        expect.soft(result.stderr, cases[i]![0].join(' ')).toMatch(cases[i]![1]);
+      });
+      expect(await h.cluster.ownerOf(notFrom)).toBe(1);
+      const help = await runCli(['reshard', '--help']);
+      for (const option of ['--from', '--to', '--slots', '--count', '--migrate-timeout-ms', '--redis', '--config']) expect(help.stdout).toContain(option);
+      expect((await runCli(['recapture', '--help'])).stdout).toContain('--slots <list>');
+      expect((await runCli(['--help'])).stdout).toMatch(/reshard[\s\S]*recapture/);
+    } finally {
+      await single.stop();
+    }
+  }, 90_000);
 });
