@@ -65,11 +65,14 @@ async function idOnShard(owner: number, from: number, limit = 2000): Promise<num
 }
 
 describe('moving slots that hold capture logs', () => {
-  it('a write that reaches the new node through ASK between MIGRATE and SETSLOT NODE is not captured, and writebehind recapture --slots makes MySQL equal Redis', async () => {
+  it('writes that reach the new node through ASK while their slot moves (a new key once MIGRATING, a change between MIGRATE and SETSLOT NODE) are not captured, and writebehind recapture --slots makes MySQL equal Redis', async () => {
     await startWorker('window');
     const id = await idOnShard(0, 900_000);
     const key = `${CHAOS_PREFIX}:${id}`;
     const slot = keySlot(key);
+    let created = 1_000_000;
+    while (keySlot(`${CHAOS_PREFIX}:${created}`) !== slot) created++;
+    const newKey = `${CHAOS_PREFIX}:${created}`;
     await h.client.hSet(key, chaosHashFields(id, 1));
     await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
 
@@ -78,12 +81,20 @@ describe('moving slots that hold capture logs', () => {
     const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
     await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
     await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    // A MIGRATING slot takes no new key: the source sends it to the target with ASK, where an application
+    // follows it (ASKING) to the target's runtime.
+    const failedBefore = await failedCaptures(h.cluster.shards[1]!.url);
+    const application = await connectTestClient(h.cluster.shards[1]!.url, []);
+    const sourceApplication = await connectTestClient(h.cluster.shards[0]!.url, []);
+    await expect(sourceApplication.hSet(newKey, chaosHashFields(created, 1))).rejects.toThrow(/^ASK /);
+    await sourceApplication.close();
+    expect(await application.sendCommand(['ASKING'])).toBe('OK');
+    expect(await application.sendCommand(['HSET', newKey, ...Object.entries(chaosHashFields(created, 1)).flat()])).toBe(4);
+    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore + 1);
     const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
     expect(keys).toContain(key);
     expect(await source.sendCommand(['MIGRATE', '127.0.0.1', String(h.cluster.shards[1]!.server.port), '', '0', '10000', 'KEYS', ...keys])).toBe('OK');
-    // In the window: the source redirects the key with ASK; an application follows it to the target's runtime.
-    const failedBefore = await failedCaptures(h.cluster.shards[1]!.url);
-    const application = await connectTestClient(h.cluster.shards[1]!.url, []);
+    // In the window: the source redirects the key with ASK; the application follows it to the target's runtime.
     try {
       await expect(application.hSet(key, chaosHashFields(id, 2))).rejects.toThrow(/^MOVED /);
       expect(await application.sendCommand(['ASKING'])).toBe('OK');
@@ -91,22 +102,24 @@ describe('moving slots that hold capture logs', () => {
     } finally {
       await application.close();
     }
-    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore + 1);
+    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore + 2);
     await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
     await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
     expect(await h.cluster.ownerOf(slot)).toBe(1);
     expect(await h.client.hGet(key, 'version')).toBe('2');
 
-    // The change was lost: every log drains, and MySQL keeps version 1.
+    // Both changes were lost: every log drains, MySQL keeps version 1 and has no row for the new key.
     await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 20_000, 200);
     await sleep(1000);
     expect(await rowVersion(id)).toBe(1);
+    expect(await rowVersion(created)).toBeNull();
 
     const printed: string[] = [];
     const result = await runRecapture({ slots: String(slot), redis: h.cluster.shards[2]!.url, config: configFile() }, (line) => printed.push(line));
-    expect(result).toMatchObject({ slots: 1, mappedKeys: 1, captured: 1 });
-    expect(printed.at(-1)).toMatch(/^recapture: 1 of 1 slot\(s\), 1 mapped key\(s\), captured 1, .*; done$/);
+    expect(result).toMatchObject({ slots: 1, mappedKeys: 2, captured: 2 });
+    expect(printed.at(-1)).toMatch(/^recapture: 1 of 1 slot\(s\), 2 mapped key\(s\), captured 2, .*; done$/);
     await waitFor('version 2 in MySQL', async () => (await rowVersion(id)) === 2, 20_000, 100);
+    await waitFor('the new key in MySQL', async () => (await rowVersion(created)) === 1, 20_000, 100);
   }, 90_000);
 
   it('writebehind status warns about a slot MIGRATING on one primary and IMPORTING on another, and stops once the slot is stable', async () => {
