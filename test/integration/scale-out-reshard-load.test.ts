@@ -25,6 +25,7 @@ import { startRuntimeClusterProcesses, type RuntimeClusterProcesses } from '../.
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { runReshard } from '../../src/cli/commands/reshard.js';
+import { parseClusterNodes, slotsOf } from '../../src/reshard/cluster-topology.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
@@ -79,7 +80,8 @@ describe('writebehind reshard', () => {
       const printed: string[] = [];
       const result = await runReshard({ from: address(from), to: address(from + 1), slots: slots.join(','), redis: url(2), config: configFile }, (line) => printed.push(line));
       expect(result.moves.map((move) => [move.slot, move.migrateCalls])).toEqual(slots.sort((a, b) => a - b).map((slot) => [slot, 1]));
-      for (const move of result.moves) expect(move.recapture.mappedKeys).toBeGreaterThan(0);
+      // A slot's only key may have been deleted by the load just before its move: count over the moves.
+      expect(result.moves.reduce((keys, move) => keys + move.recapture.mappedKeys, 0)).toBeGreaterThan(0);
       expect(printed.at(-1)).toBe(`reshard: done, ${slots.length} slot(s) moved to ${address(from + 1)}`);
       for (const slot of slots) expect(await ownerOf(slot)).toBe(from + 1);
       moved.push(...slots);
@@ -105,4 +107,13 @@ describe('writebehind reshard', () => {
     expect(order.wrong.filter((wrong) => !repeatOfRecaptured(wrong))).toEqual([]);
     expect(order.applied).toBeGreaterThan(0);
   }, 120_000);
+
+  it('--count moves that many of the source\'s slots, lowest first', async () => {
+    const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-reshard-')), chaosConfig());
+    const nodes = parseClusterNodes(String(await servers[2]!.sendCommand(['CLUSTER', 'NODES'])));
+    const lowest = slotsOf(nodes.find((node) => node.address === address(2))!).slice(0, 2);
+    const result = await runReshard({ from: address(2), to: address(0), count: '2', redis: url(1), config: configFile }, () => undefined);
+    expect(result.moves.map((move) => move.slot)).toEqual(lowest);
+    for (const slot of lowest) expect(await ownerOf(slot)).toBe(0);
+  }, 60_000);
 });
