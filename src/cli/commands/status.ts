@@ -49,8 +49,12 @@ export interface StatusReport {
   libraryVersion: string | null;
   cliVersion: string;
   writers: WriterReport[];
-  /** On a cluster, slots MIGRATING or IMPORTING on some primary (a move in progress, or left half done). */
-  slotMigrations: SlotMigration[];
+  /**
+   * On a cluster, slots MIGRATING or IMPORTING on some primary (a move in progress, or left half done); null
+   * when some primary could not be asked (`slotMigrationsError` says why).
+   */
+  slotMigrations: SlotMigration[] | null;
+  slotMigrationsError?: string;
 }
 
 export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
@@ -77,8 +81,8 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
       const status = client instanceof ClusterStreamClient ? await readLogsStatus(client, name, [keys, ...(await slotLogsOf(client, name))]) : await readWriterStatus(client, name, partitions);
       writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
     }
-    const migrations = cluster ? await readSlotMigrations(parsed.redis) : [];
-    const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers, slotMigrations: migrations };
+    const migrations = cluster ? await readSlotMigrations(parsed.redis) : { slotMigrations: [] };
+    const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers, ...migrations };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report;
   } catch (error) {
@@ -88,12 +92,16 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
   }
 }
 
-async function readSlotMigrations(url: string): Promise<SlotMigration[]> {
-  const admin = await ClusterAdmin.connect(url);
+/** Best effort: a primary that does not answer (a failover under way) must not hide the writers' status. */
+async function readSlotMigrations(url: string): Promise<Pick<StatusReport, 'slotMigrations' | 'slotMigrationsError'>> {
+  let admin: ClusterAdmin | undefined;
   try {
-    return await slotMigrations(admin);
+    admin = await ClusterAdmin.connect(url);
+    return { slotMigrations: await slotMigrations(admin) };
+  } catch (error) {
+    return { slotMigrations: null, slotMigrationsError: errorMessage(error) };
   } finally {
-    await admin.close();
+    await admin?.close();
   }
 }
 
@@ -116,7 +124,8 @@ function formatReport(report: StatusReport): string {
     }
     if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);
   }
-  for (const m of report.slotMigrations) {
+  if (report.slotMigrations === null) lines.push(`slots in migration: unknown (${report.slotMigrationsError ?? 'no answer'})`);
+  for (const m of report.slotMigrations ?? []) {
     lines.push(`WARNING: slot ${m.slot} is ${m.state.toUpperCase()} on ${m.node} (${m.state === 'migrating' ? 'to' : 'from'} ${m.peer}): a slot move is under way or was left half done, and a write to it can go uncaptured until it completes; then run writebehind recapture --slots ${m.slot}`);
   }
   return lines.join('\n');
