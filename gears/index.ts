@@ -14,6 +14,7 @@ import { registerBackfillFunction, registerDeleteMissingFunction } from './funct
 import { registerCommittedFunction } from './functions/committed.js';
 import { registerCutFunction } from './functions/cut.js';
 import { registerReadyFunction } from './functions/ready.js';
+import { registerRecaptureFunction } from './functions/recapture.js';
 import { registerStatusFunction } from './functions/status.js';
 import { registerVersionFunction } from './functions/version.js';
 import { loadLibraryConfig } from './library-config.js';
@@ -38,5 +39,6 @@ registerReadyFunction(config.writers.map((writer) => writer.name), writersByStre
 registerCommittedFunction(writersByStream, openRecords);
 registerBackfillFunction(writersByStream);
 registerDeleteMissingFunction(writersByStream);
+registerRecaptureFunction(partitionsOfWriters, writersByStream);
 registerStatusFunction(config.name, __LIBRARY_VERSION__, writers, openRecords, config.batch.size);
 registerVersionFunction(__LIBRARY_VERSION__);

@@ -45,8 +45,8 @@ export function registerDeleteMissingFunction(writers: WriterContexts): void {
   });
 }
 
-/** The reply, counted as the keys go. */
-type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
+/** The reply, counted as the keys go (also `recapture`'s, functions/recapture.ts). */
+export type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
 
 type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: Counts) => void;
 
@@ -75,7 +75,8 @@ function captureDelete(client: GearsClient, writer: WriterContext, key: string, 
   else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
 }
 
-function append(client: GearsClient, writer: WriterContext, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
+/** Appends the record `build` makes for `key`, counted as captured or (an invalid id) dead-lettered. */
+export function append(client: GearsClient, writer: WriterContext, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
   // appendRecord dead-letters a key whose id is no valid primary key instead of appending: count which it did.
   const before = counts.captured;
   appendRecord(client, writer, BACKFILL_EVENT, key, null, (header) => {

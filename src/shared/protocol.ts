@@ -104,13 +104,18 @@ export const LibraryFunction = Object.freeze({
   backfill: 'backfill',
   /** keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair). */
   deleteMissing: 'delete_missing',
+  /**
+   * keys: hash keys (of one slot on a cluster). Captures each key's current state into its own capture log, as a
+   * write would: the image of a hash, a delete of a key that is gone (writebehind recapture / reshard).
+   */
+  recapture: 'recapture',
 });
 
-/** The reply of `backfill` and `delete_missing` (JSON text): what the call did with its keys. */
+/** The reply of `backfill`, `delete_missing` and `recapture` (JSON text): what the call did with its keys. */
 export interface RecaptureCounts {
-  /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`). */
+  /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`, either for `recapture`). */
   readonly captured: number;
-  /** Keys skipped: gone (`backfill`) or present again (`delete_missing`). */
+  /** Keys skipped: gone (`backfill`; `recapture` of an `onExpire: keep` writer) or present again (`delete_missing`). */
   readonly skipped: number;
   /** Keys holding another type than a hash: left alone, as the capture leaves them. */
   readonly notHash: number;
@@ -118,5 +123,5 @@ export interface RecaptureCounts {
   readonly deadLettered: number;
 }
 
-/** Most keys one `backfill` / `delete_missing` call takes. */
+/** Most keys one `backfill` / `delete_missing` / `recapture` call takes. */
 export const RECAPTURE_MAX_KEYS = 1000;

@@ -51,6 +51,8 @@ const COMMANDS: Record<string, (redisUrl: string) => string[]> = {
   worker: (url) => ['worker', '--redis', url, '--mysql', db.url],
   runtime: (url) => ['runtime', '--port', '0', '--redis', url],
   start: (url) => ['start', '--port', '0', '--redis', url, '--mysql', db.url],
+  recapture: (url) => ['recapture', '--slots', '1', '--redis', url],
+  reshard: (url) => ['reshard', '--from', '127.0.0.1:1', '--to', '127.0.0.1:2', '--slots', '1', '--redis', url],
 };
 
 function expectNamedFailure(result: CliResult, url: string, cause: RegExp): void {

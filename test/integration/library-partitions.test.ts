@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionKeys, partitionOfKey, writerKeys } from '../../src/shared/keys.js';
 import { testConfig } from '../fixtures/library-configs.js';
-import { ORDERS, PERSONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
+import { ORDERS, PERSONS, SESSIONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const PARTITIONS = 4;
 const BATCH_SIZE = 5;
@@ -112,5 +112,22 @@ describe('partitions: 4 on one Redis', () => {
     expect(Object.values(status.partitions).reduce((n, p) => n + p.captured, 0)).toBe(40);
     expect(status.writers['OrdersWriteBehind']).toBeDefined();
     expect(writerKeys('OrdersWriteBehind').changes in status.partitions).toBe(false);
+  });
+
+  it("recapture appends each key's state into the log a write to it would use: an image into its partition, a delete for a gone key, nothing for a gone key of an onExpire: keep writer", async () => {
+    await h.client.hSet('person:7', { first_name: 'Seven', age: '7' });
+    const log = (key: string) => partitions[partitionOfKey(key, PARTITIONS)]!.changes;
+    const lengths = async () => Promise.all(partitions.map((keys) => h.client.xLen(keys.changes)));
+    const before = await lengths();
+    const reply = await h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '3', 'person:7', 'person:gone', 'session:gone']);
+    expect(JSON.parse(String(reply))).toEqual({ captured: 2, skipped: 1, notHash: 0, deadLettered: 0 });
+    const image = (await readStream(h.client, log('person:7'))).filter((r) => r.fields['key'] === 'person:7').at(-1)!.fields;
+    expect(image).toMatchObject({ op: 'u', key: 'person:7', 'c:first': 'Seven', 'c:age': '7' });
+    expect((await readStream(h.client, log('person:gone'))).find((r) => r.fields['key'] === 'person:gone')!.fields).toMatchObject({ op: 'd', key: 'person:gone', 'k:person_id': 'gone' });
+    const after = await lengths();
+    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(await h.client.exists(SESSIONS.changes)).toBe(0);
+    await expect(h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '1', 'other:1'])).rejects.toThrow("ERR recapture: key 'other:1' is under no writer's prefix (person:, order:, session:)");
+    await expect(h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '0'])).rejects.toThrow('ERR recapture: expected at least one hash key');
   });
 });

@@ -8,5 +8,7 @@ import { statusCommand } from './status.js';
 import { dlqCommand } from './dlq.js';
 import { backfillCommand } from './backfill.js';
 import { verifyCommand } from './verify.js';
+import { recaptureCommand } from './recapture.js';
+import { reshardCommand } from './reshard.js';
 
-export const commands: Command[] = [startCommand, runtimeCommand, deployCommand, workerCommand, statusCommand, dlqCommand, backfillCommand, verifyCommand];
+export const commands: Command[] = [startCommand, runtimeCommand, deployCommand, workerCommand, statusCommand, dlqCommand, backfillCommand, verifyCommand, reshardCommand, recaptureCommand];

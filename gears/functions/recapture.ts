@@ -1,0 +1,62 @@
+import { keySlot } from '../../src/shared/key-slot.js';
+import { partitionOfKey } from '../../src/shared/keys.js';
+import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../../src/shared/protocol.js';
+import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
+import { readHashState } from '../capture/hash-state.js';
+import { isClusterMode } from '../cluster-mode.js';
+import type { WriterContext, WriterContexts } from '../writer-context.js';
+import { append, type Counts } from './backfill.js';
+import { functionError } from './function-arguments.js';
+
+/**
+ * TFCALL <lib>.recapture <n> <hash key>...
+ *
+ * Captures each key's current state into the capture log a write to it would use (on a cluster its slot's log,
+ * with `partitions: N` its partition's), as the record a live capture writes: the row image of a hash, or a
+ * delete when the key does not exist. It is the cure of a change whose capture failed (docs/scale-out.md, slot
+ * migration: a write that reached a slot's new node through `ASK` before `SETSLOT … NODE`): capture is
+ * state-based, so the state re-captured after the lost change makes MySQL equal the hash again, in the log's
+ * order after every change captured before it.
+ *
+ * Unlike `backfill` (keys: the capture stream, then hashes of that one log; a gone key skipped), it is keyed by
+ * the hashes themselves, so a cluster client routes it to their slot's owner, and a gone key is captured as a
+ * delete: the state "no hash" is a state too. Except for a writer with `onExpire: keep`, whose gone key may
+ * have expired with its row meant to stay: skipped. The `#` field of a hash at rest is not acted on (it is not
+ * a write); the mapped fields are captured as they are.
+ *
+ * - keys: 1 to 1000 keys, each under a configured writer's prefix (any writers; on a cluster all in one slot,
+ *   as for any multi-key command, and served by this node)
+ * - reply: JSON text of RecaptureCounts (`captured`: images and deletes appended)
+ * - errors: "ERR recapture: ..." for no keys, too many, or a key under no writer's prefix
+ */
+export function registerRecaptureFunction(partitionsOfWriters: readonly (readonly WriterContext[])[], contexts: WriterContexts): void {
+  const fn = LibraryFunction.recapture;
+  redis.registerFunction(fn, (client, ...keys) => {
+    if (keys.length === 0) throw functionError(fn, 'expected at least one hash key');
+    if (keys.length > RECAPTURE_MAX_KEYS) throw functionError(fn, `at most ${RECAPTURE_MAX_KEYS} keys per call, got ${keys.length}`);
+    const logs = keys.map((key) => {
+      const partitions = partitionsOfWriters.find((writer) => key.startsWith(writer[0]!.prefix));
+      if (partitions === undefined) throw functionError(fn, `key '${key}' is under no writer's prefix (${partitionsOfWriters.map((writer) => writer[0]!.prefix).join(', ')})`);
+      return logOf(client, partitions, contexts, key);
+    });
+    const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    keys.forEach((key, i) => captureState(client, logs[i]!, key, counts));
+    return JSON.stringify(counts);
+  }, {
+    description: "captures each given hash's current state (its image, or a delete when gone) into its capture log, as a write would (writebehind recapture, reshard)",
+  });
+}
+
+/** The log a capture of `key` writes to: the same choice as the capture trigger's (capture/capture-trigger.ts). */
+function logOf(client: GearsClient, partitions: readonly WriterContext[], contexts: WriterContexts, key: string): WriterContext {
+  if (isClusterMode(client)) return contexts.ofSlot(partitions[0]!.name, keySlot(key));
+  return partitions.length === 1 ? partitions[0]! : partitions[partitionOfKey(key, partitions.length)]!;
+}
+
+function captureState(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+  const state = readHashState(client, key, writer.mappedFields);
+  if (state.kind === 'not-hash') counts.notHash += 1;
+  else if (state.kind === 'hash') append(client, writer, key, counts, (header) => upsertRecord(writer, header, state.fields));
+  else if (writer.onExpire === 'keep') counts.skipped += 1;
+  else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
+}

@@ -1,0 +1,103 @@
+/**
+ * Re-capture of whole slots on a Redis Cluster (`writebehind recapture`, and the last step of each slot
+ * `writebehind reshard` moves): on the slot's owner, every key of the slot under a writer's prefix is handed to
+ * the library's `recapture` function, which appends the hash's current state (or a delete) to the slot's
+ * capture log as a write would. It repairs the changes whose capture failed in a migration's window
+ * (docs/scale-out.md, slot migration): they are older than the re-captured state, and in the same log.
+ *
+ * `CLUSTER GETKEYSINSLOT` has a count but no cursor, so a slot's key names are read in one call (a slot holds
+ * 1/16384 of the keys: ~610 per slot for 10M keys); the library calls then go in pages sized as backfill's.
+ */
+import { WriteBehindError } from '../shared/errors.js';
+import { LibraryFunction, type RecaptureCounts } from '../shared/protocol.js';
+import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
+import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
+import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
+import type { ClusterAdmin } from './cluster-admin.js';
+import { ownerOfSlot } from './cluster-topology.js';
+
+export interface RecaptureTarget {
+  /** The library (`config.name`): `TFCALL <library>.recapture`. */
+  readonly library: string;
+  /** Every writer's `<keysPrefix>:`: only keys under one are re-captured. */
+  readonly prefixes: readonly string[];
+}
+
+export interface SlotRecapture extends RecaptureCounts {
+  readonly slot: number;
+  /** The owner it ran on (`host:port`). */
+  readonly node: string;
+  /** Keys in the slot (all of them, mapped or not) when it was read. */
+  readonly keysInSlot: number;
+  /** Mapped keys handed to the library. */
+  readonly mappedKeys: number;
+}
+
+export interface RecaptureSlotOptions {
+  /** The slot's owner, when the caller knows it (reshard); else looked up. */
+  readonly node?: string;
+  /**
+   * Keys to re-capture besides those in the slot now: a slot move passes the keys it migrated, so a key
+   * deleted in the window (no longer in the slot) gets its delete captured.
+   */
+  readonly alsoKeys?: readonly string[];
+}
+
+export async function recaptureSlot(admin: ClusterAdmin, target: RecaptureTarget, slot: number, options: RecaptureSlotOptions = {}): Promise<SlotRecapture> {
+  const node = options.node ?? ownerOfSlot(await admin.topology(), slot)?.address;
+  if (node === undefined) throw new WriteBehindError('SLOT_UNSERVED', `slot ${slot} is served by no primary (CLUSTER NODES)`);
+  const inSlot = await keysInSlot(admin, node, slot);
+  const mapped = [...new Set([...inSlot, ...(options.alsoKeys ?? [])])].filter((key) => target.prefixes.some((prefix) => key.startsWith(prefix)));
+  const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+  let page = FIRST_BACKFILL_PAGE;
+  for (let i = 0; i < mapped.length; ) {
+    const keys = mapped.slice(i, i + page);
+    i += keys.length;
+    const called = performance.now();
+    const reply = await admin.send(node, ['TFCALL', `${target.library}.${LibraryFunction.recapture}`, String(keys.length), ...keys]);
+    page = nextPageSize(keys.length, performance.now() - called, RECAPTURE_MAX_KEYS);
+    const counts = JSON.parse(String(reply)) as RecaptureCounts;
+    total.captured += counts.captured;
+    total.skipped += counts.skipped;
+    total.notHash += counts.notHash;
+    total.deadLettered += counts.deadLettered;
+  }
+  return { slot, node, keysInSlot: inSlot.length, mappedKeys: mapped.length, ...total };
+}
+
+/** Every key of `slot` on `node`, in one GETKEYSINSLOT (it has no cursor). */
+export async function keysInSlot(admin: ClusterAdmin, node: string, slot: number): Promise<string[]> {
+  const count = Number(await admin.send(node, ['CLUSTER', 'COUNTKEYSINSLOT', String(slot)]));
+  if (count === 0) return [];
+  // Keys created after the count were written after it, so captured by their own writes.
+  return ((await admin.send(node, ['CLUSTER', 'GETKEYSINSLOT', String(slot), String(count)])) as string[]).map(String);
+}
+
+export interface RecaptureSlotsResult {
+  readonly slots: number;
+  readonly mappedKeys: number;
+  readonly captured: number;
+  readonly deadLettered: number;
+  readonly runMs: number;
+}
+
+/** recaptureSlot for each slot in turn, with a progress line at most once a second and one at the end. */
+export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarget, slots: readonly number[], print: (line: string) => void): Promise<RecaptureSlotsResult> {
+  const started = Date.now();
+  const progress = new ProgressLine(print);
+  let done = 0;
+  let mappedKeys = 0;
+  let captured = 0;
+  let deadLettered = 0;
+  const line = () => `recapture: ${done} of ${slots.length} slot(s), ${mappedKeys} mapped key(s), captured ${captured}, ${perSecond(mappedKeys, Date.now() - started)} keys/s`;
+  for (const slot of slots) {
+    const result = await recaptureSlot(admin, target, slot);
+    done += 1;
+    mappedKeys += result.mappedKeys;
+    captured += result.captured;
+    deadLettered += result.deadLettered;
+    progress.update(line);
+  }
+  progress.update(() => `${line()}; done${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
+  return { slots: slots.length, mappedKeys, captured, deadLettered, runMs: Date.now() - started };
+}
