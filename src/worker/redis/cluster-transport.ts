@@ -10,6 +10,7 @@ import { createCluster } from 'redis';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { redactUrl } from '../../shared/redact-url.js';
+import { keySlot } from '../../shared/key-slot.js';
 import { BUFFERS } from './node-transport.js';
 import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
@@ -67,6 +68,10 @@ export class ClusterTransport implements RedisTransport {
     if (node === undefined) throw new RedisConnectionError(`${address} is no longer a primary of the cluster`, { context: { url: address } });
     const client = await this.#cluster.nodeClient(node);
     return (await client.sendCommand(args as Array<string | Buffer>, BUFFERS)) as RawReply;
+  }
+
+  nodeOf(key: string): string {
+    return this.#cluster.getSlotMaster(keySlot(key)).address;
   }
 
   isReady(): boolean {
