@@ -111,7 +111,7 @@ const ON_REPLICA = 'Err can not run a function that might perform writes on a re
 const LOCK_ON_REPLICA = 'Can not lock redis for write on replica or when the "avoid replication traffic" option is enabled';
 
 describe("RedisGears' replica rules", () => {
-  it('refuses a function without no-writes on a replica before running it, and runs a no-writes one', async () => {
+  it('refuses a function without no-writes on a replica before running it, runs a no-writes one, and runs a writing one at once after a promotion', async () => {
     const top = await startRedisServer();
     const below = await startRedisServer();
     servers.push(top, below);
@@ -126,6 +126,10 @@ describe("RedisGears' replica rules", () => {
     await expect(onBelow.sendCommand(['TFCALL', 'replicarules.write', '0'])).rejects.toThrow(ON_REPLICA);
     await expect(onBelow.sendCommand(['TFCALLASYNC', 'replicarules.write', '0'])).rejects.toThrow(ON_REPLICA);
     expect(await onBelow.sendCommand(['TFCALL', 'replicarules.read', '0'])).toBe('read on the replica');
+
+    // Promoted: the next TFCALL asks ROLE first instead of waiting for the runtime's next look.
+    await belowServer.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    expect(await onBelow.sendCommand(['TFCALL', 'replicarules.write', '0'])).toBe('OK');
   });
 
   it('aborts a pending callAsync when the server turns into a replica, and refuses block() from then on', async () => {
