@@ -103,9 +103,11 @@ export async function runFailoverRound(db: BenchDatabase, options: { seconds: nu
     }
 
     const onFailedShard = (id: number) => client.getSlotMaster(keySlot(`${CHAOS_PREFIX}:${id}`)).port === cluster.ports[promoted];
-    const elsewhere = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onFailedShard(id)));
+    // The failed shard's acknowledgements are not held against Redis; its unanswered writes still count as such.
+    const judged = new Map<number, KeyOutcome>([...load.outcomes].filter(([id, outcome]) => outcome === 'uncertain' || !onFailedShard(id)));
     const view = clusterReadView(servers, client);
-    const verdict = await verifyRound(view, db, elsewhere, new Set());
+    const verdict = await verifyRound(view, db, judged, new Set());
+    const shardOf = (example: string) => (onFailedShard(Number(/^cp:(\d+)/.exec(example)?.[1])) ? `${example} [failed shard]` : example);
     const notReplicated = await acknowledgedButGone(client, [...load.outcomes].filter(([id]) => onFailedShard(id)));
     const ahead = await rowsAheadOfRedis(client, db);
     const order = await appliedOutOfOrder(db);
@@ -122,7 +124,7 @@ export async function runFailoverRound(db: BenchDatabase, options: { seconds: nu
       appliedTwice: verdict.appliedTwice,
       notes: [
         ...failures,
-        ...verdict.examples,
+        ...verdict.examples.map(shardOf),
         `${load.counts.failed} writes refused in all, ${failedInWindow} between the SIGKILL and ${Math.round(third / 1000)} s after it`,
         `${notReplicated} acknowledged writes of the failed shard gone from Redis itself (acknowledged by the dead primary, not replicated; MySQL follows Redis for them)`,
         `${ahead.count} MySQL rows or versions Redis lacks (--wait-replicas 1: must be 0)`,
