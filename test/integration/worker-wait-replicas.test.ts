@@ -2,7 +2,9 @@
  * `writebehind worker --wait-replicas 1` on one Redis (partitions 1 and 2): a batch is written to MySQL only once
  * a replica holds it. While the replica is connected but acknowledges nothing (`DEBUG SLEEP` on it) a write
  * stays out of MySQL; once it wakes the write is committed. The same write without the option is committed at
- * once, so the wait is the option's.
+ * once, so the wait is the option's. And the guarantee itself: a replica whose link is cut (and the primary killed
+ * before it is back) is promoted without the last write; with the option MySQL never got that row, without it
+ * MySQL keeps a row Redis lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
@@ -67,6 +69,35 @@ for (const partitions of [1, 2]) {
       await asleep;
       expect(await until(() => rowOf(p, '2'), (v) => v === 'waits', 30_000)).toBe('waits');
     }, 90_000);
+
+    it('with the option, a failover to a replica that missed a write leaves MySQL without that row; without it, MySQL keeps a row Redis lost', async () => {
+      for (const waitReplicas of [true, false]) {
+        const { pipeline: p, sleepReplica } = await withReplica(`failover_${waitReplicas}_${partitions}`, partitions);
+        stopped.push(p.spawnWorker('failover', waitReplicas ? ['--wait-replicas', '1', '--wait-replicas-timeout', '200'] : []));
+        await p.client.hSet('person:1', { first_name: 'a', last_name: 'replicated', age: '1' });
+        expect(await until(() => rowOf(p, '1'), (v) => v === 'replicated', 30_000)).toBe('replicated');
+        // The replica misses what follows: its link is cut while it sleeps, and the primary dies before it is back.
+        const asleep = sleepReplica(6);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await (await p.newDirectClient()).sendCommand(['CLIENT', 'KILL', 'TYPE', 'replica']);
+        await p.client.hSet('person:2', { first_name: 'b', last_name: 'unreplicated', age: '2' });
+        if (waitReplicas) await new Promise((resolve) => setTimeout(resolve, 3000));
+        else await until(() => rowOf(p, '2'), (v) => v === 'unreplicated', 4000);
+        await p.server.kill();
+        await asleep;
+        const promoted = await connectTestClient(replica!.url, replicaClients);
+        await promoted.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+        expect(await promoted.hGetAll('person:1')).toMatchObject({ last_name: 'replicated' });
+        expect(await promoted.exists('person:2')).toBe(0);
+        expect(await rowOf(p, '2')).toBe(waitReplicas ? null : 'unreplicated');
+        for (const child of stopped.splice(0)) child.kill('SIGKILL');
+        for (const client of replicaClients.splice(0)) await client.close().catch(() => undefined);
+        await p.close();
+        await replica!.stop();
+        pipeline = undefined;
+        replica = undefined;
+      }
+    }, 120_000);
 
     it('without the option, commits the same write at once', async () => {
       const { pipeline: p, sleepReplica } = await withReplica(`no_wait_replicas_${partitions}`, partitions);
