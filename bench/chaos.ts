@@ -15,6 +15,7 @@ import { renderMachine } from './support/report.js';
 import { pipelineUnavailable } from './support/pipeline.js';
 import { runRound, type Fault, type RoundResult } from './chaos/chaos-round.js';
 import { CLUSTER_ROUND, runClusterRound } from './chaos/cluster-round.js';
+import { FAILOVER_ROUND, runFailoverRound } from './chaos/failover-round.js';
 import { badInputs } from './chaos/faults/bad-inputs.js';
 import { mysqlCuts } from './chaos/faults/mysql-cuts.js';
 import { poisonRecords } from './chaos/faults/poison-records.js';
@@ -30,13 +31,13 @@ function positiveInt(name: string) {
 }
 
 const options = new Command('chaos')
-  .description('Fault campaign on loopback: worker SIGKILLs, MySQL connection cuts, runtime/redis-server restarts, poison records, bad inputs, and on a 3-shard Redis Cluster slot moves with worker kills; prints losses and double applications.')
+  .description('Fault campaign on loopback: worker SIGKILLs, MySQL connection cuts, runtime/redis-server restarts, poison records, bad inputs, on a 3-shard Redis Cluster slot moves with worker kills, and a primary SIGKILLed and failed over to its replica (worker --wait-replicas 1); prints losses and double applications.')
   .option('--seconds <n>', 'seconds of load per fault round (default 15, --quick 6)', positiveInt('--seconds'))
   .option('--rate <n>', 'changes per second of the load', positiveInt('--rate'), 150)
   .option('--keys <n>', 'distinct keys the load writes', positiveInt('--keys'), 2000)
   .option('--quick', 'shorter rounds (about a minute in all)', false)
   .option('--no-exactly-once', 'control run at-least-once: replays are allowed, so "applied twice" shows the detector at work')
-  .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad, cluster)')
+  .option('--only <names...>', 'run only the faults whose name contains one of these words (e.g. worker, mysql, restarts, poison, bad, cluster, failover)')
   .option('--out <dir>', 'directory of chaos.json and chaos.md', 'bench/results')
   .parse(process.argv)
   .opts<{ seconds?: number; rate: number; keys: number; quick: boolean; exactlyOnce: boolean; only?: string[]; out: string }>();
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     const rounds = [
       ...FAULTS.map((fault) => ({ name: fault.name, run: () => runRound(fault, db, roundOptions) })),
       ...(selected(CLUSTER_ROUND) ? [{ name: CLUSTER_ROUND, run: () => runClusterRound(db, roundOptions) }] : []),
+      ...(selected(FAILOVER_ROUND) ? [{ name: FAILOVER_ROUND, run: () => runFailoverRound(db, roundOptions) }] : []),
     ];
     for (const round of rounds) {
       announce(round.name);

@@ -6,6 +6,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
+import { ReplicasBehindError } from './replica-wait.js';
 
 export class FailureReporter {
   readonly #log: Logger;
@@ -49,5 +50,6 @@ export class FailureReporter {
 
 export function failureKind(error: unknown): string {
   if (error instanceof MysqlWriteError) return error.kind === 'schema' ? 'schema' : 'mysql';
+  if (error instanceof ReplicasBehindError) return 'replicas';
   return 'redis';
 }

@@ -65,6 +65,14 @@ export interface WorkerOptions {
   retryInitialDelayMs?: number;
   /** Cap of the retry delay. @defaultValue 30000 */
   retryMaxDelayMs?: number;
+  /**
+   * Replicas that must hold a group's records before it is written to MySQL (replica-wait.ts): a write in the
+   * log's slot, then `WAIT` on its shard; too few is retried with backoff, the group waiting in Redis. With it, a
+   * failover to an acknowledging replica cannot lose a row MySQL has. 0: no wait. @defaultValue 0
+   */
+  waitReplicas?: number;
+  /** The timeout of each `WAIT` (waitReplicas), ms. @defaultValue 1000 */
+  waitReplicasTimeoutMs?: number;
   /** @defaultValue a silent logger */
   log?: Logger;
   /** Prometheus metrics to update; none by default. */
@@ -87,6 +95,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     retryMaxDelayMs: 30_000,
     clusterSweepMs: 30_000,
     clusterActiveLogs: 64,
+    waitReplicas: 0,
+    waitReplicasTimeoutMs: 1000,
     log: silentLogger,
     ...stripUndefined(options),
     claimMinIdleMs,
@@ -96,6 +106,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
   };
   for (const name of ['claimMinIdleMs', 'claimIntervalMs', 'blockMs', 'readCount', 'rangePageSize', 'groupRecords', 'groupBytes', 'retryInitialDelayMs', 'retryMaxDelayMs', 'clusterSweepMs', 'clusterActiveLogs'] as const) positive(name);
+  if (!Number.isInteger(resolved.waitReplicas) || resolved.waitReplicas < 0) throw new RangeError(`waitReplicas must be a non-negative integer, got ${String(resolved.waitReplicas)}`);
+  positive('waitReplicasTimeoutMs');
   if (resolved.retryMaxDelayMs < resolved.retryInitialDelayMs) throw new RangeError('retryMaxDelayMs must be at least retryInitialDelayMs');
   if (resolved.consumer === '' || /\s/.test(resolved.consumer)) throw new RangeError('consumer must be a non-empty name without spaces');
   return Object.freeze(resolved);

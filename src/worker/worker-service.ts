@@ -35,6 +35,10 @@ export interface WorkerServiceOptions {
   claimMinIdleMs?: number;
   /** See WorkerOptions.groupRecords. */
   groupRecords?: number;
+  /** See WorkerOptions.waitReplicas. */
+  waitReplicas?: number;
+  /** See WorkerOptions.waitReplicasTimeoutMs. */
+  waitReplicasTimeoutMs?: number;
   log: Logger;
 }
 
@@ -84,7 +88,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       metricsServer = await startMetricsServer(metrics.registry, options.metricsPort, options.metricsHost);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
-    const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }) });
+    const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }), ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }), ...(options.waitReplicasTimeoutMs === undefined ? {} : { waitReplicasTimeoutMs: options.waitReplicasTimeoutMs }) });
     // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
     worker.on('error', () => undefined);
     closers.push({ name: 'worker', close: () => worker.close() });

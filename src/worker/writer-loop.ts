@@ -30,6 +30,7 @@ import type { BatchGroup } from './batch-group.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadAhead } from './read-ahead.js';
+import { ReplicaWait } from './replica-wait.js';
 import type { BatchWrites } from './shared-transaction.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { StreamClient } from './redis/stream-client.js';
@@ -108,6 +109,8 @@ export class WriterLoop {
   readonly #readAhead: ReadAhead;
   readonly #groupCommit: GroupCommit;
   readonly #retry: StepRetry;
+  /** waitReplicas > 0: the replicas a group must be on before it is written. */
+  readonly #replicas: ReplicaWait | null;
   /** The `committed` calls of the last group committed, still under way (they never reject: see #marked). */
   #marking: Promise<void> = Promise.resolve();
   /** Why those calls stopped: shutdown interrupted their retry (StoppedError). */
@@ -125,6 +128,8 @@ export class WriterLoop {
     const readPart = (group: BatchGroup, after: string, client: StreamClient) => this.#readPart(group, after, client);
     this.#readAhead = new ReadAhead(readPart, ctx.client, ctx.reader, ctx.options.groupRecords);
     this.#retry = new StepRetry({ writer: ctx.writer.name, meta: this.#keys.meta, client: ctx.client, options: ctx.options, signal: ctx.signal, failures: this.#failures });
+    const { waitReplicas, waitReplicasTimeoutMs } = ctx.options;
+    this.#replicas = waitReplicas > 0 ? new ReplicaWait(ctx.client, this.#keys.meta, { replicas: waitReplicas, timeoutMs: waitReplicasTimeoutMs }) : null;
     this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
   }
 
@@ -233,6 +238,8 @@ export class WriterLoop {
         // log rarely has a next batch, and the read would cost every log a round trip.)
         more = (await this.#held.readNew()) > 0;
       }
+      const replicas = this.#replicas;
+      if (replicas !== null) await this.#retry.run(group.descriptors[0]!.id, () => replicas.confirm());
       const records = this.#readAhead.take(group);
       this.#readAhead.follow(group, this.#held);
       const outcome = await this.#groupCommit.commit(group, records, () => this.#marked());

@@ -29,6 +29,8 @@ export interface RuntimeClusterOptions {
   readonly replicas?: boolean;
   /** `cluster-node-timeout`: how long a silent primary takes to be failed over. @defaultValue 2000 */
   readonly nodeTimeoutMs?: number;
+  /** More redis-server arguments for every node, e.g. `['--enable-debug-command', 'yes']`. */
+  readonly serverArgs?: readonly string[];
 }
 
 export interface RuntimeCluster {
@@ -60,7 +62,7 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
       const busPort = await findFreePort();
       const server = await startRedisServer({
         extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
-          '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000)],
+          '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), ...(options.serverArgs ?? [])],
       });
       servers.push(server);
       const runtime = await Runtime.start({ redisUrl: server.url, port: runtimePort });

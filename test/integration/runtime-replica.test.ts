@@ -92,6 +92,62 @@ describe('a runtime in front of a replica (replicaof)', () => {
   });
 });
 
+// RedisGears' replica rules (reference §TFCALL errors, §3.1 callAsync, §3.2 block).
+const RULES = `#!js api_version=1.0 name=replicarules
+redis.registerFunction('write', (client) => client.call('set', 'rr:w', '1'));
+redis.registerFunction('read', (client) => client.call('get', 'rr:r'), { flags: [redis.functionFlags.NO_WRITES] });
+redis.registerAsyncFunction('demoted', async (client) => {
+  let aborted = 'not aborted';
+  try { await client.block((c) => c.callAsync('blpop', 'rr:q', '0')); } catch (e) { aborted = String(e); }
+  // Until the runtime has seen the demotion the write is refused by the server (READONLY); then by the lock.
+  for (const end = Date.now() + 5000; Date.now() < end; ) {
+    try { client.block((c) => c.call('set', 'rr:after', '1')); } catch (e) { if (String(e).includes('lock redis')) return [aborted, String(e)]; }
+    await client.block((c) => c.callAsync('ping'));
+  }
+  return [aborted, 'never refused'];
+});`;
+
+const ON_REPLICA = 'Err can not run a function that might perform writes on a replica or when the "avoid replication traffic" option is enabled';
+const LOCK_ON_REPLICA = 'Can not lock redis for write on replica or when the "avoid replication traffic" option is enabled';
+
+describe("RedisGears' replica rules", () => {
+  it('refuses a function without no-writes on a replica before running it, runs a no-writes one, and runs a writing one at once after a promotion', async () => {
+    const top = await startRedisServer();
+    const below = await startRedisServer();
+    servers.push(top, below);
+    const onTop = await runtimeFor(top);
+    expect(await (await direct(onTop.url)).sendCommand(['TFUNCTION', 'LOAD', RULES])).toBe('OK');
+    await (await direct(onTop.url)).set('rr:r', 'read on the replica');
+    const belowServer = await direct(below.url);
+    await belowServer.sendCommand(['REPLICAOF', '127.0.0.1', String(onTop.port)]);
+    await until(() => belowServer.get('rr:r'), (v) => v === 'read on the replica');
+    const onBelow = await direct((await runtimeFor(below)).url);
+
+    await expect(onBelow.sendCommand(['TFCALL', 'replicarules.write', '0'])).rejects.toThrow(ON_REPLICA);
+    await expect(onBelow.sendCommand(['TFCALLASYNC', 'replicarules.write', '0'])).rejects.toThrow(ON_REPLICA);
+    expect(await onBelow.sendCommand(['TFCALL', 'replicarules.read', '0'])).toBe('read on the replica');
+
+    // Promoted: the next TFCALL asks ROLE first instead of waiting for the runtime's next look.
+    await belowServer.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    expect(await onBelow.sendCommand(['TFCALL', 'replicarules.write', '0'])).toBe('OK');
+  });
+
+  it('aborts a pending callAsync when the server turns into a replica, and refuses block() from then on', async () => {
+    const top = await startRedisServer();
+    const server = await startRedisServer();
+    servers.push(top, server);
+    const runtime = await runtimeFor(server);
+    const caller = await direct(runtime.url);
+    expect(await caller.sendCommand(['TFUNCTION', 'LOAD', RULES])).toBe('OK');
+    const pending = caller.sendCommand(['TFCALLASYNC', 'replicarules.demoted', '0']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await (await direct(server.url)).sendCommand(['REPLICAOF', '127.0.0.1', String(top.port)]);
+    const [aborted, refused] = (await pending) as unknown as string[];
+    expect(aborted).toContain('instance state changed');
+    expect(refused).toBe(LOCK_ON_REPLICA);
+  }, 30_000);
+});
+
 describe('a runtime whose user may not run ROLE', () => {
   it('starts, and fires triggers as on a primary', async () => {
     const server = await startRedisServer();

@@ -31,6 +31,9 @@ describe('worker command options', () => {
     expect(() => parseOptions('dlq', dlqOptionsSchema, { action: 'list', writer: 'no-dash!' })).toThrow('--writer: must be a writer name');
     expect(() => parseOptions('dlq', dlqOptionsSchema, { action: 'explode', writer: 'W' })).toThrow('--action');
     expect(parseOptions('start', startOptionsSchema, {})).toMatchObject({ redis: expect.stringMatching(/^redis:\/\//), port: 6380 });
+    expect(parseOptions('worker', workerOptionsSchema, { waitReplicas: '1', waitReplicasTimeout: '500' })).toMatchObject({ waitReplicas: 1, waitReplicasTimeout: 500 });
+    expect(() => parseOptions('worker', workerOptionsSchema, { waitReplicas: '-1' })).toThrow('--wait-replicas:');
+    expect(() => parseOptions('worker', workerOptionsSchema, { waitReplicasTimeout: '0' })).toThrow('--wait-replicas-timeout:');
   });
 
   it('refuses a URL that does not parse, without echoing its password', () => {

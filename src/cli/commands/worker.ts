@@ -1,5 +1,5 @@
 /**
- * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--metrics-host H] [--consumer NAME] [--group-records N]`:
+ * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--metrics-host H] [--consumer NAME] [--group-records N] [--wait-replicas N] [--wait-replicas-timeout MS]`:
  * flushes the batches the library cuts to MySQL until SIGTERM/SIGINT, then finishes the batch in flight and
  * exits 0 (see preflights/shutdown-signal.ts for a stop that cannot wait). The URLs may carry passwords: they
  * are never logged nor written to Redis.
@@ -46,6 +46,10 @@ export const workerOptionsSchema = z.object({
   claimMinIdleMs: z.coerce.number().int().min(100).max(3_600_000).optional(),
   /** Most capture records one MySQL transaction covers when consecutive batches wait (1: a transaction per batch). */
   groupRecords: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /** Replicas a batch must be on (WAIT on its shard) before it is written to MySQL; 0: none. */
+  waitReplicas: z.coerce.number().int().min(0).max(100).optional(),
+  /** Timeout of each of those WAITs. */
+  waitReplicasTimeout: z.coerce.number().int().min(1).max(3_600_000).optional(),
 });
 
 export type WorkerCommandOptions = z.input<typeof workerOptionsSchema>;
@@ -64,6 +68,8 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSe
     ...(parsed.consumer === undefined ? {} : { consumer: parsed.consumer }),
     ...(parsed.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: parsed.claimMinIdleMs }),
     ...(parsed.groupRecords === undefined ? {} : { groupRecords: parsed.groupRecords }),
+    ...(parsed.waitReplicas === undefined ? {} : { waitReplicas: parsed.waitReplicas }),
+    ...(parsed.waitReplicasTimeout === undefined ? {} : { waitReplicasTimeoutMs: parsed.waitReplicasTimeout }),
   });
 }
 
@@ -77,6 +83,8 @@ export const workerCommand = new Command('worker')
   .option('--consumer <name>', 'consumer name in the workers group (default: <hostname>-<pid>)')
   .option('--claim-min-idle-ms <ms>', "reclaim batches another worker held idle this long (default: 30000)")
   .option('--group-records <n>', 'most capture records one MySQL transaction covers when consecutive batches wait (default: 5000; 1: one transaction per batch)')
+  .option('--wait-replicas <n>', "write a batch to MySQL only once n replicas of its shard hold it (WAIT), so a failover cannot lose from Redis a row MySQL has (default: 0, no wait)")
+  .option('--wait-replicas-timeout <ms>', 'timeout of each of those WAITs; too few replicas is retried with backoff (default: 1000)')
   .action(async (options: WorkerCommandOptions) => {
     const service = await runWorker(options);
     const signal = await shutdownSignal();

@@ -4,6 +4,8 @@
  */
 import type { CallerContext } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
+import { FUNCTION_FLAGS } from '../library-host/library.js';
+import { FUNCTION_ON_REPLICA } from '../replication/replica-refusals.js';
 import type { LibraryRegistry } from './library-registry.js';
 import { isParseError, utf8Arg, type GearsCommand } from './command-handler.js';
 
@@ -37,6 +39,7 @@ function parseUsize(text: string): number | string {
 export function executeFunctionCall(host: LibraryRegistry, parsed: FunctionCallArgs, allowBlock: boolean, caller: CallerContext): RespValue | Promise<RespValue> {
   const found = host.functions.find(parsed.library, parsed.function);
   if ('type' in found) return found;
+  if (host.isReplica && !found.registered.flags.has(FUNCTION_FLAGS.NO_WRITES)) return error(FUNCTION_ON_REPLICA);
   const numkeys = (parsed as FunctionCallArgs & { numkeys: number }).numkeys;
   if (parsed.args.length < numkeys) {
     return error(`Not enough arguments was given, expected at least ${numkeys} arguments, got ${parsed.args.length} arguments.`);

@@ -15,4 +15,6 @@ export interface LibraryRegistry {
   /** NOAUTH or NOPERM text when the caller may not run this command (RedisGears' identity rules), else null. */
   denial(name: GearsCommandName, args: readonly Buffer[], caller: CallerContext): string | null;
   readonly functions: FunctionRunner;
+  /** The server is a replica (as last seen): a function without `no-writes` is refused (replica-refusals.ts). */
+  readonly isReplica: boolean;
 }

@@ -11,6 +11,7 @@ import { stringForm } from './js-values.js';
 import type { HostServices } from './host-services.js';
 import type { Library } from './library.js';
 import { escapeDefault } from './escape-default.js';
+import { LOCK_ON_REPLICA } from '../replication/replica-refusals.js';
 
 /** Whose calls a client makes: the database it starts in, whether writes are refused, and as which ACL user. */
 export interface Principal {
@@ -153,9 +154,10 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
     });
   }
 
-  openClient(kind: number, fromId: number): number {
+  openClient(kind: number, fromId: number): number | string {
     if (kind === ClientKind.SYNC_OF) {
       const principal = this.#principals.get(fromId);
+      if (principal && !principal.noWrites && this.#services.isReplica()) return LOCK_ON_REPLICA;
       return principal ? this.openSync(principal) : 0;
     }
     if (kind === ClientKind.NO_WRITES_OF) {

@@ -17,4 +17,6 @@ export interface HostServices {
   readonly access: AccessControl;
   /** Runs and counts library code's calls (the server settles effects when the count moved). */
   readonly calls: LibraryCalls;
+  /** The server is a replica (as last seen): block() of a writing principal is refused. */
+  readonly isReplica: () => boolean;
 }

@@ -104,6 +104,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       commands,
       access: new AccessControl(syncRedis),
       calls: new LibraryCalls(syncRedis, (argv) => concernsTriggers.fn(argv), appends),
+      isReplica: () => host.isReplica,
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
@@ -111,6 +112,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
     host.#primary = options.replica !== true;
     return host;
+  }
+
+  get isReplica(): boolean {
+    return !this.#primary;
   }
 
   get callCount(): number {

@@ -14,6 +14,8 @@ export type LibraryResult = RespValue | Promise<RespValue>;
 
 /** `args` includes the command name. Wrapped: an async function's pending reply must not be awaited here. */
 export async function callLibrary(scheduler: TriggerScheduler, name: GearsCommandName, args: readonly Buffer[], caller: CallerContext): Promise<{ readonly result: LibraryResult }> {
+  // Believed a replica: asked again, so that a promoted server does not refuse a function (replica-refusals.ts).
+  await scheduler.confirmRole();
   // A replica takes no load from a client (RedisGears' are write commands); a peer's reaches it as _rg_internals.
   if (!scheduler.isPrimary && changesLibraries(name, args)) return { result: error(READONLY_ERROR) };
   const host = scheduler.host;

@@ -10,6 +10,7 @@ import { MultiErrorReply, createCluster } from 'redis';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { redactUrl } from '../../shared/redact-url.js';
+import { keySlot } from '../../shared/key-slot.js';
 import { BUFFERS } from './node-transport.js';
 import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
@@ -83,6 +84,10 @@ export class ClusterTransport implements RedisTransport {
       if (cause instanceof MultiErrorReply) return cause.replies as unknown as Array<RawReply | Error>;
       throw cause;
     }
+  }
+
+  nodeOf(key: string): string {
+    return this.#cluster.getSlotMaster(keySlot(key)).address;
   }
 
   isReady(): boolean {

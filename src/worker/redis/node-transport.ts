@@ -16,8 +16,11 @@ export class NodeTransport implements RedisTransport {
   readonly #client: NodeRedisClient;
   readonly #records: RespConnection;
 
+  readonly #node: string;
+
   constructor(client: NodeRedisClient, url: string) {
     this.#client = client;
+    this.#node = new URL(url).host;
     this.#records = new RespConnection(url);
   }
 
@@ -33,6 +36,10 @@ export class NodeTransport implements RedisTransport {
     const multi = this.#client.multi();
     for (const args of commands) multi.addCommand(args as Array<string | Buffer>);
     await multi.execAsPipeline();
+  }
+
+  nodeOf(): string {
+    return this.#node;
   }
 
   isReady(): boolean {

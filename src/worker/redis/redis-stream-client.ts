@@ -146,6 +146,12 @@ export class RedisStreamClient implements StreamClient {
     await this.send(['HINCRBY', key, field, String(by)]);
   }
 
+  async waitForReplicas(key: string, field: string, replicas: number, timeoutMs: number): Promise<{ readonly acknowledged: number; readonly node: string }> {
+    // Sent together: the cluster client keeps one connection per node, and both go to the node of `key`.
+    const [, acknowledged] = await Promise.all([this.send(['HINCRBY', key, field, '1']), this.send(['WAIT', String(replicas), String(timeoutMs)], key)]);
+    return { acknowledged: Number(acknowledged), node: this.#transport.nodeOf(key) };
+  }
+
   async acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void> {
     if (acks.length === 0) return;
     try {

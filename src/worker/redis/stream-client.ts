@@ -44,6 +44,11 @@ export interface StreamClient {
   acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void>;
   /** EXISTS for each key, in order. */
   exists(keys: readonly string[]): Promise<boolean[]>;
+  /**
+   * HINCRBY `key` `field` 1, then WAIT `replicas` `timeoutMs` on the same connection (the shard of `key`): how
+   * many replicas acknowledged that write, and the node asked (`host:port`).
+   */
+  waitForReplicas(key: string, field: string, replicas: number, timeoutMs: number): Promise<{ readonly acknowledged: number; readonly node: string }>;
   /** TFCALL <library>.<fn> with keys and args; the reply as text (or null). */
   callFunction(library: string, fn: string, keys: readonly string[], args: readonly string[]): Promise<string | null>;
   /** False while the connection is down. */

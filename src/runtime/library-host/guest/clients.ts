@@ -60,7 +60,7 @@ export class GuestClients {
         const fn = args[0];
         if (!isAsyncFunction(fn)) throw "First argument to 'executeAsync' must be an async function";
         const settle = state.resolvers();
-        const principal = state.host.openClient(ClientKind.PRINCIPAL_OF, clientId);
+        const principal = state.host.openClient(ClientKind.PRINCIPAL_OF, clientId) as number;
         state.defer(() => {
           try {
             settle.resolve((fn as (c: object) => unknown)(this.asyncClient(principal)));
@@ -90,6 +90,7 @@ export class GuestClients {
         if (typeof fn !== 'function') throw "Argument to 'block' must be a function";
         if (state.locked) throw 'Main thread is already blocked';
         const clientId = state.host.openClient(ClientKind.SYNC_OF, principal);
+        if (typeof clientId === 'string') throw clientId;
         const handle = this.syncClient(clientId, true);
         state.locked = true;
         try {
@@ -127,7 +128,7 @@ export class GuestClients {
       if (!fn) return finish(false, `Remote function ${name} does not exists`);
       const decoded = encoded.map((arg) => (typeof arg === 'string' ? parse(arg) : arg));
       try {
-        const client = this.asyncClient(state.host.openClient(ClientKind.NO_WRITES_OF, principal));
+        const client = this.asyncClient(state.host.openClient(ClientKind.NO_WRITES_OF, principal) as number);
         whenSettled(
           fn(client, ...decoded) as Promise<unknown>,
           (value) => finish(true, value),

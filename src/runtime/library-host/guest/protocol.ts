@@ -89,7 +89,8 @@ export interface HostChannel {
   callAsync(clientId: number, argv: (string | ArrayBuffer)[]): number | string;
   schedule(jobId: number): void;
   settled(token: number, status: number, payload: GuestReply | string): void;
-  openClient(kind: number, fromId: number): number;
+  /** The id, or (SYNC_OF, the client of `block()`) the text of RedisGears' refusal to lock. */
+  openClient(kind: number, fromId: number): number | string;
   closeClient(clientId: number): void;
   log(message: string): void;
 }
