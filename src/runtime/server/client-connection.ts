@@ -18,7 +18,7 @@ import { decodeFrame } from '../resp/decoder.js';
 import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
 import { encode } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
-import { appendRun, joinRuns } from './byte-runs.js';
+import { ByteRuns } from './byte-runs.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
@@ -273,7 +273,7 @@ export class ClientConnection {
     const session = this.session;
     const queuing = session.inMulti;
     // A client's pipelined commands are views of the bytes it sent, one after another: one write, no copy.
-    const runs: Buffer[] = [];
+    const runs = new ByteRuns();
     for (const command of batch) {
       const slot = this.#reserve(command, true);
       if (queuing) session.transaction.push({ command, gears: undefined });
@@ -285,9 +285,9 @@ export class ClientConnection {
         },
         fail: release,
       });
-      appendRun(runs, command.raw);
+      runs.add(command.raw);
     }
-    this.#upstream.write(joinRuns(runs));
+    this.#upstream.write(runs.takeJoined());
   }
 
   /**

@@ -5,7 +5,7 @@
  * server's stream: after every reply the server sent before them.
  */
 import type { Socket } from 'node:net';
-import { appendRun, joinRuns } from './byte-runs.js';
+import { ByteRuns } from './byte-runs.js';
 
 /** Up to this many bytes, the replies of a tick are copied into one buffer; beyond it, written as they are. */
 const COPY_LIMIT = 64 * 1024;
@@ -29,8 +29,7 @@ export class ClientOutput {
   #slots: OutputSlot[] = [];
   #head = 0;
   /** Bytes flushed this tick and not yet written (see flush). */
-  #runs: Buffer[] = [];
-  #runBytes = 0;
+  readonly #runs = new ByteRuns();
   #scheduled = false;
   readonly #writeScheduled = (): void => {
     this.#scheduled = false;
@@ -101,10 +100,9 @@ export class ClientOutput {
     for (let i = this.#head; i < end; i++) {
       const slot = this.#slots[i]!;
       if (slot.muted) continue;
-      appendRun(this.#runs, slot.bytes!);
-      this.#runBytes += slot.bytes!.length;
+      this.#runs.add(slot.bytes!);
     }
-    if (!this.#scheduled && this.#runs.length > 0) {
+    if (!this.#scheduled && !this.#runs.empty) {
       this.#scheduled = true;
       process.nextTick(this.#writeScheduled);
     }
@@ -120,14 +118,18 @@ export class ClientOutput {
 
   /** Writes what flush gathered, now: before the socket is ended or handed over to a pipe. */
   writeNow(): void {
-    const runs = this.#runs;
-    const bytes = this.#runBytes;
-    if (runs.length === 0) return;
-    this.#runs = [];
-    this.#runBytes = 0;
-    if (this.#socket.destroyed) return;
-    if (runs.length === 1 || bytes <= COPY_LIMIT) {
-      this.#socket.write(joinRuns(runs));
+    if (this.#runs.empty) return;
+    if (this.#socket.destroyed) {
+      this.#runs.take();
+      return;
+    }
+    if (this.#runs.bytes <= COPY_LIMIT) {
+      this.#socket.write(this.#runs.takeJoined());
+      return;
+    }
+    const runs = this.#runs.take();
+    if (runs.length === 1) {
+      this.#socket.write(runs[0]!);
       return;
     }
     this.#socket.cork();
