@@ -85,7 +85,9 @@ export const endToEndScenario: Scenario = {
         figures,
         notes: [
           `${fixedSeconds} s per run, ${scale.reps} runs per fixed rate (median of the runs' percentiles); about ${SAMPLES_PER_SECOND} writes/s followed; MySQL polled every 10 ms, so "visible" carries up to ~10 ms of polling error`,
-          `sustained-rate search: one ${searchSeconds} s run per step, a step passes when the generator reached ${ACHIEVED_SHARE * 100}% of the rate and p99 visible < ${LAG_LIMIT_MS} ms; the figure is the highest passing step (a lower bound)`,
+          scale.e2eRates === undefined
+            ? `sustained-rate search: one ${searchSeconds} s run per step, a step passes when the generator reached ${ACHIEVED_SHARE * 100}% of the rate and p99 visible < ${LAG_LIMIT_MS} ms; the figure is the highest passing step (a lower bound)`
+            : `rates chosen with --e2e-rates; no sustained-rate search`,
           'load generator, runtime, redis-server, worker and MariaDB share the same 2 cores',
         ],
       };
