@@ -31,13 +31,14 @@ export function parseBenchOptions(argv: readonly string[], scenarioIds: readonly
     .option('--reps <n>', `repetitions per figure, median reported (default ${FULL_SCALE.reps}, --quick ${QUICK_SCALE.reps})`, positiveInt('--reps', 1))
     .option('--quick', 'a short run (about 2 minutes): fewer rows, fewer repetitions, shorter rate steps', false)
     .addOption(new Option('--only <ids...>', 'run only these scenarios').choices([...scenarioIds]))
+    .option('--e2e-rates <n...>', '(d) only: run these fixed rates (HSET/s) and skip the sustained-rate search', (value: string, previous: number[] = []) => [...previous, positiveInt('--e2e-rates', 1)(value)])
     .option('--out <dir>', 'directory of results.json and results.md', 'bench/results')
     .showHelpAfterError()
     .parse([...argv]);
-  const opts = program.opts<{ rows?: number; reps?: number; quick: boolean; only?: string[]; out: string }>();
+  const opts = program.opts<{ rows?: number; reps?: number; quick: boolean; only?: string[]; out: string; e2eRates?: number[] }>();
   const base = opts.quick ? QUICK_SCALE : FULL_SCALE;
   return Object.freeze({
-    scale: Object.freeze({ rows: opts.rows ?? base.rows, reps: opts.reps ?? base.reps, quick: opts.quick }),
+    scale: Object.freeze({ rows: opts.rows ?? base.rows, reps: opts.reps ?? base.reps, quick: opts.quick, ...(opts.e2eRates === undefined ? {} : { e2eRates: Object.freeze(opts.e2eRates) }) }),
     only: opts.only ?? [],
     out: opts.out,
   });

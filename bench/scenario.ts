@@ -12,6 +12,8 @@ export interface BenchScale {
   readonly reps: number;
   /** Shorter runs everywhere (CI smoke, a first look). */
   readonly quick: boolean;
+  /** (d)'s fixed rates when chosen with --e2e-rates (then the sustained-rate search is skipped). */
+  readonly e2eRates?: readonly number[];
 }
 
 export interface ScenarioContext {

@@ -36,7 +36,7 @@ export interface WorkerOptions {
   claimMinIdleMs?: number;
   /** How often to look for idle descriptors to reclaim. @defaultValue claimMinIdleMs / 3 */
   claimIntervalMs?: number;
-  /** Longest wait in XREADGROUP; also how often open records are offered to `cut`. @defaultValue min(config.batch.maxDelayMs, 1000) */
+  /** Longest wait in XREADGROUP (an idle loop also wakes to offer open records to `cut`, four times per batch.maxDelayMs). @defaultValue min(config.batch.maxDelayMs, 1000) */
   blockMs?: number;
   /** Descriptors read per XREADGROUP. @defaultValue 10 */
   readCount?: number;

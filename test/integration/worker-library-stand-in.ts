@@ -16,6 +16,8 @@ export interface StandInHooks {
   beforeCommitted?: (descriptorId: string) => void;
   /** Called once `committed` has done its work, the cursor moved last. */
   afterCommitted?: (descriptorId: string) => void;
+  /** Called on every `cut` the worker offers (which the stand-in answers with null). */
+  onCut?: () => void;
 }
 
 export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks = {}): Promise<StreamClient> {
@@ -31,7 +33,10 @@ export async function connectWithLibraryStandIn(url: string, hooks: StandInHooks
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       }
       return async (_library: string, fn: string, keys: readonly string[], args: readonly string[]) => {
-        if (fn === LibraryFunction.cut) return null; // tests cut batches themselves
+        if (fn === LibraryFunction.cut) {
+          hooks.onCut?.();
+          return null; // tests cut batches themselves
+        }
         if (fn !== LibraryFunction.committed) throw new Error(`stand-in has no function ${fn}`);
         const [stream, batches] = keys as [string, string];
         const [descriptor, last, rows] = args as [string, string, string];

@@ -23,12 +23,12 @@ import { pino } from 'pino';
 
 const KEYS = writerKeys('Persons');
 
-function makeConfig(exactlyOnce: boolean): WriteBehindConfig {
+function makeConfig(exactlyOnce: boolean, maxDelayMs = 50): WriteBehindConfig {
   const result = parseConfig({
     name: 'WriteBehind',
     writers: [{ name: 'Persons', keysPrefix: 'person', table: 'persons', primaryKey: 'person_id', mappings: { first_name: 'first', age: 'age' } }],
     ...(exactlyOnce ? { exactlyOnceTable: 'wb_exactly_once' } : {}),
-    batch: { size: 100, maxDelayMs: 50 },
+    batch: { size: 100, maxDelayMs },
   });
   if (!result.ok) throw new Error(result.message);
   return result.config;
@@ -67,8 +67,8 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function startWorker(options: Partial<WorkerOptions> & { exactlyOnce?: boolean; hooks?: StandInHooks } = {}): Promise<Worker> {
-  const config = makeConfig(options.exactlyOnce ?? false);
+async function startWorker(options: Partial<WorkerOptions> & { exactlyOnce?: boolean; hooks?: StandInHooks; maxDelayMs?: number } = {}): Promise<Worker> {
+  const config = makeConfig(options.exactlyOnce ?? false, options.maxDelayMs);
   const batchWriter = new MysqlBatchWriter({ pool: createMysqlPool({ url: db.url }), config });
   await batchWriter.prepare();
   writers.push(batchWriter);
@@ -378,6 +378,17 @@ describe('Worker over Redis streams', () => {
       await db.query('DROP TRIGGER persons_ins');
       await db.query('CREATE TRIGGER persons_ins BEFORE INSERT ON persons FOR EACH ROW SET NEW.applied = 1');
     }
+  });
+
+  it('while idle, offers the open records to cut four times per maxDelayMs, so none waits for a second full period', async () => {
+    // `cut` cuts once the oldest open record waited maxDelayMs: offered once per period, a record just younger
+    // than that at one offer waited until the next, nearly 2 × maxDelayMs.
+    const offers: number[] = [];
+    await startWorker({ maxDelayMs: 800, hooks: { onCut: () => offers.push(Date.now()) } });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const gaps = offers.slice(1).map((at, i) => at - offers[i]!).sort((a, b) => a - b);
+    expect(gaps.length).toBeGreaterThanOrEqual(5);
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan(400);
   });
 
   it('close() is idempotent and finishes promptly while idle', async () => {

@@ -18,6 +18,7 @@ import { decodeFrame } from '../resp/decoder.js';
 import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
 import { encode } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
+import { ByteRuns } from './byte-runs.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
@@ -131,6 +132,7 @@ export class ClientConnection {
   #onUpstreamClosed(): void {
     this.#raw.close();
     this.#output.flush();
+    this.#output.writeNow();
     this.#client.end();
     this.#closed = true;
   }
@@ -207,6 +209,7 @@ export class ClientConnection {
     await this.#upstream.drained();
     if (this.#closed) return;
     this.#output.append(encode(error(`ERR ${message}`), this.session.protocol));
+    this.#output.writeNow();
     this.#closed = true;
     this.#upstream.close(new Error('client connection closed after a protocol error'));
     // Closed both ways, as redis-server closes: a client still writing gets a reset, not a half-open socket.
@@ -240,7 +243,10 @@ export class ClientConnection {
         return;
       case 'replication':
         this.#commands.length = 0;
-        return pipeReplication(this.#client, this.#upstream, () => this.#client.off('data', this.#onData), command.raw);
+        return pipeReplication(this.#client, this.#upstream, () => {
+          this.#client.off('data', this.#onData);
+          this.#output.writeNow(); // the earlier replies, before the pipe's bytes
+        }, command.raw);
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':
@@ -266,7 +272,8 @@ export class ClientConnection {
     };
     const session = this.session;
     const queuing = session.inMulti;
-    const parts: Buffer[] = [];
+    // A client's pipelined commands are views of the bytes it sent, one after another: one write, no copy.
+    const runs = new ByteRuns();
     for (const command of batch) {
       const slot = this.#reserve(command, true);
       if (queuing) session.transaction.push({ command, gears: undefined });
@@ -278,9 +285,9 @@ export class ClientConnection {
         },
         fail: release,
       });
-      parts.push(command.raw);
+      runs.add(command.raw);
     }
-    this.#upstream.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    this.#upstream.write(runs.takeJoined());
   }
 
   /**

@@ -5,6 +5,10 @@
  * server's stream: after every reply the server sent before them.
  */
 import type { Socket } from 'node:net';
+import { ByteRuns } from './byte-runs.js';
+
+/** Up to this many bytes, the replies of a tick are copied into one buffer; beyond it, written as they are. */
+const COPY_LIMIT = 64 * 1024;
 
 export class OutputSlot {
   bytes: Buffer | null = null;
@@ -24,10 +28,12 @@ export class ClientOutput {
   readonly #socket: Socket;
   #slots: OutputSlot[] = [];
   #head = 0;
-  #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#socket.uncork();
+  /** Bytes flushed this tick and not yet written (see flush). */
+  readonly #runs = new ByteRuns();
+  #scheduled = false;
+  readonly #writeScheduled = (): void => {
+    this.#scheduled = false;
+    this.writeNow();
   };
 
   constructor(socket: Socket) {
@@ -89,18 +95,16 @@ export class ClientOutput {
       end++;
     }
     if (end === this.#head) return;
-    if (!this.#socket.destroyed) {
-      // Replies decoded from one chunk of the server's output are filled one by one: cork until the end of the
-      // tick so they leave in one write (a syscall per reply would dominate the proxy's cost).
-      if (!this.#corked) {
-        this.#corked = true;
-        this.#socket.cork();
-        process.nextTick(this.#uncork);
-      }
-      for (let i = this.#head; i < end; i++) {
-        const slot = this.#slots[i]!;
-        if (!slot.muted) this.#socket.write(slot.bytes!);
-      }
+    // Replies framed from one chunk of the server's output are filled one by one: gather them until the end of
+    // the tick and write them at once (a write per reply, even corked, would dominate the proxy's cost).
+    for (let i = this.#head; i < end; i++) {
+      const slot = this.#slots[i]!;
+      if (slot.muted) continue;
+      this.#runs.add(slot.bytes!);
+    }
+    if (!this.#scheduled && !this.#runs.empty) {
+      this.#scheduled = true;
+      process.nextTick(this.#writeScheduled);
     }
     this.#head = end;
     if (this.#head === this.#slots.length) {
@@ -110,5 +114,26 @@ export class ClientOutput {
       this.#slots = this.#slots.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Writes what flush gathered, now: before the socket is ended or handed over to a pipe. */
+  writeNow(): void {
+    if (this.#runs.empty) return;
+    if (this.#socket.destroyed) {
+      this.#runs.take();
+      return;
+    }
+    if (this.#runs.bytes <= COPY_LIMIT) {
+      this.#socket.write(this.#runs.takeJoined());
+      return;
+    }
+    const runs = this.#runs.take();
+    if (runs.length === 1) {
+      this.#socket.write(runs[0]!);
+      return;
+    }
+    this.#socket.cork();
+    for (const run of runs) this.#socket.write(run);
+    this.#socket.uncork();
   }
 }

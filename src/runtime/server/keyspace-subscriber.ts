@@ -12,9 +12,10 @@
 import type { Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
 import type { KeyspaceEvent } from '../gears-host.js';
-import { RespDecoder } from '../resp/decoder.js';
+import { decodeFrame, RespFramer } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
+import { pubsubMessageParts } from './pubsub-message.js';
 import { helloCommand } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
@@ -22,6 +23,10 @@ import { SocketPump } from '../sync-redis/socket-reads.js';
 
 const KEYEVENT_PATTERN = '__keyevent@*__:*';
 const KEYEVENT_CHANNEL = /^__keyevent@(\d+)__:(.+)$/;
+const PMESSAGE = Buffer.from('pmessage');
+const MESSAGE = Buffer.from('message');
+/** The channels' meanings, by channel name: a few dozen event names per database. */
+const MAX_CHANNELS_KNOWN = 1024;
 
 interface MarkerWaiter {
   readonly resolve: (events: KeyspaceEvent[]) => void;
@@ -51,6 +56,7 @@ export class KeyspaceSubscriber {
   #failure: Error | undefined;
   #closing = false;
   #id = -1;
+  readonly #channels = new Map<string, { db: number; event: string } | null>();
 
   private constructor(socket: Socket, options: KeyspaceSubscriberOptions) {
     this.#socket = socket;
@@ -131,11 +137,14 @@ export class KeyspaceSubscriber {
         if (++confirmations === expected) resolve();
         return true;
       };
-      const decoder = new RespDecoder((value) => {
-        if (!onSetupValue(value)) this.#onMessage(value);
+      // Every write of the server makes an event here: messages are read from the frame's bytes, without
+      // decoding them into values (the replies to the set-up commands are decoded).
+      const framer = new RespFramer((raw) => {
+        if (confirmations < expected) onSetupValue(decodeFrame(raw));
+        else this.#onMessage(raw);
       });
-      this.#socket.on('data', (chunk) => decoder.push(chunk));
-      this.#pump = new SocketPump(this.#socket, (chunk) => decoder.push(chunk));
+      this.#socket.on('data', (chunk) => framer.push(chunk));
+      this.#pump = new SocketPump(this.#socket, (chunk) => framer.push(chunk));
       this.#socket.on('error', (error) => this.#fail(error));
       this.#socket.on('close', () => {
         const error = new RedisCommandError('keyspace subscription connection closed');
@@ -153,17 +162,29 @@ export class KeyspaceSubscriber {
     });
   }
 
-  #onMessage(value: RespValue): void {
-    if ((value.type !== 'array' && value.type !== 'push') || value.value.length < 3) return;
-    const [kind, first, second, third] = value.value;
-    if (kind?.type !== 'blob') return;
-    const kindText = kind.value.toString('latin1');
-    if (kindText === 'pmessage' && second?.type === 'blob' && third?.type === 'blob') {
-      const match = KEYEVENT_CHANNEL.exec(second.value.toString('latin1'));
-      if (match) this.#onEvent({ db: Number(match[1]), event: match[2]!, key: third.value });
-    } else if (kindText === 'message' && first?.type === 'blob' && second?.type === 'blob' && first.value.equals(this.#markerChannel)) {
-      this.#onMarker(Number(second.value.toString('latin1')));
+  #onMessage(raw: Buffer): void {
+    const parts = pubsubMessageParts(raw);
+    if (parts === null) return;
+    const [kind, first, second, third] = parts;
+    if (parts.length === 4 && kind!.equals(PMESSAGE)) {
+      const channel = this.#channel(second!);
+      if (channel !== null) this.#onEvent({ db: channel.db, event: channel.event, key: third! });
+    } else if (parts.length === 3 && kind!.equals(MESSAGE) && first!.equals(this.#markerChannel)) {
+      this.#onMarker(Number(second!.toString('latin1')));
     }
+  }
+
+  /** The database and event a keyevent channel names, or null for another channel. */
+  #channel(name: Buffer): { db: number; event: string } | null {
+    const text = name.toString('latin1');
+    let known = this.#channels.get(text);
+    if (known === undefined) {
+      const match = KEYEVENT_CHANNEL.exec(text);
+      known = match ? { db: Number(match[1]), event: match[2]! } : null;
+      if (this.#channels.size >= MAX_CHANNELS_KNOWN) this.#channels.clear();
+      this.#channels.set(text, known);
+    }
+    return known;
   }
 
   #onEvent(event: KeyspaceEvent): void {

@@ -10,8 +10,8 @@ import type { UpstreamLink } from './upstream-link.js';
 
 /**
  * Sends `raw` (the SYNC or PSYNC) and pipes the two sockets from then on. `stopReading` detaches the client
- * socket's request parser; anything the client sent after the command is lost, as a replica sends nothing
- * before the sync payload arrives.
+ * socket's request parser and writes out the earlier replies still gathered; anything the client sent after
+ * the command is lost, as a replica sends nothing before the sync payload arrives.
  */
 export async function pipeReplication(client: Socket, link: UpstreamLink, stopReading: () => void, raw: Buffer): Promise<void> {
   await link.drained();
