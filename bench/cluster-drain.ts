@@ -27,7 +27,7 @@ import { chaosHashFields } from './chaos/chaos-load.js';
 import { clusterBacklog } from './chaos/cluster-view.js';
 import { capturedRecords, describeMissingRows, missingIds } from './chaos/missing-rows.js';
 import { readCaptureFailures } from '../src/worker/capture-failures.js';
-import { callsBetween, commandCalls, probeLatency } from './support/shard-probe.js';
+import { PROBE_COMMAND, callsBetween, commandCalls, probeLatency } from './support/shard-probe.js';
 
 /** Capture logs (streams `wb:changes:*`) on the servers. */
 async function captureLogs(servers: readonly RedisClient[]): Promise<number> {
@@ -171,11 +171,12 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
     await worker.stop();
   }
   const seconds = (Date.now() - started) / 1000;
-  const longestWait = await probe.stop();
-  const calls = callsBetween(callsBefore, await commandCalls(target.servers));
+  const { longestMs: longestWait, sent: probes } = await probe.stop();
+  const calls = callsBetween(callsBefore, await commandCalls(target.servers))
+    .map(([name, n]) => [name, name === PROBE_COMMAND ? n - probes : n] as [string, number]).filter(([, n]) => n > 0);
   const total = calls.reduce((sum, [, n]) => sum + n, 0);
   process.stderr.write(`  ${captured} rows (${backlog} stream entries, ${logs} capture logs) drained in ${seconds.toFixed(1)} s, worker start included; first row after ${((firstRowAt! - started) / 1000).toFixed(1)} s; longest wait of a probe command on a runtime ${longestWait.toFixed(0)} ms\n`);
-  process.stderr.write(`  redis-server commands: ${total} (${(total / logs).toFixed(1)} per capture log): ${calls.slice(0, 16).map(([name, n]) => `${name} ${(n / logs).toFixed(2)}`).join(', ')}\n`);
+  process.stderr.write(`  redis-server commands: ${total} (${(total / logs).toFixed(1)} per capture log): ${calls.map(([name, n]) => `${name} ${(n / logs).toFixed(2)}`).join(', ')}\n`);
   return captured / seconds;
 }
 

@@ -25,14 +25,19 @@ export function callsBetween(before: ReadonlyMap<string, number>, after: Readonl
   return [...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)] as [string, number]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
 }
 
-/** Probes every runtime until stop(), which resolves the longest wait seen (ms). */
-export function probeLatency(runtimes: readonly Client[]): { stop(): Promise<number> } {
+/** The command the probe sends (keyless: a key would be on one shard only); its calls are the probe's too. */
+export const PROBE_COMMAND = 'time';
+
+/** Probes every runtime until stop(), which resolves the longest wait seen (ms) and how many probes were sent. */
+export function probeLatency(runtimes: readonly Client[]): { stop(): Promise<{ longestMs: number; sent: number }> } {
   let stopped = false;
   let longest = 0;
+  let sent = 0;
   const probes = runtimes.map(async (runtime) => {
     while (!stopped) {
       const started = performance.now();
-      await runtime.sendCommand(['TIME']);
+      await runtime.sendCommand([PROBE_COMMAND.toUpperCase()]);
+      sent++;
       longest = Math.max(longest, performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
     }
@@ -41,7 +46,7 @@ export function probeLatency(runtimes: readonly Client[]): { stop(): Promise<num
     stop: async () => {
       stopped = true;
       await Promise.all(probes);
-      return longest;
+      return { longestMs: longest, sent };
     },
   };
 }
