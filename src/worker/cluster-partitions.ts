@@ -40,6 +40,12 @@ export interface ClusterPartitionsContext {
 /** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
 const TOPOLOGY_CHECK_MS = 1000;
 
+/**
+ * Logs one `ready` call cuts at most, and lists at most besides those: each cut is 5–6 Redis calls inside the
+ * function, which holds the shard's lock (every client of the shard waits) and must end within lock-redis-timeout.
+ */
+const READY_CHUNK = 100;
+
 /** `cut` calls the sweep has in flight at once. */
 const SWEEP_CUTS_IN_FLIGHT = 64;
 
@@ -126,12 +132,20 @@ export class ClusterPartitions {
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
 
-  /** The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first). */
+  /**
+   * The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first), a chunk of
+   * READY_CHUNK logs per call: a node with more is asked again at once, until a round of loops' worth is queued.
+   */
   async #askReady(): Promise<void> {
     const { client, options, writer, signal } = this.#ctx;
     try {
-      const ready = await Promise.all(client.primaries().map((node) => client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs)));
-      for (const stream of ready.flat()) this.#found(stream);
+      await Promise.all(client.primaries().map(async (node) => {
+        for (;;) {
+          const { streams, more } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK);
+          for (const stream of streams) this.#found(stream);
+          if (!more || streams.length === 0 || signal.aborted || this.#queued.size >= options.clusterActiveLogs) break;
+        }
+      }));
       this.#failures.succeeded(`writer ${writer.name} (cluster index)`);
     } catch (error) {
       if (!signal.aborted) this.#failures.failed(error, `writer ${writer.name} (cluster index)`);

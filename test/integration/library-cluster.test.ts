@@ -84,7 +84,8 @@ describe('the library on a Redis Cluster', () => {
     const listed = new Set<string>();
     for (const [index, shard] of cluster.shards.entries()) {
       const direct = await server(shard);
-      const streams = (await ready(shard)) as string[];
+      const { streams, more } = await ready(shard);
+      expect(more, `shard ${index}`).toBe(false);
       expect(streams.length, `shard ${index}`).toBeGreaterThan(0);
       for (const stream of streams) {
         expect(await direct.exists(stream), stream).toBe(1);
@@ -122,12 +123,63 @@ describe('the library on a Redis Cluster', () => {
     expect(batches.at(-1)!.message['to']).toBe(after.at(-1)!.id);
     expect(batches.at(-1)!.message['from']).toBe(batches.at(-2)?.message['to'] ?? '0-0');
   });
+
+  it('`ready` with 5,000 due logs on a shard cuts and lists them a chunk per call: every log cut, no call long', async () => {
+    const shard = cluster.shards[1]!;
+    const slots = await slotsOf(shard);
+    // A key in each of 5,000 slots of the shard: 5,000 capture logs with one open record each.
+    const keys: string[] = [];
+    const taken = new Set<number>();
+    for (let i = 0; keys.length < 5000; i++) {
+      const key = `person:chunk${i}`;
+      const slot = keySlot(key);
+      if (!slots.has(slot) || taken.has(slot)) continue;
+      taken.add(slot);
+      keys.push(key);
+    }
+    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((key) => client.hSet(key, 'age', '5')));
+    const direct = await server(shard);
+    const listed = new Set<string>();
+    const durations: number[] = [];
+    for (let more = true; more; ) {
+      const started = performance.now();
+      const answer = await ready(shard, 100);
+      durations.push(performance.now() - started);
+      expect(answer.streams.length).toBeLessThanOrEqual(200);
+      for (const stream of answer.streams) listed.add(stream);
+      more = answer.more;
+      expect(durations.length, 'calls').toBeLessThan(1000);
+    }
+    // At least one call per 100 logs, and none holds the shard's lock for long: a single call cutting every log
+    // takes seconds (~2.4 s for ~3,400 logs in the cluster-drain bench).
+    expect(durations.length).toBeGreaterThanOrEqual(50);
+    const longest = Math.max(...durations);
+    const total = durations.reduce((sum, ms) => sum + ms, 0);
+    expect(longest, `longest of ${durations.length} calls (total ${total.toFixed(0)} ms)`).toBeLessThan(Math.min(1000, total / 5));
+    // Every log was cut (its last batch ends at its last record) and listed.
+    for (const key of keys) {
+      const log = slotLog(key);
+      const [record] = await direct.xRevRange(log.changes, '+', '-', { COUNT: 1 });
+      const batches = await direct.xRange(log.batches, '-', '+');
+      expect(batches.at(-1)?.message['to'], log.changes).toBe(record!.id);
+      expect(listed.has(log.changes), log.changes).toBe(true);
+    }
+  }, 180_000);
 });
 
-/** `ready` on a shard's primary, through the cluster client's connection to its runtime. */
-async function ready(shard: ClusterShard): Promise<unknown> {
+/** `ready` on a shard's primary (maxDelayMs 0), through the cluster client's connection to its runtime. */
+async function ready(shard: ClusterShard, limit = 1000): Promise<{ more: boolean; streams: string[] }> {
   const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
-  return node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0']);
+  const [more, streams] = (await node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0', String(limit)])) as [number, string[]];
+  return { more: more === 1, streams };
+}
+
+/** The slots a shard's server serves (CLUSTER SLOTS). */
+async function slotsOf(shard: ClusterShard): Promise<Set<number>> {
+  const ranges = (await (await server(shard)).sendCommand(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+  const slots = new Set<number>();
+  for (const [from, to, [, port]] of ranges) if (port === shard.runtime.port) for (let slot = from; slot <= to; slot++) slots.add(slot);
+  return slots;
 }
 
 /** The capture trigger's `num_failed` on a shard (TFUNCTION LIST through its runtime). */

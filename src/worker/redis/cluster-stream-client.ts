@@ -9,7 +9,7 @@ import { connectRedis } from '../../shared/redis-connect.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { ClusterTransport } from './cluster-transport.js';
 import { RedisStreamClient } from './redis-stream-client.js';
-import type { ClusterClient } from './stream-client.js';
+import type { ClusterClient, ReadyChunk } from './stream-client.js';
 
 export class ClusterStreamClient extends RedisStreamClient implements ClusterClient {
   readonly #cluster: ClusterTransport;
@@ -29,15 +29,22 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     return this.#cluster.primaries();
   }
 
-  /** `ready` on one primary: that node's logs of `writer` with batches to commit, after cutting its due ones. */
-  async ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]> {
+  /**
+   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after cutting at most
+   * `limit` of its due ones; `more` when the node has more to cut or list (ask again).
+   */
+  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk> {
     const fn = `${library}.${LibraryFunction.ready}`;
+    let reply: unknown;
     try {
-      const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs)]);
-      return Array.isArray(reply) ? reply.map(String) : [];
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit)]);
     } catch (cause) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
     }
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+      throw new RedisCommandError(`TFCALL ${fn} on ${node} replied ${JSON.stringify(String(reply))}, not [more, [streams]] (a library older than this worker? deploy it again)`, { context: { command: `TFCALL ${fn}` } });
+    }
+    return { more: Number(reply[0]) === 1, streams: (reply[1] as unknown[]).map(String) };
   }
 
   /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */
