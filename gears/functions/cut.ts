@@ -49,7 +49,7 @@ export function cutWhenDue(client: GearsClient, writer: WriterContext, counts: O
 }
 
 /** The id of the capture stream's last entry, or null when it is empty. */
-function lastRecordId(client: GearsClient, writer: WriterContext): string | null {
+export function lastRecordId(client: GearsClient, writer: WriterContext): string | null {
   const [entry] = replyArray(client.callRaw('XREVRANGE', writer.keys.changes, '+', '-', 'COUNT', '1'), 'XREVRANGE');
   if (entry === undefined) return null;
   const id = replyArray(entry, 'XREVRANGE')[0];

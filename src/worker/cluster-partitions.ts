@@ -2,9 +2,9 @@
  * One writer's per-slot logs on a Redis Cluster (docs/scale-out.md, how the worker finds work): a writer has a
  * capture log per slot that ever held one of its keys, up to 16384, so the worker does not run a loop per log.
  * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
- * whose oldest record waited batch.maxDelayMs), sweeps every slot's log length now and then for what that
- * memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that arrived by
- * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
+ * whose oldest record waited batch.maxDelayMs), a chunk of logs per call; now and then it sweeps (SCAN) for the
+ * logs that memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that
+ * arrived by a slot migration) and names them to `ready`, which takes them into the index; and it drains each log found with a WriterLoop that returns once the log is idle. Those
  * loops share one cluster client and never block on it.
  *
  * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
@@ -19,7 +19,6 @@ import type { WriterConfig } from '../shared/config.js';
 import { CLUSTER_SLOTS } from '../shared/key-slot.js';
 import { WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
-import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
 import { FailureReporter } from './failure-reporter.js';
 import { SharedTransaction } from './shared-transaction.js';
@@ -45,9 +44,6 @@ const TOPOLOGY_CHECK_MS = 1000;
  * function, which holds the shard's lock (every client of the shard waits) and must end within lock-redis-timeout.
  */
 const READY_CHUNK = 100;
-
-/** `cut` calls the sweep has in flight at once. */
-const SWEEP_CUTS_IN_FLIGHT = 64;
 
 /** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
 function slotLogs(writer: string): StreamKeys[] {
@@ -109,8 +105,8 @@ export class ClusterPartitions {
         // read per log with batches in flight (thousands under a backlog), and would only list them again.
         if (this.#queued.size < options.clusterActiveLogs) await this.#askReady();
         if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
-        // After `ready` (on start its answer cuts most logs with records: the sweep's cuts find them cut). A
-        // change seen while a sweep runs is swept again after it.
+        // Beside the polls (its `ready` calls take the logs a chunk at a time). A change seen while a sweep runs
+        // is swept again after it.
         if (sweepDue && this.#sweeping === undefined) {
           sweepDue = false;
           lastSweep = Date.now();
@@ -152,23 +148,22 @@ export class ClusterPartitions {
     }
   }
 
-  /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
+  /**
+   * Every slot's log on every primary (slot-logs.ts), named to its node's `ready` a chunk at a time: their open
+   * records may be unknown to the node's library (they came with a migrated slot, or were counted, or cut, by an
+   * instance before a restart or failover), so `ready` would never cut or list them otherwise. The answers list
+   * what has work, as the polls' do.
+   */
   async #sweep(): Promise<void> {
-    const { client, writer } = this.#ctx;
+    const { client, writer, options, signal } = this.#ctx;
     let found = 0;
     for (const node of client.primaries()) {
-      if (this.#ctx.signal.aborted) return;
+      if (signal.aborted) return;
       const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
-      const lengths = await client.lengths(logs);
-      const withRecords = logs.filter((_, index) => lengths[index]! > 0);
-      found += withRecords.length;
-      // Their open records may be unknown to the node's library (they came with a migrated slot, or were
-      // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now,
-      // a chunk of calls in flight at a time.
-      for (let from = 0; from < withRecords.length && !this.#ctx.signal.aborted; from += SWEEP_CUTS_IN_FLIGHT) {
-        const chunk = withRecords.slice(from, from + SWEEP_CUTS_IN_FLIGHT);
-        await Promise.all(chunk.map((stream) => client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [stream], ['0'])));
-        for (const stream of chunk) this.#found(stream);
+      found += logs.length;
+      for (let from = 0; from < logs.length && !signal.aborted; from += READY_CHUNK) {
+        const { streams } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK, logs.slice(from, from + READY_CHUNK));
+        for (const stream of streams) this.#found(stream);
       }
     }
     this.#log.debug({ logs: found }, 'cluster sweep');

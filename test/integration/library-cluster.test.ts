@@ -165,12 +165,41 @@ describe('the library on a Redis Cluster', () => {
       expect(listed.has(log.changes), log.changes).toBe(true);
     }
   }, 180_000);
+
+  it('logs named to `ready` (the sweep) join the index of a restarted runtime: a batch cut before is listed, open records it never counted are cut', async () => {
+    const index = 2;
+    const shard = cluster.shards[index]!;
+    const slots = await slotsOf(shard);
+    const [cutKey, openKey] = Array.from({ length: 1000 }, (_, i) => `person:restart${i}`).filter((key) => slots.has(keySlot(key))).slice(0, 2) as [string, string];
+    await client.hSet(cutKey, 'age', '6');
+    while ((await ready(shard)).more);
+    await client.hSet(openKey, 'age', '7');
+    const direct = await server(shard);
+    const batchesBefore = await direct.xLen(slotLog(openKey).batches);
+    await cluster.restartRuntime(index);
+    await client.close();
+    client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
+    client.on('error', () => undefined);
+    await client.connect();
+    // The new instance's index is empty: the batch cut before the restart is not listed.
+    expect((await ready(shard)).streams).not.toContain(slotLog(cutKey).changes);
+    const named = await ready(shard, 1000, [slotLog(cutKey).changes, slotLog(openKey).changes]);
+    expect(named.streams).toContain(slotLog(cutKey).changes);
+    expect(named.streams).toContain(slotLog(openKey).changes);
+    const [record] = await direct.xRevRange(slotLog(openKey).changes, '+', '-', { COUNT: 1 });
+    expect(await direct.xLen(slotLog(openKey).batches)).toBe(batchesBefore + 1);
+    expect((await direct.xRevRange(slotLog(openKey).batches, '+', '-', { COUNT: 1 }))[0]!.message['to']).toBe(record!.id);
+    // Listed by the next polls too (it is in the index now).
+    let listedAgain = false;
+    for (let pass = 0; pass < 2 && !listedAgain; pass++) listedAgain = (await ready(shard)).streams.includes(slotLog(cutKey).changes);
+    expect(listedAgain).toBe(true);
+  }, 60_000);
 });
 
 /** `ready` on a shard's primary (maxDelayMs 0), through the cluster client's connection to its runtime. */
-async function ready(shard: ClusterShard, limit = 1000): Promise<{ more: boolean; streams: string[] }> {
+async function ready(shard: ClusterShard, limit = 1000, found: readonly string[] = []): Promise<{ more: boolean; streams: string[] }> {
   const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
-  const [more, streams] = (await node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0', String(limit)])) as [number, string[]];
+  const [more, streams] = (await node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0', String(limit), ...found])) as [number, string[]];
   return { more: more === 1, streams };
 }
 

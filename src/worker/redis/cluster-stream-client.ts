@@ -30,14 +30,15 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
   }
 
   /**
-   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after cutting at most
-   * `limit` of its due ones; `more` when the node has more to cut or list (ask again).
+   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after taking `found`
+   * (at most `limit` of its logs, from the sweep) into its index and cutting at most `limit` of its due ones;
+   * `more` when the node has more to cut or list (ask again).
    */
-  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk> {
+  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number, found: readonly string[] = []): Promise<ReadyChunk> {
     const fn = `${library}.${LibraryFunction.ready}`;
     let reply: unknown;
     try {
-      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit)]);
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit), ...found]);
     } catch (cause) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
     }
@@ -63,11 +64,6 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
       for (const key of reply[1]) found.push(String(key));
     } while (cursor !== '0');
     return found;
-  }
-
-  /** XLEN of each stream, in order (0 for a missing one), each on its shard, pipelined per node. */
-  async lengths(streams: readonly string[]): Promise<number[]> {
-    return Promise.all(streams.map(async (stream) => Number(await this.send(['XLEN', stream]))));
   }
 }
 
