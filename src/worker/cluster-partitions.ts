@@ -138,8 +138,10 @@ export class ClusterPartitions {
       await Promise.all(client.primaries().map(async (node) => {
         for (;;) {
           const { streams, more } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK);
-          for (const stream of streams) this.#found(stream);
-          if (!more || streams.length === 0 || signal.aborted || this.#queued.size >= options.clusterActiveLogs) break;
+          // Again while it brings logs not running or queued yet (those it lists again need nothing).
+          let fresh = 0;
+          for (const stream of streams) if (this.#found(stream)) fresh++;
+          if (!more || fresh === 0 || signal.aborted || this.#queued.size >= options.clusterActiveLogs) break;
         }
       }));
       this.#failures.succeeded(`writer ${writer.name} (cluster index)`);
@@ -169,12 +171,16 @@ export class ClusterPartitions {
     this.#log.debug({ logs: found }, 'cluster sweep');
   }
 
-  /** A log has work: drain it now, or when a loop is free (unless its loop runs already). */
-  #found(stream: string): void {
-    if (this.#ctx.signal.aborted) return;
-    if (this.#active.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return;
+  /**
+   * A log has work: drain it now, or when a loop is free (unless its loop runs already). Whether that is news
+   * (it was neither running, queued nor resting).
+   */
+  #found(stream: string): boolean {
+    if (this.#ctx.signal.aborted) return false;
+    if (this.#active.has(stream) || this.#queued.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return false;
     if (this.#active.size < this.#ctx.options.clusterActiveLogs) this.#drain(stream);
     else this.#queued.add(stream);
+    return true;
   }
 
   #drain(stream: string): void {
