@@ -10,6 +10,7 @@ import { createBatcher } from './batching/batcher.js';
 import { registerBatcherTrigger } from './batching/batcher-trigger.js';
 import { OpenRecordCounts } from './batching/open-records.js';
 import { registerCaptureTrigger } from './capture/capture-trigger.js';
+import { registerAdoptFunction } from './functions/adopt.js';
 import { registerBackfillFunction, registerDeleteMissingFunction } from './functions/backfill.js';
 import { registerCommittedFunction } from './functions/committed.js';
 import { registerCutFunction } from './functions/cut.js';
@@ -35,6 +36,7 @@ for (const partitions of partitionsOfWriters) registerCaptureTrigger(partitions,
 registerBatcherTrigger(createBatcher(writersByStream, openRecords, config.batch.size));
 registerCutFunction(writersByStream, openRecords);
 registerReadyFunction(config.writers.map((writer) => writer.name), writersByStream, openRecords);
+registerAdoptFunction(config.writers.map((writer) => writer.name), writersByStream, openRecords);
 registerCommittedFunction(writersByStream, openRecords);
 registerBackfillFunction(writersByStream);
 registerDeleteMissingFunction(writersByStream);

@@ -1,17 +1,16 @@
 import { writerOfCaptureStream } from '../../src/shared/keys.js';
 import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { compareStreamIds, streamIdMs } from '../../src/shared/stream-id.js';
-import { cutBatch } from '../batching/cut-batch.js';
 import type { OpenRecordCounts } from '../batching/open-records.js';
 import { isSlotElsewhere } from '../cluster-mode.js';
 import { serverTimeMs } from '../redis-time.js';
 import { replyArray, replyOptionalString } from '../replies.js';
-import type { WriterContext, WriterContexts } from '../writer-context.js';
-import { cutWhenDue, lastRecordId } from './cut.js';
-import { functionError, nonNegativeIntegerArgument } from './function-arguments.js';
+import type { WriterContexts } from '../writer-context.js';
+import { cutWhenDue } from './cut.js';
+import { expectArgumentCount, functionError, nonNegativeIntegerArgument } from './function-arguments.js';
 
 /**
- * TFCALL <lib>.ready 0 <writer> <maxDelayMs> <limit> [<capture stream> ...]
+ * TFCALL <lib>.ready 0 <writer> <maxDelayMs> <limit>
  *
  * The ready index of this node (docs/scale-out.md, how the worker finds work): on a cluster a writer has a
  * capture log per slot, and the worker asks each primary which of its logs have work instead of polling
@@ -27,15 +26,12 @@ import { functionError, nonNegativeIntegerArgument } from './function-arguments.
  * need no check); `more` says the cuts or the pass are not done.
  *
  * The index is memory: a log whose batches an earlier instance cut (before a restart, a redeploy, a failover)
- * or that arrived by a slot migration is not in it until this instance counts one of its records. The worker's
- * sweep finds those (SCAN) and names them after `limit` (at most `limit` of them a call): each is checked
- * against its meta first; its open records are counted again and cut at once when the count was stale or
- * unknown, and it joins the index when a batch of it is in flight. A log whose slot left the node is dropped from it (a read meets
+ * or that arrived by a slot migration is not in it until this instance counts one of its records, or the
+ * worker's sweep names it to `adopt` (adopt.ts). A log whose slot left the node is dropped from it (a read meets
  * MOVED/ASK).
  *
  * - keys: none (each node answers for its own logs)
- * - args: writer name, maxDelayMs (non-negative integer), limit (positive integer), then capture streams of
- *   the writer on this node to take into the index
+ * - args: writer name, maxDelayMs (non-negative integer), limit (positive integer)
  * - reply: [more, [capture stream, ...]]: more is 1 when due logs were left uncut or logs with batches unlisted
  *   (call again), else 0
  * - errors: "ERR ready: ..." for a wrong argument count, an unknown writer, or a malformed maxDelayMs or limit
@@ -46,25 +42,13 @@ export function registerReadyFunction(writerNames: readonly string[], writers: W
   const passes = new Map<string, Set<string>>();
   redis.registerFunction(LibraryFunction.ready, (client, ...args) => {
     const fn = LibraryFunction.ready;
-    if (args.length < 3) throw functionError(fn, `expected 3 keys and arguments or more (writer, maxDelayMs, limit, capture streams), got ${args.length}`);
-    const [writer, maxDelay, limitArg, ...found] = args as [string, string, string, ...string[]];
+    expectArgumentCount(fn, args, ['writer', 'maxDelayMs', 'limit']);
+    const [writer, maxDelay, limitArg] = args as [string, string, string];
     if (!known.has(writer)) throw functionError(fn, `'${writer}' is not a configured writer (${writerNames.join(', ')})`);
     const maxDelayMs = nonNegativeIntegerArgument(fn, 'maxDelayMs', maxDelay);
     const limit = nonNegativeIntegerArgument(fn, 'limit', limitArg);
     if (limit === 0) throw functionError(fn, 'limit must be at least 1');
-    if (found.length > limit) throw functionError(fn, `at most limit (${limit}) capture streams, got ${found.length}`);
     const ofWriter = (stream: string) => writerOfCaptureStream(stream) === writer;
-    const cut: string[] = [];
-    for (const stream of found) {
-      const context = writers.get(stream);
-      if (context === undefined || !ofWriter(stream)) throw functionError(fn, `'${stream}' is not a capture stream of writer '${writer}'`);
-      try {
-        if (takeIntoIndex(client, context, counts)) cut.push(stream);
-      } catch (error) {
-        if (!isSlotElsewhere(error)) throw error;
-        counts.forget(stream);
-      }
-    }
     const now = serverTimeMs(client);
 
     // Due by the count in memory (no Redis call for a log that is not): cutWhenDue checks it against meta.
@@ -72,6 +56,7 @@ export function registerReadyFunction(writerNames: readonly string[], writers: W
       const firstOpen = ofWriter(stream) ? counts.current(writers.get(stream)!)?.firstOpen : null;
       return firstOpen != null && now - streamIdMs(firstOpen) >= maxDelayMs;
     });
+    const cut: string[] = [];
     for (const stream of due.slice(0, limit)) {
       try {
         if (cutWhenDue(client, writers.get(stream)!, counts, maxDelayMs, now) !== null) cut.push(stream);
@@ -106,23 +91,4 @@ export function registerReadyFunction(writerNames: readonly string[], writers: W
   }, {
     description: "cuts this node's due capture logs of a writer and lists those with batches to commit, a chunk at a time",
   });
-}
-
-/**
- * A log the worker's sweep found: its count checked against meta; when stale or unknown (its open records came
- * with a migrated slot, or were counted before a restart or failover), rebuilt from the stream and cut at once,
- * as `cut … 0` would (true); when a batch of it is cut and not committed (by an earlier instance), into the index.
- */
-function takeIntoIndex(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts): boolean {
-  const known = counts.current(writer);
-  const open = counts.checked(client, writer, () => lastRecordId(client, writer));
-  if (open !== known && open.open > 0 && open.last !== null) {
-    cutBatch(client, writer, counts, { ...open, last: open.last });
-    return true;
-  }
-  const { cut } = open.persisted;
-  if (cut === null || counts.uncommitted().has(writer.keys.changes)) return false;
-  const committed = replyOptionalString(client.call('HGET', writer.keys.meta, MetaField.committed), 'HGET');
-  if (committed === null || compareStreamIds(committed, cut) < 0) counts.uncommittedFound(writer.keys.changes);
-  return false;
 }

@@ -92,10 +92,15 @@ export const LibraryFunction = Object.freeze({
   /** keys: capture stream, batches stream; args: batch descriptor id, last committed id, rows written. */
   committed: 'committed',
   /**
-   * no keys; args: writer, maxDelayMs. Cuts this node's due partitions of the writer, replies the capture
-   * streams with batches to commit (a cluster's ready index, docs/scale-out.md).
+   * no keys; args: writer, maxDelayMs, limit. Cuts up to `limit` of this node's due partitions of the writer,
+   * replies [more, capture streams with batches to commit] (a cluster's ready index, docs/scale-out.md).
    */
   ready: 'ready',
+  /**
+   * no keys; args: writer, maxDelayMs, capture streams. Takes logs the sweep found into the ready index, cutting
+   * what is due; replies those of them with batches to commit.
+   */
+  adopt: 'adopt',
   /** no keys; no-writes. JSON status of every writer. */
   status: 'status',
   /** no keys; no-writes. The library version. */

@@ -4,7 +4,7 @@
  * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
  * whose oldest record waited batch.maxDelayMs), a chunk of logs per call; now and then it sweeps (SCAN) for the
  * logs that memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that
- * arrived by a slot migration) and names them to `ready`, which takes them into the index; and it drains each log found with a WriterLoop that returns once the log is idle. Those
+ * arrived by a slot migration) and names them to `adopt`, which takes them into the index; and it drains each log found with a WriterLoop that returns once the log is idle. Those
  * loops share one cluster client and never block on it.
  *
  * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
@@ -40,8 +40,9 @@ export interface ClusterPartitionsContext {
 const TOPOLOGY_CHECK_MS = 1000;
 
 /**
- * Logs one `ready` call cuts at most, and lists at most besides those: each cut is 5–6 Redis calls inside the
- * function, which holds the shard's lock (every client of the shard waits) and must end within lock-redis-timeout.
+ * Logs one `ready` call cuts at most, and lists at most besides those, and logs the sweep names to one `adopt`:
+ * each cut is 3–5 Redis calls inside the function, which holds the shard's lock (every client of the shard
+ * waits) and must end within lock-redis-timeout.
  */
 const READY_CHUNK = 100;
 
@@ -105,7 +106,7 @@ export class ClusterPartitions {
         // read per log with batches in flight (thousands under a backlog), and would only list them again.
         if (this.#queued.size < options.clusterActiveLogs) await this.#askReady();
         if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
-        // Beside the polls (its `ready` calls take the logs a chunk at a time). A change seen while a sweep runs
+        // Beside the polls (its `adopt` calls take the logs a chunk at a time). A change seen while a sweep runs
         // is swept again after it.
         if (sweepDue && this.#sweeping === undefined) {
           sweepDue = false;
@@ -151,10 +152,10 @@ export class ClusterPartitions {
   }
 
   /**
-   * Every slot's log on every primary (slot-logs.ts), named to its node's `ready` a chunk at a time: their open
+   * Every slot's log on every primary (slot-logs.ts), named to its node's `adopt` a chunk at a time: their open
    * records may be unknown to the node's library (they came with a migrated slot, or were counted, or cut, by an
-   * instance before a restart or failover), so `ready` would never cut or list them otherwise. The answers list
-   * what has work, as the polls' do.
+   * instance before a restart or failover), so `ready` would never cut or list them otherwise. `adopt` takes them
+   * into its index, cuts what is due and lists those with work.
    */
   async #sweep(): Promise<void> {
     const { client, writer, options, signal } = this.#ctx;
@@ -164,8 +165,8 @@ export class ClusterPartitions {
       const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
       found += logs.length;
       for (let from = 0; from < logs.length && !signal.aborted; from += READY_CHUNK) {
-        const { streams } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK, logs.slice(from, from + READY_CHUNK));
-        for (const stream of streams) this.#found(stream);
+        const ready = await client.adopt(node, options.config.name, writer.name, options.config.batch.maxDelayMs, logs.slice(from, from + READY_CHUNK));
+        for (const stream of ready) this.#found(stream);
       }
     }
     this.#log.debug({ logs: found }, 'cluster sweep');

@@ -30,15 +30,14 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
   }
 
   /**
-   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after taking `found`
-   * (at most `limit` of its logs, from the sweep) into its index and cutting at most `limit` of its due ones;
-   * `more` when the node has more to cut or list (ask again).
+   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after cutting at most
+   * `limit` of its due ones; `more` when the node has more to cut or list (ask again).
    */
-  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number, found: readonly string[] = []): Promise<ReadyChunk> {
+  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk> {
     const fn = `${library}.${LibraryFunction.ready}`;
     let reply: unknown;
     try {
-      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit), ...found]);
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit)]);
     } catch (cause) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
     }
@@ -46,6 +45,17 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
       throw new RedisCommandError(`TFCALL ${fn} on ${node} replied ${JSON.stringify(String(reply))}, not [more, [streams]] (a library older than this worker? deploy it again)`, { context: { command: `TFCALL ${fn}` } });
     }
     return { more: Number(reply[0]) === 1, streams: (reply[1] as unknown[]).map(String) };
+  }
+
+  /** `adopt` on one primary: takes `streams` (its logs of `writer`) into its ready index; those with batches to commit. */
+  async adopt(node: string, library: string, writer: string, maxDelayMs: number, streams: readonly string[]): Promise<string[]> {
+    const fn = `${library}.${LibraryFunction.adopt}`;
+    try {
+      const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), ...streams]);
+      return Array.isArray(reply) ? reply.map(String) : [];
+    } catch (cause) {
+      throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
+    }
   }
 
   /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */

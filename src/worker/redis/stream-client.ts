@@ -64,11 +64,10 @@ export interface ReadyChunk {
 export interface ClusterClient extends StreamClient {
   /** The primaries (`host:port`) as the topology last seen names them. */
   primaries(): string[];
-  /**
-   * The library's `ready` on one primary: a chunk of its logs of `writer` with batches to commit, after taking
-   * `found` (logs of that node the sweep found, at most `limit`) into its index and cutting due ones.
-   */
-  ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number, found?: readonly string[]): Promise<ReadyChunk>;
+  /** The library's `ready` on one primary: a chunk of its logs of `writer` with batches to commit, after cutting due ones. */
+  ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk>;
+  /** The library's `adopt` on one primary: `streams` (its logs of `writer`) into its ready index; those with batches to commit. */
+  adopt(node: string, library: string, writer: string, maxDelayMs: number, streams: readonly string[]): Promise<string[]>;
   /** Slot ownership as one node sees it, in a form to compare with an earlier reading. */
   slotOwners(): Promise<string>;
   /** The streams on one primary whose names match `pattern` (a glob). */
