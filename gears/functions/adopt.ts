@@ -20,7 +20,8 @@ import { functionError, nonNegativeIntegerArgument } from './function-arguments.
  * - a count that was stale or unknown is rebuilt from the stream and its open records are cut at once, as
  *   `cut … 0` would (they waited for a node that did not know them); a known count is cut when its oldest open
  *   record waited maxDelayMs (the check just made serves the cut);
- * - a log with a batch cut and not committed (read in meta when this instance did not cut it) joins the index.
+ * - a log with a batch cut and not committed (read in meta when this instance did not make its last cut) joins
+ *   the index.
  * The worker names a chunk of logs per call, so no call holds the shard's lock for long.
  *
  * - keys: none (each node answers for its own logs)
@@ -67,8 +68,9 @@ function adopt(client: GearsClient, writer: WriterContext, counts: OpenRecordCou
   }
   const stream = writer.keys.changes;
   if (counts.uncommitted().has(stream)) return true;
+  // This instance made the log's last cut (its count held): its index knows whether a batch is in flight.
   const { cut } = open.persisted;
-  if (cut === null) return false;
+  if (cut === null || open === known) return false;
   const committed = replyOptionalString(client.call('HGET', writer.keys.meta, MetaField.committed), 'HGET');
   if (committed !== null && compareStreamIds(committed, cut) >= 0) return false;
   counts.uncommittedFound(stream);

@@ -28,6 +28,7 @@ export class BatchClaims {
   /** By id. */
   readonly #held = new Map<string, BatchDescriptor>();
   #lastClaim = 0;
+  #readAll = false;
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(client: StreamClient, keys: StreamKeys, options: ResolvedWorkerOptions, log: Logger) {
@@ -94,7 +95,13 @@ export class BatchClaims {
     if (this.full) return 0;
     const entries = await this.#client.readGroup(this.#keys.batches, WORKER_GROUP, this.#options.consumer, '>', this.#options.readCount, blockMs);
     this.#hold(entries);
+    this.#readAll = entries.length < this.#options.readCount;
     return entries.length;
+  }
+
+  /** The last readNew() got fewer than it asked for: it took every new descriptor there was then. */
+  get readAll(): boolean {
+    return this.#readAll;
   }
 
   startHeartbeat(): void {
