@@ -27,7 +27,7 @@ import { chaosHashFields } from './chaos/chaos-load.js';
 import { clusterBacklog } from './chaos/cluster-view.js';
 import { capturedRecords, describeMissingRows, missingIds } from './chaos/missing-rows.js';
 import { readCaptureFailures } from '../src/worker/capture-failures.js';
-import { PROBE_COMMAND, callsBetween, commandCalls, probeLatency } from './support/shard-probe.js';
+import { PROBE_COMMAND, callsBetween, commandCalls, cpuSeconds, probeLatency } from './support/shard-probe.js';
 
 /** Capture logs (streams `wb:changes:*`) on the servers. */
 async function captureLogs(servers: readonly RedisClient[]): Promise<number> {
@@ -60,6 +60,8 @@ interface Target {
   /** Clients of the redis-servers (commandstats, log counts) and of the runtimes in front of them (the probe). */
   readonly servers: readonly RedisClient[];
   readonly runtimes: readonly RedisClient[];
+  /** The runtime processes (their CPU time). */
+  readonly runtimePids: readonly number[];
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ async function single(): Promise<Target> {
     describeMissing: async (_db, ids) => ids.map((id) => `${CHAOS_PREFIX}:${id}`),
     servers: [direct],
     runtimes: [client],
+    runtimePids: [runtime.pid],
     close: async () => {
       await client.close();
       await direct.close();
@@ -123,6 +126,7 @@ async function cluster(): Promise<Target> {
     describeMissing: (db, ids) => describeMissingRows(client, db, ids, N),
     servers,
     runtimes,
+    runtimePids: processes.runtimes.map((runtime) => runtime.pid),
     close: async () => {
       await client.close();
       for (const runtime of runtimes) await runtime.close();
@@ -150,9 +154,11 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
   const file = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-drain-')), config);
   const callsBefore = await commandCalls(target.servers);
   const probe = probeLatency(target.runtimes);
+  const runtimeCpuBefore = target.runtimePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const started = Date.now();
   let firstRowAt: number | undefined;
   const worker = startCliProcess(['worker', '--redis', target.url, '--mysql', db.url, '--config', file]);
+  let workerCpu = 0;
   try {
     let rows = 0;
     let progressAt = Date.now();
@@ -167,15 +173,18 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
       }
       await sleep(200);
     }
+    workerCpu = cpuSeconds(worker.pid);
   } finally {
     await worker.stop();
   }
   const seconds = (Date.now() - started) / 1000;
+  const runtimeCpu = target.runtimePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - runtimeCpuBefore;
   const { longestMs: longestWait, sent: probes } = await probe.stop();
   const calls = callsBetween(callsBefore, await commandCalls(target.servers))
     .map(([name, n]) => [name, name === PROBE_COMMAND ? n - probes : n] as [string, number]).filter(([, n]) => n > 0);
   const total = calls.reduce((sum, [, n]) => sum + n, 0);
   process.stderr.write(`  ${captured} rows (${backlog} stream entries, ${logs} capture logs) drained in ${seconds.toFixed(1)} s, worker start included; first row after ${((firstRowAt! - started) / 1000).toFixed(1)} s; longest wait of a probe command on a runtime ${longestWait.toFixed(0)} ms\n`);
+  process.stderr.write(`  CPU during the drain: runtimes ${runtimeCpu.toFixed(1)} s (${(runtimeCpu / seconds).toFixed(2)} cores), worker ${workerCpu.toFixed(1)} s\n`);
   process.stderr.write(`  redis-server commands: ${total} (${(total / logs).toFixed(1)} per capture log): ${calls.map(([name, n]) => `${name} ${(n / logs).toFixed(2)}`).join(', ')}\n`);
   return captured / seconds;
 }

@@ -4,6 +4,7 @@
  * runtime), and how long a client of a runtime waited at worst for a trivial command (a keyless `TIME` every
  * PROBE_EVERY_MS on each runtime: a library call that holds the runtime's lock for seconds delays it that long).
  */
+import { readFileSync } from 'node:fs';
 import type { createClient } from 'redis';
 
 type Client = ReturnType<typeof createClient>;
@@ -49,4 +50,15 @@ export function probeLatency(runtimes: readonly Client[]): { stop(): Promise<{ l
       return { longestMs: longest, sent };
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is none). */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
