@@ -20,6 +20,7 @@ import { CLUSTER_SLOTS } from '../shared/key-slot.js';
 import { WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from './backoff.js';
+import { CommittedCalls } from './committed-calls.js';
 import { FailureReporter } from './failure-reporter.js';
 import { SharedTransaction } from './shared-transaction.js';
 import { slotLogsOn } from './slot-logs.js';
@@ -74,6 +75,8 @@ export class ClusterPartitions {
   #sweeping: Promise<void> | undefined;
   /** Every log's loop writes through it. */
   readonly #transaction: SharedTransaction;
+  /** Every log's loop calls `committed` through it (one call per shard for the logs of a transaction). */
+  readonly #committed: CommittedCalls;
 
   constructor(ctx: ClusterPartitionsContext) {
     this.#ctx = ctx;
@@ -82,6 +85,7 @@ export class ClusterPartitions {
     this.#logs = slotLogs(ctx.writer.name);
     this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
     this.#transaction = new SharedTransaction(ctx.options.batchWriter, ctx.options.groupRecords);
+    this.#committed = new CommittedCalls(ctx.client, ctx.options.config.name);
   }
 
   /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
@@ -194,7 +198,7 @@ export class ClusterPartitions {
     const { writer, options, client, signal, report } = this.#ctx;
     const resynced = this.#resynced.has(stream);
     const claimIdleLater = !this.#resting.has(stream);
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, resynced, claimIdleLater });
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, committed: this.#committed, resynced, claimIdleLater });
     const running = loop.run().then(async (committed) => {
       if (signal.aborted) return;
       this.#resynced.add(stream);

@@ -30,6 +30,7 @@ import type { BatchGroup } from './batch-group.js';
 import { FailureReporter, failureKind } from './failure-reporter.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadAhead } from './read-ahead.js';
+import type { CommittedCalls } from './committed-calls.js';
 import type { BatchWrites } from './shared-transaction.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { StreamClient } from './redis/stream-client.js';
@@ -71,6 +72,8 @@ export interface WriterLoopContext {
    * cluster joins a transaction shared with the writer's other slot logs (shared-transaction.ts).
    */
   readonly writes?: BatchWrites;
+  /** A slot log's loop on a cluster: its `committed` calls gathered per shard with the other logs' (committed-calls.ts). */
+  readonly committed?: CommittedCalls;
 }
 
 /**
@@ -125,7 +128,7 @@ export class WriterLoop {
     const readPart = (group: BatchGroup, after: string, client: StreamClient) => this.#readPart(group, after, client);
     this.#readAhead = new ReadAhead(readPart, ctx.client, ctx.reader, ctx.options.groupRecords);
     this.#retry = new StepRetry({ writer: ctx.writer.name, meta: this.#keys.meta, client: ctx.client, options: ctx.options, signal: ctx.signal, failures: this.#failures });
-    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
+    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter, committed: ctx.committed });
   }
 
   /**

@@ -166,6 +166,29 @@ describe('the library on a Redis Cluster', () => {
     }
   }, 180_000);
 
+  it('`committed_many` records the batches of its own shard\'s logs as `committed` does, and answers null for a log of another shard', async () => {
+    const key = 'person:many1';
+    await client.hSet(key, 'age', '8');
+    const log = slotLog(key);
+    const owner = cluster.shards[await cluster.ownerOf(keySlot(key))]!;
+    const other = cluster.shards.find((shard) => shard !== owner)!;
+    while ((await ready(owner)).more);
+    const direct = await server(owner);
+    const [descriptor] = await direct.xRevRange(log.batches, '+', '-', { COUNT: 1 });
+    const args = [log.changes, log.batches, descriptor!.id, descriptor!.message['to']!, '1'];
+    const many = async (shard: ClusterShard) => {
+      const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
+      return node.sendCommand(['TFCALL', 'WriteBehind.committed_many', '0', ...args, ...args]);
+    };
+    expect(await many(other)).toEqual([null, null]);
+    expect(await direct.hGet(log.meta, 'committed')).not.toBe(descriptor!.message['to']);
+    expect(await many(owner)).toEqual([descriptor!.message['to'], descriptor!.message['to']]);
+    expect(await direct.hGet(log.meta, 'committed')).toBe(descriptor!.message['to']);
+    // Trimmed through the batch's last record, the descriptor deleted (an earlier test's may remain).
+    expect(await direct.xLen(log.changes)).toBe(0);
+    expect(await direct.xRange(log.batches, descriptor!.id, descriptor!.id)).toEqual([]);
+  });
+
   it('`adopt` takes the logs the sweep names into the index of a restarted runtime: a batch cut before is listed, open records it never counted are cut at once', async () => {
     const index = 2;
     const shard = cluster.shards[index]!;

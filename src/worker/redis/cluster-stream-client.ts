@@ -58,6 +58,22 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     }
   }
 
+  nodeOf(key: string): string | undefined {
+    return this.#cluster.nodeOf(key);
+  }
+
+  async callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]> {
+    const name = `${library}.${fn}`;
+    let reply: unknown;
+    try {
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', name, '0', ...args]);
+    } catch (cause) {
+      throw new RedisCommandError(`TFCALL ${name} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${name}` } });
+    }
+    if (!Array.isArray(reply)) throw new RedisCommandError(`TFCALL ${name} on ${node} replied ${JSON.stringify(String(reply))}, not an array`, { context: { command: `TFCALL ${name}` } });
+    return reply.map((item) => (item === null ? null : String(item)));
+  }
+
   /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */
   async slotOwners(): Promise<string> {
     const reply = (await this.send(['CLUSTER', 'SLOTS'], undefined)) as [number, number, [Buffer, number]][];

@@ -68,6 +68,10 @@ export interface ClusterClient extends StreamClient {
   ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk>;
   /** The library's `adopt` on one primary: `streams` (its logs of `writer`) into its ready index; those with batches to commit. */
   adopt(node: string, library: string, writer: string, maxDelayMs: number, streams: readonly string[]): Promise<string[]>;
+  /** The primary (`host:port`) that serves `key`'s slot as the topology last seen says, if known. */
+  nodeOf(key: string): string | undefined;
+  /** TFCALL <library>.<fn> 0 <args> on one primary; the reply as an array of texts (or nulls). */
+  callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]>;
   /** Slot ownership as one node sees it, in a form to compare with an earlier reading. */
   slotOwners(): Promise<string>;
   /** The streams on one primary whose names match `pattern` (a glob). */
