@@ -177,13 +177,15 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
   } finally {
     await worker.stop();
   }
-  const seconds = (Date.now() - started) / 1000;
+  const finishedAt = Date.now();
+  const seconds = (finishedAt - started) / 1000;
   const runtimeCpu = target.runtimePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - runtimeCpuBefore;
   const { longestMs: longestWait, sent: probes } = await probe.stop();
   const calls = callsBetween(callsBefore, await commandCalls(target.servers))
     .map(([name, n]) => [name, name === PROBE_COMMAND ? n - probes : n] as [string, number]).filter(([, n]) => n > 0);
   const total = calls.reduce((sum, [, n]) => sum + n, 0);
-  process.stderr.write(`  ${captured} rows (${backlog} stream entries, ${logs} capture logs) drained in ${seconds.toFixed(1)} s, worker start included; first row after ${((firstRowAt! - started) / 1000).toFixed(1)} s; longest wait of a probe command on a runtime ${longestWait.toFixed(0)} ms\n`);
+  const afterFirstRow = (finishedAt - firstRowAt!) / 1000;
+  process.stderr.write(`  ${captured} rows (${backlog} stream entries, ${logs} capture logs) drained in ${seconds.toFixed(1)} s, worker start included; first row after ${((firstRowAt! - started) / 1000).toFixed(1)} s (${(captured / afterFirstRow).toFixed(0)} rows/s from there); longest wait of a probe command on a runtime ${longestWait.toFixed(0)} ms\n`);
   process.stderr.write(`  CPU during the drain: runtimes ${runtimeCpu.toFixed(1)} s (${(runtimeCpu / seconds).toFixed(2)} cores), worker ${workerCpu.toFixed(1)} s\n`);
   process.stderr.write(`  redis-server commands: ${total} (${(total / logs).toFixed(1)} per capture log): ${calls.map(([name, n]) => `${name} ${(n / logs).toFixed(2)}`).join(', ')}\n`);
   return captured / seconds;

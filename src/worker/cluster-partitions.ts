@@ -4,10 +4,12 @@
  * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
  * whose oldest record waited batch.maxDelayMs), a chunk of logs per call; now and then it sweeps (SCAN) for the
  * logs that memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that
- * arrived by a slot migration) and names them to `adopt`, which takes them into the index; and it drains each log found with a WriterLoop that returns once the log is idle. Those
- * loops share one cluster client and never block on it.
+ * arrived by a slot migration) and names them to `adopt`, which takes them into the index; and it drains each
+ * log found with a WriterLoop that returns once the log is idle. Those loops share one cluster client and never
+ * block on it.
  *
- * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
+ * Per-slot batches are small, so the loops write through one SharedTransaction (and mark them committed through
+ * one CommittedCalls, a `committed_many` per shard): the batches of every log with
  * work (on all shards) are committed together, a transaction at a time, and each loop's Redis commands go out
  * beside the others' on the shared client (pipelined per shard). Order and exactly-once stay each log's
  * WriterLoop's (a batch only after its predecessor committed, one exactly-once row per log, moved in the shared
