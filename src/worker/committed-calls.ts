@@ -4,8 +4,8 @@
  * the calls made in the same turn of the event loop go to each shard as one `committed_many` (a function call
  * per shard instead of one per log: each costs the shard's runtime its lock, an ordering marker and an entry into
  * the library). A log whose slot the shard no longer serves (it moved meanwhile) is marked with its own
- * `committed`, which follows the redirect; a failed call fails each of its batches, which their loops retry
- * (step-retry.ts). Recording a batch twice is harmless (committed.ts), so a retry may repeat any of them.
+ * `committed`, which follows the redirect, and so is each batch of a call that failed (a node gone, or no longer a
+ * primary); a batch that fails that way too fails for its loop, which retries it (step-retry.ts). Recording a batch twice is harmless (committed.ts), so a retry may repeat any of them.
  *
  * @internal
  */
@@ -63,8 +63,10 @@ export class CommittedCalls {
     let replies: readonly (string | null)[];
     try {
       replies = await this.#client.callOnNode(node, this.#library, LibraryFunction.committedMany, marks.flatMap((mark) => mark.args));
-    } catch (error) {
-      for (const mark of marks) mark.reject(error);
+    } catch {
+      // The node may be gone or no longer a primary (a failover the topology has not caught up with): each batch
+      // on its own keys, which find their shard; if that fails too, the batch's loop retries it.
+      for (const mark of marks) void this.#markAlone(mark);
       return;
     }
     marks.forEach((mark, index) => {
