@@ -151,11 +151,13 @@ describe('the library on a Redis Cluster', () => {
       expect(durations.length, 'calls').toBeLessThan(1000);
     }
     // At least one call per 100 logs, and none holds the shard's lock for long: a single call cutting every log
-    // takes seconds (~2.4 s for ~3,400 logs in the cluster-drain bench).
+    // takes seconds (3.4–5.2 s for ~3,400 logs in the cluster-drain bench at load average 6–10); with chunks the
+    // longest was 60 ms of 1,348 ms at load average 9. Bounded by a share of the total, which the machine's load
+    // stretches alike, and loosely in ms.
     expect(durations.length).toBeGreaterThanOrEqual(50);
     const longest = Math.max(...durations);
     const total = durations.reduce((sum, ms) => sum + ms, 0);
-    expect(longest, `longest of ${durations.length} calls (total ${total.toFixed(0)} ms)`).toBeLessThan(Math.min(1000, total / 5));
+    expect(longest, `longest of ${durations.length} calls (total ${total.toFixed(0)} ms)`).toBeLessThan(Math.min(2000, total / 3));
     // Every log was cut (its last batch ends at its last record) and listed.
     for (const key of keys) {
       const log = slotLog(key);
