@@ -27,11 +27,23 @@ import { chaosHashFields } from './chaos/chaos-load.js';
 import { clusterBacklog } from './chaos/cluster-view.js';
 import { capturedRecords, describeMissingRows, missingIds } from './chaos/missing-rows.js';
 import { readCaptureFailures } from '../src/worker/capture-failures.js';
+import { PROBE_COMMAND, callsBetween, commandCalls, cpuSeconds, probeLatency } from './support/shard-probe.js';
+
+/** Capture logs (streams `wb:changes:*`) on the servers. */
+async function captureLogs(servers: readonly RedisClient[]): Promise<number> {
+  let logs = 0;
+  for (const server of servers) {
+    for await (const keys of server.scanIterator({ MATCH: 'wb:changes:*', COUNT: 1000 })) logs += keys.length;
+  }
+  return logs;
+}
 
 const N = Number(process.argv[2] ?? 20_000) || 20_000;
 const WINDOW = 200;
 /** A drain with no new row for this long has stopped short. */
 const STALL_MS = 60_000;
+
+type RedisClient = ReturnType<typeof createClient>;
 
 interface Target {
   readonly url: string;
@@ -45,6 +57,11 @@ interface Target {
   write(key: string, fields: Record<string, string>): Promise<unknown>;
   /** What is known of the keys whose rows are missing, for the message of a drain that stopped short. */
   describeMissing(db: BenchDatabase, ids: readonly number[]): Promise<unknown>;
+  /** Clients of the redis-servers (commandstats, log counts) and of the runtimes in front of them (the probe). */
+  readonly servers: readonly RedisClient[];
+  readonly runtimes: readonly RedisClient[];
+  /** The runtime processes (their CPU time). */
+  readonly runtimePids: readonly number[];
   close(): Promise<void>;
 }
 
@@ -63,6 +80,9 @@ async function single(): Promise<Target> {
     captureFailures: (library) => captureFailuresOn([client], library),
     write: (key, fields) => client.hSet(key, fields),
     describeMissing: async (_db, ids) => ids.map((id) => `${CHAOS_PREFIX}:${id}`),
+    servers: [direct],
+    runtimes: [client],
+    runtimePids: [runtime.pid],
     close: async () => {
       await client.close();
       await direct.close();
@@ -104,6 +124,9 @@ async function cluster(): Promise<Target> {
     captureFailures: (library) => captureFailuresOn(runtimes, library),
     write: (key, fields) => client.hSet(key, fields),
     describeMissing: (db, ids) => describeMissingRows(client, db, ids, N),
+    servers,
+    runtimes,
+    runtimePids: processes.runtimes.map((runtime) => runtime.pid),
     close: async () => {
       await client.close();
       for (const runtime of runtimes) await runtime.close();
@@ -127,14 +150,21 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
     const failed = await target.captureFailures(config.name);
     process.stderr.write(`  ${N - captured} of ${N} writes not captured (${failed} capture callbacks failed inside Redis, e.g. killed by lock-redis-timeout): the drain waits for ${captured} rows\n`);
   }
+  const logs = await captureLogs(target.servers);
   const file = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-drain-')), config);
+  const callsBefore = await commandCalls(target.servers);
+  const probe = probeLatency(target.runtimes);
+  const runtimeCpuBefore = target.runtimePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const started = Date.now();
+  let firstRowAt: number | undefined;
   const worker = startCliProcess(['worker', '--redis', target.url, '--mysql', db.url, '--config', file]);
+  let workerCpu = 0;
   try {
     let rows = 0;
     let progressAt = Date.now();
     for (;;) {
       const now = Number((await db.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${CHAOS_TABLE}`))[0]!.n);
+      if (now > 0) firstRowAt ??= Date.now();
       if (now >= captured) break;
       if (now > rows) [rows, progressAt] = [now, Date.now()];
       if (Date.now() - progressAt > STALL_MS) {
@@ -143,11 +173,21 @@ async function drain(target: Target, db: BenchDatabase): Promise<number> {
       }
       await sleep(200);
     }
+    workerCpu = cpuSeconds(worker.pid);
   } finally {
     await worker.stop();
   }
-  const seconds = (Date.now() - started) / 1000;
-  process.stderr.write(`  ${captured} rows (${backlog} stream entries) drained in ${seconds.toFixed(1)} s, worker start included\n`);
+  const finishedAt = Date.now();
+  const seconds = (finishedAt - started) / 1000;
+  const runtimeCpu = target.runtimePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - runtimeCpuBefore;
+  const { longestMs: longestWait, sent: probes } = await probe.stop();
+  const calls = callsBetween(callsBefore, await commandCalls(target.servers))
+    .map(([name, n]) => [name, name === PROBE_COMMAND ? n - probes : n] as [string, number]).filter(([, n]) => n > 0);
+  const total = calls.reduce((sum, [, n]) => sum + n, 0);
+  const afterFirstRow = (finishedAt - firstRowAt!) / 1000;
+  process.stderr.write(`  ${captured} rows (${backlog} stream entries, ${logs} capture logs) drained in ${seconds.toFixed(1)} s, worker start included; first row after ${((firstRowAt! - started) / 1000).toFixed(1)} s (${(captured / afterFirstRow).toFixed(0)} rows/s from there); longest wait of a probe command on a runtime ${longestWait.toFixed(0)} ms\n`);
+  process.stderr.write(`  CPU during the drain: runtimes ${runtimeCpu.toFixed(1)} s (${(runtimeCpu / seconds).toFixed(2)} cores), worker ${workerCpu.toFixed(1)} s\n`);
+  process.stderr.write(`  redis-server commands: ${total} (${(total / logs).toFixed(1)} per capture log): ${calls.map(([name, n]) => `${name} ${(n / logs).toFixed(2)}`).join(', ')}\n`);
   return captured / seconds;
 }
 

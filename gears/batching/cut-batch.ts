@@ -4,7 +4,7 @@
  */
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { BatchField, MetaField } from '../../src/shared/protocol.js';
-import { replyInteger, replyString } from '../replies.js';
+import { replyString } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';
 import type { OpenRecordCounts, OpenRecords } from './open-records.js';
 import type { PersistedCursor } from './writer-meta.js';
@@ -20,7 +20,7 @@ export const FIRST_BATCH_FROM = '0-0';
  */
 export function cutBatch(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, open: OpenRecords & { readonly last: string }): string {
   const { persisted } = open;
-  ensureWorkerGroup(client, writer.keys.batches);
+  if (persisted.batches === 0) ensureWorkerGroup(client, writer.keys.batches);
   const id = replyString(
     client.call('XADD', writer.keys.batches, '*',
       BatchField.stream, writer.keys.changes,
@@ -37,9 +37,14 @@ export function cutBatch(client: GearsClient, writer: WriterContext, counts: Ope
 
 /**
  * Creates the `workers` group, reading from the start, together with the batches stream: a worker that starts
- * later still gets every descriptor. The worker may create it too (MKSTREAM, BUSYGROUP ignored).
+ * later still gets every descriptor. Only at a log's first batch (meta counts none: a new log, or its keys
+ * flushed), so a cut costs no lookup; a group deleted on its own later is made again by the worker when it reads
+ * (NOGROUP), from the start as here. The worker may have made it first (BUSYGROUP).
  */
 function ensureWorkerGroup(client: GearsClient, batches: string): void {
-  if (replyInteger(client.call('EXISTS', batches), 'EXISTS') === 1n) return;
-  client.call('XGROUP', 'CREATE', batches, WORKER_GROUP, '0', 'MKSTREAM');
+  try {
+    client.call('XGROUP', 'CREATE', batches, WORKER_GROUP, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!String(error).includes('BUSYGROUP')) throw error;
+  }
 }

@@ -94,6 +94,11 @@ export class OpenRecordCounts {
     if (cut === null || compareStreamIds(committed, cut) >= 0) this.#uncommitted.delete(writer.keys.changes);
   }
 
+  /** A log found with a batch cut (by an earlier instance) and not committed: it joins the ready index. */
+  uncommittedFound(stream: string): void {
+    this.#uncommitted.add(stream);
+  }
+
   /** Drops what is known of a log whose slot left this node (a migration). */
   forget(stream: string): void {
     this.#byWriter.delete(stream);

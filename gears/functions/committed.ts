@@ -4,6 +4,7 @@ import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
 import { replyInteger, replyOptionalString } from '../replies.js';
 import type { OpenRecordCounts } from '../batching/open-records.js';
 import type { WriterContexts } from '../writer-context.js';
+import { isSlotElsewhere } from '../cluster-mode.js';
 import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamIdArgument, writerOfStream } from './function-arguments.js';
 
 /**
@@ -23,14 +24,52 @@ import { expectArgumentCount, functionError, nonNegativeIntegerArgument, streamI
  *   batches streams, or a malformed id or row count
  */
 export function registerCommittedFunction(writers: WriterContexts, counts: OpenRecordCounts): void {
-  redis.registerFunction(LibraryFunction.committed, (client, ...args) => commit(client, writers, counts, args), {
+  redis.registerFunction(LibraryFunction.committed, (client, ...args) => {
+    expectArgumentCount(LibraryFunction.committed, args, BATCH_ARGUMENTS);
+    return commit(client, writers, counts, LibraryFunction.committed, args);
+  }, {
     description: 'records a committed batch: advances the commit cursor, trims the capture stream, acks the batch',
   });
 }
 
-function commit(client: GearsClient, writers: WriterContexts, counts: OpenRecordCounts, args: string[]): string {
-  const fn = LibraryFunction.committed;
-  expectArgumentCount(fn, args, ['capture stream', 'batches stream', 'descriptor id', 'last committed id', 'rows']);
+/**
+ * TFCALL <lib>.committed_many 0 (<capture stream> <batches stream> <descriptor id> <last committed id> <rows>)...
+ *
+ * `committed` for many batches of this node's logs in one call (on a cluster the worker commits the batches of
+ * many slot logs together; a call each would cost the shard a function call per log). Keyless: each node
+ * answers for its own logs, as `ready` does. Each batch is recorded as `committed` records it, in order.
+ *
+ * - keys: none
+ * - args: five per batch, as `committed`'s keys and arguments
+ * - reply: per batch, the committed capture id now in meta, or null when the log's slot is not served here
+ *   (moved away: the worker calls `committed` on its keys, which follows the redirect)
+ * - errors: "ERR committed_many: ..." for an argument count that is not a multiple of five, or one of
+ *   `committed`'s errors
+ */
+export function registerCommittedManyFunction(writers: WriterContexts, counts: OpenRecordCounts): void {
+  redis.registerFunction(LibraryFunction.committedMany, (client, ...args) => {
+    const fn = LibraryFunction.committedMany;
+    if (args.length === 0 || args.length % BATCH_ARGUMENTS.length !== 0) {
+      throw functionError(fn, `expected ${BATCH_ARGUMENTS.length} arguments per batch (${BATCH_ARGUMENTS.join(', ')}), got ${args.length}`);
+    }
+    const replies: (string | null)[] = [];
+    for (let at = 0; at < args.length; at += BATCH_ARGUMENTS.length) {
+      try {
+        replies.push(commit(client, writers, counts, fn, args.slice(at, at + BATCH_ARGUMENTS.length)));
+      } catch (error) {
+        if (!isSlotElsewhere(error)) throw error;
+        replies.push(null);
+      }
+    }
+    return replies;
+  }, {
+    description: "records committed batches of this node's logs, as committed does for each",
+  });
+}
+
+const BATCH_ARGUMENTS = ['capture stream', 'batches stream', 'descriptor id', 'last committed id', 'rows'];
+
+function commit(client: GearsClient, writers: WriterContexts, counts: OpenRecordCounts, fn: string, args: string[]): string {
   const [stream, batches, descriptor, lastCommitted, rowsArg] = args as [string, string, string, string, string];
   const writer = writerOfStream(fn, writers, stream);
   if (batches !== writer.keys.batches) throw functionError(fn, `the batches stream of ${stream} is ${writer.keys.batches}, got '${batches}'`);

@@ -36,17 +36,20 @@ function cutIfDue(client: GearsClient, writers: WriterContexts, counts: OpenReco
   return cutWhenDue(client, writer, counts, nonNegativeIntegerArgument(fn, 'maxDelayMs', maxDelay));
 }
 
-/** Cuts the open records of `writer` when the oldest waited maxDelayMs; the descriptor's id, or null. */
-export function cutWhenDue(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, maxDelayMs: number): string | null {
+/**
+ * Cuts the open records of `writer` when the oldest waited maxDelayMs; the descriptor's id, or null. `now`: the
+ * server clock already read by the caller (one TIME for many logs), else read here.
+ */
+export function cutWhenDue(client: GearsClient, writer: WriterContext, counts: OpenRecordCounts, maxDelayMs: number, now?: number): string | null {
   const open = counts.checked(client, writer, () => lastRecordId(client, writer));
   if (open.open <= 0 || open.last === null || open.firstOpen === null) return null;
-  const waited = serverTimeMs(client) - streamIdMs(open.firstOpen);
+  const waited = (now ?? serverTimeMs(client)) - streamIdMs(open.firstOpen);
   if (waited < maxDelayMs) return null;
   return cutBatch(client, writer, counts, { ...open, last: open.last });
 }
 
 /** The id of the capture stream's last entry, or null when it is empty. */
-function lastRecordId(client: GearsClient, writer: WriterContext): string | null {
+export function lastRecordId(client: GearsClient, writer: WriterContext): string | null {
   const [entry] = replyArray(client.callRaw('XREVRANGE', writer.keys.changes, '+', '-', 'COUNT', '1'), 'XREVRANGE');
   if (entry === undefined) return null;
   const id = replyArray(entry, 'XREVRANGE')[0];

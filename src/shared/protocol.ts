@@ -57,6 +57,8 @@ export const MetaField = Object.freeze({
   epoch: 'epoch',
   /** Last capture id committed to MySQL. */
   committed: 'committed',
+  /** no keys; args: `committed`'s keys and arguments for each of many batches of this node's logs. */
+  committedMany: 'committed_many',
   /** Records in published batches (the records after `cut` are not in it yet). */
   captured: 'captured',
   batches: 'batches',
@@ -91,11 +93,18 @@ export const LibraryFunction = Object.freeze({
   cut: 'cut',
   /** keys: capture stream, batches stream; args: batch descriptor id, last committed id, rows written. */
   committed: 'committed',
+  /** no keys; args: `committed`'s keys and arguments for each of many batches of this node's logs. */
+  committedMany: 'committed_many',
   /**
-   * no keys; args: writer, maxDelayMs. Cuts this node's due partitions of the writer, replies the capture
-   * streams with batches to commit (a cluster's ready index, docs/scale-out.md).
+   * no keys; args: writer, maxDelayMs, limit. Cuts up to `limit` of this node's due partitions of the writer,
+   * replies [more, capture streams with batches to commit] (a cluster's ready index, docs/scale-out.md).
    */
   ready: 'ready',
+  /**
+   * no keys; args: writer, maxDelayMs, capture streams. Takes logs the sweep found into the ready index, cutting
+   * what is due; replies those of them with batches to commit.
+   */
+  adopt: 'adopt',
   /** no keys; no-writes. JSON status of every writer. */
   status: 'status',
   /** no keys; no-writes. The library version. */

@@ -11,6 +11,7 @@ import { WORKER_GROUP, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
 import { compareStreamIds } from '../shared/stream-id.js';
 import { parseBatchDescriptor, type BatchDescriptor } from './batch-descriptor.js';
+import { errorMessage } from '../shared/errors.js';
 import { loggableError } from './loggable-error.js';
 import type { StreamClient } from './redis/stream-client.js';
 import type { StreamEntry } from './redis/stream-entry.js';
@@ -27,6 +28,7 @@ export class BatchClaims {
   /** By id. */
   readonly #held = new Map<string, BatchDescriptor>();
   #lastClaim = 0;
+  #readAll = false;
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(client: StreamClient, keys: StreamKeys, options: ResolvedWorkerOptions, log: Logger) {
@@ -59,10 +61,21 @@ export class BatchClaims {
     return [...this.#held.values()].sort((a, b) => compareStreamIds(a.id, b.id));
   }
 
-  /** Creates the group if it is missing and takes this consumer's own pending descriptors. */
+  /**
+   * Takes this consumer's own pending descriptors, creating the group first if it is missing (the library
+   * creates it with the batches stream, so that is rare: it costs a command only then).
+   */
   async resync(): Promise<void> {
-    await this.#client.ensureGroup(this.#keys.batches, WORKER_GROUP);
-    this.#hold(await this.#client.readGroup(this.#keys.batches, WORKER_GROUP, this.#options.consumer, '0', 10_000));
+    const own = () => this.#client.readGroup(this.#keys.batches, WORKER_GROUP, this.#options.consumer, '0', 10_000);
+    let entries: StreamEntry[];
+    try {
+      entries = await own();
+    } catch (error) {
+      if (!/NOGROUP/.test(errorMessage(error))) throw error;
+      await this.#client.ensureGroup(this.#keys.batches, WORKER_GROUP);
+      entries = await own();
+    }
+    this.#hold(entries);
   }
 
   /** The first claimIdle() is due only after claimIntervalMs (not at once). */
@@ -82,7 +95,13 @@ export class BatchClaims {
     if (this.full) return 0;
     const entries = await this.#client.readGroup(this.#keys.batches, WORKER_GROUP, this.#options.consumer, '>', this.#options.readCount, blockMs);
     this.#hold(entries);
+    this.#readAll = entries.length < this.#options.readCount;
     return entries.length;
+  }
+
+  /** The last readNew() got fewer than it asked for: it took every new descriptor there was then. */
+  get readAll(): boolean {
+    return this.#readAll;
   }
 
   startHeartbeat(): void {

@@ -2,12 +2,14 @@
  * One writer's per-slot logs on a Redis Cluster (docs/scale-out.md, how the worker finds work): a writer has a
  * capture log per slot that ever held one of its keys, up to 16384, so the worker does not run a loop per log.
  * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
- * whose oldest record waited batch.maxDelayMs), sweeps every slot's log length now and then for what that
- * memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that arrived by
- * a slot migration), and drains each log found with a WriterLoop that returns once the log is idle. Those
- * loops share one cluster client and never block on it.
+ * whose oldest record waited batch.maxDelayMs), a chunk of logs per call; now and then it sweeps (SCAN) for the
+ * logs that memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that
+ * arrived by a slot migration) and names them to `adopt`, which takes them into the index; and it drains each
+ * log found with a WriterLoop that returns once the log is idle. Those loops share one cluster client and never
+ * block on it.
  *
- * Per-slot batches are small, so the loops write through one SharedTransaction: the batches of every log with
+ * Per-slot batches are small, so the loops write through one SharedTransaction (and mark them committed through
+ * one CommittedCalls, a `committed_many` per shard): the batches of every log with
  * work (on all shards) are committed together, a transaction at a time, and each loop's Redis commands go out
  * beside the others' on the shared client (pipelined per shard). Order and exactly-once stay each log's
  * WriterLoop's (a batch only after its predecessor committed, one exactly-once row per log, moved in the shared
@@ -19,8 +21,8 @@ import type { WriterConfig } from '../shared/config.js';
 import { CLUSTER_SLOTS } from '../shared/key-slot.js';
 import { WORKER_GROUP, partitionKeys, type StreamKeys } from '../shared/keys.js';
 import type { Logger } from '../shared/log.js';
-import { LibraryFunction } from '../shared/protocol.js';
 import { sleep } from './backoff.js';
+import { CommittedCalls } from './committed-calls.js';
 import { FailureReporter } from './failure-reporter.js';
 import { SharedTransaction } from './shared-transaction.js';
 import { slotLogsOn } from './slot-logs.js';
@@ -40,8 +42,12 @@ export interface ClusterPartitionsContext {
 /** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
 const TOPOLOGY_CHECK_MS = 1000;
 
-/** `cut` calls the sweep has in flight at once. */
-const SWEEP_CUTS_IN_FLIGHT = 64;
+/**
+ * Logs one `ready` call cuts at most, and lists at most besides those, and logs the sweep names to one `adopt`:
+ * each cut is 3–5 Redis calls inside the function, which holds the shard's lock (every client of the shard
+ * waits) and must end within lock-redis-timeout.
+ */
+const READY_CHUNK = 100;
 
 /** The writer's log of each slot, built once (16384 names; the tags come from key-slot.ts's table). */
 function slotLogs(writer: string): StreamKeys[] {
@@ -71,6 +77,8 @@ export class ClusterPartitions {
   #sweeping: Promise<void> | undefined;
   /** Every log's loop writes through it. */
   readonly #transaction: SharedTransaction;
+  /** Every log's loop calls `committed` through it (one call per shard for the logs of a transaction). */
+  readonly #committed: CommittedCalls;
 
   constructor(ctx: ClusterPartitionsContext) {
     this.#ctx = ctx;
@@ -79,6 +87,7 @@ export class ClusterPartitions {
     this.#logs = slotLogs(ctx.writer.name);
     this.#byStream = new Map(this.#logs.map((keys) => [keys.changes, keys] as const));
     this.#transaction = new SharedTransaction(ctx.options.batchWriter, ctx.options.groupRecords);
+    this.#committed = new CommittedCalls(ctx.client, ctx.options.config.name);
   }
 
   /** Runs until the signal aborts, then waits for the loops in flight; never rejects. */
@@ -103,8 +112,8 @@ export class ClusterPartitions {
         // read per log with batches in flight (thousands under a backlog), and would only list them again.
         if (this.#queued.size < options.clusterActiveLogs) await this.#askReady();
         if (Date.now() - lastSweep >= options.clusterSweepMs) sweepDue = true;
-        // After `ready` (on start its answer cuts most logs with records: the sweep's cuts find them cut). A
-        // change seen while a sweep runs is swept again after it.
+        // Beside the polls (its `adopt` calls take the logs a chunk at a time). A change seen while a sweep runs
+        // is swept again after it.
         if (sweepDue && this.#sweeping === undefined) {
           sweepDue = false;
           lastSweep = Date.now();
@@ -126,46 +135,59 @@ export class ClusterPartitions {
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
 
-  /** The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first). */
+  /**
+   * The logs with batches to commit, as every primary's `ready` lists them (it cuts due ones first), a chunk of
+   * READY_CHUNK logs per call: a node with more is asked again at once, until a round of loops' worth is queued.
+   */
   async #askReady(): Promise<void> {
     const { client, options, writer, signal } = this.#ctx;
     try {
-      const ready = await Promise.all(client.primaries().map((node) => client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs)));
-      for (const stream of ready.flat()) this.#found(stream);
+      await Promise.all(client.primaries().map(async (node) => {
+        for (;;) {
+          const { streams, more } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK);
+          // Again while it brings logs not running or queued yet (those it lists again need nothing).
+          let fresh = 0;
+          for (const stream of streams) if (this.#found(stream)) fresh++;
+          if (!more || fresh === 0 || signal.aborted || this.#queued.size >= options.clusterActiveLogs) break;
+        }
+      }));
       this.#failures.succeeded(`writer ${writer.name} (cluster index)`);
     } catch (error) {
       if (!signal.aborted) this.#failures.failed(error, `writer ${writer.name} (cluster index)`);
     }
   }
 
-  /** Every slot's log with records (open, or cut and not committed) on every primary (slot-logs.ts). */
+  /**
+   * Every slot's log on every primary (slot-logs.ts), named to its node's `adopt` a chunk at a time: their open
+   * records may be unknown to the node's library (they came with a migrated slot, or were counted, or cut, by an
+   * instance before a restart or failover), so `ready` would never cut or list them otherwise. `adopt` takes them
+   * into its index, cuts what is due and lists those with work.
+   */
   async #sweep(): Promise<void> {
-    const { client, writer } = this.#ctx;
+    const { client, writer, options, signal } = this.#ctx;
     let found = 0;
     for (const node of client.primaries()) {
-      if (this.#ctx.signal.aborted) return;
+      if (signal.aborted) return;
       const logs = (await slotLogsOn(client, node, writer.name)).map((keys) => keys.changes);
-      const lengths = await client.lengths(logs);
-      const withRecords = logs.filter((_, index) => lengths[index]! > 0);
-      found += withRecords.length;
-      // Their open records may be unknown to the node's library (they came with a migrated slot, or were
-      // counted by an instance before a restart or failover), so `ready` would never cut them: cut them now,
-      // a chunk of calls in flight at a time.
-      for (let from = 0; from < withRecords.length && !this.#ctx.signal.aborted; from += SWEEP_CUTS_IN_FLIGHT) {
-        const chunk = withRecords.slice(from, from + SWEEP_CUTS_IN_FLIGHT);
-        await Promise.all(chunk.map((stream) => client.callFunction(this.#ctx.options.config.name, LibraryFunction.cut, [stream], ['0'])));
-        for (const stream of chunk) this.#found(stream);
+      found += logs.length;
+      for (let from = 0; from < logs.length && !signal.aborted; from += READY_CHUNK) {
+        const ready = await client.adopt(node, options.config.name, writer.name, options.config.batch.maxDelayMs, logs.slice(from, from + READY_CHUNK));
+        for (const stream of ready) this.#found(stream);
       }
     }
     this.#log.debug({ logs: found }, 'cluster sweep');
   }
 
-  /** A log has work: drain it now, or when a loop is free (unless its loop runs already). */
-  #found(stream: string): void {
-    if (this.#ctx.signal.aborted) return;
-    if (this.#active.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return;
+  /**
+   * A log has work: drain it now, or when a loop is free (unless its loop runs already). Whether that is news
+   * (it was neither running, queued nor resting).
+   */
+  #found(stream: string): boolean {
+    if (this.#ctx.signal.aborted) return false;
+    if (this.#active.has(stream) || this.#queued.has(stream) || (this.#resting.get(stream) ?? 0) > Date.now()) return false;
     if (this.#active.size < this.#ctx.options.clusterActiveLogs) this.#drain(stream);
     else this.#queued.add(stream);
+    return true;
   }
 
   #drain(stream: string): void {
@@ -178,7 +200,7 @@ export class ClusterPartitions {
     const { writer, options, client, signal, report } = this.#ctx;
     const resynced = this.#resynced.has(stream);
     const claimIdleLater = !this.#resting.has(stream);
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, resynced, claimIdleLater });
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, committed: this.#committed, resynced, claimIdleLater });
     const running = loop.run().then(async (committed) => {
       if (signal.aborted) return;
       this.#resynced.add(stream);

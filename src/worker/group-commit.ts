@@ -20,6 +20,7 @@ import type { BatchWriteResult, WriteBatch, WriteOutcome } from './batch-writer.
 import type { CaptureRecord } from './capture-record.js';
 import type { RecordPart } from './record-reader.js';
 import type { ReadPart } from './read-ahead.js';
+import type { CommittedCalls } from './committed-calls.js';
 import type { BatchWrites } from './shared-transaction.js';
 import type { AckMessage, StreamClient } from './redis/stream-client.js';
 import type { StepRetry } from './step-retry.js';
@@ -47,6 +48,8 @@ export interface GroupCommitContext {
   readonly readPart: ReadPart;
   /** Where the parts are written: the batch writer, or a transaction shared with other logs (shared-transaction.ts). */
   readonly writes: BatchWrites;
+  /** How `committed` is called: on the log's keys, or gathered per shard with other slot logs' (committed-calls.ts). */
+  readonly committed?: CommittedCalls;
 }
 
 export class GroupCommit {
@@ -107,7 +110,8 @@ export class GroupCommit {
 
   /** The library's `committed` for one batch: moves the cursor, trims, XACK+XDEL. Idempotent. */
   async markCommitted(descriptor: BatchDescriptor, rows: number): Promise<void> {
-    const { client, options, keys } = this.#ctx;
+    const { client, options, keys, committed } = this.#ctx;
+    if (committed !== undefined) return committed.mark(keys, descriptor.id, descriptor.to, rows);
     await client.callFunction(options.config.name, LibraryFunction.committed, [keys.changes, keys.batches], [descriptor.id, descriptor.to, String(rows)]);
   }
 

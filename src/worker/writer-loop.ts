@@ -31,6 +31,7 @@ import { FailureReporter, failureKind } from './failure-reporter.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadAhead } from './read-ahead.js';
 import { ReplicaWait } from './replica-wait.js';
+import type { CommittedCalls } from './committed-calls.js';
 import type { BatchWrites } from './shared-transaction.js';
 import { RecordReader, type RecordPart } from './record-reader.js';
 import type { StreamClient } from './redis/stream-client.js';
@@ -72,6 +73,8 @@ export interface WriterLoopContext {
    * cluster joins a transaction shared with the writer's other slot logs (shared-transaction.ts).
    */
   readonly writes?: BatchWrites;
+  /** A slot log's loop on a cluster: its `committed` calls gathered per shard with the other logs' (committed-calls.ts). */
+  readonly committed?: CommittedCalls;
 }
 
 /**
@@ -138,7 +141,7 @@ export class WriterLoop {
     this.#retry = new StepRetry({ writer: ctx.writer.name, meta: this.#keys.meta, client: ctx.client, options: ctx.options, signal: ctx.signal, failures: this.#failures });
     const { waitReplicas, waitReplicasTimeoutMs } = ctx.options;
     this.#replicas = waitReplicas > 0 ? new ReplicaWait(ctx.client, this.#keys.meta, { replicas: waitReplicas, timeoutMs: waitReplicasTimeoutMs }) : null;
-    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter });
+    this.#groupCommit = new GroupCommit({ writer: ctx.writer.name, keys: this.#keys, options: ctx.options, client: ctx.client, log: this.#log, retry: this.#retry, readPart, writes: ctx.writes ?? ctx.options.batchWriter, committed: ctx.committed });
   }
 
   /**
@@ -175,7 +178,11 @@ export class WriterLoop {
           } else if (end === 'idle') {
             this.#reader.idle();
             if (this.#ctx.untilIdle === true) {
-              if (this.#held.size === 0 && (await this.#held.readNew()) === 0) break;
+              // Done once nothing is held and no descriptor is new. After committing what its last read took,
+              // when that read took every new one, the loop ends without reading again: a batch cut since is in
+              // the library's ready index, which lists the log again (a read here would cost every slot log a
+              // command for what is rarely there).
+              if (this.#held.size === 0 && ((this.#committedAny && this.#held.readAll) || (await this.#held.readNew()) === 0)) break;
             } else {
               // Blocks until new descriptors come, or until the next offer to `cut` is due.
               const block = Math.min(options.blockMs, Math.max(1, lastCut + cutEvery - Date.now()));

@@ -99,7 +99,7 @@ describe('the library bundle', () => {
     expect(ownCode()).toContain('// gears/index.ts');
   });
 
-  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and eight functions', () => {
+  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and ten functions', () => {
     const { registrations } = loadBundle(exampleConfig);
     expect(registrations.map((r) => [r.kind, r.name, r.prefix])).toEqual([
       ['keyspace', 'PersonsWriteBehind', 'person:'],
@@ -107,7 +107,9 @@ describe('the library bundle', () => {
       ['stream', 'batcher', 'wb:changes:'],
       ['function', 'cut', undefined],
       ['function', 'ready', undefined],
+      ['function', 'adopt', undefined],
       ['function', 'committed', undefined],
+      ['function', 'committed_many', undefined],
       ['function', 'backfill', undefined],
       ['function', 'delete_missing', undefined],
       ['function', 'recapture', undefined],

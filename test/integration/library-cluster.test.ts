@@ -84,7 +84,8 @@ describe('the library on a Redis Cluster', () => {
     const listed = new Set<string>();
     for (const [index, shard] of cluster.shards.entries()) {
       const direct = await server(shard);
-      const streams = (await ready(shard)) as string[];
+      const { streams, more } = await ready(shard);
+      expect(more, `shard ${index}`).toBe(false);
       expect(streams.length, `shard ${index}`).toBeGreaterThan(0);
       for (const stream of streams) {
         expect(await direct.exists(stream), stream).toBe(1);
@@ -122,12 +123,123 @@ describe('the library on a Redis Cluster', () => {
     expect(batches.at(-1)!.message['to']).toBe(after.at(-1)!.id);
     expect(batches.at(-1)!.message['from']).toBe(batches.at(-2)?.message['to'] ?? '0-0');
   });
+
+  it('`ready` with 5,000 due logs on a shard cuts and lists them a chunk per call: every log cut, no call long', async () => {
+    const shard = cluster.shards[1]!;
+    const slots = await slotsOf(shard);
+    // A key in each of 5,000 slots of the shard: 5,000 capture logs with one open record each.
+    const keys: string[] = [];
+    const taken = new Set<number>();
+    for (let i = 0; keys.length < 5000; i++) {
+      const key = `person:chunk${i}`;
+      const slot = keySlot(key);
+      if (!slots.has(slot) || taken.has(slot)) continue;
+      taken.add(slot);
+      keys.push(key);
+    }
+    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((key) => client.hSet(key, 'age', '5')));
+    const direct = await server(shard);
+    const listed = new Set<string>();
+    const durations: number[] = [];
+    for (let more = true; more; ) {
+      const started = performance.now();
+      const answer = await ready(shard, 100);
+      durations.push(performance.now() - started);
+      expect(answer.streams.length).toBeLessThanOrEqual(200);
+      for (const stream of answer.streams) listed.add(stream);
+      more = answer.more;
+      expect(durations.length, 'calls').toBeLessThan(1000);
+    }
+    // At least one call per 100 logs, and none holds the shard's lock for long: a single call cutting every log
+    // takes seconds (3.4–5.2 s for ~3,400 logs in the cluster-drain bench at load average 6–10); with chunks the
+    // longest was 60 ms of 1,348 ms at load average 9. Bounded by a share of the total, which the machine's load
+    // stretches alike, and loosely in ms.
+    expect(durations.length).toBeGreaterThanOrEqual(50);
+    const longest = Math.max(...durations);
+    const total = durations.reduce((sum, ms) => sum + ms, 0);
+    expect(longest, `longest of ${durations.length} calls (total ${total.toFixed(0)} ms)`).toBeLessThan(Math.min(2000, total / 3));
+    // Every log was cut (its last batch ends at its last record) and listed.
+    for (const key of keys) {
+      const log = slotLog(key);
+      const [record] = await direct.xRevRange(log.changes, '+', '-', { COUNT: 1 });
+      const batches = await direct.xRange(log.batches, '-', '+');
+      expect(batches.at(-1)?.message['to'], log.changes).toBe(record!.id);
+      expect(listed.has(log.changes), log.changes).toBe(true);
+    }
+  }, 180_000);
+
+  it('`committed_many` records the batches of its own shard\'s logs as `committed` does, and answers null for a log of another shard', async () => {
+    const key = 'person:many1';
+    await client.hSet(key, 'age', '8');
+    const log = slotLog(key);
+    const owner = cluster.shards[await cluster.ownerOf(keySlot(key))]!;
+    const other = cluster.shards.find((shard) => shard !== owner)!;
+    while ((await ready(owner)).more);
+    const direct = await server(owner);
+    const [descriptor] = await direct.xRevRange(log.batches, '+', '-', { COUNT: 1 });
+    const args = [log.changes, log.batches, descriptor!.id, descriptor!.message['to']!, '1'];
+    const many = async (shard: ClusterShard) => {
+      const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
+      return node.sendCommand(['TFCALL', 'WriteBehind.committed_many', '0', ...args, ...args]);
+    };
+    expect(await many(other)).toEqual([null, null]);
+    expect(await direct.hGet(log.meta, 'committed')).not.toBe(descriptor!.message['to']);
+    expect(await many(owner)).toEqual([descriptor!.message['to'], descriptor!.message['to']]);
+    expect(await direct.hGet(log.meta, 'committed')).toBe(descriptor!.message['to']);
+    // Trimmed through the batch's last record, the descriptor deleted (an earlier test's may remain).
+    expect(await direct.xLen(log.changes)).toBe(0);
+    expect(await direct.xRange(log.batches, descriptor!.id, descriptor!.id)).toEqual([]);
+  });
+
+  it('`adopt` takes the logs the sweep names into the index of a restarted runtime: a batch cut before is listed, open records it never counted are cut at once', async () => {
+    const index = 2;
+    const shard = cluster.shards[index]!;
+    const slots = await slotsOf(shard);
+    const [cutKey, openKey] = Array.from({ length: 1000 }, (_, i) => `person:restart${i}`).filter((key) => slots.has(keySlot(key))).slice(0, 2) as [string, string];
+    await client.hSet(cutKey, 'age', '6');
+    while ((await ready(shard)).more);
+    await client.hSet(openKey, 'age', '7');
+    const direct = await server(shard);
+    const batchesBefore = await direct.xLen(slotLog(openKey).batches);
+    await cluster.restartRuntime(index);
+    await client.close();
+    client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
+    client.on('error', () => undefined);
+    await client.connect();
+    // The new instance's index is empty: the batch cut before the restart is not listed.
+    expect((await ready(shard)).streams).not.toContain(slotLog(cutKey).changes);
+    // maxDelayMs far off: the records the instance did not count are cut at once all the same.
+    const named = await adopt(shard, [slotLog(cutKey).changes, slotLog(openKey).changes], 600_000);
+    expect(named.sort()).toEqual([slotLog(cutKey).changes, slotLog(openKey).changes].sort());
+    const [record] = await direct.xRevRange(slotLog(openKey).changes, '+', '-', { COUNT: 1 });
+    expect(await direct.xLen(slotLog(openKey).batches)).toBe(batchesBefore + 1);
+    expect((await direct.xRevRange(slotLog(openKey).batches, '+', '-', { COUNT: 1 }))[0]!.message['to']).toBe(record!.id);
+    // Listed by the next polls too (it is in the index now).
+    let listedAgain = false;
+    for (let pass = 0; pass < 2 && !listedAgain; pass++) listedAgain = (await ready(shard)).streams.includes(slotLog(cutKey).changes);
+    expect(listedAgain).toBe(true);
+  }, 60_000);
 });
 
-/** `ready` on a shard's primary, through the cluster client's connection to its runtime. */
-async function ready(shard: ClusterShard): Promise<unknown> {
+/** `ready` on a shard's primary (maxDelayMs 0), through the cluster client's connection to its runtime. */
+async function ready(shard: ClusterShard, limit = 1000): Promise<{ more: boolean; streams: string[] }> {
   const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
-  return node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0']);
+  const [more, streams] = (await node.sendCommand(['TFCALL', 'WriteBehind.ready', '0', WRITER, '0', String(limit)])) as [number, string[]];
+  return { more: more === 1, streams };
+}
+
+/** `adopt` of `streams` on a shard's primary (maxDelayMs `maxDelayMs`): those with batches to commit. */
+async function adopt(shard: ClusterShard, streams: readonly string[], maxDelayMs = 0): Promise<string[]> {
+  const node = await client.nodeClient(client.masters.find((master) => master.port === shard.runtime.port)!);
+  return (await node.sendCommand(['TFCALL', 'WriteBehind.adopt', '0', WRITER, String(maxDelayMs), ...streams])) as string[];
+}
+
+/** The slots a shard's server serves (CLUSTER SLOTS). */
+async function slotsOf(shard: ClusterShard): Promise<Set<number>> {
+  const ranges = (await (await server(shard)).sendCommand(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+  const slots = new Set<number>();
+  for (const [from, to, [, port]] of ranges) if (port === shard.runtime.port) for (let slot = from; slot <= to; slot++) slots.add(slot);
+  return slots;
 }
 
 /** The capture trigger's `num_failed` on a shard (TFUNCTION LIST through its runtime). */

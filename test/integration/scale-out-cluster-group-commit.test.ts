@@ -13,9 +13,11 @@ import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
 import { APPLIED_TABLE, CHAOS_PREFIX, CHAOS_TABLE, CHAOS_WRITER, chaosConfig } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess } from '../../bench/support/cli-process.js';
+import { callsBetween, commandCalls } from '../../bench/support/shard-probe.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
-import { partitionKeys } from '../../src/shared/keys.js';
+import { partitionKeys, writerKeys } from '../../src/shared/keys.js';
+import { LibraryFunction } from '../../src/shared/protocol.js';
 import type { BatchWriter } from '../../src/worker/batch-writer.js';
 import { MysqlBatchWriter } from '../../src/worker/mysql/mysql-batch-writer.js';
 import { createMysqlPool } from '../../src/worker/mysql/mysql-pool.js';
@@ -58,8 +60,25 @@ describe('group commit of slot logs on a Redis Cluster', () => {
       },
       close: () => mysql.close(),
     };
-    const connect = () => ClusterStreamClient.connectCluster(h.cluster.shards[0]!.url);
+    // The library's `committed` calls, per log (`committed`) and per shard (`committed_many`).
+    let perLog = 0;
+    let perShard = 0;
+    const connect = async () => {
+      const client = await ClusterStreamClient.connectCluster(h.cluster.shards[0]!.url);
+      const callFunction = client.callFunction.bind(client);
+      const callOnNode = client.callOnNode.bind(client);
+      client.callFunction = (library, fn, keys, args) => {
+        if (fn === LibraryFunction.committed) perLog++;
+        return callFunction(library, fn, keys, args);
+      };
+      client.callOnNode = (node, library, fn, args) => {
+        if (fn === LibraryFunction.committedMany) perShard++;
+        return callOnNode(node, library, fn, args);
+      };
+      return client;
+    };
     const worker = new Worker({ config: chaosConfig(), batchWriter: counting, connectRedis: connect, connectCluster: connect, consumer: 'group' });
+    const callsBefore = await Promise.all(h.servers.map((server) => commandCalls([server])));
     try {
       await worker.start();
       await waitFor('every key in MySQL', async () => (await rowCount(ids)) === ids.length, 30_000, 100);
@@ -74,6 +93,29 @@ describe('group commit of slot logs on a Redis Cluster', () => {
     // Per log there would be one transaction each; shared, a handful.
     expect(committed.length).toBeLessThanOrEqual(logs.size / 4);
     expect(Math.max(...committed.map((streams) => streams.length))).toBeGreaterThan(10);
+    // The logs of a transaction are marked `committed` with a call per shard, not one each.
+    expect(perLog).toBe(0);
+    expect(perShard).toBeGreaterThan(0);
+    expect(perShard).toBeLessThanOrEqual(3 * committed.length);
+    // What a slot log costs its shard (commands the servers ran): the group made once (by the library, at the
+    // log's first cut; not again by the worker), the descriptors read with two XREADGROUPs (own pending, new
+    // ones; none after the commit: the ready index lists the log again if it gets another batch). The shard of
+    // the writer's unpartitioned log `{W}`, whose loop the worker runs beside (legacy-drain.ts, blocking reads
+    // every blockMs), is left out of the reads; its one group is the one more.
+    const legacyShard = await h.cluster.ownerOf(keySlot(writerKeys(CHAOS_WRITER).batches));
+    let groups = 0;
+    let reads = 0;
+    let readLogs = 0;
+    for (const [index, server] of h.servers.entries()) {
+      const calls = new Map(callsBetween(callsBefore[index]!, await commandCalls([server])));
+      groups += calls.get('xgroup|create') ?? 0;
+      if (index === legacyShard) continue;
+      reads += calls.get('xreadgroup') ?? 0;
+      for (const log of logs) if ((await h.cluster.ownerOf(keySlot(log))) === index) readLogs++;
+    }
+    expect(groups).toBeLessThanOrEqual(logs.size + 1);
+    expect(readLogs).toBeGreaterThan(10);
+    expect(reads).toBeLessThanOrEqual(2 * readLogs);
   }, 60_000);
 
   it('exactly-once: a worker SIGKILLed after a shared transaction committed, before `committed`, is replayed without a second application', async () => {

@@ -10,7 +10,7 @@ import { LibraryFunction } from '../../shared/protocol.js';
 import { ClusterTransport } from './cluster-transport.js';
 import { RedisStreamClient, asText } from './redis-stream-client.js';
 import type { LibraryListing } from '../capture-failures.js';
-import type { ClusterClient } from './stream-client.js';
+import type { ClusterClient, ReadyChunk } from './stream-client.js';
 
 export class ClusterStreamClient extends RedisStreamClient implements ClusterClient {
   readonly #cluster: ClusterTransport;
@@ -30,11 +30,29 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     return this.#cluster.primaries();
   }
 
-  /** `ready` on one primary: that node's logs of `writer` with batches to commit, after cutting its due ones. */
-  async ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]> {
+  /**
+   * `ready` on one primary: a chunk of that node's logs of `writer` with batches to commit, after cutting at most
+   * `limit` of its due ones; `more` when the node has more to cut or list (ask again).
+   */
+  async ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk> {
     const fn = `${library}.${LibraryFunction.ready}`;
+    let reply: unknown;
     try {
-      const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs)]);
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit)]);
+    } catch (cause) {
+      throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
+    }
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+      throw new RedisCommandError(`TFCALL ${fn} on ${node} replied ${JSON.stringify(String(reply))}, not [more, [streams]] (a library older than this worker? deploy it again)`, { context: { command: `TFCALL ${fn}` } });
+    }
+    return { more: Number(reply[0]) === 1, streams: (reply[1] as unknown[]).map(String) };
+  }
+
+  /** `adopt` on one primary: takes `streams` (its logs of `writer`) into its ready index; those with batches to commit. */
+  async adopt(node: string, library: string, writer: string, maxDelayMs: number, streams: readonly string[]): Promise<string[]> {
+    const fn = `${library}.${LibraryFunction.adopt}`;
+    try {
+      const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), ...streams]);
       return Array.isArray(reply) ? reply.map(String) : [];
     } catch (cause) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
@@ -50,6 +68,22 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
         throw new RedisCommandError(`TFUNCTION LIST on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: 'TFUNCTION LIST' } });
       }
     });
+  }
+
+  nodeOf(key: string): string | undefined {
+    return this.#cluster.nodeOf(key);
+  }
+
+  async callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]> {
+    const name = `${library}.${fn}`;
+    let reply: unknown;
+    try {
+      reply = await this.#cluster.sendToNode(node, ['TFCALL', name, '0', ...args]);
+    } catch (cause) {
+      throw new RedisCommandError(`TFCALL ${name} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${name}` } });
+    }
+    if (!Array.isArray(reply)) throw new RedisCommandError(`TFCALL ${name} on ${node} replied ${JSON.stringify(String(reply))}, not an array`, { context: { command: `TFCALL ${name}` } });
+    return reply.map((item) => (item === null ? null : String(item)));
   }
 
   /** Who serves which slots, as one node's `CLUSTER SLOTS` says (`<from>-<to>@<host:port>` ranges): to compare. */
@@ -68,11 +102,6 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
       for (const key of reply[1]) found.push(String(key));
     } while (cursor !== '0');
     return found;
-  }
-
-  /** XLEN of each stream, in order (0 for a missing one), each on its shard, pipelined per node. */
-  async lengths(streams: readonly string[]): Promise<number[]> {
-    return Promise.all(streams.map(async (stream) => Number(await this.send(['XLEN', stream]))));
   }
 }
 

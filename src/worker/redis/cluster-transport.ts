@@ -9,6 +9,7 @@
 import { MultiErrorReply, createCluster } from 'redis';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
+import { keySlot } from '../../shared/key-slot.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { keySlot } from '../../shared/key-slot.js';
 import { BUFFERS } from './node-transport.js';
@@ -60,6 +61,11 @@ export class ClusterTransport implements RedisTransport {
   /** The primaries as the topology last seen names them (`host:port`). */
   primaries(): string[] {
     return this.#cluster.masters.map((node) => node.address);
+  }
+
+  /** The primary (`host:port`) serving `key`'s slot as the topology last seen says, if known. */
+  nodeOf(key: string): string | undefined {
+    return this.#cluster.slots[keySlot(key)]?.master.address;
   }
 
   /** One command to one primary (`host:port` from primaries()), for keyless calls that each node answers for itself. */

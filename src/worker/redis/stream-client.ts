@@ -59,16 +59,26 @@ export interface StreamClient {
   destroy(): void;
 }
 
+/** One answer of the library's `ready`: logs with batches to commit, and whether the node has more to cut or list. */
+export interface ReadyChunk {
+  readonly streams: readonly string[];
+  readonly more: boolean;
+}
+
 /** What the worker on a Redis Cluster asks besides the stream commands (cluster-stream-client.ts). */
 export interface ClusterClient extends StreamClient {
   /** The primaries (`host:port`) as the topology last seen names them. */
   primaries(): string[];
-  /** The library's `ready` on one primary: its logs of `writer` with batches to commit, after cutting due ones. */
-  ready(node: string, library: string, writer: string, maxDelayMs: number): Promise<string[]>;
+  /** The library's `ready` on one primary: a chunk of its logs of `writer` with batches to commit, after cutting due ones. */
+  ready(node: string, library: string, writer: string, maxDelayMs: number, limit: number): Promise<ReadyChunk>;
+  /** The library's `adopt` on one primary: `streams` (its logs of `writer`) into its ready index; those with batches to commit. */
+  adopt(node: string, library: string, writer: string, maxDelayMs: number, streams: readonly string[]): Promise<string[]>;
+  /** The primary (`host:port`) that serves `key`'s slot as the topology last seen says, if known. */
+  nodeOf(key: string): string | undefined;
+  /** TFCALL <library>.<fn> 0 <args> on one primary; the reply as an array of texts (or nulls). */
+  callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]>;
   /** Slot ownership as one node sees it, in a form to compare with an earlier reading. */
   slotOwners(): Promise<string>;
   /** The streams on one primary whose names match `pattern` (a glob). */
   scanStreams(node: string, pattern: string): Promise<string[]>;
-  /** XLEN of each stream, in order, each on its shard. */
-  lengths(streams: readonly string[]): Promise<number[]>;
 }
