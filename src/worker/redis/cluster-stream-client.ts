@@ -103,6 +103,11 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     } while (cursor !== '0');
     return found;
   }
+
+  /** XLEN of each stream, in order (0 for a missing one), each on its shard, pipelined per node. */
+  async lengths(streams: readonly string[]): Promise<number[]> {
+    return Promise.all(streams.map(async (stream) => Number(await this.send(['XLEN', stream]))));
+  }
 }
 
 /** Whether the Redis at `url` is a node of a Redis Cluster (`INFO cluster` says `cluster_enabled:1`). */

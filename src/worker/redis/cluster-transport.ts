@@ -11,7 +11,6 @@ import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { keySlot } from '../../shared/key-slot.js';
 import { redactUrl } from '../../shared/redact-url.js';
-import { keySlot } from '../../shared/key-slot.js';
 import { BUFFERS } from './node-transport.js';
 import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
@@ -90,10 +89,6 @@ export class ClusterTransport implements RedisTransport {
       if (cause instanceof MultiErrorReply) return cause.replies as unknown as Array<RawReply | Error>;
       throw cause;
     }
-  }
-
-  nodeOf(key: string): string {
-    return this.#cluster.getSlotMaster(keySlot(key)).address;
   }
 
   isReady(): boolean {

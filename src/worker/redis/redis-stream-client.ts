@@ -149,7 +149,7 @@ export class RedisStreamClient implements StreamClient {
   async waitForReplicas(key: string, field: string, replicas: number, timeoutMs: number): Promise<{ readonly acknowledged: number; readonly node: string }> {
     // Sent together: the cluster client keeps one connection per node, and both go to the node of `key`.
     const [, acknowledged] = await Promise.all([this.send(['HINCRBY', key, field, '1']), this.send(['WAIT', String(replicas), String(timeoutMs)], key)]);
-    return { acknowledged: Number(acknowledged), node: this.#transport.nodeOf(key) };
+    return { acknowledged: Number(acknowledged), node: this.#transport.nodeOf(key) ?? `the shard of ${key}` };
   }
 
   async acknowledge(acks: readonly AckMessage[], ttlSeconds: number): Promise<void> {

@@ -17,8 +17,8 @@ export interface RedisTransport {
   frame(args: CommandArgs, key: string): Promise<Buffer>;
   /** Commands whose key is their second argument, in one round trip per node; rejects when one failed. */
   pipeline(commands: ReadonlyArray<CommandArgs>): Promise<void>;
-  /** The node (`host:port`) that serves `key`, as last seen: for messages. */
-  nodeOf(key: string): string;
+  /** The node (`host:port`) that serves `key`, as last seen (undefined while the topology does not say). */
+  nodeOf(key: string): string | undefined;
   /** False while a connection is down (commands wait for it to come back). */
   isReady(): boolean;
   /** Waits for the replies still due, then closes. */

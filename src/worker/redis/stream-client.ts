@@ -81,4 +81,6 @@ export interface ClusterClient extends StreamClient {
   slotOwners(): Promise<string>;
   /** The streams on one primary whose names match `pattern` (a glob). */
   scanStreams(node: string, pattern: string): Promise<string[]>;
+  /** XLEN of each stream, in order, each on its shard. */
+  lengths(streams: readonly string[]): Promise<number[]>;
 }
