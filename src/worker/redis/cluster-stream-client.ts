@@ -8,6 +8,7 @@ import { RedisCommandError, errorMessage } from '../../shared/errors.js';
 import { connectRedis } from '../../shared/redis-connect.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { ClusterTransport } from './cluster-transport.js';
+import { nodeCallError } from './node-call-error.js';
 import { RedisStreamClient, asText } from './redis-stream-client.js';
 import type { LibraryListing } from '../capture-failures.js';
 import type { ClusterClient, ReadyChunk } from './stream-client.js';
@@ -40,7 +41,7 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     try {
       reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), String(limit)]);
     } catch (cause) {
-      throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
+      throw nodeCallError(fn, node, cause);
     }
     if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
       throw new RedisCommandError(`TFCALL ${fn} on ${node} replied ${JSON.stringify(String(reply))}, not [more, [streams]] (a library older than this worker? deploy it again)`, { context: { command: `TFCALL ${fn}` } });
@@ -55,7 +56,7 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
       const reply = await this.#cluster.sendToNode(node, ['TFCALL', fn, '0', writer, String(maxDelayMs), ...streams]);
       return Array.isArray(reply) ? reply.map(String) : [];
     } catch (cause) {
-      throw new RedisCommandError(`TFCALL ${fn} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${fn}` } });
+      throw nodeCallError(fn, node, cause);
     }
   }
 
@@ -80,7 +81,7 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     try {
       reply = await this.#cluster.sendToNode(node, ['TFCALL', name, '0', ...args]);
     } catch (cause) {
-      throw new RedisCommandError(`TFCALL ${name} on ${node} failed: ${errorMessage(cause)}`, { cause, context: { command: `TFCALL ${name}` } });
+      throw nodeCallError(name, node, cause);
     }
     if (!Array.isArray(reply)) throw new RedisCommandError(`TFCALL ${name} on ${node} replied ${JSON.stringify(String(reply))}, not an array`, { context: { command: `TFCALL ${name}` } });
     return reply.map((item) => (item === null ? null : String(item)));
