@@ -25,6 +25,7 @@ import { isClusterNode, warnUnlessAnnounced } from './cluster/cluster-mode.js';
 import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
+import { untilRoleSettled } from './replication/settled-role.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -119,6 +120,8 @@ export class Runtime extends EventEmitter {
       const limits = await readRequestLimits(control);
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);
+      // A restarted primary may be about to become a replica: its role is asked once the cluster settled it.
+      if (clusterMode) await untilRoleSettled(control, log);
       const role = await roleAtStart(control, log);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 

@@ -31,6 +31,8 @@ export interface RuntimeClusterOptions {
   readonly nodeTimeoutMs?: number;
   /** More redis-server arguments for every node, e.g. `['--enable-debug-command', 'yes']`. */
   readonly serverArgs?: readonly string[];
+  /** An append-only file per node, so a redis-server restarted after a SIGKILL keeps its data. @defaultValue false */
+  readonly appendonly?: boolean;
 }
 
 export interface RuntimeCluster {
@@ -61,6 +63,7 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
       // An explicit bus port: the default (port + 10000) may fall outside the port range for ephemeral ports.
       const busPort = await findFreePort();
       const server = await startRedisServer({
+        appendonly: options.appendonly ?? false,
         extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
           '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), ...(options.serverArgs ?? [])],
       });

@@ -108,6 +108,9 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     };
     const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
+    // A cluster replica redirects reads (MOVED) unless the connection says READONLY: the store it restores from
+    // at start is its primary's, replicated there (docs/runtime.md, replicas and failover).
+    if (options.clusterMode === true && options.replica === true) syncRedis.call(['READONLY']);
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
     const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
     host.#primary = options.replica !== true;
