@@ -1,8 +1,8 @@
 /**
  * ReconcileRedis on a Redis Cluster. The library captures each key into its slot's log on the key's shard
  * (`wb:changes:<w>:<slot>/16384:{tag}`, docs/scale-out.md), so here:
- * - a scan steps through every primary at once, the cursor holding each primary's own SCAN cursor
- *   (cluster-scan-cursor.ts);
+ * - a scan goes over every primary in turn (in address order), the cursor naming the primary and its own SCAN
+ *   cursor (`<host:port>/<cursor>`);
  * - a re-capture calls the library once per slot, with that slot's log and keys (a call's keys must be in one
  *   slot), each on its shard, all of a page in flight at once;
  * - images are read per slot in one MULTI with the slot log's last id; the writer's `{w}` log (a backlog the
@@ -14,7 +14,6 @@ import { partitionKeys, type StreamKeys } from '../shared/keys.js';
 import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { SCAN_DONE, formatClusterCursor, interleave, parseClusterCursor } from './cluster-scan-cursor.js';
 import { addCounts, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -43,17 +42,21 @@ export class ClusterReconcileRedis implements ReconcileRedis {
   }
 
   /**
-   * One SCAN step on every primary whose scan is not done, all at once, so that every shard works: the cursor
-   * holds each primary's own (cluster-scan-cursor.ts), and the keys come the primaries' in turn.
+   * One SCAN step on the primary the cursor names ('0': the first one); when that primary's scan is done the
+   * cursor moves to the next primary, and after the last it is '0'. A cursor naming a node that is no longer a
+   * primary (a failover since it was stored) starts over at the first: a replica's SCAN cursors are not the
+   * old primary's.
    */
   async scan(cursor: string, pattern: string, count: number): Promise<{ cursor: string; keys: string[] }> {
-    const positions = parseClusterCursor(cursor, this.#primaries());
-    const steps = await Promise.all([...positions].filter(([, at]) => at !== SCAN_DONE).map(async ([node, at]) => {
-      const [next, keys] = (await this.#send(['SCAN', at, 'MATCH', pattern, 'COUNT', String(count), 'TYPE', 'hash'], undefined, node)) as [Buffer, Buffer[]];
-      positions.set(node, String(next) === '0' ? SCAN_DONE : String(next));
-      return keys.map(String);
-    }));
-    return { cursor: formatClusterCursor(positions), keys: interleave(steps) };
+    const primaries = this.#primaries();
+    const at = cursor.lastIndexOf('/');
+    let node = at < 0 ? primaries[0]! : cursor.slice(0, at);
+    let nodeCursor = at < 0 ? '0' : cursor.slice(at + 1);
+    if (!primaries.includes(node)) [node, nodeCursor] = [primaries[0]!, '0'];
+    const [next, keys] = (await this.#send(['SCAN', nodeCursor, 'MATCH', pattern, 'COUNT', String(count), 'TYPE', 'hash'], undefined, node)) as [Buffer, Buffer[]];
+    const following = primaries[primaries.indexOf(node) + 1];
+    const nextCursor = String(next) !== '0' ? `${node}/${String(next)}` : following === undefined ? '0' : `${following}/0`;
+    return { cursor: nextCursor, keys: keys.map(String) };
   }
 
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {

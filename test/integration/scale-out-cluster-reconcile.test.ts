@@ -73,7 +73,7 @@ describe('backfill and verify on a Redis Cluster', () => {
     expect(worker.isRunning(), worker.tail()).toBe(true);
   }, 120_000);
 
-  it('an interrupted backfill stores the SCAN cursor of every primary, all scanned at once, and a second run resumes each where it stopped', async () => {
+  it('an interrupted backfill stores the primary it was scanning with its cursor, and a second run resumes there', async () => {
     // New images nothing captured: only a backfill that covers every shard brings every row to version 9.
     const ids = Array.from({ length: KEYS }, (_, i) => 1000 + i);
     for (const [shard, direct] of h.servers.entries()) {
@@ -82,8 +82,7 @@ describe('backfill and verify on a Redis Cluster', () => {
       });
     }
     const controller = new AbortController();
-    // --rate 20: SCAN steps of COUNT 20, so each primary's scan takes several steps.
-    const options = { writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, config: configFile, rate: 20, restart: true };
+    const options = { writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, config: configFile, rate: 100, restart: true };
     const first = runBackfill(options, controller.signal, quiet);
     await waitFor('a first SCAN step', async () => {
       const state = await h.client.hGetAll(`wb:backfill:{${CHAOS_WRITER}}`);
@@ -93,10 +92,9 @@ describe('backfill and verify on a Redis Cluster', () => {
     const interrupted = await first;
     expect(interrupted.interrupted).toBe(true);
     const primaries = h.cluster.shards.map((shard) => new URL(shard.url).host);
-    // One step was taken on every primary at once: each is named with a cursor past its start.
-    const positions = interrupted.state.cursor.split(',').map((entry) => entry.split('/'));
-    expect(positions.map(([node]) => node).sort()).toEqual([...primaries].sort());
-    for (const [, cursor] of positions) expect(cursor).toMatch(/^[1-9]\d*$/);
+    const [node, cursor] = interrupted.state.cursor.split('/');
+    expect(primaries).toContain(node);
+    expect(cursor).toMatch(/^\d+$/);
     expect(interrupted.state.scanned).toBeLessThan(KEYS);
 
     const resumed = await runBackfill({ ...options, restart: false, rate: 2000 }, undefined, quiet);
