@@ -33,6 +33,7 @@ import type { ReleaseLock } from './execution-lock.js';
 import { clientReplyMode, route, type Route } from './router.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import type { TriggerScheduler } from './trigger-scheduler.js';
+import type { TriggerWindows } from '../replication/trigger-windows.js';
 import { isPushFrame, UpstreamLink } from './upstream-link.js';
 
 export interface ClientConnectionDeps {
@@ -43,6 +44,8 @@ export interface ClientConnectionDeps {
   readonly control: RedisConnection;
   /** The runtime's own connections and channels, kept out of what clients see and kill. */
   readonly ownTraffic: OwnTraffic;
+  /** The trigger windows that replication pipes hold back (replication/trigger-windows.ts). */
+  readonly windows: TriggerWindows;
   /** redis-server's protocol limits, as read at start. */
   readonly limits: () => RequestLimits;
   readonly log: Logger;
@@ -240,7 +243,7 @@ export class ClientConnection {
         return;
       case 'replication':
         this.#commands.length = 0;
-        return pipeReplication(this.#client, this.#upstream, () => this.#client.off('data', this.#onData), command.raw);
+        return pipeReplication(this.#client, this.#upstream, () => this.#client.off('data', this.#onData), command.raw, command.args, this.#deps.windows);
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':

@@ -1,0 +1,169 @@
+/**
+ * A replica that replicates through the primary's runtime receives a trigger window whole or not at all, as on
+ * Redis Stack, where a keyspace trigger's writes replicate inside one MULTI/EXEC with the command that fired it
+ * (docs/runtime.md, replicas and failover). The runtime runs in its own process: the trigger spins in it, and
+ * the test must look at the replica meanwhile.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { CLI } from '../helpers/cli.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
+
+/** The trigger spins 300 ms (under the 3000 ms lock timeout given below) before its own write. */
+const LIBRARY = `#!js api_version=1.0 name=replwindow
+redis.registerKeySpaceTrigger('slow', 'rw:', (client, data) => {
+  // Only the client's write: the test's EXISTS on the primary raises keymiss events too.
+  if (data.event !== 'hset') return;
+  const end = Date.now() + 300;
+  while (Date.now() < end) {}
+  client.call('xadd', 'rwlog', '*', 'key', data.key);
+});`;
+
+type Client = ReturnType<typeof createClient>;
+
+const servers: RedisServer[] = [];
+const children: ChildProcess[] = [];
+const clients: Client[] = [];
+
+async function connect(url: string): Promise<Client> {
+  const client = createClient({ url });
+  client.on('error', () => undefined);
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+async function startCliRuntime(redisUrl: string): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', '--lock-timeout', '3000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (redis:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`runtime exited with ${code}: ${output}`)));
+  });
+}
+
+function info(text: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)\\r?$`, 'm').exec(text)?.[1]?.trim();
+}
+
+/** The write `key` and how many captures the replica holds, read atomically. */
+async function writeAndCaptures(replica: Client, key: string): Promise<[number, number]> {
+  const [exists, captured] = (await replica.multi().exists(key).xLen('rwlog').exec()) as unknown as [number, number];
+  return [exists, captured];
+}
+
+/**
+ * Fires the slow trigger with `key` and watches the replica all through the window: it never holds the write
+ * without its capture; afterwards it holds both.
+ */
+async function firesWindowWhole(writer: Client, primary: Client, replica: Client, key: string): Promise<void> {
+  const capturedBefore = await primary.xLen('rwlog');
+  const write = writer.hSet(key, 'f', 'v');
+  await until(() => primary.exists(key), (n) => n === 1, 5_000, 5);
+  const torn: [number, number][] = [];
+  let done = false;
+  void write.finally(() => (done = true));
+  while (!done) {
+    const seen = await writeAndCaptures(replica, key);
+    if (seen[0] === 1 && seen[1] === capturedBefore) torn.push(seen);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await write;
+  expect(torn, 'the replica held the write without its capture').toEqual([]);
+  expect(await until(() => writeAndCaptures(replica, key), ([exists]) => exists === 1)).toEqual([1, capturedBefore + 1]);
+}
+
+async function offsetsSettled(primary: Client, replica: Client): Promise<void> {
+  await until(
+    async () => [info(await primary.info('replication'), 'master_repl_offset'), info(await replica.info('replication'), 'master_repl_offset')],
+    ([onPrimary, onReplica]) => onPrimary !== undefined && onPrimary === onReplica,
+  );
+}
+
+let runtimeUrl: string;
+let primaryServer: RedisServer;
+let replicaServer: RedisServer;
+let primary: Client;
+let replica: Client;
+let writer: Client;
+
+beforeAll(async () => {
+  primaryServer = await startRedisServer();
+  replicaServer = await startRedisServer();
+  servers.push(primaryServer, replicaServer);
+  runtimeUrl = await startCliRuntime(primaryServer.url);
+  writer = await connect(runtimeUrl);
+  expect(await writer.sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
+  primary = await connect(primaryServer.url);
+  replica = await connect(replicaServer.url);
+  await replica.sendCommand(['REPLICAOF', '127.0.0.1', new URL(runtimeUrl).port]);
+  await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'up');
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => undefined);
+  for (const child of children) child.kill('SIGTERM');
+  for (const server of servers) await server.stop();
+}, 30_000);
+
+describe('a replica through the runtime (diskless full resync first)', () => {
+  it("never holds a trigger's client write without the trigger's own write, and holds both after the window", async () => {
+    await firesWindowWhole(writer, primary, replica, 'rw:1');
+    await offsetsSettled(primary, replica);
+  }, 30_000);
+
+  it('receives a write that fires nothing at once, and WAIT 1 counts it', async () => {
+    const started = Date.now();
+    await writer.set('plain', 'v');
+    await until(() => replica.get('plain'), (v) => v === 'v', 5_000, 5);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await writer.hSet('rw:2', 'f', 'v');
+    expect(await writer.sendCommand(['WAIT', '1', '5000'])).toBe(1);
+    await offsetsSettled(primary, replica);
+  }, 30_000);
+
+  it('counts offsets right after a partial resync (+CONTINUE)', async () => {
+    const partialBefore = Number(info(await primary.info('stats'), 'sync_partial_ok'));
+    await primary.sendCommand(['CLIENT', 'KILL', 'TYPE', 'replica']);
+    await until(() => primary.info('stats'), (text) => Number(info(text, 'sync_partial_ok')) > partialBefore);
+    await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'up');
+    await offsetsSettled(primary, replica);
+    await firesWindowWhole(writer, primary, replica, 'rw:3');
+    await offsetsSettled(primary, replica);
+  }, 30_000);
+
+  it('counts offsets right after a disk-based full resync ($<len> payload)', async () => {
+    await primary.configSet('repl-diskless-sync', 'no');
+    const fullBefore = Number(info(await primary.info('stats'), 'sync_full'));
+    // Promoted, the replica takes a new replid, which the primary does not know: it must resync in full.
+    await replica.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    await replica.set('diverged', '1');
+    await replica.sendCommand(['REPLICAOF', '127.0.0.1', new URL(runtimeUrl).port]);
+    await until(() => primary.info('stats'), (text) => Number(info(text, 'sync_full')) > fullBefore);
+    await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'up');
+    await offsetsSettled(primary, replica);
+    await firesWindowWhole(writer, primary, replica, 'rw:4');
+    await offsetsSettled(primary, replica);
+  }, 60_000);
+
+  it('leaves the replica with neither the write nor its capture when the primary dies mid-window', async () => {
+    const capturedBefore = await primary.xLen('rwlog');
+    const write = writer.hSet('rw:killed', 'f', 'v').catch(() => 'failed');
+    await until(() => primary.exists('rw:killed'), (n) => n === 1, 5_000, 5);
+    await primaryServer.kill();
+    await write;
+    await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'down');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await writeAndCaptures(replica, 'rw:killed')).toEqual([0, capturedBefore]);
+  }, 30_000);
+});
