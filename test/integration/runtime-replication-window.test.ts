@@ -14,14 +14,17 @@ import { until } from '../helpers/until.js';
 /** The trigger spins 300 ms (under the 3000 ms lock timeout given below) before its own write. */
 const LIBRARY = `#!js api_version=1.0 name=replwindow
 redis.registerKeySpaceTrigger('slow', 'rw:', (client, data) => {
-  // Only the client's write: the test's EXISTS on the primary raises keymiss events too.
-  if (data.event !== 'hset') return;
+  // Only the client's writes: the test's EXISTS on the primary raises keymiss events too.
+  if (data.event !== 'hset' && data.event !== 'set') return;
   const end = Date.now() + 300;
   while (Date.now() < end) {}
   client.call('xadd', 'rwlog', '*', 'key', data.key);
 });`;
 
 type Client = ReturnType<typeof createClient>;
+
+/** A value whose reply takes the runtime many event-loop turns to read. */
+const BIG = 20_000_000;
 
 const servers: RedisServer[] = [];
 const children: ChildProcess[] = [];
@@ -106,6 +109,7 @@ beforeAll(async () => {
   expect(await writer.sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
   primary = await connect(primaryServer.url);
   replica = await connect(replicaServer.url);
+  await primary.set('rw:big', 'x'.repeat(BIG));
   await replica.sendCommand(['REPLICAOF', '127.0.0.1', new URL(runtimeUrl).port]);
   await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'up');
 }, 60_000);
@@ -120,6 +124,25 @@ describe('a replica through the runtime (diskless full resync first)', () => {
   it("never holds a trigger's client write without the trigger's own write, and holds both after the window", async () => {
     await firesWindowWhole(writer, primary, replica, 'rw:1');
     await offsetsSettled(primary, replica);
+  }, 30_000);
+
+  it("never holds it either when the write's reply is slow to come back (the runtime reads the stream meanwhile)", async () => {
+    // SET … GET replies with the 20 MB old value: the runtime reads that reply over many event-loop turns, during
+    // which the replication stream (the short SET) arrives; then the trigger spins 300 ms.
+    const capturedBefore = await primary.xLen('rwlog');
+    const write = writer.sendCommand(['SET', 'rw:big', 'small', 'GET']);
+    const torn: [number, number][] = [];
+    let done = false;
+    void write.finally(() => (done = true));
+    while (!done) {
+      const [length, captured] = (await replica.multi().strLen('rw:big').xLen('rwlog').exec()) as unknown as [number, number];
+      if (length === 5 && captured === capturedBefore) torn.push([length, captured]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(((await write) as unknown as string).length).toBe(BIG);
+    expect(torn, 'the replica held the write without its capture').toEqual([]);
+    expect(await until(() => replica.xLen('rwlog'), (n) => n === capturedBefore + 1)).toBe(capturedBefore + 1);
+    expect(await replica.get('rw:big')).toBe('small');
   }, 30_000);
 
   it('receives a write that fires nothing at once, and WAIT 1 counts it', async () => {
@@ -157,13 +180,18 @@ describe('a replica through the runtime (diskless full resync first)', () => {
   }, 60_000);
 
   it('leaves the replica with neither the write nor its capture when the primary dies mid-window', async () => {
-    const capturedBefore = await primary.xLen('rwlog');
-    const write = writer.hSet('rw:killed', 'f', 'v').catch(() => 'failed');
-    await until(() => primary.exists('rw:killed'), (n) => n === 1, 5_000, 5);
+    // The slow reply again, so that the stream of the write reaches the runtime before the trigger spins.
+    await primary.set('rw:big', 'x'.repeat(BIG));
+    await until(() => replica.strLen('rw:big'), (length) => length === BIG);
+    const capturedBefore = await until(() => primary.xLen('rwlog'), (n) => n > 0);
+    await until(() => replica.xLen('rwlog'), (n) => n === capturedBefore);
+    const write = writer.sendCommand(['SET', 'rw:big', 'small', 'GET']).catch(() => 'failed');
+    await until(() => primary.strLen('rw:big'), (length) => length === 5, 5_000, 5);
     await primaryServer.kill();
     await write;
     await until(() => replica.info('replication'), (text) => info(text, 'master_link_status') === 'down');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await writeAndCaptures(replica, 'rw:killed')).toEqual([0, capturedBefore]);
+    const [length, captured] = (await replica.multi().strLen('rw:big').xLen('rwlog').exec()) as unknown as [number, number];
+    expect([length, captured]).toEqual([BIG, capturedBefore]);
   }, 30_000);
 });
