@@ -20,6 +20,7 @@ import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
 import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
+import { TriggerWindows } from './replication/trigger-windows.js';
 import { ClusterGearsHost } from './cluster/cluster-gears-host.js';
 import { isClusterNode, warnUnlessAnnounced } from './cluster/cluster-mode.js';
 import { PeerRuntimes } from './cluster/peer-runtimes.js';
@@ -163,7 +164,11 @@ export class Runtime extends EventEmitter {
       await host.restore();
       replication?.start();
 
-      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, log };
+      // Replicas through this runtime receive a trigger window whole (docs/runtime.md, replicas and failover).
+      const windows = new TriggerWindows(control, log.child({ component: 'replication' }));
+      scheduler.lock.useWindows(windows);
+      closers.push({ name: 'trigger windows', close: async () => windows.close() });
+      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);

@@ -34,6 +34,7 @@ import type { ReleaseLock } from './execution-lock.js';
 import { clientReplyMode, route, type Route } from './router.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import type { TriggerScheduler } from './trigger-scheduler.js';
+import type { TriggerWindows } from '../replication/trigger-windows.js';
 import { isPushFrame, UpstreamLink } from './upstream-link.js';
 
 export interface ClientConnectionDeps {
@@ -44,6 +45,8 @@ export interface ClientConnectionDeps {
   readonly control: RedisConnection;
   /** The runtime's own connections and channels, kept out of what clients see and kill. */
   readonly ownTraffic: OwnTraffic;
+  /** The trigger windows that replication pipes hold back (replication/trigger-windows.ts). */
+  readonly windows: TriggerWindows;
   /** redis-server's protocol limits, as read at start. */
   readonly limits: () => RequestLimits;
   readonly log: Logger;
@@ -246,7 +249,7 @@ export class ClientConnection {
         return pipeReplication(this.#client, this.#upstream, () => {
           this.#client.off('data', this.#onData);
           this.#output.writeNow(); // the earlier replies, before the pipe's bytes
-        }, command.raw);
+        }, command.raw, command.args, this.#deps.windows);
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':

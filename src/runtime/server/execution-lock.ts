@@ -13,6 +13,17 @@
  */
 export type ReleaseLock = () => void;
 
+/** A trigger window (replication/trigger-windows.ts): `ready` must settle before the holder sends anything. */
+export interface TriggerWindow {
+  readonly ready: Promise<void> | null;
+  close(): void;
+}
+
+/** Told of every exclusive hold: each is a trigger window for the replicas (null: nothing to track). */
+export interface WindowGate {
+  open(): TriggerWindow | null;
+}
+
 type LockMode = 'shared' | 'exclusive';
 
 interface Waiter {
@@ -35,10 +46,16 @@ export class ExecutionLock {
   #sharedAdmitted = false;
   readonly #waiters: Waiter[] = [];
   #sharedDrained: (() => void)[] = [];
+  #windows: WindowGate | undefined;
+
+  /** Each exclusive hold from now on opens a trigger window on `windows`, closed at its release. */
+  useWindows(windows: WindowGate): void {
+    this.#windows = windows;
+  }
 
   /** Acquires the lock alone: resolves once every earlier holder has released it. */
-  exclusive(): Promise<ReleaseLock> {
-    return this.#acquire('exclusive');
+  async exclusive(): Promise<ReleaseLock> {
+    return this.#windowed(await this.#acquire('exclusive'));
   }
 
   /** Acquires the lock alongside other shared holders, behind any exclusive holder or earlier waiter. */
@@ -52,7 +69,12 @@ export class ExecutionLock {
    * sent to a busy redis-server (it is refused with BUSY, or waits on the server), instead of waiting for a lock
    * that the busy script holds.
    */
-  exclusiveOrAside(): Promise<Hold> {
+  async exclusiveOrAside(): Promise<Hold> {
+    const hold = await this.#exclusiveOrAside();
+    return hold.aside ? hold : { release: await this.#windowed(hold.release), aside: false };
+  }
+
+  #exclusiveOrAside(): Promise<Hold> {
     if (this.#exclusiveHeld && this.#sharedAdmitted) return Promise.resolve({ release: this.#take('shared'), aside: true });
     if (this.#waiters.length === 0 && this.#canGrant('exclusive')) return Promise.resolve({ release: this.#take('exclusive'), aside: false });
     return new Promise((resolve) =>
@@ -62,6 +84,17 @@ export class ExecutionLock {
         grantAside: () => resolve({ release: this.#take('shared'), aside: true }),
       }),
     );
+  }
+
+  /** An exclusive hold as a trigger window: it starts once the window may, and closes the window before the release. */
+  async #windowed(release: ReleaseLock): Promise<ReleaseLock> {
+    const window = this.#windows?.open() ?? null;
+    if (window === null) return release;
+    if (window.ready !== null) await window.ready;
+    return () => {
+      window.close();
+      release();
+    };
   }
 
   /**

@@ -4,21 +4,108 @@
  * ways: the RDB payload (`$<len>\r\n` with no trailing CRLF) and the replication stream are not replies to
  * frame, and the runtime has nothing to add to them (the primary's runtime fired the triggers of those writes
  * already; the replica's runtime fires none, docs/runtime.md).
+ *
+ * One thing it does hold back: the command stream of a trigger window still open or not yet confirmed
+ * (replication/trigger-windows.ts), so that the replica receives a client's write and its triggers' writes
+ * together, or neither if the primary dies in between. The offsets come from replication/replication-stream.ts;
+ * a SYNC, whose offsets are unknown, is piped as it comes.
  */
 import type { Socket } from 'node:net';
+import { ReplicationStream } from '../replication/replication-stream.js';
+import type { TriggerWindows } from '../replication/trigger-windows.js';
 import type { UpstreamLink } from './upstream-link.js';
 
 /**
- * Sends `raw` (the SYNC or PSYNC) and pipes the two sockets from then on. `stopReading` detaches the client
- * socket's request parser and writes out the earlier replies still gathered; anything the client sent after
- * the command is lost, as a replica sends nothing before the sync payload arrives.
+ * Sends `raw` (the SYNC or PSYNC, whose words are `command`) and pipes the two sockets from then on.
+ * `stopReading` detaches the client socket's request parser and writes out the earlier replies still gathered;
+ * anything the client sent after the command is lost, as a replica sends nothing before the sync payload arrives.
  */
-export async function pipeReplication(client: Socket, link: UpstreamLink, stopReading: () => void, raw: Buffer): Promise<void> {
+export async function pipeReplication(
+  client: Socket,
+  link: UpstreamLink,
+  stopReading: () => void,
+  raw: Buffer,
+  command: readonly Buffer[],
+  windows: TriggerWindows,
+): Promise<void> {
   await link.drained();
   stopReading();
   const upstream = link.detach();
-  // pipe(), not write() per chunk: an RDB payload faster than the replica reads it must not pile up in memory.
-  upstream.pipe(client);
+  // pipe() the replica's side (REPLCONF ACK): nothing to hold there.
   client.pipe(upstream);
+  new HeldPipe(upstream, client, new ReplicationStream(command.map((word) => word.toString('latin1'))), windows);
   upstream.write(raw);
+}
+
+/** The server-to-replica direction: forwards at once, except command-stream bytes past the windows' limit. */
+class HeldPipe {
+  readonly #upstream: Socket;
+  readonly #client: Socket;
+  readonly #stream: ReplicationStream;
+  readonly #windows: TriggerWindows;
+  /** Command-stream bytes read but not forwarded, oldest first; the last ends at the stream's offset. */
+  readonly #held: Buffer[] = [];
+  #heldBytes = 0;
+  #remove: (() => void) | undefined;
+  #paused = false;
+
+  constructor(upstream: Socket, client: Socket, stream: ReplicationStream, windows: TriggerWindows) {
+    this.#upstream = upstream;
+    this.#client = client;
+    this.#stream = stream;
+    this.#windows = windows;
+    upstream.on('data', (chunk: Buffer) => this.#read(chunk));
+    // A primary gone with bytes held drops them: the replica keeps neither the write nor its triggers' writes.
+    upstream.once('close', () => {
+      this.#remove?.();
+      client.end();
+    });
+    client.once('close', () => {
+      this.#remove?.();
+      upstream.destroy();
+    });
+  }
+
+  get readOffset(): number | null {
+    return this.#stream.offset;
+  }
+
+  release(): void {
+    const limit = this.#windows.limit;
+    const offset = this.#stream.offset;
+    if (this.#heldBytes === 0 || offset === null) return;
+    // The held bytes end at `offset`: those up to `limit` may go.
+    let allowed = limit === null ? this.#heldBytes : this.#heldBytes - (offset - limit);
+    while (allowed > 0 && this.#held.length > 0) {
+      const first = this.#held[0]!;
+      const take = Math.min(first.length, allowed);
+      this.#send(first.subarray(0, take));
+      if (take === first.length) this.#held.shift();
+      else this.#held[0] = first.subarray(take);
+      this.#heldBytes -= take;
+      allowed -= take;
+    }
+  }
+
+  #read(chunk: Buffer): void {
+    const wasCounted = this.#stream.counted;
+    const { preamble, stream } = this.#stream.feed(chunk);
+    if (!wasCounted && this.#stream.counted) this.#remove = this.#windows.add(this);
+    if (preamble.length > 0) this.#send(preamble);
+    if (stream.length === 0) return;
+    this.#held.push(stream);
+    this.#heldBytes += stream.length;
+    this.release();
+  }
+
+  /** Forwards, pausing the server side while the replica reads slower than it sends (an RDB, a burst). */
+  #send(bytes: Buffer): void {
+    if (this.#client.write(bytes) || this.#paused) return;
+    this.#paused = true;
+    this.#upstream.pause();
+    this.#client.once('drain', () => {
+      this.#paused = false;
+      this.#upstream.resume();
+    });
+  }
 }
