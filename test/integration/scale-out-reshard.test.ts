@@ -125,7 +125,7 @@ describe('moving slots that hold capture logs', () => {
     await waitFor('the new key in MySQL', async () => (await rowVersion(created)) === 1, 20_000, 100);
   }, 90_000);
 
-  it('a key deleted through ASK in the window is not among the slot\'s keys any more: recapture --slots misses it, the re-capture of the migrated keys (what reshard does) deletes its row', async () => {
+  it('a key deleted through ASK in the window fails its capture on the new node (num_failed, the key in last_error) and is not among the slot\'s keys any more: recapture --slots misses it, the re-capture of the migrated keys (what reshard does) deletes its row', async () => {
     const id = await idOnShard(0, 970_000);
     const key = `${CHAOS_PREFIX}:${id}`;
     const slot = keySlot(key);
@@ -142,9 +142,13 @@ describe('moving slots that hold capture logs', () => {
     expect(await application.sendCommand(['ASKING'])).toBe('OK');
     expect(await application.sendCommand(['DEL', key])).toBe(1);
     await application.close();
-    // Not even counted as failed: a `del` whose capture meets MOVED is taken for the source's side of a
-    // migration and skipped (capture-trigger.ts).
-    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore);
+    // Counted as failed, naming the key: the slot is IMPORTING on this node, so the DEL came here with ASKING
+    // (the source's own `del` of a MIGRATE meets a slot MIGRATING or gone there, and is skipped).
+    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore + 1);
+    const printed: string[] = [];
+    const report = await runStatus({ redis: h.cluster.shards[2]!.url, config: configFile() }, (text) => printed.push(text));
+    expect(report.writers.find((w) => w.writer === CHAOS_WRITER)?.lastCaptureError).toContain(`del of ${key}`);
+    expect(printed.join('\n')).toMatch(new RegExp(`FAILED CAPTURES .*del of ${key}.*slot ${slot} is IMPORTING here`));
     await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
     await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
 
