@@ -165,6 +165,44 @@ describe('moving slots that hold capture logs', () => {
     await waitFor('the row to be deleted', async () => (await rowVersion(id)) === null, 20_000, 100);
   }, 90_000);
 
+  it('writebehind recapture --slots on a slot still migrating names the slot, where it is MIGRATING and IMPORTING and how to finish the move, exits 1, and still re-captures the other slots given', async () => {
+    if (h.workers.length === 0) await startWorker('recapture-migrating');
+    const stableId = await idOnShard(2, 980_000);
+    const stableSlot = keySlot(`${CHAOS_PREFIX}:${stableId}`);
+    const movingId = await idOnShard(0, 990_000);
+    const slot = keySlot(`${CHAOS_PREFIX}:${movingId}`);
+    let leftId = 1_100_000;
+    while (keySlot(`${CHAOS_PREFIX}:${leftId}`) !== slot) leftId++;
+    const leftKey = `${CHAOS_PREFIX}:${leftId}`;
+    for (const id of [stableId, movingId, leftId]) await h.client.hSet(`${CHAOS_PREFIX}:${id}`, chaosHashFields(id, 1));
+    for (const id of [stableId, movingId, leftId]) await waitFor(`${id} v1 in MySQL`, async () => (await rowVersion(id)) === 1, 20_000, 100);
+    // Lost by hand: only a re-capture of its slot brings it back.
+    await h.db.query(`DELETE FROM ${CHAOS_TABLE} WHERE person_id = ${stableId}`);
+
+    // The slot moved by hand, every key but one migrated (the capture log with them): a move left half done.
+    const [source, target] = [h.servers[0]!, h.servers[1]!];
+    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
+    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
+    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const keys = ((await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[]).filter((k) => k !== leftKey);
+    const targetPort = String(h.cluster.shards[1]!.server.port);
+    expect(await source.sendCommand(['MIGRATE', '127.0.0.1', targetPort, '', '0', '10000', 'KEYS', ...keys])).toBe('OK');
+    try {
+      const result = await runCli(['recapture', '--slots', `${stableSlot},${slot}`, '--redis', h.cluster.shards[2]!.url, '--config', configFile()], { timeoutMs: 60_000 });
+      expect(result.code, result.stderr).toBe(1);
+      const [sourceAt, targetAt] = [address(h.cluster.shards[0]!.url), address(h.cluster.shards[1]!.url)];
+      expect(result.stderr).toContain(`slot ${slot} is MIGRATING on ${sourceAt} and IMPORTING on ${targetAt}`);
+      expect(result.stderr).toMatch(/writebehind reshard/);
+      expect(result.stderr).toMatch(/redis-cli --cluster fix/);
+      expect(result.stderr).toContain(`then writebehind recapture --slots ${slot}`);
+      await waitFor('the other slot re-captured', async () => (await rowVersion(stableId)) === 1, 20_000, 100);
+    } finally {
+      await source.sendCommand(['MIGRATE', '127.0.0.1', targetPort, '', '0', '10000', 'KEYS', leftKey]);
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+    }
+  }, 90_000);
+
   it('writebehind status warns about a slot MIGRATING on one primary and IMPORTING on another, and stops once the slot is stable', async () => {
     const slot = keySlot(`${CHAOS_PREFIX}:${await idOnShard(2, 950_000)}`);
     const [source, target] = [h.servers[2]!, h.servers[0]!];
