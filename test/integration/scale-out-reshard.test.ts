@@ -26,6 +26,7 @@ import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { connectTestClient } from '../helpers/redis-client.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { findFreePort } from '../../bench/support/redis-server-process.js';
 
 const h = useChaosCluster('cluster_reshard');
 const configFile = () => writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-reshard-')), chaosConfig());
@@ -260,4 +261,30 @@ describe('moving slots that hold capture logs', () => {
       await single.stop();
     }
   }, 90_000);
+
+  it('writebehind status still reports the writers when a primary does not answer while slot migrations are listed, and says the migrations are unknown and why', async () => {
+    // A fourth primary (no slots, so no writer's log is there) that the cluster announces at a closed port.
+    const closedPort = await findFreePort();
+    const extra = await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-port', String(closedPort), '--cluster-node-timeout', '2000'] });
+    const direct = await connectTestClient(extra.url, []);
+    const extraId = String(await direct.sendCommand(['CLUSTER', 'MYID']));
+    await direct.close();
+    try {
+      await h.servers[0]!.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(extra.port)]);
+      const entry = h.cluster.shards[1]!;
+      const entryServer = h.servers[1]!;
+      await waitFor('the fourth primary known at its announced port', async () => String(await entryServer.sendCommand(['CLUSTER', 'NODES'])).split('\n').some((line) => line.startsWith(extraId) && line.includes(`127.0.0.1:${closedPort}@`) && / master /.test(line) && !/handshake|fail|noaddr/.test(line)), 20_000, 200);
+      const printed: string[] = [];
+      const report = await runStatus({ redis: entry.url, config: configFile() }, (text) => printed.push(text));
+      expect(report.slotMigrations).toBeNull();
+      expect(report.slotMigrationsError).toContain(`127.0.0.1:${closedPort}`);
+      expect(report.writers.map((w) => w.writer)).toEqual([CHAOS_WRITER]);
+      expect(report.libraryVersion).not.toBeNull();
+      expect(printed.join('\n')).toContain(`slots in migration: unknown (`);
+      expect(printed.join('\n')).toContain(`${CHAOS_WRITER}: backlog`);
+    } finally {
+      await extra.stop();
+      await Promise.all(h.servers.map((server) => server.sendCommand(['CLUSTER', 'FORGET', extraId]).catch(() => undefined)));
+    }
+  }, 60_000);
 });
