@@ -166,6 +166,41 @@ describe('moving slots that hold capture logs', () => {
     await waitFor('the row to be deleted', async () => (await rowVersion(id)) === null, 20_000, 100);
   }, 90_000);
 
+  it('a DEL on the source of a hash not yet moved, once its slot is MIGRATING, is skipped as if the migration had moved it (not counted), and only a re-capture of the key deletes its row', async () => {
+    const id = await idOnShard(0, 1_200_000);
+    const key = `${CHAOS_PREFIX}:${id}`;
+    const slot = keySlot(key);
+    await h.client.hSet(key, chaosHashFields(id, 1));
+    await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
+    const [source, target] = [h.servers[0]!, h.servers[1]!];
+    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
+    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
+    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    try {
+      const failedBefore = await failedCaptures(h.cluster.shards[0]!.url);
+      const application = await connectTestClient(h.cluster.shards[0]!.url, []);
+      expect(await application.sendCommand(['DEL', key])).toBe(1);
+      await application.close();
+      // The capture's HMGET of the key, now missing from a MIGRATING slot, meets ASK: taken for a MIGRATE's del.
+      expect(await failedCaptures(h.cluster.shards[0]!.url)).toBe(failedBefore);
+    } finally {
+      const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
+      if (keys.length > 0) await source.sendCommand(['MIGRATE', '127.0.0.1', String(h.cluster.shards[1]!.server.port), '', '0', '10000', 'KEYS', ...keys]);
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+    }
+    await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 20_000, 200);
+    await sleep(1000);
+    expect(await rowVersion(id)).toBe(1);
+    const admin = await ClusterAdmin.connect(h.cluster.shards[2]!.url);
+    try {
+      expect(await recaptureSlot(admin, recaptureTarget(chaosConfig()), slot, { alsoKeys: [key] })).toMatchObject({ mappedKeys: 1, captured: 1 });
+    } finally {
+      await admin.close();
+    }
+    await waitFor('the row to be deleted', async () => (await rowVersion(id)) === null, 20_000, 100);
+  }, 90_000);
+
   it('writebehind recapture --slots on a slot still migrating names the slot, where it is MIGRATING and IMPORTING and how to finish the move, exits 1, and still re-captures the other slots given', async () => {
     if (h.workers.length === 0) await startWorker('recapture-migrating');
     const stableId = await idOnShard(2, 980_000);
