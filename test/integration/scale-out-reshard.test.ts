@@ -16,6 +16,7 @@ import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
 import { waitFor } from '../../bench/support/wait.js';
+import { runDlq } from '../../src/cli/commands/dlq.js';
 import { runRecapture } from '../../src/cli/commands/recapture.js';
 import { runStatus } from '../../src/cli/commands/status.js';
 import { ClusterAdmin } from '../../src/reshard/cluster-admin.js';
@@ -238,6 +239,20 @@ describe('moving slots that hold capture logs', () => {
       await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
     }
   }, 90_000);
+
+  it("a key recapture cannot capture (no id) is dead-lettered in its slot's log, and dlq list shows recapture as the event that met it", async () => {
+    const key = `${CHAOS_PREFIX}:`;
+    const admin = await ClusterAdmin.connect(h.cluster.shards[2]!.url);
+    try {
+      expect(await recaptureSlot(admin, recaptureTarget(chaosConfig()), keySlot(key), { alsoKeys: [key] })).toMatchObject({ mappedKeys: 1, captured: 0, deadLettered: 1 });
+    } finally {
+      await admin.close();
+    }
+    const printed: string[] = [];
+    const listed = await runDlq({ action: 'list', writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, config: configFile() }, (text) => printed.push(text));
+    expect(listed.letters.find((l) => l.key === key)).toMatchObject({ stage: 'capture', event: 'recapture' });
+    expect(printed.find((line) => line.includes(`  ${key}  `))).toMatch(new RegExp(`  capture \\(recapture\\)  ${key}  key ${key} has no id`));
+  }, 60_000);
 
   it('writebehind status warns about a slot MIGRATING on one primary and IMPORTING on another, and stops once the slot is stable', async () => {
     const slot = keySlot(`${CHAOS_PREFIX}:${await idOnShard(2, 950_000)}`);
