@@ -28,3 +28,22 @@ export function isSlotElsewhere(error: unknown): boolean {
   const message = String(error);
   return message.startsWith('MOVED ') || message.startsWith('ASK ') || message.includes('non local key');
 }
+
+/**
+ * Whether this node is importing `slot` (`CLUSTER SETSLOT <slot> IMPORTING`, not yet `NODE`): its own line of
+ * `CLUSTER NODES` (the `myself` one, the only line Redis prints migration states on) carries `[<slot>-<-<id>]`.
+ * Asked only when a capture met MOVED/ASK: then a write to a key of the slot ran here although the library's own
+ * calls are redirected, which on an importing node means a client sent it with `ASKING` (docs/scale-out.md,
+ * slot migration). False when the answer cannot be had.
+ */
+export function isImportingHere(client: GearsClient, slot: number): boolean {
+  let reply: unknown;
+  try {
+    reply = client.call('CLUSTER', 'NODES');
+  } catch {
+    return false;
+  }
+  const text = reply instanceof ArrayBuffer ? (decodeUtf8(reply) ?? '') : String(reply);
+  const myself = text.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+  return myself?.includes(`[${slot}-<-`) ?? false;
+}

@@ -1,6 +1,7 @@
 import { CAPTURE_STREAM_PREFIX, partitionOfKey } from '../../src/shared/keys.js';
 import { toHex } from '../bytes.js';
-import { isClusterMode, isSlotElsewhere } from '../cluster-mode.js';
+import { keySlot } from '../../src/shared/key-slot.js';
+import { isClusterMode, isImportingHere, isSlotElsewhere } from '../cluster-mode.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
 import { currentDatabase, DATABASE_ZERO, databaseCheck, type DatabaseCheck } from './database.js';
@@ -26,7 +27,11 @@ import { deadLetterCapture } from './dead-letter.js';
  *   on the key's shard, whatever `partitions` says. A slot migration's own events are not user changes: the
  *   `restore` a `MIGRATE` raises on the target is ignored (the hash arrives with its history already in the
  *   stream, migrated in the same call), and a `del` on the source whose capture finds the slot gone
- *   (`MOVED`/`ASK`: hash and stream left together) is skipped; docs/scale-out.md, slot migration.
+ *   (`MOVED`/`ASK`: hash and stream left together) is skipped; docs/scale-out.md, slot migration. A capture
+ *   that meets `MOVED`/`ASK` on a node *importing* the key's slot is no migration's: a client wrote there with
+ *   `ASKING` (between `MIGRATE` and `SETSLOT … NODE`), so it fails, whatever the event, with an error naming
+ *   the event, the key and the slot (`num_failed`, `last_error`); its dead letter cannot be written (every key
+ *   of the slot redirects the library's calls until `SETSLOT … NODE`), the re-capture of the slot repairs it.
  *
  * The callback is a plain function (not async), so RedisGears runs it as a post-notification job in the
  * write's own execution unit: the record is in the stream, replicated with the write, before the client's reply.
@@ -51,9 +56,21 @@ function captureOnCluster(client: GearsClient, writer: WriterContext, event: Gea
   try {
     capture(client, writer, event, DATABASE_ZERO);
   } catch (error) {
-    if (event.event === 'del' && isSlotElsewhere(error)) return;
+    if (!isSlotElsewhere(error)) throw error;
+    const slot = keySlot(new Uint8Array(event.key_raw));
+    if (isImportingHere(client, slot)) throw windowFailure(writer, event, slot, error);
+    if (event.event === 'del') return;
     throw error;
   }
+}
+
+/** The error of a write that reached this node through ASK while its slot was moving here (see the header). */
+function windowFailure(writer: WriterContext, event: GearsKeySpaceEvent, slot: number, cause: unknown): string {
+  const key = event.key ?? `(hex) ${toHex(event.key_raw)}`;
+  const message = `ERR writebehind ${writer.name}: ${event.event} of ${key} not captured: slot ${slot} is IMPORTING here and the write came with ASKING, but the library's own calls are redirected (${String(cause)}); ` +
+    `once the move is done, writebehind recapture --slots ${slot} captures it (a key deleted meanwhile is no longer in the slot: writebehind verify --repair; writebehind reshard re-captures the keys it moved itself)`;
+  redis.log(message);
+  return message;
 }
 
 function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {

@@ -6,8 +6,11 @@ import { replyInteger } from '../replies.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { functionError, writerOfStream } from './function-arguments.js';
 
-/** The event named in a dead letter of a re-capture (a live capture names the keyspace event). */
-const BACKFILL_EVENT = 'backfill';
+/**
+ * The event a dead letter of `backfill`/`delete_missing` names (a live capture names the keyspace event, a
+ * `recapture` its own name): the operator reading `dlq list` sees which tool met the key.
+ */
+const BACKFILL_EVENT = LibraryFunction.backfill;
 
 /**
  * TFCALL <lib>.backfill <1 + n> <capture stream> <hash key>...
@@ -67,19 +70,22 @@ function captureImage(client: GearsClient, writer: WriterContext, key: string, c
   const state = readHashState(client, key, writer.mappedFields);
   if (state.kind === 'gone') counts.skipped += 1;
   else if (state.kind === 'not-hash') counts.notHash += 1;
-  else append(client, writer, key, counts, (header) => upsertRecord(writer, header, state.fields));
+  else append(client, writer, BACKFILL_EVENT, key, counts, (header) => upsertRecord(writer, header, state.fields));
 }
 
 function captureDelete(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
   if (replyInteger(client.call('EXISTS', key), 'EXISTS') !== 0n) counts.skipped += 1;
-  else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
+  else append(client, writer, BACKFILL_EVENT, key, counts, (header) => deleteRecord(writer, header));
 }
 
-/** Appends the record `build` makes for `key`, counted as captured or (an invalid id) dead-lettered. */
-export function append(client: GearsClient, writer: WriterContext, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
+/**
+ * Appends the record `build` makes for `key`, counted as captured or (an invalid id) dead-lettered with
+ * `event` as its `dlq:event`.
+ */
+export function append(client: GearsClient, writer: WriterContext, event: string, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
   // appendRecord dead-letters a key whose id is no valid primary key instead of appending: count which it did.
   const before = counts.captured;
-  appendRecord(client, writer, BACKFILL_EVENT, key, null, (header) => {
+  appendRecord(client, writer, event, key, null, (header) => {
     counts.captured += 1;
     return build(header);
   });

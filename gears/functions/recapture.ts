@@ -56,7 +56,7 @@ function logOf(client: GearsClient, partitions: readonly WriterContext[], contex
 function captureState(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
   const state = readHashState(client, key, writer.mappedFields);
   if (state.kind === 'not-hash') counts.notHash += 1;
-  else if (state.kind === 'hash') append(client, writer, key, counts, (header) => upsertRecord(writer, header, state.fields));
+  else if (state.kind === 'hash') append(client, writer, LibraryFunction.recapture, key, counts, (header) => upsertRecord(writer, header, state.fields));
   else if (writer.onExpire === 'keep') counts.skipped += 1;
-  else append(client, writer, key, counts, (header) => deleteRecord(writer, header));
+  else append(client, writer, LibraryFunction.recapture, key, counts, (header) => deleteRecord(writer, header));
 }

@@ -8,13 +8,14 @@
  * `CLUSTER GETKEYSINSLOT` has a count but no cursor, so a slot's key names are read in one call (a slot holds
  * 1/16384 of the keys: ~610 per slot for 10M keys); the library calls then go in pages sized as backfill's.
  */
-import { WriteBehindError } from '../shared/errors.js';
+import { WriteBehindError, errorMessage } from '../shared/errors.js';
 import { LibraryFunction, type RecaptureCounts } from '../shared/protocol.js';
 import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
 import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
 import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import type { ClusterAdmin } from './cluster-admin.js';
 import { ownerOfSlot } from './cluster-topology.js';
+import { slotMigrations, type SlotMigration } from './slot-migrations.js';
 
 export interface RecaptureTarget {
   /** The library (`config.name`): `TFCALL <library>.recapture`. */
@@ -81,17 +82,40 @@ export interface RecaptureSlotsResult {
   readonly runMs: number;
 }
 
-/** recaptureSlot for each slot in turn, with a progress line at most once a second and one at the end. */
+/**
+ * recaptureSlot for each slot in turn, with a progress line at most once a second and one at the end.
+ *
+ * A slot in the middle of a move (MIGRATING on some primary or IMPORTING on one) is not re-captured: its window
+ * is still open (a write through ASK now is lost again), and the keys already moved and the capture log may be
+ * on the destination while the owner still answers for the slot (the library's call meets ASK). The other slots
+ * are re-captured all the same (they do not depend on it, and a rerun then needs only the named slots); then a
+ * SLOT_MIGRATING error names each such slot, where it is MIGRATING and IMPORTING and how to finish the move.
+ */
 export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarget, slots: readonly number[], print: (line: string) => void): Promise<RecaptureSlotsResult> {
   const started = Date.now();
   const progress = new ProgressLine(print);
+  const moving = await migrationsBySlot(admin);
+  const unfinished: string[] = [];
   let done = 0;
   let mappedKeys = 0;
   let captured = 0;
   let deadLettered = 0;
   const line = () => `recapture: ${done} of ${slots.length} slot(s), ${mappedKeys} mapped key(s), captured ${captured}, ${perSecond(mappedKeys, Date.now() - started)} keys/s`;
   for (const slot of slots) {
-    const result = await recaptureSlot(admin, target, slot);
+    const migration = moving.get(slot);
+    if (migration !== undefined) {
+      unfinished.push(describeMove(slot, migration));
+      continue;
+    }
+    let result: SlotRecapture;
+    try {
+      result = await recaptureSlot(admin, target, slot);
+    } catch (error) {
+      // A move that began after the listing: the library's call met ASK (or MOVED) on the owner.
+      if (!/\b(ASK|MOVED) \d+ /.test(errorMessage(error))) throw error;
+      unfinished.push(`slot ${slot} redirected the re-capture (${errorMessage(error)}): a move of it began meanwhile`);
+      continue;
+    }
     done += 1;
     mappedKeys += result.mappedKeys;
     captured += result.captured;
@@ -99,5 +123,35 @@ export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarge
     progress.update(line);
   }
   progress.update(() => `${line()}; done${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
+  if (unfinished.length > 0) {
+    throw new WriteBehindError('SLOT_MIGRATING', `recapture: ${unfinished.join('; ')}; ${done} other slot(s) re-captured`, {
+      context: { slots: unfinished.length, suggestion: 'a slot move must finish before its slot is re-captured: see docs/scale-out.md, slot migration' },
+    });
+  }
   return { slots: slots.length, mappedKeys, captured, deadLettered, runMs: Date.now() - started };
+}
+
+interface SlotMove {
+  migrating?: SlotMigration;
+  importing?: SlotMigration;
+}
+
+async function migrationsBySlot(admin: ClusterAdmin): Promise<Map<number, SlotMove>> {
+  let migrations: SlotMigration[];
+  try {
+    migrations = await slotMigrations(admin);
+  } catch (cause) {
+    throw new WriteBehindError('SLOT_MIGRATIONS_UNKNOWN', `recapture: cannot tell which slots are in the middle of a move (a primary must answer CLUSTER NODES): ${errorMessage(cause)}`, { cause });
+  }
+  const bySlot = new Map<number, SlotMove>();
+  for (const migration of migrations) bySlot.set(migration.slot, { ...bySlot.get(migration.slot), [migration.state]: migration });
+  return bySlot;
+}
+
+/** "slot S is MIGRATING on A and IMPORTING on B: finish the move first — …". */
+function describeMove(slot: number, move: SlotMove): string {
+  const from = move.migrating?.node ?? move.importing?.peer ?? '?';
+  const to = move.importing?.node ?? move.migrating?.peer ?? '?';
+  const where = [move.migrating === undefined ? `not MIGRATING on ${from}` : `MIGRATING on ${from}`, move.importing === undefined ? `not IMPORTING on ${to}` : `IMPORTING on ${to}`].join(' and ');
+  return `slot ${slot} is ${where}: its move must finish first (writebehind reshard --from ${from} --to ${to} --slots ${slot} moves the keys left and re-captures the slot; or redis-cli --cluster fix, then writebehind recapture --slots ${slot})`;
 }

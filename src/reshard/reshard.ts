@@ -9,8 +9,8 @@
  *    asks), then the other primaries (so they redirect at once, instead of after gossip);
  * 4. the slot's mapped keys re-captured on the destination (recapture-slots.ts): a write that reached the
  *    destination through `ASK` between 2 and 3 ran there, but its capture failed (the trigger's own calls carry
- *    no `ASKING`), and the re-captured state, later in the same log, repairs it. The migrated keys are
- *    re-captured too, so a key deleted in that window gets its delete.
+ *    no `ASKING`), and the re-captured state, later in the same log, repairs it. The migrated keys, and those
+ *    in the slot just before `MIGRATING`, are re-captured too, so a key deleted in the move gets its delete.
  *
  * MIGRATE addresses the destination as the cluster announces it: with runtimes in front of the nodes, the
  * destination's runtime, which passes the `RESTORE-ASKING` calls on to its redis-server (the capture ignores
@@ -82,8 +82,12 @@ export async function reshard(admin: ClusterAdmin, target: RecaptureTarget, opti
 
 async function moveSlot(admin: ClusterAdmin, target: RecaptureTarget, slot: number, source: ClusterNodeEntry, destination: ClusterNodeEntry, others: readonly ClusterNodeEntry[], timeoutMs: number, print: (line: string) => void): Promise<SlotMove> {
   const s = String(slot);
+  // The keys before MIGRATING too: a DEL on the source between MIGRATING and the MIGRATE is skipped by the
+  // capture (its read of the key meets ASK, as a MIGRATE's own del does) and the key is then among no keys moved.
+  let before: string[];
   try {
     await admin.send(destination.address, ['CLUSTER', 'SETSLOT', s, 'IMPORTING', source.id]);
+    before = await keysInSlot(admin, source.address, slot);
     await admin.send(source.address, ['CLUSTER', 'SETSLOT', s, 'MIGRATING', destination.id]);
   } catch (cause) {
     throw stuck(slot, 'setting it IMPORTING/MIGRATING', cause);
@@ -110,7 +114,7 @@ async function moveSlot(admin: ClusterAdmin, target: RecaptureTarget, slot: numb
   // Only to spare clients a redirect until gossip tells the others: a primary that does not answer is no reason
   // to leave the slot without its re-capture.
   for (const node of others) await admin.send(node.address, ['CLUSTER', 'SETSLOT', s, 'NODE', destination.id]).catch((error: unknown) => print(`reshard: slot ${slot}: ${errorMessage(error)} (gossip will tell it)`));
-  const recapture = await recaptureSlot(admin, target, slot, { node: destination.address, alsoKeys: migrated });
+  const recapture = await recaptureSlot(admin, target, slot, { node: destination.address, alsoKeys: [...before, ...migrated] });
   return { slot, keys: migrated.length, migrateCalls, recapture };
 }
 

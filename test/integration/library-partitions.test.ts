@@ -130,4 +130,11 @@ describe('partitions: 4 on one Redis', () => {
     await expect(h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '1', 'other:1'])).rejects.toThrow("ERR recapture: key 'other:1' is under no writer's prefix (person:, order:, session:)");
     await expect(h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '0'])).rejects.toThrow('ERR recapture: expected at least one hash key');
   });
+
+  it('a key recapture cannot capture (no id) is dead-lettered naming recapture as its event, not backfill', async () => {
+    const reply = await h.client.sendCommand(['TFCALL', 'WriteBehind.recapture', '1', 'person:']);
+    expect(JSON.parse(String(reply))).toMatchObject({ captured: 0, deadLettered: 1 });
+    const letter = (await readStream(h.client, partitions[partitionOfKey('person:', PARTITIONS)]!.deadLetters)).find((l) => l.fields['key'] === 'person:');
+    expect(letter?.fields).toMatchObject({ 'dlq:stage': 'capture', 'dlq:event': 'recapture', 'dlq:reason': 'key person: has no id after person:' });
+  });
 });

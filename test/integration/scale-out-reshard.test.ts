@@ -16,6 +16,7 @@ import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
 import { waitFor } from '../../bench/support/wait.js';
+import { runDlq } from '../../src/cli/commands/dlq.js';
 import { runRecapture } from '../../src/cli/commands/recapture.js';
 import { runStatus } from '../../src/cli/commands/status.js';
 import { ClusterAdmin } from '../../src/reshard/cluster-admin.js';
@@ -26,6 +27,7 @@ import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { connectTestClient } from '../helpers/redis-client.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { findFreePort } from '../../bench/support/redis-server-process.js';
 
 const h = useChaosCluster('cluster_reshard');
 const configFile = () => writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-reshard-')), chaosConfig());
@@ -125,7 +127,7 @@ describe('moving slots that hold capture logs', () => {
     await waitFor('the new key in MySQL', async () => (await rowVersion(created)) === 1, 20_000, 100);
   }, 90_000);
 
-  it('a key deleted through ASK in the window is not among the slot\'s keys any more: recapture --slots misses it, the re-capture of the migrated keys (what reshard does) deletes its row', async () => {
+  it('a key deleted through ASK in the window fails its capture on the new node (num_failed, the key in last_error) and is not among the slot\'s keys any more: recapture --slots misses it, the re-capture of the migrated keys (what reshard does) deletes its row', async () => {
     const id = await idOnShard(0, 970_000);
     const key = `${CHAOS_PREFIX}:${id}`;
     const slot = keySlot(key);
@@ -142,9 +144,13 @@ describe('moving slots that hold capture logs', () => {
     expect(await application.sendCommand(['ASKING'])).toBe('OK');
     expect(await application.sendCommand(['DEL', key])).toBe(1);
     await application.close();
-    // Not even counted as failed: a `del` whose capture meets MOVED is taken for the source's side of a
-    // migration and skipped (capture-trigger.ts).
-    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore);
+    // Counted as failed, naming the key: the slot is IMPORTING on this node, so the DEL came here with ASKING
+    // (the source's own `del` of a MIGRATE meets a slot MIGRATING or gone there, and is skipped).
+    expect(await failedCaptures(h.cluster.shards[1]!.url)).toBe(failedBefore + 1);
+    const printed: string[] = [];
+    const report = await runStatus({ redis: h.cluster.shards[2]!.url, config: configFile() }, (text) => printed.push(text));
+    expect(report.writers.find((w) => w.writer === CHAOS_WRITER)?.lastCaptureError).toContain(`del of ${key}`);
+    expect(printed.join('\n')).toMatch(new RegExp(`FAILED CAPTURES .*del of ${key}.*slot ${slot} is IMPORTING here`));
     await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
     await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
 
@@ -160,6 +166,93 @@ describe('moving slots that hold capture logs', () => {
     }
     await waitFor('the row to be deleted', async () => (await rowVersion(id)) === null, 20_000, 100);
   }, 90_000);
+
+  it('a DEL on the source of a hash not yet moved, once its slot is MIGRATING, is skipped as if the migration had moved it (not counted), and only a re-capture of the key deletes its row', async () => {
+    const id = await idOnShard(0, 1_200_000);
+    const key = `${CHAOS_PREFIX}:${id}`;
+    const slot = keySlot(key);
+    await h.client.hSet(key, chaosHashFields(id, 1));
+    await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
+    const [source, target] = [h.servers[0]!, h.servers[1]!];
+    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
+    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
+    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    try {
+      const failedBefore = await failedCaptures(h.cluster.shards[0]!.url);
+      const application = await connectTestClient(h.cluster.shards[0]!.url, []);
+      expect(await application.sendCommand(['DEL', key])).toBe(1);
+      await application.close();
+      // The capture's HMGET of the key, now missing from a MIGRATING slot, meets ASK: taken for a MIGRATE's del.
+      expect(await failedCaptures(h.cluster.shards[0]!.url)).toBe(failedBefore);
+    } finally {
+      const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
+      if (keys.length > 0) await source.sendCommand(['MIGRATE', '127.0.0.1', String(h.cluster.shards[1]!.server.port), '', '0', '10000', 'KEYS', ...keys]);
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+    }
+    await waitFor('every capture log to drain', async () => (await clusterBacklog(h.servers)) === 0, 20_000, 200);
+    await sleep(1000);
+    expect(await rowVersion(id)).toBe(1);
+    const admin = await ClusterAdmin.connect(h.cluster.shards[2]!.url);
+    try {
+      expect(await recaptureSlot(admin, recaptureTarget(chaosConfig()), slot, { alsoKeys: [key] })).toMatchObject({ mappedKeys: 1, captured: 1 });
+    } finally {
+      await admin.close();
+    }
+    await waitFor('the row to be deleted', async () => (await rowVersion(id)) === null, 20_000, 100);
+  }, 90_000);
+
+  it('writebehind recapture --slots on a slot still migrating names the slot, where it is MIGRATING and IMPORTING and how to finish the move, exits 1, and still re-captures the other slots given', async () => {
+    if (h.workers.length === 0) await startWorker('recapture-migrating');
+    const stableId = await idOnShard(2, 980_000);
+    const stableSlot = keySlot(`${CHAOS_PREFIX}:${stableId}`);
+    const movingId = await idOnShard(0, 990_000);
+    const slot = keySlot(`${CHAOS_PREFIX}:${movingId}`);
+    let leftId = 1_100_000;
+    while (keySlot(`${CHAOS_PREFIX}:${leftId}`) !== slot) leftId++;
+    const leftKey = `${CHAOS_PREFIX}:${leftId}`;
+    for (const id of [stableId, movingId, leftId]) await h.client.hSet(`${CHAOS_PREFIX}:${id}`, chaosHashFields(id, 1));
+    for (const id of [stableId, movingId, leftId]) await waitFor(`${id} v1 in MySQL`, async () => (await rowVersion(id)) === 1, 20_000, 100);
+    // Lost by hand: only a re-capture of its slot brings it back.
+    await h.db.query(`DELETE FROM ${CHAOS_TABLE} WHERE person_id = ${stableId}`);
+
+    // The slot moved by hand, every key but one migrated (the capture log with them): a move left half done.
+    const [source, target] = [h.servers[0]!, h.servers[1]!];
+    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
+    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
+    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const keys = ((await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[]).filter((k) => k !== leftKey);
+    const targetPort = String(h.cluster.shards[1]!.server.port);
+    expect(await source.sendCommand(['MIGRATE', '127.0.0.1', targetPort, '', '0', '10000', 'KEYS', ...keys])).toBe('OK');
+    try {
+      const result = await runCli(['recapture', '--slots', `${stableSlot},${slot}`, '--redis', h.cluster.shards[2]!.url, '--config', configFile()], { timeoutMs: 60_000 });
+      expect(result.code, result.stderr).toBe(1);
+      const [sourceAt, targetAt] = [address(h.cluster.shards[0]!.url), address(h.cluster.shards[1]!.url)];
+      expect(result.stderr).toContain(`slot ${slot} is MIGRATING on ${sourceAt} and IMPORTING on ${targetAt}`);
+      expect(result.stderr).toMatch(/writebehind reshard/);
+      expect(result.stderr).toMatch(/redis-cli --cluster fix/);
+      expect(result.stderr).toContain(`then writebehind recapture --slots ${slot}`);
+      await waitFor('the other slot re-captured', async () => (await rowVersion(stableId)) === 1, 20_000, 100);
+    } finally {
+      await source.sendCommand(['MIGRATE', '127.0.0.1', targetPort, '', '0', '10000', 'KEYS', leftKey]);
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]);
+    }
+  }, 90_000);
+
+  it("a key recapture cannot capture (no id) is dead-lettered in its slot's log, and dlq list shows recapture as the event that met it", async () => {
+    const key = `${CHAOS_PREFIX}:`;
+    const admin = await ClusterAdmin.connect(h.cluster.shards[2]!.url);
+    try {
+      expect(await recaptureSlot(admin, recaptureTarget(chaosConfig()), keySlot(key), { alsoKeys: [key] })).toMatchObject({ mappedKeys: 1, captured: 0, deadLettered: 1 });
+    } finally {
+      await admin.close();
+    }
+    const printed: string[] = [];
+    const listed = await runDlq({ action: 'list', writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, config: configFile() }, (text) => printed.push(text));
+    expect(listed.letters.find((l) => l.key === key)).toMatchObject({ stage: 'capture', event: 'recapture' });
+    expect(printed.find((line) => line.includes(`  ${key}  `))).toMatch(new RegExp(`  capture \\(recapture\\)  ${key}  key ${key} has no id`));
+  }, 60_000);
 
   it('writebehind status warns about a slot MIGRATING on one primary and IMPORTING on another, and stops once the slot is stable', async () => {
     const slot = keySlot(`${CHAOS_PREFIX}:${await idOnShard(2, 950_000)}`);
@@ -218,4 +311,30 @@ describe('moving slots that hold capture logs', () => {
       await single.stop();
     }
   }, 90_000);
+
+  it('writebehind status still reports the writers when a primary does not answer while slot migrations are listed, and says the migrations are unknown and why', async () => {
+    // A fourth primary (no slots, so no writer's log is there) that the cluster announces at a closed port.
+    const closedPort = await findFreePort();
+    const extra = await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-port', String(closedPort), '--cluster-node-timeout', '2000'] });
+    const direct = await connectTestClient(extra.url, []);
+    const extraId = String(await direct.sendCommand(['CLUSTER', 'MYID']));
+    await direct.close();
+    try {
+      await h.servers[0]!.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(extra.port)]);
+      const entry = h.cluster.shards[1]!;
+      const entryServer = h.servers[1]!;
+      await waitFor('the fourth primary known at its announced port', async () => String(await entryServer.sendCommand(['CLUSTER', 'NODES'])).split('\n').some((line) => line.startsWith(extraId) && line.includes(`127.0.0.1:${closedPort}@`) && / master /.test(line) && !/handshake|fail|noaddr/.test(line)), 20_000, 200);
+      const printed: string[] = [];
+      const report = await runStatus({ redis: entry.url, config: configFile() }, (text) => printed.push(text));
+      expect(report.slotMigrations).toBeNull();
+      expect(report.slotMigrationsError).toContain(`127.0.0.1:${closedPort}`);
+      expect(report.writers.map((w) => w.writer)).toEqual([CHAOS_WRITER]);
+      expect(report.libraryVersion).not.toBeNull();
+      expect(printed.join('\n')).toContain(`slots in migration: unknown (`);
+      expect(printed.join('\n')).toContain(`${CHAOS_WRITER}: backlog`);
+    } finally {
+      await extra.stop();
+      await Promise.all(h.servers.map((server) => server.sendCommand(['CLUSTER', 'FORGET', extraId]).catch(() => undefined)));
+    }
+  }, 60_000);
 });

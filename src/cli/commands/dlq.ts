@@ -3,7 +3,8 @@
  * writer the config names (any other name is refused, with the known ones: a typo must not look like "no
  * dead letters"); of a writer with `partitions: N`, the dead-letter streams of all its capture logs, and on a
  * Redis Cluster those of its slot logs on every shard, merged in id (time) order.
- * - list: the rejected records with their reasons;
+ * - list: the rejected records with their reasons: `<id>  <stage> (<event>)  <key>  <reason>`, the event (the
+ *   keyspace event, or `backfill`/`recapture`) for a capture-stage letter;
  * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, of
  *   a partitioned writer the key's partition's, so the library batches them again) and removes them; run it after fixing the table or the data. A replayed
  *   record carries the row image of its time: it overwrites a newer row of the same key, so replay before
@@ -40,6 +41,8 @@ export type DlqOptions = z.input<typeof dlqOptionsSchema>;
 export interface DeadLetterSummary {
   id: string;
   stage: string;
+  /** What met the key: a keyspace event (`hset`, `del`, …) or the tool (`backfill`, `recapture`); null for the write stage. */
+  event: string | null;
   reason: string;
   key: string | null;
   sourceId: string | null;
@@ -76,7 +79,7 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
     switch (parsed.action) {
       case 'list': {
         const letters = (await oldestLetters(client, logs, parsed.count ?? 100)).map(({ entry }) => summarize(entry));
-        for (const l of letters) print(`${l.id}  ${l.stage}  ${l.key ?? '-'}  ${l.reason}`);
+        for (const l of letters) print(`${l.id}  ${l.stage}${l.event === null ? '' : ` (${l.event})`}  ${l.key ?? '-'}  ${l.reason}`);
         let total = 0;
         for (const log of logs) total += await client.length(log.deadLetters);
         print(`${letters.length} of ${total} dead letter(s) of ${parsed.writer}`);
@@ -158,6 +161,7 @@ function summarize(entry: StreamEntry): DeadLetterSummary {
   return {
     id: entry.id,
     stage: entryText(entry, DeadLetterField.stage) ?? '?',
+    event: entryText(entry, DeadLetterField.event) ?? null,
     reason: entryText(entry, DeadLetterField.reason) ?? '',
     key: entryText(entry, RecordField.key) ?? null,
     sourceId: entryText(entry, DeadLetterField.sourceId) ?? null,
