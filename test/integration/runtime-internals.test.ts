@@ -1,6 +1,6 @@
 /**
  * What a client of the runtime sees of the runtime's own traffic on the server: the ordering markers (PUBLISH on a
- * channel of its own), barrier PINGs, its control connection's commands and its keyevent subscription. MONITOR,
+ * channel of its own), barrier PINGs, its control connection's commands and its keyspace subscription. MONITOR,
  * SLOWLOG, pattern subscriptions and PUBSUB introspection show none of it.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
