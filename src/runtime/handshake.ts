@@ -1,5 +1,5 @@
 /**
- * The handshake of every connection the runtime opens to redis-server for itself (control, keyevent
+ * The handshake of every connection the runtime opens to redis-server for itself (control, keyspace
  * subscription, the library host's sync connection and async pool): one HELLO that picks the protocol,
  * authenticates with the credentials of `--redis` when it has them, and names the connection. The server's
  * reply carries the connection's id, which the runtime keeps out of its clients' CLIENT KILL.

@@ -41,6 +41,11 @@ export interface GearsHostOptions {
   replica?: boolean;
   /** Told the server id of each connection the host opens to redis-server for itself. */
   onOwnConnection?: (id: number) => void;
+  /**
+   * Narrows the keyspace subscription to these trigger prefixes (LibraryHostOptions.watchPrefixes). A host that
+   * never calls it gets the events of every key.
+   */
+  watchPrefixes?: (prefixes: readonly Buffer[]) => void;
 }
 
 export type GearsHostFactory = (options: GearsHostOptions) => Promise<GearsHost>;
@@ -139,7 +144,7 @@ export class Runtime extends EventEmitter {
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
-      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control);
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);
       const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
       const localHost = await createHost({
         redisUrl: options.redisUrl,
@@ -148,6 +153,7 @@ export class Runtime extends EventEmitter {
         executor: scheduler,
         log: log.child({ component: 'library-host' }),
         onOwnConnection: (id) => ownTraffic.add(id),
+        watchPrefixes: (prefixes) => subscriber.watch(prefixes),
         ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
         ...(options.memoryLimitMb === undefined ? {} : { memoryLimitMb: options.memoryLimitMb }),
       });

@@ -1,6 +1,6 @@
 /**
  * What a client of the runtime sees of the runtime's own traffic on the server: the ordering markers (PUBLISH on a
- * channel of its own), barrier PINGs, its control connection's commands and its keyevent subscription. MONITOR,
+ * channel of its own), barrier PINGs, its control connection's commands and its keyspace subscription. MONITOR,
  * SLOWLOG, pattern subscriptions and PUBSUB introspection show none of it.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('the runtime’s own traffic is hidden', () => {
 
   it('PSUBSCRIBE * does not receive markers; PUBSUB NUMPAT and CHANNELS leave out the runtime’s subscription', async () => {
     const numpat = await command(env.redis.port, 'PUBSUB', 'NUMPAT');
-    expect(numpat).toEqual({ type: 'integer', value: 1n }); // the runtime's keyevent pattern, seen on the server
+    expect(numpat).toEqual({ type: 'integer', value: 1n }); // the runtime's keyspace pattern (this test host names no prefixes: every key), seen on the server
     expect(await command(env.runtime.port, 'PUBSUB', 'NUMPAT')).toEqual({ type: 'integer', value: 0n });
     expect(await command(env.runtime.port, 'PUBSUB', 'CHANNELS')).toEqual({ type: 'array', value: [] });
     const subscriber = await RespSocket.open(env.runtime.port);
@@ -67,10 +67,10 @@ describe('the runtime’s own traffic is hidden', () => {
     await subscriber.read(1);
     await runtimeTraffic();
     expect(await command(env.runtime.port, 'PUBLISH', 'news', 'hello')).toEqual({ type: 'integer', value: 1n });
-    // Keyevent notifications are the server's own (the runtime turns them on): a subscriber to * gets them anyway.
+    // Keyspace notifications are the server's own (the runtime turns them on): a subscriber to * gets them anyway.
     const channels: string[] = [];
     while (channels.at(-1) !== 'news') channels.push(textOf(((await subscriber.read(1))[0]!.value as { value: RespValue[] }).value[2]!) ?? '');
-    expect(channels.filter((channel) => !channel.startsWith('__keyevent@'))).toEqual(['news']);
+    expect(channels.filter((channel) => !channel.startsWith('__keyspace@'))).toEqual(['news']);
     subscriber.close();
   });
 });

@@ -45,6 +45,11 @@ export interface LibraryHostOptions {
   readonly onOwnConnection?: (id: number) => void;
   /** The backing server is a replica (GearsHost.roleChanged). @defaultValue false */
   readonly replica?: boolean;
+  /**
+   * Makes the runtime's keyspace subscription cover exactly these key prefixes (every trigger's), returning once
+   * the server confirmed it; throws otherwise. Called before a library's triggers count, so no write is missed.
+   */
+  readonly watchPrefixes?: (prefixes: readonly Buffer[]) => void;
 }
 
 /** RedisGears' default `v8-maxmemory` (200MB). */
@@ -64,6 +69,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   /** The server is a primary: stream triggers read, and the store is written. A replica only holds libraries. */
   #primary = true;
   #closing: Promise<void> | null = null;
+  #watchPrefixes: (prefixes: readonly Buffer[]) => void = () => undefined;
 
   private constructor(
     services: HostServices & { pool: AsyncConnectionPool },
@@ -114,6 +120,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
     const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
     host.#primary = options.replica !== true;
+    if (options.watchPrefixes) host.#watchPrefixes = options.watchPrefixes;
     return host;
   }
 
@@ -225,17 +232,22 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   async restore(): Promise<void> {
     const stored = this.#store.loadLibraries();
+    const restored: LoadedLibraryEntry[] = [];
     for (const [name, library] of stored) {
       try {
-        const loaded = loadLibrary(
-          { ...library, ...this.#limits(), loadTimeoutMs: Math.max(this.#timeoutMs, LOADING_TIMEOUT_MS), previous: null, rejectExisting: false },
-          this.#services,
+        restored.push(
+          loadLibrary(
+            { ...library, ...this.#limits(), loadTimeoutMs: Math.max(this.#timeoutMs, LOADING_TIMEOUT_MS), previous: null, rejectExisting: false },
+            this.#services,
+          ),
         );
-        this.#libraries.set(loaded.library.name, loaded);
       } catch (failure) {
         this.#services.log.error({ library: name, error: String(failure) }, 'stored library failed to load; it is kept in Redis but not running');
       }
     }
+    // Subscribed before the triggers count (the subscription narrows from every key at start to these).
+    this.#watchPrefixes(triggerPrefixes(restored));
+    for (const loaded of restored) this.#libraries.set(loaded.library.name, loaded);
     if (!this.#primary) return;
     for (const position of this.#store.loadPositions()) {
       const trigger = this.#libraries.get(position.library)?.library.streamTriggers.get(position.trigger);
@@ -285,8 +297,16 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       { code, config, user, ...this.#limits(), loadTimeoutMs: this.#timeoutMs, previous: previous?.library ?? null, rejectExisting: previous !== null && !replace },
       this.#services,
     );
+    // The new triggers' prefixes are subscribed before they count: a write under them from now on is seen.
+    try {
+      this.#watchPrefixes(triggerPrefixes([...this.#libraries.values(), loaded]));
+    } catch (failure) {
+      this.#retire(loaded);
+      throw failure instanceof Error ? failure.message : failure;
+    }
     if (previous) this.#retire(previous);
     this.#libraries.set(metadata.name, loaded);
+    this.#watchPrefixes(triggerPrefixes(this.#libraries.values()));
     // On a replica, the primary's runtime stores the library (and the store replicates here).
     if (!this.#primary) return;
     this.#persist(metadata.name);
@@ -310,6 +330,8 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#retire(entry);
     this.#libraries.delete(name);
     if (this.#primary) this.#store.deleteLibrary(name);
+    // Its prefixes stop costing the server a message per write (unless another library watches them too).
+    this.#watchPrefixes(triggerPrefixes(this.#libraries.values()));
   }
 
   libraries(): LoadedLibraryEntry[] {
@@ -342,6 +364,16 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const exists = this.#services.syncRedis.call(['EXISTS', key], db);
     if (exists.type === 'integer' && exists.value === 0n) this.#streams.forget(db, key);
   }
+}
+
+/** The key prefixes the libraries' keyspace and stream triggers watch. */
+function triggerPrefixes(entries: Iterable<LoadedLibraryEntry>): Buffer[] {
+  const prefixes: Buffer[] = [];
+  for (const { library } of entries) {
+    for (const trigger of library.keyspaceTriggers.values()) prefixes.push(trigger.prefix);
+    for (const trigger of library.streamTriggers.values()) prefixes.push(trigger.prefix);
+  }
+  return prefixes;
 }
 
 function isInternal(key: Buffer): boolean {

@@ -1,5 +1,5 @@
 /**
- * CLIENT KILL through the runtime must not kill the runtime's own connections to the server (its keyevent
+ * CLIENT KILL through the runtime must not kill the runtime's own connections to the server (its keyspace
  * subscription, its control connection): `CLIENT KILL SKIPME YES` or `TYPE pubsub` would otherwise cut the runtime
  * off, and it would close for every client. The filters stay the server's to evaluate; the runtime only keeps its
  * own connections out of their reach:

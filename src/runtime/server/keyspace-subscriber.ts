@@ -1,6 +1,11 @@
 /**
- * The runtime's view of the server's keyspace notifications: a dedicated connection subscribed to every
- * keyevent channel (`__keyevent@*__:*`, keys kept as raw bytes) and to the runtime's own marker channel.
+ * The runtime's view of the server's keyspace notifications: a dedicated connection subscribed to the keyspace
+ * channels of the prefixes some trigger watches (`__keyspace@*__:<prefix>*`, keys kept as raw bytes; see
+ * watch()) and to the runtime's own marker channel. Until the library host says which prefixes it watches, the
+ * subscription covers every key (`__keyspace@*__:*`), so a host that never says still sees every event.
+ *
+ * Only watched keys cost anything: redis-server publishes a keyspace message only to patterns that match, so a
+ * write of an unwatched key sends the runtime nothing (docs/runtime.md, pass-through).
  *
  * Redis delivers pub/sub messages in the order it generates them, so when a `PUBLISH <marker> <seq>` is sent
  * after a command (pipelined on the same connection, or on any connection once the command's reply is in),
@@ -10,6 +15,7 @@
  * unclaimed so the runtime can process them in the background.
  */
 import type { Socket } from 'node:net';
+import { writeSync } from 'node:fs';
 import { RedisCommandError } from '../../shared/errors.js';
 import type { KeyspaceEvent } from '../gears-host.js';
 import { decodeFrame, RespFramer } from '../resp/decoder.js';
@@ -19,14 +25,17 @@ import { pubsubMessageParts } from './pubsub-message.js';
 import { helloCommand } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
-import { SocketPump } from '../sync-redis/socket-reads.js';
+import { SocketPump, socketDescriptor } from '../sync-redis/socket-reads.js';
+import { coveringPrefixes, keyspaceChannelKey, keyspacePattern, startsWith } from './keyspace-channel.js';
 
-const KEYEVENT_PATTERN = '__keyevent@*__:*';
-const KEYEVENT_CHANNEL = /^__keyevent@(\d+)__:(.+)$/;
+/** Every key of every database: the subscription until the host names its prefixes. */
+const EVERY_KEY = keyspacePattern(Buffer.alloc(0));
 const PMESSAGE = Buffer.from('pmessage');
 const MESSAGE = Buffer.from('message');
-/** The channels' meanings, by channel name: a few dozen event names per database. */
-const MAX_CHANNELS_KNOWN = 1024;
+const PSUBSCRIBE_REPLY = Buffer.from('*3\r\n$10\r\npsubscribe\r\n');
+const PUNSUBSCRIBE_REPLY = Buffer.from('*3\r\n$12\r\npunsubscribe\r\n');
+/** How long a load may wait for the server to confirm a new prefix's subscription (ms): it is local, under load. */
+const CONFIRM_BUDGET_MS = 10_000;
 
 interface MarkerWaiter {
   readonly resolve: (events: KeyspaceEvent[]) => void;
@@ -56,7 +65,17 @@ export class KeyspaceSubscriber {
   #failure: Error | undefined;
   #closing = false;
   #id = -1;
-  readonly #channels = new Map<string, { db: number; event: string } | null>();
+  /** The patterns asked for, by their bytes as latin1 text, and the prefix each stands for. */
+  #wanted = new Map<string, Buffer>([[EVERY_KEY.toString('latin1'), Buffer.alloc(0)]]);
+  /**
+   * The patterns the server delivers through at the point the stream has been read to: a confirmed PSUBSCRIBE
+   * adds one, a confirmed PUNSUBSCRIBE removes it (messages and confirmations come in the server's order).
+   */
+  readonly #live = new Map<string, Buffer>(this.#wanted);
+  /** PSUBSCRIBE/PUNSUBSCRIBE confirmations the server still owes. */
+  #unconfirmed = 0;
+  /** The prefix of every pattern ever asked for (a confirmation names the pattern only). */
+  readonly #known = new Map<string, Buffer>(this.#wanted);
 
   private constructor(socket: Socket, options: KeyspaceSubscriberOptions) {
     this.#socket = socket;
@@ -75,6 +94,38 @@ export class KeyspaceSubscriber {
   /** The server's id for the subscription connection (CLIENT KILL through the runtime spares it). */
   get id(): number {
     return this.#id;
+  }
+
+  /** How many patterns the runtime holds on the server (PUBSUB NUMPAT through the runtime leaves them out). */
+  get patternCount(): number {
+    return this.#wanted.size;
+  }
+
+  /**
+   * Subscribes to the keyspace channels of exactly these prefixes (an empty prefix is every key), and drops the
+   * others. Returns once the server confirmed every new subscription, read synchronously so that the caller
+   * (a library load, under the exclusive lock) can make its triggers count only after: a write to a new prefix
+   * then always reaches the runtime. Throws if the confirmation does not come.
+   */
+  watch(prefixes: readonly Buffer[]): void {
+    if (this.#failure) throw this.#failure;
+    const wanted = new Map(coveringPrefixes(prefixes).map((prefix) => [keyspacePattern(prefix).toString('latin1'), prefix]));
+    const added = [...wanted.keys()].filter((pattern) => !this.#wanted.has(pattern));
+    const removed = [...this.#wanted.keys()].filter((pattern) => !wanted.has(pattern));
+    if (added.length === 0 && removed.length === 0) return;
+    const commands: Buffer[] = [];
+    if (added.length > 0) commands.push(encodeCommand(['PSUBSCRIBE', ...added.map((p) => Buffer.from(p, 'latin1'))]));
+    if (removed.length > 0) commands.push(encodeCommand(['PUNSUBSCRIBE', ...removed.map((p) => Buffer.from(p, 'latin1'))]));
+    for (const [pattern, prefix] of wanted) this.#known.set(pattern, prefix);
+    this.#wanted = wanted;
+    this.#unconfirmed += added.length + removed.length;
+    // Written synchronously, as the confirmation is read: nothing else is ever written on this connection after
+    // its set-up, so nothing libuv queued can come after these bytes.
+    writeAll(socketDescriptor(this.#socket), Buffer.concat(commands));
+    if (added.length === 0) return;
+    this.#pump?.until(() => this.#unconfirmed === 0 || this.#failure !== undefined, CONFIRM_BUDGET_MS);
+    if (this.#failure) throw this.#failure;
+    if (this.#unconfirmed > 0) throw new RedisCommandError(`the server did not confirm the keyspace subscription of ${added.length} new prefix(es) within ${CONFIRM_BUDGET_MS} ms`);
   }
 
   /** A fresh marker number; register it with waitForMarker before the PUBLISH can reach the server. */
@@ -137,7 +188,7 @@ export class KeyspaceSubscriber {
         if (++confirmations === expected) resolve();
         return true;
       };
-      // Every write of the server makes an event here: messages are read from the frame's bytes, without
+      // Every write of a watched key makes an event here: messages are read from the frame's bytes, without
       // decoding them into values (the replies to the set-up commands are decoded).
       const framer = new RespFramer((raw) => {
         if (confirmations < expected) onSetupValue(decodeFrame(raw));
@@ -155,8 +206,9 @@ export class KeyspaceSubscriber {
         Buffer.concat([
           encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
           encodeCommand(['CLIENT', 'ID']),
-          encodeCommand(['PSUBSCRIBE', KEYEVENT_PATTERN]),
+          // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),
+          encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
         ]),
       );
     });
@@ -164,27 +216,48 @@ export class KeyspaceSubscriber {
 
   #onMessage(raw: Buffer): void {
     const parts = pubsubMessageParts(raw);
-    if (parts === null) return;
+    if (parts === null) {
+      this.#onOtherFrame(raw);
+      return;
+    }
     const [kind, first, second, third] = parts;
     if (parts.length === 4 && kind!.equals(PMESSAGE)) {
-      const channel = this.#channel(second!);
-      if (channel !== null) this.#onEvent({ db: channel.db, event: channel.event, key: third! });
+      const channel = keyspaceChannelKey(second!);
+      if (channel !== null && this.#takesThrough(first!.toString('latin1'), channel.key)) {
+        this.#onEvent({ db: channel.db, event: third!.toString('latin1'), key: channel.key });
+      }
     } else if (parts.length === 3 && kind!.equals(MESSAGE) && first!.equals(this.#markerChannel)) {
       this.#onMarker(Number(second!.toString('latin1')));
     }
   }
 
-  /** The database and event a keyevent channel names, or null for another channel. */
-  #channel(name: Buffer): { db: number; event: string } | null {
-    const text = name.toString('latin1');
-    let known = this.#channels.get(text);
-    if (known === undefined) {
-      const match = KEYEVENT_CHANNEL.exec(text);
-      known = match ? { db: Number(match[1]), event: match[2]! } : null;
-      if (this.#channels.size >= MAX_CHANNELS_KNOWN) this.#channels.clear();
-      this.#channels.set(text, known);
+  /**
+   * Whether the message for `key` that came through `pattern` is the one to take. Every live pattern matching a
+   * key delivers its own copy: two prefixes of the key while a subscription changes (`a` leaving, `ab` coming),
+   * or `*` in `__keyspace@*__:` matching across the `__:` of a key holding one (`x__:ab…` under `ab`). The copy
+   * of the shortest live prefix that starts the key is taken, so each event counts once and none is lost.
+   */
+  #takesThrough(pattern: string, key: Buffer): boolean {
+    const prefix = this.#live.get(pattern);
+    if (prefix === undefined || !startsWith(key, prefix)) return false;
+    if (this.#live.size === 1) return true;
+    for (const other of this.#live.values()) if (other.length < prefix.length && startsWith(key, other)) return false;
+    return true;
+  }
+
+  /** A (P)SUBSCRIBE confirmation (its count is an integer, not a bulk) or the server's refusal of one. */
+  #onOtherFrame(raw: Buffer): void {
+    const subscribed = raw.subarray(0, PSUBSCRIBE_REPLY.length).equals(PSUBSCRIBE_REPLY);
+    if (subscribed || raw.subarray(0, PUNSUBSCRIBE_REPLY.length).equals(PUNSUBSCRIBE_REPLY)) {
+      this.#unconfirmed--;
+      const value = decodeFrame(raw);
+      const pattern = value.type === 'array' && value.value[1]?.type === 'blob' ? value.value[1].value.toString('latin1') : '';
+      if (subscribed) this.#live.set(pattern, this.#known.get(pattern) ?? Buffer.alloc(0));
+      else this.#live.delete(pattern);
+    } else if (raw[0] === 0x2d) {
+      this.#fail(new RedisCommandError(`keyspace subscription refused: ${raw.toString('utf8', 1).trim()}`));
+      this.#socket.destroy();
     }
-    return known;
   }
 
   #onEvent(event: KeyspaceEvent): void {
@@ -217,5 +290,17 @@ export class KeyspaceSubscriber {
     for (const waiter of this.#waiters.values()) waiter.reject(error);
     this.#waiters.clear();
     if (!this.#closing) this.#options.onFailure(error);
+  }
+}
+
+/** Writes `bytes` to a non-blocking descriptor, retrying while its send buffer is full. */
+function writeAll(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
   }
 }

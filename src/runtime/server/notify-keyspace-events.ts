@@ -1,12 +1,13 @@
 /**
  * RedisGears subscribes to keyspace notifications through the module API with `ALL | MISSED`, which does not
  * depend on `notify-keyspace-events`. The runtime sees them through pub/sub, which does, so it turns on every
- * class (`A`), keyevent channels (`E`) and key misses (`m`) — keeping whatever flags the user had set.
+ * class (`A`), keyspace channels (`K`: one per key, so that it can subscribe to the watched prefixes only) and
+ * key misses (`m`) — keeping whatever flags the user had set.
  */
 import { textOf } from '../resp/types.js';
 import type { RedisConnection } from './redis-connection.js';
 
-const REQUIRED_FLAGS = 'AEm';
+const REQUIRED_FLAGS = 'AKm';
 
 /** The flags `current` plus those the runtime needs, or null when nothing is missing. */
 export function mergeNotifyFlags(current: string): string | null {

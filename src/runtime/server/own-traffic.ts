@@ -1,7 +1,7 @@
 /**
  * The runtime's own traffic on the server, as its clients could see it: the ordering markers (PUBLISH on
  * `__writebehind_runtime__:marker:…`, sometimes on the client's own connection), the barrier PINGs of subscribed
- * connections, the commands of its control connection and its keyevent subscription (`__keyevent@*__:*`).
+ * connections, the commands of its control connection and its keyspace subscription (`__keyspace@*__:<prefix>*`).
  * These helpers take it out of what MONITOR, SLOWLOG, pattern subscriptions and PUBSUB introspection show a client.
  * What cannot be hidden is listed in docs/runtime.md.
  */
@@ -18,11 +18,14 @@ const SLOWLOG_DEFAULT_COUNT = 10;
 export class OwnTraffic {
   readonly #ids: Set<number>;
   readonly #control: RedisConnection;
+  readonly #ownPatterns: () => number;
   #addresses: ReadonlySet<string> | undefined;
 
-  constructor(ids: Iterable<number>, control: RedisConnection) {
+  /** `ownPatterns`: how many patterns the runtime's keyspace subscription holds now (one per watched prefix). */
+  constructor(ids: Iterable<number>, control: RedisConnection, ownPatterns: () => number) {
     this.#ids = new Set(ids);
     this.#control = control;
+    this.#ownPatterns = ownPatterns;
   }
 
   /** The server ids of the runtime's own connections. */
@@ -76,9 +79,11 @@ export class OwnTraffic {
     return array(count < 0 ? entries : entries.slice(0, count));
   }
 
-  /** PUBSUB NUMPAT less the runtime's keyevent pattern (the server counts distinct patterns). */
+  /** PUBSUB NUMPAT less the runtime's keyspace patterns (the server counts distinct patterns). */
   numpat(reply: RespValue): RespValue {
-    return reply.type === 'integer' && reply.value > 0n ? integer(reply.value - 1n) : reply;
+    if (reply.type !== 'integer') return reply;
+    const left = reply.value - BigInt(this.#ownPatterns());
+    return integer(left > 0n ? left : 0n);
   }
 
   /** PUBSUB CHANNELS without the marker channels. */

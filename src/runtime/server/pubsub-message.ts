@@ -1,7 +1,7 @@
 /**
- * The parts of a RESP2 pub/sub message frame (`message`, `pmessage`, subscription confirmations): a multibulk of
- * bulk strings, read from the frame's bytes as views of them. The keyevent subscription receives one such frame
- * per key a write touches, so it is read without building a decoded value per frame.
+ * The parts of a RESP2 pub/sub message frame (`message`, `pmessage`; not a subscription confirmation, whose count is an integer): a multibulk of
+ * bulk strings, read from the frame's bytes as views of them. The keyspace subscription receives one such frame
+ * per watched key a write touches, so it is read without building a decoded value per frame.
  */
 
 const CR = 13;

@@ -1,7 +1,7 @@
 /**
  * What the runtime reads from, and sets on, the backing server's configuration at start (besides the keyspace
  * notification flags): the protocol limits its clients are held to, and the pub/sub output buffer limit its own
- * keyevent subscription needs lifted.
+ * keyspace subscription needs lifted.
  */
 import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
@@ -22,7 +22,7 @@ export async function readRequestLimits(control: RedisConnection): Promise<Reque
 }
 
 /**
- * The keyevent subscription receives one message per change on the server: a script making a million changes
+ * The keyspace subscription receives one message per change of a watched key: a script making a million changes
  * queues a million messages at once, and the `pubsub` class of `client-output-buffer-limit` (32 MB by default)
  * would make the server drop the runtime's subscription — after which no trigger could fire. Redis has no
  * per-connection limit, so the class's limit is lifted (`pubsub 0 0 0`), keeping the other classes as they are.
@@ -32,7 +32,7 @@ export async function liftPubSubOutputLimit(control: RedisConnection, log: Logge
   const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(current);
   if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
   await control.call(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
-  log.warn({ was: pubsub[0] }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyevent subscription must not be dropped');
+  log.warn({ was: pubsub[0] }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyspace subscription must not be dropped');
 }
 
 function configEntries(reply: RespValue): Map<string, string> {
