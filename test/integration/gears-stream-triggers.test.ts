@@ -132,7 +132,7 @@ describe('stream triggers (§2.4)', () => {
     }
   });
 
-  it('an XREADGROUP through the runtime on a stream no trigger watches costs no ordering marker; on a watched one it does', async () => {
+  it('an XREADGROUP (BLOCK or not) through the runtime on a stream no trigger watches costs no ordering marker; on a watched one it does', async () => {
     await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'rg:', () => {});"));
     const direct = createClient({ url: env.redis.url });
     await direct.connect();
@@ -140,7 +140,13 @@ describe('stream triggers (§2.4)', () => {
       const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
       for (const key of ['other:1', 'rg:1']) await direct.sendCommand(['XGROUP', 'CREATE', key, 'g', '0', 'MKSTREAM']);
       let before = await publishes();
-      for (let i = 0; i < 5; i++) await env.resp3.sendCommand(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', 'STREAMS', 'other:1', '>']);
+      for (let i = 0; i < 5; i++) {
+        await direct.xAdd('other:1', '*', { n: String(i) });
+        // Served at once, with and without BLOCK (a blocking command takes its own route).
+        const block = i % 2 === 0 ? ['BLOCK', '1000'] : [];
+        const read = (await env.resp2.sendCommand(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', ...block, 'STREAMS', 'other:1', '>'])) as unknown[];
+        expect(read).toHaveLength(1);
+      }
       expect(await publishes()).toBe(before);
       before = await publishes();
       await env.resp3.sendCommand(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', 'STREAMS', 'rg:1', '>']);
