@@ -156,6 +156,32 @@ describe('stream triggers (§2.4)', () => {
     }
   });
 
+  it('a function trimming many watched streams costs the markers of one such call, and its later appends are still delivered before its reply', async () => {
+    // committed_many trims up to 100 capture logs in one call: one marker when the window ends covers them all.
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'mt:', (c, d) => { c.call('rpush', 'seen', d.stream_name); });
+      redis.registerFunction('trim', (c, n) => { for (let i = 0; i < Number(n); i++) c.call('xtrim', 'mt:' + i, 'MAXLEN', '0'); });
+      redis.registerFunction('trimThenAdd', (c) => { c.call('xtrim', 'mt:0', 'MAXLEN', '0'); c.call('xtrim', 'mt:1', 'MAXLEN', '0'); c.call('xadd', 'mt:2', '*', 'a', '1'); c.call('xadd', 'mt:3', '*', 'a', '1'); });`));
+    for (let i = 0; i < 20; i++) await env.resp3.xAdd(`mt:${i}`, '*', { a: '0' });
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      const cost = async (n: number) => {
+        const before = await publishes();
+        await env.resp3.sendCommand(tfcall('trim', String(n)));
+        return (await publishes()) - before;
+      };
+      const one = await cost(1);
+      expect(await cost(20)).toBeLessThanOrEqual(one + 1);
+      await env.resp2.del('seen');
+      await env.resp3.sendCommand(tfcall('trimThenAdd'));
+      expect(await env.resp3.lRange('seen', 0, -1)).toEqual(['mt:2', 'mt:3']);
+    } finally {
+      await direct.quit();
+    }
+  });
+
   it('an exception is recorded and the position advances (and the stream is still trimmed)', async () => {
     await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'e:', (c, d) => { if (d.record[0][1] === 'bad') throw 'nope'; c.call('incr', 'ok'); });"));
     await env.resp3.xAdd('e:1', '*', { v: 'bad' });
