@@ -19,6 +19,7 @@ const table = CommandTable.fromCommandReply(
     entry('xinfo', -2, [], 0, 0, 0, [entry('xinfo|stream', -3, ['readonly'], 2, 2, 1)]),
     entry('blpop', -3, ['write', 'noscript', 'blocking'], 1, -2, 1),
     entry('xread', -4, ['readonly', 'blocking', 'movablekeys'], 0, 0, 0),
+    entry('xreadgroup', -7, ['write', 'blocking', 'movablekeys'], 0, 0, 0),
     entry('wait', 3, ['noscript'], 0, 0, 0),
     entry('get', 2, ['readonly'], 1, 1, 1),
     entry('move', 3, ['write', 'fast'], 1, 1, 1),
@@ -39,6 +40,13 @@ describe('CommandTable', () => {
   it('gives up (null) where the arguments do not tell the keys', () => {
     expect(keys('ZUNIONSTORE', 'd', '2', 'a', 'b')).toBeNull();
     for (const name of ['EXEC', 'EVAL', 'FCALL', 'FLUSHALL', 'FLUSHDB', 'SWAPDB']) expect(keys(name, 'x')).toBeNull();
+  });
+  it('finds the streams of XREAD and XREADGROUP after STREAMS, past options named like the keyword', () => {
+    expect(keys('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 'a', 'b', '$', '0')).toEqual(['a', 'b']);
+    expect(keys('XREADGROUP', 'GROUP', 'streams', 'streams', 'COUNT', '10', 'STREAMS', 's', '>')).toEqual(['s']);
+    expect(keys('xreadgroup', 'GROUP', 'g', 'c', 'NOACK', 'streams', 'block', '0')).toEqual(['block']);
+    expect(keys('XREAD', 'STREAMS', 'a', 'b', '0')).toBeNull();
+    expect(keys('XREAD', 'COUNT', '1')).toBeNull();
   });
   it('MOVE and COPY name their keys: in the other database the key keeps its name, and triggers match names', () => {
     expect(keys('MOVE', 'k', '1')).toEqual(['k']);

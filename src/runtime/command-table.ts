@@ -55,6 +55,7 @@ export class CommandTable {
     if (UNPREDICTABLE.has(name)) return null;
     const info = this.lookup(args, name);
     if (info === undefined) return []; // unknown to the server: it replies an error and touches nothing
+    if (name === 'xread' || name === 'xreadgroup') return streamKeys(args);
     if (info.flags.has('movablekeys')) return null;
     if (info.firstKey <= 0) return [];
     const last = info.lastKey < 0 ? args.length + info.lastKey : info.lastKey;
@@ -113,6 +114,26 @@ export class CommandTable {
     }
     return null;
   }
+}
+
+/**
+ * The streams XREAD / XREADGROUP name: the first half of what follows STREAMS, found by skipping the options as
+ * the server does (xreadGetKeys), so that a group or consumer named "streams" is not taken for the keyword.
+ * Null when the server would refuse the command (no STREAMS, an odd count): then it touches nothing, but
+ * routing it as unknown costs only a marker.
+ */
+function streamKeys(args: readonly Buffer[]): Buffer[] | null {
+  for (let i = 1; i < args.length; i++) {
+    const word = args[i]!.toString('latin1').toLowerCase();
+    if (word === 'count' || word === 'block') i += 1;
+    else if (word === 'group') i += 2;
+    else if (word === 'streams') {
+      const rest = args.length - i - 1;
+      if (rest === 0 || rest % 2 !== 0) return null;
+      return args.slice(i + 1, i + 1 + rest / 2);
+    }
+  }
+  return null;
 }
 
 function lowerName(args: readonly Buffer[]): string {

@@ -18,9 +18,10 @@ export interface TouchedStream {
   readonly db: number;
   readonly key: Buffer;
   /**
-   * How many entries the window appended, when its events on the stream were appends only and no earlier event
-   * is still waiting to be processed; null otherwise. The host may then take the entries from the calls that
-   * appended them instead of reading the stream.
+   * How many entries the window appended, when its events on the stream were appends only, or 0 when none of
+   * them added an entry (XTRIM, XDEL, XGROUP), and no earlier event is still waiting to be processed; null
+   * otherwise. The host may then take the entries from the calls that appended them instead of reading the
+   * stream, or know that there is nothing new to read.
    */
   readonly appends: number | null;
 }

@@ -105,6 +105,83 @@ describe('stream triggers (§2.4)', () => {
     }
   });
 
+  it('a trim, XDEL or consumer group on a stream its trigger read to the end makes the runtime read nothing; the next entry is delivered', async () => {
+    // The library trims a capture stream after each commit (XTRIM from a function): RedisGears' reader finds no
+    // entry after its position, and reads nothing; the runtime must not send an XRANGE (nor an EXISTS) for it.
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'tr:', (c, d) => { c.call('rpush', 'seen', d.record[0][1]); });
+      redis.registerFunction('trim', (c, key, minid) => c.call('xtrim', key, 'MINID', minid));`));
+    const ids: string[] = [];
+    for (let i = 1; i <= 3; i++) ids.push(await env.resp3.xAdd('tr:1', '*', { n: String(i) }));
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      const calls = async (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      const reads = async () => (await calls('xrange')) + (await calls('exists'));
+      const before = await reads();
+      await env.resp3.sendCommand(tfcall('trim', 'tr:1', ids[1]!));
+      await env.resp3.sendCommand(['XTRIM', 'tr:1', 'MAXLEN', '1']);
+      await env.resp3.sendCommand(['XDEL', 'tr:1', ids[2]!]);
+      await env.resp3.sendCommand(['XGROUP', 'CREATE', 'tr:1', 'g', '0']);
+      expect(await reads()).toBe(before);
+      await env.resp3.xAdd('tr:1', '*', { n: '4' });
+      expect(await env.resp3.lRange('seen', 0, -1)).toEqual(['1', '2', '3', '4']);
+      expect((await streamState('lib'))[0]!['total_record_processed']).toBe(4);
+    } finally {
+      await direct.quit();
+    }
+  });
+
+  it('an XREADGROUP (BLOCK or not) through the runtime on a stream no trigger watches costs no ordering marker; on a watched one it does', async () => {
+    await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'rg:', () => {});"));
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      for (const key of ['other:1', 'rg:1']) await direct.sendCommand(['XGROUP', 'CREATE', key, 'g', '0', 'MKSTREAM']);
+      let before = await publishes();
+      for (let i = 0; i < 5; i++) {
+        await direct.xAdd('other:1', '*', { n: String(i) });
+        // Served at once, with and without BLOCK (a blocking command takes its own route).
+        const block = i % 2 === 0 ? ['BLOCK', '1000'] : [];
+        const read = (await env.resp2.sendCommand(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', ...block, 'STREAMS', 'other:1', '>'])) as unknown[];
+        expect(read).toHaveLength(1);
+      }
+      expect(await publishes()).toBe(before);
+      before = await publishes();
+      await env.resp3.sendCommand(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '10', 'STREAMS', 'rg:1', '>']);
+      expect(await publishes()).toBeGreaterThan(before);
+    } finally {
+      await direct.quit();
+    }
+  });
+
+  it('a function trimming many watched streams costs the markers of one such call, and its later appends are still delivered before its reply', async () => {
+    // committed_many trims up to 100 capture logs in one call: one marker when the window ends covers them all.
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'mt:', (c, d) => { c.call('rpush', 'seen', d.stream_name); });
+      redis.registerFunction('trim', (c, n) => { for (let i = 0; i < Number(n); i++) c.call('xtrim', 'mt:' + i, 'MAXLEN', '0'); });
+      redis.registerFunction('trimThenAdd', (c) => { c.call('xtrim', 'mt:0', 'MAXLEN', '0'); c.call('xtrim', 'mt:1', 'MAXLEN', '0'); c.call('xadd', 'mt:2', '*', 'a', '1'); c.call('xadd', 'mt:3', '*', 'a', '1'); });`));
+    for (let i = 0; i < 20; i++) await env.resp3.xAdd(`mt:${i}`, '*', { a: '0' });
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(String(await direct.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      const cost = async (n: number) => {
+        const before = await publishes();
+        await env.resp3.sendCommand(tfcall('trim', String(n)));
+        return (await publishes()) - before;
+      };
+      const one = await cost(1);
+      expect(await cost(20)).toBeLessThanOrEqual(one + 1);
+      await env.resp2.del('seen');
+      await env.resp3.sendCommand(tfcall('trimThenAdd'));
+      expect(await env.resp3.lRange('seen', 0, -1)).toEqual(['mt:2', 'mt:3']);
+    } finally {
+      await direct.quit();
+    }
+  });
+
   it('an exception is recorded and the position advances (and the stream is still trimmed)', async () => {
     await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'e:', (c, d) => { if (d.record[0][1] === 'bad') throw 'nope'; c.call('incr', 'ok'); });"));
     await env.resp3.xAdd('e:1', '*', { v: 'bad' });

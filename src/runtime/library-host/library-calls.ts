@@ -32,6 +32,10 @@ export class LibraryCalls {
   #lastEventful = 0;
   #ridden: Promise<KeyspaceEvent[]>[] = [];
   #complete = true;
+  /** A marker rode behind an eventful call since the last take (the read ahead's own marker does not count). */
+  #rode = false;
+  /** The marker that will cover the eventful calls after the first one of the window, opened and not yet sent. */
+  #owed: ReturnType<MarkerSource['open']> | null = null;
 
   constructor(redis: SyncRedis, concernsTriggers: (argv: readonly Buffer[]) => boolean, appends: StreamAppends) {
     this.#redis = redis;
@@ -65,7 +69,7 @@ export class LibraryCalls {
       this.#ridden.push(ahead.events);
       return [ahead.reply];
     }
-    const replies = this.#counted(argv) ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
+    const replies = this.#counted(argv) && this.#mustRide() ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
     if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
     return replies;
   }
@@ -78,10 +82,47 @@ export class LibraryCalls {
 
   /** The markers ridden since the last take. */
   takeMarkers(): RiddenMarkers {
+    this.#publishOwed();
     const taken = { events: this.#ridden, complete: this.#complete };
     this.#ridden = [];
     this.#complete = true;
+    this.#rode = false;
     return taken;
+  }
+
+  /**
+   * Whether an eventful call takes a marker behind it. The window's first one does (a window with one eventful
+   * call, a captured write's, costs no round trip of its own); after it, one marker sent when the window is
+   * taken covers every later call, so they ride none: a `committed_many` of 100 logs, each trimming its watched
+   * capture stream, costs 2 markers and a round trip instead of 100 markers.
+   */
+  #mustRide(): boolean {
+    if (!this.#rode || this.#source === null) return true;
+    // Opened now, so that the events of the calls it covers are awaited (claimed) as they arrive; published at
+    // the take, behind the last of them on this connection.
+    this.#owed ??= this.#source.open();
+    return false;
+  }
+
+  /** Publishes the marker owed to the window's later eventful calls (one round trip on the shared connection). */
+  #publishOwed(): void {
+    const owed = this.#owed;
+    if (owed === null) return;
+    this.#owed = null;
+    let reply: RespValue;
+    try {
+      reply = this.#redis.call(owed.command);
+    } catch (error) {
+      owed.cancel();
+      this.#complete = false;
+      throw error;
+    }
+    if (reply.type === 'error') {
+      owed.cancel();
+      this.#complete = false;
+    } else {
+      this.#ridden.push(owed.events);
+    }
   }
 
   /** Runs the commands of an eventful call with a marker behind them, when the server gave a source. */
@@ -104,6 +145,7 @@ export class LibraryCalls {
       this.#complete = false;
     } else {
       this.#ridden.push(marker.events);
+      this.#rode = true;
     }
     return replies;
   }

@@ -78,7 +78,8 @@ export class StreamReader {
   /**
    * Delivers the new entries of each stream to every matching trigger. When a stream's events in the window were
    * just the appends its own library calls made (`appends`, see stream-appends.ts), a consumer that had read
-   * the stream to its end gets those entries as the calls gave them, without reading the stream back.
+   * the stream to its end gets those entries as the calls gave them, without reading the stream back; when they
+   * added no entry (`appends` 0: trims, XDEL, consumer groups), such a consumer is left alone.
    */
   process(streams: readonly { db: number; key: Buffer; appends?: number | null }[]): void {
     const appended = this.#appends.take();
@@ -94,6 +95,9 @@ export class StreamReader {
         }
       }
       for (const [entry, trigger, state] of consumers) {
+        // Events that added no entry (the library's XTRIM after a commit, typically): a consumer that had read
+        // the stream to its end would read nothing, so it does not read (nor ask whether the stream exists).
+        if (stream.appends === 0 && state.caughtUp) continue;
         if (fed === null || !this.#deliverAppended(entry, trigger, state, fed)) this.#read(entry, trigger, state);
       }
     }

@@ -401,7 +401,10 @@ export class ClientConnection {
       this.#upstream.write(command.raw);
       if ((await servedOrBlocked(this.#upstream, this.#deps.control, reply)) === 'served') {
         await reply;
-        await scheduler.settleClientEvents(await scheduler.collectEvents());
+        // On keys no trigger watches (the worker's XREADGROUP … BLOCK on its batches stream) there is nothing to
+        // fire: like a shared command's, its events are left to the next marker instead of costing one now.
+        if (this.#mayFire(command)) await scheduler.settleClientEvents(await scheduler.collectEvents());
+        else scheduler.noteSharedCommandDone();
         return;
       }
       release();
@@ -412,6 +415,15 @@ export class ClientConnection {
       this.#output.release(slot);
       release?.();
     }
+  }
+
+  /** Whether the command's keys (unknown: yes) include one a trigger could care about, as the router decides. */
+  #mayFire(command: SessionCommand): boolean {
+    const { table, scheduler } = this.#deps;
+    const keys = table.keysOf(command.args, command.name);
+    if (keys === null) return true;
+    const readOnly = table.isReadOnly(command.args, command.name);
+    return keys.some((key) => scheduler.isRelevant(key, readOnly));
   }
 
   /** (UN)SUBSCRIBE family. RESP3 replies with pushes; a RESP2 connection switches to raw mode. */

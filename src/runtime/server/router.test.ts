@@ -58,7 +58,9 @@ const cases: [string, RouterState, Route][] = [
   ['PUBSUB CHANNELS', idle, 'introspect'],
   ['BLPOP other:l 0', idle, 'blocking'],
   ['XREAD BLOCK 0 STREAMS s $', idle, 'blocking'],
-  ['XREAD STREAMS other:s 0', idle, 'markered'], // movable keys: which keys it reads is not known from positions
+  ['XREAD STREAMS other:s 0', idle, 'shared'], // movable keys, but its streams follow STREAMS
+  ['XREAD STREAMS person:s 0', idle, 'markered'], // a read of a watched key may raise keymiss
+  ['XREAD STREAMS a 0 0', idle, 'markered'], // malformed (odd count): keys unknown
   ['NOSUCH x', idle, 'shared'],
 ];
 
