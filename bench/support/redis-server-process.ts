@@ -29,23 +29,40 @@ export interface RedisServerProcessOptions {
   readonly appendonly?: boolean;
   /** More redis-server arguments, e.g. `['--maxmemory', '8mb']`. */
   readonly extraArgs?: readonly string[];
+  /** Its port (from findFreePorts, with the other ports it must not collide with); a free one by default. */
+  readonly port?: number;
 }
 
 /** A TCP port nobody listens on right now (the OS picks it). */
-export function findFreePort(): Promise<number> {
+export async function findFreePort(): Promise<number> {
+  return (await findFreePorts(1))[0]!;
+}
+
+/**
+ * `count` distinct free ports: each is held until all are picked, since a port probed and closed may be handed
+ * out again by the next probe (a cluster node needs its own, its bus and its runtime's port all different).
+ */
+export async function findFreePorts(count: number): Promise<number[]> {
+  const held = await Promise.all(Array.from({ length: count }, () => listenAnywhere()));
+  await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
+  return held.map(({ port }) => port);
+}
+
+function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+      if (port > 0) resolve({ server, port });
+      else server.close(() => reject(new Error('no free port')));
     });
   });
 }
 
 export async function startRedisServerProcess(options: RedisServerProcessOptions = {}): Promise<RedisServerProcess> {
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const dir = mkdtempSync(join(tmpdir(), 'wb-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always', ...(options.extraArgs ?? [])];
   let child: ChildProcess | undefined;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { startNodeProcess, type CliProcess } from './cli-process.js';
 import { formCluster, nodeId, primaryOfReplicas } from './cluster-slots.js';
-import { findFreePort, startRedisServerProcess, waitForPing, type RedisServerProcess } from './redis-server-process.js';
+import { findFreePorts, startRedisServerProcess, waitForPing, type RedisServerProcess } from './redis-server-process.js';
 import { repoRoot } from './repo-root.js';
 
 export interface RuntimeClusterProcesses {
@@ -51,10 +51,10 @@ export async function startRuntimeClusterProcesses(primaries = 3, options: Runti
   try {
     const timeout = options.nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(options.nodeTimeoutMs)];
     for (let i = 0; i < primaries * (options.replicas === true ? 2 : 1); i++) {
-      const port = await findFreePort();
-      // An explicit bus port: the default (port + 10000) may fall outside the port range for ephemeral ports.
-      const bus = await findFreePort();
-      const server = await startRedisServerProcess({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(bus), '--cluster-announce-port', String(port), ...timeout] });
+      // The runtime's port (announced), the bus port (explicit: the default, port + 10000, may fall outside the
+      // range of ephemeral ports) and the server's own, all distinct.
+      const [port, bus, own] = (await findFreePorts(3)) as [number, number, number];
+      const server = await startRedisServerProcess({ port: own, extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(bus), '--cluster-announce-port', String(port), ...timeout] });
       servers.push(server);
       runtimes.push(await startRuntimeProcess(server, port));
       ports.push(port);

@@ -6,7 +6,7 @@
  * agree. `close()` stops everything that was started, even after a failed start.
  */
 import { announcedOwnerOf, formCluster, moveSlot as moveSlotBetween, nodeId, primaryOfReplicas } from '../../bench/support/cluster-slots.js';
-import { findFreePort } from '../../bench/support/redis-server-process.js';
+import { findFreePorts } from '../../bench/support/redis-server-process.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
@@ -59,10 +59,11 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
   try {
     const nodes: ClusterNode[] = [];
     for (let i = 0; i < primaries * (options.replicas === true ? 2 : 1); i++) {
-      const runtimePort = await findFreePort();
-      // An explicit bus port: the default (port + 10000) may fall outside the port range for ephemeral ports.
-      const busPort = await findFreePort();
+      // The runtime's port (announced), the bus port (explicit: the default, port + 10000, may fall outside the
+      // range of ephemeral ports) and the server's own, all distinct.
+      const [runtimePort, busPort, serverPort] = (await findFreePorts(3)) as [number, number, number];
       const server = await startRedisServer({
+        port: serverPort,
         appendonly: options.appendonly ?? false,
         extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
           '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), ...(options.serverArgs ?? [])],

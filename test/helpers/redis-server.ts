@@ -20,10 +20,12 @@ export interface RedisServerOptions {
   /** Keep an append-only file in the server's directory, so a restart keeps the data. */
   appendonly?: boolean;
   extraArgs?: string[];
+  /** Its port (from findFreePorts, distinct from the other ports picked with it); a free one by default. */
+  port?: number;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const server = await startRedisServerProcess({ appendonly: options.appendonly ?? false, extraArgs: options.extraArgs ?? [] });
+  const server = await startRedisServerProcess({ appendonly: options.appendonly ?? false, extraArgs: options.extraArgs ?? [], ...(options.port === undefined ? {} : { port: options.port }) });
   return {
     port: server.port,
     url: server.url,
