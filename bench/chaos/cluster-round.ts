@@ -19,16 +19,14 @@ import { lastLogMessage } from '../support/drain.js';
 import { startProgress } from '../support/progress.js';
 import { startRuntimeClusterProcesses } from '../support/runtime-cluster-processes.js';
 import { sleep } from '../support/sleep.js';
-import { waitFor } from '../support/wait.js';
 import { ChaosLoad } from './chaos-load.js';
 import { CHAOS_CLAIM_MIN_IDLE_MS, type RoundResult } from './chaos-round.js';
 import { CHAOS_PREFIX, chaosConfig, resetChaosTables } from './chaos-schema.js';
 import { appliedOutOfOrder, verifyRound } from './chaos-verify.js';
-import { clusterBacklog, clusterReadView } from './cluster-view.js';
+import { awaitClusterDrain, clusterReadView } from './cluster-view.js';
 
 export const CLUSTER_ROUND = 'cluster: slot moves + worker kills';
 
-const DRAIN_TIMEOUT_MS = 90_000;
 /** Faults injected over the round, alternating a slot move and a worker kill. */
 const FAULTS = 6;
 
@@ -89,13 +87,9 @@ export async function runClusterRound(db: BenchDatabase, options: { seconds: num
     }
     progress.note(`load done: ${load.counts.acknowledged} acknowledged; draining`);
     const failures: string[] = [];
-    let drained = true;
-    try {
-      await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, DRAIN_TIMEOUT_MS, 200);
-    } catch (error) {
-      drained = false;
-      failures.push(`${error instanceof Error ? error.message : String(error)} (${await clusterBacklog(servers)} left; worker: ${lastLogMessage(workers.get('chaos-1')!.tail())})`);
-    }
+    const drainFailure = await awaitClusterDrain(servers, () => lastLogMessage(workers.get('chaos-1')!.tail()));
+    const drained = drainFailure === null;
+    if (drainFailure !== null) failures.push(drainFailure);
     const verdict = await verifyRound(clusterReadView(servers, client), db, load.outcomes, new Set());
     const order = await appliedOutOfOrder(db);
     failures.push(...order.wrong.slice(0, 3).map((wrong) => `out of order: ${wrong}`));

@@ -4,6 +4,7 @@
  * through the cluster client).
  */
 import type { RedisClientType, createClient, createCluster } from 'redis';
+import { waitFor } from '../support/wait.js';
 
 type ServerClient = ReturnType<typeof createClient>;
 type ClusterClient = ReturnType<typeof createCluster>;
@@ -17,6 +18,19 @@ export async function clusterBacklog(servers: readonly ServerClient[]): Promise<
     }
   }
   return total;
+}
+
+/** How long a cluster round waits for its capture logs to drain once the load stopped. */
+const DRAIN_TIMEOUT_MS = 90_000;
+
+/** Waits until every shard's capture logs drained: null, or why they did not (what is left, the worker's last log). */
+export async function awaitClusterDrain(servers: readonly ServerClient[], lastWorkerLog: () => string): Promise<string | null> {
+  try {
+    await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, DRAIN_TIMEOUT_MS, 200);
+    return null;
+  } catch (error) {
+    return `${error instanceof Error ? error.message : String(error)} (${await clusterBacklog(servers)} left; worker: ${lastWorkerLog()})`;
+  }
 }
 
 /** What verifyRound reads (SCAN, HGETALL), over every shard. */

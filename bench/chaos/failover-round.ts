@@ -30,11 +30,10 @@ import { ChaosLoad, type KeyOutcome } from './chaos-load.js';
 import { CHAOS_CLAIM_MIN_IDLE_MS, type RoundResult } from './chaos-round.js';
 import { CHAOS_PREFIX, CHAOS_TABLE, chaosConfig, resetChaosTables } from './chaos-schema.js';
 import { appliedOutOfOrder, verifyRound } from './chaos-verify.js';
-import { clusterBacklog, clusterReadView } from './cluster-view.js';
+import { awaitClusterDrain, clusterReadView } from './cluster-view.js';
 
 export const FAILOVER_ROUND = 'cluster failover: primary SIGKILLed, --wait-replicas 1';
 
-const DRAIN_TIMEOUT_MS = 90_000;
 const NODE_TIMEOUT_MS = 1000;
 
 type Cluster = ReturnType<typeof createCluster>;
@@ -94,13 +93,9 @@ export async function runFailoverRound(db: BenchDatabase, options: { seconds: nu
     progress.note(`load done: ${load.counts.acknowledged} acknowledged; draining`);
     const servers = await Promise.all([entry, promoted, other].map((index) => (index === promoted ? promotedServer : direct(index))));
     const failures: string[] = [];
-    let drained = true;
-    try {
-      await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, DRAIN_TIMEOUT_MS, 200);
-    } catch (error) {
-      drained = false;
-      failures.push(`${error instanceof Error ? error.message : String(error)} (${await clusterBacklog(servers)} left; worker: ${lastLogMessage(worker.tail())})`);
-    }
+    const drainFailure = await awaitClusterDrain(servers, () => lastLogMessage(worker.tail()));
+    const drained = drainFailure === null;
+    if (drainFailure !== null) failures.push(drainFailure);
 
     const onFailedShard = (id: number) => client.getSlotMaster(keySlot(`${CHAOS_PREFIX}:${id}`)).port === cluster.ports[promoted];
     // The failed shard's acknowledgements are not held against Redis; its unanswered writes still count as such.

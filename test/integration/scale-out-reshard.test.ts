@@ -60,6 +60,15 @@ async function failedCaptures(url: string): Promise<number> {
   }
 }
 
+/** Starts moving `slot` by hand from shard `from` to shard `to`: IMPORTING on the target, then MIGRATING on the source. */
+async function beginMove(slot: number, from: number, to: number) {
+  const [source, target] = [h.servers[from]!, h.servers[to]!];
+  const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
+  await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
+  await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+  return { source, target, sourceId, targetId };
+}
+
 /** An id whose key's slot is served by shard `owner` and holds no other chaos key below `limit`. */
 async function idOnShard(owner: number, from: number, limit = 2000): Promise<number> {
   const taken = new Set(Array.from({ length: limit }, (_, i) => keySlot(`${CHAOS_PREFIX}:${i + 1}`)));
@@ -82,10 +91,7 @@ describe('moving slots that hold capture logs', () => {
     await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
 
     // The slot move, by hand on the redis-servers, stopped inside its window.
-    const [source, target] = [h.servers[0]!, h.servers[1]!];
-    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const { source, target, sourceId, targetId } = await beginMove(slot, 0, 1);
     // A MIGRATING slot takes no new key: the source sends it to the target with ASK, where an application
     // follows it (ASKING) to the target's runtime.
     const failedBefore = await failedCaptures(h.cluster.shards[1]!.url);
@@ -133,10 +139,7 @@ describe('moving slots that hold capture logs', () => {
     const slot = keySlot(key);
     await h.client.hSet(key, chaosHashFields(id, 1));
     await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
-    const [source, target] = [h.servers[0]!, h.servers[1]!];
-    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const { source, target, sourceId, targetId } = await beginMove(slot, 0, 1);
     const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
     expect(await source.sendCommand(['MIGRATE', '127.0.0.1', String(h.cluster.shards[1]!.server.port), '', '0', '10000', 'KEYS', ...keys])).toBe('OK');
     const failedBefore = await failedCaptures(h.cluster.shards[1]!.url);
@@ -173,10 +176,7 @@ describe('moving slots that hold capture logs', () => {
     const slot = keySlot(key);
     await h.client.hSet(key, chaosHashFields(id, 1));
     await waitFor('version 1 in MySQL', async () => (await rowVersion(id)) === 1, 20_000, 100);
-    const [source, target] = [h.servers[0]!, h.servers[1]!];
-    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const { source, target, sourceId, targetId } = await beginMove(slot, 0, 1);
     try {
       const failedBefore = await failedCaptures(h.cluster.shards[0]!.url);
       const application = await connectTestClient(h.cluster.shards[0]!.url, []);
@@ -217,10 +217,7 @@ describe('moving slots that hold capture logs', () => {
     await h.db.query(`DELETE FROM ${CHAOS_TABLE} WHERE person_id = ${stableId}`);
 
     // The slot moved by hand, every key but one migrated (the capture log with them): a move left half done.
-    const [source, target] = [h.servers[0]!, h.servers[1]!];
-    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const { source, target, sourceId, targetId } = await beginMove(slot, 0, 1);
     const keys = ((await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[]).filter((k) => k !== leftKey);
     const targetPort = String(h.cluster.shards[1]!.server.port);
     expect(await source.sendCommand(['MIGRATE', '127.0.0.1', targetPort, '', '0', '10000', 'KEYS', ...keys])).toBe('OK');
@@ -256,10 +253,7 @@ describe('moving slots that hold capture logs', () => {
 
   it('writebehind status warns about a slot MIGRATING on one primary and IMPORTING on another, and stops once the slot is stable', async () => {
     const slot = keySlot(`${CHAOS_PREFIX}:${await idOnShard(2, 950_000)}`);
-    const [source, target] = [h.servers[2]!, h.servers[0]!];
-    const [sourceId, targetId] = await Promise.all([source, target].map(async (server) => String(await server.sendCommand(['CLUSTER', 'MYID'])))) as [string, string];
-    await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId]);
-    await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId]);
+    const { source, target, sourceId, targetId } = await beginMove(slot, 2, 0);
     const [sourceAt, targetAt] = [address(h.cluster.shards[2]!.url), address(h.cluster.shards[0]!.url)];
     try {
       const printed: string[] = [];
