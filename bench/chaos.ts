@@ -63,7 +63,7 @@ function renderMarkdown(results: readonly RoundResult[], machine: string, starte
   return [
     `# Chaos campaign (${startedAt})`,
     '',
-    `Machine: ${machine}. Load: ${options.rate} changes/s over ${options.keys} keys, ${seconds} s per round, ${options.exactlyOnce ? 'exactly-once on' : 'AT-LEAST-ONCE (control run: double applications allowed)'}. All through the local runtime (a development tool), not Redis Stack.`,
+    `Machine: ${machine}. Load: ${options.rate} changes/s over ${options.keys} keys, ${seconds} s per round, ${options.exactlyOnce ? 'exactly-once on' : 'AT-LEAST-ONCE (control run: double applications allowed)'}. All through this project's RedisGears 2 runtime in front of redis-server, not Redis Stack.`,
     '',
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map((_, c) => (c >= 3 ? '---:' : '---')).join('|')}|`,
