@@ -9,33 +9,29 @@
  * its replica, and is then gone from Redis itself. For the keys of that shard the check is therefore MySQL
  * against Redis, not against what the client was told; for the other shards, against both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createCluster, type RedisClientType } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import { ChaosLoad, type KeyOutcome } from '../../bench/chaos/chaos-load.js';
 import { clusterBacklog, clusterReadView } from '../../bench/chaos/cluster-view.js';
-import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_PREFIX, chaosConfig, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
+import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_PREFIX, chaosConfig } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
-import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
+import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
-import { deployLibrary } from '../../src/deploy/deploy.js';
 import { rediscoverWhenNodesDrop } from '../../src/worker/redis/cluster-rediscovery.js';
 import { expectConsistent } from '../helpers/chaos-consistency.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
-import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-cluster.js';
+import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 
 const KEYS = 200;
 /** The shard whose primary is killed (not shard 0, whose runtime the clients and the worker start from). */
 const FAILED = 1;
 
-let cluster: RuntimeCluster;
-let db: TestDatabase;
-let client: ReturnType<typeof createCluster>;
+// As the worker's client does: it finds the promoted replica once the dead primary's connection drops.
+const h = useChaosCluster('cluster_failover', { replicas: true, nodeTimeoutMs: 1000 }, rediscoverWhenNodesDrop);
 const directs: ReturnType<typeof createClient>[] = [];
-const workers: CliProcess[] = [];
 
 async function direct(url: string): Promise<ReturnType<typeof createClient>> {
   const connection = createClient({ url });
@@ -45,36 +41,20 @@ async function direct(url: string): Promise<ReturnType<typeof createClient>> {
   return connection;
 }
 
-beforeAll(async () => {
-  cluster = await startRuntimeCluster(3, { replicas: true, nodeTimeoutMs: 1000 });
-  db = await createTestDatabase('cluster_failover');
-  await resetChaosTables(db);
-  await deployLibrary({ redisUrl: cluster.shards[0]!.url, config: chaosConfig() });
-  client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
-  client.on('error', () => undefined);
-  // As the worker's client does: it finds the promoted replica once the dead primary's connection drops.
-  rediscoverWhenNodesDrop(client);
-  await client.connect();
-}, 60_000);
-
 afterAll(async () => {
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await client?.close().catch(() => undefined);
   for (const connection of directs) await connection.close().catch(() => undefined);
-  await cluster?.close();
-  await db?.drop();
 }, 30_000);
 
 describe('the write-behind on a Redis Cluster with replicas', () => {
   it("a primary SIGKILLed under load is replaced by its replica, whose runtime captures from then on: MySQL equals Redis, in order, nothing applied twice", async () => {
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-failover-')), chaosConfig());
-    const worker = startCliProcess(['worker', '--redis', cluster.shards[0]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c1']);
-    workers.push(worker);
-    const load = new ChaosLoad(client as unknown as RedisClientType, KEYS, 60);
+    const worker = startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'c1']);
+    h.workers.push(worker);
+    const load = new ChaosLoad(h.client as unknown as RedisClientType, KEYS, 60);
     load.start();
     await sleep(2500);
 
-    const failed = cluster.shards[FAILED]!;
+    const failed = h.cluster.shards[FAILED]!;
     const promoted = failed.replica!;
     await failed.server.kill();
     const promotedServer = await direct(promoted.server.url);
@@ -82,7 +62,7 @@ describe('the write-behind on a Redis Cluster with replicas', () => {
     await sleep(3000);
     await load.stop();
 
-    const primaries = [cluster.shards[0]!.server, promoted.server, cluster.shards[2]!.server];
+    const primaries = [h.cluster.shards[0]!.server, promoted.server, h.cluster.shards[2]!.server];
     const servers = await Promise.all(primaries.map((server) => direct(server.url)));
     await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, 45_000, 200);
     expect(worker.isRunning(), worker.tail()).toBe(true);
@@ -96,9 +76,9 @@ describe('the write-behind on a Redis Cluster with replicas', () => {
     const onPromoted = new Set<number>();
     for await (const keys of promotedServer.scanIterator({ MATCH: `${CHAOS_PREFIX}:*`, COUNT: 1000 })) for (const key of keys) onPromoted.add(Number(key.slice(CHAOS_PREFIX.length + 1)));
     const outcomes = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onPromoted.has(id)));
-    await expectConsistent(clusterReadView(servers, client), db, outcomes);
+    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes);
 
-    const cursors = await db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
+    const cursors = await h.db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
     const committedLogs = new Set<string>();
     for (const server of servers) {
       for await (const metas of server.scanIterator({ MATCH: 'wb:meta:*', COUNT: 1000 })) {

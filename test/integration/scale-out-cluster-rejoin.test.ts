@@ -15,54 +15,36 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, createCluster, type RedisClientType } from 'redis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RedisClientType } from 'redis';
 import { ChaosLoad, type KeyOutcome } from '../../bench/chaos/chaos-load.js';
 import { clusterBacklog, clusterReadView } from '../../bench/chaos/cluster-view.js';
-import { CHAOS_PREFIX, chaosConfig, resetChaosTables } from '../../bench/chaos/chaos-schema.js';
+import { CHAOS_PREFIX, chaosConfig } from '../../bench/chaos/chaos-schema.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
-import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
+import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
-import { deployLibrary } from '../../src/deploy/deploy.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { rediscoverWhenNodesDrop } from '../../src/worker/redis/cluster-rediscovery.js';
 import { expectConsistent } from '../helpers/chaos-consistency.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
-import { startRuntimeCluster, type ClusterNode, type RuntimeCluster } from '../helpers/redis-cluster.js';
+import type { ClusterNode } from '../helpers/redis-cluster.js';
+import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 
 const KEYS = 200;
 /** The shard whose primary is killed and restarted (not shard 0, which the clients and the worker start from). */
 const FAILED = 1;
 
-let cluster: RuntimeCluster;
-let db: TestDatabase;
-let client: ReturnType<typeof createCluster>;
+const h = useChaosCluster('cluster_rejoin', { replicas: true, nodeTimeoutMs: 1000, appendonly: true }, rediscoverWhenNodesDrop);
 let rejoined: Runtime | undefined;
 const clients: Array<{ close(): Promise<unknown> }> = [];
-const workers: CliProcess[] = [];
 const paused = new Set<number>();
 
-beforeAll(async () => {
-  cluster = await startRuntimeCluster(3, { replicas: true, nodeTimeoutMs: 1000, appendonly: true });
-  db = await createTestDatabase('cluster_rejoin');
-  await resetChaosTables(db);
-  await deployLibrary({ redisUrl: cluster.shards[0]!.url, config: chaosConfig() });
-  client = createCluster({ rootNodes: [{ url: cluster.shards[0]!.url }] });
-  client.on('error', () => undefined);
-  rediscoverWhenNodesDrop(client);
-  await client.connect();
-}, 60_000);
-
+// Before the fixture's clean-up (after-hooks run last registered first): the paused servers resume first.
 afterAll(async () => {
   resume();
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await client?.close().catch(() => undefined);
   for (const c of clients) await c.close().catch(() => undefined);
   await rejoined?.close();
-  await cluster?.close();
-  await db?.drop();
 }, 30_000);
 
 /** The pid of the redis-server listening on `port` (one this file started). */
@@ -107,11 +89,11 @@ async function refusals(server: TestClient): Promise<Record<string, number>> {
 
 describe('the old primary restarted after a failover', () => {
   it('rejoins as a replica of the new primary; its new runtime waits out the window in which the node still believes itself the primary, fires nothing, and writes through it go to the new primary: MySQL equals Redis, nothing applied twice', async () => {
-    const load = new ChaosLoad(client as unknown as RedisClientType, KEYS, 60);
+    const load = new ChaosLoad(h.client as unknown as RedisClientType, KEYS, 60);
     load.start();
     await sleep(2000);
 
-    const failed = cluster.shards[FAILED]!;
+    const failed = h.cluster.shards[FAILED]!;
     const promoted = failed.replica!;
     await failed.server.kill();
     await failed.runtime.close();
@@ -123,7 +105,7 @@ describe('the old primary restarted after a failover', () => {
     await load.stop();
 
     // The old primary comes back while nobody can tell it that it lost its slots.
-    const others = cluster.shards.flatMap((shard) => [shard, shard.replica!]).filter((node) => node !== failed);
+    const others = h.cluster.shards.flatMap((shard) => [shard, shard.replica!]).filter((node) => node !== failed);
     pause(others, 5000);
     let starting: Promise<Runtime> | undefined;
     let started = false;
@@ -153,7 +135,7 @@ describe('the old primary restarted after a failover', () => {
     expect(await refusals(oldServer!)).toEqual({ CLUSTERDOWN: 0, READONLY: 0, MOVED: 0 });
 
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-rejoin-')), chaosConfig());
-    workers.push(startCliProcess(['worker', '--redis', cluster.shards[0]!.url, '--mysql', db.url, '--config', configFile, '--consumer', 'c1']));
+    h.workers.push(startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'c1']));
     load.start();
 
     // A client of the old primary's runtime is sent to the new primary for its former slots, and to no one else for others.
@@ -173,10 +155,10 @@ describe('the old primary restarted after a failover', () => {
     await sleep(2000);
     await load.stop();
 
-    const primaries = [cluster.shards[0]!.server, promoted.server, cluster.shards[2]!.server];
+    const primaries = [h.cluster.shards[0]!.server, promoted.server, h.cluster.shards[2]!.server];
     const servers = await Promise.all(primaries.map((server) => connectTestClient(server.url, clients)));
     await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, 45_000, 200);
-    expect(workers[0]!.isRunning(), workers[0]!.tail()).toBe(true);
+    expect(h.workers[0]!.isRunning(), h.workers[0]!.tail()).toBe(true);
 
     // The new primary captured what it took after the failover; the old one's runtime fired nothing as a replica.
     const stats = await triggerStats(promoted.url);
@@ -191,7 +173,7 @@ describe('the old primary restarted after a failover', () => {
     const onPromoted = new Set<number>();
     for await (const keys of promotedServer.scanIterator({ MATCH: `${CHAOS_PREFIX}:*`, COUNT: 1000 })) for (const key of keys) onPromoted.add(Number(key.slice(CHAOS_PREFIX.length + 1)));
     const outcomes = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onPromoted.has(id)));
-    await expectConsistent(clusterReadView(servers, client), db, outcomes);
+    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes);
   }, 120_000);
 });
 
