@@ -40,7 +40,8 @@ export function servingNodeIds(clusterNodes: string): Set<string> {
   return serving;
 }
 
-function myselfLine(clusterNodes: string): string | undefined {
+/** The `myself` line of CLUSTER NODES (the node that answered), if any. */
+export function myselfLine(clusterNodes: string): string | undefined {
   return clusterNodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
 }
 

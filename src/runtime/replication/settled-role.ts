@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/log.js';
-import { lowestServedSlot, text } from '../cluster/cluster-nodes.js';
+import { lowestServedSlot, myselfLine, text } from '../cluster/cluster-nodes.js';
 import type { RedisConnection } from '../server/redis-connection.js';
 
 /** How often a runtime asks an unsettled node again (Redis' own cluster cron runs every 100 ms). */
@@ -56,7 +56,7 @@ export async function untilRoleSettled(control: RedisConnection, log: Logger): P
 
 /** Where the node stands, from CLUSTER NODES and CLUSTER INFO (see the header). */
 export function settlingOf(clusterNodes: string, clusterInfo: string): NodeSettling {
-  const myself = clusterNodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+  const myself = myselfLine(clusterNodes);
   if (myself === undefined) return 'settled';
   if (myself.split(' ')[2]!.split(',').includes('slave')) return 'replica';
   return lowestServedSlot(clusterNodes) === null || /^cluster_state:ok\s*$/m.test(clusterInfo) ? 'settled' : 'unsettled primary';
