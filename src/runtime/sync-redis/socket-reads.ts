@@ -1,17 +1,20 @@
 /**
  * Synchronous reads from a socket's file descriptor, for the runtime's paths that must not wait for an
  * event-loop turn: the library host's connection (whose reads are all synchronous) and, briefly, sockets libuv
- * also reads (SocketPump). A local redis-server answers within tens of microseconds, so a wait spins a few
+ * also reads (SocketPump). A local redis-server answers within tens of microseconds. With the fd-wait addon a
+ * wait sleeps in poll(2) until the bytes come (no CPU spent, woken at once); without it, a wait spins a few
  * reads and then sleeps in growing steps.
  */
 import type { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { RedisCommandError } from '../../shared/errors.js';
+import { waitReady, type WaitReady } from './fd-wait.js';
 
-/** Reads tried back to back before the wait starts sleeping between reads. */
+/** Reads tried back to back before the wait starts sleeping between reads (no addon). */
 const SPIN_READS = 20;
 /** The sleeps between reads grow from the first to the last (ms): short replies stay fast, slow ones cost no CPU. */
 const FIRST_SLEEP_MS = 0.02;
+/** The longest sleep, and the longest single poll: a long wait re-checks its deadline at least this often. */
 const LONGEST_SLEEP_MS = 2;
 export const READ_CHUNK = 64 * 1024;
 
@@ -32,7 +35,7 @@ export function socketDescriptor(socket: Socket): number {
 
 /**
  * Bytes read into `into`; -1 when nothing is there yet (EAGAIN). Other failures throw (without a stack trace:
- * most reads of a wait find nothing, and capturing a stack for each EAGAIN doubled their cost).
+ * without the addon most reads of a wait find nothing, and capturing a stack for each EAGAIN doubled their cost).
  */
 export function readNow(fd: number, into: Buffer): number {
   const stackTraceLimit = Error.stackTraceLimit;
@@ -47,8 +50,44 @@ export function readNow(fd: number, into: Buffer): number {
   }
 }
 
+/**
+ * Reads what `fd` has, waiting for it until `deadline` (a performance.now() time): bytes read into `into`, 0 at
+ * the end of the stream, -1 when nothing came by then. Tries at least once, whatever the deadline.
+ */
+export function readWithin(fd: number, into: Buffer, deadline: number, wait: WaitReady | null = waitReady): number {
+  return wait === null ? readSpinning(fd, into, deadline) : readPolling(fd, into, deadline, wait);
+}
+
+/** After a write that `fd` did not take (EAGAIN, the `idle`-th in a row): a while for it to take more. */
+export function waitWritable(fd: number, idle: number, wait: WaitReady | null = waitReady): void {
+  if (wait === null) pauseAfterEmptyReads(idle);
+  else wait(fd, true, LONGEST_SLEEP_MS);
+}
+
+/** Each read preceded by a poll: no read finds nothing, and the wait is woken by the bytes themselves. */
+function readPolling(fd: number, into: Buffer, deadline: number, wait: WaitReady): number {
+  for (;;) {
+    const left = deadline - performance.now();
+    if (wait(fd, false, Math.min(Math.max(left, 0), LONGEST_SLEEP_MS))) {
+      const read = readNow(fd, into);
+      if (read !== -1) return read;
+    } else if (left <= 0) {
+      return -1;
+    }
+  }
+}
+
+function readSpinning(fd: number, into: Buffer, deadline: number): number {
+  for (let idle = 0; ; idle++) {
+    const read = readNow(fd, into);
+    if (read !== -1) return read;
+    if (performance.now() > deadline) return -1;
+    pauseAfterEmptyReads(idle);
+  }
+}
+
 /** Between two empty reads: nothing for the first SPIN_READS, then growing sleeps. */
-export function pauseAfterEmptyReads(idle: number): void {
+function pauseAfterEmptyReads(idle: number): void {
   if (idle < SPIN_READS) return;
   Atomics.wait(sleeper, 0, 0, Math.min(FIRST_SLEEP_MS * 2 ** Math.floor((idle - SPIN_READS) / 10), LONGEST_SLEEP_MS));
 }
@@ -71,23 +110,16 @@ export class SocketPump {
   /** Reads until `done()` holds or `budgetMs` passed; a closed or failed socket is left to libuv to report. */
   until(done: () => boolean, budgetMs: number): void {
     const deadline = performance.now() + budgetMs;
-    let idle = 0;
     while (!done()) {
       let read: number;
       try {
-        read = readNow(this.#fd, this.#scratch);
+        read = readWithin(this.#fd, this.#scratch, deadline);
       } catch {
         return;
       }
-      if (read === 0) return;
-      if (read > 0) {
-        // The consumer may keep a partial frame's bytes: give it a copy, the scratch buffer is reused.
-        this.#push(Buffer.from(this.#scratch.subarray(0, read)));
-        idle = 0;
-        continue;
-      }
-      if (performance.now() > deadline) return;
-      pauseAfterEmptyReads(idle++);
+      if (read <= 0) return;
+      // The consumer may keep a partial frame's bytes: give it a copy, the scratch buffer is reused.
+      this.#push(Buffer.from(this.#scratch.subarray(0, read)));
     }
   }
 }

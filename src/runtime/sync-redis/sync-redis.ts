@@ -3,16 +3,17 @@
  * calls Redis synchronously, as RedisGears' `client.call` does, while the runtime holds its global lock.
  *
  * The main thread owns the connection's file descriptor and does its own I/O with fs.writeSync/fs.readSync;
- * libuv never reads from it. The socket is non-blocking, so a read that finds nothing yet returns EAGAIN: the
- * wait spins a few reads (a reply from a local redis-server takes tens of microseconds) and then sleeps in
- * growing steps. An earlier design posted each call to a worker thread and slept in Atomics.wait; its thread
- * hand-offs cost ~140 µs a call against ~25 µs here, and the capture path makes several calls per HSET.
+ * libuv never reads from it. The socket is non-blocking: a wait sleeps in poll(2) until the reply comes (a
+ * local redis-server answers within tens of microseconds) or, without the fd-wait addon, spins a few reads and
+ * then sleeps in growing steps (socket-reads.ts). An earlier design posted each call to a worker thread and
+ * slept in Atomics.wait; its thread hand-offs cost ~140 µs a call against ~25 µs here, and the capture path
+ * makes several calls per HSET.
  */
 import { createConnection, type Socket } from 'node:net';
 import { writeSync } from 'node:fs';
-import { pauseAfterEmptyReads, READ_CHUNK, readNow, socketDescriptor } from './socket-reads.js';
+import { READ_CHUNK, readWithin, socketDescriptor, waitWritable } from './socket-reads.js';
 import { RespDecoder } from '../resp/decoder.js';
-import { encodeCommand } from '../resp/encoder.js';
+import { encodeCommands } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { helloCommand, helloId } from '../handshake.js';
@@ -102,7 +103,7 @@ export class SyncRedis {
     const select = db !== this.#db;
     const rider = this.#rider?.(db) ?? null;
     const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
-    const bytes = Buffer.concat(all.map((command) => encodeCommand(command.map(asBuffer))));
+    const bytes = encodeCommands(all);
     // If this wait is cut short, the connection's database is unknown until a later SELECT.
     if (select) this.#db = -1;
     // From here the batch counts as sent: no call between these two statements where a timeout could stop it.
@@ -132,7 +133,7 @@ export class SyncRedis {
       const unsent: Buffer = this.#unsent;
       const written = this.#io(() => writeSync(this.#fd, unsent, 0, unsent.length));
       if (written < 0) {
-        pauseAfterEmptyReads(idle++);
+        waitWritable(this.#fd, idle++);
         continue;
       }
       this.#unsent = written === unsent.length ? null : unsent.subarray(written);
@@ -142,19 +143,16 @@ export class SyncRedis {
 
   /** Reads and decodes until `count` replies of this batch are in. */
   #await(count: number): void {
-    const deadline = Date.now() + CALL_TIMEOUT_MS;
-    let idle = 0;
+    const deadline = performance.now() + CALL_TIMEOUT_MS;
     while (this.#replies.length < count) {
-      const read = this.#io(() => readNow(this.#fd, this.#scratch));
+      const read = this.#io(() => readWithin(this.#fd, this.#scratch, deadline));
       if (read > 0) {
         // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
         this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
-        idle = 0;
         continue;
       }
       if (read === 0) this.#fail('connection to redis-server closed');
-      if (idle > 0 && Date.now() > deadline) this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
-      pauseAfterEmptyReads(idle++);
+      this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
     }
   }
 
@@ -173,10 +171,6 @@ export class SyncRedis {
     this.#socket.destroy();
     throw new RedisCommandError(message);
   }
-}
-
-function asBuffer(argument: CommandArgument): string | Buffer {
-  return typeof argument === 'string' || Buffer.isBuffer(argument) ? argument : Buffer.from(argument.buffer, argument.byteOffset, argument.byteLength);
 }
 
 function connect(address: RedisAddress): Promise<Socket> {
