@@ -27,4 +27,13 @@ describe('HeapRelease', () => {
     release.read(950); // 1000 since the last collection
     expect(second.deref()).toBeUndefined();
   });
+
+  it('collects when idle after a drain even if a collection ran during it: the last records read outlive that one', async () => {
+    const release = new HeapRelease({ everyBytes: 1000, idleBytes: 100 });
+    release.read(1000); // a collection in the drain, while its last part is still being committed
+    const lastPart = unreachable(); // dropped after that commit
+    await nextJob();
+    release.idle();
+    expect(lastPart.deref()).toBeUndefined();
+  });
 });

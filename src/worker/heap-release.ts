@@ -39,6 +39,12 @@ export class HeapRelease {
   readonly #everyBytes: number;
   readonly #idleBytes: number;
   #sinceCollection = 0;
+  /**
+   * Counted apart from #sinceCollection: a collection during a drain runs while the records of its last part are
+   * still being committed, so it cannot free them; only the one at idle can. Counting both from the last
+   * collection skipped the idle one whenever a drain's last collection came late in it.
+   */
+  #sinceIdleCollection = 0;
 
   constructor(options: { everyBytes: number; idleBytes: number }) {
     this.#everyBytes = options.everyBytes;
@@ -48,12 +54,15 @@ export class HeapRelease {
   /** Counts bytes read; collects once `everyBytes` were read since the last collection. */
   read(bytes: number): void {
     this.#sinceCollection += bytes;
+    this.#sinceIdleCollection += bytes;
     if (this.#sinceCollection >= this.#everyBytes) this.#collect();
   }
 
-  /** Nothing to do for now: collect what the last reads left, if they were large enough to matter. */
+  /** Nothing to do for now: collect what the reads since the last idle left, if they were large enough to matter. */
   idle(): void {
-    if (this.#sinceCollection >= this.#idleBytes) this.#collect();
+    if (this.#sinceIdleCollection < this.#idleBytes) return;
+    this.#sinceIdleCollection = 0;
+    this.#collect();
   }
 
   #collect(): void {

@@ -15,6 +15,7 @@ import { databaseOfUrl } from '../../worker/mysql/mysql-pool.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { ConfigError } from '../../shared/errors.js';
 import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { pinMmapThreshold } from '../../worker/mmap-threshold.js';
 import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
@@ -70,6 +71,9 @@ export async function runStart(options: StartOptions, print: (text: string) => v
   });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {
+    // Process-wide, so pinned here and not by the worker service (which tests also run in-process).
+    const pinned = pinMmapThreshold();
+    log.debug({ pinned }, 'malloc mmap threshold pinned at 128 KiB');
     const deployed = await deployLibrary({ redisUrl: runtime.url, config });
     const created = await createExampleTables(parsed.mysql, config);
     const service = await startWorkerService({

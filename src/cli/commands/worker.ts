@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { createLogger } from '../../shared/log.js';
 import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { pinMmapThreshold } from '../../worker/mmap-threshold.js';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
@@ -59,6 +60,9 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSe
   const parsed = parseOptions('worker', workerOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'worker' });
+  // Process-wide, so pinned here and not by the worker service (which tests also run in-process).
+  const pinned = pinMmapThreshold();
+  log.debug({ pinned }, 'malloc mmap threshold pinned at 128 KiB');
   return startWorkerService({
     redisUrl: parsed.redis,
     mysqlUrl: parsed.mysql,
