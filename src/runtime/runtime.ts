@@ -27,6 +27,7 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
+import { markRunning } from './unclean-stops.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -161,6 +162,7 @@ export class Runtime extends EventEmitter {
       const host = clusterMode ? new ClusterGearsHost(localHost, new PeerRuntimes(control, credentialsOf(address))) : localHost;
       closers.push({ name: 'library host', close: () => host.close() });
       scheduler.attach(host, subscriber);
+      closers.push({ name: 'trigger scheduler', close: async () => scheduler.close() });
       // A replica's runtime fires nothing until its server is promoted (docs/runtime.md, replicas).
       const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }));
       if (replication) {
@@ -174,6 +176,11 @@ export class Runtime extends EventEmitter {
       const windows = new TriggerWindows(control, log.child({ component: 'replication' }));
       scheduler.lock.useWindows(windows);
       closers.push({ name: 'trigger windows', close: async () => windows.close() });
+      if (!clusterMode && role !== 'replica') {
+        // Pushed before the RESP server's closer: unmarked only once no client write can be in flight.
+        const unmark = await markRunning(control, log);
+        closers.push({ name: 'running mark', close: unmark });
+      }
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });

@@ -140,3 +140,17 @@ export function ackStreamKey(hashKey: string, uuid: string): string {
 export function hashKeyPrefix(keysPrefix: string): string {
   return `${keysPrefix}:`;
 }
+
+/**
+ * Unclean stops of the runtime on a standalone redis-server (db 0; docs/runtime.md#limits): a runtime marks
+ * itself running at start and removes the mark at a clean stop; a mark found at start counts one more unclean
+ * stop. A write redis-server ran just before such a stop may never have been captured, so a worker whose
+ * repair count is behind re-captures what MySQL disagrees with (worker/unclean-stop-repair.ts).
+ */
+export const RUNTIME_RUNNING_KEY = '__writebehind_runtime__:running';
+export const RUNTIME_UNCLEAN_STOPS_KEY = '__writebehind_runtime__:unclean-stops';
+
+/** The unclean stops a worker of library `library` has repaired after. */
+export function uncleanStopsRepairedKey(library: string): string {
+  return `${LIBRARY_KEY_NAMESPACE}unclean-stops-repaired:{${library}}`;
+}
