@@ -1,19 +1,35 @@
 /**
- * Slot ownership and slot moves on a local Redis Cluster, done with redis-cli on the redis-servers themselves
- * (the runtimes in front of them pass these through, but an operator's tools talk to the servers).
+ * Slot ownership and slot moves on a local Redis Cluster, done on the redis-servers themselves (the runtimes in
+ * front of them pass these through, but an operator's tools talk to the servers). Each command goes over a
+ * connection of its own rather than through a spawned redis-cli: spawning forks this process synchronously,
+ * ~25 ms each for a test process that hosts runtimes and their isolates, and the runtimes a test runs
+ * in-process answer nothing meanwhile (300 slot lookups froze them 7 s on a quiet machine, past a worker's 5 s
+ * connect deadline under load). `redis-cli --cluster create` stays: it runs once per cluster.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createClient } from 'redis';
 
 const run = promisify(execFile);
 
-async function cli(port: number, ...args: string[]): Promise<string> {
-  return (await run('redis-cli', ['-p', String(port), ...args])).stdout.trim();
+async function command(port: number, ...args: string[]): Promise<unknown> {
+  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await client.sendCommand(args);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function text(port: number, ...args: string[]): Promise<string> {
+  return String(await command(port, ...args));
 }
 
 /** The port the cluster announces for the primary that serves `slot` (a runtime's, when it fronts the node). */
 export async function announcedOwnerOf(serverPort: number, slot: number): Promise<number> {
-  const slots = JSON.parse(await cli(serverPort, '--json', 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  const slots = (await command(serverPort, 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
   const range = slots.find(([from, last]) => slot >= from && slot <= last);
   if (range === undefined) throw new Error(`slot ${slot} is served by no node`);
   return Number(range[2][1]);
@@ -25,18 +41,18 @@ export async function announcedOwnerOf(serverPort: number, slot: number): Promis
  * the target and the source.
  */
 export async function moveSlot(slot: number, sourcePort: number, targetPort: number): Promise<void> {
-  const sourceId = await cli(sourcePort, 'CLUSTER', 'MYID');
-  const targetId = await cli(targetPort, 'CLUSTER', 'MYID');
+  const sourceId = await text(sourcePort, 'CLUSTER', 'MYID');
+  const targetId = await text(targetPort, 'CLUSTER', 'MYID');
   if (sourceId === targetId) return;
-  await cli(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
-  await cli(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
-  const keys = (await cli(sourcePort, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')).split('\n').filter((key) => key !== '');
+  await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
+  await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+  const keys = (await command(sourcePort, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')) as string[];
   if (keys.length > 0) {
-    const reply = await cli(sourcePort, 'MIGRATE', '127.0.0.1', String(targetPort), '', '0', '10000', 'KEYS', ...keys);
+    const reply = await text(sourcePort, 'MIGRATE', '127.0.0.1', String(targetPort), '', '0', '10000', 'KEYS', ...keys);
     if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
   }
-  await cli(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-  await cli(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+  await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+  await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
 }
 
 /**
@@ -49,8 +65,8 @@ export async function formCluster(serverPorts: readonly number[], replicas = 0):
   for (const port of serverPorts) {
     const deadline = Date.now() + 15_000;
     const ready = async () => {
-      if (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
-      const replication = await cli(port, 'INFO', 'replication');
+      if (!(await text(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+      const replication = await text(port, 'INFO', 'replication');
       return !replication.includes('role:slave') || replication.includes('master_link_status:up');
     };
     while (!(await ready())) {
@@ -60,17 +76,24 @@ export async function formCluster(serverPorts: readonly number[], replicas = 0):
   }
 }
 
-/** The node id of each replica's primary, by replica node id, from CLUSTER NODES on the server at `port`. */
-export async function primaryOfReplicas(port: number): Promise<Map<string, string>> {
+/**
+ * The node id of each replica's primary, by replica node id: each server's own line (`myself`) of its CLUSTER
+ * NODES. Another node's view may not have learned yet of a replica the cluster just formed (gossip), which made
+ * a replica look like a primary right after formCluster.
+ */
+export async function primaryOfReplicas(ports: readonly number[]): Promise<Map<string, string>> {
   const primaries = new Map<string, string>();
-  for (const line of (await cli(port, 'CLUSTER', 'NODES')).split('\n')) {
-    const [id, , flags, primary] = line.split(' ');
-    if (id && primary && flags?.split(',').includes('slave')) primaries.set(id, primary);
+  for (const port of ports) {
+    for (const line of (await text(port, 'CLUSTER', 'NODES')).split('\n')) {
+      const [id, , flags, primary] = line.split(' ');
+      const own = flags?.split(',') ?? [];
+      if (id && primary && own.includes('myself') && own.includes('slave')) primaries.set(id, primary);
+    }
   }
   return primaries;
 }
 
 /** The node id of the server at `port`. */
 export async function nodeId(port: number): Promise<string> {
-  return cli(port, 'CLUSTER', 'MYID');
+  return text(port, 'CLUSTER', 'MYID');
 }

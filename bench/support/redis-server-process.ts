@@ -64,7 +64,10 @@ function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; po
 export async function startRedisServerProcess(options: RedisServerProcessOptions = {}): Promise<RedisServerProcess> {
   const port = options.port ?? (await findFreePort());
   const dir = mkdtempSync(join(tmpdir(), 'wb-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always', ...(options.extraArgs ?? [])];
+  // No 5 s wait for more replicas before a diskless sync (redis-server 7's default): a test's replicas attach one
+  // at a time, and each waited it out.
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always',
+    '--repl-diskless-sync-delay', '0', ...(options.extraArgs ?? [])];
   let child: ChildProcess | undefined;
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   const stop = async (signal: NodeJS.Signals) => {

@@ -73,9 +73,9 @@ export async function startRuntimeClusterProcesses(primaries = 3, options: Runti
   }
 }
 
-/** Each replica's index by its primary's index (CLUSTER NODES and MYID of every server). */
+/** Each replica's index by its primary's index (each server's own CLUSTER NODES line and MYID). */
 async function pairReplicas(servers: readonly RedisServerProcess[]): Promise<Map<number, number>> {
-  const primaryOf = await primaryOfReplicas(servers[0]!.port);
+  const primaryOf = await primaryOfReplicas(servers.map((server) => server.port));
   const ids = await Promise.all(servers.map((server) => nodeId(server.port)));
   const pairs = new Map<number, number>();
   ids.forEach((id, replica) => {

@@ -6,7 +6,7 @@
  */
 import { ConfigError, RedisCommandError, errorMessage } from '../shared/errors.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
-import { parseClusterNodes, type ClusterNodeEntry } from './cluster-topology.js';
+import { parseClusterNodes, type ClusterNodeEntry } from '../shared/cluster-nodes.js';
 
 export type AdminReply = null | number | string | AdminReply[];
 

@@ -14,7 +14,7 @@ import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
 import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
 import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import type { ClusterAdmin } from './cluster-admin.js';
-import { ownerOfSlot } from './cluster-topology.js';
+import { ownerOfSlot } from '../shared/cluster-nodes.js';
 import { slotMigrations, type SlotMigration } from './slot-migrations.js';
 
 export interface RecaptureTarget {

@@ -18,7 +18,7 @@
  */
 import { ConfigError, WriteBehindError, errorMessage } from '../shared/errors.js';
 import type { ClusterAdmin } from './cluster-admin.js';
-import { slotsOf, type ClusterNodeEntry } from './cluster-topology.js';
+import { slotsOf, type ClusterNodeEntry } from '../shared/cluster-nodes.js';
 import { keysInSlot, recaptureSlot, type RecaptureTarget, type SlotRecapture } from './recapture-slots.js';
 
 export interface ReshardOptions {

@@ -96,7 +96,7 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
 
 /** The shards (primaries, in start order) with the replica redis-cli gave each (from CLUSTER NODES). */
 async function pairReplicas(nodes: readonly ClusterNode[]): Promise<ClusterShard[]> {
-  const primaryOf = await primaryOfReplicas(nodes[0]!.server.port);
+  const primaryOf = await primaryOfReplicas(nodes.map((node) => node.server.port));
   const ids = await Promise.all(nodes.map((node) => nodeId(node.server.port)));
   const primaries = nodes.filter((_, i) => !primaryOf.has(ids[i]!));
   return primaries.map((primary) => {

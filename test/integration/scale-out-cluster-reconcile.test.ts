@@ -65,7 +65,11 @@ describe('backfill and verify on a Redis Cluster', () => {
     const result = await runBackfill({ writer: CHAOS_WRITER, redis: h.cluster.shards[1]!.url, config: configFile, rate: 2000 }, undefined, (line) => lines.push(line));
     expect(result.state).toMatchObject({ state: 'done', scanned: KEYS, captured: KEYS, skipped: 0 });
     expect(lines.at(-1)).toMatch(/scanned 300 key\(s\), captured 300, \d+ keys\/s; done/);
-    await waitFor('every backfilled row', async () => (await rowVersions(ids)).size === KEYS, 60_000, 200);
+    await waitFor('every backfilled row', async () => {
+      // A worker that died (it exits when Redis does not answer its start within 5 s) says why, at once.
+      expect(worker.isRunning(), worker.tail()).toBe(true);
+      return (await rowVersions(ids)).size === KEYS;
+    }, 60_000, 200);
     expect([...(await rowVersions(ids)).values()].every((version) => version === 7)).toBe(true);
     // Each key's image went to its own slot's log, on its own shard.
     const slot = keySlot(keyOf(ids[0]!));
@@ -101,7 +105,10 @@ describe('backfill and verify on a Redis Cluster', () => {
     expect(resumed.resumedFrom).toBe(interrupted.state.cursor);
     expect(resumed.state.runScanned).toBe(KEYS - interrupted.state.scanned);
     expect(resumed.state.state).toBe('done');
-    await waitFor('every row at version 9', async () => [...(await rowVersions(ids)).values()].every((version) => version === 9), 60_000, 200);
+    await waitFor('every row at version 9', async () => {
+      const versions = await rowVersions(ids);
+      return versions.size === KEYS && [...versions.values()].every((version) => version === 9);
+    }, 60_000, 200);
   }, 120_000);
 
   it('verify reads every shard: a missing, a stale and an orphan row off the first shard make it exit 1; --repair heals them', async () => {

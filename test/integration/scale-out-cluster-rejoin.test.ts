@@ -5,13 +5,17 @@
  * slots until the cluster's gossip tells it that its replica took them, and only then becomes that replica's
  * replica. To make that window long enough to see, the five other nodes are paused (SIGSTOP) while it restarts
  * and its new runtime starts: ROLE says `master`, CLUSTER NODES gives it its old slots, and the cluster state
- * is `fail` (Redis keeps a restarted primary unwritable for 2 s for exactly this reason).
+ * is `fail` (Redis keeps a restarted primary unwritable for 2 s for exactly this reason). The pause lasts until
+ * the test has seen all that (on a loaded machine the restart alone can take seconds), and the paused nodes
+ * get a cluster-node-timeout longer than any pause first: resumed together, each having heard nothing from
+ * the others for the whole pause, they would otherwise flag one another as failing and fail over a healthy
+ * shard.
  *
  * The runtime must neither fire a trigger there nor fail: it waits until the node's role is settled, then
  * starts as a replica's runtime. Afterwards writes through it are MOVED to the new primary, which captures
  * them, and MySQL equals Redis for every key, in order, nothing applied twice.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +36,13 @@ import type { ClusterNode } from '../helpers/redis-cluster.js';
 import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 
 const KEYS = 200;
+/**
+ * The longest the other nodes stay paused: a separate process resumes them then if this one is stuck. The test
+ * resumes them itself as soon as it has seen the window, normally after 1-3 s.
+ */
+const PAUSE_LIMIT_MS = 30_000;
+/** The paused nodes' cluster-node-timeout from just before the pause on: longer than any pause (see the header). */
+const PAUSED_NODE_TIMEOUT_MS = 2 * PAUSE_LIMIT_MS;
 /** The shard whose primary is killed and restarted (not shard 0, which the clients and the worker start from). */
 const FAILED = 1;
 
@@ -39,6 +50,7 @@ const h = useChaosCluster('cluster_rejoin', { replicas: true, nodeTimeoutMs: 100
 let rejoined: Runtime | undefined;
 const clients: Array<{ close(): Promise<unknown> }> = [];
 const paused = new Set<number>();
+let pauseLimit: ChildProcess | undefined;
 
 // Before the fixture's clean-up (after-hooks run last registered first): the paused servers resume first.
 afterAll(async () => {
@@ -47,26 +59,46 @@ afterAll(async () => {
   await rejoined?.close();
 }, 30_000);
 
-/** The pid of the redis-server listening on `port` (one this file started). */
-function pidOn(port: number): number {
-  const pid = /pid=(\d+)/.exec(execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString())?.[1];
-  if (pid === undefined) throw new Error(`no process listens on port ${port}`);
-  return Number(pid);
+/**
+ * The pids of the processes listening on `port`: the redis-server this file started, and a child it forked
+ * (AOF rewrite, replication) that has not closed the inherited socket yet, which `ss` may list first.
+ */
+function pidsOn(port: number): number[] {
+  const pids = [...execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString().matchAll(/pid=(\d+)/g)].map((match) => Number(match[1]));
+  if (pids.length === 0) throw new Error(`no process listens on port ${port}`);
+  return pids;
 }
 
-/** SIGSTOPs the nodes' servers; a separate process resumes them after `ms` even if this one is stuck. */
-function pause(nodes: readonly ClusterNode[], ms: number): void {
+/** SIGSTOPs the nodes' servers until resume(); a separate process resumes them after PAUSE_LIMIT_MS if this one is stuck. */
+function pause(nodes: readonly ClusterNode[]): void {
   for (const node of nodes) {
-    const pid = pidOn(node.server.port);
-    process.kill(pid, 'SIGSTOP');
-    paused.add(pid);
+    for (const pid of pidsOn(node.server.port)) {
+      process.kill(pid, 'SIGSTOP');
+      paused.add(pid);
+    }
   }
-  spawn('sh', ['-c', `sleep ${ms / 1000}; kill -CONT ${[...paused].join(' ')}`], { detached: true, stdio: 'ignore' }).unref();
+  pauseLimit = spawn('sh', ['-c', `sleep ${PAUSE_LIMIT_MS / 1000}; kill -CONT ${[...paused].join(' ')}`], { detached: true, stdio: 'ignore' });
+  pauseLimit.unref();
 }
 
 function resume(): void {
-  for (const pid of paused) process.kill(pid, 'SIGCONT');
+  for (const pid of paused) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // a forked child that exited meanwhile
+    }
+  }
   paused.clear();
+  // The fallback is not needed any more (its own process group: the shell and its sleep).
+  if (pauseLimit?.pid !== undefined && pauseLimit.exitCode === null && pauseLimit.signalCode === null) {
+    try {
+      process.kill(-pauseLimit.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  pauseLimit = undefined;
 }
 
 /** ROLE of a node's redis-server: the role, and for a replica the port of the primary it replicates. */
@@ -106,7 +138,10 @@ describe('the old primary restarted after a failover', () => {
 
     // The old primary comes back while nobody can tell it that it lost its slots.
     const others = h.cluster.shards.flatMap((shard) => [shard, shard.replica!]).filter((node) => node !== failed);
-    pause(others, 5000);
+    for (const node of others) {
+      await (await connectTestClient(node.server.url, clients)).sendCommand(['CONFIG', 'SET', 'cluster-node-timeout', String(PAUSED_NODE_TIMEOUT_MS)]);
+    }
+    pause(others);
     let starting: Promise<Runtime> | undefined;
     let started = false;
     let oldServer: TestClient;
@@ -167,6 +202,13 @@ describe('the old primary restarted after a failover', () => {
     expect(rejoinedStats, 'the library is loaded on the rejoined runtime').not.toBeNull();
     expect(rejoinedStats!['num_trigger']).toBe(0);
     expect(await refusals(oldServer!)).toEqual({ CLUSTERDOWN: 0, READONLY: 0, MOVED: 40 });
+    // No capture failed on any primary: the cluster was down while the old primary was being failed over, and a
+    // capture whose write ran just before that refused its calls (CLUSTERDOWN) fired again once it was back up.
+    for (const node of [h.cluster.shards[0]!, promoted, h.cluster.shards[2]!]) {
+      const capture = await triggerStats(node.url);
+      expect(capture?.['num_failed'], JSON.stringify(capture)).toBe(0);
+      expect(capture?.['num_finished']).toBe(capture?.['num_trigger']);
+    }
 
     // Keys of the failed-over shard: MySQL against Redis only (a write the dead primary acknowledged may not
     // have reached its replica); every other key also against what the client was told.

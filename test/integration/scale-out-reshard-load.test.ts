@@ -25,7 +25,7 @@ import { startRuntimeClusterProcesses, type RuntimeClusterProcesses } from '../.
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { runReshard } from '../../src/cli/commands/reshard.js';
-import { parseClusterNodes, slotsOf } from '../../src/reshard/cluster-topology.js';
+import { parseClusterNodes, slotsOf } from '../../src/shared/cluster-nodes.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';

@@ -43,6 +43,14 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.fireKeyspaceTriggers(events);
   }
 
+  get interruptedTriggers(): number {
+    return this.#local.interruptedTriggers ?? 0;
+  }
+
+  refireInterruptedTriggers(): void {
+    this.#local.refireInterruptedTriggers?.();
+  }
+
   processStreams(streams: readonly TouchedStream[]): void {
     this.#local.processStreams(streams);
   }

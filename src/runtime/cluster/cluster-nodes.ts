@@ -1,7 +1,6 @@
 /**
- * What the runtime reads from its redis-server's cluster view: whether cluster mode is on (INFO cluster), the
- * slots this node serves (CLUSTER NODES, the `myself` line) and the other primaries to send a library to
- * (CLUSTER SHARDS). With `cluster-announce-port` pointing at each runtime, the addresses Redis gives are the
+ * What the runtime reads from its redis-server's cluster view besides CLUSTER NODES (src/shared/cluster-nodes.ts):
+ * whether cluster mode is on (INFO cluster) and the other nodes to send a library to (CLUSTER SHARDS). With `cluster-announce-port` pointing at each runtime, the addresses Redis gives are the
  * runtimes' (docs/scale-out.md, the runtime on a cluster).
  */
 import type { RespValue } from '../resp/types.js';
@@ -17,45 +16,6 @@ export interface ClusterPeer {
 /** `cluster_enabled:1` in the text of `INFO cluster`. */
 export function isClusterEnabled(infoCluster: string): boolean {
   return /^cluster_enabled:1\s*$/m.test(infoCluster);
-}
-
-/** The node id of the `myself` line of CLUSTER NODES, or null. */
-export function myNodeId(clusterNodes: string): string | null {
-  return myselfLine(clusterNodes)?.split(' ')[0] ?? null;
-}
-
-/** The node id of the primary the `myself` line of CLUSTER NODES replicates, or null when it is no replica. */
-export function myPrimaryId(clusterNodes: string): string | null {
-  const [, , flags, primary] = myselfLine(clusterNodes)?.split(' ') ?? [];
-  return flags?.split(',').includes('slave') && primary !== undefined && primary !== '-' ? primary : null;
-}
-
-/** The ids of the nodes of CLUSTER NODES that serve at least one slot. */
-export function servingNodeIds(clusterNodes: string): Set<string> {
-  const serving = new Set<string>();
-  for (const line of clusterNodes.split('\n')) {
-    const fields = line.trim().split(' ');
-    if (fields.slice(8).some((field) => !field.startsWith('['))) serving.add(fields[0]!);
-  }
-  return serving;
-}
-
-/** The `myself` line of CLUSTER NODES (the node that answered), if any. */
-export function myselfLine(clusterNodes: string): string | undefined {
-  return clusterNodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
-}
-
-/** The lowest slot the `myself` line of CLUSTER NODES serves (migrating/importing markers ignored), or null. */
-export function lowestServedSlot(clusterNodes: string): number | null {
-  const myself = myselfLine(clusterNodes);
-  if (!myself) return null;
-  let lowest: number | null = null;
-  for (const field of myself.trim().split(' ').slice(8)) {
-    if (field.startsWith('[')) continue;
-    const first = Number(field.split('-')[0]);
-    if (Number.isInteger(first) && (lowest === null || first < lowest)) lowest = first;
-  }
-  return lowest;
 }
 
 /**

@@ -17,25 +17,27 @@
 import { slotTag } from '../../shared/key-slot.js';
 import { LIBRARIES_KEY, STORE_DB, STREAM_POSITIONS_KEY, type StoreKeys, type StoreKeysResolver } from '../library-host/library-store.js';
 import type { SyncRedis } from '../sync-redis/sync-redis.js';
-import { lowestServedSlot, myNodeId, myPrimaryId, servingNodeIds, text } from './cluster-nodes.js';
+import { lowestSlot, parseClusterNodes } from '../../shared/cluster-nodes.js';
+import { text } from './cluster-nodes.js';
 
 export function clusterStoreKeys(redis: SyncRedis): StoreKeysResolver {
   let keys: StoreKeys | null = null;
   const named = (id: string, tag: string): StoreKeys => ({ libraries: `${LIBRARIES_KEY}:${id}:${tag}`, positions: `${STREAM_POSITIONS_KEY}:${id}:${tag}` });
   const lookUp = (findExisting: boolean): StoreKeys | null => {
-    const nodes = text(redis.call(['CLUSTER', 'NODES'], STORE_DB));
-    const id = myNodeId(nodes);
-    const primary = myPrimaryId(nodes);
+    const nodes = parseClusterNodes(text(redis.call(['CLUSTER', 'NODES'], STORE_DB)));
+    const myself = nodes.find((node) => node.myself);
+    const id = myself?.id ?? null;
+    const primary = myself?.replicaOf ?? null;
     if (primary !== null) {
       const stores = storesOnNode(redis);
       const tag = stores.find((store) => store.owner === primary)?.tag;
       return tag === undefined ? null : named(primary, tag);
     }
-    const slot = lowestServedSlot(nodes);
+    const slot = myself === undefined ? null : lowestSlot(myself);
     if (id === null || slot === null) return null;
     if (!findExisting) return named(id, `{${slotTag(slot)}}`);
     const stores = storesOnNode(redis);
-    const own = stores.find((store) => store.owner === id)?.tag ?? adoptOrphan(redis, stores, servingNodeIds(nodes), named(id, ''));
+    const own = stores.find((store) => store.owner === id)?.tag ?? adoptOrphan(redis, stores, new Set(nodes.filter((node) => node.slots.length > 0).map((node) => node.id)), named(id, ''));
     return named(id, own ?? `{${slotTag(slot)}}`);
   };
   return {

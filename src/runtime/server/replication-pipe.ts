@@ -58,6 +58,10 @@ class HeldPipe {
     // A primary gone with bytes held drops them: the replica keeps neither the write nor its triggers' writes.
     upstream.once('close', () => {
       this.#remove?.();
+      // pipe() paused the replica's side as the server's went: it reads on, dropping what the replica still sends
+      // (a REPLCONF ACK a second). Left paused, a byte sent before the replica's FIN stays unread in front of it:
+      // the socket never ends, and holds its descriptor and the runtime's close() for good.
+      client.resume();
       client.end();
     });
     client.once('close', () => {
