@@ -8,6 +8,7 @@
  * loads the library afresh.
  */
 import { decodeUtf8 } from './bytes.js';
+import { myselfOf } from '../src/shared/cluster-nodes.js';
 
 let clusterMode: boolean | undefined;
 
@@ -44,6 +45,5 @@ export function isImportingHere(client: GearsClient, slot: number): boolean {
     return false;
   }
   const text = reply instanceof ArrayBuffer ? (decodeUtf8(reply) ?? '') : String(reply);
-  const myself = text.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
-  return myself?.includes(`[${slot}-<-`) ?? false;
+  return myselfOf(text)?.importing.has(slot) ?? false;
 }

@@ -59,41 +59,42 @@ function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfi
  * partitions and unpartitioned log), and on a cluster each writer's per-slot partitions (`<writer>:<slot>/16384`),
  * made on first use since a shard only ever meets the slots it serves.
  */
+/** Asked once per captured record: TypeScript `private` fields, as the bundle's ES2020 target makes `#` ones WeakMaps. */
 export class WriterContexts {
-  readonly #fixed: ReadonlyMap<string, WriterContext>;
-  readonly #writers: ReadonlyMap<string, WriterConfig>;
-  readonly #config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>;
+  private readonly fixed: ReadonlyMap<string, WriterContext>;
+  private readonly writers: ReadonlyMap<string, WriterConfig>;
+  private readonly config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>;
   /** Per-slot contexts made so far, by capture stream and by writer and slot (the capture's lookup). */
-  readonly #slots = new Map<string, WriterContext>();
-  readonly #bySlot = new Map<string, (WriterContext | undefined)[]>();
+  private readonly slots = new Map<string, WriterContext>();
+  private readonly bySlot = new Map<string, (WriterContext | undefined)[]>();
 
   constructor(fixed: readonly WriterContext[], writers: readonly WriterConfig[], config: Pick<WriteBehindConfig, 'deadLetterMaxLen'>) {
-    this.#fixed = new Map(fixed.map((writer) => [writer.keys.changes, writer] as const));
-    this.#writers = new Map(writers.map((writer) => [writer.name, writer] as const));
-    this.#config = config;
+    this.fixed = new Map(fixed.map((writer) => [writer.keys.changes, writer] as const));
+    this.writers = new Map(writers.map((writer) => [writer.name, writer] as const));
+    this.config = config;
   }
 
   /** The context of a capture stream, or undefined when no writer of the config owns it. */
   get(stream: string): WriterContext | undefined {
-    const fixed = this.#fixed.get(stream) ?? this.#slots.get(stream);
+    const fixed = this.fixed.get(stream) ?? this.slots.get(stream);
     if (fixed !== undefined) return fixed;
     const partition = slotPartitionOfStream(stream);
-    const writer = partition === null ? undefined : this.#writers.get(partition.writer);
+    const writer = partition === null ? undefined : this.writers.get(partition.writer);
     return partition === null || writer === undefined ? undefined : this.ofSlot(writer.name, partition.slot);
   }
 
   /** The per-slot partition of `writer` that captures keys of `slot` (on a cluster). */
   ofSlot(writer: string, slot: number): WriterContext {
-    let slots = this.#bySlot.get(writer);
+    let slots = this.bySlot.get(writer);
     if (slots === undefined) {
       slots = new Array<WriterContext | undefined>(CLUSTER_SLOTS);
-      this.#bySlot.set(writer, slots);
+      this.bySlot.set(writer, slots);
     }
     let context = slots[slot];
     if (context === undefined) {
-      context = createWriterContext(this.#writers.get(writer)!, this.#config, partitionKeys(writer, slot, CLUSTER_SLOTS));
+      context = createWriterContext(this.writers.get(writer)!, this.config, partitionKeys(writer, slot, CLUSTER_SLOTS));
       slots[slot] = context;
-      this.#slots.set(context.keys.changes, context);
+      this.slots.set(context.keys.changes, context);
     }
     return context;
   }
@@ -105,6 +106,6 @@ export class WriterContexts {
 
   /** The fixed capture streams' names (for error messages: per-slot ones are not listed). */
   keys(): IterableIterator<string> {
-    return this.#fixed.keys();
+    return this.fixed.keys();
   }
 }

@@ -50,9 +50,14 @@ function tableRows(report: BenchReport): string[][] {
     }
   }
   for (const ratio of report.ratios) {
-    rows.push(['ratio', ratio.label, ratio.value === null ? 'n/a' : ratio.value.toFixed(2), '', '', ratio.target ?? '', 'medians']);
+    rows.push(['ratio', ratio.label, ratio.value === null ? 'n/a' : formatRatio(ratio.value), '', '', ratio.target ?? '', 'medians']);
   }
   return rows;
+}
+
+/** Two significant digits below 1, so a ratio under its target never prints as the target (0.0494 is 0.049). */
+export function formatRatio(value: number): string {
+  return Math.abs(value) < 1 ? value.toPrecision(2) : value.toFixed(2);
 }
 
 export function formatNumber(value: number): string {

@@ -28,30 +28,31 @@ export interface OpenRecords {
   readonly last: string | null;
 }
 
+/** Asked once per captured record: TypeScript `private` fields, as the bundle's ES2020 target makes `#` ones WeakMaps. */
 export class OpenRecordCounts {
-  readonly #batchSize: number;
+  private readonly batchSize: number;
   /** This JS context's token: stored in meta when it takes a writer over. */
-  readonly #epoch: string;
+  private readonly epoch: string;
   /** By capture stream: one count per writer, or per partition of a partitioned writer. */
-  readonly #byWriter = new Map<string, OpenRecords>();
+  private readonly byWriter = new Map<string, OpenRecords>();
   /** Capture streams with a batch cut by this instance and not committed yet. */
-  readonly #uncommitted = new Set<string>();
+  private readonly uncommittedStreams = new Set<string>();
 
   constructor(batchSize: number) {
-    this.#batchSize = batchSize;
-    this.#epoch = `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+    this.batchSize = batchSize;
+    this.epoch = `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   }
 
   /** The in-memory count, unchecked; undefined before this instance took the writer over. */
   current(writer: WriterContext): OpenRecords | undefined {
-    return this.#byWriter.get(writer.keys.changes);
+    return this.byWriter.get(writer.keys.changes);
   }
 
   /** The count, checked against meta (one HMGET), or rebuilt from the stream up to `through` when stale. */
   checked(client: GearsClient, writer: WriterContext, through: () => string | null): OpenRecords {
     const persisted = readPersistedCursor(client, writer.keys.meta);
-    const current = this.#byWriter.get(writer.keys.changes);
-    if (current !== undefined && persisted.epoch === this.#epoch && persisted.cut === current.persisted.cut && persisted.batches === current.persisted.batches) {
+    const current = this.byWriter.get(writer.keys.changes);
+    if (current !== undefined && persisted.epoch === this.epoch && persisted.cut === current.persisted.cut && persisted.batches === current.persisted.batches) {
       return current;
     }
     return this.takeOver(client, writer, persisted, through());
@@ -62,52 +63,52 @@ export class OpenRecordCounts {
    * (more only when batch.size shrank; the batcher then cuts at once). Writes this instance's epoch.
    */
   takeOver(client: GearsClient, writer: WriterContext, persisted: PersistedCursor, through: string | null): OpenRecords {
-    const ids = through === null ? [] : openRecordIds(client, writer, persisted.cut, through, this.#batchSize);
-    client.call('HSET', writer.keys.meta, MetaField.epoch, this.#epoch);
+    const ids = through === null ? [] : openRecordIds(client, writer, persisted.cut, through, this.batchSize);
+    client.call('HSET', writer.keys.meta, MetaField.epoch, this.epoch);
     client.call('HDEL', writer.keys.meta, ...LEGACY_CURSOR_FIELDS);
     const open: OpenRecords = {
-      persisted: { ...persisted, epoch: this.#epoch },
+      persisted: { ...persisted, epoch: this.epoch },
       open: ids.length,
       firstOpen: ids[0] ?? null,
       last: ids[ids.length - 1] ?? persisted.cut,
     };
-    this.#byWriter.set(writer.keys.changes, open);
+    this.byWriter.set(writer.keys.changes, open);
     return open;
   }
 
-  /** Counts one more record (no Redis call). */
+  /** Counts one more record (no Redis call). Once per captured record: a literal, not a spread. */
   counted(writer: WriterContext, previous: OpenRecords, id: string): OpenRecords {
-    const next: OpenRecords = { ...previous, open: previous.open + 1, firstOpen: previous.firstOpen ?? id, last: id };
-    this.#byWriter.set(writer.keys.changes, next);
+    const next: OpenRecords = { persisted: previous.persisted, open: previous.open + 1, firstOpen: previous.firstOpen ?? id, last: id };
+    this.byWriter.set(writer.keys.changes, next);
     return next;
   }
 
   /** After a cut: nothing open, the persisted cursor as just written; the log has a batch to commit. */
   cutAt(writer: WriterContext, persisted: PersistedCursor, last: string | null): void {
-    this.#byWriter.set(writer.keys.changes, { persisted, open: 0, firstOpen: null, last });
-    this.#uncommitted.add(writer.keys.changes);
+    this.byWriter.set(writer.keys.changes, { persisted, open: 0, firstOpen: null, last });
+    this.uncommittedStreams.add(writer.keys.changes);
   }
 
   /** After `committed` through `committed`: the log has nothing left to commit once that reaches its last cut. */
   committedThrough(writer: WriterContext, committed: string): void {
-    const cut = this.#byWriter.get(writer.keys.changes)?.persisted.cut ?? null;
-    if (cut === null || compareStreamIds(committed, cut) >= 0) this.#uncommitted.delete(writer.keys.changes);
+    const cut = this.byWriter.get(writer.keys.changes)?.persisted.cut ?? null;
+    if (cut === null || compareStreamIds(committed, cut) >= 0) this.uncommittedStreams.delete(writer.keys.changes);
   }
 
   /** A log found with a batch cut (by an earlier instance) and not committed: it joins the ready index. */
   uncommittedFound(stream: string): void {
-    this.#uncommitted.add(stream);
+    this.uncommittedStreams.add(stream);
   }
 
   /** Drops what is known of a log whose slot left this node (a migration). */
   forget(stream: string): void {
-    this.#byWriter.delete(stream);
-    this.#uncommitted.delete(stream);
+    this.byWriter.delete(stream);
+    this.uncommittedStreams.delete(stream);
   }
 
   /** Capture streams with records counted but not cut yet. */
   *withOpenRecords(): IterableIterator<string> {
-    for (const [stream, open] of this.#byWriter) if (open.open > 0) yield stream;
+    for (const [stream, open] of this.byWriter) if (open.open > 0) yield stream;
   }
 
   /**
@@ -115,7 +116,7 @@ export class OpenRecordCounts {
    * by an earlier instance (before a restart, a redeploy, a failover) is not among them.
    */
   uncommitted(): ReadonlySet<string> {
-    return this.#uncommitted;
+    return this.uncommittedStreams;
   }
 }
 

@@ -28,6 +28,8 @@ type RecordWriter = Pick<WriterContext, 'table' | 'mappings' | 'keyColumns'>;
 interface EncodedNames {
   readonly table: Uint8Array;
   readonly columns: ReadonlyMap<string, Uint8Array>;
+  /** The mapped columns' names, in `mappings` order. */
+  readonly mapped: readonly Uint8Array[];
 }
 
 const encodedNames = new WeakMap<RecordWriter, EncodedNames>();
@@ -35,10 +37,11 @@ const encodedNames = new WeakMap<RecordWriter, EncodedNames>();
 /** An upsert of the row image: every mapped column, from its field's raw value or NULL when the field is absent. */
 export function upsertRecord(writer: RecordWriter, header: RecordHeader, fields: ReadonlyMap<string, ArrayBuffer>): RecordArgs {
   const names = namesOf(writer);
-  const columns: Array<readonly [Uint8Array, Uint8Array | null]> = [];
-  for (const [field, column] of writer.mappings) {
-    const value = fields.get(field);
-    columns.push([names.columns.get(column)!, value === undefined ? null : new Uint8Array(value)]);
+  const mappings = writer.mappings;
+  const columns: Array<readonly [Uint8Array, Uint8Array | null]> = new Array(mappings.length);
+  for (let i = 0; i < mappings.length; i += 1) {
+    const value = fields.get(mappings[i]![0]);
+    columns[i] = [names.mapped[i]!, value === undefined ? null : new Uint8Array(value)];
   }
   return recordArgs(RecordOp.upsert, names, header, columns);
 }
@@ -66,7 +69,7 @@ function namesOf(writer: RecordWriter): EncodedNames {
     const columns = new Map<string, Uint8Array>();
     for (const column of writer.keyColumns) columns.set(column, encodeUtf8(column));
     for (const [, column] of writer.mappings) columns.set(column, encodeUtf8(column));
-    names = { table: encodeUtf8(writer.table), columns };
+    names = { table: encodeUtf8(writer.table), columns, mapped: writer.mappings.map(([, column]) => columns.get(column)!) };
     encodedNames.set(writer, names);
   }
   return names;

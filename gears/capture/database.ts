@@ -26,24 +26,38 @@ export interface DatabaseCheck {
 }
 
 export function databaseCheck(client: GearsClient, refuse: () => never): DatabaseCheck {
-  let confirmed = false;
-  let refused = false;
-  return {
-    confirm() {
-      if (confirmed) return;
-      if (!inDatabaseZero(client)) {
-        refused = true;
-        refuse();
-      }
-      confirmed = true;
-    },
-    get refused() {
-      return refused;
-    },
-    get confirmed() {
-      return confirmed;
-    },
-  };
+  return new DatabaseProbe(client, refuse);
+}
+
+/**
+ * One per captured write: a class, whose instances share one shape, costs less to make than an object literal
+ * with getters. (TypeScript `private`, not `#`: the bundle's ES2020 target turns `#` fields into WeakMaps.)
+ */
+class DatabaseProbe implements DatabaseCheck {
+  private isConfirmed = false;
+  private isRefused = false;
+
+  constructor(
+    private readonly client: GearsClient,
+    private readonly refuse: () => never,
+  ) {}
+
+  confirm(): void {
+    if (this.isConfirmed) return;
+    if (!inDatabaseZero(this.client)) {
+      this.isRefused = true;
+      this.refuse();
+    }
+    this.isConfirmed = true;
+  }
+
+  get refused(): boolean {
+    return this.isRefused;
+  }
+
+  get confirmed(): boolean {
+    return this.isConfirmed;
+  }
 }
 
 /** A cluster has database 0 only: nothing to ask. */

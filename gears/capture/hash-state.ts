@@ -35,12 +35,16 @@ export function readHashState(client: GearsClient, key: string, mappedFields: re
     if (String(error).startsWith('WRONGTYPE')) return { kind: 'not-hash', type: replyString(client.call('TYPE', key), 'TYPE') };
     throw error;
   }
-  const [flag, ...values] = replyArray(reply, 'HMGET').map((value) => binaryOrNull(value, key));
+  // Once per captured write: plain loops, no intermediate arrays.
+  const replies = replyArray(reply, 'HMGET');
+  const values: (ArrayBuffer | null)[] = new Array(replies.length);
+  for (let i = 0; i < replies.length; i += 1) values[i] = binaryOrNull(replies[i]!, key);
+  const flag = values[0];
   const fields = new Map<string, ArrayBuffer>();
-  mappedFields.forEach((field, i) => {
-    const value = values[i];
-    if (value !== undefined && value !== null) fields.set(field, value);
-  });
+  for (let i = 0; i < mappedFields.length; i += 1) {
+    const value = values[i + 1];
+    if (value !== undefined && value !== null) fields.set(mappedFields[i]!, value);
+  }
   if (fields.size > 0) return { kind: 'hash', flag: flag ?? null, fields, onlyFlag: false };
   // No mapped field: HMGET cannot tell a missing key from a hash of unmapped fields.
   const length = replyInteger(client.call('HLEN', key), 'HLEN');

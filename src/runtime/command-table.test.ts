@@ -62,6 +62,10 @@ describe('CommandTable', () => {
     expect(table.mayBlock(args('BLPOP', 'l', '0'))).toBe(true);
     expect(table.mayBlock(args('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '$'))).toBe(true);
     expect(table.mayBlock(args('XREAD', 'STREAMS', 'block', '0'))).toBe(false);
+    // A group or consumer named "block" is not the option: the server serves these at once.
+    expect(table.mayBlock(args('XREADGROUP', 'GROUP', 'block', 'c', 'STREAMS', 's', '>'))).toBe(false);
+    expect(table.mayBlock(args('XREADGROUP', 'GROUP', 'g', 'BLOCK', 'STREAMS', 's', '>'))).toBe(false);
+    expect(table.mayBlock(args('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>'))).toBe(true);
     expect(table.mayBlock(args('WAIT', '1', '0'))).toBe(true);
     expect(table.mayBlock(args('GET', 'k'))).toBe(false);
   });

@@ -83,12 +83,7 @@ export class CommandTable {
     if (WAITS_ON_REPLICAS.has(name)) return true;
     if (!(this.#commands.get(name)?.flags.has('blocking') ?? false)) return false;
     if (name !== 'xread' && name !== 'xreadgroup') return true;
-    for (let i = 1; i < args.length; i++) {
-      const word = args[i]!.toString('latin1').toLowerCase();
-      if (word === 'block') return true;
-      if (word === 'streams') return false;
-    }
-    return false;
+    return streamOptions(args).has('block');
   }
 
   /** True when the server would reject `args` for their count alone (so a confirmation push never comes). */
@@ -123,17 +118,27 @@ export class CommandTable {
  * routing it as unknown costs only a marker.
  */
 function streamKeys(args: readonly Buffer[]): Buffer[] | null {
+  const at = streamOptions(args).get('streams');
+  if (at === undefined) return null;
+  const rest = args.length - at - 1;
+  if (rest === 0 || rest % 2 !== 0) return null;
+  return args.slice(at + 1, at + 1 + rest / 2);
+}
+
+/**
+ * The options of XREAD / XREADGROUP up to STREAMS, each with its position, skipped as the server skips them
+ * (xreadGetKeys): an option's value — a group or consumer named "block", say — is never taken for a keyword.
+ */
+function streamOptions(args: readonly Buffer[]): Map<string, number> {
+  const options = new Map<string, number>();
   for (let i = 1; i < args.length; i++) {
     const word = args[i]!.toString('latin1').toLowerCase();
+    options.set(word, i);
+    if (word === 'streams') break;
     if (word === 'count' || word === 'block') i += 1;
     else if (word === 'group') i += 2;
-    else if (word === 'streams') {
-      const rest = args.length - i - 1;
-      if (rest === 0 || rest % 2 !== 0) return null;
-      return args.slice(i + 1, i + 1 + rest / 2);
-    }
   }
-  return null;
+  return options;
 }
 
 function lowerName(args: readonly Buffer[]): string {

@@ -58,8 +58,11 @@ export interface MarkerSource {
     readonly command: readonly string[];
     /** Every keyspace event since the previous marker, once this one arrives. */
     readonly events: Promise<KeyspaceEvent[]>;
-    /** The command was never run: its events go to whoever waits next. */
-    cancel(): void;
+    /**
+     * The marker will not be awaited: events that come before it go to whoever waits next. False when it had
+     * come already, its events handed to this marker's waiter.
+     */
+    cancel(): boolean;
   };
 }
 
@@ -73,6 +76,13 @@ export interface GearsHost {
   matchesStreamTrigger(key: Buffer): boolean;
   /** Runs onTriggerFired and the sync callbacks of every matching keyspace trigger, in order; schedules async ones. */
   fireKeyspaceTriggers(events: readonly KeyspaceEvent[]): void;
+  /**
+   * Sync keyspace callbacks that failed after the server refused one of their calls with CLUSTERDOWN (the cluster
+   * went down after the write that fired them ran), kept to be fired again. Absent: none are kept.
+   */
+  readonly interruptedTriggers?: number;
+  /** Fires those callbacks again, oldest first; one cut again is kept again. */
+  refireInterruptedTriggers?(): void;
   /** Delivers new entries of these streams to matching stream triggers (sync callbacks run now). */
   processStreams(streams: readonly TouchedStream[]): void;
   /** Redis calls made by library code so far (monotonic): the server settles effects only when it moved. */

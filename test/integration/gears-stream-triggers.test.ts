@@ -63,33 +63,38 @@ describe('stream triggers (§2.4)', () => {
     await env.resp2.rPush('release', 'z');
   });
 
-  it('entries appended straight on redis-server between a library\'s own appends are all delivered, in stream order', async () => {
-    // The runtime hands a library's own XADDs to stream triggers without reading them back; an entry another
-    // client appended in between (bypassing the runtime, while the function ran) must not be skipped.
-    await load(env.resp3, lib('lib', `
-      redis.registerStreamTrigger('s', 'mix:', (c, d) => { c.call('rpush', 'order', d.id.join('-')); });
-      redis.registerFunction('add', (c) => {
-        c.call('xadd', 'mix:1', '*', 'by', 'library');
-        for (let i = 0; i < 50; i++) c.call('incr', 'busy');
-        c.call('xadd', 'mix:1', '*', 'by', 'library');
-      });`));
-    const direct = createClient({ url: env.redis.url });
-    await direct.connect();
-    try {
-      let calling = true;
-      const bypass = (async () => {
-        while (calling) await direct.xAdd('mix:1', '*', { by: 'direct' });
-      })();
-      for (let round = 0; round < 30; round++) await env.resp3.sendCommand(tfcall('add'));
-      calling = false;
-      await bypass;
-      const entries = await direct.xRange('mix:1', '-', '+');
-      expect(entries.filter((entry) => entry.message['by'] === 'library')).toHaveLength(60);
-      await eventually(async () => expect(await env.resp3.lRange('order', 0, -1)).toEqual(entries.map((entry) => entry.id)));
-    } finally {
-      await direct.quit();
-    }
-  });
+  // The runtime hands a library's own XADDs to stream triggers without reading them back; an entry another
+  // client appended in between (bypassing the runtime, while the function ran) must not be skipped. With
+  // `XADD … NOMKSTREAM` (the capture's append) the event alone cannot tell such an entry from the library's.
+  for (const [variant, stream, options] of [['XADD', 'mix:1', []], ['XADD … NOMKSTREAM', 'mixn:1', ['NOMKSTREAM']]] as const) {
+    it(`entries appended straight on redis-server between a library's own appends (${variant}) are all delivered, in stream order`, async () => {
+      const append = ["'xadd'", `'${stream}'`, ...options.map((option) => `'${option}'`), "'*'", "'by'", "'library'"].join(', ');
+      await load(env.resp3, lib('lib', `
+        redis.registerStreamTrigger('s', '${stream.split(':')[0]}:', (c, d) => { c.call('rpush', 'order', d.id.join('-')); });
+        redis.registerFunction('add', (c) => {
+          c.call(${append});
+          for (let i = 0; i < 50; i++) c.call('incr', 'busy');
+          c.call(${append});
+        });`));
+      const direct = createClient({ url: env.redis.url });
+      await direct.connect();
+      try {
+        await direct.xAdd(stream, '*', { by: 'direct' });
+        let calling = true;
+        const bypass = (async () => {
+          while (calling) await direct.xAdd(stream, '*', { by: 'direct' });
+        })();
+        for (let round = 0; round < 30; round++) await env.resp3.sendCommand(tfcall('add'));
+        calling = false;
+        await bypass;
+        const entries = await direct.xRange(stream, '-', '+');
+        expect(entries.filter((entry) => entry.message['by'] === 'library')).toHaveLength(60);
+        await eventually(async () => expect(await env.resp3.lRange('order', 0, -1)).toEqual(entries.map((entry) => entry.id)));
+      } finally {
+        await direct.quit();
+      }
+    });
+  }
 
   it('a read of a missing key under the prefix (keymiss) makes the runtime read no stream', async () => {
     await load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'km:', () => {});"));
@@ -217,6 +222,22 @@ describe('stream triggers (§2.4)', () => {
     expect(await errorOf(load(env.resp3, lib('lib', "redis.registerStreamTrigger('s', 'x:', () => 1);"), 'REPLACE'))).toBe(
       "Failed loading library: Can not upgrade an existing consumer with different prefix, consumer: 's', old_prefix: r:, new_prefix: x:..",
     );
+  });
+
+  it('delivers long names and values (past the 16 KiB handed over as ArrayBuffers) as short ones: text, null for invalid UTF-8, raw bytes', async () => {
+    const text = `${'é'.repeat(9_000)}${'x'.repeat(20_000)}€`;
+    const binary = Buffer.alloc(40_000, 0x41);
+    binary[39_999] = 0xff;
+    const name = `L:${'n'.repeat(20_000)}`;
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'L:', (c, d) => {
+        const [[f1, v1], [f2, v2]] = d.record;
+        const [[, r1], [, r2]] = d.record_raw;
+        c.call('set', 'out', [d.stream_name.length, d.stream_name_raw.byteLength, f1, v1.length, v1.slice(8999, 9001), v2, f2,
+          r1.byteLength, r2.byteLength, new Uint8Array(r2)[39999], new Uint8Array(r2)[0]].join('|'));
+      });`));
+    await env.resp3.sendCommand(['XADD', name, '*', 'text', text, 'bin', binary]);
+    expect(await env.resp3.get('out')).toBe(`20002|20002|text|${text.length}|éx||bin|${Buffer.byteLength(text)}|40000|255|65`);
   });
 
   it('delivers binary stream names and values as null with raw ArrayBuffers, duplicate fields kept', async () => {

@@ -59,6 +59,27 @@ describe('RESP3 → JS (§3.3)', () => {
     expect(await env.resp3.sendCommand(tfcall('t'))).toBe('Could not decode value as string|true|255 0 65|true|');
   });
 
+  it('long values (past the 16 KiB handed over as ArrayBuffers) read as short ones: text, bytes, invalid UTF-8, in arrays and maps, and as arguments', async () => {
+    const text = `${'é'.repeat(9_000)}${'x'.repeat(20_000)}€`;
+    const binary = Buffer.alloc(40_000, 0x41);
+    binary[39_999] = 0xff;
+    await env.resp3.set('long', text);
+    await env.resp3.set('bin', binary);
+    await env.resp3.hSet('h', { a: text });
+    await load(env.resp3, lib('lib', `
+      redis.registerFunction('t', (c, arg) => {
+        const t = c.call('get', 'long');
+        const raw = c.callRaw('get', 'bin');
+        let thrown; try { c.call('get', 'bin'); } catch (e) { thrown = e; }
+        const rawText = new Uint8Array(c.callRaw('get', 'long'));
+        return [t.length, t === arg, t.slice(8999, 9001), raw.byteLength, new Uint8Array(raw)[39999], new Uint8Array(raw)[0], thrown,
+          rawText.length, rawText[0], c.call('hgetall', 'h').a === t, c.call('mget', 'long', 'long')[1] === t].join('|');
+      });
+      redis.registerFunction('raw', (c, arg) => [arg instanceof ArrayBuffer, arg.byteLength, new Uint8Array(arg)[39999]].join('|'), { flags: ['raw-arguments'] });`));
+    expect(await env.resp3.sendCommand(['TFCALL', 'lib.t', '0', text])).toBe(`${text.length}|true|éx|40000|255|65|Could not decode value as string|${Buffer.byteLength(text)}|195|true|true`);
+    expect(await env.resp3.sendCommand(['TFCALL', 'lib.raw', '0', binary])).toBe('true|40000|255');
+  });
+
   it('a binary map key throws "Binary map key is not supported", with call and callRaw', async () => {
     await env.resp3.hSet('h', Buffer.from([0xc3, 0x28]), 'v');
     await load(env.resp3, lib('lib', `

@@ -6,9 +6,10 @@
  */
 import type { RespValue } from '../resp/types.js';
 import { encode } from '../resp/encoder.js';
-import { ClientKind, Op, type HostChannel } from './guest/protocol.js';
+import { ClientKind, Op, type GuestBytes, type HostChannel } from './guest/protocol.js';
 import { stringForm } from './js-values.js';
 import type { HostServices } from './host-services.js';
+import { guestBytes } from './guest-bytes.js';
 import type { Library } from './library.js';
 import { escapeDefault } from './escape-default.js';
 import { LOCK_ON_REPLICA } from '../replication/replica-refusals.js';
@@ -85,11 +86,11 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
 
   // ---- the channel: called from inside the isolate ----
 
-  call(clientId: number, argv: (string | ArrayBuffer)[]): string {
+  call(clientId: number, argv: (string | ArrayBuffer)[]): GuestBytes {
     const state = this.#clients.get(clientId);
     if (!state) return INVALID_CLIENT;
     try {
-      return encode(this.callSync(argv.map(toBuffer), state, state.noWrites), 3).toString('latin1');
+      return guestBytes(encode(this.callSync(argv.map(toBuffer), state, state.noWrites), 3));
     } catch (error) {
       return `-${stringForm(error instanceof Error ? error.message : error).replace(/[\r\n]/g, ' ')}\r\n`;
     }
@@ -135,12 +136,12 @@ export class LibraryClients implements Omit<HostChannel, 'settled'> {
       // caller's, suppressed like those of client.call. Only the promise settles later.
       reply = Promise.resolve(this.#services.calls.runShared(argv, [argv], state.db)[0]!);
     }
-    const answer = (bytes: string) => {
+    const answer = (bytes: GuestBytes) => {
       library.pendingAsyncCalls.delete(pending);
       this.background(() => void library.link.invoke(Op.CALL_REPLY, callId, bytes));
     };
     reply.then(
-      (value) => answer(encode(value, 3).toString('latin1')),
+      (value) => answer(guestBytes(encode(value, 3))),
       (error: unknown) => answer(`-${stringForm(error instanceof Error ? error.message : error).replace(/[\r\n]/g, ' ')}\r\n`),
     );
     return callId;

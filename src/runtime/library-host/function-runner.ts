@@ -7,6 +7,7 @@ import type { CallerContext } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
 import { Op } from './guest/protocol.js';
 import { fromGuest } from './js-values.js';
+import { guestBytes } from './guest-bytes.js';
 import type { Outcome } from './guest-link.js';
 import { FUNCTION_FLAGS, type RegisteredFunction } from './library.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
@@ -43,7 +44,7 @@ export class FunctionRunner {
   run(entry: LoadedLibraryEntry, registered: RegisteredFunction, call: FunctionCall, caller: CallerContext): RespValue | Promise<RespValue> {
     if (registered.isAsync && !call.allowBlock) return error(ASYNC_VIA_TFCALL);
     const { library, clients } = entry;
-    const args = call.args.map((arg) => arg.toString('latin1'));
+    const args = call.args.map(guestBytes);
     // A function's calls run as the calling connection's user (§3.6).
     const principal = { db: caller.db, noWrites: registered.flags.has(FUNCTION_FLAGS.NO_WRITES), user: caller.user };
     if (registered.isCoroutine) {

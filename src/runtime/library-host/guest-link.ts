@@ -74,7 +74,7 @@ export class GuestLink {
     this.#waiters.set(token, done);
     this.#attribute = onUnhandled ?? null;
     this.#running = token;
-    const outcome = this.invoke(op, ...args, token);
+    const outcome = this.#invoke([op, ...args, token]);
     this.#running = 0;
     this.#attribute = null;
     if (outcome === PENDING) return;
@@ -84,10 +84,19 @@ export class GuestLink {
 
   /** Calls the guest; engine failures (timeout, OOM) come back as error outcomes with RedisGears' texts. */
   invoke(op: number, ...args: unknown[]): Outcome | typeof PENDING {
+    return this.#invoke([op, ...args]);
+  }
+
+  dispose(): void {
+    this.#sandbox.dispose();
+  }
+
+  /** `argv`: the operation and its arguments. */
+  #invoke(argv: readonly unknown[]): Outcome | typeof PENDING {
     let outcome: Outcome | typeof PENDING;
     this.#depth += 1;
     try {
-      const result = this.#sandbox.invoke(op, ...args);
+      const result = this.#sandbox.invoke(argv);
       outcome = result[0] === Status.PENDING ? PENDING : toOutcome(result);
     } catch (error) {
       if (!(error instanceof EngineFailure)) throw error;
@@ -98,10 +107,6 @@ export class GuestLink {
     }
     if (this.#depth === 0) this.#deliver();
     return outcome;
-  }
-
-  dispose(): void {
-    this.#sandbox.dispose();
   }
 
   #deliver(): void {

@@ -1,4 +1,5 @@
 /** A keyspace trigger registered by a library, with the stats TFUNCTION LIST shows (kept across REPLACE). */
+import { hasPrefix } from '../../shared/byte-prefix.js';
 
 export interface KeyspaceTriggerStats {
   numTrigger: number;
@@ -26,7 +27,7 @@ export class KeyspaceTrigger {
   ) {}
 
   matches(key: Buffer): boolean {
-    return key.length >= this.prefix.length && key.subarray(0, this.prefix.length).equals(this.prefix);
+    return hasPrefix(key, this.prefix);
   }
 
   /** Bookkeeping of one finished execution (keys_notifications.rs: finished, time, then failed or success). */

@@ -29,6 +29,7 @@ export class LibraryCalls {
   readonly readAhead = new ReadAhead();
   #source: MarkerSource | null = null;
   #count = 0;
+  #clusterDown = 0;
   #lastEventful = 0;
   #ridden: Promise<KeyspaceEvent[]>[] = [];
   #complete = true;
@@ -52,6 +53,11 @@ export class LibraryCalls {
     return this.#count;
   }
 
+  /** Calls the server refused with CLUSTERDOWN so far (monotonic): a trigger window the cluster state cut. */
+  get clusterDownReplies(): number {
+    return this.#clusterDown;
+  }
+
   /** The count of the last call whose events a trigger could care about. */
   get lastEventful(): number {
     return this.#lastEventful;
@@ -71,6 +77,7 @@ export class LibraryCalls {
     }
     const replies = this.#counted(argv) && this.#mustRide() ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
     if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
+    for (const reply of replies) if (reply.type === 'error' && reply.value.startsWith('CLUSTERDOWN')) this.#clusterDown += 1;
     return replies;
   }
 

@@ -22,6 +22,7 @@ import { LibraryCalls, type RiddenMarkers } from './library-calls.js';
 import { StreamAppends } from './stream-appends.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
+import { hasPrefix } from '../../shared/byte-prefix.js';
 import { StreamTrigger, streamStateKey } from './stream-trigger.js';
 import { previousStreamId } from '../../shared/stream-id.js';
 import { AccessControl } from '../access/access-control.js';
@@ -56,6 +57,7 @@ export interface LibraryHostOptions {
 export const DEFAULT_MEMORY_LIMIT_MB = 200;
 /** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
 const LOADING_TIMEOUT_MS = 30_000;
+const INTERNAL_KEY_BYTES = Buffer.from(INTERNAL_KEY_PREFIX, 'latin1');
 
 export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #libraries = new Map<string, LoadedLibraryEntry>();
@@ -90,7 +92,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     });
     const libraries = () => this.#libraries.values();
     this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, calls: services.calls, appends, access: services.access });
-    this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access);
+    this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access, () => services.calls.clusterDownReplies);
     this.#functions = new FunctionRunner((name) => this.#libraries.get(name));
   }
 
@@ -203,6 +205,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#keyspace.fire(relevant);
   }
 
+  get interruptedTriggers(): number {
+    return this.#keyspace.interrupted;
+  }
+
+  refireInterruptedTriggers(): void {
+    this.#keyspace.refire();
+  }
+
   processStreams(streams: readonly TouchedStream[]): void {
     this.#streams.process(streams.filter((s) => !isInternal(s.key)));
   }
@@ -264,6 +274,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#store.forgetKeys();
     if (!primary) {
       this.#streams.discardUnsaved();
+      this.#keyspace.dropInterrupted();
       return;
     }
     // As a restarted runtime: the libraries and positions the store holds now, which match the data.
@@ -377,5 +388,5 @@ function triggerPrefixes(entries: Iterable<LoadedLibraryEntry>): Buffer[] {
 }
 
 function isInternal(key: Buffer): boolean {
-  return key.length >= INTERNAL_KEY_PREFIX.length && key.subarray(0, INTERNAL_KEY_PREFIX.length).toString('latin1') === INTERNAL_KEY_PREFIX;
+  return hasPrefix(key, INTERNAL_KEY_BYTES);
 }

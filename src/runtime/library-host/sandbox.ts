@@ -13,7 +13,7 @@
  */
 import ivm from 'isolated-vm';
 import { GUEST_SOURCE } from '../../generated/guest-source.js';
-import { GUEST_DISPATCH, HOST_GLOBALS, Op, Status, type GuestOutcome, type HostChannel } from './guest/protocol.js';
+import { GUEST_DISPATCH, HOST_GLOBALS, Op, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
 
 export { ALLOWED_GLOBALS } from './guest/allowed-globals.js';
 
@@ -52,18 +52,51 @@ export interface SandboxOptions {
 }
 
 const TIMED_OUT = 'Script execution timed out.';
+
+/**
+ * The lock timeout of a call ends on the first multiple of this many ms (of performance.now()) at or after the
+ * configured timeout: 0–50 ms late, where RedisGears checks every 100 ms (v8_backend.rs: a thread that sleeps
+ * 100 ms, then interrupts an isolate whose lock has been held longer than the timeout), so it terminates 0–100
+ * ms late.
+ *
+ * Why: isolated-vm arms a timer per timed call on one timer thread, which keeps a call's timer in its queue
+ * after the call returned and wakes at that timer's deadline to drop it. With a deadline per call, the thread
+ * woke once per library entry (two per captured write, ~10% of the runtime's CPU and a context switch each on 2
+ * cores); with the deadlines of a 50 ms span within the same millisecond, it wakes a few times per span.
+ */
+export const TIMEOUT_GRID_MS = 50;
+
+/** The timeout to give a call starting at `now` (ms): at least `timeoutMs`, ending on the grid. */
+export function gridTimeout(now: number, timeoutMs: number): number {
+  return Math.ceil(Math.ceil((now + timeoutMs) / TIMEOUT_GRID_MS) * TIMEOUT_GRID_MS - now);
+}
+
+/** The outcome the guest returns as `null` (protocol.ts DispatchResult). */
+const DONE: GuestOutcome = [Status.OK, null];
 /** V8 reports a compile error's location after the message; RedisGears shows the message only. */
 const LOCATION_SUFFIX = / \[[^\]]*:\d+:\d+\]$/;
 
 export class Sandbox {
   readonly #isolate: ivm.Isolate;
   readonly #context: ivm.Context;
-  readonly #dispatch: ivm.Reference<(...args: unknown[]) => GuestOutcome>;
+  readonly #dispatch: ivm.Reference<(...args: unknown[]) => DispatchResult>;
   readonly #options: SandboxOptions;
   /** lock-redis-timeout of each call, in ms. */
-  timeoutMs: number;
+  #timeoutMs = 0;
+  /**
+   * applySync options per timeout the grid gives (index: that timeout minus #timeoutMs), made once: isolated-vm
+   * reads every field of them on each call. Arguments that are all primitives cross as themselves, without the
+   * copy option and the fields it adds.
+   */
+  #applyPrimitives: { readonly timeout: number; readonly result: { readonly copy: true } }[] = [];
+  #applyCopies: { readonly timeout: number; readonly arguments: { readonly copy: true }; readonly result: { readonly copy: true } }[] = [];
   /** Dispatches made so far; the guest counts the same, so Op.TAKE can ask for a given one. */
   #sequence = 0;
+  /**
+   * The isolate is gone. It only goes during a call of ours (the memory limit) or in dispose(), so this is kept
+   * where those end, and each call reads it instead of isolated-vm's `isDisposed`, a native getter.
+   */
+  #gone = false;
 
   constructor(options: SandboxOptions) {
     this.#options = options;
@@ -80,12 +113,19 @@ export class Sandbox {
         global.setSync(name, new ivm.Callback(channel[method] as (...args: unknown[]) => unknown));
       }
       this.#isolate.compileScriptSync(GUEST_SOURCE, { filename: 'redisgears-runtime:guest' }).runSync(this.#context, { timeout: Math.max(options.timeoutMs, 1000) });
-      this.#dispatch = global.getSync(GUEST_DISPATCH, { reference: true }) as ivm.Reference<(...args: unknown[]) => GuestOutcome>;
+      this.#dispatch = global.getSync(GUEST_DISPATCH, { reference: true }) as ivm.Reference<(...args: unknown[]) => DispatchResult>;
       global.deleteSync(GUEST_DISPATCH);
     } catch (error) {
       this.dispose();
       throw error;
     }
+  }
+
+  /** lock-redis-timeout of each call, in ms. */
+  set timeoutMs(value: number) {
+    this.#timeoutMs = value;
+    this.#applyPrimitives = [];
+    this.#applyCopies = [];
   }
 
   /** Throws the text of the SyntaxError when `code` does not compile as a classic script. */
@@ -94,21 +134,21 @@ export class Sandbox {
     try {
       this.#isolate.compileScriptSync(code, { filename }).release();
     } catch (error) {
-      if (this.#isolate.isDisposed) throw new OutOfMemory();
+      if (this.#lost()) throw new OutOfMemory();
       throw String(error).replace(LOCATION_SUFFIX, '');
     }
   }
 
   /**
-   * Calls the guest's dispatch under the lock timeout. Throws an EngineFailure when the timeout or the memory
-   * limit terminated it, or the isolate is gone.
+   * Calls the guest's dispatch with `argv`, the operation and its arguments, under the lock timeout. Throws an
+   * EngineFailure when the timeout or the memory limit terminated it, or the isolate is gone.
    */
-  invoke(op: number, ...args: unknown[]): GuestOutcome {
+  invoke(argv: readonly unknown[]): GuestOutcome {
     this.#guard();
     this.#sequence += 1;
     const sequence = this.#sequence;
     try {
-      return this.#apply([op, ...args]);
+      return this.#apply(argv);
     } catch (error) {
       if (error instanceof EngineFailure) throw error;
       this.#options.onUnhandledRejection(String(error));
@@ -122,24 +162,53 @@ export class Sandbox {
   }
 
   get disposed(): boolean {
-    return this.#isolate.isDisposed;
+    return this.#gone;
   }
 
   dispose(): void {
+    this.#gone = true;
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
 
-  #apply(args: unknown[]): GuestOutcome {
+  #apply(args: readonly unknown[]): GuestOutcome {
     try {
-      return this.#dispatch.applySync(undefined, args, { timeout: this.timeoutMs, arguments: { copy: true }, result: { copy: true } });
+      const timeout = gridTimeout(performance.now(), this.#timeoutMs);
+      const slot = timeout - this.#timeoutMs;
+      const result = args.every(isPrimitive)
+        ? this.#dispatch.applySync(undefined, args as ivm.Transferable[], (this.#applyPrimitives[slot] ??= { timeout, result: { copy: true } }))
+        : this.#dispatch.applySync(undefined, args.map(packed), (this.#applyCopies[slot] ??= { timeout, arguments: { copy: true }, result: { copy: true } }));
+      return result ?? DONE;
     } catch (error) {
-      if (this.#isolate.isDisposed) throw new ExecutionTerminated();
+      if (this.#lost()) throw new ExecutionTerminated();
       if (error instanceof Error && error.message === TIMED_OUT) throw new ExecutionTerminated();
       throw error;
     }
   }
 
   #guard(): void {
-    if (this.#isolate.isDisposed) throw new OutOfMemory();
+    if (this.#gone) throw new OutOfMemory();
   }
+
+  /** After a failed call: whether it took the isolate with it. */
+  #lost(): boolean {
+    if (this.#isolate.isDisposed) this.#gone = true;
+    return this.#gone;
+  }
+}
+
+/** A value isolated-vm copies as it is; anything else (arrays, objects, functions) needs the copy option. */
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
+}
+
+/**
+ * An array argument as a packed array. V8's serializer writes a holey one (what `new Array(n)`, `map` and
+ * `flatMap` make, the stream trigger's fields among them) key by key, and the isolate rebuilds it property by
+ * property; a packed one goes as a run of values. Spread and slice keep holey arrays holey: this copies by hand.
+ */
+function packed(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const out: unknown[] = [];
+  for (let i = 0; i < value.length; i++) out[out.length] = value[i];
+  return out;
 }

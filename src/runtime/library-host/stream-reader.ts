@@ -16,11 +16,12 @@ import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import type { AccessControl } from '../access/access-control.js';
 import type { Rider, SyncRedis } from '../sync-redis/sync-redis.js';
-import { Op } from './guest/protocol.js';
+import { Op, type GuestBytes } from './guest/protocol.js';
 import { compareStreamIds } from '../../shared/stream-id.js';
 import { StreamTrigger, streamStateKey, type StreamConsumerState } from './stream-trigger.js';
 import { runTrigger, type Outcome } from './invocation.js';
 import { STORE_DB, type LibraryStore, type StoredPosition } from './library-store.js';
+import { guestBytes } from './guest-bytes.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import type { LibraryCalls } from './library-calls.js';
 import type { StreamAppends, StreamEntry } from './stream-appends.js';
@@ -84,14 +85,15 @@ export class StreamReader {
   process(streams: readonly { db: number; key: Buffer; appends?: number | null }[]): void {
     const appended = this.#appends.take();
     for (const stream of streams) {
-      const entries = appended.get(streamStateKey(stream.db, stream.key));
+      const stateKey = streamStateKey(stream.db, stream.key);
+      const entries = appended.get(stateKey);
       const fed = stream.appends != null && entries != null && entries.length === stream.appends ? entries : null;
       // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
       // acknowledgement cannot trim entries a later consumer has not read yet.
       const consumers: [LoadedLibraryEntry, StreamTrigger, StreamConsumerState][] = [];
       for (const entry of [...this.#libraries()]) {
         for (const trigger of [...entry.library.streamTriggers.values()]) {
-          if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key)]);
+          if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key, stateKey)]);
         }
       }
       for (const [entry, trigger, state] of consumers) {
@@ -169,8 +171,7 @@ export class StreamReader {
     // An event on a stream that has no entry (e.g. the DEL of one) must not leave an empty state behind: RedisGears
     // only tracks streams it has read from.
     if (state.lastReadId === null && state.pending.length === 0 && state.recordsProcessed === 0) {
-      const stateKey = streamStateKey(state.db, state.key);
-      if (trigger.streams.get(stateKey) === state) trigger.streams.delete(stateKey);
+      if (trigger.streams.get(state.stateKey) === state) trigger.streams.delete(state.stateKey);
     }
   }
 
@@ -256,8 +257,13 @@ export class StreamReader {
     state.lastReadId = item.id;
     state.pending.push(item.id);
     const started = performance.now();
-    const key = state.key.toString('latin1');
-    const fields = item.fields.flatMap(([field, value]) => [field.toString('latin1'), value.toString('latin1')]);
+    const key = guestBytes(state.key);
+    const fields: GuestBytes[] = new Array(item.fields.length * 2);
+    for (let i = 0; i < item.fields.length; i += 1) {
+      const [field, value] = item.fields[i]!;
+      fields[2 * i] = guestBytes(field);
+      fields[2 * i + 1] = guestBytes(value);
+    }
     const done = (outcome: Outcome) => this.#ack(entry, trigger, state, item.id, started, outcome.ok ? null : outcome.error);
     // The owner must have every permission on the stream, or the record is failed without running (the position moves on).
     const denial = this.#access.triggerKeyDenial(entry.library.metadata.user, state.key);
@@ -281,12 +287,12 @@ export class StreamReader {
     const headMoved = StreamTrigger.ack(state, id, started, error);
     if (error !== null) this.#log.debug({ library: entry.library.name, trigger: trigger.name, error }, 'stream trigger callback failed');
     // A deleted stream's state is gone: late completions must not resurrect it.
-    if (trigger.streams.get(streamStateKey(state.db, state.key)) !== state) return;
+    if (trigger.streams.get(state.stateKey) !== state) return;
     if (headMoved) {
       const resumeFrom = StreamTrigger.trimPoint(state);
       if (resumeFrom) {
         const position = { library: entry.library.name, trigger: trigger.name, db: state.db, stream: state.key, resumeFrom };
-        this.#unsaved.set(unsavedKey(position), position);
+        this.#unsaved.set(unsavedKeyOf(position.library, position.trigger, state.stateKey), position);
       }
       if (trigger.trim) this.#trim(state.db, state.key);
     }
@@ -314,7 +320,11 @@ export class StreamReader {
 }
 
 function unsavedKey(position: Omit<StoredPosition, 'resumeFrom'>): string {
-  return `${position.library}\n${position.trigger}\n${streamStateKey(position.db, position.stream)}`;
+  return unsavedKeyOf(position.library, position.trigger, streamStateKey(position.db, position.stream));
+}
+
+function unsavedKeyOf(library: string, trigger: string, stateKey: string): string {
+  return `${library}\n${trigger}\n${stateKey}`;
 }
 
 function parseEntries(reply: RespValue): StreamEntry[] {

@@ -4,10 +4,13 @@
  * a REPLACEd library, so positions and stats survive an upgrade.
  */
 import { compareStreamIds, nextStreamId, streamIdMs } from '../../shared/stream-id.js';
+import { hasPrefix } from '../../shared/byte-prefix.js';
 
 export interface StreamConsumerState {
   readonly db: number;
   readonly key: Buffer;
+  /** streamStateKey(db, key), its key in the state map: asked on every acknowledgement. */
+  readonly stateKey: string;
   /** Id of the last entry read (delivered), pending or not; null before the first one. */
   lastReadId: string | null;
   /** Delivered and not yet acknowledged, in id order. */
@@ -41,15 +44,14 @@ export class StreamTrigger {
   ) {}
 
   matches(key: Buffer): boolean {
-    return key.length >= this.prefix.length && key.subarray(0, this.prefix.length).equals(this.prefix);
+    return hasPrefix(key, this.prefix);
   }
 
-  state(db: number, key: Buffer): StreamConsumerState {
-    const stateKey = streamStateKey(db, key);
+  state(db: number, key: Buffer, stateKey = streamStateKey(db, key)): StreamConsumerState {
     let state = this.streams.get(stateKey);
     if (!state) {
       state = {
-        db, key: Buffer.from(key), lastReadId: null, pending: [], caughtUp: false, lastError: null,
+        db, key: Buffer.from(key), stateKey, lastReadId: null, pending: [], caughtUp: false, lastError: null,
         lastProcessedTime: 0, totalProcessedTime: 0, lastLag: 0, totalLag: 0, recordsProcessed: 0,
       };
       this.streams.set(stateKey, state);
@@ -69,7 +71,8 @@ export class StreamTrigger {
     state.lastLag = Math.max(0, now - streamIdMs(id));
     state.totalLag += state.lastLag;
     if (error !== null) state.lastError = error;
-    const index = state.pending.findIndex((p) => compareStreamIds(p, id) === 0);
+    // The oldest pending one, usually (a sync callback's, always): found without a search.
+    const index = state.pending[0] === id ? 0 : state.pending.findIndex((p) => compareStreamIds(p, id) === 0);
     if (index >= 0) state.pending.splice(index, 1);
     return index === 0;
   }
@@ -78,6 +81,16 @@ export class StreamTrigger {
   static trimPoint(state: StreamConsumerState): string | null {
     if (state.pending.length > 0) return state.pending[0]!;
     if (state.lastReadId === null) return null;
-    return nextStreamId(state.lastReadId);
+    return idAfter(state.lastReadId);
   }
+}
+
+/** Digits of a sequence number that a Number increments exactly. */
+const EXACT_SEQ_DIGITS = 15;
+
+/** nextStreamId, computed once per acknowledged entry: a sequence number of a few digits needs no BigInt. */
+function idAfter(id: string): string {
+  const dash = id.indexOf('-');
+  if (dash <= 0 || id.length - dash - 1 > EXACT_SEQ_DIGITS || id.charCodeAt(0) === 0x30) return nextStreamId(id);
+  return `${id.slice(0, dash)}-${Number(id.slice(dash + 1)) + 1}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RespDecoder } from './decoder.js';
-import { encode, encodeCommand } from './encoder.js';
+import { encode, encodeCommand, encodeCommands } from './encoder.js';
 import type { RespValue } from './types.js';
 
 const frames: [string, string, RespValue][] = [
@@ -100,5 +100,26 @@ describe('encode', () => {
 
   it('encodes commands as arrays of bulk strings', () => {
     expect(encodeCommand(['SET', 'k', Buffer.from('v')]).toString()).toBe('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n');
+  });
+
+  it('encodes commands back to back, lengths in bytes across digit counts, arguments byte for byte', () => {
+    const binary = Buffer.from([0xff, 0x00, 0x0d, 0x0a]);
+    const args = ['', 'é€', binary, ...[9, 10, 99, 100, 1000].map((n) => 'x'.repeat(n))];
+    const commands = [args, Array.from({ length: 12 }, (_, i) => String(i)), ['PING']];
+    const expected = Buffer.concat(
+      commands.flatMap((command) => [
+        Buffer.from(`*${command.length}\r\n`),
+        ...command.flatMap((arg) => {
+          const bytes = typeof arg === 'string' ? Buffer.from(arg) : arg;
+          return [Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')];
+        }),
+      ]),
+    );
+    expect(encodeCommands(commands).equals(expected)).toBe(true);
+    const decoded: RespValue[] = [];
+    const decoder = new RespDecoder((value) => decoded.push(value));
+    decoder.push(encodeCommands(commands));
+    expect(decoded).toHaveLength(3);
+    expect(decoded[0]).toEqual({ type: 'array', value: args.map((arg) => ({ type: 'blob', value: Buffer.from(arg) })) });
   });
 });

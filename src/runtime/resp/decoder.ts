@@ -28,8 +28,11 @@ export interface RespDecoderOptions {
 }
 
 /** Splits a byte stream into complete top-level RESP values (the bytes of each), decoding nothing. */
+/** Shared by every framer with nothing pending: a frame ends at a chunk's end most of the time. */
+const EMPTY = Buffer.alloc(0);
+
 export class RespFramer {
-  #buffer: Buffer = Buffer.alloc(0);
+  #buffer: Buffer = EMPTY;
   /** While > 0: the bytes (from the start of #waiting) the value being received needs at least. */
   #needed = 0;
   #waiting: Buffer[] = [];
@@ -77,7 +80,7 @@ export class RespFramer {
           this.#needed = neededHint - offset;
           this.#waiting = [this.#buffer.subarray(offset)];
           this.#waitingBytes = this.#buffer.length - offset;
-          this.#buffer = Buffer.alloc(0);
+          this.#buffer = EMPTY;
           return;
         }
         break;
@@ -86,7 +89,7 @@ export class RespFramer {
       offset = end;
       this.#onFrame(raw);
     }
-    this.#buffer = offset === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(offset);
+    this.#buffer = offset === this.#buffer.length ? EMPTY : this.#buffer.subarray(offset);
   }
 }
 
@@ -119,8 +122,11 @@ export class RespDecoder {
   }
 }
 
+const TYPE_BYTES = new Uint8Array(256);
+for (const type of Buffer.from('+-:$*%~>_,#(=!|')) TYPE_BYTES[type] = 1;
+
 function isTypeByte(byte: number): boolean {
-  return '+-:$*%~>_,#(=!|'.includes(String.fromCharCode(byte));
+  return TYPE_BYTES[byte] === 1;
 }
 
 function findLineEnd(buffer: Buffer, from: number): number {
@@ -145,6 +151,11 @@ function parseInline(raw: Buffer): RespValue {
   const line = raw.toString('utf8', 0, raw[lf - 1] === CR ? lf - 1 : lf).trim();
   const words = line.length === 0 ? [] : line.split(/\s+/);
   return { type: 'array', value: words.map((w) => ({ type: 'blob', value: Buffer.from(w) })) };
+}
+
+/** The text of the line of the item at `start`, after its type byte. */
+function lineText(buffer: Buffer, start: number, lineEnd: number): string {
+  return buffer.toString('utf8', start + 1, lineEnd);
 }
 
 /** The integer on the line [from, to), read from the bytes (no string built). */
@@ -182,18 +193,15 @@ let lastScan: ScanState | undefined;
  */
 function scanValue(buffer: Buffer, offset: number, resume?: ScanState): number {
   /** Values still to scan at each open level, outermost first; the current level's count is `remaining`. */
-  const open: number[] = resume?.open ?? [];
+  // Allocated at the first aggregate: most frames (the replies of single commands) have none.
+  let open: number[] | undefined = resume?.open;
   let remaining = resume?.remaining ?? 1;
   let position = offset + (resume?.position ?? 0);
-  const incomplete = () => {
-    lastScan = { open, remaining, position: position - offset };
-    return INCOMPLETE;
-  };
   for (;;) {
-    if (position >= buffer.length) return incomplete();
+    if (position >= buffer.length) return scanStopped(open, remaining, position - offset);
     const type = buffer[position]!;
     const lineEnd = findLineEnd(buffer, position + 1);
-    if (lineEnd < 0) return incomplete();
+    if (lineEnd < 0) return scanStopped(open, remaining, position - offset);
     const next = lineEnd + 2;
     switch (type) {
       case 0x2b: case 0x2d: case 0x3a: case 0x5f: case 0x2c: case 0x23: case 0x28:
@@ -205,7 +213,7 @@ function scanValue(buffer: Buffer, offset: number, resume?: ScanState): number {
         const end = length < 0 ? next : next + length + 2;
         if (buffer.length < end) {
           neededHint = end;
-          return incomplete();
+          return scanStopped(open, remaining, position - offset);
         }
         position = end;
         remaining--;
@@ -218,7 +226,7 @@ function scanValue(buffer: Buffer, offset: number, resume?: ScanState): number {
         position = next;
         if (type !== 0x7c) remaining--;
         if (items > 0) {
-          open.push(remaining);
+          (open ??= []).push(remaining);
           remaining = items;
         }
         break;
@@ -227,10 +235,15 @@ function scanValue(buffer: Buffer, offset: number, resume?: ScanState): number {
         throw new RespProtocolError(`unknown RESP type byte ${JSON.stringify(String.fromCharCode(type))}`);
     }
     while (remaining === 0) {
-      if (open.length === 0) return position;
+      if (open === undefined || open.length === 0) return position;
       remaining = open.pop()!;
     }
   }
+}
+
+function scanStopped(open: number[] | undefined, remaining: number, position: number): number {
+  lastScan = { open: open ?? [], remaining, position };
+  return INCOMPLETE;
 }
 
 /** An aggregate being decoded: its items so far and how many it still needs. */
@@ -248,31 +261,30 @@ function parseValue(buffer: Buffer, offset: number): { value: RespValue; end: nu
     const type = buffer[position]!;
     const lineEnd = findLineEnd(buffer, position + 1);
     const start = position;
-    const line = () => buffer.toString('utf8', start + 1, lineEnd);
     const next = lineEnd + 2;
     let value: RespValue | undefined;
     position = next;
     switch (type) {
       case 0x2b: // + simple string
-        value = { type: 'simple', value: line() };
+        value = { type: 'simple', value: lineText(buffer, start, lineEnd) };
         break;
       case 0x2d: // - error
-        value = { type: 'error', value: line() };
+        value = { type: 'error', value: lineText(buffer, start, lineEnd) };
         break;
       case 0x3a: // : integer
-        value = { type: 'integer', value: BigInt(line()) };
+        value = { type: 'integer', value: BigInt(lineText(buffer, start, lineEnd)) };
         break;
       case 0x5f: // _ null
         value = { type: 'null' };
         break;
       case 0x2c: // , double
-        value = { type: 'double', value: parseDouble(line()) };
+        value = { type: 'double', value: parseDouble(lineText(buffer, start, lineEnd)) };
         break;
       case 0x23: // # boolean
-        value = { type: 'boolean', value: line() === 't' };
+        value = { type: 'boolean', value: lineText(buffer, start, lineEnd) === 't' };
         break;
       case 0x28: // ( big number
-        value = { type: 'bignum', value: line() };
+        value = { type: 'bignum', value: lineText(buffer, start, lineEnd) };
         break;
       case 0x24: // $ blob string
       case 0x21: // ! blob error

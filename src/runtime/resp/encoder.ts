@@ -12,12 +12,62 @@ export function encode(value: RespValue, protocol: RespProtocol): Buffer {
 
 /** A command as redis-server expects it: an array of bulk strings. */
 export function encodeCommand(args: readonly (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) {
-    const bytes = typeof arg === 'string' ? Buffer.from(arg) : arg;
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+  return encodeCommands([args]);
+}
+
+/**
+ * Commands back to back, in one buffer allocated once: the runtime encodes a few small commands for every
+ * captured write (its markers, the read ahead, library calls), and a buffer per header and argument joined
+ * afterwards cost more than writing them.
+ */
+export function encodeCommands(commands: readonly (readonly (string | Uint8Array)[])[]): Buffer {
+  let length = 0;
+  for (const args of commands) {
+    length += headerLength(args.length);
+    for (const arg of args) {
+      const size = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
+      length += headerLength(size) + size + 2;
+    }
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const args of commands) {
+    offset = writeHeader(out, offset, 0x2a, args.length);
+    for (const arg of args) {
+      if (typeof arg === 'string') {
+        const size = Buffer.byteLength(arg);
+        offset = writeHeader(out, offset, 0x24, size);
+        offset += out.write(arg, offset);
+      } else {
+        offset = writeHeader(out, offset, 0x24, arg.length);
+        out.set(arg, offset);
+        offset += arg.length;
+      }
+      out[offset++] = 0x0d;
+      out[offset++] = 0x0a;
+    }
+  }
+  return out;
+}
+
+/** Bytes of `<type byte><n>\r\n`. */
+function headerLength(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits + 3;
+}
+
+function writeHeader(out: Buffer, offset: number, type: number, n: number): number {
+  out[offset] = type;
+  const end = offset + headerLength(n) - 2;
+  let rest = n;
+  for (let at = end - 1; at > offset; at--) {
+    out[at] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  out[end] = 0x0d;
+  out[end + 1] = 0x0a;
+  return end + 2;
 }
 
 const CRLF = Buffer.from('\r\n');

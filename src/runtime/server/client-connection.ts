@@ -116,6 +116,16 @@ export class ClientConnection {
     this.#raw.close();
   }
 
+  /**
+   * At the runtime's close: close(), and also drop the socket of a connection its upstream closed, which was only
+   * ended (its last replies still flushing) and waits for the client's FIN. A client need never send it, and the
+   * listener closes only once every socket is gone.
+   */
+  shutdown(): void {
+    this.close();
+    this.#client.destroy();
+  }
+
   async #connectUpstream(): Promise<void> {
     let link: UpstreamLink;
     try {
@@ -316,30 +326,44 @@ export class ClientConnection {
     const scheduler = this.#deps.scheduler;
     const { release, aside } = await scheduler.lock.exclusiveOrAside();
     if (aside) return this.#runAside(command, release);
-    try {
-      await scheduler.confirmRole();
-    } catch (cause) {
-      release();
-      throw cause;
+    if (!scheduler.isPrimary || scheduler.hasInterruptedTriggers) {
+      try {
+        await scheduler.confirmRole();
+        // Triggers cut by CLUSTERDOWN fire before this command's: in Redis they ran with their writes.
+        await scheduler.refireInterrupted();
+      } catch (cause) {
+        release();
+        throw cause;
+      }
     }
     const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
-    const stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS);
+    let stepAside: NodeJS.Timeout | undefined;
     try {
       const db = this.session.db;
+      const sentAt = performance.now();
       const readAhead = scheduler.openReadAhead(command.args, this.session);
       const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined);
+      // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
+      if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;
       const events = await fenced.events;
       clearTimeout(stepAside);
-      await reclaim?.();
+      if (reclaim) await reclaim();
       scheduler.noteEventsCollected();
       const transaction = this.session.transaction;
       this.session.track(command, value);
       this.#afterFlush(command, value, transaction);
-      if (readAhead !== null && fenced.readAhead) await scheduler.offerReadAhead(readAhead, db, fenced.readAhead);
+      // The command ran and its events are in hand: a read ahead lost with a closing connection must not keep
+      // them from firing (its own events go back to the subscriber, marker-fence.ts).
+      const sentAhead = fenced.readAhead;
+      if (readAhead !== null && sentAhead !== undefined) {
+        const ahead = await sentAhead.reply.catch(() => null);
+        if (ahead !== null) scheduler.offerReadAhead(readAhead, db, ahead, sentAhead.events);
+      }
       await scheduler.settleClientEvents(events);
-      await scheduler.settleReadAhead();
+      const untaken = scheduler.settleReadAhead();
+      if (untaken !== null) await untaken;
     } finally {
       scheduler.closeReadAhead();
       clearTimeout(stepAside);

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { ByteRuns } from './byte-runs.js';
+import { writeToSocket } from '../sync-redis/socket-writes.js';
 
 /** Up to this many bytes, the replies of a tick are copied into one buffer; beyond it, written as they are. */
 const COPY_LIMIT = 64 * 1024;
@@ -124,12 +125,12 @@ export class ClientOutput {
       return;
     }
     if (this.#runs.bytes <= COPY_LIMIT) {
-      this.#socket.write(this.#runs.takeJoined());
+      writeToSocket(this.#socket, this.#runs.takeJoined());
       return;
     }
     const runs = this.#runs.take();
     if (runs.length === 1) {
-      this.#socket.write(runs[0]!);
+      writeToSocket(this.#socket, runs[0]!);
       return;
     }
     this.#socket.cork();

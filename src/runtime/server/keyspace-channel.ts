@@ -2,6 +2,7 @@
  * Keyspace notification channels (`__keyspace@<db>__:<key>`, the event name as the message) and the patterns the
  * runtime subscribes to: one per watched key prefix, in every database.
  */
+import { hasPrefix } from '../../shared/byte-prefix.js';
 
 const CHANNEL_START = Buffer.from('__keyspace@');
 const PATTERN_START = Buffer.from('__keyspace@*__:');
@@ -29,7 +30,7 @@ export function keyspacePattern(prefix: Buffer): Buffer {
 export function coveringPrefixes(prefixes: readonly Buffer[]): Buffer[] {
   const sorted = [...prefixes].sort((a, b) => a.length - b.length);
   const kept: Buffer[] = [];
-  for (const prefix of sorted) if (!kept.some((shorter) => startsWith(prefix, shorter))) kept.push(prefix);
+  for (const prefix of sorted) if (!kept.some((shorter) => hasPrefix(prefix, shorter))) kept.push(prefix);
   return kept;
 }
 
@@ -45,8 +46,4 @@ export function keyspaceChannelKey(channel: Buffer): { db: number; key: Buffer }
   }
   if (i === CHANNEL_START.length || channel[i] !== UNDERSCORE || channel[i + 1] !== UNDERSCORE || channel[i + 2] !== COLON) return null;
   return { db, key: channel.subarray(i + 3) };
-}
-
-export function startsWith(key: Buffer, prefix: Buffer): boolean {
-  return key.length >= prefix.length && key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }

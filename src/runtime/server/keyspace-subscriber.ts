@@ -25,8 +25,9 @@ import { pubsubMessageParts } from './pubsub-message.js';
 import { helloCommand } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
-import { SocketPump, socketDescriptor } from '../sync-redis/socket-reads.js';
-import { coveringPrefixes, keyspaceChannelKey, keyspacePattern, startsWith } from './keyspace-channel.js';
+import { SocketPump, socketDescriptor, waitWritable } from '../sync-redis/socket-reads.js';
+import { coveringPrefixes, keyspaceChannelKey, keyspacePattern } from './keyspace-channel.js';
+import { hasPrefix } from '../../shared/byte-prefix.js';
 
 /** Every key of every database: the subscription until the host names its prefixes. */
 const EVERY_KEY = keyspacePattern(Buffer.alloc(0));
@@ -141,15 +142,27 @@ export class KeyspaceSubscriber {
 
   /**
    * Reads the subscription now, without waiting for an event-loop turn, until marker `seq` has arrived or
-   * `budgetMs` passed: behind a round trip that published it, it is usually there already.
+   * `budgetMs` passed: behind a round trip that published it, it is usually there already. Returns whether it has.
    */
-  pumpUntilMarker(seq: number, budgetMs: number): void {
+  pumpUntilMarker(seq: number, budgetMs: number): boolean {
     this.#pump?.until(() => !this.#waiters.has(seq), budgetMs);
+    return !this.#waiters.has(seq);
   }
 
-  /** Gives up on a marker whose PUBLISH will never run (its connection closed); its events become unclaimed. */
-  cancel(seq: number): void {
-    this.#waiters.delete(seq);
+  /**
+   * Gives up on a marker whose PUBLISH will never run (its connection closed); its events become unclaimed.
+   * False when the marker had come already: its events went to the waiter, who must give them back.
+   */
+  cancel(seq: number): boolean {
+    return this.#waiters.delete(seq);
+  }
+
+  /** Events a marker delivered to a waiter that could not settle them: unclaimed again, for the background. */
+  giveBack(events: readonly KeyspaceEvent[]): void {
+    const relevant = events.filter((event) => this.#options.isRelevant(event.key));
+    if (relevant.length === 0) return;
+    this.#unclaimed.push(...relevant);
+    this.#options.onUnclaimed();
   }
 
   /** Relevant events arrived with no marker awaited and nobody has taken them yet. */
@@ -239,9 +252,9 @@ export class KeyspaceSubscriber {
    */
   #takesThrough(pattern: string, key: Buffer): boolean {
     const prefix = this.#live.get(pattern);
-    if (prefix === undefined || !startsWith(key, prefix)) return false;
+    if (prefix === undefined || !hasPrefix(key, prefix)) return false;
     if (this.#live.size === 1) return true;
-    for (const other of this.#live.values()) if (other.length < prefix.length && startsWith(key, other)) return false;
+    for (const other of this.#live.values()) if (other.length < prefix.length && hasPrefix(key, other)) return false;
     return true;
   }
 
@@ -293,14 +306,16 @@ export class KeyspaceSubscriber {
   }
 }
 
-/** Writes `bytes` to a non-blocking descriptor, retrying while its send buffer is full. */
+/** Writes `bytes` to a non-blocking descriptor, waiting (not spinning) while its send buffer is full. */
 function writeAll(fd: number, bytes: Buffer): void {
   let offset = 0;
-  while (offset < bytes.length) {
+  for (let idle = 0; offset < bytes.length; ) {
     try {
       offset += writeSync(fd, bytes, offset);
+      idle = 0;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      waitWritable(fd, idle++);
     }
   }
 }

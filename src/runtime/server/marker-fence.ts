@@ -5,7 +5,7 @@
  */
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
-import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
+import { MARKER_PUMP_MS, SERVER_EVENTS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { UpstreamLink } from './upstream-link.js';
 import { encodeCommand } from '../resp/encoder.js';
 
@@ -16,6 +16,11 @@ export interface Fenced {
   readonly events: Promise<KeyspaceEvent[]>;
   /** The read sent ahead behind them (read-ahead.ts), fenced by a marker of its own. */
   readonly readAhead?: { readonly reply: Promise<RespValue>; readonly events: Promise<KeyspaceEvent[]> };
+  /**
+   * Every reply and marker was in when sendFenced returned: the promises above settle without an event-loop turn
+   * (unless a marker PUBLISH was refused, which leaves its marker out).
+   */
+  readonly arrived: boolean;
 }
 
 /**
@@ -25,17 +30,32 @@ export interface Fenced {
  */
 export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, readAhead?: readonly Buffer[]): Fenced {
   const fence = fenceAfter(scheduler, link, commands, onFirstReply);
-  const ahead = readAhead === undefined ? undefined : fenceAfter(scheduler, link, [encodeCommand(readAhead)]);
-  link.write(Buffer.concat([...fence.bytes, ...(ahead?.bytes ?? [])]));
-  // A fast command's reply and marker are back within tens of microseconds: read them now instead of after an
-  // event-loop turn (a slow one's come through the event loop once the budget is spent).
-  link.pumpReplies(MARKER_PUMP_MS);
-  scheduler.subscriber.pumpUntilMarker((ahead ?? fence).seq, MARKER_PUMP_MS);
-  return { replies: fence.replies, events: fence.events, ...(ahead && { readAhead: { reply: ahead.replies[0]!, events: ahead.events } }) };
+  if (readAhead === undefined) {
+    link.write(fence.bytes.length === 1 ? fence.bytes[0]! : Buffer.concat(fence.bytes));
+    return { replies: fence.replies, events: fence.events, arrived: pumpFenced(scheduler, link, fence.seq) };
+  }
+  const ahead = fenceAfter(scheduler, link, [encodeCommand(readAhead)], undefined, true);
+  link.write(Buffer.concat(fence.bytes.concat(ahead.bytes)));
+  // Markers arrive in order: the read's marker in means the command's is in too, unless the command's PUBLISH was
+  // refused (then the command's marker is still awaited).
+  const arrived = pumpFenced(scheduler, link, ahead.seq) && scheduler.subscriber.pumpUntilMarker(fence.seq, 0);
+  return { replies: fence.replies, events: fence.events, readAhead: { reply: ahead.replies[0]!, events: ahead.events }, arrived };
 }
 
-/** Expects the replies of `commands` and of a marker behind them, and returns the bytes to send. */
-function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void) {
+/**
+ * A fast command's reply and marker are back within tens of microseconds: reads them now instead of after an
+ * event-loop turn (a slow one's come through the event loop once the budget is spent). True when all came.
+ */
+function pumpFenced(scheduler: TriggerScheduler, link: UpstreamLink, lastSeq: number): boolean {
+  link.pumpReplies(MARKER_PUMP_MS);
+  return scheduler.subscriber.pumpUntilMarker(lastSeq, MARKER_PUMP_MS) && link.pending === 0;
+}
+
+/**
+ * Expects the replies of `commands` and of a marker behind them, and returns the bytes to send. `libraryWork`:
+ * the commands stand in for library code (a read ahead), whose events fire nothing but the server's own.
+ */
+function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, libraryWork = false) {
   const marker = scheduler.openMarker();
   const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
   const published = link.expectValue();
@@ -46,7 +66,15 @@ function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: r
       if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
       return await marker.events;
     } catch (cause) {
-      marker.cancel();
+      // The replies are lost (the client's connection closed), but the commands may have run. A marker still to
+      // come leaves their events unclaimed by itself; one that came already handed them to this fence, which
+      // cannot settle them now: they go back to the subscriber, so their triggers still fire, in the background.
+      if (!marker.cancel()) {
+        void marker.events.then(
+          (events) => scheduler.subscriber.giveBack(libraryWork ? events.filter((event) => SERVER_EVENTS.has(event.event)) : events),
+          () => undefined,
+        );
+      }
       throw cause;
     }
   })();

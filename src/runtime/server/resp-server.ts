@@ -37,7 +37,7 @@ export class RespServer {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
-      for (const client of this.#clients) client.close();
+      for (const client of this.#clients) client.shutdown();
       this.#clients.clear();
     });
   }

@@ -13,6 +13,9 @@
  *   loop repeats until library code stops calling Redis. When every call since the last marker touched only
  *   keys no trigger watches (`host.lastEventfulCall`), there is nothing to fire or suppress: like a
  *   shared-lock command's, their events are left to the next marker.
+ * - A sync keyspace callback cut by CLUSTERDOWN (the cluster went down after the write that fired it ran; in
+ *   Redis the two are one execution unit) is fired again, under the lock, before the next markered command is
+ *   sent and on a timer (REFIRE_FIRST_MS doubling to REFIRE_MAX_MS) until the cluster takes its calls.
  * - While the server is a replica (RoleGate), nothing fires: its events are those of replicated writes, for
  *   which the primary's runtime fired the triggers already. Every command that may write is then markered, so
  *   that it runs under the exclusive lock, where the role is confirmed first (replication-role.ts).
@@ -24,13 +27,17 @@ import { ExecutionLock } from './execution-lock.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
 import { streamsTouched } from './streams-touched.js';
-import type { Fenced } from './marker-fence.js';
+import type { RespValue } from '../resp/types.js';
 
 /** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
 export const MARKER_PUMP_MS = 1;
 
+/** First wait before firing again the callbacks CLUSTERDOWN cut (ms); doubled per attempt up to REFIRE_MAX_MS. */
+export const REFIRE_FIRST_MS = 50;
+export const REFIRE_MAX_MS = 1000;
+
 /** Events the server raises by itself: never attributable to library code, so never suppressed. */
-const SERVER_EVENTS = new Set(['expired', 'evicted']);
+export const SERVER_EVENTS = new Set(['expired', 'evicted']);
 
 /** The server's role, as the runtime last saw it (src/runtime/replication/replication-role.ts). */
 export interface RoleGate {
@@ -61,6 +68,9 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   #eventsMayBeInFlight = false;
   /** The last marker handed out to ride behind a library call. */
   #lastRidden = 0;
+  #refireTimer: NodeJS.Timeout | undefined;
+  #refireDelay = REFIRE_FIRST_MS;
+  #closed = false;
 
   constructor(options: TriggerSchedulerOptions) {
     this.#control = options.control;
@@ -92,6 +102,52 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    */
   async confirmRole(): Promise<void> {
     if (this.#role && !this.#role.isPrimary) await this.#role.confirm();
+  }
+
+  /** Sync keyspace callbacks cut by CLUSTERDOWN wait to be fired again. */
+  get hasInterruptedTriggers(): boolean {
+    return (this.#host?.interruptedTriggers ?? 0) > 0;
+  }
+
+  /**
+   * With the exclusive lock held: fires again the callbacks CLUSTERDOWN cut, as library work (their calls' events
+   * fire nothing). Those cut again wait for the timer.
+   */
+  async refireInterrupted(): Promise<void> {
+    if (!this.isPrimary || !this.hasInterruptedTriggers) return;
+    const host = this.host;
+    await this.runHeld(() => host.refireInterruptedTriggers?.());
+    if (this.hasInterruptedTriggers) this.#scheduleRefire();
+    else this.#refireDelay = REFIRE_FIRST_MS;
+  }
+
+  /** Stops the timer that fires cut callbacks again. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#refireTimer);
+  }
+
+  #scheduleRefire(): void {
+    if (this.#refireTimer !== undefined || this.#closed) return;
+    const delay = this.#refireDelay;
+    this.#refireDelay = Math.min(delay * 2, REFIRE_MAX_MS);
+    this.#refireTimer = setTimeout(() => {
+      this.#refireTimer = undefined;
+      void this.#refireLocked().catch((error: unknown) => {
+        this.#log.error({ err: errorMessage(error) }, 'firing again the triggers CLUSTERDOWN cut failed');
+        this.#scheduleRefire();
+      });
+    }, delay);
+    this.#refireTimer.unref();
+  }
+
+  async #refireLocked(): Promise<void> {
+    const release = await this.lock.exclusive();
+    try {
+      await this.refireInterrupted();
+    } finally {
+      release();
+    }
   }
 
   /** MarkerSource: a marker for the library host to pipeline behind a call of its own. */
@@ -206,15 +262,18 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return host.openReadAhead(keys[0]!, session.user);
   }
 
-  /** The read sent ahead came back, in `db`: the window's first library call may take it. */
-  async offerReadAhead(argv: readonly Buffer[], db: number, sent: NonNullable<Fenced['readAhead']>): Promise<void> {
-    this.host.offerReadAhead?.(argv, db, await sent.reply, sent.events);
+  /** The read sent ahead came back, in `db`, with `reply`: the window's first library call may take it. */
+  offerReadAhead(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {
+    this.host.offerReadAhead?.(argv, db, reply, events);
   }
 
-  /** Settles the events of a read sent ahead that no library call took, as the library work it stood for. */
-  async settleReadAhead(): Promise<void> {
+  /**
+   * Settles the events of a read sent ahead that no library call took, as the library work it stood for; null
+   * when the read was taken (the usual case: nothing to await).
+   */
+  settleReadAhead(): Promise<void> | null {
     const untaken = this.closeReadAhead();
-    if (untaken !== null) this.#fireLibraryEvents(await untaken);
+    return untaken === null ? null : untaken.then((events) => this.#fireLibraryEvents(events));
   }
 
   /** Ends the read-ahead window (also when the command failed); the events of an untaken read, or null. */
@@ -280,6 +339,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       this.#backgroundScheduled = false;
       // Events no command of the runtime caused: on a server demoted since the last check, replicated writes'.
       await this.#role?.confirm();
+      await this.refireInterrupted();
       const events = this.subscriber.takeUnclaimed();
       if (events.length > 0) await this.settleClientEvents(events);
     } finally {
@@ -301,6 +361,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       } catch (error) {
         this.#log.error({ err: errorMessage(error) }, 'firing keyspace triggers failed');
       }
+      if (this.hasInterruptedTriggers) this.#scheduleRefire();
     }
     const streams = streamsTouched(all, host, !this.subscriber.hasUnclaimed);
     if (streams.length > 0) {

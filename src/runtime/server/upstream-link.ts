@@ -12,6 +12,7 @@ import { openSocket, type RedisConnection } from './redis-connection.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { helloCommand, helloId } from '../handshake.js';
 import { SocketPump } from '../sync-redis/socket-reads.js';
+import { writeToSocket } from '../sync-redis/socket-writes.js';
 
 export interface Expectation {
   /** The reply's bytes; decodeFrame(raw) when its value matters (most are only forwarded). */
@@ -81,7 +82,7 @@ export class UpstreamLink {
   }
 
   write(bytes: Buffer): void {
-    this.#socket.write(bytes);
+    writeToSocket(this.#socket, bytes);
   }
 
   /**

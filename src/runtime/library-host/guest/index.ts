@@ -11,7 +11,7 @@ import { ALLOWED_GLOBALS } from './allowed-globals.js';
 import { decodeUtf8, toArrayBuffer } from './bytes.js';
 import { GuestClients } from './clients.js';
 import { GuestState } from './guest-state.js';
-import { GUEST_DISPATCH, HOST_GLOBALS, Op, Phase, Status, type GuestOutcome, type HostChannel } from './protocol.js';
+import { GUEST_DISPATCH, HOST_GLOBALS, Op, Phase, Status, type DispatchResult, type GuestBytes, type GuestOutcome, type HostChannel } from './protocol.js';
 import { createRedisApi, Registry, type RegisteredTrigger } from './redis-api.js';
 import { readReply } from './reply-reader.js';
 import { ConversionError, toReply } from './reply-writer.js';
@@ -50,14 +50,18 @@ function take<T>(name: string): T {
   return value;
 }
 
-function dispatch(op: number, ...args: unknown[]): GuestOutcome {
-  if (op === Op.TAKE) return latest.sequence === args[0] ? latest.outcome : [Status.ERROR, 'outcome lost'];
+function dispatch(op: number, ...args: unknown[]): DispatchResult {
+  if (op === Op.TAKE) return latest.sequence === args[0] ? compact(latest.outcome) : [Status.ERROR, 'outcome lost'];
   sequence += 1;
   // No invocation is nested in another: a lock left held by code the timeout terminated (finally blocks do not run then) is released.
   state.locked = false;
   const outcome = run(op, args);
   latest = { sequence, outcome };
-  return outcome;
+  return compact(outcome);
+}
+
+function compact(outcome: GuestOutcome): DispatchResult {
+  return outcome[0] === Status.OK && outcome[1] === null ? null : outcome;
 }
 
 /** Runs one operation; the argument lists are documented with Op (protocol.ts). */
@@ -68,11 +72,11 @@ function run(op: number, args: unknown[]): GuestOutcome {
       return code === null ? finishLoad() : load(code, filename, config, previousStreamPrefixes, v8Version);
     }
     case Op.FUNCTION:
-      return callFunction(...(args as [number, number, boolean, string[], number]));
+      return callFunction(...(args as [number, number, boolean, GuestBytes[], number]));
     case Op.KEYSPACE:
-      return keyspace(...(args as [number, number, number, number, string, string, number]));
+      return keyspace(...(args as [number, number, number, number, string, GuestBytes, number]));
     case Op.STREAM:
-      return stream(...(args as [number, number, string, string, string[], number]));
+      return stream(...(args as [number, number, GuestBytes, string, GuestBytes[], number]));
     case Op.JOB:
       try {
         state.runJob(args[0] as number);
@@ -84,7 +88,7 @@ function run(op: number, args: unknown[]): GuestOutcome {
       const call = state.takeCall(args[0] as number);
       if (!call) return [Status.OK, null];
       try {
-        call.settle.resolve(readReply(args[1] as string, call.raw));
+        call.settle.resolve(readReply(args[1] as GuestBytes, call.raw));
       } catch (error) {
         call.settle.reject(error);
       }
@@ -122,11 +126,11 @@ function finishLoad(): GuestOutcome {
   return [Status.OK, registry.registrations as never];
 }
 
-function convertArgument(arg: string, raw: boolean): unknown {
+function convertArgument(arg: GuestBytes, raw: boolean): unknown {
   return raw ? toArrayBuffer(arg) : decodeUtf8(arg);
 }
 
-function callFunction(index: number, clientId: number, allowBlock: boolean, args: string[], token: number): GuestOutcome {
+function callFunction(index: number, clientId: number, allowBlock: boolean, args: GuestBytes[], token: number): GuestOutcome {
   const fn = registry.functions[index]!;
   const jsArgs: unknown[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -138,7 +142,7 @@ function callFunction(index: number, clientId: number, allowBlock: boolean, args
   return locked(clientId, allowBlock, (client) => fn.callback(client, ...jsArgs), token, true);
 }
 
-function keyspace(index: number, phase: number, clientId: number, dataId: number, event: string, key: string, token: number): GuestOutcome {
+function keyspace(index: number, phase: number, clientId: number, dataId: number, event: string, key: GuestBytes, token: number): GuestOutcome {
   const trigger = registry.keyspaceTriggers[index]!;
   if (phase === Phase.ON_TRIGGER_FIRED) {
     const data = (eventData[dataId] = eventObject(event, key));
@@ -146,12 +150,14 @@ function keyspace(index: number, phase: number, clientId: number, dataId: number
     if (outcome[0] === Status.ERROR) delete eventData[dataId];
     return outcome;
   }
-  const data = eventData[dataId] ?? eventObject(event, key);
-  delete eventData[dataId];
+  let data = eventData[dataId];
+  // Most triggers have no onTriggerFired: nothing was kept, and deleting a missing key still costs a runtime call.
+  if (data === undefined) data = eventObject(event, key);
+  else delete eventData[dataId];
   return runTrigger(trigger, clientId, data, token);
 }
 
-function stream(index: number, clientId: number, key: string, id: string, fields: string[], token: number): GuestOutcome {
+function stream(index: number, clientId: number, key: GuestBytes, id: string, fields: GuestBytes[], token: number): GuestOutcome {
   const trigger = registry.streamTriggers[index]!;
   const dash = id.indexOf('-');
   const record: unknown[] = [];
@@ -161,7 +167,7 @@ function stream(index: number, clientId: number, key: string, id: string, fields
     recordRaw[recordRaw.length] = [toArrayBuffer(fields[i]!), toArrayBuffer(fields[i + 1]!)];
   }
   const data = {
-    id: [IntrinsicBigInt(id.slice(0, dash)), IntrinsicBigInt(id.slice(dash + 1))],
+    id: [idPart(id.slice(0, dash)), idPart(id.slice(dash + 1))],
     stream_name: decodeUtf8(key),
     stream_name_raw: toArrayBuffer(key),
     record,
@@ -176,7 +182,12 @@ function runTrigger(trigger: RegisteredTrigger, clientId: number, data: object, 
   return locked(clientId, true, (client) => trigger.callback(client, data), token, false);
 }
 
-function eventObject(event: string, key: string): object {
+/** A part of a stream id as a BigInt: up to 15 digits through a Number, which V8 makes a BigInt faster than it parses one. */
+function idPart(digits: string): bigint {
+  return IntrinsicBigInt(digits.length <= 15 ? +digits : digits);
+}
+
+function eventObject(event: string, key: GuestBytes): object {
   return { event, key: decodeUtf8(key), key_raw: toArrayBuffer(key) };
 }
 

@@ -2,23 +2,33 @@
  * The narrow channel between the host (Node) and the guest runtime inside a library's isolate. Only primitives,
  * ArrayBuffers and arrays of them cross it, copied; no object of either realm is reachable from the other.
  *
- * Bytes going into the isolate travel as latin1 strings (one char per byte: a plain copy), bytes coming out as
- * strings (UTF-8 encoded by the host) or ArrayBuffers.
+ * Bytes going into the isolate travel as latin1 strings (one char per byte: a plain copy) up to
+ * GUEST_BYTES_AS_BUFFER, as ArrayBuffers from there (see GuestBytes); bytes coming out as strings (UTF-8 encoded
+ * by the host) or ArrayBuffers.
  */
+
+/**
+ * Bytes handed into the isolate: a latin1 string when short (a primitive, which crosses without a structured
+ * clone), an ArrayBuffer from GUEST_BYTES_AS_BUFFER on (one memcpy). The guest makes an ArrayBuffer of a latin1
+ * string a byte at a time, ~5-10 ms per MB inside the isolate and under the lock: a captured 1 MB value paid it
+ * for its read, its record and the stream trigger's copy of the record.
+ */
+export type GuestBytes = string | ArrayBuffer;
+export const GUEST_BYTES_AS_BUFFER = 16 * 1024;
 
 /** What the host asks the guest to do (the first argument of the guest's dispatch function). */
 export const Op = {
   /** (code, filename, configJson | null, previousStreamPrefixes {name: latin1}, v8Version) → ok or the error; then (null) → registrations */
   LOAD: 0,
-  /** (index, clientId, allowBlock, args: latin1[], token) → outcome with the reply */
+  /** (index, clientId, allowBlock, args: GuestBytes[], token) → outcome with the reply */
   FUNCTION: 1,
-  /** (index, phase, clientId, dataId, event, key: latin1, token) → outcome; clientId is a principal for async callbacks */
+  /** (index, phase, clientId, dataId, event, key: GuestBytes, token) → outcome; clientId is a principal for async callbacks */
   KEYSPACE: 2,
-  /** (index, clientId, key: latin1, id 'ms-seq', fields: latin1[] (field, value, …), token) → outcome */
+  /** (index, clientId, key: GuestBytes, id 'ms-seq', fields: GuestBytes[] (field, value, …), token) → outcome */
   STREAM: 3,
   /** (jobId) → outcome: a background job the guest scheduled */
   JOB: 4,
-  /** (callId, reply: latin1 RESP3) → outcome: a callAsync reply */
+  /** (callId, reply: RESP3 as GuestBytes) → outcome: a callAsync reply */
   CALL_REPLY: 5,
   /** (sequence) → the outcome of that dispatch, when an unhandled rejection took its place */
   TAKE: 6,
@@ -30,6 +40,11 @@ export const Phase = { ON_TRIGGER_FIRED: 0, CALLBACK: 1 } as const;
 /** An outcome: a value (converted reply), a thrown value's text, or a promise followed under `token`. */
 export const Status = { OK: 0, ERROR: 1, PENDING: 2 } as const;
 export type GuestOutcome = readonly [0, GuestReply] | readonly [1, string] | readonly [2, number];
+/**
+ * What the guest's dispatch returns: the outcome, or `null` for [Status.OK, null], the outcome of every trigger
+ * that ran to its end. A primitive crosses the boundary without the structured clone an array costs.
+ */
+export type DispatchResult = GuestOutcome | null;
 
 /**
  * A JS value converted as RedisGears converts a returned value, in a form that survives the copy: scalars as
@@ -62,7 +77,7 @@ export type Registration = readonly [
 
 /** Host functions the guest calls (installed as globals named here, removed before library code runs). */
 export const HOST_GLOBALS = {
-  /** (clientId, argv: (string | ArrayBuffer)[]) → RESP3 reply as latin1 (errors included) */
+  /** (clientId, argv: (string | ArrayBuffer)[]) → RESP3 reply as GuestBytes (errors included) */
   call: '__rg_call',
   /** (clientId, argv) → callId (a number), or an error text */
   callAsync: '__rg_call_async',
@@ -85,7 +100,7 @@ export const ClientKind = { PRINCIPAL_OF: 0, SYNC_OF: 1, NO_WRITES_OF: 2 } as co
 export const GUEST_DISPATCH = '__rg_dispatch';
 
 export interface HostChannel {
-  call(clientId: number, argv: (string | ArrayBuffer)[]): string;
+  call(clientId: number, argv: (string | ArrayBuffer)[]): GuestBytes;
   callAsync(clientId: number, argv: (string | ArrayBuffer)[]): number | string;
   schedule(jobId: number): void;
   settled(token: number, status: number, payload: GuestReply | string): void;

@@ -1,10 +1,11 @@
 /**
- * A command's RESP3 reply (latin1 bytes from the host) as RedisGears hands it to JS (v8_native_functions.rs
- * `call_result_to_js_object`): errors thrown as plain strings, bulk strings as text (or ArrayBuffers for
- * callRaw), maps as objects, sets as Sets, big numbers and verbatim strings as String objects with
- * `__reply_type`. Runs inside the isolate, under the lock timeout.
+ * A command's RESP3 reply (GuestBytes from the host: latin1, or an ArrayBuffer when long) as RedisGears hands it
+ * to JS (v8_native_functions.rs `call_result_to_js_object`): errors thrown as plain strings, bulk strings as text
+ * (or ArrayBuffers for callRaw), maps as objects, sets as Sets, big numbers and verbatim strings as String
+ * objects with `__reply_type`. Runs inside the isolate, under the lock timeout.
  */
-import { decodeUtf8, toArrayBuffer } from './bytes.js';
+import { decodeUtf8, fromArrayBuffer, toArrayBuffer } from './bytes.js';
+import type { GuestBytes } from './protocol.js';
 
 const IntrinsicString = String;
 const IntrinsicSet = Set;
@@ -12,18 +13,31 @@ const setAdd = Set.prototype.add;
 const apply = Reflect.apply;
 const defineProperty = Object.defineProperty;
 const IntrinsicBigInt = BigInt;
+const IntrinsicUint8Array = Uint8Array;
+const fromCharCode = String.fromCharCode;
+const CR = 13;
+const LF = 10;
 
 class Reader {
   #at = 0;
+  /** The reply's bytes when they came as an ArrayBuffer (read by index), else null. */
+  readonly #view: Uint8Array | null;
 
   constructor(
-    readonly bytes: string,
+    readonly bytes: GuestBytes,
     readonly raw: boolean,
-  ) {}
+  ) {
+    this.#view = typeof bytes === 'string' ? null : new IntrinsicUint8Array(bytes);
+  }
+
+  /** The type byte of the value at the cursor, as a one-char string. */
+  #type(): string {
+    return this.#view === null ? (this.bytes as string)[this.#at]! : fromCharCode(this.#view[this.#at]!);
+  }
 
   value(): unknown {
     const bytes = this.bytes;
-    const type = bytes[this.#at];
+    const type = this.#type();
     const line = this.#line();
     switch (type) {
       case '+':
@@ -55,7 +69,7 @@ class Reader {
         const length = Number(line);
         const start = this.#at;
         this.#at += length + 2;
-        const format = bytes.slice(start, start + 3);
+        const format = typeof bytes === 'string' ? bytes.slice(start, start + 3) : fromArrayBuffer(bytes, start, start + 3);
         let value: object;
         if (this.raw) value = toArrayBuffer(bytes, start + 4, start + length);
         else value = new IntrinsicString(decodeOrThrow(bytes, 'invalid utf-8 sequence', start + 4, start + length));
@@ -92,7 +106,7 @@ class Reader {
 
   /** A map key: text or an integer; anything else is refused as RedisGears refuses it. */
   #mapKey(): string {
-    const type = this.bytes[this.#at];
+    const type = this.#type();
     if (type === '+' || type === ':') return decodeOrThrow(this.#line(), 'Binary map key is not supported');
     if (type === '-') throw decodeOrThrow(this.#line(), 'Could not decode value as string');
     if (type === '$') {
@@ -107,14 +121,23 @@ class Reader {
 
   /** The rest of the current line after its type byte; moves past the CRLF. */
   #line(): string {
-    const end = this.bytes.indexOf('\r\n', this.#at);
-    const line = this.bytes.slice(this.#at + 1, end);
+    const view = this.#view;
+    let line: string;
+    let end: number;
+    if (view === null) {
+      end = (this.bytes as string).indexOf('\r\n', this.#at);
+      line = (this.bytes as string).slice(this.#at + 1, end);
+    } else {
+      end = this.#at + 1;
+      while (end < view.length && !(view[end] === CR && view[end + 1] === LF)) end++;
+      line = fromArrayBuffer(this.bytes as ArrayBuffer, this.#at + 1, end);
+    }
     this.#at = end + 2;
     return line;
   }
 }
 
-function decodeOrThrow(bytes: string, problem: string, start?: number, end?: number): string {
+function decodeOrThrow(bytes: GuestBytes, problem: string, start?: number, end?: number): string {
   const text = decodeUtf8(bytes, start, end);
   if (text === null) throw problem;
   return text;
@@ -125,6 +148,6 @@ function defineValue(target: object, name: string, value: unknown): void {
   defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
 }
 
-export function readReply(bytes: string, raw: boolean): unknown {
+export function readReply(bytes: GuestBytes, raw: boolean): unknown {
   return new Reader(bytes, raw).value();
 }
