@@ -7,16 +7,20 @@
  * repaired after. Checked every few seconds and at start; a failed repair is retried, less and less often.
  *
  * On one Redis there is one count (RUNTIME_UNCLEAN_STOPS_KEY). On a Redis Cluster each primary's runtime keeps
- * its own, under a slot its node serves (runtimeUncleanStopsKeyOfNode): the worker finds them with a SCAN of
- * every primary every `scanIntervalMs` (a full pass over each node's keys, so not at every check), reads the
- * ones it knows with a GET each at every check, and records what it repaired after per count key
- * (uncleanStopsRepairedOfNodesKey). A runtime creates its count at its first start, so the worker knows it long
- * before that node's first unclean stop. Several workers may repair after the same stop: verify --repair is
- * idempotent, and a record one of them writes late only causes one more repair.
+ * its own, under its node's id and its store's tag (runtimeUncleanStopsKeyOfNode), and the worker records what it
+ * repaired after per count key (uncleanStopsRepairedOfNodesKey). At every check it GETs the count keys it knows
+ * and, for each primary, the name the count has when the store is where a runtime puts it first (the tag of the
+ * node's lowest slot, from the topology the cluster client holds): one GET per primary. What the store's tag
+ * hides from that guess (a store that moved with resharding, or adopted at a failover) a SCAN of every primary
+ * finds, at start and every `scanIntervalMs` (a full pass over each node's keys: ~1 µs of redis-server time a
+ * key, so rarely). A runtime creates its count at its first mark, so the worker knows it long before that
+ * node's first unclean stop. Several workers may repair after the same stop: verify --repair is idempotent, and
+ * a record one of them writes late only causes one more repair.
  */
 import type { WriteBehindConfig } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
-import { RUNTIME_UNCLEAN_STOPS_KEY, RUNTIME_UNCLEAN_STOPS_OF_NODES_PATTERN, uncleanStopsRepairedKey, uncleanStopsRepairedOfNodesKey } from '../shared/keys.js';
+import { RUNTIME_UNCLEAN_STOPS_KEY, RUNTIME_UNCLEAN_STOPS_OF_NODES_PATTERN, runtimeUncleanStopsKeyOfNode, uncleanStopsRepairedKey, uncleanStopsRepairedOfNodesKey } from '../shared/keys.js';
+import { slotTag } from '../shared/key-slot.js';
 import type { Logger } from '../shared/log.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import { connectReconcileRedis } from '../reconcile/connect-reconcile-redis.js';
@@ -35,7 +39,7 @@ export interface UncleanStopRepairOptions {
   readonly cluster?: boolean;
   /** @defaultValue 2000 */
   readonly intervalMs?: number;
-  /** On a cluster, how often every primary is scanned for count keys. @defaultValue 30000 */
+  /** On a cluster, how often every primary is scanned for count keys. @defaultValue 300000 */
   readonly scanIntervalMs?: number;
 }
 
@@ -70,7 +74,7 @@ export class UncleanStopRepair {
 
   static async start(options: UncleanStopRepairOptions): Promise<UncleanStopRepair> {
     const counts = options.cluster === true
-      ? new ClusterStopCounts(await ClusterStreamClient.connectCluster(options.redisUrl, { onError: () => undefined }), options.config.name, options.scanIntervalMs ?? 30_000)
+      ? new ClusterStopCounts(await ClusterStreamClient.connectCluster(options.redisUrl, { onError: () => undefined }), options.config.name, options.scanIntervalMs ?? 300_000)
       : new StandaloneStopCounts(await connectRedis(options.redisUrl, { reconnect: true, onError: () => undefined }), options.config.name);
     return new UncleanStopRepair(options, counts);
   }
@@ -146,7 +150,7 @@ class StandaloneStopCounts implements StopCounts {
   }
 }
 
-/** A Redis Cluster: a count per primary, found by SCAN now and then, each compared with its own record. */
+/** A Redis Cluster: a count per primary, each compared with its own record (see the header). */
 class ClusterStopCounts implements StopCounts {
   readonly #client: ClusterStreamClient;
   readonly #repairedKey: string;
@@ -163,11 +167,16 @@ class ClusterStopCounts implements StopCounts {
 
   async behind(): Promise<Behind | null> {
     await this.#scanIfDue();
-    if (this.#known.size === 0) return null;
-    const keys = [...this.#known];
+    const guessed = this.#client.primaryLowestSlots().map(({ id, slot }) => runtimeUncleanStopsKeyOfNode(id, slotTag(slot)));
+    const keys = [...new Set([...this.#known, ...guessed])];
+    if (keys.length === 0) return null;
     const [counts, repaired] = await Promise.all([this.#client.strings(keys), this.#client.hashGetAll(this.#repairedKey)]);
     const read = new Map<string, number>();
-    for (const [i, key] of keys.entries()) if (counts[i] !== null) read.set(key, Number(counts[i]));
+    for (const [i, key] of keys.entries()) {
+      if (counts[i] === null) continue;
+      read.set(key, Number(counts[i]));
+      this.#known.add(key);
+    }
     const behind = [...read].filter(([key, count]) => count > Number(repaired[key] ?? 0));
     if (behind.length === 0) return null;
     return {

@@ -4,7 +4,8 @@
  * primary's runtime marks itself running under its node's id and its store's hash tag; the runtime next in
  * front of the node finds the mark a dead one left and counts an unclean stop there; a worker, which finds every
  * primary's count, answers with a cluster-wide verify --repair and records the count, so it repairs once. A clean
- * restart counts nothing. The shard is not the one the worker was pointed at.
+ * restart counts nothing. The shard is not the one the worker was pointed at. A count whose name the worker
+ * cannot guess from the topology (a store moved off its node's lowest slot) is found by the worker's SCAN.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { CHAOS_PREFIX, CHAOS_TABLE, chaosConfig } from '../../bench/chaos/chaos-
 import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess } from '../../bench/support/cli-process.js';
 import { waitFor } from '../../bench/support/wait.js';
-import { keySlot } from '../../src/shared/key-slot.js';
+import { keySlot, slotTag } from '../../src/shared/key-slot.js';
+import { lowestSlot, myselfOf } from '../../src/shared/cluster-nodes.js';
 import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, runtimeRunningKeyOfNode, runtimeUncleanStopsKeyOfNode, uncleanStopsRepairedOfNodesKey } from '../../src/shared/keys.js';
 import { useChaosCluster } from '../fixtures/chaos-cluster.js';
 import { withoutCapture } from './uncaptured-writes.js';
@@ -63,6 +65,19 @@ describe('a cluster runtime that stopped uncleanly', () => {
     }));
     expect(await keysOn(h.servers[SHARD]!, RUNTIME_UNCLEAN_STOPS_KEY)).toEqual([]);
     const { running, stops } = names[SHARD]!;
+    // As if the node were new since the worker's last SCAN: its count is known only by the name the worker guesses
+    // from the topology (the node's lowest slot).
+    await h.servers[SHARD]!.del(stops);
+
+    // A count the worker cannot guess from the topology (the store's tag is not its node's lowest slot's, as after
+    // resharding moved the store): the worker's SCAN of every primary at its start finds it.
+    const OTHER = 2;
+    const otherId = String(await h.servers[OTHER]!.sendCommand(['CLUSTER', 'MYID']));
+    const lowest = lowestSlot(myselfOf(String(await h.servers[OTHER]!.sendCommand(['CLUSTER', 'NODES'])))!);
+    let lostElsewhere = await idOnShard(OTHER, 500);
+    while (keySlot(keyOf(lostElsewhere)) === lowest) lostElsewhere = await idOnShard(OTHER, lostElsewhere + 1);
+    const movedStops = runtimeUncleanStopsKeyOfNode(otherId, slotTag(keySlot(keyOf(lostElsewhere))));
+    await h.servers[OTHER]!.set(movedStops, '0');
 
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-unclean-')), chaosConfig());
     const worker = startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', configFile]);
@@ -97,5 +112,12 @@ describe('a cluster runtime that stopped uncleanly', () => {
     expect(await h.servers[SHARD]!.get(running)).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 5000));
     expect(worker.tail().match(/stopped uncleanly/g)?.length, worker.tail()).toBe(1);
+
+    // The count only the SCAN found: its stop is repaired too.
+    await withoutCapture(h.servers[OTHER]!, () => h.servers[OTHER]!.hSet(keyOf(lostElsewhere), chaosHashFields(lostElsewhere, 4)));
+    await h.servers[OTHER]!.incr(movedStops);
+    await waitFor('the row of the write lost on the other shard', async () => (await versionOf(lostElsewhere)) === 4, 40_000, 200);
+    await waitFor('its repair to be recorded', async () => (await h.client.hGet(uncleanStopsRepairedOfNodesKey(chaosConfig().name), movedStops)) === '1', 10_000, 100);
+    expect(worker.tail().match(/stopped uncleanly/g)?.length, worker.tail()).toBe(2);
   }, 120_000);
 });

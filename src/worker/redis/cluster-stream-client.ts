@@ -75,6 +75,11 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     return this.#cluster.nodeOf(key);
   }
 
+  /** Each primary's node id and the lowest slot it serves, as the topology last seen says. */
+  primaryLowestSlots(): Array<{ readonly id: string; readonly slot: number }> {
+    return this.#cluster.primaryLowestSlots();
+  }
+
   async callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]> {
     const name = `${library}.${fn}`;
     let reply: unknown;
