@@ -17,6 +17,8 @@ export async function markRunning(control: RedisConnection, log: Logger): Promis
   };
 }
 
+const MAX_RETRY_MS = 30_000;
+
 /** A cluster node's id and the hash tag (no braces) of a slot it serves, where its runtime's store lives. */
 export interface StoreNode {
   readonly id: string;
@@ -26,11 +28,12 @@ export interface StoreNode {
 /**
  * markRunning on a cluster primary: the mark and the count are named with the node's id and its store's tag
  * (`storeNode`, runtime/cluster/cluster-store-keys.ts), so the runtime next in front of the node finds them, as
- * it finds the store. The count is created (at 0) with the first mark: a worker finds the count keys with a SCAN
- * now and then, so it knows a node's count before that node's first unclean stop. A node that serves no slot yet
- * (its runtime started before `redis-cli --cluster create`) has nowhere to keep them: asked again every
- * `retryMs` until it serves one (it runs no write meanwhile; one may slip in during the last interval); so is a
- * replica's, which marks itself once its node is promoted.
+ * it finds the store. The count is created (at 0) with the first mark, so a worker (which SCANs for counts only
+ * now and then, worker/unclean-stop-repair.ts) knows a node's count before that node's first unclean stop. A
+ * node that serves no slot yet (its runtime started before `redis-cli --cluster create`) has nowhere to keep
+ * them: asked again every `retryMs` until it serves one (it runs no write meanwhile; one may slip in during the
+ * last interval); so is a replica's, which marks itself once its node is promoted. A failed try (CLUSTERDOWN,
+ * say) does not stop the runtime from starting: it is tried again, less and less often.
  */
 export async function markRunningOnNode(control: RedisConnection, storeNode: () => Promise<StoreNode | null>, log: Logger, retryMs = 250): Promise<() => Promise<void>> {
   let marked: string | null = null;
@@ -45,23 +48,33 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     marked = running;
     return true;
   };
-  const retry = () => {
+  // After a failure (CLUSTERDOWN, a refused command) the next try waits twice as long, up to MAX_RETRY_MS.
+  const retry = (delayMs: number) => {
     timer = setTimeout(() => {
       attempt = tryMark().then(
         (done) => {
-          if (!done && !stopped) retry();
+          if (!done && !stopped) retry(retryMs);
         },
         (error: unknown) => {
-          log.warn({ err: errorMessage(error) }, 'marking the runtime running on its cluster node failed; trying again');
-          if (!stopped) retry();
+          const next = Math.min(delayMs * 2, MAX_RETRY_MS);
+          log.warn({ err: errorMessage(error), retryInMs: next }, 'marking the runtime running on its cluster node failed; trying again');
+          if (!stopped) retry(next);
         },
       );
-    }, retryMs);
+    }, delayMs);
     timer.unref();
   };
-  if (!(await tryMark())) {
-    log.info('the node serves no slot yet: the runtime marks itself running once it serves one');
-    retry();
+  let first: boolean;
+  try {
+    first = await tryMark();
+  } catch (error) {
+    // Not a reason to refuse to start: the runtime marks itself at a later try.
+    log.warn({ err: errorMessage(error) }, 'marking the runtime running on its cluster node failed; trying again');
+    first = false;
+  }
+  if (!first) {
+    log.info('the node is not a primary serving slots yet: the runtime marks itself running once it is');
+    retry(retryMs);
   }
   return async () => {
     stopped = true;
