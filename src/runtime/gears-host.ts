@@ -72,6 +72,12 @@ export interface GearsHost {
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue>;
   /** Whether any keyspace trigger's prefix matches `key` (lets the server skip work for unrelated keys). */
   matchesKeyspaceTrigger(key: Buffer): boolean;
+  /**
+   * On a cluster primary, the node id and hash tag (no braces) of the host's store (cluster/cluster-store-keys.ts),
+   * under which the runtime keeps its running mark; null on a replica, off a cluster, or while the node serves
+   * no slot. A host without it gets no mark on a cluster.
+   */
+  storeNode?(): { readonly id: string; readonly tag: string } | null;
   /** Whether any stream trigger's prefix matches `key`. */
   matchesStreamTrigger(key: Buffer): boolean;
   /** Runs onTriggerFired and the sync callbacks of every matching keyspace trigger, in order; schedules async ones. */

@@ -27,7 +27,9 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
-import { markRunning } from './unclean-stops.js';
+import { markRunning, markRunningOnNode } from './unclean-stops.js';
+import { myselfOf } from '../shared/cluster-nodes.js';
+import { text } from './cluster/cluster-nodes.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -176,10 +178,18 @@ export class Runtime extends EventEmitter {
       const windows = new TriggerWindows(control, log.child({ component: 'replication' }));
       scheduler.lock.useWindows(windows);
       closers.push({ name: 'trigger windows', close: async () => windows.close() });
+      // Pushed before the RESP server's closer: unmarked only once no client write can be in flight.
       if (!clusterMode && role !== 'replica') {
-        // Pushed before the RESP server's closer: unmarked only once no client write can be in flight.
-        const unmark = await markRunning(control, log);
-        closers.push({ name: 'running mark', close: unmark });
+        closers.push({ name: 'running mark', close: await markRunning(control, log) });
+      } else if (clusterMode && localHost.storeNode !== undefined) {
+        // A replica's runtime, or one whose node serves no slot yet, marks itself once its node is a primary
+        // serving one (asked with a CLUSTER NODES; the store's names are looked up under the lock).
+        const storeNode = localHost.storeNode.bind(localHost);
+        const servesSlots = async () => {
+          const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
+          return myself !== undefined && myself.replicaOf === null && myself.slots.length > 0;
+        };
+        closers.push({ name: 'running mark', close: await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log) });
       }
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);

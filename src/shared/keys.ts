@@ -154,3 +154,28 @@ export const RUNTIME_UNCLEAN_STOPS_KEY = '__writebehind_runtime__:unclean-stops'
 export function uncleanStopsRepairedKey(library: string): string {
   return `${LIBRARY_KEY_NAMESPACE}unclean-stops-repaired:{${library}}`;
 }
+
+/**
+ * The same on a Redis Cluster, one mark and one count per primary: a node's keys must lie in a slot it serves,
+ * so each carries the node's id and the `{tag}` of its runtime's store (runtime/cluster/cluster-store-keys.ts),
+ * and the runtime next in front of the node finds them there. `tag` is the hash tag's content, without braces.
+ */
+export function runtimeRunningKeyOfNode(nodeId: string, tag: string): string {
+  return `${RUNTIME_RUNNING_KEY}:${nodeId}:{${tag}}`;
+}
+
+export function runtimeUncleanStopsKeyOfNode(nodeId: string, tag: string): string {
+  return `${RUNTIME_UNCLEAN_STOPS_KEY}:${nodeId}:{${tag}}`;
+}
+
+/** What a SCAN of a cluster node matches to find the unclean-stop counts on it (runtimeUncleanStopsKeyOfNode). */
+export const RUNTIME_UNCLEAN_STOPS_OF_NODES_PATTERN = `${RUNTIME_UNCLEAN_STOPS_KEY}:*:{*}`;
+
+/**
+ * On a Redis Cluster, the unclean stops a worker of library `library` has repaired after: a hash, one field per
+ * count key (runtimeUncleanStopsKeyOfNode) and the count it held when the repair began. Per key, not a sum: a
+ * count lost with its node (a failover before it replicated) must not hide another node's new stop.
+ */
+export function uncleanStopsRepairedOfNodesKey(library: string): string {
+  return `${LIBRARY_KEY_NAMESPACE}unclean-stops-repaired-nodes:{${library}}`;
+}

@@ -98,10 +98,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
     const watch = CaptureFailureWatch.start({ listings: () => failuresClient.libraryListings(), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
     closers.push({ name: 'capture failure watch', close: () => watch.stop() });
-    if (!cluster) {
-      const repair = await UncleanStopRepair.start({ redisUrl: options.redisUrl, mysqlUrl: options.mysqlUrl, config, log });
-      closers.push({ name: 'repair after unclean runtime stops', close: () => repair.stop() });
-    }
+    const repair = await UncleanStopRepair.start({ redisUrl: options.redisUrl, mysqlUrl: options.mysqlUrl, config, log, cluster });
+    closers.push({ name: 'repair after unclean runtime stops', close: () => repair.stop() });
     const reconcileGauges = ReconcileGauges.start({ readHash: (key) => failuresClient.hashGetAll(key), writers: config.writers.map((w) => w.name), registry: metrics.registry });
     closers.push({ name: 'backfill and verify gauges', close: () => reconcileGauges.stop() });
     if (metricsServer !== undefined) log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');

@@ -37,8 +37,11 @@ export interface RuntimeClusterOptions {
 
 export interface RuntimeCluster {
   readonly shards: readonly ClusterShard[];
-  /** Closes shard `index`'s runtime and starts a new one on the same port, as a process restart would. */
-  restartRuntime(index: number): Promise<void>;
+  /**
+   * Closes shard `index`'s runtime and starts a new one on the same port, as a process restart would;
+   * `between` runs while none runs (e.g. to leave what a killed runtime leaves).
+   */
+  restartRuntime(index: number, between?: () => Promise<void>): Promise<void>;
   /** The shard (index) whose primary serves `slot` now. */
   ownerOf(slot: number): Promise<number>;
   /**
@@ -75,9 +78,10 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
     }
     await formCluster(servers.map((server) => server.port), options.replicas === true ? 1 : 0);
     const shards = await pairReplicas(nodes);
-    const restartRuntime = async (index: number) => {
+    const restartRuntime = async (index: number, between?: () => Promise<void>) => {
       const shard = shards[index]!;
       await shard.runtime.close();
+      await between?.();
       const at = runtimes.indexOf(shard.runtime);
       shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port });
       runtimes[at] = shard.runtime;

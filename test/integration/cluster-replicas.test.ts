@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
+import { runtimeRunningKeyOfNode, runtimeUncleanStopsKeyOfNode } from '../../src/shared/keys.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { connectTestClient } from '../helpers/redis-client.js';
 import { startRuntimeCluster, type ClusterNode, type RuntimeCluster } from '../helpers/redis-cluster.js';
@@ -156,9 +157,17 @@ describe('runtimes in front of replicas', () => {
     // The promoted node took its former primary's store over under its own id: a restarted runtime finds it.
     const id = String(await promoted.sendCommand(['CLUSTER', 'MYID']));
     expect((await promoted.keys(`__writebehind_runtime__:libraries:*`)).map((key) => key.split(':')[2])).toEqual([id]);
+    // The promoted node's runtime marked itself running, under its own id and its store's tag (docs/runtime.md,
+    // unclean stops); a clean restart counts no unclean stop.
+    const [store] = await promoted.keys(`__writebehind_runtime__:libraries:${id}:*`);
+    const tag = /\{(.*)\}$/.exec(store!)![1]!;
+    expect(await until(() => promoted.get(runtimeRunningKeyOfNode(id, tag)), (mark) => mark !== null)).not.toBeNull();
+    expect(await promoted.get(runtimeUncleanStopsKeyOfNode(id, tag))).toBe('0');
     await replica.runtime.close();
     replica.runtime = await Runtime.start({ redisUrl: replica.server.url, port: replica.runtime.port });
     restarted.push(replica.runtime);
+    expect(await promoted.get(runtimeUncleanStopsKeyOfNode(id, tag))).toBe('0');
+    expect(await promoted.get(runtimeRunningKeyOfNode(id, tag))).not.toBeNull();
     expect(await (await direct(replica.url)).sendCommand(['TFCALL', 'replicalib.hello', '0'])).toBe('hello');
   });
 });

@@ -22,7 +22,11 @@ import { text } from './cluster-nodes.js';
 
 export function clusterStoreKeys(redis: SyncRedis): StoreKeysResolver {
   let keys: StoreKeys | null = null;
-  const named = (id: string, tag: string): StoreKeys => ({ libraries: `${LIBRARIES_KEY}:${id}:${tag}`, positions: `${STREAM_POSITIONS_KEY}:${id}:${tag}` });
+  const named = (id: string, tag: string): StoreKeys => ({
+    libraries: `${LIBRARIES_KEY}:${id}:${tag}`,
+    positions: `${STREAM_POSITIONS_KEY}:${id}:${tag}`,
+    ...(tag.startsWith('{') && tag.endsWith('}') ? { node: { id, tag: tag.slice(1, -1) } } : {}),
+  });
   const lookUp = (findExisting: boolean): StoreKeys | null => {
     const nodes = parseClusterNodes(text(redis.call(['CLUSTER', 'NODES'], STORE_DB)));
     const myself = nodes.find((node) => node.myself);

@@ -130,6 +130,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return !this.#primary;
   }
 
+  storeNode(): { readonly id: string; readonly tag: string } | null {
+    return this.#primary ? (this.#store.keys()?.node ?? null) : null;
+  }
+
   get callCount(): number {
     return this.#services.calls.count;
   }

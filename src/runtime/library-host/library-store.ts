@@ -19,6 +19,11 @@ export const STORE_DB = 0;
 export interface StoreKeys {
   readonly libraries: string;
   readonly positions: string;
+  /**
+   * On a cluster node: the node id the names carry and their hash tag's content (no braces). The runtime keeps
+   * its running mark under the same (runtime/unclean-stops.ts).
+   */
+  readonly node?: { readonly id: string; readonly tag: string };
 }
 
 /**
@@ -110,6 +115,11 @@ export class LibraryStore {
   /** Replaces every stored position (after a flush). */
   replacePositions(positions: readonly StoredPosition[]): void {
     if (this.#run((keys) => ['DEL', keys.positions]) !== null) this.savePositions(positions);
+  }
+
+  /** The store's names now (looked up at the first use); null while there is nowhere to store. */
+  keys(): StoreKeys | null {
+    return this.#resolver.keys();
   }
 
   loadLibraries(): Map<string, StoredLibrary> {

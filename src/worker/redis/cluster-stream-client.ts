@@ -75,6 +75,11 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
     return this.#cluster.nodeOf(key);
   }
 
+  /** Each primary's node id and the lowest slot it serves, as the topology last seen says. */
+  primaryLowestSlots(): Array<{ readonly id: string; readonly slot: number }> {
+    return this.#cluster.primaryLowestSlots();
+  }
+
   async callOnNode(node: string, library: string, fn: string, args: readonly string[]): Promise<(string | null)[]> {
     const name = `${library}.${fn}`;
     let reply: unknown;
@@ -95,14 +100,27 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
 
   /** The streams on one primary whose names match `pattern` (SCAN … TYPE stream, 1000 keys a step). */
   async scanStreams(node: string, pattern: string): Promise<string[]> {
+    return this.scanKeys(node, pattern, 'stream');
+  }
+
+  /** The keys of `type` on one primary whose names match `pattern` (SCAN … TYPE, 1000 keys a step). */
+  async scanKeys(node: string, pattern: string, type: string): Promise<string[]> {
     const found: string[] = [];
     let cursor = '0';
     do {
-      const reply = (await this.#cluster.sendToNode(node, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000', 'TYPE', 'stream'])) as [Buffer, Buffer[]];
+      const reply = (await this.#cluster.sendToNode(node, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000', 'TYPE', type])) as [Buffer, Buffer[]];
       cursor = String(reply[0]);
       for (const key of reply[1]) found.push(String(key));
     } while (cursor !== '0');
     return found;
+  }
+
+  /** GET of each key, each on its shard, in order (null for a missing one). */
+  async strings(keys: readonly string[]): Promise<(string | null)[]> {
+    return Promise.all(keys.map(async (key) => {
+      const value = await this.send(['GET', key]);
+      return value === null || value === undefined ? null : String(value);
+    }));
   }
 
   /** XLEN of each stream, in order (0 for a missing one), each on its shard, pipelined per node. */

@@ -67,6 +67,16 @@ export class ClusterTransport implements RedisTransport {
     return this.#cluster.slots[keySlot(key)]?.master.address;
   }
 
+  /** Each primary's node id and the lowest slot it serves, as the topology last seen says. */
+  primaryLowestSlots(): Array<{ readonly id: string; readonly slot: number }> {
+    const lowest = new Map<string, number>();
+    this.#cluster.slots.forEach((shard, slot) => {
+      const id = shard?.master.id;
+      if (id !== undefined && !lowest.has(id)) lowest.set(id, slot);
+    });
+    return [...lowest].map(([id, slot]) => ({ id, slot }));
+  }
+
   /** One command to one primary (`host:port` from primaries()), for keyless calls that each node answers for itself. */
   async sendToNode(address: string, args: CommandArgs): Promise<RawReply> {
     const node = this.#cluster.masters.find((master) => master.address === address);
