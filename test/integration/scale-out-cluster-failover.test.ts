@@ -83,7 +83,7 @@ describe('the write-behind on a Redis Cluster with replicas', () => {
     const onPromoted = new Set<number>();
     for await (const keys of promotedServer.scanIterator({ MATCH: `${CHAOS_PREFIX}:*`, COUNT: 1000 })) for (const key of keys) onPromoted.add(Number(key.slice(CHAOS_PREFIX.length + 1)));
     const outcomes = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onPromoted.has(id)));
-    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes);
+    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes, load.replyOrder);
 
     const cursors = await h.db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
     const committedLogs = new Set<string>();
