@@ -87,7 +87,7 @@ describe('the write-behind on a Redis Cluster with replicas', () => {
     // Keys of the failed-over shard: MySQL against Redis only (see the header). By slot, not by the keys the
     // promoted node holds: a key whose every acknowledged write died with the primary is on neither.
     const outcomes = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onFailedShard.has(id)));
-    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes);
+    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes, load.replyOrder);
 
     const cursors = await h.db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
     const committedLogs = new Set<string>();

@@ -215,7 +215,7 @@ describe('the old primary restarted after a failover', () => {
     const onPromoted = new Set<number>();
     for await (const keys of promotedServer.scanIterator({ MATCH: `${CHAOS_PREFIX}:*`, COUNT: 1000 })) for (const key of keys) onPromoted.add(Number(key.slice(CHAOS_PREFIX.length + 1)));
     const outcomes = new Map<number, KeyOutcome>([...load.outcomes].filter(([id]) => !onPromoted.has(id)));
-    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes);
+    await expectConsistent(clusterReadView(servers, h.client), h.db, outcomes, load.replyOrder);
   }, 120_000);
 });
 

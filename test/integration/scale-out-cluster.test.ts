@@ -55,7 +55,7 @@ describe('the write-behind on a Redis Cluster', () => {
       const owner = h.servers[await h.cluster.ownerOf(slot)]!;
       expect(await owner.hGet(partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS).meta, 'committed')).not.toBeNull();
     }
-    await expectConsistent(clusterReadView(h.servers, h.client), h.db, load.outcomes);
+    await expectConsistent(clusterReadView(h.servers, h.client), h.db, load.outcomes, load.replyOrder);
     // One exactly-once row per slot log that committed anything, named after the log.
     const cursors = await h.db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE}`);
     const committedLogs = new Set<string>();

@@ -63,7 +63,7 @@ describe('partitions: 4 on one Redis', () => {
       // Every partition received changes and was committed through its own meta.
       expect(await direct.hGet(keys.meta, 'committed'), keys.meta).not.toBeNull();
     }
-    await expectConsistent(direct, db, load.outcomes);
+    await expectConsistent(direct, db, load.outcomes, load.replyOrder);
     const cursors = await db.query<Array<{ id: string }>>(`SELECT id FROM ${CHAOS_EXACTLY_ONCE_TABLE} ORDER BY id`);
     expect(cursors.map((c) => c.id)).toEqual(partitionKeys.map((k) => k.changes).sort());
     expect(workers[0]!.isRunning()).toBe(true);
@@ -89,6 +89,6 @@ describe('partitions: 4 on one Redis', () => {
     const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-partitions-')), chaosConfig({ partitions: PARTITIONS }));
     pipeline.startWorker({ consumer: 'p1', configFile });
     await drained(direct);
-    await expectConsistent(direct, db, load.outcomes);
+    await expectConsistent(direct, db, load.outcomes, load.replyOrder);
   }, 90_000);
 });
