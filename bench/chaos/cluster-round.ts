@@ -14,7 +14,7 @@ import { keySlot } from '../../src/shared/key-slot.js';
 import { writeConfigFile } from '../support/bench-config.js';
 import type { BenchDatabase } from '../support/bench-database.js';
 import { startCliProcess, type CliProcess } from '../support/cli-process.js';
-import { announcedOwnerOf, moveSlot } from '../support/cluster-slots.js';
+import { announcedOwnerOf } from '../support/cluster-slots.js';
 import { lastLogMessage } from '../support/drain.js';
 import { startProgress } from '../support/progress.js';
 import { startRuntimeClusterProcesses } from '../support/runtime-cluster-processes.js';
@@ -24,6 +24,7 @@ import { CHAOS_CLAIM_MIN_IDLE_MS, type RoundResult } from './chaos-round.js';
 import { CHAOS_PREFIX, chaosConfig, resetChaosTables } from './chaos-schema.js';
 import { appliedOutOfOrder, verifyRound } from './chaos-verify.js';
 import { awaitClusterDrain, clusterReadView } from './cluster-view.js';
+import { moveSlotUnderLoad } from './slot-move.js';
 
 export const CLUSTER_ROUND = 'cluster: slot moves + worker kills';
 
@@ -72,7 +73,7 @@ export async function runClusterRound(db: BenchDatabase, options: { seconds: num
           const written = [...load.outcomes.keys()];
           const slot = keySlot(`${CHAOS_PREFIX}:${written[Math.floor(Math.random() * written.length)]}`);
           const owner = cluster.ports.indexOf(await announcedOwnerOf(cluster.servers[0]!.port, slot));
-          await moveSlot(slot, cluster.servers[owner]!.port, cluster.servers[(owner + 1) % cluster.servers.length]!.port);
+          await moveSlotUnderLoad(client, config, slot, cluster.servers[owner]!.port, cluster.servers[(owner + 1) % cluster.servers.length]!.port);
           moves += 1;
         } else {
           const victim = workers.get('chaos-2')!;

@@ -38,21 +38,31 @@ export async function announcedOwnerOf(serverPort: number, slot: number): Promis
 /**
  * Moves `slot` from the server at `sourcePort` to the one at `targetPort` as docs/scale-out.md asks for a slot
  * holding a capture log: IMPORTING and MIGRATING, every key of the slot in one MIGRATE, then SETSLOT NODE on
- * the target and the source.
+ * the target and the source. Returns the keys of the slot that vanished between the listing before MIGRATING and
+ * the MIGRATE: a DEL on the source in that window is not captured (the capture's read meets ASK, as the
+ * migration's own delete does), so a caller that wants MySQL to follow re-captures them as `writebehind reshard`
+ * does (their re-capture is a delete).
  */
-export async function moveSlot(slot: number, sourcePort: number, targetPort: number): Promise<void> {
+export async function moveSlot(slot: number, sourcePort: number, targetPort: number): Promise<{ vanished: string[] }> {
   const sourceId = await text(sourcePort, 'CLUSTER', 'MYID');
   const targetId = await text(targetPort, 'CLUSTER', 'MYID');
-  if (sourceId === targetId) return;
+  if (sourceId === targetId) return { vanished: [] };
   await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
+  const before = await keysInSlot(sourcePort, slot);
   await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
-  const keys = (await command(sourcePort, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')) as string[];
+  const keys = await keysInSlot(sourcePort, slot);
   if (keys.length > 0) {
     const reply = await text(sourcePort, 'MIGRATE', '127.0.0.1', String(targetPort), '', '0', '10000', 'KEYS', ...keys);
     if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
   }
   await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
   await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+  const migrated = new Set(keys);
+  return { vanished: before.filter((key) => !migrated.has(key)) };
+}
+
+async function keysInSlot(port: number, slot: number): Promise<string[]> {
+  return ((await command(port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')) as unknown[]).map(String);
 }
 
 /**
