@@ -12,15 +12,22 @@ import { createClient } from 'redis';
 
 const run = promisify(execFile);
 
-async function command(port: number, ...args: string[]): Promise<unknown> {
+type Send = (...args: string[]) => Promise<unknown>;
+
+/** Runs `use` with a connection of its own to the server at `port`, closed afterwards. */
+async function withConnection<T>(port: number, use: (send: Send) => Promise<T>): Promise<T> {
   const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    return await client.sendCommand(args);
+    return await use((...args) => client.sendCommand(args));
   } finally {
     client.destroy();
   }
+}
+
+async function command(port: number, ...args: string[]): Promise<unknown> {
+  return withConnection(port, (send) => send(...args));
 }
 
 async function text(port: number, ...args: string[]): Promise<string> {
@@ -44,25 +51,25 @@ export async function announcedOwnerOf(serverPort: number, slot: number): Promis
  * does (their re-capture is a delete).
  */
 export async function moveSlot(slot: number, sourcePort: number, targetPort: number): Promise<{ vanished: string[] }> {
-  const sourceId = await text(sourcePort, 'CLUSTER', 'MYID');
-  const targetId = await text(targetPort, 'CLUSTER', 'MYID');
-  if (sourceId === targetId) return { vanished: [] };
-  await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
-  const before = await keysInSlot(sourcePort, slot);
-  await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
-  const keys = await keysInSlot(sourcePort, slot);
-  if (keys.length > 0) {
-    const reply = await text(sourcePort, 'MIGRATE', '127.0.0.1', String(targetPort), '', '0', '10000', 'KEYS', ...keys);
-    if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
-  }
-  await command(targetPort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-  await command(sourcePort, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-  const migrated = new Set(keys);
-  return { vanished: before.filter((key) => !migrated.has(key)) };
-}
-
-async function keysInSlot(port: number, slot: number): Promise<string[]> {
-  return ((await command(port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')) as unknown[]).map(String);
+  // One connection per server for the whole move: under load a connection's set-up costs more than a command.
+  return withConnection(sourcePort, (source) => withConnection(targetPort, async (target) => {
+    const sourceId = String(await source('CLUSTER', 'MYID'));
+    const targetId = String(await target('CLUSTER', 'MYID'));
+    if (sourceId === targetId) return { vanished: [] };
+    const keysInSlot = async () => ((await source('CLUSTER', 'GETKEYSINSLOT', String(slot), '100000')) as unknown[]).map(String);
+    await target('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId);
+    const before = await keysInSlot();
+    await source('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+    const keys = await keysInSlot();
+    if (keys.length > 0) {
+      const reply = String(await source('MIGRATE', '127.0.0.1', String(targetPort), '', '0', '10000', 'KEYS', ...keys));
+      if (reply !== 'OK') throw new Error(`MIGRATE of slot ${slot} replied ${reply}`);
+    }
+    await target('CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+    await source('CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
+    const migrated = new Set(keys);
+    return { vanished: before.filter((key) => !migrated.has(key)) };
+  }));
 }
 
 /**
