@@ -65,6 +65,11 @@ export interface MarkerSource {
      */
     cancel(): boolean;
   };
+  /**
+   * A library call's append to `key` in `db` answered with an id, its one event (`xadd`) taken from the reply:
+   * the subscriber drops that event when it comes (keyspace-subscriber.ts expectAppend).
+   */
+  expectAppend?(db: number, key: Buffer): void;
 }
 
 /** What the library host offers the server. Every method except the async ones runs with the lock held. */

@@ -158,6 +158,11 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return marker;
   }
 
+  /** MarkerSource: an append's event, accounted for from its reply, is dropped when it comes. */
+  expectAppend(db: number, key: Buffer): void {
+    this.subscriber.expectAppend(db, key);
+  }
+
   /**
    * A new marker, awaited from now on. Its events are awaited only after the PUBLISH is sent, and the
    * subscription may fail before (redis-server restarting): that rejection must not go unhandled, which would
