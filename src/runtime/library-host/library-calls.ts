@@ -89,19 +89,18 @@ export class LibraryCalls {
   runShared(argv: readonly Buffer[], commands: readonly (readonly CommandArgument[])[], db: number): RespValue[] {
     const ahead = this.readAhead.take(argv, db);
     if (ahead !== null) {
-      // Sent behind the client's write, with a marker of its own behind it: that marker rides for this call.
+      // Sent behind the client's write, fenced by a marker of its own (or by none: its reply showed it raised no
+      // event, marker-fence.ts): that marker rides for this call.
       this.#counted(argv);
       this.#ridden.push(ahead.events);
       return [ahead.reply];
     }
-    if (this.#counted(argv) && this.#mustRide()) {
-      if (commands.length === 1 && this.#source?.expectAppend !== undefined && isPlainNomkstreamAppend(argv)) return this.#runAppend(argv, commands[0]!, db);
-      const replies = this.#runMarked(commands, db);
-      if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
-      return replies;
-    }
-    const replies = this.#redis.batch(commands, db);
-    if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
+    let replies: RespValue[];
+    let previous: string | null | undefined;
+    if (!this.#counted(argv) || !this.#mustRide()) replies = this.#redis.batch(commands, db);
+    else if (commands.length === 1 && this.#source?.expectAppend !== undefined && isPlainNomkstreamAppend(argv)) ({ replies, previous } = this.#runAppend(argv, commands[0]!, db));
+    else replies = this.#runMarked(commands, db);
+    if (commands.length === 1) this.#appends.note(argv, replies[0]!, db, previous);
     for (const reply of replies) if (reply.type === 'error' && reply.value.startsWith('CLUSTERDOWN')) this.#clusterDown += 1;
     return replies;
   }
@@ -167,7 +166,7 @@ export class LibraryCalls {
    * appended entry (another command ran between the two, whose events are unknown), leaves the window's events
    * to a marker the server publishes.
    */
-  #runAppend(argv: readonly Buffer[], command: readonly CommandArgument[], db: number): RespValue[] {
+  #runAppend(argv: readonly Buffer[], command: readonly CommandArgument[], db: number): { replies: RespValue[]; previous?: string | null } {
     const key = argv[1]!;
     let reply: RespValue;
     let before: RespValue;
@@ -177,23 +176,16 @@ export class LibraryCalls {
       this.#complete = false;
       throw error;
     }
-    if (reply.type !== 'blob') {
-      this.#complete = false;
-      if (reply.type === 'error' && reply.value.startsWith('CLUSTERDOWN')) this.#clusterDown += 1;
-      return [reply];
-    }
-    const previous = previousEntry(reply.value, before);
+    const previous = reply.type === 'blob' ? previousEntry(reply.value, before) : false;
     if (previous === false) {
-      // Something ran between the two (another append, a deletion, an expiry the read found): a marker counts
-      // the window's events, as for any call.
+      // No entry (no stream, an error, an expiry the append found), or something ran between the two (another
+      // append, a deletion, an expiry the read found): a marker counts the window's events, as for any call.
       this.#complete = false;
-      this.#appends.note(argv, reply, db);
-      return [reply];
+      return { replies: [reply] };
     }
     this.#source!.expectAppend!(db, key);
     this.#ridden.push(Promise.resolve([{ db, event: 'xadd', key }]));
-    this.#appends.note(argv, reply, db, previous);
-    return [reply];
+    return { replies: [reply], previous };
   }
 
   /** Runs the commands of an eventful call with a marker behind them, when the server gave a source. */
