@@ -102,10 +102,7 @@ describe('read-ahead of a trigger\'s first read', () => {
         if (d.event !== 'del') c.call('hget', d.key, 'a');
         c.call('rpush', 'events', d.event);
       });`));
-    const direct = createClient({ url: env.redis.url });
-    await direct.connect();
-    try {
-      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '0']);
+    await withActiveExpireOff(async () => {
       await env.resp3.hSet('rk:1', 'a', '1'); // learnt: HGET rk:<key> a
       // The DEL's read ahead finds no key (keymiss); the trigger's first call on 'del' is RPUSH, so nobody takes it.
       await env.resp3.del('rk:1');
@@ -116,10 +113,7 @@ describe('read-ahead of a trigger\'s first read', () => {
       // finds it expired.
       await env.resp3.sendCommand(['HSET', 'rk:2', 'a', '1', 'b']).catch(() => undefined);
       await eventually(async () => expect(await env.resp3.lRange('events', 0, -1)).toEqual(['hset', 'del', 'hset', 'expire', 'expired']));
-    } finally {
-      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '1']);
-      await direct.quit();
-    }
+    });
   });
 
   it('leaves out the read\'s marker where it finds the key, and still fences a read that does not: its keymiss fires nothing, its expiry fires', async () => {
@@ -128,10 +122,7 @@ describe('read-ahead of a trigger\'s first read', () => {
         c.call('hget', d.key, 'a');
         c.call('rpush', 'events', d.event);
       });`));
-    const direct = createClient({ url: env.redis.url });
-    await direct.connect();
-    try {
-      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '0']);
+    await withActiveExpireOff(async () => {
       await env.resp3.hSet('rf:1', 'a', '1'); // learnt: HGET rf:<key> a
       await env.resp3.hSet('rf:1', 'a', '2'); // read ahead behind an HSET, fenced, finds the key: learnt
       const lines = await monitored(async () => {
@@ -150,9 +141,19 @@ describe('read-ahead of a trigger\'s first read', () => {
       await env.resp3.sendCommand(['HSET', 'rf:3', 'a', '1', 'b']).catch(() => undefined);
       await env.resp3.hSet('rf:4', 'a', '4');
       await eventually(async () => expect(await env.resp3.lRange('events', 0, -1)).toEqual(['hset', 'hset', 'hset', 'hset', 'expire', 'expired', 'hset']));
-    } finally {
-      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '1']);
-      await direct.quit();
-    }
+    });
   });
 });
+
+/** Runs `body` with redis-server's active expiry off (read straight on the server), so an expired key waits. */
+async function withActiveExpireOff(body: () => Promise<void>): Promise<void> {
+  const direct = createClient({ url: env.redis.url });
+  await direct.connect();
+  try {
+    await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '0']);
+    await body();
+  } finally {
+    await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '1']);
+    await direct.quit();
+  }
+}
