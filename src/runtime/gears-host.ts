@@ -4,7 +4,6 @@
  * run; the host owns *what* runs.
  */
 import type { RespProtocol, RespValue } from './resp/types.js';
-import type { ReadAheadRequest } from './library-host/read-ahead.js';
 
 /** A keyspace notification published by the backing redis-server. */
 export interface KeyspaceEvent {
@@ -65,11 +64,6 @@ export interface MarkerSource {
      */
     cancel(): boolean;
   };
-  /**
-   * A library call's append to `key` in `db` answered with an id, its one event (`xadd`) taken from the reply:
-   * the subscriber drops that event when it comes (keyspace-subscriber.ts expectAppend).
-   */
-  expectAppend?(db: number, key: Buffer): void;
 }
 
 /** What the library host offers the server. Every method except the async ones runs with the lock held. */
@@ -114,10 +108,10 @@ export interface GearsHost {
    */
   takeCallMarkers?(): { readonly events: readonly Promise<KeyspaceEvent[]>[]; readonly complete: boolean };
   /**
-   * Read-ahead (library-host/read-ahead.ts): opens the window of a client `command` on `key`, run by `user`, and
-   * returns the read to send right behind it (null: none), and whether a marker must follow it at once.
+   * Read-ahead (library-host/read-ahead.ts): opens the window of a client command on `key`, run by `user`, and
+   * returns the read to send right behind it (null: none).
    */
-  openReadAhead?(key: Buffer, user: string, command: Buffer): ReadAheadRequest | null;
+  openReadAhead?(key: Buffer, user: string): Buffer[] | null;
   /** The read sent ahead came back, in `db`, with the events its own marker closed. */
   offerReadAhead?(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void;
   /** Closes the window: the events of the read if no library call took it. */

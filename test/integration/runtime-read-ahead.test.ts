@@ -102,7 +102,10 @@ describe('read-ahead of a trigger\'s first read', () => {
         if (d.event !== 'del') c.call('hget', d.key, 'a');
         c.call('rpush', 'events', d.event);
       });`));
-    await withActiveExpireOff(async () => {
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '0']);
       await env.resp3.hSet('rk:1', 'a', '1'); // learnt: HGET rk:<key> a
       // The DEL's read ahead finds no key (keymiss); the trigger's first call on 'del' is RPUSH, so nobody takes it.
       await env.resp3.del('rk:1');
@@ -113,47 +116,9 @@ describe('read-ahead of a trigger\'s first read', () => {
       // finds it expired.
       await env.resp3.sendCommand(['HSET', 'rk:2', 'a', '1', 'b']).catch(() => undefined);
       await eventually(async () => expect(await env.resp3.lRange('events', 0, -1)).toEqual(['hset', 'del', 'hset', 'expire', 'expired']));
-    });
-  });
-
-  it('leaves out the read\'s marker where it finds the key, and still fences a read that does not: its keymiss fires nothing, its expiry fires', async () => {
-    await load(env.resp3, lib('events', `
-      redis.registerKeySpaceTrigger('t', 'rf:', (c, d) => {
-        c.call('hget', d.key, 'a');
-        c.call('rpush', 'events', d.event);
-      });`));
-    await withActiveExpireOff(async () => {
-      await env.resp3.hSet('rf:1', 'a', '1'); // learnt: HGET rf:<key> a
-      await env.resp3.hSet('rf:1', 'a', '2'); // read ahead behind an HSET, fenced, finds the key: learnt
-      const lines = await monitored(async () => {
-        await env.resp3.hSet('rf:1', 'a', '3');
-      });
-      const client = addressOf(lines, 'HSET', 'rf:1');
-      expect(addressOf(lines, 'HGET', 'rf:1')).toBe(client);
-      const own = lines.filter((line) => line.includes(` ${client}] `)).map((line) => /\] "(\w+)"/.exec(line)![1]!.toLowerCase());
-      expect(own.filter((command) => command !== 'ping')).toEqual(['hset', 'publish', 'hget']); // PING: monitored()'s barrier
-      await env.resp3.hSet('rf:2', 'a', '2');
-      await env.resp3.pExpire('rf:2', 20);
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      // HSETs refused before they look their key up: the reads ahead, sent without a marker, find rf:2 expired
-      // (expired, keymiss) and rf:3 missing (keymiss); their markers follow once the replies show it.
-      await env.resp3.sendCommand(['HSET', 'rf:2', 'a', '1', 'b']).catch(() => undefined);
-      await env.resp3.sendCommand(['HSET', 'rf:3', 'a', '1', 'b']).catch(() => undefined);
-      await env.resp3.hSet('rf:4', 'a', '4');
-      await eventually(async () => expect(await env.resp3.lRange('events', 0, -1)).toEqual(['hset', 'hset', 'hset', 'hset', 'expire', 'expired', 'hset']));
-    });
+    } finally {
+      await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '1']);
+      await direct.quit();
+    }
   });
 });
-
-/** Runs `body` with redis-server's active expiry off (read straight on the server), so an expired key waits. */
-async function withActiveExpireOff(body: () => Promise<void>): Promise<void> {
-  const direct = createClient({ url: env.redis.url });
-  await direct.connect();
-  try {
-    await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '0']);
-    await body();
-  } finally {
-    await direct.sendCommand(['DEBUG', 'SET-ACTIVE-EXPIRE', '1']);
-    await direct.quit();
-  }
-}

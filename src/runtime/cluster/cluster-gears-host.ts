@@ -7,7 +7,6 @@
 import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, MarkerSource, TouchedStream } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
 import type { PeerRuntimes } from './peer-runtimes.js';
-import type { ReadAheadRequest } from '../library-host/read-ahead.js';
 
 export class ClusterGearsHost implements GearsHost {
   readonly #local: GearsHost;
@@ -64,8 +63,8 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
-  openReadAhead(key: Buffer, user: string, command: Buffer): ReadAheadRequest | null {
-    return this.#local.openReadAhead?.(key, user, command) ?? null;
+  openReadAhead(key: Buffer, user: string): Buffer[] | null {
+    return this.#local.openReadAhead?.(key, user) ?? null;
   }
 
   offerReadAhead(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {

@@ -13,25 +13,6 @@ import type { RespValue } from '../resp/types.js';
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { StreamAppends } from './stream-appends.js';
 import { ReadAhead } from './read-ahead.js';
-import { isPlainNomkstreamAppend } from './stream-appends.js';
-
-const XREVRANGE = Buffer.from('XREVRANGE');
-const PLUS = Buffer.from('+');
-const MINUS = Buffer.from('-');
-const COUNT = Buffer.from('COUNT');
-const TWO = Buffer.from('2');
-
-/**
- * From `XREVRANGE <key> + - COUNT 2` right behind an append of `id`: the id of the entry before it (null: none);
- * false when the reply does not start with the appended entry (another append came between) or is unreadable.
- */
-function previousEntry(id: Buffer, reply: RespValue): string | null | false {
-  if (reply.type !== 'array' || reply.value.length === 0) return false;
-  const [own, previous] = reply.value.map((entry) => (entry.type === 'array' && entry.value[0]?.type === 'blob' ? entry.value[0].value : null));
-  if (own === undefined || own === null || !own.equals(id)) return false;
-  if (previous === undefined) return null;
-  return previous === null ? false : previous.toString('latin1');
-}
 
 /** The markers ridden since the last take, and whether they cover every eventful call. */
 export interface RiddenMarkers {
@@ -89,18 +70,13 @@ export class LibraryCalls {
   runShared(argv: readonly Buffer[], commands: readonly (readonly CommandArgument[])[], db: number): RespValue[] {
     const ahead = this.readAhead.take(argv, db);
     if (ahead !== null) {
-      // Sent behind the client's write, fenced by a marker of its own (or by none: its reply showed it raised no
-      // event, marker-fence.ts): that marker rides for this call.
+      // Sent behind the client's write, with a marker of its own behind it: that marker rides for this call.
       this.#counted(argv);
       this.#ridden.push(ahead.events);
       return [ahead.reply];
     }
-    let replies: RespValue[];
-    let previous: string | null | undefined;
-    if (!this.#counted(argv) || !this.#mustRide()) replies = this.#redis.batch(commands, db);
-    else if (commands.length === 1 && this.#source?.expectAppend !== undefined && isPlainNomkstreamAppend(argv)) ({ replies, previous } = this.#runAppend(argv, commands[0]!, db));
-    else replies = this.#runMarked(commands, db);
-    if (commands.length === 1) this.#appends.note(argv, replies[0]!, db, previous);
+    const replies = this.#counted(argv) && this.#mustRide() ? this.#runMarked(commands, db) : this.#redis.batch(commands, db);
+    if (commands.length === 1) this.#appends.note(argv, replies[0]!, db);
     for (const reply of replies) if (reply.type === 'error' && reply.value.startsWith('CLUSTERDOWN')) this.#clusterDown += 1;
     return replies;
   }
@@ -154,38 +130,6 @@ export class LibraryCalls {
     } else {
       this.#ridden.push(owed.events);
     }
-  }
-
-  /**
-   * An append whose reply tells its one event (stream-appends.ts isPlainNomkstreamAppend), run with no marker:
-   * its event is taken from the reply and dropped by the subscriber when it comes. The event alone cannot tell
-   * the library's entry from another client's appended just before it (whose event would then be the one
-   * dropped), so `XREVRANGE <key> + - COUNT 2` rides behind it: the entry before the library's own, which the
-   * stream reader compares with each consumer's last read entry, reading the stream when something came between.
-   * A reply without an id (no stream, an error, an expiry found), or an `XREVRANGE` that does not start with the
-   * appended entry (another command ran between the two, whose events are unknown), leaves the window's events
-   * to a marker the server publishes.
-   */
-  #runAppend(argv: readonly Buffer[], command: readonly CommandArgument[], db: number): { replies: RespValue[]; previous?: string | null } {
-    const key = argv[1]!;
-    let reply: RespValue;
-    let before: RespValue;
-    try {
-      [reply, before] = this.#redis.batch([command, [XREVRANGE, key, PLUS, MINUS, COUNT, TWO]], db) as [RespValue, RespValue];
-    } catch (error) {
-      this.#complete = false;
-      throw error;
-    }
-    const previous = reply.type === 'blob' ? previousEntry(reply.value, before) : false;
-    if (previous === false) {
-      // No entry (no stream, an error, an expiry the append found), or something ran between the two (another
-      // append, a deletion, an expiry the read found): a marker counts the window's events, as for any call.
-      this.#complete = false;
-      return { replies: [reply] };
-    }
-    this.#source!.expectAppend!(db, key);
-    this.#ridden.push(Promise.resolve([{ db, event: 'xadd', key }]));
-    return { replies: [reply], previous };
   }
 
   /** Runs the commands of an eventful call with a marker behind them, when the server gave a source. */

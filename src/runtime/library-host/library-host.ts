@@ -19,7 +19,6 @@ import { clusterStoreKeys } from '../cluster/cluster-store-keys.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
 import { LibraryCalls, type RiddenMarkers } from './library-calls.js';
-import type { ReadAheadRequest } from './read-ahead.js';
 import { StreamAppends } from './stream-appends.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
@@ -151,14 +150,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.calls.takeMarkers();
   }
 
-  openReadAhead(key: Buffer, user: string, command: Buffer): ReadAheadRequest | null {
+  openReadAhead(key: Buffer, user: string): Buffer[] | null {
     const readAhead = this.#services.calls.readAhead;
     const trigger = isInternal(key) ? null : this.#keyspace.firstMatch(key);
     if (trigger === null || !this.#services.access.mayRunAnything(user)) {
       readAhead.close();
       return null;
     }
-    return readAhead.open(trigger.prefix.toString('latin1'), key, command);
+    return readAhead.open(trigger.prefix.toString('latin1'), key);
   }
 
   offerReadAhead(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {

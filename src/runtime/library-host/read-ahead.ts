@@ -15,49 +15,12 @@
  * written key alone by a command whose reply is the same in RESP2 and RESP3 (the client's connection speaks
  * either). A window whose first call is anything else forgets the prefix's read, so a library that stops
  * matching costs at most one wasted read.
- *
- * The read's events need a marker of their own only when it may have raised one: a read raises a `keymiss` when
- * the key is not there, and an `expired` when it finds the key expired (which then reads as missing), nothing
- * when it finds the key. A reply that shows the key (a value, a count above zero: showsKeyFound) proves the
- * read raised nothing; an eviction before it is the server's own and fires wherever it lands. So the marker is
- * left out where the last read ahead behind the same command under the same prefix found the key (HSET: always),
- * and published once the reply is in when it does not show the key (marker-fence.ts).
  */
 import type { KeyspaceEvent } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
 
 /** Reads of one key whose replies decode alike in RESP2 and RESP3, with the key as the first argument. */
 const SINGLE_KEY_READS = new Set(['hmget', 'hget', 'hexists', 'hlen', 'hstrlen', 'get', 'strlen', 'exists', 'type']);
-
-/** A read to send ahead, and whether to send a marker behind it (false: only if its reply does not show the key). */
-export interface ReadAheadRequest {
-  readonly argv: Buffer[];
-  readonly fence: boolean;
-}
-
-/**
- * Whether a read's reply shows that it found the key (and so raised no keyspace event: no miss, no lazy
- * expiry). False when it cannot tell: nothing found, a zero that a present key may give too, an error.
- */
-export function showsKeyFound(argv: readonly Buffer[], reply: RespValue): boolean {
-  switch (argv[0]?.toString('latin1').toLowerCase()) {
-    case 'hmget':
-      return (reply.type === 'array' || reply.type === 'set') && reply.value.some((value) => value.type !== 'null');
-    case 'hget':
-    case 'get':
-      return reply.type === 'blob';
-    case 'hexists':
-    case 'hlen':
-    case 'hstrlen':
-    case 'strlen':
-    case 'exists':
-      return reply.type === 'integer' && reply.value > 0n;
-    case 'type':
-      return reply.type === 'simple' && reply.value !== 'none';
-    default:
-      return false;
-  }
-}
 
 export interface ReadAheadReply {
   readonly reply: RespValue;
@@ -74,32 +37,23 @@ export class ReadAhead {
   #offered: (ReadAheadReply & { readonly argv: readonly Buffer[]; readonly db: number }) | null = null;
   /** The events of a read ahead that the first call did not take. */
   #untaken: Promise<KeyspaceEvent[]> | null = null;
-  /** Per trigger prefix and client command: the last read ahead behind it found the key (its marker is left out). */
-  readonly #found = new Set<string>();
-  /** The window's prefix and command, as #found holds them. */
-  #window: string | null = null;
 
   /**
-   * Opens a window for a client `command` on `key` under trigger prefix `prefix`, and returns the read to send
+   * Opens a window for a client write to `key` under trigger prefix `prefix`, and returns the read to send
    * ahead (null: none learnt yet).
    */
-  open(prefix: string, key: Buffer, command: Buffer): ReadAheadRequest | null {
+  open(prefix: string, key: Buffer): Buffer[] | null {
     this.close();
     this.#learning = { prefix, key };
     const template = this.#templates.get(prefix);
     if (template === undefined) return null;
     const argv = [...template];
     argv[1] = key;
-    this.#window = `${prefix}\0${command.toString('latin1').toLowerCase()}`;
-    return { argv, fence: !this.#found.has(this.#window) };
+    return argv;
   }
 
   /** The read sent ahead came back (errors are not offered: the call then runs and gets its own). */
   offer(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void {
-    if (this.#window !== null) {
-      if (showsKeyFound(argv, reply)) this.#found.add(this.#window);
-      else this.#found.delete(this.#window);
-    }
     if (reply.type === 'error') this.#untaken = events;
     else this.#offered = { argv, db, reply, events };
   }
@@ -130,7 +84,6 @@ export class ReadAhead {
     this.#learning = null;
     this.#offered = null;
     this.#untaken = null;
-    this.#window = null;
     return untaken;
   }
 

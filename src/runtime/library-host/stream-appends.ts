@@ -13,12 +13,6 @@ export interface StreamEntry {
   /** "ms-seq" as Redis replied it. */
   readonly id: string;
   readonly fields: [Buffer, Buffer][];
-  /**
-   * For an append whose event was taken from its reply (no marker counted the window's appends): the id of the
-   * entry before it in the stream when it was appended, null when there was none. The entry is delivered as
-   * given only if that is no later than the consumer's last read entry (nothing came between).
-   */
-  readonly previous?: string | null;
 }
 
 /** Per stream state key (db and name): the entries appended in order, or null when they are not known. */
@@ -26,22 +20,6 @@ export type Appended = ReadonlyMap<string, readonly StreamEntry[] | null>;
 
 /** `*`, or an explicit id (`ms`, `ms-seq`, `ms-*`): anything else in that place is an option. */
 const ID_ARGUMENT = /^(\*|\d+(-(\d+|\*))?)$/;
-
-/**
- * An append whose reply shows its only keyspace event: `XADD <key> NOMKSTREAM <id> field value …`. With NOMKSTREAM
- * a stream that is missing (or found expired, an `expired` event) gets nothing and the reply is null; with no
- * trimming option nothing else changes. So a reply with an id means exactly one event, its `xadd`.
- */
-export function isPlainNomkstreamAppend(argv: readonly Buffer[]): boolean {
-  return (
-    argv.length >= 6 &&
-    argv.length % 2 === 0 &&
-    argv[0]!.length === 4 &&
-    argv[0]!.toString('latin1').toLowerCase() === 'xadd' &&
-    argv[2]!.toString('latin1').toLowerCase() === 'nomkstream' &&
-    ID_ARGUMENT.test(argv[3]!.toString('latin1'))
-  );
-}
 
 export class StreamAppends {
   readonly #watched: (key: Buffer) => boolean;
@@ -51,8 +29,8 @@ export class StreamAppends {
     this.#watched = watched;
   }
 
-  /** Notes a call made in `db` and its reply; `previous`: see StreamEntry. */
-  note(argv: readonly Buffer[], reply: RespValue, db: number, previous?: string | null): void {
+  /** Notes a call made in `db` and its reply. */
+  note(argv: readonly Buffer[], reply: RespValue, db: number): void {
     if (argv.length < 3 || argv[0]!.length !== 4 || argv[0]!.toString('latin1').toLowerCase() !== 'xadd') return;
     const key = argv[1]!;
     if (!this.#watched(key)) return;
@@ -68,8 +46,7 @@ export class StreamAppends {
     }
     const fields: [Buffer, Buffer][] = [];
     for (let i = idAt + 1; i < argv.length; i += 2) fields.push([argv[i]!, argv[i + 1]!]);
-    const id = reply.value.toString('latin1');
-    const entry: StreamEntry = previous === undefined ? { id, fields } : { id, fields, previous };
+    const entry = { id: reply.value.toString('latin1'), fields };
     if (known === undefined) this.#appended.set(stateKey, [entry]);
     else known.push(entry);
   }

@@ -108,12 +108,6 @@ export class StreamReader {
   /** Delivers entries just appended to a stream this consumer had read to its end; false: it must read instead. */
   #deliverAppended(entry: LoadedLibraryEntry, trigger: StreamTrigger, state: StreamConsumerState, entries: readonly StreamEntry[]): boolean {
     if (!state.caughtUp || state.lastReadId === null || this.#reading.has(state) || compareStreamIds(entries[0]!.id, state.lastReadId) <= 0) return false;
-    // An append whose event came from its reply: the entry before it must be one this consumer had read.
-    let last = state.lastReadId;
-    for (const item of entries) {
-      if (item.previous !== undefined && item.previous !== null && compareStreamIds(item.previous, last) > 0) return false;
-      last = item.id;
-    }
     this.#reading.add(state);
     try {
       for (const item of entries) {

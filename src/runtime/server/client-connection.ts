@@ -343,7 +343,7 @@ export class ClientConnection {
       const db = this.session.db;
       const sentAt = performance.now();
       const readAhead = scheduler.openReadAhead(command.args, this.session);
-      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead?.argv, readAhead?.fence);
+      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined);
       // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
       if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;
@@ -359,7 +359,7 @@ export class ClientConnection {
       const sentAhead = fenced.readAhead;
       if (readAhead !== null && sentAhead !== undefined) {
         const ahead = await sentAhead.reply.catch(() => null);
-        if (ahead !== null) scheduler.offerReadAhead(readAhead.argv, db, ahead, sentAhead.events);
+        if (ahead !== null) scheduler.offerReadAhead(readAhead, db, ahead, sentAhead.events);
       }
       await scheduler.settleClientEvents(events);
       const untaken = scheduler.settleReadAhead();

@@ -77,8 +77,6 @@ export class KeyspaceSubscriber {
   #unconfirmed = 0;
   /** The prefix of every pattern ever asked for (a confirmation names the pattern only). */
   readonly #known = new Map<string, Buffer>(this.#wanted);
-  /** `xadd` events already accounted for from their command's reply (expectAppend), oldest first. */
-  #expected: { readonly db: number; readonly key: Buffer; readonly beforeMarker: number }[] = [];
 
   private constructor(socket: Socket, options: KeyspaceSubscriberOptions) {
     this.#socket = socket;
@@ -129,17 +127,6 @@ export class KeyspaceSubscriber {
     this.#pump?.until(() => this.#unconfirmed === 0 || this.#failure !== undefined, CONFIRM_BUDGET_MS);
     if (this.#failure) throw this.#failure;
     if (this.#unconfirmed > 0) throw new RedisCommandError(`the server did not confirm the keyspace subscription of ${added.length} new prefix(es) within ${CONFIRM_BUDGET_MS} ms`);
-  }
-
-  /**
-   * The `xadd` event of an append whose reply is in (so the event is on its way, and no marker opened from now
-   * on can come before it) was accounted for from that reply: the first `xadd` event on `key` in `db` to arrive
-   * is dropped. It may be another client's append that ran just before (the caller checks with the stream that
-   * nothing came between the consumers' positions and its entry, else reads the stream). Forgotten when a
-   * marker opened after this call arrives without it.
-   */
-  expectAppend(db: number, key: Buffer): void {
-    this.#expected.push({ db, key, beforeMarker: this.#nextSeq });
   }
 
   /** A fresh marker number; register it with waitForMarker before the PUBLISH can reach the server. */
@@ -287,13 +274,6 @@ export class KeyspaceSubscriber {
   }
 
   #onEvent(event: KeyspaceEvent): void {
-    if (this.#expected.length > 0 && event.event === 'xadd') {
-      const at = this.#expected.findIndex((expected) => expected.db === event.db && expected.key.equals(event.key));
-      if (at >= 0) {
-        this.#expected.splice(at, 1);
-        return;
-      }
-    }
     if (this.#waiters.size > 0) {
       this.#sinceMarker.push(event);
     } else if (this.#options.isRelevant(event.key)) {
@@ -303,7 +283,6 @@ export class KeyspaceSubscriber {
   }
 
   #onMarker(seq: number): void {
-    if (this.#expected.length > 0) this.#expected = this.#expected.filter((expected) => expected.beforeMarker > seq);
     const events = this.#sinceMarker;
     this.#sinceMarker = [];
     const waiter = this.#waiters.get(seq);

@@ -8,17 +8,13 @@ import type { RespValue } from '../resp/types.js';
 import { MARKER_PUMP_MS, SERVER_EVENTS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { UpstreamLink } from './upstream-link.js';
 import { encodeCommand } from '../resp/encoder.js';
-import { showsKeyFound } from '../library-host/read-ahead.js';
 
 export interface Fenced {
   /** The commands' replies, in order. */
   readonly replies: readonly Promise<RespValue>[];
   /** Every keyspace event the commands caused; resolves after their replies. */
   readonly events: Promise<KeyspaceEvent[]>;
-  /**
-   * The read sent ahead behind them (read-ahead.ts), fenced by a marker of its own: sent behind it, or, for a
-   * read sent unfenced, published once its reply is in if the reply does not show the key (else none: no events).
-   */
+  /** The read sent ahead behind them (read-ahead.ts), fenced by a marker of its own. */
   readonly readAhead?: { readonly reply: Promise<RespValue>; readonly events: Promise<KeyspaceEvent[]> };
   /**
    * Every reply and marker was in when sendFenced returned: the promises above settle without an event-loop turn
@@ -30,19 +26,13 @@ export interface Fenced {
 /**
  * Sends `commands` with a marker behind them; `onFirstReply` gets the first reply's bytes (to forward them).
  * `readAhead`, a read for the library code the commands' events will run, follows with a second marker, so its
- * events stay apart from theirs; with `fenceRead` false that marker is sent only if the read's reply does not
- * show the key (readUnfenced).
+ * events stay apart from theirs.
  */
-export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, readAhead?: readonly Buffer[], fenceRead = true): Fenced {
+export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, readAhead?: readonly Buffer[]): Fenced {
   const fence = fenceAfter(scheduler, link, commands, onFirstReply);
   if (readAhead === undefined) {
     link.write(fence.bytes.length === 1 ? fence.bytes[0]! : Buffer.concat(fence.bytes));
     return { replies: fence.replies, events: fence.events, arrived: pumpFenced(scheduler, link, fence.seq) };
-  }
-  if (!fenceRead) {
-    const read = readUnfenced(scheduler, link, readAhead);
-    link.write(Buffer.concat([...fence.bytes, read.bytes]));
-    return { replies: fence.replies, events: fence.events, readAhead: { reply: read.reply, events: read.events }, arrived: pumpFenced(scheduler, link, fence.seq) };
   }
   const ahead = fenceAfter(scheduler, link, [encodeCommand(readAhead)], undefined, true);
   link.write(Buffer.concat(fence.bytes.concat(ahead.bytes)));
@@ -59,43 +49,6 @@ export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, comm
 function pumpFenced(scheduler: TriggerScheduler, link: UpstreamLink, lastSeq: number): boolean {
   link.pumpReplies(MARKER_PUMP_MS);
   return scheduler.subscriber.pumpUntilMarker(lastSeq, MARKER_PUMP_MS) && link.pending === 0;
-}
-
-/**
- * A read ahead sent with no marker behind it. A read raises a keyspace event only when it does not find the key
- * (a `keymiss`, or an `expired` when it found the key expired, which then reads as missing): a reply that shows
- * the key proves it raised none (read-ahead.ts showsKeyFound), and the marker is never published. Otherwise it
- * is published now, on the control connection: the reply is in, so every event of the read comes before it.
- * The marker is opened (awaited) before the read is sent all the same, so that an event of the read arriving
- * after the command's marker is held for it and not taken for the background's (a client's, which fires).
- */
-function readUnfenced(scheduler: TriggerScheduler, link: UpstreamLink, argv: readonly Buffer[]) {
-  const marker = scheduler.openMarker();
-  const reply = link.expectValue();
-  const events = (async () => {
-    let value: RespValue;
-    try {
-      value = await reply;
-    } catch (cause) {
-      // The read may have run. Its marker was never published: its events, if any, go to the next marker.
-      marker.cancel();
-      throw cause;
-    }
-    if (showsKeyFound(argv, value)) {
-      // Never published, so it cannot have come: nothing waits for it any more.
-      marker.cancel();
-      return [];
-    }
-    try {
-      await scheduler.publishMarker(marker.seq);
-    } catch (cause) {
-      marker.cancel();
-      throw cause;
-    }
-    return await marker.events;
-  })();
-  events.catch(() => undefined);
-  return { reply, events, bytes: encodeCommand(argv) };
 }
 
 /**

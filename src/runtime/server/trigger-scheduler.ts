@@ -28,7 +28,6 @@ import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
 import { streamsTouched } from './streams-touched.js';
 import type { RespValue } from '../resp/types.js';
-import type { ReadAheadRequest } from '../library-host/read-ahead.js';
 
 /** Longest the scheduler reads the subscription synchronously for markers already published (ms). */
 export const MARKER_PUMP_MS = 1;
@@ -158,11 +157,6 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return marker;
   }
 
-  /** MarkerSource: an append's event, accounted for from its reply, is dropped when it comes. */
-  expectAppend(db: number, key: Buffer): void {
-    this.subscriber.expectAppend(db, key);
-  }
-
   /**
    * A new marker, awaited from now on. Its events are awaited only after the PUBLISH is sent, and the
    * subscription may fail before (redis-server restarting): that rejection must not go unhandled, which would
@@ -260,12 +254,12 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    * (no denied read in ACL LOG, its marker PUBLISH allowed) and it asked for no CLIENT TRACKING; never on a
    * replica, where nothing fires.
    */
-  openReadAhead(args: readonly Buffer[], session: { readonly user: string; readonly mayTrackReads: boolean }): ReadAheadRequest | null {
+  openReadAhead(args: readonly Buffer[], session: { readonly user: string; readonly mayTrackReads: boolean }): Buffer[] | null {
     const host = this.host;
     if (host.openReadAhead === undefined || session.mayTrackReads || !this.isPrimary) return null;
     const keys = this.#keysOf(args);
     if (keys === null || keys.length !== 1) return null;
-    return host.openReadAhead(keys[0]!, session.user, args[0]!);
+    return host.openReadAhead(keys[0]!, session.user);
   }
 
   /** The read sent ahead came back, in `db`, with `reply`: the window's first library call may take it. */
