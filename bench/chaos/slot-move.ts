@@ -5,8 +5,8 @@
  * through the slot's new owner once it serves the slot.
  */
 import type { createCluster } from 'redis';
+import { recaptureTarget } from '../../src/reshard/recapture-target.js';
 import type { WriteBehindConfig } from '../../src/shared/config.js';
-import { hashKeyPrefix } from '../../src/shared/keys.js';
 import { LibraryFunction } from '../../src/shared/protocol.js';
 import { moveSlot } from '../support/cluster-slots.js';
 
@@ -17,10 +17,10 @@ type ClusterClient = ReturnType<typeof createCluster>;
  * stream say) through the cluster client: the library's `recapture`, on their owner.
  */
 export async function recaptureVanished(client: ClusterClient, config: WriteBehindConfig, keys: readonly string[]): Promise<void> {
-  const prefixes = config.writers.map((writer) => hashKeyPrefix(writer.keysPrefix));
+  const { library, prefixes } = recaptureTarget(config);
   const mapped = keys.filter((key) => prefixes.some((prefix) => key.startsWith(prefix)));
   if (mapped.length === 0) return;
-  await client.sendCommand(mapped[0], false, ['TFCALL', `${config.name}.${LibraryFunction.recapture}`, String(mapped.length), ...mapped]);
+  await client.sendCommand(mapped[0], false, ['TFCALL', `${library}.${LibraryFunction.recapture}`, String(mapped.length), ...mapped]);
 }
 
 /** Moves `slot` between the servers at these ports and re-captures the keys deleted in the move's window. */
