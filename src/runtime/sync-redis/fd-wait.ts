@@ -5,7 +5,10 @@
  */
 import { loadAddon } from '../../shared/native-addon.js';
 
-/** Waits until `fd` is readable (or writable), at most `timeoutMs` (fractions too); whether it is. */
-export type WaitReady = (fd: number, forWrite: boolean, timeoutMs: number) => boolean;
+/**
+ * Waits until `fd` is readable (or writable), at most `timeoutMs` (fractions too); whether it is. For its first
+ * `spinUs` µs (default 0) it polls without sleeping (spin-budget.ts says why and how long).
+ */
+export type WaitReady = (fd: number, forWrite: boolean, timeoutMs: number, spinUs?: number) => boolean;
 
 export const waitReady: WaitReady | null = loadAddon<{ waitReady: WaitReady }>('fd-wait', 'fd_wait')?.waitReady ?? null;

@@ -4,7 +4,8 @@ import { writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { readWithin, READ_CHUNK, socketDescriptor } from './socket-reads.js';
-import { waitReady } from './fd-wait.js';
+import { waitReady, type WaitReady } from './fd-wait.js';
+import { MAX_SPIN_US, SpinBudget } from './spin-budget.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
 
@@ -65,4 +66,51 @@ describe('readWithin', () => {
       socket.destroy();
     });
   });
+
+  describe.runIf(waitReady !== null)('spinning before the sleep', () => {
+    /** The addon's wait, noting the spin each call asked for. */
+    function noting(spins: number[]): WaitReady {
+      return (fd, forWrite, timeoutMs, spinUs) => {
+        spins.push(spinUs ?? 0);
+        return waitReady!(fd, forWrite, timeoutMs, spinUs);
+      };
+    }
+
+    it('polls for the budget on the first wait only, and a reply that came within it keeps the budget', async () => {
+      const { socket, fd } = await ownedConnection(server.port);
+      const into = Buffer.alloc(READ_CHUNK);
+      const spins: number[] = [];
+      const budget = new SpinBudget();
+      writeSync(fd, encodeCommand(['BLPOP', 'no-such-list', '0.05'])); // answered after 50 ms: several polls
+      expect(into.subarray(0, readWithin(fd, into, performance.now() + 5000, noting(spins), budget)).toString()).toBe('*-1\r\n');
+      expect(spins[0]).toBe(MAX_SPIN_US);
+      expect(spins.slice(1).every((spin) => spin === 0)).toBe(true);
+      expect(spins.length).toBeGreaterThan(1);
+      socket.destroy();
+    });
+
+    it('neither spins nor counts a last look with less time left than the budget', () => {
+      const spins: number[] = [];
+      const budget = new SpinBudget();
+      const never: WaitReady = (_fd, _forWrite, _timeoutMs, spinUs) => (spins.push(spinUs ?? 0), false);
+      for (let i = 0; i < 50; i++) expect(readWithin(-1, Buffer.alloc(1), 0, never, budget)).toBe(-1);
+      expect(spins.every((spin) => spin === 0)).toBe(true);
+      expect(budget.next()).toBe(MAX_SPIN_US); // 50 misses counted would have switched the polling off
+    });
+
+    it('spins no longer than the wait may last, and still sleeps after the spin', async () => {
+      const { socket, fd } = await ownedConnection(server.port);
+      let started = performance.now();
+      expect(waitReady!(fd, false, 0.01, 10_000)).toBe(false); // a 10 µs wait asked to spin 10 ms
+      expect(performance.now() - started).toBeLessThan(5);
+      const cpu = process.cpuUsage();
+      started = performance.now();
+      expect(waitReady!(fd, false, 100, 1000)).toBe(false);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(99);
+      const spent = process.cpuUsage(cpu);
+      expect((spent.user + spent.system) / 1000).toBeLessThan(40);
+      socket.destroy();
+    });
+  });
 });
+

@@ -2,13 +2,14 @@
  * Synchronous reads from a socket's file descriptor, for the runtime's paths that must not wait for an
  * event-loop turn: the library host's connection (whose reads are all synchronous) and, briefly, sockets libuv
  * also reads (SocketPump). A local redis-server answers within tens of microseconds. With the fd-wait addon a
- * wait sleeps in poll(2) until the bytes come (no CPU spent, woken at once); without it, a wait spins a few
- * reads and then sleeps in growing steps.
+ * wait polls for up to the spin budget (spin-budget.ts) and then sleeps in poll(2) until the bytes come;
+ * without it, a wait spins a few reads and then sleeps in growing steps.
  */
 import type { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import { RedisCommandError } from '../../shared/errors.js';
 import { waitReady, type WaitReady } from './fd-wait.js';
+import { SpinBudget } from './spin-budget.js';
 
 /** Reads tried back to back before the wait starts sleeping between reads (no addon). */
 const SPIN_READS = 20;
@@ -19,6 +20,8 @@ const LONGEST_SLEEP_MS = 2;
 export const READ_CHUNK = 64 * 1024;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** One budget for every wait of the process: they all wait on the same redis-server from the same thread. */
+const spinBudget = new SpinBudget();
 
 /**
  * The socket's file descriptor, taken from its libuv handle: Node has no public API for it. Node 20 on Linux and
@@ -54,8 +57,8 @@ export function readNow(fd: number, into: Buffer): number {
  * Reads what `fd` has, waiting for it until `deadline` (a performance.now() time): bytes read into `into`, 0 at
  * the end of the stream, -1 when nothing came by then. Tries at least once, whatever the deadline.
  */
-export function readWithin(fd: number, into: Buffer, deadline: number, wait: WaitReady | null = waitReady): number {
-  return wait === null ? readSpinning(fd, into, deadline) : readPolling(fd, into, deadline, wait);
+export function readWithin(fd: number, into: Buffer, deadline: number, wait: WaitReady | null = waitReady, budget = spinBudget): number {
+  return wait === null ? readSpinning(fd, into, deadline) : readPolling(fd, into, deadline, wait, budget);
 }
 
 /** After a write that `fd` did not take (EAGAIN, the `idle`-th in a row): a while for it to take more. */
@@ -64,11 +67,22 @@ export function waitWritable(fd: number, idle: number, wait: WaitReady | null = 
   else wait(fd, true, LONGEST_SLEEP_MS);
 }
 
-/** Each read preceded by a poll: no read finds nothing, and the wait is woken by the bytes themselves. */
-function readPolling(fd: number, into: Buffer, deadline: number, wait: WaitReady): number {
+/**
+ * Each read preceded by a poll: no read finds nothing, and the wait is woken by the bytes themselves. The first
+ * poll may spin for the budget's time; how long it took tells the budget whether spinning pays.
+ */
+function readPolling(fd: number, into: Buffer, deadline: number, wait: WaitReady, budget: SpinBudget): number {
+  let spinUs = budget.next();
   for (;;) {
-    const left = deadline - performance.now();
-    if (wait(fd, false, Math.min(Math.max(left, 0), LONGEST_SLEEP_MS))) {
+    const started = performance.now();
+    const left = deadline - started;
+    const timeoutMs = Math.min(Math.max(left, 0), LONGEST_SLEEP_MS);
+    // A wait with less time left than the budget (a last look) neither spins nor tells the budget anything.
+    const spin = timeoutMs * 1000 >= spinUs ? spinUs : 0;
+    spinUs = 0;
+    const ready = wait(fd, false, timeoutMs, spin);
+    if (spin > 0) budget.record(spin, ready ? (performance.now() - started) * 1000 : Infinity);
+    if (ready) {
       const read = readNow(fd, into);
       if (read !== -1) return read;
     } else if (left <= 0) {
