@@ -15,7 +15,6 @@
  * unclaimed so the runtime can process them in the background.
  */
 import type { Socket } from 'node:net';
-import { writeSync } from 'node:fs';
 import { RedisCommandError } from '../../shared/errors.js';
 import type { KeyspaceEvent } from '../gears-host.js';
 import { decodeFrame, RespFramer } from '../resp/decoder.js';
@@ -25,7 +24,8 @@ import { pubsubMessageParts } from './pubsub-message.js';
 import { helloCommand } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
-import { SocketPump, socketDescriptor, waitWritable } from '../sync-redis/socket-reads.js';
+import { SocketPump, socketDescriptor } from '../sync-redis/socket-reads.js';
+import { writeFully } from '../sync-redis/socket-writes.js';
 import { coveringPrefixes, keyspaceChannelKey, keyspacePattern } from './keyspace-channel.js';
 import { hasPrefix } from '../../shared/byte-prefix.js';
 
@@ -122,7 +122,7 @@ export class KeyspaceSubscriber {
     this.#unconfirmed += added.length + removed.length;
     // Written synchronously, as the confirmation is read: nothing else is ever written on this connection after
     // its set-up, so nothing libuv queued can come after these bytes.
-    writeAll(socketDescriptor(this.#socket), Buffer.concat(commands));
+    writeFully(socketDescriptor(this.#socket), Buffer.concat(commands));
     if (added.length === 0) return;
     this.#pump?.until(() => this.#unconfirmed === 0 || this.#failure !== undefined, CONFIRM_BUDGET_MS);
     if (this.#failure) throw this.#failure;
@@ -303,19 +303,5 @@ export class KeyspaceSubscriber {
     for (const waiter of this.#waiters.values()) waiter.reject(error);
     this.#waiters.clear();
     if (!this.#closing) this.#options.onFailure(error);
-  }
-}
-
-/** Writes `bytes` to a non-blocking descriptor, waiting (not spinning) while its send buffer is full. */
-function writeAll(fd: number, bytes: Buffer): void {
-  let offset = 0;
-  for (let idle = 0; offset < bytes.length; ) {
-    try {
-      offset += writeSync(fd, bytes, offset);
-      idle = 0;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      waitWritable(fd, idle++);
-    }
   }
 }

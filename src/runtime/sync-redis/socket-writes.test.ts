@@ -1,6 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { writeToSocket } from './socket-writes.js';
+import { writeFully, writeToSocket } from './socket-writes.js';
+import { readWithin, READ_CHUNK, socketDescriptor } from './socket-reads.js';
+import { encodeCommand } from '../resp/encoder.js';
+import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
 
 /** A connected pair: `socket` (the side written) and `peer`, paused until the test reads it. */
 async function pair(): Promise<{ socket: Socket; peer: Socket; server: Server; writes: () => number }> {
@@ -76,3 +79,40 @@ describe('writeToSocket', () => {
     expect(received.subarray(big.length).toString()).toBe('tail');
   });
 });
+
+describe('writeFully', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  // The reader must be another process: a synchronous write that waits for room blocks this one's event loop.
+  it('writes every byte of a command larger than the send buffer, waiting for room, and says what is left after each write', async () => {
+    const socket = createConnection({ host: '127.0.0.1', port: server.port });
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    (socket as unknown as { _handle: { readStop(): number } })._handle.readStop();
+    const fd = socketDescriptor(socket);
+    const value = Buffer.alloc(16 * 1024 * 1024, 'v');
+    const left: (number | null)[] = [];
+    writeFully(fd, Buffer.concat([encodeCommand(['SET', 'big', value]), encodeCommand(['STRLEN', 'big'])]), (rest) => left.push(rest?.length ?? null));
+    expect(left.at(-1)).toBeNull();
+    expect(left.length).toBeGreaterThan(1); // the socket took it in parts: the waits for room ran
+    const into = Buffer.alloc(READ_CHUNK);
+    let replies = '';
+    while (!replies.endsWith(`:${value.length}\r\n`)) {
+      const read = readWithin(fd, into, performance.now() + 5000);
+      expect(read).toBeGreaterThan(0);
+      replies += into.subarray(0, read).toString();
+    }
+    expect(replies).toBe(`+OK\r\n:${value.length}\r\n`);
+    socket.destroy();
+  });
+
+  it('throws a failure that is not a full send buffer', () => {
+    expect(() => writeFully(2 ** 30, Buffer.from('x'))).toThrow(/EBADF/);
+  });
+});
+

@@ -1,11 +1,16 @@
 /**
- * Writes to a socket libuv also writes, straight to its file descriptor whenever the stream has nothing queued:
- * the same write(2) a stream write ends in, without the stream's machinery around it (a write request, its
- * callbacks, a tick). What the descriptor does not take then goes through the stream, behind the bytes written,
- * so the order holds; so does everything written while the stream still holds bytes.
+ * Synchronous writes to sockets' file descriptors.
+ *
+ * writeToSocket: to a socket libuv also writes, straight to its file descriptor whenever the stream has nothing
+ * queued: the same write(2) a stream write ends in, without the stream's machinery around it (a write request,
+ * its callbacks, a tick). What the descriptor does not take then goes through the stream, behind the bytes
+ * written, so the order holds; so does everything written while the stream still holds bytes.
+ *
+ * writeFully: every byte to a descriptor only the caller writes, waiting while its send buffer is full.
  */
 import type { Socket } from 'node:net';
 import { writeSync } from 'node:fs';
+import { waitWritable } from './socket-reads.js';
 
 export function writeToSocket(socket: Socket, bytes: Buffer): void {
   // The descriptor is looked up each time: a destroyed socket has no handle, and its number may belong to
@@ -31,5 +36,28 @@ function writeNow(fd: number, bytes: Buffer): number {
     return 0;
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+/**
+ * Writes all of `bytes` to a non-blocking descriptor, waiting (not spinning) while its send buffer is full.
+ * After each write that took some, `left` is told what remains (null once everything is written): a caller whose
+ * wait may be cut short keeps the rest to write first next time. Failures other than EAGAIN throw.
+ */
+export function writeFully(fd: number, bytes: Buffer, left?: (rest: Buffer | null) => void): void {
+  let rest = bytes;
+  for (let idle = 0; ; ) {
+    let written: number;
+    try {
+      written = writeSync(fd, rest, 0, rest.length);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      waitWritable(fd, idle++);
+      continue;
+    }
+    idle = 0;
+    if (written === rest.length) return left?.(null);
+    rest = rest.subarray(written);
+    left?.(rest);
   }
 }

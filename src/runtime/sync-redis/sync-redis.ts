@@ -10,8 +10,8 @@
  * makes several calls per HSET.
  */
 import { createConnection, type Socket } from 'node:net';
-import { writeSync } from 'node:fs';
-import { READ_CHUNK, readWithin, socketDescriptor, waitWritable } from './socket-reads.js';
+import { READ_CHUNK, readWithin, socketDescriptor } from './socket-reads.js';
+import { writeFully } from './socket-writes.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommands } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
@@ -128,16 +128,14 @@ export class SyncRedis {
 
   /** Writes #unsent; when the write is cut short, what is left stays there for the next batch. */
   #flush(): void {
-    let idle = 0;
-    while (this.#unsent !== null) {
-      const unsent: Buffer = this.#unsent;
-      const written = this.#io(() => writeSync(this.#fd, unsent, 0, unsent.length));
-      if (written < 0) {
-        waitWritable(this.#fd, idle++);
-        continue;
-      }
-      this.#unsent = written === unsent.length ? null : unsent.subarray(written);
-      idle = 0;
+    const unsent = this.#unsent;
+    if (unsent === null) return;
+    try {
+      writeFully(this.#fd, unsent, (rest) => {
+        this.#unsent = rest;
+      });
+    } catch (error) {
+      this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
     }
   }
 
