@@ -82,7 +82,10 @@ export class UncleanStopRepair {
   /** Stops checking; a repair in progress is left to finish its current writer for at most STOP_GRACE_MS. */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await Promise.race([this.#loop, sleep(STOP_GRACE_MS)]);
+    // The grace's timer goes with the loop: a pending one would keep the process alive for its whole length.
+    const grace = new AbortController();
+    await Promise.race([this.#loop, sleep(STOP_GRACE_MS, grace.signal)]);
+    grace.abort();
     this.#counts.close();
   }
 

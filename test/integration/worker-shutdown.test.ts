@@ -1,7 +1,8 @@
 /**
- * `writebehind worker` stopping and being watched while its Redis is down: SIGTERM is honoured within seconds
- * (the batch it holds stays pending, as after a SIGKILL, and the next worker replays it), a second signal
- * stops it at once, and /metrics keeps answering from the process's own state.
+ * `writebehind worker` stopping, and being watched while its Redis is down: an idle worker exits at once;
+ * SIGTERM is honoured within seconds while Redis is down (the batch it holds stays pending, as after a SIGKILL,
+ * and the next worker replays it); a second signal stops it at once; /metrics keeps answering from the
+ * process's own state.
  */
 import type { ChildProcess } from 'node:child_process';
 import mysql from 'mysql2/promise';
@@ -171,6 +172,21 @@ describe('worker shutdown and metrics while Redis is down', () => {
         child.kill('SIGKILL');
         await exited(child);
       }
+    }
+  });
+
+  it('an idle worker exits within 2.5 s of SIGTERM (no grace timer of 5 s left running), with exit 0', { timeout: 90_000 }, async () => {
+    const child = p.spawnWorker('idle-stop');
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await started(child, 'i8');
+      const { code, ms } = await stop(child, 'SIGTERM', 15_000);
+      expect(code, `the worker's output:\n${output}`).toBe(0);
+      expect(ms).toBeLessThan(2_500);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 
