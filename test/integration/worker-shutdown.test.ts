@@ -176,11 +176,13 @@ describe('worker shutdown and metrics while Redis is down', () => {
   });
 
   it('an idle worker exits within 2.5 s of SIGTERM (no grace timer of 5 s left running), with exit 0', { timeout: 90_000 }, async () => {
-    const child = p.spawnWorker('idle-stop');
+    // Its last start-up line (metrics) comes once it listens for signals: a SIGTERM before that ends it at once.
+    const { child, port } = spawnWithMetrics(p, 'idle-stop');
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
+      await port;
       await started(child, 'i8');
       const { code, ms } = await stop(child, 'SIGTERM', 15_000);
       expect(code, `the worker's output:\n${output}`).toBe(0);
