@@ -101,8 +101,8 @@ describe('readWithin', () => {
     it('spins no longer than the wait may last, and still sleeps after the spin', async () => {
       const { socket, fd } = await ownedConnection(server.port);
       let started = performance.now();
-      expect(waitReady!(fd, false, 0.01, 10_000)).toBe(false); // a 10 µs wait asked to spin 10 ms
-      expect(performance.now() - started).toBeLessThan(5);
+      expect(waitReady!(fd, false, 0.01, 1_000_000)).toBe(false); // a 10 µs wait asked to spin a second
+      expect(performance.now() - started).toBeLessThan(200);
       const cpu = process.cpuUsage();
       started = performance.now();
       expect(waitReady!(fd, false, 100, 1000)).toBe(false);
@@ -113,4 +113,3 @@ describe('readWithin', () => {
     });
   });
 });
-
