@@ -75,9 +75,10 @@ export class GroupCommit {
     let rows = 0;
     let records = 0;
     let entries = 0;
+    let transactionMs = 0;
     for (;;) {
       const from = after;
-      const { result, part } = await retry.run(group.label, () => {
+      const { result, part, ms } = await retry.run(group.label, () => {
         const read = first ?? this.#ctx.readPart(group, from, client);
         first = undefined;
         return this.#write(group, read);
@@ -88,6 +89,7 @@ export class GroupCommit {
       }
       await retry.run(group.label, () => this.#acknowledgeDone(part.records, result));
       rows += result.rows;
+      transactionMs += ms;
       records += part.records.length;
       entries += part.entries;
       if (part.last) break;
@@ -103,7 +105,11 @@ export class GroupCommit {
       await previous();
       await retry.run(group.label, () => Promise.all(group.descriptors.map((descriptor, i) => this.markCommitted(descriptor, i === group.descriptors.length - 1 ? rows : 0))));
       const lagSeconds = (Date.now() - streamIdMs(group.to)) / 1000;
-      options.metrics?.batchesCommitted(writer, group.descriptors.length, records, rows, (performance.now() - started) / 1000, lagSeconds);
+      const seconds = (performance.now() - started) / 1000;
+      options.metrics?.batchesCommitted(writer, group.descriptors.length, records, rows, seconds, lagSeconds);
+      // Where a group's time went, for finding what makes HSET → row latency spike (docs/runtime.md, bench (d)):
+      // the MySQL transactions against the rest (reading the records, acks, `committed`).
+      log.debug({ writer, batches: group.descriptors.length, records, rows, ms: Math.round(seconds * 1000), transactionMs: Math.round(transactionMs), lagMs: Math.round(lagSeconds * 1000) }, 'group committed');
     })();
     return { marks };
   }
@@ -115,13 +121,15 @@ export class GroupCommit {
     await client.callFunction(options.config.name, LibraryFunction.committed, [keys.changes, keys.batches], [descriptor.id, descriptor.to, String(rows)]);
   }
 
-  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: WriteOutcome<LostBatch>; part: RecordPart }> {
+  /** Writes one part in one transaction; `ms`: how long the transaction took, from its first statement to COMMIT. */
+  async #write(group: BatchGroup, read: Promise<RecordPart>): Promise<{ result: WriteOutcome<LostBatch>; part: RecordPart; ms: number }> {
     const { client, options, keys, writer } = this.#ctx;
     const part = await read;
     const { records, unparsable } = part;
     const batch: WriteBatch = { writer, stream: keys.changes, descriptorId: group.label, from: part.from, to: part.to, records };
     const first = group.descriptors[0]!.id;
     const last = group.descriptors.at(-1)!.id;
+    const transactionStarted = performance.now();
     const result = await this.#ctx.writes.write<LostBatch>(batch, {
       beforeCommit: async (pending) => {
         const owners = new Set(await client.pendingOf(keys.batches, WORKER_GROUP, options.consumer, group.descriptors.length, first, last));
@@ -132,7 +140,7 @@ export class GroupCommit {
         return undefined;
       },
     });
-    return { result, part };
+    return { result, part, ms: performance.now() - transactionStarted };
   }
 
   /** `done` acks for every record that reached MySQL (or had, before a replay). */

@@ -161,6 +161,22 @@ describe('Worker over Redis streams', () => {
     expect(await redis.hGet(KEYS.meta, MetaField.committedRows)).toBe('2');
   });
 
+  it('logs each committed group at debug level: batches, records, rows, and its time against its transactions\' time', async () => {
+    await capture({ id: '*', key: 'person:1', columns: { first: 'one', age: '1' } });
+    const last = await capture({ id: '*', key: 'person:2', columns: { first: 'two', age: '2' } });
+    await cut();
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    await startWorker({ log });
+    await until(committedOf, (v) => v === last);
+    const line = await until(async () => lines.find((l) => l['msg'] === 'group committed'), (l) => l !== undefined);
+    expect(line).toMatchObject({ level: 20, writer: 'Persons', batches: 1, records: 2, rows: 2 });
+    const { ms, transactionMs, lagMs } = line as { ms: number; transactionMs: number; lagMs: number };
+    expect(transactionMs).toBeGreaterThan(0);
+    expect(ms).toBeGreaterThanOrEqual(transactionMs);
+    expect(lagMs).toBeGreaterThanOrEqual(ms - 1); // lag counts whole ms of Date.now()
+  });
+
   it('keeps stream order: a later batch waits while a dead consumer holds the earlier one, which is reclaimed', { timeout: 30_000 }, async () => {
     await capture({ id: '*', key: 'person:1', columns: { first: 'first', age: '1' } });
     await cut();
