@@ -17,6 +17,7 @@ import { benchKeys, startPipeline } from '../support/pipeline.js';
 import { startProgress } from '../support/progress.js';
 import { percentile, sortNumbers, summarize } from '../support/stats.js';
 import { waitForDrain } from '../support/drain.js';
+import { SLOW_MS, WorkerGroups, type GroupSummary } from '../support/worker-groups.js';
 
 export const FIXED_RATES = [1000, 2000, 5000] as const;
 const SAMPLES_PER_SECOND = 100;
@@ -33,6 +34,10 @@ interface RunOutcome {
   readonly visibleP99: number;
   readonly ackP50: number;
   readonly ackP99: number;
+  /** The worker's committed groups in the run: p99 of their time, of their MySQL transactions' time, and how many took over SLOW_MS. */
+  readonly groupP99: number;
+  readonly transactionP99: number;
+  readonly slowGroups: number;
 }
 
 export const endToEndScenario: Scenario = {
@@ -44,7 +49,9 @@ export const endToEndScenario: Scenario = {
     const searchSeconds = scale.quick ? 4 : 10;
     await resetPersons(db);
     const pipeline = await startPipeline({ config: benchConfig(), mysqlUrl: db.url });
-    const worker = pipeline.startWorker();
+    // At debug level the worker reports each committed group's time: a run's p99 can be set beside its commits.
+    const worker = pipeline.startWorker({ logLevel: 'debug' });
+    const groups = new WorkerGroups(worker);
     const client = await pipeline.connect();
     const probe = await LagProbe.open(pipeline.runtimeUrl, db.url);
     let nextId = 1;
@@ -54,13 +61,17 @@ export const endToEndScenario: Scenario = {
       const followEvery = Math.max(1, Math.round(rate / SAMPLES_PER_SECOND));
       const base = nextId;
       nextId += Math.round(rate * seconds) + 1;
+      const started = Date.now();
       const load = await writeAtRate(client, rate, seconds, (c, i) => writeOne(c, probe, base + i, i % followEvery === 0));
       const samples = await probe.collect(30_000);
       const left = startProgress(`${label}: backlog left`, 'records');
       await waitForDrain(client, benchKeys, worker, 120_000, (n) => left.update(n));
       if (!worker.isRunning()) throw new Error(`the worker exited:\n${worker.tail()}`);
-      const outcome = summarizeRun(rate, load.achievedRate, samples);
-      progress.note(`achieved ${Math.round(outcome.achievedRate)}/s; visible p50 ${outcome.visibleP50.toFixed(0)} ms p99 ${outcome.visibleP99.toFixed(0)} ms; ack p50 ${outcome.ackP50.toFixed(0)} ms p99 ${outcome.ackP99.toFixed(0)} ms`);
+      const outcome = summarizeRun(rate, load.achievedRate, samples, groups.between(started, Date.now()));
+      progress.note(
+        `achieved ${Math.round(outcome.achievedRate)}/s; visible p50 ${outcome.visibleP50.toFixed(0)} ms p99 ${outcome.visibleP99.toFixed(0)} ms; ack p50 ${outcome.ackP50.toFixed(0)} ms p99 ${outcome.ackP99.toFixed(0)} ms; ` +
+          `worker groups p99 ${outcome.groupP99.toFixed(0)} ms (MySQL ${outcome.transactionP99.toFixed(0)} ms), ${outcome.slowGroups} over ${SLOW_MS} ms`,
+      );
       return outcome;
     };
     try {
@@ -80,6 +91,9 @@ export const endToEndScenario: Scenario = {
           fig('visibleP99', 'HSET → row visible p99', (r) => r.visibleP99),
           fig('ackP50', 'HSET → ack p50', (r) => r.ackP50),
           fig('ackP99', 'HSET → ack p99', (r) => r.ackP99),
+          fig('groupP99', "worker's committed groups p99", (r) => r.groupP99),
+          fig('transactionP99', "worker's MySQL transactions p99", (r) => r.transactionP99),
+          fig('slowGroups', `worker's groups over ${SLOW_MS} ms`, (r) => r.slowGroups, 'groups'),
         );
       }
       if (scale.e2eRates === undefined) {
@@ -118,10 +132,20 @@ function writeOne(client: RedisClientType, probe: LagProbe, id: number, follow: 
   return reply;
 }
 
-function summarizeRun(rate: number, achievedRate: number, samples: LagSamples): RunOutcome {
+function summarizeRun(rate: number, achievedRate: number, samples: LagSamples, groups: GroupSummary): RunOutcome {
   const visible = sortNumbers(samples.visibleMs);
   const ack = sortNumbers(samples.ackMs);
-  return { rate, achievedRate, visibleP50: percentile(visible, 50), visibleP99: percentile(visible, 99), ackP50: percentile(ack, 50), ackP99: percentile(ack, 99) };
+  return {
+    rate,
+    achievedRate,
+    visibleP50: percentile(visible, 50),
+    visibleP99: percentile(visible, 99),
+    ackP50: percentile(ack, 50),
+    ackP99: percentile(ack, 99),
+    groupP99: groups.p99Ms,
+    transactionP99: groups.transactionP99Ms,
+    slowGroups: groups.slow,
+  };
 }
 
 /** Lowest and highest rates the search tries. */

@@ -14,6 +14,8 @@ export interface CliProcess {
   readonly exited: Promise<number | string>;
   /** The last lines the process wrote to stdout/stderr. */
   tail(): string;
+  /** Calls `listener` with every line the process writes from now on (stdout and stderr). */
+  onLine(listener: (line: string) => void): void;
   isRunning(): boolean;
   /** Sends a signal; SIGKILL is the crash, SIGTERM the clean stop. */
   signal(signal: NodeJS.Signals): void;
@@ -35,12 +37,23 @@ export function startNodeProcess(entry: string, args: readonly string[], env: Re
     env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
   });
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
-    if (lines.length > KEPT_LINES) lines.splice(0, lines.length - KEPT_LINES);
+  const listeners: ((line: string) => void)[] = [];
+  /** Per stream: a line is kept once its newline came (a chunk may end inside one). */
+  const keeper = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) {
+        if (line.trim() === '') continue;
+        lines.push(line);
+        for (const listener of listeners) listener(line);
+      }
+      if (lines.length > KEPT_LINES) lines.splice(0, lines.length - KEPT_LINES);
+    };
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keeper());
+  child.stderr?.on('data', keeper());
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
@@ -48,6 +61,7 @@ export function startNodeProcess(entry: string, args: readonly string[], env: Re
     pid: child.pid ?? -1,
     exited,
     tail: () => lines.join('\n'),
+    onLine: (listener) => listeners.push(listener),
     isRunning: () => child.exitCode === null && child.signalCode === null,
     signal(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -34,7 +34,7 @@ export interface Pipeline {
    * Starts a worker process; `consumer` names it in the `workers` group (keep it across restarts so a restart
    * replays its own pending batches), `claimMinIdleMs` shortens how long a dead worker's batch waits.
    */
-  startWorker(options?: { consumer?: string; claimMinIdleMs?: number; groupRecords?: number; configFile?: string }): CliProcess;
+  startWorker(options?: { consumer?: string; claimMinIdleMs?: number; groupRecords?: number; configFile?: string; logLevel?: string }): CliProcess;
   /** SIGKILLs the runtime (the redis-server keeps running). */
   killRuntime(): Promise<void>;
   /** Starts the runtime again on the same port (it reloads the library persisted in redis-server). */
@@ -105,7 +105,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       if (workerOptions.consumer !== undefined) args.push('--consumer', workerOptions.consumer);
       if (workerOptions.claimMinIdleMs !== undefined) args.push('--claim-min-idle-ms', String(workerOptions.claimMinIdleMs));
       if (workerOptions.groupRecords !== undefined) args.push('--group-records', String(workerOptions.groupRecords));
-      const worker = startCliProcess(args);
+      const worker = startCliProcess(args, workerOptions.logLevel === undefined ? {} : { LOG_LEVEL: workerOptions.logLevel });
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
       return worker;
