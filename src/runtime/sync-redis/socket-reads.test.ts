@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { writeSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { readWithin, READ_CHUNK, socketDescriptor } from './socket-reads.js';
+import { readWithin, READ_CHUNK } from './socket-reads.js';
 import { waitReady, type WaitReady } from './fd-wait.js';
 import { MAX_SPIN_US, SpinBudget } from './spin-budget.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
-
-/** A connection to `port` whose descriptor only the test reads (libuv stopped reading it). */
-async function ownedConnection(port: number): Promise<{ socket: Socket; fd: number }> {
-  const socket = createConnection({ host: '127.0.0.1', port });
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  (socket as unknown as { _handle: { readStop(): number } })._handle.readStop();
-  return { socket, fd: socketDescriptor(socket) };
-}
+import { ownedConnection } from '../../../test/helpers/owned-connection.js';
 
 const WITHOUT_ADDON = ['reads and sleeps without the fd-wait addon', null] as const;
 /** The fallback always; poll(2) where the addon was built. */

@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { writeFully, writeToSocket } from './socket-writes.js';
-import { readWithin, READ_CHUNK, socketDescriptor } from './socket-reads.js';
+import { readWithin, READ_CHUNK } from './socket-reads.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
+import { ownedConnection } from '../../../test/helpers/owned-connection.js';
 
 /** A connected pair: `socket` (the side written) and `peer`, paused until the test reads it. */
 async function pair(): Promise<{ socket: Socket; peer: Socket; server: Server; writes: () => number }> {
@@ -91,10 +92,7 @@ describe('writeFully', () => {
 
   // The reader must be another process: a synchronous write that waits for room blocks this one's event loop.
   it('writes every byte of a command larger than the send buffer, waiting for room, and says what is left after each write', async () => {
-    const socket = createConnection({ host: '127.0.0.1', port: server.port });
-    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    (socket as unknown as { _handle: { readStop(): number } })._handle.readStop();
-    const fd = socketDescriptor(socket);
+    const { socket, fd } = await ownedConnection(server.port);
     const value = Buffer.alloc(16 * 1024 * 1024, 'v');
     const left: (number | null)[] = [];
     writeFully(fd, Buffer.concat([encodeCommand(['SET', 'big', value]), encodeCommand(['STRLEN', 'big'])]), (rest) => left.push(rest?.length ?? null));
@@ -115,4 +113,3 @@ describe('writeFully', () => {
     expect(() => writeFully(2 ** 30, Buffer.from('x'))).toThrow(/EBADF/);
   });
 });
-
