@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
 import { exampleConfig, startPipeline, until, type Pipeline } from './pipeline-helpers.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { SEED_CONFIG } from '../scenarios/seed-scenarios.js';
@@ -30,9 +31,18 @@ function configWith(partitions: number) {
   return exampleConfig({ writers: [{ ...persons, partitions }, cars] });
 }
 
+/** The runtime's replication lines (its trigger windows and replica pipes, at trace level), kept for a failure message. */
+function replicationTrace(): { log: pino.Logger; tail: () => string } {
+  const lines: string[] = [];
+  const log = pino({ level: 'trace' }, { write: (line: string) => line.includes('"component":"replication"') && lines.push(line.trim()) });
+  // The sync's start and the last events: a stall shows in both.
+  return { log, tail: () => (lines.length <= 100 ? lines : [...lines.slice(0, 30), '…', ...lines.slice(-70)]).join('\n') };
+}
+
 /** A pipeline whose redis-server has a replica (replicating through the runtime, as replicas do). */
-async function withReplica(label: string, partitions: number): Promise<{ pipeline: Pipeline; sleepReplica: (seconds: number) => Promise<unknown> }> {
-  pipeline = await startPipeline(label, configWith(partitions));
+async function withReplica(label: string, partitions: number): Promise<{ pipeline: Pipeline; sleepReplica: (seconds: number) => Promise<unknown>; trace: () => string }> {
+  const { log, tail } = replicationTrace();
+  pipeline = await startPipeline(label, configWith(partitions), { log });
   replica = await startRedisServer({ extraArgs: ['--enable-debug-command', 'yes'] });
   const onReplica = await connectTestClient(replica.url, replicaClients);
   const runtimePort = String(pipeline.runtime.port);
@@ -40,7 +50,7 @@ async function withReplica(label: string, partitions: number): Promise<{ pipelin
   await onReplica.sendCommand(['REPLICAOF', '127.0.0.1', runtimePort]);
   await until(async () => String(await primary.sendCommand(['INFO', 'replication'])), (info) => /connected_slaves:1/.test(info) && /slave0:.*state=online/.test(info), 20_000);
   const sleeper = await connectTestClient(replica.url, replicaClients);
-  return { pipeline, sleepReplica: (seconds) => sleeper.sendCommand(['DEBUG', 'SLEEP', String(seconds)]) };
+  return { pipeline, sleepReplica: (seconds) => sleeper.sendCommand(['DEBUG', 'SLEEP', String(seconds)]), trace: tail };
 }
 
 async function rowOf(p: Pipeline, id: string): Promise<unknown> {
@@ -72,7 +82,7 @@ for (const partitions of [1, 2]) {
 
     it('with the option, a failover to a replica that missed a write leaves MySQL without that row; without it, MySQL keeps a row Redis lost', async () => {
       for (const waitReplicas of [true, false]) {
-        const { pipeline: p, sleepReplica } = await withReplica(`failover_${waitReplicas}_${partitions}`, partitions);
+        const { pipeline: p, sleepReplica, trace } = await withReplica(`failover_${waitReplicas}_${partitions}`, partitions);
         stopped.push(p.spawnWorker('failover', waitReplicas ? ['--wait-replicas', '1', '--wait-replicas-timeout', '200'] : []));
         await p.client.hSet('person:1', { first_name: 'a', last_name: 'replicated', age: '1' });
         expect(await until(() => rowOf(p, '1'), (v) => v === 'replicated', 30_000)).toBe('replicated');
@@ -87,8 +97,9 @@ for (const partitions of [1, 2]) {
         await asleep;
         const promoted = await connectTestClient(replica!.url, replicaClients);
         await promoted.sendCommand(['REPLICAOF', 'NO', 'ONE']);
-        // Failed once in CI (2026-12-02, not reproduced in 4 runs): the replica held no person:1. Say what it held.
-        const held = `the promoted replica: ${String(await promoted.sendCommand(['DBSIZE']))} keys; ${String(await promoted.sendCommand(['INFO', 'replication']))}`;
+        // Failed in 3 of 6 CI runs (2026-12-02, never alone): the replica held no person:1 and master_repl_offset 0.
+        // Say which case, what it held, and what the runtime's replication did.
+        const held = `waitReplicas ${waitReplicas}; the promoted replica: ${String(await promoted.sendCommand(['DBSIZE']))} keys; ${String(await promoted.sendCommand(['INFO', 'replication']))}\nthe runtime's replication trace:\n${trace()}`;
         expect(await promoted.hGetAll('person:1'), held).toMatchObject({ last_name: 'replicated' });
         expect(await promoted.exists('person:2')).toBe(0);
         expect(await rowOf(p, '2')).toBe(waitReplicas ? null : 'unreplicated');

@@ -66,7 +66,10 @@ export class TriggerWindows implements WindowGate {
   open(): TriggerWindow | null {
     if (this.#pipes.size === 0 || this.#disabled) return null;
     // Everything read so far was written before this window: it may go.
-    if (this.#limit === null) this.#limit = this.#readSoFar();
+    if (this.#limit === null) {
+      this.#limit = this.#readSoFar();
+      this.#log.trace({ limit: this.#limit }, 'trigger window opens: replicas get bytes up to the limit');
+    }
     this.#open++;
     let closed = false;
     return {
@@ -97,6 +100,7 @@ export class TriggerWindows implements WindowGate {
   #ask(): void {
     if (this.#asking !== null || !this.#unconfirmed || this.#pipes.size === 0) return;
     this.#unconfirmed = false;
+    this.#log.trace({ open: this.#open }, 'trigger windows closed: ROLE asked');
     const asking = this.#control.send(['ROLE']).then(
       (reply) => this.#confirmed(reply),
       (error: unknown) => this.#failed(errorMessage(error)),
@@ -109,6 +113,7 @@ export class TriggerWindows implements WindowGate {
 
   #confirmed(reply: RespValue): void {
     const offset = masterOffsetOf(reply);
+    this.#log.trace({ offset, open: this.#open, unconfirmed: this.#unconfirmed, limit: this.#limit }, 'ROLE answered');
     if (offset === null) {
       if (reply.type === 'error' && reply.value.startsWith('NOPERM')) {
         this.#log.warn({ err: reply.value }, 'ROLE refused: replicas through the runtime may receive a write without its trigger writes');

@@ -259,7 +259,7 @@ export class ClientConnection {
         return pipeReplication(this.#client, this.#upstream, () => {
           this.#client.off('data', this.#onData);
           this.#output.writeNow(); // the earlier replies, before the pipe's bytes
-        }, command.raw, command.args, this.#deps.windows);
+        }, command.raw, command.args, this.#deps.windows, this.#deps.log.child({ component: 'replication' }));
       case 'unlocked':
         return this.#runUnlocked(command);
       case 'client-kill':

@@ -11,6 +11,7 @@
  * a SYNC, whose offsets are unknown, is piped as it comes.
  */
 import type { Socket } from 'node:net';
+import type { Logger } from '../../shared/log.js';
 import { ReplicationStream } from '../replication/replication-stream.js';
 import type { TriggerWindows } from '../replication/trigger-windows.js';
 import type { UpstreamLink } from './upstream-link.js';
@@ -27,13 +28,14 @@ export async function pipeReplication(
   raw: Buffer,
   command: readonly Buffer[],
   windows: TriggerWindows,
+  log: Logger,
 ): Promise<void> {
   await link.drained();
   stopReading();
   const upstream = link.detach();
   // pipe() the replica's side (REPLCONF ACK): nothing to hold there.
   client.pipe(upstream);
-  new HeldPipe(upstream, client, new ReplicationStream(command.map((word) => word.toString('latin1'))), windows);
+  new HeldPipe(upstream, client, new ReplicationStream(command.map((word) => word.toString('latin1'))), windows, log);
   upstream.write(raw);
 }
 
@@ -43,17 +45,19 @@ class HeldPipe {
   readonly #client: Socket;
   readonly #stream: ReplicationStream;
   readonly #windows: TriggerWindows;
+  readonly #log: Logger;
   /** Command-stream bytes read but not forwarded, oldest first; the last ends at the stream's offset. */
   readonly #held: Buffer[] = [];
   #heldBytes = 0;
   #remove: (() => void) | undefined;
   #paused = false;
 
-  constructor(upstream: Socket, client: Socket, stream: ReplicationStream, windows: TriggerWindows) {
+  constructor(upstream: Socket, client: Socket, stream: ReplicationStream, windows: TriggerWindows, log: Logger) {
     this.#upstream = upstream;
     this.#client = client;
     this.#stream = stream;
     this.#windows = windows;
+    this.#log = log;
     upstream.on('data', (chunk: Buffer) => this.#read(chunk));
     // A primary gone with bytes held drops them: the replica keeps neither the write nor its triggers' writes.
     upstream.once('close', () => {
@@ -80,6 +84,7 @@ class HeldPipe {
     if (this.#heldBytes === 0 || offset === null) return;
     // The held bytes end at `offset`: those up to `limit` may go.
     let allowed = limit === null ? this.#heldBytes : this.#heldBytes - (offset - limit);
+    this.#log.trace({ limit, offset, held: this.#heldBytes, allowed: Math.max(0, allowed) }, 'replica bytes released');
     while (allowed > 0 && this.#held.length > 0) {
       const first = this.#held[0]!;
       const take = Math.min(first.length, allowed);
@@ -94,7 +99,10 @@ class HeldPipe {
   #read(chunk: Buffer): void {
     const wasCounted = this.#stream.counted;
     const { preamble, stream } = this.#stream.feed(chunk);
-    if (!wasCounted && this.#stream.counted) this.#remove = this.#windows.add(this);
+    if (!wasCounted && this.#stream.counted) {
+      this.#remove = this.#windows.add(this);
+      this.#log.debug({ reply: /\+(FULLRESYNC|CONTINUE)[^\r\n]*/.exec(preamble.toString('latin1'))?.[0] }, 'replica sync: stream offsets known');
+    }
     if (preamble.length > 0) this.#send(preamble);
     if (stream.length === 0) return;
     this.#held.push(stream);
