@@ -109,7 +109,7 @@ export class GroupCommit {
       options.metrics?.batchesCommitted(writer, group.descriptors.length, records, rows, seconds, lagSeconds);
       // Where a group's time went, for finding what makes HSET → row latency spike (docs/runtime.md, bench (d)):
       // the MySQL transactions against the rest (reading the records, acks, `committed`).
-      log.debug({ writer, batches: group.descriptors.length, records, rows, ms: Math.round(seconds * 1000), transactionMs: Math.round(transactionMs), lagMs: Math.round(lagSeconds * 1000) }, 'group committed');
+      log.debug({ batches: group.descriptors.length, records, rows, ms: Math.round(seconds * 1000), transactionMs: Math.round(transactionMs), lagMs: Math.round(lagSeconds * 1000) }, 'group committed');
     })();
     return { marks };
   }
