@@ -67,7 +67,8 @@ export async function runStart(options: StartOptions, print: (text: string) => v
     port: parsed.port,
     lockTimeoutMs: parsed.lockTimeout,
     memoryLimitMb: parsed.memoryLimit,
-    log: log.child({ component: 'runtime' }),
+    // Named as the standalone commands name theirs: the runtime's parts add their own `component`.
+    log: createLogger({ name: 'runtime' }),
   });
   runtime.on('error', () => undefined); // the runtime logs its failures itself
   try {
@@ -80,7 +81,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
       redisUrl: runtime.url,
       mysqlUrl: parsed.mysql,
       config,
-      log: log.child({ component: 'worker' }),
+      log: createLogger({ name: 'worker' }),
       // Stable across restarts, so a restarted `start` replays its own unfinished batches at once.
       consumer: `start-${hostname()}`,
       ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort, metricsHost: parsed.metricsHost }),
