@@ -161,3 +161,24 @@ describe('a runtime whose user may not run ROLE', () => {
     expect(await client.get('fired:rs:9')).toBe('1');
   });
 });
+
+describe('a runtime over a redis-server whose ROLE is renamed away (rename-command)', () => {
+  it('starts, fires triggers, and a replica through it still receives each write with its trigger writes', async () => {
+    const server = await startRedisServer({ extraArgs: ['--rename-command', 'ROLE', ''] });
+    const follower = await startRedisServer();
+    servers.push(server, follower);
+    const runtime = await runtimeFor(server);
+    const client = await direct(runtime.url);
+    expect(await client.sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
+    const onFollower = await direct(follower.url);
+    await onFollower.sendCommand(['REPLICAOF', '127.0.0.1', String(runtime.port)]);
+    await client.set('probe', '1');
+    expect(await client.sendCommand(['WAIT', '1', '10000'])).toBe(1);
+
+    // A trigger window: the runtime cannot confirm it with ROLE, so it must not hold the replica's bytes for it.
+    await client.hSet('rs:1', 'f', 'v');
+    expect(await client.get('fired:rs:1')).toBe('1');
+    expect(await until(() => onFollower.get('fired:rs:1'), (v) => v === '1', 5_000).catch(() => 'missing')).toBe('1');
+    expect(await onFollower.hGet('rs:1', 'f')).toBe('v');
+  }, 30_000);
+});

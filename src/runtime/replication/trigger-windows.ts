@@ -40,7 +40,7 @@ export class TriggerWindows implements WindowGate {
   #asking: Promise<void> | null = null;
   /** Pipes forward up to this offset; null: everything. */
   #limit: number | null = null;
-  /** ROLE was refused (NOPERM): windows cannot be confirmed, so nothing is held. */
+  /** ROLE was refused for good (refusedForGood): windows cannot be confirmed, so nothing is held. */
   #disabled = false;
   #retry: NodeJS.Timeout | undefined;
 
@@ -115,7 +115,7 @@ export class TriggerWindows implements WindowGate {
     const offset = masterOffsetOf(reply);
     this.#log.trace({ offset, open: this.#open, unconfirmed: this.#unconfirmed, limit: this.#limit }, 'ROLE answered');
     if (offset === null) {
-      if (reply.type === 'error' && reply.value.startsWith('NOPERM')) {
+      if (reply.type === 'error' && refusedForGood(reply.value)) {
         this.#log.warn({ err: reply.value }, 'ROLE refused: replicas through the runtime may receive a write without its trigger writes');
         this.#disabled = true;
         this.#free();
@@ -150,6 +150,14 @@ export class TriggerWindows implements WindowGate {
     this.#limit = limit;
     for (const pipe of this.#pipes) pipe.release();
   }
+}
+
+/**
+ * A ROLE error that asking again will not change: the user may not run it (NOPERM), or the server has none
+ * (`rename-command ROLE ""`). Retried, such a window would hold the replicas' bytes for good.
+ */
+function refusedForGood(error: string): boolean {
+  return error.startsWith('NOPERM') || /^ERR unknown command/i.test(error);
 }
 
 /** master_repl_offset from a ROLE reply: a primary's second element, a replica's fifth. */
