@@ -6,9 +6,8 @@
  * Each probe reports "process" (or "require") when it reaches the host, "none" otherwise.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LibraryHost } from '../../src/runtime/library-host/library-host.js';
 import { startRedisServer } from '../helpers/redis-server.js';
-import { startRuntime } from '../helpers/runtime.js';
+import { startRuntimeProcess } from '../helpers/runtime-process.js';
 import { eventually, errorOf, lib, load, resetGears, stopGearsEnv, tfcall, type Client, type GearsEnv } from './gears-support.js';
 import { createClient } from 'redis';
 import { RespSocket } from '../helpers/resp-socket.js';
@@ -20,7 +19,8 @@ const env = {} as GearsEnv;
 
 beforeAll(async () => {
   const redis = await startRedisServer();
-  const runtime = await startRuntime(redis, { createHost: (options) => LibraryHost.create({ ...options, memoryLimitMb: MEMORY_LIMIT_MB }) });
+  // A process of its own: a library that wedged it must fail this file's checks, not hang the test process.
+  const runtime = await startRuntimeProcess(redis, ['--memory-limit', String(MEMORY_LIMIT_MB)]);
   const resp3 = createClient({ url: runtime.url, RESP: 3 });
   const resp2 = createClient({ url: runtime.url });
   await resp3.connect();
@@ -178,7 +178,7 @@ describe('hostile libraries fail alone', () => {
     // A runtime of its own whose lock timeout cannot end the bomb first (on a loaded machine the 500 ms one can,
     // before the isolate is full), so the first error is the OOM's: RedisGears words both alike.
     const redis = await startRedisServer();
-    const runtime = await startRuntime(redis, { lockTimeoutMs: 60_000, createHost: (options) => LibraryHost.create({ ...options, memoryLimitMb: MEMORY_LIMIT_MB }) });
+    const runtime = await startRuntimeProcess(redis, ['--lock-timeout', '60000', '--memory-limit', String(MEMORY_LIMIT_MB)]);
     const client = createClient({ url: runtime.url, RESP: 3 });
     try {
       await client.connect();

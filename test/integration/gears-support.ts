@@ -12,7 +12,8 @@ export type Client = ReturnType<typeof createClient>;
 
 export interface GearsEnv {
   redis: RedisServer;
-  runtime: StartedRuntime;
+  /** In-process (startRuntime), or a process of its own (gears-isolation.test.ts). */
+  runtime: Pick<StartedRuntime, 'url' | 'port' | 'close'>;
   resp3: Client;
   resp2: Client;
   raw: RespSocket;
