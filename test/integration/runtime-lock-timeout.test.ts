@@ -2,40 +2,32 @@
  * `writebehind runtime --lock-timeout MS`: RedisGears' `lock-redis-timeout` is configurable, as on Redis Stack,
  * so library code that needs longer than the 500 ms default (a capture of a huge value, say) can be given room.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntimeProcess, type RuntimeProcess } from '../helpers/runtime-process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 /** A function that holds the lock for 800 ms: over the default timeout, under 3000 ms. */
 const SPIN_LIBRARY = "#!js api_version=1.0 name=spin\nredis.registerFunction('spin', () => { const end = Date.now() + 800; while (Date.now() < end) {} return 'done'; });";
 
 let redis: RedisServer;
-const children: ChildProcess[] = [];
+const runtimes: RuntimeProcess[] = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM');
+  for (const runtime of runtimes) await runtime.close();
   await redis?.stop();
 });
 
+/** A runtime with `extraArgs`; its port. */
 async function startCliRuntime(extraArgs: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--log-level', 'silent', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  return new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`runtime exited with ${code}: ${output}`)));
-  });
+  const runtime = await startRuntimeProcess(redis, extraArgs);
+  runtimes.push(runtime);
+  return String(runtime.port);
 }
 
 const redisCli = (port: string, args: string[]) =>

@@ -4,11 +4,10 @@
  * (docs/runtime.md, replicas and failover). The runtime runs in its own process: the trigger spins in it, and
  * the test must look at the replica meanwhile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import { CLI } from '../helpers/cli.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntimeProcess, type RuntimeProcess } from '../helpers/runtime-process.js';
 import { until } from '../helpers/until.js';
 
 /** The trigger spins 300 ms (under the 3000 ms lock timeout given below) before its own write. */
@@ -27,7 +26,7 @@ type Client = ReturnType<typeof createClient>;
 const BIG = 20_000_000;
 
 const servers: RedisServer[] = [];
-const children: ChildProcess[] = [];
+const runtimes: RuntimeProcess[] = [];
 const clients: Client[] = [];
 
 async function connect(url: string): Promise<Client> {
@@ -38,21 +37,10 @@ async function connect(url: string): Promise<Client> {
   return client;
 }
 
-async function startCliRuntime(redisUrl: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', '--lock-timeout', '3000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  return new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (redis:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`runtime exited with ${code}: ${output}`)));
-  });
+async function startCliRuntime(redis: RedisServer): Promise<string> {
+  const runtime = await startRuntimeProcess(redis, ['--lock-timeout', '3000']);
+  runtimes.push(runtime);
+  return runtime.url;
 }
 
 function info(text: string, field: string): string | undefined {
@@ -104,7 +92,7 @@ beforeAll(async () => {
   primaryServer = await startRedisServer();
   replicaServer = await startRedisServer();
   servers.push(primaryServer, replicaServer);
-  runtimeUrl = await startCliRuntime(primaryServer.url);
+  runtimeUrl = await startCliRuntime(primaryServer);
   writer = await connect(runtimeUrl);
   expect(await writer.sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
   primary = await connect(primaryServer.url);
@@ -116,7 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) await client.close().catch(() => undefined);
-  for (const child of children) child.kill('SIGTERM');
+  for (const runtime of runtimes) await runtime.close();
   for (const server of servers) await server.stop();
 }, 30_000);
 
