@@ -31,7 +31,7 @@ interface ClientState extends Principal {
 
 const INVALID_CLIENT = '-Used on invalid client\r\n';
 
-export class LibraryClients implements Omit<HostChannel, 'settled'> {
+export class LibraryClients implements Omit<HostChannel, 'settled' | 'rejected'> {
   readonly #library: () => Library;
   readonly #services: HostServices;
   readonly #clients = new Map<number, ClientState>();

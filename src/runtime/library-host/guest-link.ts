@@ -12,8 +12,8 @@ export type Outcome = { readonly ok: true; readonly value: GuestReply } | { read
 /** The outcome of an invocation whose promise the guest follows: it comes to the waiter later. */
 export const PENDING = Symbol('pending');
 
-export interface GuestLinkOptions extends Omit<SandboxOptions, 'channel' | 'onUnhandledRejection'> {
-  readonly channel: Omit<HostChannel, 'settled'>;
+export interface GuestLinkOptions extends Omit<SandboxOptions, 'channel'> {
+  readonly channel: Omit<HostChannel, 'settled' | 'rejected'>;
   /** Logs an unhandled rejection (the invocation it happened in may record it too). */
   readonly onUnhandledRejection: (reason: string) => void;
 }
@@ -48,10 +48,10 @@ export class GuestLink {
         settled: (token, status, payload) => {
           this.#settled.push([token, toOutcome([status, payload] as GuestOutcome)]);
         },
-      },
-      onUnhandledRejection: (reason) => {
-        options.onUnhandledRejection(reason);
-        this.#attribute?.(reason);
+        rejected: (reason) => {
+          options.onUnhandledRejection(reason);
+          this.#attribute?.(reason);
+        },
       },
     });
   }

@@ -4,16 +4,15 @@
  * lock timeout. Only primitives, ArrayBuffers and arrays of them cross: arguments and results are copied, and
  * the host's side of the channel is a handful of callbacks that take and return the same (guest/protocol.ts).
  *
- * Microtasks of library code run at the end of each dispatch, inside the timed call, so promise continuations
- * run only while the caller holds the runtime's lock, as they did with node:vm's `afterEvaluate`.
- *
- * isolated-vm turns a promise of the isolate that was rejected with no handler by the end of a call into an
- * exception of that call, in place of its result. The guest's dispatch never throws, so such an exception is an
- * unhandled rejection of library code: it is reported, and the dispatch's own outcome fetched with Op.TAKE.
+ * Each isolate loads native/isolate-hooks before the guest: the guest runs the microtasks of library code at the
+ * end of each dispatch and reports the promises left rejected without a handler through the channel, both inside
+ * the timed call. isolated-vm would do both after the call, outside its timer, where a rejection reason's getter
+ * that never returns wedged the runtime (isolate_hooks.cc).
  */
 import ivm from 'isolated-vm';
 import { GUEST_SOURCE } from '../../generated/guest-source.js';
-import { GUEST_DISPATCH, HOST_GLOBALS, Op, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
+import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
+import { isolateHooks } from './isolate-hooks.js';
 
 export { ALLOWED_GLOBALS } from './guest/allowed-globals.js';
 
@@ -45,8 +44,6 @@ export interface SandboxOptions {
   readonly memoryLimitMb: number;
   /** The host's side of the channel (called from inside the isolate, synchronously). */
   readonly channel: HostChannel;
-  /** A promise of library code was rejected and nobody handled it by the end of a call. */
-  readonly onUnhandledRejection: (reason: string) => void;
   /** V8 lost control of the isolate (isolated-vm's onCatastrophicError): the process should be restarted. */
   readonly onCatastrophicError?: (message: string) => void;
 }
@@ -80,7 +77,6 @@ export class Sandbox {
   readonly #isolate: ivm.Isolate;
   readonly #context: ivm.Context;
   readonly #dispatch: ivm.Reference<(...args: unknown[]) => DispatchResult>;
-  readonly #options: SandboxOptions;
   /** lock-redis-timeout of each call, in ms. */
   #timeoutMs = 0;
   /**
@@ -90,8 +86,6 @@ export class Sandbox {
    */
   #applyPrimitives: { readonly timeout: number; readonly result: { readonly copy: true } }[] = [];
   #applyCopies: { readonly timeout: number; readonly arguments: { readonly copy: true }; readonly result: { readonly copy: true } }[] = [];
-  /** Dispatches made so far; the guest counts the same, so Op.TAKE can ask for a given one. */
-  #sequence = 0;
   /**
    * The isolate is gone. It only goes during a call of ours (the memory limit) or in dispose(), so this is kept
    * where those end, and each call reads it instead of isolated-vm's `isDisposed`, a native getter.
@@ -99,7 +93,7 @@ export class Sandbox {
   #gone = false;
 
   constructor(options: SandboxOptions) {
-    this.#options = options;
+    const hooks = isolateHooks();
     this.timeoutMs = options.timeoutMs;
     this.#isolate = new ivm.Isolate({
       memoryLimit: options.memoryLimitMb,
@@ -112,6 +106,7 @@ export class Sandbox {
       for (const [method, name] of Object.entries(HOST_GLOBALS) as [keyof HostChannel, string][]) {
         global.setSync(name, new ivm.Callback(channel[method] as (...args: unknown[]) => unknown));
       }
+      global.setSync(GUEST_HOOKS, hooks.createSync(this.#context).derefInto());
       this.#isolate.compileScriptSync(GUEST_SOURCE, { filename: 'redisgears-runtime:guest' }).runSync(this.#context, { timeout: Math.max(options.timeoutMs, 1000) });
       this.#dispatch = global.getSync(GUEST_DISPATCH, { reference: true }) as ivm.Reference<(...args: unknown[]) => DispatchResult>;
       global.deleteSync(GUEST_DISPATCH);
@@ -145,20 +140,7 @@ export class Sandbox {
    */
   invoke(argv: readonly unknown[]): GuestOutcome {
     this.#guard();
-    this.#sequence += 1;
-    const sequence = this.#sequence;
-    try {
-      return this.#apply(argv);
-    } catch (error) {
-      if (error instanceof EngineFailure) throw error;
-      this.#options.onUnhandledRejection(String(error));
-      try {
-        return this.#apply([Op.TAKE, sequence]);
-      } catch (again) {
-        if (again instanceof EngineFailure) throw again;
-        return [Status.ERROR, String(again)];
-      }
-    }
+    return this.#apply(argv);
   }
 
   get disposed(): boolean {

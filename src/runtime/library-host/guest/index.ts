@@ -11,11 +11,12 @@ import { ALLOWED_GLOBALS } from './allowed-globals.js';
 import { decodeUtf8, toArrayBuffer } from './bytes.js';
 import { GuestClients } from './clients.js';
 import { GuestState } from './guest-state.js';
-import { GUEST_DISPATCH, HOST_GLOBALS, Op, Phase, Status, type DispatchResult, type GuestBytes, type GuestOutcome, type HostChannel } from './protocol.js';
+import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Op, Phase, Status, type DispatchResult, type GuestBytes, type GuestOutcome, type HostChannel, type IsolateHooks } from './protocol.js';
 import { createRedisApi, Registry, type RegisteredTrigger } from './redis-api.js';
 import { readReply } from './reply-reader.js';
 import { ConversionError, toReply } from './reply-writer.js';
 import { isPromise, stringForm, whenSettled } from './types.js';
+import { UnhandledRejections } from './unhandled-rejections.js';
 
 const global = globalThis as unknown as Record<string, unknown>;
 const indirectEval = global['eval'] as (code: string) => unknown;
@@ -30,7 +31,9 @@ const host: HostChannel = {
   openClient: take(HOST_GLOBALS.openClient),
   closeClient: take(HOST_GLOBALS.closeClient),
   log: take(HOST_GLOBALS.log),
+  rejected: take(HOST_GLOBALS.rejected),
 } as HostChannel;
+const rejections = new UnhandledRejections(take<IsolateHooks>(GUEST_HOOKS), host);
 for (const name of Object.getOwnPropertyNames(global)) if (!ALLOWED_GLOBALS.has(name)) delete global[name];
 
 const state = new GuestState(host);
@@ -39,9 +42,6 @@ const clients = new GuestClients(state, registry.clusterFunctions);
 global['Promise'] = state.nativePromise();
 /** Event data of keyspace triggers between onTriggerFired and the callback (they share one object), by host id. */
 const eventData: Record<number, object> = create(null);
-/** Outcome of the latest dispatch, for Op.TAKE: an unhandled rejection makes the host's call throw instead. */
-let latest: { sequence: number; outcome: GuestOutcome } = { sequence: 0, outcome: [Status.OK, null] };
-let sequence = 0;
 let loadOutcome: GuestOutcome = [Status.OK, null];
 
 function take<T>(name: string): T {
@@ -51,12 +51,11 @@ function take<T>(name: string): T {
 }
 
 function dispatch(op: number, ...args: unknown[]): DispatchResult {
-  if (op === Op.TAKE) return latest.sequence === args[0] ? compact(latest.outcome) : [Status.ERROR, 'outcome lost'];
-  sequence += 1;
   // No invocation is nested in another: a lock left held by code the timeout terminated (finally blocks do not run then) is released.
   state.locked = false;
   const outcome = run(op, args);
-  latest = { sequence, outcome };
+  // The microtasks of this call and its unhandled rejections, inside the call's lock timeout.
+  rejections.settle();
   return compact(outcome);
 }
 

@@ -30,8 +30,6 @@ export const Op = {
   JOB: 4,
   /** (callId, reply: RESP3 as GuestBytes) → outcome: a callAsync reply */
   CALL_REPLY: 5,
-  /** (sequence) → the outcome of that dispatch, when an unhandled rejection took its place */
-  TAKE: 6,
 } as const;
 
 /** Keyspace trigger phases. */
@@ -91,7 +89,12 @@ export const HOST_GLOBALS = {
   closeClient: '__rg_close_client',
   /** (level, message) → void */
   log: '__rg_log',
+  /** (reason text) → void: a promise of library code was rejected and nobody handled it by the end of a call */
+  rejected: '__rg_rejected',
 } as const;
+
+/** Where the host leaves native/isolate-hooks' exports (IsolateHooks) for the guest to take. */
+export const GUEST_HOOKS = '__rg_hooks';
 
 /** openClient kinds: the principal (db, no-writes, user) of a sync client; a sync client of a principal; the no-writes principal of one. */
 export const ClientKind = { PRINCIPAL_OF: 0, SYNC_OF: 1, NO_WRITES_OF: 2 } as const;
@@ -108,4 +111,15 @@ export interface HostChannel {
   openClient(kind: number, fromId: number): number | string;
   closeClient(clientId: number): void;
   log(message: string): void;
+  rejected(reason: string): void;
 }
+
+/** What native/isolate-hooks gives the guest (isolate_hooks.cc). */
+export interface IsolateHooks {
+  /** From now on V8 reports rejections to `handler`, and microtasks run only at checkpoint(). */
+  track(handler: (event: number, promise: Promise<unknown>, reason: unknown) => void): void;
+  checkpoint(): void;
+}
+
+/** V8's PromiseRejectEvent values `track`'s handler gets (the others it ignores). */
+export const RejectEvent = { WITHOUT_HANDLER: 0, HANDLER_ADDED: 1 } as const;
