@@ -13,10 +13,26 @@ export interface KeyspaceEvent {
   readonly key: Buffer;
 }
 
-/** A stream whose keyspace events a settled window saw. */
+/**
+ * A stream whose keyspace events a settled window saw. As in RedisGears (lib.rs): only a stream-class event
+ * (`on_stream_touched`: xadd, xtrim, xdel, xsetid, xgroup-*) reads the stream, and only `del`
+ * (`generic_notification` → `on_stream_deleted`) forgets the consumers' positions. Other events (RESTORE, RENAME,
+ * COPY, MOVE, expiry, eviction) neither read nor forget: the stream they bring is read at its next stream event.
+ */
 export interface TouchedStream {
   readonly db: number;
   readonly key: Buffer;
+  /** A stream-class event: the consumers read what follows their positions. */
+  readonly read: boolean;
+  /** A `del` came before the last stream-class event: positions are forgotten before the read. */
+  readonly forgetBefore: boolean;
+  /** A `del` came after the last stream-class event (or there was none): positions are forgotten after it. */
+  readonly forgetAfter: boolean;
+  /**
+   * Another event (RESTORE, RENAME, COPY, MOVE, expiry, …) may have replaced the stream's entries: a consumer
+   * that had read it to its end must read it again at its next stream event.
+   */
+  readonly replaced: boolean;
   /**
    * How many entries the window appended, when its events on the stream were appends only, or 0 when none of
    * them added an entry (XTRIM, XDEL, XGROUP), and no earlier event is still waiting to be processed; null

@@ -3,7 +3,8 @@
  * verbosity (§1.3) and keyspace trigger stats.
  */
 import { describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
+import { createClient, RESP_TYPES } from 'redis';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { errorOf, eventually, lib, load, tfcall, useGearsEnv } from './gears-support.js';
 
 const env = useGearsEnv();
@@ -247,6 +248,138 @@ describe('stream triggers (§2.4)', () => {
       });`));
     await env.resp3.sendCommand(['XADD', Buffer.from([0x62, 0x3a, 0xff]), '*', 'f', 'v', 'f', Buffer.from([0xc3])]);
     expect(await env.resp3.get('out')).toBe('|f=v&f=|1|255');
+  });
+});
+
+/**
+ * Streams that appear or change other than by an append. RedisGears reads a stream only on a stream-class keyspace
+ * event (`on_stream_touched`, lib.rs, registered as `@STREAM`: xadd, xtrim, xdel, xsetid, xgroup-*), on the key scan
+ * that a new stream trigger or a promotion starts (`scan_key_space_for_streams`), and after an acknowledgement; it
+ * forgets a consumer's position only on `del` (`generic_notification` → `StreamReaderCtx::on_stream_deleted`) and
+ * FLUSHALL/FLUSHDB. RESTORE, RENAME, COPY, MOVE, expiry and eviction raise other events: a position is neither made
+ * nor dropped by them, and a stream that arrives by them is read (from its start when no position is kept) at its
+ * next stream event.
+ */
+describe('streams that appear or change other than by XADD (§2.4)', () => {
+  const seenBy = "redis.registerStreamTrigger('s', PREFIX, (c, d) => { c.call('rpush', 'seen', d.stream_name + '/' + d.id.join('-')); });";
+  const loadSeen = (prefix: string) => load(env.resp3, lib('lib', seenBy.replace('PREFIX', `'${prefix}'`)));
+  const seen = () => env.resp3.lRange('seen', 0, -1);
+  const tracked = async () => (await streamState('lib')).map((s) => String(s['name'])).sort();
+  const asBuffers = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
+  /** A DUMP payload of a stream with these explicit ids, made under a key no trigger watches. */
+  async function dumpOf(...ids: string[]): Promise<Buffer> {
+    for (const id of ids) await env.resp3.xAdd('unwatched:src', id, { v: id });
+    const payload = (await env.resp3.sendCommand(['DUMP', 'unwatched:src'], asBuffers)) as Buffer;
+    await env.resp3.del('unwatched:src');
+    return payload;
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+  it('RESTORE of a stream under the prefix delivers nothing; its next stream event reads it from its start', async () => {
+    await loadSeen('rs:');
+    const payload = await dumpOf('1-1', '2-1');
+    expect(await env.resp3.sendCommand(['RESTORE', 'rs:1', '0', payload])).toBe('OK');
+    await settle();
+    expect(await seen()).toEqual([]);
+    expect(await tracked()).toEqual([]);
+    await env.resp3.xAdd('rs:1', '3-1', { v: '3-1' });
+    expect(await seen()).toEqual(['rs:1/1-1', 'rs:1/2-1', 'rs:1/3-1']);
+  });
+
+  it('RESTORE … REPLACE over a stream the trigger read keeps its position: the next stream event delivers only the entries after it', async () => {
+    await loadSeen('rr:');
+    await env.resp3.xAdd('rr:1', '5-1', { v: 'old' });
+    const payload = await dumpOf('1-1', '6-1', '7-1');
+    await env.resp3.sendCommand(['RESTORE', 'rr:1', '0', payload, 'REPLACE']);
+    await settle();
+    expect(await seen()).toEqual(['rr:1/5-1']);
+    expect(await tracked()).toEqual(['rr:1']);
+    // An XDEL of an entry is a stream event too: it reads after 5-1.
+    await env.resp3.sendCommand(['XDEL', 'rr:1', '7-1']);
+    expect(await seen()).toEqual(['rr:1/5-1', 'rr:1/6-1']);
+  });
+
+  it('RENAME onto the prefix: nothing until the new name\'s next stream event, then all its entries; the old name keeps its position', async () => {
+    await loadSeen('rn:');
+    await env.resp3.xAdd('rn:a', '1-1', { v: '1' });
+    await env.resp3.rename('rn:a', 'rn:b');
+    await env.resp3.xAdd('unwatched:x', '4-1', { v: '4' });
+    await env.resp3.rename('unwatched:x', 'rn:c');
+    await settle();
+    expect(await seen()).toEqual(['rn:a/1-1']);
+    expect(await tracked()).toEqual(['rn:a']);
+    await env.resp3.xAdd('rn:b', '2-1', { v: '2' });
+    await env.resp3.xAdd('rn:c', '5-1', { v: '5' });
+    // rn:b's first entry was delivered as rn:a's already: RedisGears, keyed by name, delivers it again.
+    expect(await seen()).toEqual(['rn:a/1-1', 'rn:b/1-1', 'rn:b/2-1', 'rn:c/4-1', 'rn:c/5-1']);
+    expect(await tracked()).toEqual(['rn:a', 'rn:b', 'rn:c']);
+  });
+
+  it('COPY onto the prefix: nothing until the copy\'s next stream event, then all its entries', async () => {
+    await loadSeen('cp:');
+    await env.resp3.xAdd('cp:a', '1-1', { v: '1' });
+    expect(await env.resp3.copy('cp:a', 'cp:b')).toBe(1);
+    await settle();
+    expect(await seen()).toEqual(['cp:a/1-1']);
+    await env.resp3.xAdd('cp:b', '2-1', { v: '2' });
+    expect(await seen()).toEqual(['cp:a/1-1', 'cp:b/1-1', 'cp:b/2-1']);
+  });
+
+  it('MIGRATE in (a RESTORE on this server) delivers nothing until the next stream event; MIGRATE out (a del) forgets the position', async () => {
+    await loadSeen('mg:');
+    const other = await startRedisServer();
+    const direct = createClient({ url: other.url });
+    await direct.connect();
+    try {
+      await direct.xAdd('mg:1', '1-1', { v: '1' });
+      expect(await direct.sendCommand(['MIGRATE', '127.0.0.1', String(env.redis.port), 'mg:1', '0', '5000'])).toBe('OK');
+      await settle();
+      expect(await env.resp3.exists('mg:1')).toBe(1);
+      expect(await seen()).toEqual([]);
+      await env.resp3.xAdd('mg:1', '2-1', { v: '2' });
+      expect(await seen()).toEqual(['mg:1/1-1', 'mg:1/2-1']);
+      expect(await tracked()).toEqual(['mg:1']);
+      expect(await env.resp3.sendCommand(['MIGRATE', '127.0.0.1', String(other.port), 'mg:1', '0', '5000'])).toBe('OK');
+      expect(await tracked()).toEqual([]);
+    } finally {
+      await direct.quit();
+      await other.stop();
+    }
+  });
+
+  it('DEL then XADD in one MULTI: the position is forgotten first, so an entry below the old position is delivered; UNLINK forgets too', async () => {
+    await loadSeen('dm:');
+    await env.resp3.xAdd('dm:1', '5-1', { v: 'old' });
+    await env.resp3.multi().del('dm:1').xAdd('dm:1', '1-1', { v: 'new' }).exec();
+    expect(await seen()).toEqual(['dm:1/5-1', 'dm:1/1-1']);
+    await env.resp3.unlink('dm:1');
+    expect(await tracked()).toEqual([]);
+  });
+
+  it('XTRIM of entries not yet delivered: they are never delivered, the next one left is', async () => {
+    await load(env.resp3, lib('lib', `
+      redis.registerStreamTrigger('s', 'xt:', async (c, d) => {
+        await c.block((s) => s.callAsync('blpop', 'release', '0'));
+        c.block((s) => s.call('rpush', 'seen', d.id.join('-')));
+      });`));
+    for (const id of ['1-1', '2-1', '3-1', '4-1']) await env.resp3.xAdd('xt:1', id, { v: id });
+    // 1-1 is in flight (window 1); 2-1 and 3-1 are trimmed before the trigger reads them.
+    await env.resp3.sendCommand(['XTRIM', 'xt:1', 'MINID', '4-1']);
+    await env.resp2.rPush('release', ['a', 'b']);
+    await eventually(async () => expect(await seen()).toEqual(['1-1', '4-1']));
+    expect((await streamState('lib'))[0]!['total_record_processed']).toBe(2);
+  });
+
+  it('an expired stream keeps its position (RedisGears forgets only on del): a new stream of its name is read after it', async () => {
+    await loadSeen('ex:');
+    await env.resp3.xAdd('ex:1', '5-1', { v: 'old' });
+    await env.resp3.pExpire('ex:1', 20);
+    await eventually(async () => expect(await env.resp3.exists('ex:1')).toBe(0));
+    await settle();
+    expect(await tracked()).toEqual(['ex:1']);
+    await env.resp3.xAdd('ex:1', '1-1', { v: 'below' });
+    await env.resp3.xAdd('ex:1', '6-1', { v: 'above' });
+    expect(await seen()).toEqual(['ex:1/5-1', 'ex:1/6-1']);
   });
 });
 

@@ -23,7 +23,7 @@ import { StreamAppends } from './stream-appends.js';
 import { FunctionRunner } from './function-runner.js';
 import { KeyspaceDispatcher } from './keyspace-dispatcher.js';
 import { hasPrefix } from '../../shared/byte-prefix.js';
-import { StreamTrigger, streamStateKey } from './stream-trigger.js';
+import { StreamTrigger } from './stream-trigger.js';
 import { previousStreamId } from '../../shared/stream-id.js';
 import { AccessControl } from '../access/access-control.js';
 import { requiredRights } from '../commands/command-rights.js';
@@ -200,13 +200,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   }
 
   fireKeyspaceTriggers(events: readonly KeyspaceEvent[]): void {
-    const relevant = events.filter((e) => !isInternal(e.key));
-    for (const event of relevant) {
-      if (event.event === 'del' || event.event === 'expired' || event.event === 'evicted' || event.event === 'rename_from') {
-        this.#forgetDeletedStream(event.db, event.key);
-      }
-    }
-    this.#keyspace.fire(relevant);
+    this.#keyspace.fire(events.filter((e) => !isInternal(e.key)));
   }
 
   get interruptedTriggers(): number {
@@ -371,13 +365,6 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const library = this.#libraries.get(name)?.library;
     if (!library) return;
     this.#store.saveLibrary(name, { code: library.metadata.code, config: library.metadata.config, user: library.metadata.user });
-  }
-
-  #forgetDeletedStream(db: number, key: Buffer): void {
-    const known = [...this.#libraries.values()].some(({ library }) => [...library.streamTriggers.values()].some((t) => t.streams.has(streamStateKey(db, key))));
-    if (!known) return;
-    const exists = this.#services.syncRedis.call(['EXISTS', key], db);
-    if (exists.type === 'integer' && exists.value === 0n) this.#streams.forget(db, key);
   }
 }
 

@@ -24,7 +24,8 @@ import { STORE_DB, type LibraryStore, type StoredPosition } from './library-stor
 import { guestBytes } from './guest-bytes.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import type { LibraryCalls } from './library-calls.js';
-import type { StreamAppends, StreamEntry } from './stream-appends.js';
+import type { Appended, StreamAppends, StreamEntry } from './stream-appends.js';
+import type { TouchedStream } from '../gears-host.js';
 
 /**
  * How often acknowledged heads are written: in front of the first batch in the store's database once this long
@@ -77,31 +78,51 @@ export class StreamReader {
   }
 
   /**
-   * Delivers the new entries of each stream to every matching trigger. When a stream's events in the window were
+   * Forgets, marks and reads each stream as its events ask (TouchedStream); a read delivers its new entries to
+   * every matching trigger. When a stream's events in the window were
    * just the appends its own library calls made (`appends`, see stream-appends.ts), a consumer that had read
    * the stream to its end gets those entries as the calls gave them, without reading the stream back; when they
    * added no entry (`appends` 0: trims, XDEL, consumer groups), such a consumer is left alone.
    */
-  process(streams: readonly { db: number; key: Buffer; appends?: number | null }[]): void {
+  process(streams: readonly TouchedStream[]): void {
     const appended = this.#appends.take();
     for (const stream of streams) {
       const stateKey = streamStateKey(stream.db, stream.key);
-      const entries = appended.get(stateKey);
-      const fed = stream.appends != null && entries != null && entries.length === stream.appends ? entries : null;
-      // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
-      // acknowledgement cannot trim entries a later consumer has not read yet.
-      const consumers: [LoadedLibraryEntry, StreamTrigger, StreamConsumerState][] = [];
-      for (const entry of [...this.#libraries()]) {
-        for (const trigger of [...entry.library.streamTriggers.values()]) {
-          if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key, stateKey)]);
-        }
+      // As RedisGears' post-notification jobs, in the order of the events: a del forgets the positions
+      // (on_stream_deleted), a stream event reads (on_stream_touched), and nothing else does either.
+      if (stream.forgetBefore) this.forget(stream.db, stream.key);
+      if (stream.replaced) this.#unsettle(stateKey);
+      if (stream.read) this.#readTouched(stream, stateKey, appended);
+      if (stream.forgetAfter) this.forget(stream.db, stream.key);
+    }
+  }
+
+  /** The stream has read nothing at `stateKey` since its entries may have been replaced: no consumer is caught up. */
+  #unsettle(stateKey: string): void {
+    for (const { library } of this.#libraries()) {
+      for (const trigger of library.streamTriggers.values()) {
+        const state = trigger.streams.get(stateKey);
+        if (state) state.caughtUp = false;
       }
-      for (const [entry, trigger, state] of consumers) {
-        // Events that added no entry (the library's XTRIM after a commit, typically): a consumer that had read
-        // the stream to its end would read nothing, so it does not read (nor ask whether the stream exists).
-        if (stream.appends === 0 && state.caughtUp) continue;
-        if (fed === null || !this.#deliverAppended(entry, trigger, state, fed)) this.#read(entry, trigger, state);
+    }
+  }
+
+  #readTouched(stream: TouchedStream, stateKey: string, appended: Appended): void {
+    const entries = appended.get(stateKey);
+    const fed = stream.appends != null && entries != null && entries.length === stream.appends ? entries : null;
+    // Every matching consumer is tracked before any of them is served (on_stream_touched), so the first one's
+    // acknowledgement cannot trim entries a later consumer has not read yet.
+    const consumers: [LoadedLibraryEntry, StreamTrigger, StreamConsumerState][] = [];
+    for (const entry of [...this.#libraries()]) {
+      for (const trigger of [...entry.library.streamTriggers.values()]) {
+        if (trigger.matches(stream.key) && entry.library.active) consumers.push([entry, trigger, trigger.state(stream.db, stream.key, stateKey)]);
       }
+    }
+    for (const [entry, trigger, state] of consumers) {
+      // Events that added no entry (the library's XTRIM after a commit, typically): a consumer that had read
+      // the stream to its end would read nothing, so it does not read (nor ask whether the stream exists).
+      if (stream.appends === 0 && state.caughtUp) continue;
+      if (fed === null || !this.#deliverAppended(entry, trigger, state, fed)) this.#read(entry, trigger, state);
     }
   }
 
@@ -123,10 +144,13 @@ export class StreamReader {
     }
   }
 
-  /** Streams of every database whose name starts with one of these prefixes (SCAN … TYPE stream). */
-  scan(prefixes: readonly Buffer[]): { db: number; key: Buffer }[] {
+  /**
+   * Streams of every database whose name starts with one of these prefixes (SCAN … TYPE stream), each to be read
+   * as on a stream event (scan_key_space_for_streams calls on_stream_touched for every stream).
+   */
+  scan(prefixes: readonly Buffer[]): TouchedStream[] {
     if (prefixes.length === 0) return [];
-    const found: { db: number; key: Buffer }[] = [];
+    const found: TouchedStream[] = [];
     for (const db of this.#databases()) {
       for (const prefix of prefixes) {
         let cursor = '0';
@@ -135,7 +159,11 @@ export class StreamReader {
           if (reply.type !== 'array') break;
           cursor = text(reply.value[0]);
           const keys = reply.value[1];
-          if (keys?.type === 'array') for (const key of keys.value) if (key.type === 'blob') found.push({ db, key: key.value });
+          if (keys?.type === 'array') {
+            for (const key of keys.value) {
+              if (key.type === 'blob') found.push({ db, key: key.value, read: true, forgetBefore: false, forgetAfter: false, replaced: false, appends: null });
+            }
+          }
         } while (cursor !== '0');
       }
     }
@@ -180,19 +208,12 @@ export class StreamReader {
     while (this.#mayDeliver(entry, trigger, state)) {
       const start = state.lastReadId === null ? '-' : `(${state.lastReadId}`;
       const room = trigger.window - state.pending.length;
-      // EXISTS rides along: an empty read of a stream read before may mean it was deleted.
-      const [reply, exists] = this.#redis.batch(
-        [
-          ['XRANGE', state.key, start, '+', 'COUNT', String(room + 1)],
-          ['EXISTS', state.key],
-        ],
-        state.db,
-      );
-      const entries = parseEntries(reply!);
+      const reply = this.#redis.call(['XRANGE', state.key, start, '+', 'COUNT', String(room + 1)], state.db);
+      const entries = parseEntries(reply);
       if (entries.length === 0) {
-        const missing = exists!.type === 'integer' && exists!.value === 0n;
-        if (reply!.type === 'error' || (state.lastReadId !== null && missing)) this.forget(state.db, state.key);
-        else state.caughtUp = true;
+        // A stream gone (expired, renamed away) or replaced by another type keeps its position: RedisGears forgets
+        // it on `del` only, and its reader stops at the failed read (stream_reader.rs, read_next_data).
+        if (reply.type !== 'error') state.caughtUp = true;
         return;
       }
       // The entry past the room is not delivered from this reply: a callback may delete or trim it first.
