@@ -54,6 +54,30 @@ describe('persistence across a runtime restart (§2.4 Persistence, §1.4)', () =
     });
   });
 
+  it('streams that appear while no runtime runs (XADD, RENAME) are read from their start when it starts; a read one after its position', async () => {
+    // RedisGears after an RDB load: the aux data gives the positions, then scan_key_space_for_streams reads every stream.
+    const code = lib('boot', "redis.registerStreamTrigger('s', 'boot:', (c, d) => { c.call('rpush', 'boot-seen', d.stream_name + '/' + d.id.join('-')); });");
+    await withRuntime(async (client) => {
+      await client.sendCommand(['TFUNCTION', 'LOAD', code]);
+      await client.xAdd('boot:read', '1-1', { v: '1' });
+    });
+    const direct = createClient({ url: redis.url });
+    await direct.connect();
+    try {
+      await direct.xAdd('boot:read', '2-1', { v: '2' });
+      await direct.xAdd('boot:new', '1-1', { v: '1' });
+      await direct.xAdd('unwatched:boot', '3-1', { v: '3' });
+      await direct.rename('unwatched:boot', 'boot:renamed');
+      await withRuntime(async (client) => {
+        expect((await client.lRange('boot-seen', 0, -1)).sort()).toEqual(['boot:new/1-1', 'boot:read/1-1', 'boot:read/2-1', 'boot:renamed/3-1']);
+        await client.sendCommand(['TFUNCTION', 'DELETE', 'boot']);
+      });
+    } finally {
+      await direct.del(['boot:read', 'boot:new', 'boot:renamed', 'boot-seen']);
+      await direct.quit();
+    }
+  });
+
   it('reloads libraries with their config and resumes streams after the last acknowledged entry', async () => {
     const code = lib('lib', "redis.registerStreamTrigger('s', 'p:', (c, d) => { c.call('rpush', 'seen', d.record[0][1]); }); redis.registerFunction('cfg', () => redis.config.x);");
     await withRuntime(async (client) => {

@@ -347,6 +347,18 @@ describe('streams that appear or change other than by XADD (§2.4)', () => {
     }
   });
 
+  it('a new stream trigger (not a REPLACE of one) starts the scan of every stream: a RESTOREd stream of another trigger is read then', async () => {
+    await loadSeen('sc:');
+    await env.resp3.sendCommand(['RESTORE', 'sc:1', '0', await dumpOf('1-1', '2-1')]);
+    // An upgrade keeps its consumer and scans nothing (register_stream_consumer).
+    await load(env.resp3, lib('lib', seenBy.replace('PREFIX', "'sc:'")), 'REPLACE');
+    await settle();
+    expect(await seen()).toEqual([]);
+    // scan_key_space_for_streams calls on_stream_touched for every stream, for every consumer whose prefix matches.
+    await load(env.resp3, lib('other', "redis.registerStreamTrigger('t', 'elsewhere:', () => {});"));
+    await eventually(async () => expect(await seen()).toEqual(['sc:1/1-1', 'sc:1/2-1']));
+  });
+
   it('DEL then XADD in one MULTI: the position is forgotten first, so an entry below the old position is delivered; UNLINK forgets too', async () => {
     await loadSeen('dm:');
     await env.resp3.xAdd('dm:1', '5-1', { v: 'old' });

@@ -263,8 +263,16 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       const state = trigger.state(position.db, position.stream);
       state.lastReadId = previousStreamId(position.resumeFrom);
     }
+    this.#scanStreams();
+  }
+
+  /**
+   * Reads every stream under some stream trigger's prefix, for every consumer whose prefix matches, as
+   * scan_key_space_for_streams (lib.rs) calls on_stream_touched for every stream of the keyspace.
+   */
+  #scanStreams(): void {
     const prefixes = [...this.#libraries.values()].flatMap(({ library }) => [...library.streamTriggers.values()].map((t) => t.prefix));
-    this.#streams.process(this.#streams.scan(prefixes));
+    this.#streams.process(this.#streams.scan(outermostPrefixes(prefixes)));
   }
 
   async roleChanged(primary: boolean): Promise<void> {
@@ -326,9 +334,9 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
         }
       }
     }
-    // New stream triggers read the streams that already exist (scan_key_space_for_streams).
-    const fresh = [...loaded.library.streamTriggers.values()].filter((t) => !previous?.library.streamTriggers.has(t.name)).map((t) => t.prefix);
-    this.#streams.process(this.#streams.scan(fresh));
+    // A new stream trigger (not one a REPLACE upgrades) starts scan_key_space_for_streams: every stream is touched,
+    // so every trigger reads what it has not read yet (a stream that came by RESTORE, RENAME or COPY, too).
+    if ([...loaded.library.streamTriggers.keys()].some((name) => !previous?.library.streamTriggers.has(name))) this.#scanStreams();
   }
 
   /** TFUNCTION DELETE. */
@@ -376,6 +384,14 @@ function triggerPrefixes(entries: Iterable<LoadedLibraryEntry>): Buffer[] {
     for (const trigger of library.streamTriggers.values()) prefixes.push(trigger.prefix);
   }
   return prefixes;
+}
+
+/** The prefixes no other one of them starts with: a scan of these finds each stream under any of them once. */
+function outermostPrefixes(prefixes: readonly Buffer[]): Buffer[] {
+  const sorted = [...prefixes].sort((a, b) => a.length - b.length);
+  const kept: Buffer[] = [];
+  for (const prefix of sorted) if (!kept.some((outer) => hasPrefix(prefix, outer))) kept.push(prefix);
+  return kept;
 }
 
 function isInternal(key: Buffer): boolean {
