@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import { pino } from 'pino';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const LIBRARY = `#!js api_version=1.0 name=configrenamed
 redis.registerKeySpaceTrigger('seen', 'cr:', (client, data) => {
@@ -147,6 +148,23 @@ describe('a runtime whose user may not run CONFIG (NOPERM)', () => {
     await admin.sendCommand(['ACL', 'SETUSER', 'rt', 'on', '>rt-pw', '~*', '&*', '+@all', '-config']);
     const runtime = await startThrough(`redis://rt:rt-pw@127.0.0.1:${redis.port}`, 7714);
     await fires(runtime);
+  }, 30_000);
+});
+
+describe('a runtime over a cluster node whose CONFIG is renamed away', () => {
+  it('probes with a key in a slot the node serves, reads the announced port from CLUSTER NODES, and fires a trigger', async () => {
+    const runtimePort = 7716;
+    const redis = await server(7709, [...RENAMED, '--notify-keyspace-events', 'AKm', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+      '--cluster-port', '7719', '--cluster-announce-port', String(runtimePort)]);
+    const admin = await direct(redis.url);
+    await admin.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+    await until(async () => String(await admin.sendCommand(['CLUSTER', 'INFO'])), (info) => info.includes('cluster_state:ok'), 10_000);
+    const { log, lines } = capturingLogger();
+    const runtime = await startThrough(redis.url, runtimePort, log);
+    expect(lines.some((line) => /verified by probe/.test(String(line['msg'])))).toBe(true);
+    expect(lines.some((line) => /does not announce this runtime/.test(String(line['msg'])))).toBe(false);
+    await fires(runtime);
+    expect(await admin.keys('__writebehind_runtime__:notify-probe*')).toEqual([]);
   }, 30_000);
 });
 
