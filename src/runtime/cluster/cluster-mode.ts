@@ -8,7 +8,7 @@
 import { RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { myselfOf } from '../../shared/cluster-nodes.js';
-import { isConfigUnavailable } from '../server/notify-keyspace-events.js';
+import { isConfigUnavailable } from '../server/notify-flags.js';
 import type { RedisConnection } from '../server/redis-connection.js';
 import { isClusterEnabled, text } from './cluster-nodes.js';
 

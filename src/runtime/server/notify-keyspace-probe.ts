@@ -25,7 +25,7 @@ import { helloCommand } from '../handshake.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import { textOf, type RespValue } from '../resp/types.js';
-import { missingFlagsError, REQUIRED_FLAGS } from './notify-keyspace-events.js';
+import { missingFlagsError, REQUIRED_FLAGS } from './notify-flags.js';
 import { openSocket, type RedisConnection } from './redis-connection.js';
 
 /** The event each probed class makes, in redis-server's order of the classes; `m` last. */

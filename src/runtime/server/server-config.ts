@@ -7,7 +7,7 @@ import { RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
 import { textOf, type RespValue } from '../resp/types.js';
-import { isConfigUnavailable } from './notify-keyspace-events.js';
+import { isConfigUnavailable } from './notify-flags.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /**

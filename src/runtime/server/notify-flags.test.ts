@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConfigUnavailable, mergeNotifyFlags, missingNotifyFlags } from './notify-keyspace-events.js';
+import { isConfigUnavailable, mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
 import { missingProbedFlags, PROBED_EVENTS } from './notify-keyspace-probe.js';
 
 describe('mergeNotifyFlags', () => {
