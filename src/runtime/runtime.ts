@@ -124,9 +124,9 @@ export class Runtime extends EventEmitter {
     try {
       const control = await RedisConnection.open(address, 'control', options.connectTimeoutMs);
       closers.push({ name: 'control connection', close: () => control.close() });
-      await enableKeyspaceNotifications(control);
+      await enableKeyspaceNotifications(control, address, log);
       await liftPubSubOutputLimit(control, log);
-      const limits = await readRequestLimits(control);
+      const limits = await readRequestLimits(control, log);
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);
       // A restarted primary may be about to become a replica: its role is asked once the cluster settled it.

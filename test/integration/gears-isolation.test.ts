@@ -257,6 +257,7 @@ describe('hostile rejections and CLIENT KILL', () => {
     ['a getter on Object.prototype', "const e = {}; Object.defineProperty(Object.prototype, 'message', { get() { for (;;) {} }, configurable: true });"],
     ['the toString of its message', 'const e = { message: { toString() { for (;;) {} } } };'],
     ['message and stack getters', "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); Object.defineProperty(e, 'stack', { get() { for (;;) {} } });"],
+    ['a toString that queues a microtask', "const e = { toString() { (async () => { await 0; for (;;) {} })(); return 'x'; } };"],
   ];
   for (const [what, hostile] of hostileReasons) {
     it(`an unhandled rejection whose reason is read by ${what}, looping forever, does not wedge the runtime`, async () => {

@@ -3,14 +3,23 @@
  * notification flags): the protocol limits its clients are held to, and the pub/sub output buffer limit its own
  * keyspace subscription needs lifted.
  */
+import { RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
 import { textOf, type RespValue } from '../resp/types.js';
+import { isConfigUnavailable } from './notify-flags.js';
 import type { RedisConnection } from './redis-connection.js';
 
-/** `proto-max-bulk-len` and `client-query-buffer-limit` as the server has them (its defaults if unreadable). */
-export async function readRequestLimits(control: RedisConnection): Promise<RequestLimits> {
-  const config = configEntries(await control.send(['CONFIG', 'GET', 'proto-max-bulk-len', 'client-query-buffer-limit']));
+/**
+ * `proto-max-bulk-len` and `client-query-buffer-limit` as the server has them (its defaults if unreadable: said
+ * once in the log when CONFIG is renamed away or denied, notify-keyspace-events.ts).
+ */
+export async function readRequestLimits(control: RedisConnection, log: Logger): Promise<RequestLimits> {
+  const reply = await control.send(['CONFIG', 'GET', 'proto-max-bulk-len', 'client-query-buffer-limit']);
+  if (reply.type === 'error' && isConfigUnavailable(reply.value)) {
+    log.warn({ config: reply.value.trim(), limits: DEFAULT_REQUEST_LIMITS }, 'CONFIG is unavailable: the runtime holds its clients to redis-server’s default proto-max-bulk-len and client-query-buffer-limit');
+  }
+  const config = configEntries(reply);
   const number = (name: string, fallback: number) => {
     const value = Number(config.get(name));
     return Number.isFinite(value) && value > 0 ? value : fallback;
@@ -26,13 +35,33 @@ export async function readRequestLimits(control: RedisConnection): Promise<Reque
  * queues a million messages at once, and the `pubsub` class of `client-output-buffer-limit` (32 MB by default)
  * would make the server drop the runtime's subscription — after which no trigger could fire. Redis has no
  * per-connection limit, so the class's limit is lifted (`pubsub 0 0 0`), keeping the other classes as they are.
+ * Where CONFIG is renamed away or denied the limit can be neither read nor lifted: the runtime starts and says
+ * so (a burst may still get its subscription dropped, which closes the runtime rather than miss triggers).
  */
 export async function liftPubSubOutputLimit(control: RedisConnection, log: Logger): Promise<void> {
-  const current = configEntries(await control.call(['CONFIG', 'GET', 'client-output-buffer-limit'])).get('client-output-buffer-limit') ?? '';
+  const reply = await control.send(['CONFIG', 'GET', 'client-output-buffer-limit']);
+  if (reply.type === 'error') {
+    if (!isConfigUnavailable(reply.value)) throw new RedisCommandError(reply.value, { context: { command: 'CONFIG' } });
+    warnUnlifted(log, reply.value, 'unknown');
+    return;
+  }
+  const current = configEntries(reply).get('client-output-buffer-limit') ?? '';
   const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(current);
   if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-  await control.call(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
+  const set = await control.send(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
+  if (set.type === 'error') {
+    if (!isConfigUnavailable(set.value)) throw new RedisCommandError(set.value, { context: { command: 'CONFIG' } });
+    warnUnlifted(log, set.value, pubsub[0]);
+    return;
+  }
   log.warn({ was: pubsub[0] }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyspace subscription must not be dropped');
+}
+
+function warnUnlifted(log: Logger, configError: string, current: string): void {
+  log.warn(
+    { config: configError.trim(), pubsubLimit: current },
+    'CONFIG is unavailable: the runtime cannot lift client-output-buffer-limit for pubsub clients; add `client-output-buffer-limit pubsub 0 0 0` to redis.conf, or a burst of changes to watched keys may make the server drop the runtime’s keyspace subscription (the runtime then closes)',
+  );
 }
 
 function configEntries(reply: RespValue): Map<string, string> {

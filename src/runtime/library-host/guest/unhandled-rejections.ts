@@ -20,7 +20,10 @@ export class UnhandledRejections {
     hooks.track((event, promise, reason) => this.#onReport(event, promise, reason));
   }
 
-  /** Runs the microtasks the call left, then reports what is still rejected without a handler. */
+  /**
+   * Runs the microtasks the call left, then reports what is still rejected without a handler, until neither is
+   * left: making a reason's text runs library code, which may queue microtasks and reject promises in turn.
+   */
   settle(): void {
     this.#hooks.checkpoint();
     while (this.#promises.length > 0) {
@@ -28,6 +31,7 @@ export class UnhandledRejections {
       const reason = this.#reasons[0];
       this.#remove(0);
       this.#host.rejected(stringForm(reason));
+      this.#hooks.checkpoint();
     }
   }
 

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { isConfigUnavailable, mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
+import { missingProbedFlags, PROBED_EVENTS } from './notify-keyspace-probe.js';
+
+describe('mergeNotifyFlags', () => {
+  it('adds every class, keyspace channels and key misses', () => {
+    expect(mergeNotifyFlags('')).toBe('AKm');
+  });
+  it('keeps the flags the user set', () => {
+    expect(mergeNotifyFlags('Ex')).toBe('ExAKm');
+    expect(mergeNotifyFlags('KEA')).toBe('KEAm');
+  });
+  it('changes nothing when everything is there, whether as A or as the classes A stands for', () => {
+    expect(mergeNotifyFlags('AKEm')).toBeNull();
+    expect(mergeNotifyFlags('g$lshzxetdKm')).toBeNull();
+  });
+});
+
+describe('missingNotifyFlags', () => {
+  it('names what CONFIG SET would add', () => {
+    expect(missingNotifyFlags('')).toBe('AKm');
+    expect(missingNotifyFlags('KEA')).toBe('m');
+    expect(missingNotifyFlags('g$lshzxetdKm')).toBe('');
+    expect(missingNotifyFlags('g$lshzxetKm')).toBe('A');
+  });
+});
+
+describe('isConfigUnavailable', () => {
+  it('is a renamed-away command or an ACL refusal, not a failure of CONFIG itself', () => {
+    expect(isConfigUnavailable("ERR unknown command 'CONFIG', with args beginning with: 'GET' 'notify-keyspace-events' ")).toBe(true);
+    expect(isConfigUnavailable("NOPERM this user has no permissions to run the 'config|get' command")).toBe(true);
+    expect(isConfigUnavailable("ERR Invalid argument 'x' for CONFIG SET 'notify-keyspace-events'")).toBe(false);
+    expect(isConfigUnavailable('LOADING Redis is loading the dataset in memory')).toBe(false);
+  });
+});
+
+describe('missingProbedFlags', () => {
+  const all = new Set(PROBED_EVENTS.map(([, event]) => event));
+  it('is empty when every probed event came on the keyspace channel', () => {
+    expect(missingProbedFlags(all, new Set())).toEqual([]);
+  });
+  it('names K when events came on keyevent channels only, and each class whose event came nowhere', () => {
+    expect(missingProbedFlags(new Set(), all)).toEqual(['K']);
+    expect(missingProbedFlags(new Set(), new Set())).toEqual(['K', 'g', '$', 'l', 's', 'h', 'z', 'x', 't', 'm']);
+    expect(missingProbedFlags(new Set(['del', 'set', 'hset']), new Set())).toEqual(['l', 's', 'z', 'x', 't', 'm']);
+  });
+});
