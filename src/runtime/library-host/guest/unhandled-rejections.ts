@@ -1,18 +1,25 @@
 /**
  * Promise rejections of library code that nobody handled, tracked inside the isolate (native/isolate-hooks
- * hands V8's reports to `#onReport`) and reported by the outermost dispatch after its microtasks ran: the reason
- * is turned into text here, under the call's lock timeout, however hostile its getters or toString are.
+ * hands V8's reports to `#onReport`) and reported by each dispatch after its microtasks ran: the reason is turned
+ * into text here, under the call's lock timeout, however hostile its getters or toString are.
  *
- * Plain arrays and index loops only: library code may have replaced any prototype method by the time V8 calls.
+ * Map methods and the Map constructor are taken before library code runs, which may replace any of them.
  */
 import { RejectEvent, type HostChannel, type IsolateHooks } from './protocol.js';
 import { stringForm } from './types.js';
 
+const apply = Reflect.apply;
+const IntrinsicMap = Map;
+const mapSet = Map.prototype.set;
+const mapDelete = Map.prototype.delete;
+const mapForEach = Map.prototype.forEach;
+const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
+
 export class UnhandledRejections {
   readonly #hooks: IsolateHooks;
   readonly #host: HostChannel;
-  #promises: Promise<unknown>[] = [];
-  #reasons: unknown[] = [];
+  /** Rejected promises without a handler, and their reasons. */
+  #pending = new IntrinsicMap<Promise<unknown>, unknown>();
 
   constructor(hooks: IsolateHooks, host: HostChannel) {
     this.#hooks = hooks;
@@ -26,38 +33,18 @@ export class UnhandledRejections {
    */
   settle(): void {
     this.#hooks.checkpoint();
-    while (this.#promises.length > 0) {
-      // Taken off before its text is made: a reason whose getter the timeout terminated is not read again.
-      const reason = this.#reasons[0];
-      this.#remove(0);
-      this.#host.rejected(stringForm(reason));
+    while ((apply(mapSize, this.#pending, []) as number) > 0) {
+      // Taken off before their text is made: reasons the timeout cut short are not read again by the next call.
+      const reasons: unknown[] = [];
+      apply(mapForEach, this.#pending, [(reason: unknown) => (reasons[reasons.length] = reason)]);
+      this.#pending = new IntrinsicMap();
+      for (let i = 0; i < reasons.length; i++) this.#host.rejected(stringForm(reasons[i]));
       this.#hooks.checkpoint();
     }
   }
 
   #onReport(event: number, promise: Promise<unknown>, reason: unknown): void {
-    if (event === RejectEvent.WITHOUT_HANDLER) {
-      this.#promises[this.#promises.length] = promise;
-      this.#reasons[this.#reasons.length] = reason;
-    } else if (event === RejectEvent.HANDLER_ADDED) {
-      for (let i = 0; i < this.#promises.length; i++) {
-        if (this.#promises[i] === promise) {
-          this.#remove(i);
-          return;
-        }
-      }
-    }
-  }
-
-  #remove(index: number): void {
-    const promises: Promise<unknown>[] = [];
-    const reasons: unknown[] = [];
-    for (let i = 0; i < this.#promises.length; i++) {
-      if (i === index) continue;
-      promises[promises.length] = this.#promises[i]!;
-      reasons[reasons.length] = this.#reasons[i];
-    }
-    this.#promises = promises;
-    this.#reasons = reasons;
+    if (event === RejectEvent.WITHOUT_HANDLER) apply(mapSet, this.#pending, [promise, reason]);
+    else if (event === RejectEvent.HANDLER_ADDED) apply(mapDelete, this.#pending, [promise]);
   }
 }
