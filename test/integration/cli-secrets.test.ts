@@ -56,7 +56,8 @@ function background(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('passwords in URLs', () => {
-  it('never appear in the output of any command, its logs, its --help or /metrics', { timeout: 60_000 }, async () => {
+  // A whole session: ~25 CLI processes, each 1-2 s of start-up on 2 cores; 40 s alone, past 60 s beside the suite.
+  it('never appear in the output of any command, its logs, its --help or /metrics', { timeout: 150_000 }, async () => {
     const backing = `redis://default:${REDIS_SECRET}@127.0.0.1:${redis.port}`;
     const runtimePort = await refusedPort();
     const runtimeUrl = `redis://default:${REDIS_SECRET}@127.0.0.1:${runtimePort}`;
