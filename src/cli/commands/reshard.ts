@@ -2,17 +2,13 @@
  * `writebehind reshard --from NODE --to NODE (--slots LIST | --count N) [--redis URL] [--config FILE]`: moves
  * slots between two primaries of a Redis Cluster one at a time, each in one MIGRATE (its capture log moves
  * with its hashes), and re-captures each moved slot's mapped hashes (src/reshard/reshard.ts).
+ * Runs ../actions/reshard.ts.
  */
 import { Command } from 'commander';
 import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
-import { ClusterAdmin } from '../../reshard/cluster-admin.js';
-import { recaptureTarget } from '../../reshard/recapture-target.js';
-import { reshard, type ReshardResult } from '../../reshard/reshard.js';
-import { parseOptions } from '../preflights/parse-options.js';
-import { DEFAULT_REDIS_URL } from './deploy.js';
+import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
 import { slotListSchema } from './slot-options.js';
-import { redisUrlSchema } from './worker.js';
+import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
 
 const nodeSchema = z.string({ error: 'is required' }).regex(/^([0-9a-f]{40}|[^\s:]+:\d{1,5})$/, 'must be a node id (40 hex digits) or host:port as CLUSTER NODES lists it');
 
@@ -31,24 +27,6 @@ export const reshardOptionsSchema = z
 
 export type ReshardCommandOptions = z.input<typeof reshardOptionsSchema>;
 
-export async function runReshard(options: ReshardCommandOptions, print: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<ReshardResult> {
-  const parsed = parseOptions('reshard', reshardOptionsSchema, options);
-  const target = recaptureTarget(await loadConfigFile(parsed.config));
-  const admin = await ClusterAdmin.connect(parsed.redis);
-  try {
-    return await reshard(admin, target, {
-      from: parsed.from,
-      to: parsed.to,
-      ...(parsed.slots === undefined ? {} : { slots: parsed.slots }),
-      ...(parsed.count === undefined ? {} : { count: parsed.count }),
-      migrateTimeoutMs: parsed.migrateTimeoutMs,
-      print,
-    });
-  } finally {
-    await admin.close();
-  }
-}
-
 export const reshardCommand = new Command('reshard')
   .description('on a Redis Cluster: moves slots between two primaries, each in one MIGRATE with its capture log, then re-captures its hashes')
   .option('--from <node>', 'source primary: node id or host:port as the cluster announces it (required)')
@@ -59,5 +37,6 @@ export const reshardCommand = new Command('reshard')
   .option('--redis <url>', `any node of the cluster (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
   .option('--config <file>', 'write-behind config file (it names the library and the writers)', DEFAULT_CONFIG_PATH)
   .action(async (options: ReshardCommandOptions) => {
+    const { runReshard } = await import('../actions/reshard.js');
     await runReshard(options);
   });

@@ -1,0 +1,30 @@
+/** What `writebehind verify` runs (../commands/verify.ts defines it). */
+import { loadConfigFile } from '../../shared/config-file.js';
+import { formatReport, type VerifyReport } from '../../reconcile/difference-report.js';
+import { ReconcileMysql } from '../../reconcile/reconcile-mysql.js';
+import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
+import { verifyFields } from '../../reconcile/reconcile-state.js';
+import { verify } from '../../reconcile/verify.js';
+import { writerTarget } from '../../reconcile/writer-target.js';
+import { parseOptions } from '../preflights/parse-options.js';
+import { verifyOptionsSchema, type VerifyCommandOptions } from '../commands/verify.js';
+
+/** Runs verify, stores its figures in `wb:verify:{w}` and prints the report (text, or JSON on stdout). */
+export async function runVerify(options: VerifyCommandOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`), progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<VerifyReport> {
+  const parsed = parseOptions('verify', verifyOptionsSchema, options);
+  const target = writerTarget(await loadConfigFile(parsed.config), parsed.writer, parsed.config);
+  const redis = await connectReconcileRedis(parsed.redis);
+  try {
+    const mysql = await ReconcileMysql.connect(parsed.mysql);
+    try {
+      const report = await verify(redis, mysql, { target, repair: parsed.repair, waitMs: parsed.waitMs, print: progress, ...(parsed.sample === undefined ? {} : { sample: parsed.sample }) });
+      await redis.writeState(target.keys.verify, verifyFields({ ...report, at: Date.now(), missing: report.missing.count, stale: report.stale.count, orphan: report.orphan.count }));
+      print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      return report;
+    } finally {
+      await mysql.close();
+    }
+  } finally {
+    await redis.close();
+  }
+}
