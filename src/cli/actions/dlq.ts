@@ -1,4 +1,5 @@
 /** What `writebehind dlq` runs (../commands/dlq.ts defines it). */
+import * as z from 'zod';
 import { loadConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/errors.js';
 import { CLUSTER_SLOTS, keySlot } from '../../shared/key-slot.js';
@@ -10,7 +11,19 @@ import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { slotDeadLetterLogsOf } from '../../worker/slot-logs.js';
 import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js';
 import { parseOptions } from '../preflights/parse-options.js';
-import { dlqOptionsSchema, type DlqOptions } from '../commands/dlq.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js';
+import { redisUrlSchema } from './url-options.js';
+
+export const dlqOptionsSchema = z.object({
+  action: z.enum(['list', 'replay', 'purge']),
+  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
+  count: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  /** The config that names the writers. */
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+});
+
+export type DlqOptions = z.input<typeof dlqOptionsSchema>;
 
 export interface DeadLetterSummary {
   id: string;

@@ -1,5 +1,6 @@
 /** What `writebehind start` runs (../commands/start.ts defines it). */
 import { hostname } from 'node:os';
+import * as z from 'zod';
 import { deployLibrary } from '../../deploy/deploy.js';
 import { Runtime } from '../../runtime/index.js';
 import { loadConfigFile } from '../../shared/config-file.js';
@@ -12,7 +13,29 @@ import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
-import { startOptionsSchema, type StartOptions } from '../commands/start.js';
+import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL } from '../commands/defaults.js';
+import { DEFAULT_BACKING_REDIS_URL } from '../commands/start.js';
+import { runtimeOptionsSchema } from './runtime.js';
+import { mysqlUrlSchema, redisUrlSchema } from './url-options.js';
+
+export const startOptionsSchema = z.object({
+  /** The backing redis-server (not the runtime). */
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_BACKING_REDIS_URL),
+  /** Port the runtime listens on; applications and redis-cli connect there. */
+  port: z.coerce.number().int().min(0).max(65_535).default(6380),
+  mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  /** RedisGears' `lock-redis-timeout` of the runtime (same range as `writebehind runtime --lock-timeout`). */
+  lockTimeout: runtimeOptionsSchema.shape.lockTimeout,
+  /** RedisGears' `v8-maxmemory` of the runtime's isolates, in MB. */
+  memoryLimit: runtimeOptionsSchema.shape.memoryLimit,
+  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Interface /metrics listens on. */
+  metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
+});
+
+export type StartOptions = z.input<typeof startOptionsSchema>;
 
 export interface StartedPipeline {
   readonly runtimeUrl: string;

@@ -1,4 +1,5 @@
 /** What `writebehind status` runs (../commands/status.ts defines it). */
+import * as z from 'zod';
 import { loadConfigFile } from '../../shared/config-file.js';
 import { errorMessage } from '../../shared/errors.js';
 import { LibraryFunction } from '../../shared/protocol.js';
@@ -13,7 +14,16 @@ import { slotLogsOf } from '../../worker/slot-logs.js';
 import { ClusterAdmin } from '../../reshard/cluster-admin.js';
 import { slotMigrations, type SlotMigration } from '../../reshard/slot-migrations.js';
 import { parseOptions } from '../preflights/parse-options.js';
-import { statusOptionsSchema, type StatusOptions } from '../commands/status.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js';
+import { redisUrlSchema } from './url-options.js';
+
+export const statusOptionsSchema = z.object({
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+  json: z.boolean().default(false),
+});
+
+export type StatusOptions = z.input<typeof statusOptionsSchema>;
 
 export interface WriterReport extends WriterStatus {
   /**

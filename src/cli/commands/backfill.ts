@@ -7,25 +7,10 @@
  * Runs ../actions/backfill.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
 import { WriteBehindError } from '../../shared/errors.js';
+import type { BackfillCommandOptions } from '../actions/backfill.js';
 import { shutdownSignal } from '../preflights/shutdown-signal.js';
-import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
-
-export const backfillOptionsSchema = z.object({
-  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
-  /** Glob over the id part of the keys: `--match '2024*'` takes `person:2024*`. */
-  match: z.string().min(1).max(1000).default('*'),
-  /** Keys per second at most, so live writes keep their latency. */
-  rate: z.coerce.number().int().min(1, 'must be at least 1 key/s').max(10_000_000).optional(),
-  /** Start over instead of resuming a stored cursor. */
-  restart: z.boolean().default(false),
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-});
-
-export type BackfillCommandOptions = z.input<typeof backfillOptionsSchema>;
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const backfillCommand = new Command('backfill')
   .description("captures every existing hash of a writer through the library, so the worker writes its row (resumable)")

@@ -13,20 +13,8 @@
  * Runs ../actions/dlq.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
-import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
-
-export const dlqOptionsSchema = z.object({
-  action: z.enum(['list', 'replay', 'purge']),
-  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
-  count: z.coerce.number().int().min(1).max(1_000_000).optional(),
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  /** The config that names the writers. */
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-});
-
-export type DlqOptions = z.input<typeof dlqOptionsSchema>;
+import type { DlqOptions } from '../actions/dlq.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const dlqCommand = new Command('dlq')
   .description("inspect, replay or purge a writer's dead letters")

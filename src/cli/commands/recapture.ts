@@ -6,18 +6,8 @@
  * Runs ../actions/recapture.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
-import { slotListSchema } from './slot-options.js';
-import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
-
-export const recaptureOptionsSchema = z.object({
-  slots: slotListSchema,
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-});
-
-export type RecaptureCommandOptions = z.input<typeof recaptureOptionsSchema>;
+import type { RecaptureCommandOptions } from '../actions/recapture.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const recaptureCommand = new Command('recapture')
   .description("on a Redis Cluster: captures the current state of every mapped hash of the given slots again (after a resharding's window)")

@@ -5,27 +5,8 @@
  * Runs ../actions/reshard.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
-import { slotListSchema } from './slot-options.js';
-import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
-
-const nodeSchema = z.string({ error: 'is required' }).regex(/^([0-9a-f]{40}|[^\s:]+:\d{1,5})$/, 'must be a node id (40 hex digits) or host:port as CLUSTER NODES lists it');
-
-export const reshardOptionsSchema = z
-  .object({
-    from: nodeSchema,
-    to: nodeSchema,
-    slots: slotListSchema.optional(),
-    count: z.coerce.number().int('must be a whole number of slots').min(1, 'must be at least 1').max(16_384).optional(),
-    /** MIGRATE's timeout: the longest the transfer of one slot may stay idle. */
-    migrateTimeoutMs: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
-    redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-    config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-  })
-  .refine((options) => (options.slots === undefined) !== (options.count === undefined), { message: 'give exactly one of --slots and --count', path: ['slots'] });
-
-export type ReshardCommandOptions = z.input<typeof reshardOptionsSchema>;
+import type { ReshardCommandOptions } from '../actions/reshard.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const reshardCommand = new Command('reshard')
   .description('on a Redis Cluster: moves slots between two primaries, each in one MIGRATE with its capture log, then re-captures its hashes')

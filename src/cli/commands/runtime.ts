@@ -4,43 +4,13 @@
  * Runs ../actions/runtime.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
-import { parseRedisUrl } from '../../shared/redis-address.js';
-import { errorMessage } from '../../shared/errors.js';
+import type { RuntimeCommandOptions } from '../actions/runtime.js';
 
 export const DEFAULT_RUNTIME_PORT = 6380;
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
 /** RedisGears 2's default `lock-redis-timeout`. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 500;
-
-export const runtimeOptionsSchema = z.object({
-  /** Port the runtime listens on (0: any free port). */
-  port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_RUNTIME_PORT),
-  /** Interface to listen on. */
-  host: z.string().min(1).default('127.0.0.1'),
-  /** The redis-server behind the runtime. */
-  redis: z
-    .string()
-    .default(DEFAULT_BACKING_REDIS_URL)
-    .superRefine((url, context) => {
-      try {
-        parseRedisUrl(url);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: errorMessage(error) });
-      }
-    }),
-  /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
-  lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
-  /** RedisGears' `v8-maxmemory`, in MB: the heap limit of each library's isolate. */
-  memoryLimit: z.coerce.number().int().min(8).max(1e6).default(DEFAULT_MEMORY_LIMIT_MB),
-  /** Refuse a non-loopback --host unless the backing server requires a password (redis-server's word: yes/no). */
-  protectedMode: z.enum(['yes', 'no']).default('yes'),
-  /** pino level. */
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-});
-
-export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
 
 export const runtimeCommand = new Command('runtime')
   .description('run the local RedisGears 2 runtime (TFUNCTION/TFCALL + triggers) in front of a redis-server')

@@ -6,34 +6,15 @@
  * Runs ../actions/start.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
 import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import type { StartOptions } from '../actions/start.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, runtimeOptionsSchema } from './runtime.js';
-import { DEFAULT_MYSQL_URL, mysqlUrlSchema, redisUrlSchema } from './url-options.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL } from './defaults.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './runtime.js';
 
 /** The plain redis-server the runtime fronts. */
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
-
-export const startOptionsSchema = z.object({
-  /** The backing redis-server (not the runtime). */
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_BACKING_REDIS_URL),
-  /** Port the runtime listens on; applications and redis-cli connect there. */
-  port: z.coerce.number().int().min(0).max(65_535).default(6380),
-  mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-  /** RedisGears' `lock-redis-timeout` of the runtime (same range as `writebehind runtime --lock-timeout`). */
-  lockTimeout: runtimeOptionsSchema.shape.lockTimeout,
-  /** RedisGears' `v8-maxmemory` of the runtime's isolates, in MB. */
-  memoryLimit: runtimeOptionsSchema.shape.memoryLimit,
-  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
-  /** Interface /metrics listens on. */
-  metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
-});
-
-export type StartOptions = z.input<typeof startOptionsSchema>;
 
 export const startCommand = new Command('start')
   .description('run everything locally: the RedisGears runtime over redis-server, the library, the example tables and a worker')

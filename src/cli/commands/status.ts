@@ -5,17 +5,8 @@
  * Runs ../actions/status.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
-import { DEFAULT_REDIS_URL, redisUrlSchema } from './url-options.js';
-
-export const statusOptionsSchema = z.object({
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-  json: z.boolean().default(false),
-});
-
-export type StatusOptions = z.input<typeof statusOptionsSchema>;
+import type { StatusOptions } from '../actions/status.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const statusCommand = new Command('status')
   .description('per writer: backlog, pending batches, oldest pending age, committed rows, dead letters, failed captures, last error')

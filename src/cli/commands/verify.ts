@@ -8,26 +8,10 @@
  * Runs ../actions/verify.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config-file.js';
 import { WriteBehindError } from '../../shared/errors.js';
 import { differenceCount } from '../../reconcile/difference-report.js';
-import { DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL, mysqlUrlSchema, redisUrlSchema } from './url-options.js';
-
-export const verifyOptionsSchema = z.object({
-  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
-  /** Compare about this many hashes and rows instead of all. */
-  sample: z.coerce.number().int().min(1).max(100_000_000).optional(),
-  repair: z.boolean().default(false),
-  json: z.boolean().default(false),
-  /** Longest wait for the worker to commit the changes captured before a compared image was read. */
-  waitMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  mysql: mysqlUrlSchema.default(() => process.env['MYSQL_URL'] ?? DEFAULT_MYSQL_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-});
-
-export type VerifyCommandOptions = z.input<typeof verifyOptionsSchema>;
+import type { VerifyCommandOptions } from '../actions/verify.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const verifyCommand = new Command('verify')
   .description('compares the hashes of a writer with their rows; exits 1 on missing, stale or orphan rows (--repair re-captures them)')
