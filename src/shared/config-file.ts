@@ -3,8 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from './errors.js';
 import { parseConfig, type WriteBehindConfig } from './config.js';
 
-export const DEFAULT_CONFIG_PATH = 'config/example.json';
-
 export async function loadConfigFile(path: string): Promise<WriteBehindConfig> {
   let text: string;
   try {

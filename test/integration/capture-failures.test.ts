@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runStatus } from '../../src/cli/commands/status.js';
+import { runStatus } from '../../src/cli/actions/status.js';
 import { CaptureFailureWatch } from '../../src/worker/capture-failures.js';
 import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { testConfig } from '../fixtures/library-configs.js';

@@ -15,8 +15,8 @@ import { startRuntimeCluster, type RuntimeCluster } from '../helpers/redis-clust
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { runDeploy } from '../../src/cli/commands/deploy.js';
-import { runStart } from '../../src/cli/commands/start.js';
+import { runDeploy } from '../../src/cli/actions/deploy.js';
+import { runStart } from '../../src/cli/actions/start.js';
 import { until } from '../helpers/until.js';
 
 const LIBRARY = `#!js api_version=1.0 name=clusterlib

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDeploy } from '../../src/cli/commands/deploy.js';
+import { runDeploy } from '../../src/cli/actions/deploy.js';
 import { deployLibrary, fetchDeployedLibrary } from '../../src/deploy/deploy.js';
 import { ConfigError, LibraryLoadError } from '../../src/shared/errors.js';
 import { exampleConfig, testConfig } from '../fixtures/library-configs.js';

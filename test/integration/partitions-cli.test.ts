@@ -4,8 +4,8 @@
  * goes back into the key's partition).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDlq } from '../../src/cli/commands/dlq.js';
-import { runStatus } from '../../src/cli/commands/status.js';
+import { runDlq } from '../../src/cli/actions/dlq.js';
+import { runStatus } from '../../src/cli/actions/status.js';
 import { partitionOfKey, partitionsOf } from '../../src/shared/keys.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { compareStreamIds } from '../../src/shared/stream-id.js';

@@ -3,9 +3,9 @@
  * `status` (text and JSON), `dlq list|replay|purge`, the worker's /metrics endpoint, and `start`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDlq } from '../../src/cli/commands/dlq.js';
-import { runStart } from '../../src/cli/commands/start.js';
-import { runStatus } from '../../src/cli/commands/status.js';
+import { runDlq } from '../../src/cli/actions/dlq.js';
+import { runStart } from '../../src/cli/actions/start.js';
+import { runStatus } from '../../src/cli/actions/status.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
 import { createTestDatabase } from '../helpers/mysql.js';

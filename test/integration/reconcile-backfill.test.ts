@@ -7,7 +7,7 @@
  * the runtime on two shared cores).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatus } from '../../src/cli/commands/status.js';
+import { runStatus } from '../../src/cli/actions/status.js';
 import { writerKeys } from '../../src/shared/keys.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import type { WorkerService } from '../../src/worker/worker-service.js';

@@ -4,8 +4,8 @@
  * partition's commits before it compares.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackfill } from '../../src/cli/commands/backfill.js';
-import { runVerify } from '../../src/cli/commands/verify.js';
+import { runBackfill } from '../../src/cli/actions/backfill.js';
+import { runVerify } from '../../src/cli/actions/verify.js';
 import { partitionOfKey, partitionsOf, writerKeys } from '../../src/shared/keys.js';
 import { RecordField } from '../../src/shared/protocol.js';
 import type { WorkerService } from '../../src/worker/worker-service.js';

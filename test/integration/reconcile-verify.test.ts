@@ -5,7 +5,7 @@
  * changes the worker has not committed yet are never reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatus } from '../../src/cli/commands/status.js';
+import { runStatus } from '../../src/cli/actions/status.js';
 import { writerKeys } from '../../src/shared/keys.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';

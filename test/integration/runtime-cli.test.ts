@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { runRuntime } from '../../src/cli/commands/runtime.js';
+import { runRuntime } from '../../src/cli/actions/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';

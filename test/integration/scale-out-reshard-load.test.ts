@@ -24,7 +24,7 @@ import { announcedOwnerOf } from '../../bench/support/cluster-slots.js';
 import { startRuntimeClusterProcesses, type RuntimeClusterProcesses } from '../../bench/support/runtime-cluster-processes.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
-import { runReshard } from '../../src/cli/commands/reshard.js';
+import { runReshard } from '../../src/cli/actions/reshard.js';
 import { parseClusterNodes, slotsOf } from '../../src/shared/cluster-nodes.js';
 import { deployLibrary } from '../../src/deploy/deploy.js';
 import { keySlot } from '../../src/shared/key-slot.js';

@@ -1,8 +1,8 @@
 /** The option schemas of the worker's commands: defaults from the environment, and messages naming the flag. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { workerOptionsSchema } from '../../src/cli/commands/worker.js';
-import { dlqOptionsSchema } from '../../src/cli/commands/dlq.js';
-import { startOptionsSchema } from '../../src/cli/commands/start.js';
+import { workerOptionsSchema } from '../../src/cli/actions/worker.js';
+import { dlqOptionsSchema } from '../../src/cli/actions/dlq.js';
+import { startOptionsSchema } from '../../src/cli/actions/start.js';
 import { parseOptions } from '../../src/cli/preflights/parse-options.js';
 import { ConfigError } from '../../src/shared/errors.js';
 

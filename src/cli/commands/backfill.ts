@@ -4,44 +4,13 @@
  * the library was deployed reach MySQL through the worker like any change (same batching, dead letters and
  * exactly-once). Progress goes to stderr once a second; the SCAN cursor is stored after every page, so an
  * interrupted run (Ctrl-C: exit 130 after the current page; or a crash) is resumed by running it again.
+ * Runs ../actions/backfill.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
 import { WriteBehindError } from '../../shared/errors.js';
-import { backfill, type BackfillResult } from '../../reconcile/backfill.js';
-import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
-import { writerTarget } from '../../reconcile/writer-target.js';
-import { parseOptions } from '../preflights/parse-options.js';
+import type { BackfillCommandOptions } from '../actions/backfill.js';
 import { shutdownSignal } from '../preflights/shutdown-signal.js';
-import { DEFAULT_REDIS_URL } from './deploy.js';
-import { redisUrlSchema } from './worker.js';
-
-export const backfillOptionsSchema = z.object({
-  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
-  /** Glob over the id part of the keys: `--match '2024*'` takes `person:2024*`. */
-  match: z.string().min(1).max(1000).default('*'),
-  /** Keys per second at most, so live writes keep their latency. */
-  rate: z.coerce.number().int().min(1, 'must be at least 1 key/s').max(10_000_000).optional(),
-  /** Start over instead of resuming a stored cursor. */
-  restart: z.boolean().default(false),
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-});
-
-export type BackfillCommandOptions = z.input<typeof backfillOptionsSchema>;
-
-/** Runs a backfill to its end, or until `signal` aborts it (the cursor is stored either way). */
-export async function runBackfill(options: BackfillCommandOptions, signal?: AbortSignal, print: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<BackfillResult> {
-  const parsed = parseOptions('backfill', backfillOptionsSchema, options);
-  const target = writerTarget(await loadConfigFile(parsed.config), parsed.writer, parsed.config);
-  const redis = await connectReconcileRedis(parsed.redis);
-  try {
-    return await backfill(redis, { target, match: parsed.match, restart: parsed.restart, print, ...(parsed.rate === undefined ? {} : { rate: parsed.rate }), ...(signal === undefined ? {} : { signal }) });
-  } finally {
-    await redis.close();
-  }
-}
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const backfillCommand = new Command('backfill')
   .description("captures every existing hash of a writer through the library, so the worker writes its row (resumable)")
@@ -53,6 +22,7 @@ export const backfillCommand = new Command('backfill')
   .option('--redis <url>', `Redis running the library (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
   .option('--config <file>', 'write-behind config file (it names the writers)', DEFAULT_CONFIG_PATH)
   .action(async (options: BackfillCommandOptions) => {
+    const { runBackfill } = await import('../actions/backfill.js');
     const controller = new AbortController();
     void shutdownSignal().then(() => controller.abort());
     const result = await runBackfill(options, controller.signal);

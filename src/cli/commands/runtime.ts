@@ -1,80 +1,16 @@
 /**
  * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--memory-limit 200] [--log-level info]`:
  * the local RedisGears 2 runtime in front of a redis-server, until SIGINT or SIGTERM.
+ * Runs ../actions/runtime.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/library-host.js';
-import { Runtime } from '../../runtime/runtime.js';
-import { parseRedisUrl } from '../../shared/redis-address.js';
-import { ConfigError, errorMessage } from '../../shared/errors.js';
-import { createLogger } from '../../shared/log.js';
-import { redactUrl } from '../../shared/redact-url.js';
-import { checkBackingRedis } from '../preflights/backing-redis.js';
+import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
+import type { RuntimeCommandOptions } from '../actions/runtime.js';
 
 export const DEFAULT_RUNTIME_PORT = 6380;
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
 /** RedisGears 2's default `lock-redis-timeout`. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 500;
-
-export const runtimeOptionsSchema = z.object({
-  /** Port the runtime listens on (0: any free port). */
-  port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_RUNTIME_PORT),
-  /** Interface to listen on. */
-  host: z.string().min(1).default('127.0.0.1'),
-  /** The redis-server behind the runtime. */
-  redis: z
-    .string()
-    .default(DEFAULT_BACKING_REDIS_URL)
-    .superRefine((url, context) => {
-      try {
-        parseRedisUrl(url);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: errorMessage(error) });
-      }
-    }),
-  /** RedisGears' `lock-redis-timeout` (same range): how long library code may hold the lock before it is killed. */
-  lockTimeout: z.coerce.number().int().min(100).max(1e9).default(DEFAULT_LOCK_TIMEOUT_MS),
-  /** RedisGears' `v8-maxmemory`, in MB: the heap limit of each library's isolate. */
-  memoryLimit: z.coerce.number().int().min(8).max(1e6).default(DEFAULT_MEMORY_LIMIT_MB),
-  /** Refuse a non-loopback --host unless the backing server requires a password (redis-server's word: yes/no). */
-  protectedMode: z.enum(['yes', 'no']).default('yes'),
-  /** pino level. */
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-});
-
-export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
-
-/**
- * Starts the runtime and closes it on SIGINT/SIGTERM. Resolves once it listens (the process then lives as long
- * as the listener does).
- */
-export async function runRuntime(options: RuntimeCommandOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<Runtime> {
-  const parsed = runtimeOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new ConfigError(`invalid runtime options: ${problems}`);
-  }
-  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode } = parsed.data;
-  const log = createLogger({ level: logLevel, name: 'runtime' });
-  await checkBackingRedis(redis);
-  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes' });
-  // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
-  runtime.on('error', (error: unknown) => {
-    log.error({ err: error }, 'runtime error');
-    process.exitCode = 1;
-  });
-  print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redactUrl(redis)})`);
-  const shutdown = (signal: NodeJS.Signals) => {
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
-    log.info({ signal }, 'shutting down');
-    void runtime.close();
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  return runtime;
-}
 
 export const runtimeCommand = new Command('runtime')
   .description('run the local RedisGears 2 runtime (TFUNCTION/TFCALL + triggers) in front of a redis-server')
@@ -86,5 +22,6 @@ export const runtimeCommand = new Command('runtime')
   .option('--memory-limit <mb>', "RedisGears' v8-maxmemory: heap limit of each library's isolate, in MB (at least 8)", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
   .action(async (options: RuntimeCommandOptions) => {
+    const { runRuntime } = await import('../actions/runtime.js');
     await runRuntime(options);
   });

@@ -2,145 +2,11 @@
  * `writebehind status [--redis URL] [--config FILE] [--json]`: per writer, the backlog, batches, the age of the
  * oldest uncommitted record, committed rows, dead letters, captures that failed inside Redis and the last
  * error; and whether the deployed library is the CLI's version.
+ * Runs ../actions/status.ts.
  */
 import { Command } from 'commander';
-import * as z from 'zod';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../shared/config-file.js';
-import { errorMessage } from '../../shared/errors.js';
-import { LibraryFunction } from '../../shared/protocol.js';
-import { VERSION } from '../../shared/version.js';
-import { writerKeys } from '../../shared/keys.js';
-import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
-import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
-import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
-import { readLogsStatus, readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
-import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
-import { slotLogsOf } from '../../worker/slot-logs.js';
-import { ClusterAdmin } from '../../reshard/cluster-admin.js';
-import { slotMigrations, type SlotMigration } from '../../reshard/slot-migrations.js';
-import { parseOptions } from '../preflights/parse-options.js';
-import { DEFAULT_REDIS_URL } from './deploy.js';
-import { redisUrlSchema } from './worker.js';
-
-export const statusOptionsSchema = z.object({
-  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
-  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
-  json: z.boolean().default(false),
-});
-
-export type StatusOptions = z.input<typeof statusOptionsSchema>;
-
-export interface WriterReport extends WriterStatus {
-  /**
-   * Captures of this writer that failed inside Redis since the library was loaded (TFUNCTION LIST `num_failed`
-   * of its trigger): those writes were not replicated. Null when the library does not answer.
-   */
-  readonly failedCaptures: number | null;
-  /** The trigger's `last_error` (a timeout names no key; the dead-letter stream has the key otherwise). */
-  readonly lastCaptureError: string | null;
-  /** The last `writebehind backfill` (running, interrupted or done) and the last `writebehind verify`, if any. */
-  readonly lastBackfill: BackfillState | null;
-  readonly lastVerify: VerifyState | null;
-}
-
-export interface StatusReport {
-  library: string;
-  /** Version the deployed library reports; null when it is not deployed (or does not answer). */
-  libraryVersion: string | null;
-  cliVersion: string;
-  writers: WriterReport[];
-  /**
-   * On a cluster, slots MIGRATING or IMPORTING on some primary (a move in progress, or left half done); null
-   * when some primary could not be asked (`slotMigrationsError` says why).
-   */
-  slotMigrations: SlotMigration[] | null;
-  slotMigrationsError?: string;
-}
-
-export async function runStatus(options: StatusOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<StatusReport> {
-  const parsed = parseOptions('status', statusOptionsSchema, options);
-  const config = await loadConfigFile(parsed.config);
-  // On a Redis Cluster a writer's records are in a log per slot, on every shard (docs/scale-out.md).
-  const cluster = await isRedisCluster(parsed.redis);
-  const client = cluster ? await ClusterStreamClient.connectCluster(parsed.redis) : await RedisStreamClient.connect(parsed.redis, { reconnect: false });
-  try {
-    let libraryVersion: string | null = null;
-    try {
-      libraryVersion = await client.callFunction(config.name, LibraryFunction.version, [], []);
-    } catch {
-      libraryVersion = null;
-    }
-    const names = config.writers.map((writer) => writer.name);
-    const failures = await readCaptureFailures(client.libraryListings(), config.name, names).catch((): CaptureFailures[] => []);
-    const writers: WriterReport[] = [];
-    for (const { name, partitions } of config.writers) {
-      const failed = failures.find((f) => f.writer === name);
-      const keys = writerKeys(name);
-      const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
-      const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
-      const status = client instanceof ClusterStreamClient ? await readLogsStatus(client, name, [keys, ...(await slotLogsOf(client, name))]) : await readWriterStatus(client, name, partitions);
-      writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
-    }
-    const migrations = cluster ? await readSlotMigrations(parsed.redis) : { slotMigrations: [] };
-    const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers, ...migrations };
-    print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    return report;
-  } catch (error) {
-    throw new Error(`status: ${errorMessage(error)}`, { cause: error });
-  } finally {
-    await client.close();
-  }
-}
-
-/** Best effort: a primary that does not answer (a failover under way) must not hide the writers' status. */
-async function readSlotMigrations(url: string): Promise<Pick<StatusReport, 'slotMigrations' | 'slotMigrationsError'>> {
-  let admin: ClusterAdmin | undefined;
-  try {
-    admin = await ClusterAdmin.connect(url);
-    return { slotMigrations: await slotMigrations(admin) };
-  } catch (error) {
-    return { slotMigrations: null, slotMigrationsError: errorMessage(error) };
-  } finally {
-    await admin?.close();
-  }
-}
-
-function formatReport(report: StatusReport): string {
-  const lines: string[] = [];
-  if (report.libraryVersion === null) lines.push(`library ${report.library}: NOT DEPLOYED (writebehind deploy)`);
-  else if (report.libraryVersion !== report.cliVersion) lines.push(`library ${report.library} ${report.libraryVersion} (CLI is ${report.cliVersion}: redeploy to match)`);
-  else lines.push(`library ${report.library} ${report.libraryVersion}`);
-  for (const w of report.writers) {
-    lines.push(
-      `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
-        `captured ${w.captured}, committed rows ${w.committedRows}${w.partitions === null ? ` (through ${w.committed ?? 'nothing yet'})` : ` in ${w.partitions.length - 1} partitions or slot logs (and the unpartitioned stream, listed first)`}, dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
-        formatCaptureFailures(w) +
-        (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
-    );
-    // Many logs (a cluster's per slot): only those with something left.
-    const logs = (w.partitions ?? []).filter((log) => (w.partitions ?? []).length <= 20 || log.backlog > 0 || log.queuedBatches > 0 || log.deadLetters > 0);
-    for (const log of logs) {
-      lines.push(`  ${log.stream}: backlog ${log.backlog}, ${log.queuedBatches} batch(es) queued (${log.pendingBatches} with a worker), oldest pending ${formatAge(log.oldestPendingAgeMs)}; committed rows ${log.committedRows} (through ${log.committed ?? 'nothing yet'}), dead letters ${log.deadLetters}`);
-    }
-    if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);
-  }
-  if (report.slotMigrations === null) lines.push(`slots in migration: unknown (${report.slotMigrationsError ?? 'no answer'})`);
-  for (const m of report.slotMigrations ?? []) {
-    lines.push(`WARNING: slot ${m.slot} is ${m.state.toUpperCase()} on ${m.node} (${m.state === 'migrating' ? 'to' : 'from'} ${m.peer}): a slot move is under way or was left half done, and a write to it can go uncaptured until it completes; then run writebehind recapture --slots ${m.slot}`);
-  }
-  return lines.join('\n');
-}
-
-function formatCaptureFailures(w: WriterReport): string {
-  if (w.failedCaptures === null) return '; failed captures unknown (library not answering)';
-  if (w.failedCaptures === 0) return '';
-  return `; FAILED CAPTURES ${w.failedCaptures} (not replicated; re-write those keys): ${w.lastCaptureError ?? ''}`;
-}
-
-function formatAge(ms: number): string {
-  if (ms === 0) return '-';
-  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
-}
+import type { StatusOptions } from '../actions/status.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const statusCommand = new Command('status')
   .description('per writer: backlog, pending batches, oldest pending age, committed rows, dead letters, failed captures, last error')
@@ -148,5 +14,6 @@ export const statusCommand = new Command('status')
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--json', 'print JSON for scripts')
   .action(async (options: StatusOptions) => {
+    const { runStatus } = await import('../actions/status.js');
     await runStatus(options);
   });

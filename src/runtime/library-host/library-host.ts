@@ -18,6 +18,7 @@ import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoreKeysR
 import { clusterStoreKeys } from '../cluster/cluster-store-keys.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
+import { DEFAULT_MEMORY_LIMIT_MB } from './memory-limit.js';
 import { LibraryCalls, type RiddenMarkers } from './library-calls.js';
 import { StreamAppends } from './stream-appends.js';
 import { FunctionRunner } from './function-runner.js';
@@ -53,8 +54,6 @@ export interface LibraryHostOptions {
   readonly watchPrefixes?: (prefixes: readonly Buffer[]) => void;
 }
 
-/** RedisGears' default `v8-maxmemory` (200MB). */
-export const DEFAULT_MEMORY_LIMIT_MB = 200;
 /** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
 const LOADING_TIMEOUT_MS = 30_000;
 const INTERNAL_KEY_BYTES = Buffer.from(INTERNAL_KEY_PREFIX, 'latin1');

@@ -1,0 +1,157 @@
+/** What `writebehind dlq` runs (../commands/dlq.ts defines it). */
+import * as z from 'zod';
+import { loadConfigFile } from '../../shared/config-file.js';
+import { ConfigError } from '../../shared/errors.js';
+import { CLUSTER_SLOTS, keySlot } from '../../shared/key-slot.js';
+import { captureLogsOf, partitionKeys, partitionOfKey, writerKeys, type StreamKeys } from '../../shared/keys.js';
+import { compareStreamIds } from '../../shared/stream-id.js';
+import { DeadLetterField, RecordField } from '../../shared/protocol.js';
+import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
+import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
+import { slotDeadLetterLogsOf } from '../../worker/slot-logs.js';
+import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js';
+import { parseOptions } from '../preflights/parse-options.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js';
+import { redisUrlSchema } from './url-options.js';
+
+export const dlqOptionsSchema = z.object({
+  action: z.enum(['list', 'replay', 'purge']),
+  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
+  count: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
+  /** The config that names the writers. */
+  config: z.string().min(1).default(DEFAULT_CONFIG_PATH),
+});
+
+export type DlqOptions = z.input<typeof dlqOptionsSchema>;
+
+export interface DeadLetterSummary {
+  id: string;
+  stage: string;
+  /** What met the key: a keyspace event (`hset`, `del`, …) or the tool (`backfill`, `recapture`); null for the write stage. */
+  event: string | null;
+  reason: string;
+  key: string | null;
+  sourceId: string | null;
+  at: string | null;
+}
+
+export interface DlqResult {
+  /** list: the letters shown; replay: those re-captured; purge: none. */
+  letters: DeadLetterSummary[];
+  /** Entries removed from the dead-letter stream. */
+  removed: number;
+  /** replay: letters left in place because they cannot be replayed (capture stage). */
+  skipped: number;
+}
+
+export async function runDlq(options: DlqOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<DlqResult> {
+  const parsed = parseOptions('dlq', dlqOptionsSchema, options);
+  const writers = (await loadConfigFile(parsed.config)).writers;
+  const writer = writers.find((w) => w.name === parsed.writer);
+  if (writer === undefined) {
+    throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.map((w) => w.name).join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
+  }
+  const partitions = writer.partitions ?? 1;
+  // On a Redis Cluster the dead letters are in a log per slot, on every shard (docs/scale-out.md).
+  const client = (await isRedisCluster(parsed.redis)) ? await ClusterStreamClient.connectCluster(parsed.redis) : await RedisStreamClient.connect(parsed.redis, { reconnect: false });
+  try {
+    const cluster = client instanceof ClusterStreamClient;
+    const logs = cluster ? [writerKeys(writer.name), ...(await slotDeadLetterLogsOf(client, writer.name))] : captureLogsOf(writer.name, partitions);
+    const logOfKey = (key: string | null): StreamKeys | null => {
+      if (key === null) return null;
+      if (cluster) return partitionKeys(writer.name, keySlot(key), CLUSTER_SLOTS);
+      return partitions === 1 ? null : partitionKeys(writer.name, partitionOfKey(key, partitions), partitions);
+    };
+    switch (parsed.action) {
+      case 'list': {
+        const letters = (await oldestLetters(client, logs, parsed.count ?? 100)).map(({ entry }) => summarize(entry));
+        for (const l of letters) print(`${l.id}  ${l.stage}${l.event === null ? '' : ` (${l.event})`}  ${l.key ?? '-'}  ${l.reason}`);
+        let total = 0;
+        for (const log of logs) total += await client.length(log.deadLetters);
+        print(`${letters.length} of ${total} dead letter(s) of ${parsed.writer}`);
+        return { letters, removed: 0, skipped: 0 };
+      }
+      case 'replay':
+        return await replay(client, logs, logOfKey, parsed.count ?? 1000, print);
+      case 'purge': {
+        let removed = 0;
+        if (parsed.count === undefined) {
+          for (const log of logs) {
+            removed += await client.length(log.deadLetters);
+            await client.deleteKey(log.deadLetters);
+          }
+        } else {
+          for (const { log, entry } of await oldestLetters(client, logs, parsed.count)) removed += await client.deleteEntries(log.deadLetters, [entry.id]);
+        }
+        print(`purged ${removed} dead letter(s) of ${parsed.writer}`);
+        return { letters: [], removed, skipped: 0 };
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** A dead letter and the capture log whose dead-letter stream holds it. */
+interface Letter {
+  readonly log: StreamKeys;
+  readonly entry: StreamEntry;
+}
+
+/** The oldest `count` dead letters over the logs' dead-letter streams, in id (time) order. */
+async function oldestLetters(client: RedisStreamClient, logs: readonly StreamKeys[], count: number): Promise<Letter[]> {
+  const letters: Letter[] = [];
+  for (const log of logs) for (const entry of await client.range(log.deadLetters, count)) letters.push({ log, entry });
+  return letters.sort((a, b) => compareStreamIds(a.entry.id, b.entry.id)).slice(0, count);
+}
+
+/**
+ * `partitionOf`: the log a replayed record of `key` goes to (its partition's, since the unpartitioned log of a
+ * partitioned writer must receive nothing new), or null for the log the letter came from.
+ */
+async function replay(client: RedisStreamClient, logs: readonly StreamKeys[], partitionOf: (key: string | null) => StreamKeys | null, count: number, print: (text: string) => void): Promise<DlqResult> {
+  const replayed: DeadLetterSummary[] = [];
+  const seen = new Set<string>();
+  const into = new Set<string>();
+  let removed = 0;
+  let skipped = 0;
+  for (const { log, entry } of await oldestLetters(client, logs, count)) {
+    const letter = summarize(entry);
+    if (letter.stage !== 'write') {
+      skipped += 1;
+      continue;
+    }
+    // A batch retried after its dead letters were written records them again: replay each source record once.
+    // Source ids are per capture log: two partitions may have used the same one.
+    const source = letter.sourceId === null ? null : `${log.changes} ${letter.sourceId}`;
+    if (source === null || !seen.has(source)) {
+      const target = partitionOf(letter.key) ?? log;
+      await client.append(target.changes, entry.fields.filter(([name]) => !isDeadLetterField(name)));
+      into.add(target.changes);
+      replayed.push(letter);
+      if (source !== null) seen.add(source);
+    }
+    removed += await client.deleteEntries(log.deadLetters, [entry.id]);
+  }
+  print(`replayed ${replayed.length} record(s) into ${[...into].join(', ') || 'no stream'}, removed ${removed} dead letter(s)` + (skipped > 0 ? `; ${skipped} capture-stage letter(s) left (rewrite those hashes instead)` : ''));
+  return { letters: replayed, removed, skipped };
+}
+
+const DEAD_LETTER_FIELDS: ReadonlySet<string> = new Set(Object.values(DeadLetterField));
+
+function isDeadLetterField(name: string): boolean {
+  return DEAD_LETTER_FIELDS.has(name);
+}
+
+function summarize(entry: StreamEntry): DeadLetterSummary {
+  return {
+    id: entry.id,
+    stage: entryText(entry, DeadLetterField.stage) ?? '?',
+    event: entryText(entry, DeadLetterField.event) ?? null,
+    reason: entryText(entry, DeadLetterField.reason) ?? '',
+    key: entryText(entry, RecordField.key) ?? null,
+    sourceId: entryText(entry, DeadLetterField.sourceId) ?? null,
+    at: entryText(entry, DeadLetterField.at) ?? null,
+  };
+}
