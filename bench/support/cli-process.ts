@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cliEntry } from './repo-root.js';
+import { killOnExit } from './kill-on-exit.js';
 
 const KEPT_LINES = 40;
 
@@ -36,6 +37,7 @@ export function startNodeProcess(entry: string, args: readonly string[], env: Re
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
   });
+  killOnExit(child);
   const lines: string[] = [];
   const listeners: ((line: string) => void)[] = [];
   /** Per stream: a line is kept once its newline came (a chunk may end inside one). */

@@ -5,6 +5,7 @@
  * wraps this one: bench code is compiled to dist/, test code is not, so the launcher lives here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killOnExit } from './kill-on-exit.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,7 @@ export async function startRedisServerProcess(options: RedisServerProcessOptions
     kill: () => stop('SIGKILL'),
     async start() {
       child = spawn('redis-server', args, { stdio: 'ignore' });
+      killOnExit(child);
       const c = child;
       await waitForPing(port, () => c.exitCode === null, 'redis-server');
     },

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from '../../bench/support/kill-on-exit.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/index.js', import.meta.url));
 
@@ -46,7 +47,9 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
 }
 
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+  killOnExit(child);
+  return child;
 }
 
 /** A port nothing listens on (free a moment ago). */

@@ -4,6 +4,7 @@
  * (a JavaScript loop on the main thread that vitest cannot interrupt) and with it the whole suite.
  */
 import { spawn } from 'node:child_process';
+import { killOnExit } from '../../bench/support/kill-on-exit.js';
 import { CLI } from './cli.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -17,6 +18,7 @@ export interface RuntimeProcess {
 
 export async function startRuntimeProcess(redis: RedisServer, args: readonly string[] = []): Promise<RuntimeProcess> {
   const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child);
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
