@@ -6,18 +6,18 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { createClient } from 'redis';
 import { pino } from 'pino';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
+import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 
 const LIBRARY = `#!js api_version=1.0 name=configrenamed
 redis.registerKeySpaceTrigger('seen', 'cr:', (client, data) => {
   client.call('incr', 'fired:' + data.key);
 });`;
 
-type Client = ReturnType<typeof createClient>;
+type Client = TestClient;
 
 const servers: RedisServer[] = [];
 const runtimes: Runtime[] = [];
@@ -29,13 +29,7 @@ afterAll(async () => {
   for (const server of servers) await server.stop();
 }, 30_000);
 
-async function direct(url: string): Promise<Client> {
-  const client = createClient({ url });
-  client.on('error', () => undefined);
-  await client.connect();
-  clients.push(client);
-  return client;
-}
+const direct = (url: string) => connectTestClient(url, clients);
 
 /** Whether something accepts connections on the port. */
 function listening(port: number): Promise<boolean> {

@@ -4,10 +4,10 @@
  * stream trigger where the primary's runtime left it. And a runtime whose user may not run ROLE still starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
+import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 
 const LIBRARY = `#!js api_version=1.0 name=standalonereplica
 redis.registerKeySpaceTrigger('seen', 'rs:', (client, data) => {
@@ -18,19 +18,13 @@ redis.registerStreamTrigger('logged', 'rslog', (client, data) => {
   client.call('incr', 'streamed');
 });`;
 
-type Client = ReturnType<typeof createClient>;
+type Client = TestClient;
 
 const servers: RedisServer[] = [];
 const runtimes: Runtime[] = [];
 const clients: Client[] = [];
 
-async function direct(url: string): Promise<Client> {
-  const client = createClient({ url });
-  client.on('error', () => undefined);
-  await client.connect();
-  clients.push(client);
-  return client;
-}
+const direct = (url: string) => connectTestClient(url, clients);
 
 async function keyspaceTriggerStats(url: string): Promise<Record<string, unknown>> {
   const [library] = (await (await direct(url)).sendCommand(['TFUNCTION', 'LIST', 'vv'])) as unknown[][];

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { ChaosLoad, type KeyOutcome } from '../../bench/chaos/chaos-load.js';
 import { clusterBacklog, clusterReadView } from '../../bench/chaos/cluster-view.js';
 import { CHAOS_EXACTLY_ONCE_TABLE, CHAOS_PREFIX, chaosConfig } from '../../bench/chaos/chaos-schema.js';
@@ -25,6 +25,7 @@ import { rediscoverWhenNodesDrop } from '../../src/worker/redis/cluster-rediscov
 import { keySlot } from '../../src/shared/key-slot.js';
 import { expectConsistent } from '../helpers/chaos-consistency.js';
 import { useChaosCluster } from '../fixtures/chaos-cluster.js';
+import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 
 const KEYS = 200;
 /** The shard whose primary is killed (not shard 0, whose runtime the clients and the worker start from). */
@@ -32,15 +33,9 @@ const FAILED = 1;
 
 // As the worker's client does: it finds the promoted replica once the dead primary's connection drops.
 const h = useChaosCluster('cluster_failover', { replicas: true, nodeTimeoutMs: 1000 }, rediscoverWhenNodesDrop);
-const directs: ReturnType<typeof createClient>[] = [];
+const directs: TestClient[] = [];
 
-async function direct(url: string): Promise<ReturnType<typeof createClient>> {
-  const connection = createClient({ url });
-  connection.on('error', () => undefined);
-  await connection.connect();
-  directs.push(connection);
-  return connection;
-}
+const direct = (url: string) => connectTestClient(url, directs);
 
 afterAll(async () => {
   for (const connection of directs) await connection.close().catch(() => undefined);
