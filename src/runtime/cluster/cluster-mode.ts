@@ -5,10 +5,9 @@
  * says so at start. Where CONFIG is renamed away or denied, the port the node announces is read from its own
  * line of CLUSTER NODES instead (Redis puts `cluster-announce-port` there, or its own port when unset).
  */
-import { RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { myselfOf } from '../../shared/cluster-nodes.js';
-import { isConfigUnavailable } from '../server/notify-flags.js';
+import { sendConfig } from '../server/config-command.js';
 import type { RedisConnection } from '../server/redis-connection.js';
 import { isClusterEnabled, text } from './cluster-nodes.js';
 
@@ -18,10 +17,8 @@ export async function isClusterNode(control: RedisConnection): Promise<boolean> 
 
 /** Logs a warning when the server does not announce `runtimePort` to the cluster. */
 export async function warnUnlessAnnounced(control: RedisConnection, runtimePort: number, log: Logger): Promise<void> {
-  const reply = await control.send(['CONFIG', 'GET', 'cluster-announce-port']);
-  if (reply.type === 'error' && !isConfigUnavailable(reply.value)) throw new RedisCommandError(reply.value, { context: { command: 'CONFIG' } });
-  const announced =
-    reply.type === 'error' ? announcedPortOfMyself(text(await control.call(['CLUSTER', 'NODES']))) : reply.type === 'array' ? text(reply.value[1]) : reply.type === 'map' ? text(reply.value[0]?.[1]) : '';
+  const got = await sendConfig(control, ['GET', 'cluster-announce-port']);
+  const announced = 'unavailable' in got ? announcedPortOfMyself(text(await control.call(['CLUSTER', 'NODES']))) : (got.entries.get('cluster-announce-port') ?? '');
   if (announced !== String(runtimePort)) {
     log.warn({ announcedPort: announced, runtimePort }, 'cluster mode: the redis-server does not announce this runtime (set cluster-announce-port to the runtime port), so cluster clients will bypass it and triggers will not fire for their writes');
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConfigUnavailable, mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
+import { mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
 import { missingProbedFlags, PROBED_EVENTS } from './notify-keyspace-probe.js';
 
 describe('mergeNotifyFlags', () => {
@@ -22,15 +22,6 @@ describe('missingNotifyFlags', () => {
     expect(missingNotifyFlags('KEA')).toBe('m');
     expect(missingNotifyFlags('g$lshzxetdKm')).toBe('');
     expect(missingNotifyFlags('g$lshzxetKm')).toBe('A');
-  });
-});
-
-describe('isConfigUnavailable', () => {
-  it('is a renamed-away command or an ACL refusal, not a failure of CONFIG itself', () => {
-    expect(isConfigUnavailable("ERR unknown command 'CONFIG', with args beginning with: 'GET' 'notify-keyspace-events' ")).toBe(true);
-    expect(isConfigUnavailable("NOPERM this user has no permissions to run the 'config|get' command")).toBe(true);
-    expect(isConfigUnavailable("ERR Invalid argument 'x' for CONFIG SET 'notify-keyspace-events'")).toBe(false);
-    expect(isConfigUnavailable('LOADING Redis is loading the dataset in memory')).toBe(false);
   });
 });
 

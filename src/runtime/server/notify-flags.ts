@@ -22,14 +22,6 @@ export function mergeNotifyFlags(current: string): string | null {
   return missing === '' ? null : current + missing;
 }
 
-/**
- * Whether a CONFIG error reply means the command is not there for the runtime (renamed away, or denied to its
- * user by ACL), rather than a failure of the command itself.
- */
-export function isConfigUnavailable(error: string): boolean {
-  return /^ERR unknown command\b/i.test(error) || /^NOPERM\b/.test(error);
-}
-
 /** The start-up error for a server that lacks flags the runtime cannot set itself. */
 export function missingFlagsError(address: RedisAddress, missing: readonly string[], why: string): ConfigError {
   return new ConfigError(

@@ -3,11 +3,9 @@
  * notification flags): the protocol limits its clients are held to, and the pub/sub output buffer limit its own
  * keyspace subscription needs lifted.
  */
-import { RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
-import { textOf, type RespValue } from '../resp/types.js';
-import { isConfigUnavailable } from './notify-flags.js';
+import { configEntries, isConfigUnavailable, sendConfig } from './config-command.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /**
@@ -39,19 +37,16 @@ export async function readRequestLimits(control: RedisConnection, log: Logger): 
  * so (a burst may still get its subscription dropped, which closes the runtime rather than miss triggers).
  */
 export async function liftPubSubOutputLimit(control: RedisConnection, log: Logger): Promise<void> {
-  const reply = await control.send(['CONFIG', 'GET', 'client-output-buffer-limit']);
-  if (reply.type === 'error') {
-    if (!isConfigUnavailable(reply.value)) throw new RedisCommandError(reply.value, { context: { command: 'CONFIG' } });
-    warnUnlifted(log, reply.value, 'unknown');
+  const got = await sendConfig(control, ['GET', 'client-output-buffer-limit']);
+  if ('unavailable' in got) {
+    warnUnlifted(log, got.unavailable, 'unknown');
     return;
   }
-  const current = configEntries(reply).get('client-output-buffer-limit') ?? '';
-  const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(current);
+  const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(got.entries.get('client-output-buffer-limit') ?? '');
   if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-  const set = await control.send(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
-  if (set.type === 'error') {
-    if (!isConfigUnavailable(set.value)) throw new RedisCommandError(set.value, { context: { command: 'CONFIG' } });
-    warnUnlifted(log, set.value, pubsub[0]);
+  const set = await sendConfig(control, ['SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
+  if ('unavailable' in set) {
+    warnUnlifted(log, set.unavailable, pubsub[0]);
     return;
   }
   log.warn({ was: pubsub[0] }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyspace subscription must not be dropped');
@@ -59,17 +54,7 @@ export async function liftPubSubOutputLimit(control: RedisConnection, log: Logge
 
 function warnUnlifted(log: Logger, configError: string, current: string): void {
   log.warn(
-    { config: configError.trim(), pubsubLimit: current },
+    { config: configError, pubsubLimit: current },
     'CONFIG is unavailable: the runtime cannot lift client-output-buffer-limit for pubsub clients; add `client-output-buffer-limit pubsub 0 0 0` to redis.conf, or a burst of changes to watched keys may make the server drop the runtime’s keyspace subscription (the runtime then closes)',
   );
-}
-
-function configEntries(reply: RespValue): Map<string, string> {
-  const out = new Map<string, string>();
-  if (reply.type === 'map') {
-    for (const [key, value] of reply.value) out.set(textOf(key) ?? '', textOf(value) ?? '');
-  } else if (reply.type === 'array') {
-    for (let i = 0; i + 1 < reply.value.length; i += 2) out.set(textOf(reply.value[i]!) ?? '', textOf(reply.value[i + 1]!) ?? '');
-  }
-  return out;
 }
