@@ -13,8 +13,8 @@ import { expectArgumentCount, nonNegativeIntegerArgument, writerOfStream } from 
  *
  * Cuts a partial batch when records are open (counted since the last cut) and the oldest of them has waited at
  * least maxDelayMs by the server clock (TIME − the ms of its stream id). The count is the batcher's, checked
- * against meta first (rebuilt from the stream when stale). The worker calls it on a timer, so records never
- * wait longer than about batch.maxDelayMs for a full batch; 0 cuts whatever is open.
+ * against meta first (rebuilt from the stream when stale). The worker calls it with 0 (whatever is open) when it
+ * has nothing in hand, and on a timer with batch.maxDelayMs, so records never wait longer than about that.
  *
  * - keys: the capture stream `wb:changes:{<writer>}`
  * - args: maxDelayMs, a non-negative integer

@@ -149,8 +149,7 @@ export class WriterLoop {
    * reported). Resolves whether it committed any batch.
    */
   async run(): Promise<boolean> {
-    const { client, signal, options } = this.#ctx;
-    const { changes } = this.#keys;
+    const { signal, options } = this.#ctx;
     const backoff = new Backoff(options.retryInitialDelayMs, options.retryMaxDelayMs);
     this.#held.startHeartbeat();
     let resync = this.#ctx.resynced !== true;
@@ -184,7 +183,14 @@ export class WriterLoop {
               // command for what is rarely there).
               if (this.#held.size === 0 && ((this.#committedAny && this.#held.readAll) || (await this.#held.readNew()) === 0)) break;
             } else {
-              // Blocks until new descriptors come, or until the next offer to `cut` is due.
+              if (this.#held.size === 0) {
+                // Nothing in hand: take what is open now (group commit). Waiting for maxDelayMs would only add
+                // to every change's latency; while this loop commits, the next batch grows on its own.
+                lastCut = Date.now();
+                await this.#cut(0);
+              }
+              // Blocks until new descriptors come (at once when the cut above made one), or until the next
+              // offer to `cut` is due.
               const block = Math.min(options.blockMs, Math.max(1, lastCut + cutEvery - Date.now()));
               if (!this.#held.full) await this.#held.readNew(block);
               else await sleep(block, signal);
@@ -193,7 +199,7 @@ export class WriterLoop {
           // A loop until idle is started by `ready`, which cut what was due (cluster-partitions.ts).
           if (this.#ctx.untilIdle !== true && Date.now() - lastCut >= cutEvery) {
             lastCut = Date.now();
-            await client.callFunction(options.config.name, LibraryFunction.cut, [changes], [String(options.config.batch.maxDelayMs)]);
+            await this.#cut(options.config.batch.maxDelayMs);
           }
           this.#failures.succeeded(`writer ${this.#ctx.writer.name}`);
           backoff.reset();
@@ -213,6 +219,12 @@ export class WriterLoop {
       await this.#readAhead.settle();
     }
     return this.#committedAny;
+  }
+
+  /** Offers the open records to the library's `cut`: it cuts them when the oldest waited `delayMs`. */
+  async #cut(delayMs: number): Promise<void> {
+    const { client, options } = this.#ctx;
+    await client.callFunction(options.config.name, LibraryFunction.cut, [this.#keys.changes], [String(delayMs)]);
   }
 
   /** Waits for the `committed` calls under way; throws StoppedError when shutdown stopped their retry. */
