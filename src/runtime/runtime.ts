@@ -122,7 +122,7 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
-      const control = await RedisConnection.open(address, 'control', options.connectTimeoutMs);
+      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs });
       closers.push({ name: 'control connection', close: () => control.close() });
       await enableKeyspaceNotifications(control, address, log);
       await liftPubSubOutputLimit(control, log);

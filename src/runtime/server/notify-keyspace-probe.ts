@@ -14,19 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Socket } from 'node:net';
 import { ConfigError, RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { myselfOf, lowestSlot } from '../../shared/cluster-nodes.js';
 import { slotTag } from '../../shared/key-slot.js';
 import { isClusterEnabled, text } from '../cluster/cluster-nodes.js';
-import { helloCommand } from '../handshake.js';
-import { RespDecoder } from '../resp/decoder.js';
-import { encodeCommand } from '../resp/encoder.js';
 import { textOf, type RespValue } from '../resp/types.js';
 import { missingFlagsError, REQUIRED_FLAGS } from './notify-flags.js';
-import { openSocket, type RedisConnection } from './redis-connection.js';
+import { RedisConnection, type UnsolicitedSink } from './redis-connection.js';
 
 /** The event each probed class makes, in redis-server's order of the classes; `m` last. */
 export const PROBED_EVENTS: readonly (readonly [flag: string, event: string])[] = [
@@ -91,7 +87,7 @@ export async function probeKeyspaceNotifications(control: RedisConnection, addre
     if (missing.length > 0) throw missingFlagsError(address, missing, unavailable);
   } finally {
     await control.send(['DEL', key]).catch(() => undefined);
-    subscriber.close();
+    await subscriber.close();
   }
   log.info({ redis: address.where, config: configError.trim() }, 'CONFIG is unavailable: the server’s notify-keyspace-events was verified by probe (every class the probe can make, K and m)');
   await warnIfEvictionsUnverified(control, log);
@@ -151,47 +147,27 @@ async function warnIfEvictionsUnverified(control: RedisConnection, log: Logger):
   );
 }
 
-/** The probe's subscription: a connection of its own with the runtime's handshake, read as a queue of replies. */
+/** The probe's subscription: a connection of its own, whose unsolicited replies are read as a queue. */
 class ProbeSubscriber {
-  readonly #socket: Socket;
-  readonly #replies: RespValue[] = [];
-  #wake: (() => void) | undefined;
-  #closed: Error | undefined;
+  readonly #connection: RedisConnection;
+  readonly #replies: ReplyQueue;
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    const decoder = new RespDecoder((value) => {
-      this.#replies.push(value);
-      this.#wake?.();
-    });
-    socket.on('data', (chunk) => decoder.push(chunk));
-    const fail = (error: Error) => {
-      this.#closed ??= error;
-      this.#wake?.();
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new RedisCommandError('the probe’s connection to redis-server closed')));
+  private constructor(connection: RedisConnection, replies: ReplyQueue) {
+    this.#connection = connection;
+    this.#replies = replies;
   }
 
   static async open(address: RedisAddress): Promise<ProbeSubscriber> {
-    const socket = await openSocket(address);
-    const subscriber = new ProbeSubscriber(socket);
-    try {
-      socket.write(encodeCommand(helloCommand(address, 2, 'notify-probe')));
-      const hello = await subscriber.#next(PROBE_TIMEOUT_MS);
-      if (hello.type === 'error') throw new RedisCommandError(hello.value, { context: { command: 'HELLO' } });
-      return subscriber;
-    } catch (error) {
-      subscriber.close();
-      throw error;
-    }
+    const replies = new ReplyQueue();
+    const connection = await RedisConnection.open(address, 'notify-probe', { timeoutMs: PROBE_TIMEOUT_MS, unsolicited: replies });
+    return new ProbeSubscriber(connection, replies);
   }
 
   /** SUBSCRIBE, waiting for each channel's confirmation; a refusal throws when `required`, else is ignored. */
   async subscribe(channels: readonly string[], required: boolean): Promise<void> {
-    this.#socket.write(encodeCommand(['SUBSCRIBE', ...channels]));
+    this.#connection.post(['SUBSCRIBE', ...channels]);
     for (let confirmed = 0; confirmed < channels.length; confirmed++) {
-      const reply = await this.#next(PROBE_TIMEOUT_MS);
+      const reply = await this.#replies.next(PROBE_TIMEOUT_MS);
       if (reply.type !== 'error') continue;
       if (required) throw new RedisCommandError(reply.value, { context: { command: 'SUBSCRIBE' } });
       return;
@@ -202,7 +178,7 @@ class ProbeSubscriber {
   async readUntil(marker: string, timeoutMs: number, onMessage: (channel: string, payload: string) => void): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reply = await this.#next(deadline - Date.now());
+      const reply = await this.#replies.next(deadline - Date.now());
       if (reply.type !== 'array' || reply.value.length !== 3 || textOf(reply.value[0]!) !== 'message') continue;
       const channel = textOf(reply.value[1]!) ?? '';
       if (channel === marker) return;
@@ -210,11 +186,28 @@ class ProbeSubscriber {
     }
   }
 
-  close(): void {
-    this.#socket.destroy();
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}
+
+/** The replies a subscribed connection hands its sink, taken one at a time. */
+class ReplyQueue implements UnsolicitedSink {
+  readonly #replies: RespValue[] = [];
+  #wake: (() => void) | undefined;
+  #closed: Error | undefined;
+
+  reply(value: RespValue): void {
+    this.#replies.push(value);
+    this.#wake?.();
   }
 
-  async #next(timeoutMs: number): Promise<RespValue> {
+  closed(error: Error): void {
+    this.#closed = error;
+    this.#wake?.();
+  }
+
+  async next(timeoutMs: number): Promise<RespValue> {
     const deadline = Date.now() + timeoutMs;
     while (this.#replies.length === 0) {
       if (this.#closed) throw this.#closed;

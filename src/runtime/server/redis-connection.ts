@@ -1,7 +1,8 @@
 /**
  * A minimal request/reply connection to the backing redis-server for the runtime's own use (configuration,
- * COMMAND, ordering markers, CLIENT LIST). Replies come back decoded, in order; a closed connection rejects
- * everything still waiting.
+ * COMMAND, ordering markers, CLIENT LIST, the notify-keyspace-events probe's subscription). Replies come back
+ * decoded, in order; a closed connection rejects everything still waiting. A reply no command waits for (on a
+ * subscribed connection: each confirmation and message) goes to the connection's unsolicited sink.
  */
 import { connect, type Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
@@ -14,6 +15,24 @@ import { socketOptions, type RedisAddress } from '../../shared/redis-address.js'
 /** How long the runtime waits for redis-server to accept and answer its handshake. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** Where a connection hands the replies none of its commands waits for. */
+export interface UnsolicitedSink {
+  /** A reply no command waits for: a subscription's confirmation or message, or a posted command's refusal. */
+  reply(value: RespValue): void;
+  /** The connection failed or closed (close() included): nothing more comes. Called once. */
+  closed(error: Error): void;
+}
+
+export interface RedisConnectionOptions {
+  /**
+   * How long the server may take to accept the connection and answer its handshake.
+   * @defaultValue DEFAULT_CONNECT_TIMEOUT_MS
+   */
+  readonly timeoutMs?: number;
+  /** Takes the replies no command waits for; without a sink they are dropped, and post() cannot be used. */
+  readonly unsolicited?: UnsolicitedSink;
+}
+
 interface PendingReply {
   readonly resolve: (value: RespValue) => void;
   readonly reject: (error: Error) => void;
@@ -22,11 +41,17 @@ interface PendingReply {
 export class RedisConnection {
   readonly #socket: Socket;
   readonly #pending: PendingReply[] = [];
+  readonly #unsolicited: UnsolicitedSink | undefined;
   #closedError: Error | undefined;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, unsolicited: UnsolicitedSink | undefined) {
     this.#socket = socket;
-    const decoder = new RespDecoder((value) => this.#pending.shift()?.resolve(value));
+    this.#unsolicited = unsolicited;
+    const decoder = new RespDecoder((value) => {
+      const pending = this.#pending.shift();
+      if (pending) pending.resolve(value);
+      else this.#unsolicited?.reply(value);
+    });
     socket.on('data', (chunk) => decoder.push(chunk));
     socket.on('error', (error) => this.#fail(error));
     socket.on('close', () => this.#fail(new RedisCommandError('connection to redis-server closed')));
@@ -34,10 +59,11 @@ export class RedisConnection {
 
   /**
    * Opens a RESP2 connection with the runtime's handshake; `role` names it (`writebehind-runtime-<role>`). A
-   * server that does not answer within `timeoutMs` (connect and handshake) or refuses the handshake leaves no
+   * server that does not answer within the timeout (connect and handshake) or refuses the handshake leaves no
    * socket open.
    */
-  static async open(address: RedisAddress, role: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<RedisConnection> {
+  static async open(address: RedisAddress, role: string, options: RedisConnectionOptions = {}): Promise<RedisConnection> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     let connection: RedisConnection | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -50,7 +76,7 @@ export class RedisConnection {
     try {
       const socket = await Promise.race([openSocket(address), timedOut]);
       socket.setNoDelay(true);
-      connection = new RedisConnection(socket);
+      connection = new RedisConnection(socket, options.unsolicited);
       await Promise.race([connection.call(helloCommand(address, 2, role)), timedOut]);
       return connection;
     } catch (cause) {
@@ -68,6 +94,17 @@ export class RedisConnection {
       this.#pending.push({ resolve, reject });
       this.#socket.write(encodeCommand(args));
     });
+  }
+
+  /**
+   * Sends a command without waiting for its reply: what it answers goes to the unsolicited sink. For SUBSCRIBE,
+   * which answers once per channel (or refuses once). Send no other command until those answers are in, or the
+   * first of them would be taken for its reply.
+   */
+  post(args: readonly (string | Buffer)[]): void {
+    if (!this.#unsolicited) throw new Error('post() needs a connection opened with an unsolicited sink');
+    if (this.#closedError) throw this.#closedError;
+    this.#socket.write(encodeCommand(args));
   }
 
   /** Sends a command and turns an error reply into a RedisCommandError. */
@@ -88,8 +125,11 @@ export class RedisConnection {
   }
 
   #fail(error: Error): void {
-    this.#closedError ??= error;
-    for (const pending of this.#pending.splice(0)) pending.reject(this.#closedError);
+    // Once failed, send() rejects at once: nothing can be pending on a later call ('close' follows 'error').
+    if (this.#closedError) return;
+    this.#closedError = error;
+    for (const pending of this.#pending.splice(0)) pending.reject(error);
+    this.#unsolicited?.closed(error);
   }
 }
 
