@@ -10,12 +10,12 @@
  * - demotion: triggers stop; the libraries stay loaded (RedisGears keeps them on a replica).
  *
  * A check that needs a primary (PromotionCheck: the notify-keyspace-events probe of a server without CONFIG)
- * runs first at promotion, until it passes once. When it fails the runtime keeps serving clients but stays, as
+ * runs first at promotion, until it passes once. When it fails (a ConfigError: what it found) the runtime keeps serving clients but stays, as
  * far as triggers go, as on a replica (none fires, the host keeps its replica state), and reports the failure
  * as loudly as a start would: an error log with the check's message, and `onFailed` (the Runtime's 'error').
  * Why not exit: docs/runtime.md, a server whose CONFIG is renamed away.
  */
-import { errorMessage } from '../../shared/errors.js';
+import { ConfigError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { GearsHost } from '../gears-host.js';
 import type { ExecutionLock } from '../server/execution-lock.js';
@@ -130,6 +130,9 @@ export class ReplicationRole implements RoleGate {
       this.#check = null;
       return true;
     } catch (error) {
+      // Not a finding (a timeout, a lost connection): thrown to the caller, and the check runs again at the next
+      // look (the next write, or the poll within ROLE_POLL_MS), the server still taken for a replica.
+      if (!(error instanceof ConfigError)) throw error;
       this.#primary = true;
       this.#refused = true;
       this.#log.error(
