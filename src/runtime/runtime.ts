@@ -124,7 +124,6 @@ export class Runtime extends EventEmitter {
     try {
       const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs });
       closers.push({ name: 'control connection', close: () => control.close() });
-      await enableKeyspaceNotifications(control, address, log);
       await liftPubSubOutputLimit(control, log);
       const limits = await readRequestLimits(control, log);
       const controlId = await control.call(['CLIENT', 'ID']);
@@ -132,6 +131,8 @@ export class Runtime extends EventEmitter {
       // A restarted primary may be about to become a replica: its role is asked once the cluster settled it.
       if (clusterMode) await untilRoleSettled(control, log);
       const role = await roleAtStart(control, log);
+      // Without CONFIG a replica's flags are checked at its promotion (docs/runtime.md, CONFIG renamed away).
+      const notifyCheck = await enableKeyspaceNotifications(control, address, role === 'replica', log);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -166,7 +167,8 @@ export class Runtime extends EventEmitter {
       scheduler.attach(host, subscriber);
       closers.push({ name: 'trigger scheduler', close: async () => scheduler.close() });
       // A replica's runtime fires nothing until its server is promoted (docs/runtime.md, replicas).
-      const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }));
+      const promotionCheck = notifyCheck === null ? null : { run: notifyCheck, onFailed: (error: unknown) => runtime && runtime.#emitError(error) };
+      const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }), promotionCheck);
       if (replication) {
         scheduler.useRole(replication);
         closers.push({ name: 'role watch', close: async () => replication.close() });

@@ -2,7 +2,9 @@
  * A runtime over a redis-server whose CONFIG command is renamed away (`rename-command CONFIG ""`, a common
  * hardening step) or denied to the runtime's user (NOPERM): it cannot turn on `notify-keyspace-events` itself,
  * so it checks by probe that the server already emits what it needs, and starts when it does; when the server
- * does not, the start fails naming the missing flags and the redis.conf line that fixes it.
+ * does not, the start fails naming the missing flags and the redis.conf line that fixes it. A replica refuses
+ * the probe's writes: its runtime starts and probes at the promotion, where missing flags are reported (error
+ * log, 'error') and keep triggers off while the runtime keeps serving.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
@@ -15,7 +17,8 @@ import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
 const LIBRARY = `#!js api_version=1.0 name=configrenamed
 redis.registerKeySpaceTrigger('seen', 'cr:', (client, data) => {
   client.call('incr', 'fired:' + data.key);
-});`;
+});
+redis.registerFunction('touch', (client) => client.call('set', 'touched', '1'));`;
 
 type Client = TestClient;
 
@@ -43,8 +46,9 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-async function server(port: number, extraArgs: string[]): Promise<RedisServer> {
-  const started = await startRedisServer({ port, extraArgs });
+/** `port` undefined: a free one. */
+async function server(port: number | undefined, extraArgs: string[]): Promise<RedisServer> {
+  const started = await startRedisServer({ ...(port === undefined ? {} : { port }), extraArgs });
   servers.push(started);
   return started;
 }
@@ -125,13 +129,72 @@ describe('a runtime over a redis-server whose CONFIG is renamed away', () => {
     await startThrough(redis.url, 7715, log);
     expect(lines.some((line) => line['level'] === 40 && /eviction events/.test(String(line['msg'])))).toBe(true);
   }, 30_000);
+});
 
-  it('refuses to start on a read-only replica, which the probe cannot write to, saying so', async () => {
-    const primary = await server(7706, ['--notify-keyspace-events', 'AKm']);
-    const redis = await server(7707, [...RENAMED, '--notify-keyspace-events', 'AKm', '--replicaof', '127.0.0.1', String(primary.port)]);
-    const error = (await startThrough(redis.url, 7717).then(() => null, (e: unknown) => e)) as Error | null;
-    expect(error?.message).toMatch(/probe write of its own key .* was refused \(READONLY/);
-    expect(error?.message).toMatch(/notify-keyspace-events AKm/);
+describe('a runtime over a replica whose CONFIG is renamed away', () => {
+  /** A primary holding LIBRARY (loaded through a runtime of its own) and a replica of it, synced, CONFIG renamed. */
+  async function replicaWithLibrary(replicaFlags: string): Promise<{ primary: RedisServer; replica: RedisServer }> {
+    const primary = await server(undefined, ['--notify-keyspace-events', 'AKm']);
+    const primaryRuntime = await startThrough(primary.url, 0);
+    expect(await (await direct(primaryRuntime.url)).sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
+    const replica = await server(undefined, [...RENAMED, '--notify-keyspace-events', replicaFlags, '--replicaof', '127.0.0.1', String(primary.port)]);
+    // The library store reached the replica: its runtime loads the library from there at start.
+    expect(await (await direct(primary.url)).sendCommand(['WAIT', '1', '5000'])).toBe(1);
+    return { primary, replica };
+  }
+
+  it('starts, saying that the check waits for a promotion, and serves reads (the probe cannot write there)', async () => {
+    const { primary, replica } = await replicaWithLibrary('AKm');
+    await (await direct(primary.url)).set('plain', 'from-primary');
+    await (await direct(primary.url)).sendCommand(['WAIT', '1', '5000']);
+    const { log, lines } = capturingLogger();
+    const runtime = await startThrough(replica.url, 0, log);
+    expect(lines.some((line) => line['level'] === 30 && /replica/.test(String(line['msg'])) && /checked once it is promoted/.test(String(line['msg'])))).toBe(true);
+    expect(lines.some((line) => /verified by probe/.test(String(line['msg'])))).toBe(false);
+    expect(await (await direct(runtime.url)).get('plain')).toBe('from-primary');
+  }, 30_000);
+
+  it('probes at promotion and fires triggers once the flags are verified', async () => {
+    const { replica } = await replicaWithLibrary('AKm');
+    const { log, lines } = capturingLogger();
+    const runtime = await startThrough(replica.url, 0, log);
+    await (await direct(replica.url)).sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    await until(async () => lines.some((line) => /verified by probe/.test(String(line['msg']))), Boolean);
+    const client = await direct(runtime.url);
+    await client.hSet('cr:1', 'f', 'v');
+    expect(await client.get('fired:cr:1')).toBe('1');
+    expect(await (await direct(replica.url)).keys('__writebehind_runtime__:notify-probe*')).toEqual([]);
+  }, 30_000);
+
+  it('reports missing flags at promotion as at start (password redacted), keeps serving, and fires no trigger', async () => {
+    // Keyspace channels without key misses: the HSET below would fire were triggers not refused.
+    const { replica } = await replicaWithLibrary('KA');
+    // A password set once the server answers (the launcher's PING has none); the direct client stays logged in.
+    const admin = await direct(replica.url);
+    await admin.sendCommand(['ACL', 'SETUSER', 'default', 'on', '>secret-pw-2']);
+    const { log, lines } = capturingLogger();
+    const runtime = await startThrough(`redis://:secret-pw-2@127.0.0.1:${replica.port}`, 0, log);
+    const errors: unknown[] = [];
+    runtime.on('error', (error: unknown) => errors.push(error));
+    await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+    const reported = await until(async () => lines.find((line) => line['level'] === 50 && /notify-keyspace-events/.test(JSON.stringify(line))), (line) => line !== undefined);
+    const text = JSON.stringify(reported);
+    expect(text).toMatch(/missing: m\b/);
+    expect(text).toMatch(/notify-keyspace-events AKm/);
+    expect(text).toMatch(/redis\.conf/);
+    expect(text).toContain(`127.0.0.1:${replica.port}`);
+    expect(text).not.toContain('secret-pw-2');
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toMatch(/missing: m\b/);
+    // Still serving, on the promoted server, with its triggers refused.
+    const client = await direct(`redis://:secret-pw-2@127.0.0.1:${runtime.port}`);
+    expect(await client.hSet('cr:1', 'f', 'v')).toBe(1);
+    expect(await client.hGet('cr:1', 'f')).toBe('v');
+    expect(await client.get('fired:cr:1')).toBeNull();
+    // For RedisGears it is still as on the replica: functions that may write and loads are refused.
+    await expect(client.sendCommand(['TFCALL', 'configrenamed.touch', '0'])).rejects.toThrow(/on a replica/);
+    await expect(client.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', LIBRARY])).rejects.toThrow(/READONLY/);
+    expect(await admin.keys('__writebehind_runtime__:notify-probe*')).toEqual([]);
   }, 30_000);
 });
 

@@ -41,6 +41,7 @@ export const SERVER_EVENTS = new Set(['expired', 'evicted']);
 
 /** The server's role, as the runtime last saw it (src/runtime/replication/replication-role.ts). */
 export interface RoleGate {
+  /** A primary whose triggers may fire: false on a replica, and on a primary that failed its promotion check. */
   readonly isPrimary: boolean;
   /** With the exclusive lock held: asks the server again and applies a change. */
   confirm(): Promise<void>;
