@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { pino } from 'pino';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { findFreePort, findFreePorts } from '../../bench/support/redis-server-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
@@ -46,9 +47,8 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** `port` undefined: a free one. */
-async function server(port: number | undefined, extraArgs: string[]): Promise<RedisServer> {
-  const started = await startRedisServer({ ...(port === undefined ? {} : { port }), extraArgs });
+async function server(extraArgs: string[]): Promise<RedisServer> {
+  const started = await startRedisServer({ extraArgs });
   servers.push(started);
   return started;
 }
@@ -60,6 +60,7 @@ function capturingLogger(): { log: pino.Logger; lines: Record<string, unknown>[]
   return { log, lines };
 }
 
+/** `port` 0: a free one. */
 async function startThrough(redisUrl: string, port: number, log?: pino.Logger): Promise<Runtime> {
   const runtime = await Runtime.start({ redisUrl, port, ...(log ? { log } : {}) });
   runtimes.push(runtime);
@@ -77,9 +78,9 @@ const RENAMED = ['--rename-command', 'CONFIG', ''];
 
 describe('a runtime over a redis-server whose CONFIG is renamed away', () => {
   it('starts when notify-keyspace-events already has what it needs (verified by probe), and fires a keyspace trigger', async () => {
-    const redis = await server(7700, [...RENAMED, '--notify-keyspace-events', 'AKm']);
+    const redis = await server([...RENAMED, '--notify-keyspace-events', 'AKm']);
     const { log, lines } = capturingLogger();
-    const runtime = await startThrough(redis.url, 7710, log);
+    const runtime = await startThrough(redis.url, 0, log);
     expect(lines.some((line) => line['level'] === 30 && /CONFIG is unavailable/.test(String(line['msg'])) && /verified by probe/.test(String(line['msg'])))).toBe(true);
     // What CONFIG would have done and cannot: said, not fatal.
     expect(lines.some((line) => line['level'] === 40 && /client-output-buffer-limit pubsub 0 0 0/.test(String(line['msg'])))).toBe(true);
@@ -92,10 +93,11 @@ describe('a runtime over a redis-server whose CONFIG is renamed away', () => {
   }, 30_000);
 
   it('refuses to start when notify-keyspace-events is empty, naming the flags and the redis.conf fix (password redacted)', async () => {
-    const redis = await server(7701, RENAMED);
+    const redis = await server(RENAMED);
     // A password set once the server answers (the launcher's PING has none).
     await (await direct(redis.url)).sendCommand(['ACL', 'SETUSER', 'default', 'on', '>secret-pw-1']);
-    const start = startThrough(`redis://:secret-pw-1@127.0.0.1:${redis.port}`, 7711);
+    const port = await findFreePort();
+    const start = startThrough(`redis://:secret-pw-1@127.0.0.1:${redis.port}`, port);
     const error = (await start.then(() => null, (e: unknown) => e)) as Error | null;
     expect(error).toBeInstanceOf(Error);
     expect(error!.message).toMatch(/notify-keyspace-events AKm/);
@@ -104,29 +106,29 @@ describe('a runtime over a redis-server whose CONFIG is renamed away', () => {
     expect(error!.message).toContain(`127.0.0.1:${redis.port}`);
     expect(error!.message).not.toContain('secret-pw-1');
     // Nothing listens: the start failed before the RESP server.
-    expect(await listening(7711)).toBe(false);
+    expect(await listening(port)).toBe(false);
     // The probe left nothing behind.
     const keys = await (await direct(`redis://:secret-pw-1@127.0.0.1:${redis.port}`)).keys('*');
     expect(keys).toEqual([]);
   }, 30_000);
 
   it('names only the flags that are missing (keyspace channels without key misses)', async () => {
-    const redis = await server(7702, [...RENAMED, '--notify-keyspace-events', 'KA']);
-    const error = (await startThrough(redis.url, 7712).then(() => null, (e: unknown) => e)) as Error | null;
+    const redis = await server([...RENAMED, '--notify-keyspace-events', 'KA']);
+    const error = (await startThrough(redis.url, 0).then(() => null, (e: unknown) => e)) as Error | null;
     expect(error?.message).toMatch(/missing: m\b/);
     expect(error?.message).toMatch(/notify-keyspace-events AKm/);
   }, 30_000);
 
   it('names K when the server emits only keyevent channels', async () => {
-    const redis = await server(7703, [...RENAMED, '--notify-keyspace-events', 'EAm']);
-    const error = (await startThrough(redis.url, 7713).then(() => null, (e: unknown) => e)) as Error | null;
+    const redis = await server([...RENAMED, '--notify-keyspace-events', 'EAm']);
+    const error = (await startThrough(redis.url, 0).then(() => null, (e: unknown) => e)) as Error | null;
     expect(error?.message).toMatch(/missing: K\)/);
   }, 30_000);
 
   it('says that eviction events are unverified when the server may evict', async () => {
-    const redis = await server(7705, [...RENAMED, '--notify-keyspace-events', 'AKm', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
+    const redis = await server([...RENAMED, '--notify-keyspace-events', 'AKm', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
     const { log, lines } = capturingLogger();
-    await startThrough(redis.url, 7715, log);
+    await startThrough(redis.url, 0, log);
     expect(lines.some((line) => line['level'] === 40 && /eviction events/.test(String(line['msg'])))).toBe(true);
   }, 30_000);
 });
@@ -134,10 +136,10 @@ describe('a runtime over a redis-server whose CONFIG is renamed away', () => {
 describe('a runtime over a replica whose CONFIG is renamed away', () => {
   /** A primary holding LIBRARY (loaded through a runtime of its own) and a replica of it, synced, CONFIG renamed. */
   async function replicaWithLibrary(replicaFlags: string): Promise<{ primary: RedisServer; replica: RedisServer }> {
-    const primary = await server(undefined, ['--notify-keyspace-events', 'AKm']);
+    const primary = await server(['--notify-keyspace-events', 'AKm']);
     const primaryRuntime = await startThrough(primary.url, 0);
     expect(await (await direct(primaryRuntime.url)).sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
-    const replica = await server(undefined, [...RENAMED, '--notify-keyspace-events', replicaFlags, '--replicaof', '127.0.0.1', String(primary.port)]);
+    const replica = await server([...RENAMED, '--notify-keyspace-events', replicaFlags, '--replicaof', '127.0.0.1', String(primary.port)]);
     // The library store reached the replica: its runtime loads the library from there at start.
     expect(await (await direct(primary.url)).sendCommand(['WAIT', '1', '5000'])).toBe(1);
     return { primary, replica };
@@ -200,19 +202,19 @@ describe('a runtime over a replica whose CONFIG is renamed away', () => {
 
 describe('a runtime whose user may not run CONFIG (NOPERM)', () => {
   it('verifies notify-keyspace-events by probe and starts', async () => {
-    const redis = await server(7704, ['--notify-keyspace-events', 'AKEm']);
+    const redis = await server(['--notify-keyspace-events', 'AKEm']);
     const admin = await direct(redis.url);
     await admin.sendCommand(['ACL', 'SETUSER', 'rt', 'on', '>rt-pw', '~*', '&*', '+@all', '-config']);
-    const runtime = await startThrough(`redis://rt:rt-pw@127.0.0.1:${redis.port}`, 7714);
+    const runtime = await startThrough(`redis://rt:rt-pw@127.0.0.1:${redis.port}`, 0);
     await fires(runtime);
   }, 30_000);
 });
 
 describe('a runtime over a cluster node whose CONFIG is renamed away', () => {
   it('probes with a key in a slot the node serves, reads the announced port from CLUSTER NODES, and fires a trigger', async () => {
-    const runtimePort = 7716;
-    const redis = await server(7709, [...RENAMED, '--notify-keyspace-events', 'AKm', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-      '--cluster-port', '7719', '--cluster-announce-port', String(runtimePort)]);
+    const [runtimePort, clusterPort] = (await findFreePorts(2)) as [number, number];
+    const redis = await server([...RENAMED, '--notify-keyspace-events', 'AKm', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+      '--cluster-port', String(clusterPort), '--cluster-announce-port', String(runtimePort)]);
     const admin = await direct(redis.url);
     await admin.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
     await until(async () => String(await admin.sendCommand(['CLUSTER', 'INFO'])), (info) => info.includes('cluster_state:ok'), 10_000);
@@ -227,9 +229,9 @@ describe('a runtime over a cluster node whose CONFIG is renamed away', () => {
 
 describe('a runtime whose server has CONFIG (unchanged)', () => {
   it('merges its flags into notify-keyspace-events with CONFIG SET and probes nothing', async () => {
-    const redis = await server(7708, ['--notify-keyspace-events', 'Ex']);
+    const redis = await server(['--notify-keyspace-events', 'Ex']);
     const { log, lines } = capturingLogger();
-    await startThrough(redis.url, 7718, log);
+    await startThrough(redis.url, 0, log);
     const [, flags] = (await (await direct(redis.url)).sendCommand(['CONFIG', 'GET', 'notify-keyspace-events'])) as string[];
     // Redis reports x within A.
     expect(new Set(flags)).toEqual(new Set('AKEm'));
