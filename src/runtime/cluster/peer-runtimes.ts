@@ -51,7 +51,7 @@ export class PeerRuntimes {
       timer = setTimeout(() => resolve(`ERR timed out after ${PEER_TIMEOUT_MS} ms waiting for the shard at ${where}`), PEER_TIMEOUT_MS);
     });
     const attempt = (async () => {
-      connection = await RedisConnection.open({ host: peer.host, port: peer.port, db: 0, where, ...this.#credentials }, 'writebehind-runtime-peer');
+      connection = await RedisConnection.open({ host: peer.host, port: peer.port, db: 0, where, ...this.#credentials }, 'peer');
       if (finished) return null;
       const reply = await connection.send([PEER_COMMAND, ...args]);
       return reply.type === 'error' ? `${reply.value} (shard at ${where})` : null;
