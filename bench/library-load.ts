@@ -3,8 +3,9 @@
  * config/example.json takes, in two views, each the median (min–max) of `--loads` loads:
  *
  * - in the library host's own isolate (GuestLink, as TFUNCTION LOAD uses it, no Redis): the isolate's creation,
- *   the host's compile of the code, and the load itself, the guest's two LOAD calls, which run under the lock
- *   timeout (`lock-redis-timeout`, docs/runtime.md, library loading);
+ *   the host's compile of the code (its syntax check), and the load itself, the guest's two LOAD calls, which
+ *   compile the code again and run its top level under the lock timeout (`lock-redis-timeout` plus what the
+ *   host's compile took: docs/runtime.md, loading a library);
  * - end to end: `TFUNCTION LOAD REPLACE CONFIG <config> <code>`, as `writebehind deploy` sends it, to a runtime
  *   process in front of a redis-server of its own.
  */
@@ -82,6 +83,6 @@ const isolate = inIsolate();
 const tfunctionLoad = await endToEnd();
 console.log(`library ${LIBRARY_SOURCE.length} bytes, ${loads} loads each, medians (min–max)`);
 console.log(line('isolate and guest runtime created', isolate['isolate']!));
-console.log(line('host compile (syntax check, untimed)', isolate['compile']!));
-console.log(line('load (top-level code, under the lock timeout)', isolate['load']!));
+console.log(line('host compile (syntax check)', isolate['compile']!));
+console.log(line('load: compile and top level, timed', isolate['load']!));
 console.log(line('TFUNCTION LOAD REPLACE CONFIG, end to end', tfunctionLoad));
