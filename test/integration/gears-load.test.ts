@@ -80,6 +80,16 @@ describe('TFUNCTION LOAD (§1.3)', () => {
     expect(await errorOf(load(env.resp3, lib('lib', 'while (true) {}')))).toBe('Failed loading library: Err Execution was terminated due to OOM or timeout.');
   });
 
+  it('starts the lock timeout after compiling: a library whose compile alone outlasts it loads', async () => {
+    // RedisGears compiles the library before its lock clock starts (v8_backend.rs compile_library, then
+    // v8_script_ctx.rs load_library runs the script under the lock). ~26 MB of a function never called: compiling
+    // it (preparsing the body) takes about a second here, running the top level next to nothing.
+    const unused = `function unused() {\n  let x = 0;\n${'  x = x + 1;\n'.repeat(2_000_000)}}\n`;
+    expect(await load(env.resp3, lib('big', `${unused}redis.registerFunction('f', () => 'loaded');`))).toBe('OK');
+    expect(await env.resp3.sendCommand(['TFCALL', 'big.f', '0'])).toBe('loaded');
+    await env.resp3.sendCommand(['TFUNCTION', 'DELETE', 'big']);
+  }, 60_000);
+
   it('terminates a function at the lock timeout', async () => {
     await load(env.resp3, lib('lib', "redis.registerFunction('spin', () => { while (true) {} });"));
     expect(await errorOf(env.resp3.sendCommand(['TFCALL', 'lib.spin', '0']))).toBe('Err Execution was terminated due to OOM or timeout');
