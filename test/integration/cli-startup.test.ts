@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
-import { runCli } from '../helpers/cli.js';
+import { refusedPort, runCli } from '../helpers/cli.js';
 
 const PROBE = fileURLToPath(new URL('../fixtures/loaded-packages.mjs', import.meta.url));
 /** What only running a command needs. */
@@ -45,4 +45,15 @@ describe('CLI startup', () => {
     expect(loaded).toContain('commander'); // the probe sees CommonJS packages loaded through ESM
     expect(loaded.filter((name) => HEAVY.includes(name))).toEqual([]);
   }, 30_000);
+
+  // What status fails with first: it loads the Redis client and its config, not the worker's metrics.
+  it('writebehind status against a refused port loads neither prom-client nor the worker\'s other packages', async () => {
+    const url = `redis://127.0.0.1:${await refusedPort()}`;
+    const result = await runCli(['status', '--redis', url], { env: { NODE_OPTIONS: `--import=${PROBE}` } });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`cannot connect to Redis at ${url}: connect ECONNREFUSED`);
+    const loaded = probed(result.stderr);
+    expect(loaded).toContain('redis');
+    expect(loaded.filter((name) => ['prom-client', 'mysql2', 'pino', 'isolated-vm'].includes(name))).toEqual([]);
+  });
 });
