@@ -46,14 +46,15 @@ describe('CLI startup', () => {
     expect(loaded.filter((name) => HEAVY.includes(name))).toEqual([]);
   }, 30_000);
 
-  // What status fails with first: it loads the Redis client and its config, not the worker's metrics.
-  it('writebehind status against a refused port loads neither prom-client nor the worker\'s other packages', async () => {
+  // What status fails with first: it loads the Redis client and its config, not the worker's metrics, nor the
+  // client's modules for Redis Stack's commands (the `redis` package bundles them; @redis/client is the client).
+  it('writebehind status against a refused port loads the Redis client only, not prom-client nor the Redis Stack modules', async () => {
     const url = `redis://127.0.0.1:${await refusedPort()}`;
     const result = await runCli(['status', '--redis', url], { env: { NODE_OPTIONS: `--import=${PROBE}` } });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(`cannot connect to Redis at ${url}: connect ECONNREFUSED`);
     const loaded = probed(result.stderr);
-    expect(loaded).toContain('redis');
-    expect(loaded.filter((name) => ['prom-client', 'mysql2', 'pino', 'isolated-vm'].includes(name))).toEqual([]);
+    expect(loaded).toContain('@redis/client');
+    expect(loaded.filter((name) => ['prom-client', 'mysql2', 'pino', 'isolated-vm', 'redis', '@redis/bloom', '@redis/json', '@redis/search', '@redis/time-series'].includes(name))).toEqual([]);
   });
 });
