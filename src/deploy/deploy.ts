@@ -4,7 +4,7 @@
  * ("Failed loading library: invalid write-behind config: writers[0].table: ..."), which becomes a
  * LibraryLoadError. A REPLACE keeps the capture streams, the meta hashes and the batcher's read positions.
  */
-import { ErrorReply } from 'redis';
+import { ErrorReply } from '@redis/client';
 import { ConfigError, DeployError, LibraryLoadError } from '../shared/errors.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import { redactUrl } from '../shared/redact-url.js';

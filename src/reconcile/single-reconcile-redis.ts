@@ -3,7 +3,7 @@
  * with the capture logs' last ids in one MULTI. Values come back as Buffers, so binary fields compare byte for
  * byte. Every failure names the command.
  */
-import { MultiErrorReply, RESP_TYPES } from 'redis';
+import { MultiErrorReply, RESP_TYPES } from '@redis/client';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';

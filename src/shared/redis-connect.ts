@@ -4,7 +4,7 @@
  * command; a first connection that fails is not retried; and the error names the URL with its password
  * redacted and the cause (ECONNREFUSED, WRONGPASS, NOAUTH, no reply...).
  */
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { RedisConnectionError, errorMessage } from './errors.js';
 import { redactUrl } from './redact-url.js';
 import { parseRedisUrl } from './redis-address.js';

@@ -7,7 +7,7 @@ import { RedisCommandError, WriteBehindError, errorMessage } from '../shared/err
 import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
-import { CaptureFailureWatch } from './capture-failures.js';
+import { CaptureFailureWatch } from './capture-failure-watch.js';
 import { MysqlBatchWriter } from './mysql/mysql-batch-writer.js';
 import { createMysqlPool } from './mysql/mysql-pool.js';
 import { MysqlWriteError } from './mysql/mysql-write-error.js';

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStatus } from '../../src/cli/actions/status.js';
-import { CaptureFailureWatch } from '../../src/worker/capture-failures.js';
+import { CaptureFailureWatch } from '../../src/worker/capture-failure-watch.js';
 import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { PERSONS, readStream, useLibraryHarness } from '../fixtures/library-harness.js';

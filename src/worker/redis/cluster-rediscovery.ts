@@ -10,9 +10,20 @@
  *
  * @internal
  */
-import type { createCluster } from 'redis';
+/**
+ * What this uses of a node-redis cluster client: structural, so that a cluster of any modules fits (the worker's,
+ * from @redis/client, and the tests' and benchmarks', from `redis`, which adds Redis Stack's).
+ */
+interface NodeRedisCluster {
+  on(event: 'node-reconnecting', listener: () => void): unknown;
+  readonly masters: ReadonlyArray<{ readonly client?: NodeClient }>;
+  readonly replicas: ReadonlyArray<{ readonly client?: NodeClient }>;
+}
 
-type NodeRedisCluster = ReturnType<typeof createCluster>;
+interface NodeClient {
+  readonly isReady: boolean;
+  readonly options?: unknown;
+}
 
 /** The least time between two lookups. */
 const REDISCOVER_INTERVAL_MS = 1000;

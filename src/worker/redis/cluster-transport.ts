@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { MultiErrorReply, createCluster } from 'redis';
+import { MultiErrorReply, createCluster } from '@redis/client';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { keySlot } from '../../shared/key-slot.js';
@@ -15,7 +15,7 @@ import { BUFFERS } from './node-transport.js';
 import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
 
-type NodeRedisCluster = ReturnType<typeof createCluster>;
+type NodeRedisCluster = ReturnType<typeof createNodeRedisCluster>;
 
 export class ClusterTransport implements RedisTransport {
   readonly #cluster: NodeRedisCluster;
@@ -26,11 +26,7 @@ export class ClusterTransport implements RedisTransport {
 
   /** Connects through `url`, one node of the cluster (it must answer for the library: a runtime or Redis Stack). */
   static async connect(url: string, onError?: (error: Error) => void): Promise<ClusterTransport> {
-    const cluster = createCluster({
-      rootNodes: [{ url }],
-      // Nodes are named as the cluster announces them; credentials and TLS as the URL gives them.
-      defaults: { ...credentialsOf(url), socket: { connectTimeout: REDIS_CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) } },
-    });
+    const cluster = createNodeRedisCluster(url);
     cluster.on('error', onError ?? (() => undefined));
     // A failed-over primary's slots are found on its replica (cluster-rediscovery.ts).
     rediscoverWhenNodesDrop(cluster);
@@ -112,6 +108,14 @@ export class ClusterTransport implements RedisTransport {
   destroy(): void {
     if (this.#cluster.isOpen) this.#cluster.destroy();
   }
+}
+
+function createNodeRedisCluster(url: string) {
+  return createCluster({
+    rootNodes: [{ url }],
+    // Nodes are named as the cluster announces them; credentials and TLS as the URL gives them.
+    defaults: { ...credentialsOf(url), socket: { connectTimeout: REDIS_CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) } },
+  });
 }
 
 function credentialsOf(url: string): { username?: string; password?: string } {

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { RESP_TYPES } from 'redis';
+import { RESP_TYPES } from '@redis/client';
 import type { NodeRedisClient } from '../../shared/redis-connect.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
 import { RespConnection } from './resp-connection.js';
