@@ -30,6 +30,8 @@ import { untilRoleSettled } from './replication/settled-role.js';
 import { markRunning, markRunningOnNode } from './unclean-stops.js';
 import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
+import { startMetricsServer } from '../shared/metrics-server.js';
+import { RuntimeMetrics } from './runtime-metrics.js';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -84,6 +86,11 @@ export interface RuntimeOptions {
   /** RedisGears' `v8-maxmemory` of each library's isolate in MB, passed to the library host. */
   memoryLimitMb?: number;
   /**
+   * Serve the runtime's Prometheus metrics (runtime-metrics.ts) on GET /metrics at this port (0: a free one) and
+   * interface (loopback unless asked). None when absent.
+   */
+  metrics?: { port: number; host?: string };
+  /**
    * Builds the library host. Tests inject their own here.
    * @defaultValue LibraryHost.create
    */
@@ -101,13 +108,16 @@ export interface RuntimeOptions {
 export class Runtime extends EventEmitter {
   readonly port: number;
   readonly url: string;
+  /** Port of GET /metrics, when RuntimeOptions.metrics asked for it. */
+  readonly metricsPort: number | undefined;
   readonly #log: Logger;
   readonly #closers: { name: string; close: () => Promise<void> }[];
   #closing: Promise<void> | undefined;
 
-  private constructor(port: number, host: string, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
+  private constructor(port: number, host: string, metricsPort: number | undefined, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
     super();
     this.port = port;
+    this.metricsPort = metricsPort;
     this.url = `redis://${host}:${port}`;
     this.#log = log;
     this.#closers = closers;
@@ -193,11 +203,20 @@ export class Runtime extends EventEmitter {
         };
         closers.push({ name: 'running mark', close: await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log) });
       }
+      let metricsPort: number | undefined;
+      if (options.metrics !== undefined) {
+        const metrics = new RuntimeMetrics();
+        scheduler.lock.meterHolds(metrics);
+        const metricsServer = await startMetricsServer(metrics.registry, options.metrics.port, options.metrics.host);
+        closers.push({ name: 'metrics server', close: () => metricsServer.close() });
+        metricsPort = metricsServer.port;
+        log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
+      }
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
-      runtime = new Runtime(server.port, bindHost, log, closers);
+      runtime = new Runtime(server.port, bindHost, metricsPort, log, closers);
       log.info({ port: server.port, redis: address.where }, 'RedisGears runtime listening');
       return runtime;
     } catch (error) {

@@ -13,7 +13,7 @@ import { createMysqlPool } from './mysql/mysql-pool.js';
 import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
 import { redactUrl } from '../shared/redact-url.js';
-import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { startMetricsServer, type MetricsServer } from '../shared/metrics-server.js';
 import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-client.js';
 import { RedisStreamClient } from './redis/redis-stream-client.js';
 import type { StreamClient } from './redis/stream-client.js';

@@ -6,6 +6,7 @@ import { parseRedisUrl } from '../../shared/redis-address.js';
 import { ConfigError, errorMessage } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { redactUrl } from '../../shared/redact-url.js';
+import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
 import { DEFAULT_BACKING_REDIS_URL, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_RUNTIME_PORT } from '../commands/runtime.js';
 
@@ -31,6 +32,10 @@ export const runtimeOptionsSchema = z.object({
   memoryLimit: z.coerce.number().int().min(8).max(1e6).default(DEFAULT_MEMORY_LIMIT_MB),
   /** Refuse a non-loopback --host unless the backing server requires a password (redis-server's word: yes/no). */
   protectedMode: z.enum(['yes', 'no']).default('yes'),
+  /** Port of GET /metrics (Prometheus: the exclusive lock's hold and wait times); none when absent. */
+  metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Interface /metrics listens on: loopback unless opened on purpose (0.0.0.0: every interface). */
+  metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
   /** pino level. */
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -47,10 +52,12 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid runtime options: ${problems}`);
   }
-  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode } = parsed.data;
+  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode, metricsPort, metricsHost } = parsed.data;
   const log = createLogger({ level: logLevel, name: 'runtime' });
   await checkBackingRedis(redis);
-  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes' });
+  const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes',
+    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort, host: metricsHost } }),
+  });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {
     log.error({ err: error }, 'runtime error');

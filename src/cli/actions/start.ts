@@ -13,7 +13,7 @@ import { startWorkerService } from '../../worker/worker-service.js';
 import { createExampleTables } from '../preflights/example-tables.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
-import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL } from '../commands/defaults.js';
 import { DEFAULT_BACKING_REDIS_URL } from '../commands/start.js';
 import { runtimeOptionsSchema } from './runtime.js';

@@ -5,7 +5,7 @@ import { createLogger } from '../../shared/log.js';
 import { pinMmapThreshold } from '../../worker/mmap-threshold.js';
 import { startWorkerService, type WorkerService } from '../../worker/worker-service.js';
 import { parseOptions } from '../preflights/parse-options.js';
-import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL } from '../commands/defaults.js';
 import { mysqlUrlSchema, redisUrlSchema } from './url-options.js';
 

@@ -7,7 +7,7 @@
  */
 import { Command } from 'commander';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
-import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import type { StartOptions } from '../actions/start.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL } from './defaults.js';

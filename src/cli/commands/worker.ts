@@ -6,7 +6,7 @@
  * Runs ../actions/worker.ts.
  */
 import { Command } from 'commander';
-import { DEFAULT_METRICS_HOST } from '../../worker/metrics-server.js';
+import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import type { WorkerCommandOptions } from '../actions/worker.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL } from './defaults.js';

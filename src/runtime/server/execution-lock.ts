@@ -24,6 +24,11 @@ export interface WindowGate {
   open(): TriggerWindow | null;
 }
 
+/** Told of every exclusive hold at its release: how long it was waited for and held (runtime-metrics.ts). */
+export interface HoldMeter {
+  exclusive(waitedMs: number, heldMs: number): void;
+}
+
 type LockMode = 'shared' | 'exclusive';
 
 interface Waiter {
@@ -47,6 +52,12 @@ export class ExecutionLock {
   readonly #waiters: Waiter[] = [];
   #sharedDrained: (() => void)[] = [];
   #windows: WindowGate | undefined;
+  #meter: HoldMeter | undefined;
+
+  /** Each exclusive hold from now on is told to `meter` at its release. */
+  meterHolds(meter: HoldMeter): void {
+    this.#meter = meter;
+  }
 
   /** Each exclusive hold from now on opens a trigger window on `windows`, closed at its release. */
   useWindows(windows: WindowGate): void {
@@ -75,12 +86,13 @@ export class ExecutionLock {
   }
 
   #exclusiveOrAside(): Promise<Hold> {
+    const requestedAt = this.#meter === undefined ? 0 : performance.now();
     if (this.#exclusiveHeld && this.#sharedAdmitted) return Promise.resolve({ release: this.#take('shared'), aside: true });
-    if (this.#waiters.length === 0 && this.#canGrant('exclusive')) return Promise.resolve({ release: this.#take('exclusive'), aside: false });
+    if (this.#waiters.length === 0 && this.#canGrant('exclusive')) return Promise.resolve({ release: this.#take('exclusive', requestedAt), aside: false });
     return new Promise((resolve) =>
       this.#waiters.push({
         mode: 'exclusive',
-        grant: () => resolve({ release: this.#take('exclusive'), aside: false }),
+        grant: () => resolve({ release: this.#take('exclusive', requestedAt), aside: false }),
         grantAside: () => resolve({ release: this.#take('shared'), aside: true }),
       }),
     );
@@ -118,9 +130,10 @@ export class ExecutionLock {
   }
 
   #acquire(mode: LockMode): Promise<ReleaseLock> {
+    const requestedAt = this.#meter === undefined ? 0 : performance.now();
     const queueFree = this.#waiters.length === 0 || (mode === 'shared' && this.#sharedAdmitted);
-    if (queueFree && this.#canGrant(mode)) return Promise.resolve(this.#take(mode));
-    return new Promise((resolve) => this.#waiters.push({ mode, grant: () => resolve(this.#take(mode)) }));
+    if (queueFree && this.#canGrant(mode)) return Promise.resolve(this.#take(mode, requestedAt));
+    return new Promise((resolve) => this.#waiters.push({ mode, grant: () => resolve(this.#take(mode, requestedAt)) }));
   }
 
   #canGrant(mode: LockMode): boolean {
@@ -128,14 +141,18 @@ export class ExecutionLock {
     return mode === 'shared' || this.#sharedHolders === 0;
   }
 
-  #take(mode: LockMode): ReleaseLock {
+  /** `requestedAt`: when the holder asked (performance.now()), for the meter. */
+  #take(mode: LockMode, requestedAt = 0): ReleaseLock {
     if (mode === 'exclusive') this.#exclusiveHeld = true;
     else this.#sharedHolders++;
+    const meter = mode === 'exclusive' ? this.#meter : undefined;
+    const grantedAt = meter === undefined ? 0 : performance.now();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       if (mode === 'exclusive') {
+        meter?.exclusive(grantedAt - requestedAt, performance.now() - grantedAt);
         this.#exclusiveHeld = false;
         this.#sharedAdmitted = false;
       } else if (--this.#sharedHolders === 0) {

@@ -1,6 +1,6 @@
 /**
  * GET /metrics over node:http for a Prometheus scraper; anything else is a 404. It listens on loopback unless
- * told otherwise (the metrics name tables and writers: not for every network the host is on).
+ * told otherwise (the metrics name tables, writers and the runtime's load: not for every network the host is on).
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';

@@ -1,0 +1,38 @@
+/**
+ * The runtime's own Prometheus metrics (`writebehind runtime --metrics-port`). Captured writes, TF calls and
+ * library work run one at a time under the exclusive lock (server/execution-lock.ts), so the lock's held share
+ * of time is the share of the runtime's capture capacity in use: `rate(…_hold_seconds_sum[1m])` near 1 means
+ * writes queue, and the wait histogram shows for how long (docs/runtime.md, metrics).
+ */
+import { Histogram, Registry } from 'prom-client';
+import type { HoldMeter } from './server/execution-lock.js';
+
+/** Seconds: a captured write holds the lock a few hundred µs; a slow trigger or a queue reaches seconds. */
+const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
+
+export class RuntimeMetrics implements HoldMeter {
+  readonly registry = new Registry();
+  readonly #hold: Histogram;
+  readonly #wait: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    this.#hold = new Histogram({
+      name: 'writebehind_runtime_exclusive_lock_hold_seconds',
+      help: "Each hold of the runtime's exclusive lock (a captured write with its triggers, a TF call, library work); rate of the sum: the share of time it is held",
+      buckets: BUCKETS,
+      registers,
+    });
+    this.#wait = new Histogram({
+      name: 'writebehind_runtime_exclusive_lock_wait_seconds',
+      help: "Time from asking for the runtime's exclusive lock to getting it: queueing behind other captured writes and TF calls",
+      buckets: BUCKETS,
+      registers,
+    });
+  }
+
+  exclusive(waitedMs: number, heldMs: number): void {
+    this.#wait.observe(waitedMs / 1000);
+    this.#hold.observe(heldMs / 1000);
+  }
+}
