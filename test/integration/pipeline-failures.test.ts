@@ -141,7 +141,9 @@ describe('failures', () => {
     expect(fields.slice(0, 3)).toEqual(['status', 'failed', 'error']);
     expect(fields[3]).toContain("'16.5' is not an integer");
     expect(await rowOf('R1')).toMatchObject({ age: 16 });
-    expect((await deadLetters()).filter((l) => l['key'] === 'person:R1').map((l) => l['c:age'])).toEqual(['16.5']);
+    // The HINCRBYFLOAT and the `#` write are two changes: one batch (coalesced: one dead letter) or two (an idle
+    // worker cuts the first at once: a dead letter each). Either way every one carries 16.5, none is rounded.
+    expect([...new Set((await deadLetters()).filter((l) => l['key'] === 'person:R1').map((l) => l['c:age']))]).toEqual(['16.5']);
   });
 
   it('a config naming a missing table or column makes the worker exit non-zero, naming them', () => {
