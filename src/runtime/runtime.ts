@@ -32,6 +32,7 @@ import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
 import { startMetricsServer } from '../shared/metrics-server.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
+import type { Registry } from 'prom-client';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
 export interface GearsHostOptions {
@@ -86,10 +87,11 @@ export interface RuntimeOptions {
   /** RedisGears' `v8-maxmemory` of each library's isolate in MB, passed to the library host. */
   memoryLimitMb?: number;
   /**
-   * Serve the runtime's Prometheus metrics (runtime-metrics.ts) on GET /metrics at this port (0: a free one) and
-   * interface (loopback unless asked). None when absent.
+   * Meter the exclusive lock (runtime-metrics.ts; `Runtime.metricsRegistry` holds the metrics), and with `serve`
+   * also serve them on GET /metrics at that port (0: a free one) and interface (loopback unless asked). No
+   * metering when absent.
    */
-  metrics?: { port: number; host?: string };
+  metrics?: { serve?: { port: number; host?: string } };
   /**
    * Builds the library host. Tests inject their own here.
    * @defaultValue LibraryHost.create
@@ -108,16 +110,19 @@ export interface RuntimeOptions {
 export class Runtime extends EventEmitter {
   readonly port: number;
   readonly url: string;
-  /** Port of GET /metrics, when RuntimeOptions.metrics asked for it. */
+  /** The lock's metrics, when RuntimeOptions.metrics asked for them (another server may serve them too). */
+  readonly metricsRegistry: Registry | undefined;
+  /** Port of GET /metrics, when RuntimeOptions.metrics.serve asked for it. */
   readonly metricsPort: number | undefined;
   readonly #log: Logger;
   readonly #closers: { name: string; close: () => Promise<void> }[];
   #closing: Promise<void> | undefined;
 
-  private constructor(port: number, host: string, metricsPort: number | undefined, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
+  private constructor(port: number, host: string, metrics: { registry: Registry; port: number | undefined } | undefined, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
     super();
     this.port = port;
-    this.metricsPort = metricsPort;
+    this.metricsRegistry = metrics?.registry;
+    this.metricsPort = metrics?.port;
     this.url = `redis://${host}:${port}`;
     this.#log = log;
     this.#closers = closers;
@@ -203,20 +208,24 @@ export class Runtime extends EventEmitter {
         };
         closers.push({ name: 'running mark', close: await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log) });
       }
-      let metricsPort: number | undefined;
+      let metered: { registry: Registry; port: number | undefined } | undefined;
       if (options.metrics !== undefined) {
         const metrics = new RuntimeMetrics();
         scheduler.lock.meterHolds(metrics);
-        const metricsServer = await startMetricsServer(metrics.registry, options.metrics.port, options.metrics.host);
-        closers.push({ name: 'metrics server', close: () => metricsServer.close() });
-        metricsPort = metricsServer.port;
-        log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
+        metered = { registry: metrics.registry, port: undefined };
+        const serve = options.metrics.serve;
+        if (serve !== undefined) {
+          const metricsServer = await startMetricsServer([metrics.registry], serve.port, serve.host);
+          closers.push({ name: 'metrics server', close: () => metricsServer.close() });
+          metered.port = metricsServer.port;
+          log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
+        }
       }
       const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
-      runtime = new Runtime(server.port, bindHost, metricsPort, log, closers);
+      runtime = new Runtime(server.port, bindHost, metered, log, closers);
       log.info({ port: server.port, redis: address.where }, 'RedisGears runtime listening');
       return runtime;
     } catch (error) {

@@ -13,14 +13,18 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, port: number, host = DEFAULT_METRICS_HOST): Promise<MetricsServer> {
+/**
+ * Serves `registries` as one exposition (`writebehind start`: the worker's and the runtime's, whose metric names
+ * differ), each read at every scrape: a registry may gain metrics after the server starts (the worker's gauges do).
+ */
+export async function startMetricsServer(registries: readonly Registry[], port: number, host = DEFAULT_METRICS_HOST): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end();
       return;
     }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+    Promise.all(registries.map((registry) => registry.metrics())).then(
+      (texts) => response.writeHead(200, { 'content-type': registries[0]!.contentType }).end(texts.join('\n')),
       (error: unknown) => response.writeHead(500).end(String(error)),
     );
   });

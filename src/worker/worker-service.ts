@@ -13,6 +13,7 @@ import { createMysqlPool } from './mysql/mysql-pool.js';
 import { MysqlWriteError } from './mysql/mysql-write-error.js';
 import { loggableError } from './loggable-error.js';
 import { redactUrl } from '../shared/redact-url.js';
+import type { Registry } from 'prom-client';
 import { startMetricsServer, type MetricsServer } from '../shared/metrics-server.js';
 import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-client.js';
 import { RedisStreamClient } from './redis/redis-stream-client.js';
@@ -31,6 +32,8 @@ export interface WorkerServiceOptions {
   metricsPort?: number;
   /** Interface /metrics listens on. @defaultValue '127.0.0.1' (this machine only) */
   metricsHost?: string;
+  /** Other metrics of this process served on the same /metrics (`writebehind start`: the runtime's). */
+  alsoServe?: readonly Registry[];
   consumer?: string;
   /** See WorkerOptions.claimMinIdleMs. */
   claimMinIdleMs?: number;
@@ -86,7 +89,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     const metrics = new WorkerMetrics();
     let metricsServer: MetricsServer | undefined;
     if (options.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer(metrics.registry, options.metricsPort, options.metricsHost);
+      metricsServer = await startMetricsServer([metrics.registry, ...(options.alsoServe ?? [])], options.metricsPort, options.metricsHost);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
     const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }), ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }), ...(options.waitReplicasTimeoutMs === undefined ? {} : { waitReplicasTimeoutMs: options.waitReplicasTimeoutMs }) });

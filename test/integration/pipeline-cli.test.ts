@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDlq } from '../../src/cli/actions/dlq.js';
 import { runStart } from '../../src/cli/actions/start.js';
+import { findFreePort } from '../../bench/support/redis-server-process.js';
 import { runStatus } from '../../src/cli/actions/status.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
@@ -103,6 +104,30 @@ describe('CLI around the worker', () => {
         await client.close();
         const row = await until(async () => (await db.query<Array<Record<string, unknown>>>('SELECT * FROM persons'))[0], (r) => r !== undefined);
         expect(row).toEqual({ person_id: '1', first: 'James', last: 'Bond', age: 42 });
+      } finally {
+        await pipeline.close();
+      }
+    } finally {
+      await db.drop();
+      await server.stop();
+    }
+  });
+  it("start --metrics-port serves the worker's metrics and the runtime's lock metrics on one endpoint", async () => {
+    const server = await startRedisServer();
+    const db = await createTestDatabase('start_metrics');
+    const metricsPort = await findFreePort();
+    try {
+      const pipeline = await runStart({ redis: server.url, port: 0, mysql: db.url, config: 'config/example.json', metricsPort: String(metricsPort) }, () => undefined);
+      try {
+        const { createClient } = await import('redis');
+        const client = createClient({ url: pipeline.runtimeUrl });
+        await client.connect();
+        await client.hSet('person:7', { first_name: 'Ada', last_name: 'L', age: '36' });
+        await client.close();
+        await until(async () => (await db.query<unknown[]>('SELECT 1 FROM persons')).length, (n) => n === 1);
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(text).toMatch(/^writebehind_batches_total\{writer="PersonsWriteBehind"\} [1-9]/m);
+        expect(text).toMatch(/^writebehind_runtime_exclusive_lock_hold_seconds_count [1-9]/m);
       } finally {
         await pipeline.close();
       }

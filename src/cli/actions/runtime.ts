@@ -56,7 +56,7 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
   const log = createLogger({ level: logLevel, name: 'runtime' });
   await checkBackingRedis(redis);
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes',
-    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort, host: metricsHost } }),
+    ...(metricsPort === undefined ? {} : { metrics: { serve: { port: metricsPort, host: metricsHost } } }),
   });
   // The runtime closes itself when it loses the server; the process then ends, and must not look successful.
   runtime.on('error', (error: unknown) => {

@@ -58,6 +58,8 @@ export async function runStart(options: StartOptions, print: (text: string) => v
     port: parsed.port,
     lockTimeoutMs: parsed.lockTimeout,
     memoryLimitMb: parsed.memoryLimit,
+    // Its lock's metrics are served with the worker's, on --metrics-port.
+    ...(parsed.metricsPort === undefined ? {} : { metrics: {} }),
     // Named as the standalone commands name theirs: the runtime's parts add their own `component`.
     log: createLogger({ name: 'runtime' }),
   });
@@ -75,7 +77,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
       log: createLogger({ name: 'worker' }),
       // Stable across restarts, so a restarted `start` replays its own unfinished batches at once.
       consumer: `start-${hostname()}`,
-      ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort, metricsHost: parsed.metricsHost }),
+      ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort, metricsHost: parsed.metricsHost, alsoServe: runtime.metricsRegistry ? [runtime.metricsRegistry] : [] }),
     });
     const database = databaseOfUrl(parsed.mysql) ?? '(default database)';
     const first = config.writers[0]!;

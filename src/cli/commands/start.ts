@@ -24,7 +24,7 @@ export const startCommand = new Command('start')
   .option('--memory-limit <mb>', "RedisGears' v8-maxmemory of each library's isolate, in MB", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--mysql <url>', `MySQL URL (default: $MYSQL_URL or ${DEFAULT_MYSQL_URL})`)
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
-  .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port')
+  .option('--metrics-port <port>', "serve Prometheus metrics (the worker's, and the runtime's lock) on GET /metrics at this port")
   .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
   .action(async (options: StartOptions) => {
     const { runStart } = await import('../actions/start.js');
