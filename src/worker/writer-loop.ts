@@ -196,8 +196,9 @@ export class WriterLoop {
               else await sleep(block, signal);
             }
           }
-          // A loop until idle is started by `ready`, which cut what was due (cluster-partitions.ts).
-          if (this.#ctx.untilIdle !== true && Date.now() - lastCut >= cutEvery) {
+          // A loop until idle is started by `ready`, which cut what was due (cluster-partitions.ts). A loop with
+          // nothing in hand cuts at its next round (above), so only a busy one offers by time.
+          if (this.#ctx.untilIdle !== true && this.#held.size > 0 && Date.now() - lastCut >= cutEvery) {
             lastCut = Date.now();
             await this.#cut(options.config.batch.maxDelayMs);
           }
