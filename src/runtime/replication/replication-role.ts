@@ -10,9 +10,10 @@
  * - demotion: triggers stop; the libraries stay loaded (RedisGears keeps them on a replica).
  *
  * A check that needs a primary (PromotionCheck: the notify-keyspace-events probe of a server without CONFIG)
- * runs first at promotion, until it passes once. When it fails (a ConfigError: what it found) the runtime keeps serving clients but stays, as
- * far as triggers go, as on a replica (none fires, the host keeps its replica state), and reports the failure
- * as loudly as a start would: an error log with the check's message, and `onFailed` (the Runtime's 'error').
+ * runs first at promotion, until it passes once. When it fails (a ConfigError: what it found) the runtime keeps
+ * serving clients but stays, as far as triggers go, as on a replica (none fires, the host keeps its replica
+ * state), and reports the failure as loudly as a start would: an error log with the check's message, and
+ * `onFailed` (the Runtime's 'error').
  * Why not exit: docs/runtime.md, a server whose CONFIG is renamed away.
  */
 import { ConfigError, errorMessage } from '../../shared/errors.js';

@@ -130,7 +130,7 @@ export class ExecutionLock {
   }
 
   #acquire(mode: LockMode): Promise<ReleaseLock> {
-    const requestedAt = this.#meter === undefined ? 0 : performance.now();
+    const requestedAt = mode === 'exclusive' && this.#meter !== undefined ? performance.now() : 0;
     const queueFree = this.#waiters.length === 0 || (mode === 'shared' && this.#sharedAdmitted);
     if (queueFree && this.#canGrant(mode)) return Promise.resolve(this.#take(mode, requestedAt));
     return new Promise((resolve) => this.#waiters.push({ mode, grant: () => resolve(this.#take(mode, requestedAt)) }));
