@@ -12,8 +12,8 @@ export interface RuntimeProcess {
   /** redis://127.0.0.1:<port> of the runtime. */
   readonly url: string;
   readonly port: number;
-  /** SIGTERM, then SIGKILL after 5 s: a wedged runtime runs no signal handler. */
-  close(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s: a wedged runtime runs no signal handler. Resolves its exit code (null: killed). */
+  close(): Promise<number | null>;
 }
 
 export async function startRuntimeProcess(redis: RedisServer, args: readonly string[] = []): Promise<RuntimeProcess> {
@@ -34,11 +34,13 @@ export async function startRuntimeProcess(redis: RedisServer, args: readonly str
     url,
     port: Number(new URL(url).port),
     async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(killer);
+      }
+      return child.exitCode;
     },
   };
 }
