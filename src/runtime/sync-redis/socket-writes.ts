@@ -41,10 +41,9 @@ function writeNow(fd: number, bytes: Buffer): number {
 
 /**
  * Writes all of `bytes` to a non-blocking descriptor, waiting (not spinning) while its send buffer is full.
- * After each write that took some, `left` is told what remains (null once everything is written): a caller whose
- * wait may be cut short keeps the rest to write first next time. Failures other than EAGAIN throw.
+ * Failures other than EAGAIN throw.
  */
-export function writeFully(fd: number, bytes: Buffer, left?: (rest: Buffer | null) => void): void {
+export function writeFully(fd: number, bytes: Buffer): void {
   let rest = bytes;
   for (let idle = 0; ; ) {
     let written: number;
@@ -56,8 +55,7 @@ export function writeFully(fd: number, bytes: Buffer, left?: (rest: Buffer | nul
       continue;
     }
     idle = 0;
-    if (written === rest.length) return left?.(null);
+    if (written === rest.length) return;
     rest = rest.subarray(written);
-    left?.(rest);
   }
 }

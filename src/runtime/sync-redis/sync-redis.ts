@@ -8,6 +8,12 @@
  * then sleeps in growing steps (socket-reads.ts). An earlier design posted each call to a worker thread and
  * slept in Atomics.wait; its thread hand-offs cost ~140 µs a call against ~25 µs here, and the capture path
  * makes several calls per HSET.
+ *
+ * A call always runs to its end: the lock timeout cannot cut it short (library code's calls are host callbacks,
+ * during which isolated-vm pauses the timeout, and a timeout terminates only the guest isolate: see
+ * test/integration/library-call-timeout.test.ts), and no other caller runs under a timeout. So the replies read
+ * are always the batch's own, and the selected database is always known. What does stop a call (a failed write or
+ * read, no reply within CALL_TIMEOUT_MS) breaks the connection for good.
  */
 import { createConnection, type Socket } from 'node:net';
 import { READ_CHUNK, readWithin, socketDescriptor } from './socket-reads.js';
@@ -38,13 +44,7 @@ export class SyncRedis {
   readonly #scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
   /** Replies of the batch being waited for, in order. */
   #replies: RespValue[] = [];
-  /** Replies sent for and not yet decoded: a wait cut short by the lock timeout leaves some owed. */
-  #outstanding = 0;
-  /** Of the outstanding replies, how many belong to batches nobody waits for any more (dropped when decoded). */
-  #stale = 0;
-  /** Bytes of a batch whose write was cut short: sent before anything else, or the stream would be corrupt. */
-  #unsent: Buffer | null = null;
-  /** Selected database, or -1 while unknown (a SELECT was sent but its reply never taken). */
+  /** The connection's selected database. */
   #db = 0;
   #broken: string | null = null;
   /** Asked at each batch for a command to ride in front of it, in the batch's database. */
@@ -55,11 +55,7 @@ export class SyncRedis {
   private constructor(socket: Socket, fd: number) {
     this.#socket = socket;
     this.#fd = fd;
-    this.#decoder = new RespDecoder((value) => {
-      this.#outstanding -= 1;
-      if (this.#stale > 0) this.#stale -= 1;
-      else this.#replies.push(value);
-    });
+    this.#decoder = new RespDecoder((value) => this.#replies.push(value));
   }
 
   /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
@@ -96,27 +92,14 @@ export class SyncRedis {
    */
   batch(commands: readonly (readonly CommandArgument[])[], db = this.#db): RespValue[] {
     if (this.#broken !== null) throw new RedisCommandError(this.#broken);
-    // Whatever is still owed answers an earlier batch whose wait was terminated: drop it when it comes.
-    this.#stale = this.#outstanding;
-    this.#replies = [];
-    this.#flush();
     const select = db !== this.#db;
     const rider = this.#rider?.(db) ?? null;
     const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
-    const bytes = encodeCommands(all);
-    // If this wait is cut short, the connection's database is unknown until a later SELECT.
-    if (select) this.#db = -1;
-    // From here the batch counts as sent: no call between these two statements where a timeout could stop it.
-    this.#unsent = bytes;
-    this.#outstanding += all.length;
-    this.#flush();
+    this.#write(encodeCommands(all));
     this.#await(all.length);
     const replies = this.#replies;
     this.#replies = [];
-    if (select) {
-      const selected = replies.shift();
-      if (selected?.type !== 'error') this.#db = db;
-    }
+    if (select && replies.shift()?.type !== 'error') this.#db = db;
     if (rider) rider.check(replies.shift()!);
     return replies;
   }
@@ -126,14 +109,10 @@ export class SyncRedis {
     this.#socket.destroy();
   }
 
-  /** Writes #unsent; when the write is cut short, what is left stays there for the next batch. */
-  #flush(): void {
-    const unsent = this.#unsent;
-    if (unsent === null) return;
+  /** Writes all of a batch; a failed write breaks the connection (what the server got of it is unknown). */
+  #write(bytes: Buffer): void {
     try {
-      writeFully(this.#fd, unsent, (rest) => {
-        this.#unsent = rest;
-      });
+      writeFully(this.#fd, bytes);
     } catch (error) {
       this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
     }
@@ -154,7 +133,7 @@ export class SyncRedis {
     }
   }
 
-  /** Runs a read or write; -1 when the socket is not ready (EAGAIN), a broken connection otherwise. */
+  /** Runs a read; -1 when the socket is not ready (EAGAIN), a broken connection otherwise. */
   #io(operation: () => number): number {
     try {
       return operation();
