@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { SyncRedis } from './sync-redis.js';
 import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
 
@@ -41,5 +43,30 @@ describe('SyncRedis', () => {
     expect(() => other.call(['PING'])).toThrow(/closed|failed/);
     await other.close();
   });
+
+  it('reports a reply that is not RESP as a broken connection, not a hang or a reply to the next call', async () => {
+    // A server in another process (a call blocks this one's event loop): +OK to HELLO, then bytes that are not RESP.
+    const fake = spawn(process.execPath, ['-e', FAKE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [port] = (await once(fake.stdout!, 'data')) as [Buffer];
+      const other = await SyncRedis.create(`redis://127.0.0.1:${port.toString().trim()}`);
+      expect(() => other.call(['PING'])).toThrow(/malformed reply/);
+      expect(() => other.call(['PING'])).toThrow(/malformed reply/);
+      await other.close();
+    } finally {
+      stop(fake);
+    }
+  });
 });
 
+const FAKE_SERVER = `
+const replies = [Buffer.from('+OK\\r\\n'), Buffer.from('?no RESP\\r\\n')];
+const server = require('node:net').createServer((socket) => {
+  socket.on('data', () => socket.write(replies.shift() ?? Buffer.from('+PONG\\r\\n')));
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
+
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null) child.kill();
+}

@@ -13,7 +13,7 @@
  * during which isolated-vm pauses the timeout, and a timeout terminates only the guest isolate: see
  * test/integration/library-call-timeout.test.ts), and no other caller runs under a timeout. So the replies read
  * are always the batch's own, and the selected database is always known. What does stop a call (a failed write or
- * read, no reply within CALL_TIMEOUT_MS) breaks the connection for good.
+ * read, a reply that is not RESP, no reply within CALL_TIMEOUT_MS) breaks the connection for good.
  */
 import { createConnection, type Socket } from 'node:net';
 import { READ_CHUNK, readWithin, socketDescriptor } from './socket-reads.js';
@@ -124,12 +124,24 @@ export class SyncRedis {
     while (this.#replies.length < count) {
       const read = this.#io(() => readWithin(this.#fd, this.#scratch, deadline));
       if (read > 0) {
-        // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
-        this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
+        this.#decode(read);
         continue;
       }
       if (read === 0) this.#fail('connection to redis-server closed');
       this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
+    }
+  }
+
+  /**
+   * Decodes the `read` bytes of the scratch buffer. A reply that is not RESP leaves the stream's framing unknown,
+   * and with it which reply answers what: the connection is broken, like one whose reads fail.
+   */
+  #decode(read: number): void {
+    try {
+      // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
+      this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
+    } catch (error) {
+      this.#fail(`redis-server sent a malformed reply: ${(error as Error).message}`);
     }
   }
 
