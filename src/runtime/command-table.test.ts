@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { array, blob, integer, simple, type RespValue } from './resp/types.js';
-import { CommandTable } from './command-table.js';
+import { CommandTable, withoutBlock } from './command-table.js';
 
 /** A COMMAND entry in the Redis 7 shape. */
 function entry(name: string, arity: number, flags: string[], first: number, last: number, step: number, subcommands: RespValue[] = []): RespValue {
@@ -69,6 +69,23 @@ describe('CommandTable', () => {
     expect(table.mayBlock(args('WAIT', '1', '0'))).toBe(true);
     expect(table.mayBlock(args('GET', 'k'))).toBe(false);
   });
+  it('takes BLOCK out of XREAD and XREADGROUP, and only a BLOCK option whose timeout the server takes as written', () => {
+    const cases: [string[], string[] | null][] = [
+      [['XREAD', 'BLOCK', '0', 'STREAMS', 's', '$'], ['XREAD', 'STREAMS', 's', '$']],
+      [['xread', 'COUNT', '5', 'block', '1500', 'STREAMS', 'a', 'b', '0', '0'], ['xread', 'COUNT', '5', 'STREAMS', 'a', 'b', '0', '0']],
+      // A group and a consumer named like the keyword; a stream named BLOCK.
+      [['XREADGROUP', 'GROUP', 'block', 'BLOCK', 'BLOCK', '10', 'NOACK', 'STREAMS', 'BLOCK', '>'], ['XREADGROUP', 'GROUP', 'block', 'BLOCK', 'NOACK', 'STREAMS', 'BLOCK', '>']],
+      [['XREAD', 'STREAMS', 'BLOCK', '0'], null],
+      [['XREAD', 'COUNT', 'BLOCK', 'STREAMS', 's', '0'], null],
+      [['XREAD', 'BLOCK', '-1', 'STREAMS', 's', '0'], null],
+      [['XREAD', 'BLOCK', '1e3', 'STREAMS', 's', '0'], null],
+      [['XREAD', 'BLOCK', '99999999999999999999', 'STREAMS', 's', '0'], null],
+      [['XREAD', 'BLOCK', '10'], null],
+      [['BLPOP', 'BLOCK', '0'], null],
+    ];
+    for (const [command, expected] of cases) expect(withoutBlock(args(...command))?.map(String) ?? null, command.join(' ')).toEqual(expected);
+  });
+
   it('gives the refusals RM_Call gives library code', () => {
     expect(table.refusal(args('NOSUCH'), { noWrites: false })).toBe("ERR Unknown Redis command 'NOSUCH'.");
     expect(table.refusal(args('GET'), { noWrites: false })).toBe("ERR Wrong number of args calling Redis command 'GET'.");

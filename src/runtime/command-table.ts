@@ -111,6 +111,24 @@ export class CommandTable {
   }
 }
 
+/** A BLOCK timeout the server takes as it is (digits only, well inside its millisecond range). */
+const PLAIN_TIMEOUT = /^[0-9]{1,12}$/;
+
+/**
+ * XREAD / XREADGROUP … BLOCK <ms> without its BLOCK option: the same read, answered at once. Null for any other
+ * command, or when the server could refuse the timeout (a sign, a non-number, an overflow): then the read must
+ * go as written, for the server's own error.
+ */
+export function withoutBlock(args: readonly Buffer[]): Buffer[] | null {
+  const name = lowerName(args);
+  if (name !== 'xread' && name !== 'xreadgroup') return null;
+  const options = streamOptions(args);
+  const at = options.get('block');
+  if (at === undefined || !options.has('streams') || at + 1 >= args.length) return null;
+  if (!PLAIN_TIMEOUT.test(args[at + 1]!.toString('latin1'))) return null;
+  return [...args.slice(0, at), ...args.slice(at + 2)];
+}
+
 /**
  * The streams XREAD / XREADGROUP name: the first half of what follows STREAMS, found by skipping the options as
  * the server does (xreadGetKeys), so that a group or consumer named "streams" is not taken for the keyword.

@@ -11,12 +11,12 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
-import type { CommandTable } from '../command-table.js';
+import { withoutBlock, type CommandTable } from '../command-table.js';
 import { gearsCommandName } from '../commands/index.js';
 import type { GearsCommandName } from '../gears-host.js';
 import { decodeFrame } from '../resp/decoder.js';
 import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/request-parser.js';
-import { encode } from '../resp/encoder.js';
+import { encode, encodeCommand } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
 import { ByteRuns } from './byte-runs.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
@@ -417,6 +417,8 @@ export class ClientConnection {
    * events of the command that serves it are seen with that command (or in the background).
    */
   async #runBlocking(command: SessionCommand): Promise<void> {
+    const look = this.#mayFire(command) ? null : withoutBlock(command.args);
+    if (look !== null) return this.#runStreamRead(command, look);
     const scheduler = this.#deps.scheduler;
     const slot = this.#reserve(command, true, true);
     let release: ReleaseLock | null = await scheduler.lock.exclusive();
@@ -439,6 +441,42 @@ export class ClientConnection {
       this.#output.release(slot);
       release?.();
     }
+  }
+
+  /**
+   * XREAD / XREADGROUP … BLOCK on streams no trigger watches (an application waiting for its acknowledgement, the
+   * worker waiting for batches): read first without BLOCK. What that read finds, entries or an error, is what the
+   * blocking read would have answered at once. Only a read that finds nothing goes again as the client wrote it,
+   * still under the lock, so that no other client's command comes between the two reads (a DEL there would turn
+   * a wait into an error), and blocks. The lock is held one round trip, with no CLIENT LIST polls to tell served
+   * from blocked (#runBlocking: ~0.4 ms a read, during which every captured write waits).
+   */
+  async #runStreamRead(command: SessionCommand, look: Buffer[]): Promise<void> {
+    const scheduler = this.#deps.scheduler;
+    const slot = this.#reserve(command, true);
+    const release = await scheduler.lock.exclusive();
+    let blocked: Promise<RespValue> | undefined;
+    try {
+      const found = await new Promise<boolean>((resolve, reject) => {
+        this.#upstream.expect({
+          reply: (raw) => {
+            if (isNullReply(raw)) return resolve(false);
+            this.#output.fill(slot, raw);
+            resolve(true);
+          },
+          fail: reject,
+        });
+        this.#upstream.write(encodeCommand(look));
+      });
+      if (!found) {
+        blocked = this.#expectInto(slot);
+        this.#upstream.write(command.raw);
+      }
+    } finally {
+      release();
+      scheduler.noteSharedCommandDone();
+    }
+    if (blocked !== undefined) await blocked;
   }
 
   /** Whether the command's keys (unknown: yes) include one a trigger could care about, as the router decides. */
@@ -560,3 +598,11 @@ export class ClientConnection {
     }
   }
 }
+
+/** An XREAD / XREADGROUP that found nothing: a null array (RESP2) or a null (RESP3). */
+function isNullReply(raw: Buffer): boolean {
+  return raw.equals(NULL_ARRAY_RESP2) || raw.equals(NULL_RESP3);
+}
+
+const NULL_ARRAY_RESP2 = Buffer.from('*-1\r\n');
+const NULL_RESP3 = Buffer.from('_\r\n');
