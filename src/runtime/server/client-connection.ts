@@ -33,7 +33,7 @@ import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
 import { clientReplyMode, route, type Route } from './router.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
-import type { TriggerScheduler } from './trigger-scheduler.js';
+import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { TriggerWindows } from '../replication/trigger-windows.js';
 import { isPushFrame, UpstreamLink } from './upstream-link.js';
 
@@ -467,6 +467,8 @@ export class ClientConnection {
           fail: reject,
         });
         this.#upstream.write(encodeCommand(look));
+        // Its reply is back within tens of microseconds: read now, not after an event-loop turn under the lock.
+        this.#upstream.pumpReplies(MARKER_PUMP_MS);
       });
       if (!found) {
         blocked = this.#expectInto(slot);
