@@ -9,6 +9,13 @@
 //   guest, which reports what stays unhandled from inside the call.
 // - Microtasks. V8 runs them (policy kAuto) when a call returns; isolated-vm runs a checkpoint again after it.
 //   `track` makes the policy explicit and `checkpoint()` runs them where the guest asks: inside the timed call.
+//
+// And one thing isolated-vm does not do: count the time of host callbacks against the lock timeout. Its timer
+// pauses while the thread runs the host's isolate, where library code's Redis calls run; the host checks the
+// wall clock around each such call instead (sandbox.ts), and past the deadline tells the guest, which calls
+// `terminate()`: V8 terminates the isolate's execution at its next interrupt check, as RedisGears' timeout
+// thread does (the guest runs into a loop right after, so the check comes at once). V8 clears the termination
+// once it has left every JavaScript frame of the isolate: the next call runs normally.
 #include <v8.h>
 
 using v8::Context;
@@ -68,6 +75,10 @@ void Checkpoint(const FunctionCallbackInfo<Value>& info) {
   info.GetIsolate()->PerformMicrotaskCheckpoint();
 }
 
+void Terminate(const FunctionCallbackInfo<Value>& info) {
+  info.GetIsolate()->TerminateExecution();
+}
+
 bool Export(Isolate* isolate, Local<Context> context, Local<Object> target, const char* name, v8::FunctionCallback callback) {
   Local<Function> function;
   if (!FunctionTemplate::New(isolate, callback)->GetFunction(context).ToLocal(&function)) return false;
@@ -78,5 +89,6 @@ bool Export(Isolate* isolate, Local<Context> context, Local<Object> target, cons
 
 extern "C" __attribute__((visibility("default"))) void InitForContext(Isolate* isolate, Local<Context> context, Local<Object> target) {
   if (!Export(isolate, context, target, "track", Track)) return;
-  Export(isolate, context, target, "checkpoint", Checkpoint);
+  if (!Export(isolate, context, target, "checkpoint", Checkpoint)) return;
+  Export(isolate, context, target, "terminate", Terminate);
 }

@@ -8,10 +8,17 @@
  * end of each dispatch and reports the promises left rejected without a handler through the channel, both inside
  * the timed call. isolated-vm would do both after the call, outside its timer, where a rejection reason's getter
  * that never returns wedged the runtime (isolate_hooks.cc).
+ *
+ * The lock timeout is wall-clock time, as in RedisGears (v8_backend.rs: a thread interrupts an isolate whose lock
+ * has been held longer than `lock-redis-timeout`, time in Redis calls included). isolated-vm's timer pauses while
+ * a host callback runs, so it bounds the guest's own time only; the host's calls that can take time (a Redis
+ * call, callAsync's, a log line) read the clock before and after, and once the call's deadline has passed they
+ * answer STOP, on which the guest terminates its own execution (isolate_hooks.cc `terminate`): the call in
+ * progress runs to its end, and the termination lands as control returns to JavaScript, as in RedisGears.
  */
 import ivm from 'isolated-vm';
 import { GUEST_SOURCE } from '../../generated/guest-source.js';
-import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
+import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, STOP, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
 import { isolateHooks } from './isolate-hooks.js';
 
 export { ALLOWED_GLOBALS } from './guest/allowed-globals.js';
@@ -91,6 +98,10 @@ export class Sandbox {
    * where those end, and each call reads it instead of isolated-vm's `isDisposed`, a native getter.
    */
   #gone = false;
+  /** When the lock timeout of the call in progress ends (performance.now() ms); Infinity between calls. */
+  #deadline = Infinity;
+  /** A host callback answered STOP during the call in progress: the guest terminated itself. */
+  #stopped = false;
 
   constructor(options: SandboxOptions) {
     const hooks = isolateHooks();
@@ -103,8 +114,27 @@ export class Sandbox {
       this.#context = this.#isolate.createContextSync();
       const global = this.#context.global;
       const channel = options.channel;
+      // Past the deadline before the call, the call is not made: RedisGears would have terminated the
+      // JavaScript that makes it. Past it after the call, its result is dropped with the rest of the execution.
+      const timed: Partial<Record<keyof HostChannel, (...args: never[]) => unknown>> = {
+        call: (clientId: number, argv: (string | ArrayBuffer)[]) => {
+          if (this.#overdue()) return STOP;
+          const reply = channel.call(clientId, argv);
+          return this.#overdue() ? STOP : reply;
+        },
+        callAsync: (clientId: number, argv: (string | ArrayBuffer)[]) => {
+          if (this.#overdue()) return STOP;
+          const callId = channel.callAsync(clientId, argv);
+          return this.#overdue() ? STOP : callId;
+        },
+        log: (message: string) => {
+          if (this.#overdue()) return STOP;
+          channel.log(message);
+          return this.#overdue() ? STOP : undefined;
+        },
+      };
       for (const [method, name] of Object.entries(HOST_GLOBALS) as [keyof HostChannel, string][]) {
-        global.setSync(name, new ivm.Callback(channel[method] as (...args: unknown[]) => unknown));
+        global.setSync(name, new ivm.Callback((timed[method] ?? channel[method]) as (...args: unknown[]) => unknown));
       }
       global.setSync(GUEST_HOOKS, hooks.createSync(this.#context).derefInto());
       this.#isolate.compileScriptSync(GUEST_SOURCE, { filename: 'redisgears-runtime:guest' }).runSync(this.#context, { timeout: Math.max(options.timeoutMs, 1000) });
@@ -152,9 +182,21 @@ export class Sandbox {
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
 
+  /** Whether the lock timeout of the call in progress has passed; if so, the host callback answers STOP. */
+  #overdue(): boolean {
+    if (performance.now() < this.#deadline) return false;
+    this.#stopped = true;
+    return true;
+  }
+
   #apply(args: readonly unknown[]): GuestOutcome {
+    const now = performance.now();
+    const outer = this.#deadline;
+    if (outer === Infinity) this.#stopped = false;
     try {
-      const timeout = gridTimeout(performance.now(), this.#timeoutMs);
+      const timeout = gridTimeout(now, this.#timeoutMs);
+      // A nested call keeps the deadline of the lock hold it is part of.
+      this.#deadline = Math.min(outer, now + timeout);
       const slot = timeout - this.#timeoutMs;
       const result = args.every(isPrimitive)
         ? this.#dispatch.applySync(undefined, args as ivm.Transferable[], (this.#applyPrimitives[slot] ??= { timeout, result: { copy: true } }))
@@ -163,7 +205,11 @@ export class Sandbox {
     } catch (error) {
       if (this.#lost()) throw new ExecutionTerminated();
       if (error instanceof Error && error.message === TIMED_OUT) throw new ExecutionTerminated();
+      // isolated-vm reports a termination it did not request as a thrown `null`.
+      if (this.#stopped) throw new ExecutionTerminated();
       throw error;
+    } finally {
+      this.#deadline = outer;
     }
   }
 

@@ -9,9 +9,11 @@
  * slept in Atomics.wait; its thread hand-offs cost ~140 µs a call against ~25 µs here, and the capture path
  * makes several calls per HSET.
  *
- * A call always runs to its end: the lock timeout cannot cut it short (library code's calls are host callbacks,
- * during which isolated-vm pauses the timeout, and a timeout terminates only the guest isolate: see
- * test/integration/library-call-timeout.test.ts), and no other caller runs under a timeout. So the replies read
+ * A call always runs to its end: the lock timeout cannot cut it short. Library code's calls are host callbacks,
+ * and a timeout terminates only the guest isolate, when its JavaScript runs again: isolated-vm's timer (which
+ * pauses during host callbacks, so it counts the guest's own time) at its next interrupt check, and the wall-clock
+ * deadline the sandbox checks around each call (time in calls counts, as in RedisGears) once the call has
+ * returned (sandbox.ts; test/integration/library-call-timeout.test.ts). No other caller runs under a timeout. So the replies read
  * are always the batch's own, and the selected database is always known. What does stop a call (a failed write or
  * read, a reply that is not RESP, no reply within CALL_TIMEOUT_MS) breaks the connection for good.
  */

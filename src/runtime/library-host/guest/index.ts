@@ -11,7 +11,7 @@ import { ALLOWED_GLOBALS } from './allowed-globals.js';
 import { decodeUtf8, toArrayBuffer } from './bytes.js';
 import { GuestClients } from './clients.js';
 import { GuestState } from './guest-state.js';
-import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Op, Phase, Status, type DispatchResult, type GuestBytes, type GuestOutcome, type HostChannel, type IsolateHooks } from './protocol.js';
+import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Op, Phase, STOP, Status, type DispatchResult, type GuestBytes, type GuestOutcome, type HostChannel, type IsolateHooks } from './protocol.js';
 import { createRedisApi, Registry, type RegisteredTrigger } from './redis-api.js';
 import { readReply } from './reply-reader.js';
 import { ConversionError, toReply } from './reply-writer.js';
@@ -23,17 +23,30 @@ const indirectEval = global['eval'] as (code: string) => unknown;
 const IntrinsicBigInt = BigInt;
 const create = Object.create;
 
+const hooks = take<IsolateHooks>(GUEST_HOOKS);
+/** The host's call, callAsync and log, which answer STOP once the lock timeout has passed (protocol.ts). */
+const hostCall = take<(clientId: number, argv: (string | ArrayBuffer)[]) => GuestBytes | typeof STOP>(HOST_GLOBALS.call);
+const hostCallAsync = take<(clientId: number, argv: (string | ArrayBuffer)[]) => number | string | typeof STOP>(HOST_GLOBALS.callAsync);
+const hostLog = take<(message: string) => void | typeof STOP>(HOST_GLOBALS.log);
 const host: HostChannel = {
-  call: take(HOST_GLOBALS.call),
-  callAsync: take(HOST_GLOBALS.callAsync),
+  call: (clientId, argv) => {
+    const reply = hostCall(clientId, argv);
+    return reply === STOP ? stop() : reply;
+  },
+  callAsync: (clientId, argv) => {
+    const callId = hostCallAsync(clientId, argv);
+    return callId === STOP ? stop() : callId;
+  },
   schedule: take(HOST_GLOBALS.schedule),
   settled: take(HOST_GLOBALS.settled),
   openClient: take(HOST_GLOBALS.openClient),
   closeClient: take(HOST_GLOBALS.closeClient),
-  log: take(HOST_GLOBALS.log),
+  log: (message) => {
+    if (hostLog(message) === STOP) stop();
+  },
   rejected: take(HOST_GLOBALS.rejected),
-} as HostChannel;
-const rejections = new UnhandledRejections(take<IsolateHooks>(GUEST_HOOKS), host);
+};
+const rejections = new UnhandledRejections(hooks, host);
 for (const name of Object.getOwnPropertyNames(global)) if (!ALLOWED_GLOBALS.has(name)) delete global[name];
 
 const state = new GuestState(host);
@@ -43,6 +56,16 @@ global['Promise'] = state.nativePromise();
 /** Event data of keyspace triggers between onTriggerFired and the callback (they share one object), by host id. */
 const eventData: Record<number, object> = create(null);
 let loadOutcome: GuestOutcome = [Status.OK, null];
+
+/**
+ * The lock timeout passed while the host ran a call of library code: terminated here, as soon as the call is
+ * back in JavaScript (RedisGears: V8's termination lands once RM_Call returns). V8 serves the termination at its
+ * next interrupt check, which the loop makes the next thing that runs; no catch or finally of library code runs.
+ */
+function stop(): never {
+  hooks.terminate();
+  for (;;);
+}
 
 function take<T>(name: string): T {
   const value = global[name] as T;

@@ -73,6 +73,13 @@ export type Registration = readonly [
   hasOnTriggerFired: boolean,
 ];
 
+/**
+ * What `call`, `callAsync` and `log` return instead of their result once the lock timeout's deadline has passed
+ * (the wall clock, time in the host included): the guest then terminates its own execution (IsolateHooks'
+ * `terminate`), as RedisGears' timeout thread would have. See sandbox.ts.
+ */
+export const STOP = null;
+
 /** Host functions the guest calls (installed as globals named here, removed before library code runs). */
 export const HOST_GLOBALS = {
   /** (clientId, argv: (string | ArrayBuffer)[]) → RESP3 reply as GuestBytes (errors included) */
@@ -119,6 +126,8 @@ export interface IsolateHooks {
   /** From now on V8 reports rejections to `handler`, and microtasks run only at checkpoint(). */
   track(handler: (event: number, promise: Promise<unknown>, reason: unknown) => void): void;
   checkpoint(): void;
+  /** Terminates this isolate's execution at its next interrupt check (V8's TerminateExecution). */
+  terminate(): void;
 }
 
 /** V8's PromiseRejectEvent values `track`'s handler gets (the others it ignores). */
