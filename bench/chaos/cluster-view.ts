@@ -4,6 +4,7 @@
  * through the cluster client).
  */
 import type { RedisClientType, createClient, createCluster } from 'redis';
+import { keySlot } from '../../src/shared/key-slot.js';
 import { waitFor } from '../support/wait.js';
 
 type ServerClient = ReturnType<typeof createClient>;
@@ -20,16 +21,50 @@ export async function clusterBacklog(servers: readonly ServerClient[]): Promise<
   return total;
 }
 
+/**
+ * What is left, log by log, on every shard's server: per slot log with records or descriptors, the shard, the
+ * slot, XLEN of its capture stream and of its batches stream, the `workers` group's pending descriptors (by
+ * consumer, with their idle time), its meta's cursors, and the slots the shard is still importing or migrating.
+ */
+export async function clusterBacklogReport(servers: readonly ServerClient[]): Promise<string> {
+  const lines: string[] = [];
+  for (const [shard, server] of servers.entries()) {
+    const logs = new Set<string>();
+    for await (const keys of server.scanIterator({ MATCH: 'wb:*', COUNT: 1000 })) {
+      for (const key of keys) {
+        if (key.startsWith('wb:changes:')) logs.add(key.slice('wb:changes:'.length));
+        else if (key.startsWith('wb:batches:')) logs.add(key.slice('wb:batches:'.length));
+      }
+    }
+    for (const log of [...logs].sort()) {
+      const [changes, batches] = [await server.xLen(`wb:changes:${log}`), await server.xLen(`wb:batches:${log}`)];
+      if (changes === 0 && batches === 0) continue;
+      const pending = await server.sendCommand(['XPENDING', `wb:batches:${log}`, 'workers', '-', '+', '10']).catch((error: unknown) => String(error));
+      const descriptors = await server.sendCommand(['XRANGE', `wb:batches:${log}`, '-', '+', 'COUNT', '5']);
+      const meta = await server.hGetAll(`wb:meta:${log}`);
+      const first = (await server.sendCommand(['XRANGE', `wb:changes:${log}`, '-', '+', 'COUNT', '1'])) as [string, unknown][];
+      lines.push(`shard ${shard} slot ${keySlot(`wb:changes:${log}`)} ${log}: changes ${changes} (first ${first[0]?.[0] ?? 'none'}), batches ${batches} ${JSON.stringify(descriptors)}, pending ${JSON.stringify(pending)}, meta ${JSON.stringify(meta)}`);
+    }
+    const nodes = String(await server.sendCommand(['CLUSTER', 'NODES']).catch(() => ''));
+    const migrating = nodes.split('\n').filter((line) => line.includes('myself')).flatMap((line) => line.match(/\[[^\]]*\]/g) ?? []);
+    if (migrating.length > 0) lines.push(`shard ${shard} slots in move: ${migrating.join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
 /** How long a cluster round waits for its capture logs to drain once the load stopped. */
 const DRAIN_TIMEOUT_MS = 90_000;
 
-/** Waits until every shard's capture logs drained: null, or why they did not (what is left, the worker's last log). */
-export async function awaitClusterDrain(servers: readonly ServerClient[], lastWorkerLog: () => string): Promise<string | null> {
+/**
+ * Waits until every shard's capture logs drained: null, or why they did not (what is left, log by log, and the
+ * worker's last log).
+ */
+export async function awaitClusterDrain(servers: readonly ServerClient[], lastWorkerLog: () => string, timeoutMs = DRAIN_TIMEOUT_MS): Promise<string | null> {
   try {
-    await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, DRAIN_TIMEOUT_MS, 200);
+    await waitFor('every capture log to drain', async () => (await clusterBacklog(servers)) === 0, timeoutMs, 200);
     return null;
   } catch (error) {
-    return `${error instanceof Error ? error.message : String(error)} (${await clusterBacklog(servers)} left; worker: ${lastWorkerLog()})`;
+    return `${error instanceof Error ? error.message : String(error)} (${await clusterBacklog(servers)} left:\n${await clusterBacklogReport(servers)}\nworker: ${lastWorkerLog()})`;
   }
 }
 

@@ -13,7 +13,7 @@
 import { compareStreamIds } from '../../src/shared/stream-id.js';
 import { MetaField } from '../../src/shared/protocol.js';
 import { decodeUtf8 } from '../bytes.js';
-import { replyArray } from '../replies.js';
+import { replyArray, replyOptionalString } from '../replies.js';
 import type { WriterContext } from '../writer-context.js';
 import { LEGACY_CURSOR_FIELDS, readPersistedCursor, type PersistedCursor } from './writer-meta.js';
 
@@ -61,8 +61,15 @@ export class OpenRecordCounts {
   /**
    * Rebuilds the count from the stream: the entries after `cut`, through `through`, at most batch.size of them
    * (more only when batch.size shrank; the batcher then cuts at once). Writes this instance's epoch.
+   *
+   * The batches cut before (by an earlier instance, or on the node a migrated slot came from) may not be
+   * committed yet: one HGET of meta `committed` puts the log into the ready index then. Without it a log taken
+   * over with nothing open (the stream trigger reading a log that came with its slot, every record cut) would
+   * be listed by neither `ready` nor `adopt` (which trusts a count this instance holds) until a new record of it
+   * is cut: a batch its dead worker held, never reclaimed.
    */
   takeOver(client: GearsClient, writer: WriterContext, persisted: PersistedCursor, through: string | null): OpenRecords {
+    const stream = writer.keys.changes;
     const ids = through === null ? [] : openRecordIds(client, writer, persisted.cut, through, this.batchSize);
     client.call('HSET', writer.keys.meta, MetaField.epoch, this.epoch);
     client.call('HDEL', writer.keys.meta, ...LEGACY_CURSOR_FIELDS);
@@ -72,7 +79,11 @@ export class OpenRecordCounts {
       firstOpen: ids[0] ?? null,
       last: ids[ids.length - 1] ?? persisted.cut,
     };
-    this.byWriter.set(writer.keys.changes, open);
+    this.byWriter.set(stream, open);
+    if (persisted.cut !== null && !this.uncommittedStreams.has(stream)) {
+      const committed = replyOptionalString(client.call('HGET', writer.keys.meta, MetaField.committed), 'HGET');
+      if (committed === null || compareStreamIds(committed, persisted.cut) < 0) this.uncommittedStreams.add(stream);
+    }
     return open;
   }
 
@@ -93,11 +104,6 @@ export class OpenRecordCounts {
   committedThrough(writer: WriterContext, committed: string): void {
     const cut = this.byWriter.get(writer.keys.changes)?.persisted.cut ?? null;
     if (cut === null || compareStreamIds(committed, cut) >= 0) this.uncommittedStreams.delete(writer.keys.changes);
-  }
-
-  /** A log found with a batch cut (by an earlier instance) and not committed: it joins the ready index. */
-  uncommittedFound(stream: string): void {
-    this.uncommittedStreams.add(stream);
   }
 
   /** Drops what is known of a log whose slot left this node (a migration). */

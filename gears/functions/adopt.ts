@@ -1,11 +1,10 @@
 import { writerOfCaptureStream } from '../../src/shared/keys.js';
-import { LibraryFunction, MetaField } from '../../src/shared/protocol.js';
-import { compareStreamIds, streamIdMs } from '../../src/shared/stream-id.js';
+import { LibraryFunction } from '../../src/shared/protocol.js';
+import { streamIdMs } from '../../src/shared/stream-id.js';
 import { cutBatch } from '../batching/cut-batch.js';
 import type { OpenRecordCounts } from '../batching/open-records.js';
 import { isSlotElsewhere } from '../cluster-mode.js';
 import { serverTimeMs } from '../redis-time.js';
-import { replyOptionalString } from '../replies.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { lastRecordId } from './cut.js';
 import { functionError, nonNegativeIntegerArgument } from './function-arguments.js';
@@ -20,8 +19,9 @@ import { functionError, nonNegativeIntegerArgument } from './function-arguments.
  * - a count that was stale or unknown is rebuilt from the stream and its open records are cut at once, as
  *   `cut … 0` would (they waited for a node that did not know them); a known count is cut when its oldest open
  *   record waited maxDelayMs (the check just made serves the cut);
- * - a log with a batch cut and not committed (read in meta when this instance did not make its last cut) joins
- *   the index.
+ * - a log with a batch cut and not committed joins the index: a rebuilt count reads meta `committed`
+ *   (open-records.ts), whether the rebuild is this call's or came earlier (the stream trigger's first read of the
+ *   log, e.g. of a log that came with its slot, every record already cut).
  * The worker names a chunk of logs per call, so no call holds the shard's lock for long.
  *
  * - keys: none (each node answers for its own logs)
@@ -66,13 +66,7 @@ function adopt(client: GearsClient, writer: WriterContext, counts: OpenRecordCou
     cutBatch(client, writer, counts, { ...open, last: open.last });
     return true;
   }
-  const stream = writer.keys.changes;
-  if (counts.uncommitted().has(stream)) return true;
-  // This instance made the log's last cut (its count held): its index knows whether a batch is in flight.
-  const { cut } = open.persisted;
-  if (cut === null || open === known) return false;
-  const committed = replyOptionalString(client.call('HGET', writer.keys.meta, MetaField.committed), 'HGET');
-  if (committed !== null && compareStreamIds(committed, cut) >= 0) return false;
-  counts.uncommittedFound(stream);
-  return true;
+  // Whether a batch is in flight, the index knows: this instance made the log's last cut, or the count's
+  // take-over (just now, or when the stream trigger first read the log) read meta `committed` (open-records.ts).
+  return counts.uncommitted().has(writer.keys.changes);
 }

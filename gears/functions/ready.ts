@@ -26,9 +26,9 @@ import { expectArgumentCount, functionError, nonNegativeIntegerArgument } from '
  * need no check); `more` says the cuts or the pass are not done.
  *
  * The index is memory: a log whose batches an earlier instance cut (before a restart, a redeploy, a failover)
- * or that arrived by a slot migration is not in it until this instance counts one of its records, or the
- * worker's sweep names it to `adopt` (adopt.ts). A log whose slot left the node is dropped from it (a read meets
- * MOVED/ASK).
+ * or that arrived by a slot migration is not in it until this instance takes its count over (the stream
+ * trigger's first read of the log, which also reads meta `committed`: open-records.ts), or the worker's sweep
+ * names it to `adopt` (adopt.ts). A log whose slot left the node is dropped from it (a read meets MOVED/ASK).
  *
  * - keys: none (each node answers for its own logs)
  * - args: writer name, maxDelayMs (non-negative integer), limit (positive integer)

@@ -219,6 +219,30 @@ describe('the library on a Redis Cluster', () => {
     for (let pass = 0; pass < 2 && !listedAgain; pass++) listedAgain = (await ready(shard)).streams.includes(slotLog(cutKey).changes);
     expect(listedAgain).toBe(true);
   }, 60_000);
+
+  it('`adopt` on the new shard lists a log that came with its slot and a batch still to commit, also once that shard took its count over with nothing open', async () => {
+    // A batch cut on the source and not committed (the worker holding it was SIGKILLed, say).
+    const key = 'person:moved-uncommitted';
+    const slot = keySlot(key);
+    const log = slotLog(key);
+    await client.hSet(key, 'age', '8');
+    const from = cluster.shards[await cluster.ownerOf(slot)]!;
+    while ((await ready(from)).more);
+    const [descriptor] = await (await server(from)).xRevRange(log.batches, '+', '-', { COUNT: 1 });
+    expect(descriptor!.message['to']).toBe((await records(log.changes)).at(-1)!.id);
+    const to = cluster.shards.find((shard) => shard !== from)!;
+    await cluster.moveSlot(slot, cluster.shards.indexOf(to));
+    await until(() => cluster.ownerOf(slot), (index) => cluster.shards[index] === to, 5000, 50);
+    // The new shard's library takes the log's count over: its stream trigger does when its read of the restored
+    // log comes after the move completed (every record at or before meta `cut`: none open); a `cut` far from
+    // due does the same when that read met the slot still importing.
+    expect(await client.sendCommand(log.changes, false, ['TFCALL', 'WriteBehind.cut', '1', log.changes, '600000'])).toBeNull();
+    expect(await (await server(to)).hGet(log.meta, 'committed')).toBeNull();
+    // The sweep the move starts names the log to `adopt`: its batch is to commit, so it is listed (else no
+    // worker would look at the log again until a new record of it is cut).
+    expect(await adopt(to, [log.changes], 600_000)).toEqual([log.changes]);
+    expect((await ready(to)).streams).toContain(log.changes);
+  });
 });
 
 /** `ready` on a shard's primary (maxDelayMs 0), through the cluster client's connection to its runtime. */
