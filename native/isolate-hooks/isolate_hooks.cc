@@ -16,9 +16,20 @@
 // `terminate()`: V8 terminates the isolate's execution at its next interrupt check, as RedisGears' timeout
 // thread does (the guest runs into a loop right after, so the check comes at once). V8 clears the termination
 // once it has left every JavaScript frame of the isolate: the next call runs normally.
+//
+// And the library's compile, which RedisGears does before the lock clock starts (v8_backend.rs compile_library,
+// then load_library runs the script under the lock): `compile(code, filename)` compiles the code as a classic
+// script in the isolate and returns a function that runs it once, in the calling context, and returns its
+// completion value; what the script throws is thrown to the guest that calls it, as from an eval. The host calls
+// the guest's compile without a timeout (no library code runs in it) and the top level under the load's timeout,
+// so the code is compiled once and its compile is not timed. (isolated-vm's Script would do the same, but what
+// its run throws would be copied out of the isolate by isolated-vm, reading `message` and `stack` of library
+// code's thrown objects, instead of coming to the guest.)
 #include <v8.h>
 
 using v8::Context;
+using v8::External;
+using v8::Global;
 using v8::Function;
 using v8::FunctionCallbackInfo;
 using v8::FunctionTemplate;
@@ -31,9 +42,15 @@ using v8::Object;
 using v8::Private;
 using v8::Promise;
 using v8::PromiseRejectMessage;
+using v8::Script;
+using v8::ScriptCompiler;
+using v8::ScriptOrigin;
 using v8::String;
 using v8::TryCatch;
+using v8::UnboundScript;
 using v8::Value;
+using v8::WeakCallbackInfo;
+using v8::WeakCallbackType;
 
 namespace {
 
@@ -79,6 +96,59 @@ void Terminate(const FunctionCallbackInfo<Value>& info) {
   info.GetIsolate()->TerminateExecution();
 }
 
+// A compiled library and the function that runs it; freed when the function is collected.
+struct Compiled {
+  Global<UnboundScript> script;
+  Global<Function> run;
+};
+
+void RunCompiled(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  auto* compiled = static_cast<Compiled*>(info.Data().As<External>()->Value());
+  if (compiled->script.IsEmpty()) {
+    isolate->ThrowException(v8::Exception::Error(String::NewFromUtf8Literal(isolate, "the compiled script ran already")));
+    return;
+  }
+  Local<Script> script = compiled->script.Get(isolate)->BindToCurrentContext();
+  compiled->script.Reset();
+  Local<Value> result;
+  // On failure the exception is left pending: it propagates to the guest's caller.
+  if (script->Run(isolate->GetCurrentContext()).ToLocal(&result)) info.GetReturnValue().Set(result);
+}
+
+void Compile(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  Local<Context> context = isolate->GetCurrentContext();
+  if (info.Length() < 2 || !info[0]->IsString() || !info[1]->IsString()) {
+    isolate->ThrowException(v8::Exception::TypeError(String::NewFromUtf8Literal(isolate, "compile(code, filename) needs two strings")));
+    return;
+  }
+  ScriptOrigin origin(isolate, info[1]);
+  ScriptCompiler::Source source(info[0].As<String>(), origin);
+  Local<UnboundScript> unbound;
+  // A SyntaxError is left pending: it propagates to the guest.
+  if (!ScriptCompiler::CompileUnboundScript(isolate, &source).ToLocal(&unbound)) return;
+  auto* compiled = new Compiled();
+  compiled->script.Reset(isolate, unbound);
+  Local<Function> run;
+  if (!FunctionTemplate::New(isolate, RunCompiled, External::New(isolate, compiled))->GetFunction(context).ToLocal(&run)) {
+    compiled->script.Reset();
+    delete compiled;
+    return;
+  }
+  compiled->run.Reset(isolate, run);
+  compiled->run.SetWeak(
+      compiled,
+      [](const WeakCallbackInfo<Compiled>& data) {
+        Compiled* done = data.GetParameter();
+        done->run.Reset();
+        done->script.Reset();
+        delete done;
+      },
+      WeakCallbackType::kParameter);
+  info.GetReturnValue().Set(run);
+}
+
 bool Export(Isolate* isolate, Local<Context> context, Local<Object> target, const char* name, v8::FunctionCallback callback) {
   Local<Function> function;
   if (!FunctionTemplate::New(isolate, callback)->GetFunction(context).ToLocal(&function)) return false;
@@ -90,5 +160,6 @@ bool Export(Isolate* isolate, Local<Context> context, Local<Object> target, cons
 extern "C" __attribute__((visibility("default"))) void InitForContext(Isolate* isolate, Local<Context> context, Local<Object> target) {
   if (!Export(isolate, context, target, "track", Track)) return;
   if (!Export(isolate, context, target, "checkpoint", Checkpoint)) return;
+  if (!Export(isolate, context, target, "compile", Compile)) return;
   Export(isolate, context, target, "terminate", Terminate);
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { errorOf, lib, load, useGearsEnv } from './gears-support.js';
 
 const env = useGearsEnv({ lockTimeoutMs: 500, flush: false });
@@ -115,6 +117,63 @@ describe('TFUNCTION LOAD (§1.3)', () => {
     expect(await env.resp3.sendCommand(['TFCALL', 'lib.late', '0'])).toBe("Called 'register_function' out of context");
   });
 });
+
+describe('TFUNCTION LOAD at the shortest lock timeout (§1.3)', () => {
+  const short = useGearsEnv({ lockTimeoutMs: 100, flush: false });
+
+  it('compiles once, before the lock clock starts: a compile slowed down by CPU contention does not count against the timeout', async () => {
+    // RedisGears compiles a library once, before its lock clock starts, then runs its top level under the lock
+    // (v8_backend.rs compile_library, v8_script_ctx.rs load_library). ~26 MB of a function never called: compiling
+    // it takes about half a second, running the top level next to nothing. Busy threads take the CPU from the
+    // runtime from about when a compile of it ends: a second compile under the lock, with an allowance of what the
+    // first took, would be the slower one by far more than the 100 ms timeout.
+    const unused = `function unused() {\n  let x = 0;\n${'  x = x + 1;\n'.repeat(2_000_000)}}\n`;
+    const code = lib('big', `${unused}redis.registerFunction('f', () => 'loaded');`);
+    const started = performance.now();
+    new vm.Script(code);
+    const compileMs = performance.now() - started;
+    for (let i = 0; i < 5; i++) {
+      const spinners = await contention(3, compileMs * 0.9, compileMs * 2);
+      try {
+        expect(await load(short.resp3, code, 'REPLACE')).toBe('OK');
+      } finally {
+        await spinners();
+      }
+    }
+    expect(await short.resp3.sendCommand(['TFCALL', 'big.f', '0'])).toBe('loaded');
+    // The top level still runs under the timeout.
+    expect(await errorOf(load(short.resp3, lib('spin', `${unused}redis.registerFunction('f', () => 1); while (true) {}`)))).toBe(
+      'Failed loading library: Err Execution was terminated due to OOM or timeout.',
+    );
+    await short.resp3.sendCommand(['TFUNCTION', 'DELETE', 'big']);
+  }, 120_000);
+});
+
+/** `count` threads that busy-loop for `spinMs` from `delayMs` on; the function returned waits until they ended. */
+async function contention(count: number, delayMs: number, spinMs: number): Promise<() => Promise<void>> {
+  const source = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const shared = new Int32Array(workerData.shared);
+    const startAt = new Float64Array(workerData.startAt);
+    parentPort.postMessage('ready');
+    Atomics.wait(shared, 0, 0);
+    const wait = startAt[0] - Date.now();
+    if (wait > 0) Atomics.wait(shared, 1, 0, wait);
+    const end = startAt[0] + workerData.spinMs;
+    while (Date.now() < end);
+  `;
+  const shared = new SharedArrayBuffer(8);
+  const startAt = new SharedArrayBuffer(8);
+  const workers = Array.from({ length: count }, () => new Worker(source, { eval: true, workerData: { shared, startAt, spinMs } }));
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))));
+  const exited = Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
+  new Float64Array(startAt)[0] = Date.now() + delayMs;
+  Atomics.store(new Int32Array(shared), 0, 1);
+  Atomics.notify(new Int32Array(shared), 0);
+  return async () => {
+    await exited;
+  };
+}
 
 describe('sandbox globals (§1.5)', () => {
   it('keeps only the allow-list; Promise is a plain constructor without statics', async () => {

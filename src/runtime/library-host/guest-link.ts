@@ -61,8 +61,9 @@ export class GuestLink {
     this.#sandbox.timeoutMs = value;
   }
 
-  checkSyntax(code: string, filename: string): void {
-    this.#sandbox.checkSyntax(code, filename);
+  /** Compiles the library for Op.LOAD to run, untimed; throws the SyntaxError's text (Sandbox.compile). */
+  compile(code: string, filename: string): void {
+    this.#sandbox.compile(code, filename);
   }
 
   /**

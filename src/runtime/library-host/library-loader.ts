@@ -1,7 +1,7 @@
 /**
  * Compiles and evaluates a library, as RedisGears' TFUNCTION LOAD does (function_load_command.rs,
- * v8_backend.rs compile_library): prologue, name check, a fresh isolate, compile, API version, then the
- * guest runs the top-level code under the lock timeout, which starts after the compile, with the `redis` global,
+ * v8_backend.rs compile_library): prologue, name check, a fresh isolate, compile (once, in that isolate,
+ * untimed), API version, then the guest runs the compiled top-level code under the lock timeout with the `redis` global,
  * and reports what was registered; a library that registered nothing is refused. Every failure is thrown as the
  * exact error text of the reply.
  */
@@ -56,12 +56,10 @@ export function loadLibrary(request: LoadRequest, services: HostServices): Loade
     onCatastrophicError: (message) => services.log.fatal({ library: metadata.name, message }, 'V8 lost control of the library\'s isolate; restart the runtime'),
   });
   try {
-    const filename = `${metadata.name}.js`;
-    let compileMs: number;
     try {
-      const compileStarted = performance.now();
-      link.checkSyntax(request.code, filename);
-      compileMs = Math.ceil(performance.now() - compileStarted);
+      // RedisGears compiles the library before its lock clock starts (v8_backend.rs compile_library; load_library
+      // then runs the script under the lock): compiled once, in the library's isolate, untimed.
+      link.compile(request.code, `${metadata.name}.js`);
       checkApiVersion(metadata.apiVersion);
     } catch (error) {
       throw `Failed to compile library: ${String(error)}`;
@@ -70,14 +68,10 @@ export function loadLibrary(request: LoadRequest, services: HostServices): Loade
     library = new Library(metadata, link);
     const previousPrefixes: Record<string, string> = {};
     for (const [name, trigger] of request.previous?.streamTriggers ?? []) previousPrefixes[name] = trigger.prefix.toString('latin1');
-    // RedisGears compiles the library before its lock clock starts (v8_backend.rs compile_library; load_library
-    // then runs the script under the lock). The guest compiles the code again inside the timed call (an indirect
-    // eval: V8 cannot reuse the host's compile for it), so the load's timeout gets what that compile just took,
-    // about what the eval's takes (a fifth to a third of our own library's load: docs/runtime.md, loading a library).
-    link.timeoutMs = request.loadTimeoutMs + compileMs;
-    const ran = settledNow(link.invoke(Op.LOAD, request.code, filename, request.config, previousPrefixes, process.versions.v8));
+    link.timeoutMs = request.loadTimeoutMs;
+    const ran = settledNow(link.invoke(Op.LOAD, request.config, previousPrefixes, process.versions.v8));
     // The second call ends the load after the microtasks of the first: a rejected completion value fails it.
-    const finished = ran.ok ? settledNow(link.invoke(Op.LOAD, null)) : ran;
+    const finished = ran.ok ? settledNow(link.invoke(Op.LOADED)) : ran;
     link.timeoutMs = request.timeoutMs;
     if (!finished.ok) throw `Failed loading library: ${finished.error}.`;
     register(library, finished.value as unknown as Registration[], request.previous);

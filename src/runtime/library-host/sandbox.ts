@@ -18,7 +18,7 @@
  */
 import ivm from 'isolated-vm';
 import { GUEST_SOURCE } from '../../generated/guest-source.js';
-import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, STOP, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
+import { GUEST_DISPATCH, GUEST_HOOKS, HOST_GLOBALS, Op, STOP, Status, type DispatchResult, type GuestOutcome, type HostChannel } from './guest/protocol.js';
 import { isolateHooks } from './isolate-hooks.js';
 
 export { ALLOWED_GLOBALS } from './guest/allowed-globals.js';
@@ -77,8 +77,6 @@ export function gridTimeout(now: number, timeoutMs: number): number {
 
 /** The outcome the guest returns as `null` (protocol.ts DispatchResult). */
 const DONE: GuestOutcome = [Status.OK, null];
-/** V8 reports a compile error's location after the message; RedisGears shows the message only. */
-const LOCATION_SUFFIX = / \[[^\]]*:\d+:\d+\]$/;
 
 export class Sandbox {
   readonly #isolate: ivm.Isolate;
@@ -153,15 +151,21 @@ export class Sandbox {
     this.#applyCopies = [];
   }
 
-  /** Throws the text of the SyntaxError when `code` does not compile as a classic script. */
-  checkSyntax(code: string, filename: string): void {
+  /**
+   * Compiles the library in its isolate (the guest's Op.COMPILE, which keeps it for Op.LOAD to run) without a
+   * timeout: no library code runs in it, and RedisGears compiles before the lock clock starts. Throws the text of
+   * the SyntaxError when `code` does not compile as a classic script.
+   */
+  compile(code: string, filename: string): void {
     this.#guard();
+    let result: DispatchResult;
     try {
-      this.#isolate.compileScriptSync(code, { filename }).release();
+      result = this.#dispatch.applySync(undefined, [Op.COMPILE, code, filename], { result: { copy: true } });
     } catch (error) {
       if (this.#lost()) throw new OutOfMemory();
-      throw String(error).replace(LOCATION_SUFFIX, '');
+      throw error;
     }
+    if (result !== null) throw String(result[1]);
   }
 
   /**

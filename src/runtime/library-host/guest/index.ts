@@ -19,7 +19,6 @@ import { isPromise, stringForm, whenSettled } from './types.js';
 import { UnhandledRejections } from './unhandled-rejections.js';
 
 const global = globalThis as unknown as Record<string, unknown>;
-const indirectEval = global['eval'] as (code: string) => unknown;
 const IntrinsicBigInt = BigInt;
 const create = Object.create;
 
@@ -56,6 +55,8 @@ global['Promise'] = state.nativePromise();
 /** Event data of keyspace triggers between onTriggerFired and the callback (they share one object), by host id. */
 const eventData: Record<number, object> = create(null);
 let loadOutcome: GuestOutcome = [Status.OK, null];
+/** The library's top level, compiled by Op.COMPILE, until Op.LOAD runs it. */
+let compiled: (() => unknown) | null = null;
 
 /**
  * The lock timeout passed while the host ran a call of library code: terminated here, as soon as the call is
@@ -74,6 +75,8 @@ function take<T>(name: string): T {
 }
 
 function dispatch(op: number, ...args: unknown[]): DispatchResult {
+  // Called without a timeout: runs no library code, and no microtask (there is none before the load).
+  if (op === Op.COMPILE) return compact(compile(args[0] as string, args[1] as string));
   // No invocation is nested in another: a lock left held by code the timeout terminated (finally blocks do not run then) is released.
   state.locked = false;
   const outcome = run(op, args);
@@ -89,10 +92,10 @@ function compact(outcome: GuestOutcome): DispatchResult {
 /** Runs one operation; the argument lists are documented with Op (protocol.ts). */
 function run(op: number, args: unknown[]): GuestOutcome {
   switch (op) {
-    case Op.LOAD: {
-      const [code, filename, config, previousStreamPrefixes, v8Version] = args as [string | null, string, string | null, Record<string, string>, string];
-      return code === null ? finishLoad() : load(code, filename, config, previousStreamPrefixes, v8Version);
-    }
+    case Op.LOAD:
+      return load(...(args as [string | null, Record<string, string>, string]));
+    case Op.LOADED:
+      return finishLoad();
     case Op.FUNCTION:
       return callFunction(...(args as [number, number, boolean, GuestBytes[], number]));
     case Op.KEYSPACE:
@@ -121,14 +124,27 @@ function run(op: number, args: unknown[]): GuestOutcome {
   }
 }
 
-/** Runs the library's top-level code; its completion value, if a promise, is checked by the second LOAD call. */
-function load(code: string, filename: string, config: string | null, previousStreamPrefixes: Record<string, string>, v8Version: string): GuestOutcome {
+/** Compiles the library (RedisGears: before the lock clock starts); Op.LOAD runs it. */
+function compile(code: string, filename: string): GuestOutcome {
+  try {
+    compiled = hooks.compile(code, filename);
+    return [Status.OK, null];
+  } catch (error) {
+    return [Status.ERROR, stringForm(error)];
+  }
+}
+
+/** Runs the library's compiled top-level code; its completion value, if a promise, is checked by Op.LOADED. */
+function load(config: string | null, previousStreamPrefixes: Record<string, string>, v8Version: string): GuestOutcome {
+  const run = compiled;
+  compiled = null;
+  if (run === null) return [Status.ERROR, 'the library was not compiled'];
   global['redis'] = createRedisApi(state, registry, { config, v8Version, previousStreamPrefixes });
   state.loading = true;
   state.locked = true;
   loadOutcome = [Status.OK, null];
   try {
-    const completion = indirectEval(`${code}\n//# sourceURL=${filename}`);
+    const completion = run();
     if (isPromise(completion)) {
       whenSettled(completion, () => undefined, (error) => {
         loadOutcome = [Status.ERROR, `Failed evaluating module: ${stringForm(error)}`];

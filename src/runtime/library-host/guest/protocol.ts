@@ -18,7 +18,10 @@ export const GUEST_BYTES_AS_BUFFER = 16 * 1024;
 
 /** What the host asks the guest to do (the first argument of the guest's dispatch function). */
 export const Op = {
-  /** (code, filename, configJson | null, previousStreamPrefixes {name: latin1}, v8Version) → ok or the error; then (null) → registrations */
+  /**
+   * (configJson | null, previousStreamPrefixes {name: latin1}, v8Version) → ok or the error: runs the top level
+   * COMPILE compiled; then LOADED.
+   */
   LOAD: 0,
   /** (index, clientId, allowBlock, args: GuestBytes[], token) → outcome with the reply */
   FUNCTION: 1,
@@ -30,6 +33,10 @@ export const Op = {
   JOB: 4,
   /** (callId, reply: RESP3 as GuestBytes) → outcome: a callAsync reply */
   CALL_REPLY: 5,
+  /** (code, filename) → ok or the SyntaxError's text: compiles the library, runs nothing (called without a timeout) */
+  COMPILE: 6,
+  /** () → registrations, or why the load failed (a rejected completion value): after LOAD's microtasks ran */
+  LOADED: 7,
 } as const;
 
 /** Keyspace trigger phases. */
@@ -128,6 +135,8 @@ export interface IsolateHooks {
   checkpoint(): void;
   /** Terminates this isolate's execution at its next interrupt check (V8's TerminateExecution). */
   terminate(): void;
+  /** Compiles `code` as a classic script (throws its SyntaxError); the function runs it once, returning its completion value. */
+  compile(code: string, filename: string): () => unknown;
 }
 
 /** V8's PromiseRejectEvent values `track`'s handler gets (the others it ignores). */
