@@ -141,14 +141,25 @@ describe('a runtime over a replica whose CONFIG is renamed away', () => {
     expect(await (await direct(primaryRuntime.url)).sendCommand(['TFUNCTION', 'LOAD', LIBRARY])).toBe('OK');
     const replica = await server([...RENAMED, '--notify-keyspace-events', replicaFlags, '--replicaof', '127.0.0.1', String(primary.port)]);
     // The library store reached the replica: its runtime loads the library from there at start.
-    expect(await (await direct(primary.url)).sendCommand(['WAIT', '1', '5000'])).toBe(1);
+    await caughtUp(primary, replica);
     return { primary, replica };
+  }
+
+  /**
+   * Until the replica has applied everything the primary wrote. (WAIT on a connection of its own would not do:
+   * it waits for that connection's writes only, and a fresh one has made none, so it answers at once.)
+   */
+  async function caughtUp(primary: RedisServer, replica: RedisServer): Promise<void> {
+    const offset = async (client: TestClient) => Number(/^master_repl_offset:(\d+)/m.exec(await client.info('replication'))?.[1] ?? -1);
+    const target = await offset(await direct(primary.url));
+    const replicaClient = await direct(replica.url);
+    await until(() => offset(replicaClient), (at) => at >= target, 10_000);
   }
 
   it('starts, saying that the check waits for a promotion, and serves reads (the probe cannot write there)', async () => {
     const { primary, replica } = await replicaWithLibrary('AKm');
     await (await direct(primary.url)).set('plain', 'from-primary');
-    await (await direct(primary.url)).sendCommand(['WAIT', '1', '5000']);
+    await caughtUp(primary, replica);
     const { log, lines } = capturingLogger();
     const runtime = await startThrough(replica.url, 0, log);
     expect(lines.some((line) => line['level'] === 30 && /replica/.test(String(line['msg'])) && /checked once it is promoted/.test(String(line['msg'])))).toBe(true);
