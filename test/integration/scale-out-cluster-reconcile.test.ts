@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chaosHashFields } from '../../bench/chaos/chaos-load.js';
 import { CHAOS_PREFIX, CHAOS_TABLE, CHAOS_WRITER, chaosConfig } from '../../bench/chaos/chaos-schema.js';
+import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
 import { findFreePort } from '../../bench/support/redis-server-process.js';
@@ -171,12 +172,17 @@ describe("the worker's gauges and capture-failure watch on a Redis Cluster", () 
     try {
       for (const id of ids) await h.client.hSet(keyOf(id), chaosHashFields(id, 1));
       const shard = (index: number) => new URL(h.cluster.shards[index]!.url).host;
+      let last = '';
       await waitFor('the backlog gauges', async () => {
         const text = await metrics();
+        last = text.split('\n').filter((line) => /^writebehind_(shard_)?backlog_records/.test(line)).join('; ');
         return text.includes('writebehind_backlog_records{writer="ChaosPersons"} 5') &&
           text.includes(`writebehind_shard_backlog_records{writer="ChaosPersons",shard="${shard(1)}"} 2`) &&
           text.includes(`writebehind_shard_backlog_records{writer="ChaosPersons",shard="${shard(2)}"} 3`);
-      }, 40_000, 500);
+      }, 40_000, 500).catch(async (error: unknown) => {
+        // What the gauges and the logs said instead.
+        throw new Error(`${String(error)}; gauges: ${last}; shards 1, 2: ${new URL(h.cluster.shards[1]!.url).host}, ${new URL(h.cluster.shards[2]!.url).host}; backlog now ${await clusterBacklog(h.servers)}; worker: ${worker.tail()}`);
+      });
     } finally {
       await lock.query('UNLOCK TABLES');
       lock.release();
