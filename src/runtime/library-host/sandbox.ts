@@ -114,25 +114,14 @@ export class Sandbox {
       const channel = options.channel;
       // Past the deadline before the call, the call is not made: RedisGears would have terminated the
       // JavaScript that makes it. Past it after the call, its result is dropped with the rest of the execution.
-      const timed: Partial<Record<keyof HostChannel, (...args: never[]) => unknown>> = {
-        call: (clientId: number, argv: (string | ArrayBuffer)[]) => {
-          if (this.#overdue()) return STOP;
-          const reply = channel.call(clientId, argv);
-          return this.#overdue() ? STOP : reply;
-        },
-        callAsync: (clientId: number, argv: (string | ArrayBuffer)[]) => {
-          if (this.#overdue()) return STOP;
-          const callId = channel.callAsync(clientId, argv);
-          return this.#overdue() ? STOP : callId;
-        },
-        log: (message: string) => {
-          if (this.#overdue()) return STOP;
-          channel.log(message);
-          return this.#overdue() ? STOP : undefined;
-        },
+      const timed = (method: 'call' | 'callAsync' | 'log') => (...args: unknown[]) => {
+        if (this.#overdue()) return STOP;
+        const result = (channel[method] as (...args: unknown[]) => unknown).apply(channel, args);
+        return this.#overdue() ? STOP : result;
       };
+      const callbacks: Partial<Record<keyof HostChannel, (...args: unknown[]) => unknown>> = { call: timed('call'), callAsync: timed('callAsync'), log: timed('log') };
       for (const [method, name] of Object.entries(HOST_GLOBALS) as [keyof HostChannel, string][]) {
-        global.setSync(name, new ivm.Callback((timed[method] ?? channel[method]) as (...args: unknown[]) => unknown));
+        global.setSync(name, new ivm.Callback((callbacks[method] ?? channel[method]) as (...args: unknown[]) => unknown));
       }
       global.setSync(GUEST_HOOKS, hooks.createSync(this.#context).derefInto());
       this.#isolate.compileScriptSync(GUEST_SOURCE, { filename: 'redisgears-runtime:guest' }).runSync(this.#context, { timeout: Math.max(options.timeoutMs, 1000) });
