@@ -457,20 +457,15 @@ export class ClientConnection {
     const release = await scheduler.lock.exclusive();
     let blocked: Promise<RespValue> | undefined;
     try {
-      const found = await new Promise<boolean>((resolve, reject) => {
-        this.#upstream.expect({
-          reply: (raw) => {
-            if (isNullReply(raw)) return resolve(false);
-            this.#output.fill(slot, raw);
-            resolve(true);
-          },
-          fail: reject,
-        });
-        this.#upstream.write(encodeCommand(look));
-        // Its reply is back within tens of microseconds: read now, not after an event-loop turn under the lock.
-        this.#upstream.pumpReplies(MARKER_PUMP_MS);
-      });
-      if (!found) {
+      let raw: Buffer | undefined;
+      const first = this.#upstream.expectValue((bytes) => (raw = bytes));
+      this.#upstream.write(encodeCommand(look));
+      // Its reply is back within tens of microseconds: read now, not after an event-loop turn under the lock.
+      this.#upstream.pumpReplies(MARKER_PUMP_MS);
+      // Entries or an error: the blocking read's own answer. Nothing found (nil): the read goes as written.
+      if ((await first).type !== 'null') {
+        this.#output.fill(slot, raw!);
+      } else {
         blocked = this.#expectInto(slot);
         this.#upstream.write(command.raw);
       }
@@ -601,10 +596,3 @@ export class ClientConnection {
   }
 }
 
-/** An XREAD / XREADGROUP that found nothing: a null array (RESP2) or a null (RESP3). */
-function isNullReply(raw: Buffer): boolean {
-  return raw.equals(NULL_ARRAY_RESP2) || raw.equals(NULL_RESP3);
-}
-
-const NULL_ARRAY_RESP2 = Buffer.from('*-1\r\n');
-const NULL_RESP3 = Buffer.from('_\r\n');
