@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chaosHashFields } from '../../bench/chaos/chaos-load.js';
 import { CHAOS_PREFIX, CHAOS_TABLE, CHAOS_WRITER, chaosConfig } from '../../bench/chaos/chaos-schema.js';
-import { clusterBacklog } from '../../bench/chaos/cluster-view.js';
+import { clusterBacklogReport } from '../../bench/chaos/cluster-view.js';
 import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess, type CliProcess } from '../../bench/support/cli-process.js';
 import { findFreePort } from '../../bench/support/redis-server-process.js';
@@ -181,7 +181,7 @@ describe("the worker's gauges and capture-failure watch on a Redis Cluster", () 
           text.includes(`writebehind_shard_backlog_records{writer="ChaosPersons",shard="${shard(2)}"} 3`);
       }, 40_000, 500).catch(async (error: unknown) => {
         // What the gauges and the logs said instead.
-        throw new Error(`${String(error)}; gauges: ${last}; shards 1, 2: ${new URL(h.cluster.shards[1]!.url).host}, ${new URL(h.cluster.shards[2]!.url).host}; backlog now ${await clusterBacklog(h.servers)}; worker: ${worker.tail()}`);
+        throw new Error(`${String(error)}; gauges: ${last}; shards 1, 2: ${shard(1)}, ${shard(2)}; logs now:\n${await clusterBacklogReport(h.servers)}\nworker: ${worker.tail()}`);
       });
     } finally {
       await lock.query('UNLOCK TABLES');
