@@ -60,6 +60,12 @@ const QUEUED = encode(simple('QUEUED'), 2);
  * the server is likely busy with a long script or paused, and serves (or BUSY-refuses) other clients itself.
  */
 const STEP_ASIDE_AFTER_MS = 500;
+/**
+ * How long a client's commands run back to back before the event loop reads the other sockets (ms). Captured
+ * writes wait for redis-server synchronously, so without a turn a pipeline read in one chunk (hundreds of
+ * writes) runs whole while every other client's commands sit unread, where the lock's FIFO cannot see them.
+ */
+const OTHERS_READ_AFTER_MS = 1;
 
 export class ClientConnection {
   /** The connection's state as redis-server sees it; `session.user` is its ACL user. */
@@ -193,7 +199,12 @@ export class ClientConnection {
     this.#pumping = true;
     try {
       await this.#ready;
+      let turnAt = performance.now();
       while (this.#commands.length > 0 && !this.#closed) {
+        if (performance.now() - turnAt > OTHERS_READ_AFTER_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turnAt = performance.now();
+        }
         const command = this.#commands.shift()!;
         const how = this.#route(command);
         if (how === 'shared') {
