@@ -130,14 +130,16 @@ export class TriggerWindows implements WindowGate {
 
   /**
    * The windows stay unconfirmed: ask again shortly (a BUSY server), as no later window may come to ask. Not at
-   * once: on a closed connection that would loop.
+   * once: on a closed connection that would loop. Not while a window is open either: its client's write may be
+   * in the offset ROLE answers and its triggers' writes not yet, and the limit would release the one without the
+   * others; that window's close asks instead.
    */
   #failed(reason: string): void {
     this.#log.debug({ err: reason }, 'ROLE failed; trigger window bytes held for replicas');
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       this.#unconfirmed = true;
-      this.#ask();
+      if (this.#open === 0) this.#ask();
     }, RETRY_MS);
     this.#retry.unref();
   }
