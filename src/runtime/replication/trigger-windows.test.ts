@@ -32,7 +32,7 @@ describe('TriggerWindows', () => {
     windows.add(pipe);
 
     const first = windows.open()!;
-    expect(windows.limit).toBe(100);
+    expect(windows.limitFor(pipe.readOffset)).toBe(100);
     pipe.readOffset = 150; // the first window's writes
     first.close();
     expect(asked).toHaveLength(1);
@@ -47,14 +47,48 @@ describe('TriggerWindows', () => {
     // A ROLE sent now would answer 200, the client's write without its trigger's.
     for (const answer of asked.splice(0)) answer(primaryRole(200));
     await vi.advanceTimersByTimeAsync(0);
-    expect(windows.limit, 'the limit while the second window is open').toBeLessThanOrEqual(150);
+    expect(windows.limitFor(pipe.readOffset), 'the limit while the second window is open').toBeLessThanOrEqual(150);
 
     pipe.readOffset = 260; // the trigger's write
     second.close();
     expect(asked).toHaveLength(1);
     asked.shift()!(primaryRole(260));
     await vi.advanceTimersByTimeAsync(0);
-    expect(windows.limit).toBeNull();
+    expect(windows.limitFor(pipe.readOffset)).toBeNull();
+    windows.close();
+  });
+
+  it("forwards a confirmed window only once the pipe has read all of it, though ROLE confirms it sooner", async () => {
+    const { control, asked } = fakeControl();
+    const windows = new TriggerWindows(control, silentLogger);
+    const pipe = fakePipe(100);
+    windows.add(pipe);
+
+    const first = windows.open()!;
+    pipe.readOffset = 139; // the client's write; the trigger's XADD has yet to reach the pipe
+    first.close();
+    // ROLE is answered after the XADD ran: its offset is past bytes the pipe has not read yet.
+    asked.shift()!(primaryRole(207));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(windows.limitFor(pipe.readOffset), 'before the pipe has read the XADD').toBe(100);
+
+    // The next window opens (and its client's write is read) before the pipe reads the first one's XADD.
+    const second = windows.open()!;
+    pipe.readOffset = 180;
+    expect(windows.limitFor(pipe.readOffset), 'still before the XADD').toBe(100);
+    pipe.readOffset = 260; // the first window's XADD and the second's client write
+    expect(windows.limitFor(pipe.readOffset), 'with the XADD read').toBe(207);
+    second.close();
+    asked.shift()!(primaryRole(300));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(windows.limitFor(pipe.readOffset), "before the second window's trigger write").toBe(207);
+    pipe.readOffset = 300;
+    expect(windows.limitFor(pipe.readOffset), 'once all is read').toBeNull();
+
+    // Writes outside any window went on; the next window holds from what was read before it.
+    pipe.readOffset = 350;
+    windows.open();
+    expect(windows.limitFor(pipe.readOffset)).toBe(350);
     windows.close();
   });
 });

@@ -79,8 +79,8 @@ class HeldPipe {
   }
 
   release(): void {
-    const limit = this.#windows.limit;
     const offset = this.#stream.offset;
+    const limit = this.#windows.limitFor(offset);
     if (this.#heldBytes === 0 || offset === null) return;
     // The held bytes end at `offset`: those up to `limit` may go.
     let allowed = limit === null ? this.#heldBytes : this.#heldBytes - (offset - limit);
