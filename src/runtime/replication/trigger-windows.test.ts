@@ -91,4 +91,26 @@ describe('TriggerWindows', () => {
     expect(windows.limitFor(pipe.readOffset)).toBe(350);
     windows.close();
   });
+
+  it('holds what a replica resyncing mid-window reads, though the pipe it had went away', async () => {
+    const { control, asked } = fakeControl();
+    const windows = new TriggerWindows(control, silentLogger);
+    const removeFirst = windows.add(fakePipe(100));
+    const window = windows.open()!;
+    // The replica's link drops and it resyncs (+CONTINUE) while the window is open: the backlog it reads
+    // holds the window's client write.
+    removeFirst();
+    const second = fakePipe(100);
+    windows.add(second);
+    second.readOffset = 139;
+    expect(windows.limitFor(second.readOffset), 'while the window is open').not.toBeNull();
+    expect(windows.limitFor(second.readOffset)!).toBeLessThanOrEqual(100);
+
+    second.readOffset = 207; // the trigger's write
+    window.close();
+    asked.shift()!(primaryRole(207));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(windows.limitFor(second.readOffset)).toBeNull();
+    windows.close();
+  });
 });

@@ -75,6 +75,9 @@ export class TriggerWindows implements WindowGate {
   /** A pipe whose stream offsets are known; returns its removal. */
   add(pipe: HeldStream): () => void {
     this.#pipes.add(pipe);
+    // A replica resyncing while a window is open, the pipes there were gone (which freed the limit): the backlog
+    // it reads may hold the window's client write, so it holds everything until a ROLE confirms the window.
+    if (this.#open > 0 && this.#limit === null) this.#bound(-1);
     return () => {
       this.#pipes.delete(pipe);
       if (this.#pipes.size === 0) this.#free();
