@@ -22,6 +22,14 @@ redis.registerKeySpaceTrigger('slow', 'rw:', (client, data) => {
 
 type Client = ReturnType<typeof createClient>;
 
+/** Lua that spins ARGV[1] ms on the server, then runs `after` (a script may call TIME since Redis 5). */
+function spinScript(after = 'return 1'): string {
+  return `local t = redis.call('TIME'); local start = t[1] * 1000 + t[2] / 1000
+while true do t = redis.call('TIME'); if t[1] * 1000 + t[2] / 1000 - start > tonumber(ARGV[1]) then break end end
+${after}`;
+}
+
+
 /** A value whose reply takes the runtime many event-loop turns to read. */
 const BIG = 20_000_000;
 
@@ -131,6 +139,42 @@ describe('a replica through the runtime (diskless full resync first)', () => {
     expect(torn, 'the replica held the write without its capture').toEqual([]);
     expect(await until(() => replica.xLen('rwlog'), (n) => n === capturedBefore + 1)).toBe(capturedBefore + 1);
     expect(await replica.get('rw:big')).toBe('small');
+  }, 30_000);
+
+  it('never holds it either when a ROLE failed (a busy script) and its retry comes while the next window is open', async () => {
+    // A first window's closing ROLE gets BUSY: its trigger spins, and a direct client's script starts meanwhile
+    // and runs past the busy-reply-threshold; the runtime asks again every 100 ms until the script ends.
+    await primary.set('rwbig', 'x'.repeat(BIG));
+    await offsetsSettled(primary, replica);
+    await primary.configSet('busy-reply-threshold', '10');
+    const busy = await connect(primaryServer.url);
+    // Its trigger's XADD gets BUSY too: the write may be answered with the trigger's failure.
+    const first = writer.hSet('rw:busy', 'f', 'v').catch((error: unknown) => error);
+    await until(() => primary.keys('rw:busy'), (keys) => keys.length === 1, 5_000, 5);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await busy.eval(spinScript(), { arguments: ['600'] });
+    await first;
+    // The next window: a script that writes, spins 200 ms (under the threshold now, so a ROLE waits instead of
+    // failing) and replies with 20 MB, which the runtime reads over many event-loop turns. A retry comes during
+    // the spin; answered right after the script, its offset has the script's write and not the trigger's XADD,
+    // which follows the trigger's 300 ms spin.
+    await primary.configSet('busy-reply-threshold', '5000');
+    const capturedBefore = await primary.xLen('rwlog');
+    const script = `redis.call('SET', KEYS[1], 'v'); ${spinScript("return redis.call('GET', KEYS[2])")}`;
+    const write = writer.eval(script, { keys: ['rw:retried', 'rwbig'], arguments: ['200'] });
+    const torn: [number, number][] = [];
+    let done = false;
+    void write.finally(() => (done = true));
+    while (!done) {
+      const seen = await writeAndCaptures(replica, 'rw:retried');
+      if (seen[0] === 1 && seen[1] === capturedBefore) torn.push(seen);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(((await write) as unknown as string).length).toBe(BIG);
+    expect(torn, 'the replica held the write without its capture').toEqual([]);
+    expect(await until(() => writeAndCaptures(replica, 'rw:retried'), ([exists]) => exists === 1)).toEqual([1, capturedBefore + 1]);
+    await primary.del('rwbig');
+    await offsetsSettled(primary, replica);
   }, 30_000);
 
   it('receives a write that fires nothing at once, and WAIT 1 counts it', async () => {

@@ -9,7 +9,8 @@
  * fire goes upstream and closes once the triggers' calls are answered. At its close the runtime sends `ROLE`;
  * the master_repl_offset in the reply is past every write of the window, and before any write of the next
  * window, which waits for that reply before it starts (the exclusive lock serializes windows). Pipes forward up
- * to the last offset so confirmed; with no window open or unconfirmed, they forward everything at once.
+ * to the last offset so confirmed, once they have read that far; with no window open or unconfirmed, a pipe that
+ * has read that far forwards everything at once.
  *
  * Without a replication pipe none of this runs: no window is tracked and no ROLE is sent.
  */
@@ -40,6 +41,18 @@ export class TriggerWindows implements WindowGate {
   #asking: Promise<void> | null = null;
   /** Pipes forward up to this offset; null: everything. */
   #limit: number | null = null;
+  /**
+   * Offsets between windows, ascending, the limit last: where a window opened, and each ROLE answer. A ROLE can
+   * be answered before a pipe has read the last writes of the window it confirms (the trigger's, from another
+   * socket); forwarding up to the limit, that pipe would send the client's write it holds without them. A pipe
+   * short of the limit forwards up to the last of these it has read instead. Those no pipe needs are dropped.
+   */
+  #boundaries: number[] = [];
+  /**
+   * The limit was confirmed with no window open or unconfirmed: past it are only writes outside any window, which
+   * a pipe that has read up to the limit forwards as they come.
+   */
+  #settled = false;
   /** ROLE was refused for good (refusedForGood): windows cannot be confirmed, so nothing is held. */
   #disabled = false;
   #retry: NodeJS.Timeout | undefined;
@@ -49,14 +62,22 @@ export class TriggerWindows implements WindowGate {
     this.#log = log;
   }
 
-  /** The offset pipes may forward up to (null: no limit). */
-  get limit(): number | null {
-    return this.#limit;
+  /** The offset a pipe that has read up to `readOffset` may forward up to (null: no limit). */
+  limitFor(readOffset: number | null): number | null {
+    const limit = this.#limit;
+    if (limit === null || readOffset === null) return limit;
+    if (readOffset >= limit) return this.#settled ? null : limit;
+    let reached = -1;
+    for (const boundary of this.#boundaries) if (boundary <= readOffset) reached = boundary;
+    return reached;
   }
 
   /** A pipe whose stream offsets are known; returns its removal. */
   add(pipe: HeldStream): () => void {
     this.#pipes.add(pipe);
+    // A replica resyncing while a window is open, the pipes there were gone (which freed the limit): the backlog
+    // it reads may hold the window's client write, so it holds everything until a ROLE confirms the window.
+    if (this.#open > 0 && this.#limit === null) this.#bound(-1);
     return () => {
       this.#pipes.delete(pipe);
       if (this.#pipes.size === 0) this.#free();
@@ -66,8 +87,9 @@ export class TriggerWindows implements WindowGate {
   open(): TriggerWindow | null {
     if (this.#pipes.size === 0 || this.#disabled) return null;
     // Everything read so far was written before this window: it may go.
-    if (this.#limit === null) {
-      this.#limit = this.#readSoFar();
+    if (this.#limit === null || this.#settled) {
+      this.#settled = false;
+      this.#bound(Math.max(this.#limit ?? -1, this.#readSoFar()));
       this.#log.trace({ limit: this.#limit }, 'trigger window opens: replicas get bytes up to the limit');
     }
     this.#open++;
@@ -124,31 +146,49 @@ export class TriggerWindows implements WindowGate {
       this.#failed(reply.type === 'error' ? reply.value : 'ROLE reply without master_repl_offset');
       return;
     }
-    if (this.#open === 0 && !this.#unconfirmed) this.#free();
-    else this.#setLimit(Math.max(this.#limit ?? offset, offset));
+    // Not freed even with every window confirmed: a pipe may not have read this far yet (see #boundaries).
+    this.#settled = this.#open === 0 && !this.#unconfirmed;
+    this.#setLimit(Math.max(this.#limit ?? offset, offset));
   }
 
   /**
    * The windows stay unconfirmed: ask again shortly (a BUSY server), as no later window may come to ask. Not at
-   * once: on a closed connection that would loop.
+   * once: on a closed connection that would loop. Not while a window is open either: its client's write may be
+   * in the offset ROLE answers and its triggers' writes not yet, and the limit would release the one without the
+   * others; that window's close asks instead.
    */
   #failed(reason: string): void {
     this.#log.debug({ err: reason }, 'ROLE failed; trigger window bytes held for replicas');
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       this.#unconfirmed = true;
-      this.#ask();
+      if (this.#open === 0) this.#ask();
     }, RETRY_MS);
     this.#retry.unref();
   }
 
   #free(): void {
+    this.#settled = false;
     this.#setLimit(null);
   }
 
   #setLimit(limit: number | null): void {
-    this.#limit = limit;
+    if (limit === null) {
+      this.#limit = null;
+      this.#boundaries = [];
+    } else {
+      this.#bound(limit);
+    }
     for (const pipe of this.#pipes) pipe.release();
+  }
+
+  /** `offset`, between windows, is the new limit. */
+  #bound(offset: number): void {
+    this.#limit = offset;
+    if (offset > (this.#boundaries.at(-1) ?? -1)) this.#boundaries.push(offset);
+    let slowest = Infinity;
+    for (const pipe of this.#pipes) slowest = Math.min(slowest, pipe.readOffset ?? -1);
+    while (this.#boundaries.length > 1 && this.#boundaries[1]! <= slowest) this.#boundaries.shift();
   }
 }
 

@@ -79,12 +79,15 @@ class HeldPipe {
   }
 
   release(): void {
-    const limit = this.#windows.limit;
     const offset = this.#stream.offset;
+    const limit = this.#windows.limitFor(offset);
     if (this.#heldBytes === 0 || offset === null) return;
     // The held bytes end at `offset`: those up to `limit` may go.
     let allowed = limit === null ? this.#heldBytes : this.#heldBytes - (offset - limit);
     this.#log.trace({ limit, offset, held: this.#heldBytes, allowed: Math.max(0, allowed) }, 'replica bytes released');
+    // One write for all (corked): held chunks sent one by one, the replica could read and apply a window's client
+    // write before the trigger's writes that the next chunk carries.
+    this.#client.cork();
     while (allowed > 0 && this.#held.length > 0) {
       const first = this.#held[0]!;
       const take = Math.min(first.length, allowed);
@@ -94,6 +97,7 @@ class HeldPipe {
       this.#heldBytes -= take;
       allowed -= take;
     }
+    this.#client.uncork();
   }
 
   #read(chunk: Buffer): void {
