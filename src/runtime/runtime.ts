@@ -137,7 +137,8 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
-      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs });
+      // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
+      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
       closers.push({ name: 'control connection', close: () => control.close() });
       await liftPubSubOutputLimit(control, log);
       const limits = await readRequestLimits(control, log);
@@ -164,6 +165,9 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
 
       const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);
+      control.onReopened((id) => {
+        if (id !== null) ownTraffic.add(id);
+      });
       const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
       const localHost = await createHost({
         redisUrl: options.redisUrl,

@@ -3,6 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { RespDecoder } from '../resp/decoder.js';
 import { textOf, type RespValue } from '../resp/types.js';
 import { RedisConnection, type UnsolicitedSink } from './redis-connection.js';
+import type { Logger } from '../../shared/log.js';
+import { startRedisServer } from '../../../test/helpers/redis-server.js';
 
 /** What the stand-in server answers, by command name: the frames it writes back. */
 const ANSWERS: Record<string, string> = {
@@ -75,5 +77,51 @@ describe('RedisConnection with an unsolicited sink', () => {
     // The close that followed the error told it nothing more.
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sink.closes).toHaveLength(1);
+  });
+});
+
+describe('RedisConnection that reconnects', () => {
+  it('opens again on the next command once redis-server closed it, tells the new id, and logs it', async () => {
+    const server = await startRedisServer({ port: 7624 });
+    const warned: unknown[] = [];
+    const log = { warn: (fields: unknown) => void warned.push(fields) } as unknown as Logger;
+    const address = { host: '127.0.0.1', port: server.port, db: 0, where: `127.0.0.1:${server.port}` };
+    const connection = await RedisConnection.open(address, 'test', { reconnect: { log } });
+    const reopened: (number | null)[] = [];
+    connection.onReopened((id) => void reopened.push(id));
+    try {
+      const first = (await connection.call(['CLIENT', 'ID'])) as { value: bigint };
+      const killer = await RedisConnection.open(address, 'killer');
+      await killer.call(['CLIENT', 'KILL', 'ID', String(first.value)]);
+      await killer.close();
+      await expect.poll(() => connection.send(['PING']).then(() => 'answered', (error: Error) => error.message)).toBe('answered');
+      const second = (await connection.call(['CLIENT', 'ID'])) as { value: bigint };
+      expect(second.value).not.toBe(first.value);
+      expect(reopened).toEqual([Number(second.value)]);
+      expect(warned).toEqual([expect.objectContaining({ connection: 'test', err: 'connection to redis-server closed' })]);
+
+      // The server gone: a command fails at once with why, naming the server, and the next one tries again.
+      await server.stop();
+      await expect(connection.call(['PING'])).rejects.toThrow(`the runtime's test connection to redis-server at 127.0.0.1:${server.port} was closed (connection to redis-server closed) and cannot be opened again: cannot connect to redis-server at 127.0.0.1:${server.port}`);
+      await expect(connection.call(['PING'])).rejects.toThrow(/cannot be opened again: cannot connect/);
+    } finally {
+      await connection.close();
+      await server.stop();
+    }
+  });
+
+  it('does not open again once closed', async () => {
+    const server = await startRedisServer({ port: 7625 });
+    const log = { warn: () => undefined } as unknown as Logger;
+    const connection = await RedisConnection.open({ host: '127.0.0.1', port: server.port, db: 0, where: 'here' }, 'test', { reconnect: { log } });
+    try {
+      await connection.close();
+      await expect(connection.call(['PING'])).rejects.toThrow('connection to redis-server closed');
+      const lister = await RedisConnection.open({ host: '127.0.0.1', port: server.port, db: 0, where: 'here' }, 'lister');
+      expect(textOf(await lister.call(['CLIENT', 'LIST']))).not.toContain('writebehind-runtime-test');
+      await lister.close();
+    } finally {
+      await server.stop();
+    }
   });
 });

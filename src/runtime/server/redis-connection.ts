@@ -5,11 +5,12 @@
  * subscribed connection: each confirmation and message) goes to the connection's unsolicited sink.
  */
 import { connect, type Socket } from 'node:net';
-import { RedisCommandError } from '../../shared/errors.js';
+import { errorMessage, RedisCommandError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { helloCommand } from '../handshake.js';
+import { helloCommand, helloId } from '../handshake.js';
+import type { Logger } from '../../shared/log.js';
 import { socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 /** How long the runtime waits for redis-server to accept and answer its handshake. */
@@ -31,6 +32,12 @@ export interface RedisConnectionOptions {
   readonly timeoutMs?: number;
   /** Takes the replies no command waits for; without a sink they are dropped, and post() cannot be used. */
   readonly unsolicited?: UnsolicitedSink;
+  /**
+   * Once redis-server closes the connection (its `timeout`, a CLIENT KILL), the next command opens it again, with
+   * the same handshake, and says so on this log. Commands in flight when it closed fail: whether they ran is
+   * unknown. Not with an unsolicited sink: a subscription is state the new connection would not have.
+   */
+  readonly reconnect?: { readonly log: Logger };
 }
 
 interface PendingReply {
@@ -39,22 +46,27 @@ interface PendingReply {
 }
 
 export class RedisConnection {
-  readonly #socket: Socket;
-  readonly #pending: PendingReply[] = [];
+  readonly #address: RedisAddress;
+  readonly #role: string;
+  readonly #timeoutMs: number;
   readonly #unsolicited: UnsolicitedSink | undefined;
+  readonly #reconnect: { readonly log: Logger } | undefined;
+  readonly #pending: PendingReply[] = [];
+  readonly #reopened: ((id: number | null) => void)[] = [];
+  #socket: Socket | undefined;
+  /** Why the current socket is gone, once it is. */
   #closedError: Error | undefined;
+  /** close() was called: nothing reopens the connection. */
+  #closed = false;
+  #reopening: Promise<void> | null = null;
 
-  private constructor(socket: Socket, unsolicited: UnsolicitedSink | undefined) {
-    this.#socket = socket;
-    this.#unsolicited = unsolicited;
-    const decoder = new RespDecoder((value) => {
-      const pending = this.#pending.shift();
-      if (pending) pending.resolve(value);
-      else this.#unsolicited?.reply(value);
-    });
-    socket.on('data', (chunk) => decoder.push(chunk));
-    socket.on('error', (error) => this.#fail(error));
-    socket.on('close', () => this.#fail(new RedisCommandError('connection to redis-server closed')));
+  private constructor(address: RedisAddress, role: string, options: RedisConnectionOptions) {
+    if (options.reconnect !== undefined && options.unsolicited !== undefined) throw new Error('a connection with an unsolicited sink cannot reconnect');
+    this.#address = address;
+    this.#role = role;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#unsolicited = options.unsolicited;
+    this.#reconnect = options.reconnect;
   }
 
   /**
@@ -63,37 +75,23 @@ export class RedisConnection {
    * socket open.
    */
   static async open(address: RedisAddress, role: string, options: RedisConnectionOptions = {}): Promise<RedisConnection> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    let connection: RedisConnection | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        void connection?.close();
-        reject(new RedisCommandError(`redis-server at ${address.where} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
-    timedOut.catch(() => undefined);
-    try {
-      const socket = await Promise.race([openSocket(address), timedOut]);
-      socket.setNoDelay(true);
-      connection = new RedisConnection(socket, options.unsolicited);
-      await Promise.race([connection.call(helloCommand(address, 2, role)), timedOut]);
-      return connection;
-    } catch (cause) {
-      await connection?.close();
-      throw cause;
-    } finally {
-      clearTimeout(timer);
-    }
+    const connection = new RedisConnection(address, role, options);
+    await connection.#connect();
+    return connection;
+  }
+
+  /** Tells `listener` the server id of each connection opened again after redis-server closed the last one. */
+  onReopened(listener: (id: number | null) => void): void {
+    this.#reopened.push(listener);
   }
 
   /** Sends a command; resolves with its reply, error replies included (they are values, not exceptions). */
   send(args: readonly (string | Buffer)[]): Promise<RespValue> {
+    if (this.#closed) return Promise.reject(this.#closedError ?? new RedisCommandError('connection to redis-server closed'));
+    if (this.#closedError !== undefined && this.#reconnect !== undefined) this.#reopening ??= this.#reopen(this.#closedError);
+    if (this.#reopening !== null) return this.#reopening.then(() => this.send(args));
     if (this.#closedError) return Promise.reject(this.#closedError);
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
-      this.#socket.write(encodeCommand(args));
-    });
+    return this.#request(args);
   }
 
   /**
@@ -104,7 +102,7 @@ export class RedisConnection {
   post(args: readonly (string | Buffer)[]): void {
     if (!this.#unsolicited) throw new Error('post() needs a connection opened with an unsolicited sink');
     if (this.#closedError) throw this.#closedError;
-    this.#socket.write(encodeCommand(args));
+    this.#socket!.write(encodeCommand(args));
   }
 
   /** Sends a command and turns an error reply into a RedisCommandError. */
@@ -117,16 +115,84 @@ export class RedisConnection {
   }
 
   close(): Promise<void> {
-    if (this.#socket.destroyed) return Promise.resolve();
+    this.#closed = true;
+    const socket = this.#socket;
+    if (socket === undefined || socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#socket.once('close', () => resolve());
-      this.#socket.destroy();
+      socket.once('close', () => resolve());
+      socket.destroy();
     });
   }
 
-  #fail(error: Error): void {
+  #request(args: readonly (string | Buffer)[]): Promise<RespValue> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject });
+      this.#socket!.write(encodeCommand(args));
+    });
+  }
+
+  /** Connects and runs the handshake within the timeout; on failure no socket is left open. Resolves the id. */
+  async #connect(): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#socket?.destroy();
+        reject(new RedisCommandError(`redis-server at ${this.#address.where} did not answer within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+    });
+    timedOut.catch(() => undefined);
+    try {
+      const socket = await Promise.race([openSocket(this.#address), timedOut]);
+      socket.setNoDelay(true);
+      this.#attach(socket);
+      const hello = await Promise.race([this.#request(helloCommand(this.#address, 2, this.#role)), timedOut]);
+      if (hello.type === 'error') throw new RedisCommandError(hello.value, { context: { command: 'HELLO' } });
+      return helloId(hello);
+    } catch (cause) {
+      this.#socket?.destroy();
+      throw cause;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    this.#closedError = undefined;
+    const decoder = new RespDecoder((value) => {
+      const pending = this.#pending.shift();
+      if (pending) pending.resolve(value);
+      else this.#unsolicited?.reply(value);
+    });
+    socket.on('data', (chunk) => decoder.push(chunk));
+    socket.on('error', (error) => this.#fail(socket, error));
+    socket.on('close', () => this.#fail(socket, new RedisCommandError('connection to redis-server closed')));
+  }
+
+  /**
+   * Opens the connection again after redis-server closed it (`cause`). Commands sent meanwhile wait for it; if the
+   * server cannot be reached they fail with why, and the next command tries again.
+   */
+  async #reopen(cause: Error): Promise<void> {
+    try {
+      const id = await this.#connect();
+      if (this.#closed) {
+        this.#socket!.destroy();
+        return;
+      }
+      this.#reconnect!.log.warn({ connection: this.#role, err: cause.message, redis: this.#address.where }, "redis-server closed one of the runtime's own connections: opened it again");
+      for (const listener of this.#reopened) listener(id);
+    } catch (error) {
+      this.#closedError = new RedisCommandError(`the runtime's ${this.#role} connection to redis-server at ${this.#address.where} was closed (${cause.message}) and cannot be opened again: ${errorMessage(error)}`, { cause: error });
+      throw this.#closedError;
+    } finally {
+      this.#reopening = null;
+    }
+  }
+
+  #fail(socket: Socket, error: Error): void {
     // Once failed, send() rejects at once: nothing can be pending on a later call ('close' follows 'error').
-    if (this.#closedError) return;
+    if (socket !== this.#socket || this.#closedError) return;
     this.#closedError = error;
     for (const pending of this.#pending.splice(0)) pending.reject(error);
     this.#unsolicited?.closed(error);
