@@ -96,9 +96,9 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   }
 
   static async create(options: LibraryHostOptions): Promise<LibraryHost> {
-    const syncRedis = await SyncRedis.create(options.redisUrl);
     const onOwnConnection = options.onOwnConnection ?? (() => undefined);
-    if (syncRedis.id !== null) onOwnConnection(syncRedis.id);
+    // redis-server's `timeout` or an operator's CLIENT KILL may close it: it is opened again (sync-redis.ts).
+    const syncRedis = await SyncRedis.create(options.redisUrl, { onConnection: onOwnConnection, reconnect: { log: options.log } });
     const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
     // The host decides which calls concern triggers, and exists only once its services do.
     const concernsTriggers = { fn: (_argv: readonly Buffer[]) => true };
@@ -117,7 +117,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     if (!(memoryLimitMb >= 8)) throw new RangeError('memoryLimitMb must be at least 8');
     // A cluster replica redirects reads (MOVED) unless the connection says READONLY: the store it restores from
     // at start is its primary's, replicated there (docs/runtime.md, replicas and failover).
-    if (options.clusterMode === true && options.replica === true) syncRedis.call(['READONLY']);
+    if (options.clusterMode === true && options.replica === true) syncRedis.keepSetting(['READONLY']);
     const storeKeys = options.clusterMode === true ? clusterStoreKeys(syncRedis) : standaloneStoreKeys;
     const host: LibraryHost = new LibraryHost(services, options.lockTimeoutMs ?? 500, memoryLimitMb, concernsTriggers, commands, storeKeys, appends);
     host.#primary = options.replica !== true;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { SyncRedis } from './sync-redis.js';
+import type { Logger } from '../../shared/log.js';
 import { startRedisServer, type RedisServer } from '../../../test/helpers/redis-server.js';
 
 // The lock timeout never cuts a call short: library code's calls are host callbacks, which isolated-vm runs to
@@ -42,6 +43,70 @@ describe('SyncRedis', () => {
     expect(() => other.call(['PING'])).toThrow(/closed|failed/);
     expect(() => other.call(['PING'])).toThrow(/closed|failed/);
     await other.close();
+  });
+
+  it('with reconnect, opens a killed connection again in the background, with its settings, and tells its id', async () => {
+    const warned: unknown[] = [];
+    const log = { warn: (fields: unknown) => void warned.push(fields), debug: () => undefined } as unknown as Logger;
+    const ids: number[] = [];
+    const other = await SyncRedis.create(server.url, { reconnect: { log }, onConnection: (id) => void ids.push(id) });
+    try {
+      other.keepSetting(['CLIENT', 'NO-EVICT', 'ON']);
+      redis.call(['CLIENT', 'KILL', 'ID', String(ids[0])]);
+      expect(() => other.call(['PING'])).toThrow(/closed/);
+      expect(() => other.call(['PING'])).toThrow(`the runtime's sync connection to redis-server at 127.0.0.1:${server.port} was closed (connection to redis-server closed); it is being opened again`);
+      await expect.poll(() => ids.length).toBe(2);
+      const info = (other.call(['CLIENT', 'INFO']) as { value: Buffer }).value.toString();
+      expect(info).toContain(`id=${ids[1]} `);
+      expect(info).toContain('name=writebehind-runtime-sync ');
+      expect(info).toMatch(/ flags=\S*e/);
+      expect(warned).toEqual([expect.objectContaining({ connection: 'sync', err: 'connection to redis-server closed' })]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('with reconnect, keeps an idle connection from redis-server\'s `timeout`, and finds a killed one before a call does', async () => {
+    const log = { warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    const ids: number[] = [];
+    const other = await SyncRedis.create(server.url, { reconnect: { log }, onConnection: (id) => void ids.push(id) });
+    redis.call(['CONFIG', 'SET', 'timeout', '1']);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(other.call(['PING'])).toEqual({ type: 'simple', value: 'PONG' });
+      expect(ids).toHaveLength(1);
+      // The test's own connection was idle too: another kills.
+      const admin = await SyncRedis.create(server.url);
+      admin.call(['CONFIG', 'SET', 'timeout', '0']);
+      admin.call(['CLIENT', 'KILL', 'ID', String(ids[0])]);
+      await admin.close();
+      await expect.poll(() => ids.length).toBe(2);
+      expect(other.call(['PING'])).toEqual({ type: 'simple', value: 'PONG' });
+    } finally {
+      redis = await SyncRedis.create(server.url);
+      await other.close();
+    }
+  });
+
+  it('with reconnect, never holds the thread on its keepalive while the server is paused', async () => {
+    const log = { warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    const other = await SyncRedis.create(server.url, { reconnect: { log } });
+    try {
+      redis.call(['CLIENT', 'PAUSE', '1200', 'ALL']);
+      let last = performance.now();
+      let longestGap = 0;
+      const ticker = setInterval(() => {
+        longestGap = Math.max(longestGap, performance.now() - last);
+        last = performance.now();
+      }, 10);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      clearInterval(ticker);
+      expect(longestGap).toBeLessThan(300);
+      // The PING sent meanwhile is answered once the pause ends, in front of this call's reply.
+      expect(other.call(['ECHO', 'after'])).toEqual({ type: 'blob', value: Buffer.from('after') });
+    } finally {
+      await other.close();
+    }
   });
 
   it('reports a reply that is not RESP as a broken connection, not a hang or a reply to the next call', async () => {

@@ -15,7 +15,15 @@
  * deadline the sandbox checks around each call (time in calls counts, as in RedisGears) once the call has
  * returned (sandbox.ts; test/integration/library-call-timeout.test.ts). No other caller runs under a timeout. So the replies read
  * are always the batch's own, and the selected database is always known. What does stop a call (a failed write or
- * read, a reply that is not RESP, no reply within CALL_TIMEOUT_MS) breaks the connection for good.
+ * read, a reply that is not RESP, no reply within CALL_TIMEOUT_MS) breaks the connection.
+ *
+ * A broken connection stays broken, unless it was created with `reconnect` (the library host's is): then it is
+ * opened again in the background, with its handshake and settings, and calls meanwhile fail with why. Connecting
+ * cannot block (Node has no synchronous connect), so that connection is also kept from being closed while idle
+ * (redis-server's `timeout`, which spares only replicas, blocked and pub/sub clients): a PING once it has been
+ * idle for KEEPALIVE_MS, which also finds a connection that was closed (a CLIENT KILL) before a call does. The
+ * PING is not waited for (a server busy with a script or paused would hold the thread): its reply is read by the
+ * next look or dropped in front of the next batch's.
  */
 import { createConnection, type Socket } from 'node:net';
 import { READ_CHUNK, readWithin, socketDescriptor } from './socket-reads.js';
@@ -23,7 +31,8 @@ import { writeFully } from './socket-writes.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommands } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { RedisCommandError } from '../../shared/errors.js';
+import { errorMessage, RedisCommandError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
 import { helloCommand, helloId } from '../handshake.js';
 import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
@@ -38,12 +47,31 @@ export interface Rider {
 /** How long a blocked call may wait before the connection is declared dead (Redis itself never takes that long). */
 const CALL_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** A reconnecting connection idle this long is pinged: under half of redis-server's smallest `timeout`, 1 s. */
+const KEEPALIVE_MS = 400;
+
+export interface SyncRedisOptions {
+  /** Told the server id of each connection opened, the first and every one opened again. */
+  readonly onConnection?: (id: number) => void;
+  /** Open the connection again when it breaks (see above), saying so on this log. */
+  readonly reconnect?: { readonly log: Logger };
+}
 
 export class SyncRedis {
-  readonly #socket: Socket;
-  readonly #fd: number;
-  readonly #decoder: RespDecoder;
+  readonly #address: RedisAddress;
+  readonly #options: SyncRedisOptions;
+  #socket!: Socket;
+  #fd = -1;
+  #decoder!: RespDecoder;
   readonly #scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
+  /** Commands that set the connection up, run again on each new one (keepSetting). */
+  readonly #settings: (readonly CommandArgument[])[] = [];
+  #closed = false;
+  #reopening: Promise<void> | null = null;
+  #keepAlive: NodeJS.Timeout | null = null;
+  #lastUsed = 0;
+  /** Keepalive PINGs sent whose replies are not read yet: they come in front of the next batch's. */
+  #owed = 0;
   /** Replies of the batch being waited for, in order. */
   #replies: RespValue[] = [];
   /** The connection's selected database. */
@@ -54,25 +82,26 @@ export class SyncRedis {
   /** The server's id for this connection (from its HELLO reply). */
   id: number | null = null;
 
-  private constructor(socket: Socket, fd: number) {
-    this.#socket = socket;
-    this.#fd = fd;
-    this.#decoder = new RespDecoder((value) => this.#replies.push(value));
+  private constructor(address: RedisAddress, options: SyncRedisOptions) {
+    this.#address = address;
+    this.#options = options;
   }
 
   /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
-  static async create(redisUrl: string): Promise<SyncRedis> {
-    const address = parseRedisUrl(redisUrl);
-    const socket = await connect(address);
-    const client = new SyncRedis(socket, ownedDescriptor(socket));
-    const hello = client.call(helloCommand(address, 3, 'sync'));
-    if (hello.type === 'error') {
-      await client.close();
-      throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`, { context: { command: 'HELLO' } });
+  static async create(redisUrl: string, options: SyncRedisOptions = {}): Promise<SyncRedis> {
+    const client = new SyncRedis(parseRedisUrl(redisUrl), options);
+    await client.#open();
+    if (options.reconnect !== undefined) {
+      client.#keepAlive = setInterval(() => client.#tend(), KEEPALIVE_MS);
+      client.#keepAlive.unref();
     }
-    client.id = helloId(hello);
-    if (address.db !== 0) client.call(['SELECT', String(address.db)]);
     return client;
+  }
+
+  /** Runs a command that sets the connection up (READONLY), now and on each connection opened again. */
+  keepSetting(command: readonly CommandArgument[]): RespValue {
+    this.#settings.push(command);
+    return this.call(command);
   }
 
   /** Runs one command in `db` and returns its RESP3 reply (errors are returned, not thrown). */
@@ -93,22 +122,108 @@ export class SyncRedis {
    * when the connection is on another database.
    */
   batch(commands: readonly (readonly CommandArgument[])[], db = this.#db): RespValue[] {
-    if (this.#broken !== null) throw new RedisCommandError(this.#broken);
+    if (this.#broken !== null) {
+      this.#reopenLater();
+      throw new RedisCommandError(this.#broken);
+    }
+    this.#lastUsed = performance.now();
     const select = db !== this.#db;
     const rider = this.#rider?.(db) ?? null;
     const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
     this.#write(encodeCommands(all));
-    this.#await(all.length);
-    const replies = this.#replies;
+    this.#await(this.#owed + all.length);
+    const replies = this.#replies.slice(this.#owed);
     this.#replies = [];
+    this.#owed = 0;
     if (select && replies.shift()?.type !== 'error') this.#db = db;
     if (rider) rider.check(replies.shift()!);
     return replies;
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
     if (this.#broken === null) this.#broken = 'SyncRedis is closed';
     this.#socket.destroy();
+  }
+
+  /** Connects and runs the handshake and the settings; a connection that fails them is left closed. */
+  async #open(): Promise<void> {
+    const socket = await connect(this.#address);
+    this.#socket = socket;
+    this.#fd = ownedDescriptor(socket);
+    this.#decoder = new RespDecoder((value) => this.#replies.push(value));
+    this.#replies = [];
+    this.#owed = 0;
+    this.#db = 0;
+    this.#broken = null;
+    // No rider goes in front of the handshake: it would run before AUTH.
+    const rider = this.#rider;
+    this.#rider = null;
+    try {
+      const hello = this.call(helloCommand(this.#address, 3, 'sync'));
+      if (hello.type === 'error') {
+        this.#broken = `HELLO 3 refused: ${hello.value}`;
+        socket.destroy();
+        throw new RedisCommandError(this.#broken, { context: { command: 'HELLO' } });
+      }
+      this.id = helloId(hello);
+      if (this.#address.db !== 0) this.call(['SELECT', String(this.#address.db)]);
+      for (const command of this.#settings) this.call(command);
+    } finally {
+      this.#rider = rider;
+    }
+    if (this.id !== null) this.#options.onConnection?.(this.id);
+  }
+
+  /**
+   * Each KEEPALIVE_MS, without waiting on the server: reads what came (a closed connection shows here), pings one
+   * idle that long, and opens a broken one again.
+   */
+  #tend(): void {
+    if (this.#broken === null) {
+      try {
+        this.#readWaiting();
+        if (this.#owed === 0 && performance.now() - this.#lastUsed >= KEEPALIVE_MS) {
+          this.#write(encodeCommands([['PING']]));
+          this.#owed = 1;
+          this.#lastUsed = performance.now();
+        }
+      } catch {
+        // Broken: opened again below.
+      }
+    }
+    if (this.#broken !== null) this.#reopenLater();
+  }
+
+  /** Reads what has arrived, without waiting; the keepalive replies among it are dropped. */
+  #readWaiting(): void {
+    const read = this.#io(() => readWithin(this.#fd, this.#scratch, performance.now()));
+    if (read === 0) this.#fail('connection to redis-server closed');
+    if (read > 0) this.#decode(read);
+    const answered = Math.min(this.#owed, this.#replies.length);
+    this.#replies.splice(0, answered);
+    this.#owed -= answered;
+  }
+
+  /** Opens a broken connection again in the background (once at a time); a failed try is retried by #tend. */
+  #reopenLater(): void {
+    const log = this.#options.reconnect?.log;
+    if (log === undefined || this.#closed || this.#reopening !== null) return;
+    const cause = this.#broken;
+    this.#reopening = this.#open()
+      .then(() => {
+        if (this.#closed) this.#socket.destroy();
+        else log.warn({ connection: 'sync', err: cause, redis: this.#address.where }, "redis-server closed one of the runtime's own connections: opened it again");
+      })
+      .catch((error: unknown) => {
+        this.#broken = `the runtime's sync connection to redis-server at ${this.#address.where} was closed (${cause}) and cannot be opened again yet: ${errorMessage(error)}`;
+        log.debug({ connection: 'sync', err: errorMessage(error) }, 'opening the sync connection again failed');
+      })
+      .finally(() => {
+        this.#reopening = null;
+      });
+    this.#broken = `the runtime's sync connection to redis-server at ${this.#address.where} was closed (${cause}); it is being opened again`;
   }
 
   /** Writes all of a batch; a failed write breaks the connection (what the server got of it is unknown). */
