@@ -27,6 +27,18 @@ describe('SyncRedis', () => {
     expect(redis.call(['GET', 'where'], 0)).toEqual({ type: 'blob', value: Buffer.from('db0') });
   });
 
+  it("starts in the URL's database and still selects database 0 for a call that names it", async () => {
+    const other = await SyncRedis.create(`${server.url}/3`);
+    try {
+      expect(other.call(['SET', 'url-db', 'in-3'])).toEqual({ type: 'simple', value: 'OK' });
+      expect(other.call(['SET', 'url-db', 'in-0'], 0)).toEqual({ type: 'simple', value: 'OK' });
+      expect(redis.call(['GET', 'url-db'], 3)).toEqual({ type: 'blob', value: Buffer.from('in-3') });
+      expect(redis.call(['GET', 'url-db'], 0)).toEqual({ type: 'blob', value: Buffer.from('in-0') });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('writes commands and reads replies larger than the socket buffers', () => {
     const value = Buffer.alloc(8 * 1024 * 1024, 7);
     value[0] = 0xff; // not UTF-8: bytes go through unchanged

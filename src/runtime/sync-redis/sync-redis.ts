@@ -168,7 +168,9 @@ export class SyncRedis {
         throw new RedisCommandError(this.#broken, { context: { command: 'HELLO' } });
       }
       this.id = helloId(hello);
-      if (this.#address.db !== 0) this.call(['SELECT', String(this.#address.db)]);
+      // Through call(db), so #db follows: a bare SELECT left #db at 0 on a connection in the URL's database, and
+      // a later call for database 0 ran there unselected.
+      if (this.#address.db !== 0) this.call(['PING'], this.#address.db);
       for (const command of this.#settings) this.call(command);
     } finally {
       this.#rider = rider;
