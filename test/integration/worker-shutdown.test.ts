@@ -176,7 +176,7 @@ describe('worker shutdown and metrics while Redis is down', () => {
   });
 
   it('an idle worker exits within 2.5 s of SIGTERM (no grace timer of 5 s left running), with exit 0', { timeout: 90_000 }, async () => {
-    // Its last start-up line (metrics) comes once it listens for signals: a SIGTERM before that ends it at once.
+    // Its last start-up line (metrics): the stop timed here is that of a started worker.
     const { child, port } = spawnWithMetrics(p, 'idle-stop');
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

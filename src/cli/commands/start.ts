@@ -27,9 +27,10 @@ export const startCommand = new Command('start')
   .option('--metrics-port <port>', "serve Prometheus metrics (the worker's, and the runtime's lock) on GET /metrics at this port")
   .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
   .action(async (options: StartOptions) => {
+    const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
     const { runStart } = await import('../actions/start.js');
     const pipeline = await runStart(options);
-    await shutdownSignal();
+    await stopRequested;
     process.stdout.write('stopping... (Ctrl-C again stops at once)\n');
     const { createLogger } = await import('../../shared/log.js');
     await closeWithin(() => pipeline.close(), createLogger({ name: 'start' }));

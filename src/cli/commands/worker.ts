@@ -24,9 +24,10 @@ export const workerCommand = new Command('worker')
   .option('--wait-replicas <n>', "write a batch to MySQL only once n replicas of its shard hold it (WAIT), so a failover cannot lose from Redis a row MySQL has (default: 0, no wait)")
   .option('--wait-replicas-timeout <ms>', 'timeout of each of those WAITs; too few replicas is retried with backoff (default: 1000)')
   .action(async (options: WorkerCommandOptions) => {
+    const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
     const { runWorker } = await import('../actions/worker.js');
     const service = await runWorker(options);
-    const signal = await shutdownSignal();
+    const signal = await stopRequested;
     const { log } = service.worker.options;
     log.info({ signal }, 'stopping: finishing the batch in flight');
     await closeWithin(() => service.close(), log);

@@ -1,6 +1,11 @@
 /**
- * How long-running commands (worker, start) stop. They wait on shutdownSignal(), then close within
- * STOP_DEADLINE_MS and return, so main() ends the process with exit code 0.
+ * How long-running commands (worker, start) stop. They call shutdownSignal() before they start, wait for the
+ * signal once started, then close within STOP_DEADLINE_MS and return, so main() ends the process with exit code 0.
+ *
+ * Signals are heard from before the start: one during start-up lets the start finish and then stops as usual,
+ * instead of Node's default action killing the process mid-start (a worker could die between a batch's MySQL
+ * COMMIT and its acknowledgement in Redis, and the batch would be applied again). A start cannot hold that
+ * signal for long: each of its steps gives up on a Redis or MySQL that does not answer within seconds.
  *
  * Two ways out skip main(): a second signal while closing, and a close that outlives its deadline (MySQL or
  * Redis not answering). Both end the process at once with process.exit, because returning to main() would
