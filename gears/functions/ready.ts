@@ -15,7 +15,8 @@ import { expectArgumentCount, functionError, nonNegativeIntegerArgument } from '
  * The ready index of this node (docs/scale-out.md, how the worker finds work): on a cluster a writer has a
  * capture log per slot, and the worker asks each primary which of its logs have work instead of polling
  * thousands of streams. First cuts the logs of the writer this instance counts open records of whose oldest
- * waited maxDelayMs (as `cut` would, so time-based cuts need no call per log), then lists the logs with a batch
+ * waited maxDelayMs (as `cut` would, so time-based cuts need no call per log; the worker passes 0, every open
+ * log, when it has none of this node's logs in hand: group commit), then lists the logs with a batch
  * this instance cut and that is not committed yet: those it just cut as they are, the others checked against
  * their meta (HMGET cut committed).
  *

@@ -2,7 +2,8 @@
  * One writer's per-slot logs on a Redis Cluster (docs/scale-out.md, how the worker finds work): a writer has a
  * capture log per slot that ever held one of its keys, up to 16384, so the worker does not run a loop per log.
  * It asks each primary's library which of its logs have batches to commit (`ready`, which also cuts the logs
- * whose oldest record waited batch.maxDelayMs), a chunk of logs per call; now and then it sweeps (SCAN) for the
+ * whose oldest record waited batch.maxDelayMs, or, when the worker has none of that node's logs in hand, every
+ * log with open records: group commit), a chunk of logs per call; now and then it sweeps (SCAN) for the
  * logs that memory-only index cannot know (batches cut before a restart, a redeploy or a failover, logs that
  * arrived by a slot migration) and names them to `adopt`, which takes them into the index; and it drains each
  * log found with a WriterLoop that returns once the log is idle. Those loops share one cluster client and never
@@ -141,10 +142,15 @@ export class ClusterPartitions {
    */
   async #askReady(): Promise<void> {
     const { client, options, writer, signal } = this.#ctx;
+    const busy = this.#busyNodes();
     try {
       await Promise.all(client.primaries().map(async (node) => {
+        // Group commit: with nothing of this node's logs in hand, whatever is open there is cut now (0), in this
+        // same call; waiting for maxDelayMs would only add to every change's latency. While the worker drains
+        // logs of the node, their next batches grow meanwhile, and maxDelayMs is the longest wait.
+        const maxDelayMs = busy.has(node) ? options.config.batch.maxDelayMs : 0;
         for (;;) {
-          const { streams, more } = await client.ready(node, options.config.name, writer.name, options.config.batch.maxDelayMs, READY_CHUNK);
+          const { streams, more } = await client.ready(node, options.config.name, writer.name, maxDelayMs, READY_CHUNK);
           // Again while it brings logs not running or queued yet (those it lists again need nothing).
           let fresh = 0;
           for (const stream of streams) if (this.#found(stream)) fresh++;
@@ -155,6 +161,19 @@ export class ClusterPartitions {
     } catch (error) {
       if (!signal.aborted) this.#failures.failed(error, `writer ${writer.name} (cluster index)`);
     }
+  }
+
+  /**
+   * The primaries (as the topology last seen says) serving a log this worker drains or has queued: their
+   * batches are in hand or in flight. A log whose node is unknown counts for none.
+   */
+  #busyNodes(): Set<string> {
+    const busy = new Set<string>();
+    for (const stream of [...this.#active, ...this.#queued]) {
+      const node = this.#ctx.client.nodeOf(stream);
+      if (node !== undefined) busy.add(node);
+    }
+    return busy;
   }
 
   /**

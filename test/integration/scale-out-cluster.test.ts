@@ -81,31 +81,47 @@ describe('the write-behind on a Redis Cluster', () => {
     expect(status.committedRows).toBeGreaterThan(0);
   }, 90_000);
 
-  it('records still open when their slot moves are committed on the new node long before the periodic sweep: by the sweep the move starts, or by maxDelayMs where the new node counted them', async () => {
+  it('records still open when their slot moves are committed on the new node long before the periodic sweep: by the sweep the move starts, or at once where the new node counted them', async () => {
     await Promise.all(h.workers.map((worker) => worker.stop()));
     // The new node cuts the record either when the sweep the move starts names it to `adopt` (when the node did
-    // not count it: its stream trigger's read of the restored log met the slot still IMPORTING), or by time, after
-    // maxDelayMs (when that read came after SETSLOT NODE, under load, and counted it). Either comes well before
+    // not count it: its stream trigger's read of the restored log met the slot still IMPORTING) and the next
+    // `ready` poll, or at that poll at once (when that read came after SETSLOT NODE, under load, and counted it):
+    // the worker has nothing of the new node in hand, so it asks with 0 (group commit). Either comes well before
     // the periodic sweep (every 30 s), which is all that would cut an uncounted record were the move's sweep missing.
     const config = { ...chaosConfig(), batch: { ...chaosConfig().batch, maxDelayMs: 12_000 } };
     await deployLibrary({ redisUrl: h.cluster.shards[0]!.url, config });
-    const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), config);
-    const worker = startCliProcess(['worker', '--redis', h.cluster.shards[1]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'c3'], { LOG_LEVEL: 'info' });
-    h.workers.push(worker);
-    // Its first sweep (which would cut the record) is done before the record is written.
-    await waitFor('the worker to start', async () => worker.tail().includes('"msg":"worker started"'), 20_000, 100);
-    await sleep(1000);
     const id = KEYS + 1;
     const key = `${CHAOS_PREFIX}:${id}`;
-    await h.client.hSet(key, chaosHashFields(id, 1));
     const slot = keySlot(key);
-    const log = partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS);
-    const before = h.servers[await h.cluster.ownerOf(slot)]!;
-    expect(await before.xLen(log.changes)).toBeGreaterThan(await before.xLen(log.batches));
-    await h.cluster.moveSlot(slot, ((await h.cluster.ownerOf(slot)) + 1) % h.cluster.shards.length);
+    const owner = await h.cluster.ownerOf(slot);
+    // The record stays open on its node because the worker is busy there (it cuts by maxDelayMs, 12 s, then):
+    // another key of that node, in another slot, whose row takes seconds to insert, is in flight meanwhile.
+    let slowId = KEYS + 2;
+    while (keySlot(`${CHAOS_PREFIX}:${slowId}`) === slot || (await h.cluster.ownerOf(keySlot(`${CHAOS_PREFIX}:${slowId}`))) !== owner) slowId++;
+    await h.db.query(`CREATE TRIGGER chaos_slow BEFORE INSERT ON ${CHAOS_TABLE} FOR EACH ROW SET NEW.age = IF(NEW.person_id = ${slowId}, NEW.age + 0 * SLEEP(8), NEW.age)`);
+    try {
+      const configFile = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-')), config);
+      const worker = startCliProcess(['worker', '--redis', h.cluster.shards[1]!.url, '--mysql', h.db.url, '--config', configFile, '--consumer', 'c3'], { LOG_LEVEL: 'info' });
+      h.workers.push(worker);
+      // Its first sweep (which would cut the record) is done before the record is written.
+      await waitFor('the worker to start', async () => worker.tail().includes('"msg":"worker started"'), 20_000, 100);
+      await sleep(1000);
+      await h.client.hSet(`${CHAOS_PREFIX}:${slowId}`, chaosHashFields(slowId, 1));
+      const inserting = async () => Number((await h.db.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO%'", [h.db.name]))[0]!.n) > 0;
+      await waitFor('the slow row\'s INSERT', inserting, 10_000, 20);
+      await h.client.hSet(key, chaosHashFields(id, 1));
+      const log = partitionKeys(CHAOS_WRITER, slot, CLUSTER_SLOTS);
+      const before = h.servers[owner]!;
+      await sleep(1500); // a poll of the node or two: the record is not cut while the worker is busy there
+      expect(await before.xLen(log.changes)).toBeGreaterThan(await before.xLen(log.batches));
+      expect(await inserting(), 'the slow INSERT still runs').toBe(true);
+      await h.cluster.moveSlot(slot, (owner + 1) % h.cluster.shards.length);
 
-    await waitFor('the moved record to be committed', async () => (await h.db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 22_000, 100);
-    expect(await clusterBacklog(h.servers)).toBe(0);
+      await waitFor('the moved record to be committed', async () => (await h.db.query<unknown[]>(`SELECT 1 FROM ${CHAOS_TABLE} WHERE person_id = ${id}`)).length === 1, 22_000, 100);
+      expect(await clusterBacklog(h.servers)).toBe(0);
+    } finally {
+      await h.db.query('DROP TRIGGER IF EXISTS chaos_slow');
+    }
   }, 60_000);
 
   it('writebehind dlq lists, replays and purges the dead letters of slot logs on every shard', async () => {
