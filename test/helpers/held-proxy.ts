@@ -2,7 +2,8 @@
  * A TCP proxy whose connections wait: each is accepted at once but reaches its target only after release().
  * Holds a process at the first network step of its start-up for as long as a test needs.
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { pipeToTarget } from './tcp-pipe.js';
 
 export interface HeldProxy {
   readonly url: string;
@@ -19,16 +20,7 @@ export async function startHeldProxy(target: { host: string; port: number }): Pr
   let released = false;
   let onConnected!: () => void;
   const connected = new Promise<void>((resolve) => (onConnected = resolve));
-  const pipe = (inbound: Socket) => {
-    const outbound = connect(target.port, target.host);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => { inbound.destroy(); outbound.destroy(); });
-    }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-  };
+  const pipe = (inbound: Socket) => pipeToTarget(inbound, target, sockets);
   const server = createServer((inbound) => {
     onConnected();
     if (released) pipe(inbound);

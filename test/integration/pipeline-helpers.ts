@@ -4,7 +4,7 @@
  * in-process (startWorker) or as `writebehind worker` child processes (spawnWorker) that a test can SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { parseConfig, type WriteBehindConfig } from '../../src/shared/config.js'
 import { createLogger, silentLogger } from '../../src/shared/log.js';
 import { startWorkerService, type WorkerService } from '../../src/worker/worker-service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { pipeToTarget } from '../helpers/tcp-pipe.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime, type StartRuntimeOptions } from '../helpers/runtime.js';
 import { connectTestClient, type TestClient } from '../helpers/redis-client.js';
@@ -118,16 +119,7 @@ export async function startMysqlProxy(target = { host: '127.0.0.1', port: 3306 }
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      const s = createServer((inbound) => {
-        const outbound = connect(target.port, target.host);
-        for (const socket of [inbound, outbound]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          socket.on('error', () => { inbound.destroy(); outbound.destroy(); });
-        }
-        inbound.pipe(outbound);
-        outbound.pipe(inbound);
-      });
+      const s = createServer((inbound) => pipeToTarget(inbound, target, sockets));
       s.once('error', reject);
       s.listen(port, '127.0.0.1', () => {
         const address = s.address();
