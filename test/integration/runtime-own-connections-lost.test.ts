@@ -131,4 +131,25 @@ describe("the runtime's own connections, closed by redis-server", () => {
     expect(trigger['num_failed']).toBe(0);
     expect(trigger['last_error']).toBeNull();
   }, 20_000);
+
+  it('fail library calls with the address and why while redis-server refuses to open the sync connection again, and serve the next once it accepts', async () => {
+    through = await connect(runtime.url);
+    const maxclients = (await direct.configGet('maxclients'))['maxclients']!;
+    const killed = await ownId('sync');
+    // redis-server still accepts the TCP connection, then answers it an error and closes it.
+    await direct.configSet('maxclients', '1');
+    try {
+      expect(await direct.sendCommand(['CLIENT', 'KILL', 'ID', killed])).toBe(1);
+      const started = Date.now();
+      await expect(through.sendCommand(['TFCALL', 'ownconn.incr', '0'])).rejects.toThrow(
+        `the runtime's sync connection to redis-server at 127.0.0.1:${server.port} was closed (connection to redis-server closed) and cannot be opened again: HELLO 3 refused: ERR max number of clients reached`,
+      );
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await through.ping()).toBe('PONG');
+    } finally {
+      await direct.configSet('maxclients', maxclients);
+    }
+    const counted = Number(await direct.get('oc:count') ?? 0);
+    expect(await through.sendCommand(['TFCALL', 'ownconn.incr', '0'])).toBe(counted + 1);
+  }, 20_000);
 });

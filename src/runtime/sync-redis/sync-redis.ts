@@ -233,7 +233,8 @@ export class SyncRedis {
   /**
    * Before a batch: a connection redis-server closed since the last one (a CLIENT KILL, its `timeout`) has its
    * end of stream waiting. Found now, the batch goes to a connection opened again instead of failing on this one,
-   * so its commands run (one that fails after being sent may have run, and is not sent again).
+   * so its commands run (one that fails after being sent may have run, and is not sent again). The look is a
+   * poll(2) of no time: ~0.6 µs, against ~30 µs for a call's round trip.
    */
   #noticeClosed(): void {
     if (!waitReady!(this.#fd, false, 0)) return;
