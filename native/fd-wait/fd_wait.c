@@ -12,7 +12,8 @@
  *
  * connectNow(host, port, path, timeoutMs): a connected non-blocking stream socket's descriptor, to the Unix socket
  * at `path` (when not empty) or to host:port (getaddrinfo: each address in turn), within timeoutMs in all; throws
- * an Error whose code is the errno's name (ETIMEDOUT when the time is up) otherwise. Node has no synchronous
+ * an Error whose code is the errno's name (ETIMEDOUT when the time is up) otherwise. Resolving a name is not
+ * bounded by timeoutMs: a numeric address or one in /etc/hosts resolves at once, DNS may take its own time. Node has no synchronous
  * connect, and the library host's sync connection must be opened again by the call that finds it closed.
  */
 #define _GNU_SOURCE
@@ -127,7 +128,7 @@ static const char *errno_name(int err) {
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     case EMFILE: return "EMFILE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
-    default: return "ECONNECT";
+    default: return NULL;
   }
 }
 
@@ -185,7 +186,10 @@ static napi_value connect_now(napi_env env, napi_callback_info info) {
   if (err != 0) {
     if (err == ETIMEDOUT) snprintf(message, sizeof message, "no connection within %g ms", timeout_ms);
     else snprintf(message, sizeof message, "%s", strerror(err));
-    napi_throw_error(env, errno_name(err), message);
+    char code[24];
+    const char *name = errno_name(err);
+    if (name == NULL) snprintf(code, sizeof code, "ERRNO%d", err);
+    napi_throw_error(env, name == NULL ? code : name, message);
     return NULL;
   }
   napi_value result;

@@ -111,7 +111,8 @@ export class SyncRedis {
   /** Connects (the runtime's handshake: HELLO 3, with AUTH when the URL carries credentials). */
   static async create(redisUrl: string, options: SyncRedisOptions = {}): Promise<SyncRedis> {
     const client = new SyncRedis(parseRedisUrl(redisUrl), options);
-    client.#adopt(await connect(client.#address));
+    const socket = await connect(client.#address);
+    client.#adopt(socket, ownedDescriptor(socket));
     if (options.reconnect !== undefined) {
       client.#keepAlive = setInterval(() => client.#tend(), KEEPALIVE_MS);
       client.#keepAlive.unref();
@@ -170,7 +171,7 @@ export class SyncRedis {
    * Takes a new connection (a socket, or a descriptor alone) in place of the old one, and runs the handshake and
    * the settings on it; a connection that fails them is left closed.
    */
-  #adopt(socket: Socket | null, fd = ownedDescriptor(socket!)): void {
+  #adopt(socket: Socket | null, fd: number): void {
     this.#release();
     this.#socket = socket;
     this.#fd = fd;
@@ -289,7 +290,7 @@ export class SyncRedis {
           socket.destroy();
           return;
         }
-        this.#adopt(socket);
+        this.#adopt(socket, ownedDescriptor(socket));
         log.warn({ connection: 'sync', err: cause, redis: this.#address.where }, "redis-server closed one of the runtime's own connections: opened it again");
       })
       .catch((error: unknown) => {
