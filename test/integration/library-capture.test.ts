@@ -3,6 +3,7 @@
  * capture stream, by the time the command has replied.
  */
 import { describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
 import { batcherErrors, captured, keyspaceTriggerStats, ORDERS, PERSONS, readStreamBytes, SESSIONS, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const h = useLibraryHarness();
@@ -130,6 +131,24 @@ describe('captured commands', () => {
   it('a composite key fills every key column', async () => {
     await h.client.hSet('order:7:1001', 'total', '9.99');
     expect(await captured(h.client, ORDERS)).toEqual([{ op: 'u', key: 'order:7:1001', table: 'orders', 'k:customer_id': '7', 'k:order_id': '1001', 'c:total': '9.99' }]);
+  });
+
+  it("HSETs right after an operator's CLIENT KILL of the runtime's sync connection are all captured", async () => {
+    // Sent to redis-server directly: through the runtime, CLIENT KILL spares its own connections.
+    const direct = createClient({ url: h.server.url });
+    await direct.connect();
+    try {
+      for (let id = 1; id <= 5; id++) {
+        const sync = (await direct.clientList()).find((client) => client.name === 'writebehind-runtime-sync');
+        expect(await direct.sendCommand(['CLIENT', 'KILL', 'ID', String(sync?.id)])).toBe(1);
+        await h.client.hSet(`person:${id}`, 'age', String(id));
+      }
+      expect(await captured(h.client)).toEqual([1, 2, 3, 4, 5].map((id) => upsert(String(id), { age: String(id) }, 'first,last')));
+      const persons = (await keyspaceTriggerStats(h.client, 'WriteBehind'))['PersonsWriteBehind'];
+      expect(Number(persons?.['num_failed']), String(persons?.['last_error'])).toBe(0);
+    } finally {
+      await direct.close();
+    }
   });
 
   it('no trigger callback failed along the way (TFUNCTION LIST)', async () => {

@@ -2,7 +2,8 @@
  * redis-server closes the runtime's own connections as it closes any normal client's: after `timeout N` seconds
  * idle (redis.conf; pub/sub clients are exempt, so the keyspace subscription is not), or on an operator's
  * `CLIENT KILL`. The runtime reconnects them (docs/runtime.md, the runtime's own connections): its users see no
- * difference, and a warn line names the connection and the cause.
+ * difference, and a warn line names the connection and the cause. A write right after its sync connection was
+ * closed is still captured: the library call opens the connection again before it runs (sync-redis.ts).
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +60,18 @@ async function everythingWorks(key: string): Promise<void> {
   expect(await replica.exists(key)).toBe(1);
 }
 
+/** RESP2 maps come as flat arrays: [k, v, k, v…]. */
+function toRecord(value: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < (value as unknown[]).length; i += 2) out[String((value as unknown[])[i])] = (value as unknown[])[i + 1];
+  return out;
+}
+
+async function captureTrigger(): Promise<Record<string, unknown>> {
+  const list = (await through.sendCommand(['TFUNCTION', 'LIST', 'vvv', 'LIBRARY', 'ownconn'])) as unknown[];
+  return toRecord((toRecord(list[0])['keyspace_triggers'] as unknown[])[0]);
+}
+
 function info(text: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)\\r?$`, 'm').exec(text)?.[1]?.trim();
 }
@@ -104,4 +117,39 @@ describe("the runtime's own connections, closed by redis-server", () => {
       expect(await ownId(role)).toBe(reopened);
     }, 20_000);
   }
+
+  it('capture every write made right after redis-server closed the sync connection: the call opens it again', async () => {
+    through = await connect(runtime.url);
+    const captured = await direct.xLen('oc:log');
+    for (let round = 0; round < 5; round++) {
+      const killed = await ownId('sync');
+      expect(await direct.sendCommand(['CLIENT', 'KILL', 'ID', killed])).toBe(1);
+      for (let i = 0; i < 3; i++) expect(await through.hSet(`oc:w:right-after:${round}:${i}`, 'f', 'v')).toBe(1);
+    }
+    expect(await direct.xLen('oc:log')).toBe(captured + 15);
+    const trigger = await captureTrigger();
+    expect(trigger['num_failed']).toBe(0);
+    expect(trigger['last_error']).toBeNull();
+  }, 20_000);
+
+  it('fail library calls with the address and why while redis-server refuses to open the sync connection again, and serve the next once it accepts', async () => {
+    through = await connect(runtime.url);
+    const maxclients = (await direct.configGet('maxclients'))['maxclients']!;
+    const killed = await ownId('sync');
+    // redis-server still accepts the TCP connection, then answers it an error and closes it.
+    await direct.configSet('maxclients', '1');
+    try {
+      expect(await direct.sendCommand(['CLIENT', 'KILL', 'ID', killed])).toBe(1);
+      const started = Date.now();
+      await expect(through.sendCommand(['TFCALL', 'ownconn.incr', '0'])).rejects.toThrow(
+        `the runtime's sync connection to redis-server at 127.0.0.1:${server.port} was closed (connection to redis-server closed) and cannot be opened again: HELLO 3 refused: ERR max number of clients reached`,
+      );
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await through.ping()).toBe('PONG');
+    } finally {
+      await direct.configSet('maxclients', maxclients);
+    }
+    const counted = Number(await direct.get('oc:count') ?? 0);
+    expect(await through.sendCommand(['TFCALL', 'ownconn.incr', '0'])).toBe(counted + 1);
+  }, 20_000);
 });

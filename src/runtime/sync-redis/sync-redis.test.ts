@@ -57,11 +57,63 @@ describe('SyncRedis', () => {
     await other.close();
   });
 
-  it('with reconnect, opens a killed connection again in the background, with its settings, and tells its id', async () => {
+  it('with reconnect, opens a killed connection again in the call that finds it closed, with its settings, and tells its id', async () => {
     const warned: unknown[] = [];
     const log = { warn: (fields: unknown) => void warned.push(fields), debug: () => undefined } as unknown as Logger;
     const ids: number[] = [];
-    const other = await SyncRedis.create(server.url, { reconnect: { log }, onConnection: (id) => void ids.push(id) });
+    const other = await SyncRedis.create(`${server.url}/2`, { reconnect: { log }, onConnection: (id) => void ids.push(id) });
+    try {
+      other.keepSetting(['CLIENT', 'NO-EVICT', 'ON']);
+      redis.call(['CLIENT', 'KILL', 'ID', String(ids[0])]);
+      // The call runs, on a connection opened again before it was sent.
+      expect(other.call(['SET', 'reopened', 'yes'])).toEqual({ type: 'simple', value: 'OK' });
+      expect(ids).toHaveLength(2);
+      expect(redis.call(['GET', 'reopened'], 2)).toEqual({ type: 'blob', value: Buffer.from('yes') });
+      const info = (other.call(['CLIENT', 'INFO']) as { value: Buffer }).value.toString();
+      expect(info).toContain(`id=${ids[1]} `);
+      expect(info).toContain('name=writebehind-runtime-sync ');
+      expect(info).toContain(' db=2 ');
+      expect(info).toMatch(/ flags=\S*e/);
+      expect(warned).toEqual([expect.objectContaining({ connection: 'sync', err: 'connection to redis-server closed' })]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('with reconnect, fails a call quickly with the address and why while the server is down, and runs the next once it is back', async () => {
+    const log = { warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    const own = await startRedisServer();
+    // The default user takes any password (nopass): the URL's only shows whether messages leave it out.
+    const other = await SyncRedis.create(`redis://default:s3cret@127.0.0.1:${own.port}`, { reconnect: { log } });
+    try {
+      other.keepSetting(['CLIENT', 'NO-EVICT', 'ON']);
+      await own.kill();
+      const started = performance.now();
+      expect(() => other.call(['PING'])).toThrow(`the runtime's sync connection to redis-server at 127.0.0.1:${own.port} was closed (connection to redis-server closed) and cannot be opened again: SyncRedis cannot connect to 127.0.0.1:${own.port}: ECONNREFUSED Connection refused`);
+      expect(() => other.call(['PING'])).toThrow(/cannot be opened again: SyncRedis cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      let message = '';
+      try {
+        other.call(['PING']);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).not.toContain('s3cret');
+      await own.restart();
+      // The handshake (HELLO with AUTH) and the settings run again.
+      expect(other.call(['PING'])).toEqual({ type: 'simple', value: 'PONG' });
+      expect((other.call(['CLIENT', 'INFO']) as { value: Buffer }).value.toString()).toMatch(/ flags=\S*e/);
+    } finally {
+      await other.close();
+      await own.stop();
+    }
+  });
+
+  it('with reconnect but without the blocking connect (no fd-wait addon), opens a killed connection again in the background, with its settings, and tells its id', async () => {
+    const warned: unknown[] = [];
+    const log = { warn: (fields: unknown) => void warned.push(fields), debug: () => undefined } as unknown as Logger;
+    const ids: number[] = [];
+    const other = await SyncRedis.create(server.url, { reconnect: { log, connectNow: null }, onConnection: (id) => void ids.push(id) });
     try {
       other.keepSetting(['CLIENT', 'NO-EVICT', 'ON']);
       redis.call(['CLIENT', 'KILL', 'ID', String(ids[0])]);
