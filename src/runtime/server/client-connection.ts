@@ -22,6 +22,7 @@ import { ByteRuns } from './byte-runs.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
+import { isPauseCommand } from './client-pause.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
@@ -316,11 +317,17 @@ export class ClientConnection {
 
   /**
    * What the server runs while the lock is held: SCRIPT KILL, FUNCTION KILL, CLIENT UNPAUSE. They fire nothing,
-   * and they must reach a server whose busy script or pause is what holds the lock.
+   * and they must reach a server whose busy script or pause is what holds the lock. CLIENT PAUSE: its success is
+   * noted before its reply is forwarded, so no command sent after it carries a marker the pause would hold.
    */
   async #runUnlocked(command: SessionCommand): Promise<void> {
     const slot = this.#reserve(command, true);
-    this.#upstream.expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
+    const pause = isPauseCommand(command.name, command.args) ? this.#deps.scheduler.pause : undefined;
+    const reply = (raw: Buffer) => {
+      if (pause !== undefined && raw[0] === 0x2b) pause.note(command.args); // +OK
+      this.#output.fill(slot, raw);
+    };
+    this.#upstream.expect({ reply, fail: () => undefined });
     this.#upstream.write(command.raw);
   }
 
@@ -347,6 +354,10 @@ export class ClientConnection {
         throw cause;
       }
     }
+    // A CLIENT PAUSE queued in the transaction starts as EXEC ends, before the marker behind it: noted before it
+    // is sent (the EXEC then gets a fence the pause lets through), and again once it ran, when the pause started.
+    const pauses = command.name === 'exec' ? this.session.transaction.filter(({ command: queued }) => isPauseCommand(queued.name, queued.args)) : [];
+    for (const { command: queued } of pauses) scheduler.pause.note(queued.args);
     const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
     let stepAside: NodeJS.Timeout | undefined;
@@ -358,6 +369,7 @@ export class ClientConnection {
       // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
       if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;
+      for (const { command: queued } of pauses) scheduler.pause.note(queued.args);
       const events = await fenced.events;
       clearTimeout(stepAside);
       if (reclaim) await reclaim();

@@ -58,12 +58,14 @@ function pumpFenced(scheduler: TriggerScheduler, link: UpstreamLink, lastSeq: nu
 function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, libraryWork = false) {
   const marker = scheduler.openMarker();
   const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
-  const published = link.expectValue();
+  // A paused server holds PUBLISH, and with it this connection: the marker is then a fence sent after the replies.
+  const published = scheduler.pause.active ? undefined : link.expectValue();
   const events = (async () => {
     try {
       for (const reply of replies) await reply;
+      if (published === undefined) scheduler.subscriber.fence(marker.seq);
       // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
-      if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
+      else if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
       return await marker.events;
     } catch (cause) {
       // The replies are lost (the client's connection closed), but the commands may have run. A marker still to
@@ -80,5 +82,5 @@ function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: r
   })();
   // Awaited by the caller only after the replies: a failure before then must not be an unhandled rejection.
   events.catch(() => undefined);
-  return { seq: marker.seq, replies, events, bytes: [...commands, encodeCommand(marker.command)] };
+  return { seq: marker.seq, replies, events, bytes: published === undefined ? [...commands] : [...commands, encodeCommand(marker.command)] };
 }
