@@ -128,6 +128,11 @@ export interface GearsHost {
    * returns the read to send right behind it (null: none).
    */
   openReadAhead?(key: Buffer, user: string): Buffer[] | null;
+  /**
+   * Whether `user` may run every command on every key and channel: the server refuses it nothing, so a marker
+   * PUBLISH may follow its commands on its connection without landing in ACL LOG. Absent: assumed.
+   */
+  mayRunAnything?(user: string): boolean;
   /** The read sent ahead came back, in `db`, with the events its own marker closed. */
   offerReadAhead?(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void;
   /** Closes the window: the events of the read if no library call took it. */

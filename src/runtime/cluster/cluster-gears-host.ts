@@ -63,6 +63,10 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
+  mayRunAnything(user: string): boolean {
+    return this.#local.mayRunAnything?.(user) ?? true;
+  }
+
   openReadAhead(key: Buffer, user: string): Buffer[] | null {
     return this.#local.openReadAhead?.(key, user) ?? null;
   }

@@ -149,6 +149,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.calls.takeMarkers();
   }
 
+  mayRunAnything(user: string): boolean {
+    return this.#services.access.mayRunAnything(user);
+  }
+
   openReadAhead(key: Buffer, user: string): Buffer[] | null {
     const readAhead = this.#services.calls.readAhead;
     const trigger = isInternal(key) ? null : this.#keyspace.firstMatch(key);

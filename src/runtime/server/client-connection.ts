@@ -365,7 +365,7 @@ export class ClientConnection {
       const db = this.session.db;
       const sentAt = performance.now();
       const readAhead = scheduler.openReadAhead(command.args, this.session);
-      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined);
+      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined, this.session.user);
       // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
       if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;

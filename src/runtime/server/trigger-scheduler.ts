@@ -174,6 +174,16 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return { seq, command: this.#markerArgs(seq), events, cancel: () => subscriber.cancel(seq) };
   }
 
+  /**
+   * Whether a marker may follow a command of `user` (undefined: the runtime's own) on its connection: not while a
+   * pause holds PUBLISH, nor for a user the server might refuse it, whose refusal would land in ACL LOG. Otherwise
+   * the marker is a fence() once the command's reply is in.
+   */
+  markerRides(user: string | undefined): boolean {
+    if (this.pause.active) return false;
+    return user === undefined || (this.host.mayRunAnything?.(user) ?? true);
+  }
+
   /** `PUBLISH <marker channel> <seq>`. */
   #markerArgs(seq: number): string[] {
     return ['PUBLISH', this.#markerChannel, String(seq)];
