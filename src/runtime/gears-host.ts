@@ -133,6 +133,8 @@ export interface GearsHost {
    * PUBLISH may follow its commands on its connection without landing in ACL LOG. Absent: assumed.
    */
   mayRunAnything?(user: string): boolean;
+  /** Whether a client must authenticate (the default user needs a password). Absent: it need not. */
+  passwordRequired?(): boolean;
   /** The read sent ahead came back, in `db`, with the events its own marker closed. */
   offerReadAhead?(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void;
   /** Closes the window: the events of the read if no library call took it. */

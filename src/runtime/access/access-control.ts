@@ -36,6 +36,15 @@ export class AccessControl {
     return rights.passwordless ? null : 'NOAUTH Authentication required.';
   }
 
+  /**
+   * Whether the default user needs a password, as redis-server's authRequired() asks for a client that has not
+   * authenticated; false when the runtime cannot read the user (the server still applies its own limits).
+   */
+  passwordRequired(): boolean {
+    const rights = this.#rights.get('default') ?? this.#load('default');
+    return typeof rights !== 'string' && !rights.passwordless;
+  }
+
   /** Null when `user` may run `argv`, else the error reply's text. */
   callDenial(user: string, argv: readonly Buffer[]): string | null {
     const rights = this.#rights.get(user) ?? this.#load(user);

@@ -63,6 +63,10 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
+  passwordRequired(): boolean {
+    return this.#local.passwordRequired?.() ?? false;
+  }
+
   mayRunAnything(user: string): boolean {
     return this.#local.mayRunAnything?.(user) ?? true;
   }

@@ -149,6 +149,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.calls.takeMarkers();
   }
 
+  passwordRequired(): boolean {
+    return this.#services.access.passwordRequired();
+  }
+
   mayRunAnything(user: string): boolean {
     return this.#services.access.mayRunAnything(user);
   }

@@ -84,6 +84,8 @@ export class ClientConnection {
   #replyMode: 'on' | 'off' | 'skip-next' = 'on';
   /** A protocol error ended the input: reply it after everything earlier, then close. */
   #protocolError: string | undefined;
+  /** An AUTH or HELLO was read: later requests are not held to the limits of a client that has not authenticated. */
+  #authAsked = false;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
@@ -102,6 +104,9 @@ export class ClientConnection {
         onQueryBufferOverflow: () => this.close(),
       },
       deps.limits,
+      // Requests after an AUTH or HELLO are read as the server may read them, authenticated: it still applies
+      // its own limits to what it gets, the runtime must only not wait where the server would have refused.
+      () => !this.session.authenticated && !this.#authAsked && (deps.scheduler.host.passwordRequired?.() ?? false),
     );
     this.#onData = (chunk: Buffer) => parser.push(chunk);
     client.on('data', this.#onData);
@@ -167,6 +172,7 @@ export class ClientConnection {
   #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
     const name = request.args[0]!.toString('latin1').toLowerCase();
+    if (name === 'auth' || name === 'hello') this.#authAsked = true;
     if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
     void this.#pump();
