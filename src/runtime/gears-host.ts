@@ -129,10 +129,10 @@ export interface GearsHost {
    */
   openReadAhead?(key: Buffer, user: string): Buffer[] | null;
   /**
-   * Whether `user` may run every command on every key and channel: the server refuses it nothing, so a marker
-   * PUBLISH may follow its commands on its connection without landing in ACL LOG. Absent: assumed.
+   * Whether the server lets `user` PUBLISH to `channel`: a marker may then follow its commands on its connection
+   * without its refusal landing in ACL LOG. Absent: assumed.
    */
-  mayRunAnything?(user: string): boolean;
+  mayPublish?(user: string, channel: string): boolean;
   /** Whether a client must authenticate (the default user needs a password). Absent: it need not. */
   passwordRequired?(): boolean;
   /** The read sent ahead came back, in `db`, with the events its own marker closed. */

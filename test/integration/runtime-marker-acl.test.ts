@@ -1,6 +1,6 @@
 /**
- * The runtime's marker PUBLISH behind a client's command leaves no trace in ACL LOG: a user that may not publish
- * to every channel gets its marker on the keyspace subscription instead (a PING fence), so ACL LOG shows only
+ * The runtime's marker PUBLISH behind a client's command leaves no trace in ACL LOG: a user the server would not
+ * let publish to the marker channel gets a PING fence on the keyspace subscription instead, so ACL LOG shows only
  * what the server shows. Found by Redis's own Tcl suite (unit/acl, "ACL LOG can distinguish the transaction
  * context": the first entry was the refused marker, `reason channel`, `context toplevel`).
  */
@@ -30,6 +30,24 @@ describe('marker of a user that may not publish everywhere', () => {
     } finally {
       await narrow.quit();
       await env.resp3.sendCommand(['ACL', 'DELUSER', 'narrow']);
+    }
+  });
+
+  it('still rides on the connection of a user restricted to some keys but free to publish', async () => {
+    await env.resp3.sendCommand(['ACL', 'SETUSER', 'keys', 'on', '>pass', 'resetkeys', '~acl:*', '&*', '+@all']);
+    const keys = createClient({ url: `redis://keys:pass@127.0.0.1:${env.runtime.port}`, RESP: 3 });
+    await keys.connect();
+    const direct = createClient({ url: env.redis.url });
+    await direct.connect();
+    try {
+      expect(await keys.sendCommand(['EVAL', 'return 1', '0'])).toBe(1);
+      // The marker went right behind the EVAL, on the client's own connection: its last command there.
+      const list = String(await direct.sendCommand(['CLIENT', 'LIST']));
+      expect(list.split('\n').find((line) => line.includes(' user=keys '))).toContain(' cmd=publish ');
+    } finally {
+      await keys.quit();
+      await direct.quit();
+      await env.resp3.sendCommand(['ACL', 'DELUSER', 'keys']);
     }
   });
 });

@@ -67,8 +67,8 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.passwordRequired?.() ?? false;
   }
 
-  mayRunAnything(user: string): boolean {
-    return this.#local.mayRunAnything?.(user) ?? true;
+  mayPublish(user: string, channel: string): boolean {
+    return this.#local.mayPublish?.(user, channel) ?? true;
   }
 
   openReadAhead(key: Buffer, user: string): Buffer[] | null {

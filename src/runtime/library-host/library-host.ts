@@ -153,8 +153,8 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.access.passwordRequired();
   }
 
-  mayRunAnything(user: string): boolean {
-    return this.#services.access.mayRunAnything(user);
+  mayPublish(user: string, channel: string): boolean {
+    return this.#services.access.mayPublish(user, channel);
   }
 
   openReadAhead(key: Buffer, user: string): Buffer[] | null {

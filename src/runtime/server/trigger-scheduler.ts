@@ -181,7 +181,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    */
   markerRides(user: string | undefined): boolean {
     if (this.pause.active) return false;
-    return user === undefined || (this.host.mayRunAnything?.(user) ?? true);
+    return user === undefined || (this.host.mayPublish?.(user, this.#markerChannel) ?? true);
   }
 
   /** `PUBLISH <marker channel> <seq>`. */
