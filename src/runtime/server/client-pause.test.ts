@@ -28,5 +28,9 @@ describe('ClientPause', () => {
     pause.note(args('CLIENT PAUSE 100000'));
     pause.note(args('CLIENT UNPAUSE'));
     expect(pause.active).toBe(false);
+    // One that EXEC refused (noted ahead of it) leaves the next one counted.
+    pause.note(args('CLIENT PAUSE abc WRITE'));
+    pause.note(args('CLIENT PAUSE 100000 WRITE'));
+    expect(pause.active).toBe(true);
   });
 });

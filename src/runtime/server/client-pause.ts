@@ -23,9 +23,12 @@ export class ClientPause {
       this.#until = 0;
       return;
     }
+    // Noted ahead of an EXEC that may refuse it (client-connection.ts): a timeout that is not a number is none.
+    const ms = Number(args[2]!.toString('latin1'));
+    if (!Number.isFinite(ms)) return;
     // A second pause never shortens the first (pauseClients in networking.c keeps the later end). Timed from the
     // reply, after the server started its clock: the runtime's end is never the earlier one.
-    this.#until = Math.max(this.#until, performance.now() + Number(args[2]!.toString('latin1')));
+    this.#until = Math.max(this.#until, performance.now() + ms);
   }
 
   get active(): boolean {
