@@ -9,13 +9,16 @@
 # Defaults to a handful of units. Tests tagged slow, and needs:repl (they read the replication stream with SYNC,
 # which the runtime refuses), are skipped; set TAGS to choose others. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
 # WRITEBEHIND_CLI to use another build of the CLI. Logs go to $OUT (default: a temporary directory).
+# Through the runtime, the tests docs/runtime.md lists as known differences (what a proxy cannot hide) are
+# skipped, so that a failure is news and a failed test does not leave state that fails the next ones; set
+# SKIP_KNOWN=0 to run them too.
 set -euo pipefail
 
 src=${1:?usage: $0 <redis source tree> [unit ...]}
 shift
 units=("$@")
 if [ ${#units[@]} -eq 0 ]; then
-  units=(unit/type/hash unit/type/list unit/multi unit/scripting unit/protocol unit/pubsub unit/keyspace)
+  units=(unit/type/hash unit/type/list unit/multi unit/scripting unit/protocol unit/pubsub unit/keyspace unit/pause unit/functions unit/tracking)
 fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 cli=${WRITEBEHIND_CLI:-$here/dist/src/cli/index.js}
@@ -33,8 +36,11 @@ redis_pid=$!
 runtime_pid=
 cleanup() {
   [ -n "$runtime_pid" ] && kill "$runtime_pid" 2>/dev/null || true
-  # A server still running a runaway script ignores SIGTERM (shutdown waits for the script): SIGKILL it.
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || kill -9 "$redis_pid" 2>/dev/null || true
+  # A server still running a runaway script ignores SIGTERM (shutdown waits for the script), and one a unit left
+  # with a password refuses SHUTDOWN (NOAUTH, exit status 0): SIGKILL it if it is still there.
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  for _ in $(seq 20); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$redis_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -49,6 +55,20 @@ start_runtime() {
   exit 1
 }
 
+# The known differences, by test name (docs/runtime.md, "Checking it with Redis's own test suite").
+known=(
+  'SWAPDB wants to wake blocked client, but the key already expired'
+  'MULTI + LPUSH + EXPIRE + DEBUG SLEEP on blocked client, key already expired'
+  'XGROUP DESTROY should unblock XREADGROUP with -NOGROUP'
+  'CLIENT KILL SKIPME YES/NO will kill all clients'
+  'SLOWLOG - can be disabled'
+  'Check if maxclients works refusing connections'
+)
+skips=()
+if [ "${DIRECT:-0}" != 1 ] && [ "${SKIP_KNOWN:-1}" = 1 ]; then
+  for name in "${known[@]}"; do skips+=(--skiptest "$name"); done
+fi
+
 total_ok=0
 total_err=0
 printf '%-28s %6s %6s  %s\n' unit ok failed notes
@@ -62,10 +82,12 @@ for unit in "${units[@]}"; do
     port=$runtime_port
   fi
   log="$out/$(echo "$unit" | tr / _).log"
-  (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120) >"$log" 2>&1 || notes="exit $?"
+  (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120 "${skips[@]}") >"$log" 2>&1 || notes="exit $?"
   plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
   ok=$(grep -c '^\[ok\]' <<<"$plain" || true)
   err=$(grep -cE '^\[(err|exception|TIMEOUT)\]' <<<"$plain" || true)
+  skipped=$(grep -c '^\[skip\]' <<<"$plain" || true)
+  [ "$skipped" -gt 0 ] && notes="$notes $skipped known skipped"
   if [ "${DIRECT:-0}" != 1 ] && ! kill -0 "$runtime_pid" 2>/dev/null; then
     notes="$notes runtime died"
     runtime_pid=

@@ -128,6 +128,13 @@ export interface GearsHost {
    * returns the read to send right behind it (null: none).
    */
   openReadAhead?(key: Buffer, user: string): Buffer[] | null;
+  /**
+   * Whether the server lets `user` PUBLISH to `channel`: a marker may then follow its commands on its connection
+   * without its refusal landing in ACL LOG. Absent: assumed.
+   */
+  mayPublish?(user: string, channel: string): boolean;
+  /** Whether a client must authenticate (the default user needs a password). Absent: it need not. */
+  passwordRequired?(): boolean;
   /** The read sent ahead came back, in `db`, with the events its own marker closed. */
   offerReadAhead?(argv: readonly Buffer[], db: number, reply: RespValue, events: Promise<KeyspaceEvent[]>): void;
   /** Closes the window: the events of the read if no library call took it. */

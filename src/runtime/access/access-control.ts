@@ -19,6 +19,8 @@ const CHANNEL_COMMANDS = new Set(['publish', 'spublish']);
 export class AccessControl {
   readonly #redis: SyncRedis;
   readonly #rights = new Map<string, UserRights>();
+  /** mayPublish's answers for users whose rights leave it open, by user and channel. */
+  readonly #publishing = new Map<string, boolean>();
 
   constructor(redis: SyncRedis) {
     this.#redis = redis;
@@ -27,6 +29,7 @@ export class AccessControl {
   /** ACL rules may have changed: ask the server again. */
   invalidate(): void {
     this.#rights.clear();
+    this.#publishing.clear();
   }
 
   /** Null when a connection that has not authenticated may run commands (the default user is `on` and `nopass`). */
@@ -34,6 +37,15 @@ export class AccessControl {
     const rights = this.#rights.get('default') ?? this.#load('default');
     if (typeof rights === 'string') return rights;
     return rights.passwordless ? null : 'NOAUTH Authentication required.';
+  }
+
+  /**
+   * Whether the default user needs a password, as redis-server's authRequired() asks for a client that has not
+   * authenticated; false when the runtime cannot read the user (the server still applies its own limits).
+   */
+  passwordRequired(): boolean {
+    const rights = this.#rights.get('default') ?? this.#load('default');
+    return typeof rights !== 'string' && !rights.passwordless;
   }
 
   /** Null when `user` may run `argv`, else the error reply's text. */
@@ -49,6 +61,20 @@ export class AccessControl {
   mayRunAnything(user: string): boolean {
     const rights = this.#rights.get(user) ?? this.#load(user);
     return typeof rights !== 'string' && rights.allCommandsAndKeys && rights.allChannels;
+  }
+
+  /**
+   * Whether the server lets `user` PUBLISH to `channel` (asked once per user and channel until ACL rules may have
+   * changed); true when the runtime cannot tell, as it cannot read the user's rights.
+   */
+  mayPublish(user: string, channel: string): boolean {
+    const key = `${user}\n${channel}`;
+    const known = this.#publishing.get(key);
+    if (known !== undefined) return known;
+    const rights = this.#rights.get(user) ?? this.#load(user);
+    const allowed = typeof rights === 'string' || (rights.allCommandsAndKeys && rights.allChannels) || (rights.exists && this.#dryRun(user, ['PUBLISH', channel, '0'], null) === null);
+    this.#publishing.set(key, allowed);
+    return allowed;
   }
 
   /** Null when `user` may run the server command `argv` a RedisGears command stands for, else NOPERM naming `shownAs`. */

@@ -63,6 +63,14 @@ export class ClusterGearsHost implements GearsHost {
     return this.#local.takeCallMarkers?.() ?? { events: [], complete: false };
   }
 
+  passwordRequired(): boolean {
+    return this.#local.passwordRequired?.() ?? false;
+  }
+
+  mayPublish(user: string, channel: string): boolean {
+    return this.#local.mayPublish?.(user, channel) ?? true;
+  }
+
   openReadAhead(key: Buffer, user: string): Buffer[] | null {
     return this.#local.openReadAhead?.(key, user) ?? null;
   }

@@ -149,6 +149,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     return this.#services.calls.takeMarkers();
   }
 
+  passwordRequired(): boolean {
+    return this.#services.access.passwordRequired();
+  }
+
+  mayPublish(user: string, channel: string): boolean {
+    return this.#services.access.mayPublish(user, channel);
+  }
+
   openReadAhead(key: Buffer, user: string): Buffer[] | null {
     const readAhead = this.#services.calls.readAhead;
     const trigger = isInternal(key) ? null : this.#keyspace.firstMatch(key);

@@ -31,6 +31,9 @@ export interface RequestParserEvents {
   onQueryBufferOverflow(): void;
 }
 
+/** A client that must authenticate and has not is refused more arguments, or longer ones (authRequired()). */
+const UNAUTHENTICATED_MAX_ARGS = 10;
+const UNAUTHENTICATED_MAX_BULK = 16384;
 /** PROTO_INLINE_MAX_SIZE: an inline line, or a `*`/`$` count line, longer than this is refused. */
 const INLINE_MAX = 64 * 1024;
 const INT_MAX = 2 ** 31 - 1;
@@ -43,6 +46,7 @@ const EMPTY = Buffer.alloc(0);
 export class RequestParser {
   readonly #events: RequestParserEvents;
   readonly #limits: () => RequestLimits;
+  readonly #unauthenticated: () => boolean;
   #buffer: Buffer = EMPTY;
   /** Bulks still to read in the current multibulk (0: at a request boundary). */
   #remaining = 0;
@@ -58,9 +62,11 @@ export class RequestParser {
   #waitingBytes = 0;
   #failed = false;
 
-  constructor(events: RequestParserEvents, limits: () => RequestLimits = () => DEFAULT_REQUEST_LIMITS) {
+  /** `unauthenticated`: the client must authenticate and has not (asked only of a request past those limits). */
+  constructor(events: RequestParserEvents, limits: () => RequestLimits = () => DEFAULT_REQUEST_LIMITS, unauthenticated: () => boolean = () => false) {
     this.#events = events;
     this.#limits = limits;
+    this.#unauthenticated = unauthenticated;
   }
 
   push(chunk: Buffer): void {
@@ -101,6 +107,7 @@ export class RequestParser {
         if (cr + 1 >= buffer.length) break;
         const count = parseLongLong(buffer, offset + 1, cr);
         if (count === null || count > INT_MAX) return this.#fail('Protocol error: invalid multibulk length');
+        if (count > UNAUTHENTICATED_MAX_ARGS && this.#unauthenticated()) return this.#fail('Protocol error: unauthenticated multibulk length');
         offset = cr + 2;
         if (count <= 0) {
           start = offset; // redis-server ignores it: no command, no reply
@@ -120,6 +127,7 @@ export class RequestParser {
           if (buffer[offset] !== 0x24) return this.#fail(`Protocol error: expected '$', got '${String.fromCharCode(buffer[offset]!)}'`);
           const length = parseLongLong(buffer, offset + 1, cr);
           if (length === null || length < 0 || length > this.#limits().maxBulkLength) return this.#fail('Protocol error: invalid bulk length');
+          if (length > UNAUTHENTICATED_MAX_BULK && this.#unauthenticated()) return this.#fail('Protocol error: unauthenticated bulk length');
           this.#bulkLength = length;
           offset = cr + 2;
         }

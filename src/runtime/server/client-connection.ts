@@ -22,6 +22,7 @@ import { ByteRuns } from './byte-runs.js';
 import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
+import { isPauseCommand } from './client-pause.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
@@ -83,6 +84,8 @@ export class ClientConnection {
   #replyMode: 'on' | 'off' | 'skip-next' = 'on';
   /** A protocol error ended the input: reply it after everything earlier, then close. */
   #protocolError: string | undefined;
+  /** An AUTH or HELLO was read: later requests are not held to the limits of a client that has not authenticated. */
+  #authAsked = false;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
@@ -101,6 +104,9 @@ export class ClientConnection {
         onQueryBufferOverflow: () => this.close(),
       },
       deps.limits,
+      // Requests after an AUTH or HELLO are read as the server may read them, authenticated: it still applies
+      // its own limits to what it gets, the runtime must only not wait where the server would have refused.
+      () => !this.session.authenticated && !this.#authAsked && (deps.scheduler.host.passwordRequired?.() ?? false),
     );
     this.#onData = (chunk: Buffer) => parser.push(chunk);
     client.on('data', this.#onData);
@@ -166,6 +172,7 @@ export class ClientConnection {
   #onClientRequest(request: ClientRequest): void {
     if (this.#closed) return;
     const name = request.args[0]!.toString('latin1').toLowerCase();
+    if (name === 'auth' || name === 'hello') this.#authAsked = true;
     if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
     void this.#pump();
@@ -316,11 +323,17 @@ export class ClientConnection {
 
   /**
    * What the server runs while the lock is held: SCRIPT KILL, FUNCTION KILL, CLIENT UNPAUSE. They fire nothing,
-   * and they must reach a server whose busy script or pause is what holds the lock.
+   * and they must reach a server whose busy script or pause is what holds the lock. CLIENT PAUSE: its success is
+   * noted before its reply is forwarded, so no command sent after it carries a marker the pause would hold.
    */
   async #runUnlocked(command: SessionCommand): Promise<void> {
     const slot = this.#reserve(command, true);
-    this.#upstream.expect({ reply: (raw) => this.#output.fill(slot, raw), fail: () => undefined });
+    const pause = isPauseCommand(command.name, command.args) ? this.#deps.scheduler.pause : undefined;
+    const reply = (raw: Buffer) => {
+      if (pause !== undefined && raw[0] === 0x2b) pause.note(command.args); // +OK
+      this.#output.fill(slot, raw);
+    };
+    this.#upstream.expect({ reply, fail: () => undefined });
     this.#upstream.write(command.raw);
   }
 
@@ -347,6 +360,10 @@ export class ClientConnection {
         throw cause;
       }
     }
+    // A CLIENT PAUSE queued in the transaction starts as EXEC ends, before the marker behind it: noted before it
+    // is sent (the EXEC then gets a fence the pause lets through), and again once it ran, when the pause started.
+    const pauses = command.name === 'exec' ? this.session.transaction.filter(({ command: queued }) => isPauseCommand(queued.name, queued.args)) : [];
+    for (const { command: queued } of pauses) scheduler.pause.note(queued.args);
     const slot = this.#reserve(command, true, true);
     let reclaim: (() => Promise<void>) | undefined;
     let stepAside: NodeJS.Timeout | undefined;
@@ -354,10 +371,11 @@ export class ClientConnection {
       const db = this.session.db;
       const sentAt = performance.now();
       const readAhead = scheduler.openReadAhead(command.args, this.session);
-      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined);
+      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined, this.session.user);
       // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
       if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;
+      for (const { command: queued } of pauses) scheduler.pause.note(queued.args);
       const events = await fenced.events;
       clearTimeout(stepAside);
       if (reclaim) await reclaim();

@@ -10,7 +10,7 @@
  * Redis delivers pub/sub messages in the order it generates them, so when a `PUBLISH <marker> <seq>` is sent
  * after a command (pipelined on the same connection, or on any connection once the command's reply is in),
  * every event the command caused arrives before marker `seq`. `waitForMarker(seq)` therefore yields exactly the
- * events since the previous marker. Events that arrive while nobody waits for a marker (active expiry,
+ * events since the previous marker (or since a fence(), the PUBLISH-less marker of a paused server). Events that arrive while nobody waits for a marker (active expiry,
  * eviction, a blocked command served later) are kept only if a trigger could care about them, and reported as
  * unclaimed so the runtime can process them in the background.
  */
@@ -33,6 +33,7 @@ import { hasPrefix } from '../../shared/byte-prefix.js';
 const EVERY_KEY = keyspacePattern(Buffer.alloc(0));
 const PMESSAGE = Buffer.from('pmessage');
 const MESSAGE = Buffer.from('message');
+const PONG = Buffer.from('pong');
 const PSUBSCRIBE_REPLY = Buffer.from('*3\r\n$10\r\npsubscribe\r\n');
 const PUNSUBSCRIBE_REPLY = Buffer.from('*3\r\n$12\r\npunsubscribe\r\n');
 /** How long a load may wait for the server to confirm a new prefix's subscription (ms): it is local, under load. */
@@ -120,8 +121,8 @@ export class KeyspaceSubscriber {
     for (const [pattern, prefix] of wanted) this.#known.set(pattern, prefix);
     this.#wanted = wanted;
     this.#unconfirmed += added.length + removed.length;
-    // Written synchronously, as the confirmation is read: nothing else is ever written on this connection after
-    // its set-up, so nothing libuv queued can come after these bytes.
+    // Written synchronously, as the confirmation is read: nothing else is written on this connection after its
+    // set-up but these and fence()'s PINGs, both this way, so nothing libuv queued can come after these bytes.
     writeFully(socketDescriptor(this.#socket), Buffer.concat(commands));
     if (added.length === 0) return;
     this.#pump?.until(() => this.#unconfirmed === 0 || this.#failure !== undefined, CONFIRM_BUDGET_MS);
@@ -147,6 +148,17 @@ export class KeyspaceSubscriber {
   pumpUntilMarker(seq: number, budgetMs: number): boolean {
     this.#pump?.until(() => !this.#waiters.has(seq), budgetMs);
     return !this.#waiters.has(seq);
+  }
+
+  /**
+   * Ends marker `seq` without its PUBLISH (which a paused server holds): a `PING` here, sent once the replies of the
+   * commands it fences are in, is answered after every event they caused, which the server queued on this
+   * connection before it wrote their replies. Its `pong` then delivers the events as the marker would have.
+   */
+  fence(seq: number): void {
+    if (this.#failure !== undefined || !this.#waiters.has(seq)) return;
+    // Written synchronously, as in watch().
+    writeFully(socketDescriptor(this.#socket), encodeCommand(['PING', String(seq)]));
   }
 
   /**
@@ -241,6 +253,8 @@ export class KeyspaceSubscriber {
       }
     } else if (parts.length === 3 && kind!.equals(MESSAGE) && first!.equals(this.#markerChannel)) {
       this.#onMarker(Number(second!.toString('latin1')));
+    } else if (parts.length === 2 && kind!.equals(PONG)) {
+      this.#onMarker(Number(first!.toString('latin1'))); // a fence()
     }
   }
 

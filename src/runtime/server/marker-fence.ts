@@ -26,15 +26,16 @@ export interface Fenced {
 /**
  * Sends `commands` with a marker behind them; `onFirstReply` gets the first reply's bytes (to forward them).
  * `readAhead`, a read for the library code the commands' events will run, follows with a second marker, so its
- * events stay apart from theirs.
+ * events stay apart from theirs. `user`: whose connection `link` is (TriggerScheduler.markerRides).
  */
-export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, readAhead?: readonly Buffer[]): Fenced {
-  const fence = fenceAfter(scheduler, link, commands, onFirstReply);
+export function sendFenced(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, readAhead?: readonly Buffer[], user?: string): Fenced {
+  const rides = scheduler.markerRides(user);
+  const fence = fenceAfter(scheduler, link, commands, rides, onFirstReply);
   if (readAhead === undefined) {
     link.write(fence.bytes.length === 1 ? fence.bytes[0]! : Buffer.concat(fence.bytes));
     return { replies: fence.replies, events: fence.events, arrived: pumpFenced(scheduler, link, fence.seq) };
   }
-  const ahead = fenceAfter(scheduler, link, [encodeCommand(readAhead)], undefined, true);
+  const ahead = fenceAfter(scheduler, link, [encodeCommand(readAhead)], rides, undefined, true);
   link.write(Buffer.concat(fence.bytes.concat(ahead.bytes)));
   // Markers arrive in order: the read's marker in means the command's is in too, unless the command's PUBLISH was
   // refused (then the command's marker is still awaited).
@@ -52,18 +53,20 @@ function pumpFenced(scheduler: TriggerScheduler, link: UpstreamLink, lastSeq: nu
 }
 
 /**
- * Expects the replies of `commands` and of a marker behind them, and returns the bytes to send. `libraryWork`:
- * the commands stand in for library code (a read ahead), whose events fire nothing but the server's own.
+ * Expects the replies of `commands` and of a marker behind them, and returns the bytes to send. `rides`: the
+ * marker follows them on `link`; else it is a fence sent once their replies are in. `libraryWork`: the commands
+ * stand in for library code (a read ahead), whose events fire nothing but the server's own.
  */
-function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], onFirstReply?: (raw: Buffer) => void, libraryWork = false) {
+function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: readonly Buffer[], rides: boolean, onFirstReply?: (raw: Buffer) => void, libraryWork = false) {
   const marker = scheduler.openMarker();
   const replies = commands.map((_, i) => link.expectValue(i === 0 ? onFirstReply : undefined));
-  const published = link.expectValue();
+  const published = rides ? link.expectValue() : undefined;
   const events = (async () => {
     try {
       for (const reply of replies) await reply;
+      if (published === undefined) scheduler.subscriber.fence(marker.seq);
       // The connection's user may not be allowed to PUBLISH: the marker then goes on the control connection.
-      if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
+      else if ((await published).type === 'error') await scheduler.publishMarker(marker.seq);
       return await marker.events;
     } catch (cause) {
       // The replies are lost (the client's connection closed), but the commands may have run. A marker still to
@@ -80,5 +83,5 @@ function fenceAfter(scheduler: TriggerScheduler, link: UpstreamLink, commands: r
   })();
   // Awaited by the caller only after the replies: a failure before then must not be an unhandled rejection.
   events.catch(() => undefined);
-  return { seq: marker.seq, replies, events, bytes: [...commands, encodeCommand(marker.command)] };
+  return { seq: marker.seq, replies, events, bytes: published === undefined ? [...commands] : [...commands, encodeCommand(marker.command)] };
 }

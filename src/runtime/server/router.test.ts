@@ -52,6 +52,8 @@ const cases: [string, RouterState, Route][] = [
   ['SCRIPT KILL', idle, 'unlocked'],
   ['FUNCTION KILL', idle, 'unlocked'],
   ['CLIENT UNPAUSE', idle, 'unlocked'],
+  ['CLIENT PAUSE 100 WRITE', idle, 'unlocked'],
+  ['CLIENT PAUSE 100 WRITE extra', idle, 'shared'],
   ['CLIENT KILL ID 7', idle, 'client-kill'],
   ['SLOWLOG GET 10', idle, 'introspect'],
   ['PUBSUB NUMPAT', idle, 'introspect'],

@@ -11,12 +11,14 @@
  * - pubsub / monitor / raw: subscribed (RESP2) and MONITOR connections, forwarded as a stream.
  * - client-reply: answered by the runtime (emulated).
  * - replication: SYNC / PSYNC, after which the connection is a byte pipe to the server (replication-pipe.ts).
- * - unlocked: what a busy or paused server still runs (SCRIPT KILL…), which the lock must not hold back.
+ * - unlocked: what a busy or paused server still runs (SCRIPT KILL…), which the lock must not hold back, and
+ *   CLIENT PAUSE.
  * - client-kill, introspect: passed through with the runtime's own connections and traffic kept out.
  */
 import type { CommandTable } from '../command-table.js';
 import { gearsCommandName } from '../commands/index.js';
 import { TRACKED } from './session.js';
+import { isPauseCommand } from './client-pause.js';
 
 export type Route =
   | 'shared'
@@ -89,11 +91,14 @@ export function clientReplyMode(args: readonly Buffer[]): 'on' | 'off' | 'skip' 
   return mode === 'on' || mode === 'off' || mode === 'skip' ? mode : null;
 }
 
-/** Commands a busy or paused server still runs, which the lock must not hold back. */
+/**
+ * Commands a busy or paused server still runs, which the lock must not hold back; CLIENT PAUSE too, whose reply
+ * the runtime must see before any command that comes after it (client-pause.ts).
+ */
 function reachesBusyServer(name: string, args: readonly Buffer[]): boolean {
-  if (args.length !== 2 || (name !== 'script' && name !== 'function' && name !== 'client')) return false;
-  const sub = args[1]!.toString('latin1').toLowerCase();
-  return name === 'client' ? sub === 'unpause' : sub === 'kill';
+  if (name === 'client') return isPauseCommand(name, args);
+  if (args.length !== 2 || (name !== 'script' && name !== 'function')) return false;
+  return args[1]!.toString('latin1').toLowerCase() === 'kill';
 }
 
 function isIntrospection(name: string, args: readonly Buffer[]): boolean {

@@ -61,7 +61,7 @@ export async function replayTransaction(exec: SessionCommand, context: ReplayCon
     }
     const run: QueuedCommand[] = [];
     while (i < transaction.length && !transaction[i]!.gears) run.push(transaction[i++]!);
-    const fenced = sendFenced(scheduler, link, run.map((q) => q.command.raw));
+    const fenced = sendFenced(scheduler, link, run.map((q) => q.command.raw), undefined, undefined, session.user);
     for (let j = 0; j < run.length; j++) {
       const value = await fenced.replies[j]!;
       replies.push(value);

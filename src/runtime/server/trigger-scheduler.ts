@@ -24,6 +24,7 @@ import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource } from '../gears-host.js';
 import { ExecutionLock } from './execution-lock.js';
+import { ClientPause } from './client-pause.js';
 import type { KeyspaceSubscriber } from './keyspace-subscriber.js';
 import type { RedisConnection } from './redis-connection.js';
 import { streamsTouched } from './streams-touched.js';
@@ -57,6 +58,8 @@ export interface TriggerSchedulerOptions {
 
 export class TriggerScheduler implements LockedExecutor, MarkerSource {
   readonly lock = new ExecutionLock();
+  /** A CLIENT PAUSE sent through the runtime: while it lasts, markers are fenced without a PUBLISH. */
+  readonly pause = new ClientPause();
   readonly #control: RedisConnection;
   readonly #keysOf: (args: readonly Buffer[]) => Buffer[] | null;
   readonly #markerChannel: string;
@@ -171,6 +174,16 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return { seq, command: this.#markerArgs(seq), events, cancel: () => subscriber.cancel(seq) };
   }
 
+  /**
+   * Whether a marker may follow a command of `user` (undefined: the runtime's own) on its connection: not while a
+   * pause holds PUBLISH, nor for a user the server might refuse it, whose refusal would land in ACL LOG. Otherwise
+   * the marker is a fence() once the command's reply is in.
+   */
+  markerRides(user: string | undefined): boolean {
+    if (this.pause.active) return false;
+    return user === undefined || (this.host.mayPublish?.(user, this.#markerChannel) ?? true);
+  }
+
   /** `PUBLISH <marker channel> <seq>`. */
   #markerArgs(seq: number): string[] {
     return ['PUBLISH', this.#markerChannel, String(seq)];
@@ -210,11 +223,15 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   /** Every event caused by work whose replies are already in: publishes a marker and waits for it. */
   async collectEvents(): Promise<KeyspaceEvent[]> {
     const marker = this.openMarker();
-    try {
-      await this.#control.call(marker.command);
-    } catch (error) {
-      marker.cancel();
-      throw error;
+    if (this.pause.active) {
+      this.subscriber.fence(marker.seq);
+    } else {
+      try {
+        await this.#control.call(marker.command);
+      } catch (error) {
+        marker.cancel();
+        throw error;
+      }
     }
     const collected = await marker.events;
     this.#eventsMayBeInFlight = false;
@@ -257,7 +274,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    */
   openReadAhead(args: readonly Buffer[], session: { readonly user: string; readonly mayTrackReads: boolean }): Buffer[] | null {
     const host = this.host;
-    if (host.openReadAhead === undefined || session.mayTrackReads || !this.isPrimary) return null;
+    // Paused, the command's marker is a fence read after its reply, which a read pipelined behind it would cross.
+    if (host.openReadAhead === undefined || session.mayTrackReads || !this.isPrimary || this.pause.active) return null;
     const keys = this.#keysOf(args);
     if (keys === null || keys.length !== 1) return null;
     return host.openReadAhead(keys[0]!, session.user);
