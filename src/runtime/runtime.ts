@@ -116,6 +116,8 @@ export class Runtime extends EventEmitter {
   readonly metricsPort: number | undefined;
   readonly #log: Logger;
   readonly #closers: { name: string; close: () => Promise<void> }[];
+  /** The keyspace subscription was lost: the close that follows is not a clean stop (#fail). */
+  #subscriptionLost = false;
   #closing: Promise<void> | undefined;
 
   private constructor(port: number, host: string, metrics: { registry: Registry; port: number | undefined } | undefined, log: Logger, closers: { name: string; close: () => Promise<void> }[]) {
@@ -199,9 +201,13 @@ export class Runtime extends EventEmitter {
       const windows = new TriggerWindows(control, log.child({ component: 'replication' }));
       scheduler.lock.useWindows(windows);
       closers.push({ name: 'trigger windows', close: async () => windows.close() });
-      // Pushed before the RESP server's closer: unmarked only once no client write can be in flight.
+      // Pushed before the RESP server's closer: unmarked only once no client write can be in flight, and only at a
+      // clean stop: a close after the keyspace subscription was lost may leave writes whose triggers never ran.
+      const unmarkAtCleanStop = (unmark: () => Promise<void>) => async () => {
+        if (!(runtime && runtime.#subscriptionLost)) await unmark();
+      };
       if (!clusterMode && role !== 'replica') {
-        closers.push({ name: 'running mark', close: await markRunning(control, log) });
+        closers.push({ name: 'running mark', close: unmarkAtCleanStop(await markRunning(control, log)) });
       } else if (clusterMode && localHost.storeNode !== undefined) {
         // A replica's runtime, or one whose node serves no slot yet, marks itself once its node is a primary
         // serving one (asked with a CLUSTER NODES; the store's names are looked up under the lock).
@@ -210,7 +216,7 @@ export class Runtime extends EventEmitter {
           const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
           return myself !== undefined && myself.replicaOf === null && myself.slots.length > 0;
         };
-        closers.push({ name: 'running mark', close: await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log) });
+        closers.push({ name: 'running mark', close: unmarkAtCleanStop(await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log)) });
       }
       let metered: { registry: Registry; port: number | undefined } | undefined;
       if (options.metrics !== undefined) {
@@ -249,7 +255,11 @@ export class Runtime extends EventEmitter {
    * rather than pass commands through silently without them, the runtime closes. Whoever runs it restarts it.
    */
   #fail(error: Error): void {
-    this.#log.error({ err: errorMessage(error) }, 'keyspace subscription lost: triggers can no longer fire, closing the runtime');
+    this.#subscriptionLost = true;
+    this.#log.error(
+      { err: errorMessage(error) },
+      'keyspace subscription lost: triggers can no longer fire, closing the runtime; its running mark stays, so the next runtime counts an unclean stop and the worker repairs writes whose triggers may not have run',
+    );
     this.#emitError(error);
     void this.close();
   }
