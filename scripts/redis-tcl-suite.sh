@@ -80,10 +80,17 @@ known=(
   'CLIENT KILL SKIPME YES/NO will kill all clients'
   'SLOWLOG - can be disabled'
   'Check if maxclients works refusing connections'
-)
-# Those that only differ with WATCH_ALL=1, where the runtime keeps its library store in the server.
-known_watched=(
+  'Keyspace notifications: we receive keyevent notifications'
+  'Keyspace notifications: we are able to mask events'
+  'Keyspace notifications: general events test'
+  'Keyspace notifications: expired events (triggered expire)'
+  'Keyspace notifications: expired events (background expire)'
+  'Keyspace notifications: test CONFIG GET/SET of event flags'
+  'Keyspace notifications: new key test'
   'Keyspace notifications: evicted events'
+)
+# Those that only differ with WATCH_ALL=1, where every write is followed by a marker PUBLISH.
+known_watched=(
   'SLOWLOG - get all slow logs'
 )
 skips=()
