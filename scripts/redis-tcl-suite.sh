@@ -12,6 +12,9 @@
 # Through the runtime, the tests docs/runtime.md lists as known differences (what a proxy cannot hide) are
 # skipped, so that a failure is news and a failed test does not leave state that fails the next ones; set
 # SKIP_KNOWN=0 to run them too.
+# Set WATCH_ALL=1 to load, before each unit, a library whose keyspace trigger watches every key (the empty prefix)
+# and does nothing: every write then takes the fenced path (marker, keyspace events, trigger run) instead of being
+# passed through, and a failure that WATCH_ALL=0 does not show is a difference of that path.
 set -euo pipefail
 
 src=${1:?usage: $0 <redis source tree> [unit ...]}
@@ -55,6 +58,20 @@ start_runtime() {
   exit 1
 }
 
+watch_all_library='#!js api_version=1.0 name=tclwatch
+redis.registerKeySpaceTrigger("all", "", function(client, data) {});'
+# A unit that failed may leave the server refusing the load (a password, maxmemory 1): that unit is not run.
+load_watch_all() {
+  local reply
+  reply=$(redis-cli -p "$runtime_port" TFUNCTION LOAD REPLACE "$watch_all_library" 2>&1)
+  [ "$reply" = OK ] || { echo "loading the WATCH_ALL library failed: $reply" >&2; return 1; }
+}
+# How many times its trigger has fired (a REPLACE keeps the count), empty when it is not loaded (a unit may have
+# deleted it, or set a password).
+watch_all_fired() {
+  redis-cli -p "$runtime_port" TFUNCTION LIST LIBRARY tclwatch vv 2>/dev/null | grep -A1 -x num_trigger | tail -n 1 || true
+}
+
 # The known differences, by test name (docs/runtime.md, "Checking it with Redis's own test suite").
 known=(
   'SWAPDB wants to wake blocked client, but the key already expired'
@@ -63,10 +80,25 @@ known=(
   'CLIENT KILL SKIPME YES/NO will kill all clients'
   'SLOWLOG - can be disabled'
   'Check if maxclients works refusing connections'
+  'Keyspace notifications: we receive keyevent notifications'
+  'Keyspace notifications: we are able to mask events'
+  'Keyspace notifications: general events test'
+  'Keyspace notifications: expired events (triggered expire)'
+  'Keyspace notifications: expired events (background expire)'
+  'Keyspace notifications: test CONFIG GET/SET of event flags'
+  'Keyspace notifications: new key test'
+  'Keyspace notifications: evicted events'
+)
+# Those that only differ with WATCH_ALL=1, where every write is followed by a marker PUBLISH.
+known_watched=(
+  'SLOWLOG - get all slow logs'
 )
 skips=()
 if [ "${DIRECT:-0}" != 1 ] && [ "${SKIP_KNOWN:-1}" = 1 ]; then
   for name in "${known[@]}"; do skips+=(--skiptest "$name"); done
+  if [ "${WATCH_ALL:-0}" = 1 ]; then
+    for name in "${known_watched[@]}"; do skips+=(--skiptest "$name"); done
+  fi
 fi
 
 total_ok=0
@@ -80,6 +112,11 @@ for unit in "${units[@]}"; do
     # A fresh runtime per unit: one unit that kills it does not fail the next ones.
     if [ -z "$runtime_pid" ] || ! kill -0 "$runtime_pid" 2>/dev/null; then start_runtime; fi
     port=$runtime_port
+    if [ "${WATCH_ALL:-0}" = 1 ] && ! load_watch_all; then
+      printf '%-28s %6s %6s  %s\n' "$unit" - - 'not run: the library did not load'
+      continue
+    fi
+    fired_before=$(watch_all_fired)
   fi
   log="$out/$(echo "$unit" | tr / _).log"
   (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120 "${skips[@]}") >"$log" 2>&1 || notes="exit $?"
@@ -91,6 +128,9 @@ for unit in "${units[@]}"; do
   if [ "${DIRECT:-0}" != 1 ] && ! kill -0 "$runtime_pid" 2>/dev/null; then
     notes="$notes runtime died"
     runtime_pid=
+  elif [ "${DIRECT:-0}" != 1 ] && [ "${WATCH_ALL:-0}" = 1 ]; then
+    fired=$(watch_all_fired)
+    if [ -z "$fired" ]; then notes="$notes library gone"; else notes="$notes fired $((fired - fired_before))"; fi
   fi
   total_ok=$((total_ok + ok))
   total_err=$((total_err + err))

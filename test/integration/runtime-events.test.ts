@@ -62,6 +62,30 @@ describe('event capture', () => {
     socket.close();
   });
 
+  it("a client's CONFIG SET notify-keyspace-events keeps the flags the triggers need (the Tcl suite's pubsub unit sets `E`)", async () => {
+    const { host, port } = await start({ keyspacePrefixes: ['user:'] });
+    const socket = await RespSocket.open(port);
+    socket.send(['CONFIG', 'SET', 'notify-keyspace-events', 'E'], ['HSET', 'user:1', 'name', 'ann']);
+    expect((await socket.read(2)).map((r) => r.raw.toString())).toEqual(['+OK\r\n', ':1\r\n']);
+    expect(describeEvents(host.keyspaceEvents)).toEqual(['0:hset:user:1']);
+    // Inside MULTI (run at EXEC), several parameters at once, any case: the flags the client gave, plus the runtime's.
+    socket.send(['MULTI'], ['config', 'set', 'maxmemory-samples', '5', 'Notify-Keyspace-Events', ''], ['EXEC'], ['CONFIG', 'GET', 'notify-keyspace-events'], ['SET', 'user:2', 'x']);
+    const replies = await socket.read(5);
+    expect(replies[2]!.raw.toString()).toBe('*1\r\n+OK\r\n');
+    expect(replies[3]!.raw.toString()).toBe('*2\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nAKm\r\n');
+    expect(describeEvents(host.keyspaceEvents)).toEqual(['0:hset:user:1', '0:set:user:2']);
+    socket.close();
+  });
+
+  it('`new` events (flag `n`, which a client may set) are not handed over: RedisGears subscribes with ALL, which leaves them out', async () => {
+    const { host, port } = await start({ keyspacePrefixes: ['user:'] });
+    const socket = await RespSocket.open(port);
+    socket.send(['CONFIG', 'SET', 'notify-keyspace-events', 'AKmn'], ['HSET', 'user:1', 'name', 'ann']);
+    expect((await socket.read(2)).map((r) => r.raw.toString())).toEqual(['+OK\r\n', ':1\r\n']);
+    expect(describeEvents(host.keyspaceEvents)).toEqual(['0:hset:user:1']);
+    socket.close();
+  });
+
   it('MULTI/EXEC and scripts hand over all their events at the end, once', async () => {
     const { host, port } = await start({ keyspacePrefixes: ['user:'] });
     const client = createClient({ url: `redis://127.0.0.1:${port}`, RESP: 3 });

@@ -33,6 +33,7 @@ import { hasPrefix } from '../../shared/byte-prefix.js';
 const EVERY_KEY = keyspacePattern(Buffer.alloc(0));
 const PMESSAGE = Buffer.from('pmessage');
 const MESSAGE = Buffer.from('message');
+const NEW_EVENT = Buffer.from('new');
 const PONG = Buffer.from('pong');
 const PSUBSCRIBE_REPLY = Buffer.from('*3\r\n$10\r\npsubscribe\r\n');
 const PUNSUBSCRIBE_REPLY = Buffer.from('*3\r\n$12\r\npunsubscribe\r\n');
@@ -248,7 +249,8 @@ export class KeyspaceSubscriber {
     const [kind, first, second, third] = parts;
     if (parts.length === 4 && kind!.equals(PMESSAGE)) {
       const channel = keyspaceChannelKey(second!);
-      if (channel !== null && this.#takesThrough(first!.toString('latin1'), channel.key)) {
+      // `new` (flag `n`, which a client may turn on): RedisGears subscribes with ALL | MISSED, which leaves it out.
+      if (channel !== null && !third!.equals(NEW_EVENT) && this.#takesThrough(first!.toString('latin1'), channel.key)) {
         this.#onEvent({ db: channel.db, event: third!.toString('latin1'), key: channel.key });
       }
     } else if (parts.length === 3 && kind!.equals(MESSAGE) && first!.equals(this.#markerChannel)) {

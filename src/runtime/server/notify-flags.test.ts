@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
+import { keepNotifyFlags, mergeNotifyFlags, missingNotifyFlags } from './notify-flags.js';
 import { missingProbedFlags, PROBED_EVENTS } from './notify-keyspace-probe.js';
 
 describe('mergeNotifyFlags', () => {
@@ -34,5 +34,20 @@ describe('missingProbedFlags', () => {
     expect(missingProbedFlags(new Set(), all)).toEqual(['K']);
     expect(missingProbedFlags(new Set(), new Set())).toEqual(['K', 'g', '$', 'l', 's', 'h', 'z', 'x', 't', 'm']);
     expect(missingProbedFlags(new Set(['del', 'set', 'hset']), new Set())).toEqual(['l', 's', 'z', 'x', 't', 'm']);
+  });
+});
+
+describe('keepNotifyFlags', () => {
+  const args = (...words: string[]) => words.map((w) => Buffer.from(w));
+  const text = (out: Buffer[] | null) => out?.map((b) => b.toString());
+  it("adds the runtime's flags to each notify-keyspace-events of a CONFIG SET, in any case", () => {
+    expect(text(keepNotifyFlags(args('config', 'SET', 'notify-keyspace-events', 'En')))).toEqual(['config', 'SET', 'notify-keyspace-events', 'EnAKm']);
+    expect(text(keepNotifyFlags(args('CONFIG', 'set', 'maxmemory', '0', 'Notify-Keyspace-Events', '')))).toEqual(['CONFIG', 'set', 'maxmemory', '0', 'Notify-Keyspace-Events', 'AKm']);
+  });
+  it('leaves alone what needs nothing: other parameters, values that have the flags, CONFIG GET', () => {
+    expect(keepNotifyFlags(args('config', 'set', 'maxmemory', '0'))).toBeNull();
+    expect(keepNotifyFlags(args('config', 'set', 'notify-keyspace-events', 'KEAm'))).toBeNull();
+    expect(keepNotifyFlags(args('config', 'get', 'notify-keyspace-events', 'x'))).toBeNull();
+    expect(keepNotifyFlags(args('config', 'set', 'notify-keyspace-events'))).toBeNull();
   });
 });

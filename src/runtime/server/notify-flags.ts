@@ -22,6 +22,24 @@ export function mergeNotifyFlags(current: string): string | null {
   return missing === '' ? null : current + missing;
 }
 
+/**
+ * The arguments of a client's `CONFIG SET` with the runtime's flags added to each `notify-keyspace-events` value,
+ * or null when nothing needs adding (another command, or the flags are there). Without this a client setting
+ * `En` silently stopped every trigger: the runtime only sees the events the server publishes.
+ */
+export function keepNotifyFlags(args: readonly Buffer[]): Buffer[] | null {
+  if (args.length < 4 || args[1]!.toString('latin1').toLowerCase() !== 'set') return null;
+  let out: Buffer[] | null = null;
+  for (let i = 2; i + 1 < args.length; i += 2) {
+    if (args[i]!.toString('latin1').toLowerCase() !== 'notify-keyspace-events') continue;
+    const merged = mergeNotifyFlags(args[i + 1]!.toString('latin1'));
+    if (merged === null) continue;
+    out ??= [...args];
+    out[i + 1] = Buffer.from(merged, 'latin1');
+  }
+  return out;
+}
+
 /** The start-up error for a server that lacks flags the runtime cannot set itself. */
 export function missingFlagsError(address: RedisAddress, missing: readonly string[], why: string): ConfigError {
   return new ConfigError(
