@@ -18,7 +18,7 @@ import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl, type RedisAddress } from '../shared/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
-import { liftPubSubOutputLimit, readRequestLimits } from './server/server-config.js';
+import { liftPubSubOutputLimit, readRequestLimits, warnEvictingPolicy } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
 import { TriggerWindows } from './replication/trigger-windows.js';
 import { ClusterGearsHost } from './cluster/cluster-gears-host.js';
@@ -143,6 +143,7 @@ export class Runtime extends EventEmitter {
       const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
       closers.push({ name: 'control connection', close: () => control.close() });
       await liftPubSubOutputLimit(control, log);
+      await warnEvictingPolicy(control, log);
       const limits = await readRequestLimits(control, log);
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);

@@ -1,10 +1,11 @@
 /**
  * What the runtime reads from, and sets on, the backing server's configuration at start (besides the keyspace
- * notification flags): the protocol limits its clients are held to, and the pub/sub output buffer limit its own
- * keyspace subscription needs lifted.
+ * notification flags): the protocol limits its clients are held to, the pub/sub output buffer limit its own
+ * keyspace subscription needs lifted, and an eviction policy that may take its own keys.
  */
 import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
+import { INTERNAL_KEY_PREFIX } from '../library-host/library-store.js';
 import { configEntries, isConfigUnavailable, sendConfig } from './config-command.js';
 import type { RedisConnection } from './redis-connection.js';
 
@@ -56,5 +57,21 @@ function warnUnlifted(log: Logger, configError: string, current: string): void {
   log.warn(
     { config: configError, pubsubLimit: current },
     'CONFIG is unavailable: the runtime cannot lift client-output-buffer-limit for pubsub clients; add `client-output-buffer-limit pubsub 0 0 0` to redis.conf, or a burst of changes to watched keys may make the server drop the runtime’s keyspace subscription (the runtime then closes)',
+  );
+}
+
+/**
+ * The runtime keeps its libraries and stream positions in keys of the server (INTERNAL_KEY_PREFIX). An
+ * `allkeys-*` maxmemory policy may evict them like any other key, and a runtime started after that has no library
+ * to run: nothing is captured. Redis cannot exempt a key from eviction, so the runtime says so at start. (Where
+ * CONFIG is unavailable, readRequestLimits has said so already.)
+ */
+export async function warnEvictingPolicy(control: RedisConnection, log: Logger): Promise<void> {
+  const got = await sendConfig(control, ['GET', 'maxmemory-policy']);
+  const policy = 'entries' in got ? got.entries.get('maxmemory-policy') : undefined;
+  if (policy === undefined || !policy.startsWith('allkeys-')) return;
+  log.warn(
+    { maxmemoryPolicy: policy },
+    `maxmemory-policy ${policy} may evict the runtime’s own keys (${INTERNAL_KEY_PREFIX}…, where its libraries are kept) as well as the hashes it captures: a runtime started after such an eviction runs no library, and nothing is captured. Use noeviction or a volatile-* policy`,
   );
 }

@@ -1,0 +1,44 @@
+/**
+ * The runtime keeps its libraries and stream positions in keys of the backing server (`__writebehind_runtime__:…`).
+ * Under an `allkeys-*` maxmemory policy the server may evict them like any key, and a runtime restarted after that
+ * starts without its libraries: nothing is captured. It cannot exempt its keys, so it says so at start.
+ */
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+
+let server: RedisServer | undefined;
+let runtime: StartedRuntime | undefined;
+
+afterEach(async () => {
+  await runtime?.close();
+  await server?.stop();
+  runtime = server = undefined;
+});
+
+/** The warn lines a runtime logs at start in front of a server started with `extraArgs`. */
+async function startWarnings(extraArgs: string[]): Promise<{ msg: string; maxmemoryPolicy?: string }[]> {
+  const lines: { level: number; msg: string; maxmemoryPolicy?: string }[] = [];
+  const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+  server = await startRedisServer({ extraArgs });
+  runtime = await startRuntime(server, { log });
+  return lines;
+}
+
+describe('an evicting maxmemory policy', () => {
+  it('is named at start when it may evict the runtime\'s own keys (allkeys-lru)', async () => {
+    const warned = (await startWarnings(['--maxmemory-policy', 'allkeys-lru'])).filter((line) => line.maxmemoryPolicy !== undefined);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.maxmemoryPolicy).toBe('allkeys-lru');
+    expect(warned[0]!.msg).toContain('__writebehind_runtime__:');
+  });
+
+  it('is not named when only keys with a TTL can go (volatile-lru) or nothing is evicted (noeviction)', async () => {
+    expect((await startWarnings(['--maxmemory-policy', 'volatile-lru'])).filter((line) => line.maxmemoryPolicy !== undefined)).toEqual([]);
+    await runtime?.close();
+    await server?.stop();
+    expect((await startWarnings([])).filter((line) => line.maxmemoryPolicy !== undefined)).toEqual([]);
+  });
+});
