@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { CaptureFailureWatch } from '../../src/worker/capture-failure-watch.js';
 import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { PERSONS, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
+import { recordedLog } from '../helpers/recorded-log.js';
 
 const config = testConfig();
 const h = useLibraryHarness({ config });
@@ -53,8 +53,7 @@ describe('failed captures', () => {
   });
 
   it("the worker's watch logs a warning naming the writer and exports the count as a metric", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+    const { log, lines } = recordedLog('info');
     const client = await RedisStreamClient.connect(h.url);
     const registry = new Registry();
     const watch = CaptureFailureWatch.start({ listings: () => client.libraryListings(), library: 'WriteBehind', writers: ['PersonsWriteBehind', 'OrdersWriteBehind'], log, intervalMs: 50, registry });

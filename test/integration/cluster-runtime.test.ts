@@ -4,9 +4,7 @@
  * runtime reaches every shard, and a keyspace trigger fires on the shard that owns the key.
  */
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
@@ -18,6 +16,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { runDeploy } from '../../src/cli/actions/deploy.js';
 import { runStart } from '../../src/cli/actions/start.js';
 import { until } from '../helpers/until.js';
+import { recordedLog } from '../helpers/recorded-log.js';
 
 const LIBRARY = `#!js api_version=1.0 name=clusterlib
 redis.registerFunction('hello', () => 'hello from ' + redis.config.who);
@@ -188,8 +187,7 @@ describe('writebehind deploy and start on a cluster', () => {
 
 describe('a runtime the cluster does not announce', () => {
   it('warns at start that cluster clients will bypass it', async () => {
-    const lines: { msg?: string; runtimePort?: number }[] = [];
-    const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+    const { log, lines } = recordedLog<{ msg?: string; runtimePort?: number }>('warn');
     // A second runtime in front of shard 2's server: the server announces the first one's port, not this one's.
     const extra = await Runtime.start({ redisUrl: cluster.shards[2]!.server.url, port: 0, log });
     try {

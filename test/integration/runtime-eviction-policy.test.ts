@@ -3,11 +3,10 @@
  * Under an `allkeys-*` maxmemory policy the server may evict them like any key, and a runtime restarted after that
  * starts without its libraries: nothing is captured. It cannot exempt its keys, so it says so at start.
  */
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+import { recordedLog } from '../helpers/recorded-log.js';
 
 let server: RedisServer | undefined;
 let runtime: StartedRuntime | undefined;
@@ -20,8 +19,7 @@ afterEach(async () => {
 
 /** The warn lines a runtime logs at start in front of a server started with `extraArgs`. */
 async function startWarnings(extraArgs: string[]): Promise<{ msg: string; maxmemoryPolicy?: string }[]> {
-  const lines: { level: number; msg: string; maxmemoryPolicy?: string }[] = [];
-  const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+  const { log, lines } = recordedLog<{ msg: string; maxmemoryPolicy?: string }>('warn');
   server = await startRedisServer({ extraArgs });
   runtime = await startRuntime(server, { log });
   return lines;

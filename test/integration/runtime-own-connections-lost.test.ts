@@ -5,13 +5,12 @@
  * difference, and a warn line names the connection and the cause. A write right after its sync connection was
  * closed is still captured: the library call opens the connection again before it runs (sync-redis.ts).
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { createClient } from 'redis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 import { until } from '../helpers/until.js';
+import { recordedLog } from '../helpers/recorded-log.js';
 
 const LIBRARY = `#!js api_version=1.0 name=ownconn
 redis.registerFunction('incr', (client) => client.call('incr', 'oc:count'));
@@ -21,8 +20,7 @@ redis.registerKeySpaceTrigger('capture', 'oc:w:', (client, data) => {
 
 type Client = ReturnType<typeof createClient>;
 
-const lines: { level: number; msg: string; connection?: string; err?: string }[] = [];
-const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+const { log, lines } = recordedLog<{ level: number; msg: string; connection?: string; err?: string }>('warn');
 const clients: Client[] = [];
 let server: RedisServer;
 let replicaServer: RedisServer;
