@@ -18,6 +18,7 @@ import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl, type RedisAddress } from '../shared/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
+import type { KeptSettings } from './server/kept-settings.js';
 import { liftPubSubOutputLimit, readRequestLimits, warnEvictingPolicy } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
 import { TriggerWindows } from './replication/trigger-windows.js';
@@ -142,7 +143,8 @@ export class Runtime extends EventEmitter {
       // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
       const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
       closers.push({ name: 'control connection', close: () => control.close() });
-      await liftPubSubOutputLimit(control, log);
+      const pubsubLimit = await liftPubSubOutputLimit(control, log);
+      const kept: KeptSettings = { pubsubLimitLifted: pubsubLimit === 'lifted' };
       await warnEvictingPolicy(control, log);
       const limits = await readRequestLimits(control, log);
       const controlId = await control.call(['CLIENT', 'ID']);
@@ -232,7 +234,7 @@ export class Runtime extends EventEmitter {
           log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
         }
       }
-      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
+      const deps = { address, table, scheduler, control, limits: () => limits, kept, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
