@@ -99,7 +99,8 @@ export interface RuntimeOptions {
    * lifted pubsub output limit) are still there, set back by a `CONFIG SET` sent to the server directly
    * (server/settings-check.ts). A change is noticed within this; writes to watched keys in between may go
    * uncaptured (the worker's repair covers them). One `CONFIG GET` per interval on the control connection, as
-   * cheap as the role check beside it.
+   * cheap as the role check beside it. 0 turns the check off: only for tests and benches that switch the flags
+   * off on purpose, to stand for writes no capture saw (test/integration/uncaptured-writes.ts).
    * @defaultValue 1000
    */
   settingsCheckMs?: number;
@@ -249,7 +250,7 @@ export class Runtime extends EventEmitter {
         }
       }
       // Where CONFIG GET was refused at start nothing can be checked (docs/runtime.md, CONFIG renamed away).
-      if (pubsubLimit !== 'unavailable') {
+      if (pubsubLimit !== 'unavailable' && options.settingsCheckMs !== 0) {
         const runningMark = mark;
         const check = new SettingsCheck({
           control,
