@@ -23,6 +23,8 @@ export interface PipelineOptions {
   readonly appendonly?: boolean;
   /** The runtime fronts redis-server through its Unix socket instead of loopback TCP. */
   readonly unixSocket?: boolean;
+  /** RuntimeOptions.settingsCheckMs: 0 for a scenario that switches the notify flags off on purpose. */
+  readonly settingsCheckMs?: number;
 }
 
 export interface Pipeline {
@@ -68,7 +70,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   let runtime: CliProcess | undefined;
 
   const startRuntime = async () => {
-    const started = startNodeProcess(runtimeEntry(), ['--redis', backing, '--port', String(runtimePort)]);
+    const settingsCheck = options.settingsCheckMs === undefined ? [] : ['--settings-check-ms', String(options.settingsCheckMs)];
+    const started = startNodeProcess(runtimeEntry(), ['--redis', backing, '--port', String(runtimePort), ...settingsCheck]);
     runtime = started;
     try {
       await waitForPing(runtimePort, () => started.isRunning(), 'runtime');

@@ -2,18 +2,22 @@
  * The runtime's own Prometheus metrics (`writebehind runtime --metrics-port`). Captured writes, TF calls and
  * library work run one at a time under the exclusive lock (server/execution-lock.ts), so the lock's held share
  * of time is the share of the runtime's capture capacity in use: `rate(…_hold_seconds_sum[1m])` near 1 means
- * writes queue, and the wait histogram shows for how long (docs/runtime.md, metrics).
+ * writes queue, and the wait histogram shows for how long (docs/runtime.md, metrics). A setting the runtime keeps
+ * on redis-server found changed behind its back (server/settings-check.ts) is counted too: any increase is worth
+ * an alert, as writes in between may not have been captured.
  */
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import type { HoldMeter } from './server/execution-lock.js';
+import type { SettingsMeter } from './server/settings-check.js';
 
 /** Seconds: a captured write holds the lock a few hundred µs; a slow trigger or a queue reaches seconds. */
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
 
-export class RuntimeMetrics implements HoldMeter {
+export class RuntimeMetrics implements HoldMeter, SettingsMeter {
   readonly registry = new Registry();
   readonly #hold: Histogram;
   readonly #wait: Histogram;
+  readonly #settingsChanged: Counter<'setting'>;
 
   constructor() {
     const registers = [this.registry];
@@ -29,6 +33,16 @@ export class RuntimeMetrics implements HoldMeter {
       buckets: BUCKETS,
       registers,
     });
+    this.#settingsChanged = new Counter({
+      name: 'writebehind_runtime_server_settings_changed_total',
+      help: 'Times the runtime found a setting it keeps on redis-server changed, not through it (notify-keyspace-events: writes to watched keys in between may not have been captured, counted as an unclean stop; client-output-buffer-limit: its pubsub class limited again), and set it back',
+      labelNames: ['setting'],
+      registers,
+    });
+  }
+
+  settingChanged(setting: string): void {
+    this.#settingsChanged.inc({ setting });
   }
 
   exclusive(waitedMs: number, heldMs: number): void {

@@ -18,6 +18,8 @@ import { assertProtected } from './server/protected-mode.js';
 import { parseRedisUrl, type RedisAddress } from '../shared/redis-address.js';
 import { RedisConnection } from './server/redis-connection.js';
 import { RespServer } from './server/resp-server.js';
+import type { KeptSettings } from './server/kept-settings.js';
+import { SettingsCheck } from './server/settings-check.js';
 import { liftPubSubOutputLimit, readRequestLimits, warnEvictingPolicy } from './server/server-config.js';
 import { TriggerScheduler } from './server/trigger-scheduler.js';
 import { TriggerWindows } from './replication/trigger-windows.js';
@@ -27,7 +29,7 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
-import { markRunning, markRunningOnNode } from './unclean-stops.js';
+import { markRunning, markRunningOnNode, type RunningMark } from './unclean-stops.js';
 import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
 import { startMetricsServer } from '../shared/metrics-server.js';
@@ -93,6 +95,16 @@ export interface RuntimeOptions {
    */
   metrics?: { serve?: { port: number; host?: string } };
   /**
+   * How often the runtime checks that the settings it keeps on redis-server (`notify-keyspace-events`, the
+   * lifted pubsub output limit) are still there, set back by a `CONFIG SET` sent to the server directly
+   * (server/settings-check.ts). A change is noticed within this; writes to watched keys in between may go
+   * uncaptured (the worker's repair covers them). One `CONFIG GET` per interval on the control connection, as
+   * cheap as the role check beside it. 0 turns the check off: only for tests and benches that switch the flags
+   * off on purpose, to stand for writes no capture saw (test/integration/uncaptured-writes.ts).
+   * @defaultValue 1000
+   */
+  settingsCheckMs?: number;
+  /**
    * Builds the library host. Tests inject their own here.
    * @defaultValue LibraryHost.create
    */
@@ -142,7 +154,8 @@ export class Runtime extends EventEmitter {
       // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
       const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
       closers.push({ name: 'control connection', close: () => control.close() });
-      await liftPubSubOutputLimit(control, log);
+      const pubsubLimit = await liftPubSubOutputLimit(control, log);
+      const kept: KeptSettings = { pubsubLimitLifted: pubsubLimit === 'lifted' };
       await warnEvictingPolicy(control, log);
       const limits = await readRequestLimits(control, log);
       const controlId = await control.call(['CLIENT', 'ID']);
@@ -207,8 +220,10 @@ export class Runtime extends EventEmitter {
       const unmarkAtCleanStop = (unmark: () => Promise<void>) => async () => {
         if (!(runtime && runtime.#subscriptionLost)) await unmark();
       };
+      let mark: RunningMark | null = null;
       if (!clusterMode && role !== 'replica') {
-        closers.push({ name: 'running mark', close: unmarkAtCleanStop(await markRunning(control, log)) });
+        mark = await markRunning(control, log);
+        closers.push({ name: 'running mark', close: unmarkAtCleanStop(mark.unmark) });
       } else if (clusterMode && localHost.storeNode !== undefined) {
         // A replica's runtime, or one whose node serves no slot yet, marks itself once its node is a primary
         // serving one (asked with a CLUSTER NODES; the store's names are looked up under the lock).
@@ -217,11 +232,13 @@ export class Runtime extends EventEmitter {
           const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
           return myself !== undefined && myself.replicaOf === null && myself.slots.length > 0;
         };
-        closers.push({ name: 'running mark', close: unmarkAtCleanStop(await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log)) });
+        mark = await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log);
+        closers.push({ name: 'running mark', close: unmarkAtCleanStop(mark.unmark) });
       }
       let metered: { registry: Registry; port: number | undefined } | undefined;
+      let metrics: RuntimeMetrics | undefined;
       if (options.metrics !== undefined) {
-        const metrics = new RuntimeMetrics();
+        metrics = new RuntimeMetrics();
         scheduler.lock.meterHolds(metrics);
         metered = { registry: metrics.registry, port: undefined };
         const serve = options.metrics.serve;
@@ -232,7 +249,22 @@ export class Runtime extends EventEmitter {
           log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
         }
       }
-      const deps = { address, table, scheduler, control, limits: () => limits, ownTraffic, windows, log };
+      // Where CONFIG GET was refused at start nothing can be checked (docs/runtime.md, CONFIG renamed away).
+      if (pubsubLimit !== 'unavailable' && options.settingsCheckMs !== 0) {
+        const runningMark = mark;
+        const check = new SettingsCheck({
+          control,
+          kept,
+          intervalMs: options.settingsCheckMs ?? 1000,
+          firing: () => replication === null || replication.isPrimary,
+          countUncleanStop: async () => (runningMark === null ? null : runningMark.countUncleanStop()),
+          ...(metrics === undefined ? {} : { meter: metrics }),
+          log: log.child({ component: 'settings-check' }),
+        });
+        // Pushed after the mark's closer: stopped before the clean stop unmarks.
+        closers.push({ name: 'settings check', close: () => check.close() });
+      }
+      const deps = { address, table, scheduler, control, limits: () => limits, kept, ownTraffic, windows, log };
       const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);

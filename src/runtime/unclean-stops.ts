@@ -9,12 +9,32 @@ import type { Logger } from '../shared/log.js';
 import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, runtimeRunningKeyOfNode, runtimeUncleanStopsKeyOfNode } from '../shared/keys.js';
 import type { RedisConnection } from './server/redis-connection.js';
 
-/** Marks the runtime running, counting an unclean stop when the last runtime left its mark; returns the unmarking. */
-export async function markRunning(control: RedisConnection, log: Logger): Promise<() => Promise<void>> {
+/** A runtime's mark: removed at a clean stop; its count also takes an unclean stop found while the runtime runs. */
+export interface RunningMark {
+  unmark(): Promise<void>;
+  /**
+   * Counts an unclean stop now, for what the runtime itself found may have gone uncaptured (a setting it keeps
+   * changed behind its back, server/settings-check.ts): the new count, or null when it is not marked yet (a
+   * cluster node serving no slot, or a replica's), so there is no count to add to.
+   */
+  countUncleanStop(): Promise<number | null>;
+}
+
+/** Marks the runtime running, counting an unclean stop when the last runtime left its mark. */
+export async function markRunning(control: RedisConnection, log: Logger): Promise<RunningMark> {
   await mark(control, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, log, false);
-  return async () => {
-    await control.call(['DEL', RUNTIME_RUNNING_KEY]);
+  return {
+    unmark: async () => {
+      await control.call(['DEL', RUNTIME_RUNNING_KEY]);
+    },
+    countUncleanStop: () => increment(control, RUNTIME_UNCLEAN_STOPS_KEY),
   };
+}
+
+/** INCR of a count, read back as a number. */
+async function increment(control: RedisConnection, stopsKey: string): Promise<number> {
+  const count = await control.call(['INCR', stopsKey]);
+  return count.type === 'integer' ? Number(count.value) : Number.NaN;
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -35,8 +55,9 @@ export interface StoreNode {
  * last interval); so is a replica's, which marks itself once its node is promoted. A failed try (CLUSTERDOWN,
  * say) does not stop the runtime from starting: it is tried again, less and less often.
  */
-export async function markRunningOnNode(control: RedisConnection, storeNode: () => Promise<StoreNode | null>, log: Logger, retryMs = 250): Promise<() => Promise<void>> {
+export async function markRunningOnNode(control: RedisConnection, storeNode: () => Promise<StoreNode | null>, log: Logger, retryMs = 250): Promise<RunningMark> {
   let marked: string | null = null;
+  let counted: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let attempt: Promise<void> = Promise.resolve();
@@ -44,8 +65,10 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     const node = await storeNode();
     if (node === null || stopped) return false;
     const running = runtimeRunningKeyOfNode(node.id, node.tag);
-    await mark(control, running, runtimeUncleanStopsKeyOfNode(node.id, node.tag), log, true);
+    const stops = runtimeUncleanStopsKeyOfNode(node.id, node.tag);
+    await mark(control, running, stops, log, true);
     marked = running;
+    counted = stops;
     return true;
   };
   // After a failure (CLUSTERDOWN, a refused command) the next try waits twice as long, up to MAX_RETRY_MS.
@@ -76,7 +99,7 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     log.info('the node is not a primary serving slots yet: the runtime marks itself running once it is');
     retry(retryMs);
   }
-  return async () => {
+  const unmark = async () => {
     stopped = true;
     clearTimeout(timer);
     await attempt.catch(() => undefined);
@@ -88,6 +111,8 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
       log.info({ err: errorMessage(error), mark: marked }, 'the running mark could not be removed from this node');
     }
   };
+  // Thrown as the DEL's failures above would be (MOVED, READONLY): the caller says the stop went uncounted.
+  return { unmark, countUncleanStop: async () => (counted === null ? null : increment(control, counted)) };
 }
 
 /** Sets the mark; counts an unclean stop when one was there, or creates the count at 0 when `createCount`. */

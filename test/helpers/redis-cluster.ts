@@ -33,6 +33,8 @@ export interface RuntimeClusterOptions {
   readonly serverArgs?: readonly string[];
   /** An append-only file per node, so a redis-server restarted after a SIGKILL keeps its data. @defaultValue false */
   readonly appendonly?: boolean;
+  /** RuntimeOptions.settingsCheckMs of every runtime: 0 where a test switches the notify flags off on purpose. */
+  readonly settingsCheckMs?: number;
 }
 
 export interface RuntimeCluster {
@@ -54,6 +56,7 @@ export interface RuntimeCluster {
 }
 
 export async function startRuntimeCluster(primaries = 3, options: RuntimeClusterOptions = {}): Promise<RuntimeCluster> {
+  const settingsCheck = options.settingsCheckMs === undefined ? {} : { settingsCheckMs: options.settingsCheckMs };
   const servers: RedisServer[] = [];
   const runtimes: Runtime[] = [];
   const close = async () => {
@@ -73,7 +76,7 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
           '--cluster-announce-port', String(runtimePort), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000), ...(options.serverArgs ?? [])],
       });
       servers.push(server);
-      const runtime = await Runtime.start({ redisUrl: server.url, port: runtimePort });
+      const runtime = await Runtime.start({ redisUrl: server.url, port: runtimePort, ...settingsCheck });
       runtimes.push(runtime);
       nodes.push({ server, runtime, url: runtime.url });
     }
@@ -84,7 +87,7 @@ export async function startRuntimeCluster(primaries = 3, options: RuntimeCluster
       await shard.runtime.close();
       await between?.();
       const at = runtimes.indexOf(shard.runtime);
-      shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port });
+      shard.runtime = await Runtime.start({ redisUrl: shard.server.url, port: shard.runtime.port, ...settingsCheck });
       runtimes[at] = shard.runtime;
     };
     const ownerOf = async (slot: number) => {

@@ -21,6 +21,8 @@ export interface StartRuntimeOptions {
   createHost?: GearsHostFactory;
   log?: Logger;
   lockTimeoutMs?: number;
+  /** RuntimeOptions.settingsCheckMs: 0 for a test that switches the notify flags off on purpose (uncaptured-writes.ts). */
+  settingsCheckMs?: number;
 }
 
 export async function startRuntime(redis: RedisServer, options: StartRuntimeOptions = {}): Promise<StartedRuntime> {
@@ -31,6 +33,7 @@ export async function startRuntime(redis: RedisServer, options: StartRuntimeOpti
     ...(createHost ? { createHost } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+    ...(options.settingsCheckMs === undefined ? {} : { settingsCheckMs: options.settingsCheckMs }),
   });
   return { runtime, url: runtime.url, port: runtime.port, close: () => runtime.close() };
 }

@@ -14,7 +14,7 @@ let p: Pipeline;
 let direct: TestClient;
 
 beforeAll(async () => {
-  p = await startPipeline('unclean_stop');
+  p = await startPipeline('unclean_stop', undefined, { settingsCheckMs: 0 });
   await p.startWorker('repairer');
   direct = await p.newDirectClient();
 });

@@ -22,7 +22,7 @@ let direct: TestClient;
 let worker: WorkerService;
 
 beforeAll(async () => {
-  p = await startPipeline('backfill');
+  p = await startPipeline('backfill', undefined, { settingsCheckMs: 0 });
   direct = await p.newDirectClient();
   worker = await p.startWorker();
 });

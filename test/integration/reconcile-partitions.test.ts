@@ -22,7 +22,7 @@ let worker: WorkerService | undefined;
 
 beforeAll(async () => {
   const persons = { ...exampleConfig().writers[0]!, partitions: PARTITIONS };
-  p = await startPipeline('reconcile_partitions', exampleConfig({ writers: [persons] }));
+  p = await startPipeline('reconcile_partitions', exampleConfig({ writers: [persons] }), { settingsCheckMs: 0 });
   direct = await p.newDirectClient();
 });
 

@@ -22,7 +22,7 @@ let direct: TestClient;
 let worker: WorkerService;
 
 beforeAll(async () => {
-  p = await startPipeline('verify');
+  p = await startPipeline('verify', undefined, { settingsCheckMs: 0 });
   direct = await p.newDirectClient();
   worker = await startWorkerService({ redisUrl: p.runtime.url, mysqlUrl: p.db.url, config: p.config, metricsPort: 0, log: silentLogger });
   for (let i = 0; i < N; i++) await p.client.hSet(`person:${i}`, { first_name: `F${i}`, last_name: `L${i}`, age: String(20 + i) });

@@ -77,6 +77,32 @@ describe('event capture', () => {
     socket.close();
   });
 
+  it("a client's CONFIG SET client-output-buffer-limit keeps the pubsub class the runtime lifted, so a burst still does not drop its subscription", async () => {
+    const { host, port } = await start({ keyspacePrefixes: ['user:'] });
+    const socket = await RespSocket.open(port);
+    const direct = await RespSocket.open(redis.port);
+    const serverLimit = async () => {
+      direct.send(['CONFIG', 'GET', 'client-output-buffer-limit']);
+      return (await direct.read(1))[0]!.raw.toString().split('\r\n')[4];
+    };
+    try {
+      socket.send(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 256kb 128kb 10']);
+      expect((await socket.read(1))[0]!.raw.toString()).toBe('+OK\r\n');
+      expect(await serverLimit()).toMatch(/ pubsub 0 0 0$/);
+      // Inside MULTI, with other classes (kept as the client wrote them) and other parameters, any case.
+      socket.send(['MULTI'], ['config', 'set', 'maxmemory-samples', '5', 'Client-Output-Buffer-Limit', 'normal 1mb 512kb 5 PUBSUB 256kb 128kb 10'], ['EXEC']);
+      expect((await socket.read(3))[2]!.raw.toString()).toBe('*1\r\n+OK\r\n');
+      expect(await serverLimit()).toMatch(/^normal 1048576 524288 5 .* pubsub 0 0 0$/);
+      // 20000 keyspace messages at once, far past the 256kb the client asked for: the subscription holds.
+      socket.send(['EVAL', "for i = 1, 20000 do redis.call('SET', 'user:burst:' .. i, i) end return 1", '0'], ['HSET', 'user:1', 'name', 'ann']);
+      expect((await socket.read(2, 20_000)).map((r) => r.raw.toString())).toEqual([':1\r\n', ':1\r\n']);
+      expect(describeEvents(host.keyspaceEvents).at(-1)).toBe('0:hset:user:1');
+    } finally {
+      socket.close();
+      direct.close();
+    }
+  });
+
   it('`new` events (flag `n`, which a client may set) are not handed over: RedisGears subscribes with ALL, which leaves them out', async () => {
     const { host, port } = await start({ keyspacePrefixes: ['user:'] });
     const socket = await RespSocket.open(port);

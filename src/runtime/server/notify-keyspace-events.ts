@@ -13,11 +13,11 @@
 import type { Logger } from '../../shared/log.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { sendConfig } from './config-command.js';
-import { mergeNotifyFlags, missingFlagsError, missingNotifyFlags } from './notify-flags.js';
+import { mergeNotifyFlags, missingFlagsError, missingNotifyFlags } from './kept-settings.js';
 import { probeKeyspaceNotifications } from './notify-keyspace-probe.js';
 import type { RedisConnection } from './redis-connection.js';
 
-/** The probe a replica could not run: it throws the ConfigError a start would (notify-flags.ts) when it fails. */
+/** The probe a replica could not run: it throws the ConfigError a start would (kept-settings.ts) when it fails. */
 export type DeferredNotifyCheck = () => Promise<void>;
 
 /** Turns the notifications on, or checks them; on a `replica` whose CONFIG is unavailable, returns the check. */

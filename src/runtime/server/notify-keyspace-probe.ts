@@ -21,7 +21,7 @@ import { myselfOf, lowestSlot } from '../../shared/cluster-nodes.js';
 import { slotTag } from '../../shared/key-slot.js';
 import { isClusterEnabled, text } from '../cluster/cluster-nodes.js';
 import { textOf, type RespValue } from '../resp/types.js';
-import { missingFlagsError, REQUIRED_FLAGS } from './notify-flags.js';
+import { missingFlagsError, REQUIRED_FLAGS } from './kept-settings.js';
 import { RedisConnection, type UnsolicitedSink } from './redis-connection.js';
 
 /** The event each probed class makes, in redis-server's order of the classes; `m` last. */

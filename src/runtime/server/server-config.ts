@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/log.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-parser.js';
 import { INTERNAL_KEY_PREFIX } from '../library-host/library-store.js';
 import { configEntries, isConfigUnavailable, sendConfig } from './config-command.js';
+import { LIFTED_PUBSUB_LIMIT, OUTPUT_LIMIT_SETTING, pubsubLimitOf } from './kept-settings.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /**
@@ -36,21 +37,25 @@ export async function readRequestLimits(control: RedisConnection, log: Logger): 
  * per-connection limit, so the class's limit is lifted (`pubsub 0 0 0`), keeping the other classes as they are.
  * Where CONFIG is renamed away or denied the limit can be neither read nor lifted: the runtime starts and says
  * so (a burst may still get its subscription dropped, which closes the runtime rather than miss triggers).
+ * Returns what it left: `lifted` (by it, or already), `limited` (CONFIG GET allowed, SET not), or `unavailable`
+ * (CONFIG GET refused: the runtime can watch none of its settings, settings-check.ts).
  */
-export async function liftPubSubOutputLimit(control: RedisConnection, log: Logger): Promise<void> {
-  const got = await sendConfig(control, ['GET', 'client-output-buffer-limit']);
+export async function liftPubSubOutputLimit(control: RedisConnection, log: Logger): Promise<'lifted' | 'limited' | 'unavailable'> {
+  const got = await sendConfig(control, ['GET', OUTPUT_LIMIT_SETTING]);
   if ('unavailable' in got) {
     warnUnlifted(log, got.unavailable, 'unknown');
-    return;
+    return 'unavailable';
   }
-  const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(got.entries.get('client-output-buffer-limit') ?? '');
-  if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-  const set = await sendConfig(control, ['SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
+  const pubsub = pubsubLimitOf(got.entries.get(OUTPUT_LIMIT_SETTING) ?? '');
+  if (pubsub === null) return 'limited';
+  if (pubsub.lifted) return 'lifted';
+  const set = await sendConfig(control, ['SET', OUTPUT_LIMIT_SETTING, LIFTED_PUBSUB_LIMIT]);
   if ('unavailable' in set) {
-    warnUnlifted(log, set.unavailable, pubsub[0]);
-    return;
+    warnUnlifted(log, set.unavailable, pubsub.text);
+    return 'limited';
   }
-  log.warn({ was: pubsub[0] }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyspace subscription must not be dropped');
+  log.warn({ was: pubsub.text }, 'lifted client-output-buffer-limit for pubsub clients: the runtime’s keyspace subscription must not be dropped');
+  return 'lifted';
 }
 
 function warnUnlifted(log: Logger, configError: string, current: string): void {
