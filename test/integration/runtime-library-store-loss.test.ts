@@ -27,6 +27,7 @@ const CODE = lib(
 );
 
 interface WarnLine {
+  level: number;
   msg: string;
   key?: string;
   cause?: string;
@@ -148,6 +149,17 @@ describe('a library store that goes away while the runtime runs is written again
     await direct.configSet('maxmemory', '0');
     await restartedRuntimeRunsTheLibrary({ streamResumes: false });
   }, 60_000);
+
+  it('refused by the server under maxmemory 1 (OOM): logged as an error, tried again after the wait, back once memory allows', async () => {
+    // Every key is evicted at once, and every write refused.
+    await direct.configSet({ 'maxmemory-policy': 'allkeys-lru', maxmemory: '1' });
+    await eventually(() => expect(lossWarnings(LIBRARIES).filter((line) => line.level === 50).map((line) => line.cause)).toEqual(['evicted']));
+    expect(await direct.exists(LIBRARIES)).toBe(0);
+    await direct.configSet('maxmemory', '0');
+    await eventually(async () => expect(await direct.hKeys(LIBRARIES)).toEqual(['keep']), 3000);
+    expect(lossWarnings(LIBRARIES).at(-1)).toMatchObject({ level: 40, cause: 'evicted' });
+    await restartedRuntimeRunsTheLibrary({ streamResumes: false });
+  });
 
   it('the runtime’s own deletions (a FLUSHALL through it, TFUNCTION DELETE emptying the hash) are no loss: nothing warned, the deleted library stays deleted', async () => {
     await client!.flushAll();
