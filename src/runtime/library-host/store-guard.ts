@@ -51,13 +51,21 @@ export interface HeldStore {
 
 export type LossCause = 'evicted' | 'expired' | 'deleted';
 
+/** A key of the store found lacking what the runtime holds, and the events seen on it since the last look. */
+interface Loss {
+  readonly which: StoreHash;
+  readonly key: string;
+  readonly cause: LossCause;
+  readonly events: readonly string[];
+}
+
 export class StoreGuard {
   readonly #store: LibraryStore;
   readonly #held: HeldStore;
   readonly #executor: LockedExecutor;
   readonly #log: Logger;
-  /** The events seen on each of the store's keys (by name) since the last look. */
-  #events = new Map<string, string[]>();
+  /** The events seen on each of the store's keys (by name) since the last look, each name once, in arrival order. */
+  #events = new Map<string, Set<string>>();
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #lastRewrite = -Infinity;
@@ -75,16 +83,19 @@ export class StoreGuard {
   /** A keyspace event on a store key, as it arrives (outside the lock): a look is scheduled. */
   note(event: KeyspaceEvent): void {
     if (this.#closed || HARMLESS_EVENTS.has(event.event) || event.db !== STORE_DB) return;
-    const name = event.key.toString('latin1');
-    const seen = this.#events.get(name);
-    if (seen) seen.push(event.event);
-    else this.#events.set(name, [event.event]);
+    this.#remember(event.key.toString('latin1'), [event.event]);
     this.#schedule();
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+  }
+
+  #remember(key: string, events: Iterable<string>): void {
+    let seen = this.#events.get(key);
+    if (!seen) this.#events.set(key, (seen = new Set()));
+    for (const event of events) seen.add(event);
   }
 
   #schedule(): void {
@@ -107,7 +118,7 @@ export class StoreGuard {
     this.#events = new Map();
     const keys = this.#store.keys();
     if (this.#closed || !keys || !this.#held.isPrimary()) return;
-    const lost: { which: StoreHash; key: string; cause: LossCause; events: string[] }[] = [];
+    const lost: Loss[] = [];
     const expected = { libraries: this.#held.libraryNames(), positions: this.#held.positionCount() };
     for (const which of HASHES) {
       const key = keys[which];
@@ -116,24 +127,24 @@ export class StoreGuard {
       const state = this.#store.look(which);
       if (!state) return;
       const held = which === 'libraries' ? expected.libraries.length : expected.positions;
-      const byOther = seen.find((event) => !NOT_ONLY_OTHERS.has(event));
+      const byOther = [...seen].find((event) => !NOT_ONLY_OTHERS.has(event));
       const missing =
         state.type !== 'hash' ||
         (which === 'libraries' ? expected.libraries.some((name) => !state.fields.has(name)) : byOther !== undefined && state.size < held);
       if (held > 0 && missing) {
         // A client's value in the hash's place (SET over it): the hash cannot be written over it.
         if (state.type !== 'hash' && state.type !== 'none') this.#store.clear(which);
-        lost.push({ which, key, cause: causeOf(byOther ?? seen.at(-1)!), events: seen });
+        lost.push({ which, key, cause: causeOf(byOther ?? [...seen].at(-1)!), events: [...seen] });
       }
       if (state.type === 'hash' && state.ttlMs >= 0) {
         this.#store.persist(which);
-        if (!lost.some((l) => l.which === which)) this.#log.warn({ key, cause: 'ttl', ttlMs: state.ttlMs, events: seen }, 'a TTL was set on a key of the runtime’s library store: removed (PERSIST), as RedisGears’ libraries never vanish by themselves');
+        if (!lost.some((l) => l.which === which)) this.#log.warn({ key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, 'a TTL was set on a key of the runtime’s library store: removed (PERSIST), as RedisGears’ libraries never vanish by themselves');
       }
     }
     if (lost.length > 0) this.#rewrite(lost);
   }
 
-  #rewrite(lost: readonly { which: StoreHash; key: string; cause: LossCause; events: string[] }[]): void {
+  #rewrite(lost: readonly Loss[]): void {
     const now = performance.now();
     this.#wait = now - this.#lastRewrite < QUIET_MS ? Math.min(Math.max(this.#wait * 2, FIRST_WAIT_MS), MAX_WAIT_MS) : FIRST_WAIT_MS;
     this.#lastRewrite = now;
@@ -146,7 +157,7 @@ export class StoreGuard {
           { key, cause, events, err: errorMessage(error), retryInMs: this.#wait },
           `a key of the runtime’s library store was ${cause} and could not be written again; trying again after the wait (a runtime started before then finds no library)`,
         );
-        this.#events.set(key, events);
+        this.#remember(key, events);
       }
       this.#schedule();
       return;
