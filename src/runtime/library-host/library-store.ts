@@ -144,20 +144,27 @@ export class LibraryStore {
     return this.#resolver.keys();
   }
 
-  /** What is under one of the store's keys now; null while there is nowhere to store (store-guard.ts). */
+  /**
+   * What is under one of the store's keys now (store-guard.ts); null while there is nowhere to store, and when the
+   * key's slot has left the node (a MIGRATE of it raised the event): the store follows it at its next write, as
+   * ever, rather than now, in the middle of a resharding that may be moving the next slots too.
+   */
   look(which: StoreHash): StoreKeyState | null {
-    const type = this.#run((keys) => ['TYPE', keys[which]]);
-    const ttl = this.#run((keys) => ['PTTL', keys[which]]);
+    const keys = this.#resolver.keys();
+    if (!keys) return null;
+    const key = keys[which];
+    const type = this.#ask(['TYPE', key]);
+    const ttl = this.#ask(['PTTL', key]);
     if (type === null || ttl === null) return null;
     const typeName = type.type === 'simple' ? type.value : 'unknown';
     const fields = new Set<string>();
     let size = 0;
     if (typeName === 'hash' && which === 'libraries') {
-      const names = this.#run((keys) => ['HKEYS', keys.libraries]);
+      const names = this.#ask(['HKEYS', key]);
       if (names?.type === 'array' || names?.type === 'set') for (const name of names.value) fields.add(bytes(name).toString('utf8'));
       size = fields.size;
     } else if (typeName === 'hash') {
-      const length = this.#run((keys) => ['HLEN', keys[which]]);
+      const length = this.#ask(['HLEN', key]);
       size = length?.type === 'integer' ? Number(length.value) : 0;
     }
     return { type: typeName, ttlMs: ttl.type === 'integer' ? Number(ttl.value) : -1, fields, size };
@@ -215,6 +222,12 @@ export class LibraryStore {
       reply = this.#redis.call(command(keys), STORE_DB);
     }
     return this.#check(reply);
+  }
+
+  /** A read of the store's keys that does not follow them: null when their slot has left the node. */
+  #ask(command: CommandArgument[]): RespValue | null {
+    const reply = this.#redis.call(command, STORE_DB);
+    return isMoved(reply) ? null : this.#check(reply);
   }
 
   #relocate(): StoreKeys | null {
