@@ -125,7 +125,7 @@ export class StoreGuard {
       const seen = events.get(key);
       if (!seen) continue;
       const state = this.#store.look(which);
-      if (!state) return;
+      if (!state) continue;
       const held = which === 'libraries' ? expected.libraries.length : expected.positions;
       const byOther = [...seen].find((event) => !NOT_ONLY_OTHERS.has(event));
       const missing =
