@@ -141,6 +141,12 @@ export interface GearsHost {
   closeReadAhead?(): Promise<KeyspaceEvent[]> | null;
   /** FLUSHALL / FLUSHDB passed through: forget stream positions (RedisGears does) and re-persist libraries. */
   afterFlush(db: number | 'all'): void;
+  /**
+   * A keyspace event on a key of the host's store (library-store.ts isStoreKey), as it arrives, outside the lock:
+   * a store key gone by another hand (evicted, expired, deleted) is written again (store-guard.ts). Absent: the
+   * host keeps no store.
+   */
+  storeEvent?(event: KeyspaceEvent): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */
   identitiesChanged?(): void;
   /**

@@ -10,6 +10,7 @@ import { errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import type { GearsHost, LockedExecutor } from './gears-host.js';
 import { LibraryHost } from './library-host/library-host.js';
+import { isStoreKey } from './library-host/library-store.js';
 import { CommandTable } from './command-table.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
@@ -174,6 +175,8 @@ export class Runtime extends EventEmitter {
         markerChannel,
         isRelevant: scheduler.isWatched,
         onUnclaimed: scheduler.scheduleBackground,
+        isStoreKey,
+        onStoreEvent: scheduler.storeEvent,
         onFailure: (error) => {
           if (runtime) runtime.#fail(error);
         },

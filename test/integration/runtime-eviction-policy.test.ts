@@ -1,7 +1,8 @@
 /**
  * The runtime keeps its libraries and stream positions in keys of the backing server (`__writebehind_runtime__:…`).
- * Under an `allkeys-*` maxmemory policy the server may evict them like any key, and a runtime restarted after that
- * starts without its libraries: nothing is captured. It cannot exempt its keys, so it says so at start.
+ * Under an `allkeys-*` maxmemory policy the server may evict them like any key. A running runtime writes them again
+ * (runtime-library-store-loss.test.ts), but a runtime started after an eviction no runtime saw starts without its
+ * libraries: nothing is captured. It cannot exempt its keys, so it says so at start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';

@@ -95,6 +95,10 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.afterFlush(db);
   }
 
+  storeEvent(event: KeyspaceEvent): void {
+    this.#local.storeEvent?.(event);
+  }
+
   roleChanged(primary: boolean): Promise<void> {
     return this.#local.roleChanged?.(primary) ?? Promise.resolve();
   }

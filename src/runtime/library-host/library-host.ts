@@ -14,7 +14,8 @@ import { AsyncConnectionPool } from './async-connection-pool.js';
 import { CommandTable } from '../command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
-import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoreKeysResolver } from './library-store.js';
+import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoredPosition, type StoreKeysResolver } from './library-store.js';
+import { StoreGuard } from './store-guard.js';
 import { clusterStoreKeys } from '../cluster/cluster-store-keys.js';
 import type { LoadedLibraryEntry } from './loaded-library.js';
 import { StreamReader } from './stream-reader.js';
@@ -62,6 +63,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   readonly #libraries = new Map<string, LoadedLibraryEntry>();
   readonly #services: HostServices;
   readonly #store: LibraryStore;
+  readonly #guard: StoreGuard;
   readonly #streams: StreamReader;
   readonly #keyspace: KeyspaceDispatcher;
   readonly #functions: FunctionRunner;
@@ -89,6 +91,18 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#store = new LibraryStore(services.syncRedis, storeKeys, () => {
       for (const name of this.#libraries.keys()) this.#persist(name);
     });
+    // A key of the store gone by another hand (evicted, expired, deleted) is written again from memory.
+    this.#guard = new StoreGuard(
+      this.#store,
+      {
+        isPrimary: () => this.#primary,
+        libraryNames: () => [...this.#libraries.keys()],
+        positionCount: () => this.#positions().length,
+        rewrite: () => this.#rewriteStore(),
+      },
+      services.executor,
+      services.log,
+    );
     const libraries = () => this.#libraries.values();
     this.#streams = new StreamReader({ libraries, redis: services.syncRedis, store: this.#store, log: services.log, calls: services.calls, appends, access: services.access });
     this.#keyspace = new KeyspaceDispatcher(libraries, services.log, services.access, () => services.calls.clusterDownReplies);
@@ -230,10 +244,28 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
         for (const [key, state] of trigger.streams) if (db === 'all' || state.db === db) trigger.streams.delete(key);
       }
     }
-    if (db !== 'all' && db !== 0) return;
     // The internal keys live in db 0: write them again.
+    if (db === 'all' || db === 0) this.#rewriteStore();
+  }
+
+  storeEvent(event: KeyspaceEvent): void {
+    this.#guard.note(event);
+  }
+
+  /**
+   * Writes the whole store again from memory: every library, and every stream position in place of those stored.
+   * After a FLUSHALL, and when a key of the store went away by another hand (store-guard.ts).
+   */
+  #rewriteStore(): void {
+    // Every write of the store below must find no older position still waiting to ride (stream-reader.ts).
+    this.#streams.savePositions();
     for (const { library } of this.#libraries.values()) this.#persist(library.name);
-    const positions = [];
+    this.#store.replacePositions(this.#positions());
+  }
+
+  /** Where each stream trigger resumes on each stream it has read: the stream positions the store should hold. */
+  #positions(): StoredPosition[] {
+    const positions: StoredPosition[] = [];
     for (const { library } of this.#libraries.values()) {
       for (const trigger of library.streamTriggers.values()) {
         for (const state of trigger.streams.values()) {
@@ -242,7 +274,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
         }
       }
     }
-    this.#store.replacePositions(positions);
+    return positions;
   }
 
   async restore(): Promise<void> {
@@ -261,7 +293,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
       }
     }
     // Subscribed before the triggers count (the subscription narrows from every key at start to these).
-    this.#watchPrefixes(triggerPrefixes(restored));
+    this.#watchPrefixes(watchedPrefixes(restored));
     for (const loaded of restored) this.#libraries.set(loaded.library.name, loaded);
     if (!this.#primary) return;
     for (const position of this.#store.loadPositions()) {
@@ -298,6 +330,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   async close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#guard.close();
       try {
         this.#streams.savePositions();
       } catch (error) {
@@ -323,14 +356,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     );
     // The new triggers' prefixes are subscribed before they count: a write under them from now on is seen.
     try {
-      this.#watchPrefixes(triggerPrefixes([...this.#libraries.values(), loaded]));
+      this.#watchPrefixes(watchedPrefixes([...this.#libraries.values(), loaded]));
     } catch (failure) {
       this.#retire(loaded);
       throw failure instanceof Error ? failure.message : failure;
     }
     if (previous) this.#retire(previous);
     this.#libraries.set(metadata.name, loaded);
-    this.#watchPrefixes(triggerPrefixes(this.#libraries.values()));
+    this.#watchPrefixes(watchedPrefixes(this.#libraries.values()));
     // On a replica, the primary's runtime stores the library (and the store replicates here).
     if (!this.#primary) return;
     this.#persist(metadata.name);
@@ -355,7 +388,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#libraries.delete(name);
     if (this.#primary) this.#store.deleteLibrary(name);
     // Its prefixes stop costing the server a message per write (unless another library watches them too).
-    this.#watchPrefixes(triggerPrefixes(this.#libraries.values()));
+    this.#watchPrefixes(watchedPrefixes(this.#libraries.values()));
   }
 
   libraries(): LoadedLibraryEntry[] {
@@ -383,9 +416,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
   }
 }
 
-/** The key prefixes the libraries' keyspace and stream triggers watch. */
-function triggerPrefixes(entries: Iterable<LoadedLibraryEntry>): Buffer[] {
-  const prefixes: Buffer[] = [];
+/**
+ * The key prefixes the runtime's keyspace subscription must cover: those the libraries' keyspace and stream
+ * triggers watch, and the runtime's own keys, whose store is written again when a key of it goes away
+ * (store-guard.ts; one pattern, whose events cost a message per store write: one every 20 ms at most while
+ * stream triggers acknowledge).
+ */
+function watchedPrefixes(entries: Iterable<LoadedLibraryEntry>): Buffer[] {
+  const prefixes: Buffer[] = [INTERNAL_KEY_BYTES];
   for (const { library } of entries) {
     for (const trigger of library.keyspaceTriggers.values()) prefixes.push(trigger.prefix);
     for (const trigger of library.streamTriggers.values()) prefixes.push(trigger.prefix);

@@ -2,11 +2,12 @@
  * What Redis Stack keeps in its RDB for RedisGears (rdb.rs aux data), kept here in the backing Redis under one
  * internal prefix so a runtime restart resumes: each library's code, config and owner, and each stream
  * consumer's position. Written on load/delete/ack; rewritten after a FLUSHALL (RedisGears keeps libraries
- * across FLUSHALL).
+ * across FLUSHALL) and when a key of it goes away by another hand: evicted, expired, deleted (store-guard.ts).
  */
 import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
+import { hasPrefix } from '../../shared/byte-prefix.js';
 
 /** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
 export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
@@ -14,6 +15,27 @@ export const LIBRARIES_KEY = `${INTERNAL_KEY_PREFIX}libraries`;
 export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */
 export const STORE_DB = 0;
+const STORE_KEY_STARTS = [LIBRARIES_KEY, STREAM_POSITIONS_KEY].map((key) => Buffer.from(key, 'latin1'));
+
+/** Whether `key` is (or on a cluster may be) one of the store's keys: the names below, or those names tagged. */
+export function isStoreKey(key: Buffer): boolean {
+  return STORE_KEY_STARTS.some((start) => hasPrefix(key, start));
+}
+
+/** One of the store's two hashes. */
+export type StoreHash = 'libraries' | 'positions';
+
+/** What is under one of the store's keys (LibraryStore.look). */
+export interface StoreKeyState {
+  /** TYPE's reply: `hash`, `none` when the key is gone, or the type a client put in its place. */
+  readonly type: string;
+  /** PTTL's reply: -1 when the key has no TTL. */
+  readonly ttlMs: number;
+  /** The hash's field names (the libraries' names); asked of the libraries' hash only. */
+  readonly fields: ReadonlySet<string>;
+  /** HLEN's reply: how many fields the hash has (0 when it is no hash). */
+  readonly size: number;
+}
 
 /** The names of the store's two hashes. */
 export interface StoreKeys {
@@ -122,6 +144,42 @@ export class LibraryStore {
     return this.#resolver.keys();
   }
 
+  /**
+   * What is under one of the store's keys now (store-guard.ts); null while there is nowhere to store, and when the
+   * key's slot has left the node (a MIGRATE of it raised the event): the store follows it at its next write, as
+   * ever, rather than now, in the middle of a resharding that may be moving the next slots too.
+   */
+  look(which: StoreHash): StoreKeyState | null {
+    const keys = this.#resolver.keys();
+    if (!keys) return null;
+    const key = keys[which];
+    const type = this.#ask(['TYPE', key]);
+    const ttl = this.#ask(['PTTL', key]);
+    if (type === null || ttl === null) return null;
+    const typeName = type.type === 'simple' ? type.value : 'unknown';
+    const fields = new Set<string>();
+    let size = 0;
+    if (typeName === 'hash' && which === 'libraries') {
+      const names = this.#ask(['HKEYS', key]);
+      if (names?.type === 'array' || names?.type === 'set') for (const name of names.value) fields.add(bytes(name).toString('utf8'));
+      size = fields.size;
+    } else if (typeName === 'hash') {
+      const length = this.#ask(['HLEN', key]);
+      size = length?.type === 'integer' ? Number(length.value) : 0;
+    }
+    return { type: typeName, ttlMs: ttl.type === 'integer' ? Number(ttl.value) : -1, fields, size };
+  }
+
+  /** Deletes what a client put under one of the store's keys in place of its hash (a SET over it). */
+  clear(which: StoreHash): void {
+    this.#run((keys) => ['DEL', keys[which]]);
+  }
+
+  /** Removes a TTL a client set on one of the store's keys: RedisGears' libraries never vanish by themselves. */
+  persist(which: StoreHash): void {
+    this.#run((keys) => ['PERSIST', keys[which]]);
+  }
+
   loadLibraries(): Map<string, StoredLibrary> {
     const out = new Map<string, StoredLibrary>();
     const keys = this.#resolver.keys();
@@ -164,6 +222,12 @@ export class LibraryStore {
       reply = this.#redis.call(command(keys), STORE_DB);
     }
     return this.#check(reply);
+  }
+
+  /** A read of the store's keys that does not follow them: null when their slot has left the node. */
+  #ask(command: CommandArgument[]): RespValue | null {
+    const reply = this.#redis.call(command, STORE_DB);
+    return isMoved(reply) ? null : this.#check(reply);
   }
 
   #relocate(): StoreKeys | null {

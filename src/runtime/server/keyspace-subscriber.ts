@@ -12,7 +12,8 @@
  * every event the command caused arrives before marker `seq`. `waitForMarker(seq)` therefore yields exactly the
  * events since the previous marker (or since a fence(), the PUBLISH-less marker of a paused server). Events that arrive while nobody waits for a marker (active expiry,
  * eviction, a blocked command served later) are kept only if a trigger could care about them, and reported as
- * unclaimed so the runtime can process them in the background.
+ * unclaimed so the runtime can process them in the background. Events on the library store's keys (which the
+ * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker.
  */
 import type { Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
@@ -54,6 +55,13 @@ export interface KeyspaceSubscriberOptions {
   readonly onUnclaimed: () => void;
   /** Called once if the subscription connection fails: the runtime can no longer see events. */
   readonly onFailure: (error: Error) => void;
+  /** Whether `key` is one of the library store's (fires no trigger; its events go to onStoreEvent). */
+  readonly isStoreKey: (key: Buffer) => boolean;
+  /**
+   * Called (synchronously) with each event on a store key as it arrives, whoever caused it and whatever marker
+   * is awaited: the store is written again when a key of it goes away (library-host/store-guard.ts).
+   */
+  readonly onStoreEvent: (event: KeyspaceEvent) => void;
 }
 
 export class KeyspaceSubscriber {
@@ -290,7 +298,9 @@ export class KeyspaceSubscriber {
   }
 
   #onEvent(event: KeyspaceEvent): void {
-    if (this.#waiters.size > 0) {
+    if (this.#options.isStoreKey(event.key)) {
+      this.#options.onStoreEvent(event);
+    } else if (this.#waiters.size > 0) {
       this.#sinceMarker.push(event);
     } else if (this.#options.isRelevant(event.key)) {
       this.#unclaimed.push(event);

@@ -67,9 +67,11 @@ function warnUnlifted(log: Logger, configError: string, current: string): void {
 
 /**
  * The runtime keeps its libraries and stream positions in keys of the server (INTERNAL_KEY_PREFIX). An
- * `allkeys-*` maxmemory policy may evict them like any other key, and a runtime started after that has no library
- * to run: nothing is captured. Redis cannot exempt a key from eviction, so the runtime says so at start. (Where
- * CONFIG is unavailable, readRequestLimits has said so already.)
+ * `allkeys-*` maxmemory policy may evict them like any other key. A running runtime writes them again when it sees
+ * the eviction (library-host/store-guard.ts), but not when no runtime runs, nor when the server refuses the
+ * rewrite (OOM), nor sooner than its waits allow when the store is evicted again at once; a runtime started then
+ * has no library to run: nothing is captured. Redis cannot exempt a key from eviction, so the runtime says so at
+ * start. (Where CONFIG is unavailable, readRequestLimits has said so already.)
  */
 export async function warnEvictingPolicy(control: RedisConnection, log: Logger): Promise<void> {
   const got = await sendConfig(control, ['GET', 'maxmemory-policy']);
@@ -77,6 +79,6 @@ export async function warnEvictingPolicy(control: RedisConnection, log: Logger):
   if (policy === undefined || !policy.startsWith('allkeys-')) return;
   log.warn(
     { maxmemoryPolicy: policy },
-    `maxmemory-policy ${policy} may evict the runtime’s own keys (${INTERNAL_KEY_PREFIX}…, where its libraries are kept) as well as the hashes it captures: a runtime started after such an eviction runs no library, and nothing is captured. Use noeviction or a volatile-* policy`,
+    `maxmemory-policy ${policy} may evict the runtime’s own keys (${INTERNAL_KEY_PREFIX}…, where its libraries are kept) as well as the hashes it captures. A running runtime writes its keys again when it sees them evicted, but one evicted while no runtime runs, or while memory is too short to write them again, leaves the next runtime with no library, and nothing is captured. Use noeviction or a volatile-* policy`,
   );
 }

@@ -215,6 +215,11 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     return this.isPrimary && host !== undefined && (host.matchesKeyspaceTrigger(key) || (!readOnly && host.matchesStreamTrigger(key)));
   };
 
+  /** An event on a key of the library store (KeyspaceSubscriberOptions.onStoreEvent): the host looks at its store. */
+  storeEvent = (event: KeyspaceEvent): void => {
+    this.#host?.storeEvent?.(event);
+  };
+
   /** Publishes marker `seq` on the control connection (the command's own connection could not). */
   async publishMarker(seq: number): Promise<void> {
     await this.#control.call(this.#markerArgs(seq));
