@@ -173,7 +173,8 @@ export class StoreGuard {
       if (!seen) continue;
       const state = this.#store.lookString(kept.key);
       if (!state) continue;
-      if (state.type !== 'string' || kept.lacks(state.value)) {
+      // A client's value of another type counts as none (a count still at 0 that goes away lacks nothing).
+      if (kept.lacks(state.type === 'string' ? state.value : null)) {
         const byOther = [...seen].find((event) => !NOT_ONLY_OTHERS.has(event));
         lost.push({ kept, key: kept.key, cause: causeOf(byOther ?? [...seen].at(-1)!), events: [...seen] });
       } else if (state.ttlMs >= 0) {
