@@ -83,6 +83,21 @@ export interface MarkerSource {
 }
 
 /** What the library host offers the server. Every method except the async ones runs with the lock held. */
+/**
+ * A string the runtime keeps in redis-server beside its library store (runtime/unclean-stops.ts: its running mark,
+ * its unclean-stop count), and what it must hold; the store guard sets it again when it goes away by another hand
+ * (library-host/store-guard.ts).
+ */
+export interface KeptString {
+  readonly key: string;
+  /** What the key is, for the warnings: "the runtime’s running mark". */
+  readonly what: string;
+  /** The value it is set to again. */
+  value(): string;
+  /** Whether `now` (the string there now; null when there is none) lacks what the runtime holds. */
+  lacks(now: string | null): boolean;
+}
+
 export interface GearsHost {
   /** TFUNCTION LOAD/DELETE/LIST, TFCALL and TFCALLASYNC: argument vectors after the command name. */
   handleCommand(name: GearsCommandName, args: Buffer[], caller: CallerContext): RespValue | Promise<RespValue>;
@@ -147,6 +162,13 @@ export interface GearsHost {
    * host keeps no store.
    */
   storeEvent?(event: KeyspaceEvent): void;
+  /**
+   * Keeps a string the runtime wrote beside the store (its running mark, its unclean-stop count) as the store is
+   * kept: gone by another hand, it is set again (store-guard.ts KeptString). Absent: nothing keeps it.
+   */
+  keepString?(kept: KeptString): void;
+  /** Stops keeping the string under `key` (keepString): before the runtime deletes it itself. */
+  releaseString?(key: string): void;
   /** An ACL command, AUTH, HELLO or CONFIG (requirepass) passed through: users' rights may have changed. */
   identitiesChanged?(): void;
   /**

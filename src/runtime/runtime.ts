@@ -30,7 +30,7 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
-import { markRunning, markRunningOnNode, type RunningMark } from './unclean-stops.js';
+import { markRunning, markRunningOnNode, type RunningMark, type StringKeeper } from './unclean-stops.js';
 import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
 import { startMetricsServer } from '../shared/metrics-server.js';
@@ -223,9 +223,11 @@ export class Runtime extends EventEmitter {
       const unmarkAtCleanStop = (unmark: () => Promise<void>) => async () => {
         if (!(runtime && runtime.#subscriptionLost)) await unmark();
       };
+      // The store guard keeps the mark and the count while the runtime runs (library-host/store-guard.ts).
+      const keeper: StringKeeper = { keep: (kept) => host.keepString?.(kept), release: (key) => host.releaseString?.(key) };
       let mark: RunningMark | null = null;
       if (!clusterMode && role !== 'replica') {
-        mark = await markRunning(control, log);
+        mark = await markRunning(control, log, keeper);
         closers.push({ name: 'running mark', close: unmarkAtCleanStop(mark.unmark) });
       } else if (clusterMode && localHost.storeNode !== undefined) {
         // A replica's runtime, or one whose node serves no slot yet, marks itself once its node is a primary
@@ -235,7 +237,7 @@ export class Runtime extends EventEmitter {
           const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
           return myself !== undefined && myself.replicaOf === null && myself.slots.length > 0;
         };
-        mark = await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log);
+        mark = await markRunningOnNode(control, async () => ((await servesSlots()) ? scheduler.runLocked(storeNode) : null), log, undefined, keeper);
         closers.push({ name: 'running mark', close: unmarkAtCleanStop(mark.unmark) });
       }
       let metered: { registry: Registry; port: number | undefined } | undefined;

@@ -8,6 +8,22 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, runtimeRunningKeyOfNode, runtimeUncleanStopsKeyOfNode } from '../shared/keys.js';
 import type { RedisConnection } from './server/redis-connection.js';
+import type { KeptString } from './gears-host.js';
+import type { RespValue } from './resp/types.js';
+
+/**
+ * What keeps the mark and the count while the runtime runs: the store guard (GearsHost.keepString), which sets
+ * either again when it goes away by another hand (evicted, expired, deleted): without the mark a crash would go
+ * uncounted, and a count gone or lowered would restart at or below what the worker repaired after, so the next
+ * stops would go unrepaired (library-host/store-guard.ts).
+ */
+export interface StringKeeper {
+  keep(kept: KeptString): void;
+  /** Called before the runtime deletes the string itself: its mark at a clean stop. */
+  release(key: string): void;
+}
+
+const NO_KEEPER: StringKeeper = { keep: () => undefined, release: () => undefined };
 
 /** A runtime's mark: removed at a clean stop; its count also takes an unclean stop found while the runtime runs. */
 export interface RunningMark {
@@ -21,20 +37,60 @@ export interface RunningMark {
 }
 
 /** Marks the runtime running, counting an unclean stop when the last runtime left its mark. */
-export async function markRunning(control: RedisConnection, log: Logger): Promise<RunningMark> {
-  await mark(control, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, log, false);
+export async function markRunning(control: RedisConnection, log: Logger, keeper: StringKeeper = NO_KEEPER): Promise<RunningMark> {
+  const count = new HeldCount(RUNTIME_UNCLEAN_STOPS_KEY, await mark(control, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY, log, false));
+  keeper.keep(keptMark(RUNTIME_RUNNING_KEY));
+  keeper.keep(count.kept);
   return {
     unmark: async () => {
+      // Released first: the guard must not set again the mark this clean stop deletes.
+      keeper.release(RUNTIME_RUNNING_KEY);
       await control.call(['DEL', RUNTIME_RUNNING_KEY]);
     },
-    countUncleanStop: () => increment(control, RUNTIME_UNCLEAN_STOPS_KEY),
+    countUncleanStop: () => count.increment(control),
   };
 }
 
-/** INCR of a count, read back as a number. */
-async function increment(control: RedisConnection, stopsKey: string): Promise<number> {
-  const count = await control.call(['INCR', stopsKey]);
-  return count.type === 'integer' ? Number(count.value) : Number.NaN;
+/** The running mark as the store guard keeps it: any string there will do for the next runtime. */
+function keptMark(key: string): KeptString {
+  return { key, what: 'the runtime’s running mark', value: () => String(process.pid), lacks: (now) => now === null };
+}
+
+/**
+ * The unclean-stop count as this runtime last knew it (read or counted at its mark, or counted by itself since):
+ * what the store guard sets it back to. Never more than was counted, so no stop is counted twice; a count that
+ * another runtime raised past it is left alone.
+ */
+class HeldCount {
+  readonly #key: string;
+  #value: number;
+
+  constructor(key: string, value: number) {
+    this.#key = key;
+    this.#value = value;
+  }
+
+  get kept(): KeptString {
+    return {
+      key: this.#key,
+      what: 'the runtime’s unclean-stop count',
+      value: () => String(this.#value),
+      lacks: (now) => this.#value > 0 && !(Number(now ?? 0) >= this.#value),
+    };
+  }
+
+  /** INCR of the count; one that had gone (or gone down) under it is set one past what the runtime knew. */
+  async increment(control: RedisConnection): Promise<number> {
+    const count = await control.call(['INCR', this.#key]);
+    const counted = count.type === 'integer' ? Number(count.value) : Number.NaN;
+    if (counted > this.#value) {
+      this.#value = counted;
+    } else if (Number.isFinite(counted)) {
+      this.#value += 1;
+      await control.call(['SET', this.#key, String(this.#value)]);
+    }
+    return Number.isFinite(counted) ? this.#value : counted;
+  }
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -55,9 +111,9 @@ export interface StoreNode {
  * last interval); so is a replica's, which marks itself once its node is promoted. A failed try (CLUSTERDOWN,
  * say) does not stop the runtime from starting: it is tried again, less and less often.
  */
-export async function markRunningOnNode(control: RedisConnection, storeNode: () => Promise<StoreNode | null>, log: Logger, retryMs = 250): Promise<RunningMark> {
+export async function markRunningOnNode(control: RedisConnection, storeNode: () => Promise<StoreNode | null>, log: Logger, retryMs = 250, keeper: StringKeeper = NO_KEEPER): Promise<RunningMark> {
   let marked: string | null = null;
-  let counted: string | null = null;
+  let counted: HeldCount | null = null;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let attempt: Promise<void> = Promise.resolve();
@@ -66,9 +122,11 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     if (node === null || stopped) return false;
     const running = runtimeRunningKeyOfNode(node.id, node.tag);
     const stops = runtimeUncleanStopsKeyOfNode(node.id, node.tag);
-    await mark(control, running, stops, log, true);
+    const count = new HeldCount(stops, await mark(control, running, stops, log, true));
     marked = running;
-    counted = stops;
+    counted = count;
+    keeper.keep(keptMark(running));
+    keeper.keep(count.kept);
     return true;
   };
   // After a failure (CLUSTERDOWN, a refused command) the next try waits twice as long, up to MAX_RETRY_MS.
@@ -104,6 +162,8 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     clearTimeout(timer);
     await attempt.catch(() => undefined);
     if (marked === null) return;
+    // Released first: the guard must not set again the mark this clean stop deletes.
+    keeper.release(marked);
     try {
       await control.call(['DEL', marked]);
     } catch (error) {
@@ -112,17 +172,23 @@ export async function markRunningOnNode(control: RedisConnection, storeNode: () 
     }
   };
   // Thrown as the DEL's failures above would be (MOVED, READONLY): the caller says the stop went uncounted.
-  return { unmark, countUncleanStop: async () => (counted === null ? null : increment(control, counted)) };
+  return { unmark, countUncleanStop: async () => (counted === null ? null : counted.increment(control)) };
 }
 
-/** Sets the mark; counts an unclean stop when one was there, or creates the count at 0 when `createCount`. */
-async function mark(control: RedisConnection, runningKey: string, stopsKey: string, log: Logger, createCount: boolean): Promise<void> {
+/**
+ * Sets the mark; counts an unclean stop when one was there, or creates the count at 0 when `createCount`. Returns
+ * the count as it is now (0 when there is none yet).
+ */
+async function mark(control: RedisConnection, runningKey: string, stopsKey: string, log: Logger, createCount: boolean): Promise<number> {
   const previous = await control.call(['SET', runningKey, String(process.pid), 'GET']);
+  let count: RespValue;
   if (previous.type !== 'null') {
-    const count = await control.call(['INCR', stopsKey]);
+    count = await control.call(['INCR', stopsKey]);
     log.warn({ uncleanStops: count.type === 'integer' ? Number(count.value) : null },
       'the last runtime on this redis-server did not stop cleanly: a write it passed on just before may not have been captured; a worker re-captures what MySQL disagrees with');
-  } else if (createCount) {
-    await control.call(['INCRBY', stopsKey, '0']);
+  } else {
+    count = await control.call(createCount ? ['INCRBY', stopsKey, '0'] : ['GET', stopsKey]);
   }
+  const value = count.type === 'integer' ? Number(count.value) : count.type === 'blob' ? Number(count.value.toString('latin1')) : 0;
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
 }

@@ -16,6 +16,12 @@
  * key, so rarely). A runtime creates its count at its first mark, so the worker knows it long before that
  * node's first unclean stop. Several workers may repair after the same stop: verify --repair is idempotent, and
  * a record one of them writes late only causes one more repair.
+ *
+ * A count at or below the record is no stop, even when it went down: a count that went away (evicted, expired,
+ * deleted) while its runtime runs is set back by the runtime's store guard within a look (runtime/unclean-stops.ts,
+ * library-host/store-guard.ts), and repairing at every such dip would repair for nothing; a count lost while no
+ * runtime runs restarts behind the record, and the stops it then counts go unrepaired until it passes the record
+ * (docs/runtime.md, the library store: not covered).
  */
 import type { WriteBehindConfig } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';

@@ -14,6 +14,10 @@ export interface RuntimeProcess {
   readonly port: number;
   /** SIGTERM, then SIGKILL after 5 s: a wedged runtime runs no signal handler. Resolves its exit code (null: killed). */
   close(): Promise<number | null>;
+  /** SIGKILL, as a crash: no close step runs (the running mark stays). Resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** What the process wrote so far (its log lines, one JSON object a line, and anything on stderr). */
+  output(): string;
 }
 
 export async function startRuntimeProcess(redis: RedisServer, args: readonly string[] = []): Promise<RuntimeProcess> {
@@ -42,5 +46,12 @@ export async function startRuntimeProcess(redis: RedisServer, args: readonly str
       }
       return child.exitCode;
     },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    output: () => output,
   };
 }

@@ -122,3 +122,27 @@ describe('a cluster runtime that stopped uncleanly', () => {
     expect(worker.tail().match(/stopped uncleanly/g)?.length, worker.tail()).toBe(2);
   }, 120_000);
 });
+
+describe('a cluster node’s running mark and unclean-stop count gone by another hand while its runtime runs', () => {
+  it('are set again by the runtime’s store guard: the mark after a DEL and a PEXPIRE 1, the count after a DEL', async () => {
+    const direct = h.servers[SHARD]!;
+    await waitFor('the runtime\'s mark', async () => (await keysOn(direct, `${RUNTIME_RUNNING_KEY}:*`)).length === 1, 10_000, 100);
+    const [running] = await keysOn(direct, `${RUNTIME_RUNNING_KEY}:*`);
+    // The runtime next in front of the node finds a mark and counts a stop: the count it holds is past 0.
+    await h.cluster.restartRuntime(SHARD, async () => {
+      await direct.set(running!, '4242');
+    });
+    const stops = running!.replace(RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY);
+    const count = await direct.get(stops);
+    expect(Number(count)).toBeGreaterThan(0);
+    const markIsBack = () => waitFor('the node’s mark set again', async () => (await direct.type(running!)) === 'string' && (await direct.pTTL(running!)) === -1, 3000, 25);
+
+    await direct.del(running!);
+    await markIsBack();
+    await direct.pExpire(running!, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await markIsBack();
+    await direct.del(stops);
+    await waitFor('the node’s count set again', async () => (await direct.get(stops)) === count, 3000, 25);
+  }, 60_000);
+});

@@ -96,6 +96,24 @@ describe('a setting the runtime keeps, changed on redis-server directly', () => 
     }
   });
 
+  it('notify-keyspace-events switched off and the unclean-stop count deleted meanwhile (no event tells the runtime): the stop is counted one past the count the runtime knew, not from 0', { timeout: 30_000 }, async () => {
+    // The worker repaired after 3 stops (say): a count restarting at 1 would hide the next two from it.
+    await direct.set(RUNTIME_UNCLEAN_STOPS_KEY, '3');
+    const { log, lines } = recordedLog('info');
+    const runtime = await start(server, log);
+    try {
+      await direct.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', '']);
+      await direct.del(RUNTIME_UNCLEAN_STOPS_KEY);
+      expect(await until(uncleanStops, (count) => count > 0, BOUND_MS)).toBe(4);
+      const error = await until(async () => lines.find((line) => line['level'] === 50 && line['setting'] === 'notify-keyspace-events'), (line) => line !== undefined, BOUND_MS);
+      expect(error).toMatchObject({ uncleanStops: 4 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await uncleanStops()).toBe(4);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('the pubsub class of client-output-buffer-limit restored: lifted again within a bounded time, an error logged and metered, no unclean stop (nothing was missed while the subscription held)', { timeout: 30_000 }, async () => {
     const { log, lines } = recordedLog('info');
     const runtime = await start(server, log);

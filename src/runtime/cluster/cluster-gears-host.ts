@@ -4,7 +4,7 @@
  * gets its reply, as RedisGears does in cluster mode. A peer's `_rg_internals.function LOAD|DELETE …` is
  * applied here only.
  */
-import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, MarkerSource, TouchedStream } from '../gears-host.js';
+import type { CallerContext, GearsCommandName, GearsHost, KeptString, KeyspaceEvent, MarkerSource, TouchedStream } from '../gears-host.js';
 import { error, type RespValue } from '../resp/types.js';
 import type { PeerRuntimes } from './peer-runtimes.js';
 
@@ -97,6 +97,14 @@ export class ClusterGearsHost implements GearsHost {
 
   storeEvent(event: KeyspaceEvent): void {
     this.#local.storeEvent?.(event);
+  }
+
+  keepString(kept: KeptString): void {
+    this.#local.keepString?.(kept);
+  }
+
+  releaseString(key: string): void {
+    this.#local.releaseString?.(key);
   }
 
   roleChanged(primary: boolean): Promise<void> {

@@ -4,7 +4,7 @@
  * the backing Redis. The server (WHEN things run) calls it through GearsHost with its global lock held, and
  * gives it a LockedExecutor for work that starts later (async functions, callAsync continuations…).
  */
-import type { CallerContext, GearsCommandName, GearsHost, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
+import type { CallerContext, GearsCommandName, GearsHost, KeptString, KeyspaceEvent, LockedExecutor, MarkerSource, TouchedStream } from '../gears-host.js';
 import type { RespValue } from '../resp/types.js';
 import type { Logger } from '../../shared/log.js';
 import { SyncRedis } from '../sync-redis/sync-redis.js';
@@ -250,6 +250,14 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
 
   storeEvent(event: KeyspaceEvent): void {
     this.#guard.note(event);
+  }
+
+  keepString(kept: KeptString): void {
+    this.#guard.keep(kept);
+  }
+
+  releaseString(key: string): void {
+    this.#guard.release(key);
   }
 
   /**

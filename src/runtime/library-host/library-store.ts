@@ -8,6 +8,7 @@ import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { hasPrefix } from '../../shared/byte-prefix.js';
+import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../shared/keys.js';
 
 /** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
 export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
@@ -15,9 +16,16 @@ export const LIBRARIES_KEY = `${INTERNAL_KEY_PREFIX}libraries`;
 export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */
 export const STORE_DB = 0;
-const STORE_KEY_STARTS = [LIBRARIES_KEY, STREAM_POSITIONS_KEY].map((key) => Buffer.from(key, 'latin1'));
+/**
+ * The store's keys, and the runtime's two strings kept beside it (runtime/unclean-stops.ts): its running mark
+ * and its unclean-stop count, which the store guard keeps too (gears-host.ts KeptString).
+ */
+const STORE_KEY_STARTS = [LIBRARIES_KEY, STREAM_POSITIONS_KEY, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY].map((key) => Buffer.from(key, 'latin1'));
 
-/** Whether `key` is (or on a cluster may be) one of the store's keys: the names below, or those names tagged. */
+/**
+ * Whether `key` is (or on a cluster may be) one of the store's keys, or the running mark or unclean-stop count:
+ * the names above, or those names tagged (a cluster node's, shared/keys.ts runtimeRunningKeyOfNode).
+ */
 export function isStoreKey(key: Buffer): boolean {
   return STORE_KEY_STARTS.some((start) => hasPrefix(key, start));
 }
@@ -178,6 +186,27 @@ export class LibraryStore {
   /** Removes a TTL a client set on one of the store's keys: RedisGears' libraries never vanish by themselves. */
   persist(which: StoreHash): void {
     this.#run((keys) => ['PERSIST', keys[which]]);
+  }
+
+  /**
+   * What is under one of the strings the runtime keeps beside the store (its running mark, its unclean-stop
+   * count: gears-host.ts KeptString): null when the key's slot has left the node, as for `look`.
+   */
+  lookString(key: string): { readonly type: string; readonly ttlMs: number; readonly value: string | null } | null {
+    const type = this.#ask(['TYPE', key]);
+    const ttl = this.#ask(['PTTL', key]);
+    if (type === null || ttl === null) return null;
+    const typeName = type.type === 'simple' ? type.value : 'unknown';
+    const value = typeName === 'string' ? this.#ask(['GET', key]) : null;
+    return { type: typeName, ttlMs: ttl.type === 'integer' ? Number(ttl.value) : -1, value: value === null || value.type === 'null' ? null : bytes(value).toString('latin1') };
+  }
+
+  /**
+   * Writes one of those strings where it is (a SET, a PERSIST), not following its slot, as `look` does not: false
+   * when the slot has left the node (its key went with it).
+   */
+  writeString(command: CommandArgument[]): boolean {
+    return this.#ask(command) !== null;
   }
 
   loadLibraries(): Map<string, StoredLibrary> {

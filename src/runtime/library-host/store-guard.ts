@@ -21,8 +21,18 @@
  * FIRST_WAIT_MS, then twice as long each time up to MAX_WAIT_MS; a store that stayed written for QUIET_MS is
  * written again at once the next time. Events during a wait make one rewrite at its end, each lost key logged once.
  * A rewrite that fails (an OOM reply under maxmemory) is logged and tried again after the wait.
+ *
+ * The runtime's two strings beside the store (runtime/unclean-stops.ts) are kept the same way, once the runtime
+ * has written them (KeptString): its running mark, without which a crash of this runtime would leave no mark, the
+ * next runtime would count no unclean stop and the worker would never repair what the crash left uncaptured; and
+ * its unclean-stop count, which, gone or lowered, would restart at or below the count the worker repaired after
+ * (worker/unclean-stop-repair.ts compares the two), so the next unclean stops would go unrepaired. Either is set
+ * again (SET, which also drops a TTL and a client's value of another type) when a look finds it gone or lacking,
+ * with the same waits, and a TTL on it is removed. The count is set back to the last value this runtime knows
+ * (the one it read or counted itself): never higher than what was counted, so no stop is counted twice. The
+ * runtime's own DEL of its mark at a clean stop is no loss: the mark is released (`release`) before it.
  */
-import type { KeyspaceEvent, LockedExecutor } from '../gears-host.js';
+import type { KeptString, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
 import { errorMessage } from '../../shared/errors.js';
 import { STORE_DB, type LibraryStore, type StoreHash } from './library-store.js';
@@ -51,9 +61,14 @@ export interface HeldStore {
 
 export type LossCause = 'evicted' | 'expired' | 'deleted';
 
-/** A key of the store found lacking what the runtime holds, and the events seen on it since the last look. */
+/**
+ * A key of the store, or a kept string, found lacking what the runtime holds, and the events seen on it since the
+ * last look.
+ */
 interface Loss {
-  readonly which: StoreHash;
+  /** The store's hash it is; absent for a kept string. */
+  readonly which?: StoreHash;
+  readonly kept?: KeptString;
   readonly key: string;
   readonly cause: LossCause;
   readonly events: readonly string[];
@@ -66,6 +81,8 @@ export class StoreGuard {
   readonly #log: Logger;
   /** The events seen on each of the store's keys (by name) since the last look, each name once, in arrival order. */
   #events = new Map<string, Set<string>>();
+  /** The strings kept beside the store, by key (keep, release). */
+  readonly #kept = new Map<string, KeptString>();
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #lastRewrite = -Infinity;
@@ -85,6 +102,16 @@ export class StoreGuard {
     if (this.#closed || HARMLESS_EVENTS.has(event.event) || event.db !== STORE_DB) return;
     this.#remember(event.key.toString('latin1'), [event.event]);
     this.#schedule();
+  }
+
+  /** Keeps `kept` from now on (the runtime wrote it): gone by another hand, it is set again. */
+  keep(kept: KeptString): void {
+    this.#kept.set(kept.key, kept);
+  }
+
+  /** Stops keeping the string under `key`: before the runtime deletes it itself (its mark at a clean stop). */
+  release(key: string): void {
+    this.#kept.delete(key);
   }
 
   close(): void {
@@ -141,6 +168,20 @@ export class StoreGuard {
         if (!lost.some((l) => l.which === which)) this.#log.warn({ key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, 'a TTL was set on a key of the runtime’s library store: removed (PERSIST), as RedisGears’ libraries never vanish by themselves');
       }
     }
+    for (const kept of this.#kept.values()) {
+      const seen = events.get(kept.key);
+      if (!seen) continue;
+      const state = this.#store.lookString(kept.key);
+      if (!state) continue;
+      // A client's value of another type counts as none (a count still at 0 that goes away lacks nothing).
+      if (kept.lacks(state.type === 'string' ? state.value : null)) {
+        const byOther = [...seen].find((event) => !NOT_ONLY_OTHERS.has(event));
+        lost.push({ kept, key: kept.key, cause: causeOf(byOther ?? [...seen].at(-1)!), events: [...seen] });
+      } else if (state.ttlMs >= 0) {
+        this.#store.writeString(['PERSIST', kept.key]);
+        this.#log.warn({ key: kept.key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, `a TTL was set on ${kept.what}: removed (PERSIST), as the runtime keeps it for as long as it runs`);
+      }
+    }
     if (lost.length > 0) this.#rewrite(lost);
   }
 
@@ -149,24 +190,32 @@ export class StoreGuard {
     this.#wait = now - this.#lastRewrite < QUIET_MS ? Math.min(Math.max(this.#wait * 2, FIRST_WAIT_MS), MAX_WAIT_MS) : FIRST_WAIT_MS;
     this.#lastRewrite = now;
     const held = { libraries: this.#held.libraryNames().length, positions: this.#held.positionCount() };
+    const written: Loss[] = [];
     try {
-      this.#held.rewrite();
+      if (lost.some((loss) => loss.kept === undefined)) this.#held.rewrite();
+      for (const loss of lost) if (loss.kept === undefined || this.#store.writeString(['SET', loss.key, loss.kept.value()])) written.push(loss);
     } catch (error) {
-      for (const { key, cause, events } of lost) {
+      for (const { key, cause, events, kept } of lost) {
         this.#log.error(
           { key, cause, events, err: errorMessage(error), retryInMs: this.#wait },
-          `a key of the runtime’s library store was ${cause} and could not be written again; trying again after the wait (a runtime started before then finds no library)`,
+          kept === undefined
+            ? `a key of the runtime’s library store was ${cause} and could not be written again; trying again after the wait (a runtime started before then finds no library)`
+            : `${kept.what} was ${cause} and could not be set again; trying again after the wait`,
         );
         this.#remember(key, events);
       }
       this.#schedule();
       return;
     }
-    for (const { key, cause, events } of lost) {
-      this.#log.warn(
-        { key, cause, events, ...held, nextRewriteAfterMs: this.#wait },
-        `a key of the runtime’s library store was ${cause}: written again from the runtime’s memory, as after a FLUSHALL`,
-      );
+    for (const { key, cause, events, kept } of written) {
+      if (kept === undefined) {
+        this.#log.warn(
+          { key, cause, events, ...held, nextRewriteAfterMs: this.#wait },
+          `a key of the runtime’s library store was ${cause}: written again from the runtime’s memory, as after a FLUSHALL`,
+        );
+      } else {
+        this.#log.warn({ key, cause, events, value: kept.value(), nextRewriteAfterMs: this.#wait }, `${kept.what} was ${cause}: set again to the runtime’s value`);
+      }
     }
   }
 }
