@@ -1,8 +1,9 @@
 /**
- * A SIGTERM that reaches `writebehind worker` or `writebehind start` while it is still starting is not lost
- * and does not kill it mid-start: the command finishes starting, then stops as after any SIGTERM, exit 0.
- * A worker killed mid-start could die between a batch's MySQL COMMIT and its acknowledgement in Redis, and
- * that batch would be applied once more 30 s later by another worker.
+ * A SIGTERM that reaches `writebehind worker`, `writebehind start` or `writebehind runtime` while it is still
+ * starting is not lost and does not kill it mid-start: the command finishes starting, then stops as after any
+ * SIGTERM, exit 0. A worker killed mid-start could die between a batch's MySQL COMMIT and its acknowledgement in
+ * Redis, and that batch would be applied once more 30 s later by another worker; a runtime killed after it marked
+ * itself running leaves the mark, and the next runtime counts an unclean stop, so a worker repairs everything.
  * Each start is held at its first Redis connection (a proxy that connects only when told) while the signal is
  * sent; a start held for good still ends, as its Redis connection gives up.
  */
@@ -12,6 +13,8 @@ import { spawnCli } from '../helpers/cli.js';
 import { startHeldProxy, type HeldProxy } from '../helpers/held-proxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { RUNTIME_RUNNING_KEY } from '../../src/shared/keys.js';
+import { connectTestClient } from '../helpers/redis-client.js';
 import { exited, startPipeline, type Pipeline } from './pipeline-helpers.js';
 
 let child: ChildProcess | undefined;
@@ -61,6 +64,21 @@ it('writebehind start: a SIGTERM while it is still starting stops it cleanly onc
   const { code, output } = await signalledWhileStarting(child, proxy);
   expect(code, output).toBe(0);
   expect(output).toContain('stopping...');
+});
+
+it('writebehind runtime: a SIGTERM while it is still starting stops it cleanly once started (exit 0, its running mark removed)', { timeout: 60_000 }, async () => {
+  const server: RedisServer = await startRedisServer();
+  cleanups.push(() => server.stop());
+  const proxy = await startHeldProxy({ host: '127.0.0.1', port: portOf(server.url) });
+  cleanups.push(() => proxy.close());
+  child = spawnCli(['runtime', '--redis', proxy.url, '--port', '0'], { LOG_LEVEL: 'info' });
+  const { code, output } = await signalledWhileStarting(child, proxy);
+  expect(code, output).toBe(0);
+  expect(output).toContain('shutting down');
+  const clients: Array<{ close(): Promise<unknown> }> = [];
+  cleanups.push(() => Promise.all(clients.map((c) => c.close())));
+  const direct = await connectTestClient(server.url, clients);
+  expect(await direct.exists(RUNTIME_RUNNING_KEY)).toBe(0);
 });
 
 it('writebehind worker: a SIGTERM does not hold a start that waits on a Redis that never answers: it fails within seconds, exit 1, naming the URL', { timeout: 60_000 }, async () => {

@@ -43,10 +43,16 @@ export const runtimeOptionsSchema = z.object({
 export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
 
 /**
- * Starts the runtime and closes it on SIGINT/SIGTERM. Resolves once it listens (the process then lives as long
- * as the listener does).
+ * Starts the runtime and closes it once `stopRequested` resolves (the command passes shutdownSignal(), made
+ * before the start so that a signal during it waits for the start instead of killing the process after the
+ * runtime marked itself running: preflights/shutdown-signal.ts). Resolves once it listens (the process then
+ * lives as long as the listener does).
  */
-export async function runRuntime(options: RuntimeCommandOptions, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<Runtime> {
+export async function runRuntime(
+  options: RuntimeCommandOptions,
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  stopRequested?: Promise<NodeJS.Signals>,
+): Promise<Runtime> {
   const parsed = runtimeOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -64,13 +70,9 @@ export async function runRuntime(options: RuntimeCommandOptions, print: (line: s
     process.exitCode = 1;
   });
   print(`RedisGears 2 runtime listening on ${runtime.url} (redis-server: ${redactUrl(redis)})`);
-  const shutdown = (signal: NodeJS.Signals) => {
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
+  void stopRequested?.then((signal) => {
     log.info({ signal }, 'shutting down');
     void runtime.close();
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  });
   return runtime;
 }

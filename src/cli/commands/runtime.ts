@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
 import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import type { RuntimeCommandOptions } from '../actions/runtime.js';
+import { shutdownSignal } from '../preflights/shutdown-signal.js';
 
 export const DEFAULT_RUNTIME_PORT = 6380;
 export const DEFAULT_BACKING_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -25,6 +26,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
   .action(async (options: RuntimeCommandOptions) => {
+    const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
     const { runRuntime } = await import('../actions/runtime.js');
-    await runRuntime(options);
+    await runRuntime(options, undefined, stopRequested);
   });

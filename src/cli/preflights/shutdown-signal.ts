@@ -1,5 +1,5 @@
 /**
- * How long-running commands (worker, start) stop. They call shutdownSignal() before they start, wait for the
+ * How long-running commands (worker, start, runtime) stop. They call shutdownSignal() before they start, wait for the
  * signal once started, then close within STOP_DEADLINE_MS and return, so main() ends the process with exit code 0.
  *
  * Signals are heard from before the start: one during start-up lets the start finish and then stops as usual,
