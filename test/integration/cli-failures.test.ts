@@ -150,3 +150,15 @@ describe('dlq with a writer the config does not name', () => {
     expect(known.stdout).toContain('0 of 0 dead letter(s) of PersonsWriteBehind');
   });
 });
+
+describe('dlq with bad arguments', () => {
+  it('a missing --writer and an unknown action exit 2 like every bad option, the action named as the argument it is', async () => {
+    const missing = await runCli(['dlq', 'list', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toContain('--writer');
+    const unknown = await runCli(['dlq', 'frob', '--writer', 'PersonsWriteBehind', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain("<action>: must be list, replay or purge, not 'frob'");
+    expect(unknown.stderr).not.toContain('--action');
+  });
+});
