@@ -162,3 +162,14 @@ describe('dlq with bad arguments', () => {
     expect(unknown.stderr).not.toContain('--action');
   });
 });
+
+describe('usage errors commander finds', () => {
+  it('an unknown option, an unknown command and a missing argument exit 2, as a bad option value does; --help and --version exit 0', async () => {
+    for (const args of [['status', '--bogus'], ['nosuch'], ['dlq'], ['worker', '--redis']]) {
+      const result = await runCli(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^error: /m);
+    }
+    for (const args of [['--help'], ['status', '--help'], ['--version'], ['help', 'dlq']]) expect((await runCli(args)).code, args.join(' ')).toBe(0);
+  });
+});
