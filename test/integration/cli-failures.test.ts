@@ -173,3 +173,11 @@ describe('usage errors commander finds', () => {
     for (const args of [['--help'], ['status', '--help'], ['--version'], ['help', 'dlq']]) expect((await runCli(args)).code, args.join(' ')).toBe(0);
   });
 });
+
+describe('a numeric option given text', () => {
+  it('says the option must be a number and shows what it got (not "expected number, received NaN")', async () => {
+    const result = await runCli(['worker', '--metrics-port', 'abc', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain("--metrics-port: must be a number, not 'abc'");
+  });
+});
