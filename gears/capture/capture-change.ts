@@ -32,9 +32,7 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   if (IGNORED_EVENTS.has(event.event)) return;
   const key = event.key;
   if (key === null) {
-    const hex = toHex(event.key_raw);
-    database.confirm();
-    deadLetterCapture(client, writer, { reason: `key is not valid UTF-8 (hex ${hex})`, event: event.event, key: hex, ack: null });
+    captureBinaryKey(client, writer, event, database);
     return;
   }
   const fail = (reason: string, ack: string | null) => {
@@ -74,6 +72,39 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   // `~` deletes the row; so does `=` on a hash whose only field was `#` (HDEL removed the key).
   const deletes = flag === '~' || state.onlyFlag;
   appendRecord(client, writer, event.event, key, uuid, (header) => (deletes ? deleteRecord(writer, header) : upsertRecord(writer, header, state.fields)), database);
+}
+
+/**
+ * A key that is not UTF-8 cannot have a row (records and the worker take keys as text), but the `#` flag still
+ * holds as far as it needs no row, as the seed promises for every hash: `#` is removed, `-` deletes the hash,
+ * `+` keeps it, and both are acknowledged. A change to replicate is dead-lettered, and its acknowledgement says
+ * `status failed`, so a client waiting on `{<key>}<uuid>` learns why instead of timing out.
+ */
+function captureBinaryKey(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent, database: DatabaseCheck): void {
+  const rawKey = event.key_raw;
+  const hex = toHex(rawKey);
+  let flagValue: GearsReply = null;
+  try {
+    flagValue = client.callRaw('HGET', rawKey, FLAG_FIELD);
+  } catch (error) {
+    // Not a hash (RedisGears throws Redis errors as plain strings): no flag to honour.
+    if (!String(error).startsWith('WRONGTYPE')) throw error;
+  }
+  database.confirm();
+  let directive = DEFAULT_DIRECTIVE;
+  if (flagValue instanceof ArrayBuffer) {
+    client.call('HDEL', rawKey, FLAG_FIELD);
+    directive = decodeDirective(flagValue);
+  }
+  if (directive.ok) {
+    if (flagDeletesKey(directive.flag)) client.call('DEL', rawKey);
+    if (!flagReplicates(directive.flag)) {
+      if (directive.uuid !== null) acknowledgeDone(client, rawKey, directive.uuid);
+      return;
+    }
+  }
+  const reason = directive.ok ? `key is not valid UTF-8 (hex ${hex})` : directive.reason;
+  deadLetterCapture(client, writer, { reason, event: event.event, key: hex, ack: directive.uuid, rawKey });
 }
 
 function decodeDirective(raw: ArrayBuffer): FlagDirective {

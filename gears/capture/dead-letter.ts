@@ -20,6 +20,8 @@ export interface CaptureFailure {
   readonly key: string;
   /** uuid of a requested acknowledgement: it gets `status failed` and the reason. */
   readonly ack: string | null;
+  /** The key's bytes when `key` is their hex (not UTF-8): the acknowledgement is named by the bytes. */
+  readonly rawKey?: ArrayBuffer;
   /** The primary key columns, when the key had a valid id. */
   readonly keyValues?: readonly (readonly [string, string])[];
 }
@@ -40,6 +42,6 @@ export function deadLetterCapture(client: GearsClient, writer: WriterContext, fa
   client.call('XADD', writer.keys.deadLetters, 'MAXLEN', '~', String(writer.deadLetterMaxLen), '*', ...args);
   client.call('HINCRBY', writer.keys.meta, MetaField.deadLettered, '1');
   client.call('HSET', writer.keys.meta, MetaField.lastError, `capture: ${failure.reason}`, MetaField.lastErrorAt, at);
-  if (failure.ack !== null) acknowledgeFailure(client, failure.key, failure.ack, failure.reason);
+  if (failure.ack !== null) acknowledgeFailure(client, failure.rawKey ?? failure.key, failure.ack, failure.reason);
   redis.log(`writebehind ${writer.name}: dead-lettered ${failure.event} on ${failure.key}: ${failure.reason}`);
 }

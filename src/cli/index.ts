@@ -3,7 +3,7 @@
  * The `writebehind` CLI. Each command lives in commands/<name>.ts and exports its Command; commands throw,
  * and only main() turns an error into a message and an exit code.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { VERSION } from '../shared/version.js';
 import { handleError } from './handle-error.js';
 import { commands } from './commands/index.js';
@@ -14,6 +14,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError();
   for (const command of commands) program.addCommand(command);
+  // Commander exits 1 on a usage error it finds itself (an unknown option or command, a missing argument), and
+  // handle-error.ts exits 2 on one the options' schemas find: thrown here instead, so both exit 2.
+  for (const command of [program, ...commands]) command.exitOverride();
   return program;
 }
 
@@ -21,7 +24,9 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
-    process.exitCode = handleError(error);
+    // Commander has printed its message (and the help after it); --help and --version come here with 0.
+    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : 2;
+    else process.exitCode = handleError(error);
   }
 }
 

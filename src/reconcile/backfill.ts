@@ -9,6 +9,7 @@
 import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import { ProgressLine, perSecond } from './progress-line.js';
 import { RateLimiter } from './rate-limiter.js';
+import { KILLED_HINT, recaptureSplitting } from './recapture-splitting.js';
 import type { ReconcileRedis } from './reconcile-redis.js';
 import { backfillFields, parseBackfillState, type BackfillState } from './reconcile-state.js';
 import { scanPattern, type WriterTarget } from './writer-target.js';
@@ -32,7 +33,12 @@ export interface BackfillResult {
   readonly resumedFrom: string | null;
   readonly interrupted: boolean;
   readonly runMs: number;
+  /** Keys this run could not capture: their re-capture alone outlasted lock-redis-timeout (recapture-splitting.ts). */
+  readonly killed: readonly string[];
 }
+
+/** Killed keys named in the closing line; the count covers the rest. */
+const MAX_KILLED_SHOWN = 10;
 
 /** Keys of the first library call; later calls are sized to take about PAGE_TARGET_MS each. */
 export const FIRST_BACKFILL_PAGE = 25;
@@ -64,6 +70,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   const saved = parseBackfillState(await redis.readState(target.keys.backfill));
   const resume = options.restart !== true && saved !== null && saved.state !== 'done' && saved.match === match && saved.cursor !== '0';
   const started = Date.now();
+  const killed: string[] = [];
   let state: BackfillState = resume
     ? { ...saved, state: 'running', runScanned: 0, updatedAt: started }
     : { state: 'running', match, cursor: '0', scanned: 0, captured: 0, skipped: 0, deadLettered: 0, runScanned: 0, startedAt: started, updatedAt: started };
@@ -85,7 +92,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   const interrupted = async (): Promise<BackfillResult> => {
     await save({ ...state, state: 'interrupted' });
     print(`${line()}; interrupted at SCAN cursor ${state.cursor}: run it again to resume`);
-    return { state, resumedFrom: resume ? saved.cursor : null, interrupted: true, runMs: Date.now() - started };
+    return { state, resumedFrom: resume ? saved.cursor : null, interrupted: true, runMs: Date.now() - started, killed };
   };
   do {
     // SCAN steps are independent of the page size: with few matching keys a small COUNT would mean many steps.
@@ -97,7 +104,8 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
       i += keys.length;
       await limiter.take(keys.length);
       const called = performance.now();
-      const counts = await redis.recapture(target, LibraryFunction.backfill, keys);
+      const counts = await recaptureSplitting(redis, target, LibraryFunction.backfill, keys);
+      killed.push(...counts.killed);
       page = nextPageSize(keys.length, performance.now() - called, cap);
       captured += counts.captured;
       skipped += counts.skipped + counts.notHash;
@@ -110,5 +118,6 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   } while (cursor !== '0');
   await save({ ...state, state: 'done' });
   progress.update(() => `${line()}; done${state.deadLettered > 0 ? ` (${state.deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
-  return { state, resumedFrom: resume ? saved.cursor : null, interrupted: false, runMs: Date.now() - started };
+  if (killed.length > 0) print(`backfill ${target.name}: ${killed.length} key(s) not captured, ${KILLED_HINT}: ${killed.slice(0, MAX_KILLED_SHOWN).join(' ')}${killed.length > MAX_KILLED_SHOWN ? ' …' : ''}`);
+  return { state, resumedFrom: resume ? saved.cursor : null, interrupted: false, runMs: Date.now() - started, killed };
 }

@@ -3,6 +3,7 @@
  * report), never the whole list, so a table that differs everywhere costs no more memory than one that does not.
  */
 import type { ColumnDifference } from './compare-row.js';
+import { KILLED_HINT } from './recapture-splitting.js';
 
 export interface StaleExample {
   readonly key: string;
@@ -30,6 +31,8 @@ export interface VerifyReport {
   inFlight: number;
   /** Records captured by --repair (images and deletes). */
   repaired: number;
+  /** Differing keys --repair could not re-capture: the call for one alone outlasted lock-redis-timeout. */
+  notRepaired: DifferenceCounts<string>;
   sample: number;
   durationMs: number;
 }
@@ -37,7 +40,7 @@ export interface VerifyReport {
 export const MAX_EXAMPLES = 10;
 
 export function emptyReport(writer: string, sample: number): VerifyReport {
-  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, sample, durationMs: 0 };
+  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, notRepaired: { count: 0, examples: [] }, sample, durationMs: 0 };
 }
 
 export function addExample<T>(counts: DifferenceCounts<T>, example: T): void {
@@ -66,5 +69,6 @@ export function formatReport(report: VerifyReport): string {
   if (report.orphan.count > 0) lines.push(`  orphan rows ${report.orphan.count}: ${report.orphan.examples.join(' ')}`);
   if (report.inFlight > 0) lines.push(`  ${report.inFlight} key(s) changing meanwhile (in flight, not differences)`);
   if (report.repaired > 0) lines.push(`  repaired: ${report.repaired} record(s) captured; the worker writes them like any change`);
+  if (report.notRepaired.count > 0) lines.push(`  not repaired ${report.notRepaired.count}, ${KILLED_HINT}: ${report.notRepaired.examples.join(' ')}`);
   return lines.join('\n');
 }

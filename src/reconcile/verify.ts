@@ -13,6 +13,7 @@ import { waitCommitted } from './commit-wait.js';
 import { compareRow, type Comparison } from './compare-row.js';
 import { addExample, differenceCount, emptyReport, sortExamples, type VerifyReport } from './difference-report.js';
 import { ProgressLine, perSecond } from './progress-line.js';
+import { recaptureSplitting } from './recapture-splitting.js';
 import type { ReconcileMysql, TargetRow } from './reconcile-mysql.js';
 import type { HashImage, ReconcileRedis } from './reconcile-redis.js';
 import { keyOfRow, keyValuesOf, scanPattern, type WriterTarget } from './writer-target.js';
@@ -157,7 +158,11 @@ class Verifier {
     const images = differences.filter(([, d]) => d.kind !== 'orphan').map(([key]) => key);
     const deletes = differences.filter(([, d]) => d.kind === 'orphan').map(([key]) => key);
     for (const [fn, keys] of [[LibraryFunction.backfill, images], [LibraryFunction.deleteMissing, deletes]] as const) {
-      for (let i = 0; i < keys.length; i += REPAIR_PAGE) this.#report.repaired += (await this.#redis.recapture(this.#target, fn, keys.slice(i, i + REPAIR_PAGE))).captured;
+      for (let i = 0; i < keys.length; i += REPAIR_PAGE) {
+        const counts = await recaptureSplitting(this.#redis, this.#target, fn, keys.slice(i, i + REPAIR_PAGE));
+        this.#report.repaired += counts.captured;
+        for (const key of counts.killed) addExample(this.#report.notRepaired, key);
+      }
     }
   }
 

@@ -152,6 +152,12 @@ export class Runtime extends EventEmitter {
     const closeAll = () => closeInReverse(closers, log);
     let runtime: Runtime | undefined;
     try {
+      // The port first, before anything changes on redis-server: a port another runtime over it holds fails here,
+      // not after this runtime took that one's running mark (a false unclean stop, and a mark removed as this
+      // start failed, so that runtime's real crash would go uncounted). Clients are served once all is ready.
+      const listener = await RespServer.bind(options.port ?? 6380, bindHost);
+      // Closed last on a failed start; at a stop the 'RESP server' closer below has closed it long before.
+      closers.push({ name: 'RESP listener', close: () => listener.close() });
       // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
       const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
       closers.push({ name: 'control connection', close: () => control.close() });
@@ -270,7 +276,8 @@ export class Runtime extends EventEmitter {
         closers.push({ name: 'settings check', close: () => check.close() });
       }
       const deps = { address, table, scheduler, control, limits: () => limits, kept, ownTraffic, windows, log };
-      const server = await RespServer.listen(deps, options.port ?? 6380, bindHost);
+      const server = listener;
+      server.serve(deps);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
       runtime = new Runtime(server.port, bindHost, metered, log, closers);

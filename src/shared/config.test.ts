@@ -34,6 +34,13 @@ describe('parseConfig', () => {
     expect(result.message).toContain('writers[0].table: must be a SQL table name');
   });
 
+  it('says a missing field is required and what a primaryKey of the wrong type must be', () => {
+    const result = parseConfig({ name: 'lib', writers: [{ name: 'P', keysPrefix: 'p', primaryKey: 5, mappings: { a: 'b' } }] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toBe('invalid write-behind config: writers[0].table: is required; writers[0].primaryKey: must be a column name or an array of 1 to 16 column names');
+  });
+
   it("refuses a keysPrefix whose keys overlap the library's own wb: keys, naming the field", () => {
     const writer = { table: 't', primaryKey: 'id', mappings: { a: 'col' } };
     for (const keysPrefix of ['wb', 'wb:changes', 'wb:meta:x']) {

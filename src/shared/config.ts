@@ -10,7 +10,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { LIBRARY_KEY_NAMESPACE, MAX_PARTITIONS } from './keys.js';
 
-z.config(en());
+// A field left out is named as missing, not as "expected string, received undefined".
+z.config({ ...en(), customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined) });
 
 /** Names RedisGears accepts for libraries, functions and triggers. */
 const GEARS_NAME = /^[A-Za-z0-9_]+$/;
@@ -35,7 +36,9 @@ const writerSchema = z.strictObject({
   keysPrefix: z.string().check(z.minLength(1), z.refine((p) => !p.includes('*'), 'must be a literal prefix: RedisGears prefixes have no wildcards')),
   table: z.string().check(z.regex(SQL_TABLE, 'must be a SQL table name, optionally qualified as db.table')),
   /** Column(s) that take the id; several columns take the key's `:`-separated parts in order. */
-  primaryKey: z.union([identifier, z.array(identifier).check(z.minLength(1), z.maxLength(16))]),
+  primaryKey: z.union([identifier, z.array(identifier).check(z.minLength(1), z.maxLength(16))], {
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a column name or an array of 1 to 16 column names'),
+  }),
   /** Hash field → column. */
   mappings: z.record(z.string().check(z.minLength(1), z.refine((f) => f !== '#', "'#' is the flag field and cannot be mapped")), identifier),
   /** What an expired or evicted hash does to its row: `delete` it (default) or `keep` it. */

@@ -17,6 +17,7 @@ interface ShardReading {
   readonly backlog: number;
   readonly batches: number;
   readonly captured: number;
+  readonly deadLettered: number;
   /** Id time of the oldest record not yet committed on this shard; Infinity when none. */
   readonly oldestMs: number;
 }
@@ -33,6 +34,7 @@ export function clusterWriterGauges(client: ClusterClient): ReadWriterGauges {
       pendingBatches: legacy.queuedBatches + sum((s) => s.batches),
       oldestPendingAgeSeconds: Math.max(legacy.oldestPendingAgeMs, oldestMs === Infinity ? 0 : now - oldestMs, 0) / 1000,
       captured: legacy.captured + sum((s) => s.captured),
+      deadLettered: legacy.deadLettered + sum((s) => s.deadLettered),
       shards: shards.map(({ shard, backlog }) => ({ shard, backlog })),
     };
   };
@@ -51,6 +53,7 @@ async function readShard(client: ClusterClient, node: string, writer: string): P
     backlog: backlogs.reduce((total, n) => total + n, 0),
     batches: batches.reduce((total, n) => total + n, 0),
     captured: metas.reduce((total, meta) => total + Number(meta[MetaField.captured] ?? '0'), 0),
+    deadLettered: metas.reduce((total, meta) => total + Number(meta[MetaField.deadLettered] ?? '0'), 0),
     oldestMs: Math.min(...oldest.map((entry) => (entry === undefined ? Infinity : streamIdMs(entry.id)))),
   };
 }

@@ -17,7 +17,7 @@ export type ReadWriterGauges = (writer: SampledWriter, now: number) => Promise<W
 export function writerGauges(client: StreamClient): ReadWriterGauges {
   return async ({ name, partitions }, now) => {
     const status = await readWriterStatus(client, name, partitions, now);
-    return { writer: name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured };
+    return { writer: name, backlog: status.backlog, pendingBatches: status.queuedBatches, oldestPendingAgeSeconds: status.oldestPendingAgeMs / 1000, captured: status.captured, deadLettered: status.deadLettered };
   };
 }
 

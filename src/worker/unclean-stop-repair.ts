@@ -31,6 +31,7 @@ import type { Logger } from '../shared/log.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import { connectReconcileRedis } from '../reconcile/connect-reconcile-redis.js';
 import { ReconcileMysql } from '../reconcile/reconcile-mysql.js';
+import { KILLED_HINT } from '../reconcile/recapture-splitting.js';
 import { verify } from '../reconcile/verify.js';
 import { writerTarget } from '../reconcile/writer-target.js';
 import { sleep } from './backoff.js';
@@ -122,6 +123,7 @@ export class UncleanStopRepair {
           if (this.#stopping.signal.aborted) return;
           const report = await verify(redis, mysql, { target: writerTarget(config, writer.name, 'the worker config'), repair: true });
           log.info({ writer: writer.name, keys: report.keys, repaired: report.repaired }, 'repaired after an unclean runtime stop');
+          if (report.notRepaired.count > 0) log.error({ writer: writer.name, keys: report.notRepaired.examples, count: report.notRepaired.count }, `after an unclean runtime stop, ${report.notRepaired.count} key(s) could not be repaired, ${KILLED_HINT}; re-write them`);
         }
       } finally {
         await mysql.close();

@@ -20,6 +20,8 @@ export interface WriterGaugeSample {
   readonly pendingBatches: number;
   readonly oldestPendingAgeSeconds: number;
   readonly captured: number;
+  /** Records dead-lettered by the capture or the worker (the meta counter). */
+  readonly deadLettered: number;
   /**
    * On a Redis Cluster, the backlog of the writer's slot logs on each primary (`host:port`), the writer's `{w}`
    * log not included; absent on one Redis.
@@ -61,6 +63,8 @@ export class WorkerMetrics {
     sampled('writebehind_pending_batches', 'Batch descriptors not yet committed (with a worker or waiting for one)', (s) => s.pendingBatches);
     sampled('writebehind_oldest_pending_age_seconds', 'Age of the oldest uncommitted captured record', (s) => s.oldestPendingAgeSeconds);
     sampled('writebehind_captured_records', 'Records captured by the library (meta counter)', (s) => s.captured);
+    // The worker's own counter cannot see what the capture rejects (an unknown # flag, a key without an id).
+    sampled('writebehind_dead_lettered_records', 'Records dead-lettered since the library was first loaded, by the capture (unknown # flag, key without an id, ...) or the worker (meta counter)', (s) => s.deadLettered);
     // Per shard, never per slot: a label per slot log would be up to 16384 series per writer.
     const shardSamples = () => this.#reading().writers;
     new Gauge({

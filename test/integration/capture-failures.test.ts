@@ -50,6 +50,7 @@ describe('failed captures', () => {
     let text = '';
     await runStatus({ redis: h.url, config: configFile }, (line) => (text += line));
     expect(text).toMatch(/PersonsWriteBehind: .*FAILED CAPTURES \d+ \(not replicated; re-write those keys\): .*WRONGTYPE/);
+    expect(text).toMatch(/; last error at \d{4}-\d\d-\d\dT[\d:.]+Z: capture/);
   });
 
   it("the worker's watch logs a warning naming the writer and exports the count as a metric", async () => {

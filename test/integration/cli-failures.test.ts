@@ -150,3 +150,34 @@ describe('dlq with a writer the config does not name', () => {
     expect(known.stdout).toContain('0 of 0 dead letter(s) of PersonsWriteBehind');
   });
 });
+
+describe('dlq with bad arguments', () => {
+  it('a missing --writer and an unknown action exit 2 like every bad option, the action named as the argument it is', async () => {
+    const missing = await runCli(['dlq', 'list', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toContain('--writer');
+    const unknown = await runCli(['dlq', 'frob', '--writer', 'PersonsWriteBehind', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain("<action>: must be list, replay or purge, not 'frob'");
+    expect(unknown.stderr).not.toContain('--action');
+  });
+});
+
+describe('usage errors commander finds', () => {
+  it('an unknown option, an unknown command and a missing argument exit 2, as a bad option value does; --help and --version exit 0', async () => {
+    for (const args of [['status', '--bogus'], ['nosuch'], ['dlq'], ['worker', '--redis']]) {
+      const result = await runCli(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^error: /m);
+    }
+    for (const args of [['--help'], ['status', '--help'], ['--version'], ['help', 'dlq']]) expect((await runCli(args)).code, args.join(' ')).toBe(0);
+  });
+});
+
+describe('a numeric option given text', () => {
+  it('says the option must be a number and shows what it got (not "expected number, received NaN")', async () => {
+    const result = await runCli(['worker', '--metrics-port', 'abc', '--redis', `redis://127.0.0.1:${await refusedPort()}`]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain("--metrics-port: must be a number, not 'abc'");
+  });
+});

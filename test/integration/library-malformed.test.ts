@@ -12,6 +12,17 @@ async function lastDeadLetter(keys = PERSONS): Promise<Record<string, string> | 
   return (await readStream(h.client, keys.deadLetters)).at(-1)?.fields;
 }
 
+/** The acknowledgement of a key that is not UTF-8: the stream `{<key bytes>}<uuid>`, as bytes. */
+async function readBinaryKeyAck(key: Buffer, uuid: string): Promise<Record<string, string> | null> {
+  const stream = Buffer.concat([Buffer.from('{'), key, Buffer.from(`}${uuid}`)]);
+  const entries = (await h.client.sendCommand(['XRANGE', stream, '-', '+'])) as [string, string[]][];
+  const entry = entries[0];
+  if (entry === undefined) return null;
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < entry[1].length; i += 2) fields[entry[1][i]!] = entry[1][i + 1]!;
+  return fields;
+}
+
 describe('malformed input', () => {
   it('a key without an id: dead-lettered, a uuid gets status failed', async () => {
     const uuid = randomUUID();
@@ -44,6 +55,30 @@ describe('malformed input', () => {
     await h.client.hSet(key, 'age', '1');
     expect(await captured(h.client)).toEqual([]);
     expect(await lastDeadLetter()).toMatchObject({ key: '706572736f6e3aff01', 'dlq:reason': 'key is not valid UTF-8 (hex 706572736f6e3aff01)' });
+  });
+
+  it('a binary key with a uuid: # is removed and {<key>}<uuid> says status failed with the reason', async () => {
+    const uuid = randomUUID();
+    const key = Buffer.concat([Buffer.from('person:'), Buffer.from([0xff, 0x17])]);
+    await h.client.hSet(key, ['first_name', 'x', '#', `=${uuid}`]);
+    expect(await captured(h.client)).toEqual([]);
+    expect(await h.client.hExists(key, '#')).toBe(0);
+    expect(await readBinaryKeyAck(key, uuid)).toEqual({ status: 'failed', error: 'key is not valid UTF-8 (hex 706572736f6e3aff17)' });
+    expect(await lastDeadLetter()).toMatchObject({ key: '706572736f6e3aff17', ack: uuid });
+  });
+
+  it("a binary key honours the flags that replicate nothing: - deletes it, + keeps it, both acknowledged done", async () => {
+    const kept = Buffer.concat([Buffer.from('person:'), Buffer.from([0xfe])]);
+    const deleted = Buffer.concat([Buffer.from('person:'), Buffer.from([0xfd])]);
+    const [keptUuid, deletedUuid] = [randomUUID(), randomUUID()];
+    await h.client.hSet(kept, ['first_name', 'x', '#', `+${keptUuid}`]);
+    await h.client.hSet(deleted, ['first_name', 'x', '#', `-${deletedUuid}`]);
+    expect(await h.client.hGetAll(kept)).toEqual({ first_name: 'x' });
+    expect(await h.client.exists(deleted)).toBe(0);
+    expect(await readBinaryKeyAck(kept, keptUuid)).toEqual({ status: 'done' });
+    expect(await readBinaryKeyAck(deleted, deletedUuid)).toEqual({ status: 'done' });
+    expect(await captured(h.client)).toEqual([]);
+    expect(await lastDeadLetter()).toBeUndefined();
   });
 
   it('a field name that is not UTF-8 is an unmapped field: ignored, the row captured and acknowledged by the worker', async () => {

@@ -79,6 +79,20 @@ describe('CLI around the worker', () => {
     expect((await fetch(`http://127.0.0.1:${worker.metricsPort}/other`)).status).toBe(404);
   });
 
+  it('counts dead letters of the capture stage too (an unknown # flag) in /metrics, where the worker counter cannot see them', async () => {
+    const gauge = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+      const match = /^writebehind_dead_lettered_records\{writer="PersonsWriteBehind"\} (\d+)$/m.exec(text);
+      return match === null ? null : Number(match[1]);
+    };
+    const counted = async () => Number((await p.client.hGet('wb:meta:{PersonsWriteBehind}', 'dead_lettered')) ?? 0);
+    const before = await counted();
+    await p.client.hSet('person:m2', { first_name: 'Flag', '#': '?' });
+    // The capture is synchronous: the letter is counted once HSET has replied.
+    expect(await counted()).toBe(before + 1);
+    await until(gauge, (n) => n === before + 1, 10_000);
+  });
+
   it('start runs the runtime, deploys, creates the example tables and writes through', async () => {
     const server = await startRedisServer();
     const db = await createTestDatabase('start');

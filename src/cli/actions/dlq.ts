@@ -15,8 +15,8 @@ import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js'
 import { redisUrlSchema } from './url-options.js';
 
 export const dlqOptionsSchema = z.object({
-  action: z.enum(['list', 'replay', 'purge']),
-  writer: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
+  action: z.enum(['list', 'replay', 'purge'], { error: (issue) => `must be list, replay or purge, not '${String(issue.input)}'` }),
+  writer: z.string({ error: 'is required' }).regex(/^[A-Za-z0-9_]+$/, 'must be a writer name ([A-Za-z0-9_]+)'),
   count: z.coerce.number().int().min(1).max(1_000_000).optional(),
   redis: redisUrlSchema.default(() => process.env['REDIS_URL'] ?? DEFAULT_REDIS_URL),
   /** The config that names the writers. */
@@ -46,7 +46,7 @@ export interface DlqResult {
 }
 
 export async function runDlq(options: DlqOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<DlqResult> {
-  const parsed = parseOptions('dlq', dlqOptionsSchema, options);
+  const parsed = parseOptions('dlq', dlqOptionsSchema, options, { action: '<action>' });
   const writers = (await loadConfigFile(parsed.config)).writers;
   const writer = writers.find((w) => w.name === parsed.writer);
   if (writer === undefined) {

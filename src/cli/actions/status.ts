@@ -110,7 +110,7 @@ function formatReport(report: StatusReport): string {
       `${w.writer}: backlog ${w.backlog} record(s), ${w.queuedBatches} batch(es) queued (${w.pendingBatches} with a worker), oldest pending ${formatAge(w.oldestPendingAgeMs)}; ` +
         `captured ${w.captured}, committed rows ${w.committedRows}${w.partitions === null ? ` (through ${w.committed ?? 'nothing yet'})` : ` in ${w.partitions.length - 1} partitions or slot logs (and the unpartitioned stream, listed first)`}, dead letters ${w.deadLetters} (${w.deadLettered} ever)` +
         formatCaptureFailures(w) +
-        (w.lastError === null ? '' : `; last error ${w.lastErrorAt === null ? '' : `at ${new Date(Number(w.lastErrorAt)).toISOString()} `}: ${w.lastError}`),
+        (w.lastError === null ? '' : `; last error${w.lastErrorAt === null ? '' : ` at ${new Date(Number(w.lastErrorAt)).toISOString()}`}: ${w.lastError}`),
     );
     // Many logs (a cluster's per slot): only those with something left.
     const logs = (w.partitions ?? []).filter((log) => (w.partitions ?? []).length <= 20 || log.backlog > 0 || log.queuedBatches > 0 || log.deadLetters > 0);

@@ -18,8 +18,9 @@ import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const dlqCommand = new Command('dlq')
   .description("inspect, replay or purge a writer's dead letters")
-  .argument('<action>', 'list | replay | purge')
-  .requiredOption('--writer <name>', 'writer name, as the config names it')
+  .argument('<action>', 'list | replay (write-stage letters: their row image of the time they failed, which overwrites a newer row of the key; capture-stage ones: rewrite the hash) | purge')
+  // Not commander's requiredOption: its error exits 1; zod's missing --writer is a bad option (exit 2).
+  .option('--writer <name>', 'writer name, as the config names it (required)')
   .option('--count <n>', 'at most this many (default: list 100, replay 1000, purge all)')
   .option('--redis <url>', `Redis running the library (default: $REDIS_URL or ${DEFAULT_REDIS_URL})`)
   .option('--config <file>', 'write-behind config file (it names the writers)', DEFAULT_CONFIG_PATH)

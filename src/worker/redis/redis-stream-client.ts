@@ -47,7 +47,7 @@ export class RedisStreamClient implements StreamClient {
       return await this.#transport.send(args, key);
     } catch (cause) {
       const command = args.slice(0, args[0] === 'TFCALL' ? 2 : 1).map(String).join(' ');
-      throw new RedisCommandError(`${command} failed: ${errorMessage(cause)}`, { cause, context: { command, key: args[1] === undefined ? undefined : String(args[1]) } });
+      throw new RedisCommandError(`${command} failed: ${errorMessage(cause)}`, { cause, context: { command, key } });
     }
   }
 
