@@ -41,7 +41,8 @@ cleanup() {
   [ -n "$runtime_pid" ] && kill "$runtime_pid" 2>/dev/null || true
   # A server still running a runaway script ignores SIGTERM (shutdown waits for the script), and one a unit left
   # with a password refuses SHUTDOWN (NOAUTH, exit status 0): SIGKILL it if it is still there.
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  # A server stuck in a command (a DEBUG RELOAD under rdb-key-save-delay) never answers SHUTDOWN: do not wait.
+  timeout 5 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   for _ in $(seq 20); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$redis_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -93,7 +94,16 @@ known=(
 known_watched=(
   'SLOWLOG - get all slow logs'
 )
+# Tests that cannot run on an external server, though not tagged external:skip, skipped direct too. Each fails
+# there and leaves the shared server in a state that fails later units.
+external_unfit=(
+  # Slow-tagged: it reads the server's pid (srv pid) to kill its BGSAVE child, which an external server does not
+  # give; the exception leaves rdb-key-save-delay 2147483647 behind, and the next DEBUG RELOAD (unit/type/zset's
+  # "ZSCORE after a DEBUG RELOAD") then never returns.
+  'SRANDMEMBER with a dict containing long chain'
+)
 skips=()
+for name in "${external_unfit[@]}"; do skips+=(--skiptest "$name"); done
 if [ "${DIRECT:-0}" != 1 ] && [ "${SKIP_KNOWN:-1}" = 1 ]; then
   for name in "${known[@]}"; do skips+=(--skiptest "$name"); done
   if [ "${WATCH_ALL:-0}" = 1 ]; then

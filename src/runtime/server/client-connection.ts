@@ -23,7 +23,7 @@ import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
 import { isPauseCommand } from './client-pause.js';
-import { keepNotifyFlags } from './notify-flags.js';
+import { keepRuntimeSettings } from './kept-settings.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
@@ -424,7 +424,7 @@ export class ClientConnection {
 
   /** State-changing commands: sent alone, and their reply read before the next command is routed. */
   async #runTracked(asked: SessionCommand): Promise<void> {
-    const kept = asked.name === 'config' ? keepNotifyFlags(asked.args) : null;
+    const kept = asked.name === 'config' ? keepRuntimeSettings(asked.args) : null;
     const command = kept === null ? asked : { ...asked, args: kept, raw: encodeCommand(kept) };
     const release = await this.#deps.scheduler.lock.shared();
     try {

@@ -8,6 +8,7 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../resp/request-pars
 import { INTERNAL_KEY_PREFIX } from '../library-host/library-store.js';
 import { configEntries, isConfigUnavailable, sendConfig } from './config-command.js';
 import type { RedisConnection } from './redis-connection.js';
+import { LIFTED_PUBSUB_LIMIT } from './pubsub-limit.js';
 
 /**
  * `proto-max-bulk-len` and `client-query-buffer-limit` as the server has them (its defaults if unreadable: said
@@ -45,7 +46,7 @@ export async function liftPubSubOutputLimit(control: RedisConnection, log: Logge
   }
   const pubsub = /pubsub (\S+) (\S+) (\S+)/.exec(got.entries.get('client-output-buffer-limit') ?? '');
   if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-  const set = await sendConfig(control, ['SET', 'client-output-buffer-limit', 'pubsub 0 0 0']);
+  const set = await sendConfig(control, ['SET', 'client-output-buffer-limit', LIFTED_PUBSUB_LIMIT]);
   if ('unavailable' in set) {
     warnUnlifted(log, set.unavailable, pubsub[0]);
     return;
