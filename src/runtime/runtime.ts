@@ -166,6 +166,9 @@ export class Runtime extends EventEmitter {
         },
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
+      if (subscriber.noEvictRefusal !== undefined) {
+        log.warn({ refused: subscriber.noEvictRefusal }, 'CLIENT NO-EVICT ON was refused for the keyspace subscription: with maxmemory-clients set, a burst of changes to watched keys may get it evicted, and the runtime then closes');
+      }
 
       const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);
       control.onReopened((id) => {

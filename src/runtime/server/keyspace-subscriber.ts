@@ -68,6 +68,8 @@ export class KeyspaceSubscriber {
   #failure: Error | undefined;
   #closing = false;
   #id = -1;
+  /** The server's refusal of CLIENT NO-EVICT ON (a server before 7.0, a user denied CLIENT), if it refused. */
+  #noEvictRefusal: string | undefined;
   /** The patterns asked for, by their bytes as latin1 text, and the prefix each stands for. */
   #wanted = new Map<string, Buffer>([[EVERY_KEY.toString('latin1'), Buffer.alloc(0)]]);
   /**
@@ -97,6 +99,14 @@ export class KeyspaceSubscriber {
   /** The server's id for the subscription connection (CLIENT KILL through the runtime spares it). */
   get id(): number {
     return this.#id;
+  }
+
+  /**
+   * Why the subscription may be evicted by the server's `maxmemory-clients` after all (CLIENT NO-EVICT ON was
+   * refused), or undefined when it is exempt.
+   */
+  get noEvictRefusal(): string | undefined {
+    return this.#noEvictRefusal;
   }
 
   /** How many patterns the runtime holds on the server (PUBSUB NUMPAT through the runtime leaves them out). */
@@ -202,10 +212,13 @@ export class KeyspaceSubscriber {
   #subscribe(): Promise<void> {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
-      const expected = 4;
+      const expected = 5;
+      const noEvictReply = 2;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
-        if (value.type === 'error') {
+        if (value.type === 'error' && confirmations === noEvictReply) {
+          this.#noEvictRefusal = value.value.trim();
+        } else if (value.type === 'error') {
           reject(new RedisCommandError(`keyspace subscription refused: ${value.value}`));
           this.#socket.destroy();
           return true;
@@ -232,6 +245,9 @@ export class KeyspaceSubscriber {
         Buffer.concat([
           encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
           encodeCommand(['CLIENT', 'ID']),
+          // A burst of changes to watched keys queues all their messages here at once, which makes this the
+          // biggest client: Redis 7's client eviction (maxmemory-clients) would close it first.
+          encodeCommand(['CLIENT', 'NO-EVICT', 'ON']),
           // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),
           encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
