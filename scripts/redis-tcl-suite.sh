@@ -89,10 +89,24 @@ known=(
   'Keyspace notifications: test CONFIG GET/SET of event flags'
   'Keyspace notifications: new key test'
   'Keyspace notifications: evicted events'
+  # unit/obuf-limits (tag lifted): the runtime keeps the pubsub class of client-output-buffer-limit at 0 0 0.
+  'CONFIG SET client-output-buffer-limit'
+  'Client output buffer hard limit is enforced'
+  'Client output buffer soft limit is enforced if time is overreached'
+  'Client output buffer soft limit is not enforced too early and is enforced when no traffic'
+  # unit/maxmemory (tag lifted): the runtime reads a request whole before the server sees any of it.
+  'eviction due to input buffer of a dead client, client eviction: false'
+  'eviction due to input buffer of a dead client, client eviction: true'
+  # unit/client-eviction (tag lifted): the same, an unfinished request is held by the runtime, not the server.
+  'client evicted due to large query buf'
+  'client evicted due to percentage of maxmemory'
 )
 # Those that only differ with WATCH_ALL=1, where every write is followed by a marker PUBLISH.
 known_watched=(
   'SLOWLOG - get all slow logs'
+  # unit/obuf-limits (tag lifted): each watched write is sent alone, its reply read before the next is sent, so
+  # the pipeline's replies never pile up in the server's output buffer within one turn.
+  'No response for multi commands in pipeline if client output buffer limit is enforced'
 )
 # Tests that cannot run on an external server, though not tagged external:skip, skipped direct too. Each fails
 # there and leaves the shared server in a state that fails later units.
