@@ -140,7 +140,7 @@ export class Runtime extends EventEmitter {
     let runtime: Runtime | undefined;
     try {
       // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
-      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
+      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log }, noEvict: true });
       closers.push({ name: 'control connection', close: () => control.close() });
       await liftPubSubOutputLimit(control, log);
       await warnEvictingPolicy(control, log);

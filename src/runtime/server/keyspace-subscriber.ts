@@ -21,7 +21,7 @@ import { decodeFrame, RespFramer } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { pubsubMessageParts } from './pubsub-message.js';
-import { helloCommand } from '../handshake.js';
+import { helloCommand, NO_EVICT_COMMAND } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
 import { SocketPump, socketDescriptor } from '../sync-redis/socket-reads.js';
@@ -247,7 +247,7 @@ export class KeyspaceSubscriber {
           encodeCommand(['CLIENT', 'ID']),
           // A burst of changes to watched keys queues all their messages here at once, which makes this the
           // biggest client: Redis 7's client eviction (maxmemory-clients) would close it first.
-          encodeCommand(['CLIENT', 'NO-EVICT', 'ON']),
+          encodeCommand(NO_EVICT_COMMAND),
           // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),
           encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
