@@ -7,7 +7,9 @@
 # The source tree is Redis's own (tests/ and runtest), e.g. from a checkout of the 7.0.15 tag:
 #   git archive 7.0.15 tests runtest | tar -x -C /tmp/redis-src
 # Defaults to a handful of units. Tests tagged slow, and needs:repl (they read the replication stream with SYNC,
-# which the runtime refuses), are skipped; set TAGS to choose others. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
+# which the runtime refuses), are skipped; set TAGS to choose others (TAGS=-needs:repl runs the slow ones too).
+# The few tests that cannot run on an external server though not tagged so (external_unfit below) are skipped in
+# every mode, DIRECT=1 included. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
 # WRITEBEHIND_CLI to use another build of the CLI. Logs go to $OUT (default: a temporary directory).
 # Through the runtime, the tests docs/runtime.md lists as known differences (what a proxy cannot hide) are
 # skipped, so that a failure is news and a failed test does not leave state that fails the next ones; set
@@ -100,6 +102,12 @@ known=(
   # unit/client-eviction (tag lifted): the same, an unfinished request is held by the runtime, not the server.
   'client evicted due to large query buf'
   'client evicted due to percentage of maxmemory'
+  'client no-evict on'
+  'client no-evict off'
+  'avoid client eviction when client is freed by output buffer limit'
+  'decrease maxmemory-clients causes client eviction'
+  'evict clients only until below limit'
+  'evict clients in right order (large to small)'
 )
 # Those that only differ with WATCH_ALL=1, where every write is followed by a marker PUBLISH.
 known_watched=(
@@ -107,6 +115,10 @@ known_watched=(
   # unit/obuf-limits (tag lifted): each watched write is sent alone, its reply read before the next is sent, so
   # the pipeline's replies never pile up in the server's output buffer within one turn.
   'No response for multi commands in pipeline if client output buffer limit is enforced'
+  # unit/client-eviction (tag lifted): the same for its GETs of a watched key, each read before the next is sent:
+  # the client's tot-mem never grows on the server and it loops until its timeout (the replies pile up in the
+  # runtime instead, docs/runtime.md, Limits).
+  'client evicted due to output buf'
 )
 # Tests that cannot run on an external server, though not tagged external:skip, skipped direct too. Each fails
 # there and leaves the shared server in a state that fails later units.
