@@ -7,7 +7,9 @@
 # The source tree is Redis's own (tests/ and runtest), e.g. from a checkout of the 7.0.15 tag:
 #   git archive 7.0.15 tests runtest | tar -x -C /tmp/redis-src
 # Defaults to a handful of units. Tests tagged slow, and needs:repl (they read the replication stream with SYNC,
-# which the runtime refuses), are skipped; set TAGS to choose others. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
+# which the runtime refuses), are skipped; set TAGS to choose others (TAGS=-needs:repl runs the slow ones too).
+# The few tests that cannot run on an external server though not tagged so (external_unfit below) are skipped in
+# every mode, DIRECT=1 included. Set DIRECT=1 to run them against the redis-server itself (the baseline), and
 # WRITEBEHIND_CLI to use another build of the CLI. Logs go to $OUT (default: a temporary directory).
 # Through the runtime, the tests docs/runtime.md lists as known differences (what a proxy cannot hide) are
 # skipped, so that a failure is news and a failed test does not leave state that fails the next ones; set
@@ -41,7 +43,8 @@ cleanup() {
   [ -n "$runtime_pid" ] && kill "$runtime_pid" 2>/dev/null || true
   # A server still running a runaway script ignores SIGTERM (shutdown waits for the script), and one a unit left
   # with a password refuses SHUTDOWN (NOAUTH, exit status 0): SIGKILL it if it is still there.
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  # A server stuck in a command (a DEBUG RELOAD under rdb-key-save-delay) never answers SHUTDOWN: do not wait.
+  timeout 5 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   for _ in $(seq 20); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$redis_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -88,12 +91,45 @@ known=(
   'Keyspace notifications: test CONFIG GET/SET of event flags'
   'Keyspace notifications: new key test'
   'Keyspace notifications: evicted events'
+  # unit/obuf-limits (tag lifted): the runtime keeps the pubsub class of client-output-buffer-limit at 0 0 0.
+  'CONFIG SET client-output-buffer-limit'
+  'Client output buffer hard limit is enforced'
+  'Client output buffer soft limit is enforced if time is overreached'
+  'Client output buffer soft limit is not enforced too early and is enforced when no traffic'
+  # unit/maxmemory (tag lifted): the runtime reads a request whole before the server sees any of it.
+  'eviction due to input buffer of a dead client, client eviction: false'
+  'eviction due to input buffer of a dead client, client eviction: true'
+  # unit/client-eviction (tag lifted): the same, an unfinished request is held by the runtime, not the server.
+  'client evicted due to large query buf'
+  'client evicted due to percentage of maxmemory'
+  'client no-evict on'
+  'client no-evict off'
+  'avoid client eviction when client is freed by output buffer limit'
+  'decrease maxmemory-clients causes client eviction'
+  'evict clients only until below limit'
+  'evict clients in right order (large to small)'
 )
 # Those that only differ with WATCH_ALL=1, where every write is followed by a marker PUBLISH.
 known_watched=(
   'SLOWLOG - get all slow logs'
+  # unit/obuf-limits (tag lifted): each watched write is sent alone, its reply read before the next is sent, so
+  # the pipeline's replies never pile up in the server's output buffer within one turn.
+  'No response for multi commands in pipeline if client output buffer limit is enforced'
+  # unit/client-eviction (tag lifted): the same for its GETs of a watched key, each read before the next is sent:
+  # the client's tot-mem never grows on the server and it loops until its timeout (the replies pile up in the
+  # runtime instead, docs/runtime.md, Limits).
+  'client evicted due to output buf'
+)
+# Tests that cannot run on an external server, though not tagged external:skip, skipped direct too. Each fails
+# there and leaves the shared server in a state that fails later units.
+external_unfit=(
+  # Slow-tagged: it reads the server's pid (srv pid) to kill its BGSAVE child, which an external server does not
+  # give; the exception leaves rdb-key-save-delay 2147483647 behind, and the next DEBUG RELOAD (unit/type/zset's
+  # "ZSCORE after a DEBUG RELOAD") then never returns.
+  'SRANDMEMBER with a dict containing long chain'
 )
 skips=()
+for name in "${external_unfit[@]}"; do skips+=(--skiptest "$name"); done
 if [ "${DIRECT:-0}" != 1 ] && [ "${SKIP_KNOWN:-1}" = 1 ]; then
   for name in "${known[@]}"; do skips+=(--skiptest "$name"); done
   if [ "${WATCH_ALL:-0}" = 1 ]; then

@@ -9,6 +9,14 @@ import type { RespValue } from './resp/types.js';
 import { textOf } from './resp/types.js';
 import type { RedisAddress } from '../shared/redis-address.js';
 
+/**
+ * Asked on each of the runtime's own connections after its HELLO: Redis 7's client eviction (`maxmemory-clients`)
+ * must not close them (the keyspace subscription is the biggest client during a burst of changes; a sync
+ * connection evicted under a library call fails the call). Servers before 7.0 refuse it, as may the user's ACL:
+ * a refusal is not an error.
+ */
+export const NO_EVICT_COMMAND: readonly string[] = ['CLIENT', 'NO-EVICT', 'ON'];
+
 /** Every name the runtime gives its own connections starts with this. */
 export const OWN_CONNECTION_NAME = 'writebehind-runtime';
 

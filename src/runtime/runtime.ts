@@ -159,7 +159,7 @@ export class Runtime extends EventEmitter {
       // Closed last on a failed start; at a stop the 'RESP server' closer below has closed it long before.
       closers.push({ name: 'RESP listener', close: () => listener.close() });
       // redis-server's `timeout` or an operator's CLIENT KILL may close it: it opens again on its next command.
-      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log } });
+      const control = await RedisConnection.open(address, 'control', { timeoutMs: options.connectTimeoutMs, reconnect: { log }, noEvict: true });
       closers.push({ name: 'control connection', close: () => control.close() });
       const pubsubLimit = await liftPubSubOutputLimit(control, log);
       const kept: KeptSettings = { pubsubLimitLifted: pubsubLimit === 'lifted' };
@@ -188,6 +188,9 @@ export class Runtime extends EventEmitter {
         },
       });
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
+      if (subscriber.noEvictRefusal !== undefined) {
+        log.warn({ refused: subscriber.noEvictRefusal }, 'CLIENT NO-EVICT ON was refused for the keyspace subscription: with maxmemory-clients set, a burst of changes to watched keys may get it evicted, and the runtime then closes');
+      }
 
       const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);
       control.onReopened((id) => {

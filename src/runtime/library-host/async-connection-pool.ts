@@ -7,7 +7,7 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
-import { helloCommand, helloId } from '../handshake.js';
+import { helloCommand, helloId, NO_EVICT_COMMAND } from '../handshake.js';
 import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
 interface PooledConnection {
@@ -73,6 +73,7 @@ export class AsyncConnectionPool {
     this.#all.add(connection);
     const hello = await this.#send(connection, helloCommand(this.#address, 3, 'async'));
     if (hello.type === 'error') throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`);
+    await this.#send(connection, NO_EVICT_COMMAND); // a refusal (Redis 6, ACL) is not an error
     const id = helloId(hello);
     if (id !== null) this.#onConnection(id);
     const db = this.#address.db;

@@ -29,6 +29,7 @@ import { StreamTrigger } from './stream-trigger.js';
 import { previousStreamId } from '../../shared/stream-id.js';
 import { AccessControl } from '../access/access-control.js';
 import { requiredRights } from '../commands/command-rights.js';
+import { NO_EVICT_COMMAND } from '../handshake.js';
 
 export interface LibraryHostOptions {
   /** The backing redis-server. */
@@ -113,6 +114,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     const onOwnConnection = options.onOwnConnection ?? (() => undefined);
     // redis-server's `timeout` or an operator's CLIENT KILL may close it: it is opened again (sync-redis.ts).
     const syncRedis = await SyncRedis.create(options.redisUrl, { onConnection: onOwnConnection, reconnect: { log: options.log } });
+    syncRedis.keepSetting(NO_EVICT_COMMAND); // on each connection opened again too; a refusal is not an error
     const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
     // The host decides which calls concern triggers, and exists only once its services do.
     const concernsTriggers = { fn: (_argv: readonly Buffer[]) => true };

@@ -94,7 +94,7 @@ export class ClientConnection {
     this.#client = client;
     this.#deps = deps;
     this.session = new Session(() => deps.scheduler.host.identitiesChanged?.());
-    this.#output = new ClientOutput(client);
+    this.#output = new ClientOutput(client, (backlogged) => this.#link?.setClientBacklogged(backlogged));
     this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
     client.setNoDelay(true);
     const parser = new RequestParser(

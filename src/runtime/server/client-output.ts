@@ -10,6 +10,11 @@ import { writeToSocket } from '../sync-redis/socket-writes.js';
 
 /** Up to this many bytes, the replies of a tick are copied into one buffer; beyond it, written as they are. */
 const COPY_LIMIT = 64 * 1024;
+/**
+ * Bytes the socket may hold, past what the kernel took, before the client counts as not reading: the server is
+ * then no longer read for it while nothing is awaited (UpstreamLink.setClientBacklogged), until the socket drains.
+ */
+export const CLIENT_BACKLOG_BYTES = 256 * 1024;
 
 export class OutputSlot {
   bytes: Buffer | null = null;
@@ -36,9 +41,17 @@ export class ClientOutput {
     this.#scheduled = false;
     this.writeNow();
   };
+  readonly #onBacklog: (backlogged: boolean) => void;
+  #backlogged = false;
+  readonly #drained = (): void => {
+    this.#backlogged = false;
+    this.#onBacklog(false);
+  };
 
-  constructor(socket: Socket) {
+  /** `onBacklog`: the socket holds more than CLIENT_BACKLOG_BYTES (true), and later has drained (false). */
+  constructor(socket: Socket, onBacklog: (backlogged: boolean) => void = () => undefined) {
     this.#socket = socket;
+    this.#onBacklog = onBacklog;
   }
 
   /** A slot for the reply of the command being dispatched now. */
@@ -126,15 +139,21 @@ export class ClientOutput {
     }
     if (this.#runs.bytes <= COPY_LIMIT) {
       writeToSocket(this.#socket, this.#runs.takeJoined());
-      return;
+    } else {
+      const runs = this.#runs.take();
+      if (runs.length === 1) {
+        writeToSocket(this.#socket, runs[0]!);
+      } else {
+        this.#socket.cork();
+        for (const run of runs) this.#socket.write(run);
+        this.#socket.uncork();
+      }
     }
-    const runs = this.#runs.take();
-    if (runs.length === 1) {
-      writeToSocket(this.#socket, runs[0]!);
-      return;
+    // Past the high-water mark a write returned false, so 'drain' comes once the socket has written it all.
+    if (!this.#backlogged && this.#socket.writableLength > CLIENT_BACKLOG_BYTES) {
+      this.#backlogged = true;
+      this.#socket.once('drain', this.#drained);
+      this.#onBacklog(true);
     }
-    this.#socket.cork();
-    for (const run of runs) this.#socket.write(run);
-    this.#socket.uncork();
   }
 }

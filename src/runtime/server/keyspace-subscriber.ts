@@ -22,7 +22,7 @@ import { decodeFrame, RespFramer } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { pubsubMessageParts } from './pubsub-message.js';
-import { helloCommand } from '../handshake.js';
+import { helloCommand, NO_EVICT_COMMAND } from '../handshake.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import { openSocket } from './redis-connection.js';
 import { SocketPump, socketDescriptor } from '../sync-redis/socket-reads.js';
@@ -76,6 +76,8 @@ export class KeyspaceSubscriber {
   #failure: Error | undefined;
   #closing = false;
   #id = -1;
+  /** The server's refusal of CLIENT NO-EVICT ON (a server before 7.0, a user denied CLIENT), if it refused. */
+  #noEvictRefusal: string | undefined;
   /** The patterns asked for, by their bytes as latin1 text, and the prefix each stands for. */
   #wanted = new Map<string, Buffer>([[EVERY_KEY.toString('latin1'), Buffer.alloc(0)]]);
   /**
@@ -105,6 +107,14 @@ export class KeyspaceSubscriber {
   /** The server's id for the subscription connection (CLIENT KILL through the runtime spares it). */
   get id(): number {
     return this.#id;
+  }
+
+  /**
+   * Why the subscription may be evicted by the server's `maxmemory-clients` after all (CLIENT NO-EVICT ON was
+   * refused), or undefined when it is exempt.
+   */
+  get noEvictRefusal(): string | undefined {
+    return this.#noEvictRefusal;
   }
 
   /** How many patterns the runtime holds on the server (PUBSUB NUMPAT through the runtime leaves them out). */
@@ -210,10 +220,13 @@ export class KeyspaceSubscriber {
   #subscribe(): Promise<void> {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
-      const expected = 4;
+      const expected = 5;
+      const noEvictReply = 2;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
-        if (value.type === 'error') {
+        if (value.type === 'error' && confirmations === noEvictReply) {
+          this.#noEvictRefusal = value.value.trim();
+        } else if (value.type === 'error') {
           reject(new RedisCommandError(`keyspace subscription refused: ${value.value}`));
           this.#socket.destroy();
           return true;
@@ -240,6 +253,9 @@ export class KeyspaceSubscriber {
         Buffer.concat([
           encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
           encodeCommand(['CLIENT', 'ID']),
+          // A burst of changes to watched keys queues all their messages here at once, which makes this the
+          // biggest client: Redis 7's client eviction (maxmemory-clients) would close it first.
+          encodeCommand(NO_EVICT_COMMAND),
           // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
           encodeCommand(['SUBSCRIBE', this.#markerChannel]),
           encodeCommand(['PSUBSCRIBE', EVERY_KEY]),

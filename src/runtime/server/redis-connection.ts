@@ -9,7 +9,7 @@ import { errorMessage, RedisCommandError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
-import { helloCommand, helloId } from '../handshake.js';
+import { helloCommand, helloId, NO_EVICT_COMMAND } from '../handshake.js';
 import type { Logger } from '../../shared/log.js';
 import { socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
@@ -38,6 +38,8 @@ export interface RedisConnectionOptions {
    * unknown. Not with an unsolicited sink: a subscription is state the new connection would not have.
    */
   readonly reconnect?: { readonly log: Logger };
+  /** Asks NO_EVICT_COMMAND after the handshake, on each connection opened again too (a refusal is ignored). */
+  readonly noEvict?: boolean;
 }
 
 interface PendingReply {
@@ -49,6 +51,7 @@ export class RedisConnection {
   readonly #address: RedisAddress;
   readonly #role: string;
   readonly #timeoutMs: number;
+  readonly #noEvict: boolean;
   readonly #unsolicited: UnsolicitedSink | undefined;
   readonly #reconnect: { readonly log: Logger } | undefined;
   readonly #pending: PendingReply[] = [];
@@ -67,6 +70,7 @@ export class RedisConnection {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#unsolicited = options.unsolicited;
     this.#reconnect = options.reconnect;
+    this.#noEvict = options.noEvict ?? false;
   }
 
   /**
@@ -147,6 +151,7 @@ export class RedisConnection {
       this.#attach(socket);
       const hello = await Promise.race([this.#request(helloCommand(this.#address, 2, this.#role)), timedOut]);
       if (hello.type === 'error') throw new RedisCommandError(hello.value, { context: { command: 'HELLO' } });
+      if (this.#noEvict) await Promise.race([this.#request(NO_EVICT_COMMAND), timedOut]);
       return helloId(hello);
     } catch (cause) {
       this.#socket?.destroy();

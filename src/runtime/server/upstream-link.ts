@@ -35,13 +35,21 @@ export class UpstreamLink {
   #closedError: Error | undefined;
   /** The server's id for this connection, looked up when first needed. */
   #serverId: Promise<number | null> | undefined;
+  /** The client is not reading what it is owed (ClientOutput's backlog). */
+  #clientBacklogged = false;
+  /** Reading the server is stopped for that backlog. */
+  #paused = false;
+  #detached = false;
 
   private constructor(socket: Socket, handlers: UpstreamHandlers) {
     this.#socket = socket;
     const framer = new RespFramer((raw) => {
       if (this.#expectations.length === 0 || isPushFrame(raw)) return handlers.unsolicited(raw);
       this.#expectations.shift()!.reply(raw);
-      if (this.#expectations.length === 0) this.#resolveDrainWaiters();
+      if (this.#expectations.length === 0) {
+        this.#resolveDrainWaiters();
+        this.#followBacklog();
+      }
     });
     this.#onData = (chunk: Buffer) => framer.push(chunk);
     socket.on('data', this.#onData);
@@ -94,8 +102,40 @@ export class UpstreamLink {
   }
 
   expect(expectation: Expectation): void {
-    if (this.#closedError) expectation.fail(this.#closedError);
-    else this.#expectations.push(expectation);
+    if (this.#closedError) return expectation.fail(this.#closedError);
+    // Read again first: what was read ahead before the pause is not this reply, and a lock may wait for it.
+    if (this.#paused) this.#resume();
+    this.#expectations.push(expectation);
+  }
+
+  /**
+   * The client's socket holds more than it takes (true) or took it all (false). While it does and no reply is
+   * awaited (a subscriber's messages, MONITOR lines), the server is not read: what the client has not taken stays
+   * in the server's output buffer, where its client-output-buffer-limit, INFO and client eviction see it, as for
+   * a client of its own, instead of growing the runtime's memory without bound. An awaited reply is read
+   * whatever the backlog: a lock may wait for it (a pass-through command holds the shared lock until then).
+   */
+  setClientBacklogged(backlogged: boolean): void {
+    this.#clientBacklogged = backlogged;
+    this.#followBacklog();
+  }
+
+  #followBacklog(): void {
+    const pause = this.#clientBacklogged && this.#expectations.length === 0 && this.#closedError === undefined && !this.#detached;
+    if (pause === this.#paused) return;
+    if (pause) {
+      this.#paused = true;
+      this.#socket.pause();
+    } else {
+      this.#resume();
+    }
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    // What the stream read before it stopped goes to the framer now, ahead of anything read after (the pump).
+    while (this.#socket.read() !== null);
+    this.#socket.resume();
   }
 
   /** The next reply, decoded; its bytes handed to `onRaw` first when given. */
@@ -144,6 +184,8 @@ export class UpstreamLink {
    * becomes a byte pipe (replication-pipe.ts). Call it with no reply awaited.
    */
   detach(): Socket {
+    if (this.#paused) this.#resume();
+    this.#detached = true;
     this.#socket.off('data', this.#onData);
     return this.#socket;
   }
