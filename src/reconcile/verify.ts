@@ -225,8 +225,8 @@ function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
   if (image === null) return null;
   if (image === 'not-hash') return [];
   const out: Array<[string, Uint8Array]> = [];
-  // HashImage says Buffer, but the MULTI of single-reconcile-redis.ts hands back text (its type mapping is not
-  // applied there): take either, as its bytes.
+  // HashImage says Buffer, but node-redis hands a MULTI's replies back as text (its Buffer type mapping reaches
+  // the queued commands, not EXEC's reply): take either, as its bytes (docs/reconcile.md, limits).
   for (const [field, value] of image) if (value !== null) out.push([field, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
   return out;
 }
