@@ -37,6 +37,7 @@ interface VerifyJson {
   orphan: { count: number };
   kept: number;
   repaired: number;
+  recordsRemoved: number;
 }
 
 async function verify(extra: string[] = []): Promise<{ code: number | null; report: VerifyJson }> {
@@ -108,5 +109,18 @@ describe('verify --repair and the # flags + and -', () => {
     expect(await direct.hExists(KEYS.divergent, 'person:Y')).toBe(0);
     const again = await verify();
     expect(again.code, JSON.stringify(again.report)).toBe(0);
+  });
+
+  it('drops the record of a key written again with its capture (its row equal), repairing nothing', { timeout: 60_000 }, async () => {
+    await p.client.hSet('person:Z', { first_name: 'Zed', age: '1' });
+    await p.client.sendCommand(['HSET', 'person:Z', '#', '-']);
+    await p.client.hSet('person:Z', { first_name: 'Zed', age: '2' });
+    await waitDrained(direct, KEYS);
+    expect(await direct.hGet(KEYS.divergent, 'person:Z')).toBe('-');
+
+    const report = await repair();
+    expect(report).toMatchObject({ missing: { count: 0 }, stale: { count: 0 }, orphan: { count: 0 }, repaired: 0, recordsRemoved: 1 });
+    expect(await direct.hExists(KEYS.divergent, 'person:Z')).toBe(0);
+    expect(await rowOf('Z')).toEqual({ first: 'Zed', age: 2 });
   });
 });
