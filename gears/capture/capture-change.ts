@@ -9,6 +9,7 @@ import { decodeUtf8, toHex } from '../bytes.js';
 import { DEFAULT_DIRECTIVE, flagDeletesKey, flagReplicates, parseFlag, type FlagDirective } from '../flags.js';
 import type { WriterContext } from '../writer-context.js';
 import { acknowledgeDone } from './ack.js';
+import { recordDivergence } from './divergence.js';
 import { deleteRecord, upsertRecord, type RecordArgs } from './capture-record.js';
 import type { DatabaseCheck } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
@@ -66,6 +67,9 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   const { flag, uuid } = directive;
   if (flagDeletesKey(flag)) client.call('DEL', key);
   if (!flagReplicates(flag)) {
+    // Only `+` and `-` pay for the record (one HSET); `=` and `~` writes make no extra call. A `+` on a hash
+    // whose only field was `#` left no key (HDEL removed it): nothing to keep.
+    if (flag === '-' || !state.onlyFlag) recordDivergence(client, writer, key, flag, state.fields);
     if (uuid !== null) acknowledgeDone(client, key, uuid);
     return;
   }

@@ -14,7 +14,8 @@ import { deadLetterCapture } from './dead-letter.js';
  *   `expire` and `new` are ignored.
  * - writes: XADD `wb:changes:{<writer>}` (one capture record), HDEL `<key>` `#`, DEL `<key>` (`-`, `~`),
  *   XADD+EXPIRE `{<key>}<uuid>` (ack of `+`/`-` or of a failure), XADD `wb:dlq:{<writer>}` + HINCRBY/HSET
- *   `wb:meta:{<writer>}` (dead letters).
+ *   `wb:meta:{<writer>}` (dead letters), HSET `wb:divergent:{<writer>}` `<key>` (the record of a `+`/`-` write,
+ *   divergence.ts, so a repair leaves the key alone).
  * - reply / errors: none reach the writing client. Input problems are dead-lettered and count as success in
  *   TFUNCTION LIST. A thrown error (a bug, or a Redis error such as OOM) is dead-lettered with the key too,
  *   then rethrown so it counts in `num_failed` / `last_error` there. A lock-redis-timeout kills the callback

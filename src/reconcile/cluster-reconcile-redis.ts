@@ -5,16 +5,16 @@
  *   cursor (`<host:port>/<cursor>`);
  * - a re-capture calls the library once per slot, with that slot's log and keys (a call's keys must be in one
  *   slot), each on its shard, all of a page in flight at once;
- * - images are read per slot in one MULTI with the slot log's last id; the writer's `{w}` log (a backlog the
+ * - images are read per slot in one MULTI with the slot log's last id and the slot's divergence records; the writer's `{w}` log (a backlog the
  *   unpartitioned library may have left) is read after them, since nothing new is captured there.
  */
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { CLUSTER_SLOTS, keySlot } from '../shared/key-slot.js';
 import { partitionKeys, type StreamKeys } from '../shared/keys.js';
-import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { LibraryFunction, MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { addCounts, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 export class ClusterReconcileRedis implements ReconcileRedis {
@@ -69,13 +69,22 @@ export class ClusterReconcileRedis implements ReconcileRedis {
     return total;
   }
 
+  async forgetDivergent(target: WriterTarget, keys: readonly string[]): Promise<number> {
+    const calls = [...bySlot(keys)].map(async ([slot, group]) => {
+      const stream = slotLog(target, slot).changes;
+      return Number(await this.#send(['TFCALL', `${target.library}.${LibraryFunction.forgetDivergent}`, String(group.length + 1), stream, ...group], stream));
+    });
+    return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
+  }
+
   async imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt> {
     const fields = target.mappings.map(([field]) => field);
     const images = new Map<string, HashImage>();
+    const records = new Map<string, string>();
     const slots = await Promise.all([...bySlot(keys)].map(async ([slot, group]) => {
       const log = slotLog(target, slot);
       const commands: CommandArgs[] = group.flatMap((key) => [['HMGET', key, ...fields], ['EXISTS', key]]);
-      commands.push(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
+      commands.push(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1'], ['HMGET', log.divergent, ...group]);
       let replies: Array<RawReply | Error>;
       try {
         replies = await this.#cluster.transaction(log.changes, commands);
@@ -89,10 +98,13 @@ export class ClusterReconcileRedis implements ReconcileRedis {
       });
       const last = replies[2 * group.length];
       if (last instanceof Error) throw new RedisCommandError(`XREVRANGE ${log.changes} failed: ${last.message}`, { cause: last, context: { command: 'XREVRANGE', key: log.changes } });
+      const held = replies[2 * group.length + 1];
+      if (held instanceof Error) throw new RedisCommandError(`HMGET ${log.divergent} failed: ${held.message}`, { cause: held, context: { command: 'HMGET', key: log.divergent } });
+      addRecords(records, group, held!);
       return [log, lastIdOf(last!)] as const;
     }));
     const legacy = lastIdOf(await this.#send(['XREVRANGE', target.keys.changes, '+', '-', 'COUNT', '1'], target.keys.changes));
-    return { images, lastCaptureIds: [[target.keys, legacy], ...slots] };
+    return { images, lastCaptureIds: [[target.keys, legacy], ...slots], records };
   }
 
   async committed(log: StreamKeys): Promise<string | null> {

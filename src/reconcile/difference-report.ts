@@ -33,6 +33,13 @@ export interface VerifyReport {
   repaired: number;
   /** Differing keys --repair could not re-capture: the call for one alone outlasted lock-redis-timeout. */
   notRepaired: DifferenceCounts<string>;
+  /**
+   * Keys left alone because their divergence record holds: written with `#` `+` (changed in Redis only) or `-`
+   * (deleted from Redis only), so they differ from MySQL on purpose. Not differences.
+   */
+  kept: number;
+  /** Stale divergence records (the key changed since its `+`/`-` write) that --repair had removed. */
+  recordsRemoved: number;
   sample: number;
   durationMs: number;
 }
@@ -40,7 +47,7 @@ export interface VerifyReport {
 export const MAX_EXAMPLES = 10;
 
 export function emptyReport(writer: string, sample: number): VerifyReport {
-  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, notRepaired: { count: 0, examples: [] }, sample, durationMs: 0 };
+  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, notRepaired: { count: 0, examples: [] }, kept: 0, recordsRemoved: 0, sample, durationMs: 0 };
 }
 
 export function addExample<T>(counts: DifferenceCounts<T>, example: T): void {
@@ -68,6 +75,8 @@ export function formatReport(report: VerifyReport): string {
   }
   if (report.orphan.count > 0) lines.push(`  orphan rows ${report.orphan.count}: ${report.orphan.examples.join(' ')}`);
   if (report.inFlight > 0) lines.push(`  ${report.inFlight} key(s) changing meanwhile (in flight, not differences)`);
+  if (report.kept > 0) lines.push(`  ${report.kept} key(s) written with # + or # - kept as they are (not replicated on purpose, not differences)`);
+  if (report.recordsRemoved > 0) lines.push(`  ${report.recordsRemoved} stale # +/- record(s) removed (their keys changed since)`);
   if (report.repaired > 0) lines.push(`  repaired: ${report.repaired} record(s) captured; the worker writes them like any change`);
   if (report.notRepaired.count > 0) lines.push(`  not repaired ${report.notRepaired.count}, ${KILLED_HINT}: ${report.notRepaired.examples.join(' ')}`);
   return lines.join('\n');

@@ -19,6 +19,11 @@ export interface ImagesAt {
    * null when it was empty (nothing in flight there).
    */
   readonly lastCaptureIds: ReadonlyArray<readonly [StreamKeys, string | null]>;
+  /**
+   * The divergence record (`#` `+`/`-`, shared/divergence-record.ts) of each key that has one, read in the same
+   * instant as its image.
+   */
+  readonly records: ReadonlyMap<string, string>;
 }
 
 export interface ReconcileRedis {
@@ -34,6 +39,11 @@ export interface ReconcileRedis {
    * per log: every change to a key made before its image was read has a record at or before its log's last id.
    */
   imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt>;
+  /**
+   * TFCALL <library>.forget_divergent once per capture log the keys belong to: removes the records that no longer
+   * hold (judged by the library at that instant); the number removed.
+   */
+  forgetDivergent(target: WriterTarget, keys: readonly string[]): Promise<number>;
   /** A capture log's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
   committed(log: StreamKeys): Promise<string | null>;
   /** TYPE of each key ('none' when it does not exist). */
@@ -51,6 +61,13 @@ export function imageOf(fields: readonly string[], values: RawReply | 'not-hash'
   if (values === 'not-hash') return 'not-hash';
   if (Number(exists) === 0) return null;
   return new Map(fields.map((field, f) => [field, ((values as RawReply[])[f] as Buffer | null) ?? null]));
+}
+
+/** The records of an `HMGET <divergent hash> <key>...` reply, by key (keys without one left out). */
+export function addRecords(records: Map<string, string>, keys: readonly string[], reply: RawReply): void {
+  (reply as RawReply[]).forEach((value, i) => {
+    if (value !== null) records.set(keys[i]!, String(value));
+  });
 }
 
 /** The id of an `XREVRANGE … COUNT 1` reply's entry, or null for an empty stream. */

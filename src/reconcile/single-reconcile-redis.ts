@@ -5,10 +5,10 @@
  */
 import { MultiErrorReply, RESP_TYPES } from '@redis/client';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
-import { MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { LibraryFunction, MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamKeys } from '../shared/keys.js';
-import { addCounts, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
@@ -44,18 +44,19 @@ export class SingleReconcileRedis implements ReconcileRedis {
    * partitioned writer's keys go to their partitions' streams), the counts summed.
    */
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
-    const byLog = new Map<string, string[]>();
-    for (const key of keys) {
-      const stream = target.logOfKey(key).changes;
-      const group = byLog.get(stream);
-      if (group === undefined) byLog.set(stream, [key]);
-      else group.push(key);
-    }
     const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
-    for (const [stream, group] of byLog) {
-      addCounts(total, JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group]))) as RecaptureCounts);
+    for (const [log, group] of byLog(target, keys)) {
+      addCounts(total, JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), log.changes, ...group]))) as RecaptureCounts);
     }
     return total;
+  }
+
+  async forgetDivergent(target: WriterTarget, keys: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const [log, group] of byLog(target, keys)) {
+      removed += Number(await this.#send(['TFCALL', `${target.library}.${LibraryFunction.forgetDivergent}`, String(group.length + 1), log.changes, ...group]));
+    }
+    return removed;
   }
 
   /**
@@ -71,6 +72,8 @@ export class SingleReconcileRedis implements ReconcileRedis {
       multi.addCommand(['EXISTS', key]);
     }
     for (const log of target.logs) multi.addCommand(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
+    const recordGroups = [...byLog(target, keys)];
+    for (const [log, group] of recordGroups) multi.addCommand(['HMGET', log.divergent, ...group]);
     let replies: RawReply[];
     try {
       replies = (await multi.exec()) as unknown as RawReply[];
@@ -83,7 +86,10 @@ export class SingleReconcileRedis implements ReconcileRedis {
     const images = new Map<string, HashImage>();
     keys.forEach((key, i) => images.set(key, imageOf(fields, replies[2 * i]!, replies[2 * i + 1]!)));
     const lastCaptureIds = target.logs.map((log, i) => [log, lastIdOf(replies[2 * keys.length + i]!)] as const);
-    return { images, lastCaptureIds };
+    const records = new Map<string, string>();
+    const recordsAt = 2 * keys.length + target.logs.length;
+    recordGroups.forEach(([, group], i) => addRecords(records, group, replies[recordsAt + i]!));
+    return { images, lastCaptureIds, records };
   }
 
   /** A capture log's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
@@ -121,4 +127,16 @@ export class SingleReconcileRedis implements ReconcileRedis {
   async close(): Promise<void> {
     if (this.#client.isOpen) await this.#client.close();
   }
+}
+
+/** The keys grouped by the capture log a re-capture of each goes to (its partition's, when partitioned). */
+function byLog(target: WriterTarget, keys: readonly string[]): Map<StreamKeys, string[]> {
+  const groups = new Map<string, [StreamKeys, string[]]>();
+  for (const key of keys) {
+    const log = target.logOfKey(key);
+    const group = groups.get(log.changes);
+    if (group === undefined) groups.set(log.changes, [log, [key]]);
+    else group[1].push(key);
+  }
+  return new Map([...groups.values()]);
 }

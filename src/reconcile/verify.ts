@@ -6,7 +6,11 @@
  * A key that differs at first sight is settled before it is reported (see settle()): only what the worker has
  * committed is compared, and a key changing meanwhile is in flight, not a difference. With `repair`, each
  * difference is re-captured through the library (an image, or a delete for an orphan), never written to MySQL.
+ * A key whose divergence record (`#` `+`/`-`, shared/divergence-record.ts) still holds differs on purpose: it is
+ * kept, neither compared nor repaired; a record that no longer holds is stale, its key compared as any other,
+ * and `repair` has the library remove the record.
  */
+import { recordHolds } from '../shared/divergence-record.js';
 import { LibraryFunction } from '../shared/protocol.js';
 import type { TableSchema } from '../worker/mysql/table-schema.js';
 import { waitCommitted } from './commit-wait.js';
@@ -44,6 +48,9 @@ const REPAIR_PAGE = 25;
 
 type Difference = Exclude<Comparison, { kind: 'equal' }>;
 
+/** A key whose divergence record holds: MySQL differs from it on purpose. */
+const KEPT = 'kept';
+
 class Verifier {
   readonly #redis: ReconcileRedis;
   readonly #mysql: ReconcileMysql;
@@ -55,6 +62,8 @@ class Verifier {
   readonly #report: VerifyReport;
   readonly #progress: ProgressLine;
   readonly #started = Date.now();
+  /** Keys whose divergence record was found stale, for `repair` to have removed. */
+  #staleRecords = new Set<string>();
 
   constructor(redis: ReconcileRedis, mysql: ReconcileMysql, schema: TableSchema, options: VerifyOptions) {
     this.#redis = redis;
@@ -84,9 +93,16 @@ class Verifier {
       const keys = this.#sample > 0 ? step.keys.slice(0, this.#sample - this.#report.keys) : step.keys;
       first ??= keys[0] ?? null;
       this.#report.keys += keys.length;
-      const { images } = await this.#redis.imagesAt(this.#target, keys);
+      const { images, records } = await this.#redis.imagesAt(this.#target, keys);
       const rows = await this.#rowsByKey(keys);
-      await this.#settle(keys.filter((key) => compareRow(this.#target, this.#schema, images.get(key) ?? null, rows.get(key)).kind !== 'equal'));
+      const candidates: string[] = [];
+      for (const key of keys) {
+        const image = images.get(key) ?? null;
+        if (this.#kept(key, image, records)) this.#report.kept += 1;
+        else if (compareRow(this.#target, this.#schema, image, rows.get(key)).kind !== 'equal') candidates.push(key);
+      }
+      await this.#settle(candidates);
+      await this.#forgetStaleRecords();
       this.#showProgress();
       cursor = step.cursor;
     } while (cursor !== '0' && (this.#sample === 0 || this.#report.keys < this.#sample));
@@ -106,6 +122,7 @@ class Verifier {
       const keys = rows.map((row) => keyOfRow(this.#target, row.keyValues));
       const types = await this.#redis.types(keys);
       await this.#settle(keys.filter((_, i) => types[i] === 'none'));
+      await this.#forgetStaleRecords();
       this.#showProgress();
       if (rows.length < limit) {
         if (wrapped) return;
@@ -125,11 +142,14 @@ class Verifier {
   async #settle(candidates: readonly string[]): Promise<void> {
     if (candidates.length === 0) return;
     const first = await this.#round(candidates);
-    const second = first.size === 0 ? new Map<string, [Difference, string]>() : await this.#round([...first.keys()]);
+    const differing = [...first].filter(([, [d]]) => d !== KEPT).map(([key]) => key);
+    const second = differing.length === 0 ? new Map<string, [Difference | typeof KEPT, string]>() : await this.#round(differing);
     const confirmed: Array<[string, Difference]> = [];
     for (const key of candidates) {
       const [a, b] = [first.get(key), second.get(key)];
-      if (a !== undefined && b !== undefined && a[1] === b[1]) confirmed.push([key, b[0]]);
+      // A record that holds is read with the image, in one instant: no second round needed.
+      if (a?.[0] === KEPT) this.#report.kept += 1;
+      else if (a !== undefined && b !== undefined && b[0] !== KEPT && a[1] === b[1]) confirmed.push([key, b[0]]);
       else this.#report.inFlight += 1;
     }
     for (const [key, difference] of confirmed) {
@@ -141,13 +161,17 @@ class Verifier {
   }
 
   /** The keys that differ after the worker committed what was captured before their images were read. */
-  async #round(keys: readonly string[]): Promise<Map<string, [Difference, string]>> {
-    const { images, lastCaptureIds } = await this.#redis.imagesAt(this.#target, keys);
+  async #round(keys: readonly string[]): Promise<Map<string, [Difference | typeof KEPT, string]>> {
+    const { images, lastCaptureIds, records } = await this.#redis.imagesAt(this.#target, keys);
     await waitCommitted(this.#redis, lastCaptureIds, this.#options.waitMs ?? 60_000);
     const rows = await this.#rowsByKey(keys);
-    const out = new Map<string, [Difference, string]>();
+    const out = new Map<string, [Difference | typeof KEPT, string]>();
     for (const key of keys) {
       const image = images.get(key) ?? null;
+      if (this.#kept(key, image, records)) {
+        out.set(key, [KEPT, KEPT]);
+        continue;
+      }
       const comparison = compareRow(this.#target, this.#schema, image, rows.get(key));
       if (comparison.kind !== 'equal') out.set(key, [comparison, `${imageSignature(image)}|${JSON.stringify(comparison)}`]);
     }
@@ -166,6 +190,23 @@ class Verifier {
     }
   }
 
+  /** True when the key's divergence record holds; a record that does not is noted stale. */
+  #kept(key: string, image: HashImage, records: ReadonlyMap<string, string>): boolean {
+    const record = records.get(key);
+    if (record === undefined) return false;
+    if (recordHolds(record, fieldsOf(image))) return true;
+    this.#staleRecords.add(key);
+    return false;
+  }
+
+  /** With `repair`: the library removes the stale records noted (those that still are stale when it looks). */
+  async #forgetStaleRecords(): Promise<void> {
+    const keys = [...this.#staleRecords];
+    this.#staleRecords = new Set();
+    if (this.#options.repair !== true) return;
+    for (let i = 0; i < keys.length; i += REPAIR_PAGE) this.#report.recordsRemoved += await this.#redis.forgetDivergent(this.#target, keys.slice(i, i + REPAIR_PAGE));
+  }
+
   /** Rows of the keys that have a valid id, by hash key. */
   async #rowsByKey(keys: readonly string[]): Promise<Map<string, TargetRow>> {
     const ids = keys.map((key) => keyValuesOf(this.#target, key)).filter((id): id is string[] => id !== null);
@@ -182,4 +223,15 @@ class Verifier {
 function imageSignature(image: HashImage): string {
   if (image === null || image === 'not-hash') return String(image);
   return [...image].map(([field, value]) => `${field}=${value === null ? '-' : value.toString('hex')}`).join(',');
+}
+
+/** The present mapped fields of an image, as a divergence record's fingerprint takes them; null for no key. */
+function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
+  if (image === null) return null;
+  if (image === 'not-hash') return [];
+  const out: Array<[string, Uint8Array]> = [];
+  // HashImage says Buffer, but node-redis hands a MULTI's replies back as text (its Buffer type mapping reaches
+  // the queued commands, not EXEC's reply): take either, as its bytes (docs/reconcile.md, limits).
+  for (const [field, value] of image) if (value !== null) out.push([field, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
+  return out;
 }

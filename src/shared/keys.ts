@@ -34,6 +34,11 @@ export interface StreamKeys {
   readonly deadLetters: string;
   /** Hash with the writer's cursors and counters (cut, open, committed, ...). */
   readonly meta: string;
+  /**
+   * Hash of the keys written with `#` `+` or `-` (field: the key; value: its record, divergence-record.ts), which
+   * a repair leaves alone. In the log's slot, so on a cluster in the slot of the keys it records.
+   */
+  readonly divergent: string;
 }
 
 /** A writer's stream keys (its unpartitioned log) and its writer-wide reconcile state. */
@@ -51,6 +56,7 @@ export function writerKeys(writer: string): WriterKeys {
     batches: `${LIBRARY_KEY_NAMESPACE}batches:${tag}`,
     deadLetters: `${DEAD_LETTER_PREFIX}${tag}`,
     meta: `${LIBRARY_KEY_NAMESPACE}meta:${tag}`,
+    divergent: `${LIBRARY_KEY_NAMESPACE}divergent:${tag}`,
     backfill: `${LIBRARY_KEY_NAMESPACE}backfill:${tag}`,
     verify: `${LIBRARY_KEY_NAMESPACE}verify:${tag}`,
   });
@@ -76,6 +82,7 @@ export function partitionKeys(writer: string, index: number, count: number): Str
     batches: `${LIBRARY_KEY_NAMESPACE}batches:${id}`,
     deadLetters: `${DEAD_LETTER_PREFIX}${id}`,
     meta: `${LIBRARY_KEY_NAMESPACE}meta:${id}`,
+    divergent: `${LIBRARY_KEY_NAMESPACE}divergent:${id}`,
   });
 }
 

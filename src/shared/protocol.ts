@@ -114,6 +114,11 @@ export const LibraryFunction = Object.freeze({
   /** keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair). */
   deleteMissing: 'delete_missing',
   /**
+   * keys: capture stream, then hash keys. Removes each key's divergence record (`#` `+`/`-`) that no longer holds
+   * (verify --repair); replies the number removed.
+   */
+  forgetDivergent: 'forget_divergent',
+  /**
    * keys: hash keys (of one slot on a cluster). Captures each key's current state into its own capture log, as a
    * write would: the image of a hash, a delete of a key that is gone (writebehind recapture / reshard).
    */

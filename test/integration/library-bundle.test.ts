@@ -99,7 +99,7 @@ describe('the library bundle', () => {
     expect(ownCode()).toContain('// gears/index.ts');
   });
 
-  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and ten functions', () => {
+  it('registers, for the example config, one sync keyspace trigger per writer, the batcher and eleven functions', () => {
     const { registrations } = loadBundle(exampleConfig);
     expect(registrations.map((r) => [r.kind, r.name, r.prefix])).toEqual([
       ['keyspace', 'PersonsWriteBehind', 'person:'],
@@ -112,6 +112,7 @@ describe('the library bundle', () => {
       ['function', 'committed_many', undefined],
       ['function', 'backfill', undefined],
       ['function', 'delete_missing', undefined],
+      ['function', 'forget_divergent', undefined],
       ['function', 'recapture', undefined],
       ['function', 'status', undefined],
       ['function', 'version', undefined],

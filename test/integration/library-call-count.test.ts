@@ -31,4 +31,19 @@ describe('library calls per captured HSET', () => {
     expect(named(lines, /"wb:meta:/)).toEqual([]);
     expect(named(lines, /"wb:batches:/)).toEqual([]);
   });
+
+  it('a divergence record costs + and - writes one HSET each, = and ~ writes nothing', async () => {
+    await h.client.hSet('person:d0', 'age', '0');
+    const lines = await monitored(async () => {
+      for (let i = 1; i <= WRITES; i++) {
+        await h.client.hSet(`person:d${i}`, { age: String(i), '#': '=' });
+        await h.client.hSet(`person:d${i}`, { age: String(i + 1), '#': '+' });
+        await h.client.hSet(`person:e${i}`, { age: String(i), '#': '~' });
+        await h.client.hSet(`person:d${i}`, { '#': '-' });
+      }
+    });
+    const records = named(lines, /"wb:divergent:/);
+    expect(records).toHaveLength(2 * WRITES);
+    expect(records.every((line) => /\] "HSET" "wb:divergent:\{PersonsWriteBehind\}" "person:d\d+" "(-|\+[0-9a-f]{16})"$/.test(line)), records.join('\n')).toBe(true);
+  });
 });

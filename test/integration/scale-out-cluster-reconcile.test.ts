@@ -139,6 +139,29 @@ describe('backfill and verify on a Redis Cluster', () => {
     expect(clean).toMatchObject({ keys: KEYS, rows: KEYS, missing: { count: 0 }, stale: { count: 0 }, orphan: { count: 0 } });
   }, 120_000);
 
+  it('--repair keeps keys written with # - and # + on the shards after the first (records in their slot logs), and repairs them once written again uncaptured', async () => {
+    const [deleted, plus] = await idsOnShard(2, 2, 1200);
+    await h.client.hSet(keyOf(deleted!), { '#': '-' });
+    await h.client.hSet(keyOf(plus!), { age: '77', '#': '+' });
+    const logOf = (id: number) => partitionKeys(CHAOS_WRITER, keySlot(keyOf(id)), CLUSTER_SLOTS);
+    expect(await h.servers[2]!.hGet(logOf(deleted!).divergent, keyOf(deleted!))).toBe('-');
+    expect(await h.servers[2]!.hGet(logOf(plus!).divergent, keyOf(plus!))).toMatch(/^\+[0-9a-f]{16}$/);
+
+    const kept = await runVerify({ writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, mysql: h.db.url, config: configFile, repair: true }, quiet, quiet);
+    expect(kept).toMatchObject({ kept: 2, repaired: 0, missing: { count: 0 }, stale: { count: 0 }, orphan: { count: 0 } });
+    expect([...(await rowVersions([deleted!, plus!])).values()]).toEqual([9, 9]);
+
+    // Written again straight to the shard's redis-server: the records are stale, the keys repaired as usual.
+    await withoutCapture(h.servers[2]!, async () => {
+      await h.servers[2]!.hSet(keyOf(deleted!), chaosHashFields(deleted!, 11));
+      await h.servers[2]!.hSet(keyOf(plus!), chaosHashFields(plus!, 11));
+    });
+    const repaired = await runVerify({ writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, mysql: h.db.url, config: configFile, repair: true }, quiet, quiet);
+    expect(repaired).toMatchObject({ kept: 0, repaired: 2, recordsRemoved: 2 });
+    await waitFor('the repairs to be written', async () => [...(await rowVersions([deleted!, plus!])).values()].every((version) => version === 11), 30_000, 200);
+    expect(await h.servers[2]!.hLen(logOf(deleted!).divergent)).toBe(0);
+  }, 120_000);
+
   it("verify waits for every slot log's commit: without a worker it fails naming the slot log of a key off the first shard", async () => {
     await Promise.all(h.workers.map((worker) => worker.stop()));
     const [id] = await idsOnShard(2, 1, 1000);
