@@ -34,6 +34,17 @@ export class RespSocket {
     });
   }
 
+  /** Sends one command on a connection of its own and returns its reply's bytes (RESP as the server wrote it). */
+  static async call(port: number, ...args: string[]): Promise<string> {
+    const socket = await RespSocket.open(port);
+    try {
+      socket.send(args);
+      return await socket.readBytes(1, 20_000);
+    } finally {
+      socket.close();
+    }
+  }
+
   write(bytes: Buffer | string): void {
     this.#socket.write(bytes);
   }

@@ -15,13 +15,7 @@ import { until } from '../helpers/until.js';
 
 const env = useRuntimeWithTestHost({ flush: true });
 
-async function call(port: number, ...args: string[]): Promise<string> {
-  const socket = await RespSocket.open(port);
-  socket.send(args);
-  const reply = await socket.readBytes(1, 20_000);
-  socket.close();
-  return reply;
-}
+const call = RespSocket.call;
 
 afterEach(async () => {
   await call(env.redis.port, 'CONFIG', 'SET', 'maxmemory-clients', '0');

@@ -11,6 +11,7 @@
 import { createClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, lib, load, type Client } from './gears-support.js';
+import { deleteRepeatedly } from '../helpers/delete-repeatedly.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 import { recordedLog } from '../helpers/recorded-log.js';
@@ -177,17 +178,7 @@ describe('a library store that goes away while the runtime runs is written again
   });
 
   it('deleted again as soon as it is back: written again after waits that double (at most at 0, 1, 3 s in 3.5 s), each loss warned', async () => {
-    let stop = false;
-    let deletions = 0;
-    const deleter = (async () => {
-      while (!stop) {
-        if ((await direct.del(LIBRARIES)) === 1) deletions += 1;
-        else await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-    })();
-    await new Promise((resolve) => setTimeout(resolve, 3500));
-    stop = true;
-    await deleter;
+    const deletions = await deleteRepeatedly(direct, LIBRARIES, 3500);
     // Deleted at once, then after each rewrite (at 0, 1, 3 s): without the waits it would be deleted hundreds of times.
     expect(deletions).toBeGreaterThanOrEqual(2);
     expect(deletions).toBeLessThanOrEqual(4);

@@ -11,13 +11,7 @@ import { RespSocket } from '../helpers/resp-socket.js';
 
 const env = useRuntimeWithTestHost({ flush: true });
 
-async function call(port: number, ...args: string[]): Promise<string> {
-  const socket = await RespSocket.open(port);
-  socket.send(args);
-  const reply = await socket.readBytes(1, 10_000);
-  socket.close();
-  return reply;
-}
+const call = RespSocket.call;
 
 /** The pubsub class of the server's client-output-buffer-limit, as CONFIG GET says it, asked directly. */
 async function pubsubLimit(): Promise<string> {

@@ -11,6 +11,7 @@ import { createClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from './gears-support.js';
 import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../src/shared/keys.js';
+import { deleteRepeatedly } from '../helpers/delete-repeatedly.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
 import { startRuntimeProcess, type RuntimeProcess } from '../helpers/runtime-process.js';
@@ -113,17 +114,7 @@ describe('a running mark that goes away while the runtime runs is set again', ()
   }, 60_000);
 
   it('deleted again as soon as it is back: set again after waits that double (at most at 0, 1, 3 s in 3.5 s), each loss warned, and a crash after it is counted', async () => {
-    let stop = false;
-    let deletions = 0;
-    const deleter = (async () => {
-      while (!stop) {
-        if ((await direct.del(RUNTIME_RUNNING_KEY)) === 1) deletions += 1;
-        else await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-    })();
-    await new Promise((resolve) => setTimeout(resolve, 3500));
-    stop = true;
-    await deleter;
+    const deletions = await deleteRepeatedly(direct, RUNTIME_RUNNING_KEY, 3500);
     expect(deletions).toBeGreaterThanOrEqual(2);
     expect(deletions).toBeLessThanOrEqual(4);
     await eventually(async () => expect(await direct.type(RUNTIME_RUNNING_KEY)).toBe('string'), 6000);

@@ -17,13 +17,7 @@ const env = useRuntimeWithTestHost({ flush: true });
 const MESSAGES = 40;
 const PAYLOAD = 1024 * 1024;
 
-async function call(port: number, ...args: string[]): Promise<string> {
-  const socket = await RespSocket.open(port);
-  socket.send(args);
-  const reply = await socket.readBytes(1, 10_000);
-  socket.close();
-  return reply;
-}
+const call = RespSocket.call;
 
 /** CLIENT LIST's omem of the server's connection named `name`, or null when there is none. */
 async function outputMemory(name: string): Promise<number | null> {
