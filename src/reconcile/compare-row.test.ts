@@ -32,6 +32,16 @@ describe('compareRow', () => {
     });
   });
 
+  it('tells binary values apart by their bytes even when they decode to the same text, shown in hex when not UTF-8', () => {
+    const hash = image({ n: '1', d: '1', f: '1', c: 'a', b: Buffer.from([0xff, 0x41]), t: 'x' });
+    const equalRow = { n: 1, d: '1', f: 1, c: 'a', t: 'x' };
+    expect(compareRow(target, schema, hash, row({ ...equalRow, b: Buffer.from([0xff, 0x41]) }))).toEqual({ kind: 'equal' });
+    expect(compareRow(target, schema, hash, row({ ...equalRow, b: Buffer.from([0xfe, 0x41]) }))).toEqual({
+      kind: 'stale',
+      columns: [{ column: 'b', redis: '0xff41', mysql: '0xfe41' }],
+    });
+  });
+
   it('a hash without a row is missing, a row without a hash an orphan, neither is equal', () => {
     expect(compareRow(target, schema, image({}), undefined)).toEqual({ kind: 'missing' });
     expect(compareRow(target, schema, null, row({}))).toEqual({ kind: 'orphan' });

@@ -2,8 +2,10 @@
  * One hash against its row, column by column. A value is compared as the column holds it: numbers of integer
  * and DECIMAL columns by exact value (`42` = `42.0` = `4.2e1`), FLOAT/DOUBLE by value, binary columns byte for
  * byte, CHAR without its trailing spaces (MySQL pads and strips them), everything else as the text MySQL
- * returns (`dateStrings`, so DATE/DATETIME are their text too).
+ * returns (`dateStrings`, so DATE/DATETIME are their text too). A differing binary value that is not valid
+ * UTF-8 is shown as `0x<hex>`: as text, `ff 41` and `fe 41` would both read "\uFFFDA".
  */
+import { isUtf8 } from 'node:buffer';
 import { parseDecimal } from '../worker/mysql/column-value.js';
 import { findColumn, type ColumnSchema, type TableSchema } from '../worker/mysql/table-schema.js';
 import type { HashImage } from './reconcile-redis.js';
@@ -12,9 +14,9 @@ import type { WriterTarget } from './writer-target.js';
 
 export interface ColumnDifference {
   readonly column: string;
-  /** The hash field's value as text (null: field absent). */
+  /** The hash field's value as text, `0x<hex>` for a binary column's value that is not UTF-8 (null: field absent). */
   readonly redis: string | null;
-  /** The row's value as text (null: NULL). */
+  /** The row's value as text, `0x<hex>` for a binary column's value that is not UTF-8 (null: NULL). */
   readonly mysql: string | null;
 }
 
@@ -36,7 +38,8 @@ export function compareRow(target: WriterTarget, schema: TableSchema, image: Has
   for (const [field, column] of target.mappings) {
     const value = hash.get(field) ?? null;
     const stored = row.columns.get(column) ?? null;
-    if (!sameValue(findColumn(schema, column), value, stored)) columns.push({ column, redis: value === null ? null : value.toString('utf8'), mysql: textOf(stored) });
+    const type = findColumn(schema, column);
+    if (!sameValue(type, value, stored)) columns.push({ column, redis: shown(type, value), mysql: shown(type, stored) });
   }
   return columns.length === 0 ? { kind: 'equal' } : { kind: 'stale', columns };
 }
@@ -58,6 +61,12 @@ function sameValue(type: ColumnSchema | undefined, value: Buffer | null, stored:
   }
   if (dataType === 'char') return text.replace(/ +$/, '') === storedText;
   return text === storedText;
+}
+
+/** A value of a difference as the report shows it. */
+function shown(type: ColumnSchema | undefined, value: unknown): string | null {
+  if (type?.binary === true && Buffer.isBuffer(value) && !isUtf8(value)) return `0x${value.toString('hex')}`;
+  return textOf(value);
 }
 
 function textOf(value: unknown): string | null {

@@ -1,13 +1,15 @@
 /**
  * ReconcileRedis on one Redis, over node-redis: SCAN, the library's re-capture functions, images read together
- * with the capture logs' last ids in one MULTI. Values come back as Buffers, so binary fields compare byte for
- * byte. Every failure names the command.
+ * with the capture logs' last ids in one MULTI. Values come back as Buffers (the MULTI too: raw-multi.ts), so
+ * binary fields compare byte for byte. Every failure names the command.
  */
-import { MultiErrorReply, RESP_TYPES } from '@redis/client';
+import { RESP_TYPES } from '@redis/client';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { LibraryFunction, MetaField, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamKeys } from '../shared/keys.js';
+import { rawMulti } from '../worker/redis/raw-multi.js';
+import type { CommandArgs } from '../worker/redis/redis-transport.js';
 import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -65,30 +67,28 @@ export class SingleReconcileRedis implements ReconcileRedis {
    */
   async imagesAt(target: WriterTarget, keys: readonly string[]): Promise<ImagesAt> {
     const fields = target.mappings.map(([field]) => field);
-    const multi = this.#client.withTypeMapping(BUFFERS.typeMapping).multi();
-    for (const key of keys) {
-      multi.addCommand(['HMGET', key, ...fields]);
-      // HMGET alone cannot tell a missing key from a hash of unmapped fields only.
-      multi.addCommand(['EXISTS', key]);
-    }
-    for (const log of target.logs) multi.addCommand(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
+    // HMGET alone cannot tell a missing key from a hash of unmapped fields only: EXISTS with each.
+    const commands: CommandArgs[] = keys.flatMap((key) => [['HMGET', key, ...fields], ['EXISTS', key]]);
+    for (const log of target.logs) commands.push(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1']);
     const recordGroups = [...byLog(target, keys)];
-    for (const [log, group] of recordGroups) multi.addCommand(['HMGET', log.divergent, ...group]);
-    let replies: RawReply[];
+    for (const [log, group] of recordGroups) commands.push(['HMGET', log.divergent, ...group]);
+    let replies: Array<RawReply | Error>;
     try {
-      replies = (await multi.exec()) as unknown as RawReply[];
+      // Not node-redis' multi(): it hands EXEC's replies back as text, and binary values would lose their bytes.
+      replies = await rawMulti(this.#client, commands);
     } catch (cause) {
-      // A key of another type fails its HMGET only; the others stand.
-      if (!(cause instanceof MultiErrorReply)) throw new RedisCommandError(`MULTI (HMGET of ${keys.length} keys) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI' } });
-      replies = cause.replies as unknown as RawReply[];
-      for (const index of cause.errorIndexes) replies[index] = 'not-hash';
+      throw new RedisCommandError(`MULTI (HMGET of ${keys.length} keys) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI' } });
     }
     const images = new Map<string, HashImage>();
-    keys.forEach((key, i) => images.set(key, imageOf(fields, replies[2 * i]!, replies[2 * i + 1]!)));
-    const lastCaptureIds = target.logs.map((log, i) => [log, lastIdOf(replies[2 * keys.length + i]!)] as const);
+    // A key of another type fails its HMGET only; the others stand.
+    keys.forEach((key, i) => {
+      const values = replies[2 * i];
+      images.set(key, imageOf(fields, values instanceof Error ? 'not-hash' : values!, replies[2 * i + 1] as RawReply));
+    });
+    const lastCaptureIds = target.logs.map((log, i) => [log, lastIdOf(replyOf(replies[2 * keys.length + i], 'XREVRANGE', log.changes))] as const);
     const records = new Map<string, string>();
     const recordsAt = 2 * keys.length + target.logs.length;
-    recordGroups.forEach(([, group], i) => addRecords(records, group, replies[recordsAt + i]!));
+    recordGroups.forEach(([log, group], i) => addRecords(records, group, replyOf(replies[recordsAt + i], 'HMGET', log.divergent)));
     return { images, lastCaptureIds, records };
   }
 
@@ -139,4 +139,10 @@ function byLog(target: WriterTarget, keys: readonly string[]): Map<StreamKeys, s
     else group[1].push(key);
   }
   return new Map([...groups.values()]);
+}
+
+/** The reply of a command of the MULTI that must not fail (a stream or a hash of the writer's own). */
+function replyOf(reply: RawReply | Error | undefined, command: string, key: string): RawReply {
+  if (reply instanceof Error) throw new RedisCommandError(`${command} ${key} failed: ${reply.message}`, { cause: reply, context: { command, key } });
+  return reply!;
 }

@@ -230,8 +230,7 @@ function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
   if (image === null) return null;
   if (image === 'not-hash') return [];
   const out: Array<[string, Uint8Array]> = [];
-  // HashImage says Buffer, but node-redis hands a MULTI's replies back as text (its Buffer type mapping reaches
-  // the queued commands, not EXEC's reply): take either, as its bytes (docs/reconcile.md, limits).
-  for (const [field, value] of image) if (value !== null) out.push([field, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
+  // The values' bytes as read (raw-multi.ts), as the library fingerprinted them: non-UTF-8 values too.
+  for (const [field, value] of image) if (value !== null) out.push([field, value]);
   return out;
 }

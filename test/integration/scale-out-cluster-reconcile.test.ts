@@ -162,6 +162,33 @@ describe('backfill and verify on a Redis Cluster', () => {
     expect(await h.servers[2]!.hLen(logOf(deleted!).divergent)).toBe(0);
   }, 120_000);
 
+  it('verify compares a binary column byte for byte on a shard after the first: fe 41 in MySQL against ff 41 in Redis is stale, and --repair writes ff 41', async () => {
+    const [id] = await idsOnShard(2, 1, 1100);
+    const key = keyOf(id!);
+    const lastOf = async () => (await h.db.query<Array<{ last: Buffer | null }>>(`SELECT last FROM ${CHAOS_TABLE} WHERE person_id = ?`, [id]))[0]?.last;
+    await h.db.query(`ALTER TABLE ${CHAOS_TABLE} MODIFY last VARBINARY(64) NULL`);
+    try {
+      // A worker reads the table's columns when it starts: this one writes `last` as bytes.
+      await Promise.all(h.workers.map((worker) => worker.stop()));
+      startWorker();
+      await withoutCapture(h.servers[2]!, () => h.servers[2]!.hSet(key, 'last_name', Buffer.from([0xff, 0x41])));
+      await h.db.query(`UPDATE ${CHAOS_TABLE} SET last = X'fe41' WHERE person_id = ?`, [id]);
+
+      const found = await runVerify({ writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, mysql: h.db.url, config: configFile }, quiet, quiet);
+      expect(found).toMatchObject({ missing: { count: 0 }, orphan: { count: 0 }, stale: { count: 1, examples: [{ key, columns: [{ column: 'last', redis: '0xff41', mysql: '0xfe41' }] }] } });
+      const repaired = await runVerify({ writer: CHAOS_WRITER, redis: h.cluster.shards[0]!.url, mysql: h.db.url, config: configFile, repair: true }, quiet, quiet);
+      expect(repaired.repaired).toBe(1);
+      await waitFor('the repair to be written', async () => (await lastOf())?.equals(Buffer.from([0xff, 0x41])) === true, 30_000, 200);
+      const clean = await runVerify({ writer: CHAOS_WRITER, redis: h.cluster.shards[1]!.url, mysql: h.db.url, config: configFile }, quiet, quiet);
+      expect(clean).toMatchObject({ missing: { count: 0 }, stale: { count: 0 }, orphan: { count: 0 } });
+    } finally {
+      // Text again, in Redis and MySQL, for the tests after this one.
+      await withoutCapture(h.servers[2]!, () => h.servers[2]!.hSet(key, 'last_name', 'L'));
+      await h.db.query(`UPDATE ${CHAOS_TABLE} SET last = 'L' WHERE person_id = ?`, [id]);
+      await h.db.query(`ALTER TABLE ${CHAOS_TABLE} MODIFY last VARCHAR(64) NULL`);
+    }
+  }, 120_000);
+
   it("verify waits for every slot log's commit: without a worker it fails naming the slot log of a key off the first shard", async () => {
     await Promise.all(h.workers.map((worker) => worker.stop()));
     const [id] = await idsOnShard(2, 1, 1000);

@@ -6,13 +6,14 @@
  *
  * @internal
  */
-import { MultiErrorReply, createCluster } from '@redis/client';
+import { createCluster } from '@redis/client';
 import { RedisConnectionError, errorMessage } from '../../shared/errors.js';
 import { REDIS_CONNECT_TIMEOUT_MS } from '../../shared/redis-connect.js';
 import { keySlot } from '../../shared/key-slot.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { BUFFERS } from './node-transport.js';
 import { rediscoverWhenNodesDrop } from './cluster-rediscovery.js';
+import { rawMulti } from './raw-multi.js';
 import type { CommandArgs, RawReply, RedisTransport } from './redis-transport.js';
 
 type NodeRedisCluster = ReturnType<typeof createNodeRedisCluster>;
@@ -82,19 +83,14 @@ export class ClusterTransport implements RedisTransport {
   }
 
   /**
-   * Commands in one MULTI on the shard of `key` (every key they name must be in its slot): each reply in order,
-   * or the Error of a command that failed inside the transaction (the others still ran).
+   * Commands in one MULTI on the shard of `key` (every key they name must be in its slot): each reply in order
+   * (bulk strings as Buffers: raw-multi.ts), or the Error of a command that failed inside the transaction (the
+   * others still ran).
    */
   async transaction(key: string, commands: ReadonlyArray<CommandArgs>): Promise<Array<RawReply | Error>> {
-    const multi = this.#cluster.withTypeMapping(BUFFERS.typeMapping).multi(key);
-    for (const args of commands) multi.addCommand(key, false, args as Array<string | Buffer>);
-    try {
-      return (await multi.exec()) as unknown as RawReply[];
-    } catch (cause) {
-      // The failed commands' replies are ErrorReplies (Errors); the others' are plain replies.
-      if (cause instanceof MultiErrorReply) return cause.replies as unknown as Array<RawReply | Error>;
-      throw cause;
-    }
+    const node = this.#cluster.slots[keySlot(key)]?.master;
+    if (node === undefined) throw new RedisConnectionError(`no primary serves the slot of ${key} in the topology last seen`, { context: { key } });
+    return rawMulti(await this.#cluster.nodeClient(node), commands);
   }
 
   isReady(): boolean {
