@@ -82,3 +82,14 @@ export function addCounts(total: { -readonly [K in keyof RecaptureCounts]: Recap
   total.notHash += counts.notHash;
   total.deadLettered += counts.deadLettered;
 }
+
+/** The present mapped fields of an image, as a divergence record's fingerprint takes them; null for no key. */
+export function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
+  if (image === null) return null;
+  if (image === 'not-hash') return [];
+  const out: Array<[string, Uint8Array]> = [];
+  // HashImage says Buffer, but node-redis hands a MULTI's replies back as text (its Buffer type mapping reaches
+  // the queued commands, not EXEC's reply): take either, as its bytes (docs/reconcile.md, limits).
+  for (const [field, value] of image) if (value !== null) out.push([field, typeof value === 'string' ? Buffer.from(value, 'utf8') : value]);
+  return out;
+}
