@@ -82,3 +82,13 @@ export function addCounts(total: { -readonly [K in keyof RecaptureCounts]: Recap
   total.notHash += counts.notHash;
   total.deadLettered += counts.deadLettered;
 }
+
+/** The present mapped fields of an image, as a divergence record's fingerprint takes them; null for no key. */
+export function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
+  if (image === null) return null;
+  if (image === 'not-hash') return [];
+  const out: Array<[string, Uint8Array]> = [];
+  // The values' bytes as read (worker/redis/raw-multi.ts), as the library fingerprinted them: non-UTF-8 values too.
+  for (const [field, value] of image) if (value !== null) out.push([field, value]);
+  return out;
+}

@@ -19,7 +19,7 @@ import { addExample, differenceCount, emptyReport, sortExamples, type VerifyRepo
 import { ProgressLine, perSecond } from './progress-line.js';
 import { recaptureSplitting } from './recapture-splitting.js';
 import type { ReconcileMysql, TargetRow } from './reconcile-mysql.js';
-import type { HashImage, ReconcileRedis } from './reconcile-redis.js';
+import { fieldsOf, type HashImage, type ReconcileRedis } from './reconcile-redis.js';
 import { keyOfRow, keyValuesOf, scanPattern, type WriterTarget } from './writer-target.js';
 
 export interface VerifyOptions {
@@ -223,14 +223,4 @@ class Verifier {
 function imageSignature(image: HashImage): string {
   if (image === null || image === 'not-hash') return String(image);
   return [...image].map(([field, value]) => `${field}=${value === null ? '-' : value.toString('hex')}`).join(',');
-}
-
-/** The present mapped fields of an image, as a divergence record's fingerprint takes them; null for no key. */
-function fieldsOf(image: HashImage): Array<[string, Uint8Array]> | null {
-  if (image === null) return null;
-  if (image === 'not-hash') return [];
-  const out: Array<[string, Uint8Array]> = [];
-  // The values' bytes as read (raw-multi.ts), as the library fingerprinted them: non-UTF-8 values too.
-  for (const [field, value] of image) if (value !== null) out.push([field, value]);
-  return out;
 }

@@ -41,13 +41,19 @@ export async function readCaptureFailures(list: LibraryListing | readonly Librar
 /** `TFUNCTION LIST` replies a list of libraries, each a map (RESP3) or a flat [key, value, ...] array (RESP2). */
 function keyspaceTriggers(reply: unknown): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
-  const [library] = Array.isArray(reply) ? reply : [];
+  const library = listedLibrary(reply);
   if (library === undefined) return out;
-  for (const trigger of asArray(toRecord(library)['keyspace_triggers'])) {
+  for (const trigger of asArray(library['keyspace_triggers'])) {
     const stats = toRecord(trigger);
     out.set(String(stats['name']), stats);
   }
   return out;
+}
+
+/** The one library of a `TFUNCTION LIST LIBRARY <name>` reply, as a record; undefined when none is listed. */
+export function listedLibrary(reply: unknown): Record<string, unknown> | undefined {
+  const [library] = Array.isArray(reply) ? reply : [];
+  return library === undefined ? undefined : toRecord(library);
 }
 
 function toRecord(value: unknown): Record<string, unknown> {

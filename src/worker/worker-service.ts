@@ -3,7 +3,7 @@
  * and batch writer (checked against the database first), the Redis connections, the library check, and the
  * metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
  */
-import { RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
+import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
@@ -17,8 +17,8 @@ import type { Registry } from 'prom-client';
 import { startMetricsServer, type MetricsServer } from '../shared/metrics-server.js';
 import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-client.js';
 import { RedisStreamClient } from './redis/redis-stream-client.js';
-import type { StreamClient } from './redis/stream-client.js';
 import { Worker } from './worker.js';
+import { deployedConfigMismatches, deployedConfigOf } from './deployed-config.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { ReconcileGauges } from '../reconcile/reconcile-gauges.js';
 import { UncleanStopRepair } from './unclean-stop-repair.js';
@@ -83,7 +83,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     const cluster = await isRedisCluster(options.redisUrl);
     const connectCluster = () => ClusterStreamClient.connectCluster(options.redisUrl, { onError });
     const connectRedis = cluster ? connectCluster : () => RedisStreamClient.connect(options.redisUrl, { onError });
-    await checkLibrary(await connectRedis(), config.name, options.redisUrl);
+    await checkLibrary(await connectRedis(), config, options.redisUrl, log);
     if (cluster) log.info({ redis: redactUrl(options.redisUrl) }, 'Redis is a cluster: a capture log per slot');
 
     const metrics = new WorkerMetrics();
@@ -114,15 +114,38 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }
 }
 
-/** The worker needs the library's `cut` and `committed`: fail at start-up, with the fix, when it is not there. */
-async function checkLibrary(client: StreamClient, library: string, redisUrl: string): Promise<void> {
+/**
+ * The worker needs the library's `cut` and `committed`, for the writers of its config, as it captures them: fail
+ * at start-up, with the fix, when it is not there (deployed-config.ts), rather than retry for ever.
+ */
+async function checkLibrary(client: RedisStreamClient, config: WriteBehindConfig, redisUrl: string, log: Logger): Promise<void> {
+  const library = config.name;
   try {
-    await client.callFunction(library, LibraryFunction.version, [], []);
-  } catch (cause) {
-    throw new RedisCommandError(`library '${library}' does not answer at ${redactUrl(redisUrl)}: ${errorMessage(cause)}`, {
-      cause,
-      context: { library, suggestion: 'deploy it first (writebehind deploy --redis <url> --config <file>), and point --redis at the runtime or Redis Stack, not at a plain redis-server' },
-    });
+    try {
+      await client.callFunction(library, LibraryFunction.version, [], []);
+    } catch (cause) {
+      throw new RedisCommandError(`library '${library}' does not answer at ${redactUrl(redisUrl)}: ${errorMessage(cause)}`, {
+        cause,
+        context: { library, suggestion: 'deploy it first (writebehind deploy --redis <url> --config <file>), and point --redis at the runtime or Redis Stack, not at a plain redis-server' },
+      });
+    }
+    // On a cluster every primary runs the library: each one's config is checked.
+    let unnamed: string[] = [];
+    for (const listing of client.libraryListings()) {
+      const deployed = deployedConfigOf(await listing(library));
+      if (deployed === null) {
+        log.warn({ library }, 'the deployed library shows no config this worker can read: its writers are not checked against this config');
+        continue;
+      }
+      const problems = deployedConfigMismatches(config, deployed);
+      if (problems.length > 0) {
+        throw new ConfigError(`the worker's config does not match library '${library}' as deployed at ${redactUrl(redisUrl)}: ${problems.join('; ')}`, {
+          context: { library, suggestion: 'deploy this config (writebehind deploy --redis <url> --config <file>), or start the worker with the config the library was deployed with' },
+        });
+      }
+      unnamed = deployed.writers.filter((w) => !config.writers.some((ours) => ours.name === w.name)).map((w) => w.name);
+    }
+    if (unnamed.length > 0) log.warn({ library, writers: unnamed }, `the deployed library captures writer(s) this worker's config does not name (${unnamed.join(', ')}): this worker does not write them to MySQL`);
   } finally {
     await client.close();
   }

@@ -13,6 +13,8 @@ import { entryText, type StreamEntry } from '../../worker/redis/stream-entry.js'
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js';
 import { redisUrlSchema } from './url-options.js';
+import { writerTarget as targetOf, type WriterTarget } from '../../reconcile/writer-target.js';
+import { leftClauses, recaptureCurrentState, type LeftReason } from './dlq-replay.js';
 
 export const dlqOptionsSchema = z.object({
   action: z.enum(['list', 'replay', 'purge'], { error: (issue) => `must be list, replay or purge, not '${String(issue.input)}'` }),
@@ -37,17 +39,18 @@ export interface DeadLetterSummary {
 }
 
 export interface DlqResult {
-  /** list: the letters shown; replay: those re-captured; purge: none. */
+  /** list: the letters shown; replay: those removed because their key's current state was re-captured; purge: none. */
   letters: DeadLetterSummary[];
   /** Entries removed from the dead-letter stream. */
   removed: number;
-  /** replay: letters left in place because they cannot be replayed (capture stage). */
+  /** replay: letters left in place (capture stage, no key, or a key not to re-capture: dlq-replay.ts). */
   skipped: number;
 }
 
 export async function runDlq(options: DlqOptions, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<DlqResult> {
   const parsed = parseOptions('dlq', dlqOptionsSchema, options, { action: '<action>' });
-  const writers = (await loadConfigFile(parsed.config)).writers;
+  const config = await loadConfigFile(parsed.config);
+  const writers = config.writers;
   const writer = writers.find((w) => w.name === parsed.writer);
   if (writer === undefined) {
     throw new ConfigError(`unknown writer '${parsed.writer}': ${parsed.config} names ${writers.map((w) => w.name).join(', ')}`, { context: { suggestion: 'pass --writer with one of those, or --config with the config the library was deployed with' } });
@@ -73,7 +76,7 @@ export async function runDlq(options: DlqOptions, print: (text: string) => void 
         return { letters, removed: 0, skipped: 0 };
       }
       case 'replay':
-        return await replay(client, logs, logOfKey, parsed.count ?? 1000, print);
+        return await replay(client, parsed.redis, targetOf(config, writer.name, parsed.config), logs, logOfKey, parsed.count ?? 1000, print);
       case 'purge': {
         let removed = 0;
         if (parsed.count === undefined) {
@@ -107,41 +110,37 @@ async function oldestLetters(client: RedisStreamClient, logs: readonly StreamKey
 }
 
 /**
- * `partitionOf`: the log a replayed record of `key` goes to (its partition's, since the unpartitioned log of a
- * partitioned writer must receive nothing new), or null for the log the letter came from.
+ * Re-captures the current state of each write-stage letter's key (./dlq-replay.ts says why not the letter's
+ * image) and removes the letters of the keys re-captured. `logOfKey`: the log a capture of the key goes to (its
+ * partition's, on a cluster its slot's), or null for the writer's own log; shown in the line printed.
  */
-async function replay(client: RedisStreamClient, logs: readonly StreamKeys[], partitionOf: (key: string | null) => StreamKeys | null, count: number, print: (text: string) => void): Promise<DlqResult> {
+async function replay(client: RedisStreamClient, redisUrl: string, target: WriterTarget, logs: readonly StreamKeys[], logOfKey: (key: string | null) => StreamKeys | null, count: number, print: (text: string) => void): Promise<DlqResult> {
+  const letters = await oldestLetters(client, logs, count);
+  const left = new Map<LeftReason | 'capture' | 'no-key', number>();
+  const leave = (why: LeftReason | 'capture' | 'no-key') => left.set(why, (left.get(why) ?? 0) + 1);
+  const keys = new Set<string>();
+  for (const { entry } of letters) {
+    const letter = summarize(entry);
+    if (letter.stage === 'write' && letter.key !== null) keys.add(letter.key);
+  }
+  const { recaptured, left: leftKeys } = await recaptureCurrentState(redisUrl, target, [...keys]);
   const replayed: DeadLetterSummary[] = [];
-  const seen = new Set<string>();
   const into = new Set<string>();
   let removed = 0;
-  let skipped = 0;
-  for (const { log, entry } of await oldestLetters(client, logs, count)) {
+  for (const { log, entry } of letters) {
     const letter = summarize(entry);
-    if (letter.stage !== 'write') {
-      skipped += 1;
-      continue;
-    }
-    // A batch retried after its dead letters were written records them again: replay each source record once.
-    // Source ids are per capture log: two partitions may have used the same one.
-    const source = letter.sourceId === null ? null : `${log.changes} ${letter.sourceId}`;
-    if (source === null || !seen.has(source)) {
-      const target = partitionOf(letter.key) ?? log;
-      await client.append(target.changes, entry.fields.filter(([name]) => !isDeadLetterField(name)));
-      into.add(target.changes);
+    if (letter.stage !== 'write') leave('capture');
+    else if (letter.key === null) leave('no-key');
+    else if (!recaptured.has(letter.key)) leave(leftKeys.get(letter.key)!);
+    else {
+      into.add((logOfKey(letter.key) ?? target.keys).changes);
       replayed.push(letter);
-      if (source !== null) seen.add(source);
+      removed += await client.deleteEntries(log.deadLetters, [entry.id]);
     }
-    removed += await client.deleteEntries(log.deadLetters, [entry.id]);
   }
-  print(`replayed ${replayed.length} record(s) into ${[...into].join(', ') || 'no stream'}, removed ${removed} dead letter(s)` + (skipped > 0 ? `; ${skipped} capture-stage letter(s) left (rewrite those hashes instead)` : ''));
+  const skipped = [...left.values()].reduce((sum, n) => sum + n, 0);
+  print(`replayed ${recaptured.size} key(s) (their current state) into ${[...into].join(', ') || 'no stream'}, removed ${removed} dead letter(s)` + leftClauses(left));
   return { letters: replayed, removed, skipped };
-}
-
-const DEAD_LETTER_FIELDS: ReadonlySet<string> = new Set(Object.values(DeadLetterField));
-
-function isDeadLetterField(name: string): boolean {
-  return DEAD_LETTER_FIELDS.has(name);
 }
 
 function summarize(entry: StreamEntry): DeadLetterSummary {

@@ -5,10 +5,12 @@
  * Redis Cluster those of its slot logs on every shard, merged in id (time) order.
  * - list: the rejected records with their reasons: `<id>  <stage> (<event>)  <key>  <reason>`, the event (the
  *   keyspace event, or `backfill`/`recapture`) for a capture-stage letter;
- * - replay: re-captures write-stage dead letters (XADD of the original record fields into the capture stream, of
- *   a partitioned writer the key's partition's, so the library batches them again) and removes them; run it after fixing the table or the data. A replayed
- *   record carries the row image of its time: it overwrites a newer row of the same key, so replay before
- *   the key changes again, or fix the hash instead. Capture-stage letters have no row image: rewrite the hash.
+ * - replay: makes MySQL reflect the current Redis state of each write-stage letter's key: re-captures the key
+ *   through the library as verify --repair does (its image, or a delete when gone), into the log a write to it
+ *   would use, and removes its letters; run it after fixing the table or the data. Never the letter's own row
+ *   image: it is of the time it failed, and would overwrite a newer row of the key, or delete one re-created
+ *   since (../actions/dlq-replay.ts). Left in place: capture-stage letters (rewrite the hash), keys written with
+ *   `#` `+`/`-` since (kept apart on purpose), gone keys of an `onExpire: keep` writer.
  * - purge: deletes dead letters (the oldest --count, or all).
  * Runs ../actions/dlq.ts.
  */
@@ -18,7 +20,7 @@ import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from './defaults.js';
 
 export const dlqCommand = new Command('dlq')
   .description("inspect, replay or purge a writer's dead letters")
-  .argument('<action>', 'list | replay (write-stage letters: their row image of the time they failed, which overwrites a newer row of the key; capture-stage ones: rewrite the hash) | purge')
+  .argument('<action>', "list | replay (re-captures each letter's key as it is now, as verify --repair does, so MySQL gets the key's current state, never the letter's old image; leaves capture-stage letters, and keys written with # + or # - since) | purge")
   // Not commander's requiredOption: its error exits 1; zod's missing --writer is a bad option (exit 2).
   .option('--writer <name>', 'writer name, as the config names it (required)')
   .option('--count <n>', 'at most this many (default: list 100, replay 1000, purge all)')

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, type WriteBehindConfig } from '../shared/config.js';
+import { deployedConfigMismatches, deployedConfigOf } from './deployed-config.js';
+
+const persons = { name: 'P', keysPrefix: 'person', table: 'persons', primaryKey: 'person_id', mappings: { first_name: 'first', age: 'age' } };
+const cars = { name: 'C', keysPrefix: 'car', table: 'cars', primaryKey: 'car_id', mappings: { color: 'color' } };
+
+function config(input: Record<string, unknown>): WriteBehindConfig {
+  const result = parseConfig({ name: 'WB', writers: [persons, cars], ...input });
+  if (!result.ok) throw new Error(result.message);
+  return result.config;
+}
+
+describe('the worker config against the deployed one', () => {
+  it('agrees with itself, with mappings in another order, columns in another case, and other library or worker settings', () => {
+    const deployed = config({ batch: { size: 10, maxDelayMs: 5 }, deadLetterMaxLen: 500 });
+    const ours = config({ exactlyOnceTable: 'wb_eo', writers: [{ ...persons, mappings: { age: 'AGE', first_name: 'first' }, onExpire: 'delete' }, cars] });
+    expect(deployedConfigMismatches(ours, deployed)).toEqual([]);
+    // Writers the library has and the worker does not name are not mismatches (the service warns).
+    expect(deployedConfigMismatches(config({ writers: [cars] }), deployed)).toEqual([]);
+  });
+
+  it('names a writer the library lacks and each field the library captures otherwise, by its path in the worker config', () => {
+    const deployed = config({});
+    expect(deployedConfigMismatches(config({ writers: [persons, { ...cars, name: 'Trucks' }] }), deployed)).toEqual([
+      "writers[1].name: writer 'Trucks' is not in the deployed library 'WB' (it has P, C)",
+    ]);
+    const changes: Array<[string, Record<string, unknown>]> = [
+      ['keysPrefix', { keysPrefix: 'people' }],
+      ['table', { table: 'people' }],
+      ['primaryKey', { primaryKey: ['person_id', 'x'] }],
+      ['mappings', { mappings: { first_name: 'first' } }],
+      ['partitions', { partitions: 4 }],
+      ['onExpire', { onExpire: 'keep' }],
+    ];
+    for (const [field, change] of changes) {
+      const [problem, ...more] = deployedConfigMismatches(config({ writers: [{ ...persons, ...change }, cars] }), deployed);
+      expect(more, field).toEqual([]);
+      expect(problem, field).toMatch(new RegExp(`^writers\\[0\\]\\.${field}: writer 'P' has .+ here, .+ in the deployed library$`));
+    }
+  });
+
+  it('reads the configuration of a TFUNCTION LIST reply (RESP2 pairs or a map); none or one it cannot parse is null', () => {
+    const json = JSON.stringify({ name: 'WB', writers: [persons] });
+    expect(deployedConfigOf([['name', 'WB', 'configuration', json]])?.writers[0]!.name).toBe('P');
+    expect(deployedConfigOf([new Map([['configuration', json]])])?.name).toBe('WB');
+    expect(deployedConfigOf([])).toBeNull();
+    expect(deployedConfigOf([['configuration', null]])).toBeNull();
+    expect(deployedConfigOf([['configuration', '{"name":"WB","writers":[],"future":1}']])).toBeNull();
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * The worker's config against the one the library was deployed with. The library keeps the JSON it was loaded
+ * with (`TFUNCTION LOAD … CONFIG <json>`) and `TFUNCTION LIST LIBRARY <name>` shows it as `configuration`, on
+ * Redis Stack and on the local runtime alike: one read at start-up, no key of ours. A worker whose config names
+ * a writer the library lacks would call `cut`/`ready` for a stream the library does not know and retry for ever;
+ * one whose writer the library captures differently (another prefix, table, key, mappings, partitions or
+ * onExpire) would read records of another shape, or logs nobody writes, or miss the ones the library does. Both
+ * are refused at start-up (exit 2), naming the field. Compared are only what decides the capture and where it
+ * goes; the worker's own settings (`exactlyOnceTable`) and the library's (`batch`, `deadLetterMaxLen`) may
+ * differ. Column names ignore case, as in MySQL.
+ */
+import { parseConfig, primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../shared/config.js';
+import { listedLibrary } from './capture-failures.js';
+
+/**
+ * The config the library of a `TFUNCTION LIST LIBRARY <name> v` reply was loaded with, parsed; null when the
+ * reply shows none, or one this worker's schema cannot read (a library of another version: not judged).
+ */
+export function deployedConfigOf(reply: unknown): WriteBehindConfig | null {
+  const text = listedLibrary(reply)?.['configuration'];
+  if (typeof text !== 'string') return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const result = parseConfig(json);
+  return result.ok ? result.config : null;
+}
+
+/**
+ * Each way the worker's config differs from the deployed one, as `<path in the worker's config>: <what>`: a
+ * writer the library lacks, or a field of a writer the library captures otherwise. Empty when they agree.
+ */
+export function deployedConfigMismatches(worker: WriteBehindConfig, deployed: WriteBehindConfig): string[] {
+  const problems: string[] = [];
+  worker.writers.forEach((writer, i) => {
+    const theirs = deployed.writers.find((w) => w.name === writer.name);
+    if (theirs === undefined) {
+      problems.push(`writers[${i}].name: writer '${writer.name}' is not in the deployed library '${deployed.name}' (it has ${deployed.writers.map((w) => w.name).join(', ')})`);
+      return;
+    }
+    for (const [field, ours, deployedValue] of capturedFields(writer, theirs)) {
+      if (ours !== deployedValue) problems.push(`writers[${i}].${field}: writer '${writer.name}' has ${ours} here, ${deployedValue} in the deployed library`);
+    }
+  });
+  return problems;
+}
+
+/** [field, the worker's value, the deployed value], each as comparable text. */
+function capturedFields(ours: WriterConfig, theirs: WriterConfig): Array<[string, string, string]> {
+  const pairs: Array<[string, (w: WriterConfig) => unknown]> = [
+    ['keysPrefix', (w) => w.keysPrefix],
+    ['table', (w) => w.table],
+    ['primaryKey', (w) => primaryKeyColumns(w).map((c) => c.toLowerCase())],
+    // Order does not matter: a field → column map.
+    ['mappings', (w) => Object.fromEntries(Object.entries(w.mappings).map(([f, c]) => [f, c.toLowerCase()]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0)))],
+    ['partitions', (w) => w.partitions ?? 1],
+    ['onExpire', (w) => w.onExpire],
+  ];
+  return pairs.map(([field, value]) => [field, JSON.stringify(value(ours)), JSON.stringify(value(theirs))]);
+}
