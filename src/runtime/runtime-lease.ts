@@ -179,13 +179,27 @@ export class RuntimeLease {
 }
 
 /**
- * A cluster node's lease key: beside its running mark, named with the node's id and the tag of its lowest slot,
- * which every runtime in front of the node finds alike; null while the node is a replica or serves no slot.
+ * A cluster node's lease key, beside its running mark: named with the node's id and the tag of a slot it serves.
+ * A lease already on the node (SCAN sees the node's own keys only) is the one: its holder's, alive or crashed,
+ * whose slot need not be the node's lowest any more (slots migrated in); without one, the tag of the node's
+ * lowest slot, which every runtime in front of the node computes alike. Null while the node is a replica or
+ * serves no slot.
  */
 export async function leaseKeyOfClusterNode(control: RedisConnection): Promise<string | null> {
   const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
   const slot = myself === undefined || myself.replicaOf !== null ? null : lowestSlot(myself);
-  return slot === null ? null : runtimeLeaseKeyOfNode(myself!.id, slotTag(slot));
+  if (slot === null) return null;
+  const pattern = runtimeLeaseKeyOfNode(myself!.id, '*').replace('{*}', '*');
+  let cursor = '0';
+  do {
+    const reply = await control.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '10000']);
+    if (reply.type !== 'array') break;
+    const [next, found] = reply.value;
+    cursor = textOf(next) ?? '0';
+    const key = found?.type === 'array' ? textOf(found.value[0]) : null;
+    if (key !== null) return key;
+  } while (cursor !== '0');
+  return runtimeLeaseKeyOfNode(myself!.id, slotTag(slot));
 }
 
 function heldBy(holder: string, key: string, where: string): RuntimeLeaseError {
