@@ -43,14 +43,24 @@ export const LEASE_REFRESH_MS = 1000;
 /** How often a waiting start looks at a held lease. */
 const WAIT_STEP_MS = 250;
 
-/** 1: refreshed; 2: it was gone and is taken again; else the other holder's id. */
-const REFRESH = `local v = redis.call('GET', KEYS[1])
+/**
+ * The lease's value ends with the server's run_id (`[server <run_id>]`): a lease ending otherwise was written in
+ * front of another server process and replicated or restored here (a promoted replica holds its former primary's
+ * runtime's; a restarted redis-server reloads its crashed runtime's from RDB or AOF): its holder does not run in
+ * front of this server, so it is taken at once rather than refused or waited for.
+ */
+const IS_STALE = `local function stale(v) return not v or string.sub(v, -#ARGV[3]) ~= ARGV[3] end`;
+/** 1: refreshed; 2: it was gone and is taken again; 3: it was another server's, taken; else the other holder's id. */
+const REFRESH = `${IS_STALE}
+local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return 3 end return 2 end
 return v`;
-/** {1}: taken; {0, holder, pttl}: held. */
-const TAKE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
-return {0, redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`;
+/** {1}: taken; {2, holder}: taken over another server's; {0, holder, pttl}: held. */
+const TAKE = `${IS_STALE}
+local v = redis.call('GET', KEYS[1])
+if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return {2, v} end return {1} end
+return {0, v, redis.call('PTTL', KEYS[1])}`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
@@ -74,15 +84,19 @@ export function leaseHolderId(port: number): string {
 
 export class RuntimeLease {
   readonly #options: LeaseOptions;
+  /** The lease's value: this runtime's id and its server's. */
   readonly #holder: string;
+  /** The value's end that names the server (`[server <run_id>]`). */
+  readonly #server: string;
   #held: string | null = null;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(options: LeaseOptions) {
+  private constructor(options: LeaseOptions, runId: string) {
     this.#options = options;
-    this.#holder = leaseHolderId(options.port);
+    this.#server = ` [server ${runId}]`;
+    this.#holder = leaseHolderId(options.port) + this.#server;
   }
 
   /**
@@ -90,7 +104,12 @@ export class RuntimeLease {
    * Where `key` answers null the lease is taken at a later tick.
    */
   static async take(options: LeaseOptions): Promise<RuntimeLease> {
-    const lease = new RuntimeLease(options);
+    const info = await options.control.call(['INFO', 'server']);
+    const runId = /run_id:(\w+)/.exec(textOf(info) ?? '')?.[1];
+    if (runId === undefined) {
+      options.log.warn({ reply: info.type === 'error' ? info.value : info.type }, 'INFO server gave no run_id: a lease replicated from a former primary, or reloaded after a restart of redis-server, is waited for as if its holder ran here');
+    }
+    const lease = new RuntimeLease(options, runId ?? 'unknown');
     const key = await options.key();
     if (key !== null) await lease.#takeWaiting(key);
     lease.#schedule();
@@ -114,10 +133,11 @@ export class RuntimeLease {
     let seen: { holder: string; pttl: number } | null = null;
     let deadline = Infinity;
     for (;;) {
-      const reply = await control.call(['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS)]);
+      const reply = await control.call(['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
       if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
-      if (integer(taken) === 1) {
+      if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
+      if (integer(taken) >= 1) {
         this.#held = key;
         if (seen !== null) log.info({ key, previous: seen.holder }, 'the runtime lease is taken: its holder had stopped without releasing it');
         return;
@@ -152,7 +172,7 @@ export class RuntimeLease {
     try {
       const key = this.#held ?? (await this.#options.key());
       if (key === null || this.#closed) return;
-      const reply = await control.call(['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS)]);
+      const reply = await control.call(['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
         log.warn({ key, err: reply.value }, 'refreshing the runtime lease failed; trying again');
@@ -162,7 +182,8 @@ export class RuntimeLease {
       const taken = this.#held === null;
       if (reply.type === 'integer') {
         this.#held = key;
-        if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
+        if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
+        else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
         else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
         return;
       }
@@ -220,5 +241,5 @@ function integer(value: RespValue | undefined): number {
 }
 
 function textOf(value: RespValue | undefined): string | null {
-  return value?.type === 'blob' ? value.value.toString('utf8') : value?.type === 'simple' ? value.value : null;
+  return value?.type === 'blob' || value?.type === 'verbatim' ? value.value.toString('utf8') : value?.type === 'simple' ? value.value : null;
 }

@@ -114,11 +114,44 @@ describe('a lease lost while the runtime runs', () => {
 
   it('held by another runtime when it looks: it logs an error naming the holder and closes (exit 1), leaving the running mark', async () => {
     const first = await start();
-    await direct.set(RUNTIME_LEASE_KEY, 'pid 4242 on host elsewhere, port 6380', { PX: 60_000 });
+    const other = `pid 4242 on host elsewhere, port 6380 [server ${await runIdOf(direct)}]`;
+    await direct.set(RUNTIME_LEASE_KEY, other, { PX: 60_000 });
     const code = await Promise.race([first.exited(), new Promise((resolve) => setTimeout(() => resolve('still running'), LEASE_TTL_MS))]);
     expect(code).toBe(1);
     expect(first.output()).toMatch(/pid 4242 on host elsewhere/);
     expect(await direct.get(RUNTIME_RUNNING_KEY)).not.toBeNull();
-    expect(await direct.get(RUNTIME_LEASE_KEY)).toBe('pid 4242 on host elsewhere, port 6380');
+    expect(await direct.get(RUNTIME_LEASE_KEY)).toBe(other);
   });
 });
+
+describe('a replica’s runtime', () => {
+  it('takes no lease while its server replicates, and takes it at the promotion over the one replicated from the former primary’s runtime, which it does not wait for', async () => {
+    const primaryRuntime = await start();
+    const replicaServer = await startRedisServer();
+    const replica = createClient({ url: replicaServer.url });
+    await replica.connect();
+    try {
+      await replica.sendCommand(['REPLICAOF', '127.0.0.1', String(redis.port)]);
+      // The primary's runtime's lease, replicated.
+      await eventually(async () => expect(await replica.get(RUNTIME_LEASE_KEY)).toContain(`pid ${primaryRuntime.pid}`), 5000);
+      const replicaRuntime = await startRuntimeProcess(replicaServer);
+      started.push(replicaRuntime);
+      expect(replicaRuntime.output()).not.toMatch(/waiting for it to expire/);
+      await replica.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+      await eventually(async () => expect(await replica.get(RUNTIME_LEASE_KEY)).toContain(`pid ${replicaRuntime.pid}`), 3000);
+      await eventually(() => expect(replicaRuntime.output()).toMatch(/lease held here was of a runtime in front of another redis-server process/));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await replica.get(RUNTIME_LEASE_KEY)).toContain(`pid ${replicaRuntime.pid}`);
+      expect(replicaRuntime.output()).not.toMatch(/another runtime holds the lease/);
+      expect(await direct.get(RUNTIME_LEASE_KEY)).toContain(`pid ${primaryRuntime.pid}`);
+    } finally {
+      for (const runtime of started.splice(1)) await runtime.close();
+      await replica.quit();
+      await replicaServer.stop();
+    }
+  });
+});
+
+async function runIdOf(client: ReturnType<typeof createClient>): Promise<string> {
+  return /run_id:(\w+)/.exec(await client.info('server'))![1]!;
+}
