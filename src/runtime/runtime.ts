@@ -30,6 +30,9 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
+import { leaseKeyOfClusterNode, RuntimeLease } from './runtime-lease.js';
+import { RUNTIME_LEASE_KEY } from '../shared/keys.js';
+import type { RuntimeLeaseError } from '../shared/errors.js';
 import { markRunning, markRunningOnNode, type RunningMark, type StringKeeper } from './unclean-stops.js';
 import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
@@ -170,6 +173,23 @@ export class Runtime extends EventEmitter {
       // A restarted primary may be about to become a replica: its role is asked once the cluster settled it.
       if (clusterMode) await untilRoleSettled(control, log);
       const role = await roleAtStart(control, log);
+      // Before this runtime writes or fires anything (its running mark, its subscription): a second runtime over
+      // the same server refuses here, and a crashed one's lease is waited for (runtime-lease.ts). A replica's
+      // runtime takes it once its server is a primary.
+      let replication: ReplicationRole | null = null;
+      let leaseLost: RuntimeLeaseError | undefined;
+      const lease = await RuntimeLease.take({
+        control,
+        port: listener.port,
+        where: address.where,
+        log,
+        key: clusterMode ? () => leaseKeyOfClusterNode(control) : async () => ((replication === null ? role !== 'replica' : replication.isPrimary) ? RUNTIME_LEASE_KEY : null),
+        onLost: (error) => {
+          leaseLost = error;
+          if (runtime) runtime.#loseLease(error);
+        },
+      });
+      closers.push({ name: 'runtime lease', close: () => lease.release() });
       // Without CONFIG a replica's flags are checked at its promotion (docs/runtime.md, CONFIG renamed away).
       const notifyCheck = await enableKeyspaceNotifications(control, address, role === 'replica', log);
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
@@ -215,10 +235,11 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'trigger scheduler', close: async () => scheduler.close() });
       // A replica's runtime fires nothing until its server is promoted (docs/runtime.md, replicas).
       const promotionCheck = notifyCheck === null ? null : { run: notifyCheck, onFailed: (error: unknown) => runtime && runtime.#emitError(error) };
-      const replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }), promotionCheck);
+      replication = role === null ? null : new ReplicationRole(control, scheduler, role, log.child({ component: 'replication' }), promotionCheck);
       if (replication) {
-        scheduler.useRole(replication);
-        closers.push({ name: 'role watch', close: async () => replication.close() });
+        const watched = replication;
+        scheduler.useRole(watched);
+        closers.push({ name: 'role watch', close: async () => watched.close() });
       }
       await host.restore();
       replication?.start();
@@ -228,9 +249,10 @@ export class Runtime extends EventEmitter {
       scheduler.lock.useWindows(windows);
       closers.push({ name: 'trigger windows', close: async () => windows.close() });
       // Pushed before the RESP server's closer: unmarked only once no client write can be in flight, and only at a
-      // clean stop: a close after the keyspace subscription was lost may leave writes whose triggers never ran.
+      // clean stop: a close after the keyspace subscription was lost may leave writes whose triggers never ran, and
+      // after the lease was lost to another runtime the mark is that runtime's too.
       const unmarkAtCleanStop = (unmark: () => Promise<void>) => async () => {
-        if (!(runtime && runtime.#subscriptionLost)) await unmark();
+        if (!(runtime && runtime.#subscriptionLost) && leaseLost === undefined) await unmark();
       };
       // The store guard keeps the mark and the count while the runtime runs (library-host/store-guard.ts).
       const keeper: StringKeeper = { keep: (kept) => host.keepString?.(kept), release: (key) => host.releaseString?.(key) };
@@ -283,6 +305,8 @@ export class Runtime extends EventEmitter {
       server.serve(deps);
       closers.push({ name: 'RESP server', close: () => server.close() });
       if (clusterMode) await warnUnlessAnnounced(control, server.port, log);
+      // Lost to another runtime during the start: that one runs.
+      if (leaseLost !== undefined) throw leaseLost;
       runtime = new Runtime(server.port, bindHost, metered, log, closers);
       log.info({ port: server.port, redis: address.where }, 'RedisGears runtime listening');
       return runtime;
@@ -308,6 +332,12 @@ export class Runtime extends EventEmitter {
       { err: errorMessage(error) },
       'keyspace subscription lost: triggers can no longer fire, closing the runtime; its running mark stays, so the next runtime counts an unclean stop and the worker repairs writes whose triggers may not have run',
     );
+    this.#emitError(error);
+    void this.close();
+  }
+
+  /** Another runtime holds the lease (runtime-lease.ts logged it): two runtimes must not both fire, so this one closes. */
+  #loseLease(error: RuntimeLeaseError): void {
     this.#emitError(error);
     void this.close();
   }

@@ -56,6 +56,16 @@ export class RedisConnectionError extends WriteBehindError {
   }
 }
 
+/**
+ * Another runtime holds the lease on the redis-server (runtime/runtime-lease.ts): the message names the holder,
+ * context.suggestion the fix.
+ */
+export class RuntimeLeaseError extends WriteBehindError {
+  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super('RUNTIME_LEASE', message, options);
+  }
+}
+
 /** Deploying the library failed. */
 export class DeployError extends WriteBehindError {
   constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {

@@ -157,6 +157,12 @@ export function hashKeyPrefix(keysPrefix: string): string {
 export const RUNTIME_RUNNING_KEY = '__writebehind_runtime__:running';
 export const RUNTIME_UNCLEAN_STOPS_KEY = '__writebehind_runtime__:unclean-stops';
 
+/**
+ * The lease of the one runtime in front of a redis-server (runtime/runtime-lease.ts): its holder's id, with a TTL
+ * the holder refreshes while it runs. A second runtime over the same server refuses to start.
+ */
+export const RUNTIME_LEASE_KEY = '__writebehind_runtime__:lease';
+
 /** The unclean stops a worker of library `library` has repaired after. */
 export function uncleanStopsRepairedKey(library: string): string {
   return `${LIBRARY_KEY_NAMESPACE}unclean-stops-repaired:{${library}}`;
@@ -173,6 +179,10 @@ export function runtimeRunningKeyOfNode(nodeId: string, tag: string): string {
 
 export function runtimeUncleanStopsKeyOfNode(nodeId: string, tag: string): string {
   return `${RUNTIME_UNCLEAN_STOPS_KEY}:${nodeId}:{${tag}}`;
+}
+
+export function runtimeLeaseKeyOfNode(nodeId: string, tag: string): string {
+  return `${RUNTIME_LEASE_KEY}:${nodeId}:{${tag}}`;
 }
 
 /** What a SCAN of a cluster node matches to find the unclean-stop counts on it (runtimeUncleanStopsKeyOfNode). */

@@ -12,6 +12,9 @@ export interface RuntimeProcess {
   /** redis://127.0.0.1:<port> of the runtime. */
   readonly url: string;
   readonly port: number;
+  readonly pid: number;
+  /** Resolves the exit code (null: killed by a signal) once the process ends by itself or is stopped. */
+  exited(): Promise<number | null>;
   /** SIGTERM, then SIGKILL after 5 s: a wedged runtime runs no signal handler. Resolves its exit code (null: killed). */
   close(): Promise<number | null>;
   /** SIGKILL, as a crash: no close step runs (the running mark stays). Resolves once the process is gone. */
@@ -37,6 +40,8 @@ export async function startRuntimeProcess(redis: RedisServer, args: readonly str
   return {
     url,
     port: Number(new URL(url).port),
+    pid: child.pid!,
+    exited: () => exited.then(() => child.exitCode),
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

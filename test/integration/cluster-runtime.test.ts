@@ -17,6 +17,7 @@ import { runDeploy } from '../../src/cli/actions/deploy.js';
 import { runStart } from '../../src/cli/actions/start.js';
 import { until } from '../helpers/until.js';
 import { recordedLog } from '../helpers/recorded-log.js';
+import { RUNTIME_LEASE_KEY } from '../../src/shared/keys.js';
 
 const LIBRARY = `#!js api_version=1.0 name=clusterlib
 redis.registerFunction('hello', () => 'hello from ' + redis.config.who);
@@ -188,13 +189,28 @@ describe('writebehind deploy and start on a cluster', () => {
 describe('a runtime the cluster does not announce', () => {
   it('warns at start that cluster clients will bypass it', async () => {
     const { log, lines } = recordedLog<{ msg?: string; runtimePort?: number }>('warn');
-    // A second runtime in front of shard 2's server: the server announces the first one's port, not this one's.
-    const extra = await Runtime.start({ redisUrl: cluster.shards[2]!.server.url, port: 0, log });
-    try {
-      expect(lines).toContainEqual(expect.objectContaining({ runtimePort: extra.port, msg: expect.stringContaining('does not announce this runtime') }));
-    } finally {
-      await extra.close();
-    }
+    // Another runtime in front of shard 2's server, on another port, while its own is stopped (one runtime per
+    // server: runtime-lease.ts): the server announces the stopped one's port, not this one's.
+    await cluster.restartRuntime(2, async () => {
+      const extra = await Runtime.start({ redisUrl: cluster.shards[2]!.server.url, port: 0, log });
+      try {
+        expect(lines).toContainEqual(expect.objectContaining({ runtimePort: extra.port, msg: expect.stringContaining('does not announce this runtime') }));
+      } finally {
+        await extra.close();
+      }
+    });
+  });
+});
+
+describe('a second runtime in front of the same cluster node', () => {
+  it('refuses to start, naming the node runtime that holds the node’s lease (one per node, beside its running mark)', async () => {
+    const node = await direct(cluster.shards[1]!.server.url);
+    // The node's runtime takes its lease once the node serves slots (at its first refresh after the cluster formed).
+    const leases = await until(async () => (await node.keys(`${RUNTIME_LEASE_KEY}:*`)) as string[], (keys) => keys.length === 1, 5000);
+    const holder = await node.get(leases[0]!);
+    expect(holder).toContain(`port ${cluster.shards[1]!.runtime.port}`);
+    await expect(Runtime.start({ redisUrl: cluster.shards[1]!.server.url, port: 0 })).rejects.toThrow(`${holder} holds its lease (${leases[0]})`);
+    expect(await node.get(leases[0]!)).toBe(holder);
   });
 });
 

@@ -1,0 +1,245 @@
+/**
+ * One runtime per redis-server. Two runtimes in front of the same server (two ports, two hosts) would each
+ * subscribe to its keyspace events and fire every trigger for every write, theirs, the other's and those made
+ * straight on the server: every change captured twice. And they share the running mark (unclean-stops.ts): a clean
+ * stop of one deletes the mark the other relies on for crash detection. So a runtime takes a lease on its server
+ * (shared/keys.ts RUNTIME_LEASE_KEY; on a cluster node, one per node beside its running mark) before it marks
+ * itself running or subscribes: `SET NX PX` with its id (host, pid, port, start time), refreshed on the control
+ * connection every LEASE_REFRESH_MS, released (compare-and-delete) when it closes.
+ *
+ * A start that finds the lease held waits to learn whether the holder lives: a live holder refreshes it (its TTL
+ * goes up, or another id takes it), and this runtime refuses to start (RuntimeLeaseError, naming the holder); a
+ * crashed one's lease runs out within its TTL, and this runtime takes it then (`npm start` right after a SIGKILL).
+ *
+ * A lease lost while running (deleted, FLUSHALL, a restart of redis-server without persistence, or expired while
+ * the event loop was blocked) is noticed at the next refresh: taken again when free, with a warning; held by
+ * another runtime, the runtime is told (`onLost`) and closes, so two runtimes never both fire past one refresh.
+ * Not the store guard's work (library-host/store-guard.ts): it PERSISTs what it keeps and sets it back blindly,
+ * where the lease lives by its TTL and must not be set over another runtime's; and a FLUSHALL or a restarted
+ * server raise no event on the key. The refresh must run anyway, and sees the loss with the same call.
+ *
+ * A replica's runtime writes nothing and takes no lease (`key` answers null) until its server is a primary; it is
+ * tried at each refresh tick, so a promoted replica takes it, or closes if another runtime holds it.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { errorMessage, RuntimeLeaseError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { RedisConnection } from './server/redis-connection.js';
+import type { RespValue } from './resp/types.js';
+import { runtimeLeaseKeyOfNode } from '../shared/keys.js';
+import { lowestSlot, myselfOf } from '../shared/cluster-nodes.js';
+import { slotTag } from '../shared/key-slot.js';
+import { text } from './cluster/cluster-nodes.js';
+
+/**
+ * The lease's TTL. Short, since a restart after a crash waits for it; long enough that a healthy runtime never
+ * lets it lapse: refreshed every second, it survives four missed refreshes (a GC pause, a fork for BGSAVE, a
+ * library holding the lock up to the default 500 ms `lock-redis-timeout`). A runtime blocked longer (a larger
+ * lock timeout) loses it only if another runtime takes it meanwhile, and then closes at its next refresh.
+ */
+export const LEASE_TTL_MS = 5000;
+export const LEASE_REFRESH_MS = 1000;
+/** How often a waiting start looks at a held lease. */
+const WAIT_STEP_MS = 250;
+
+/**
+ * The lease's value ends with the server's run_id (`[server <run_id>]`): a lease ending otherwise was written in
+ * front of another server process and replicated or restored here (a promoted replica holds its former primary's
+ * runtime's; a restarted redis-server reloads its crashed runtime's from RDB or AOF): its holder does not run in
+ * front of this server, so it is taken at once rather than refused or waited for.
+ */
+const IS_STALE = `local function stale(v) return not v or string.sub(v, -#ARGV[3]) ~= ARGV[3] end`;
+/** 1: refreshed; 2: it was gone and is taken again; 3: it was another server's, taken; else the other holder's id. */
+const REFRESH = `${IS_STALE}
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return 3 end return 2 end
+return v`;
+/** {1}: taken; {2, holder}: taken over another server's; {0, holder, pttl}: held. */
+const TAKE = `${IS_STALE}
+local v = redis.call('GET', KEYS[1])
+if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return {2, v} end return {1} end
+return {0, v, redis.call('PTTL', KEYS[1])}`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export interface LeaseOptions {
+  readonly control: RedisConnection;
+  /** The lease's key now, or null while the runtime writes nothing (a replica, a cluster node serving no slot). */
+  readonly key: () => Promise<string | null>;
+  /** The port the runtime listens on, for its id. */
+  readonly port: number;
+  /** The server, as logs and errors name it. */
+  readonly where: string;
+  readonly log: Logger;
+  /** Another runtime holds the lease this one held: it must close. */
+  readonly onLost: (error: RuntimeLeaseError) => void;
+}
+
+/** A runtime's id as its lease holds it: who to stop, named for a person. */
+export function leaseHolderId(port: number): string {
+  return `pid ${process.pid} on host ${hostname()}, port ${port}, since ${new Date().toISOString()} (${randomBytes(4).toString('hex')})`;
+}
+
+export class RuntimeLease {
+  readonly #options: LeaseOptions;
+  /** The lease's value: this runtime's id and its server's. */
+  readonly #holder: string;
+  /** The value's end that names the server (`[server <run_id>]`). */
+  readonly #server: string;
+  #held: string | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #tick: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: LeaseOptions, runId: string) {
+    this.#options = options;
+    this.#server = ` [server ${runId}]`;
+    this.#holder = leaseHolderId(options.port) + this.#server;
+  }
+
+  /**
+   * Takes the lease (waiting out a crashed holder's), or throws RuntimeLeaseError when a live runtime holds it.
+   * Where `key` answers null the lease is taken at a later tick.
+   */
+  static async take(options: LeaseOptions): Promise<RuntimeLease> {
+    const info = await options.control.call(['INFO', 'server']);
+    const runId = /run_id:(\w+)/.exec(textOf(info) ?? '')?.[1];
+    if (runId === undefined) {
+      options.log.warn({ reply: info.type === 'error' ? info.value : info.type }, 'INFO server gave no run_id: a lease replicated from a former primary, or reloaded after a restart of redis-server, is waited for as if its holder ran here');
+    }
+    const lease = new RuntimeLease(options, runId ?? 'unknown');
+    const key = await options.key();
+    if (key !== null) await lease.#takeWaiting(key);
+    lease.#schedule();
+    return lease;
+  }
+
+  /** Stops refreshing and deletes the lease if it is still this runtime's. */
+  async release(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#tick;
+    if (this.#held === null) return;
+    const key = this.#held;
+    this.#held = null;
+    const reply = await this.#options.control.call(['EVAL', RELEASE, '1', key, this.#holder]);
+    if (reply.type === 'error') this.#options.log.warn({ key, err: reply.value }, 'the runtime lease could not be released: the next runtime waits for it to expire');
+  }
+
+  async #takeWaiting(key: string): Promise<void> {
+    const { control, log, where } = this.#options;
+    let seen: { holder: string; pttl: number } | null = null;
+    let deadline = Infinity;
+    for (;;) {
+      const reply = await control.call(['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
+      if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
+      if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
+      if (integer(taken) >= 1) {
+        this.#held = key;
+        if (seen !== null) log.info({ key, previous: seen.holder }, 'the runtime lease is taken: its holder had stopped without releasing it');
+        return;
+      }
+      const holder = textOf(holderReply);
+      const pttl = integer(pttlReply);
+      // Refreshed (its TTL went up, or it has none), or taken by yet another runtime: that holder is alive.
+      if (holder !== null && (pttl < 0 || (seen !== null && (holder !== seen.holder || pttl > seen.pttl)) || performance.now() > deadline)) {
+        throw heldBy(holder, key, where);
+      }
+      if (holder !== null && seen === null) {
+        deadline = performance.now() + pttl + LEASE_REFRESH_MS;
+        log.warn({ key, holder, expiresInMs: pttl },
+          `another runtime holds the lease on redis-server ${where}: ${holder}; waiting for it to expire (it stopped without releasing it: a crash?), or for it to be refreshed (it runs: this runtime then refuses to start)`);
+      }
+      if (holder !== null) seen = { holder, pttl };
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(WAIT_STEP_MS, pttl + 1))));
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#tick = this.#refresh().then(() => this.#schedule());
+    }, LEASE_REFRESH_MS);
+    this.#timer.unref();
+  }
+
+  /** One refresh: keeps the lease, takes it again when gone, or tells onLost when another runtime holds it. */
+  async #refresh(): Promise<void> {
+    const { control, log, where, onLost } = this.#options;
+    try {
+      const key = this.#held ?? (await this.#options.key());
+      if (key === null || this.#closed) return;
+      const reply = await control.call(['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      if (reply.type === 'error') {
+        // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
+        log.warn({ key, err: reply.value }, 'refreshing the runtime lease failed; trying again');
+        if (/^(MOVED|ASK|READONLY)\b/.test(reply.value)) this.#held = null;
+        return;
+      }
+      const taken = this.#held === null;
+      if (reply.type === 'integer') {
+        this.#held = key;
+        if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
+        else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
+        else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
+        return;
+      }
+      const holder = textOf(reply) ?? 'a value that is no runtime id';
+      this.#held = null;
+      this.#closed = true;
+      const error = heldBy(holder, key, where);
+      log.error({ key, holder }, `another runtime holds the lease on redis-server ${where}: ${holder}; two runtimes would both fire every trigger, so this one closes`);
+      onLost(error);
+    } catch (error) {
+      log.warn({ err: errorMessage(error) }, 'refreshing the runtime lease failed; trying again');
+    }
+  }
+}
+
+/**
+ * A cluster node's lease key, beside its running mark: named with the node's id and the tag of a slot it serves.
+ * A lease already on the node (SCAN sees the node's own keys only) is the one: its holder's, alive or crashed,
+ * whose slot need not be the node's lowest any more (slots migrated in); without one, the tag of the node's
+ * lowest slot, which every runtime in front of the node computes alike. Null while the node is a replica or
+ * serves no slot.
+ */
+export async function leaseKeyOfClusterNode(control: RedisConnection): Promise<string | null> {
+  const myself = myselfOf(text(await control.call(['CLUSTER', 'NODES'])));
+  const slot = myself === undefined || myself.replicaOf !== null ? null : lowestSlot(myself);
+  if (slot === null) return null;
+  const pattern = runtimeLeaseKeyOfNode(myself!.id, '*').replace('{*}', '*');
+  let cursor = '0';
+  do {
+    const reply = await control.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '10000']);
+    if (reply.type !== 'array') break;
+    const [next, found] = reply.value;
+    cursor = textOf(next) ?? '0';
+    const key = found?.type === 'array' ? textOf(found.value[0]) : null;
+    if (key !== null) return key;
+  } while (cursor !== '0');
+  return runtimeLeaseKeyOfNode(myself!.id, slotTag(slot));
+}
+
+function heldBy(holder: string, key: string, where: string): RuntimeLeaseError {
+  return new RuntimeLeaseError(
+    `another runtime already runs in front of redis-server ${where}: ${holder} holds its lease (${key}); two runtimes over one redis-server would each fire every trigger, capturing every write twice`,
+    {
+      context: {
+        key,
+        holder,
+        suggestion: `stop that runtime first (its lease is released at a clean stop; a crashed runtime's expires within ${LEASE_TTL_MS / 1000} s, and a start waits for it), or point this one at another redis-server`,
+      },
+    },
+  );
+}
+
+function integer(value: RespValue | undefined): number {
+  return value?.type === 'integer' ? Number(value.value) : Number.NaN;
+}
+
+function textOf(value: RespValue | undefined): string | null {
+  return value?.type === 'blob' || value?.type === 'verbatim' ? value.value.toString('utf8') : value?.type === 'simple' ? value.value : null;
+}
