@@ -17,12 +17,14 @@ import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
 import { runRecapture } from '../../src/cli/actions/recapture.js';
+import type { RecaptureSlotsResult } from '../../src/reshard/recapture-slots.js';
 import { ClusterAdmin } from '../../src/reshard/cluster-admin.js';
 import { recaptureTarget } from '../../src/reshard/recapture-target.js';
 import { reshard, type ReshardResult } from '../../src/reshard/reshard.js';
 import { CLUSTER_SLOTS, keySlot } from '../../src/shared/key-slot.js';
 import { partitionKeys } from '../../src/shared/keys.js';
 import { useChaosCluster } from '../fixtures/chaos-cluster.js';
+import { monitored } from '../helpers/monitor.js';
 import { withoutCapture } from './uncaptured-writes.js';
 
 // Its uncaptured writes switch the notify flags off (uncaptured-writes.ts): the runtimes do not check them.
@@ -121,7 +123,13 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
     });
     await drained();
 
-    const result = await runRecapture({ slots: String(slot), redis: h.cluster.shards[0]!.url, config: config() }, () => undefined);
+    let result: RecaptureSlotsResult | undefined;
+    const commands = await monitored(h.cluster.shards[2]!.server.url, async () => {
+      result = await runRecapture({ slots: String(slot), redis: h.cluster.shards[0]!.url, config: config() }, () => undefined);
+    }, () => h.servers[2]!.ping());
+    // The records of the call's three keys in one read of the slot's record hash (one HMGET per key reads its state).
+    expect(commands.filter((line) => line.includes(`"HMGET" "${divergentOf(slot)}"`))).toHaveLength(1);
+    expect(commands.filter((line) => line.includes(`"HMGET" "${CHAOS_PREFIX}:`))).toHaveLength(3);
     await drained();
     await waitFor('the stale keys re-captured', async () => (await rowVersion(staleDeleted)) === 3 && (await rowVersion(stalePlus)) === 3, 20_000, 100);
     await sleep(1000);
