@@ -87,8 +87,9 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
       return send(node, args);
     };
     let result: ReshardResult;
+    const printed: string[] = [];
     try {
-      result = await reshard(admin, recaptureTarget(chaosConfig()), { from: address(0), to: address(1), slots: [slot] });
+      result = await reshard(admin, recaptureTarget(chaosConfig()), { from: address(0), to: address(1), slots: [slot], print: (line) => printed.push(line) });
     } finally {
       await admin.close();
     }
@@ -103,6 +104,7 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
     expect.soft(await rowVersion(deleted)).toBe(1);
     expect(await rowVersion(plus)).toBe(1);
     expect(result.moves[0]!.recapture).toMatchObject({ mappedKeys: 2, captured: 0, skipped: 2 });
+    expect(printed.find((line) => line.startsWith(`reshard: slot ${slot}:`))).toMatch(/, 2 mapped key\(s\) re-captured \(0 record\(s\)\); 2 key\(s\) left as they are \(written with # \+ or - and unchanged since, or gone under onExpire: keep\)$/);
     // Still holding: the records stay.
     expect(await h.servers[1]!.hLen(divergentOf(slot))).toBe(2);
   }, 90_000);
@@ -134,7 +136,7 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
     await waitFor('the stale keys re-captured', async () => (await rowVersion(staleDeleted)) === 3 && (await rowVersion(stalePlus)) === 3, 20_000, 100);
     await sleep(1000);
     expect(await rowVersion(plus)).toBe(1);
-    expect(result).toMatchObject({ mappedKeys: 3, captured: 2 });
+    expect(result).toMatchObject({ mappedKeys: 3, captured: 2, skipped: 1 });
     expect(Object.keys(await h.servers[2]!.hGetAll(divergentOf(slot)))).toEqual([keyOf(plus)]);
   }, 90_000);
 });
