@@ -1,6 +1,5 @@
-import { recordHolds } from '../../src/shared/divergence-record.js';
 import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../../src/shared/protocol.js';
-import { imageOf } from '../capture/divergence.js';
+import { divergenceHolds } from '../capture/divergence.js';
 import { readHashState } from '../capture/hash-state.js';
 import { replyString } from '../replies.js';
 import type { WriterContexts } from '../writer-context.js';
@@ -32,9 +31,7 @@ export function registerForgetDivergentFunction(writers: WriterContexts): void {
     for (const key of keys) {
       const record = client.call('HGET', writer.keys.divergent, key);
       if (record === null) continue;
-      const state = readHashState(client, key, writer.mappedFields);
-      const fields = state.kind === 'hash' ? imageOf(state.fields) : state.kind === 'gone' ? null : [];
-      if (recordHolds(replyString(record, 'HGET'), fields)) continue;
+      if (divergenceHolds(replyString(record, 'HGET'), readHashState(client, key, writer.mappedFields))) continue;
       client.call('HDEL', writer.keys.divergent, key);
       removed += 1;
     }

@@ -2,6 +2,7 @@ import { keySlot } from '../../src/shared/key-slot.js';
 import { partitionOfKey } from '../../src/shared/keys.js';
 import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../../src/shared/protocol.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
+import { divergenceHolds, readDivergenceRecords } from '../capture/divergence.js';
 import { readHashState } from '../capture/hash-state.js';
 import { isClusterMode } from '../cluster-mode.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
@@ -18,6 +19,12 @@ import { functionError } from './function-arguments.js';
  * state-based, so the state re-captured after the lost change makes MySQL equal the hash again, in the log's
  * order after every change captured before it.
  *
+ * A key written with `#` `+` or `-` is kept apart from MySQL on purpose: while its divergence record (in its
+ * log's record hash, which moves with the slot) holds, it is skipped, as verify --repair leaves it; a record
+ * that no longer holds (the key written since) is removed and the key re-captured as any other. The records are
+ * read in this call, with the keys' states (one HMGET per record hash: a cluster call's keys share their slot's),
+ * so a `+`/`-` write cannot land between the two; writes never read them.
+ *
  * Unlike `backfill` (keys: the capture stream, then hashes of that one log; a gone key skipped), it is keyed by
  * the hashes themselves, so a cluster client routes it to their slot's owner, and a gone key is captured as a
  * delete: the state "no hash" is a state too. Except for a writer with `onExpire: keep`, whose gone key may
@@ -26,7 +33,8 @@ import { functionError } from './function-arguments.js';
  *
  * - keys: 1 to 1000 keys, each under a configured writer's prefix (any writers; on a cluster all in one slot,
  *   as for any multi-key command, and served by this node)
- * - reply: JSON text of RecaptureCounts (`captured`: images and deletes appended)
+ * - reply: JSON text of RecaptureCounts (`captured`: images and deletes appended; `skipped`: keys whose
+ *   divergence record holds, and gone keys of an `onExpire: keep` writer)
  * - errors: "ERR recapture: ..." for no keys, too many, or a key under no writer's prefix
  */
 export function registerRecaptureFunction(partitionsOfWriters: readonly (readonly WriterContext[])[], contexts: WriterContexts): void {
@@ -39,8 +47,9 @@ export function registerRecaptureFunction(partitionsOfWriters: readonly (readonl
       if (partitions === undefined) throw functionError(fn, `key '${key}' is under no writer's prefix (${partitionsOfWriters.map((writer) => writer[0]!.prefix).join(', ')})`);
       return logOf(client, partitions, contexts, key);
     });
+    const records = readDivergenceRecords(client, keys, logs);
     const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
-    keys.forEach((key, i) => captureState(client, logs[i]!, key, counts));
+    keys.forEach((key, i) => captureState(client, logs[i]!, key, records[i] ?? null, counts));
     return JSON.stringify(counts);
   }, {
     description: "captures each given hash's current state (its image, or a delete when gone) into its capture log, as a write would (writebehind recapture, reshard)",
@@ -53,8 +62,16 @@ function logOf(client: GearsClient, partitions: readonly WriterContext[], contex
   return partitions.length === 1 ? partitions[0]! : partitions[partitionOfKey(key, partitions.length)]!;
 }
 
-function captureState(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+/** `record`: the key's divergence record, null when it has none. */
+function captureState(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: Counts): void {
   const state = readHashState(client, key, writer.mappedFields);
+  if (record !== null) {
+    if (divergenceHolds(record, state)) {
+      counts.skipped += 1;
+      return;
+    }
+    client.call('HDEL', writer.keys.divergent, key);
+  }
   if (state.kind === 'not-hash') counts.notHash += 1;
   else if (state.kind === 'hash') append(client, writer, LibraryFunction.recapture, key, counts, (header) => upsertRecord(writer, header, state.fields));
   else if (writer.onExpire === 'keep') counts.skipped += 1;

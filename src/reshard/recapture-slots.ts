@@ -78,6 +78,8 @@ export interface RecaptureSlotsResult {
   readonly slots: number;
   readonly mappedKeys: number;
   readonly captured: number;
+  /** Mapped keys left as they are: written with `#` `+`/`-` and unchanged since, or gone under `onExpire: keep`. */
+  readonly skipped: number;
   readonly deadLettered: number;
   readonly runMs: number;
 }
@@ -99,6 +101,7 @@ export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarge
   let done = 0;
   let mappedKeys = 0;
   let captured = 0;
+  let skipped = 0;
   let deadLettered = 0;
   const line = () => `recapture: ${done} of ${slots.length} slot(s), ${mappedKeys} mapped key(s), captured ${captured}, ${perSecond(mappedKeys, Date.now() - started)} keys/s`;
   for (const slot of slots) {
@@ -119,16 +122,22 @@ export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarge
     done += 1;
     mappedKeys += result.mappedKeys;
     captured += result.captured;
+    skipped += result.skipped;
     deadLettered += result.deadLettered;
     progress.update(line);
   }
-  progress.update(() => `${line()}; done${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
+  progress.update(() => `${line()}; done${skipped > 0 ? `; ${leftAlone(skipped)}` : ''}${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
   if (unfinished.length > 0) {
     throw new WriteBehindError('SLOT_MIGRATING', `recapture: ${unfinished.join('; ')}; ${done} other slot(s) re-captured`, {
       context: { slots: unfinished.length, suggestion: 'a slot move must finish before its slot is re-captured: see docs/scale-out.md, slot migration' },
     });
   }
-  return { slots: slots.length, mappedKeys, captured, deadLettered, runMs: Date.now() - started };
+  return { slots: slots.length, mappedKeys, captured, skipped, deadLettered, runMs: Date.now() - started };
+}
+
+/** What the library's `skipped` counts, for the progress lines of recapture and reshard. */
+export function leftAlone(skipped: number): string {
+  return `${skipped} key(s) left as they are (written with # + or - and unchanged since, or gone under onExpire: keep)`;
 }
 
 interface SlotMove {

@@ -120,7 +120,8 @@ export const LibraryFunction = Object.freeze({
   forgetDivergent: 'forget_divergent',
   /**
    * keys: hash keys (of one slot on a cluster). Captures each key's current state into its own capture log, as a
-   * write would: the image of a hash, a delete of a key that is gone (writebehind recapture / reshard).
+   * write would: the image of a hash, a delete of a key that is gone (writebehind recapture / reshard). A key
+   * whose divergence record (`#` `+`/`-`) holds is skipped; a stale record is removed and the key captured.
    */
   recapture: 'recapture',
 });
@@ -129,7 +130,10 @@ export const LibraryFunction = Object.freeze({
 export interface RecaptureCounts {
   /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`, either for `recapture`). */
   readonly captured: number;
-  /** Keys skipped: gone (`backfill`; `recapture` of an `onExpire: keep` writer) or present again (`delete_missing`). */
+  /**
+   * Keys skipped: gone (`backfill`; `recapture` of an `onExpire: keep` writer), present again (`delete_missing`),
+   * or written with `#` `+`/`-` while their divergence record holds (`recapture`).
+   */
   readonly skipped: number;
   /** Keys holding another type than a hash: left alone, as the capture leaves them. */
   readonly notHash: number;
