@@ -116,21 +116,23 @@ describe('commands whose Redis dies mid-command', () => {
 describe('commands against a MySQL they cannot use', () => {
   it('worker and start exit non-zero naming the redacted MySQL URL and the cause (refused, wrong password, blackhole)', { timeout: 90_000 }, async () => {
     const own = await startRedisServer();
+    // Each `start` runs a runtime, and a redis-server takes one runtime (its lease): one server each.
+    const forStart = await Promise.all([0, 1, 2].map(() => startRedisServer()));
     const faults = [
       { mysql: `mysql://root:${SECRET}@127.0.0.1:${refused}/test`, cause: /ECONNREFUSED/ },
       { mysql: `mysql://nobody_${process.pid}:${WRONG}@127.0.0.1:3306/${db.name}`, cause: /Access denied/ },
       { mysql: `mysql://root:${SECRET}@127.0.0.1:${blackhole.port}/test`, cause: /ETIMEDOUT|timed? ?out/i },
     ];
     try {
-      const runs = faults.flatMap(({ mysql, cause }) => [
+      const runs = faults.flatMap(({ mysql, cause }, i) => [
         runCli(['worker', '--redis', `redis://127.0.0.1:${own.port}`, '--mysql', mysql], { timeoutMs: HANG_MS }).then((result) => ({ result, mysql, cause, name: 'worker' })),
-        runCli(['start', '--port', '0', '--redis', own.url, '--mysql', mysql], { timeoutMs: HANG_MS }).then((result) => ({ result, mysql, cause, name: 'start' })),
+        runCli(['start', '--port', '0', '--redis', forStart[i]!.url, '--mysql', mysql], { timeoutMs: HANG_MS }).then((result) => ({ result, mysql, cause, name: 'start' })),
       ]);
       for (const { result, mysql, cause, name } of await Promise.all(runs)) {
         expect.soft(() => expectNamedFailure(result, mysql, cause), `${name} ${mysql}`).not.toThrow();
       }
     } finally {
-      await own.stop();
+      await Promise.all([own, ...forStart].map((server) => server.stop()));
     }
   });
 });
