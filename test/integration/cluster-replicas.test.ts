@@ -186,5 +186,11 @@ describe('runtimes in front of replicas', () => {
     expect(await promoted.get(runtimeUncleanStopsKeyOfNode(id, tag))).toBe('0');
     expect(await promoted.get(runtimeRunningKeyOfNode(id, tag))).not.toBeNull();
     expect(await (await direct(replica.url)).sendCommand(['TFCALL', 'replicalib.hello', '0'])).toBe('hello');
+
+    // The demoted node's runtime let its lease go with the primary role (its refresh got MOVED): it closes cleanly.
+    const errors: unknown[] = [];
+    primary.runtime.on('error', (error) => void errors.push(error));
+    await primary.runtime.close();
+    expect(errors).toEqual([]);
   });
 });
