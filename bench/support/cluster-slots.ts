@@ -75,7 +75,7 @@ export async function moveSlot(slot: number, sourcePort: number, targetPort: num
 /**
  * Creates the cluster from the servers' ports (the first ports become primaries; with `replicas` per primary,
  * redis-cli makes the rest their replicas) and waits until every node says `cluster_state:ok` and every replica
- * has finished its first sync.
+ * has finished its first sync, then until every node names every replica a replica (gossip may lag behind).
  */
 export async function formCluster(serverPorts: readonly number[], replicas = 0): Promise<void> {
   await run('redis-cli', ['--cluster', 'create', ...serverPorts.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
@@ -88,6 +88,17 @@ export async function formCluster(serverPorts: readonly number[], replicas = 0):
     };
     while (!(await ready())) {
       if (Date.now() > deadline) throw new Error(`the cluster node on ${port} did not reach cluster_state:ok (and, a replica, its first sync)`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  // Every node's view names every replica a replica: each learns of the others' roles by gossip, and a node that
+  // still took a fresh replica for a primary listed it so in CLUSTER NODES and sent it TFUNCTION LOAD as a shard.
+  const replicaCount = (serverPorts.length / (replicas + 1)) * replicas;
+  for (const port of serverPorts) {
+    const deadline = Date.now() + 15_000;
+    const replicasSeen = async () => (await text(port, 'CLUSTER', 'NODES')).split('\n').filter((line) => line.split(' ')[2]?.split(',').includes('slave')).length;
+    while ((await replicasSeen()) < replicaCount) {
+      if (Date.now() > deadline) throw new Error(`the cluster node on ${port} did not learn within 15 s that ${replicaCount} nodes are replicas`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

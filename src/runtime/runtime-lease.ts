@@ -23,10 +23,10 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { errorMessage, RuntimeLeaseError } from '../shared/errors.js';
+import { errorMessage, RedisCommandError, RuntimeLeaseError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RedisConnection } from './server/redis-connection.js';
-import type { RespValue } from './resp/types.js';
+import { error as errorReply, type RespValue } from './resp/types.js';
 import { runtimeLeaseKeyOfNode } from '../shared/keys.js';
 import { lowestSlot, myselfOf } from '../shared/cluster-nodes.js';
 import { slotTag } from '../shared/key-slot.js';
@@ -124,7 +124,7 @@ export class RuntimeLease {
     if (this.#held === null) return;
     const key = this.#held;
     this.#held = null;
-    const reply = await this.#options.control.call(['EVAL', RELEASE, '1', key, this.#holder]);
+    const reply = await callKeepingErrors(this.#options.control, ['EVAL', RELEASE, '1', key, this.#holder]);
     if (reply.type === 'error') this.#options.log.warn({ key, err: reply.value }, 'the runtime lease could not be released: the next runtime waits for it to expire');
   }
 
@@ -133,7 +133,7 @@ export class RuntimeLease {
     let seen: { holder: string; pttl: number } | null = null;
     let deadline = Infinity;
     for (;;) {
-      const reply = await control.call(['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      const reply = await callKeepingErrors(control, ['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
       if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
       if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
@@ -172,7 +172,7 @@ export class RuntimeLease {
     try {
       const key = this.#held ?? (await this.#options.key());
       if (key === null || this.#closed) return;
-      const reply = await control.call(['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      const reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
         log.warn({ key, err: reply.value }, 'refreshing the runtime lease failed; trying again');
@@ -234,6 +234,20 @@ function heldBy(holder: string, key: string, where: string): RuntimeLeaseError {
       },
     },
   );
+}
+
+/**
+ * control.call with the server's error reply returned, not thrown (RedisConnection.call throws it): the MOVED or
+ * READONLY of a node demoted or resharded away must let the lease go, where a throw left it held, refreshed in vain
+ * every second (a warning each time) and released at close with a MOVED the runtime emitted as an 'error'.
+ */
+async function callKeepingErrors(control: RedisConnection, args: string[]): Promise<RespValue> {
+  try {
+    return await control.call(args);
+  } catch (error) {
+    if (error instanceof RedisCommandError) return errorReply(error.message);
+    throw error;
+  }
 }
 
 function integer(value: RespValue | undefined): number {

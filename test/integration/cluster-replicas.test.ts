@@ -11,6 +11,9 @@ import { createClient, createCluster } from 'redis';
 import { keySlot } from '../../src/shared/key-slot.js';
 import { runtimeRunningKeyOfNode, runtimeUncleanStopsKeyOfNode } from '../../src/shared/keys.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { clusterStoreKeys } from '../../src/runtime/cluster/cluster-store-keys.js';
+import { LibraryStore } from '../../src/runtime/library-host/library-store.js';
+import { SyncRedis } from '../../src/runtime/sync-redis/sync-redis.js';
 import { connectTestClient } from '../helpers/redis-client.js';
 import { startRuntimeCluster, type ClusterNode, type RuntimeCluster } from '../helpers/redis-cluster.js';
 import { until } from '../helpers/until.js';
@@ -119,6 +122,20 @@ describe('runtimes in front of replicas', () => {
     await expect(reader.hSet(key, 'f', 'v2')).rejects.toThrow(`MOVED ${keySlot(key)} 127.0.0.1:${owner}`);
   });
 
+  it("a store write on a replica whose runtime has not seen the demotion yet stores nothing, and the connection's next reply is its own", async () => {
+    // The replicas' runtimes started in front of primaries (the cluster is formed after them): a TFUNCTION LOAD
+    // reaching one before its role poll saw the demotion wrote the store there, got MOVED, relocated to the
+    // primary's store, wrote every library again, got MOVED... until the stack overflowed: the load answered
+    // RangeError, and the sync connection, cut short inside a call, read each reply as the next call's.
+    const redis = await SyncRedis.create(replicaOf(1).server.url);
+    clients.push({ close: () => redis.close() });
+    redis.call(['READONLY']);
+    let store: LibraryStore | undefined;
+    store = new LibraryStore(redis, clusterStoreKeys(redis), () => store!.saveLibrary('replicalib', { code: LIBRARY, config: null, user: 'default' }));
+    expect(() => store!.saveLibrary('replicalib', { code: LIBRARY, config: null, user: 'default' })).not.toThrow();
+    expect(redis.call(['ECHO', 'own'])).toEqual({ type: 'blob', value: Buffer.from('own') });
+  });
+
   it("after CLUSTER FAILOVER the promoted node's runtime fires the triggers and resumes the stream trigger where its primary left it; the demoted one's fires none, and its restarted runtime finds the store it took over", async () => {
     const [primary, replica] = [cluster.shards[0]!, replicaOf(0)];
     const client = await clusterClient();
@@ -169,5 +186,11 @@ describe('runtimes in front of replicas', () => {
     expect(await promoted.get(runtimeUncleanStopsKeyOfNode(id, tag))).toBe('0');
     expect(await promoted.get(runtimeRunningKeyOfNode(id, tag))).not.toBeNull();
     expect(await (await direct(replica.url)).sendCommand(['TFCALL', 'replicalib.hello', '0'])).toBe('hello');
+
+    // The demoted node's runtime let its lease go with the primary role (its refresh got MOVED): it closes cleanly.
+    const errors: unknown[] = [];
+    primary.runtime.on('error', (error) => void errors.push(error));
+    await primary.runtime.close();
+    expect(errors).toEqual([]);
   });
 });

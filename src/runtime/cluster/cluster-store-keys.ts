@@ -33,6 +33,9 @@ export function clusterStoreKeys(redis: SyncRedis): StoreKeysResolver {
     const id = myself?.id ?? null;
     const primary = myself?.replicaOf ?? null;
     if (primary !== null) {
+      // A write MOVED on a replica (its runtime has not seen the demotion yet) goes nowhere: the primary's runtime
+      // stores. Relocating to the primary's store, whose writes are MOVED too, looped until the stack overflowed.
+      if (!findExisting) return null;
       const stores = storesOnNode(redis);
       const tag = stores.find((store) => store.owner === primary)?.tag;
       return tag === undefined ? null : named(primary, tag);

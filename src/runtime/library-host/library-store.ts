@@ -95,6 +95,8 @@ export class LibraryStore {
   readonly #redis: SyncRedis;
   readonly #resolver: StoreKeysResolver;
   readonly #resave: ResaveLibraries;
+  /** The libraries are being written again under new keys (#relocate). */
+  #relocating = false;
 
   constructor(redis: SyncRedis, resolver: StoreKeysResolver = standaloneStoreKeys, resave: ResaveLibraries = () => undefined) {
     this.#redis = redis;
@@ -245,7 +247,9 @@ export class LibraryStore {
     let keys = alreadyMoved ? this.#relocate() : this.#resolver.keys();
     if (!keys) return null;
     let reply = this.#redis.call(command(keys), STORE_DB);
-    if (isMoved(reply) && !alreadyMoved) {
+    // Not while the libraries are written again after a move: a MOVED then (the slot left again) is an error, not
+    // another move, whose rewrite would meet it again, and so on until the stack overflowed.
+    if (isMoved(reply) && !alreadyMoved && !this.#relocating) {
       keys = this.#relocate();
       if (!keys) return null;
       reply = this.#redis.call(command(keys), STORE_DB);
@@ -260,8 +264,15 @@ export class LibraryStore {
   }
 
   #relocate(): StoreKeys | null {
+    if (this.#relocating) return null;
     const keys = this.#resolver.relocate();
-    if (keys) this.#resave();
+    if (!keys) return null;
+    this.#relocating = true;
+    try {
+      this.#resave();
+    } finally {
+      this.#relocating = false;
+    }
     return keys;
   }
 

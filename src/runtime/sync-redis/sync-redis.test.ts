@@ -173,6 +173,23 @@ describe('SyncRedis', () => {
     }
   });
 
+  it("a call cut short by an exception once its command went out (a stack overflow) leaves no reply to be read as the next call's", async () => {
+    // A runaway recursion of store writes (library-store.ts relocating for ever on a replica) overflowed the stack
+    // inside a call: its reply stayed unread, and every later call of the connection got the one before's.
+    const log = { warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    const other = await SyncRedis.create(server.url, { reconnect: { log } });
+    const deep = (depth: number): number => (other.call(['ECHO', String(depth)]), deep(depth + 1) + 1);
+    try {
+      // The overflow lands at another point of a call each time (the frames differ by the ECHO's length).
+      for (let i = 0; i < 20; i++) {
+        expect(() => deep(i * 7)).toThrow();
+        expect(other.call(['ECHO', `after ${i}`])).toEqual({ type: 'blob', value: Buffer.from(`after ${i}`) });
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('reports a reply that is not RESP as a broken connection, not a hang or a reply to the next call', async () => {
     // A server in another process (a call blocks this one's event loop): +OK to HELLO, then bytes that are not RESP.
     const fake = spawn(process.execPath, ['-e', FAKE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });

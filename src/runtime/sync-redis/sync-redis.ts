@@ -89,6 +89,12 @@ export class SyncRedis {
   #lastUsed = 0;
   /** Keepalive PINGs sent whose replies are not read yet: they come in front of the next batch's. */
   #owed = 0;
+  /**
+   * A batch's commands went out and its replies are not all read yet. Still set at the next batch or keepalive,
+   * the batch was cut short by an exception thrown while it waited (a RangeError of a stack overflow, say): its
+   * replies may still come, so the connection is broken rather than read on, each reply then taken for the next's.
+   */
+  #inFlight = false;
   /** Replies of the batch being waited for, in order. */
   #replies: RespValue[] = [];
   /** The connection's selected database. */
@@ -144,17 +150,20 @@ export class SyncRedis {
    * when the connection is on another database.
    */
   batch(commands: readonly (readonly CommandArgument[])[], db = this.#db): RespValue[] {
+    this.#dropCutShort();
     if (this.#broken === null && this.#connectNow !== null) this.#noticeClosed();
     if (this.#broken !== null) this.#reopenNow();
     this.#lastUsed = performance.now();
     const select = db !== this.#db;
     const rider = this.#rider?.(db) ?? null;
     const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
+    this.#inFlight = true;
     this.#write(encodeCommands(all));
     this.#await(this.#owed + all.length);
     const replies = this.#replies.slice(this.#owed);
     this.#replies = [];
     this.#owed = 0;
+    this.#inFlight = false;
     if (select && replies.shift()?.type !== 'error') this.#db = db;
     if (rider) rider.check(replies.shift()!);
     return replies;
@@ -180,6 +189,7 @@ export class SyncRedis {
     this.#owed = 0;
     this.#db = 0;
     this.#broken = null;
+    this.#inFlight = false;
     // No rider goes in front of the handshake: it would run before AUTH.
     const rider = this.#rider;
     this.#rider = null;
@@ -206,6 +216,7 @@ export class SyncRedis {
    * idle that long, and opens a broken one again.
    */
   #tend(): void {
+    this.#dropCutShort();
     if (this.#broken === null) {
       try {
         this.#readWaiting();
@@ -219,6 +230,15 @@ export class SyncRedis {
       }
     }
     if (this.#broken !== null) this.#reopenLater();
+  }
+
+  /** A batch cut short (#inFlight) breaks the connection: which reply answers what is unknown. */
+  #dropCutShort(): void {
+    if (!this.#inFlight) return;
+    this.#inFlight = false;
+    if (this.#broken !== null) return;
+    this.#broken = this.#cause = 'a call was cut short by an exception before its reply was read';
+    this.#release();
   }
 
   /** Reads what has arrived, without waiting; the keepalive replies among it are dropped. */
@@ -351,6 +371,7 @@ export class SyncRedis {
   }
 
   #fail(message: string): never {
+    this.#inFlight = false;
     this.#broken = this.#cause = message;
     this.#release();
     throw new RedisCommandError(message);
