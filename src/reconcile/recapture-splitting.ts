@@ -19,6 +19,12 @@ export interface SplitRecapture extends RecaptureCounts {
   readonly killed: readonly string[];
 }
 
+/**
+ * Keys per repair call (verify --repair, dlq replay): short enough to hold Redis' lock briefly even on the local
+ * runtime (~1 ms a key).
+ */
+export const REPAIR_PAGE = 25;
+
 /** Remedy to print with killed keys. */
 export const KILLED_HINT = 'its re-capture outlasts lock-redis-timeout: raise it (writebehind runtime --lock-timeout, or CONFIG SET redisgears_2.lock-redis-timeout) or shrink the hash';
 

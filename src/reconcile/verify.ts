@@ -17,7 +17,7 @@ import { waitCommitted } from './commit-wait.js';
 import { compareRow, type Comparison } from './compare-row.js';
 import { addExample, differenceCount, emptyReport, sortExamples, type VerifyReport } from './difference-report.js';
 import { ProgressLine, perSecond } from './progress-line.js';
-import { recaptureSplitting } from './recapture-splitting.js';
+import { recaptureSplitting, REPAIR_PAGE } from './recapture-splitting.js';
 import type { ReconcileMysql, TargetRow } from './reconcile-mysql.js';
 import { fieldsOf, type HashImage, type ReconcileRedis } from './reconcile-redis.js';
 import { keyOfRow, keyValuesOf, scanPattern, type WriterTarget } from './writer-target.js';
@@ -42,9 +42,6 @@ export async function verify(redis: ReconcileRedis, mysql: ReconcileMysql, optio
   sortExamples(report);
   return report;
 }
-
-/** Keys per repair call: short enough to hold Redis' lock briefly even on the local runtime (~1 ms a key). */
-const REPAIR_PAGE = 25;
 
 type Difference = Exclude<Comparison, { kind: 'equal' }>;
 

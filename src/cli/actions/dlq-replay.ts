@@ -19,12 +19,10 @@
 import { recordHolds } from '../../shared/divergence-record.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
-import { recaptureSplitting } from '../../reconcile/recapture-splitting.js';
+import { recaptureSplitting, REPAIR_PAGE } from '../../reconcile/recapture-splitting.js';
 import { fieldsOf } from '../../reconcile/reconcile-redis.js';
 import type { WriterTarget } from '../../reconcile/writer-target.js';
 
-/** Keys per re-capture call (as verify's repair): holds Redis' lock briefly even on the local runtime. */
-const PAGE = 25;
 
 /** Why a key's letters were left in place. */
 export type LeftReason = 'kept' | 'gone-kept-rows' | 'not-hash' | 'killed';
@@ -42,8 +40,8 @@ export async function recaptureCurrentState(redisUrl: string, target: WriterTarg
   const recaptured = new Set<string>();
   const left = new Map<string, LeftReason>();
   try {
-    for (let i = 0; i < keys.length; i += PAGE) {
-      const page = keys.slice(i, i + PAGE);
+    for (let i = 0; i < keys.length; i += REPAIR_PAGE) {
+      const page = keys.slice(i, i + REPAIR_PAGE);
       const { images, records } = await redis.imagesAt(target, page);
       const hashes: string[] = [];
       const gone: string[] = [];
