@@ -13,7 +13,11 @@
  *
  * A lease lost while running (deleted, FLUSHALL, a restart of redis-server without persistence, or expired while
  * the event loop was blocked) is noticed at the next refresh: taken again when free, with a warning; held by
- * another runtime, the runtime is told (`onLost`) and closes, so two runtimes never both fire past one refresh.
+ * another runtime, the runtime is told (`onLost`) and closes. A runtime that was stopped or blocked past its
+ * lease's TTL (SIGSTOP, a paused VM, a long lock timeout) must not fire on what it reads when it goes on: the
+ * other runtime that took the lease meanwhile fires the same events. So the trigger scheduler asks `current`
+ * before it fires, and where the last refresh is too old for the lease to be sure, waits for a refresh
+ * (`confirm`): a runtime that learns it `lost` the lease fires nothing more.
  * Not the store guard's work (library-host/store-guard.ts): it PERSISTs what it keeps and sets it back blindly,
  * where the lease lives by its TTL and must not be set over another runtime's; and a FLUSHALL or a restarted
  * server raise no event on the key. The refresh must run anyway, and sees the loss with the same call.
@@ -40,6 +44,8 @@ import { text } from './cluster/cluster-nodes.js';
  */
 export const LEASE_TTL_MS = 5000;
 export const LEASE_REFRESH_MS = 1000;
+/** How long after a refresh was sent the lease is surely still held: its TTL less one refresh of margin. */
+const SURE_MS = LEASE_TTL_MS - LEASE_REFRESH_MS;
 /** How often a waiting start looks at a held lease. */
 const WAIT_STEP_MS = 250;
 
@@ -89,6 +95,9 @@ export class RuntimeLease {
   /** The value's end that names the server (`[server <run_id>]`). */
   readonly #server: string;
   #held: string | null = null;
+  /** Until when (performance.now()) the lease is surely still this runtime's, going by its last refresh. */
+  #sureUntil = 0;
+  #lost = false;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
   #closed = false;
@@ -116,6 +125,27 @@ export class RuntimeLease {
     return lease;
   }
 
+  /**
+   * No other runtime can hold the lease now: this one holds none (a replica, which fires nothing anyway), or it
+   * was refreshed so recently that it cannot have expired since. Sure for the TTL counted from when the last
+   * refresh was sent, less one refresh interval of margin.
+   */
+  get current(): boolean {
+    return this.#held === null || performance.now() < this.#sureUntil;
+  }
+
+  /** Another runtime took the lease: this one must fire nothing more (it is closing). */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Refreshes the lease now, after any refresh in flight, unless that one made it current. */
+  async confirm(): Promise<void> {
+    const confirmed = this.#tick.then(() => (this.current || this.#closed ? undefined : this.#refresh()));
+    this.#tick = confirmed;
+    await confirmed;
+  }
+
   /** Stops refreshing and deletes the lease if it is still this runtime's. */
   async release(): Promise<void> {
     this.#closed = true;
@@ -133,12 +163,14 @@ export class RuntimeLease {
     let seen: { holder: string; pttl: number } | null = null;
     let deadline = Infinity;
     for (;;) {
+      const sent = performance.now();
       const reply = await callKeepingErrors(control, ['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
       if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
       if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
       if (integer(taken) >= 1) {
         this.#held = key;
+        this.#sureUntil = sent + SURE_MS;
         if (seen !== null) log.info({ key, previous: seen.holder }, 'the runtime lease is taken: its holder had stopped without releasing it');
         return;
       }
@@ -172,6 +204,7 @@ export class RuntimeLease {
     try {
       const key = this.#held ?? (await this.#options.key());
       if (key === null || this.#closed) return;
+      const sent = performance.now();
       const reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
@@ -182,6 +215,7 @@ export class RuntimeLease {
       const taken = this.#held === null;
       if (reply.type === 'integer') {
         this.#held = key;
+        this.#sureUntil = sent + SURE_MS;
         if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
         else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
         else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
@@ -190,6 +224,7 @@ export class RuntimeLease {
       const holder = textOf(reply) ?? 'a value that is no runtime id';
       this.#held = null;
       this.#closed = true;
+      this.#lost = true;
       const error = heldBy(holder, key, where);
       log.error({ key, holder }, `another runtime holds the lease on redis-server ${where}: ${holder}; two runtimes would both fire every trigger, so this one closes`);
       onLost(error);

@@ -195,7 +195,7 @@ export class Runtime extends EventEmitter {
       const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
-      const scheduler = new TriggerScheduler({ control, keysOf: (args) => table.keysOf(args), markerChannel, log });
+      const scheduler = new TriggerScheduler({ control, lease, keysOf: (args) => table.keysOf(args), markerChannel, log });
       const subscriber = await KeyspaceSubscriber.open({
         address,
         markerChannel,

@@ -7,6 +7,7 @@
  * window waits for it; a clean stop releases it at once; a lease lost while running is taken again when free,
  * and a runtime that finds another holding it closes.
  */
+import { connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RUNTIME_LEASE_KEY, RUNTIME_RUNNING_KEY } from '../../src/shared/keys.js';
@@ -154,4 +155,40 @@ describe('a replica’s runtime', () => {
 
 async function runIdOf(client: ReturnType<typeof createClient>): Promise<string> {
   return /run_id:(\w+)/.exec(await client.info('server'))![1]!;
+}
+
+describe('a runtime stalled past its lease’s TTL while another took the lease over', () => {
+  it('fires nothing when it resumes: each HSET, sent to it while it was stopped or straight to redis-server, is captured once (by the new holder), and the stalled one closes', async () => {
+    const first = await start();
+    const setup = createClient({ url: first.url });
+    await setup.connect();
+    await setup.sendCommand(['TFUNCTION', 'LOAD', COUNTER]);
+    await setup.quit();
+    // A client of the first runtime whose HSET waits in the socket while the runtime is stopped.
+    const client = await connectRaw(first.port);
+    process.kill(first.pid, 'SIGSTOP');
+    try {
+      const second = await start();
+      await direct.hSet('lease:direct', 'a', '1');
+      await eventually(async () => expect(await direct.lRange('seen', 0, -1)).toEqual(['lease:direct']));
+      client.write('*4\r\n$4\r\nHSET\r\n$10\r\nlease:sent\r\n$1\r\na\r\n$1\r\n1\r\n');
+    } finally {
+      process.kill(first.pid, 'SIGCONT');
+    }
+    const code = await Promise.race([first.exited(), new Promise((resolve) => setTimeout(() => resolve('still running'), LEASE_TTL_MS))]);
+    expect(code).toBe(1);
+    // The stalled runtime may close before forwarding the HSET it was sent (its client then sees the connection
+    // close, as with a server that stops): if the HSET ran, the new holder captured it, once.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sentRan = (await direct.exists('lease:sent')) === 1;
+    expect((await direct.lRange('seen', 0, -1)).sort()).toEqual(sentRan ? ['lease:direct', 'lease:sent'] : ['lease:direct']);
+    client.destroy();
+  });
+});
+
+function connectRaw(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => resolve(socket));
+    socket.on('error', reject);
+  });
 }

@@ -48,8 +48,23 @@ export interface RoleGate {
   confirm(): Promise<void>;
 }
 
+/** The runtime's lease on its server (src/runtime/runtime-lease.ts): one runtime fires per server. */
+export interface LeaseGate {
+  /** Surely still this runtime's, by its last refresh. */
+  readonly current: boolean;
+  /** Taken by another runtime: this one fires nothing more. */
+  readonly lost: boolean;
+  /** Refreshes it now: after it, `lost` tells whether another runtime took it. */
+  confirm(): Promise<void>;
+}
+
 export interface TriggerSchedulerOptions {
   readonly control: RedisConnection;
+  /**
+   * Triggers fire only while this runtime holds it: a runtime stopped past its lease's TTL while another took
+   * over reads, when it goes on, events the other fires too. Absent: no lease (tests of the scheduler alone).
+   */
+  readonly lease?: LeaseGate;
   /** The keys of a command (null: unknown), from the command table. */
   readonly keysOf: (args: readonly Buffer[]) => Buffer[] | null;
   readonly markerChannel: string;
@@ -67,6 +82,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   #host: GearsHost | undefined;
   #subscriber: KeyspaceSubscriber | undefined;
   #role: RoleGate | undefined;
+  readonly #lease: LeaseGate | undefined;
   #backgroundScheduled = false;
   /** Shared-lock commands completed since the last marker: their (untriggering) events may still be in flight. */
   #eventsMayBeInFlight = false;
@@ -78,6 +94,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
 
   constructor(options: TriggerSchedulerOptions) {
     this.#control = options.control;
+    this.#lease = options.lease;
     this.#keysOf = options.keysOf;
     this.#markerChannel = options.markerChannel;
     this.#log = options.log;
@@ -119,6 +136,8 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    */
   async refireInterrupted(): Promise<void> {
     if (!this.isPrimary || !this.hasInterruptedTriggers) return;
+    await this.#confirmLease();
+    if (this.#lease?.lost === true) return;
     const host = this.host;
     await this.runHeld(() => host.refireInterruptedTriggers?.());
     if (this.hasInterruptedTriggers) this.#scheduleRefire();
@@ -267,6 +286,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
   async settleClientEvents(events: readonly KeyspaceEvent[]): Promise<void> {
     const host = this.host;
     const before = host.callCount;
+    await this.#confirmLease();
     this.#fire(events.filter((event) => host.matchesKeyspaceTrigger(event.key)), events);
     await this.settleLibraryWork(before);
   }
@@ -297,7 +317,10 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
    */
   settleReadAhead(): Promise<void> | null {
     const untaken = this.closeReadAhead();
-    return untaken === null ? null : untaken.then((events) => this.#fireLibraryEvents(events));
+    return untaken === null ? null : untaken.then(async (events) => {
+      await this.#confirmLease();
+      this.#fireLibraryEvents(events);
+    });
   }
 
   /** Ends the read-ahead window (also when the command failed); the events of an untaken read, or null. */
@@ -323,6 +346,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
       }
       if (ridden.complete) this.#eventsMayBeInFlight = host.callCount > (host.lastEventfulCall ?? host.callCount);
       else events.push(...(await this.collectEvents()));
+      await this.#confirmLease();
       this.#fireLibraryEvents(events);
     }
   }
@@ -376,8 +400,14 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     this.#fire(events.filter((event) => SERVER_EVENTS.has(event.event) && this.host.matchesKeyspaceTrigger(event.key)), events);
   }
 
+  /** Where the lease may have lapsed (the runtime was stopped or blocked), learns whether it is still held. */
+  async #confirmLease(): Promise<void> {
+    if (this.#lease !== undefined && !this.#lease.current && !this.#lease.lost) await this.#lease.confirm();
+  }
+
+  /** Callers await #confirmLease() first: only then does `lost` tell a stalled runtime it must not fire. */
   #fire(keyspace: readonly KeyspaceEvent[], all: readonly KeyspaceEvent[]): void {
-    if (!this.isPrimary) return;
+    if (!this.isPrimary || this.#lease?.lost === true) return;
     const host = this.host;
     if (keyspace.length > 0) {
       try {
