@@ -176,7 +176,8 @@ describe('SyncRedis', () => {
   it("a call cut short by an exception once its command went out (a stack overflow) leaves no reply to be read as the next call's", async () => {
     // A runaway recursion of store writes (library-store.ts relocating for ever on a replica) overflowed the stack
     // inside a call: its reply stayed unread, and every later call of the connection got the one before's.
-    const log = { warn: () => undefined, debug: () => undefined } as unknown as Logger;
+    const warnings: string[] = [];
+    const log = { warn: (fields: unknown, message: string) => warnings.push(`${message} ${JSON.stringify(fields)}`), debug: () => undefined } as unknown as Logger;
     const other = await SyncRedis.create(server.url, { reconnect: { log } });
     const deep = (depth: number): number => (other.call(['ECHO', String(depth)]), deep(depth + 1) + 1);
     try {
@@ -185,6 +186,9 @@ describe('SyncRedis', () => {
         expect(() => deep(i * 7)).toThrow();
         expect(other.call(['ECHO', `after ${i}`])).toEqual({ type: 'blob', value: Buffer.from(`after ${i}`) });
       }
+      // The runtime closed that connection itself: its warning must not send an operator to redis-server's logs.
+      expect(warnings.length).toBeGreaterThan(0);
+      for (const warning of warnings) expect(warning).toMatch(/^a call cut short .*opened it again/);
     } finally {
       await other.close();
     }

@@ -34,7 +34,7 @@ import { createConnection, type Socket } from 'node:net';
 import { connectNow, waitReady, type ConnectNow } from './fd-wait.js';
 import { READ_CHUNK, readWithin, socketDescriptor } from './socket-reads.js';
 import { writeFully } from './socket-writes.js';
-import { RespDecoder } from '../resp/decoder.js';
+import { RespDecoder, RespProtocolError } from '../resp/decoder.js';
 import { encodeCommands } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { errorMessage, RedisCommandError } from '../../shared/errors.js';
@@ -60,6 +60,16 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const CONNECT_NOW_TIMEOUT_MS = 2_000;
 /** A reconnecting connection idle this long is pinged: under half of redis-server's smallest `timeout`, 1 s. */
 const KEEPALIVE_MS = 400;
+
+/** Why the runtime itself closed the connection: its replies were out of step with its calls. */
+const CUT_SHORT = 'a call was cut short by an exception before its reply was read';
+
+/** The warning for a connection opened again: closed by redis-server, or by the runtime (a call cut short). */
+function reopened(cause: string | null): string {
+  return cause === CUT_SHORT
+    ? "a call cut short on one of the runtime's own connections left its replies out of step: closed it and opened it again"
+    : "redis-server closed one of the runtime's own connections: opened it again";
+}
 
 export interface SyncRedisOptions {
   /** Told the server id of each connection opened, the first and every one opened again. */
@@ -234,10 +244,23 @@ export class SyncRedis {
 
   /** A batch cut short (#inFlight) breaks the connection: which reply answers what is unknown. */
   #dropCutShort(): void {
-    if (!this.#inFlight) return;
+    if (this.#inFlight) this.#breakCutShort();
+  }
+
+  /**
+   * An error without an errno is not the connection's but this thread's own (a stack overflow inside a read or
+   * a write): the call is cut short, and the error goes to its caller as thrown.
+   */
+  #throwIfOwn(error: unknown): void {
+    if ((error as NodeJS.ErrnoException).code !== undefined) return;
+    this.#breakCutShort();
+    throw error;
+  }
+
+  #breakCutShort(): void {
     this.#inFlight = false;
     if (this.#broken !== null) return;
-    this.#broken = this.#cause = 'a call was cut short by an exception before its reply was read';
+    this.#broken = this.#cause = CUT_SHORT;
     this.#release();
   }
 
@@ -293,7 +316,7 @@ export class SyncRedis {
     } catch (error) {
       cannot(errorMessage(error), error);
     }
-    log.warn({ connection: 'sync', err: closedBy, redis: this.#address.where }, "redis-server closed one of the runtime's own connections: opened it again");
+    log.warn({ connection: 'sync', err: closedBy, redis: this.#address.where }, reopened(closedBy));
   }
 
   /**
@@ -311,7 +334,7 @@ export class SyncRedis {
           return;
         }
         this.#adopt(socket, ownedDescriptor(socket));
-        log.warn({ connection: 'sync', err: cause, redis: this.#address.where }, "redis-server closed one of the runtime's own connections: opened it again");
+        log.warn({ connection: 'sync', err: cause, redis: this.#address.where }, reopened(cause));
       })
       .catch((error: unknown) => {
         if (this.#broken === null) return;
@@ -329,6 +352,7 @@ export class SyncRedis {
     try {
       writeFully(this.#fd, bytes);
     } catch (error) {
+      this.#throwIfOwn(error);
       this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
     }
   }
@@ -356,7 +380,13 @@ export class SyncRedis {
       // The decoder may keep a partial value's bytes: give it a copy, the scratch buffer is reused.
       this.#decoder.push(Buffer.from(this.#scratch.subarray(0, read)));
     } catch (error) {
-      this.#fail(`redis-server sent a malformed reply: ${(error as Error).message}`);
+      // Not the server's bytes but this thread's own failure inside the decoder (a stack overflow): the replies
+      // are out of step as after any call cut short, and the error is the caller's, as thrown.
+      if (!(error instanceof RespProtocolError)) {
+        this.#breakCutShort();
+        throw error;
+      }
+      this.#fail(`redis-server sent a malformed reply: ${error.message}`);
     }
   }
 
@@ -366,6 +396,7 @@ export class SyncRedis {
       return operation();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return -1;
+      this.#throwIfOwn(error);
       this.#fail(`connection to redis-server failed: ${(error as Error).message}`);
     }
   }
