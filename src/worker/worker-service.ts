@@ -1,7 +1,7 @@
 /**
  * A Worker with everything around it, as `writebehind worker` and `writebehind start` run it: the MySQL pool
- * and batch writer (checked against the database first), the Redis connections, the library check, and the
- * metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
+ * and batch writer (checked against the database first), the Redis connections, the library check (at start-up,
+ * and while it runs: deployed-config-watch.ts), and the metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
  */
 import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';

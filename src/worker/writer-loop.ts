@@ -10,7 +10,9 @@
  *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch, which go out while
  *   the next group is written (in order: each group's after the one before; awaited before the cursor is
  *   read again and before the loop ends);
- * - step-retry.ts: each step retried with backoff until it succeeds or shutdown stops the waiting.
+ * - step-retry.ts: each step retried with backoff until it succeeds or shutdown stops the waiting;
+ * - deployed-config-watch.ts: a group whose batches the library cut under another capture config (a redeploy)
+ *   is not written when the deployed config no longer matches: the writer stops, the group stays pending.
  *
  * A kill at any point leaves the descriptors pending, and the replay is harmless:
  * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
