@@ -83,6 +83,8 @@ describe('a redeploy under a running worker', () => {
     await until(() => count(pipeline, "SELECT 1 FROM people WHERE person_id = 'after'"), (n) => n === 1, 20_000);
     expect(await count(pipeline, "SELECT 1 FROM persons WHERE person_id = 'after'")).toBe(0);
     expect(await pipeline.client.xLen(keys.deadLetters)).toBe(0);
+    // What the stale worker had committed is not applied again (`applied` counts the row's writes).
+    expect(await pipeline.db.query("SELECT applied FROM persons WHERE person_id = 'before'")).toEqual([{ applied: 1 }]);
     restarted.kill('SIGTERM');
     expect(await exited(restarted)).toBe(0);
   });
