@@ -4,6 +4,7 @@
  * with `partitions: N` is N contexts that differ only in their keys (docs/scale-out.md); batching, `cut`,
  * `committed` and `status` work per context, so per partition.
  */
+import { captureStamp } from '../src/shared/capture-config.js';
 import { primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../src/shared/config.js';
 import { CLUSTER_SLOTS, keySlot } from '../src/shared/key-slot.js';
 import { hashKeyPrefix, partitionKeys, slotPartitionOfStream, writerKeys, type StreamKeys } from '../src/shared/keys.js';
@@ -22,6 +23,8 @@ export interface WriterContext {
   readonly onExpire: WriterConfig['onExpire'];
   /** Approximate cap of the dead-letter stream (XADD MAXLEN ~). */
   readonly deadLetterMaxLen: number;
+  /** The fingerprint of the writer's capture config every batch descriptor carries (src/shared/capture-config.ts). */
+  readonly stamp: string;
 }
 
 /** The contexts of a writer's partitions, in partition order (one, with today's keys, when unpartitioned). */
@@ -51,6 +54,7 @@ function createWriterContext(writer: WriterConfig, config: Pick<WriteBehindConfi
     mappedFields: Object.freeze(Object.keys(writer.mappings)),
     onExpire: writer.onExpire,
     deadLetterMaxLen: config.deadLetterMaxLen,
+    stamp: captureStamp(writer),
   });
 }
 

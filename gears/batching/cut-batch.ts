@@ -13,7 +13,7 @@ import type { PersistedCursor } from './writer-meta.js';
 export const FIRST_BATCH_FROM = '0-0';
 
 /**
- * Appends `stream <capture stream> from <cut or 0-0> to <last open record> count <open>` to the writer's
+ * Appends `stream <capture stream> from <cut or 0-0> to <last open record> count <open> config <stamp>` to the writer's
  * batches stream, writes the new cursor to meta in the same callback, and returns the descriptor's id. The
  * descriptor covers the records with from < id ≤ to; `open` must come from OpenRecordCounts.checked (or the
  * batcher's own count), so `from` is the persisted cut.
@@ -26,7 +26,8 @@ export function cutBatch(client: GearsClient, writer: WriterContext, counts: Ope
       BatchField.stream, writer.keys.changes,
       BatchField.from, persisted.cut ?? FIRST_BATCH_FROM,
       BatchField.to, open.last,
-      BatchField.count, String(open.open)),
+      BatchField.count, String(open.open),
+      BatchField.config, writer.stamp),
     'XADD',
   );
   const next: PersistedCursor = { cut: open.last, batches: persisted.batches + 1, captured: persisted.captured + open.open, epoch: persisted.epoch };

@@ -43,8 +43,10 @@ export type RecordOpCode = (typeof RecordOp)[keyof typeof RecordOp];
 /**
  * A batch descriptor (one entry of `wb:batches:{<writer>}`): the capture records with `from` < id ≤ `to`.
  * Batches of one writer are contiguous: each `from` is the previous batch's `to` ("0-0" for the first).
+ * `config`: the captureStamp (capture-config.ts) of the writer's config in the library that cut it, so a worker
+ * refuses a batch cut after a redeploy that changed the writer's capture; absent in earlier libraries' batches.
  */
-export const BatchField = Object.freeze({ stream: 'stream', from: 'from', to: 'to', count: 'count' });
+export const BatchField = Object.freeze({ stream: 'stream', from: 'from', to: 'to', count: 'count', config: 'config' });
 
 /** Fields of the writer's meta hash `wb:meta:{<writer>}`. */
 export const MetaField = Object.freeze({

@@ -13,6 +13,8 @@ export interface BatchDescriptor {
   /** Inclusive: the batch's last capture id. */
   readonly to: string;
   readonly count: number;
+  /** The captureStamp of the writer's config in the library that cut it; undefined from earlier libraries. */
+  readonly stamp: string | undefined;
 }
 
 export function parseBatchDescriptor(entry: StreamEntry): BatchDescriptor | { error: string } {
@@ -20,8 +22,9 @@ export function parseBatchDescriptor(entry: StreamEntry): BatchDescriptor | { er
   const from = entryText(entry, BatchField.from);
   const to = entryText(entry, BatchField.to);
   const count = Number(entryText(entry, BatchField.count) ?? 'NaN');
+  const stamp = entryText(entry, BatchField.config);
   if (stream === undefined || from === undefined || to === undefined || !STREAM_ID.test(from) || !STREAM_ID.test(to)) {
     return { error: `batch descriptor ${entry.id} lacks a valid stream/from/to` };
   }
-  return { id: entry.id, stream, from, to, count: Number.isFinite(count) ? count : 0 };
+  return { id: entry.id, stream, from, to, count: Number.isFinite(count) ? count : 0, stamp };
 }

@@ -3,7 +3,7 @@ import type { BatchDescriptor } from './batch-descriptor.js';
 import { groupBatches, sameGroup } from './batch-group.js';
 
 function batch(id: number, from: string, to: string, count: number): BatchDescriptor {
-  return { id: `${id}-0`, stream: 'wb:changes:{w}', from, to, count };
+  return { id: `${id}-0`, stream: 'wb:changes:{w}', from, to, count, stamp: undefined };
 }
 
 const ordered = [batch(10, '0-0', '1-0', 1000), batch(11, '1-0', '2-0', 1000), batch(12, '2-0', '3-0', 1000), batch(13, '3-0', '4-0', 1000)];

@@ -38,6 +38,8 @@ export interface ClusterPartitionsContext {
   readonly client: ClusterClient;
   readonly signal: AbortSignal;
   readonly report: (error: unknown) => void;
+  /** See WriterLoopContext.configMismatch. */
+  readonly configMismatch: (problems: readonly string[]) => void;
 }
 
 /** How often slot ownership is compared (one CLUSTER SLOTS): a change starts a sweep. */
@@ -216,10 +218,10 @@ export class ClusterPartitions {
       return;
     }
     this.#active.add(stream);
-    const { writer, options, client, signal, report } = this.#ctx;
+    const { writer, options, client, signal, report, configMismatch } = this.#ctx;
     const resynced = this.#resynced.has(stream);
     const claimIdleLater = !this.#resting.has(stream);
-    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, untilIdle: true, writes: this.#transaction, committed: this.#committed, resynced, claimIdleLater });
+    const loop = new WriterLoop({ writer, keys, options, client, reader: client, signal, report, configMismatch, untilIdle: true, writes: this.#transaction, committed: this.#committed, resynced, claimIdleLater });
     const running = loop.run().then(async (committed) => {
       if (signal.aborted) return;
       this.#resynced.add(stream);

@@ -1,15 +1,17 @@
 /**
  * The worker's config against the one the library was deployed with. The library keeps the JSON it was loaded
  * with (`TFUNCTION LOAD … CONFIG <json>`) and `TFUNCTION LIST LIBRARY <name>` shows it as `configuration`, on
- * Redis Stack and on the local runtime alike: one read at start-up, no key of ours. A worker whose config names
+ * Redis Stack and on the local runtime alike: one read, no key of ours, at start-up and again while the worker
+ * runs (deployed-config-watch.ts: a redeploy under it). A worker whose config names
  * a writer the library lacks would call `cut`/`ready` for a stream the library does not know and retry for ever;
  * one whose writer the library captures differently (another prefix, table, key, mappings, partitions or
  * onExpire) would read records of another shape, or logs nobody writes, or miss the ones the library does. Both
- * are refused at start-up (exit 2), naming the field. Compared are only what decides the capture and where it
+ * are refused at start-up (exit 2), naming the field; a running worker stops the writer. Compared are only what decides the capture and where it
  * goes; the worker's own settings (`exactlyOnceTable`) and the library's (`batch`, `deadLetterMaxLen`) may
- * differ. Column names ignore case, as in MySQL.
+ * differ (../shared/capture-config.ts says what counts). Column names ignore case, as in MySQL.
  */
-import { parseConfig, primaryKeyColumns, type WriteBehindConfig, type WriterConfig } from '../shared/config.js';
+import { capturedFields } from '../shared/capture-config.js';
+import { parseConfig, type WriteBehindConfig } from '../shared/config.js';
 import { listedLibrary } from './capture-failures.js';
 
 /**
@@ -34,30 +36,25 @@ export function deployedConfigOf(reply: unknown): WriteBehindConfig | null {
  * writer the library lacks, or a field of a writer the library captures otherwise. Empty when they agree.
  */
 export function deployedConfigMismatches(worker: WriteBehindConfig, deployed: WriteBehindConfig): string[] {
-  const problems: string[] = [];
-  worker.writers.forEach((writer, i) => {
-    const theirs = deployed.writers.find((w) => w.name === writer.name);
-    if (theirs === undefined) {
-      problems.push(`writers[${i}].name: writer '${writer.name}' is not in the deployed library '${deployed.name}' (it has ${deployed.writers.map((w) => w.name).join(', ')})`);
-      return;
-    }
-    for (const [field, ours, deployedValue] of capturedFields(writer, theirs)) {
-      if (ours !== deployedValue) problems.push(`writers[${i}].${field}: writer '${writer.name}' has ${ours} here, ${deployedValue} in the deployed library`);
-    }
-  });
-  return problems;
+  return [...writerMismatches(worker, deployed).values()].flat();
 }
 
-/** [field, the worker's value, the deployed value], each as comparable text. */
-function capturedFields(ours: WriterConfig, theirs: WriterConfig): Array<[string, string, string]> {
-  const pairs: Array<[string, (w: WriterConfig) => unknown]> = [
-    ['keysPrefix', (w) => w.keysPrefix],
-    ['table', (w) => w.table],
-    ['primaryKey', (w) => primaryKeyColumns(w).map((c) => c.toLowerCase())],
-    // Order does not matter: a field → column map.
-    ['mappings', (w) => Object.fromEntries(Object.entries(w.mappings).map(([f, c]) => [f, c.toLowerCase()]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0)))],
-    ['partitions', (w) => w.partitions ?? 1],
-    ['onExpire', (w) => w.onExpire],
-  ];
-  return pairs.map(([field, value]) => [field, JSON.stringify(value(ours)), JSON.stringify(value(theirs))]);
+/** The same, by writer of the worker's config: only the writers that differ. */
+export function writerMismatches(worker: WriteBehindConfig, deployed: WriteBehindConfig): Map<string, string[]> {
+  const byWriter = new Map<string, string[]>();
+  worker.writers.forEach((writer, i) => {
+    const theirs = deployed.writers.find((w) => w.name === writer.name);
+    const problems: string[] = [];
+    if (theirs === undefined) {
+      problems.push(`writers[${i}].name: writer '${writer.name}' is not in the deployed library '${deployed.name}' (it has ${deployed.writers.map((w) => w.name).join(', ')})`);
+    } else {
+      const deployedFields = new Map(capturedFields(theirs));
+      for (const [field, ours] of capturedFields(writer)) {
+        const deployedValue = deployedFields.get(field);
+        if (ours !== deployedValue) problems.push(`writers[${i}].${field}: writer '${writer.name}' has ${ours} here, ${deployedValue} in the deployed library`);
+      }
+    }
+    if (problems.length > 0) byWriter.set(writer.name, problems);
+  });
+  return byWriter;
 }

@@ -38,6 +38,7 @@ export class WorkerMetrics {
   readonly #retries: Counter<'writer' | 'kind'>;
   readonly #latency: Histogram<'writer'>;
   readonly #lag: Histogram<'writer'>;
+  readonly #configMismatch: Gauge<'writer'>;
   #reading: () => GaugeReading = () => ({ writers: [], readAt: null });
 
   constructor() {
@@ -48,6 +49,7 @@ export class WorkerMetrics {
     this.#deadLettered = new Counter({ name: 'writebehind_dead_lettered_total', help: 'Records sent to the dead-letter stream by the worker', labelNames: ['writer'], registers });
     this.#retries = new Counter({ name: 'writebehind_retries_total', help: 'Batch retries after a retryable failure', labelNames: ['writer', 'kind'], registers });
     this.#latency = new Histogram({ name: 'writebehind_batch_duration_seconds', help: 'Time to write and commit one transaction (one batch, or consecutive batches of a backlog)', labelNames: ['writer'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.#configMismatch = new Gauge({ name: 'writebehind_deployed_config_mismatch', help: "1 when the library was redeployed with a config that captures the writer otherwise than this worker's: the worker stopped taking its batches (restart it with the deployed config)", labelNames: ['writer'], registers });
     this.#lag = new Histogram({ name: 'writebehind_commit_lag_seconds', help: "Age of a batch's last record when it committed", labelNames: ['writer'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
     const sampled = (name: string, help: string, pick: (s: WriterGaugeSample) => number) => {
       const read = () => this.#reading();
@@ -101,6 +103,16 @@ export class WorkerMetrics {
 
   deadLettered(writer: string, count: number): void {
     if (count > 0) this.#deadLettered.inc({ writer }, count);
+  }
+
+  /** The worker's writers, each matching the deployed config as at start-up. */
+  configMatches(writers: readonly string[]): void {
+    for (const writer of writers) this.#configMismatch.set({ writer }, 0);
+  }
+
+  /** A redeploy changed the writer's capture: the worker stopped it (Worker.stopWriter). */
+  configMismatch(writer: string): void {
+    this.#configMismatch.set({ writer }, 1);
   }
 
   retried(writer: string, kind: string): void {

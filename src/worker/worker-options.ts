@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { ClusterClient, StreamClient } from './redis/stream-client.js';
+import type { DeployedCaptureCheck } from './deployed-config-watch.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
@@ -77,9 +78,16 @@ export interface WorkerOptions {
   log?: Logger;
   /** Prometheus metrics to update; none by default. */
   metrics?: WorkerMetrics;
+  /**
+   * Asked before writing a batch the library stamped with another capture config than this worker's for its
+   * writer (a redeploy): problems stop the writer (Worker.stopWriter) with the batch left pending. Without it
+   * such a batch is written, as before stamps: the worker cannot tell an earlier deployment's backlog from a
+   * later one's. startWorkerService passes its DeployedConfigWatch.
+   */
+  deployedCapture?: DeployedCaptureCheck;
 }
 
-export type ResolvedWorkerOptions = Readonly<Required<Omit<WorkerOptions, 'metrics' | 'connectCluster'>> & Pick<WorkerOptions, 'metrics' | 'connectCluster'>>;
+export type ResolvedWorkerOptions = Readonly<Required<Omit<WorkerOptions, 'metrics' | 'connectCluster' | 'deployedCapture'>> & Pick<WorkerOptions, 'metrics' | 'connectCluster' | 'deployedCapture'>>;
 
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const claimMinIdleMs = options.claimMinIdleMs ?? 30_000;

@@ -1,7 +1,7 @@
 /**
  * A Worker with everything around it, as `writebehind worker` and `writebehind start` run it: the MySQL pool
- * and batch writer (checked against the database first), the Redis connections, the library check, and the
- * metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
+ * and batch writer (checked against the database first), the Redis connections, the library check (at start-up,
+ * and while it runs: deployed-config-watch.ts), and the metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
  */
 import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -19,6 +19,7 @@ import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-clie
 import { RedisStreamClient } from './redis/redis-stream-client.js';
 import { Worker } from './worker.js';
 import { deployedConfigMismatches, deployedConfigOf } from './deployed-config.js';
+import { DeployedConfigWatch } from './deployed-config-watch.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { ReconcileGauges } from '../reconcile/reconcile-gauges.js';
 import { UncleanStopRepair } from './unclean-stop-repair.js';
@@ -50,6 +51,12 @@ export interface WorkerService {
   readonly worker: Worker;
   /** The port /metrics listens on, when enabled. */
   readonly metricsPort: number | undefined;
+  /**
+   * Resolves when a redeploy under the running worker changed the capture of one of its writers: that writer
+   * was stopped (Worker.stopWriter), the others go on. The error names the field and the fix; `writebehind
+   * worker` closes and exits 2 on it. Never resolves otherwise.
+   */
+  readonly configMismatch: Promise<ConfigError>;
   close(): Promise<void>;
 }
 
@@ -92,13 +99,19 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       metricsServer = await startMetricsServer([metrics.registry, ...(options.alsoServe ?? [])], options.metricsPort, options.metricsHost);
       closers.push({ name: 'metrics server', close: () => metricsServer!.close() });
     }
-    const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }), ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }), ...(options.waitReplicasTimeoutMs === undefined ? {} : { waitReplicasTimeoutMs: options.waitReplicasTimeoutMs }) });
-    // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
-    worker.on('error', () => undefined);
-    closers.push({ name: 'worker', close: () => worker.close() });
-    await worker.start();
+    // One connection for the library's listings (capture failures, the deployed config) and the reconcile gauges;
+    // opened before the worker, whose loops ask it about batches of another config, and closed after it.
     const failuresClient = await connectRedis();
     closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
+    const deployedConfig = new DeployedConfigWatch({ listings: () => failuresClient.libraryListings(), config, log });
+    const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, deployedCapture: deployedConfig, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }), ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }), ...(options.waitReplicasTimeoutMs === undefined ? {} : { waitReplicasTimeoutMs: options.waitReplicasTimeoutMs }) });
+    // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
+    worker.on('error', () => undefined);
+    const configMismatch = new Promise<ConfigError>((resolve) => worker.once('config-mismatch', resolve));
+    closers.push({ name: 'worker', close: () => worker.close() });
+    await worker.start();
+    deployedConfig.start((writer, problems) => worker.stopWriter(writer, problems));
+    closers.push({ name: 'deployed config watch', close: async () => deployedConfig.stop() });
     const watch = CaptureFailureWatch.start({ listings: () => failuresClient.libraryListings(), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
     closers.push({ name: 'capture failure watch', close: () => watch.stop() });
     const repair = await UncleanStopRepair.start({ redisUrl: options.redisUrl, mysqlUrl: options.mysqlUrl, config, log, cluster });
@@ -107,7 +120,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     closers.push({ name: 'backfill and verify gauges', close: () => reconcileGauges.stop() });
     if (metricsServer !== undefined) log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics on /metrics');
     let closing: Promise<void> | undefined;
-    return { worker, metricsPort: metricsServer?.port, close: () => (closing ??= closeAll()) };
+    return { worker, metricsPort: metricsServer?.port, configMismatch, close: () => (closing ??= closeAll()) };
   } catch (error) {
     await closeAll();
     throw error;

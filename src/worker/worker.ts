@@ -18,7 +18,7 @@
  * await batchWriter.close();
  */
 import { EventEmitter } from 'node:events';
-import { RedisCommandError, errorMessage } from '../shared/errors.js';
+import { ConfigError, RedisCommandError, errorMessage } from '../shared/errors.js';
 import { sleep } from './backoff.js';
 import { WriterStatusSampler, writerGauges } from './status-sampler.js';
 import { clusterWriterGauges } from './cluster-writer-gauges.js';
@@ -46,6 +46,8 @@ const CLUSTER_GAUGE_READING_INTERVAL_MS = 10_000;
 export class Worker extends EventEmitter {
   readonly options: ResolvedWorkerOptions;
   readonly #abort = new AbortController();
+  /** Per writer: aborted by stopWriter (a redeploy changed its capture), as #abort is by close(). */
+  readonly #writerAborts = new Map<string, AbortController>();
   readonly #clients: StreamClient[] = [];
   #loops: Promise<void>[] = [];
   #sampler: WriterStatusSampler | undefined;
@@ -55,6 +57,30 @@ export class Worker extends EventEmitter {
   constructor(options: WorkerOptions) {
     super();
     this.options = resolveWorkerOptions(options);
+    for (const writer of this.options.config.writers) this.#writerAborts.set(writer.name, new AbortController());
+    this.options.metrics?.configMatches(this.options.config.writers.map((w) => w.name));
+  }
+
+  /**
+   * Stops a writer whose capture the deployed library now does otherwise (`problems`, as deployed-config.ts
+   * names them): its loops take no new batch (the one being written was checked before: see
+   * WriterLoop.#sameCapture), and what they hold stays pending in Redis for a worker restarted with the
+   * deployed config (the same consumer name replays it at once; another reclaims it after claimMinIdleMs). The
+   * other writers go on. Logs the fix, sets `writebehind_deployed_config_mismatch`, and emits
+   * 'config-mismatch' with a ConfigError (`writebehind worker` exits 2 on it). Once per writer.
+   */
+  stopWriter(writer: string, problems: readonly string[]): void {
+    const abort = this.#writerAborts.get(writer);
+    if (abort === undefined || abort.signal.aborted) return;
+    abort.abort();
+    const { config, log, metrics } = this.options;
+    metrics?.configMismatch(writer);
+    const fix = 'restart the worker with the deployed config (the file `writebehind deploy` was given): it writes the pending batches';
+    const error = new ConfigError(`library '${config.name}' was redeployed with a config that does not match this worker's for writer '${writer}': ${problems.join('; ')}. The worker takes no more of its batches; they stay pending in Redis`, {
+      context: { library: config.name, writer, problems, suggestion: fix },
+    });
+    log.error({ writer, problems }, `${error.message}: ${fix}`);
+    this.emit('config-mismatch', error);
   }
 
   /** Connects and starts every writer loop; rejects when Redis cannot be reached at all. */
@@ -73,7 +99,7 @@ export class Worker extends EventEmitter {
       this.#loops.push(legacy.run());
       if (cluster !== undefined) {
         // On a cluster a partition is a slot, whatever `partitions` says (docs/scale-out.md).
-        const slots = new ClusterPartitions({ writer, options: this.options, client: cluster, signal: this.#abort.signal, report: (error) => this.#report(error) });
+        const slots = new ClusterPartitions({ writer, options: this.options, client: cluster, signal: this.#signalOf(writer), report: (error) => this.#report(error), configMismatch: (problems) => this.stopWriter(writer.name, problems) });
         this.#loops.push(this.#afterLegacy(writer, cluster, () => slots.run()));
         continue;
       }
@@ -100,14 +126,14 @@ export class Worker extends EventEmitter {
     this.#clients.push(client);
     const reader = await this.options.connectRedis();
     this.#clients.push(reader);
-    const loop = new WriterLoop({ writer, keys, options: this.options, client, reader, signal: this.#abort.signal, report: (error) => this.#report(error) });
+    const loop = new WriterLoop({ writer, keys, options: this.options, client, reader, signal: this.#signalOf(writer), report: (error) => this.#report(error), configMismatch: (problems) => this.stopWriter(writer.name, problems) });
     return { client, run: async () => void (await loop.run()) };
   }
 
   /** Runs a partitioned writer's partition loops once its unpartitioned log is drained (per-key order). */
   async #afterLegacy(writer: WriterConfig, client: StreamClient, runPartitions: () => Promise<unknown>): Promise<void> {
     const { log, blockMs } = this.options;
-    const drained = await legacyDrained(client, writerKeys(writer.name), Math.min(blockMs, 100), this.#abort.signal, (backlog) =>
+    const drained = await legacyDrained(client, writerKeys(writer.name), Math.min(blockMs, 100), this.#signalOf(writer), (backlog) =>
       log.info({ writer: writer.name, backlog }, 'draining the unpartitioned capture stream before the partitions (per-key order)'),
     );
     if (!drained) return;
@@ -156,6 +182,11 @@ export class Worker extends EventEmitter {
       await Promise.race([loops, sleep(50)]);
     }
     return true;
+  }
+
+  /** Aborted by close() or by stopWriter(writer). */
+  #signalOf(writer: WriterConfig): AbortSignal {
+    return AbortSignal.any([this.#abort.signal, this.#writerAborts.get(writer.name)!.signal]);
   }
 
   /** Background failures go to 'error' listeners; without one they are only logged (an unheard 'error' would crash). */

@@ -10,7 +10,9 @@
  *   dead letters (batch-dead-letters.ts), acks, then the library's `committed` per batch, which go out while
  *   the next group is written (in order: each group's after the one before; awaited before the cursor is
  *   read again and before the loop ends);
- * - step-retry.ts: each step retried with backoff until it succeeds or shutdown stops the waiting.
+ * - step-retry.ts: each step retried with backoff until it succeeds or shutdown stops the waiting;
+ * - deployed-config-watch.ts: a group whose batches the library cut under another capture config (a redeploy)
+ *   is not written when the deployed config no longer matches: the writer stops, the group stays pending.
  *
  * A kill at any point leaves the descriptors pending, and the replay is harmless:
  * - before COMMIT: the transaction rolls back; the replay writes the batch (dead letters may repeat);
@@ -19,6 +21,7 @@
  *
  * @internal
  */
+import { captureStamp } from '../shared/capture-config.js';
 import { compareStreamIds } from '../shared/stream-id.js';
 import type { StreamKeys } from '../shared/keys.js';
 import { LibraryFunction, MetaField } from '../shared/protocol.js';
@@ -60,6 +63,11 @@ export interface WriterLoopContext {
   readonly untilIdle?: boolean;
   /** Background failures, reported once per state change. */
   readonly report: (error: unknown) => void;
+  /**
+   * The deployed library captures this writer otherwise than this worker's config (a redeploy, seen in a
+   * batch's stamp): stops the writer's loops (Worker.stopWriter aborts `signal`).
+   */
+  readonly configMismatch: (problems: readonly string[]) => void;
   /**
    * For a slot log's loop on a cluster (cluster-partitions.ts), which starts many times: `resynced`, a loop of
    * this worker ran on the log before and left nothing pending for this consumer, so the group exists and the
@@ -128,10 +136,13 @@ export class WriterLoop {
   #markingStopped: unknown;
   /** A batch was committed (or finished) by this run. */
   #committedAny = false;
+  /** This worker's capture stamp of the writer: batches the library cut under the same config carry it. */
+  readonly #stamp: string;
 
   constructor(ctx: WriterLoopContext) {
     this.#ctx = ctx;
     this.#keys = ctx.keys;
+    this.#stamp = captureStamp(ctx.writer);
     this.#reader = new RecordReader(this.#keys.changes, { pageSize: ctx.options.rangePageSize, partBytes: ctx.options.groupBytes });
     this.#log = ctx.options.log.child({ writer: ctx.writer.name });
     this.#failures = new FailureReporter(this.#log, ctx.report);
@@ -265,6 +276,8 @@ export class WriterLoop {
         return 'waiting';
       }
       const group = this.#readAhead.groupAt(ordered, index, this.#held);
+      // Refused (a redeploy changed the writer's capture): nothing of it is written, it stays pending.
+      if (!(await this.#sameCapture(group))) return 'idle';
       if (group.descriptors.at(-1)!.id === ordered.at(-1)!.id && !this.#held.full && this.#ctx.untilIdle !== true) {
         // The last one held: read the descriptors that follow now (without blocking), so the next group's
         // records can be read while this one is written. (A loop until idle reads them when it is idle: a slot
@@ -295,6 +308,20 @@ export class WriterLoop {
       this.#committedAny = true;
     }
     return more ? 'more' : 'idle';
+  }
+
+  /**
+   * Whether the group may be written with this worker's config: its batches carry this worker's stamp (or none:
+   * an earlier library's), or the deployed config still matches (a backlog cut under an earlier deployment,
+   * written as it always was). Otherwise the writer is stopped (configMismatch aborts the signal) and false.
+   */
+  async #sameCapture(group: BatchGroup): Promise<boolean> {
+    const check = this.#ctx.options.deployedCapture;
+    if (check === undefined || group.descriptors.every((d) => d.stamp === undefined || d.stamp === this.#stamp)) return true;
+    const problems = await check.problemsOf(this.#ctx.writer.name);
+    if (problems.length === 0) return true;
+    this.#ctx.configMismatch(problems);
+    return false;
   }
 
   /** The part of the group after `after`; records of held batches are immutable until they are committed. */

@@ -23,13 +23,15 @@ export interface StartRuntimeOptions {
   lockTimeoutMs?: number;
   /** RuntimeOptions.settingsCheckMs: 0 for a test that switches the notify flags off on purpose (uncaptured-writes.ts). */
   settingsCheckMs?: number;
+  /** The runtime's port; a free one by default. */
+  port?: number;
 }
 
 export async function startRuntime(redis: RedisServer, options: StartRuntimeOptions = {}): Promise<StartedRuntime> {
   const createHost = options.createHost;
   const runtime = await Runtime.start({
     redisUrl: redis.url,
-    port: 0,
+    port: options.port ?? 0,
     ...(createHost ? { createHost } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),

@@ -3,12 +3,22 @@
  * after maxDelayMs, `committed` trimming and acking (idempotently), records from any path, and `status`.
  */
 import { describe, expect, it } from 'vitest';
+import { captureStamp } from '../../src/shared/capture-config.js';
+import { parseConfig } from '../../src/shared/config.js';
 import { WORKER_GROUP } from '../../src/shared/keys.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { PERSONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
 
 const BATCH_SIZE = 3;
 const h = useLibraryHarness({ config: testConfig({ batchSize: BATCH_SIZE }) });
+/** What every descriptor the library cuts carries: the capture stamp of the persons writer as deployed. */
+const STAMP = stampOfPersons(testConfig({ batchSize: BATCH_SIZE }));
+
+function stampOfPersons(config: Record<string, unknown>): string {
+  const parsed = parseConfig(config);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return captureStamp(parsed.config.writers[0]!);
+}
 
 const tfcall = (fn: string, keys: string[], args: string[]) => h.client.sendCommand(['TFCALL', `WriteBehind.${fn}`, String(keys.length), ...keys, ...args]);
 const captureIds = async () => (await readStream(h.client, PERSONS.changes)).map((e) => e.id);
@@ -23,10 +33,10 @@ describe('batch cutting', () => {
     const ids = await captureIds();
     const batches = await readStream(h.client, PERSONS.batches);
     expect(batches.map((b) => b.fields)).toEqual([
-      { stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3' },
-      { stream: PERSONS.changes, from: ids[2], to: ids[5], count: '3' },
+      { stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3', config: STAMP },
+      { stream: PERSONS.changes, from: ids[2], to: ids[5], count: '3', config: STAMP },
     ]);
-    expect(batches[0]?.order).toEqual(['stream', 'from', 'to', 'count']);
+    expect(batches[0]?.order).toEqual(['stream', 'from', 'to', 'count', 'config']);
     // Meta holds the cursor as of the last cut; the record after it is open, counted in memory (status shows it).
     expect(await readMeta(h.client, PERSONS)).toMatchObject({ cut: ids[5], captured: '6', batches: '2' });
     expect(JSON.parse(String(await tfcall('status', [], []))).writers.PersonsWriteBehind).toMatchObject({ open: 1, cut: ids[5], captured: 7, batches: 2 });
@@ -54,8 +64,8 @@ describe('batch cutting', () => {
     await writePersons(1, 6);
     const ids = await captureIds();
     expect((await readStream(h.client, PERSONS.batches)).map((b) => b.fields)).toEqual([
-      { stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3' },
-      { stream: PERSONS.changes, from: ids[2], to: ids[5], count: '3' },
+      { stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3', config: STAMP },
+      { stream: PERSONS.changes, from: ids[2], to: ids[5], count: '3', config: STAMP },
     ]);
   });
 
@@ -64,7 +74,7 @@ describe('batch cutting', () => {
     await h.client.flushAll();
     await writePersons(3, 10);
     const ids = await captureIds();
-    expect((await readStream(h.client, PERSONS.batches)).map((b) => b.fields)).toEqual([{ stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3' }]);
+    expect((await readStream(h.client, PERSONS.batches)).map((b) => b.fields)).toEqual([{ stream: PERSONS.changes, from: '0-0', to: ids[2], count: '3', config: STAMP }]);
   });
 
   it('a count made stale by another instance (it cut a batch: meta cut, batches and epoch moved) is rebuilt before a cut', async () => {
@@ -78,7 +88,7 @@ describe('batch cutting', () => {
     expect(ids[0]).toBe(first);
     expect((await readStream(h.client, PERSONS.batches)).map((b) => b.fields)).toEqual([
       { stream: PERSONS.changes, from: '0-0', to: second, count: '2' },
-      { stream: PERSONS.changes, from: second, to: ids[4], count: '3' },
+      { stream: PERSONS.changes, from: second, to: ids[4], count: '3', config: STAMP },
     ]);
   });
 
@@ -90,7 +100,7 @@ describe('batch cutting', () => {
     const descriptor = await tfcall('cut', [PERSONS.changes], ['20']);
     const ids = await captureIds();
     const [batch] = await readStream(h.client, PERSONS.batches);
-    expect(batch).toEqual({ id: descriptor, fields: { stream: PERSONS.changes, from: '0-0', to: ids[1], count: '2' }, order: ['stream', 'from', 'to', 'count'] });
+    expect(batch).toEqual({ id: descriptor, fields: { stream: PERSONS.changes, from: '0-0', to: ids[1], count: '2', config: STAMP }, order: ['stream', 'from', 'to', 'count', 'config'] });
     expect(await readMeta(h.client, PERSONS)).toMatchObject({ cut: ids[1], captured: '2', batches: '1' });
     expect(await tfcall('cut', [PERSONS.changes], ['0'])).toBeNull();
     // The next full batch starts where the partial one ended.

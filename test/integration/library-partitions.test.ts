@@ -4,6 +4,8 @@
  * on its own; a writer without `partitions` keeps today's single stream.
  */
 import { describe, expect, it } from 'vitest';
+import { captureStamp } from '../../src/shared/capture-config.js';
+import { parseConfig } from '../../src/shared/config.js';
 import { partitionKeys, partitionOfKey, writerKeys } from '../../src/shared/keys.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { ORDERS, PERSONS, SESSIONS, readMeta, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
@@ -18,6 +20,12 @@ function partitionedConfig(): Record<string, unknown> {
 }
 
 const h = useLibraryHarness({ config: partitionedConfig() });
+/** The persons writer's capture stamp (its partitions count in it): every partition's descriptors carry it. */
+const STAMP = (() => {
+  const parsed = parseConfig(partitionedConfig());
+  if (!parsed.ok) throw new Error(parsed.message);
+  return captureStamp(parsed.config.writers[0]!);
+})();
 const partitions = Array.from({ length: PARTITIONS }, (_, p) => partitionKeys('PersonsWriteBehind', p, PARTITIONS));
 
 async function writePersons(n: number): Promise<void> {
@@ -53,7 +61,7 @@ describe('partitions: 4 on one Redis', () => {
       expect(batches.length).toBe(Math.floor(records.length / BATCH_SIZE));
       let from = '0-0';
       for (const [i, batch] of batches.entries()) {
-        expect(batch.fields).toEqual({ stream: keys.changes, from, to: records[(i + 1) * BATCH_SIZE - 1]!.id, count: String(BATCH_SIZE) });
+        expect(batch.fields).toEqual({ stream: keys.changes, from, to: records[(i + 1) * BATCH_SIZE - 1]!.id, count: String(BATCH_SIZE), config: STAMP });
         from = batch.fields['to']!;
       }
       expect(await readMeta(h.client, keys)).toMatchObject({ batches: String(batches.length), captured: String(batches.length * BATCH_SIZE) });

@@ -48,8 +48,9 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(label: string, config: WriteBehindConfig = exampleConfig(), runtimeOptions: StartRuntimeOptions = {}): Promise<Pipeline> {
-  const server = await startRedisServer();
+/** `redisPort`: the redis-server's port (a free one by default). */
+export async function startPipeline(label: string, config: WriteBehindConfig = exampleConfig(), runtimeOptions: StartRuntimeOptions = {}, redisPort?: number): Promise<Pipeline> {
+  const server = await startRedisServer(redisPort === undefined ? {} : { port: redisPort });
   const runtime = await startRuntime(server, runtimeOptions);
   await deployLibrary({ redisUrl: runtime.url, config });
   const db = await createTestDatabase(label);

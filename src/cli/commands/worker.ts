@@ -1,8 +1,9 @@
 /**
  * `writebehind worker [--redis URL] [--mysql URL] [--config FILE] [--metrics-port N] [--metrics-host H] [--consumer NAME] [--group-records N] [--wait-replicas N] [--wait-replicas-timeout MS]`:
  * flushes the batches the library cuts to MySQL until SIGTERM/SIGINT, then finishes the batch in flight and
- * exits 0 (see preflights/shutdown-signal.ts for a stop that cannot wait). The URLs may carry passwords: they
- * are never logged nor written to Redis.
+ * exits 0 (see preflights/shutdown-signal.ts for a stop that cannot wait); after a redeploy under it that
+ * changed a writer's capture, it closes the same way and exits 2 naming the field (docs/worker.md). The URLs
+ * may carry passwords: they are never logged nor written to Redis.
  * Runs ../actions/worker.ts.
  */
 import { Command } from 'commander';
@@ -27,8 +28,15 @@ export const workerCommand = new Command('worker')
     const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
     const { runWorker } = await import('../actions/worker.js');
     const service = await runWorker(options);
-    const signal = await stopRequested;
+    const stop = await Promise.race([stopRequested.then((signal) => ({ signal })), service.configMismatch.then((mismatch) => ({ mismatch }))]);
     const { log } = service.worker.options;
-    log.info({ signal }, 'stopping: finishing the batch in flight');
+    if ('mismatch' in stop) {
+      // A redeploy under it changed a writer's capture: stop the process (exit 2, as at start-up), so that a
+      // supervisor restarts it with the config file as it is now, or shows a worker that cannot start.
+      log.info('stopping: the deployed config no longer matches; finishing the other writers\' batches in flight');
+      await closeWithin(() => service.close(), log);
+      throw stop.mismatch;
+    }
+    log.info({ signal: stop.signal }, 'stopping: finishing the batch in flight');
     await closeWithin(() => service.close(), log);
   });
