@@ -29,7 +29,12 @@ export type LibraryListing = (library: string) => Promise<unknown>;
  * that counts failures.
  */
 export async function readCaptureFailures(list: LibraryListing | readonly LibraryListing[], library: string, writers: readonly string[]): Promise<CaptureFailures[]> {
-  const nodes = await Promise.all((typeof list === 'function' ? [list] : list).map(async (listing) => keyspaceTriggers(await listing(library))));
+  return captureFailuresOf(await Promise.all((typeof list === 'function' ? [list] : list).map((listing) => listing(library))), writers);
+}
+
+/** The same, from each node's listing reply as read. */
+export function captureFailuresOf(replies: readonly unknown[], writers: readonly string[]): CaptureFailures[] {
+  const nodes = replies.map(keyspaceTriggers);
   return writers.map((writer) => {
     const stats = nodes.map((triggers) => triggers.get(writer));
     const failedOn = stats.map((s) => Number(s?.['num_failed'] ?? 0));

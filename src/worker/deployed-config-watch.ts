@@ -6,7 +6,8 @@
  * - every batch the library cuts carries its writer's capture stamp (src/shared/capture-config.ts); a writer
  *   loop that meets another stamp than its own asks `problemsOf` before writing that batch: exact, since every
  *   record captured after the redeploy is in a batch the new library cut;
- * - every `intervalMs` this watch reads the deployed config (one `TFUNCTION LIST LIBRARY` per node), for a
+ * - at every read of the library's listing (library-listing-poll.ts: one `TFUNCTION LIST LIBRARY` per node every
+ *   5 s, shared with the capture-failure watch) this watch judges the deployed config, for a
  *   writer with no batch to show it (idle, or its writer gone from the library) and for batches of a library
  *   that stamps none.
  *
@@ -14,9 +15,8 @@
  * (the worker was restarted with the new config, as it should be): it is written, as before stamps.
  */
 import type { WriteBehindConfig } from '../shared/config.js';
-import type { Logger } from '../shared/log.js';
-import type { LibraryListing } from './capture-failures.js';
 import { deployedConfigOf, writerMismatches } from './deployed-config.js';
+import type { LibraryListingPoll } from './library-listing-poll.js';
 
 /** What a writer loop asks about a batch of another stamp than its own. */
 export interface DeployedCaptureCheck {
@@ -28,65 +28,35 @@ export interface DeployedCaptureCheck {
   problemsOf(writer: string): Promise<string[]>;
 }
 
-export interface DeployedConfigWatchOptions {
-  /** The library's listing on each node that runs it (one Redis, or every primary of a cluster), asked at each read. */
-  readonly listings: () => readonly LibraryListing[];
-  readonly config: WriteBehindConfig;
-  readonly log: Logger;
-  /** @defaultValue 5000 */
-  readonly intervalMs?: number;
-}
-
 export class DeployedConfigWatch implements DeployedCaptureCheck {
-  readonly #options: DeployedConfigWatchOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> = Promise.resolve();
-  #stopped = false;
+  readonly #poll: LibraryListingPoll;
+  readonly #config: WriteBehindConfig;
 
-  constructor(options: DeployedConfigWatchOptions) {
-    this.#options = options;
+  /** `poll` reads the deployed library's listing (library-listing-poll.ts), every 5 s in the worker. */
+  constructor(poll: LibraryListingPoll, config: WriteBehindConfig) {
+    this.#poll = poll;
+    this.#config = config;
   }
 
   async problemsOf(writer: string): Promise<string[]> {
-    return (await this.#mismatches()).get(writer) ?? [];
+    return this.#mismatches(await this.#poll.read()).get(writer) ?? [];
   }
 
-  /** Reads the deployed config every `intervalMs`, calling `onMismatch` for each writer it no longer matches. */
-  start(onMismatch: (writer: string, problems: readonly string[]) => void): void {
-    const poll = async () => {
-      let mismatches: Map<string, string[]>;
-      try {
-        mismatches = await this.#mismatches();
-      } catch (error) {
-        // Redis down: the writer loops report the outage; the next poll looks again.
-        this.#options.log.debug({ err: error }, 'reading the deployed config failed');
-        return;
-      }
-      if (this.#stopped) return;
-      for (const [writer, problems] of mismatches) onMismatch(writer, problems);
-    };
-    this.#timer = setInterval(() => {
-      if (!this.#stopped) this.#polling = this.#polling.then(poll);
-    }, this.#options.intervalMs ?? 5000);
-    this.#timer.unref();
-  }
-
-  /** Stops polling; a read in flight ends when its connection closes (as CaptureFailureWatch's). */
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#stopped = true;
+  /** At every read of the poll, calls `onMismatch` for each writer the deployed config no longer matches. */
+  watch(onMismatch: (writer: string, problems: readonly string[]) => void): void {
+    this.#poll.onRead((replies) => {
+      for (const [writer, problems] of this.#mismatches(replies)) onMismatch(writer, problems);
+    });
   }
 
   /** Every writer of the worker's config whose capture some node's deployed config does otherwise. */
-  async #mismatches(): Promise<Map<string, string[]>> {
-    const { listings, config } = this.#options;
-    const replies = await Promise.all(listings().map((listing) => listing(config.name)));
+  #mismatches(replies: readonly unknown[]): Map<string, string[]> {
     const found = new Map<string, string[]>();
     for (const reply of replies) {
       const deployed = deployedConfigOf(reply);
       // A config this worker cannot read (another library version) is not judged, as at start-up.
       if (deployed === null) continue;
-      for (const [writer, problems] of writerMismatches(config, deployed)) if (!found.has(writer)) found.set(writer, problems);
+      for (const [writer, problems] of writerMismatches(this.#config, deployed)) if (!found.has(writer)) found.set(writer, problems);
     }
     return found;
   }

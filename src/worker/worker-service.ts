@@ -20,6 +20,7 @@ import { RedisStreamClient } from './redis/redis-stream-client.js';
 import { Worker } from './worker.js';
 import { deployedConfigMismatches, deployedConfigOf } from './deployed-config.js';
 import { DeployedConfigWatch } from './deployed-config-watch.js';
+import { LibraryListingPoll } from './library-listing-poll.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { ReconcileGauges } from '../reconcile/reconcile-gauges.js';
 import { UncleanStopRepair } from './unclean-stop-repair.js';
@@ -103,17 +104,18 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     // opened before the worker, whose loops ask it about batches of another config, and closed after it.
     const failuresClient = await connectRedis();
     closers.push({ name: 'capture failure connection', close: () => failuresClient.close() });
-    const deployedConfig = new DeployedConfigWatch({ listings: () => failuresClient.libraryListings(), config, log });
+    const listingPoll = new LibraryListingPoll({ listings: () => failuresClient.libraryListings(), library: config.name, log });
+    const deployedConfig = new DeployedConfigWatch(listingPoll, config);
     const worker = new Worker({ config, batchWriter, connectRedis, ...(cluster ? { connectCluster } : {}), log, metrics, deployedCapture: deployedConfig, ...(options.consumer === undefined ? {} : { consumer: options.consumer }), ...(options.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: options.claimMinIdleMs }), ...(options.groupRecords === undefined ? {} : { groupRecords: options.groupRecords }), ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }), ...(options.waitReplicasTimeoutMs === undefined ? {} : { waitReplicasTimeoutMs: options.waitReplicasTimeoutMs }) });
     // Failures are logged by the worker once per state change; the listener keeps 'error' from crashing us.
     worker.on('error', () => undefined);
     const configMismatch = new Promise<ConfigError>((resolve) => worker.once('config-mismatch', resolve));
     closers.push({ name: 'worker', close: () => worker.close() });
     await worker.start();
-    deployedConfig.start((writer, problems) => worker.stopWriter(writer, problems));
-    closers.push({ name: 'deployed config watch', close: async () => deployedConfig.stop() });
-    const watch = CaptureFailureWatch.start({ listings: () => failuresClient.libraryListings(), library: config.name, writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
-    closers.push({ name: 'capture failure watch', close: () => watch.stop() });
+    deployedConfig.watch((writer, problems) => worker.stopWriter(writer, problems));
+    CaptureFailureWatch.on(listingPoll, { writers: config.writers.map((w) => w.name), log, registry: metrics.registry });
+    listingPoll.start();
+    closers.push({ name: 'library listing poll', close: async () => listingPoll.stop() });
     const repair = await UncleanStopRepair.start({ redisUrl: options.redisUrl, mysqlUrl: options.mysqlUrl, config, log, cluster });
     closers.push({ name: 'repair after unclean runtime stops', close: () => repair.stop() });
     const reconcileGauges = ReconcileGauges.start({ readHash: (key) => failuresClient.hashGetAll(key), writers: config.writers.map((w) => w.name), registry: metrics.registry });

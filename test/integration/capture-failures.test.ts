@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStatus } from '../../src/cli/actions/status.js';
 import { CaptureFailureWatch } from '../../src/worker/capture-failure-watch.js';
+import { LibraryListingPoll } from '../../src/worker/library-listing-poll.js';
 import { RedisStreamClient } from '../../src/worker/redis/redis-stream-client.js';
 import { testConfig } from '../fixtures/library-configs.js';
 import { PERSONS, readStream, useLibraryHarness } from '../fixtures/library-harness.js';
@@ -57,7 +58,9 @@ describe('failed captures', () => {
     const { log, lines } = recordedLog('info');
     const client = await RedisStreamClient.connect(h.url);
     const registry = new Registry();
-    const watch = CaptureFailureWatch.start({ listings: () => client.libraryListings(), library: 'WriteBehind', writers: ['PersonsWriteBehind', 'OrdersWriteBehind'], log, intervalMs: 50, registry });
+    const poll = new LibraryListingPoll({ listings: () => client.libraryListings(), library: 'WriteBehind', log, intervalMs: 50 });
+    CaptureFailureWatch.on(poll, { writers: ['PersonsWriteBehind', 'OrdersWriteBehind'], log, registry });
+    poll.start();
     try {
       await breakPersonsCapture();
       await h.client.hSet('person:9', 'age', '1');
@@ -67,15 +70,21 @@ describe('failed captures', () => {
       expect(String(warning?.['lastError'])).toMatch(/WRONGTYPE/);
       expect(await registry.metrics()).toMatch(/writebehind_capture_failures\{writer="PersonsWriteBehind"\} [1-9]/);
     } finally {
-      await watch.stop();
+      poll.stop();
       await client.close();
     }
   });
 
-  it("the watch's stop does not wait for a read in flight (a primary that died answers nothing until it is failed over)", async () => {
+  it('a read in flight when the poll stops (a primary that died answers nothing until it is failed over) reaches no watch when it ends', async () => {
     const silent = pino({ level: 'silent' });
-    const watch = CaptureFailureWatch.start({ listings: () => [() => new Promise<never>(() => undefined)], library: 'WriteBehind', writers: ['PersonsWriteBehind'], log: silent, intervalMs: 50 });
-    const waited = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000));
-    expect(await Promise.race([watch.stop().then(() => 'stopped'), waited])).toBe('stopped');
+    let answer: (reply: unknown) => void = () => undefined;
+    const poll = new LibraryListingPoll({ listings: () => [() => new Promise((resolve) => (answer = resolve))], library: 'WriteBehind', log: silent, intervalMs: 50 });
+    const read: unknown[] = [];
+    poll.onRead((replies) => read.push(replies));
+    poll.start();
+    poll.stop();
+    answer([]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(read).toEqual([]);
   });
 });
