@@ -3,7 +3,7 @@
  * MySQL on purpose, and a repair must not undo that. Written in the write's own execution unit, next to the
  * capture log the key's changes go to (`writer.keys.divergent`, in the log's slot: on a cluster the key's own).
  * Read back, and judged against the key's state, by the functions that may undo it (`forget_divergent`,
- * `recapture`), never by a write's capture.
+ * `backfill`, `delete_missing`, `recapture`), never by a write's capture.
  */
 import { DELETED_RECORD, keptRecord, recordHolds } from '../../src/shared/divergence-record.js';
 import type { Flag } from '../flags.js';
@@ -29,6 +29,19 @@ export function imageOf(fields: ReadonlyMap<string, ArrayBuffer>): Array<[string
  */
 export function divergenceHolds(record: string, state: HashState): boolean {
   return recordHolds(record, state.kind === 'hash' ? imageOf(state.fields) : state.kind === 'gone' ? null : []);
+}
+
+/**
+ * The judgement of a function about to capture `key` in `state` (`backfill`, `delete_missing`, `recapture`):
+ * true while its record (`record`, null for none) holds, so the key is left alone; a record that no longer
+ * holds is removed, in the same execution unit as the capture that follows, so a `+`/`-` write cannot land
+ * between the judgement and the capture.
+ */
+export function keptApart(client: GearsClient, writer: WriterContext, key: string, record: string | null, state: HashState): boolean {
+  if (record === null) return false;
+  if (divergenceHolds(record, state)) return true;
+  client.call('HDEL', writer.keys.divergent, key);
+  return false;
 }
 
 /**

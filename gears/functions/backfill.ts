@@ -1,7 +1,8 @@
-import { LibraryFunction, RECAPTURE_MAX_KEYS, type RecaptureCounts } from '../../src/shared/protocol.js';
+import { LibraryFunction, RECAPTURE_MAX_KEYS, zeroCounts, type CountsTotal } from '../../src/shared/protocol.js';
 import { appendRecord } from '../capture/capture-change.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
-import { readHashState } from '../capture/hash-state.js';
+import { keptApart, readDivergenceRecords } from '../capture/divergence.js';
+import { readHashState, type HashState } from '../capture/hash-state.js';
 import { replyInteger } from '../replies.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { functionError, writerOfStream } from './function-arguments.js';
@@ -21,10 +22,16 @@ const BACKFILL_EVENT = LibraryFunction.backfill;
  * older image can never overwrite a newer one in MySQL. The `#` field of a hash at rest is not acted on (it is
  * not a write): the mapped fields are captured as they are.
  *
+ * A hash whose last write was `#` `+` is kept apart from MySQL on purpose: while its divergence record holds
+ * it is left alone (counted as `kept`), as verify --repair and `recapture` leave it; a record that no longer
+ * holds (the key written since) is removed and the key captured as any other. The records are read in this
+ * call (one HMGET of the log's record hash), with the keys' states, so a `+`/`-` write cannot land between.
+ *
  * - keys: the capture stream the keys belong to (`wb:changes:{<w>}`, or of a partitioned writer each key's
  *   partition's: the CLI groups a page by partition; on a Redis Cluster each key's slot's log, so a call's keys
  *   are all in that slot, on its shard), then up to 1000 keys under the writer's prefix
- * - reply: JSON text of RecaptureCounts; a key that no longer exists is skipped (its delete was captured live)
+ * - reply: JSON text of RecaptureCounts; a key that no longer exists is skipped (its delete was captured live);
+ *   a key whose divergence record holds is counted in `kept`
  * - errors: "ERR backfill: ..." for a stream that is no writer's capture stream, no keys, too many keys, or a
  *   key outside the writer's prefix
  */
@@ -38,7 +45,8 @@ export function registerBackfillFunction(writers: WriterContexts): void {
  * TFCALL <lib>.delete_missing <1 + n> <capture stream> <hash key>...
  *
  * Captures a delete of the row of each key that does not exist now (verify --repair of a row with no hash).
- * A key that exists again is skipped: its own capture carries its image.
+ * A key that exists again is skipped: its own capture carries its image. A key deleted with `#` `-` keeps its
+ * row on purpose: while its record holds it is kept, as `backfill` keeps a `+` hash.
  *
  * - keys, reply, errors: as `backfill` ("ERR delete_missing: ...")
  */
@@ -48,12 +56,10 @@ export function registerDeleteMissingFunction(writers: WriterContexts): void {
   });
 }
 
-/** The reply, counted as the keys go (also `recapture`'s, functions/recapture.ts). */
-export type Counts = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
+/** `record`: the key's divergence record, null when it has none. */
+type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: CountsTotal) => void;
 
-type KeyCapture = (client: GearsClient, writer: WriterContext, key: string, counts: Counts) => void;
-
-function recapture(client: GearsClient, writers: WriterContexts, fn: string, args: string[], capture: KeyCapture): Counts {
+function recapture(client: GearsClient, writers: WriterContexts, fn: string, args: string[], capture: KeyCapture): CountsTotal {
   const [stream, ...keys] = args;
   if (stream === undefined) throw functionError(fn, 'expected the capture stream and at least one key');
   const writer = writerOfStream(fn, writers, stream);
@@ -61,20 +67,25 @@ function recapture(client: GearsClient, writers: WriterContexts, fn: string, arg
   if (keys.length > RECAPTURE_MAX_KEYS) throw functionError(fn, `at most ${RECAPTURE_MAX_KEYS} keys per call, got ${keys.length}`);
   const outside = keys.find((key) => !key.startsWith(writer.prefix));
   if (outside !== undefined) throw functionError(fn, `key '${outside}' is not under ${writer.prefix}, the prefix of ${writer.name}`);
-  const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
-  for (const key of keys) capture(client, writer, key, counts);
+  const records = readDivergenceRecords(client, keys, keys.map(() => writer));
+  const counts = zeroCounts();
+  keys.forEach((key, i) => capture(client, writer, key, records[i] ?? null, counts));
   return counts;
 }
 
-function captureImage(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+function captureImage(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: CountsTotal): void {
   const state = readHashState(client, key, writer.mappedFields);
-  if (state.kind === 'gone') counts.skipped += 1;
+  if (keptApart(client, writer, key, record, state)) counts.kept += 1;
+  else if (state.kind === 'gone') counts.skipped += 1;
   else if (state.kind === 'not-hash') counts.notHash += 1;
   else append(client, writer, BACKFILL_EVENT, key, counts, (header) => upsertRecord(writer, header, state.fields));
 }
 
-function captureDelete(client: GearsClient, writer: WriterContext, key: string, counts: Counts): void {
+const GONE: HashState = { kind: 'gone' };
+
+function captureDelete(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: CountsTotal): void {
   if (replyInteger(client.call('EXISTS', key), 'EXISTS') !== 0n) counts.skipped += 1;
+  else if (keptApart(client, writer, key, record, GONE)) counts.kept += 1;
   else append(client, writer, BACKFILL_EVENT, key, counts, (header) => deleteRecord(writer, header));
 }
 
@@ -82,7 +93,7 @@ function captureDelete(client: GearsClient, writer: WriterContext, key: string, 
  * Appends the record `build` makes for `key`, counted as captured or (an invalid id) dead-lettered with
  * `event` as its `dlq:event`.
  */
-export function append(client: GearsClient, writer: WriterContext, event: string, key: string, counts: Counts, build: Parameters<typeof appendRecord>[5]): void {
+export function append(client: GearsClient, writer: WriterContext, event: string, key: string, counts: CountsTotal, build: Parameters<typeof appendRecord>[5]): void {
   // appendRecord dead-letters a key whose id is no valid primary key instead of appending: count which it did.
   const before = counts.captured;
   appendRecord(client, writer, event, key, null, (header) => {

@@ -1,12 +1,12 @@
 import { keySlot } from '../../src/shared/key-slot.js';
 import { partitionOfKey } from '../../src/shared/keys.js';
-import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../../src/shared/protocol.js';
+import { LibraryFunction, RECAPTURE_MAX_KEYS, zeroCounts, type CountsTotal } from '../../src/shared/protocol.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
-import { divergenceHolds, readDivergenceRecords } from '../capture/divergence.js';
+import { keptApart, readDivergenceRecords } from '../capture/divergence.js';
 import { readHashState } from '../capture/hash-state.js';
 import { isClusterMode } from '../cluster-mode.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
-import { append, type Counts } from './backfill.js';
+import { append } from './backfill.js';
 import { functionError } from './function-arguments.js';
 
 /**
@@ -20,10 +20,10 @@ import { functionError } from './function-arguments.js';
  * order after every change captured before it.
  *
  * A key written with `#` `+` or `-` is kept apart from MySQL on purpose: while its divergence record (in its
- * log's record hash, which moves with the slot) holds, it is skipped, as verify --repair leaves it; a record
- * that no longer holds (the key written since) is removed and the key re-captured as any other. The records are
- * read in this call, with the keys' states (one HMGET per record hash: a cluster call's keys share their slot's),
- * so a `+`/`-` write cannot land between the two; writes never read them.
+ * log's record hash, which moves with the slot) holds, it is left alone (counted as kept), as verify --repair
+ * leaves it; a record that no longer holds (the key written since) is removed and the key re-captured as any
+ * other. The records are read in this call, with the keys' states (one HMGET per record hash: a cluster call's
+ * keys share their slot's), so a `+`/`-` write cannot land between the two; writes never read them.
  *
  * Unlike `backfill` (keys: the capture stream, then hashes of that one log; a gone key skipped), it is keyed by
  * the hashes themselves, so a cluster client routes it to their slot's owner, and a gone key is captured as a
@@ -33,8 +33,8 @@ import { functionError } from './function-arguments.js';
  *
  * - keys: 1 to 1000 keys, each under a configured writer's prefix (any writers; on a cluster all in one slot,
  *   as for any multi-key command, and served by this node)
- * - reply: JSON text of RecaptureCounts (`captured`: images and deletes appended; `skipped`: keys whose
- *   divergence record holds, and gone keys of an `onExpire: keep` writer)
+ * - reply: JSON text of RecaptureCounts (`captured`: images and deletes appended; `kept`: keys whose
+ *   divergence record holds; `skipped`: gone keys of an `onExpire: keep` writer)
  * - errors: "ERR recapture: ..." for no keys, too many, or a key under no writer's prefix
  */
 export function registerRecaptureFunction(partitionsOfWriters: readonly (readonly WriterContext[])[], contexts: WriterContexts): void {
@@ -48,7 +48,7 @@ export function registerRecaptureFunction(partitionsOfWriters: readonly (readonl
       return logOf(client, partitions, contexts, key);
     });
     const records = readDivergenceRecords(client, keys, logs);
-    const counts: Counts = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    const counts = zeroCounts();
     keys.forEach((key, i) => captureState(client, logs[i]!, key, records[i] ?? null, counts));
     return JSON.stringify(counts);
   }, {
@@ -63,16 +63,10 @@ function logOf(client: GearsClient, partitions: readonly WriterContext[], contex
 }
 
 /** `record`: the key's divergence record, null when it has none. */
-function captureState(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: Counts): void {
+function captureState(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: CountsTotal): void {
   const state = readHashState(client, key, writer.mappedFields);
-  if (record !== null) {
-    if (divergenceHolds(record, state)) {
-      counts.skipped += 1;
-      return;
-    }
-    client.call('HDEL', writer.keys.divergent, key);
-  }
-  if (state.kind === 'not-hash') counts.notHash += 1;
+  if (keptApart(client, writer, key, record, state)) counts.kept += 1;
+  else if (state.kind === 'not-hash') counts.notHash += 1;
   else if (state.kind === 'hash') append(client, writer, LibraryFunction.recapture, key, counts, (header) => upsertRecord(writer, header, state.fields));
   else if (writer.onExpire === 'keep') counts.skipped += 1;
   else append(client, writer, LibraryFunction.recapture, key, counts, (header) => deleteRecord(writer, header));

@@ -4,7 +4,8 @@
  * worker like any change). After each page the SCAN cursor is stored in `wb:backfill:{w}`: an interrupted
  * run (a signal, a crash, SIGKILL) is resumed by the next one from there; a page re-captured after a crash only
  * appends images that are current anyway. SCAN returns every key that exists for the whole scan; keys created
- * meanwhile are captured by their own writes.
+ * meanwhile are captured by their own writes. A hash whose last write was `#` `+` is left alone by the library
+ * while its divergence record holds (counted as kept): the user kept that state out of MySQL on purpose.
  */
 import { LibraryFunction, RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import { ProgressLine, perSecond } from './progress-line.js';
@@ -73,7 +74,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   const killed: string[] = [];
   let state: BackfillState = resume
     ? { ...saved, state: 'running', runScanned: 0, updatedAt: started }
-    : { state: 'running', match, cursor: '0', scanned: 0, captured: 0, skipped: 0, deadLettered: 0, runScanned: 0, startedAt: started, updatedAt: started };
+    : { state: 'running', match, cursor: '0', scanned: 0, captured: 0, skipped: 0, kept: 0, deadLettered: 0, runScanned: 0, startedAt: started, updatedAt: started };
   print(resume
     ? `backfill ${target.name}: resuming at SCAN cursor ${state.cursor} (${state.scanned} key(s) scanned before)`
     : `backfill ${target.name}: scanning ${scanPattern(target, match)}${options.rate === undefined ? '' : ` at most ${options.rate} keys/s`}`);
@@ -85,7 +86,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
 
   const limiter = new RateLimiter(options.rate);
   const progress = new ProgressLine(print);
-  const line = () => `backfill ${target.name}: scanned ${state.scanned} key(s), captured ${state.captured}, ${perSecond(state.runScanned, Date.now() - started)} keys/s`;
+  const line = () => `backfill ${target.name}: scanned ${state.scanned} key(s), captured ${state.captured}${state.kept > 0 ? `, kept ${state.kept}` : ''}, ${perSecond(state.runScanned, Date.now() - started)} keys/s`;
   let cursor = state.cursor;
   // Stopping inside a SCAN step keeps the previous step's cursor: the step's pages already captured are
   // captured again on resume (images current anyway), so a slow --rate still stops within a page.
@@ -97,7 +98,7 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
   do {
     // SCAN steps are independent of the page size: with few matching keys a small COUNT would mean many steps.
     const step = await redis.scan(cursor, scanPattern(target, match), Math.min(RECAPTURE_MAX_KEYS, cap));
-    let { captured, skipped, deadLettered } = state;
+    let { captured, skipped, kept, deadLettered } = state;
     for (let i = 0; i < step.keys.length; ) {
       if (options.signal?.aborted === true) return interrupted();
       const keys = step.keys.slice(i, i + page);
@@ -109,15 +110,16 @@ export async function backfill(redis: ReconcileRedis, options: BackfillOptions):
       page = nextPageSize(keys.length, performance.now() - called, cap);
       captured += counts.captured;
       skipped += counts.skipped + counts.notHash;
+      kept += counts.kept;
       deadLettered += counts.deadLettered;
     }
     cursor = step.cursor;
-    await save({ ...state, cursor, captured, skipped, deadLettered, scanned: state.scanned + step.keys.length, runScanned: state.runScanned + step.keys.length });
+    await save({ ...state, cursor, captured, skipped, kept, deadLettered, scanned: state.scanned + step.keys.length, runScanned: state.runScanned + step.keys.length });
     progress.update(line);
     if (options.signal?.aborted === true && cursor !== '0') return interrupted();
   } while (cursor !== '0');
   await save({ ...state, state: 'done' });
-  progress.update(() => `${line()}; done${state.deadLettered > 0 ? ` (${state.deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
+  progress.update(() => `${line()}; done${state.kept > 0 ? ` (${state.kept} key(s) kept: last written with # + and unchanged since, not replicated on purpose)` : ''}${state.deadLettered > 0 ? ` (${state.deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
   if (killed.length > 0) print(`backfill ${target.name}: ${killed.length} key(s) not captured, ${KILLED_HINT}: ${killed.slice(0, MAX_KILLED_SHOWN).join(' ')}${killed.length > MAX_KILLED_SHOWN ? ' …' : ''}`);
   return { state, resumedFrom: resume ? saved.cursor : null, interrupted: false, runMs: Date.now() - started, killed };
 }

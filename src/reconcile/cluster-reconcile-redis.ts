@@ -11,7 +11,7 @@
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { CLUSTER_SLOTS, keySlot } from '../shared/key-slot.js';
 import { partitionKeys, type StreamKeys } from '../shared/keys.js';
-import { LibraryFunction, MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { LibraryFunction, MetaField, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
 import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
@@ -60,7 +60,7 @@ export class ClusterReconcileRedis implements ReconcileRedis {
   }
 
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
-    const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    const total = zeroCounts();
     const calls = [...bySlot(keys)].map(async ([slot, group]) => {
       const stream = slotLog(target, slot).changes;
       return JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group], stream))) as RecaptureCounts;

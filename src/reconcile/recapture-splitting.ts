@@ -7,7 +7,7 @@
  * and on a cluster one call per slot log): an image captured twice is written once more, the same row.
  */
 import { errorMessage } from '../shared/errors.js';
-import type { RecaptureCounts } from '../shared/protocol.js';
+import { zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { addCounts, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -29,7 +29,7 @@ export const REPAIR_PAGE = 25;
 export const KILLED_HINT = 'its re-capture outlasts lock-redis-timeout: raise it (writebehind runtime --lock-timeout, or CONFIG SET redisgears_2.lock-redis-timeout) or shrink the hash';
 
 export async function recaptureSplitting(redis: ReconcileRedis, target: WriterTarget, fn: string, keys: readonly string[]): Promise<SplitRecapture> {
-  const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+  const total = zeroCounts();
   const killed: string[] = [];
   const groups: (readonly string[])[] = [keys];
   while (groups.length > 0) {

@@ -5,7 +5,7 @@
  * Cluster, where every primary is scanned and each key's records are in its slot's log
  * (cluster-reconcile-redis.ts); connect-reconcile-redis.ts picks one.
  */
-import type { RecaptureCounts } from '../shared/protocol.js';
+import type { CountsTotal, RecaptureCounts } from '../shared/protocol.js';
 import type { StreamKeys } from '../shared/keys.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -76,9 +76,10 @@ export function lastIdOf(reply: RawReply): string | null {
   return lastEntry === undefined ? null : String(lastEntry[0]);
 }
 
-export function addCounts(total: { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] }, counts: RecaptureCounts): void {
+export function addCounts(total: CountsTotal, counts: RecaptureCounts): void {
   total.captured += counts.captured;
   total.skipped += counts.skipped;
+  total.kept += counts.kept;
   total.notHash += counts.notHash;
   total.deadLettered += counts.deadLettered;
 }

@@ -16,6 +16,11 @@ export interface BackfillState {
   readonly captured: number;
   /** Keys gone, or of another type, between SCAN and their capture. */
   readonly skipped: number;
+  /**
+   * Keys left alone because their last write was `#` `+` (their divergence record holds): kept apart from MySQL
+   * on purpose.
+   */
+  readonly kept: number;
   readonly deadLettered: number;
   /** Keys scanned by the last run alone (a resumed run starts at the stored cursor). */
   readonly runScanned: number;
@@ -41,7 +46,7 @@ export interface VerifyState {
 export function backfillFields(state: BackfillState): Record<string, string> {
   return {
     state: state.state, match: state.match, cursor: state.cursor,
-    scanned: String(state.scanned), captured: String(state.captured), skipped: String(state.skipped), dead_lettered: String(state.deadLettered),
+    scanned: String(state.scanned), captured: String(state.captured), skipped: String(state.skipped), kept: String(state.kept), dead_lettered: String(state.deadLettered),
     run_scanned: String(state.runScanned), started_at: String(state.startedAt), updated_at: String(state.updatedAt),
   };
 }
@@ -52,7 +57,7 @@ export function parseBackfillState(fields: Record<string, string>): BackfillStat
   const n = (name: string) => Number(fields[name] ?? '0') || 0;
   return {
     state, match: fields['match'] ?? '*', cursor: fields['cursor'] ?? '0',
-    scanned: n('scanned'), captured: n('captured'), skipped: n('skipped'), deadLettered: n('dead_lettered'),
+    scanned: n('scanned'), captured: n('captured'), skipped: n('skipped'), kept: n('kept'), deadLettered: n('dead_lettered'),
     runScanned: n('run_scanned'), startedAt: n('started_at'), updatedAt: n('updated_at'),
   };
 }
@@ -78,7 +83,7 @@ export function verifyDifferences(state: VerifyState): number {
 export function formatReconcile(backfill: BackfillState | null, verify: VerifyState | null): string {
   const parts: string[] = [];
   if (backfill !== null) {
-    parts.push(`last backfill ${backfill.state} ${new Date(backfill.updatedAt).toISOString()}: ${backfill.scanned} key(s) scanned, ${backfill.captured} captured`);
+    parts.push(`last backfill ${backfill.state} ${new Date(backfill.updatedAt).toISOString()}: ${backfill.scanned} key(s) scanned, ${backfill.captured} captured${backfill.kept > 0 ? `, ${backfill.kept} kept` : ''}`);
   }
   if (verify !== null) {
     parts.push(`last verify ${new Date(verify.at).toISOString()}${verify.sample > 0 ? ` (sample ${verify.sample})` : ''}: ${verify.keys} key(s), ${verify.rows} row(s), ${verifyDifferences(verify)} difference(s) (missing ${verify.missing}, stale ${verify.stale}, orphan ${verify.orphan}${verify.repaired > 0 ? `, ${verify.repaired} repaired` : ''})`);

@@ -5,7 +5,7 @@
  */
 import { RESP_TYPES } from '@redis/client';
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
-import { LibraryFunction, MetaField, type RecaptureCounts } from '../shared/protocol.js';
+import { LibraryFunction, MetaField, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamKeys } from '../shared/keys.js';
 import { rawMulti } from '../worker/redis/raw-multi.js';
@@ -46,7 +46,7 @@ export class SingleReconcileRedis implements ReconcileRedis {
    * partitioned writer's keys go to their partitions' streams), the counts summed.
    */
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
-    const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+    const total = zeroCounts();
     for (const [log, group] of byLog(target, keys)) {
       addCounts(total, JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), log.changes, ...group]))) as RecaptureCounts);
     }

@@ -176,6 +176,8 @@ class Verifier {
   }
 
   async #repair(differences: ReadonlyArray<[string, Difference]>): Promise<void> {
+    // The stale records first: the library's re-capture would remove them itself, uncounted in recordsRemoved.
+    await this.#forgetStaleRecords();
     const images = differences.filter(([, d]) => d.kind !== 'orphan').map(([key]) => key);
     const deletes = differences.filter(([, d]) => d.kind === 'orphan').map(([key]) => key);
     for (const [fn, keys] of [[LibraryFunction.backfill, images], [LibraryFunction.deleteMissing, deletes]] as const) {

@@ -9,8 +9,9 @@
  * 1/16384 of the keys: ~610 per slot for 10M keys); the library calls then go in pages sized as backfill's.
  */
 import { WriteBehindError, errorMessage } from '../shared/errors.js';
-import { LibraryFunction, type RecaptureCounts } from '../shared/protocol.js';
+import { LibraryFunction, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
+import { addCounts } from '../reconcile/reconcile-redis.js';
 import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
 import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import type { ClusterAdmin } from './cluster-admin.js';
@@ -49,7 +50,7 @@ export async function recaptureSlot(admin: ClusterAdmin, target: RecaptureTarget
   if (node === undefined) throw new WriteBehindError('SLOT_UNSERVED', `slot ${slot} is served by no primary (CLUSTER NODES)`);
   const inSlot = await keysInSlot(admin, node, slot);
   const mapped = [...new Set([...inSlot, ...(options.alsoKeys ?? [])])].filter((key) => target.prefixes.some((prefix) => key.startsWith(prefix)));
-  const total = { captured: 0, skipped: 0, notHash: 0, deadLettered: 0 };
+  const total = zeroCounts();
   let page = FIRST_BACKFILL_PAGE;
   for (let i = 0; i < mapped.length; ) {
     const keys = mapped.slice(i, i + page);
@@ -57,11 +58,7 @@ export async function recaptureSlot(admin: ClusterAdmin, target: RecaptureTarget
     const called = performance.now();
     const reply = await admin.send(node, ['TFCALL', `${target.library}.${LibraryFunction.recapture}`, String(keys.length), ...keys]);
     page = nextPageSize(keys.length, performance.now() - called, RECAPTURE_MAX_KEYS);
-    const counts = JSON.parse(String(reply)) as RecaptureCounts;
-    total.captured += counts.captured;
-    total.skipped += counts.skipped;
-    total.notHash += counts.notHash;
-    total.deadLettered += counts.deadLettered;
+    addCounts(total, JSON.parse(String(reply)) as RecaptureCounts);
   }
   return { slot, node, keysInSlot: inSlot.length, mappedKeys: mapped.length, ...total };
 }
@@ -78,8 +75,10 @@ export interface RecaptureSlotsResult {
   readonly slots: number;
   readonly mappedKeys: number;
   readonly captured: number;
-  /** Mapped keys left as they are: written with `#` `+`/`-` and unchanged since, or gone under `onExpire: keep`. */
+  /** Mapped keys gone under `onExpire: keep`: left as they are. */
   readonly skipped: number;
+  /** Mapped keys written with `#` `+`/`-` and unchanged since: left as they are. */
+  readonly kept: number;
   readonly deadLettered: number;
   readonly runMs: number;
 }
@@ -102,6 +101,7 @@ export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarge
   let mappedKeys = 0;
   let captured = 0;
   let skipped = 0;
+  let kept = 0;
   let deadLettered = 0;
   const line = () => `recapture: ${done} of ${slots.length} slot(s), ${mappedKeys} mapped key(s), captured ${captured}, ${perSecond(mappedKeys, Date.now() - started)} keys/s`;
   for (const slot of slots) {
@@ -123,21 +123,22 @@ export async function recaptureSlots(admin: ClusterAdmin, target: RecaptureTarge
     mappedKeys += result.mappedKeys;
     captured += result.captured;
     skipped += result.skipped;
+    kept += result.kept;
     deadLettered += result.deadLettered;
     progress.update(line);
   }
-  progress.update(() => `${line()}; done${skipped > 0 ? `; ${leftAlone(skipped)}` : ''}${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
+  progress.update(() => `${line()}; done${skipped + kept > 0 ? `; ${leftAlone(skipped + kept)}` : ''}${deadLettered > 0 ? ` (${deadLettered} key(s) without a valid id dead-lettered: writebehind dlq list)` : ''}`, true);
   if (unfinished.length > 0) {
     throw new WriteBehindError('SLOT_MIGRATING', `recapture: ${unfinished.join('; ')}; ${done} other slot(s) re-captured`, {
       context: { slots: unfinished.length, suggestion: 'a slot move must finish before its slot is re-captured: see docs/scale-out.md, slot migration' },
     });
   }
-  return { slots: slots.length, mappedKeys, captured, skipped, deadLettered, runMs: Date.now() - started };
+  return { slots: slots.length, mappedKeys, captured, skipped, kept, deadLettered, runMs: Date.now() - started };
 }
 
-/** What the library's `skipped` counts, for the progress lines of recapture and reshard. */
-export function leftAlone(skipped: number): string {
-  return `${skipped} key(s) left as they are (written with # + or - and unchanged since, or gone under onExpire: keep)`;
+/** What the library's `kept` and `skipped` count together, for the progress lines of recapture and reshard. */
+export function leftAlone(keys: number): string {
+  return `${keys} key(s) left as they are (written with # + or - and unchanged since, or gone under onExpire: keep)`;
 }
 
 interface SlotMove {

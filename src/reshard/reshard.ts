@@ -72,7 +72,7 @@ export async function reshard(admin: ClusterAdmin, target: RecaptureTarget, opti
     const move = await moveSlot(admin, target, slot, source, destination, others, options.migrateTimeoutMs ?? 60_000, print);
     moves.push(move);
     print(`reshard: slot ${slot}: ${move.keys} key(s) moved in ${move.migrateCalls} MIGRATE call(s), ${move.recapture.mappedKeys} mapped key(s) re-captured (${move.recapture.captured} record(s))` +
-      (move.recapture.skipped > 0 ? `; ${leftAlone(move.recapture.skipped)}` : '') +
+      (move.recapture.skipped + move.recapture.kept > 0 ? `; ${leftAlone(move.recapture.skipped + move.recapture.kept)}` : '') +
       // Should not happen (see moveSlot); the re-capture covers the writes between the calls, which the log, on
       // the destination after the first call, could not capture on the source.
       (move.migrateCalls > 1 ? '; WARNING: more than one MIGRATE was needed (keys listed late): writes between the calls were captured only by the re-capture' : ''));

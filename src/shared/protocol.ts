@@ -111,9 +111,15 @@ export const LibraryFunction = Object.freeze({
   status: 'status',
   /** no keys; no-writes. The library version. */
   version: 'version',
-  /** keys: capture stream, then hash keys. Captures each hash's current image (backfill, verify --repair). */
+  /**
+   * keys: capture stream, then hash keys. Captures each hash's current image (backfill, verify --repair). A key
+   * whose divergence record (`#` `+`/`-`) holds is kept; a stale record is removed and the key captured.
+   */
   backfill: 'backfill',
-  /** keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair). */
+  /**
+   * keys: capture stream, then hash keys. Captures a delete for each key that no longer exists (verify --repair),
+   * judging divergence records as `backfill` does.
+   */
   deleteMissing: 'delete_missing',
   /**
    * keys: capture stream, then hash keys. Removes each key's divergence record (`#` `+`/`-`) that no longer holds
@@ -123,7 +129,7 @@ export const LibraryFunction = Object.freeze({
   /**
    * keys: hash keys (of one slot on a cluster). Captures each key's current state into its own capture log, as a
    * write would: the image of a hash, a delete of a key that is gone (writebehind recapture / reshard). A key
-   * whose divergence record (`#` `+`/`-`) holds is skipped; a stale record is removed and the key captured.
+   * whose divergence record (`#` `+`/`-`) holds is kept; a stale record is removed and the key captured.
    */
   recapture: 'recapture',
 });
@@ -132,15 +138,24 @@ export const LibraryFunction = Object.freeze({
 export interface RecaptureCounts {
   /** Records appended to the capture stream (upserts for `backfill`, deletes for `delete_missing`, either for `recapture`). */
   readonly captured: number;
-  /**
-   * Keys skipped: gone (`backfill`; `recapture` of an `onExpire: keep` writer), present again (`delete_missing`),
-   * or written with `#` `+`/`-` while their divergence record holds (`recapture`).
-   */
+  /** Keys skipped: gone (`backfill`; `recapture` of an `onExpire: keep` writer), present again (`delete_missing`). */
   readonly skipped: number;
+  /**
+   * Keys left alone because they were written with `#` `+`/`-` and their divergence record still holds: kept
+   * apart from MySQL on purpose (all three functions; src/shared/divergence-record.ts).
+   */
+  readonly kept: number;
   /** Keys holding another type than a hash: left alone, as the capture leaves them. */
   readonly notHash: number;
   /** Keys whose id is not a valid primary key: dead-lettered, as a live capture does. */
   readonly deadLettered: number;
+}
+
+/** RecaptureCounts being added up, from zero. */
+export type CountsTotal = { -readonly [K in keyof RecaptureCounts]: RecaptureCounts[K] };
+
+export function zeroCounts(): CountsTotal {
+  return { captured: 0, skipped: 0, kept: 0, notHash: 0, deadLettered: 0 };
 }
 
 /** Most keys one `backfill` / `delete_missing` / `recapture` call takes. */

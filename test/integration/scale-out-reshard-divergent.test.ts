@@ -1,9 +1,10 @@
 /**
- * Slot moves and re-captures on a real Redis Cluster (3 primaries on loopback, a runtime in front of each) and
- * the `#` flags `+` and `-`: a key written with them is kept apart from MySQL on purpose, and its divergence
- * record sits in its slot's log (docs/reconcile.md). `writebehind reshard` moves the record with the slot, and
- * its re-capture, like `writebehind recapture --slots`, leaves such a key alone while the record holds; a key
- * written again since (a stale record) is re-captured as before, and its record dropped.
+ * Slot moves, re-captures and backfill on a real Redis Cluster (3 primaries on loopback, a runtime in front of
+ * each) and the `#` flags `+` and `-`: a key written with them is kept apart from MySQL on purpose, and its
+ * divergence record sits in its slot's log (docs/reconcile.md). `writebehind reshard` moves the record with the
+ * slot, and its re-capture, like `writebehind recapture --slots` and `writebehind backfill`, leaves such a key
+ * alone while the record holds; a key written again since (a stale record) is re-captured as before, and its
+ * record dropped.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { writeConfigFile } from '../../bench/support/bench-config.js';
 import { startCliProcess } from '../../bench/support/cli-process.js';
 import { sleep } from '../../bench/support/sleep.js';
 import { waitFor } from '../../bench/support/wait.js';
+import { runBackfill } from '../../src/cli/actions/backfill.js';
 import { runRecapture } from '../../src/cli/actions/recapture.js';
 import type { RecaptureSlotsResult } from '../../src/reshard/recapture-slots.js';
 import { ClusterAdmin } from '../../src/reshard/cluster-admin.js';
@@ -103,7 +105,7 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
     await sleep(1000);
     expect.soft(await rowVersion(deleted)).toBe(1);
     expect(await rowVersion(plus)).toBe(1);
-    expect(result.moves[0]!.recapture).toMatchObject({ mappedKeys: 2, captured: 0, skipped: 2 });
+    expect(result.moves[0]!.recapture).toMatchObject({ mappedKeys: 2, captured: 0, skipped: 0, kept: 2 });
     expect(printed.find((line) => line.startsWith(`reshard: slot ${slot}:`))).toMatch(/, 2 mapped key\(s\) re-captured \(0 record\(s\)\); 2 key\(s\) left as they are \(written with # \+ or - and unchanged since, or gone under onExpire: keep\)$/);
     // Still holding: the records stay.
     expect(await h.servers[1]!.hLen(divergentOf(slot))).toBe(2);
@@ -136,7 +138,26 @@ describe('reshard and recapture leave keys written with # + and # - alone', () =
     await waitFor('the stale keys re-captured', async () => (await rowVersion(staleDeleted)) === 3 && (await rowVersion(stalePlus)) === 3, 20_000, 100);
     await sleep(1000);
     expect(await rowVersion(plus)).toBe(1);
-    expect(result).toMatchObject({ mappedKeys: 3, captured: 2, skipped: 1 });
+    expect(result).toMatchObject({ mappedKeys: 3, captured: 2, skipped: 0, kept: 1 });
+    expect(Object.keys(await h.servers[2]!.hGetAll(divergentOf(slot)))).toEqual([keyOf(plus)]);
+  }, 90_000);
+
+  it('backfill keeps the replicated value of a key changed with + on a shard after the first (counted as kept), and backfills one written again uncaptured since its +, dropping the record', async () => {
+    startWorker();
+    const [plus, stalePlus] = (await idsInOneSlot(2, 2, 4_000_000)) as [number, number];
+    const slot = keySlot(keyOf(plus));
+    await written([plus, stalePlus], 1);
+    for (const id of [plus, stalePlus]) await h.client.hSet(keyOf(id), { ...chaosHashFields(id, 2), '#': '+' });
+    await withoutCapture(h.servers[2]!, () => h.servers[2]!.hSet(keyOf(stalePlus), chaosHashFields(stalePlus, 3)));
+    await drained();
+
+    // Pointed at the first shard: the keys are found by scanning the third, and backfilled into their slot's log.
+    const result = await runBackfill({ writer: CHAOS_WRITER, match: '40*', restart: true, redis: h.cluster.shards[0]!.url, config: config() }, undefined, () => undefined);
+    expect(result.state).toMatchObject({ state: 'done', scanned: 2, captured: 1, kept: 1 });
+    await waitFor('the stale key backfilled', async () => (await rowVersion(stalePlus)) === 3, 20_000, 100);
+    await drained();
+    await sleep(1000);
+    expect(await rowVersion(plus)).toBe(1);
     expect(Object.keys(await h.servers[2]!.hGetAll(divergentOf(slot)))).toEqual([keyOf(plus)]);
   }, 90_000);
 });

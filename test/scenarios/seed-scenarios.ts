@@ -137,18 +137,24 @@ export function seedScenarios(env: () => SeedEnvironment): void {
     expect(await until(() => person('11'), (r) => r !== undefined)).toMatchObject({ first: 'Zoë 🐍', last: sqlish });
   });
 
-  it('backfill and delete_missing re-capture a hash no capture replicated, and delete the row of a hash gone unreplicated', async () => {
+  it('backfill and delete_missing leave keys written with + and - alone while their record holds; without it, re-capture a hash no capture replicated and delete the row of a hash gone unreplicated', async () => {
     const stream = 'wb:changes:{PersonsWriteBehind}';
-    // `+`: the hash stays and nothing is replicated, as for data that existed before the library.
+    const counts = async (fn: string, ...keys: string[]) => JSON.parse((await env().client.sendCommand(['TFCALL', `WriteBehind.${fn}`, String(keys.length + 1), stream, ...keys])) as string) as unknown;
+    // Dropping a key's divergence record by hand makes it stand for data that existed before the library.
+    const forgetRecord = () => env().client.sendCommand(['HDEL', 'wb:divergent:{PersonsWriteBehind}', 'person:12']);
+    // `+`: the hash stays and nothing is replicated; kept apart from MySQL while its record holds.
     await env().client.hSet('person:12', { first_name: 'Before', age: '12', '#': '+' });
-    const images = (await env().client.sendCommand(['TFCALL', 'WriteBehind.backfill', '3', stream, 'person:12', 'person:gone'])) as string;
-    expect(JSON.parse(images)).toEqual({ captured: 1, skipped: 1, notHash: 0, deadLettered: 0 });
+    expect(await counts('backfill', 'person:12')).toEqual({ captured: 0, skipped: 0, kept: 1, notHash: 0, deadLettered: 0 });
+    await forgetRecord();
+    expect(await counts('backfill', 'person:12', 'person:gone')).toEqual({ captured: 1, skipped: 1, kept: 0, notHash: 0, deadLettered: 0 });
     expect(await until(() => person('12'), (r) => r !== undefined)).toEqual({ person_id: '12', first: 'Before', last: null, age: 12 });
-    // `-`: the hash goes and nothing is replicated: the row is an orphan until delete_missing captures its delete.
+    // `-`: the hash goes and nothing is replicated: the row stays while the record holds, an orphan without it
+    // until delete_missing captures its delete.
     await env().client.hSet('person:12', { '#': '-' });
     expect(await person('12')).toBeDefined();
-    const deletes = (await env().client.sendCommand(['TFCALL', 'WriteBehind.delete_missing', '3', stream, 'person:12', 'person:11'])) as string;
-    expect(JSON.parse(deletes)).toEqual({ captured: 1, skipped: 1, notHash: 0, deadLettered: 0 });
+    expect(await counts('delete_missing', 'person:12')).toEqual({ captured: 0, skipped: 0, kept: 1, notHash: 0, deadLettered: 0 });
+    await forgetRecord();
+    expect(await counts('delete_missing', 'person:12', 'person:11')).toEqual({ captured: 1, skipped: 1, kept: 0, notHash: 0, deadLettered: 0 });
     await until(() => person('12'), (r) => r === undefined);
     await expect(env().client.sendCommand(['TFCALL', 'WriteBehind.backfill', '2', stream, 'car:1'])).rejects.toThrow("ERR backfill: key 'car:1' is not under person:");
   });

@@ -14,7 +14,8 @@
  *   was deleted cannot be told;
  * - it is not a hash now, or its re-capture outlasts the lock timeout;
  * - the letter names no key, or is of the capture stage (no record was made: rewrite the hash).
- * Accepted edge, as for verify --repair: a `+`/`-` write between the record check and the re-capture is replicated.
+ * A `+`/`-` write between the record check and the re-capture is not replicated (the library judges the record
+ * again in its call), but the key counts as re-captured: its letters go.
  */
 import { recordHolds } from '../../shared/divergence-record.js';
 import { LibraryFunction } from '../../shared/protocol.js';
