@@ -14,7 +14,7 @@ import { partitionKeys, type StreamKeys } from '../shared/keys.js';
 import { LibraryFunction, MetaField, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { addCounts, addRecords, imageOf, lastIdOf, recaptureCountsOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 export class ClusterReconcileRedis implements ReconcileRedis {
@@ -63,7 +63,7 @@ export class ClusterReconcileRedis implements ReconcileRedis {
     const total = zeroCounts();
     const calls = [...bySlot(keys)].map(async ([slot, group]) => {
       const stream = slotLog(target, slot).changes;
-      return JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group], stream))) as RecaptureCounts;
+      return recaptureCountsOf(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), stream, ...group], stream));
     });
     for (const counts of await Promise.all(calls)) addCounts(total, counts);
     return total;

@@ -10,7 +10,7 @@ import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamKeys } from '../shared/keys.js';
 import { rawMulti } from '../worker/redis/raw-multi.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { addCounts, addRecords, imageOf, lastIdOf, recaptureCountsOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
@@ -48,7 +48,7 @@ export class SingleReconcileRedis implements ReconcileRedis {
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
     const total = zeroCounts();
     for (const [log, group] of byLog(target, keys)) {
-      addCounts(total, JSON.parse(String(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), log.changes, ...group]))) as RecaptureCounts);
+      addCounts(total, recaptureCountsOf(await this.#send(['TFCALL', `${target.library}.${fn}`, String(group.length + 1), log.changes, ...group])));
     }
     return total;
   }

@@ -11,7 +11,7 @@
 import { WriteBehindError, errorMessage } from '../shared/errors.js';
 import { LibraryFunction, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
-import { addCounts } from '../reconcile/reconcile-redis.js';
+import { addCounts, recaptureCountsOf } from '../reconcile/reconcile-redis.js';
 import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
 import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import type { ClusterAdmin } from './cluster-admin.js';
@@ -58,7 +58,7 @@ export async function recaptureSlot(admin: ClusterAdmin, target: RecaptureTarget
     const called = performance.now();
     const reply = await admin.send(node, ['TFCALL', `${target.library}.${LibraryFunction.recapture}`, String(keys.length), ...keys]);
     page = nextPageSize(keys.length, performance.now() - called, RECAPTURE_MAX_KEYS);
-    addCounts(total, JSON.parse(String(reply)) as RecaptureCounts);
+    addCounts(total, recaptureCountsOf(reply));
   }
   return { slot, node, keysInSlot: inSlot.length, mappedKeys: mapped.length, ...total };
 }
