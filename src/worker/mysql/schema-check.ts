@@ -18,16 +18,14 @@ export async function checkSchema(session: MysqlSession, config: WriteBehindConf
     if (schema === undefined) {
       const read = await readTableSchema(session, writer.table);
       if (read === null) {
-        problems.push(`writer '${writer.name}': table '${writer.table}' does not exist`);
+        problems.push(missingTable(writer.name, writer.table));
         continue;
       }
       schema = read;
       schemas.set(writer.table, schema);
     }
     const keyColumns = primaryKeyColumns(writer);
-    for (const column of [...keyColumns, ...Object.values(writer.mappings)]) {
-      if (findColumn(schema, column) === undefined) problems.push(`writer '${writer.name}': table '${writer.table}' has no column '${column}'`);
-    }
+    problems.push(...missingColumns(writer.name, writer.table, schema, [...keyColumns, ...Object.values(writer.mappings)]));
     // Every write is an INSERT (… ON DUPLICATE KEY UPDATE): one that omits such a column fails for every row.
     const written = new Set([...keyColumns, ...Object.values(writer.mappings)].map((c) => c.toLowerCase()));
     for (const column of schema.columns.values()) {
@@ -45,6 +43,16 @@ export async function checkSchema(session: MysqlSession, config: WriteBehindConf
     });
   }
   return schemas;
+}
+
+/** A problem for each of `columns` the table lacks, worded as the start-up check words it (verify says the same). */
+export function missingColumns(writer: string, table: string, schema: TableSchema, columns: readonly string[]): string[] {
+  return columns.filter((column) => findColumn(schema, column) === undefined).map((column) => `writer '${writer}': table '${table}' has no column '${column}'`);
+}
+
+/** A missing table, worded as the start-up check words it. */
+export function missingTable(writer: string, table: string): string {
+  return `writer '${writer}': table '${table}' does not exist`;
 }
 
 /** The exactly-once cursor table (`id` = capture stream, `val` = last stream id written), created if missing. */
