@@ -55,7 +55,29 @@ export function missingTable(writer: string, table: string): string {
   return `writer '${writer}': table '${table}' does not exist`;
 }
 
-/** The exactly-once cursor table (`id` = capture stream, `val` = last stream id written), created if missing. */
+/**
+ * The exactly-once cursor table (`id` = capture stream, `val` = last stream id written), created if missing. One
+ * that exists must have both columns, `id` unique (each commit upserts its stream's row: with a non-unique `id`
+ * it would add one, and the cursor read would see several), and no other column a cursor row cannot fill: it is
+ * checked as the writers' tables are, a ConfigError naming `exactlyOnceTable`, the table and the column, rather
+ * than a first batch retried for ever on "Unknown column 'id'".
+ */
 export async function ensureExactlyOnceTable(session: MysqlSession, table: string): Promise<void> {
   await session.query(`CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (id VARCHAR(255) NOT NULL PRIMARY KEY, val VARCHAR(64) NOT NULL)`);
+  const schema = await readTableSchema(session, table);
+  const problems = schema === null ? [`exactlyOnceTable: table '${table}' does not exist`] : cursorTableProblems(table, schema);
+  if (problems.length > 0) {
+    throw new ConfigError(`the config does not match the database: ${problems.join('; ')}`, {
+      context: { problems, suggestion: `drop or rename '${table}' so the worker creates it (id VARCHAR(255) PRIMARY KEY, val VARCHAR(64)), or name another exactlyOnceTable` },
+    });
+  }
+}
+
+function cursorTableProblems(table: string, schema: TableSchema): string[] {
+  const problems = ['id', 'val'].filter((column) => findColumn(schema, column) === undefined).map((column) => `exactlyOnceTable: table '${table}' has no column '${column}'`);
+  if (findColumn(schema, 'id') !== undefined && !isUniqueKey(schema, ['id'])) problems.push(`exactlyOnceTable: column 'id' of table '${table}' is not its primary key or a unique key`);
+  for (const column of schema.columns.values()) {
+    if (column.required && !['id', 'val'].includes(column.name.toLowerCase())) problems.push(`exactlyOnceTable: table '${table}' has a NOT NULL column '${column.name}' without a default`);
+  }
+  return problems;
 }
