@@ -51,6 +51,29 @@ describe('writebehind runtime', () => {
     expect(await exited).toBe(0);
   });
 
+  // README: LOG_LEVEL sets how much every command logs ("at trace the runtime logs what its replication pipes
+  // do"); --log-level, when given, wins. The runtime's --log-level defaulted to info whatever LOG_LEVEL said.
+  it.each([
+    { env: 'warn', args: [], info: false },
+    { env: 'warn', args: ['--log-level', 'info'], info: true },
+  ])('LOG_LEVEL=$env with $args: the info line "RedisGears runtime listening" logged: $info', async ({ env, args, info }) => {
+    const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: env } });
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"msg":"RedisGears runtime listening"') || (!info && /listening on redis:/.test(stdout))) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stdout}`)));
+    });
+    // The JSON line comes right after the printed one: give it a moment to show when it should not.
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout.includes('"msg":"RedisGears runtime listening"'), stdout).toBe(info);
+  });
+
   it('exits non-zero when it loses redis-server (triggers could no longer fire)', async () => {
     const own = await startRedisServer();
     const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', own.url, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });

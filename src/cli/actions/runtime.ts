@@ -36,8 +36,8 @@ export const runtimeOptionsSchema = z.object({
   metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
   /** Interface /metrics listens on: loopback unless opened on purpose (0.0.0.0: every interface). */
   metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
-  /** pino level. */
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** pino level; when absent, LOG_LEVEL (or info), as every other command takes it (createLogger). */
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
 });
 
 export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
@@ -59,7 +59,7 @@ export async function runRuntime(
     throw new ConfigError(`invalid runtime options: ${problems}`);
   }
   const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode, metricsPort, metricsHost } = parsed.data;
-  const log = createLogger({ level: logLevel, name: 'runtime' });
+  const log = createLogger({ ...(logLevel === undefined ? {} : { level: logLevel }), name: 'runtime' });
   await checkBackingRedis(redis);
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes',
     ...(metricsPort === undefined ? {} : { metrics: { serve: { port: metricsPort, host: metricsHost } } }),
