@@ -74,6 +74,19 @@ describe('writebehind runtime', () => {
     expect(stdout.includes('"msg":"RedisGears runtime listening"'), stdout).toBe(info);
   });
 
+  // The runtime's --redis is the server behind it and does not come from REDIS_URL (which names, for the
+  // other commands, the runtime itself): its hint must not send the user to REDIS_URL.
+  it('a refused backing server: the hint names --redis only, not REDIS_URL, which the runtime does not read', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', () => resolve()));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const result = await run(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', `redis://127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ECONNREFUSED');
+    expect(result.stderr).toContain('hint: start redis-server there (the runtime fronts a plain redis-server), or fix --redis and its password');
+  });
+
   it('exits non-zero when it loses redis-server (triggers could no longer fire)', async () => {
     const own = await startRedisServer();
     const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', own.url, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });

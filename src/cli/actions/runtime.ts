@@ -57,7 +57,7 @@ export async function runRuntime(
   // As every command: each problem names the flag as typed (--lock-timeout, not the schema's lockTimeout).
   const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode, metricsPort, metricsHost } = parseOptions('runtime', runtimeOptionsSchema, options);
   const log = createLogger({ ...(logLevel === undefined ? {} : { level: logLevel }), name: 'runtime' });
-  await checkBackingRedis(redis);
+  await checkBackingRedis(redis, '--redis');
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes',
     ...(metricsPort === undefined ? {} : { metrics: { serve: { port: metricsPort, host: metricsHost } } }),
   });
