@@ -10,6 +10,7 @@ import { LibraryFunction } from '../shared/protocol.js';
 import { redactUrl } from '../shared/redact-url.js';
 import { clusterPrimaryUrls } from './cluster-primaries.js';
 import { libraryCodeFor } from './library-code.js';
+import { ownerPermissionProblems } from './owner-permissions.js';
 import { withRedis, type RedisSession } from './redis-session.js';
 
 export interface DeployLibraryOptions {
@@ -37,6 +38,12 @@ export async function deployLibrary(options: DeployLibraryOptions): Promise<Depl
   if (typeof name !== 'string') throw new ConfigError('config.name must be a string: it names the library');
   const code = options.code === undefined ? libraryCodeFor(name) : libraryCodeFor(name, options.code);
   return withRedis(options.redisUrl, async (client) => {
+    const refused = await ownerPermissionProblems(client, writersOf(options.config));
+    if (refused.length > 0) {
+      throw new DeployError(`library ${name} not loaded: its triggers would run as the deploying user, who may not do what a capture does: ${refused.join('; ')}`, {
+        context: { library: name, redisUrl: redactUrl(options.redisUrl), suggestion: "deploy as a user with access to the mapped hashes, the library's keys (~wb:*) and the acknowledgement streams (~{<keysPrefix>:*), e.g. %RW~* for those patterns" },
+      });
+    }
     try {
       await client.sendCommand(['TFUNCTION', 'LOAD', 'REPLACE', 'CONFIG', JSON.stringify(options.config), code]);
     } catch (cause) {
@@ -51,6 +58,15 @@ export async function deployLibrary(options: DeployLibraryOptions): Promise<Depl
     if (primaries === null) return { name, version, shards: 1 };
     await checkEveryShard(primaries, name, version);
     return { name, version, shards: primaries.length };
+  });
+}
+
+/** The writers of a config document, as far as the permission probe needs them (the library validates the rest). */
+function writersOf(config: DeployLibraryOptions['config']): Array<{ name: string; keysPrefix: string }> {
+  const writers = Array.isArray(config['writers']) ? (config['writers'] as unknown[]) : [];
+  return writers.flatMap((w) => {
+    const { name, keysPrefix } = (w ?? {}) as Record<string, unknown>;
+    return typeof name === 'string' && typeof keysPrefix === 'string' ? [{ name, keysPrefix }] : [];
   });
 }
 

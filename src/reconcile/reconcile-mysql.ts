@@ -5,9 +5,10 @@
  * validated and quoted; values are parameters.
  */
 import mysql from 'mysql2/promise';
-import { errorMessage, WriteBehindError } from '../shared/errors.js';
+import { ConfigError, errorMessage, WriteBehindError } from '../shared/errors.js';
 import { redactUrl } from '../shared/redact-url.js';
 import { quoteIdentifier, quoteTable } from '../worker/mysql/sql-identifiers.js';
+import { missingColumns, missingTable } from '../worker/mysql/schema-check.js';
 import { readTableSchema, type TableSchema } from '../worker/mysql/table-schema.js';
 import type { WriterTarget } from './writer-target.js';
 
@@ -44,11 +45,24 @@ export class ReconcileMysql {
     }
   }
 
+  /**
+   * The table's schema, once it is known to have every key and mapped column: a table that does not match the
+   * config is a configuration error (exit 2, as at the worker's start-up), not a failed read (exit 1, which for
+   * verify reads as "differences found", and which --repair cannot heal).
+   */
   async schema(target: WriterTarget): Promise<TableSchema> {
     const session = { query: <T>(sql: string, values: readonly unknown[] = []) => this.#query<T>(sql, [...values], `reading the schema of ${target.table}`) };
     const schema = await readTableSchema(session as Parameters<typeof readTableSchema>[0], target.table);
-    if (schema === null) throw new WriteBehindError('MYSQL_READ', `table ${target.table} does not exist at ${redactUrl(this.#url)}`);
+    if (schema === null) throw this.#mismatch([missingTable(target.name, target.table)]);
+    const problems = missingColumns(target.name, target.table, schema, [...target.keyColumns, ...target.mappings.map(([, column]) => column)]);
+    if (problems.length > 0) throw this.#mismatch(problems);
     return schema;
+  }
+
+  #mismatch(problems: string[]): ConfigError {
+    return new ConfigError(`the config does not match the database at ${redactUrl(this.#url)}: ${problems.join('; ')}`, {
+      context: { problems, suggestion: 'create the tables/columns, or pass --config with the config the library was deployed with' },
+    });
   }
 
   /** The rows of these primary keys (each a list of key column values); absent keys have no row. */

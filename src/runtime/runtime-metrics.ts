@@ -8,6 +8,7 @@
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { HoldMeter } from './server/execution-lock.js';
+import { NOTIFY_SETTING, OUTPUT_LIMIT_SETTING } from './server/kept-settings.js';
 import type { SettingsMeter } from './server/settings-check.js';
 
 /** Seconds: a captured write holds the lock a few hundred µs; a slow trigger or a queue reaches seconds. */
@@ -39,6 +40,8 @@ export class RuntimeMetrics implements HoldMeter, SettingsMeter {
       labelNames: ['setting'],
       registers,
     });
+    // At 0 from the start: the first change (the one to alert on) is then an increase Prometheus can see.
+    for (const setting of [NOTIFY_SETTING, OUTPUT_LIMIT_SETTING]) this.#settingsChanged.inc({ setting }, 0);
   }
 
   settingChanged(setting: string): void {

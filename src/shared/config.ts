@@ -86,6 +86,10 @@ export const configSchema = z
         }
         if (Object.keys(writer.mappings).length === 0) ctx.addIssue({ code: 'custom', path: ['writers', i, 'mappings'], message: 'must map at least one hash field to a column', input: writer.mappings });
       });
+      // The cursors are rows (`id`, `val`) upserted beside each commit: in a writer's table they would be rows of its data.
+      const cursors = config.exactlyOnceTable?.toLowerCase();
+      const i = config.writers.findIndex((writer) => writer.table.toLowerCase() === cursors);
+      if (i >= 0) ctx.addIssue({ code: 'custom', path: ['exactlyOnceTable'], message: `'${config.exactlyOnceTable}' is the table of writer '${config.writers[i]!.name}' (writers[${i}].table): the exactly-once cursors need a table of their own`, input: config.exactlyOnceTable });
     }),
   );
 

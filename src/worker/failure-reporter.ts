@@ -48,7 +48,11 @@ export class FailureReporter {
   }
 }
 
-export function failureKind(error: unknown): string {
+/** What a failed step is retried for: the `kind` label of `writebehind_retries_total`, every one exposed from the start. */
+export const FAILURE_KINDS = ['mysql', 'schema', 'redis', 'replicas'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+export function failureKind(error: unknown): FailureKind {
   if (error instanceof MysqlWriteError) return error.kind === 'schema' ? 'schema' : 'mysql';
   if (error instanceof ReplicasBehindError) return 'replicas';
   return 'redis';

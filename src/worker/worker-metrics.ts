@@ -6,6 +6,7 @@
  * `writebehind_gauges_age_seconds` says how old that reading is.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FAILURE_KINDS, type FailureKind } from './failure-reporter.js';
 
 /** The last reading of every writer's state, and when it was taken (null: none yet). */
 export interface GaugeReading {
@@ -105,6 +106,20 @@ export class WorkerMetrics {
     if (count > 0) this.#deadLettered.inc({ writer }, count);
   }
 
+  /**
+   * The worker's writers: each of their counters and histograms (retries of every kind) exposed at 0 before its
+   * first event, since Prometheus' `increase()` sees no increase in a series that first appears at 1, so an
+   * alert on a writer's first dead letter or retry would never fire.
+   */
+  exposeWriters(writers: readonly string[]): void {
+    for (const writer of writers) {
+      for (const counter of [this.#batches, this.#rows, this.#records, this.#deadLettered]) counter.inc({ writer }, 0);
+      this.#latency.zero({ writer });
+      this.#lag.zero({ writer });
+      for (const kind of FAILURE_KINDS) this.#retries.inc({ writer, kind }, 0);
+    }
+  }
+
   /** The worker's writers, each matching the deployed config as at start-up. */
   configMatches(writers: readonly string[]): void {
     for (const writer of writers) this.#configMismatch.set({ writer }, 0);
@@ -115,7 +130,7 @@ export class WorkerMetrics {
     this.#configMismatch.set({ writer }, 1);
   }
 
-  retried(writer: string, kind: string): void {
+  retried(writer: string, kind: FailureKind): void {
     this.#retries.inc({ writer, kind });
   }
 }

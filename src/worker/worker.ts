@@ -58,6 +58,7 @@ export class Worker extends EventEmitter {
     super();
     this.options = resolveWorkerOptions(options);
     for (const writer of this.options.config.writers) this.#writerAborts.set(writer.name, new AbortController());
+    this.options.metrics?.exposeWriters(this.options.config.writers.map((w) => w.name));
     this.options.metrics?.configMatches(this.options.config.writers.map((w) => w.name));
   }
 

@@ -51,6 +51,42 @@ describe('writebehind runtime', () => {
     expect(await exited).toBe(0);
   });
 
+  // README: LOG_LEVEL sets how much every command logs ("at trace the runtime logs what its replication pipes
+  // do"); --log-level, when given, wins. The runtime's --log-level defaulted to info whatever LOG_LEVEL said.
+  it.each([
+    { env: 'warn', args: [], info: false },
+    { env: 'warn', args: ['--log-level', 'info'], info: true },
+  ])('LOG_LEVEL=$env with $args: the info line "RedisGears runtime listening" logged: $info', async ({ env, args, info }) => {
+    const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: env } });
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"msg":"RedisGears runtime listening"') || (!info && /listening on redis:/.test(stdout))) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stdout}`)));
+    });
+    // The JSON line comes right after the printed one: give it a moment to show when it should not.
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout.includes('"msg":"RedisGears runtime listening"'), stdout).toBe(info);
+  });
+
+  // The runtime's --redis is the server behind it and does not come from REDIS_URL (which names, for the
+  // other commands, the runtime itself): its hint must not send the user to REDIS_URL.
+  it('a refused backing server: the hint names --redis only, not REDIS_URL, which the runtime does not read', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', () => resolve()));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const result = await run(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', `redis://127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ECONNREFUSED');
+    expect(result.stderr).toContain('hint: start redis-server there (the runtime fronts a plain redis-server), or fix --redis and its password');
+  });
+
   it('exits non-zero when it loses redis-server (triggers could no longer fire)', async () => {
     const own = await startRedisServer();
     const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', own.url, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -52,6 +52,18 @@ describe('writebehind runtime --lock-timeout', () => {
       ),
     );
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--lockTimeout');
+    // The option as the user types it (--lockTimeout, the schema's key, is no option of the command).
+    expect(result.stderr).toContain('--lock-timeout: Too small');
+  });
+
+  it('names a numeric option given text as the user typed it, with the text', async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--memory-limit', 'lots', '--metrics-port', 'x'], { encoding: 'utf8' }, (error, _stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--memory-limit: must be a number, not 'lots'");
+    expect(result.stderr).toContain("--metrics-port: must be a number, not 'x'");
   });
 });

@@ -3,11 +3,12 @@ import * as z from 'zod';
 import { DEFAULT_MEMORY_LIMIT_MB } from '../../runtime/library-host/memory-limit.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { parseRedisUrl } from '../../shared/redis-address.js';
-import { ConfigError, errorMessage } from '../../shared/errors.js';
+import { errorMessage } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { redactUrl } from '../../shared/redact-url.js';
 import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import { checkBackingRedis } from '../preflights/backing-redis.js';
+import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_BACKING_REDIS_URL, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_RUNTIME_PORT } from '../commands/runtime.js';
 
 export const runtimeOptionsSchema = z.object({
@@ -36,8 +37,8 @@ export const runtimeOptionsSchema = z.object({
   metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
   /** Interface /metrics listens on: loopback unless opened on purpose (0.0.0.0: every interface). */
   metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
-  /** pino level. */
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** pino level; when absent, LOG_LEVEL (or info), as every other command takes it (createLogger). */
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
 });
 
 export type RuntimeCommandOptions = z.input<typeof runtimeOptionsSchema>;
@@ -53,14 +54,10 @@ export async function runRuntime(
   print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   stopRequested?: Promise<NodeJS.Signals>,
 ): Promise<Runtime> {
-  const parsed = runtimeOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new ConfigError(`invalid runtime options: ${problems}`);
-  }
-  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode, metricsPort, metricsHost } = parsed.data;
-  const log = createLogger({ level: logLevel, name: 'runtime' });
-  await checkBackingRedis(redis);
+  // As every command: each problem names the flag as typed (--lock-timeout, not the schema's lockTimeout).
+  const { port, host, redis, lockTimeout, memoryLimit, logLevel, protectedMode, metricsPort, metricsHost } = parseOptions('runtime', runtimeOptionsSchema, options);
+  const log = createLogger({ ...(logLevel === undefined ? {} : { level: logLevel }), name: 'runtime' });
+  await checkBackingRedis(redis, '--redis');
   const runtime = await Runtime.start({ redisUrl: redis, port, host, log, lockTimeoutMs: lockTimeout, memoryLimitMb: memoryLimit, protectedMode: protectedMode === 'yes',
     ...(metricsPort === undefined ? {} : { metrics: { serve: { port: metricsPort, host: metricsHost } } }),
   });

@@ -47,7 +47,7 @@ export async function runStart(options: StartOptions, print: (text: string) => v
   const parsed = parseOptions('start', startOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'start' });
-  const backing = await checkBackingRedis(parsed.redis);
+  const backing = await checkBackingRedis(parsed.redis, '--redis / REDIS_URL');
   if (backing.clusterNode) {
     throw new ConfigError(
       `${redactUrl(parsed.redis)} is a Redis Cluster node: start runs one runtime and one worker on one Redis. On a cluster, run one \`writebehind runtime --redis <node>\` per primary, each node announcing its runtime's port (cluster-announce-port), then \`writebehind deploy\` through any one of them (docs/scale-out.md); the worker does not run on a cluster yet`,

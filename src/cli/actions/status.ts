@@ -6,7 +6,9 @@ import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { writerKeys } from '../../shared/keys.js';
 import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
-import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
+import { readCaptureFailures, type CaptureFailures, type LibraryListing } from '../../worker/capture-failures.js';
+import { deployedConfigOf, writerMismatches } from '../../worker/deployed-config.js';
+import type { WriteBehindConfig } from '../../shared/config.js';
 import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { readLogsStatus, readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
 import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
@@ -36,6 +38,12 @@ export interface WriterReport extends WriterStatus {
   /** The last `writebehind backfill` (running, interrupted or done) and the last `writebehind verify`, if any. */
   readonly lastBackfill: BackfillState | null;
   readonly lastVerify: VerifyState | null;
+  /**
+   * How the deployed library captures this writer otherwise than the config status was given (a writer it
+   * lacks, another table, prefix, key, mappings, …), as the worker's start-up check names it; empty when they
+   * agree, or when the library is not deployed or shows no config to compare.
+   */
+  readonly deployedConfigMismatches: readonly string[];
 }
 
 export interface StatusReport {
@@ -67,6 +75,7 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
     }
     const names = config.writers.map((writer) => writer.name);
     const failures = await readCaptureFailures(client.libraryListings(), config.name, names).catch((): CaptureFailures[] => []);
+    const mismatches = libraryVersion === null ? new Map<string, string[]>() : await deployedMismatches(client.libraryListings(), config);
     const writers: WriterReport[] = [];
     for (const { name, partitions } of config.writers) {
       const failed = failures.find((f) => f.writer === name);
@@ -74,7 +83,7 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
       const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
       const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
       const status = client instanceof ClusterStreamClient ? await readLogsStatus(client, name, [keys, ...(await slotLogsOf(client, name))]) : await readWriterStatus(client, name, partitions);
-      writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify });
+      writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify, deployedConfigMismatches: mismatches.get(name) ?? [] });
     }
     const migrations = cluster ? await readSlotMigrations(parsed.redis) : { slotMigrations: [] };
     const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers, ...migrations };
@@ -85,6 +94,22 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The writers of `config` the deployed library captures otherwise (deployed-config.ts, as the worker checks at
+ * start-up): a status read with another config than the deployed one would otherwise show such a writer as a
+ * healthy idle one. On a cluster, every primary's library is compared; a listing that fails or shows no
+ * config is not judged (best effort: status reports what it can).
+ */
+async function deployedMismatches(listings: readonly LibraryListing[], config: WriteBehindConfig): Promise<Map<string, string[]>> {
+  const byWriter = new Map<string, string[]>();
+  for (const listing of listings) {
+    const deployed = deployedConfigOf(await listing(config.name).catch(() => null));
+    if (deployed === null) continue;
+    for (const [writer, problems] of writerMismatches(config, deployed)) byWriter.set(writer, [...new Set([...(byWriter.get(writer) ?? []), ...problems])]);
+  }
+  return byWriter;
 }
 
 /** Best effort: a primary that does not answer (a failover under way) must not hide the writers' status. */
@@ -117,6 +142,7 @@ function formatReport(report: StatusReport): string {
     for (const log of logs) {
       lines.push(`  ${log.stream}: backlog ${log.backlog}, ${log.queuedBatches} batch(es) queued (${log.pendingBatches} with a worker), oldest pending ${formatAge(log.oldestPendingAgeMs)}; committed rows ${log.committedRows} (through ${log.committed ?? 'nothing yet'}), dead letters ${log.deadLetters}`);
     }
+    if (w.deployedConfigMismatches.length > 0) lines.push(`WARNING: ${w.writer} does not match the deployed library: ${w.deployedConfigMismatches.join('; ')} (the worker refuses this config: deploy it, or read status with the deployed one)`);
     if (w.lastBackfill !== null || w.lastVerify !== null) lines.push(`${w.writer}: ${formatReconcile(w.lastBackfill, w.lastVerify)}`);
   }
   if (report.slotMigrations === null) lines.push(`slots in migration: unknown (${report.slotMigrationsError ?? 'no answer'})`);

@@ -1,5 +1,5 @@
 /**
- * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--memory-limit 200] [--metrics-port N] [--metrics-host H] [--log-level info]`:
+ * `writebehind runtime [--port 6380] [--host 127.0.0.1] [--protected-mode yes] [--redis redis://127.0.0.1:6379] [--lock-timeout 500] [--memory-limit 200] [--metrics-port N] [--metrics-host H] [--log-level $LOG_LEVEL|info]`:
  * the local RedisGears 2 runtime in front of a redis-server, until SIGINT or SIGTERM.
  * Runs ../actions/runtime.ts.
  */
@@ -24,7 +24,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--memory-limit <mb>', "RedisGears' v8-maxmemory: heap limit of each library's isolate, in MB (at least 8)", String(DEFAULT_MEMORY_LIMIT_MB))
   .option('--metrics-port <port>', "serve Prometheus metrics (the exclusive lock's hold and wait times, settings found changed on redis-server) on GET /metrics at this port")
   .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
-  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default: $LOG_LEVEL or info)')
   .action(async (options: RuntimeCommandOptions) => {
     const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
     const { runRuntime } = await import('../actions/runtime.js');

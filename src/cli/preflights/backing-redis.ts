@@ -10,8 +10,12 @@ export interface BackingRedis {
   readonly clusterNode: boolean;
 }
 
-export async function checkBackingRedis(url: string): Promise<BackingRedis> {
-  const client = await connectRedis(url, { suggestion: 'start redis-server there (the runtime fronts a plain redis-server), or fix --redis / REDIS_URL and its password' });
+/**
+ * `urlFrom`: where the command takes the URL, for the hint (`--redis / REDIS_URL` for start; `--redis` alone for
+ * runtime, whose server behind it never comes from REDIS_URL: that names the runtime itself to other commands).
+ */
+export async function checkBackingRedis(url: string, urlFrom: string): Promise<BackingRedis> {
+  const client = await connectRedis(url, { suggestion: `start redis-server there (the runtime fronts a plain redis-server), or fix ${urlFrom} and its password` });
   try {
     const info = String(await client.sendCommand(['INFO', 'cluster']));
     return { clusterNode: /^cluster_enabled:1\s*$/m.test(info) };
