@@ -23,7 +23,7 @@ import { ClientOutput, type OutputSlot } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
 import { isPauseCommand } from './client-pause.js';
-import { keepRuntimeSettings, type KeptSettings } from './kept-settings.js';
+import { keepRuntimeSettings, OUTPUT_LIMIT_SETTING, type KeptSettings } from './kept-settings.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
@@ -38,6 +38,7 @@ import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { TriggerWindows } from '../replication/trigger-windows.js';
 import { isPushFrame, UpstreamLink } from './upstream-link.js';
+import type { ServerOutputLimit } from './output-limit.js';
 
 export interface ClientConnectionDeps {
   readonly address: RedisAddress;
@@ -53,7 +54,16 @@ export interface ClientConnectionDeps {
   readonly limits: () => RequestLimits;
   /** What the runtime keeps of redis-server's settings in a client's CONFIG SET (kept-settings.ts). */
   readonly kept: KeptSettings;
+  /** redis-server's `client-output-buffer-limit normal`, applied to what a client has not taken (output-limit.ts). */
+  readonly outputLimit: ServerOutputLimit;
   readonly log: Logger;
+}
+
+/** A `CONFIG SET` of `client-output-buffer-limit` (among others): the runtime applies its `normal` class too. */
+function setsOutputLimit(args: readonly Buffer[]): boolean {
+  if (args.length < 4 || args[0]!.toString('latin1').toLowerCase() !== 'config' || args[1]!.toString('latin1').toLowerCase() !== 'set') return false;
+  for (let i = 2; i < args.length; i += 2) if (args[i]!.toString('latin1').toLowerCase() === OUTPUT_LIMIT_SETTING) return true;
+  return false;
 }
 
 /** What redis-server runs at once inside MULTI instead of queuing. */
@@ -89,12 +99,21 @@ export class ClientConnection {
   #protocolError: string | undefined;
   /** An AUTH or HELLO was read: later requests are not held to the limits of a client that has not authenticated. */
   #authAsked = false;
+  /** The pump waits for the client to take what it is owed, or for replies in flight (#roomToSend). */
+  #roomWaiter: (() => void) | null = null;
+  /** The socket became a replication pipe: its reading is the pipe's. */
+  #handedOver = false;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
     this.#deps = deps;
     this.session = new Session(() => deps.scheduler.host.identitiesChanged?.());
-    this.#output = new ClientOutput(client, (backlogged) => this.#link?.setClientBacklogged(backlogged));
+    this.#output = new ClientOutput(
+      client,
+      (backlogged) => this.#onBacklog(backlogged),
+      () => deps.outputLimit.current,
+      (limit, owed) => this.#closeForOutputLimit(limit, owed),
+    );
     this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
     client.setNoDelay(true);
     const parser = new RequestParser(
@@ -119,6 +138,37 @@ export class ClientConnection {
     this.#ready.catch(() => undefined);
   }
 
+  /**
+   * The client stopped taking what it is owed (true), or took it all (false). While it does not, neither its input
+   * is read (the kernel's buffers fill and TCP holds the client back) nor its commands sent (#pump): a client that
+   * pipelines without reading cannot make the runtime hold its replies without bound. Its connection to the server
+   * is paused too while no reply is awaited (UpstreamLink.setClientBacklogged).
+   */
+  #onBacklog(backlogged: boolean): void {
+    this.#link?.setClientBacklogged(backlogged);
+    if (this.#closed || this.#handedOver) return;
+    if (backlogged) {
+      this.#client.pause();
+    } else {
+      this.#client.resume();
+      this.#wakePump();
+    }
+  }
+
+  /**
+   * Past redis-server's `client-output-buffer-limit normal`: closed at once, as redis-server closes its own client
+   * (what it is owed is dropped), and said as it says it.
+   */
+  #closeForOutputLimit(limit: 'hard' | 'soft', owed: number): void {
+    if (this.#closed) return;
+    const { hard, soft, softSeconds } = this.#deps.outputLimit.current;
+    this.#deps.log.warn(
+      { client: `${this.#client.remoteAddress}:${this.#client.remotePort}`, owed, limit, normal: `${hard} ${soft} ${softSeconds}` },
+      'client closed for overcoming of output buffer limits (client-output-buffer-limit normal of redis-server)',
+    );
+    this.close();
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -129,6 +179,7 @@ export class ClientConnection {
     this.#link?.close(new Error('client connection closed'));
     this.#client.destroy();
     this.#raw.close();
+    this.#wakePump();
   }
 
   /**
@@ -147,6 +198,7 @@ export class ClientConnection {
       link = await UpstreamLink.open(this.#deps.address, {
         unsolicited: (raw) => this.#onUnsolicited(raw),
         closed: () => this.#onUpstreamClosed(),
+        replied: () => this.#wakePump(),
       });
     } catch (cause) {
       this.#client.end(encode(error(`ERR the RedisGears runtime cannot reach redis-server: ${errorMessage(cause)}`), 2));
@@ -163,6 +215,7 @@ export class ClientConnection {
     this.#output.writeNow();
     this.#client.end();
     this.#closed = true;
+    this.#wakePump();
   }
 
   /** The link, once connected (the pump awaits #ready before running anything). */
@@ -215,11 +268,19 @@ export class ClientConnection {
           await new Promise((resolve) => setImmediate(resolve));
           turnAt = performance.now();
         }
+        // Here, between commands, this client holds no lock but shared ones awaiting replies, which are read
+        // whatever the client does: waiting here for the client to read holds up no one else.
+        if (!this.#output.maySend(this.#upstream.pending)) {
+          await this.#roomToSend();
+          if (this.#closed) break;
+        }
         const command = this.#commands.shift()!;
         const how = this.#route(command);
         if (how === 'shared') {
           const batch = [command];
-          while (this.#commands.length > 0 && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#commands.shift()!);
+          const output = this.#output;
+          const link = this.#upstream;
+          while (this.#commands.length > 0 && output.maySend(link.pending + batch.length) && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#commands.shift()!);
           await this.#runShared(batch);
         } else {
           await this.#run(how, command);
@@ -232,6 +293,29 @@ export class ClientConnection {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /**
+   * Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. Meanwhile the
+   * soft limit of `client-output-buffer-limit normal` is checked as its seconds pass: redis-server would have
+   * added the waiting command's reply, and closed the client once past it for that long.
+   */
+  async #roomToSend(): Promise<void> {
+    const { soft, softSeconds } = this.#deps.outputLimit.current;
+    const check = soft === 0 ? undefined : setInterval(() => this.#output.checkLimit(), Math.max(100, softSeconds * 500));
+    try {
+      await new Promise<void>((resolve) => (this.#roomWaiter = resolve));
+    } finally {
+      clearInterval(check);
+    }
+  }
+
+  #wakePump(): void {
+    const waiter = this.#roomWaiter;
+    if (waiter === null) return;
+    if (!this.#closed && !this.#output.maySend(this.#link?.pending ?? 0)) return;
+    this.#roomWaiter = null;
+    waiter();
   }
 
   #route(command: SessionCommand): Route {
@@ -278,6 +362,7 @@ export class ClientConnection {
       case 'replication':
         this.#commands.length = 0;
         return pipeReplication(this.#client, this.#upstream, () => {
+          this.#handedOver = true;
           this.#client.off('data', this.#onData);
           this.#output.writeNow(); // the earlier replies, before the pipe's bytes
         }, command.raw, command.args, this.#deps.windows, this.#deps.log.child({ component: 'replication' }));
@@ -439,6 +524,7 @@ export class ClientConnection {
       const value = await reply;
       if (queued) session.noteQueued(value);
       else session.track(command, value);
+      if (!queued && value.type !== 'error' && setsOutputLimit(command.args)) void this.#deps.outputLimit.refresh();
     } finally {
       release();
     }
