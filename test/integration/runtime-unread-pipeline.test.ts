@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntimeProcess, type RuntimeProcess } from '../helpers/runtime-process.js';
 import { RespSocket } from '../helpers/resp-socket.js';
@@ -106,5 +106,99 @@ describe('a client that pipelines without reading, through the runtime', () => {
     // Still the same process, and it lets go of the client's replies once it is gone.
     expect(await Promise.race([runtime.exited().then(() => 'exited'), new Promise((resolve) => setTimeout(() => resolve('running'), 200))])).toBe('running');
     await until(async () => RespSocket.call(runtime.port, 'PING'), (reply) => reply === '+PONG\r\n', 5_000);
+  });
+});
+
+/**
+ * A client on `port` that, once connected and answered a PING, writes 4 GETs of a 1 KB value every millisecond
+ * for `ms` and reads nothing: what it is owed grows, once the kernel's buffers are full, where redis-server or the
+ * runtime counts it against the limit, one reply at a time. (Commands read together, as before the runtime's
+ * connection to the server is open, are sent together, and their replies are counted by the server first: it then
+ * closes the runtime's connection, and the runtime the client.)
+ */
+async function tricklingOn(port: number, ms: number): Promise<Socket> {
+  const socket = await connected(port);
+  socket.on('error', () => undefined);
+  socket.write('*1\r\n$4\r\nPING\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  socket.pause();
+  const get = Buffer.from('*2\r\n$3\r\nGET\r\n$12\r\nunread:small\r\n'.repeat(4));
+  const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(get)), 1);
+  setTimeout(() => clearInterval(timer), ms);
+  return socket;
+}
+
+/**
+ * Whether `socket` is closed by its peer, once it reads (and drops) what it was sent: a close behind replies the
+ * client never read reaches it only then.
+ */
+function closedOnceRead(socket: Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(socket.destroyed), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    socket.on('data', () => undefined);
+    socket.resume();
+  });
+}
+
+describe("redis-server's client-output-buffer-limit normal, through the runtime", () => {
+  const setLimit = (value: string) => RespSocket.call(runtime.port, 'CONFIG', 'SET', 'client-output-buffer-limit', value);
+
+  beforeAll(async () => {
+    expect(await RespSocket.call(runtime.port, 'SET', 'unread:small', 'y'.repeat(1024))).toBe('+OK\r\n');
+  });
+
+  afterEach(async () => {
+    expect(await setLimit('normal 0 0 0')).toBe('+OK\r\n');
+  });
+
+  it('closes a client past the hard limit, as redis-server closes it, after a CONFIG SET through the runtime', { timeout: 30_000 }, async () => {
+    expect(await setLimit('normal 100kb 0 0')).toBe('+OK\r\n');
+    const direct = await tricklingOn(REDIS_PORT, 20_000);
+    const through = await tricklingOn(RUNTIME_PORT, 20_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect({ direct: await closedOnceRead(direct, 5_000), through: await closedOnceRead(through, 5_000) }).toEqual({ direct: true, through: true });
+      // Closed by the runtime (past the limit in its socket), or by redis-server (past it on the runtime's
+      // connection: a burst of replies the runtime had not read yet), which closes the client too.
+      expect(await RespSocket.call(runtime.port, 'PING')).toBe('+PONG\r\n');
+    } finally {
+      direct.destroy();
+      through.destroy();
+    }
+  });
+
+  it('closes a client past the soft limit once it stayed past it for longer than its seconds, not before', { timeout: 30_000 }, async () => {
+    expect(await setLimit('normal 0 100kb 2')).toBe('+OK\r\n');
+    const direct = await tricklingOn(REDIS_PORT, 20_000);
+    const through = await tricklingOn(RUNTIME_PORT, 20_000);
+    const early = await tricklingOn(RUNTIME_PORT, 20_000);
+    try {
+      // Past the limit within a second or so (several MB a second; the kernel's buffers take a few hundred KB).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await closedOnceRead(early, 1_000)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect({ direct: await closedOnceRead(direct, 5_000), through: await closedOnceRead(through, 5_000) }).toEqual({ direct: true, through: true });
+      expect(runtime.output()).toMatch(/"limit":"soft".*client closed for overcoming of output buffer limits/);
+    } finally {
+      direct.destroy();
+      through.destroy();
+      early.destroy();
+    }
+  });
+
+  it('leaves a client that reads as it pipelines with all its replies, in order', { timeout: 30_000 }, async () => {
+    const reader = await RespSocket.open(runtime.port);
+    const count = 300;
+    for (let i = 0; i < count; i++) reader.send(['GET', 'unread:big'], ['ECHO', String(i)]);
+    const replies = await reader.read(2 * count, 20_000);
+    for (let i = 0; i < count; i++) {
+      expect(replies[2 * i]!.raw.length).toBe(VALUE + 12);
+      expect(replies[2 * i + 1]!.raw.toString()).toBe(`$${String(i).length}\r\n${i}\r\n`);
+    }
+    reader.close();
   });
 });

@@ -295,19 +295,9 @@ export class ClientConnection {
     }
   }
 
-  /**
-   * Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. Meanwhile the
-   * soft limit of `client-output-buffer-limit normal` is checked as its seconds pass: redis-server would have
-   * added the waiting command's reply, and closed the client once past it for that long.
-   */
-  async #roomToSend(): Promise<void> {
-    const { soft, softSeconds } = this.#deps.outputLimit.current;
-    const check = soft === 0 ? undefined : setInterval(() => this.#output.checkLimit(), Math.max(100, softSeconds * 500));
-    try {
-      await new Promise<void>((resolve) => (this.#roomWaiter = resolve));
-    } finally {
-      clearInterval(check);
-    }
+  /** Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. */
+  #roomToSend(): Promise<void> {
+    return new Promise((resolve) => (this.#roomWaiter = resolve));
   }
 
   #wakePump(): void {

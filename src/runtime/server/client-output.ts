@@ -56,8 +56,11 @@ export class ClientOutput {
   #backlogged = false;
   readonly #drained = (): void => {
     this.#backlogged = false;
+    clearInterval(this.#softCheck);
     this.#onBacklog(false);
   };
+  /** Checks the soft limit while the client is backlogged (checkLimit). */
+  #softCheck: NodeJS.Timeout | undefined;
   /** The size this client's replies are assumed to have (see FIRST_REPLY_GUESS). */
   #replyGuess = FIRST_REPLY_GUESS;
   readonly #limit: () => OutputLimit;
@@ -203,6 +206,7 @@ export class ClientOutput {
     if (!this.#backlogged && this.#socket.writableLength > CLIENT_BACKLOG_BYTES) {
       this.#backlogged = true;
       this.#socket.once('drain', this.#drained);
+      this.#armSoftCheck();
       this.#onBacklog(true);
     }
     this.checkLimit();
@@ -211,8 +215,7 @@ export class ClientOutput {
   /**
    * redis-server's checkClientOutputBufferLimits, on what the client has not taken, checked as it checks it when
    * replies are added: past the hard limit at once; past the soft limit once it has stayed past it for longer
-   * than the soft seconds. Also called for a command held back for the client's backlog (client-connection.ts),
-   * whose reply redis-server would have added.
+   * than the soft seconds.
    */
   checkLimit(): void {
     const { hard, soft, softSeconds } = this.#limit();
@@ -226,5 +229,20 @@ export class ClientOutput {
     const now = performance.now();
     if (this.#softSince === 0) this.#softSince = now;
     else if (now - this.#softSince > softSeconds * 1000) this.#onLimit('soft', owed);
+  }
+
+  /**
+   * A backlogged client's input is not read (client-connection.ts), so no reply is added to be checked on: the
+   * soft limit is checked as its seconds pass instead, where redis-server, which reads on, would have checked it
+   * on the replies to what the client kept sending.
+   */
+  #armSoftCheck(): void {
+    const { soft, softSeconds } = this.#limit();
+    if (soft === 0) return;
+    this.#softCheck = setInterval(() => {
+      if (this.#socket.destroyed) clearInterval(this.#softCheck);
+      else this.checkLimit();
+    }, Math.max(100, softSeconds * 250));
+    this.#softCheck.unref();
   }
 }
