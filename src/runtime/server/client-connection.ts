@@ -19,7 +19,7 @@ import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/r
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
 import { ByteRuns } from './byte-runs.js';
-import { ClientOutput, type OutputSlot } from './client-output.js';
+import { CLIENT_OWED_CAP, ClientOutput, type OutputSlot, type OwedLimit } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
 import { isPauseCommand } from './client-pause.js';
@@ -80,6 +80,12 @@ const STEP_ASIDE_AFTER_MS = 500;
  * writes) runs whole while every other client's commands sit unread, where the lock's FIFO cannot see them.
  */
 const OTHERS_READ_AFTER_MS = 1;
+/**
+ * Commands read and not yet sent, past which the client's input is not read until half of them are: the pump
+ * sends no further than its replies allow (ClientOutput.maySend), and what a client pipelines meanwhile would
+ * otherwise wait in the runtime's memory without bound (and shifting a queue of 100,000s costs time quadratic).
+ */
+const QUEUED_COMMANDS_MAX = 8192;
 
 export class ClientConnection {
   /** The connection's state as redis-server sees it; `session.user` is its ACL user. */
@@ -103,6 +109,8 @@ export class ClientConnection {
   #roomWaiter: (() => void) | null = null;
   /** The socket became a replication pipe: its reading is the pipe's. */
   #handedOver = false;
+  /** The client's input is not read: it is owed too much (backlog), or has too many commands waiting (queue). */
+  readonly #inputHeld = { backlog: false, queue: false };
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
@@ -146,26 +154,33 @@ export class ClientConnection {
    */
   #onBacklog(backlogged: boolean): void {
     this.#link?.setClientBacklogged(backlogged);
-    if (this.#closed || this.#handedOver) return;
-    if (backlogged) {
-      this.#client.pause();
-    } else {
-      this.#client.resume();
-      this.#wakePump();
-    }
+    this.#holdInput('backlog', backlogged);
+    if (!backlogged) this.#wakePump();
+  }
+
+  /** Stops or resumes reading the client's input for `reason`: it is read while no reason holds it. */
+  #holdInput(reason: 'backlog' | 'queue', held: boolean): void {
+    const before = this.#inputHeld.backlog || this.#inputHeld.queue;
+    this.#inputHeld[reason] = held;
+    const after = this.#inputHeld.backlog || this.#inputHeld.queue;
+    if (before === after || this.#closed || this.#handedOver) return;
+    if (after) this.#client.pause();
+    else this.#client.resume();
   }
 
   /**
    * Past redis-server's `client-output-buffer-limit normal`: closed at once, as redis-server closes its own client
-   * (what it is owed is dropped), and said as it says it.
+   * (what it is owed is dropped), and said as it says it. Past CLIENT_OWED_CAP too, the runtime's own bound.
    */
-  #closeForOutputLimit(limit: 'hard' | 'soft', owed: number): void {
+  #closeForOutputLimit(limit: OwedLimit, owed: number): void {
     if (this.#closed) return;
     const { hard, soft, softSeconds } = this.#deps.outputLimit.current;
-    this.#deps.log.warn(
-      { client: `${this.#client.remoteAddress}:${this.#client.remotePort}`, owed, limit, normal: `${hard} ${soft} ${softSeconds}` },
-      'client closed for overcoming of output buffer limits (client-output-buffer-limit normal of redis-server)',
-    );
+    const client = `${this.#client.remoteAddress}:${this.#client.remotePort}`;
+    if (limit === 'runtime') {
+      this.#deps.log.warn({ client, owed, cap: CLIENT_OWED_CAP }, 'client closed: it does not read the replies it is owed, and they passed what the runtime holds for one client');
+    } else {
+      this.#deps.log.warn({ client, owed, limit, normal: `${hard} ${soft} ${softSeconds}` }, 'client closed for overcoming of output buffer limits (client-output-buffer-limit normal of redis-server)');
+    }
     this.close();
   }
 
@@ -231,6 +246,7 @@ export class ClientConnection {
     if (name === 'auth' || name === 'hello') this.#authAsked = true;
     if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
+    if (this.#commands.length >= QUEUED_COMMANDS_MAX && !this.#inputHeld.queue) this.#holdInput('queue', true);
     void this.#pump();
   }
 
@@ -274,6 +290,7 @@ export class ClientConnection {
           await this.#roomToSend();
           if (this.#closed) break;
         }
+        this.#releaseQueueHold();
         const command = this.#commands.shift()!;
         const how = this.#route(command);
         if (how === 'shared') {
@@ -286,6 +303,7 @@ export class ClientConnection {
           await this.#run(how, command);
         }
       }
+      this.#releaseQueueHold();
       if (this.#protocolError !== undefined && !this.#closed) await this.#closeAfterProtocolError(this.#protocolError);
     } catch (cause) {
       if (!this.#closed) this.#deps.log.warn({ err: errorMessage(cause) }, 'client connection failed');
@@ -295,15 +313,24 @@ export class ClientConnection {
     }
   }
 
+  /** Reads the client's input again once the commands it waits for are down to half of QUEUED_COMMANDS_MAX. */
+  #releaseQueueHold(): void {
+    if (this.#inputHeld.queue && this.#commands.length <= QUEUED_COMMANDS_MAX / 2) this.#holdInput('queue', false);
+  }
+
   /** Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. */
   #roomToSend(): Promise<void> {
     return new Promise((resolve) => (this.#roomWaiter = resolve));
   }
 
+  /**
+   * Wakes a waiting pump once the connection closed, or there is room for as many commands again as are in
+   * flight: woken at the first reply with room, the pump would send one command a reply, each a write of its own.
+   */
   #wakePump(): void {
     const waiter = this.#roomWaiter;
     if (waiter === null) return;
-    if (!this.#closed && !this.#output.maySend(this.#link?.pending ?? 0)) return;
+    if (!this.#closed && !this.#output.maySend(2 * (this.#link?.pending ?? 0))) return;
     this.#roomWaiter = null;
     waiter();
   }

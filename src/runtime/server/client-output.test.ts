@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ClientOutput } from './client-output.js';
+import { CLIENT_OWED_CAP, ClientOutput } from './client-output.js';
 
 /** A socket that records its writes. */
 function recordingSocket(): { socket: Socket; writes: Buffer[] } {
@@ -76,6 +76,17 @@ describe('ClientOutput against client-output-buffer-limit normal', () => {
     output.fill(output.reserve(true), Buffer.alloc(1));
     await tick();
     expect(reached).toEqual(['soft']);
+  });
+
+  it("reports the runtime's own cap on what a client is owed, with no server limit set", async () => {
+    const reached: string[] = [];
+    const output = new ClientOutput(stuckSocket(), undefined, undefined, (limit) => reached.push(limit));
+    output.fill(output.reserve(true), Buffer.alloc(CLIENT_OWED_CAP - 1));
+    await tick();
+    expect(reached).toEqual([]);
+    output.fill(output.reserve(true), Buffer.alloc(1));
+    await tick();
+    expect(reached).toEqual(['runtime']);
   });
 
   it('holds back sending while the replies in flight, at the size guessed from those seen, would pass the budget', async () => {
