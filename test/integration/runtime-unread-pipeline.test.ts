@@ -29,6 +29,10 @@ beforeAll(async () => {
   redis = await startRedisServer({ port: REDIS_PORT });
   runtime = await startRuntimeProcess(redis, ['--port', String(RUNTIME_PORT)]);
   expect(runtime.port).toBe(RUNTIME_PORT);
+  const setter = await RespSocket.open(runtime.port);
+  setter.send(['SET', 'unread:big', 'x'.repeat(VALUE)]);
+  expect(await setter.readBytes(1)).toBe('+OK\r\n');
+  setter.close();
 });
 
 afterAll(async () => {
@@ -79,10 +83,6 @@ async function writeGetsFor(socket: Socket, ms: number, enough: () => boolean): 
 
 describe('a client that pipelines without reading, through the runtime', () => {
   it('keeps the runtime alive with its memory bounded, and other clients served', { timeout: 60_000 }, async () => {
-    const setter = await RespSocket.open(runtime.port);
-    setter.send(['SET', 'unread:big', 'x'.repeat(VALUE)]);
-    expect(await setter.readBytes(1)).toBe('+OK\r\n');
-    setter.close();
     const before = rssOf(runtime.pid);
 
     const hostile = await connected(runtime.port);
