@@ -279,6 +279,7 @@ export class Runtime extends EventEmitter {
       if (options.metrics !== undefined) {
         metrics = new RuntimeMetrics();
         scheduler.lock.meterHolds(metrics);
+        metrics.observeOwed(() => listener.owedBytes);
         metered = { registry: metrics.registry, port: undefined };
         const serve = options.metrics.serve;
         if (serve !== undefined) {

@@ -16,6 +16,7 @@ import { until } from '../helpers/until.js';
 
 const REDIS_PORT = 6540;
 const RUNTIME_PORT = 6541;
+const METRICS_PORT = 6546;
 const VALUE = 1024 * 1024;
 /** How long the hostile client writes. */
 const HOSTILE_MS = 8_000;
@@ -27,7 +28,7 @@ let runtime: RuntimeProcess;
 
 beforeAll(async () => {
   redis = await startRedisServer({ port: REDIS_PORT });
-  runtime = await startRuntimeProcess(redis, ['--port', String(RUNTIME_PORT)]);
+  runtime = await startRuntimeProcess(redis, ['--port', String(RUNTIME_PORT), '--metrics-port', String(METRICS_PORT)]);
   expect(runtime.port).toBe(RUNTIME_PORT);
   const setter = await RespSocket.open(runtime.port);
   setter.send(['SET', 'unread:big', 'x'.repeat(VALUE)]);
@@ -48,6 +49,12 @@ function rssOf(pid: number): number {
   } catch {
     return Infinity;
   }
+}
+
+/** The runtime's gauge of the bytes its clients are owed and have not taken. */
+async function owedBytes(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+  return Number(/^writebehind_runtime_client_owed_bytes (\d+)/m.exec(text)![1]);
 }
 
 function connected(port: number): Promise<Socket> {
@@ -93,10 +100,16 @@ describe('a client that pipelines without reading, through the runtime', () => {
       peak = Math.max(peak, rssOf(runtime.pid));
       return peak - before > 2 * GROWTH_BOUND;
     };
+    let owedPeak = 0;
+    const owedSampler = setInterval(() => void owedBytes().then((owed) => (owedPeak = Math.max(owedPeak, owed)), () => undefined), 100);
     await writeGetsFor(hostile, HOSTILE_MS, sample);
+    clearInterval(owedSampler);
     sample();
     const grown = peak - before;
     expect(grown, `the runtime grew by ${Math.round(grown / 1024 / 1024)} MB`).toBeLessThan(GROWTH_BOUND);
+    // What it holds for the client: its 256 KB and the replies in flight (16 of 1 MB before the first is seen).
+    expect(owedPeak).toBeGreaterThan(0);
+    expect(owedPeak).toBeLessThan(20 * VALUE);
 
     // Another client is still answered, at once.
     const started = Date.now();

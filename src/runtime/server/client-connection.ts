@@ -188,6 +188,11 @@ export class ClientConnection {
     return this.#closed;
   }
 
+  /** The bytes the client is owed and has not taken (ClientOutput.owed). */
+  get owedBytes(): number {
+    return this.#output.owed;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
