@@ -6,7 +6,7 @@
  * on redis-server found changed behind its back (server/settings-check.ts) is counted too: any increase is worth
  * an alert, as writes in between may not have been captured.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HoldMeter } from './server/execution-lock.js';
 import { NOTIFY_SETTING, OUTPUT_LIMIT_SETTING } from './server/kept-settings.js';
 import type { SettingsMeter } from './server/settings-check.js';
@@ -42,6 +42,21 @@ export class RuntimeMetrics implements HoldMeter, SettingsMeter {
     });
     // At 0 from the start: the first change (the one to alert on) is then an increase Prometheus can see.
     for (const setting of [NOTIFY_SETTING, OUTPUT_LIMIT_SETTING]) this.#settingsChanged.inc({ setting }, 0);
+  }
+
+  /**
+   * The bytes the runtime's clients are owed and have not taken, summed (`owed`, read at each scrape): bounded by
+   * back-pressure to about 256 KB a client and its replies in flight (server/client-connection.ts).
+   */
+  observeOwed(owed: () => number): void {
+    new Gauge({
+      name: 'writebehind_runtime_client_owed_bytes',
+      help: "Bytes of replies the runtime's clients are owed and have not taken (held in the runtime), summed over clients",
+      registers: [this.registry],
+      collect() {
+        this.set(owed());
+      },
+    });
   }
 
   settingChanged(setting: string): void {

@@ -38,6 +38,7 @@ import { myselfOf } from '../shared/cluster-nodes.js';
 import { text } from './cluster/cluster-nodes.js';
 import { startMetricsServer } from '../shared/metrics-server.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
+import { ServerOutputLimit } from './server/output-limit.js';
 import type { Registry } from 'prom-client';
 
 /** What a library host is built from (the LibraryHost constructor's options). */
@@ -168,6 +169,8 @@ export class Runtime extends EventEmitter {
       const kept: KeptSettings = { pubsubLimitLifted: pubsubLimit === 'lifted' };
       await warnEvictingPolicy(control, log);
       const limits = await readRequestLimits(control, log);
+      const outputLimit = new ServerOutputLimit(control, log);
+      await outputLimit.refresh();
       const controlId = await control.call(['CLIENT', 'ID']);
       const clusterMode = await isClusterNode(control);
       // A restarted primary may be about to become a replica: its role is asked once the cluster settled it.
@@ -276,6 +279,7 @@ export class Runtime extends EventEmitter {
       if (options.metrics !== undefined) {
         metrics = new RuntimeMetrics();
         scheduler.lock.meterHolds(metrics);
+        metrics.observeOwed(() => listener.owedBytes);
         metered = { registry: metrics.registry, port: undefined };
         const serve = options.metrics.serve;
         if (serve !== undefined) {
@@ -294,13 +298,14 @@ export class Runtime extends EventEmitter {
           intervalMs: options.settingsCheckMs ?? 1000,
           firing: () => replication === null || replication.isPrimary,
           countUncleanStop: async () => (runningMark === null ? null : runningMark.countUncleanStop()),
+          onOutputLimit: (value) => outputLimit.note(value),
           ...(metrics === undefined ? {} : { meter: metrics }),
           log: log.child({ component: 'settings-check' }),
         });
         // Pushed after the mark's closer: stopped before the clean stop unmarks.
         closers.push({ name: 'settings check', close: () => check.close() });
       }
-      const deps = { address, table, scheduler, control, limits: () => limits, kept, ownTraffic, windows, log };
+      const deps = { address, table, scheduler, control, limits: () => limits, kept, outputLimit, ownTraffic, windows, log };
       const server = listener;
       server.serve(deps);
       closers.push({ name: 'RESP server', close: () => server.close() });

@@ -22,7 +22,7 @@ export const runtimeCommand = new Command('runtime')
   .option('--redis <url>', 'the redis-server behind the runtime: redis://[user:password@]host:port, or unix:///path/redis.sock (faster: each captured write makes round trips to it)', DEFAULT_BACKING_REDIS_URL)
   .option('--lock-timeout <ms>', "RedisGears' lock-redis-timeout: longest a trigger or function may hold the lock (100 to 1e9)", String(DEFAULT_LOCK_TIMEOUT_MS))
   .option('--memory-limit <mb>', "RedisGears' v8-maxmemory: heap limit of each library's isolate, in MB (at least 8)", String(DEFAULT_MEMORY_LIMIT_MB))
-  .option('--metrics-port <port>', "serve Prometheus metrics (the exclusive lock's hold and wait times, settings found changed on redis-server) on GET /metrics at this port")
+  .option('--metrics-port <port>', "serve Prometheus metrics (the exclusive lock's hold and wait times, settings found changed on redis-server, bytes owed to clients) on GET /metrics at this port")
   .option('--metrics-host <host>', 'interface of /metrics (0.0.0.0: every interface)', DEFAULT_METRICS_HOST)
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default: $LOG_LEVEL or info)')
   .action(async (options: RuntimeCommandOptions) => {

@@ -19,11 +19,11 @@ import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/r
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
 import { ByteRuns } from './byte-runs.js';
-import { ClientOutput, type OutputSlot } from './client-output.js';
+import { CLIENT_OWED_CAP, ClientOutput, type OutputSlot, type OwedLimit } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
 import { isPauseCommand } from './client-pause.js';
-import { keepRuntimeSettings, type KeptSettings } from './kept-settings.js';
+import { keepRuntimeSettings, OUTPUT_LIMIT_SETTING, type KeptSettings } from './kept-settings.js';
 import { replayTransaction } from './transaction-replay.js';
 import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
@@ -38,6 +38,7 @@ import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { TriggerWindows } from '../replication/trigger-windows.js';
 import { isPushFrame, UpstreamLink } from './upstream-link.js';
+import type { ServerOutputLimit } from './output-limit.js';
 
 export interface ClientConnectionDeps {
   readonly address: RedisAddress;
@@ -53,7 +54,16 @@ export interface ClientConnectionDeps {
   readonly limits: () => RequestLimits;
   /** What the runtime keeps of redis-server's settings in a client's CONFIG SET (kept-settings.ts). */
   readonly kept: KeptSettings;
+  /** redis-server's `client-output-buffer-limit normal`, applied to what a client has not taken (output-limit.ts). */
+  readonly outputLimit: ServerOutputLimit;
   readonly log: Logger;
+}
+
+/** A `CONFIG SET` of `client-output-buffer-limit` (among others): the runtime applies its `normal` class too. */
+function setsOutputLimit(args: readonly Buffer[]): boolean {
+  if (args.length < 4 || args[0]!.toString('latin1').toLowerCase() !== 'config' || args[1]!.toString('latin1').toLowerCase() !== 'set') return false;
+  for (let i = 2; i < args.length; i += 2) if (args[i]!.toString('latin1').toLowerCase() === OUTPUT_LIMIT_SETTING) return true;
+  return false;
 }
 
 /** What redis-server runs at once inside MULTI instead of queuing. */
@@ -70,6 +80,12 @@ const STEP_ASIDE_AFTER_MS = 500;
  * writes) runs whole while every other client's commands sit unread, where the lock's FIFO cannot see them.
  */
 const OTHERS_READ_AFTER_MS = 1;
+/**
+ * Commands read and not yet sent, past which the client's input is not read until half of them are: the pump
+ * sends no further than its replies allow (ClientOutput.maySend), and what a client pipelines meanwhile would
+ * otherwise wait in the runtime's memory without bound (and shifting a queue of 100,000s costs time quadratic).
+ */
+const QUEUED_COMMANDS_MAX = 8192;
 
 export class ClientConnection {
   /** The connection's state as redis-server sees it; `session.user` is its ACL user. */
@@ -89,12 +105,23 @@ export class ClientConnection {
   #protocolError: string | undefined;
   /** An AUTH or HELLO was read: later requests are not held to the limits of a client that has not authenticated. */
   #authAsked = false;
+  /** The pump waits for the client to take what it is owed, or for replies in flight (#roomToSend). */
+  #roomWaiter: (() => void) | null = null;
+  /** The socket became a replication pipe: its reading is the pipe's. */
+  #handedOver = false;
+  /** The client's input is not read: it is owed too much (backlog), or has too many commands waiting (queue). */
+  readonly #inputHeld = { backlog: false, queue: false };
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
     this.#deps = deps;
     this.session = new Session(() => deps.scheduler.host.identitiesChanged?.());
-    this.#output = new ClientOutput(client, (backlogged) => this.#link?.setClientBacklogged(backlogged));
+    this.#output = new ClientOutput(
+      client,
+      (backlogged) => this.#onBacklog(backlogged),
+      () => deps.outputLimit.current,
+      (limit, owed) => this.#closeForOutputLimit(limit, owed),
+    );
     this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
     client.setNoDelay(true);
     const parser = new RequestParser(
@@ -119,8 +146,51 @@ export class ClientConnection {
     this.#ready.catch(() => undefined);
   }
 
+  /**
+   * The client stopped taking what it is owed (true), or took it all (false). While it does not, neither its input
+   * is read (the kernel's buffers fill and TCP holds the client back) nor its commands sent (#pump): a client that
+   * pipelines without reading cannot make the runtime hold its replies without bound. Its connection to the server
+   * is paused too while no reply is awaited (UpstreamLink.setClientBacklogged).
+   */
+  #onBacklog(backlogged: boolean): void {
+    this.#link?.setClientBacklogged(backlogged);
+    this.#holdInput('backlog', backlogged);
+    if (!backlogged) this.#wakePump();
+  }
+
+  /** Stops or resumes reading the client's input for `reason`: it is read while no reason holds it. */
+  #holdInput(reason: 'backlog' | 'queue', held: boolean): void {
+    const before = this.#inputHeld.backlog || this.#inputHeld.queue;
+    this.#inputHeld[reason] = held;
+    const after = this.#inputHeld.backlog || this.#inputHeld.queue;
+    if (before === after || this.#closed || this.#handedOver) return;
+    if (after) this.#client.pause();
+    else this.#client.resume();
+  }
+
+  /**
+   * Past redis-server's `client-output-buffer-limit normal`: closed at once, as redis-server closes its own client
+   * (what it is owed is dropped), and said as it says it. Past CLIENT_OWED_CAP too, the runtime's own bound.
+   */
+  #closeForOutputLimit(limit: OwedLimit, owed: number): void {
+    if (this.#closed) return;
+    const { hard, soft, softSeconds } = this.#deps.outputLimit.current;
+    const client = `${this.#client.remoteAddress}:${this.#client.remotePort}`;
+    if (limit === 'runtime') {
+      this.#deps.log.warn({ client, owed, cap: CLIENT_OWED_CAP }, 'client closed: it does not read the replies it is owed, and they passed what the runtime holds for one client');
+    } else {
+      this.#deps.log.warn({ client, owed, limit, normal: `${hard} ${soft} ${softSeconds}` }, 'client closed for overcoming of output buffer limits (client-output-buffer-limit normal of redis-server)');
+    }
+    this.close();
+  }
+
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The bytes the client is owed and has not taken (ClientOutput.owed). */
+  get owedBytes(): number {
+    return this.#output.owed;
   }
 
   close(): void {
@@ -129,6 +199,7 @@ export class ClientConnection {
     this.#link?.close(new Error('client connection closed'));
     this.#client.destroy();
     this.#raw.close();
+    this.#wakePump();
   }
 
   /**
@@ -147,6 +218,7 @@ export class ClientConnection {
       link = await UpstreamLink.open(this.#deps.address, {
         unsolicited: (raw) => this.#onUnsolicited(raw),
         closed: () => this.#onUpstreamClosed(),
+        replied: () => this.#wakePump(),
       });
     } catch (cause) {
       this.#client.end(encode(error(`ERR the RedisGears runtime cannot reach redis-server: ${errorMessage(cause)}`), 2));
@@ -163,6 +235,7 @@ export class ClientConnection {
     this.#output.writeNow();
     this.#client.end();
     this.#closed = true;
+    this.#wakePump();
   }
 
   /** The link, once connected (the pump awaits #ready before running anything). */
@@ -178,6 +251,7 @@ export class ClientConnection {
     if (name === 'auth' || name === 'hello') this.#authAsked = true;
     if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
+    if (this.#commands.length >= QUEUED_COMMANDS_MAX && !this.#inputHeld.queue) this.#holdInput('queue', true);
     void this.#pump();
   }
 
@@ -215,16 +289,26 @@ export class ClientConnection {
           await new Promise((resolve) => setImmediate(resolve));
           turnAt = performance.now();
         }
+        // Here, between commands, this client holds no lock but shared ones awaiting replies, which are read
+        // whatever the client does: waiting here for the client to read holds up no one else.
+        if (!this.#output.maySend(this.#upstream.pending)) {
+          await this.#roomToSend();
+          if (this.#closed) break;
+        }
+        this.#releaseQueueHold();
         const command = this.#commands.shift()!;
         const how = this.#route(command);
         if (how === 'shared') {
           const batch = [command];
-          while (this.#commands.length > 0 && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#commands.shift()!);
+          const output = this.#output;
+          const link = this.#upstream;
+          while (this.#commands.length > 0 && output.maySend(link.pending + batch.length) && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#commands.shift()!);
           await this.#runShared(batch);
         } else {
           await this.#run(how, command);
         }
       }
+      this.#releaseQueueHold();
       if (this.#protocolError !== undefined && !this.#closed) await this.#closeAfterProtocolError(this.#protocolError);
     } catch (cause) {
       if (!this.#closed) this.#deps.log.warn({ err: errorMessage(cause) }, 'client connection failed');
@@ -232,6 +316,28 @@ export class ClientConnection {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Reads the client's input again once the commands it waits for are down to half of QUEUED_COMMANDS_MAX. */
+  #releaseQueueHold(): void {
+    if (this.#inputHeld.queue && this.#commands.length <= QUEUED_COMMANDS_MAX / 2) this.#holdInput('queue', false);
+  }
+
+  /** Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. */
+  #roomToSend(): Promise<void> {
+    return new Promise((resolve) => (this.#roomWaiter = resolve));
+  }
+
+  /**
+   * Wakes a waiting pump once the connection closed, or there is room for as many commands again as are in
+   * flight: woken at the first reply with room, the pump would send one command a reply, each a write of its own.
+   */
+  #wakePump(): void {
+    const waiter = this.#roomWaiter;
+    if (waiter === null) return;
+    if (!this.#closed && !this.#output.maySend(2 * (this.#link?.pending ?? 0))) return;
+    this.#roomWaiter = null;
+    waiter();
   }
 
   #route(command: SessionCommand): Route {
@@ -278,6 +384,7 @@ export class ClientConnection {
       case 'replication':
         this.#commands.length = 0;
         return pipeReplication(this.#client, this.#upstream, () => {
+          this.#handedOver = true;
           this.#client.off('data', this.#onData);
           this.#output.writeNow(); // the earlier replies, before the pipe's bytes
         }, command.raw, command.args, this.#deps.windows, this.#deps.log.child({ component: 'replication' }));
@@ -439,6 +546,7 @@ export class ClientConnection {
       const value = await reply;
       if (queued) session.noteQueued(value);
       else session.track(command, value);
+      if (!queued && value.type !== 'error' && setsOutputLimit(command.args)) void this.#deps.outputLimit.refresh();
     } finally {
       release();
     }

@@ -7,14 +7,35 @@
 import type { Socket } from 'node:net';
 import { ByteRuns } from './byte-runs.js';
 import { writeToSocket } from '../sync-redis/socket-writes.js';
+import { NO_OUTPUT_LIMIT, type OutputLimit } from './output-limit.js';
 
 /** Up to this many bytes, the replies of a tick are copied into one buffer; beyond it, written as they are. */
 const COPY_LIMIT = 64 * 1024;
 /**
- * Bytes the socket may hold, past what the kernel took, before the client counts as not reading: the server is
- * then no longer read for it while nothing is awaited (UpstreamLink.setClientBacklogged), until the socket drains.
+ * Bytes the socket may hold, past what the kernel took, before the client counts as not reading: its input is
+ * then no longer read nor its commands sent (client-connection.ts), and the server is no longer read for it
+ * while nothing is awaited (UpstreamLink.setClientBacklogged), until the socket drains. Also the budget of the
+ * replies a client may have in flight (maySend).
  */
 export const CLIENT_BACKLOG_BYTES = 256 * 1024;
+/**
+ * The reply size assumed of a client before any reply is seen, and the least it is assumed to be afterwards: at
+ * most CLIENT_BACKLOG_BYTES / this many commands are sent ahead of their replies (16 at first, 16,384 once
+ * replies have been small: fewer made `redis-cli --pipe` wait on round trips, 2 to 4 times slower at 256). Each
+ * reply that comes back larger raises the assumption to its size at once; smaller ones lower it by an eighth of
+ * the difference.
+ */
+const FIRST_REPLY_GUESS = 16 * 1024;
+const LEAST_REPLY_GUESS = 16;
+/**
+ * What a client may be owed, not taken, whatever the server's limits: only a guess proved wrong gets there (small
+ * replies, then thousands of large ones sent at once), and a client that does not read them is closed rather
+ * than let the runtime grow with them. A reply awaited must be read, since a lock waits for it.
+ */
+export const CLIENT_OWED_CAP = 64 * 1024 * 1024;
+
+/** Which limit a client went past: the server's hard or soft `normal` limit, or CLIENT_OWED_CAP. */
+export type OwedLimit = 'hard' | 'soft' | 'runtime';
 
 export class OutputSlot {
   bytes: Buffer | null = null;
@@ -45,13 +66,53 @@ export class ClientOutput {
   #backlogged = false;
   readonly #drained = (): void => {
     this.#backlogged = false;
+    clearInterval(this.#softCheck);
     this.#onBacklog(false);
   };
+  /** Checks the soft limit while the client is backlogged (checkLimit). */
+  #softCheck: NodeJS.Timeout | undefined;
+  /** The size this client's replies are assumed to have (see FIRST_REPLY_GUESS). */
+  #replyGuess = FIRST_REPLY_GUESS;
+  readonly #limit: () => OutputLimit;
+  readonly #onLimit: (limit: OwedLimit, owed: number) => void;
+  /** When the bytes owed first reached the soft limit (performance.now()), or 0 while they are below it. */
+  #softSince = 0;
 
-  /** `onBacklog`: the socket holds more than CLIENT_BACKLOG_BYTES (true), and later has drained (false). */
-  constructor(socket: Socket, onBacklog: (backlogged: boolean) => void = () => undefined) {
+  /**
+   * `onBacklog`: the socket holds more than CLIENT_BACKLOG_BYTES (true), and later has drained (false).
+   * `limit`: the server's `normal` class limits; `onLimit`: the client went past one (or CLIENT_OWED_CAP), and
+   * is to be closed as redis-server closes it (the bytes owed are dropped).
+   */
+  constructor(
+    socket: Socket,
+    onBacklog: (backlogged: boolean) => void = () => undefined,
+    limit: () => OutputLimit = () => NO_OUTPUT_LIMIT,
+    onLimit: (limit: OwedLimit, owed: number) => void = () => undefined,
+  ) {
     this.#socket = socket;
     this.#onBacklog = onBacklog;
+    this.#limit = limit;
+    this.#onLimit = onLimit;
+  }
+
+  /** The socket holds more than CLIENT_BACKLOG_BYTES and has not drained since. */
+  get backlogged(): boolean {
+    return this.#backlogged;
+  }
+
+  /** Bytes the client is owed and has not taken: gathered for a write, and held by the socket past the kernel. */
+  get owed(): number {
+    return this.#runs.bytes + this.#socket.writableLength;
+  }
+
+  /**
+   * Whether a client with `inFlight` replies awaited may have one more command sent: not while it is backlogged,
+   * and only while the bytes owed and those assumed of the replies in flight stay within CLIENT_BACKLOG_BYTES
+   * (with none in flight, one may always go).
+   */
+  maySend(inFlight: number): boolean {
+    if (this.#backlogged) return false;
+    return inFlight === 0 || this.owed + (inFlight + 1) * this.#replyGuess <= CLIENT_BACKLOG_BYTES;
   }
 
   /** A slot for the reply of the command being dispatched now. */
@@ -63,6 +124,8 @@ export class ClientOutput {
   }
 
   fill(slot: OutputSlot, bytes: Buffer): void {
+    const guess = this.#replyGuess;
+    this.#replyGuess = bytes.length >= guess ? bytes.length : Math.max(LEAST_REPLY_GUESS, guess - ((guess - bytes.length) >> 3));
     slot.bytes = bytes;
     if (!slot.held) this.flush();
   }
@@ -153,7 +216,44 @@ export class ClientOutput {
     if (!this.#backlogged && this.#socket.writableLength > CLIENT_BACKLOG_BYTES) {
       this.#backlogged = true;
       this.#socket.once('drain', this.#drained);
+      this.#armSoftCheck();
       this.#onBacklog(true);
     }
+    this.checkLimit();
+  }
+
+  /**
+   * redis-server's checkClientOutputBufferLimits, on what the client has not taken, checked as it checks it when
+   * replies are added: past the hard limit at once; past the soft limit once it has stayed past it for longer
+   * than the soft seconds.
+   */
+  checkLimit(): void {
+    const owed = this.owed;
+    if (owed >= CLIENT_OWED_CAP) return this.#onLimit('runtime', owed);
+    const { hard, soft, softSeconds } = this.#limit();
+    if (hard === 0 && soft === 0) return;
+    if (hard > 0 && owed >= hard) return this.#onLimit('hard', owed);
+    if (soft === 0 || owed < soft) {
+      this.#softSince = 0;
+      return;
+    }
+    const now = performance.now();
+    if (this.#softSince === 0) this.#softSince = now;
+    else if (now - this.#softSince > softSeconds * 1000) this.#onLimit('soft', owed);
+  }
+
+  /**
+   * A backlogged client's input is not read (client-connection.ts), so no reply is added to be checked on: the
+   * soft limit is checked as its seconds pass instead, where redis-server, which reads on, would have checked it
+   * on the replies to what the client kept sending.
+   */
+  #armSoftCheck(): void {
+    const { soft, softSeconds } = this.#limit();
+    if (soft === 0) return;
+    this.#softCheck = setInterval(() => {
+      if (this.#socket.destroyed) clearInterval(this.#softCheck);
+      else this.checkLimit();
+    }, Math.max(100, softSeconds * 250));
+    this.#softCheck.unref();
   }
 }

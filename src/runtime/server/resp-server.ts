@@ -57,6 +57,13 @@ export class RespServer {
     socket.once('close', () => this.#clients.delete(client));
   }
 
+  /** The bytes every client is owed and has not taken (runtime-metrics.ts). */
+  get owedBytes(): number {
+    let owed = 0;
+    for (const client of this.#clients) owed += client.owedBytes;
+    return owed;
+  }
+
   /** The port actually bound (useful with port 0). */
   get port(): number {
     const address = this.#server.address();

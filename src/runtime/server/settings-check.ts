@@ -36,6 +36,8 @@ export interface SettingsCheckOptions {
   /** Counts an unclean stop (RunningMark.countUncleanStop); null when there is nowhere to count it. */
   readonly countUncleanStop: () => Promise<number | null>;
   readonly meter?: SettingsMeter;
+  /** The `client-output-buffer-limit` value read, each check (its `normal` class applies to clients, output-limit.ts). */
+  readonly onOutputLimit?: (value: string) => void;
   readonly log: Logger;
 }
 
@@ -81,6 +83,8 @@ export class SettingsCheck {
       return;
     }
     this.#configRefused = false;
+    const limit = got.entries.get(OUTPUT_LIMIT_SETTING);
+    if (limit !== undefined) this.#options.onOutputLimit?.(limit);
     const changed = changedSettings(got.entries, kept);
     for (const setting of this.#unrestored.keys()) {
       if (!changed.some((c) => c.setting === setting)) this.#unrestored.delete(setting);

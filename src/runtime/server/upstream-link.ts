@@ -24,6 +24,8 @@ export interface UpstreamHandlers {
   unsolicited(raw: Buffer): void;
   /** redis-server closed the connection (not called after close()). */
   closed(): void;
+  /** An awaited reply came, and went to its expectation (one fewer is pending). */
+  replied?(): void;
 }
 
 export class UpstreamLink {
@@ -50,6 +52,7 @@ export class UpstreamLink {
         this.#resolveDrainWaiters();
         this.#followBacklog();
       }
+      handlers.replied?.();
     });
     this.#onData = (chunk: Buffer) => framer.push(chunk);
     socket.on('data', this.#onData);
