@@ -52,6 +52,15 @@ describe('parseConfig', () => {
     for (const keysPrefix of ['wbx', 'w', 'web:changes']) expect(parseConfig({ name: 'lib', writers: [{ ...writer, name: 'W', keysPrefix }] }).ok, keysPrefix).toBe(true);
   });
 
+  it("refuses a keysPrefix ending in ':' (it would capture '<prefix>::<id>', so 'person:' captured nothing of person:<id>), naming the field and the fix", () => {
+    const writer = { name: 'W', table: 't', primaryKey: 'id', mappings: { a: 'col' } };
+    const result = parseConfig({ name: 'lib', writers: [{ ...writer, keysPrefix: 'person:' }] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain("writers[0].keysPrefix: must not end with ':' (the ':' before the id is added: 'person' captures person:<id>)");
+    expect(parseConfig({ name: 'lib', writers: [{ ...writer, keysPrefix: 'app:person' }] }).ok).toBe(true);
+  });
+
   it('rejects overlapping prefixes, duplicate writers and a column mapped twice', () => {
     const writer = { table: 't', primaryKey: 'id', mappings: { a: 'col' } };
     const result = parseConfig({

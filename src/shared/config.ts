@@ -33,7 +33,11 @@ const writerSchema = z.strictObject({
   /** Names the writer's keys (`wb:changes:{<name>}`) and its trigger; unique in the document. */
   name: z.string().check(z.regex(GEARS_NAME, 'must match [A-Za-z0-9_]+')),
   /** Hashes named `<keysPrefix>:<id>` are captured. */
-  keysPrefix: z.string().check(z.minLength(1), z.refine((p) => !p.includes('*'), 'must be a literal prefix: RedisGears prefixes have no wildcards')),
+  keysPrefix: z.string().check(
+    z.minLength(1),
+    z.refine((p) => !p.includes('*'), 'must be a literal prefix: RedisGears prefixes have no wildcards'),
+    z.refine((p) => !p.endsWith(':'), { error: (issue) => `must not end with ':' (the ':' before the id is added: '${String(issue.input).slice(0, -1)}' captures ${String(issue.input)}<id>)` }),
+  ),
   table: z.string().check(z.regex(SQL_TABLE, 'must be a SQL table name, optionally qualified as db.table')),
   /** Column(s) that take the id; several columns take the key's `:`-separated parts in order. */
   primaryKey: z.union([identifier, z.array(identifier).check(z.minLength(1), z.maxLength(16))], {
