@@ -4,6 +4,7 @@ import { ClusterReconcileRedis } from './cluster-reconcile-redis.js';
 import type { ReconcileRedis } from './reconcile-redis.js';
 import { SingleReconcileRedis } from './single-reconcile-redis.js';
 
-export async function connectReconcileRedis(url: string): Promise<ReconcileRedis> {
-  return (await isRedisCluster(url)) ? ClusterReconcileRedis.connect(url) : SingleReconcileRedis.connect(url);
+/** `signal` aborts the first connection (the one that waits when Redis does not answer). */
+export async function connectReconcileRedis(url: string, signal?: AbortSignal): Promise<ReconcileRedis> {
+  return (await isRedisCluster(url, signal)) ? ClusterReconcileRedis.connect(url) : SingleReconcileRedis.connect(url);
 }

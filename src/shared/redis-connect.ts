@@ -23,6 +23,8 @@ export interface RedisConnectOptions {
   suggestion?: string;
   /** @defaultValue REDIS_CONNECT_TIMEOUT_MS */
   timeoutMs?: number;
+  /** Gives up at once when aborted (a Ctrl-C while Redis does not answer), as at the deadline. */
+  signal?: AbortSignal;
 }
 
 export async function connectRedis(url: string, options: RedisConnectOptions = {}): Promise<NodeRedisClient> {
@@ -40,9 +42,13 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
   const handshake = client.connect().then(() => client.ping());
   handshake.catch(() => undefined); // after the deadline nobody awaits it
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs / 1000} s`)), timeoutMs);
+    onAbort = () => reject(new Error('interrupted while waiting for a reply'));
   });
+  if (options.signal?.aborted === true) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await Promise.race([handshake, deadline]);
     connected = true;
@@ -52,6 +58,7 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
     throw connectionError(url, cause, options.suggestion);
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -98,3 +98,21 @@ it('writebehind worker: a SIGTERM does not hold a start that waits on a Redis th
   expect(Date.now() - signalled).toBeLessThan(20_000);
   expect(output).toContain(`cannot connect to Redis at ${proxy.url}: no reply within`);
 });
+
+it('writebehind backfill: a SIGTERM while it still waits for Redis stops it at once (exit 130, nothing done), not after the connect gives up', { timeout: 60_000 }, async () => {
+  const server: RedisServer = await startRedisServer();
+  cleanups.push(() => server.stop());
+  const proxy = await startHeldProxy({ host: '127.0.0.1', port: portOf(server.url) }); // never released
+  cleanups.push(() => proxy.close());
+  child = spawnCli(['backfill', '--writer', 'PersonsWriteBehind', '--redis', proxy.url], { LOG_LEVEL: 'info' });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await proxy.connected;
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  const code = await exited(child);
+  expect(code, output).toBe(130);
+  expect(Date.now() - signalled).toBeLessThan(1500);
+  expect(output).toContain(`backfill interrupted while connecting to ${proxy.url}: nothing was captured`);
+});

@@ -3,6 +3,8 @@ import * as z from 'zod';
 import { loadConfigFile } from '../../shared/config-file.js';
 import { backfill, type BackfillResult } from '../../reconcile/backfill.js';
 import { connectReconcileRedis } from '../../reconcile/connect-reconcile-redis.js';
+import { WriteBehindError } from '../../shared/errors.js';
+import { redactUrl } from '../../shared/redact-url.js';
 import { writerTarget } from '../../reconcile/writer-target.js';
 import { parseOptions } from '../preflights/parse-options.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_REDIS_URL } from '../commands/defaults.js';
@@ -26,10 +28,14 @@ export type BackfillCommandOptions = z.input<typeof backfillOptionsSchema>;
 export async function runBackfill(options: BackfillCommandOptions, signal?: AbortSignal, print: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<BackfillResult> {
   const parsed = parseOptions('backfill', backfillOptionsSchema, options);
   const target = writerTarget(await loadConfigFile(parsed.config), parsed.writer, parsed.config);
-  const redis = await connectReconcileRedis(parsed.redis);
+  const redis = await connectReconcileRedis(parsed.redis, signal).catch((error: unknown) => {
+    // A Ctrl-C or SIGTERM while Redis does not answer: nothing was captured yet, no cursor to keep.
+    throw signal?.aborted === true ? new WriteBehindError('INTERRUPTED', `backfill interrupted while connecting to ${redactUrl(parsed.redis)}: nothing was captured`, { cause: error }) : error;
+  });
   try {
     return await backfill(redis, { target, match: parsed.match, restart: parsed.restart, print, ...(parsed.rate === undefined ? {} : { rate: parsed.rate }), ...(signal === undefined ? {} : { signal }) });
   } finally {
     await redis.close();
   }
 }
+

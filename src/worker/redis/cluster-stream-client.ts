@@ -130,8 +130,8 @@ export class ClusterStreamClient extends RedisStreamClient implements ClusterCli
 }
 
 /** Whether the Redis at `url` is a node of a Redis Cluster (`INFO cluster` says `cluster_enabled:1`). */
-export async function isRedisCluster(url: string): Promise<boolean> {
-  const client = await connectRedis(url);
+export async function isRedisCluster(url: string, signal?: AbortSignal): Promise<boolean> {
+  const client = await connectRedis(url, signal === undefined ? {} : { signal });
   try {
     return /cluster_enabled:1/.test(String(await client.sendCommand(['INFO', 'cluster'])));
   } finally {
