@@ -122,6 +122,27 @@ describe('a client that pipelines without reading, through the runtime', () => {
   });
 });
 
+describe('a client that does not read, whose server connection redis-server closed', () => {
+  it('is dropped by the runtime with what it was owed, not kept half-closed until the runtime stops', { timeout: 30_000 }, async () => {
+    const hostile = await connected(runtime.port);
+    hostile.pause();
+    hostile.on('error', () => undefined);
+    try {
+      hostile.write('*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$9\r\nlingering\r\n');
+      hostile.write('*2\r\n$3\r\nGET\r\n$10\r\nunread:big\r\n'.repeat(200));
+      await until(owedBytes, (owed) => owed > VALUE, 10_000);
+      const list = await RespSocket.call(runtime.port, 'CLIENT', 'LIST');
+      const id = /id=(\d+) [^\n]* name=lingering /.exec(list)?.[1];
+      expect(id, list).toBeDefined();
+      expect(await RespSocket.call(REDIS_PORT, 'CLIENT', 'KILL', 'ID', id!)).toBe(':1\r\n');
+      // The server closed the client's connection: redis-server itself drops such a client at once, output and all.
+      await until(owedBytes, (owed) => owed === 0, 5_000);
+    } finally {
+      hostile.destroy();
+    }
+  });
+});
+
 /**
  * A client on `port` that, once connected and answered a PING, writes 4 GETs of a 1 KB value every millisecond
  * for `ms` and reads nothing: what it is owed grows, once the kernel's buffers are full, where redis-server or the

@@ -80,6 +80,9 @@ const STEP_ASIDE_AFTER_MS = 500;
  * writes) runs whole while every other client's commands sit unread, where the lock's FIFO cannot see them.
  */
 const OTHERS_READ_AFTER_MS = 1;
+/** How long a client whose server connection closed may take to read its last replies before it is dropped. */
+const UPSTREAM_CLOSED_GRACE_MS = 1_000;
+
 /**
  * Commands read and not yet sent, past which the client's input is not read until half of them are: the pump
  * sends no further than its replies allow (ClientOutput.maySend), and what a client pipelines meanwhile would
@@ -203,9 +206,8 @@ export class ClientConnection {
   }
 
   /**
-   * At the runtime's close: close(), and also drop the socket of a connection its upstream closed, which was only
-   * ended (its last replies still flushing) and waits for the client's FIN. A client need never send it, and the
-   * listener closes only once every socket is gone.
+   * At the runtime's close: close(), and also drop the socket of a connection its upstream closed, which may
+   * still be flushing its last replies (#onUpstreamClosed): the listener closes only once every socket is gone.
    */
   shutdown(): void {
     this.close();
@@ -233,7 +235,11 @@ export class ClientConnection {
     this.#raw.close();
     this.#output.flush();
     this.#output.writeNow();
-    this.#client.end();
+    // The replies the server sent before it closed (a QUIT's +OK) go out, then the socket is closed both ways. A
+    // client that does not read would keep it half-closed, with what it is owed, until the runtime stops: it is
+    // dropped after UPSTREAM_CLOSED_GRACE_MS, as redis-server drops a client it closes, output and all.
+    this.#client.end(() => this.#client.destroy());
+    setTimeout(() => this.#client.destroy(), UPSTREAM_CLOSED_GRACE_MS).unref();
     this.#closed = true;
     this.#wakePump();
   }
