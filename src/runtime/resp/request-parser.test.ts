@@ -34,6 +34,20 @@ describe('RequestParser', () => {
       ]);
     });
 
+    it(`reports empty requests (*0, *-10, blank lines) in their place among the others (${fed})`, () => {
+      const seen: string[] = [];
+      const parser = new RequestParser({
+        onRequest: ({ args }) => seen.push(args.map((a) => a.toString('latin1')).join(' ')),
+        onEmptyRequest: () => seen.push('(empty)'),
+        onProtocolError: (message) => seen.push(message),
+        onQueryBufferOverflow: () => undefined,
+      });
+      const wire = Buffer.from('PING\r\n*0\r\n \r\n*-10\r\n\nECHO a\r\n');
+      if (byteByByte) for (const b of wire) parser.push(Buffer.from([b]));
+      else parser.push(wire);
+      expect(seen).toEqual(['PING', '(empty)', '(empty)', '(empty)', '(empty)', 'ECHO a']);
+    });
+
     it(`stops at the first protocol error, after the requests before it (${fed})`, () => {
       const { requests, errors } = parse('PING\r\n*1\r\nfoo\r\nPING\r\n', byteByByte);
       expect(requests.map((r) => r.args)).toEqual([['PING']]);

@@ -25,6 +25,11 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxBulkLength: 512 * 1024
 
 export interface RequestParserEvents {
   onRequest(request: ClientRequest): void;
+  /**
+   * A request with no command (`*0`, `*-10`, a blank inline line): no reply, but redis-server ends it like any
+   * request (resetClient), which uses up a CLIENT REPLY SKIP.
+   */
+  onEmptyRequest?(): void;
   /** Redis's reply text ("Protocol error: ..."); nothing more is parsed afterwards. */
   onProtocolError(message: string): void;
   /** The query buffer limit was passed: redis-server closes such a client without a reply. */
@@ -111,6 +116,8 @@ export class RequestParser {
         offset = cr + 2;
         if (count <= 0) {
           start = offset; // redis-server ignores it: no command, no reply
+          this.#events.onEmptyRequest?.();
+          if (this.#failed) return;
           continue;
         }
         this.#remaining = count;
@@ -169,6 +176,7 @@ export class RequestParser {
       return -1;
     }
     if (args.length > 0) this.#events.onRequest({ args, raw: buffer.subarray(offset, lf + 1) });
+    else this.#events.onEmptyRequest?.();
     return this.#failed ? -1 : lf + 1;
   }
 
