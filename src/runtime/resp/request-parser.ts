@@ -104,7 +104,7 @@ export class RequestParser {
           offset = start = end;
           continue;
         }
-        const cr = buffer.indexOf(CR, offset);
+        const cr = strchr(buffer, offset, CR);
         if (cr < 0) {
           if (buffer.length - offset > INLINE_MAX) return this.#fail('Protocol error: too big mbulk count string');
           break;
@@ -125,7 +125,7 @@ export class RequestParser {
       }
       while (this.#remaining > 0) {
         if (this.#bulkLength < 0) {
-          const cr = buffer.indexOf(CR, offset);
+          const cr = strchr(buffer, offset, CR);
           if (cr < 0) {
             if (buffer.length - offset > INLINE_MAX) return this.#fail('Protocol error: too big bulk count string');
             break;
@@ -164,7 +164,7 @@ export class RequestParser {
 
   /** One inline line at `offset`: its end, or -1 when the line is not complete yet. */
   #inline(buffer: Buffer, offset: number): number {
-    const lf = buffer.indexOf(LF, offset);
+    const lf = strchr(buffer, offset, LF);
     if (lf < 0) {
       if (buffer.length - offset > INLINE_MAX) this.#fail('Protocol error: too big inline request');
       return -1;
@@ -217,6 +217,16 @@ export class RequestParser {
     this.#waiting = [];
     this.#args = [];
   }
+}
+
+/**
+ * Where redis-server finds the end of an inline line or a `*`/`$` count line: strchr on its query buffer, which
+ * stops at a NUL. So a NUL before the line's end leaves it waiting for more bytes (until the 64 KB limit), as if
+ * the line had not ended: the position of `byte` at or after `from`, or -1 when there is none or a NUL comes first.
+ */
+function strchr(buffer: Buffer, from: number, byte: number): number {
+  const at = buffer.indexOf(byte, from);
+  return at < 0 || buffer.subarray(from, at).indexOf(0) >= 0 ? -1 : at;
 }
 
 /**
