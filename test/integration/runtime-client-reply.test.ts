@@ -20,8 +20,9 @@ afterAll(async () => {
   await direct?.stop();
 });
 
-async function bothWays(stream: string) {
-  const writes = [{ bytes: Buffer.from(stream, 'latin1'), delayMs: 0 }];
+/** `stream` sent on a fresh connection to each: one write, or (an array) writes 50 ms apart. */
+async function bothWays(stream: string | string[]) {
+  const writes = [stream].flat().map((part, i) => ({ bytes: Buffer.from(part, 'latin1'), delayMs: i === 0 ? 0 : 50 }));
   const fromServer = await exchange(direct.port, writes);
   const fromRuntime = await exchange(env.runtime.port, writes, fromServer);
   const seen = (o: typeof fromServer) => ({ replies: o.bytes.toString('latin1'), closed: o.closed, hung: o.hung });
@@ -29,7 +30,7 @@ async function bothWays(stream: string) {
 }
 
 describe('CLIENT REPLY as redis-server applies it', () => {
-  const cases: [string, string, string, boolean][] = [
+  const cases: [string, string | string[], string, boolean][] = [
     ['OFF queued in MULTI is QUEUED, and silences the rest of its EXEC and what follows', 'MULTI\r\nCLIENT REPLY OFF\r\nPING\r\nEXEC\r\nCLIENT REPLY ON\r\nPING\r\n', '+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+PONG\r\n', false],
     ['SKIP queued in MULTI silences the command after the EXEC', 'MULTI\r\nCLIENT REPLY SKIP\r\nPING\r\nEXEC\r\nPING\r\nECHO a\r\n', '+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+PONG\r\n$1\r\na\r\n', false],
     ['ON queued in MULTI while replies are off shows the EXEC’s replies from there on', 'CLIENT REPLY OFF\r\nMULTI\r\nCLIENT REPLY ON\r\nPING\r\nEXEC\r\nECHO a\r\n', '+OK\r\n+PONG\r\n$1\r\na\r\n', false],
@@ -40,6 +41,8 @@ describe('CLIENT REPLY as redis-server applies it', () => {
     ['a silenced protocol error read with an answered PING: closed once the PING’s reply is written', 'PING\r\nCLIENT REPLY SKIP\r\n*abc\r\n', '+PONG\r\n', true],
     ['QUIT while replies are off: no reply, the connection stays open, nothing after it is run', 'CLIENT REPLY OFF\r\nQUIT\r\nCLIENT REPLY ON\r\nPING\r\n', '', false],
     ['QUIT while replies are off, read with an answered PING: closed once the PING’s reply is written', 'PING\r\nCLIENT REPLY OFF\r\nQUIT\r\n', '+PONG\r\n', true],
+    ['a silenced protocol error read with an EXEC that wrote part of its reply: closed once that is written', ['MULTI\r\nPING\r\nCLIENT REPLY OFF\r\n', 'EXEC\r\n*abc\r\n'], '+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+PONG\r\n', true],
+    ['a silenced protocol error read apart from the last reply: the connection stays open', ['PING\r\nCLIENT REPLY OFF\r\n', '*abc\r\n'], '+PONG\r\n', false],
     ['nothing after a QUIT is read: malformed bytes behind it get no protocol error', '*1\r\n$4\r\nQUIT\r\n*abc\r\n', '+OK\r\n', true],
     ['a protocol error after the skipped command is answered and closes', 'CLIENT REPLY SKIP\r\nPING\r\n*abc\r\n', '-ERR Protocol error: invalid multibulk length\r\n', true],
   ];

@@ -258,8 +258,11 @@ export class ClientConnection {
 
   /** The bytes of `command`'s reply the client gets: all of them, except for an EXEC whose transaction queued CLIENT REPLY. */
   #shown(command: SessionCommand, raw: Buffer): Buffer {
-    const modes = (command as PendingCommand).execModes;
-    return modes === undefined ? raw : this.#replies.execReply(raw, modes);
+    const pending = command as PendingCommand;
+    if (pending.execModes === undefined) return raw;
+    const shown = this.#replies.execReply(raw, pending.execModes);
+    if (shown.length > 0) this.#shownChunk = pending.chunk;
+    return shown;
   }
 
   async #pump(): Promise<void> {
