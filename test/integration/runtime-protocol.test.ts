@@ -95,6 +95,13 @@ describe('after a protocol error the connection is closed both ways (Tcl: protoc
       expect(await writesFailAfter(env.runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
     });
   }
+
+  // Found by bench/resp-fuzz.ts: a client still writing after QUIT got a reset from redis-server (losing the +OK it
+  // had not read yet), and a half-closed socket that kept reading from the runtime.
+  it('QUIT, then more writes', async () => {
+    expect(await writesFailAfter(env.redis.port, 'QUIT\r\n')).toBe(true);
+    expect(await writesFailAfter(env.runtime.port, 'QUIT\r\n')).toBe(true);
+  });
 });
 
 describe('requests redis-server ignores or splits its own way', () => {

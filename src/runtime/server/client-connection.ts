@@ -160,9 +160,9 @@ export class ClientConnection {
   }
 
   /**
-   * At the runtime's close: close(), and also drop the socket of a connection its upstream closed, which was only
-   * ended (its last replies still flushing) and waits for the client's FIN. A client need never send it, and the
-   * listener closes only once every socket is gone.
+   * At the runtime's close: close(), and also drop the socket of a connection its upstream closed, which is only
+   * ended while its last replies are still flushing (to a client that does not read them). The listener closes
+   * only once every socket is gone.
    */
   shutdown(): void {
     this.close();
@@ -189,7 +189,9 @@ export class ClientConnection {
     this.#raw.close();
     this.#output.flush();
     this.#output.writeNow();
-    this.#client.end();
+    // Closed both ways once the last replies are out, as redis-server closes (QUIT, its timeout, CLIENT KILL): a
+    // client still writing gets a reset, not a half-open socket that keeps reading.
+    this.#client.end(() => this.#client.destroy());
     this.#closed = true;
   }
 
