@@ -7,13 +7,14 @@
  * whether the connection was closed must be the same. A divergence is confirmed by running it again, then
  * minimised (one write, then pieces dropped while it still diverges) and printed as a reproducer, with how many of
  * 3 more runs diverged (fewer than 3: timing, e.g. whether two writes arrived in one read, or a reset after a close). Also reported:
- * runtime crashes (it is started again), hangs (less than redis-server sent after 2 s) and the runtime's RSS.
+ * runtime crashes (it is started again), hangs (less than redis-server sent after 2 s) and the runtime's RSS. Cases
+ * where one side only lost replies to a reset (lostToReset: the case wrote on after a close) are counted apart.
  * Exit code 1 when anything diverged. `--case I` runs case I alone and prints both sides.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { exchange, normalized, sameOutcome, type Outcome } from './resp-fuzz/exchange.js';
+import { exchange, lostToReset, normalized, sameOutcome, type Outcome } from './resp-fuzz/exchange.js';
 import { generateCase, writesOf, type FuzzCase } from './resp-fuzz/generate.js';
 import type { CliProcess } from './support/cli-process.js';
 import { startRedisServerProcess, type RedisServerProcess } from './support/redis-server-process.js';
@@ -74,9 +75,14 @@ async function runBoth(fuzzCase: FuzzCase): Promise<{ direct: Outcome; proxied: 
   return { direct: directOutcome, proxied };
 }
 
+/** Not the same, and not only replies lost to a reset (lostToReset: timing, counted apart). */
+function differ(d: Outcome, p: Outcome): boolean {
+  return !sameOutcome(d, p) && !lostToReset(d, p);
+}
+
 async function diverges(fuzzCase: FuzzCase): Promise<boolean> {
   const { direct: d, proxied: p } = await runBoth(fuzzCase);
-  return !sameOutcome(d, p);
+  return differ(d, p);
 }
 
 /** Drops piece `index`, and the cuts inside it; cuts after it move back by its length. */
@@ -133,12 +139,13 @@ try {
     const { direct: d, proxied: p } = await runBoth(fuzzCase);
     console.log(`pieces: ${fuzzCase.pieces.map((piece) => `${piece.label} ${show(piece.bytes)}`).join(' | ')}`);
     console.log(`writes: ${writesOf(fuzzCase).map((w) => `+${w.delayMs}ms ${show(w.bytes)}`).join(' ')}`);
-    console.log(`redis-server: ${showOutcome(d)}\nruntime:      ${showOutcome(p)}\n${sameOutcome(d, p) ? 'same' : 'DIVERGES'}`);
+    console.log(`redis-server: ${showOutcome(d)}\nruntime:      ${showOutcome(p)}\n${sameOutcome(d, p) ? 'same' : lostToReset(d, p) ? 'replies lost to a reset (timing)' : 'DIVERGES'}`);
   } else {
     const divergences: Divergence[] = [];
     const seen = new Set<string>();
     const rss = [rssMb(runtime.pid)];
     let hangs = 0;
+    let resets = 0;
     const startedAt = performance.now();
     for (let index = options.from; index < options.from + options.cases; index++) {
       const fuzzCase = generateCase(options.seed, index);
@@ -148,7 +155,8 @@ try {
         rss.push(rssMb(runtime.pid));
         console.log(`${index + 1 - options.from} cases, ${divergences.length} divergences, ${hangs} hangs, runtime RSS ${rss.at(-1)} MB, ${Math.round((performance.now() - startedAt) / 1000)} s`);
       }
-      if (sameOutcome(first.direct, first.proxied) || !(await diverges(fuzzCase))) continue;
+      if (lostToReset(first.direct, first.proxied)) resets++;
+      if (!differ(first.direct, first.proxied) || !(await diverges(fuzzCase))) continue;
       const small = await minimize(fuzzCase);
       const stream = Buffer.concat(small.pieces.map((p) => p.bytes));
       const key = `${show(stream)} ${small.plan.cuts.join(',')}`;
@@ -156,10 +164,10 @@ try {
       seen.add(key);
       // Run 3 times more: shown is a run that diverged (a timing-dependent one may not every time).
       let again = await runBoth(small);
-      let reproduced = sameOutcome(again.direct, again.proxied) ? 0 : 1;
+      let reproduced = differ(again.direct, again.proxied) ? 1 : 0;
       for (let i = 0; i < 2; i++) {
         const run = await runBoth(small);
-        if (sameOutcome(run.direct, run.proxied)) continue;
+        if (!differ(run.direct, run.proxied)) continue;
         reproduced++;
         again = run;
       }
@@ -176,7 +184,7 @@ try {
       console.log(`DIVERGENCE case ${index} (minimised, ${found.reproduced}): ${show(stream)} cuts [${small.plan.cuts.join(',')}]\n  redis-server: ${found.direct}\n  runtime:      ${found.proxied}`);
     }
     rss.push(rssMb(runtime.pid));
-    console.log(`seed ${options.seed}, cases ${options.from}..${options.from + options.cases - 1}: ${divergences.length} distinct divergences, ${hangs} hangs, ${crashes.length} runtime crashes, runtime RSS ${rss[0]} → ${rss.at(-1)} MB (max ${Math.max(...rss)}), ${Math.round((performance.now() - startedAt) / 1000)} s`);
+    console.log(`seed ${options.seed}, cases ${options.from}..${options.from + options.cases - 1}: ${divergences.length} distinct divergences, ${hangs} hangs, ${resets} with replies lost to a reset (timing), ${crashes.length} runtime crashes, runtime RSS ${rss[0]} → ${rss.at(-1)} MB (max ${Math.max(...rss)}), ${Math.round((performance.now() - startedAt) / 1000)} s`);
     for (const crash of crashes) console.log(`CRASH after ${crash}`);
     if (options.out) writeFileSync(options.out, JSON.stringify({ seed: options.seed, divergences, crashes }, null, 2));
     process.exitCode = divergences.length > 0 || crashes.length > 0 ? 1 : 0;

@@ -79,3 +79,17 @@ export function normalized(bytes: Buffer): string {
 export function sameOutcome(direct: Outcome, proxied: Outcome): boolean {
   return !proxied.hung && direct.closed === proxied.closed && normalized(direct.bytes) === normalized(proxied.bytes);
 }
+
+const RESETS = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Both closed, one side with a reset, and what it received is the start of what the other side received: the
+ * case wrote on after the server closed (after QUIT or a protocol error), the reset that answered the write
+ * discarded replies its socket had not read yet. Whether it came before them is timing (redis-server closes
+ * within microseconds, the runtime a round trip later), not something the runtime sent differently.
+ */
+export function lostToReset(direct: Outcome, proxied: Outcome): boolean {
+  if (!direct.closed || !proxied.closed || proxied.hung) return false;
+  const [d, p] = [normalized(direct.bytes), normalized(proxied.bytes)];
+  return (RESETS.has(direct.closedHow ?? '') && p.startsWith(d)) || (RESETS.has(proxied.closedHow ?? '') && d.startsWith(p));
+}
