@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
+import { exchange as sendCase } from '../../bench/resp-fuzz/exchange.js';
 
 const env = useRuntimeWithTestHost();
 
@@ -94,6 +95,13 @@ describe('after a protocol error the connection is closed both ways (Tcl: protoc
       expect(await writesFailAfter(env.runtime.port, start + 'payload'.repeat(10_000))).toBe(true);
     });
   }
+
+  // Found by bench/resp-fuzz.ts: a client still writing after QUIT got a reset from redis-server (losing the +OK it
+  // had not read yet), and a half-closed socket that kept reading from the runtime.
+  it('QUIT, then more writes', async () => {
+    expect(await writesFailAfter(env.redis.port, 'QUIT\r\n')).toBe(true);
+    expect(await writesFailAfter(env.runtime.port, 'QUIT\r\n')).toBe(true);
+  });
 });
 
 describe('requests redis-server ignores or splits its own way', () => {
@@ -117,6 +125,19 @@ describe('requests redis-server ignores or splits its own way', () => {
     const { direct, proxied } = await bothWays(bytes, 4);
     expect(direct.replies).toBe("+OK\r\n$4\r\nit's\r\n$-1\r\n$8\r\ntab\there\r\n");
     expect(proxied).toEqual(direct);
+  });
+});
+
+describe('a NUL before the end of an inline line or a count line (found by bench/resp-fuzz.ts)', () => {
+  it('redis-server waits for more bytes (it finds the line end with strchr), answering nothing, and so does the runtime', async () => {
+    for (const stalled of ['ECHO a\0b\r\nPING\r\n', '*1\0\r\n$4\r\nPING\r\n', '*1\r\n$4\0\r\nPING\r\n']) {
+      const writes = [{ bytes: Buffer.from(`PING\r\n${stalled}`, 'latin1'), delayMs: 0 }];
+      const direct = await sendCase(env.redis.port, writes);
+      const proxied = await sendCase(env.runtime.port, writes, direct);
+      const seen = (o: typeof direct) => ({ stalled, replies: o.bytes.toString('latin1'), closed: o.closed });
+      expect(seen(direct)).toEqual({ stalled, replies: '+PONG\r\n', closed: false });
+      expect(seen(proxied)).toEqual(seen(direct));
+    }
   });
 });
 

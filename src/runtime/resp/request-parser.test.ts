@@ -34,6 +34,31 @@ describe('RequestParser', () => {
       ]);
     });
 
+    it(`reports empty requests (*0, *-10, blank lines) in their place among the others (${fed})`, () => {
+      const seen: string[] = [];
+      const parser = new RequestParser({
+        onRequest: ({ args }) => seen.push(args.map((a) => a.toString('latin1')).join(' ')),
+        onEmptyRequest: () => seen.push('(empty)'),
+        onProtocolError: (message) => seen.push(message),
+        onQueryBufferOverflow: () => undefined,
+      });
+      const wire = Buffer.from('PING\r\n*0\r\n \r\n*-10\r\n\nECHO a\r\n');
+      if (byteByByte) for (const b of wire) parser.push(Buffer.from([b]));
+      else parser.push(wire);
+      expect(seen).toEqual(['PING', '(empty)', '(empty)', '(empty)', '(empty)', 'ECHO a']);
+    });
+
+    it(`waits, as redis-server does, at a NUL before the end of an inline line or a count line (${fed})`, () => {
+      // redis-server looks for the line's end with strchr, which stops at a NUL: it waits for more, forever.
+      for (const stalled of ['ECHO a\0b\r\nPING\r\n', '*1\0\r\n$4\r\nPING\r\n', '*1\r\n$4\0\r\nPING\r\n', '\0\r\nPING\r\n']) {
+        const { requests, errors } = parse(`PING\r\n${stalled}`, byteByByte);
+        expect({ stalled, requests: requests.map((r) => r.args), errors }).toEqual({ stalled, requests: [['PING']], errors: [] });
+      }
+      // A NUL inside a bulk is data; after a line's end it starts the next line.
+      expect(parse('*2\r\n$4\r\nECHO\r\n$1\r\n\0\r\nPING\r\n', byteByByte).requests.map((r) => r.args)).toEqual([['ECHO', '\0'], ['PING']]);
+      if (!byteByByte) expect(parse(`ECHO a\0${'x'.repeat(70 * 1024)}`, false).errors).toEqual(['Protocol error: too big inline request']);
+    });
+
     it(`stops at the first protocol error, after the requests before it (${fed})`, () => {
       const { requests, errors } = parse('PING\r\n*1\r\nfoo\r\nPING\r\n', byteByByte);
       expect(requests.map((r) => r.args)).toEqual([['PING']]);

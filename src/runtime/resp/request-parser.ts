@@ -25,6 +25,11 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxBulkLength: 512 * 1024
 
 export interface RequestParserEvents {
   onRequest(request: ClientRequest): void;
+  /**
+   * A request with no command (`*0`, `*-10`, a blank inline line): no reply, but redis-server ends it like any
+   * request (resetClient), which uses up a CLIENT REPLY SKIP.
+   */
+  onEmptyRequest?(): void;
   /** Redis's reply text ("Protocol error: ..."); nothing more is parsed afterwards. */
   onProtocolError(message: string): void;
   /** The query buffer limit was passed: redis-server closes such a client without a reply. */
@@ -99,7 +104,7 @@ export class RequestParser {
           offset = start = end;
           continue;
         }
-        const cr = buffer.indexOf(CR, offset);
+        const cr = strchr(buffer, offset, CR);
         if (cr < 0) {
           if (buffer.length - offset > INLINE_MAX) return this.#fail('Protocol error: too big mbulk count string');
           break;
@@ -111,6 +116,8 @@ export class RequestParser {
         offset = cr + 2;
         if (count <= 0) {
           start = offset; // redis-server ignores it: no command, no reply
+          this.#events.onEmptyRequest?.();
+          if (this.#failed) return;
           continue;
         }
         this.#remaining = count;
@@ -118,7 +125,7 @@ export class RequestParser {
       }
       while (this.#remaining > 0) {
         if (this.#bulkLength < 0) {
-          const cr = buffer.indexOf(CR, offset);
+          const cr = strchr(buffer, offset, CR);
           if (cr < 0) {
             if (buffer.length - offset > INLINE_MAX) return this.#fail('Protocol error: too big bulk count string');
             break;
@@ -157,7 +164,7 @@ export class RequestParser {
 
   /** One inline line at `offset`: its end, or -1 when the line is not complete yet. */
   #inline(buffer: Buffer, offset: number): number {
-    const lf = buffer.indexOf(LF, offset);
+    const lf = strchr(buffer, offset, LF);
     if (lf < 0) {
       if (buffer.length - offset > INLINE_MAX) this.#fail('Protocol error: too big inline request');
       return -1;
@@ -169,6 +176,7 @@ export class RequestParser {
       return -1;
     }
     if (args.length > 0) this.#events.onRequest({ args, raw: buffer.subarray(offset, lf + 1) });
+    else this.#events.onEmptyRequest?.();
     return this.#failed ? -1 : lf + 1;
   }
 
@@ -209,6 +217,16 @@ export class RequestParser {
     this.#waiting = [];
     this.#args = [];
   }
+}
+
+/**
+ * Where redis-server finds the end of an inline line or a `*`/`$` count line: strchr on its query buffer, which
+ * stops at a NUL. So a NUL before the line's end leaves it waiting for more bytes (until the 64 KB limit), as if
+ * the line had not ended: the position of `byte` at or after `from`, or -1 when there is none or a NUL comes first.
+ */
+function strchr(buffer: Buffer, from: number, byte: number): number {
+  const at = buffer.indexOf(byte, from);
+  return at < 0 || buffer.subarray(from, at).indexOf(0) >= 0 ? -1 : at;
 }
 
 /**

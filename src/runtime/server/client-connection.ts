@@ -34,6 +34,7 @@ import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
 import { clientReplyMode, route, type Route } from './router.js';
+import { ReplyMode, type ClientReplyMode } from './reply-mode.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
 import type { TriggerWindows } from '../replication/trigger-windows.js';
@@ -69,6 +70,21 @@ function setsOutputLimit(args: readonly Buffer[]): boolean {
 /** What redis-server runs at once inside MULTI instead of queuing. */
 const EXECUTED_INSIDE_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'reset', 'quit']);
 const QUEUED = encode(simple('QUEUED'), 2);
+/** What a CLIENT REPLY OFF or SKIP queued in MULTI is sent as: queued alike, and it leaves the server replying. */
+const CLIENT_REPLY_ON = encodeCommand(['CLIENT', 'REPLY', 'ON']);
+
+/** A request read, waiting for its turn: whether its reply is silenced is decided when its turn comes. */
+interface PendingCommand extends SessionCommand {
+  raw: Buffer;
+  muted: boolean;
+  /** An empty request (`*0`, a blank line) came just before it. */
+  readonly afterEmpty: boolean;
+  /** The number of the chunk of client bytes it was read from. */
+  readonly chunk: number;
+  decided: boolean;
+  /** An EXEC whose transaction queued CLIENT REPLY: the CLIENT REPLY mode of each queued command (null: another). */
+  execModes?: (ClientReplyMode | null)[];
+}
 /**
  * How long a markered command may wait on the server before the lock steps aside for shared commands: past it,
  * the server is likely busy with a long script or paused, and serves (or BUSY-refuses) other clients itself.
@@ -97,15 +113,22 @@ export class ClientConnection {
   readonly #deps: ClientConnectionDeps;
   readonly #output: ClientOutput;
   readonly #raw: RawStream;
-  readonly #commands: SessionCommand[] = [];
+  readonly #commands: PendingCommand[] = [];
   readonly #onData: (chunk: Buffer) => void;
   #link: UpstreamLink | undefined;
   #ready: Promise<void>;
   #pumping = false;
   #closed = false;
-  #replyMode: 'on' | 'off' | 'skip-next' = 'on';
+  readonly #replies = new ReplyMode();
+  /** An empty request was read since the last request (it ends a CLIENT REPLY SKIP, in its place). */
+  #afterEmpty = false;
+  /** A QUIT was read: redis-server reads nothing after it. */
+  #quitRead = false;
+  /** Chunks of client bytes received, and the last one a command whose reply is not silenced was read from. */
+  #chunks = 0;
+  #shownChunk = -1;
   /** A protocol error ended the input: reply it after everything earlier, then close. */
-  #protocolError: string | undefined;
+  #protocolError: { message: string; afterEmpty: boolean; chunk: number } | undefined;
   /** An AUTH or HELLO was read: later requests are not held to the limits of a client that has not authenticated. */
   #authAsked = false;
   /** The pump waits for the client to take what it is owed, or for replies in flight (#roomToSend). */
@@ -130,8 +153,10 @@ export class ClientConnection {
     const parser = new RequestParser(
       {
         onRequest: (request) => this.#onClientRequest(request),
+        onEmptyRequest: () => (this.#afterEmpty = true),
         onProtocolError: (message) => {
-          this.#protocolError = message;
+          if (this.#quitRead) return;
+          this.#protocolError = { message, afterEmpty: this.#afterEmpty, chunk: this.#chunks };
           void this.#pump();
         },
         onQueryBufferOverflow: () => this.close(),
@@ -141,7 +166,10 @@ export class ClientConnection {
       // its own limits to what it gets, the runtime must only not wait where the server would have refused.
       () => !this.session.authenticated && !this.#authAsked && (deps.scheduler.host.passwordRequired?.() ?? false),
     );
-    this.#onData = (chunk: Buffer) => parser.push(chunk);
+    this.#onData = (chunk: Buffer) => {
+      this.#chunks++;
+      parser.push(chunk);
+    };
     client.on('data', this.#onData);
     client.on('error', () => this.close());
     client.on('close', () => this.close());
@@ -252,36 +280,69 @@ export class ClientConnection {
   // ---- client → runtime ----------------------------------------------------------------------------------
 
   #onClientRequest(request: ClientRequest): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#quitRead) return;
     const name = request.args[0]!.toString('latin1').toLowerCase();
     if (name === 'auth' || name === 'hello') this.#authAsked = true;
     if (name === 'client' && request.args[1]?.toString('latin1').toLowerCase() === 'tracking') this.session.mayTrackReads = true;
-    this.#commands.push({ args: request.args, raw: request.raw, name, muted: this.#replyMuted(name, request.args) });
+    if (name === 'quit') this.#quitRead = true;
+    this.#commands.push({ args: request.args, raw: request.raw, name, muted: false, afterEmpty: this.#afterEmpty, chunk: this.#chunks, decided: false });
+    this.#afterEmpty = false;
     if (this.#commands.length >= QUEUED_COMMANDS_MAX && !this.#inputHeld.queue) this.#holdInput('queue', true);
     void this.#pump();
   }
 
+  /** The next command, its reply silenced or not as its turn comes (earlier commands may have opened a MULTI). */
+  #take(): PendingCommand {
+    const command = this.#commands.shift()!;
+    if (!command.decided) this.#decideReply(command);
+    return command;
+  }
+
   /**
-   * CLIENT REPLY, emulated: the server keeps replying (the runtime needs every reply to keep commands in order)
-   * and the runtime drops the replies the client silenced. As in redis-server, OFF and SKIP get no reply, SKIP
-   * silences the next command, ON replies OK and ends both. Pushes (pub/sub messages) are never silenced.
+   * CLIENT REPLY, emulated (reply-mode.ts): the server keeps replying (the runtime needs every reply to keep
+   * commands in order) and the runtime drops the replies the client silenced. Pushes are never silenced.
    */
-  #replyMuted(name: string, args: readonly Buffer[]): boolean {
-    const mode = name === 'client' ? clientReplyMode(args) : null;
-    if (mode === 'on') {
-      this.#replyMode = 'on';
-      return false;
+  #decideReply(command: PendingCommand): void {
+    command.decided = true;
+    if (command.afterEmpty) this.#replies.endRequest();
+    const mode = command.name === 'client' ? clientReplyMode(command.args) : null;
+    if (this.session.inMulti && !EXECUTED_INSIDE_MULTI.has(command.name)) {
+      // Queued by the server, run by its EXEC, which would then stop replying on the runtime's connection.
+      if (mode === 'off' || mode === 'skip') command.raw = CLIENT_REPLY_ON;
+      command.muted = this.#replies.command(null);
+      return;
     }
-    if (mode === 'off' || mode === 'skip') {
-      if (mode === 'off') this.#replyMode = 'off';
-      else if (this.#replyMode !== 'off') this.#replyMode = 'skip-next';
-      return true;
+    const modes = command.name === 'exec' && this.session.inMulti ? this.session.transaction.map(({ command: queued }) => (queued.name === 'client' ? clientReplyMode(queued.args) : null)) : [];
+    if (modes.some((m) => m !== null)) {
+      command.execModes = modes; // silenced element by element when its reply comes (#shown)
+      return;
     }
-    if (this.#replyMode === 'skip-next') {
-      this.#replyMode = 'on';
-      return true;
-    }
-    return this.#replyMode === 'off';
+    command.muted = this.#replies.command(mode);
+    if (!command.muted) this.#shownChunk = command.chunk;
+  }
+
+  /**
+   * A silenced QUIT or protocol error: redis-server writes no reply, and closes a connection only once a reply is
+   * written, so the connection stays open (reading nothing more) unless a reply of a command read with the same
+   * bytes was still unwritten then (it writes the replies of what one read brought, after processing it).
+   */
+  async #silentEnd(chunk: number): Promise<void> {
+    if (chunk !== this.#shownChunk) return;
+    await this.#upstream.drained();
+    if (this.#closed) return;
+    this.#output.writeNow();
+    this.#closed = true;
+    this.#upstream.close(new Error('client connection closed after a silenced QUIT or protocol error'));
+    this.#client.end(() => this.#client.destroy());
+  }
+
+  /** The bytes of `command`'s reply the client gets: all of them, except for an EXEC whose transaction queued CLIENT REPLY. */
+  #shown(command: SessionCommand, raw: Buffer): Buffer {
+    const pending = command as PendingCommand;
+    if (pending.execModes === undefined) return raw;
+    const shown = this.#replies.execReply(raw, pending.execModes);
+    if (shown.length > 0) this.#shownChunk = pending.chunk;
+    return shown;
   }
 
   async #pump(): Promise<void> {
@@ -302,13 +363,18 @@ export class ClientConnection {
           if (this.#closed) break;
         }
         this.#releaseQueueHold();
-        const command = this.#commands.shift()!;
+        const command = this.#take();
+        // A QUIT whose reply is silenced: redis-server never writes it, so never closes; it reads nothing more.
+        if (command.name === 'quit' && command.muted) {
+          await this.#silentEnd(command.chunk);
+          continue;
+        }
         const how = this.#route(command);
         if (how === 'shared') {
-          const batch = [command];
+          const batch: SessionCommand[] = [command];
           const output = this.#output;
           const link = this.#upstream;
-          while (this.#commands.length > 0 && output.maySend(link.pending + batch.length) && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#commands.shift()!);
+          while (this.#commands.length > 0 && output.maySend(link.pending + batch.length) && this.#route(this.#commands[0]!) === 'shared') batch.push(this.#take());
           await this.#runShared(batch);
         } else {
           await this.#run(how, command);
@@ -350,10 +416,17 @@ export class ClientConnection {
     return route(command, { rawMode: this.#raw.active, inMulti: this.session.inMulti }, { table: this.#deps.table, isRelevant: this.#deps.scheduler.isRelevant });
   }
 
-  /** As redis-server does: every earlier command answered, then the error, then the connection closed. */
-  async #closeAfterProtocolError(message: string): Promise<void> {
+  /**
+   * As redis-server does: every earlier command answered, then the error, then the connection closed. A
+   * silenced error (CLIENT REPLY OFF or SKIP) is not written, and redis-server, which closes once the reply is
+   * written, then leaves the connection open, reading nothing more from it.
+   */
+  async #closeAfterProtocolError({ message, afterEmpty, chunk }: { message: string; afterEmpty: boolean; chunk: number }): Promise<void> {
     await this.#upstream.drained();
     if (this.#closed) return;
+    this.#protocolError = undefined;
+    if (afterEmpty) this.#replies.endRequest();
+    if (this.#replies.muted) return this.#silentEnd(chunk);
     this.#output.append(encode(error(`ERR ${message}`), this.session.protocol));
     this.#output.writeNow();
     this.#closed = true;
@@ -365,7 +438,7 @@ export class ClientConnection {
   async #run(how: Route, command: SessionCommand): Promise<void> {
     switch (how) {
       case 'raw':
-        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) this.#commands.unshift(command);
+        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) this.#commands.unshift(command as PendingCommand);
         return;
       case 'markered':
         return this.#runMarkered(command);
@@ -487,7 +560,7 @@ export class ClientConnection {
       const db = this.session.db;
       const sentAt = performance.now();
       const readAhead = scheduler.openReadAhead(command.args, this.session);
-      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, raw), readAhead ?? undefined, this.session.user);
+      const fenced = sendFenced(scheduler, this.#upstream, [command.raw], (raw) => this.#output.fill(slot, this.#shown(command, raw)), readAhead ?? undefined, this.session.user);
       // Usually everything came back during sendFenced: there is no wait to step aside from, and no timer to set.
       if (!fenced.arrived) stepAside = setTimeout(() => (reclaim = scheduler.lock.stepAside()), STEP_ASIDE_AFTER_MS - (performance.now() - sentAt));
       const value = await fenced.replies[0]!;
@@ -525,7 +598,7 @@ export class ClientConnection {
   async #runAside(command: SessionCommand, release: ReleaseLock): Promise<void> {
     try {
       const slot = this.#reserve(command, true);
-      const reply = this.#expectInto(slot);
+      const reply = this.#upstream.expectValue((raw) => this.#output.fill(slot, this.#shown(command, raw)));
       this.#upstream.write(command.raw);
       const transaction = this.session.transaction;
       const value = await reply;
@@ -697,7 +770,7 @@ export class ClientConnection {
         link: this.#upstream,
         scheduler,
         control: this.#deps.control,
-        reply: (value) => this.#output.fill(slot, Buffer.isBuffer(value) ? value : encode(value, protocol)),
+        reply: (value) => this.#output.fill(slot, this.#shown(command, Buffer.isBuffer(value) ? value : encode(value, protocol))),
         ran: (queued, value) => this.#afterFlush(queued, value, []),
       });
     } finally {
