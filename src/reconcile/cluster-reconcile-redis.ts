@@ -14,7 +14,8 @@ import { partitionKeys, type StreamKeys } from '../shared/keys.js';
 import { LibraryFunction, MetaField, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { addCounts, addRecords, imageOf, lastIdOf, recaptureCountsOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { recaptureCountsOf } from './recapture-counts.js';
+import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 export class ClusterReconcileRedis implements ReconcileRedis {

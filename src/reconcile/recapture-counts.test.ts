@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, recaptureCountsOf } from './reconcile-redis.js';
+import { addCounts } from './reconcile-redis.js';
+import { recaptureCountsOf } from './recapture-counts.js';
 import { zeroCounts } from '../shared/protocol.js';
 
 describe('the counts a library call replies', () => {

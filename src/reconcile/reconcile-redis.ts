@@ -5,7 +5,6 @@
  * Cluster, where every primary is scanned and each key's records are in its slot's log
  * (cluster-reconcile-redis.ts); connect-reconcile-redis.ts picks one.
  */
-import * as z from 'zod';
 import type { CountsTotal, RecaptureCounts } from '../shared/protocol.js';
 import type { StreamKeys } from '../shared/keys.js';
 import type { WriterTarget } from './writer-target.js';
@@ -75,25 +74,6 @@ export function addRecords(records: Map<string, string>, keys: readonly string[]
 export function lastIdOf(reply: RawReply): string | null {
   const lastEntry = (reply as RawReply[])[0] as RawReply[] | undefined;
   return lastEntry === undefined ? null : String(lastEntry[0]);
-}
-
-const count = z.number().int().nonnegative();
-/** Counts added to the reply after the first release default to 0: a library deployed before them omits them. */
-const countsSchema = z.object({ captured: count, skipped: count, kept: count.default(0), notHash: count.default(0), deadLettered: count.default(0) });
-
-/** The counts a `backfill` / `delete_missing` / `recapture` call replied (JSON text), checked. */
-export function recaptureCountsOf(reply: unknown): RecaptureCounts {
-  const text = String(reply);
-  const refused = (why: string) => new Error(`the library replied ${JSON.stringify(text.slice(0, 200))}, not the counts of a backfill, delete_missing or recapture call: ${why}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw refused('not JSON');
-  }
-  const parsed = countsSchema.safeParse(json);
-  if (!parsed.success) throw refused(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'reply'}: ${issue.message}`).join('; '));
-  return parsed.data;
 }
 
 export function addCounts(total: CountsTotal, counts: RecaptureCounts): void {

@@ -10,7 +10,8 @@ import { connectRedis, type NodeRedisClient } from '../shared/redis-connect.js';
 import type { StreamKeys } from '../shared/keys.js';
 import { rawMulti } from '../worker/redis/raw-multi.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
-import { addCounts, addRecords, imageOf, lastIdOf, recaptureCountsOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
+import { recaptureCountsOf } from './recapture-counts.js';
+import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
 
 const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };

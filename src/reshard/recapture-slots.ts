@@ -11,7 +11,8 @@
 import { WriteBehindError, errorMessage } from '../shared/errors.js';
 import { LibraryFunction, zeroCounts, type RecaptureCounts } from '../shared/protocol.js';
 import { FIRST_BACKFILL_PAGE, nextPageSize } from '../reconcile/backfill.js';
-import { addCounts, recaptureCountsOf } from '../reconcile/reconcile-redis.js';
+import { addCounts } from '../reconcile/reconcile-redis.js';
+import { recaptureCountsOf } from '../reconcile/recapture-counts.js';
 import { ProgressLine, perSecond } from '../reconcile/progress-line.js';
 import { RECAPTURE_MAX_KEYS } from '../shared/protocol.js';
 import type { ClusterAdmin } from './cluster-admin.js';

@@ -81,12 +81,24 @@ describe('ClientOutput against client-output-buffer-limit normal', () => {
   it("reports the runtime's own cap on what a client is owed, with no server limit set", async () => {
     const reached: string[] = [];
     const output = new ClientOutput(stuckSocket(), undefined, undefined, (limit) => reached.push(limit));
-    output.fill(output.reserve(true), Buffer.alloc(CLIENT_OWED_CAP - 1));
+    const reply = 1024 * 1024;
+    // The cap counts what is owed beyond the largest reply: many replies, none of them large.
+    for (let owed = 0; owed < CLIENT_OWED_CAP; owed += reply) output.fill(output.reserve(true), Buffer.alloc(reply));
     await tick();
     expect(reached).toEqual([]);
-    output.fill(output.reserve(true), Buffer.alloc(1));
+    output.fill(output.reserve(true), Buffer.alloc(reply));
     await tick();
     expect(reached).toEqual(['runtime']);
+  });
+
+  it('never cuts one reply larger than the cap (an HGETALL of a 72 MB hash), which redis-server sends whole under normal 0 0 0', async () => {
+    const reached: string[] = [];
+    const output = new ClientOutput(stuckSocket(), undefined, undefined, (limit) => reached.push(limit));
+    output.fill(output.reserve(true), Buffer.alloc(CLIENT_OWED_CAP + 8 * 1024 * 1024));
+    await tick();
+    output.fill(output.reserve(true), Buffer.alloc(5));
+    await tick();
+    expect(reached).toEqual([]);
   });
 
   it('holds back sending while the replies in flight, at the size guessed from those seen, would pass the budget', async () => {

@@ -28,9 +28,11 @@ export const CLIENT_BACKLOG_BYTES = 256 * 1024;
 const FIRST_REPLY_GUESS = 16 * 1024;
 const LEAST_REPLY_GUESS = 16;
 /**
- * What a client may be owed, not taken, whatever the server's limits: only a guess proved wrong gets there (small
- * replies, then thousands of large ones sent at once), and a client that does not read them is closed rather
- * than let the runtime grow with them. A reply awaited must be read, since a lock waits for it.
+ * What a client may be owed, not taken, whatever the server's limits, beyond its largest reply: only a guess
+ * proved wrong gets there (small replies, then thousands of large ones sent at once), and a client that does not
+ * read them is closed rather than let the runtime grow with them. One reply is not counted: redis-server sends a
+ * reply of any size whole (an HGETALL of a 72 MB hash was cut), and a reply awaited must be read, since a lock
+ * waits for it.
  */
 export const CLIENT_OWED_CAP = 64 * 1024 * 1024;
 
@@ -58,6 +60,8 @@ export class ClientOutput {
   /** Bytes flushed this tick and not yet written (see flush). */
   readonly #runs = new ByteRuns();
   #scheduled = false;
+  /** The largest reply filled since the client was last owed nothing. */
+  #largestOwed = 0;
   readonly #writeScheduled = (): void => {
     this.#scheduled = false;
     this.writeNow();
@@ -124,6 +128,7 @@ export class ClientOutput {
   }
 
   fill(slot: OutputSlot, bytes: Buffer): void {
+    this.#largestOwed = Math.max(this.#largestOwed, bytes.length);
     const guess = this.#replyGuess;
     this.#replyGuess = bytes.length >= guess ? bytes.length : Math.max(LEAST_REPLY_GUESS, guess - ((guess - bytes.length) >> 3));
     slot.bytes = bytes;
@@ -137,6 +142,7 @@ export class ClientOutput {
 
   /** Bytes owed now, after everything owed before (raw pass-through modes). */
   append(bytes: Buffer): void {
+    this.#largestOwed = Math.max(this.#largestOwed, bytes.length);
     const slot = new OutputSlot(true);
     slot.bytes = bytes;
     this.#slots.push(slot);
@@ -229,7 +235,9 @@ export class ClientOutput {
    */
   checkLimit(): void {
     const owed = this.owed;
-    if (owed >= CLIENT_OWED_CAP) return this.#onLimit('runtime', owed);
+    if (owed === 0) this.#largestOwed = 0;
+    // One reply, however large, goes whole, as redis-server sends it under `normal 0 0 0`: the cap is on the rest.
+    if (owed - this.#largestOwed >= CLIENT_OWED_CAP) return this.#onLimit('runtime', owed);
     const { hard, soft, softSeconds } = this.#limit();
     if (hard === 0 && soft === 0) return;
     if (hard > 0 && owed >= hard) return this.#onLimit('hard', owed);
