@@ -42,6 +42,18 @@ async function signalledWhileStarting(command: ChildProcess, proxy: HeldProxy): 
   return { code: await exited(command), output };
 }
 
+/** Signals `command` while its start is held at Redis for good; its exit, how long after the signal, and its output. */
+async function signalledWhileHeld(command: ChildProcess, proxy: HeldProxy): Promise<{ code: number | string; ms: number; output: string }> {
+  let output = '';
+  command.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  command.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await proxy.connected;
+  const signalled = Date.now();
+  command.kill('SIGTERM');
+  const code = await exited(command);
+  return { code, ms: Date.now() - signalled, output };
+}
+
 it('writebehind worker: a SIGTERM while it is still starting stops it cleanly once started (exit 0)', { timeout: 60_000 }, async () => {
   const p: Pipeline = await startPipeline('signal_starting');
   cleanups.push(() => p.close());
@@ -87,15 +99,9 @@ it('writebehind worker: a SIGTERM does not hold a start that waits on a Redis th
   const proxy = await startHeldProxy({ host: '127.0.0.1', port: portOf(p.runtime.url) }); // never released: Redis never answers
   cleanups.push(() => proxy.close());
   child = spawnCli(['worker', '--redis', proxy.url, '--mysql', p.db.url, '--config', p.configFile], { LOG_LEVEL: 'info' });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await proxy.connected;
-  const signalled = Date.now();
-  child.kill('SIGTERM');
-  const code = await exited(child);
+  const { code, ms, output } = await signalledWhileHeld(child, proxy);
   expect(code, output).toBe(1);
-  expect(Date.now() - signalled).toBeLessThan(20_000);
+  expect(ms).toBeLessThan(20_000);
   expect(output).toContain(`cannot connect to Redis at ${proxy.url}: no reply within`);
 });
 
@@ -105,14 +111,8 @@ it('writebehind backfill: a SIGTERM while it still waits for Redis stops it at o
   const proxy = await startHeldProxy({ host: '127.0.0.1', port: portOf(server.url) }); // never released
   cleanups.push(() => proxy.close());
   child = spawnCli(['backfill', '--writer', 'PersonsWriteBehind', '--redis', proxy.url], { LOG_LEVEL: 'info' });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await proxy.connected;
-  const signalled = Date.now();
-  child.kill('SIGTERM');
-  const code = await exited(child);
+  const { code, ms, output } = await signalledWhileHeld(child, proxy);
   expect(code, output).toBe(130);
-  expect(Date.now() - signalled).toBeLessThan(1500);
+  expect(ms).toBeLessThan(1500);
   expect(output).toContain(`backfill interrupted while connecting to ${proxy.url}: nothing was captured`);
 });
