@@ -19,6 +19,7 @@ import { RequestParser, type ClientRequest, type RequestLimits } from '../resp/r
 import { encode, encodeCommand } from '../resp/encoder.js';
 import { error, simple, type RespValue } from '../resp/types.js';
 import { ByteRuns } from './byte-runs.js';
+import { InputGate } from './input-gate.js';
 import { CLIENT_OWED_CAP, ClientOutput, type OutputSlot, type OwedLimit } from './client-output.js';
 import { callLibrary, errorReplyOf, gearsArityError, isPromise } from './library-call.js';
 import { sendFenced } from './marker-fence.js';
@@ -99,13 +100,6 @@ const OTHERS_READ_AFTER_MS = 1;
 /** How long a client whose server connection closed may take to read its last replies before it is dropped. */
 const UPSTREAM_CLOSED_GRACE_MS = 1_000;
 
-/**
- * Commands read and not yet sent, past which the client's input is not read until half of them are: the pump
- * sends no further than its replies allow (ClientOutput.maySend), and what a client pipelines meanwhile would
- * otherwise wait in the runtime's memory without bound (and shifting a queue of 100,000s costs time quadratic).
- */
-const QUEUED_COMMANDS_MAX = 8192;
-
 export class ClientConnection {
   /** The connection's state as redis-server sees it; `session.user` is its ACL user. */
   readonly session: Session;
@@ -135,8 +129,7 @@ export class ClientConnection {
   #roomWaiter: (() => void) | null = null;
   /** The socket became a replication pipe: its reading is the pipe's. */
   #handedOver = false;
-  /** The client's input is not read: it is owed too much (backlog), or has too many commands waiting (queue). */
-  readonly #inputHeld = { backlog: false, queue: false };
+  readonly #input: InputGate;
 
   constructor(client: Socket, deps: ClientConnectionDeps) {
     this.#client = client;
@@ -149,6 +142,7 @@ export class ClientConnection {
       (limit, owed) => this.#closeForOutputLimit(limit, owed),
     );
     this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
+    this.#input = new InputGate(client, () => this.#closed || this.#handedOver);
     client.setNoDelay(true);
     const parser = new RequestParser(
       {
@@ -185,18 +179,8 @@ export class ClientConnection {
    */
   #onBacklog(backlogged: boolean): void {
     this.#link?.setClientBacklogged(backlogged);
-    this.#holdInput('backlog', backlogged);
+    this.#input.hold('backlog', backlogged);
     if (!backlogged) this.#wakePump();
-  }
-
-  /** Stops or resumes reading the client's input for `reason`: it is read while no reason holds it. */
-  #holdInput(reason: 'backlog' | 'queue', held: boolean): void {
-    const before = this.#inputHeld.backlog || this.#inputHeld.queue;
-    this.#inputHeld[reason] = held;
-    const after = this.#inputHeld.backlog || this.#inputHeld.queue;
-    if (before === after || this.#closed || this.#handedOver) return;
-    if (after) this.#client.pause();
-    else this.#client.resume();
   }
 
   /**
@@ -287,7 +271,7 @@ export class ClientConnection {
     if (name === 'quit') this.#quitRead = true;
     this.#commands.push({ args: request.args, raw: request.raw, name, muted: false, afterEmpty: this.#afterEmpty, chunk: this.#chunks, decided: false });
     this.#afterEmpty = false;
-    if (this.#commands.length >= QUEUED_COMMANDS_MAX && !this.#inputHeld.queue) this.#holdInput('queue', true);
+    this.#input.queued(this.#commands.length);
     void this.#pump();
   }
 
@@ -362,7 +346,7 @@ export class ClientConnection {
           await this.#roomToSend();
           if (this.#closed) break;
         }
-        this.#releaseQueueHold();
+        this.#input.queued(this.#commands.length);
         const command = this.#take();
         // A QUIT whose reply is silenced: redis-server never writes it, so never closes; it reads nothing more.
         if (command.name === 'quit' && command.muted) {
@@ -380,7 +364,7 @@ export class ClientConnection {
           await this.#run(how, command);
         }
       }
-      this.#releaseQueueHold();
+      this.#input.queued(this.#commands.length);
       if (this.#protocolError !== undefined && !this.#closed) await this.#closeAfterProtocolError(this.#protocolError);
     } catch (cause) {
       if (!this.#closed) this.#deps.log.warn({ err: errorMessage(cause) }, 'client connection failed');
@@ -388,11 +372,6 @@ export class ClientConnection {
     } finally {
       this.#pumping = false;
     }
-  }
-
-  /** Reads the client's input again once the commands it waits for are down to half of QUEUED_COMMANDS_MAX. */
-  #releaseQueueHold(): void {
-    if (this.#inputHeld.queue && this.#commands.length <= QUEUED_COMMANDS_MAX / 2) this.#holdInput('queue', false);
   }
 
   /** Resolves once another command may be sent (ClientOutput.maySend), or the connection closed. */
