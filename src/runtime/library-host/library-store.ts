@@ -186,8 +186,10 @@ export class LibraryStore {
   }
 
   /** Removes a TTL a client set on one of the store's keys: RedisGears' libraries never vanish by themselves. */
-  persist(which: StoreHash): void {
-    this.#run((keys) => ['PERSIST', keys[which]]);
+  /** Whether a TTL was removed: false when the key had none left, or had expired already (its loss comes next). */
+  persist(which: StoreHash): boolean {
+    const reply = this.#run((keys) => ['PERSIST', keys[which]]);
+    return reply?.type === 'integer' && reply.value === 1n;
   }
 
   /**
@@ -209,6 +211,12 @@ export class LibraryStore {
    */
   writeString(command: CommandArgument[]): boolean {
     return this.#ask(command) !== null;
+  }
+
+  /** PERSIST of one of those strings: whether a TTL was removed (false: none left, or it expired already). */
+  persistString(key: string): boolean {
+    const reply = this.#ask(['PERSIST', key]);
+    return reply?.type === 'integer' && reply.value === 1n;
   }
 
   loadLibraries(): Map<string, StoredLibrary> {

@@ -164,8 +164,10 @@ export class StoreGuard {
         lost.push({ which, key, cause: causeOf(byOther ?? [...seen].at(-1)!), events: [...seen] });
       }
       if (state.type === 'hash' && state.ttlMs >= 0) {
-        this.#store.persist(which);
-        if (!lost.some((l) => l.which === which)) this.#log.warn({ key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, 'a TTL was set on a key of the runtime’s library store: removed (PERSIST), as RedisGears’ libraries never vanish by themselves');
+        // A TTL of a millisecond may run out between the look and the PERSIST: that key's `expired` comes next,
+        // and is the one loss to warn of.
+        const removed = this.#store.persist(which);
+        if (removed && !lost.some((l) => l.which === which)) this.#log.warn({ key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, 'a TTL was set on a key of the runtime’s library store: removed (PERSIST), as RedisGears’ libraries never vanish by themselves');
       }
     }
     for (const kept of this.#kept.values()) {
@@ -177,8 +179,7 @@ export class StoreGuard {
       if (kept.lacks(state.type === 'string' ? state.value : null)) {
         const byOther = [...seen].find((event) => !NOT_ONLY_OTHERS.has(event));
         lost.push({ kept, key: kept.key, cause: causeOf(byOther ?? [...seen].at(-1)!), events: [...seen] });
-      } else if (state.ttlMs >= 0) {
-        this.#store.writeString(['PERSIST', kept.key]);
+      } else if (state.ttlMs >= 0 && this.#store.persistString(kept.key)) {
         this.#log.warn({ key: kept.key, cause: 'ttl', ttlMs: state.ttlMs, events: [...seen] }, `a TTL was set on ${kept.what}: removed (PERSIST), as the runtime keeps it for as long as it runs`);
       }
     }
