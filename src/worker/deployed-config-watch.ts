@@ -15,7 +15,7 @@
  * (the worker was restarted with the new config, as it should be): it is written, as before stamps.
  */
 import type { WriteBehindConfig } from '../shared/config.js';
-import { deployedConfigOf, writerMismatches } from './deployed-config.js';
+import { listedMismatches } from './deployed-config.js';
 import type { LibraryListingPoll } from './library-listing-poll.js';
 
 /** What a writer loop asks about a batch of another stamp than its own. */
@@ -39,25 +39,13 @@ export class DeployedConfigWatch implements DeployedCaptureCheck {
   }
 
   async problemsOf(writer: string): Promise<string[]> {
-    return this.#mismatches(await this.#poll.read()).get(writer) ?? [];
+    return listedMismatches(this.#config, await this.#poll.read()).get(writer) ?? [];
   }
 
   /** At every read of the poll, calls `onMismatch` for each writer the deployed config no longer matches. */
   watch(onMismatch: (writer: string, problems: readonly string[]) => void): void {
     this.#poll.onRead((replies) => {
-      for (const [writer, problems] of this.#mismatches(replies)) onMismatch(writer, problems);
+      for (const [writer, problems] of listedMismatches(this.#config, replies)) onMismatch(writer, problems);
     });
-  }
-
-  /** Every writer of the worker's config whose capture some node's deployed config does otherwise. */
-  #mismatches(replies: readonly unknown[]): Map<string, string[]> {
-    const found = new Map<string, string[]>();
-    for (const reply of replies) {
-      const deployed = deployedConfigOf(reply);
-      // A config this worker cannot read (another library version) is not judged, as at start-up.
-      if (deployed === null) continue;
-      for (const [writer, problems] of writerMismatches(this.#config, deployed)) if (!found.has(writer)) found.set(writer, problems);
-    }
-    return found;
   }
 }

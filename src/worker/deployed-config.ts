@@ -58,3 +58,18 @@ export function writerMismatches(worker: WriteBehindConfig, deployed: WriteBehin
   });
   return byWriter;
 }
+
+/**
+ * Each writer of `worker` that some node's deployed library captures otherwise, from each node's `TFUNCTION LIST
+ * LIBRARY` reply (one Redis, or every primary of a cluster), with every node's problems; a reply that shows no
+ * config this worker can read (none, or another library version's) is not judged, as at start-up.
+ */
+export function listedMismatches(worker: WriteBehindConfig, replies: readonly unknown[]): Map<string, string[]> {
+  const byWriter = new Map<string, string[]>();
+  for (const reply of replies) {
+    const deployed = deployedConfigOf(reply);
+    if (deployed === null) continue;
+    for (const [writer, problems] of writerMismatches(worker, deployed)) byWriter.set(writer, [...new Set([...(byWriter.get(writer) ?? []), ...problems])]);
+  }
+  return byWriter;
+}

@@ -6,9 +6,8 @@ import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { writerKeys } from '../../shared/keys.js';
 import { formatReconcile, parseBackfillState, parseVerifyState, type BackfillState, type VerifyState } from '../../reconcile/reconcile-state.js';
-import { readCaptureFailures, type CaptureFailures, type LibraryListing } from '../../worker/capture-failures.js';
-import { deployedConfigOf, writerMismatches } from '../../worker/deployed-config.js';
-import type { WriteBehindConfig } from '../../shared/config.js';
+import { readCaptureFailures, type CaptureFailures } from '../../worker/capture-failures.js';
+import { listedMismatches } from '../../worker/deployed-config.js';
 import { RedisStreamClient } from '../../worker/redis/redis-stream-client.js';
 import { readLogsStatus, readWriterStatus, type WriterStatus } from '../../worker/writer-status.js';
 import { ClusterStreamClient, isRedisCluster } from '../../worker/redis/cluster-stream-client.js';
@@ -75,7 +74,7 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
     }
     const names = config.writers.map((writer) => writer.name);
     const failures = await readCaptureFailures(client.libraryListings(), config.name, names).catch((): CaptureFailures[] => []);
-    const mismatches = libraryVersion === null ? new Map<string, string[]>() : await deployedMismatches(client.libraryListings(), config);
+    const mismatches = libraryVersion === null ? new Map<string, string[]>() : listedMismatches(config, await Promise.all(client.libraryListings().map((listing) => listing(config.name).catch(() => null))));
     const writers: WriterReport[] = [];
     for (const { name, partitions } of config.writers) {
       const failed = failures.find((f) => f.writer === name);
@@ -94,22 +93,6 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
   } finally {
     await client.close();
   }
-}
-
-/**
- * The writers of `config` the deployed library captures otherwise (deployed-config.ts, as the worker checks at
- * start-up): a status read with another config than the deployed one would otherwise show such a writer as a
- * healthy idle one. On a cluster, every primary's library is compared; a listing that fails or shows no
- * config is not judged (best effort: status reports what it can).
- */
-async function deployedMismatches(listings: readonly LibraryListing[], config: WriteBehindConfig): Promise<Map<string, string[]>> {
-  const byWriter = new Map<string, string[]>();
-  for (const listing of listings) {
-    const deployed = deployedConfigOf(await listing(config.name).catch(() => null));
-    if (deployed === null) continue;
-    for (const [writer, problems] of writerMismatches(config, deployed)) byWriter.set(writer, [...new Set([...(byWriter.get(writer) ?? []), ...problems])]);
-  }
-  return byWriter;
 }
 
 /** Best effort: a primary that does not answer (a failover under way) must not hide the writers' status. */
