@@ -8,7 +8,7 @@
  * not judged: the capture failures are then reported as usual (`writebehind status`, the worker's metric).
  */
 import { ErrorReply } from '@redis/client';
-import { hashKeyPrefix, writerKeys } from '../shared/keys.js';
+import { ackStreamKey, hashKeyPrefix, writerKeys } from '../shared/keys.js';
 import type { RedisSession } from './redis-session.js';
 
 interface ProbedWriter {
@@ -29,7 +29,7 @@ export async function ownerPermissionProblems(client: RedisSession, writers: rea
       ['XADD', keys.changes, '*', 'f', 'v'],
       ['HSET', keys.meta, 'f', 'v'],
       ['XADD', keys.deadLetters, '*', 'f', 'v'],
-      ['XADD', `{${hash}}00000000-0000-0000-0000-000000000000`, '*', 'status', 'done'],
+      ['XADD', ackStreamKey(hash, '00000000-0000-0000-0000-000000000000'), '*', 'status', 'done'],
     ];
     for (const probe of probes) {
       const verdict = await denialAware(() => client.sendCommand(['ACL', 'DRYRUN', user, ...probe]));
