@@ -1,7 +1,8 @@
 /** What `writebehind status` runs (../commands/status.ts defines it). */
 import * as z from 'zod';
 import { loadConfigFile } from '../../shared/config-file.js';
-import { errorMessage } from '../../shared/errors.js';
+import { WriteBehindError, errorMessage } from '../../shared/errors.js';
+import { redactUrl } from '../../shared/redact-url.js';
 import { LibraryFunction } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { writerKeys } from '../../shared/keys.js';
@@ -47,8 +48,12 @@ export interface WriterReport extends WriterStatus {
 
 export interface StatusReport {
   library: string;
+  /** The Redis status looked at (password redacted). */
+  redis: string;
   /** Version the deployed library reports; null when it is not deployed (or does not answer). */
   libraryVersion: string | null;
+  /** Why the library did not report its version (`Unknown library …`, an unknown TFCALL, a timeout); null when it did. */
+  libraryError: string | null;
   cliVersion: string;
   writers: WriterReport[];
   /**
@@ -67,10 +72,11 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
   const client = cluster ? await ClusterStreamClient.connectCluster(parsed.redis) : await RedisStreamClient.connect(parsed.redis, { reconnect: false });
   try {
     let libraryVersion: string | null = null;
+    let libraryError: string | null = null;
     try {
       libraryVersion = await client.callFunction(config.name, LibraryFunction.version, [], []);
-    } catch {
-      libraryVersion = null;
+    } catch (error) {
+      libraryError = errorMessage(error);
     }
     const names = config.writers.map((writer) => writer.name);
     const failures = await readCaptureFailures(client.libraryListings(), config.name, names).catch((): CaptureFailures[] => []);
@@ -82,10 +88,11 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
       const lastBackfill = parseBackfillState(await client.hashGetAll(keys.backfill));
       const lastVerify = parseVerifyState(await client.hashGetAll(keys.verify));
       const status = client instanceof ClusterStreamClient ? await readLogsStatus(client, name, [keys, ...(await slotLogsOf(client, name))]) : await readWriterStatus(client, name, partitions);
-      writers.push({ ...status, failedCaptures: failed?.failed ?? null, lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify, deployedConfigMismatches: mismatches.get(name) ?? [] });
+      // Not deployed: no trigger counts anything, and a 0 would read as "none failed".
+      writers.push({ ...status, failedCaptures: libraryVersion === null ? null : (failed?.failed ?? null), lastCaptureError: failed?.lastError ?? null, lastBackfill, lastVerify, deployedConfigMismatches: mismatches.get(name) ?? [] });
     }
     const migrations = cluster ? await readSlotMigrations(parsed.redis) : { slotMigrations: [] };
-    const report: StatusReport = { library: config.name, libraryVersion, cliVersion: VERSION, writers, ...migrations };
+    const report: StatusReport = { library: config.name, redis: redactUrl(parsed.redis), libraryVersion, libraryError, cliVersion: VERSION, writers, ...migrations };
     print(parsed.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report;
   } catch (error) {
@@ -93,6 +100,19 @@ export async function runStatus(options: StatusOptions, print: (text: string) =>
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The error `writebehind status` exits 1 with once it has printed its report, when the library is not deployed on
+ * the Redis it looked at (or does not answer there): nothing is captured, whatever the figures say, and a
+ * monitoring script that reads only the exit code must see it. Null when the library answered.
+ */
+export function notDeployedError(report: StatusReport): WriteBehindError | null {
+  if (report.libraryVersion !== null) return null;
+  return new WriteBehindError('NOT_DEPLOYED', `library ${report.library} is not deployed on ${report.redis} (or does not answer there): nothing is captured`, {
+    ...(report.libraryError === null ? {} : { cause: new Error(report.libraryError) }),
+    context: { suggestion: 'writebehind deploy with this config, or point --redis/--config at the Redis and library meant' },
+  });
 }
 
 /** Best effort: a primary that does not answer (a failover under way) must not hide the writers' status. */
@@ -110,7 +130,7 @@ async function readSlotMigrations(url: string): Promise<Pick<StatusReport, 'slot
 
 function formatReport(report: StatusReport): string {
   const lines: string[] = [];
-  if (report.libraryVersion === null) lines.push(`library ${report.library}: NOT DEPLOYED (writebehind deploy)`);
+  if (report.libraryVersion === null) lines.push(`library ${report.library}: NOT DEPLOYED on ${report.redis} (writebehind deploy)${report.libraryError === null ? '' : `: ${report.libraryError}`}`);
   else if (report.libraryVersion !== report.cliVersion) lines.push(`library ${report.library} ${report.libraryVersion} (CLI is ${report.cliVersion}: redeploy to match)`);
   else lines.push(`library ${report.library} ${report.libraryVersion}`);
   for (const w of report.writers) {

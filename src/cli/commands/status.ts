@@ -1,7 +1,8 @@
 /**
  * `writebehind status [--redis URL] [--config FILE] [--json]`: per writer, the backlog, batches, the age of the
  * oldest uncommitted record, committed rows, dead letters, captures that failed inside Redis and the last
- * error; and whether the deployed library is the CLI's version.
+ * error; and whether the deployed library is the CLI's version. Exits 1 after the report when the library is not
+ * deployed on that Redis (or does not answer), so a monitoring script can tell from the exit code alone.
  * Runs ../actions/status.ts.
  */
 import { Command } from 'commander';
@@ -14,6 +15,7 @@ export const statusCommand = new Command('status')
   .option('--config <file>', 'write-behind config file', DEFAULT_CONFIG_PATH)
   .option('--json', 'print JSON for scripts')
   .action(async (options: StatusOptions) => {
-    const { runStatus } = await import('../actions/status.js');
-    await runStatus(options);
+    const { notDeployedError, runStatus } = await import('../actions/status.js');
+    const notDeployed = notDeployedError(await runStatus(options));
+    if (notDeployed !== null) throw notDeployed;
   });
