@@ -4,6 +4,7 @@
  */
 import type { ColumnDifference } from './compare-row.js';
 import { KILLED_HINT } from './recapture-splitting.js';
+import { comparedPart, ROWS_NOT_SEARCHED } from './reconcile-state.js';
 
 export interface StaleExample {
   readonly key: string;
@@ -19,8 +20,13 @@ export interface VerifyReport {
   readonly writer: string;
   /** Hashes compared with their rows. */
   keys: number;
-  /** Rows checked for a hash. */
+  /** Rows of the table checked for a hash (the search for orphan rows); 0 when that search is skipped. */
   rows: number;
+  /**
+   * Whether the table was searched for rows without a hash: not for a writer with `onExpire: keep`, whose rows
+   * outlive their expired hashes by design (each hash is still compared with its row).
+   */
+  rowsSearched: boolean;
   /** Hashes without a row. */
   missing: DifferenceCounts<string>;
   /** Rows whose columns differ from their hash. */
@@ -47,7 +53,7 @@ export interface VerifyReport {
 export const MAX_EXAMPLES = 10;
 
 export function emptyReport(writer: string, sample: number): VerifyReport {
-  return { writer, keys: 0, rows: 0, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, notRepaired: { count: 0, examples: [] }, kept: 0, recordsRemoved: 0, sample, durationMs: 0 };
+  return { writer, keys: 0, rows: 0, rowsSearched: true, missing: { count: 0, examples: [] }, stale: { count: 0, examples: [] }, orphan: { count: 0, examples: [] }, inFlight: 0, repaired: 0, notRepaired: { count: 0, examples: [] }, kept: 0, recordsRemoved: 0, sample, durationMs: 0 };
 }
 
 export function addExample<T>(counts: DifferenceCounts<T>, example: T): void {
@@ -67,7 +73,8 @@ export function sortExamples(report: VerifyReport): void {
 }
 
 export function formatReport(report: VerifyReport): string {
-  const lines = [`verify ${report.writer}: ${report.keys} key(s), ${report.rows} row(s)${report.sample > 0 ? ` (sample ${report.sample})` : ''}, ${differenceCount(report)} difference(s) in ${report.durationMs} ms`];
+  const lines = [`verify ${report.writer}: ${comparedPart(report.keys, report.rows, report.rowsSearched)}${report.sample > 0 ? ` (sample ${report.sample})` : ''}, ${differenceCount(report)} difference(s) in ${report.durationMs} ms`];
+  if (!report.rowsSearched) lines.push(`  ${ROWS_NOT_SEARCHED}`);
   if (report.missing.count > 0) lines.push(`  missing rows ${report.missing.count}: ${report.missing.examples.join(' ')}`);
   if (report.stale.count > 0) {
     lines.push(`  stale rows ${report.stale.count}:`);

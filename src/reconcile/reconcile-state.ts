@@ -31,9 +31,11 @@ export interface BackfillState {
 export interface VerifyState {
   /** When it finished (ms since the epoch). */
   readonly at: number;
-  /** Hashes and rows compared. */
+  /** Hashes compared with their rows, and rows checked for a hash (0 when not searched: `rowsSearched`). */
   readonly keys: number;
   readonly rows: number;
+  /** False for an `onExpire: keep` writer, whose table verify does not search for orphan rows. */
+  readonly rowsSearched: boolean;
   readonly missing: number;
   readonly stale: number;
   readonly orphan: number;
@@ -66,17 +68,27 @@ export function verifyFields(state: VerifyState): Record<string, string> {
   return {
     at: String(state.at), keys: String(state.keys), rows: String(state.rows), missing: String(state.missing), stale: String(state.stale),
     orphan: String(state.orphan), repaired: String(state.repaired), sample: String(state.sample), duration_ms: String(state.durationMs),
+    rows_searched: state.rowsSearched ? '1' : '0',
   };
 }
 
 export function parseVerifyState(fields: Record<string, string>): VerifyState | null {
   if (fields['at'] === undefined) return null;
   const n = (name: string) => Number(fields[name] ?? '0') || 0;
-  return { at: n('at'), keys: n('keys'), rows: n('rows'), missing: n('missing'), stale: n('stale'), orphan: n('orphan'), repaired: n('repaired'), sample: n('sample'), durationMs: n('duration_ms') };
+  // A verify stored before rows_searched was kept searched them (or said so).
+  return { at: n('at'), keys: n('keys'), rows: n('rows'), rowsSearched: fields['rows_searched'] !== '0', missing: n('missing'), stale: n('stale'), orphan: n('orphan'), repaired: n('repaired'), sample: n('sample'), durationMs: n('duration_ms') };
 }
 
 export function verifyDifferences(state: VerifyState): number {
   return state.missing + state.stale + state.orphan;
+}
+
+/** Why verify did not search the table of an `onExpire: keep` writer for orphan rows (its report and status say it). */
+export const ROWS_NOT_SEARCHED = 'rows without a hash not searched for: onExpire: keep keeps the row of an expired hash by design';
+
+/** What was compared: `N key(s), M row(s)`, or for an `onExpire: keep` writer `N key(s) compared with their rows`. */
+export function comparedPart(keys: number, rows: number, rowsSearched: boolean): string {
+  return rowsSearched ? `${keys} key(s), ${rows} row(s)` : `${keys} key(s) compared with their rows`;
 }
 
 /** One line for `writebehind status`. */
@@ -86,7 +98,7 @@ export function formatReconcile(backfill: BackfillState | null, verify: VerifySt
     parts.push(`last backfill ${backfill.state} ${new Date(backfill.updatedAt).toISOString()}: ${backfill.scanned} key(s) scanned, ${backfill.captured} captured${backfill.kept > 0 ? `, ${backfill.kept} kept` : ''}`);
   }
   if (verify !== null) {
-    parts.push(`last verify ${new Date(verify.at).toISOString()}${verify.sample > 0 ? ` (sample ${verify.sample})` : ''}: ${verify.keys} key(s), ${verify.rows} row(s), ${verifyDifferences(verify)} difference(s) (missing ${verify.missing}, stale ${verify.stale}, orphan ${verify.orphan}${verify.repaired > 0 ? `, ${verify.repaired} repaired` : ''})`);
+    parts.push(`last verify ${new Date(verify.at).toISOString()}${verify.sample > 0 ? ` (sample ${verify.sample})` : ''}: ${comparedPart(verify.keys, verify.rows, verify.rowsSearched)}, ${verifyDifferences(verify)} difference(s) (missing ${verify.missing}, stale ${verify.stale}, ${verify.rowsSearched ? `orphan ${verify.orphan}` : 'orphan rows not searched for: onExpire: keep'}${verify.repaired > 0 ? `, ${verify.repaired} repaired` : ''})`);
   }
   return parts.join('; ');
 }

@@ -17,6 +17,7 @@ import { waitCommitted } from './commit-wait.js';
 import { compareRow, type Comparison } from './compare-row.js';
 import { addExample, differenceCount, emptyReport, sortExamples, type VerifyReport } from './difference-report.js';
 import { ProgressLine, perSecond } from './progress-line.js';
+import { comparedPart } from './reconcile-state.js';
 import { recaptureSplitting, REPAIR_PAGE } from './recapture-splitting.js';
 import type { ReconcileMysql, TargetRow } from './reconcile-mysql.js';
 import { fieldsOf, type HashImage, type ReconcileRedis } from './reconcile-redis.js';
@@ -76,7 +77,10 @@ class Verifier {
 
   async run(): Promise<VerifyReport> {
     const firstKey = await this.#hashesAgainstRows();
-    if (this.#target.keepsRowsWithoutHash) return this.#report;
+    if (this.#target.keepsRowsWithoutHash) {
+      this.#report.rowsSearched = false;
+      return this.#report;
+    }
     await this.#rowsAgainstHashes(this.#sample > 0 && firstKey !== null ? keyValuesOf(this.#target, firstKey) : null);
     return this.#report;
   }
@@ -215,7 +219,7 @@ class Verifier {
 
   #showProgress(): void {
     const r = this.#report;
-    this.#progress.update(() => `verify ${r.writer}: ${r.keys} key(s), ${r.rows} row(s), ${differenceCount(r)} difference(s), ${perSecond(r.keys + r.rows, Date.now() - this.#started)} keys/s`);
+    this.#progress.update(() => `verify ${r.writer}: ${comparedPart(r.keys, r.rows, !this.#target.keepsRowsWithoutHash)}, ${differenceCount(r)} difference(s), ${perSecond(r.keys + r.rows, Date.now() - this.#started)} keys/s`);
   }
 }
 
