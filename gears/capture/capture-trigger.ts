@@ -4,7 +4,7 @@ import { keySlot } from '../../src/shared/key-slot.js';
 import { isClusterMode, isImportingHere, isSlotElsewhere } from '../cluster-mode.js';
 import type { WriterContext, WriterContexts } from '../writer-context.js';
 import { captureChange } from './capture-change.js';
-import { currentDatabase, DATABASE_ZERO, databaseCheck, type DatabaseCheck } from './database.js';
+import { currentDatabase, DATABASE_ZERO, databaseCheck, inDatabaseZero, type DatabaseCheck } from './database.js';
 import { deadLetterCapture } from './dead-letter.js';
 
 /**
@@ -23,6 +23,8 @@ import { deadLetterCapture } from './dead-letter.js';
  *
  * - databases: only database 0 is captured. A write in another database is left as it is and the callback
  *   throws `... <key> was written in database <n> ...` (num_failed / last_error; nothing is written there).
+ *   A `MOVE` is captured in database 0 only (out of it: a delete; into it: the image); its `move_from`/`move_to`
+ *   in another database is ignored, not refused: nothing was written there that should have been replicated.
  *
  * - on a cluster: the record goes into the key's slot's partition (`wb:changes:<writer>:<slot>/16384:{<tag>}`),
  *   on the key's shard, whatever `partitions` says. A slot migration's own events are not user changes: the
@@ -74,7 +76,15 @@ function windowFailure(writer: WriterContext, event: GearsKeySpaceEvent, slot: n
   return message;
 }
 
+/**
+ * A `MOVE` raises `move_from` in the key's old database and `move_to` in its new one. In database 0 they are
+ * captured as any change (out: the row's delete; in: its image). Elsewhere the key only left or entered a database
+ * nobody replicates: no change to capture, and no failure to count (unlike a write there, which is refused).
+ */
+const MOVE_EVENTS: ReadonlySet<string> = new Set(['move_from', 'move_to']);
+
 function captureOrRecord(client: GearsClient, writer: WriterContext, event: GearsKeySpaceEvent): void {
+  if (MOVE_EVENTS.has(event.event) && !inDatabaseZero(client)) return;
   capture(client, writer, event, databaseCheck(client, () => refuseOtherDatabase(client, writer, event)));
 }
 
