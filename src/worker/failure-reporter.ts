@@ -23,7 +23,7 @@ export class FailureReporter {
   /** Records a failure about to be retried; returns its kind (for the retry metric). */
   failed(error: unknown, what: string): string {
     const kind = failureKind(error);
-    const state = `${kind}:${error instanceof MysqlWriteError ? String(error.context['errno'] ?? error.context['code'] ?? '') : ''}`;
+    const state = failureState(kind, error);
     this.#retries += 1;
     if (state !== this.#state) {
       if (this.#state === undefined) this.#since = Date.now();
@@ -46,6 +46,17 @@ export class FailureReporter {
   get failing(): boolean {
     return this.#state !== undefined;
   }
+}
+
+/**
+ * What makes two failures the same one, logged once: MySQL's errno or code; for a schema failure its message,
+ * which names the table and the missing table or column whether MySQL refused a statement or the writer's
+ * re-read of the table found it (mysql-batch-writer.ts), so one dropped table is one line, and a second table
+ * or column going missing is another.
+ */
+function failureState(kind: FailureKind, error: unknown): string {
+  if (kind === 'schema') return `${kind}:${errorMessage(error)}`;
+  return `${kind}:${error instanceof MysqlWriteError ? String(error.context['errno'] ?? error.context['code'] ?? '') : ''}`;
 }
 
 /** What a failed step is retried for: the `kind` label of `writebehind_retries_total`, every one exposed from the start. */

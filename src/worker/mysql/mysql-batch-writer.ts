@@ -235,14 +235,30 @@ export class MysqlBatchWriter implements BatchWriter {
     let schema = this.#schemas.get(table);
     if (schema === undefined || columns.some((c) => findColumn(schema!, c) === undefined)) {
       const fresh = await readTableSchema(session, table);
-      if (fresh === null) throw new MysqlWriteError(`table '${table}' does not exist`, { kind: 'schema', context: { ...context, table } });
+      if (fresh === null) throw schemaProblem(table, fresh, columns, context)!;
       this.#schemas.set(table, fresh);
       this.#shapes = new WeakMap();
       schema = fresh;
     }
-    const missing = columns.find((c) => findColumn(schema!, c) === undefined);
-    if (missing !== undefined) throw new MysqlWriteError(`table '${table}' has no column '${missing}'`, { kind: 'schema', context: { ...context, table, column: missing } });
+    const problem = schemaProblem(table, schema, columns, context);
+    if (problem !== null) throw problem;
     return schema;
+  }
+
+  /**
+   * A statement MySQL refused for the table's schema (no such table or column: the operator dropped or altered it
+   * under us) becomes the error the retry's fresh read of the table will throw, naming the table and the cause
+   * the same way, so the failure is one state (one log line) from its first sight. When the read finds nothing
+   * wrong (the table changed back meanwhile), MySQL's own error goes on.
+   */
+  async #schemaRefusal(session: MysqlSession, group: StatementGroup<StatementRow>, error: unknown, context: Record<string, unknown>): Promise<unknown> {
+    let fresh: TableSchema | null;
+    try {
+      fresh = await readTableSchema(session, group.table);
+    } catch {
+      return error;
+    }
+    return schemaProblem(group.table, fresh, [...group.keyColumns, ...group.columns], context, error) ?? error;
   }
 
   /** max_allowed_packet of this session (the server's value when it connected), capped by what 1153s taught. */
@@ -282,7 +298,9 @@ export class MysqlBatchWriter implements BatchWriter {
         this.#packetLimit = Math.min(this.#packetLimit, this.#packetCeiling);
         this.#log.warn({ table: group.table, statementBytes: sent, maxAllowedPacket: this.#packetLimit }, 'a statement exceeded max_allowed_packet; lowered the limit the worker uses');
       }
-      if (classifyMysqlError(error) !== 'data') throw error;
+      const kind = classifyMysqlError(error);
+      if (kind === 'schema') throw await this.#schemaRefusal(session, group, error, context);
+      if (kind !== 'data') throw error;
       if (count === 1) {
         const { record, superseded } = group.rows[from]!.change;
         const message = (error as { sqlMessage?: string }).sqlMessage ?? String((error as Error).message);
@@ -298,6 +316,18 @@ export class MysqlBatchWriter implements BatchWriter {
       return (await this.#writeRows(session, group, from, middle, rejected, context)) + (await this.#writeRows(session, group, middle, to, rejected, context));
     }
   }
+}
+
+/**
+ * Why `table` (its schema as read: null when it does not exist) cannot take `columns`; null when it can. `cause`:
+ * the MySQL error that made the writer look.
+ */
+function schemaProblem(table: string, schema: TableSchema | null, columns: readonly string[], context: Record<string, unknown>, cause?: unknown): MysqlWriteError | null {
+  const withCause = cause === undefined ? {} : { cause };
+  if (schema === null) return new MysqlWriteError(`table '${table}' does not exist`, { kind: 'schema', context: { ...context, table }, ...withCause });
+  const missing = columns.find((c) => findColumn(schema, c) === undefined);
+  if (missing !== undefined) return new MysqlWriteError(`table '${table}' has no column '${missing}'`, { kind: 'schema', context: { ...context, table, column: missing }, ...withCause });
+  return null;
 }
 
 /** What names a batch in a write error's context. */
