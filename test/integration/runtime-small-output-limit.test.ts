@@ -1,0 +1,114 @@
+/**
+ * A redis-server that limits its normal clients' output buffers (`client-output-buffer-limit normal 100kb 100kb
+ * 0`, a common hardening). Before 2026-12-03 the runtime read its command table with one `COMMAND`, whose reply
+ * (~90 KB of RESP, ~100 KB of output buffer on Redis 7.0) outgrew the limit: redis-server closed the control
+ * connection and the runtime could not start at all, failing with "connection to redis-server closed".
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCommandReply } from '../../src/runtime/command-table-read.js';
+import { RedisConnection } from '../../src/runtime/server/redis-connection.js';
+import { textOf, type RespValue } from '../../src/runtime/resp/types.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { RespSocket } from '../helpers/resp-socket.js';
+import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
+
+const REDIS_PORT = 6500;
+const RUNTIME_PORT = 6501;
+const UNLIMITED_REDIS_PORT = 6502;
+const LIMIT = 'normal 100kb 100kb 0';
+
+let redis: RedisServer;
+let runtime: StartedRuntime | undefined;
+
+beforeAll(async () => {
+  redis = await startRedisServer({ port: REDIS_PORT, extraArgs: ['--client-output-buffer-limit', LIMIT] });
+});
+
+afterAll(async () => {
+  await runtime?.close();
+  await redis?.stop();
+});
+
+describe(`a redis-server with client-output-buffer-limit ${LIMIT}`, () => {
+  it('the runtime starts (with its library host) and serves, its command table read in pieces', { timeout: 20_000 }, async () => {
+    runtime = await startRuntime(redis, { port: RUNTIME_PORT });
+    expect(await RespSocket.call(RUNTIME_PORT, 'PING')).toBe('+PONG\r\n');
+    // The table is there: a command's keys route it (SET), and the TF commands, which need it, answer.
+    expect(await RespSocket.call(RUNTIME_PORT, 'SET', 'small-limit:k', 'v')).toBe('+OK\r\n');
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFUNCTION', 'LIST')).toBe('*0\r\n');
+    // The library host judges a library's calls by the same table: a write runs, a no-writes function's is refused.
+    const code = "#!js api_version=1.0 name=smalllimit\nredis.registerFunction('put', (c, k) => c.call('set', k, 'lib'));\nredis.registerFunction('ro', (c, k) => c.call('set', k, 'ro'), { flags: [redis.functionFlags.NO_WRITES] });";
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFUNCTION', 'LOAD', code)).toBe('+OK\r\n');
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFCALL', 'smalllimit.put', '1', 'small-limit:lib')).toBe('$2\r\nOK\r\n');
+    expect(await RespSocket.call(RUNTIME_PORT, 'GET', 'small-limit:lib')).toBe('$3\r\nlib\r\n');
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFCALL', 'smalllimit.ro', '1', 'small-limit:lib')).toMatch(/^-ERR .*Write command 'set' was called while write is not allowed/);
+  });
+});
+
+/** Over the limit, under redis-server's default proto-max-bulk-len. */
+const BIG = 'x'.repeat(300 * 1024);
+
+async function setBig(key: string): Promise<void> {
+  const direct = await RespSocket.open(REDIS_PORT);
+  direct.send(['SET', key, BIG]);
+  expect(await direct.readBytes(1)).toBe('+OK\r\n');
+  direct.close();
+}
+
+describe(`a reply over client-output-buffer-limit ${LIMIT}`, () => {
+  it('closes the client that asked for it through the runtime, as redis-server closes a direct one, and the runtime serves the others', { timeout: 20_000 }, async () => {
+    expect(runtime, 'started by the test before').toBeDefined();
+    await setBig('small-limit:big');
+    const direct = await RespSocket.open(REDIS_PORT);
+    direct.send(['GET', 'small-limit:big']);
+    await expect(direct.read(1)).rejects.toThrow('connection closed after 0 of 1 values');
+
+    const other = await RespSocket.open(RUNTIME_PORT);
+    other.send(['SET', 'small-limit:other', 'kept']);
+    expect(await other.readBytes(1)).toBe('+OK\r\n');
+    const asker = await RespSocket.open(RUNTIME_PORT);
+    asker.send(['GET', 'small-limit:big']);
+    await expect(asker.read(1)).rejects.toThrow('connection closed after 0 of 1 values');
+
+    other.send(['GET', 'small-limit:other']);
+    expect(await other.readBytes(1)).toBe('$4\r\nkept\r\n');
+    other.close();
+    expect(await RespSocket.call(RUNTIME_PORT, 'PING')).toBe('+PONG\r\n');
+  });
+});
+
+describe('the command table read in pieces (COMMAND LIST, then COMMAND INFO a few at a time)', () => {
+  it("has exactly the entries of one COMMAND reply, each with its subcommands, in RESP2 and RESP3", { timeout: 20_000 }, async () => {
+    const unlimited = await startRedisServer({ port: UNLIMITED_REDIS_PORT });
+    const address = { host: '127.0.0.1', port: UNLIMITED_REDIS_PORT, db: 0, where: `127.0.0.1:${UNLIMITED_REDIS_PORT}` };
+    const connection = await RedisConnection.open(address, 'test');
+    try {
+      const whole = byName(await connection.call(['COMMAND']));
+      const sent: string[][] = [];
+      const pieces = byName(await readCommandReply((command) => (sent.push([...command]), connection.send(command))));
+      expect(whole.size).toBeGreaterThan(200);
+      expect([...pieces.keys()].sort()).toEqual([...whole.keys()].sort());
+      for (const [name, entry] of whole) expect(pieces.get(name), name).toEqual(entry);
+      // CONFIG's entry carries CONFIG GET's and the others (the 10th field).
+      const config = whole.get('config') as { value: RespValue[] };
+      expect(config.value[9]).toMatchObject({ type: 'array', value: expect.arrayContaining([expect.objectContaining({ type: 'array' })]) });
+      expect(sent[0]).toEqual(['COMMAND', 'LIST']);
+      expect(sent.slice(1).every((command) => command[1] === 'INFO' && command.length <= 10)).toBe(true);
+
+      await connection.call(['HELLO', '3']);
+      const whole3 = byName(await connection.call(['COMMAND']));
+      const pieces3 = byName(await readCommandReply((command) => connection.send(command)));
+      for (const [name, entry] of whole3) expect(pieces3.get(name), name).toEqual(entry);
+      expect(pieces3.size).toBe(whole3.size);
+    } finally {
+      await connection.close();
+      await unlimited.stop();
+    }
+  });
+});
+
+/** A COMMAND reply's entries by their name. */
+function byName(reply: RespValue): Map<string, RespValue> {
+  if (reply.type !== 'array' && reply.type !== 'set') throw new Error(`not a COMMAND reply: ${reply.type}`);
+  return new Map(reply.value.map((entry) => [entry.type === 'array' ? (textOf(entry.value[0]!) ?? '') : '', entry]));
+}
