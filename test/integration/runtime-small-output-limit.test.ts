@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommandReply } from '../../src/runtime/command-table-read.js';
+import { AsyncConnectionPool } from '../../src/runtime/library-host/async-connection-pool.js';
 import { RedisConnection } from '../../src/runtime/server/redis-connection.js';
+import { SyncRedis } from '../../src/runtime/sync-redis/sync-redis.js';
 import { textOf, type RespValue } from '../../src/runtime/resp/types.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { RespSocket } from '../helpers/resp-socket.js';
@@ -74,6 +76,32 @@ describe(`a reply over client-output-buffer-limit ${LIMIT}`, () => {
     expect(await other.readBytes(1)).toBe('$4\r\nkept\r\n');
     other.close();
     expect(await RespSocket.call(RUNTIME_PORT, 'PING')).toBe('+PONG\r\n');
+  });
+
+  it("on one of the runtime's own connections, fails naming the server, the command and the limit", async () => {
+    await setBig('small-limit:own');
+    const where = `127.0.0.1:${REDIS_PORT}`;
+    const connection = await RedisConnection.open({ host: '127.0.0.1', port: REDIS_PORT, db: 0, where }, 'test');
+    try {
+      await expect(connection.call(['GET', 'small-limit:own'])).rejects.toThrow(
+        `redis-server at ${where} closed the runtime's test connection before answering GET: a reply larger than its client-output-buffer-limit for normal clients closes the connection`,
+      );
+    } finally {
+      await connection.close();
+    }
+    // The library host's connections, blocking (client.call) and not (client.callAsync), say the same.
+    const sync = await SyncRedis.create(redis.url);
+    try {
+      expect(() => sync.call(['GET', 'small-limit:own'])).toThrow(`redis-server at ${where} closed the runtime's sync connection before answering GET: a reply larger than its client-output-buffer-limit`);
+    } finally {
+      await sync.close();
+    }
+    const pool = new AsyncConnectionPool(redis.url);
+    try {
+      await expect(pool.call(['GET', 'small-limit:own'], 0)).rejects.toThrow(`redis-server at ${where} closed the runtime's async connection before answering GET: a reply larger than its client-output-buffer-limit`);
+    } finally {
+      pool.close();
+    }
   });
 });
 
