@@ -4,9 +4,11 @@
  * (~90 KB of RESP, ~100 KB of output buffer on Redis 7.0) outgrew the limit: redis-server closed the control
  * connection and the runtime could not start at all, failing with "connection to redis-server closed".
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommandReply } from '../../src/runtime/command-table-read.js';
 import { AsyncConnectionPool } from '../../src/runtime/library-host/async-connection-pool.js';
+import { readHashInPieces, VALUE_PIECE_BYTES } from '../../src/runtime/library-host/hash-in-pieces.js';
 import { RedisConnection } from '../../src/runtime/server/redis-connection.js';
 import { SyncRedis } from '../../src/runtime/sync-redis/sync-redis.js';
 import { textOf, type RespValue } from '../../src/runtime/resp/types.js';
@@ -105,6 +107,20 @@ describe(`a reply over client-output-buffer-limit ${LIMIT}`, () => {
   });
 });
 
+describe(`a library larger than client-output-buffer-limit ${LIMIT}`, () => {
+  it('is loaded, and the next runtime restores it from the store, read in pieces', { timeout: 30_000 }, async () => {
+    expect(runtime, 'started by the test before').toBeDefined();
+    // ~190 KB, as the writebehind bundle: the store's value is its JSON (code, config, owner).
+    const padding = `// ${'p'.repeat(190 * 1024)}`;
+    const code = `#!js api_version=1.0 name=biglib\n${padding}\nredis.registerFunction('size', () => ${padding.length});`;
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFUNCTION', 'LOAD', 'REPLACE', code)).toBe('+OK\r\n');
+    await runtime!.close();
+    runtime = await startRuntime(redis, { port: RUNTIME_PORT });
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFCALL', 'biglib.size', '0')).toBe(`:${padding.length}\r\n`);
+    expect(await RespSocket.call(RUNTIME_PORT, 'TFUNCTION', 'DELETE', 'biglib')).toBe('+OK\r\n');
+  });
+});
+
 describe('the command table read in pieces (COMMAND LIST, then COMMAND INFO a few at a time)', () => {
   it("has exactly the entries of one COMMAND reply, each with its subcommands, in RESP2 and RESP3", { timeout: 20_000 }, async () => {
     const unlimited = await startRedisServer({ port: UNLIMITED_REDIS_PORT });
@@ -130,6 +146,29 @@ describe('the command table read in pieces (COMMAND LIST, then COMMAND INFO a fe
       expect(pieces3.size).toBe(whole3.size);
     } finally {
       await connection.close();
+      await unlimited.stop();
+    }
+  });
+});
+
+describe("the library store's hashes read in pieces (HKEYS, HSTRLEN, HMGET, long values in slices)", () => {
+  it('gives every field and value HGETALL gives, byte for byte, slices at their edges included', { timeout: 20_000 }, async () => {
+    const unlimited = await startRedisServer({ port: UNLIMITED_REDIS_PORT });
+    const sync = await SyncRedis.create(unlimited.url);
+    try {
+      const sizes = [0, 1, VALUE_PIECE_BYTES - 1, VALUE_PIECE_BYTES, VALUE_PIECE_BYTES + 1, 3 * VALUE_PIECE_BYTES, 190 * 1024 + 7];
+      const fields: Buffer[] = [];
+      sizes.forEach((size, i) => fields.push(Buffer.from(`long-${i}`), randomBytes(size)));
+      for (let i = 0; i < 500; i++) fields.push(Buffer.from(`short\n${i}`), Buffer.from(`${i}-0`));
+      expect(sync.call(['HSET', 'pieces:hash', ...fields])).toEqual({ type: 'integer', value: BigInt(fields.length / 2) });
+      const whole = sync.call(['HGETALL', 'pieces:hash']) as { type: 'map'; value: [RespValue, RespValue][] };
+      const expected = new Map(whole.value.map(([k, v]) => [(k as { value: Buffer }).value.toString('latin1'), (v as { value: Buffer }).value.toString('hex')]));
+      const read = readHashInPieces((commands) => sync.batch(commands), 'pieces:hash');
+      expect(new Map(read.map(([k, v]) => [k.toString('latin1'), v.toString('hex')]))).toEqual(expected);
+      expect(read).toHaveLength(sizes.length + 500);
+      expect(readHashInPieces((commands) => sync.batch(commands), 'pieces:none')).toEqual([]);
+    } finally {
+      await sync.close();
       await unlimited.stop();
     }
   });
