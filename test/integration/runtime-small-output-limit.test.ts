@@ -107,6 +107,28 @@ describe(`a reply over client-output-buffer-limit ${LIMIT}`, () => {
   });
 });
 
+describe(`many clients on a server with client-output-buffer-limit ${LIMIT}`, () => {
+  it("SLOWLOG GET through the runtime leaves out the runtime's own entries, its CLIENT LIST asking only for the runtime's connections", { timeout: 30_000 }, async () => {
+    expect(runtime, 'started by the test before').toBeDefined();
+    // ~300 bytes a client in CLIENT LIST: 450 make it ~135 KB, over the limit.
+    const others = await Promise.all(Array.from({ length: 450 }, () => RespSocket.open(REDIS_PORT)));
+    try {
+      expect(await RespSocket.call(REDIS_PORT, 'CONFIG', 'SET', 'slowlog-log-slower-than', '0')).toBe('+OK\r\n');
+      const client = await RespSocket.open(RUNTIME_PORT);
+      client.send(['CLIENT', 'SETNAME', 'slowlogged'], ['SET', 'small-limit:slow', 'v'], ['SLOWLOG', 'GET', '50']);
+      const [, , slowlog] = await client.read(3);
+      client.close();
+      // Each entry: id, time, duration, arguments, client address, client name.
+      const names = (slowlog!.value as { value: { value: RespValue[] }[] }).value.map((entry) => textOf(entry.value[5]!));
+      expect(names).toContain('slowlogged');
+      expect(names.filter((name) => name?.startsWith('writebehind-runtime'))).toEqual([]);
+    } finally {
+      for (const other of others) other.close();
+      await RespSocket.call(REDIS_PORT, 'CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+    }
+  });
+});
+
 describe(`a library larger than client-output-buffer-limit ${LIMIT}`, () => {
   it('is loaded, and the next runtime restores it from the store, read in pieces', { timeout: 30_000 }, async () => {
     expect(runtime, 'started by the test before').toBeDefined();
