@@ -1,8 +1,11 @@
 /**
  * A redis-server that limits its normal clients' output buffers (`client-output-buffer-limit normal 100kb 100kb
- * 0`, a common hardening). Before 2026-12-03 the runtime read its command table with one `COMMAND`, whose reply
- * (~90 KB of RESP, ~100 KB of output buffer on Redis 7.0) outgrew the limit: redis-server closed the control
- * connection and the runtime could not start at all, failing with "connection to redis-server closed".
+ * 0`, a common hardening), which holds the runtime's own connections too. Before 2026-12-03 the runtime read its
+ * command table with one `COMMAND`, whose reply (~90 KB of RESP, ~100 KB of output buffer on Redis 7.0) outgrew
+ * the limit: redis-server closed the control connection and the runtime could not start at all, failing with
+ * "connection to redis-server closed". Then: the library store's one HGETALL outgrew it once a library larger
+ * than the limit was loaded (the next runtime could not start), and the whole CLIENT LIST asked for the runtime's
+ * own addresses closed a client's SLOWLOG GET once a few hundred clients were connected.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,8 +199,23 @@ describe("the library store's hashes read in pieces (HKEYS, HSTRLEN, HMGET, long
   });
 });
 
-/** A COMMAND reply's entries by their name. */
+/**
+ * A COMMAND reply's entries by their name, each entry's subcommands (its 10th field) sorted by name: the server
+ * lists them in its dictionary's order, which differs between COMMAND and COMMAND INFO (CommandTable keys them).
+ */
 function byName(reply: RespValue): Map<string, RespValue> {
   if (reply.type !== 'array' && reply.type !== 'set') throw new Error(`not a COMMAND reply: ${reply.type}`);
-  return new Map(reply.value.map((entry) => [entry.type === 'array' ? (textOf(entry.value[0]!) ?? '') : '', entry]));
+  return new Map(reply.value.map((entry) => [nameOf(entry), sortedSubcommands(entry)]));
+}
+
+function nameOf(entry: RespValue): string {
+  return entry.type === 'array' ? (textOf(entry.value[0]!) ?? '') : '';
+}
+
+function sortedSubcommands(entry: RespValue): RespValue {
+  if (entry.type !== 'array' || entry.value.length < 10) return entry;
+  const subcommands = entry.value[9]!;
+  if (subcommands.type !== 'array' && subcommands.type !== 'set') return entry;
+  const sorted = [...subcommands.value].map(sortedSubcommands).sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
+  return { type: 'array', value: [...entry.value.slice(0, 9), { ...subcommands, value: sorted }, ...entry.value.slice(10)] };
 }
