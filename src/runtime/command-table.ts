@@ -1,8 +1,9 @@
 /**
- * What the runtime knows about each redis-server command, read once from the backing server's `COMMAND` reply
- * (Redis 7 shape: subcommands in the 10th field). The server side asks where a command's keys are and whether
- * it may block the connection (to route it); the library host asks what RM_Call would refuse (module.c with
- * RedisGears' call options: script mode, no-writes, errors as replies). One table, so both agree.
+ * What the runtime knows about each redis-server command, read once from the backing server in `COMMAND`'s reply
+ * shape (Redis 7: subcommands in the 10th field; read in pieces, command-table-read.ts). The server side asks
+ * where a command's keys are and whether it may block the connection (to route it); the library host asks what
+ * RM_Call would refuse (module.c with RedisGears' call options: script mode, no-writes, errors as replies). One
+ * table, so both agree.
  */
 import type { RespValue } from './resp/types.js';
 import { textOf } from './resp/types.js';

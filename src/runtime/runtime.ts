@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import type { GearsHost, LockedExecutor } from './gears-host.js';
 import { LibraryHost } from './library-host/library-host.js';
 import { isStoreKey } from './library-host/library-store.js';
-import { CommandTable } from './command-table.js';
+import { readCommandTable } from './command-table-read.js';
 import { KeyspaceSubscriber } from './server/keyspace-subscriber.js';
 import { enableKeyspaceNotifications } from './server/notify-keyspace-events.js';
 import { OwnTraffic } from './server/own-traffic.js';
@@ -195,7 +195,7 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'runtime lease', close: () => lease.release() });
       // Without CONFIG a replica's flags are checked at its promotion (docs/runtime.md, CONFIG renamed away).
       const notifyCheck = await enableKeyspaceNotifications(control, address, role === 'replica', log);
-      const table = CommandTable.fromCommandReply(await control.call(['COMMAND']));
+      const table = await readCommandTable((command) => control.send(command));
 
       const markerChannel = `__writebehind_runtime__:marker:${process.pid}:${randomBytes(6).toString('hex')}`;
       const scheduler = new TriggerScheduler({ control, lease, keysOf: (args) => table.keysOf(args), markerChannel, log });
@@ -219,7 +219,8 @@ export class Runtime extends EventEmitter {
       control.onReopened((id) => {
         if (id !== null) ownTraffic.add(id);
       });
-      const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create(hostOptions));
+      // The library host takes the table read above: one table, read once.
+      const createHost = options.createHost ?? ((hostOptions: GearsHostOptions) => LibraryHost.create({ ...hostOptions, commands: table }));
       const localHost = await createHost({
         redisUrl: options.redisUrl,
         clusterMode,

@@ -7,6 +7,7 @@ import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
+import { closedBeforeAnswer, commandName } from '../closed-connection.js';
 import { helloCommand, helloId, NO_EVICT_COMMAND } from '../handshake.js';
 import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
@@ -14,7 +15,7 @@ interface PooledConnection {
   readonly socket: Socket;
   db: number;
   /** Resolvers of the commands written and not yet answered, in order. */
-  readonly waiting: { resolve: (value: RespValue) => void; reject: (error: Error) => void }[];
+  readonly waiting: { command: string; resolve: (value: RespValue) => void; reject: (error: Error) => void }[];
 }
 
 export class AsyncConnectionPool {
@@ -48,7 +49,7 @@ export class AsyncConnectionPool {
 
   #send(connection: PooledConnection, args: readonly (string | Buffer)[]): Promise<RespValue> {
     return new Promise((resolve, reject) => {
-      connection.waiting.push({ resolve, reject });
+      connection.waiting.push({ command: commandName(args), resolve, reject });
       connection.socket.write(encodeCommand(args));
     });
   }
@@ -69,7 +70,11 @@ export class AsyncConnectionPool {
       for (const waiter of connection.waiting.splice(0)) waiter.reject(new RedisCommandError(message));
     };
     socket.on('error', (error) => failAll(`connection to redis-server failed: ${error.message}`));
-    socket.on('close', () => failAll('connection to redis-server closed'));
+    // With a reply awaited, most likely that reply outgrew the server's client-output-buffer-limit.
+    socket.on('close', () => {
+      const awaited = connection.waiting[0];
+      failAll(awaited === undefined ? 'connection to redis-server closed' : closedBeforeAnswer(this.#address.where, 'async', awaited.command));
+    });
     this.#all.add(connection);
     const hello = await this.#send(connection, helloCommand(this.#address, 3, 'async'));
     if (hello.type === 'error') throw new RedisCommandError(`HELLO 3 refused: ${hello.value}`);

@@ -11,7 +11,7 @@ import { SyncRedis } from '../sync-redis/sync-redis.js';
 import { dispatchGearsCommand } from '../commands/dispatcher.js';
 import type { LibraryRegistry } from '../commands/library-registry.js';
 import { AsyncConnectionPool } from './async-connection-pool.js';
-import { CommandTable } from '../command-table.js';
+import type { CommandTable } from '../command-table.js';
 import type { HostServices } from './host-services.js';
 import { loadLibrary, readMetadata } from './library-loader.js';
 import { LibraryStore, INTERNAL_KEY_PREFIX, standaloneStoreKeys, type StoredPosition, type StoreKeysResolver } from './library-store.js';
@@ -54,6 +54,8 @@ export interface LibraryHostOptions {
    * the server confirmed it; throws otherwise. Called before a library's triggers count, so no write is missed.
    */
   readonly watchPrefixes?: (prefixes: readonly Buffer[]) => void;
+  /** The backing server's command table, as the runtime read it (command-table-read.ts): one table, so both agree. */
+  readonly commands: CommandTable;
 }
 
 /** Libraries restored at start get RedisGears' `db-loading-lock-redis-timeout` for their top-level code. */
@@ -115,7 +117,7 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     // redis-server's `timeout` or an operator's CLIENT KILL may close it: it is opened again (sync-redis.ts).
     const syncRedis = await SyncRedis.create(options.redisUrl, { onConnection: onOwnConnection, reconnect: { log: options.log } });
     syncRedis.keepSetting(NO_EVICT_COMMAND); // on each connection opened again too; a refusal is not an error
-    const commands = CommandTable.fromCommandReply(syncRedis.call(['COMMAND']));
+    const commands = options.commands;
     // The host decides which calls concern triggers, and exists only once its services do.
     const concernsTriggers = { fn: (_argv: readonly Buffer[]) => true };
     const appends = new StreamAppends((key) => host.matchesStreamTrigger(key));

@@ -9,6 +9,7 @@ import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { hasPrefix } from '../../shared/byte-prefix.js';
 import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../shared/keys.js';
+import { readHashInPieces } from './hash-in-pieces.js';
 
 /** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
 export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
@@ -284,15 +285,9 @@ export class LibraryStore {
     return keys;
   }
 
+  /** HGETALL of `key`, read in replies of a few KB (hash-in-pieces.ts: the sync connection is held to the limit). */
   #hash(key: string): [Buffer, Buffer][] {
-    const reply = this.#check(this.#redis.call(['HGETALL', key], STORE_DB));
-    if (reply.type === 'map') return reply.value.map(([k, v]) => [bytes(k), bytes(v)]);
-    if (reply.type === 'array') {
-      const pairs: [Buffer, Buffer][] = [];
-      for (let i = 0; i + 1 < reply.value.length; i += 2) pairs.push([bytes(reply.value[i]!), bytes(reply.value[i + 1]!)]);
-      return pairs;
-    }
-    return [];
+    return readHashInPieces((commands) => this.#redis.batch(commands, STORE_DB).map((reply) => this.#check(reply)), key);
   }
 
   #check(reply: RespValue): RespValue {

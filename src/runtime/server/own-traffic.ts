@@ -39,10 +39,14 @@ export class OwnTraffic {
     this.#addresses = undefined;
   }
 
-  /** The `addr` the server shows for the runtime's own connections (looked up once). */
+  /**
+   * The `addr` the server shows for the runtime's own connections (looked up once). Asked by id: the whole CLIENT
+   * LIST (~300 bytes a client) of a server with a few hundred clients outgrows a small client-output-buffer-limit
+   * normal, and redis-server closed the control connection instead (the client's SLOWLOG GET or MONITOR with it).
+   */
   async addresses(): Promise<ReadonlySet<string>> {
     if (this.#addresses === undefined) {
-      const clients = parseClientList(await this.#control.send(['CLIENT', 'LIST']));
+      const clients = parseClientList(await this.#control.send(['CLIENT', 'LIST', 'ID', ...[...this.ids].filter((id) => id > 0).map(String)]));
       this.#addresses = new Set(clients.filter((client) => this.ids.has(client.id)).map((client) => client.addr));
     }
     return this.#addresses;

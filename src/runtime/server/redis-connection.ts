@@ -9,6 +9,7 @@ import { errorMessage, RedisCommandError } from '../../shared/errors.js';
 import { RespDecoder } from '../resp/decoder.js';
 import { encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
+import { closedBeforeAnswer, commandName } from '../closed-connection.js';
 import { helloCommand, helloId, NO_EVICT_COMMAND } from '../handshake.js';
 import type { Logger } from '../../shared/log.js';
 import { socketOptions, type RedisAddress } from '../../shared/redis-address.js';
@@ -43,6 +44,8 @@ export interface RedisConnectionOptions {
 }
 
 interface PendingReply {
+  /** The command's name (and subcommand), for the error that says the server closed before answering it. */
+  readonly command: string;
   readonly resolve: (value: RespValue) => void;
   readonly reject: (error: Error) => void;
 }
@@ -130,7 +133,7 @@ export class RedisConnection {
 
   #request(args: readonly (string | Buffer)[]): Promise<RespValue> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
+      this.#pending.push({ command: commandName(args), resolve, reject });
       this.#socket!.write(encodeCommand(args));
     });
   }
@@ -171,7 +174,17 @@ export class RedisConnection {
     });
     socket.on('data', (chunk) => decoder.push(chunk));
     socket.on('error', (error) => this.#fail(socket, error));
-    socket.on('close', () => this.#fail(socket, new RedisCommandError('connection to redis-server closed')));
+    socket.on('close', () => this.#fail(socket, this.#closedByServer()));
+  }
+
+  /**
+   * Why the connection is gone, once redis-server closed it: with a reply awaited, most likely that reply
+   * outgrew the server's client-output-buffer-limit (closed-connection.ts).
+   */
+  #closedByServer(): Error {
+    const awaited = this.#pending[0];
+    if (awaited === undefined) return new RedisCommandError('connection to redis-server closed');
+    return new RedisCommandError(closedBeforeAnswer(this.#address.where, this.#role, awaited.command), { context: { command: awaited.command } });
   }
 
   /**

@@ -39,6 +39,7 @@ import { encodeCommands } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import { errorMessage, RedisCommandError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
+import { closedBeforeAnswer, commandName } from '../closed-connection.js';
 import { helloCommand, helloId } from '../handshake.js';
 import { parseRedisUrl, socketOptions, type RedisAddress } from '../../shared/redis-address.js';
 
@@ -169,7 +170,7 @@ export class SyncRedis {
     const all = [...(select ? [['SELECT', String(db)]] : []), ...(rider ? [rider.command] : []), ...commands];
     this.#inFlight = true;
     this.#write(encodeCommands(all));
-    this.#await(this.#owed + all.length);
+    this.#await(this.#owed + all.length, commands[0]!);
     const replies = this.#replies.slice(this.#owed);
     this.#replies = [];
     this.#owed = 0;
@@ -358,7 +359,7 @@ export class SyncRedis {
   }
 
   /** Reads and decodes until `count` replies of this batch are in. */
-  #await(count: number): void {
+  #await(count: number, first: readonly CommandArgument[]): void {
     const deadline = performance.now() + CALL_TIMEOUT_MS;
     while (this.#replies.length < count) {
       const read = this.#io(() => readWithin(this.#fd, this.#scratch, deadline));
@@ -366,7 +367,9 @@ export class SyncRedis {
         this.#decode(read);
         continue;
       }
-      if (read === 0) this.#fail('connection to redis-server closed');
+      // Closed before the batch went out (its `timeout`, a CLIENT KILL) or while it was answered (a reply over
+      // its output buffer limit): which, the server does not say.
+      if (read === 0) this.#fail(closedBeforeAnswer(this.#address.where, 'sync', commandName(first)));
       this.#fail(`no reply from redis-server within ${CALL_TIMEOUT_MS} ms`);
     }
   }
