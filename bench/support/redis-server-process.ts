@@ -84,6 +84,9 @@ export async function startRedisServerProcess(options: RedisServerProcessOptions
     dir,
     kill: () => stop('SIGKILL'),
     async start() {
+      // redis-server would fail to bind and exit, but a PING could reach the other server first: the caller would
+      // go on against a server that is not its own.
+      if (await answersPing(port)) throw new Error(`port ${port} already has a server answering PING: not starting redis-server there`);
       child = spawn('redis-server', args, { stdio: 'ignore' });
       killOnExit(child);
       const c = child;
