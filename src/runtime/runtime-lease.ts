@@ -31,10 +31,11 @@ import { errorMessage, RedisCommandError, RuntimeLeaseError } from '../shared/er
 import type { Logger } from '../shared/log.js';
 import type { RedisConnection } from './server/redis-connection.js';
 import { error as errorReply, type RespValue } from './resp/types.js';
-import { runtimeLeaseKeyOfNode } from '../shared/keys.js';
+import { RUNTIME_LEASE_KEY, runtimeLeaseKeyOfNode } from '../shared/keys.js';
 import { lowestSlot, myselfOf } from '../shared/cluster-nodes.js';
 import { slotTag } from '../shared/key-slot.js';
 import { text } from './cluster/cluster-nodes.js';
+import { hasPrefix } from '../shared/byte-prefix.js';
 
 /**
  * The lease's TTL. Short, since a restart after a crash waits for it; long enough that a healthy runtime never
@@ -46,6 +47,12 @@ export const LEASE_TTL_MS = 5000;
 export const LEASE_REFRESH_MS = 1000;
 /** How long after a refresh was sent the lease is surely still held: its TTL less one refresh of margin. */
 const SURE_MS = LEASE_TTL_MS - LEASE_REFRESH_MS;
+/**
+ * Events on the lease key that its holder's own refresh raises and that never give it another holder: the
+ * PEXPIRE's `expire`, and the `keymiss` of its GET of a lease gone (which the `set` of its taking it again follows).
+ */
+const HOLDER_KEEPING_EVENTS = new Set(['expire', 'keymiss']);
+const LEASE_KEY_BYTES = Buffer.from(RUNTIME_LEASE_KEY, 'latin1');
 /** How often a waiting start looks at a held lease. */
 const WAIT_STEP_MS = 250;
 
@@ -98,6 +105,8 @@ export class RuntimeLease {
   /** Until when (performance.now()) the lease is surely still this runtime's, going by its last refresh. */
   #sureUntil = 0;
   #lost = false;
+  /** Events on the lease key seen so far that may have given it another holder (noteEvent). */
+  #doubts = 0;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
   #closed = false;
@@ -139,6 +148,18 @@ export class RuntimeLease {
     return this.#lost;
   }
 
+  /**
+   * An event on the lease key, as the keyspace subscription delivers it: a `del`, `set`, `expired`… may be another
+   * runtime's taking it (after a DEL or a FLUSHALL straight on redis-server), so the lease is no longer sure until
+   * a refresh sent after it answers. The subscription delivers it ahead of the events of every write made after
+   * it, so the scheduler confirms before it fires for them.
+   */
+  noteEvent(event: { readonly event: string }): void {
+    if (HOLDER_KEEPING_EVENTS.has(event.event)) return;
+    this.#doubts++;
+    this.#sureUntil = 0;
+  }
+
   /** Refreshes the lease now, after any refresh in flight, unless that one made it current. */
   async confirm(): Promise<void> {
     const confirmed = this.#tick.then(() => (this.current || this.#closed ? undefined : this.#refresh()));
@@ -164,13 +185,14 @@ export class RuntimeLease {
     let deadline = Infinity;
     for (;;) {
       const sent = performance.now();
+      const doubts = this.#doubts;
       const reply = await callKeepingErrors(control, ['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
       if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
       if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
       if (integer(taken) >= 1) {
         this.#held = key;
-        this.#sureUntil = sent + SURE_MS;
+        this.#sure(sent, doubts);
         if (seen !== null) log.info({ key, previous: seen.holder }, 'the runtime lease is taken: its holder had stopped without releasing it');
         return;
       }
@@ -190,6 +212,15 @@ export class RuntimeLease {
     }
   }
 
+  /**
+   * The lease was found this runtime's by a call sent at `sent`: sure for SURE_MS from then, unless an event on
+   * its key came in meanwhile (`doubts` was the count at the send). That event may have come after the call ran
+   * (another runtime's SET after a DEL): only a call sent after it tells.
+   */
+  #sure(sent: number, doubts: number): void {
+    if (this.#doubts === doubts) this.#sureUntil = sent + SURE_MS;
+  }
+
   #schedule(): void {
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
@@ -205,6 +236,7 @@ export class RuntimeLease {
       const key = this.#held ?? (await this.#options.key());
       if (key === null || this.#closed) return;
       const sent = performance.now();
+      const doubts = this.#doubts;
       const reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
@@ -215,7 +247,7 @@ export class RuntimeLease {
       const taken = this.#held === null;
       if (reply.type === 'integer') {
         this.#held = key;
-        this.#sureUntil = sent + SURE_MS;
+        this.#sure(sent, doubts);
         if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
         else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
         else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
@@ -256,6 +288,11 @@ export async function leaseKeyOfClusterNode(control: RedisConnection): Promise<s
     if (key !== null) return key;
   } while (cursor !== '0');
   return runtimeLeaseKeyOfNode(myself!.id, slotTag(slot));
+}
+
+/** Whether `key` is a runtime lease: the server's, or a cluster node's (runtimeLeaseKeyOfNode). */
+export function isLeaseKey(key: Buffer): boolean {
+  return hasPrefix(key, LEASE_KEY_BYTES);
 }
 
 function heldBy(holder: string, key: string, where: string): RuntimeLeaseError {

@@ -30,7 +30,7 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
-import { leaseKeyOfClusterNode, RuntimeLease } from './runtime-lease.js';
+import { isLeaseKey, leaseKeyOfClusterNode, RuntimeLease } from './runtime-lease.js';
 import { RUNTIME_LEASE_KEY } from '../shared/keys.js';
 import type { RuntimeLeaseError } from '../shared/errors.js';
 import { markRunning, markRunningOnNode, type RunningMark, type StringKeeper } from './unclean-stops.js';
@@ -206,6 +206,9 @@ export class Runtime extends EventEmitter {
         onUnclaimed: scheduler.scheduleBackground,
         isStoreKey,
         onStoreEvent: scheduler.storeEvent,
+        // A lease deleted and taken by another runtime: doubted before any later write's event is read.
+        isLeaseKey,
+        onLeaseEvent: (event) => lease.noteEvent(event),
         onFailure: (error) => {
           if (runtime) runtime.#fail(error);
         },

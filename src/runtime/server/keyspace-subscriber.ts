@@ -13,7 +13,8 @@
  * events since the previous marker (or since a fence(), the PUBLISH-less marker of a paused server). Events that arrive while nobody waits for a marker (active expiry,
  * eviction, a blocked command served later) are kept only if a trigger could care about them, and reported as
  * unclaimed so the runtime can process them in the background. Events on the library store's keys (which the
- * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker.
+ * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker; so do
+ * those on the runtime's lease (onLeaseEvent), which must be seen before the events of any later write.
  */
 import type { Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
@@ -62,6 +63,13 @@ export interface KeyspaceSubscriberOptions {
    * is awaited: the store is written again when a key of it goes away (library-host/store-guard.ts).
    */
   readonly onStoreEvent: (event: KeyspaceEvent) => void;
+  /** Whether `key` is a runtime lease (runtime-lease.ts isLeaseKey; fires no trigger, its events go to onLeaseEvent). */
+  readonly isLeaseKey?: (key: Buffer) => boolean;
+  /**
+   * Called (synchronously) with each event on a lease key as it arrives, before any event after it is read: the
+   * lease is doubted before the scheduler can fire for a write made after another runtime took it.
+   */
+  readonly onLeaseEvent?: (event: KeyspaceEvent) => void;
 }
 
 export class KeyspaceSubscriber {
@@ -314,7 +322,9 @@ export class KeyspaceSubscriber {
   }
 
   #onEvent(event: KeyspaceEvent): void {
-    if (this.#options.isStoreKey(event.key)) {
+    if (this.#options.isLeaseKey?.(event.key) === true) {
+      this.#options.onLeaseEvent?.(event);
+    } else if (this.#options.isStoreKey(event.key)) {
       this.#options.onStoreEvent(event);
     } else if (this.#waiters.size > 0) {
       this.#sinceMarker.push(event);
