@@ -209,6 +209,11 @@ export class Runtime extends EventEmitter {
         // A lease deleted and taken by another runtime: doubted before any later write's event is read.
         isLeaseKey,
         onLeaseEvent: (event) => lease.noteEvent(event),
+        // A FLUSHALL or FLUSHDB, sent through this runtime or not: no keyspace event tells of it.
+        onFlush: () => {
+          lease.noteEvent({ event: 'flush' });
+          scheduler.storeFlushed();
+        },
         onFailure: (error) => {
           if (runtime) runtime.#fail(error);
         },
@@ -216,6 +221,9 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
       if (subscriber.noEvictRefusal !== undefined) {
         log.warn({ refused: subscriber.noEvictRefusal }, 'CLIENT NO-EVICT ON was refused for the keyspace subscription: with maxmemory-clients set, a burst of changes to watched keys may get it evicted, and the runtime then closes');
+      }
+      if (subscriber.trackingRefusal !== undefined) {
+        log.warn({ refused: subscriber.trackingRefusal }, 'CLIENT TRACKING was refused for the keyspace subscription: a FLUSHALL or FLUSHDB sent straight to redis-server goes unseen, and the library store, running mark and unclean-stop count it removes stay gone');
       }
 
       const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);

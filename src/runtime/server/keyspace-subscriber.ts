@@ -37,6 +37,8 @@ const PMESSAGE = Buffer.from('pmessage');
 const MESSAGE = Buffer.from('message');
 const NEW_EVENT = Buffer.from('new');
 const PONG = Buffer.from('pong');
+/** What a tracking client is sent, in RESP2 through its redirection, when a database is flushed: a null. */
+const FLUSH_MESSAGE = Buffer.from('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n');
 const PSUBSCRIBE_REPLY = Buffer.from('*3\r\n$10\r\npsubscribe\r\n');
 const PUNSUBSCRIBE_REPLY = Buffer.from('*3\r\n$12\r\npunsubscribe\r\n');
 /** How long a load may wait for the server to confirm a new prefix's subscription (ms): it is local, under load. */
@@ -70,6 +72,11 @@ export interface KeyspaceSubscriberOptions {
    * lease is doubted before the scheduler can fire for a write made after another runtime took it.
    */
   readonly onLeaseEvent?: (event: KeyspaceEvent) => void;
+  /**
+   * Called (synchronously) when the server flushed a database (FLUSHALL, FLUSHDB of any database: it does not say
+   * which; also a replica's full sync), by whatever client, before any event after it is read.
+   */
+  readonly onFlush?: () => void;
 }
 
 export class KeyspaceSubscriber {
@@ -86,6 +93,8 @@ export class KeyspaceSubscriber {
   #id = -1;
   /** The server's refusal of CLIENT NO-EVICT ON (a server before 7.0, a user denied CLIENT), if it refused. */
   #noEvictRefusal: string | undefined;
+  /** The server's refusal of CLIENT TRACKING (a user denied CLIENT), if it refused: flushes then go unseen. */
+  #trackingRefusal: string | undefined;
   /** The patterns asked for, by their bytes as latin1 text, and the prefix each stands for. */
   #wanted = new Map<string, Buffer>([[EVERY_KEY.toString('latin1'), Buffer.alloc(0)]]);
   /**
@@ -123,6 +132,14 @@ export class KeyspaceSubscriber {
    */
   get noEvictRefusal(): string | undefined {
     return this.#noEvictRefusal;
+  }
+
+  /**
+   * Why a FLUSHALL or FLUSHDB sent straight to redis-server goes unseen after all (CLIENT TRACKING was refused), or
+   * undefined when onFlush is told of each.
+   */
+  get trackingRefusal(): string | undefined {
+    return this.#trackingRefusal;
   }
 
   /** How many patterns the runtime holds on the server (PUBSUB NUMPAT through the runtime leaves them out). */
@@ -228,25 +245,42 @@ export class KeyspaceSubscriber {
   #subscribe(): Promise<void> {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
-      const expected = 5;
+      const expected = 6;
+      const idReply = 1;
       const noEvictReply = 2;
+      const trackingReply = 3;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
-        if (value.type === 'error' && confirmations === noEvictReply) {
-          this.#noEvictRefusal = value.value.trim();
+        if (value.type === 'error' && (confirmations === noEvictReply || confirmations === trackingReply)) {
+          if (confirmations === noEvictReply) this.#noEvictRefusal = value.value.trim();
+          else this.#trackingRefusal = value.value.trim();
         } else if (value.type === 'error') {
           reject(new RedisCommandError(`keyspace subscription refused: ${value.value}`));
           this.#socket.destroy();
           return true;
         }
-        if (value.type === 'integer') this.#id = Number(value.value); // CLIENT ID
+        if (confirmations === idReply && value.type === 'integer') {
+          this.#id = Number(value.value); // CLIENT ID
+          this.#socket.write(
+            Buffer.concat([
+              // A FLUSHALL or FLUSHDB raises no keyspace event, but the server tells every tracking client of it,
+              // at once, ahead of the events of later writes: tracking redirected here, with OPTIN and no read
+              // opted in, brings that and nothing else (`message __redis__:invalidate` with a null).
+              encodeCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.#id), 'OPTIN']),
+              // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
+              encodeCommand(['SUBSCRIBE', this.#markerChannel]),
+              encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
+            ]),
+          );
+        }
         if (++confirmations === expected) resolve();
         return true;
       };
       // Every write of a watched key makes an event here: messages are read from the frame's bytes, without
       // decoding them into values (the replies to the set-up commands are decoded).
       const framer = new RespFramer((raw) => {
-        if (confirmations < expected) onSetupValue(decodeFrame(raw));
+        // A flush may come between the tracking's reply and the subscriptions': it is no set-up reply.
+        if (confirmations < expected && !raw.equals(FLUSH_MESSAGE)) onSetupValue(decodeFrame(raw));
         else this.#onMessage(raw);
       });
       this.#socket.on('data', (chunk) => framer.push(chunk));
@@ -257,6 +291,7 @@ export class KeyspaceSubscriber {
         reject(error);
         this.#fail(error);
       });
+      // The rest once CLIENT ID answered: tracking is redirected to this connection's own id.
       this.#socket.write(
         Buffer.concat([
           encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
@@ -264,9 +299,6 @@ export class KeyspaceSubscriber {
           // A burst of changes to watched keys queues all their messages here at once, which makes this the
           // biggest client: Redis 7's client eviction (maxmemory-clients) would close it first.
           encodeCommand(NO_EVICT_COMMAND),
-          // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
-          encodeCommand(['SUBSCRIBE', this.#markerChannel]),
-          encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
         ]),
       );
     });
@@ -306,7 +338,7 @@ export class KeyspaceSubscriber {
     return true;
   }
 
-  /** A (P)SUBSCRIBE confirmation (its count is an integer, not a bulk) or the server's refusal of one. */
+  /** A (P)SUBSCRIBE confirmation (its count is an integer, not a bulk), a flush, or the server's refusal of one. */
   #onOtherFrame(raw: Buffer): void {
     const subscribed = raw.subarray(0, PSUBSCRIBE_REPLY.length).equals(PSUBSCRIBE_REPLY);
     if (subscribed || raw.subarray(0, PUNSUBSCRIBE_REPLY.length).equals(PUNSUBSCRIBE_REPLY)) {
@@ -315,6 +347,8 @@ export class KeyspaceSubscriber {
       const pattern = value.type === 'array' && value.value[1]?.type === 'blob' ? value.value[1].value.toString('latin1') : '';
       if (subscribed) this.#live.set(pattern, this.#known.get(pattern) ?? Buffer.alloc(0));
       else this.#live.delete(pattern);
+    } else if (raw.equals(FLUSH_MESSAGE)) {
+      this.#options.onFlush?.();
     } else if (raw[0] === 0x2d) {
       this.#fail(new RedisCommandError(`keyspace subscription refused: ${raw.toString('utf8', 1).trim()}`));
       this.#socket.destroy();
