@@ -18,9 +18,24 @@
  * other runtime that took the lease meanwhile fires the same events. So the trigger scheduler asks `current`
  * before it fires, and where the last refresh is too old for the lease to be sure, waits for a refresh
  * (`confirm`): a runtime that learns it `lost` the lease fires nothing more.
+ *
+ * A lease deleted while its holder runs and taken at once by a second runtime (an operator's DEL, or a FLUSHALL
+ * sent straight to redis-server, and a second runtime started within the second before the next refresh) is still
+ * sure by the clock. But the keyspace subscription covers the lease key (the runtime's own prefix), and the server
+ * delivers its events on that connection ahead of the events of any write made after them: the other runtime's
+ * take is a SET, so its `set` comes before the first write the other one fires for. Each event on the key
+ * (`noteEvent`; not the refresh's own `expire` and `keymiss`) makes the lease unsure at once, and a refresh in
+ * flight then does not make it sure again (it may have run before that SET): the scheduler confirms before it
+ * fires for the next write, and learns it lost. A FLUSHALL or FLUSHDB raises no keyspace event, but the
+ * subscription hears of it (keyspace-subscriber.ts onFlush) and doubts the lease too. What remains: a confirming
+ * refresh that fails (an error reply, the control connection down) leaves `lost` false and the runtime fires, as
+ * before; the events reach the runtime only while `notify-keyspace-events` holds `K` and `A` (set back within a
+ * second when changed on the server behind its back); on a cluster node whose lowest slot changed since its lease
+ * was taken (slots migrated in), a runtime started after a FLUSHALL computes another key, and both hold a lease.
+ *
  * Not the store guard's work (library-host/store-guard.ts): it PERSISTs what it keeps and sets it back blindly,
- * where the lease lives by its TTL and must not be set over another runtime's; and a FLUSHALL or a restarted
- * server raise no event on the key. The refresh must run anyway, and sees the loss with the same call.
+ * where the lease lives by its TTL and must not be set over another runtime's. The refresh must run anyway, and
+ * sees the loss with the same call.
  *
  * A replica's runtime writes nothing and takes no lease (`key` answers null) until its server is a primary; it is
  * tried at each refresh tick, so a promoted replica takes it, or closes if another runtime holds it.

@@ -31,6 +31,11 @@
  * with the same waits, and a TTL on it is removed. The count is set back to the last value this runtime knows
  * (the one it read or counted itself): never higher than what was counted, so no stop is counted twice. The
  * runtime's own DEL of its mark at a clean stop is no loss: the mark is released (`release`) before it.
+ *
+ * A FLUSHALL or FLUSHDB raises no keyspace event. The keyspace subscription hears of each (any database: the server
+ * does not say which) from the server's tracking (keyspace-subscriber.ts onFlush), through the runtime or straight
+ * on redis-server, and `noteFlush` looks at every key as after an event only another hand raises (cause `flushed`).
+ * Through the runtime the store is already written again (LibraryHost.afterFlush) and only the strings are set.
  */
 import type { KeptString, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';

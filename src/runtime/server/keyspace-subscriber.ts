@@ -15,6 +15,10 @@
  * unclaimed so the runtime can process them in the background. Events on the library store's keys (which the
  * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker; so do
  * those on the runtime's lease (onLeaseEvent), which must be seen before the events of any later write.
+ *
+ * A FLUSHALL or FLUSHDB raises no keyspace event, but the server tells every client with CLIENT TRACKING on, at
+ * once (a null invalidation): this connection turns tracking on, redirected to itself, with OPTIN and no read
+ * opted in, so it is told of flushes and of nothing else, in order with the events (onFlush).
  */
 import type { Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
