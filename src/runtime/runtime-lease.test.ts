@@ -10,21 +10,23 @@ import { array, blob, integer, type RespValue } from './resp/types.js';
 import type { RedisConnection } from './server/redis-connection.js';
 import { silentLogger } from '../shared/log.js';
 
-/** A control connection whose refreshes answer only when the test says. */
+/** A control connection whose refreshes answer only when the test says; `sent` holds each refresh's key and ARGV[4]. */
 function fakeControl() {
   const refreshes: ((reply: RespValue) => void)[] = [];
+  const sent: [string, string][] = [];
   const control = {
     call(args: string[]): Promise<RespValue> {
       if (args[0] === 'INFO') return Promise.resolve(blob('run_id:abc\r\n'));
       if (args[1]!.includes("'PTTL'")) return Promise.resolve(array([integer(1)])); // TAKE: taken
+      sent.push([args[3]!, args[7]!]);
       return new Promise((resolve) => refreshes.push(resolve));
     },
   };
-  return { control: control as unknown as RedisConnection, refreshes };
+  return { control: control as unknown as RedisConnection, refreshes, sent };
 }
 
-async function take(control: RedisConnection): Promise<RuntimeLease> {
-  return RuntimeLease.take({ control, key: async () => 'lease', port: 1, where: 'test', log: silentLogger, onLost: () => undefined });
+async function take(control: RedisConnection, key: () => Promise<string> = async () => 'lease'): Promise<RuntimeLease> {
+  return RuntimeLease.take({ control, key, port: 1, where: 'test', log: silentLogger, onLost: () => undefined });
 }
 
 /** Lets the confirm's queued refresh be sent. */
@@ -63,6 +65,26 @@ describe('RuntimeLease and events on its key', () => {
       await turn();
       refreshes.shift()!(integer(1));
       await second;
+      expect(lease.current).toBe(true);
+    } finally {
+      void lease.release();
+    }
+  });
+
+  it('a lease found gone is looked up again before it is taken (a cluster node’s name may have changed), and unsure until then', async () => {
+    const { control, refreshes, sent } = fakeControl();
+    const names = ['lease:{a}', 'lease:{b}'];
+    const lease = await take(control, async () => names.shift()!);
+    try {
+      lease.noteEvent({ event: 'del' });
+      const confirmed = lease.confirm();
+      await turn();
+      refreshes.shift()!(integer(0)); // gone, not taken
+      await turn();
+      expect(lease.current).toBe(false);
+      refreshes.shift()!(integer(2)); // taken under the name looked up again
+      await confirmed;
+      expect(sent).toEqual([['lease:{a}', '0'], ['lease:{b}', '1']]);
       expect(lease.current).toBe(true);
     } finally {
       void lease.release();

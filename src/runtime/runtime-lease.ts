@@ -78,10 +78,14 @@ const WAIT_STEP_MS = 250;
  * front of this server, so it is taken at once rather than refused or waited for.
  */
 const IS_STALE = `local function stale(v) return not v or string.sub(v, -#ARGV[3]) ~= ARGV[3] end`;
-/** 1: refreshed; 2: it was gone and is taken again; 3: it was another server's, taken; else the other holder's id. */
+/**
+ * 1: refreshed; 2: it was gone and is taken; 3: it was another server's, taken; 0: it is gone and ARGV[4] is not
+ * '1' (the key is looked up again before it is taken); else the other holder's id.
+ */
 const REFRESH = `${IS_STALE}
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v and ARGV[4] ~= '1' then return 0 end
 if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return 3 end return 2 end
 return v`;
 /** {1}: taken; {2, holder}: taken over another server's; {0, holder, pttl}: held. */
@@ -244,18 +248,39 @@ export class RuntimeLease {
     this.#timer.unref();
   }
 
-  /** One refresh: keeps the lease, takes it again when gone, or tells onLost when another runtime holds it. */
+  /**
+   * One refresh: keeps the lease, takes it again when gone, or tells onLost when another runtime holds it. A lease
+   * gone is looked up again (`key`) before it is taken, as a starting runtime looks it up: on a cluster node, a
+   * runtime started after a FLUSHALL names it with the node's lowest slot, where this one's may have another tag
+   * (slots migrated in since, or a lease taken over): taking the old name again, both would hold a lease.
+   */
   async #refresh(): Promise<void> {
     const { control, log, where, onLost } = this.#options;
     try {
-      const key = this.#held ?? (await this.#options.key());
-      if (key === null || this.#closed) return;
-      const sent = performance.now();
-      const doubts = this.#doubts;
-      const reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      let key = this.#held ?? (await this.#options.key());
+      let gone = false;
+      let reply: RespValue;
+      let sent: number;
+      let doubts: number;
+      for (;;) {
+        if (key === null || this.#closed) {
+          if (gone) this.#held = null;
+          return;
+        }
+        sent = performance.now();
+        doubts = this.#doubts;
+        const mayTake = gone || this.#held === null ? '1' : '0';
+        reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server, mayTake]);
+        if (gone || reply.type !== 'integer' || reply.value !== 0n) break;
+        // Gone: not sure any more (a fire now waits for this refresh), and looked up again.
+        gone = true;
+        this.#sureUntil = 0;
+        key = await this.#options.key();
+      }
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
         log.warn({ key, err: reply.value }, 'refreshing the runtime lease failed; trying again');
+        // A lease found gone stays unsure, so the next fire waits for the next try.
         if (/^(MOVED|ASK|READONLY)\b/.test(reply.value)) this.#held = null;
         return;
       }
@@ -264,7 +289,7 @@ export class RuntimeLease {
         this.#held = key;
         this.#sure(sent, doubts);
         if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
-        else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
+        else if (gone) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
         else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
         return;
       }
