@@ -12,7 +12,7 @@
  * crashed one's lease runs out within its TTL, and this runtime takes it then (`npm start` right after a SIGKILL).
  *
  * A lease lost while running (deleted, FLUSHALL, a restart of redis-server without persistence, or expired while
- * the event loop was blocked) is noticed at the next refresh: taken again when free, with a warning; held by
+ * the event loop was blocked) is noticed at the next refresh: taken again when free (below), with a warning; held by
  * another runtime, the runtime is told (`onLost`) and closes. A runtime that was stopped or blocked past its
  * lease's TTL (SIGSTOP, a paused VM, a long lock timeout) must not fire on what it reads when it goes on: the
  * other runtime that took the lease meanwhile fires the same events. So the trigger scheduler asks `current`
@@ -30,8 +30,12 @@
  * subscription hears of it (keyspace-subscriber.ts onFlush) and doubts the lease too. What remains: a confirming
  * refresh that fails (an error reply, the control connection down) leaves `lost` false and the runtime fires, as
  * before; the events reach the runtime only while `notify-keyspace-events` holds `K` and `A` (set back within a
- * second when changed on the server behind its back); on a cluster node whose lowest slot changed since its lease
- * was taken (slots migrated in), a runtime started after a FLUSHALL computes another key, and both hold a lease.
+ * second when changed on the server behind its back).
+ *
+ * A lease found gone at a refresh is looked up again (`key`) before it is taken, as a starting runtime looks it
+ * up: on a cluster node a runtime may hold it under another tag than the node's lowest slot's (slots migrated in
+ * since, or a lease taken over), and a runtime started after a FLUSHALL takes the lowest slot's; taking its old
+ * name again, the first would hold a second lease and both would fire.
  *
  * Not the store guard's work (library-host/store-guard.ts): it PERSISTs what it keeps and sets it back blindly,
  * where the lease lives by its TTL and must not be set over another runtime's. The refresh must run anyway, and
