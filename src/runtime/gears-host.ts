@@ -163,6 +163,11 @@ export interface GearsHost {
    */
   storeEvent?(event: KeyspaceEvent): void;
   /**
+   * The server flushed a database (FLUSHALL, or FLUSHDB of one it does not name), by whatever client, which raises
+   * no keyspace event: every store key and kept string is looked at, as after an event on each.
+   */
+  storeFlushed?(): void;
+  /**
    * Keeps a string the runtime wrote beside the store (its running mark, its unclean-stop count) as the store is
    * kept: gone by another hand, it is set again (store-guard.ts KeptString). Absent: nothing keeps it.
    */

@@ -12,15 +12,34 @@
  * crashed one's lease runs out within its TTL, and this runtime takes it then (`npm start` right after a SIGKILL).
  *
  * A lease lost while running (deleted, FLUSHALL, a restart of redis-server without persistence, or expired while
- * the event loop was blocked) is noticed at the next refresh: taken again when free, with a warning; held by
+ * the event loop was blocked) is noticed at the next refresh: taken again when free (below), with a warning; held by
  * another runtime, the runtime is told (`onLost`) and closes. A runtime that was stopped or blocked past its
  * lease's TTL (SIGSTOP, a paused VM, a long lock timeout) must not fire on what it reads when it goes on: the
  * other runtime that took the lease meanwhile fires the same events. So the trigger scheduler asks `current`
  * before it fires, and where the last refresh is too old for the lease to be sure, waits for a refresh
  * (`confirm`): a runtime that learns it `lost` the lease fires nothing more.
+ *
+ * A lease deleted while its holder runs and taken at once by a second runtime (an operator's DEL, or a FLUSHALL
+ * sent straight to redis-server, and a second runtime started within the second before the next refresh) is still
+ * sure by the clock. But the keyspace subscription covers the lease key (the runtime's own prefix), and the server
+ * delivers its events on that connection ahead of the events of any write made after them: the other runtime's
+ * take is a SET, so its `set` comes before the first write the other one fires for. Each event on the key
+ * (`noteEvent`; not the refresh's own `expire` and `keymiss`) makes the lease unsure at once, and a refresh in
+ * flight then does not make it sure again (it may have run before that SET): the scheduler confirms before it
+ * fires for the next write, and learns it lost. A FLUSHALL or FLUSHDB raises no keyspace event, but the
+ * subscription hears of it (keyspace-subscriber.ts onFlush) and doubts the lease too. What remains: a confirming
+ * refresh that fails (an error reply, the control connection down) leaves `lost` false and the runtime fires, as
+ * before; the events reach the runtime only while `notify-keyspace-events` holds `K` and `A` (set back within a
+ * second when changed on the server behind its back).
+ *
+ * A lease found gone at a refresh is looked up again (`key`) before it is taken, as a starting runtime looks it
+ * up: on a cluster node a runtime may hold it under another tag than the node's lowest slot's (slots migrated in
+ * since, or a lease taken over), and a runtime started after a FLUSHALL takes the lowest slot's; taking its old
+ * name again, the first would hold a second lease and both would fire.
+ *
  * Not the store guard's work (library-host/store-guard.ts): it PERSISTs what it keeps and sets it back blindly,
- * where the lease lives by its TTL and must not be set over another runtime's; and a FLUSHALL or a restarted
- * server raise no event on the key. The refresh must run anyway, and sees the loss with the same call.
+ * where the lease lives by its TTL and must not be set over another runtime's. The refresh must run anyway, and
+ * sees the loss with the same call.
  *
  * A replica's runtime writes nothing and takes no lease (`key` answers null) until its server is a primary; it is
  * tried at each refresh tick, so a promoted replica takes it, or closes if another runtime holds it.
@@ -31,10 +50,11 @@ import { errorMessage, RedisCommandError, RuntimeLeaseError } from '../shared/er
 import type { Logger } from '../shared/log.js';
 import type { RedisConnection } from './server/redis-connection.js';
 import { error as errorReply, type RespValue } from './resp/types.js';
-import { runtimeLeaseKeyOfNode } from '../shared/keys.js';
+import { RUNTIME_LEASE_KEY, runtimeLeaseKeyOfNode } from '../shared/keys.js';
 import { lowestSlot, myselfOf } from '../shared/cluster-nodes.js';
 import { slotTag } from '../shared/key-slot.js';
 import { text } from './cluster/cluster-nodes.js';
+import { hasPrefix } from '../shared/byte-prefix.js';
 
 /**
  * The lease's TTL. Short, since a restart after a crash waits for it; long enough that a healthy runtime never
@@ -46,6 +66,12 @@ export const LEASE_TTL_MS = 5000;
 export const LEASE_REFRESH_MS = 1000;
 /** How long after a refresh was sent the lease is surely still held: its TTL less one refresh of margin. */
 const SURE_MS = LEASE_TTL_MS - LEASE_REFRESH_MS;
+/**
+ * Events on the lease key that its holder's own refresh raises and that never give it another holder: the
+ * PEXPIRE's `expire`, and the `keymiss` of its GET of a lease gone (which the `set` of its taking it again follows).
+ */
+const HOLDER_KEEPING_EVENTS = new Set(['expire', 'keymiss']);
+const LEASE_KEY_BYTES = Buffer.from(RUNTIME_LEASE_KEY, 'latin1');
 /** How often a waiting start looks at a held lease. */
 const WAIT_STEP_MS = 250;
 
@@ -56,10 +82,14 @@ const WAIT_STEP_MS = 250;
  * front of this server, so it is taken at once rather than refused or waited for.
  */
 const IS_STALE = `local function stale(v) return not v or string.sub(v, -#ARGV[3]) ~= ARGV[3] end`;
-/** 1: refreshed; 2: it was gone and is taken again; 3: it was another server's, taken; else the other holder's id. */
+/**
+ * 1: refreshed; 2: it was gone and is taken; 3: it was another server's, taken; 0: it is gone and ARGV[4] is not
+ * '1' (the key is looked up again before it is taken); else the other holder's id.
+ */
 const REFRESH = `${IS_STALE}
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v and ARGV[4] ~= '1' then return 0 end
 if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return 3 end return 2 end
 return v`;
 /** {1}: taken; {2, holder}: taken over another server's; {0, holder, pttl}: held. */
@@ -98,6 +128,8 @@ export class RuntimeLease {
   /** Until when (performance.now()) the lease is surely still this runtime's, going by its last refresh. */
   #sureUntil = 0;
   #lost = false;
+  /** Events on the lease key seen so far that may have given it another holder (noteEvent). */
+  #doubts = 0;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
   #closed = false;
@@ -139,6 +171,18 @@ export class RuntimeLease {
     return this.#lost;
   }
 
+  /**
+   * An event on the lease key, as the keyspace subscription delivers it: a `del`, `set`, `expired`… may be another
+   * runtime's taking it (after a DEL or a FLUSHALL straight on redis-server), so the lease is no longer sure until
+   * a refresh sent after it answers. The subscription delivers it ahead of the events of every write made after
+   * it, so the scheduler confirms before it fires for them.
+   */
+  noteEvent(event: { readonly event: string }): void {
+    if (HOLDER_KEEPING_EVENTS.has(event.event)) return;
+    this.#doubts++;
+    this.#sureUntil = 0;
+  }
+
   /** Refreshes the lease now, after any refresh in flight, unless that one made it current. */
   async confirm(): Promise<void> {
     const confirmed = this.#tick.then(() => (this.current || this.#closed ? undefined : this.#refresh()));
@@ -164,13 +208,14 @@ export class RuntimeLease {
     let deadline = Infinity;
     for (;;) {
       const sent = performance.now();
+      const doubts = this.#doubts;
       const reply = await callKeepingErrors(control, ['EVAL', TAKE, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
       const [taken, holderReply, pttlReply] = reply.type === 'array' ? reply.value : [];
       if (reply.type === 'error' || taken === undefined) throw new RuntimeLeaseError(`taking the runtime lease on redis-server ${where} failed: ${reply.type === 'error' ? reply.value : 'unexpected reply'}`, { context: { key } });
       if (integer(taken) === 2) log.warn({ key, previous: textOf(holderReply) }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
       if (integer(taken) >= 1) {
         this.#held = key;
-        this.#sureUntil = sent + SURE_MS;
+        this.#sure(sent, doubts);
         if (seen !== null) log.info({ key, previous: seen.holder }, 'the runtime lease is taken: its holder had stopped without releasing it');
         return;
       }
@@ -190,6 +235,15 @@ export class RuntimeLease {
     }
   }
 
+  /**
+   * The lease was found this runtime's by a call sent at `sent`: sure for SURE_MS from then, unless an event on
+   * its key came in meanwhile (`doubts` was the count at the send). That event may have come after the call ran
+   * (another runtime's SET after a DEL): only a call sent after it tells.
+   */
+  #sure(sent: number, doubts: number): void {
+    if (this.#doubts === doubts) this.#sureUntil = sent + SURE_MS;
+  }
+
   #schedule(): void {
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
@@ -198,26 +252,48 @@ export class RuntimeLease {
     this.#timer.unref();
   }
 
-  /** One refresh: keeps the lease, takes it again when gone, or tells onLost when another runtime holds it. */
+  /**
+   * One refresh: keeps the lease, takes it again when gone, or tells onLost when another runtime holds it. A lease
+   * gone is looked up again (`key`) before it is taken, as a starting runtime looks it up: on a cluster node, a
+   * runtime started after a FLUSHALL names it with the node's lowest slot, where this one's may have another tag
+   * (slots migrated in since, or a lease taken over): taking the old name again, both would hold a lease.
+   */
   async #refresh(): Promise<void> {
     const { control, log, where, onLost } = this.#options;
     try {
-      const key = this.#held ?? (await this.#options.key());
-      if (key === null || this.#closed) return;
-      const sent = performance.now();
-      const reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server]);
+      let key = this.#held ?? (await this.#options.key());
+      let gone = false;
+      let reply: RespValue;
+      let sent: number;
+      let doubts: number;
+      for (;;) {
+        if (key === null || this.#closed) {
+          if (gone) this.#held = null;
+          return;
+        }
+        sent = performance.now();
+        doubts = this.#doubts;
+        const mayTake = gone || this.#held === null ? '1' : '0';
+        reply = await callKeepingErrors(control, ['EVAL', REFRESH, '1', key, this.#holder, String(LEASE_TTL_MS), this.#server, mayTake]);
+        if (gone || reply.type !== 'integer' || reply.value !== 0n) break;
+        // Gone: not sure any more (a fire now waits for this refresh), and looked up again.
+        gone = true;
+        this.#sureUntil = 0;
+        key = await this.#options.key();
+      }
       if (reply.type === 'error') {
         // MOVED (its slot resharded away) or READONLY (the node became a replica): looked up again next time.
         log.warn({ key, err: reply.value }, 'refreshing the runtime lease failed; trying again');
+        // A lease found gone stays unsure, so the next fire waits for the next try.
         if (/^(MOVED|ASK|READONLY)\b/.test(reply.value)) this.#held = null;
         return;
       }
       const taken = this.#held === null;
       if (reply.type === 'integer') {
         this.#held = key;
-        this.#sureUntil = sent + SURE_MS;
+        this.#sure(sent, doubts);
         if (reply.value === 3n) log.warn({ key, where }, 'the runtime lease held here was of a runtime in front of another redis-server process (replicated from a former primary, or reloaded after a restart of redis-server): taken');
-        else if (reply.value === 2n && !taken) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
+        else if (gone) log.warn({ key, where }, 'the runtime lease was gone (deleted, expired, a FLUSHALL or redis-server restarted without persistence): taken again');
         else if (taken) log.info({ key }, 'the runtime lease is taken: the server is a primary now');
         return;
       }
@@ -256,6 +332,11 @@ export async function leaseKeyOfClusterNode(control: RedisConnection): Promise<s
     if (key !== null) return key;
   } while (cursor !== '0');
   return runtimeLeaseKeyOfNode(myself!.id, slotTag(slot));
+}
+
+/** Whether `key` is a runtime lease: the server's, or a cluster node's (runtimeLeaseKeyOfNode). */
+export function isLeaseKey(key: Buffer): boolean {
+  return hasPrefix(key, LEASE_KEY_BYTES);
 }
 
 function heldBy(holder: string, key: string, where: string): RuntimeLeaseError {

@@ -30,7 +30,7 @@ import { PeerRuntimes } from './cluster/peer-runtimes.js';
 import { ReplicationRole } from './replication/replication-role.js';
 import { roleAtStart } from './replication/server-role.js';
 import { untilRoleSettled } from './replication/settled-role.js';
-import { leaseKeyOfClusterNode, RuntimeLease } from './runtime-lease.js';
+import { isLeaseKey, leaseKeyOfClusterNode, RuntimeLease } from './runtime-lease.js';
 import { RUNTIME_LEASE_KEY } from '../shared/keys.js';
 import type { RuntimeLeaseError } from '../shared/errors.js';
 import { markRunning, markRunningOnNode, type RunningMark, type StringKeeper } from './unclean-stops.js';
@@ -206,6 +206,14 @@ export class Runtime extends EventEmitter {
         onUnclaimed: scheduler.scheduleBackground,
         isStoreKey,
         onStoreEvent: scheduler.storeEvent,
+        // A lease deleted and taken by another runtime: doubted before any later write's event is read.
+        isLeaseKey,
+        onLeaseEvent: (event) => lease.noteEvent(event),
+        // A FLUSHALL or FLUSHDB, sent through this runtime or not: no keyspace event tells of it.
+        onFlush: () => {
+          lease.noteEvent({ event: 'flush' });
+          scheduler.storeFlushed();
+        },
         onFailure: (error) => {
           if (runtime) runtime.#fail(error);
         },
@@ -213,6 +221,9 @@ export class Runtime extends EventEmitter {
       closers.push({ name: 'keyspace subscriber', close: () => subscriber.close() });
       if (subscriber.noEvictRefusal !== undefined) {
         log.warn({ refused: subscriber.noEvictRefusal }, 'CLIENT NO-EVICT ON was refused for the keyspace subscription: with maxmemory-clients set, a burst of changes to watched keys may get it evicted, and the runtime then closes');
+      }
+      if (subscriber.trackingRefusal !== undefined) {
+        log.warn({ refused: subscriber.trackingRefusal }, 'CLIENT TRACKING was refused for the keyspace subscription: a FLUSHALL or FLUSHDB sent straight to redis-server goes unseen, and the library store, running mark and unclean-stop count it removes stay gone');
       }
 
       const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);

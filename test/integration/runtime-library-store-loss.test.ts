@@ -15,6 +15,7 @@ import { deleteRepeatedly } from '../helpers/delete-repeatedly.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 import { recordedLog } from '../helpers/recorded-log.js';
+import { RUNTIME_RUNNING_KEY } from '../../src/shared/keys.js';
 
 const LIBRARIES = '__writebehind_runtime__:libraries';
 const POSITIONS = '__writebehind_runtime__:stream-positions';
@@ -109,6 +110,17 @@ describe('a library store that goes away while the runtime runs is written again
     await restartedRuntimeRunsTheLibrary({ streamResumes: true });
   });
 
+  for (const flush of ['FLUSHALL', 'FLUSHDB ASYNC'] as const) {
+    it(`flushed straight on redis-server (${flush}: no keyspace event, the flush its tracking clients are told of): back, warned as flushed, and a restarted runtime runs the library`, async () => {
+      await direct.sendCommand(flush.split(' '));
+      await storeIsBack();
+      expect(lossWarnings(LIBRARIES).map((line) => line.cause)).toEqual(['flushed']);
+      expect(lossWarnings(POSITIONS).map((line) => line.cause)).toEqual(['flushed']);
+      // The stream went with the flush (and its position is the runtime's, as in memory): only the library is checked.
+      await restartedRuntimeRunsTheLibrary({ streamResumes: false });
+    });
+  }
+
   it('deleted through the runtime (UNLINK), or overwritten by a client’s SET: back each time', async () => {
     await client!.unlink(LIBRARIES);
     await storeIsBack();
@@ -162,13 +174,15 @@ describe('a library store that goes away while the runtime runs is written again
     await restartedRuntimeRunsTheLibrary({ streamResumes: false });
   });
 
-  it('the runtime’s own deletions (a FLUSHALL through it, TFUNCTION DELETE emptying the hash) are no loss: nothing warned, the deleted library stays deleted', async () => {
+  it('the runtime’s own deletions (a FLUSHALL through it, TFUNCTION DELETE emptying the hash) are no loss: nothing warned for the store but the running mark the FLUSHALL took, the deleted library stays deleted', async () => {
     await client!.flushAll();
     await eventually(async () => expect(await direct.hKeys(LIBRARIES)).toEqual(['keep']));
+    // The FLUSHALL took the running mark too, which the rewrite after it does not write: the guard sets it again.
+    await eventually(async () => expect(await direct.exists(RUNTIME_RUNNING_KEY)).toBe(1));
     await client!.sendCommand(['TFUNCTION', 'DELETE', 'keep']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await direct.exists([LIBRARIES, POSITIONS])).toBe(0);
-    expect(warnings.filter((line) => line.cause !== undefined)).toEqual([]);
+    expect(warnings.filter((line) => line.cause !== undefined).map((line) => [line.key, line.cause])).toEqual([[RUNTIME_RUNNING_KEY, 'flushed']]);
     await client!.quit();
     await runtime!.close();
     client = runtime = undefined;

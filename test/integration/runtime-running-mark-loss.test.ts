@@ -10,7 +10,7 @@
 import { createClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from './gears-support.js';
-import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../src/shared/keys.js';
+import { RUNTIME_LEASE_KEY, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../src/shared/keys.js';
 import { deleteRepeatedly } from '../helpers/delete-repeatedly.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntime } from '../helpers/runtime.js';
@@ -80,6 +80,25 @@ describe('a running mark that goes away while the runtime runs is set again', ()
     await markIsBack();
     await eventually(() => expect(markWarnings().map((line) => line.cause)).toEqual(['deleted']));
     await crashIsCounted();
+  });
+
+  it('flushed straight on redis-server with the unclean-stop count (FLUSHALL: no keyspace event, the flush its tracking clients are told of): both back, the count at the runtime’s value, warned as flushed, and a crash after it is counted', async () => {
+    // A count to lose: the runtime after a crash counts 1 (the lease of the killed one deleted, not waited for).
+    await runtime!.kill();
+    await direct.del(RUNTIME_LEASE_KEY);
+    runtime = await startRuntimeProcess(redis);
+    expect(await direct.get(RUNTIME_UNCLEAN_STOPS_KEY)).toBe('1');
+    await direct.flushAll();
+    await markIsBack();
+    await eventually(async () => expect(await direct.get(RUNTIME_UNCLEAN_STOPS_KEY)).toBe('1'), BACK_WITHIN_MS);
+    await eventually(() => expect(markWarnings().map((line) => line.cause)).toEqual(['flushed']));
+    await runtime!.kill();
+    const next = await startRuntime(redis);
+    try {
+      expect(await direct.get(RUNTIME_UNCLEAN_STOPS_KEY)).toBe('2');
+    } finally {
+      await next.close();
+    }
   });
 
   it('given a TTL by a client (EXPIRE 1, then PEXPIRE 1): the TTL is removed, or the expired mark set again, and a crash after it is counted', async () => {

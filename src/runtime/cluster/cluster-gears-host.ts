@@ -99,6 +99,10 @@ export class ClusterGearsHost implements GearsHost {
     this.#local.storeEvent?.(event);
   }
 
+  storeFlushed(): void {
+    this.#local.storeFlushed?.();
+  }
+
   keepString(kept: KeptString): void {
     this.#local.keepString?.(kept);
   }

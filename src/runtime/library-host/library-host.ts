@@ -256,6 +256,10 @@ export class LibraryHost implements GearsHost, LibraryRegistry {
     this.#guard.note(event);
   }
 
+  storeFlushed(): void {
+    this.#guard.noteFlush();
+  }
+
   keepString(kept: KeptString): void {
     this.#guard.keep(kept);
   }

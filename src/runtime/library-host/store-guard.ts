@@ -31,6 +31,11 @@
  * with the same waits, and a TTL on it is removed. The count is set back to the last value this runtime knows
  * (the one it read or counted itself): never higher than what was counted, so no stop is counted twice. The
  * runtime's own DEL of its mark at a clean stop is no loss: the mark is released (`release`) before it.
+ *
+ * A FLUSHALL or FLUSHDB raises no keyspace event. The keyspace subscription hears of each (any database: the server
+ * does not say which) from the server's tracking (keyspace-subscriber.ts onFlush), through the runtime or straight
+ * on redis-server, and `noteFlush` looks at every key as after an event only another hand raises (cause `flushed`).
+ * Through the runtime the store is already written again (LibraryHost.afterFlush) and only the strings are set.
  */
 import type { KeptString, KeyspaceEvent, LockedExecutor } from '../gears-host.js';
 import type { Logger } from '../../shared/log.js';
@@ -59,7 +64,10 @@ export interface HeldStore {
   rewrite(): void;
 }
 
-export type LossCause = 'evicted' | 'expired' | 'deleted';
+export type LossCause = 'evicted' | 'expired' | 'deleted' | 'flushed';
+
+/** The pseudo-event noteFlush records on every key: a FLUSHALL or FLUSHDB, which raises no keyspace event. */
+const FLUSH = 'flush';
 
 /**
  * A key of the store, or a kept string, found lacking what the runtime holds, and the events seen on it since the
@@ -101,6 +109,18 @@ export class StoreGuard {
   note(event: KeyspaceEvent): void {
     if (this.#closed || HARMLESS_EVENTS.has(event.event) || event.db !== STORE_DB) return;
     this.#remember(event.key.toString('latin1'), [event.event]);
+    this.#schedule();
+  }
+
+  /**
+   * A database was flushed (FLUSHALL, FLUSHDB of any database: the server does not say which), through the runtime
+   * or straight on redis-server: every key of the store and every kept string is looked at, as after an event on
+   * each. A flush of another database than the store's finds nothing lacking, and writes nothing.
+   */
+  noteFlush(): void {
+    if (this.#closed) return;
+    const keys = this.#store.keys();
+    for (const key of [...(keys ? [keys.libraries, keys.positions] : []), ...this.#kept.keys()]) this.#remember(key, [FLUSH]);
     this.#schedule();
   }
 
@@ -223,6 +243,7 @@ export class StoreGuard {
 
 function causeOf(event: string): LossCause {
   if (event === 'evicted') return 'evicted';
+  if (event === FLUSH) return 'flushed';
   // `expire` alone: the key's TTL had passed when the look read it (the read expired it).
   if (event === 'expired' || event === 'expire') return 'expired';
   return 'deleted';

@@ -13,7 +13,12 @@
  * events since the previous marker (or since a fence(), the PUBLISH-less marker of a paused server). Events that arrive while nobody waits for a marker (active expiry,
  * eviction, a blocked command served later) are kept only if a trigger could care about them, and reported as
  * unclaimed so the runtime can process them in the background. Events on the library store's keys (which the
- * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker.
+ * host's prefixes cover) are no trigger's: each goes to onStoreEvent as it arrives, outside any marker; so do
+ * those on the runtime's lease (onLeaseEvent), which must be seen before the events of any later write.
+ *
+ * A FLUSHALL or FLUSHDB raises no keyspace event, but the server tells every client with CLIENT TRACKING on, at
+ * once (a null invalidation): this connection turns tracking on, redirected to itself, with OPTIN and no read
+ * opted in, so it is told of flushes and of nothing else, in order with the events (onFlush).
  */
 import type { Socket } from 'node:net';
 import { RedisCommandError } from '../../shared/errors.js';
@@ -36,6 +41,8 @@ const PMESSAGE = Buffer.from('pmessage');
 const MESSAGE = Buffer.from('message');
 const NEW_EVENT = Buffer.from('new');
 const PONG = Buffer.from('pong');
+/** What a tracking client is sent, in RESP2 through its redirection, when a database is flushed: a null. */
+const FLUSH_MESSAGE = Buffer.from('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n');
 const PSUBSCRIBE_REPLY = Buffer.from('*3\r\n$10\r\npsubscribe\r\n');
 const PUNSUBSCRIBE_REPLY = Buffer.from('*3\r\n$12\r\npunsubscribe\r\n');
 /** How long a load may wait for the server to confirm a new prefix's subscription (ms): it is local, under load. */
@@ -62,6 +69,18 @@ export interface KeyspaceSubscriberOptions {
    * is awaited: the store is written again when a key of it goes away (library-host/store-guard.ts).
    */
   readonly onStoreEvent: (event: KeyspaceEvent) => void;
+  /** Whether `key` is a runtime lease (runtime-lease.ts isLeaseKey; fires no trigger, its events go to onLeaseEvent). */
+  readonly isLeaseKey?: (key: Buffer) => boolean;
+  /**
+   * Called (synchronously) with each event on a lease key as it arrives, before any event after it is read: the
+   * lease is doubted before the scheduler can fire for a write made after another runtime took it.
+   */
+  readonly onLeaseEvent?: (event: KeyspaceEvent) => void;
+  /**
+   * Called (synchronously) when the server flushed a database (FLUSHALL, FLUSHDB of any database: it does not say
+   * which; also a replica's full sync), by whatever client, before any event after it is read.
+   */
+  readonly onFlush?: () => void;
 }
 
 export class KeyspaceSubscriber {
@@ -78,6 +97,8 @@ export class KeyspaceSubscriber {
   #id = -1;
   /** The server's refusal of CLIENT NO-EVICT ON (a server before 7.0, a user denied CLIENT), if it refused. */
   #noEvictRefusal: string | undefined;
+  /** The server's refusal of CLIENT TRACKING (a user denied CLIENT), if it refused: flushes then go unseen. */
+  #trackingRefusal: string | undefined;
   /** The patterns asked for, by their bytes as latin1 text, and the prefix each stands for. */
   #wanted = new Map<string, Buffer>([[EVERY_KEY.toString('latin1'), Buffer.alloc(0)]]);
   /**
@@ -115,6 +136,14 @@ export class KeyspaceSubscriber {
    */
   get noEvictRefusal(): string | undefined {
     return this.#noEvictRefusal;
+  }
+
+  /**
+   * Why a FLUSHALL or FLUSHDB sent straight to redis-server goes unseen after all (CLIENT TRACKING was refused), or
+   * undefined when onFlush is told of each.
+   */
+  get trackingRefusal(): string | undefined {
+    return this.#trackingRefusal;
   }
 
   /** How many patterns the runtime holds on the server (PUBSUB NUMPAT through the runtime leaves them out). */
@@ -220,25 +249,42 @@ export class KeyspaceSubscriber {
   #subscribe(): Promise<void> {
     return new Promise((resolve, reject) => {
       let confirmations = 0;
-      const expected = 5;
+      const expected = 6;
+      const idReply = 1;
       const noEvictReply = 2;
+      const trackingReply = 3;
       const onSetupValue = (value: RespValue): boolean => {
         if (confirmations >= expected) return false;
-        if (value.type === 'error' && confirmations === noEvictReply) {
-          this.#noEvictRefusal = value.value.trim();
+        if (value.type === 'error' && (confirmations === noEvictReply || confirmations === trackingReply)) {
+          if (confirmations === noEvictReply) this.#noEvictRefusal = value.value.trim();
+          else this.#trackingRefusal = value.value.trim();
         } else if (value.type === 'error') {
           reject(new RedisCommandError(`keyspace subscription refused: ${value.value}`));
           this.#socket.destroy();
           return true;
         }
-        if (value.type === 'integer') this.#id = Number(value.value); // CLIENT ID
+        if (confirmations === idReply && value.type === 'integer') {
+          this.#id = Number(value.value); // CLIENT ID
+          this.#socket.write(
+            Buffer.concat([
+              // A FLUSHALL or FLUSHDB raises no keyspace event, but the server tells every tracking client of it,
+              // at once, ahead of the events of later writes: tracking redirected here, with OPTIN and no read
+              // opted in, brings that and nothing else (`message __redis__:invalidate` with a null).
+              encodeCommand(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.#id), 'OPTIN']),
+              // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
+              encodeCommand(['SUBSCRIBE', this.#markerChannel]),
+              encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
+            ]),
+          );
+        }
         if (++confirmations === expected) resolve();
         return true;
       };
       // Every write of a watched key makes an event here: messages are read from the frame's bytes, without
       // decoding them into values (the replies to the set-up commands are decoded).
       const framer = new RespFramer((raw) => {
-        if (confirmations < expected) onSetupValue(decodeFrame(raw));
+        // A flush may come between the tracking's reply and the subscriptions': it is no set-up reply.
+        if (confirmations < expected && !raw.equals(FLUSH_MESSAGE)) onSetupValue(decodeFrame(raw));
         else this.#onMessage(raw);
       });
       this.#socket.on('data', (chunk) => framer.push(chunk));
@@ -249,6 +295,7 @@ export class KeyspaceSubscriber {
         reject(error);
         this.#fail(error);
       });
+      // The rest once CLIENT ID answered: tracking is redirected to this connection's own id.
       this.#socket.write(
         Buffer.concat([
           encodeCommand(helloCommand(this.#options.address, 2, 'keyevents')),
@@ -256,9 +303,6 @@ export class KeyspaceSubscriber {
           // A burst of changes to watched keys queues all their messages here at once, which makes this the
           // biggest client: Redis 7's client eviction (maxmemory-clients) would close it first.
           encodeCommand(NO_EVICT_COMMAND),
-          // The marker channel first: no message can come on it yet, while the pattern's may follow at once.
-          encodeCommand(['SUBSCRIBE', this.#markerChannel]),
-          encodeCommand(['PSUBSCRIBE', EVERY_KEY]),
         ]),
       );
     });
@@ -298,7 +342,7 @@ export class KeyspaceSubscriber {
     return true;
   }
 
-  /** A (P)SUBSCRIBE confirmation (its count is an integer, not a bulk) or the server's refusal of one. */
+  /** A (P)SUBSCRIBE confirmation (its count is an integer, not a bulk), a flush, or the server's refusal of one. */
   #onOtherFrame(raw: Buffer): void {
     const subscribed = raw.subarray(0, PSUBSCRIBE_REPLY.length).equals(PSUBSCRIBE_REPLY);
     if (subscribed || raw.subarray(0, PUNSUBSCRIBE_REPLY.length).equals(PUNSUBSCRIBE_REPLY)) {
@@ -307,6 +351,8 @@ export class KeyspaceSubscriber {
       const pattern = value.type === 'array' && value.value[1]?.type === 'blob' ? value.value[1].value.toString('latin1') : '';
       if (subscribed) this.#live.set(pattern, this.#known.get(pattern) ?? Buffer.alloc(0));
       else this.#live.delete(pattern);
+    } else if (raw.equals(FLUSH_MESSAGE)) {
+      this.#options.onFlush?.();
     } else if (raw[0] === 0x2d) {
       this.#fail(new RedisCommandError(`keyspace subscription refused: ${raw.toString('utf8', 1).trim()}`));
       this.#socket.destroy();
@@ -314,7 +360,9 @@ export class KeyspaceSubscriber {
   }
 
   #onEvent(event: KeyspaceEvent): void {
-    if (this.#options.isStoreKey(event.key)) {
+    if (this.#options.isLeaseKey?.(event.key) === true) {
+      this.#options.onLeaseEvent?.(event);
+    } else if (this.#options.isStoreKey(event.key)) {
       this.#options.onStoreEvent(event);
     } else if (this.#waiters.size > 0) {
       this.#sinceMarker.push(event);

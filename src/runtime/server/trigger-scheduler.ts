@@ -239,6 +239,11 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
     this.#host?.storeEvent?.(event);
   };
 
+  /** A database was flushed (KeyspaceSubscriberOptions.onFlush): the host looks at its whole store. */
+  storeFlushed = (): void => {
+    this.#host?.storeFlushed?.();
+  };
+
   /** Publishes marker `seq` on the control connection (the command's own connection could not). */
   async publishMarker(seq: number): Promise<void> {
     await this.#control.call(this.#markerArgs(seq));
