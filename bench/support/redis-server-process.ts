@@ -60,12 +60,23 @@ function parsePortRange(value: string | undefined): readonly [number, number] | 
   return match === null ? undefined : [Number(match[1]), Number(match[2])];
 }
 
+/**
+ * Where the next pick in the range starts: after the last port picked, so a port picked and not yet listened on
+ * (a test's "closed" port, a server about to start) is not handed out again at once, as the OS does not either.
+ */
+let nextInRange: number | undefined;
+
 async function listenInRange(count: number, [low, high]: readonly [number, number]): Promise<Array<{ server: ReturnType<typeof createServer>; port: number }>> {
   const held: Array<{ server: ReturnType<typeof createServer>; port: number }> = [];
-  for (let port = low; port <= high && held.length < count; port++) {
+  const size = high - low + 1;
+  // Test files in parallel processes start at different places in the range.
+  const start = nextInRange ?? low + (process.pid % size);
+  for (let i = 0; i < size && held.length < count; i++) {
+    const port = low + ((start - low + i) % size);
     const taken = await listenAnywhere(port).catch(() => undefined);
     if (taken !== undefined) held.push(taken);
   }
+  if (held.length > 0) nextInRange = low + ((held.at(-1)!.port - low + 1) % size);
   if (held.length < count) {
     await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
     throw new Error(`fewer than ${count} free ports in WB_TEST_PORTS=${low}-${high}`);
