@@ -19,9 +19,9 @@ export type SlotRedirect =
 export function slotRedirectOf(error: unknown): SlotRedirect | undefined {
   for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
     const message = errorMessage(current);
-    const moved = /\bMOVED \d+ \S+/.exec(message);
+    const moved = /\bMOVED \d+ [^\s()]+/.exec(message);
     if (moved !== null) return { kind: 'moved', reply: moved[0] };
-    const ask = /\bASK \d+ (\S+)/.exec(message);
+    const ask = /\bASK \d+ ([^\s()]+)/.exec(message);
     if (ask !== null) return { kind: 'migrating', reply: ask[0], to: ask[1]! };
     const tryAgain = /\bTRYAGAIN\b[^()]*/.exec(message);
     if (tryAgain !== null) return { kind: 'migrating', reply: tryAgain[0].trim() };

@@ -131,6 +131,7 @@ describe('verify on a Redis Cluster while slots move', () => {
       expect(failed!.message).toContain(`slot ${slot}`);
       expect(failed!.message).toMatch(/migrat/i);
       expect(failed!.message).toContain('run verify again');
+      expect(failed!.message).toContain(`--from ${new URL(h.cluster.shards[from]!.url).host} --to ${new URL(h.cluster.shards[to]!.url).host} --slots ${slot},`);
       expect(Date.now() - started).toBeLessThan(30_000);
 
       // The move finished while verify waits for it: the slot is read on its new owner, and the run either
