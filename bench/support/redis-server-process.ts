@@ -44,16 +44,51 @@ export async function findFreePort(): Promise<number> {
  * out again by the next probe (a cluster node needs its own, its bus and its runtime's port all different).
  */
 export async function findFreePorts(count: number): Promise<number[]> {
-  const held = await Promise.all(Array.from({ length: count }, () => listenAnywhere()));
+  const held = PORT_RANGE === undefined ? await Promise.all(Array.from({ length: count }, () => listenAnywhere())) : await listenInRange(count, PORT_RANGE);
   await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
   return held.map(({ port }) => port);
 }
 
-function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+/**
+ * `WB_TEST_PORTS=<low>-<high>`: ports are picked in that range only, for sessions that share a machine and have
+ * each been given a range (a cluster's bus port is picked like the others, so it is in the range too).
+ */
+const PORT_RANGE = parsePortRange(process.env['WB_TEST_PORTS']);
+
+function parsePortRange(value: string | undefined): readonly [number, number] | undefined {
+  const match = /^(\d+)-(\d+)$/.exec(value ?? '');
+  return match === null ? undefined : [Number(match[1]), Number(match[2])];
+}
+
+/**
+ * Where the next pick in the range starts: after the last port picked, so a port picked and not yet listened on
+ * (a test's "closed" port, a server about to start) is not handed out again at once, as the OS does not either.
+ */
+let nextInRange: number | undefined;
+
+async function listenInRange(count: number, [low, high]: readonly [number, number]): Promise<Array<{ server: ReturnType<typeof createServer>; port: number }>> {
+  const held: Array<{ server: ReturnType<typeof createServer>; port: number }> = [];
+  const size = high - low + 1;
+  // Test files in parallel processes start at different places in the range.
+  const start = nextInRange ?? low + (process.pid % size);
+  for (let i = 0; i < size && held.length < count; i++) {
+    const port = low + ((start - low + i) % size);
+    const taken = await listenAnywhere(port).catch(() => undefined);
+    if (taken !== undefined) held.push(taken);
+  }
+  if (held.length > 0) nextInRange = low + ((held.at(-1)!.port - low + 1) % size);
+  if (held.length < count) {
+    await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
+    throw new Error(`fewer than ${count} free ports in WB_TEST_PORTS=${low}-${high}`);
+  }
+  return held;
+}
+
+function listenAnywhere(wanted = 0): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(wanted, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       if (port > 0) resolve({ server, port });

@@ -54,12 +54,15 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
       break;
   }
 
-  let directive = DEFAULT_DIRECTIVE;
-  if (state.flag !== null) {
-    database.confirm();
-    client.call('HDEL', key, FLAG_FIELD);
-    directive = decodeDirective(state.flag);
-  }
+  const directive = state.flag === null ? DEFAULT_DIRECTIVE : decodeDirective(state.flag);
+  if (state.flag !== null) database.confirm();
+  // Only `+` and `-` pay for the record (one HSET); `=` and `~` writes make no extra call. A `+` on a hash whose
+  // only field was `#` leaves no key (HDEL removes it): nothing to keep. The record comes before anything else
+  // changes: on a cluster it can be refused (a slot's first record, on the source of a MIGRATING slot, answers
+  // ASK), and the write is then left as it came, `#` and all, for the slot's re-capture to apply
+  // (functions/recapture.ts) instead of a `+`/`-` done with no record, which the re-capture would undo.
+  if (directive.ok && !flagReplicates(directive.flag) && (directive.flag === '-' || !state.onlyFlag)) recordDivergence(client, writer, key, directive.flag, state.fields);
+  if (state.flag !== null) client.call('HDEL', key, FLAG_FIELD);
   if (!directive.ok) {
     fail(directive.reason, directive.uuid);
     return;
@@ -67,9 +70,6 @@ export function captureChange(client: GearsClient, writer: WriterContext, event:
   const { flag, uuid } = directive;
   if (flagDeletesKey(flag)) client.call('DEL', key);
   if (!flagReplicates(flag)) {
-    // Only `+` and `-` pay for the record (one HSET); `=` and `~` writes make no extra call. A `+` on a hash
-    // whose only field was `#` left no key (HDEL removed it): nothing to keep.
-    if (flag === '-' || !state.onlyFlag) recordDivergence(client, writer, key, flag, state.fields);
     if (uuid !== null) acknowledgeDone(client, key, uuid);
     return;
   }

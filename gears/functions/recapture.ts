@@ -1,7 +1,11 @@
 import { keySlot } from '../../src/shared/key-slot.js';
 import { partitionOfKey } from '../../src/shared/keys.js';
 import { LibraryFunction, RECAPTURE_MAX_KEYS, zeroCounts, type CountsTotal } from '../../src/shared/protocol.js';
+import { decodeUtf8 } from '../bytes.js';
+import { captureChange } from '../capture/capture-change.js';
 import { deleteRecord, upsertRecord } from '../capture/capture-record.js';
+import { DATABASE_ZERO } from '../capture/database.js';
+import { flagReplicates, parseFlag } from '../flags.js';
 import { keptApart, readDivergenceRecords } from '../capture/divergence.js';
 import { readHashState } from '../capture/hash-state.js';
 import { isClusterMode } from '../cluster-mode.js';
@@ -28,8 +32,11 @@ import { functionError } from './function-arguments.js';
  * Unlike `backfill` (keys: the capture stream, then hashes of that one log; a gone key skipped), it is keyed by
  * the hashes themselves, so a cluster client routes it to their slot's owner, and a gone key is captured as a
  * delete: the state "no hash" is a state too. Except for a writer with `onExpire: keep`, whose gone key may
- * have expired with its row meant to stay: skipped. The `#` field of a hash at rest is not acted on (it is not
- * a write); the mapped fields are captured as they are.
+ * have expired with its row meant to stay: skipped. A hash that still holds a `#` field is a write whose
+ * capture failed (a capture removes `#` first thing it changes; on a cluster, a `#` write that reached a
+ * migrating slot: docs/scale-out.md): it is captured now as that write would have been, its flag applied
+ * (`+`/`-`: the record written, `#` removed, the hash deleted for `-`; counted as kept), before the record is
+ * judged.
  *
  * - keys: 1 to 1000 keys, each under a configured writer's prefix (any writers; on a cluster all in one slot,
  *   as for any multi-key command, and served by this node)
@@ -65,9 +72,26 @@ function logOf(client: GearsClient, partitions: readonly WriterContext[], contex
 /** `record`: the key's divergence record, null when it has none. */
 function captureState(client: GearsClient, writer: WriterContext, key: string, record: string | null, counts: CountsTotal): void {
   const state = readHashState(client, key, writer.mappedFields);
-  if (keptApart(client, writer, key, record, state)) counts.kept += 1;
+  if (state.kind === 'hash' && state.flag !== null) captureFlaggedWrite(client, writer, key, state.flag, counts);
+  else if (keptApart(client, writer, key, record, state)) counts.kept += 1;
   else if (state.kind === 'not-hash') counts.notHash += 1;
   else if (state.kind === 'hash') append(client, writer, LibraryFunction.recapture, key, counts, (header) => upsertRecord(writer, header, state.fields));
   else if (writer.onExpire === 'keep') counts.skipped += 1;
   else append(client, writer, LibraryFunction.recapture, key, counts, (header) => deleteRecord(writer, header));
+}
+
+/** A `#` write whose capture failed, captured now as the trigger would have (capture/capture-change.ts). */
+function captureFlaggedWrite(client: GearsClient, writer: WriterContext, key: string, flag: ArrayBuffer, counts: CountsTotal): void {
+  const value = decodeUtf8(flag);
+  const kept = value !== null && parseFlagKeeps(value);
+  // key_raw is read only for a key that is not text; a function's keys are text.
+  captureChange(client, writer, { event: 'hset', key, key_raw: new ArrayBuffer(0) }, DATABASE_ZERO);
+  if (kept) counts.kept += 1;
+  else counts.captured += 1;
+}
+
+/** Whether a `#` value says `+` or `-` (kept apart from MySQL). */
+function parseFlagKeeps(value: string): boolean {
+  const directive = parseFlag(value);
+  return directive.ok && !flagReplicates(directive.flag);
 }

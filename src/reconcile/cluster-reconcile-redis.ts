@@ -6,7 +6,11 @@
  * - a re-capture calls the library once per slot, with that slot's log and keys (a call's keys must be in one
  *   slot), each on its shard, all of a page in flight at once;
  * - images are read per slot in one MULTI with the slot log's last id and the slot's divergence records; the writer's `{w}` log (a backlog the
- *   unpartitioned library may have left) is read after them, since nothing new is captured there.
+ *   unpartitioned library may have left) is read after them, since nothing new is captured there. A MULTI goes
+ *   to the slot's owner as last seen and follows no redirect: a slot moved since (MOVED) is looked up again and
+ *   read on its new owner; a slot in migration (ASK, TRYAGAIN: its keys and log on two nodes, which no one MULTI
+ *   reads) is tried again for up to SLOT_MOVE_WAIT_MS, then fails naming the slot, its nodes and what to do.
+ *   Never a report from half a slot.
  */
 import { RedisCommandError, errorMessage } from '../shared/errors.js';
 import { CLUSTER_SLOTS, keySlot } from '../shared/key-slot.js';
@@ -15,8 +19,12 @@ import { LibraryFunction, MetaField, zeroCounts, type RecaptureCounts } from '..
 import { ClusterTransport } from '../worker/redis/cluster-transport.js';
 import type { CommandArgs } from '../worker/redis/redis-transport.js';
 import { recaptureCountsOf } from './recapture-counts.js';
+import { slotRedirectOf } from './slot-redirect.js';
 import { addCounts, addRecords, imageOf, lastIdOf, type HashImage, type ImagesAt, type RawReply, type ReconcileRedis } from './reconcile-redis.js';
 import type { WriterTarget } from './writer-target.js';
+
+/** How long a MULTI of a slot in migration is tried again before verify fails naming it (a move is one MIGRATE per slot). */
+const SLOT_MOVE_WAIT_MS = 5_000;
 
 export class ClusterReconcileRedis implements ReconcileRedis {
   readonly #cluster: ClusterTransport;
@@ -43,12 +51,19 @@ export class ClusterReconcileRedis implements ReconcileRedis {
   }
 
   /**
+   * Each slot's owner (node id) as the primaries themselves say (each one's `myself` line of CLUSTER NODES),
+   * when a scan last started at '0'; read again by checkScanStable at its end.
+   */
+  #ownersAtScanStart: Map<number, string> | undefined;
+
+  /**
    * One SCAN step on the primary the cursor names ('0': the first one); when that primary's scan is done the
    * cursor moves to the next primary, and after the last it is '0'. A cursor naming a node that is no longer a
    * primary (a failover since it was stored) starts over at the first: a replica's SCAN cursors are not the
    * old primary's.
    */
   async scan(cursor: string, pattern: string, count: number): Promise<{ cursor: string; keys: string[] }> {
+    if (cursor === '0') this.#ownersAtScanStart = await this.#slotOwners();
     const primaries = this.#primaries();
     const at = cursor.lastIndexOf('/');
     let node = at < 0 ? primaries[0]! : cursor.slice(0, at);
@@ -58,6 +73,39 @@ export class ClusterReconcileRedis implements ReconcileRedis {
     const following = primaries[primaries.indexOf(node) + 1];
     const nextCursor = String(next) !== '0' ? `${node}/${String(next)}` : following === undefined ? '0' : `${following}/0`;
     return { cursor: nextCursor, keys: keys.map(String) };
+  }
+
+  async checkScanStable(): Promise<void> {
+    const before = this.#ownersAtScanStart;
+    if (before === undefined) return;
+    const now = await this.#slotOwners();
+    const moved: string[] = [];
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const [from, to] = [before.get(slot), now.get(slot)];
+      if (from !== to) moved.push(`slot ${slot} (${from ?? 'no owner'} → ${to ?? 'no owner'})`);
+    }
+    if (moved.length === 0) return;
+    const shown = moved.length > 5 ? `${moved.slice(0, 5).join(', ')} and ${moved.length - 5} more` : moved.join(', ');
+    throw new RedisCommandError(`${moved.length} slot(s) changed owner while the primaries were scanned one after another: ${shown}. The keys of a slot that moved to a primary `
+      + 'already scanned were not compared, and of one that moved the other way compared twice, so no report is given: run verify again once the slots stay put', { context: { command: 'SCAN', moved: moved.length } });
+  }
+
+  /** Each served slot's primary (node id), from every primary's own line of CLUSTER NODES (fresher than gossip). */
+  async #slotOwners(): Promise<Map<number, string>> {
+    const owners = new Map<number, string>();
+    for (const primary of this.#primaries()) {
+      const nodes = String(await this.#send(['CLUSTER', 'NODES'], undefined, primary));
+      const myself = nodes.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+      if (myself === undefined) continue;
+      const [id, ...fields] = myself.trim().split(' ');
+      for (const range of fields.slice(7)) {
+        // `[slot->-id]` / `[slot-<-id]`: a migration under way, not ownership.
+        if (range.startsWith('[')) continue;
+        const [low, high] = range.split('-').map(Number) as [number, number | undefined];
+        for (let slot = low; slot <= (high ?? low); slot++) owners.set(slot, id!);
+      }
+    }
+    return owners;
   }
 
   async recapture(target: WriterTarget, fn: string, keys: readonly string[]): Promise<RecaptureCounts> {
@@ -86,12 +134,7 @@ export class ClusterReconcileRedis implements ReconcileRedis {
       const log = slotLog(target, slot);
       const commands: CommandArgs[] = group.flatMap((key) => [['HMGET', key, ...fields], ['EXISTS', key]]);
       commands.push(['XREVRANGE', log.changes, '+', '-', 'COUNT', '1'], ['HMGET', log.divergent, ...group]);
-      let replies: Array<RawReply | Error>;
-      try {
-        replies = await this.#cluster.transaction(log.changes, commands);
-      } catch (cause) {
-        throw new RedisCommandError(`MULTI (HMGET of ${group.length} keys of slot ${slot}) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI', key: log.changes } });
-      }
+      const replies = await this.#transaction(log.changes, commands, `HMGET of ${group.length} keys of slot ${slot}`);
       // A key of another type fails its HMGET only; the others stand.
       group.forEach((key, i) => {
         const values = replies[2 * i];
@@ -125,15 +168,37 @@ export class ClusterReconcileRedis implements ReconcileRedis {
   }
 
   async writeState(key: string, fields: Record<string, string>): Promise<void> {
-    const failed = (cause: unknown) => new RedisCommandError(`writing ${key} failed: ${errorMessage(cause)}`, { cause, context: { command: 'HSET', key } });
-    let replies: Array<RawReply | Error>;
-    try {
-      replies = await this.#cluster.transaction(key, [['DEL', key], ['HSET', key, ...Object.entries(fields).flat()]]);
-    } catch (cause) {
-      throw failed(cause);
-    }
+    const replies = await this.#transaction(key, [['DEL', key], ['HSET', key, ...Object.entries(fields).flat()]], `writing ${key}`);
     const error = replies.find((reply): reply is Error => reply instanceof Error);
-    if (error !== undefined) throw failed(error);
+    if (error !== undefined) throw new RedisCommandError(`writing ${key} failed: ${error.message}`, { cause: error, context: { command: 'HSET', key } });
+  }
+
+  /**
+   * `commands` in one MULTI on the owner of `key`'s slot. MOVED: the topology is looked up again and the MULTI
+   * sent to the new owner. ASK or TRYAGAIN (the slot in migration): tried again, a little later each time, until
+   * SLOT_MOVE_WAIT_MS have passed, then a failure naming the slot, the nodes and the way out.
+   */
+  async #transaction(key: string, commands: ReadonlyArray<CommandArgs>, what: string): Promise<Array<RawReply | Error>> {
+    const slot = keySlot(key);
+    const deadline = Date.now() + SLOT_MOVE_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      const node = this.#cluster.nodeOf(key) ?? 'no node';
+      try {
+        return await this.#cluster.transaction(key, commands);
+      } catch (cause) {
+        const redirect = slotRedirectOf(cause);
+        if (redirect === undefined) throw new RedisCommandError(`MULTI (${what}) failed: ${errorMessage(cause)}`, { cause, context: { command: 'MULTI', key } });
+        if (Date.now() >= deadline) {
+          const state = redirect.kind === 'moved'
+            ? `kept moving (the MULTI on ${node} met ${redirect.reply} after the topology was looked up again)`
+            : `is being migrated from ${node}${redirect.to === undefined ? '' : ` to ${redirect.to}`} (the MULTI met ${redirect.reply}): its keys are on two nodes, which no one MULTI reads`;
+          throw new RedisCommandError(`MULTI (${what}) failed: slot ${slot} ${state}, still after ${SLOT_MOVE_WAIT_MS / 1000} s. Finish the move `
+            + `(writebehind reshard --from ${node} --to ${redirect.kind === 'migrating' ? (redirect.to ?? '<node>') : '<node>'} --slots ${slot}, or redis-cli --cluster fix), then run verify again`, { cause, context: { command: 'MULTI', key, slot, node } });
+        }
+        if (redirect.kind === 'moved') await this.#cluster.refreshSlotOf(key).catch(() => undefined);
+        if (redirect.kind === 'migrating' || attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+      }
+    }
   }
 
   async close(): Promise<void> {

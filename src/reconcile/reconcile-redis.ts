@@ -44,6 +44,12 @@ export interface ReconcileRedis {
    * hold (judged by the library at that instant); the number removed.
    */
   forgetDivergent(target: WriterTarget, keys: readonly string[]): Promise<number>;
+  /**
+   * After a scan from '0' to its end: throws when slots changed owner meanwhile (a cluster's scan goes primary
+   * by primary, so a slot moved to a primary already scanned had its keys skipped, one moved the other way had
+   * them read twice). Absent where nothing moves (one Redis).
+   */
+  checkScanStable?(): Promise<void>;
   /** A capture log's commit cursor: the last capture id the worker committed to MySQL (null before the first). */
   committed(log: StreamKeys): Promise<string | null>;
   /** TYPE of each key ('none' when it does not exist). */

@@ -107,6 +107,8 @@ class Verifier {
       this.#showProgress();
       cursor = step.cursor;
     } while (cursor !== '0' && (this.#sample === 0 || this.#report.keys < this.#sample));
+    // A report over every hash only if every hash was scanned once (a sample claims no such thing).
+    if (cursor === '0' && this.#sample === 0) await this.#redis.checkScanStable?.();
     return first;
   }
 

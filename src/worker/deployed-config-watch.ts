@@ -13,9 +13,14 @@
  *
  * A stamp that differs while the deployed config still matches is a backlog cut under an earlier deployment
  * (the worker was restarted with the new config, as it should be): it is written, as before stamps.
+ *
+ * Primaries whose configs disagree are a deploy under way on a cluster (it loads primary by primary): not judged
+ * until they agree, for up to DEPLOY_SETTLE_MS (deployed-config.ts). Meanwhile the poll stops nothing, and a
+ * batch of another stamp is not written: problemsOf throws, and the loop tries the batch again later.
  */
 import type { WriteBehindConfig } from '../shared/config.js';
-import { listedMismatches } from './deployed-config.js';
+import { RedisCommandError } from '../shared/errors.js';
+import { DEPLOY_SETTLE_MS, listedMismatches, listingsDisagree } from './deployed-config.js';
 import type { LibraryListingPoll } from './library-listing-poll.js';
 
 /** What a writer loop asks about a batch of another stamp than its own. */
@@ -31,21 +36,44 @@ export interface DeployedCaptureCheck {
 export class DeployedConfigWatch implements DeployedCaptureCheck {
   readonly #poll: LibraryListingPoll;
   readonly #config: WriteBehindConfig;
+  readonly #settleMs: number;
+  /** Since when the primaries have shown configs that disagree (a deploy under way), if they do. */
+  #disagreeingSince: number | undefined;
 
-  /** `poll` reads the deployed library's listing (library-listing-poll.ts), every 5 s in the worker. */
-  constructor(poll: LibraryListingPoll, config: WriteBehindConfig) {
+  /**
+   * `poll` reads the deployed library's listing (library-listing-poll.ts), every 5 s in the worker; `settleMs`
+   * (DEPLOY_SETTLE_MS by default) is how long primaries that disagree are taken for a deploy under way.
+   */
+  constructor(poll: LibraryListingPoll, config: WriteBehindConfig, settleMs = DEPLOY_SETTLE_MS) {
     this.#poll = poll;
     this.#config = config;
+    this.#settleMs = settleMs;
   }
 
   async problemsOf(writer: string): Promise<string[]> {
-    return listedMismatches(this.#config, await this.#poll.read()).get(writer) ?? [];
+    const replies = await this.#poll.read();
+    if (!this.#settled(replies)) {
+      throw new RedisCommandError(`library '${this.#config.name}' shows configs that capture differently on the primaries of the cluster (a deploy under way): `
+        + `batches of another config than this worker's wait until every primary shows the same one (at most ${this.#settleMs / 1000} s)`, { context: { library: this.#config.name, writer } });
+    }
+    return listedMismatches(this.#config, replies).get(writer) ?? [];
   }
 
   /** At every read of the poll, calls `onMismatch` for each writer the deployed config no longer matches. */
   watch(onMismatch: (writer: string, problems: readonly string[]) => void): void {
     this.#poll.onRead((replies) => {
+      if (!this.#settled(replies)) return;
       for (const [writer, problems] of listedMismatches(this.#config, replies)) onMismatch(writer, problems);
     });
+  }
+
+  /** Whether `replies` may be judged: the primaries agree, or have disagreed for `settleMs` already. */
+  #settled(replies: readonly unknown[]): boolean {
+    if (!listingsDisagree(replies)) {
+      this.#disagreeingSince = undefined;
+      return true;
+    }
+    this.#disagreeingSince ??= Date.now();
+    return Date.now() - this.#disagreeingSince >= this.#settleMs;
   }
 }

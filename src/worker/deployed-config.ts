@@ -9,6 +9,10 @@
  * are refused at start-up (exit 2), naming the field; a running worker stops the writer. Compared are only what decides the capture and where it
  * goes; the worker's own settings (`exactlyOnceTable`) and the library's (`batch`, `deadLetterMaxLen`) may
  * differ (../shared/capture-config.ts says what counts). Column names ignore case, as in MySQL.
+ *
+ * On a cluster a deploy loads the library primary by primary, so for a moment the primaries show different
+ * configs: a deploy under way, which is judged only once every primary shows the same one (listingsDisagree),
+ * or once they have disagreed for DEPLOY_SETTLE_MS (a deploy left half done is judged as it stands).
  */
 import { capturedFields } from '../shared/capture-config.js';
 import { parseConfig, type WriteBehindConfig } from '../shared/config.js';
@@ -72,4 +76,26 @@ export function listedMismatches(worker: WriteBehindConfig, replies: readonly un
     for (const [writer, problems] of writerMismatches(worker, deployed)) byWriter.set(writer, [...new Set([...(byWriter.get(writer) ?? []), ...problems])]);
   }
   return byWriter;
+}
+
+/**
+ * How long the primaries of a cluster may show configs that capture differently before the worker judges them
+ * as they are: a deploy reaches every primary within the runtime's 10 s wait for its peers (RedisGears loads
+ * them at once), so longer than that is a deploy left half done, not one under way.
+ */
+export const DEPLOY_SETTLE_MS = 30_000;
+
+/**
+ * Whether the nodes' `TFUNCTION LIST LIBRARY` replies show configs that capture some writer differently from
+ * one another (a deploy reaching the primaries one by one); replies without a config this worker can read are
+ * left out, as everywhere here.
+ */
+export function listingsDisagree(replies: readonly unknown[]): boolean {
+  const captures = new Set<string>();
+  for (const reply of replies) {
+    const deployed = deployedConfigOf(reply);
+    if (deployed === null) continue;
+    captures.add(JSON.stringify(deployed.writers.map((w) => [w.name, capturedFields(w)]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1))));
+  }
+  return captures.size > 1;
 }

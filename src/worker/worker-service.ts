@@ -18,7 +18,7 @@ import { startMetricsServer, type MetricsServer } from '../shared/metrics-server
 import { ClusterStreamClient, isRedisCluster } from './redis/cluster-stream-client.js';
 import { RedisStreamClient } from './redis/redis-stream-client.js';
 import { Worker } from './worker.js';
-import { deployedConfigMismatches, deployedConfigOf } from './deployed-config.js';
+import { DEPLOY_SETTLE_MS, deployedConfigMismatches, deployedConfigOf, listingsDisagree } from './deployed-config.js';
 import { DeployedConfigWatch } from './deployed-config-watch.js';
 import { LibraryListingPoll } from './library-listing-poll.js';
 import { WorkerMetrics } from './worker-metrics.js';
@@ -130,6 +130,23 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
 }
 
 /**
+ * Every node's listing of the library, once the primaries show configs that agree: a worker restarted with the
+ * new config while a deploy is still loading the other primaries waits for it (at most DEPLOY_SETTLE_MS), instead
+ * of refusing a config the deploy makes right a moment later. Replies that still disagree then are returned.
+ */
+async function settledListings(client: RedisStreamClient, library: string, log: Logger): Promise<unknown[]> {
+  const read = () => Promise.all(client.libraryListings().map((listing) => listing(library)));
+  const deadline = Date.now() + DEPLOY_SETTLE_MS;
+  let replies = await read();
+  if (listingsDisagree(replies)) log.info({ library }, `the primaries show different configs of library '${library}' (a deploy under way): waiting up to ${DEPLOY_SETTLE_MS / 1000} s for them to agree before checking this worker's config`);
+  while (listingsDisagree(replies) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    replies = await read();
+  }
+  return replies;
+}
+
+/**
  * The worker needs the library's `cut` and `committed`, for the writers of its config, as it captures them: fail
  * at start-up, with the fix, when it is not there (deployed-config.ts), rather than retry for ever.
  */
@@ -144,10 +161,12 @@ async function checkLibrary(client: RedisStreamClient, config: WriteBehindConfig
         context: { library, suggestion: 'deploy it first (writebehind deploy --redis <url> --config <file>), and point --redis at the runtime or Redis Stack, not at a plain redis-server' },
       });
     }
-    // On a cluster every primary runs the library: each one's config is checked.
+    // On a cluster every primary runs the library: each one's config is checked, once they agree (a deploy
+    // loads them one by one; deployed-config.ts).
+    const replies = await settledListings(client, library, log);
     let unnamed: string[] = [];
-    for (const listing of client.libraryListings()) {
-      const deployed = deployedConfigOf(await listing(library));
+    for (const reply of replies) {
+      const deployed = deployedConfigOf(reply);
       if (deployed === null) {
         log.warn({ library }, 'the deployed library shows no config this worker can read: its writers are not checked against this config');
         continue;

@@ -16,7 +16,7 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = `wbtest_${label.replace(/[^A-Za-z0-9_]/g, '_')}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  const name = `${process.env['WB_TEST_DB_PREFIX'] ?? 'wbtest_'}${label.replace(/[^A-Za-z0-9_]/g, '_')}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
   const admin = await mysql.createConnection(MYSQL_ADMIN_URL);
   await admin.query(`CREATE DATABASE \`${name}\``);
   await admin.end();

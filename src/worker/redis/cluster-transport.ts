@@ -93,6 +93,15 @@ export class ClusterTransport implements RedisTransport {
     return rawMulti(await this.#cluster.nodeClient(node), commands);
   }
 
+  /**
+   * Brings the topology up to date for `key`'s slot after a transaction() met MOVED (it follows no redirect): a
+   * routed command for the key meets the same MOVED, and node-redis follows it by looking the topology up again,
+   * which the next transaction() uses.
+   */
+  async refreshSlotOf(key: string): Promise<void> {
+    await this.send(['TYPE', key], key);
+  }
+
   isReady(): boolean {
     return this.#cluster.isOpen;
   }
