@@ -4,6 +4,7 @@
  * and while it runs: deployed-config-watch.ts), and the metrics endpoint. `close()` undoes all of it, in reverse, even when a step fails.
  */
 import { ConfigError, RedisCommandError, WriteBehindError, errorMessage } from '../shared/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/log.js';
 import type { WriteBehindConfig } from '../shared/config.js';
 import { LibraryFunction } from '../shared/protocol.js';
@@ -46,6 +47,12 @@ export interface WorkerServiceOptions {
   /** See WorkerOptions.waitReplicasTimeoutMs. */
   waitReplicasTimeoutMs?: number;
   log: Logger;
+  /**
+   * A stop asked for while the service starts (`writebehind worker`'s SIGTERM): a start-up wait that can last (the
+   * primaries of a cluster settling on one config, up to DEPLOY_SETTLE_MS) ends at once with an INTERRUPTED error,
+   * nothing written yet. The service's quick steps do not look at it: they finish, and the caller stops it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WorkerService {
@@ -91,7 +98,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     const cluster = await isRedisCluster(options.redisUrl);
     const connectCluster = () => ClusterStreamClient.connectCluster(options.redisUrl, { onError });
     const connectRedis = cluster ? connectCluster : () => RedisStreamClient.connect(options.redisUrl, { onError });
-    await checkLibrary(await connectRedis(), config, options.redisUrl, log);
+    await checkLibrary(await connectRedis(), config, options.redisUrl, log, options.signal);
     if (cluster) log.info({ redis: redactUrl(options.redisUrl) }, 'Redis is a cluster: a capture log per slot');
 
     const metrics = new WorkerMetrics();
@@ -134,13 +141,17 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
  * new config while a deploy is still loading the other primaries waits for it (at most DEPLOY_SETTLE_MS), instead
  * of refusing a config the deploy makes right a moment later. Replies that still disagree then are returned.
  */
-async function settledListings(client: RedisStreamClient, library: string, log: Logger): Promise<unknown[]> {
+async function settledListings(client: RedisStreamClient, library: string, log: Logger, signal: AbortSignal | undefined): Promise<unknown[]> {
   const read = () => Promise.all(client.libraryListings().map((listing) => listing(library)));
   const deadline = Date.now() + DEPLOY_SETTLE_MS;
   let replies = await read();
   if (listingsDisagree(replies)) log.info({ library }, `the primaries show different configs of library '${library}' (a deploy under way): waiting up to ${DEPLOY_SETTLE_MS / 1000} s for them to agree before checking this worker's config`);
   while (listingsDisagree(replies) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    try {
+      await sleep(250, undefined, { signal });
+    } catch (cause) {
+      throw new WriteBehindError('INTERRUPTED', `worker stopped while waiting for the primaries to agree on library '${library}' (a deploy under way): nothing was written`, { cause });
+    }
     replies = await read();
   }
   return replies;
@@ -150,7 +161,7 @@ async function settledListings(client: RedisStreamClient, library: string, log: 
  * The worker needs the library's `cut` and `committed`, for the writers of its config, as it captures them: fail
  * at start-up, with the fix, when it is not there (deployed-config.ts), rather than retry for ever.
  */
-async function checkLibrary(client: RedisStreamClient, config: WriteBehindConfig, redisUrl: string, log: Logger): Promise<void> {
+async function checkLibrary(client: RedisStreamClient, config: WriteBehindConfig, redisUrl: string, log: Logger, signal: AbortSignal | undefined): Promise<void> {
   const library = config.name;
   try {
     try {
@@ -163,7 +174,7 @@ async function checkLibrary(client: RedisStreamClient, config: WriteBehindConfig
     }
     // On a cluster every primary runs the library: each one's config is checked, once they agree (a deploy
     // loads them one by one; deployed-config.ts).
-    const replies = await settledListings(client, library, log);
+    const replies = await settledListings(client, library, log, signal);
     let unnamed: string[] = [];
     for (const reply of replies) {
       const deployed = deployedConfigOf(reply);

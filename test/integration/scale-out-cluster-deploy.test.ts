@@ -43,9 +43,9 @@ async function loadEverywhere(config: WriteBehindConfig): Promise<void> {
   for (const shard of [0, 1, 2]) await loadOn(shard, config);
 }
 
-function startWorker(config: WriteBehindConfig): CliProcess {
+function startWorker(config: WriteBehindConfig, env: Record<string, string> = {}): CliProcess {
   const file = writeConfigFile(mkdtempSync(join(tmpdir(), 'wb-cluster-deploy-')), config);
-  const worker = startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', file]);
+  const worker = startCliProcess(['worker', '--redis', h.cluster.shards[0]!.url, '--mysql', h.db.url, '--config', file], env);
   h.workers.push(worker);
   return worker;
 }
@@ -79,6 +79,18 @@ describe('a deploy on a Redis Cluster, primary by primary, under a worker', () =
     await loadOn(2, after);
     await writeOnEveryShard(5000, 3, worker);
     await worker.stop();
+  }, 90_000);
+
+  it('a SIGTERM while the worker waits at start-up for a half-done deploy stops it at once (exit 0), not after the wait', async () => {
+    await loadEverywhere(before);
+    await loadOn(0, after);
+    const worker = startWorker(after, { LOG_LEVEL: 'info' });
+    await waitFor('the worker waiting for the primaries to agree', async () => worker.tail().includes('a deploy under way'), 20_000, 100);
+    const signalled = Date.now();
+    worker.signal('SIGTERM');
+    expect(await worker.exited, worker.tail()).toBe(0);
+    expect(Date.now() - signalled, worker.tail()).toBeLessThan(3_000);
+    await loadEverywhere(before);
   }, 90_000);
 
   it('a redeploy that leaves the capture as it is (another batch size, as a version upgrade does) is nothing to a running worker, also half done', async () => {

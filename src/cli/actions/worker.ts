@@ -32,8 +32,11 @@ export const workerOptionsSchema = z.object({
 
 export type WorkerCommandOptions = z.input<typeof workerOptionsSchema>;
 
-/** Starts the worker service; the CLI action waits for a signal and closes it. */
-export async function runWorker(options: WorkerCommandOptions): Promise<WorkerService> {
+/**
+ * Starts the worker service; the CLI action waits for a signal and closes it. `signal` is a stop asked for during
+ * the start: a start-up wait that can last ends with an INTERRUPTED error (WorkerServiceOptions.signal).
+ */
+export async function runWorker(options: WorkerCommandOptions, signal?: AbortSignal): Promise<WorkerService> {
   const parsed = parseOptions('worker', workerOptionsSchema, options);
   const config = await loadConfigFile(parsed.config);
   const log = createLogger({ name: 'worker' });
@@ -45,6 +48,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSe
     mysqlUrl: parsed.mysql,
     config,
     log,
+    ...(signal === undefined ? {} : { signal }),
     ...(parsed.metricsPort === undefined ? {} : { metricsPort: parsed.metricsPort, metricsHost: parsed.metricsHost }),
     ...(parsed.consumer === undefined ? {} : { consumer: parsed.consumer }),
     ...(parsed.claimMinIdleMs === undefined ? {} : { claimMinIdleMs: parsed.claimMinIdleMs }),

@@ -7,6 +7,7 @@
  * Runs ../actions/worker.ts.
  */
 import { Command } from 'commander';
+import { WriteBehindError } from '../../shared/errors.js';
 import { DEFAULT_METRICS_HOST } from '../../shared/metrics-server.js';
 import type { WorkerCommandOptions } from '../actions/worker.js';
 import { closeWithin, shutdownSignal } from '../preflights/shutdown-signal.js';
@@ -26,8 +27,20 @@ export const workerCommand = new Command('worker')
   .option('--wait-replicas-timeout <ms>', 'timeout of each of those WAITs; too few replicas is retried with backoff (default: 1000)')
   .action(async (options: WorkerCommandOptions) => {
     const stopRequested = shutdownSignal(); // before the start: see preflights/shutdown-signal.ts
+    const starting = new AbortController();
+    void stopRequested.then(() => starting.abort());
     const { runWorker } = await import('../actions/worker.js');
-    const service = await runWorker(options);
+    let service;
+    try {
+      service = await runWorker(options, starting.signal);
+    } catch (error) {
+      // Stopped in a start-up wait (a deploy under way on a cluster): nothing was written, a clean stop.
+      if (starting.signal.aborted && error instanceof WriteBehindError && error.code === 'INTERRUPTED') {
+        process.stderr.write(`${error.message}\n`);
+        return;
+      }
+      throw error;
+    }
     const stop = await Promise.race([stopRequested.then((signal) => ({ signal })), service.configMismatch.then((mismatch) => ({ mismatch }))]);
     const { log } = service.worker.options;
     if ('mismatch' in stop) {
