@@ -49,11 +49,49 @@ export async function findFreePorts(count: number): Promise<number[]> {
   return held.map(({ port }) => port);
 }
 
-function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+/**
+ * `WB_TEST_PORTS=<first>-<last>`: every port picked here comes from that range, so engineers sharing a machine
+ * each keep to their own; unset, the OS picks any free port.
+ */
+const PORT_RANGE = portRange(process.env['WB_TEST_PORTS']);
+/**
+ * The next port of PORT_RANGE to try: ports just handed out are tried last. Each test process starts at a random
+ * one, so files run in parallel rarely probe the same free port before either listens on it.
+ */
+let nextInRange = Math.floor(Math.random() * 65536);
+
+function portRange(text: string | undefined): { first: number; last: number } | null {
+  if (text === undefined || text === '') return null;
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, -1];
+  if (first < 1 || last > 65535 || first > last) throw new RangeError(`WB_TEST_PORTS must be <first>-<last>, got ${text}`);
+  return { first, last };
+}
+
+/** The port a test's own listener (a runtime) asks for: 0, the OS's pick, unless WB_TEST_PORTS names a range. */
+export async function listenerPort(): Promise<number> {
+  return PORT_RANGE === null ? 0 : findFreePort();
+}
+
+async function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+  if (PORT_RANGE === null) return listenOn(0);
+  const size = PORT_RANGE.last - PORT_RANGE.first + 1;
+  for (let tried = 0; tried < size; tried++) {
+    const port = PORT_RANGE.first + (nextInRange++ % size);
+    try {
+      return await listenOn(port);
+    } catch {
+      // taken: the next one
+    }
+  }
+  throw new Error(`no free port in WB_TEST_PORTS ${PORT_RANGE.first}-${PORT_RANGE.last}`);
+}
+
+function listenOn(wanted: number): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(wanted, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       if (port > 0) resolve({ server, port });

@@ -3,8 +3,7 @@
  * redis-server tells it, and of none of the runtime's own (shared/keys.ts, `__writebehind_runtime__:…`): the
  * lease's PEXPIRE every second would otherwise reach every BCAST tracker whose prefixes cover it. INFO's
  * `tracking_clients` counts the clients' tracking connections, not the runtime's keyspace subscription (its
- * tracking hears of flushes). Set WB_TEST_BASE_PORT to run the servers on three ports from it (a free port each
- * by default).
+ * tracking hears of flushes).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LEASE_REFRESH_MS } from '../../src/runtime/runtime-lease.js';
@@ -14,8 +13,6 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 
-const BASE_PORT = Number(process.env['WB_TEST_BASE_PORT'] ?? 0);
-const portAt = (offset: number): { port?: number } => (BASE_PORT > 0 ? { port: BASE_PORT + offset } : {});
 /** Long enough for two refreshes of the lease. */
 const LISTEN_MS = 2.5 * LEASE_REFRESH_MS;
 
@@ -25,9 +22,9 @@ let runtime: StartedRuntime;
 const opened: RespSocket[] = [];
 
 beforeAll(async () => {
-  redis = await startRedisServer(portAt(0));
-  plain = await startRedisServer(portAt(1));
-  runtime = await startRuntime(redis, portAt(2));
+  redis = await startRedisServer();
+  plain = await startRedisServer();
+  runtime = await startRuntime(redis);
 }, 30_000);
 
 afterAll(async () => {
