@@ -17,6 +17,10 @@
 # Set WATCH_ALL=1 to load, before each unit, a library whose keyspace trigger watches every key (the empty prefix)
 # and does nothing: every write then takes the fenced path (marker, keyspace events, trigger run) instead of being
 # passed through, and a failure that WATCH_ALL=0 does not show is a difference of that path.
+# Ports are free ones by default. On a shared machine, REDIS_PORT and RUNTIME_PORT choose the server's and the
+# runtime's, and BASEPORT is passed to runtest as --baseport (with --portcount 8): its test server listens on the
+# first free port from BASEPORT-32 on (it also probes that port + 10000 for a moment); an external run starts no
+# servers of its own. E.g. ports 6560-6579: REDIS_PORT=6561 RUNTIME_PORT=6562 BASEPORT=6592 (test server on 6560).
 set -euo pipefail
 
 src=${1:?usage: $0 <redis source tree> [unit ...]}
@@ -34,7 +38,7 @@ mkdir -p "$out"
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-redis_port=$(free_port)
+redis_port=${REDIS_PORT:-$(free_port)}
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$out" --enable-debug-command yes \
   --logfile "$out/redis-server.log" --daemonize no &
 redis_pid=$!
@@ -53,7 +57,7 @@ trap cleanup EXIT
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 start_runtime() {
-  runtime_port=$(free_port)
+  runtime_port=${RUNTIME_PORT:-$(free_port)}
   node "$cli" runtime --port "$runtime_port" --redis "redis://127.0.0.1:$redis_port" --log-level warn >>"$out/runtime.log" 2>&1 &
   runtime_pid=$!
   for _ in $(seq 100); do redis-cli -p "$runtime_port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -155,7 +159,7 @@ for unit in "${units[@]}"; do
     fired_before=$(watch_all_fired)
   fi
   log="$out/$(echo "$unit" | tr / _).log"
-  (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120 "${skips[@]}") >"$log" 2>&1 || notes="exit $?"
+  (cd "$src" && timeout "${UNIT_TIMEOUT:-900}" ./runtest --host 127.0.0.1 --port "$port" --tags "${TAGS:--slow -needs:repl}" --single "$unit" --clients 1 --timeout 120 ${BASEPORT:+--baseport "$BASEPORT" --portcount 8} "${skips[@]}") >"$log" 2>&1 || notes="exit $?"
   plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
   ok=$(grep -c '^\[ok\]' <<<"$plain" || true)
   err=$(grep -cE '^\[(err|exception|TIMEOUT)\]' <<<"$plain" || true)

@@ -44,47 +44,50 @@ export async function findFreePort(): Promise<number> {
  * out again by the next probe (a cluster node needs its own, its bus and its runtime's port all different).
  */
 export async function findFreePorts(count: number): Promise<number[]> {
-  const held = PORT_RANGE === undefined ? await Promise.all(Array.from({ length: count }, () => listenAnywhere())) : await listenInRange(count, PORT_RANGE);
+  const held = await Promise.all(Array.from({ length: count }, () => listenAnywhere()));
   await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
   return held.map(({ port }) => port);
 }
 
 /**
- * `WB_TEST_PORTS=<low>-<high>`: ports are picked in that range only, for sessions that share a machine and have
- * each been given a range (a cluster's bus port is picked like the others, so it is in the range too).
+ * `WB_TEST_PORTS=<first>-<last>`: every port picked here comes from that range, so engineers sharing a machine
+ * each keep to their own; unset, the OS picks any free port.
  */
-const PORT_RANGE = parsePortRange(process.env['WB_TEST_PORTS']);
-
-function parsePortRange(value: string | undefined): readonly [number, number] | undefined {
-  const match = /^(\d+)-(\d+)$/.exec(value ?? '');
-  return match === null ? undefined : [Number(match[1]), Number(match[2])];
-}
-
+const PORT_RANGE = portRange(process.env['WB_TEST_PORTS']);
 /**
- * Where the next pick in the range starts: after the last port picked, so a port picked and not yet listened on
- * (a test's "closed" port, a server about to start) is not handed out again at once, as the OS does not either.
+ * The next port of PORT_RANGE to try: ports just handed out are tried last. Each test process starts at a random
+ * one, so files run in parallel rarely probe the same free port before either listens on it.
  */
-let nextInRange: number | undefined;
+let nextInRange = Math.floor(Math.random() * 65536);
 
-async function listenInRange(count: number, [low, high]: readonly [number, number]): Promise<Array<{ server: ReturnType<typeof createServer>; port: number }>> {
-  const held: Array<{ server: ReturnType<typeof createServer>; port: number }> = [];
-  const size = high - low + 1;
-  // Test files in parallel processes start at different places in the range.
-  const start = nextInRange ?? low + (process.pid % size);
-  for (let i = 0; i < size && held.length < count; i++) {
-    const port = low + ((start - low + i) % size);
-    const taken = await listenAnywhere(port).catch(() => undefined);
-    if (taken !== undefined) held.push(taken);
-  }
-  if (held.length > 0) nextInRange = low + ((held.at(-1)!.port - low + 1) % size);
-  if (held.length < count) {
-    await Promise.all(held.map(({ server }) => new Promise((resolve) => server.close(resolve))));
-    throw new Error(`fewer than ${count} free ports in WB_TEST_PORTS=${low}-${high}`);
-  }
-  return held;
+function portRange(text: string | undefined): { first: number; last: number } | null {
+  if (text === undefined || text === '') return null;
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, -1];
+  if (first < 1 || last > 65535 || first > last) throw new RangeError(`WB_TEST_PORTS must be <first>-<last>, got ${text}`);
+  return { first, last };
 }
 
-function listenAnywhere(wanted = 0): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+/** The port a test's own listener (a runtime) asks for: 0, the OS's pick, unless WB_TEST_PORTS names a range. */
+export async function listenerPort(): Promise<number> {
+  return PORT_RANGE === null ? 0 : findFreePort();
+}
+
+async function listenAnywhere(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+  if (PORT_RANGE === null) return listenOn(0);
+  const size = PORT_RANGE.last - PORT_RANGE.first + 1;
+  for (let tried = 0; tried < size; tried++) {
+    const port = PORT_RANGE.first + (nextInRange++ % size);
+    try {
+      return await listenOn(port);
+    } catch {
+      // taken: the next one
+    }
+  }
+  throw new Error(`no free port in WB_TEST_PORTS ${PORT_RANGE.first}-${PORT_RANGE.last}`);
+}
+
+function listenOn(wanted: number): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -226,7 +226,7 @@ export class Runtime extends EventEmitter {
         log.warn({ refused: subscriber.trackingRefusal }, 'CLIENT TRACKING was refused for the keyspace subscription: a FLUSHALL or FLUSHDB sent straight to redis-server goes unseen, and the library store, running mark and unclean-stop count it removes stay gone');
       }
 
-      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount);
+      const ownTraffic = new OwnTraffic(new Set([Number(controlId.type === 'integer' ? controlId.value : -1), subscriber.id]), control, () => subscriber.patternCount, () => (subscriber.trackingRefusal === undefined ? 1 : 0));
       control.onReopened((id) => {
         if (id !== null) ownTraffic.add(id);
       });

@@ -149,19 +149,34 @@ export function hashKeyPrefix(keysPrefix: string): string {
 }
 
 /**
+ * Every key the runtime itself writes on its server starts with this: its library store, running mark,
+ * unclean-stop count, lease and probe keys. Clients are not told of them (runtime/server/own-invalidations.ts).
+ */
+export const RUNTIME_KEY_NAMESPACE = '__writebehind_runtime__:';
+
+/** Whether `key` is one of the runtime's own (RUNTIME_KEY_NAMESPACE), given as text or as its bytes. */
+export function isRuntimeKey(key: string | Uint8Array): boolean {
+  const length = RUNTIME_KEY_NAMESPACE.length;
+  if (typeof key === 'string') return key.startsWith(RUNTIME_KEY_NAMESPACE);
+  if (key.length < length) return false;
+  for (let i = 0; i < length; i += 1) if (key[i] !== RUNTIME_KEY_NAMESPACE.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
  * Unclean stops of the runtime on a standalone redis-server (db 0; docs/runtime.md#limits): a runtime marks
  * itself running at start and removes the mark at a clean stop; a mark found at start counts one more unclean
  * stop. A write redis-server ran just before such a stop may never have been captured, so a worker whose
  * repair count is behind re-captures what MySQL disagrees with (worker/unclean-stop-repair.ts).
  */
-export const RUNTIME_RUNNING_KEY = '__writebehind_runtime__:running';
-export const RUNTIME_UNCLEAN_STOPS_KEY = '__writebehind_runtime__:unclean-stops';
+export const RUNTIME_RUNNING_KEY = `${RUNTIME_KEY_NAMESPACE}running`;
+export const RUNTIME_UNCLEAN_STOPS_KEY = `${RUNTIME_KEY_NAMESPACE}unclean-stops`;
 
 /**
  * The lease of the one runtime in front of a redis-server (runtime/runtime-lease.ts): its holder's id, with a TTL
  * the holder refreshes while it runs. A second runtime over the same server refuses to start.
  */
-export const RUNTIME_LEASE_KEY = '__writebehind_runtime__:lease';
+export const RUNTIME_LEASE_KEY = `${RUNTIME_KEY_NAMESPACE}lease`;
 
 /** The unclean stops a worker of library `library` has repaired after. */
 export function uncleanStopsRepairedKey(library: string): string {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { killOnExit } from '../../bench/support/kill-on-exit.js';
+import { listenerPort } from '../../bench/support/redis-server-process.js';
 import { CLI } from './cli.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -24,7 +25,7 @@ export interface RuntimeProcess {
 }
 
 export async function startRuntimeProcess(redis: RedisServer, args: readonly string[] = []): Promise<RuntimeProcess> {
-  const child = spawn(process.execPath, [CLI, 'runtime', '--port', '0', '--redis', redis.url, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'runtime', '--port', String(await listenerPort()), '--redis', redis.url, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -5,6 +5,7 @@
 import { Runtime, type GearsHostFactory } from '../../src/runtime/runtime.js';
 import type { Logger } from '../../src/shared/log.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { listenerPort } from '../../bench/support/redis-server-process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { RespSocket } from './resp-socket.js';
 import { RuntimeTestHost } from './runtime-test-host.js';
@@ -23,7 +24,7 @@ export interface StartRuntimeOptions {
   lockTimeoutMs?: number;
   /** RuntimeOptions.settingsCheckMs: 0 for a test that switches the notify flags off on purpose (uncaptured-writes.ts). */
   settingsCheckMs?: number;
-  /** The runtime's port; a free one by default. */
+  /** The runtime's port; a free one by default (from WB_TEST_PORTS, if set). */
   port?: number;
 }
 
@@ -31,7 +32,7 @@ export async function startRuntime(redis: RedisServer, options: StartRuntimeOpti
   const createHost = options.createHost;
   const runtime = await Runtime.start({
     redisUrl: redis.url,
-    port: options.port ?? 0,
+    port: options.port ?? (await listenerPort()),
     ...(createHost ? { createHost } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),

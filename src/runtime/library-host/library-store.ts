@@ -8,11 +8,11 @@ import type { CommandArgument, SyncRedis } from '../sync-redis/sync-redis.js';
 import type { RespValue } from '../resp/types.js';
 import { RedisCommandError } from '../../shared/errors.js';
 import { hasPrefix } from '../../shared/byte-prefix.js';
-import { RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../shared/keys.js';
+import { RUNTIME_KEY_NAMESPACE, RUNTIME_RUNNING_KEY, RUNTIME_UNCLEAN_STOPS_KEY } from '../../shared/keys.js';
 import { readHashInPieces } from './hash-in-pieces.js';
 
 /** Every key the runtime itself writes starts with this; the server must not fire triggers for them. */
-export const INTERNAL_KEY_PREFIX = '__writebehind_runtime__:';
+export const INTERNAL_KEY_PREFIX = RUNTIME_KEY_NAMESPACE;
 export const LIBRARIES_KEY = `${INTERNAL_KEY_PREFIX}libraries`;
 export const STREAM_POSITIONS_KEY = `${INTERNAL_KEY_PREFIX}stream-positions`;
 /** The database the internal keys live in. */

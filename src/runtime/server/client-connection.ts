@@ -30,6 +30,7 @@ import { servedOrBlocked } from './upstream-probe.js';
 import type { OwnTraffic } from './own-traffic.js';
 import { answerWithoutOwnTraffic } from './own-traffic-commands.js';
 import { RawStream } from './raw-stream.js';
+import { mayNameRuntimeKey, withoutRuntimeKeys } from './own-invalidations.js';
 import { pipeReplication } from './replication-pipe.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -764,8 +765,14 @@ export class ClientConnection {
   #onUnsolicited(raw: Buffer): void {
     if (this.#raw.active && this.#upstream.pending === 0) return this.#raw.onFrame(raw);
     if (!isPushFrame(raw)) return this.#output.append(raw);
-    const own = this.#deps.ownTraffic;
-    if (!(own.mayBeMarkerMessage(raw) && own.isMarkerMessage(decodeFrame(raw)))) this.#output.insertPush(raw);
+    // Only a push that names the runtime's namespace is decoded: a marker message is dropped, an invalidation
+    // of client-side caching forwarded without the runtime's keys (own-invalidations.ts).
+    if (!mayNameRuntimeKey(raw)) return this.#output.insertPush(raw);
+    const value = decodeFrame(raw);
+    if (this.#deps.ownTraffic.isMarkerMessage(value)) return;
+    const shown = withoutRuntimeKeys(value);
+    if (shown === undefined) this.#output.insertPush(raw);
+    else if (shown !== null) this.#output.insertPush(encode(shown, 3));
   }
 
   // ---- helpers --------------------------------------------------------------------------------------------

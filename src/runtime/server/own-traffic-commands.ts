@@ -1,6 +1,6 @@
 /**
  * Client commands whose answer must leave out the runtime's own connections and traffic: CLIENT KILL (never
- * kills them, see client-kill.ts), SLOWLOG GET/LEN and PUBSUB NUMPAT/CHANNELS (see own-traffic.ts). Each is sent
+ * kills them, see client-kill.ts), SLOWLOG GET/LEN, PUBSUB NUMPAT/CHANNELS and INFO (see own-traffic.ts). Each is sent
  * on the client's own upstream connection and answered with the server's reply, filtered.
  */
 import { encodeCommand } from '../resp/encoder.js';
@@ -32,6 +32,11 @@ async function clientKill(args: readonly Buffer[], { link, control, own }: OwnTr
 }
 
 async function introspection(name: string, args: readonly Buffer[], raw: Buffer, { link, own }: OwnTrafficContext): Promise<RespValue | null> {
+  if (name === 'info') {
+    const reply = link.expectValue();
+    link.write(raw);
+    return own.info(await reply);
+  }
   const sub = args[1]!.toString('latin1').toLowerCase();
   const count = sub === 'len' ? null : sub === 'get' ? slowlogCount(args) : undefined;
   if (name === 'slowlog' && count === undefined) return null; // the server's error

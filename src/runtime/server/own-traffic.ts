@@ -5,6 +5,7 @@
  * These helpers take it out of what MONITOR, SLOWLOG, pattern subscriptions and PUBSUB introspection show a client.
  * What cannot be hidden is listed in docs/runtime.md.
  */
+import { RUNTIME_KEY_NAMESPACE } from '../../shared/keys.js';
 import { array, integer, textOf, type RespValue } from '../resp/types.js';
 import { parseClientList } from './client-kill.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -12,20 +13,28 @@ import type { RedisConnection } from './redis-connection.js';
 /** Every marker channel and barrier token starts with this. */
 export const OWN_TOKEN = '__writebehind_runtime';
 const OWN_TOKEN_BYTES = Buffer.from(OWN_TOKEN);
-const MARKER_CHANNEL_PREFIX = Buffer.from('__writebehind_runtime__:');
+/** Marker channels are named in the runtime's namespace, so a push that names none is no marker (own-invalidations.ts). */
+const MARKER_CHANNEL_PREFIX = Buffer.from(RUNTIME_KEY_NAMESPACE);
 const SLOWLOG_DEFAULT_COUNT = 10;
+const TRACKING_CLIENTS = /\r\ntracking_clients:(\d+)\r\n/;
 
 export class OwnTraffic {
   readonly #ids: Set<number>;
   readonly #control: RedisConnection;
   readonly #ownPatterns: () => number;
+  readonly #ownTracking: () => number;
   #addresses: ReadonlySet<string> | undefined;
 
-  /** `ownPatterns`: how many patterns the runtime's keyspace subscription holds now (one per watched prefix). */
-  constructor(ids: Iterable<number>, control: RedisConnection, ownPatterns: () => number) {
+  /**
+   * `ownPatterns`: how many patterns the runtime's keyspace subscription holds now (one per watched prefix).
+   * `ownTracking`: how many of the runtime's connections have CLIENT TRACKING on (the subscription, which hears of
+   * flushes so, unless the server refused it).
+   */
+  constructor(ids: Iterable<number>, control: RedisConnection, ownPatterns: () => number, ownTracking: () => number = () => 0) {
     this.#ids = new Set(ids);
     this.#control = control;
     this.#ownPatterns = ownPatterns;
+    this.#ownTracking = ownTracking;
   }
 
   /** The server ids of the runtime's own connections. */
@@ -67,11 +76,6 @@ export class OwnTraffic {
     return channel?.type === 'blob' && channel.value.subarray(0, MARKER_CHANNEL_PREFIX.length).equals(MARKER_CHANNEL_PREFIX);
   }
 
-  /** Cheap test before decoding a frame: could it be a marker message? */
-  mayBeMarkerMessage(raw: Buffer): boolean {
-    return raw.includes(MARKER_CHANNEL_PREFIX);
-  }
-
   /**
    * SLOWLOG GET [count] as the client would see it without the runtime: the whole log is fetched (`-1`), the
    * runtime's entries dropped, then `count` kept. `count` null: SLOWLOG LEN (the number of entries left).
@@ -88,6 +92,18 @@ export class OwnTraffic {
     if (reply.type !== 'integer') return reply;
     const left = reply.value - BigInt(this.#ownPatterns());
     return integer(left > 0n ? left : 0n);
+  }
+
+  /** INFO with `tracking_clients` (section clients) less the runtime's tracking connections; other sections as they are. */
+  info(reply: RespValue): RespValue {
+    if (reply.type !== 'blob' && reply.type !== 'verbatim') return reply;
+    const own = this.#ownTracking();
+    const text = reply.value.toString('latin1');
+    const found = TRACKING_CLIENTS.exec(text);
+    if (own === 0 || found === null) return reply;
+    const count = Math.max(0, Number(found[1]) - own);
+    const value = Buffer.from(`${text.slice(0, found.index)}\r\ntracking_clients:${count}\r\n${text.slice(found.index + found[0].length)}`, 'latin1');
+    return { ...reply, value };
   }
 
   /** PUBSUB CHANNELS without the marker channels. */

@@ -4,9 +4,10 @@
  * RESP3 subscribers need none of this: their messages are pushes, which find their place by themselves.
  */
 import { decodeFrame } from '../resp/decoder.js';
-import { encodeCommand } from '../resp/encoder.js';
+import { encode, encodeCommand } from '../resp/encoder.js';
 import type { RespValue } from '../resp/types.js';
 import type { ClientOutput } from './client-output.js';
+import { withoutRuntimeKeys } from './own-invalidations.js';
 import { OWN_TOKEN, type OwnTraffic } from './own-traffic.js';
 import { PUBSUB_COMMANDS } from './router.js';
 import type { UpstreamLink } from './upstream-link.js';
@@ -76,6 +77,12 @@ export class RawStream {
     const own = this.#own;
     if (this.#mode === 'monitor' && value.type === 'simple' && own.isOwnMonitorLine(value.value, this.#monitorHides)) return;
     if (own.isMarkerMessage(value)) return;
+    // An invalidation redirected to this subscriber (`message __redis__:invalidate`): without the runtime's keys.
+    const shown = withoutRuntimeKeys(value);
+    if (shown !== undefined) {
+      if (shown !== null) this.#output.append(encode(shown, value.type === 'push' ? 3 : 2));
+      return;
+    }
     const barrier = this.#barrier;
     if (barrier && isBarrierReply(value, barrier.token)) {
       this.#barrier = undefined;

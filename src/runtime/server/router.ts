@@ -13,7 +13,8 @@
  * - replication: SYNC / PSYNC, after which the connection is a byte pipe to the server (replication-pipe.ts).
  * - unlocked: what a busy or paused server still runs (SCRIPT KILL…), which the lock must not hold back, and
  *   CLIENT PAUSE.
- * - client-kill, introspect: passed through with the runtime's own connections and traffic kept out.
+ * - client-kill, introspect: passed through with the runtime's own connections and traffic kept out (INFO's
+ *   tracking_clients among them).
  */
 import type { CommandTable } from '../command-table.js';
 import { gearsCommandName } from '../commands/index.js';
@@ -102,6 +103,7 @@ function reachesBusyServer(name: string, args: readonly Buffer[]): boolean {
 }
 
 function isIntrospection(name: string, args: readonly Buffer[]): boolean {
+  if (name === 'info') return true; // its tracking_clients counts the runtime's keyspace subscription
   if ((name !== 'slowlog' && name !== 'pubsub') || args.length < 2) return false;
   const sub = args[1]!.toString('latin1').toLowerCase();
   return name === 'slowlog' ? sub === 'get' || sub === 'len' : (sub === 'numpat' && args.length === 2) || sub === 'channels';
