@@ -16,8 +16,9 @@
  * another runtime, the runtime is told (`onLost`) and closes. A runtime that was stopped or blocked past its
  * lease's TTL (SIGSTOP, a paused VM, a long lock timeout) must not fire on what it reads when it goes on: the
  * other runtime that took the lease meanwhile fires the same events. So the trigger scheduler asks `current`
- * before it fires, and where the last refresh is too old for the lease to be sure, waits for a refresh
- * (`confirm`): a runtime that learns it `lost` the lease fires nothing more.
+ * before it fires, and where the last refresh is too old for the lease to be sure, confirms it (`confirm`): a
+ * read, which a `CLIENT PAUSE WRITE` lets through (a refresh would wait out the pause, and every fire with it), or
+ * else a refresh; a runtime that learns it `lost` the lease fires nothing more.
  *
  * A lease deleted while its holder runs and taken at once by a second runtime (an operator's DEL, or a FLUSHALL
  * sent straight to redis-server, and a second runtime started within the second before the next refresh) is still
@@ -97,6 +98,16 @@ const TAKE = `${IS_STALE}
 local v = redis.call('GET', KEYS[1])
 if stale(v) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) if v then return {2, v} end return {1} end
 return {0, v, redis.call('PTTL', KEYS[1])}`;
+/**
+ * The lease's PTTL when it is this runtime's (ARGV[1]); -2 when it is gone; else -3 (another's). A read
+ * (`no-writes`), so it runs while a `CLIENT PAUSE WRITE` holds every write, the refresh's and another runtime's take
+ * alike.
+ */
+const CHECK = `#!lua flags=no-writes
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PTTL', KEYS[1]) end
+if not v then return -2 end
+return -3`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
@@ -183,9 +194,20 @@ export class RuntimeLease {
     this.#sureUntil = 0;
   }
 
-  /** Refreshes the lease now, after any refresh in flight, unless that one made it current. */
-  async confirm(): Promise<void> {
-    const confirmed = this.#tick.then(() => (this.current || this.#closed ? undefined : this.#refresh()));
+  /**
+   * Makes the lease current again, after any refresh in flight, unless that one did. A read first, since a write
+   * waits out a `CLIENT PAUSE WRITE` (and every fire with it): the lease still this runtime's with more than a
+   * refresh interval left is sure for that long. `paused`: a pause sent through this runtime holds every write now,
+   * so no other runtime can take the lease while it lasts: found this runtime's or gone, it is enough for this
+   * fire (the next one reads again). Otherwise a refresh keeps it, takes it again, or learns it lost.
+   */
+  async confirm(paused = false): Promise<void> {
+    const confirmed = this.#tick.then(async () => {
+      if (this.current || this.#closed) return;
+      const found = await this.#look();
+      if (found === 'sure' || (paused && (found === 'ours' || found === 'gone'))) return;
+      await this.#refresh();
+    });
     this.#tick = confirmed;
     await confirmed;
   }
@@ -242,6 +264,25 @@ export class RuntimeLease {
    */
   #sure(sent: number, doubts: number): void {
     if (this.#doubts === doubts) this.#sureUntil = sent + SURE_MS;
+  }
+
+  /**
+   * What a read finds of the lease: `sure` (this runtime's with more than a refresh interval left, so nobody else
+   * can hold it before that runs out unless its key is deleted or set meanwhile, an event that comes in order,
+   * noteEvent; sure from the read's send until then), `ours` with less left, `gone`, or `other` (another's, or
+   * the read failed).
+   */
+  async #look(): Promise<'sure' | 'ours' | 'gone' | 'other'> {
+    const key = this.#held;
+    if (key === null) return 'other';
+    const sent = performance.now();
+    const doubts = this.#doubts;
+    const reply = await callKeepingErrors(this.#options.control, ['EVAL', CHECK, '1', key, this.#holder]).catch(() => null);
+    if (reply?.type !== 'integer' || reply.value === -3n) return 'other';
+    if (reply.value === -2n) return 'gone';
+    if (reply.value <= BigInt(LEASE_REFRESH_MS) || this.#doubts !== doubts) return 'ours';
+    this.#sureUntil = sent + Math.min(Number(reply.value), LEASE_TTL_MS) - LEASE_REFRESH_MS;
+    return 'sure';
   }
 
   #schedule(): void {

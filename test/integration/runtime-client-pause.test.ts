@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { RespSocket } from '../helpers/resp-socket.js';
+import { RUNTIME_LEASE_KEY } from '../../src/shared/keys.js';
 
 const env = useRuntimeWithTestHost({ flush: true });
 
@@ -53,6 +54,28 @@ describe('CLIENT PAUSE WRITE sent through the runtime', () => {
     const before = env.host.keyspaceEvents.length;
     expect(await runtimeCall('EVAL', '#!lua flags=no-writes\nreturn redis.call("GET", KEYS[1])', '1', 'trig:absent')).toBe('$-1\r\n');
     expect(env.host.keyspaceEvents.slice(before).map((e) => `${e.event}:${e.key.toString()}`)).toEqual(['keymiss:trig:absent']);
+  });
+
+  it('a lease doubted as the pause starts does not hold a read that may fire: the runtime confirms its lease with a read, which the pause lets through', async () => {
+    // The test host's flush before each test deleted the lease: the runtime takes it again at once.
+    const server = await RespSocket.open(env.redis.port);
+    let holder = '';
+    for (let tries = 0; holder === '' && tries < 40; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      server.send(['GET', RUNTIME_LEASE_KEY]);
+      const [reply] = await server.read(1);
+      if (reply!.value.type === 'blob') holder = reply!.value.value.toString('latin1');
+    }
+    server.close();
+    expect(holder).toMatch(/^pid \d+/);
+    // Its own value set again (an event on the lease key: the runtime doubts it) and the pause, in one transaction,
+    // so no refresh of the runtime's can come between them.
+    const socket = await RespSocket.open(env.runtime.port);
+    socket.send(['MULTI'], ['SET', RUNTIME_LEASE_KEY, holder, 'PX', '5000'], ['CLIENT', 'PAUSE', '100000', 'WRITE'], ['EXEC']);
+    expect(await socket.readBytes(4, 3000)).toBe('+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n');
+    socket.send(['EVAL', '#!lua flags=no-writes\nreturn redis.call("GET", KEYS[1])', '1', 'trig:absent']);
+    expect(await socket.readBytes(1, 2000)).toBe('$-1\r\n');
+    socket.close();
   });
 
   it('holds a write until the pause lifts, then fires its trigger before its reply', async () => {

@@ -54,8 +54,11 @@ export interface LeaseGate {
   readonly current: boolean;
   /** Taken by another runtime: this one fires nothing more. */
   readonly lost: boolean;
-  /** Refreshes it now: after it, `lost` tells whether another runtime took it. */
-  confirm(): Promise<void>;
+  /**
+   * Learns whether it is still held, reading first: after it, `lost` tells whether another runtime took it.
+   * `paused`: a CLIENT PAUSE sent through the runtime holds every write now, another runtime's take included.
+   */
+  confirm(paused: boolean): Promise<void>;
 }
 
 export interface TriggerSchedulerOptions {
@@ -407,7 +410,7 @@ export class TriggerScheduler implements LockedExecutor, MarkerSource {
 
   /** Where the lease may have lapsed (the runtime was stopped or blocked), learns whether it is still held. */
   async #confirmLease(): Promise<void> {
-    if (this.#lease !== undefined && !this.#lease.current && !this.#lease.lost) await this.#lease.confirm();
+    if (this.#lease !== undefined && !this.#lease.current && !this.#lease.lost) await this.#lease.confirm(this.pause.active);
   }
 
   /** Callers await #confirmLease() first: only then does `lost` tell a stalled runtime it must not fire. */
