@@ -15,7 +15,7 @@ let p: Pipeline;
 let worker: WorkerService;
 
 beforeAll(async () => {
-  p = await startPipeline('t3_move', undefined, { port: 6527 }, 6526);
+  p = await startPipeline('t3_move');
   worker = await startWorkerService({ redisUrl: p.runtime.url, mysqlUrl: p.db.url, config: p.config, metricsPort: 0, log: silentLogger });
 });
 

@@ -12,7 +12,7 @@ let worker: ChildProcess;
 const logLines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  p = await startPipeline('t3_table_dropped', undefined, { port: 6529 }, 6528);
+  p = await startPipeline('t3_table_dropped');
   worker = p.spawnWorker('dropper');
   let pending = '';
   worker.stdout!.on('data', (chunk: Buffer) => {

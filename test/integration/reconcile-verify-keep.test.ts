@@ -20,7 +20,7 @@ let worker: WorkerService;
 
 beforeAll(async () => {
   const config = exampleConfig({ writers: exampleConfig().writers.map((w) => (w.name === 'PersonsWriteBehind' ? { ...w, onExpire: 'keep' } : w)) });
-  p = await startPipeline('t3_verify_keep', config, { port: 6525 }, 6524);
+  p = await startPipeline('t3_verify_keep', config);
   direct = await p.newDirectClient();
   worker = await startWorkerService({ redisUrl: p.runtime.url, mysqlUrl: p.db.url, config: p.config, metricsPort: 0, log: silentLogger });
   for (let i = 0; i < N; i++) await p.client.hSet(`person:${i}`, { first_name: `F${i}`, last_name: `L${i}`, age: String(20 + i) });

@@ -15,19 +15,22 @@ import { readHashInPieces, VALUE_PIECE_BYTES } from '../../src/runtime/library-h
 import { RedisConnection } from '../../src/runtime/server/redis-connection.js';
 import { SyncRedis } from '../../src/runtime/sync-redis/sync-redis.js';
 import { textOf, type RespValue } from '../../src/runtime/resp/types.js';
+import { findFreePorts } from '../../bench/support/redis-server-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { startRuntime, type StartedRuntime } from '../helpers/runtime.js';
 
-const REDIS_PORT = 6500;
-const RUNTIME_PORT = 6501;
-const UNLIMITED_REDIS_PORT = 6502;
+/** Picked in beforeAll: the runtime is started again on its port, and each server must be the test's own. */
+let REDIS_PORT: number;
+let RUNTIME_PORT: number;
+let UNLIMITED_REDIS_PORT: number;
 const LIMIT = 'normal 100kb 100kb 0';
 
 let redis: RedisServer;
 let runtime: StartedRuntime | undefined;
 
 beforeAll(async () => {
+  [REDIS_PORT, RUNTIME_PORT, UNLIMITED_REDIS_PORT] = (await findFreePorts(3)) as [number, number, number];
   redis = await startRedisServer({ port: REDIS_PORT, extraArgs: ['--client-output-buffer-limit', LIMIT] });
 });
 

@@ -9,14 +9,16 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePorts } from '../../bench/support/redis-server-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startRuntimeProcess, type RuntimeProcess } from '../helpers/runtime-process.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { until } from '../helpers/until.js';
 
-const REDIS_PORT = 6540;
-const RUNTIME_PORT = 6541;
-const METRICS_PORT = 6546;
+/** Picked in beforeAll, each the test's own. */
+let REDIS_PORT: number;
+let RUNTIME_PORT: number;
+let METRICS_PORT: number;
 const VALUE = 1024 * 1024;
 /** How long the hostile client writes. */
 const HOSTILE_MS = 8_000;
@@ -27,6 +29,7 @@ let redis: RedisServer;
 let runtime: RuntimeProcess;
 
 beforeAll(async () => {
+  [REDIS_PORT, RUNTIME_PORT, METRICS_PORT] = (await findFreePorts(3)) as [number, number, number];
   redis = await startRedisServer({ port: REDIS_PORT });
   runtime = await startRuntimeProcess(redis, ['--port', String(RUNTIME_PORT), '--metrics-port', String(METRICS_PORT)]);
   expect(runtime.port).toBe(RUNTIME_PORT);

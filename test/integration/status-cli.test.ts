@@ -15,8 +15,8 @@ let server: RedisServer;
 let runtime: StartedRuntime;
 
 beforeAll(async () => {
-  server = await startRedisServer({ port: 6522 });
-  runtime = await startRuntime(server, { port: 6523 });
+  server = await startRedisServer();
+  runtime = await startRuntime(server);
 });
 
 afterAll(async () => {

@@ -53,7 +53,7 @@ function exitedWithin(child: Parameters<typeof exited>[0], ms: number): Promise<
 
 describe('a redeploy under a running worker', () => {
   it('exits 2 naming the field when the writer\'s table changed, and leaves what the new config captured pending for the worker restarted with it', { timeout: 60_000 }, async () => {
-    p = await startPipeline('wb_redeploy_a', undefined, { port: 6521 }, 6520);
+    p = await startPipeline('wb_redeploy_a');
     const pipeline = p;
     await pipeline.db.query('CREATE TABLE people (person_id VARCHAR(64) PRIMARY KEY, first VARCHAR(20), last VARCHAR(255), age INT)');
     const child = pipeline.spawnWorker('redeploy-a');
@@ -90,7 +90,7 @@ describe('a redeploy under a running worker', () => {
   });
 
   it('in-process, stops only the writer whose capture changed, with a gauge in /metrics, and keeps writing the others', { timeout: 60_000 }, async () => {
-    p = await startPipeline('wb_redeploy_b', undefined, { port: 6523 }, 6522);
+    p = await startPipeline('wb_redeploy_b');
     const pipeline = p;
     service = await startWorkerService({ redisUrl: pipeline.runtime.url, mysqlUrl: pipeline.db.url, config: pipeline.config, consumer: 'redeploy-b', log: silentLogger, metricsPort: 0 });
     const metrics = async () => (await fetch(`http://127.0.0.1:${service!.metricsPort}/metrics`)).text();
@@ -112,7 +112,7 @@ describe('a redeploy under a running worker', () => {
   });
 
   it('writes a backlog cut under an earlier deployment when its config is the deployed one', { timeout: 60_000 }, async () => {
-    p = await startPipeline('wb_redeploy_c', undefined, { port: 6525 }, 6524);
+    p = await startPipeline('wb_redeploy_c');
     const pipeline = p;
     const keys = writerKeys('CarsWriteBehind');
     await pipeline.client.hSet('car:old', { id: 'old', color: 'blue' });
