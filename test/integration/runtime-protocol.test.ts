@@ -65,6 +65,20 @@ describe('protocol errors: Redis’s texts, earlier commands answered, then the 
   }
 });
 
+describe('a protocol error right after a RESP2 (un)subscribe (found by the fuzz’s pubsub mode)', () => {
+  const cases: [string, string, string][] = [
+    ['PUNSUBSCRIBE of no pattern, then unbalanced quotes', '*1\r\n$12\r\nPUNSUBSCRIBE\r\nECHO "a\r\n', '*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n-ERR Protocol error: unbalanced quotes in request\r\n'],
+    ['SUBSCRIBE, then a bad multibulk length', 'SUBSCRIBE fz:c1\r\n*abc\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n-ERR Protocol error: invalid multibulk length\r\n'],
+  ];
+  for (const [title, bytes, expected] of cases) {
+    it(`${title}: the confirmation is written before the error`, async () => {
+      const { direct, proxied } = await bothWays(bytes, 2);
+      expect(direct).toEqual({ replies: expected, closed: true });
+      expect(proxied).toEqual(direct);
+    });
+  }
+});
+
 /** Sends `bytes`, then keeps writing: resolves true once a write fails (the peer closed its side for reading too). */
 function writesFailAfter(port: number, bytes: string): Promise<boolean> {
   return new Promise((resolve) => {

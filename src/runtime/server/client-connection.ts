@@ -402,6 +402,7 @@ export class ClientConnection {
    */
   async #closeAfterProtocolError({ message, afterEmpty, chunk }: { message: string; afterEmpty: boolean; chunk: number }): Promise<void> {
     await this.#upstream.drained();
+    await this.#raw.settled(this.#upstream);
     if (this.#closed) return;
     this.#protocolError = undefined;
     if (afterEmpty) this.#replies.endRequest();

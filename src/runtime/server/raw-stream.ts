@@ -96,6 +96,14 @@ export class RawStream {
     this.#output.append(raw);
   }
 
+  /**
+   * Every command forwarded so far answered (a barrier PING when in raw mode, where the link counts no replies):
+   * what comes after them, a protocol error's reply, must come after theirs.
+   */
+  async settled(link: UpstreamLink): Promise<void> {
+    if (this.#mode !== null) await this.#barrierPing(link);
+  }
+
   reset(): void {
     this.#channels = 0;
     this.#shardChannels = 0;
