@@ -141,7 +141,15 @@ export class ClientConnection {
       () => deps.outputLimit.current,
       (limit, owed) => this.#closeForOutputLimit(limit, owed),
     );
-    this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
+    this.#raw = new RawStream(
+      this.#output,
+      deps.ownTraffic,
+      () => {
+        this.session.reset();
+        this.#replies.reset();
+      },
+      () => this.#replies.muted,
+    );
     this.#input = new InputGate(client, () => this.#closed || this.#handedOver);
     client.setNoDelay(true);
     const parser = new RequestParser(
@@ -289,7 +297,8 @@ export class ClientConnection {
   #decideReply(command: PendingCommand): void {
     command.decided = true;
     if (command.afterEmpty) this.#replies.endRequest();
-    const mode = command.name === 'client' ? clientReplyMode(command.args) : null;
+    // A subscribed RESP2 connection may not run CLIENT REPLY: the server refuses it, and nothing changes.
+    const mode = command.name === 'client' && !this.#raw.active ? clientReplyMode(command.args) : null;
     if (this.session.inMulti && !EXECUTED_INSIDE_MULTI.has(command.name)) {
       // Queued by the server, run by its EXEC, which would then stop replying on the runtime's connection.
       if (mode === 'off' || mode === 'skip') command.raw = CLIENT_REPLY_ON;
@@ -301,6 +310,7 @@ export class ClientConnection {
       command.execModes = modes; // silenced element by element when its reply comes (#shown)
       return;
     }
+    if (command.name === 'reset' && !this.#raw.active) this.#replies.reset();
     command.muted = this.#replies.command(mode);
     if (!command.muted) this.#shownChunk = command.chunk;
   }
@@ -418,7 +428,11 @@ export class ClientConnection {
   async #run(how: Route, command: SessionCommand): Promise<void> {
     switch (how) {
       case 'raw':
-        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) this.#commands.unshift(command as PendingCommand);
+        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) {
+          // No longer subscribed: routed, and its reply decided, as if it came now.
+          (command as PendingCommand).decided = false;
+          this.#commands.unshift(command as PendingCommand);
+        }
         return;
       case 'markered':
         return this.#runMarkered(command);

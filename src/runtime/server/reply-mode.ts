@@ -37,6 +37,11 @@ export class ReplyMode {
     return muted;
   }
 
+  /** RESET: replies on again, nothing skipped (clearClientConnectionState). */
+  reset(): void {
+    this.#off = this.#skipNext = this.#skip = false;
+  }
+
   /** resetClient: after every request, empty ones included. */
   endRequest(): void {
     this.#skip = this.#skipNext;
