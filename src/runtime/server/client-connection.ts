@@ -85,6 +85,8 @@ interface PendingCommand extends SessionCommand {
   decided: boolean;
   /** An EXEC whose transaction queued CLIENT REPLY: the CLIENT REPLY mode of each queued command (null: another). */
   execModes?: (ClientReplyMode | null)[];
+  /** A CLIENT REPLY outside a transaction: applied once the server accepted it (#runClientReply). */
+  replyMode?: ClientReplyMode;
 }
 /**
  * How long a markered command may wait on the server before the lock steps aside for shared commands: past it,
@@ -310,6 +312,10 @@ export class ClientConnection {
       command.execModes = modes; // silenced element by element when its reply comes (#shown)
       return;
     }
+    if (mode !== null) {
+      command.replyMode = mode; // decided when the server has accepted it (#runClientReply)
+      return;
+    }
     if (command.name === 'reset' && !this.#raw.active) this.#replies.reset();
     command.muted = this.#replies.command(mode);
     if (!command.muted) this.#shownChunk = command.chunk;
@@ -451,9 +457,7 @@ export class ClientConnection {
       case 'queue-gears':
         return this.#queueGears(command, gearsCommandName(command.name)!);
       case 'client-reply':
-        // Answered here: the server keeps replying to everything, the runtime drops what the client silenced.
-        if (!command.muted) this.#replyNow(command, encode(simple('OK'), this.session.protocol));
-        return;
+        return this.#runClientReply(command as PendingCommand);
       case 'replication':
         this.#commands.length = 0;
         return pipeReplication(this.#client, this.#upstream, () => {
@@ -710,6 +714,29 @@ export class ClientConnection {
       return;
     }
     await this.#raw.enterPubSub(this.#upstream, command.raw);
+  }
+
+  /**
+   * CLIENT REPLY ON|OFF|SKIP outside a transaction, emulated: the server is sent CLIENT REPLY ON, so that it keeps
+   * replying to everything (the runtime drops what the client silenced) and still judges the command as its own,
+   * refusing it with its own error to a user who may not run it. Only a command it accepted changes the flags.
+   */
+  async #runClientReply(command: PendingCommand): Promise<void> {
+    const release = await this.#deps.scheduler.lock.shared();
+    let reply: Buffer;
+    try {
+      reply = await new Promise<Buffer>((resolve, reject) => {
+        this.#upstream.expect({ reply: resolve, fail: reject });
+        this.#upstream.write(CLIENT_REPLY_ON);
+      });
+    } finally {
+      release();
+    }
+    const accepted = reply[0] === 0x2b; // +OK
+    command.muted = this.#replies.command(accepted ? (command.replyMode ?? null) : null);
+    if (command.muted) return;
+    this.#shownChunk = command.chunk;
+    this.#replyNow(command, accepted ? encode(simple('OK'), this.session.protocol) : reply);
   }
 
   /** TFUNCTION / TFCALL / TFCALLASYNC outside a transaction. */
