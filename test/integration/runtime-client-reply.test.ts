@@ -72,6 +72,8 @@ describe('CLIENT REPLY as redis-server applies it', () => {
     ['OFF silences a subscribed RESP2 connection’s PING, but not its subscriptions', 'CLIENT REPLY OFF\r\nPSUBSCRIBE fz:*\r\nPING\r\n', '*3\r\n$10\r\npsubscribe\r\n$4\r\nfz:*\r\n:1\r\n', false],
     ['OFF silences the error a subscribed RESP2 connection gets for a command it may not run', 'CLIENT REPLY OFF\r\nSUBSCRIBE fz:c1\r\nHELLO 2\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n', false],
     ['RESET while subscribed with replies off turns them on again, its own reply first', 'CLIENT REPLY OFF\r\nSUBSCRIBE fz:c1\r\nRESET\r\nPING\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n+RESET\r\n+PONG\r\n', false],
+    ['RESET clears OFF but not a SKIP already in force: its own reply is skipped', 'CLIENT REPLY SKIP\r\nRESET\r\nPING\r\n', '+PONG\r\n', false],
+    ['QUIT while replies are off, read with a PSUBSCRIBE whose confirmation is written: closed after it', 'CLIENT REPLY OFF\r\nPSUBSCRIBE fz:?2\r\nQUIT\r\n', '*3\r\n$10\r\npsubscribe\r\n$5\r\nfz:?2\r\n:1\r\n', true],
     ['CLIENT REPLY OFF sent while subscribed is refused and silences nothing', 'SUBSCRIBE fz:c1\r\nCLIENT REPLY OFF\r\nPING\r\n', "*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n-ERR Can't execute 'client|reply': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n", false],
   ];
   for (const [title, stream, replies, closed] of subscribedCases) {

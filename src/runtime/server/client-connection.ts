@@ -34,7 +34,7 @@ import { pipeReplication } from './replication-pipe.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
-import { clientReplyMode, route, type Route } from './router.js';
+import { clientReplyMode, PUBSUB_COMMANDS, route, type Route } from './router.js';
 import { ReplyMode, type ClientReplyMode } from './reply-mode.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
@@ -318,7 +318,8 @@ export class ClientConnection {
     }
     if (command.name === 'reset' && !this.#raw.active) this.#replies.reset();
     command.muted = this.#replies.command(mode);
-    if (!command.muted) this.#shownChunk = command.chunk;
+    // A (un)subscribe's confirmations are pushes, written whatever the reply mode.
+    if (!command.muted || PUBSUB_COMMANDS.has(command.name)) this.#shownChunk = command.chunk;
   }
 
   /**
@@ -329,6 +330,7 @@ export class ClientConnection {
   async #silentEnd(chunk: number): Promise<void> {
     if (chunk !== this.#shownChunk) return;
     await this.#upstream.drained();
+    await this.#raw.settled(this.#upstream);
     if (this.#closed) return;
     this.#output.writeNow();
     this.#closed = true;
