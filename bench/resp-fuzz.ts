@@ -113,6 +113,7 @@ function unsubscribeOrderless(bytes: Buffer): Buffer {
 function exchangeOptions(fuzzCase: FuzzCase): ExchangeOptions {
   return {
     ...(fuzzCase.quietMs === undefined ? {} : { quietMs: fuzzCase.quietMs }),
+    ...(fuzzCase.hangMs === undefined ? {} : { hangMs: fuzzCase.hangMs }),
     ...(fuzzCase.oneReplyEach === true ? { owed: (received: Buffer, expected: Outcome) => splitReplies(received).replies.length < splitReplies(expected.bytes).replies.length } : {}),
   };
 }

@@ -23,6 +23,8 @@ export interface Outcome {
 export interface ExchangeOptions {
   /** Quiet period that ends the case; QUIET_MS by default. */
   readonly quietMs?: number;
+  /** How long after the last write the runtime may take to send what redis-server sent; HANG_MS by default. */
+  readonly hangMs?: number;
   /** Against the runtime: whether it still owes part of `expected` (default: fewer bytes on either connection). */
   readonly owed?: (received: Buffer, expected: Outcome) => boolean;
 }
@@ -94,7 +96,7 @@ export async function exchange(port: number, writes: readonly (Omit<Write, 'conn
     const stillOwed = options.owed?.(Buffer.concat(chunks), expected) ?? (received < expected.bytes.length || otherReceived < expected.other.length);
     const owed = stillOwed || (expected.closed && closedHow === null);
     if (!owed && quiet) break;
-    if (owed && performance.now() - lastWrite > HANG_MS) {
+    if (owed && performance.now() - lastWrite > (options.hangMs ?? HANG_MS)) {
       hung = stillOwed;
       break;
     }

@@ -26,6 +26,8 @@ export interface FuzzCase {
   readonly plan: WritePlan;
   /** How long the connection must be quiet before the case is over (blocking commands' timeouts); QUIET_MS by default. */
   readonly quietMs?: number;
+  /** How long the runtime may take after the last write (blocking commands one after another); HANG_MS by default. */
+  readonly hangMs?: number;
   /** Every piece gets exactly one reply (no CLIENT REPLY, MULTI, QUIT, malformed bytes): replies can be matched to pieces. */
   readonly oneReplyEach?: boolean;
 }

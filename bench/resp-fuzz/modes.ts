@@ -208,7 +208,8 @@ export function generateModeCase(mode: Mode, seed: number, index: number): FuzzC
   switch (own) {
     case 'library': return libraryCase(random);
     case 'pubsub': return casePieces(random, pubsubPiece, 12);
-    case 'blocking': return { ...casePieces(random, blockingPiece, 10), quietMs: 800 };
+    // Up to 10 blocks of up to 600 ms one after another: the runtime has that long and HANG_MS more.
+    case 'blocking': return { ...casePieces(random, blockingPiece, 10), quietMs: 800, hangMs: 8000 };
     case 'auth': return casePieces(random, authPiece, 10);
     default: return casePieces(random, largePiece, 5);
   }
