@@ -9,13 +9,17 @@
  * 3 more runs diverged (fewer than 3: timing, e.g. whether two writes arrived in one read, or a reset after a close). Also reported:
  * runtime crashes (it is started again), hangs (less than redis-server sent after 2 s) and the runtime's RSS. Cases
  * where one side only lost replies to a reset (lostToReset: the case wrote on after a close) are counted apart.
- * Exit code 1 when anything diverged. `--case I` runs case I alone and prints both sides.
+ * Exit code 1 when anything diverged. `--case I` runs case I alone and prints both sides. `--mode` picks the cases'
+ * generator (bench/resp-fuzz/modes.ts: a library loaded, pub/sub, blocking commands, AUTH, large requests); `basic`,
+ * the default, is the generator above with no library.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { exchange, lostToReset, normalized, sameOutcome, type Outcome } from './resp-fuzz/exchange.js';
-import { generateCase, writesOf, type FuzzCase } from './resp-fuzz/generate.js';
+import { exchange, lostToReset, normalized, sameOutcome, type ExchangeOptions, type Outcome } from './resp-fuzz/exchange.js';
+import { multibulk, writesOf, type FuzzCase } from './resp-fuzz/generate.js';
+import { FUZZ_LIBRARY, FUZZ_USERS, generateModeCase, MODES, withLibrary, type Mode } from './resp-fuzz/modes.js';
+import { splitReplies } from './resp-fuzz/replies.js';
 import type { CliProcess } from './support/cli-process.js';
 import { startRedisServerProcess, type RedisServerProcess } from './support/redis-server-process.js';
 import { startRuntimeProcess } from './support/runtime-cluster-processes.js';
@@ -35,30 +39,95 @@ const options = new Command('resp-fuzz')
   .option('--case <n>', 'run this case alone and print both sides', nonNegativeInt('--case'))
   .option('--port-base <n>', 'redis-server on it, the runtime’s redis-server on +1, the runtime on +2', nonNegativeInt('--port-base'), 6580)
   .option('--out <file>', 'write the divergences found as JSON')
+  .option('--mode <mode>', `the cases' generator: ${MODES.join(', ')}`, (text: string): Mode => {
+    if (!(MODES as readonly string[]).includes(text)) throw new InvalidArgumentError(`--mode must be one of ${MODES.join(', ')}`);
+    return text as Mode;
+  }, 'basic' as Mode)
   .parse(process.argv)
-  .opts<{ seed: number; cases: number; from: number; case?: number; portBase: number; out?: string }>();
+  .opts<{ seed: number; cases: number; from: number; case?: number; portBase: number; out?: string; mode: Mode }>();
 
-const show = (bytes: Buffer): string => JSON.stringify(bytes.toString('latin1'));
-const showOutcome = (o: Outcome): string => `${JSON.stringify(normalized(o.bytes))} ${o.closed ? `closed (${o.closedHow})` : 'open'}${o.hung ? ' HUNG' : ''}`;
+const show = (bytes: Buffer): string => { const text = JSON.stringify(bytes.toString('latin1')); return text.length > 600 ? `${text.slice(0, 300)}…(${text.length})…${text.slice(-300)}` : text; };
+const clip = (text: string): string => (text.length > 600 ? `${text.slice(0, 300)}…(${text.length})…${text.slice(-300)}` : text);
+const showOutcome = (o: Outcome): string => `${clip(JSON.stringify(normalized(o.bytes)))}${o.other.length > 0 ? ` other: ${clip(JSON.stringify(normalized(o.other)))}` : ''} ${o.closed ? `closed (${o.closedHow})` : 'open'}${o.hung ? ' HUNG' : ''}`;
 
 const direct = await startRedisServerProcess({ port: options.portBase });
 const behind = await startRedisServerProcess({ port: options.portBase + 1 });
 const runtimePort = options.portBase + 2;
-let runtime: CliProcess = await startRuntimeProcess(behind, runtimePort);
 const crashes: string[] = [];
 
-/** FLUSHALL on `port` over a connection of its own (through the runtime: the runtime sees it, as a client's). */
-function flushAll(port: number): Promise<void> {
+/** `args` on `port` over a connection of its own; its reply (the first chunk: short replies only). */
+function call(port: number, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.once('error', reject);
     socket.once('data', (reply) => {
       socket.destroy();
-      if (reply.toString('latin1') === '+OK\r\n') resolve();
-      else reject(new Error(`FLUSHALL on ${port}: ${show(reply)}`));
+      resolve(reply.toString('latin1'));
     });
-    socket.write('*1\r\n$8\r\nFLUSHALL\r\n');
+    socket.write(multibulk(args));
   });
+}
+
+async function expectOk(port: number, args: readonly string[]): Promise<void> {
+  const reply = await call(port, args);
+  if (reply !== '+OK\r\n') throw new Error(`${args[0]} on ${port}: ${JSON.stringify(reply)}`);
+}
+
+/** FLUSHALL on `port` over a connection of its own (through the runtime: the runtime sees it, as a client's). */
+const flushAll = (port: number): Promise<void> => expectOk(port, ['FLUSHALL']);
+
+/** The runtime, with the mode's library loaded. */
+async function startRuntime(): Promise<CliProcess> {
+  const started = await startRuntimeProcess(behind, runtimePort);
+  if (withLibrary(options.mode)) {
+    const reply = await call(runtimePort, ['TFUNCTION', 'LOAD', 'REPLACE', FUZZ_LIBRARY]);
+    if (!reply.startsWith('+OK')) throw new Error(`TFUNCTION LOAD: ${JSON.stringify(reply)}`);
+  }
+  return started;
+}
+
+let runtime: CliProcess = await startRuntime();
+// The same users on both servers (the auth mode's), and the keyspace notifications the runtime switched on on its
+// server switched on on the plain one too, so that a subscriber to `__keyspace@0__:fz:*` gets the same on both.
+for (const port of [direct.port, behind.port]) for (const user of FUZZ_USERS) await expectOk(port, ['ACL', 'SETUSER', ...user]);
+const notify = (await call(behind.port, ['CONFIG', 'GET', 'notify-keyspace-events'])).split('\r\n').at(-2) ?? '';
+await expectOk(direct.port, ['CONFIG', 'SET', 'notify-keyspace-events', notify]);
+
+/**
+ * An UNSUBSCRIBE (PUNSUBSCRIBE, SUNSUBSCRIBE) of every channel confirms them in the order of the server's dict,
+ * whose hash seed is random per redis-server process: two servers differ there by themselves. A run of such
+ * confirmations is compared with its names sorted (the counts stay where they are).
+ */
+function unsubscribeOrderless(bytes: Buffer): Buffer {
+  const text = bytes.toString('latin1');
+  const frame = String.raw`[*>]3\r\n\$\d+\r\n([ps]?unsubscribe)\r\n\$\d+\r\n[^\r]*\r\n:\d+\r\n`;
+  const sorted = text.replace(new RegExp(`(?:${frame}){2,}`, 'g'), (run) => {
+    const frames = [...run.matchAll(/([*>])3\r\n\$(\d+)\r\n([ps]?unsubscribe)\r\n\$\d+\r\n([^\r]*)\r\n:(\d+)\r\n/g)];
+    const names = frames.map((f) => f[4]!).sort();
+    return frames.map((f, i) => `${f[1]}3\r\n$${f[2]}\r\n${f[3]}\r\n$${names[i]!.length}\r\n${names[i]}\r\n:${f[5]}\r\n`).join('');
+  });
+  return Buffer.from(sorted, 'latin1');
+}
+
+/** How the exchange waits for the runtime: for cases matched reply by reply, by replies rather than bytes. */
+function exchangeOptions(fuzzCase: FuzzCase): ExchangeOptions {
+  return {
+    ...(fuzzCase.quietMs === undefined ? {} : { quietMs: fuzzCase.quietMs }),
+    ...(fuzzCase.hangMs === undefined ? {} : { hangMs: fuzzCase.hangMs }),
+    ...(fuzzCase.oneReplyEach === true ? { owed: (received: Buffer, expected: Outcome) => splitReplies(received).replies.length < splitReplies(expected.bytes).replies.length } : {}),
+  };
+}
+
+/**
+ * What is compared of an outcome: the reply bytes (normalized), or, for a case matched reply by reply, each reply
+ * but those of TF* pieces (the runtime's own commands), which stand as `<TF>` whatever they are.
+ */
+function comparable(fuzzCase: FuzzCase, outcome: Outcome): Outcome {
+  if (fuzzCase.oneReplyEach !== true) return { ...outcome, bytes: unsubscribeOrderless(outcome.bytes) };
+  const main = fuzzCase.pieces.filter((p) => (p.conn ?? 0) === 0);
+  const { replies, rest } = splitReplies(outcome.bytes);
+  const kept = replies.map((reply, i) => (main[i]?.uncompared === true ? Buffer.from('<TF>') : reply));
+  return { ...outcome, bytes: Buffer.concat([...kept, rest]) };
 }
 
 /** The case on both sides, from a flushed state; the runtime started again if the case killed it. */
@@ -66,13 +135,13 @@ async function runBoth(fuzzCase: FuzzCase): Promise<{ direct: Outcome; proxied: 
   await flushAll(direct.port);
   await flushAll(runtimePort);
   const writes = writesOf(fuzzCase);
-  const directOutcome = await exchange(direct.port, writes);
-  const proxied = await exchange(runtimePort, writes, directOutcome);
+  const directOutcome = await exchange(direct.port, writes, undefined, exchangeOptions(fuzzCase));
+  const proxied = await exchange(runtimePort, writes, directOutcome, exchangeOptions(fuzzCase));
   if (!runtime.isRunning()) {
-    crashes.push(`${show(Buffer.concat(fuzzCase.pieces.map((p) => p.bytes)))}: ${runtime.tail()}`);
-    runtime = await startRuntimeProcess(behind, runtimePort);
+    crashes.push(`${show(Buffer.concat(fuzzCase.pieces.map((p) => p.bytes)).subarray(0, 2000))}: ${runtime.tail()}`);
+    runtime = await startRuntime();
   }
-  return { direct: directOutcome, proxied };
+  return { direct: comparable(fuzzCase, directOutcome), proxied: comparable(fuzzCase, proxied) };
 }
 
 /** Not the same, and not only replies lost to a reset (lostToReset: timing, counted apart). */
@@ -96,13 +165,13 @@ function withoutPiece(fuzzCase: FuzzCase, index: number): FuzzCase {
     cuts.push(cut >= start + length ? cut - length : cut);
     delaysMs.push(fuzzCase.plan.delaysMs[i + 1] ?? 0);
   });
-  return { pieces: fuzzCase.pieces.filter((_, i) => i !== index), plan: { cuts, delaysMs } };
+  return { ...fuzzCase, pieces: fuzzCase.pieces.filter((_, i) => i !== index), plan: { cuts, delaysMs } };
 }
 
 /** The smallest case found that still diverges: one write if that diverges too, then as few pieces as possible. */
 async function minimize(fuzzCase: FuzzCase): Promise<FuzzCase> {
   let best = fuzzCase;
-  const oneWrite = { pieces: best.pieces, plan: { cuts: [], delaysMs: [0] } };
+  const oneWrite = { ...best, plan: { cuts: [], delaysMs: [0] } };
   if (await diverges(oneWrite)) best = oneWrite;
   for (let changed = true; changed; ) {
     changed = false;
@@ -127,6 +196,7 @@ interface Divergence {
   readonly index: number;
   readonly stream: string;
   readonly plan: FuzzCase['plan'];
+  readonly mode: Mode;
   readonly labels: string[];
   readonly direct: string;
   readonly proxied: string;
@@ -135,10 +205,10 @@ interface Divergence {
 
 try {
   if (options.case !== undefined) {
-    const fuzzCase = generateCase(options.seed, options.case);
+    const fuzzCase = generateModeCase(options.mode, options.seed, options.case);
     const { direct: d, proxied: p } = await runBoth(fuzzCase);
     console.log(`pieces: ${fuzzCase.pieces.map((piece) => `${piece.label} ${show(piece.bytes)}`).join(' | ')}`);
-    console.log(`writes: ${writesOf(fuzzCase).map((w) => `+${w.delayMs}ms ${show(w.bytes)}`).join(' ')}`);
+    console.log(`writes: ${writesOf(fuzzCase).map((w) => `${w.conn === 1 ? '[conn 1] ' : ''}+${w.delayMs}ms ${show(w.bytes)}`).join(' ')}`);
     console.log(`redis-server: ${showOutcome(d)}\nruntime:      ${showOutcome(p)}\n${sameOutcome(d, p) ? 'same' : lostToReset(d, p) ? 'replies lost to a reset (timing)' : 'DIVERGES'}`);
   } else {
     const divergences: Divergence[] = [];
@@ -148,7 +218,7 @@ try {
     let resets = 0;
     const startedAt = performance.now();
     for (let index = options.from; index < options.from + options.cases; index++) {
-      const fuzzCase = generateCase(options.seed, index);
+      const fuzzCase = generateModeCase(options.mode, options.seed, index);
       const first = await runBoth(fuzzCase);
       if (first.proxied.hung) hangs++;
       if ((index - options.from) % 100 === 99) {
@@ -158,7 +228,7 @@ try {
       if (lostToReset(first.direct, first.proxied)) resets++;
       if (!differ(first.direct, first.proxied) || !(await diverges(fuzzCase))) continue;
       const small = await minimize(fuzzCase);
-      const stream = Buffer.concat(small.pieces.map((p) => p.bytes));
+      const stream = Buffer.concat(small.pieces.map((p) => (p.conn === 1 ? Buffer.concat([Buffer.from('[conn 1: '), p.bytes, Buffer.from(']')]) : p.bytes)));
       const key = `${show(stream)} ${small.plan.cuts.join(',')}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -173,8 +243,9 @@ try {
       }
       const found: Divergence = {
         index,
-        stream: stream.toString('latin1'),
+        stream: stream.length > 4000 ? `${stream.toString('latin1', 0, 2000)}…(${stream.length} bytes)` : stream.toString('latin1'),
         plan: small.plan,
+        mode: options.mode,
         labels: small.pieces.map((p) => p.label),
         direct: showOutcome(again.direct),
         proxied: showOutcome(again.proxied),
@@ -184,7 +255,7 @@ try {
       console.log(`DIVERGENCE case ${index} (minimised, ${found.reproduced}): ${show(stream)} cuts [${small.plan.cuts.join(',')}]\n  redis-server: ${found.direct}\n  runtime:      ${found.proxied}`);
     }
     rss.push(rssMb(runtime.pid));
-    console.log(`seed ${options.seed}, cases ${options.from}..${options.from + options.cases - 1}: ${divergences.length} distinct divergences, ${hangs} hangs, ${resets} with replies lost to a reset (timing), ${crashes.length} runtime crashes, runtime RSS ${rss[0]} → ${rss.at(-1)} MB (max ${Math.max(...rss)}), ${Math.round((performance.now() - startedAt) / 1000)} s`);
+    console.log(`mode ${options.mode}, seed ${options.seed}, cases ${options.from}..${options.from + options.cases - 1}: ${divergences.length} distinct divergences, ${hangs} hangs, ${resets} with replies lost to a reset (timing), ${crashes.length} runtime crashes, runtime RSS ${rss[0]} → ${rss.at(-1)} MB (max ${Math.max(...rss)}), ${Math.round((performance.now() - startedAt) / 1000)} s`);
     for (const crash of crashes) console.log(`CRASH after ${crash}`);
     if (options.out) writeFileSync(options.out, JSON.stringify({ seed: options.seed, divergences, crashes }, null, 2));
     process.exitCode = divergences.length > 0 || crashes.length > 0 ? 1 : 0;

@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net';
 import { sleep } from '../support/sleep.js';
+import type { Write } from './generate.js';
 
 export interface Outcome {
   readonly bytes: Buffer;
@@ -15,6 +16,17 @@ export interface Outcome {
   readonly closedHow: string | null;
   /** Against the runtime: less than redis-server sent, or not closed where it closed, after HANG_MS. */
   readonly hung: boolean;
+  /** What the case's second connection received (a publisher's, a pusher's replies); empty when it has none. */
+  readonly other: Buffer;
+}
+
+export interface ExchangeOptions {
+  /** Quiet period that ends the case; QUIET_MS by default. */
+  readonly quietMs?: number;
+  /** How long after the last write the runtime may take to send what redis-server sent; HANG_MS by default. */
+  readonly hangMs?: number;
+  /** Against the runtime: whether it still owes part of `expected` (default: fewer bytes on either connection). */
+  readonly owed?: (received: Buffer, expected: Outcome) => boolean;
 }
 
 /** Nothing more is expected once nothing came for this long after the last write or reply byte. */
@@ -22,7 +34,8 @@ const QUIET_MS = 60;
 /** What redis-server sent must come from the runtime within this (the brief's "hang"). */
 export const HANG_MS = 2000;
 
-export async function exchange(port: number, writes: readonly { bytes: Buffer; delayMs: number }[], expected?: Outcome): Promise<Outcome> {
+export async function exchange(port: number, writes: readonly (Omit<Write, 'conn'> & { conn?: 0 | 1 })[], expected?: Outcome, options: ExchangeOptions = {}): Promise<Outcome> {
+  const quietMs = options.quietMs ?? QUIET_MS;
   const socket = connect({ port, host: '127.0.0.1' });
   socket.setNoDelay(true);
   const chunks: Buffer[] = [];
@@ -41,9 +54,31 @@ export async function exchange(port: number, writes: readonly { bytes: Buffer; d
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
+  // The second connection, when the case has writes for it; its replies are compared too.
+  const otherChunks: Buffer[] = [];
+  let otherReceived = 0;
+  const other = writes.some((w) => w.conn === 1) ? connect({ port, host: '127.0.0.1' }) : undefined;
+  if (other !== undefined) {
+    other.setNoDelay(true);
+    other.on('data', (chunk: Buffer) => {
+      otherChunks.push(chunk);
+      otherReceived += chunk.length;
+      lastActivity = performance.now();
+    });
+    other.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      other.once('connect', resolve);
+      other.once('error', reject);
+    });
+  }
   for (const write of writes) {
     if (write.delayMs > 0) await sleep(write.delayMs);
-    if (closedHow !== null) break;
+    if (write.conn === 1) {
+      other?.write(write.bytes);
+      lastActivity = performance.now();
+      continue;
+    }
+    if (closedHow !== null) continue;
     socket.write(write.bytes);
     lastActivity = performance.now();
   }
@@ -51,21 +86,24 @@ export async function exchange(port: number, writes: readonly { bytes: Buffer; d
   let hung = false;
   for (;;) {
     await sleep(5);
-    if (closedHow !== null) break;
-    const quiet = performance.now() - lastActivity >= QUIET_MS;
+    // A closed connection is over, unless the second one may still get replies.
+    if (closedHow !== null && other === undefined) break;
+    const quiet = performance.now() - lastActivity >= quietMs;
     if (expected === undefined) {
       if (quiet) break;
       continue;
     }
-    const owed = received < expected.bytes.length || expected.closed;
+    const stillOwed = options.owed?.(Buffer.concat(chunks), expected) ?? (received < expected.bytes.length || otherReceived < expected.other.length);
+    const owed = stillOwed || (expected.closed && closedHow === null);
     if (!owed && quiet) break;
-    if (owed && performance.now() - lastWrite > HANG_MS) {
-      hung = received < expected.bytes.length;
+    if (owed && performance.now() - lastWrite > (options.hangMs ?? HANG_MS)) {
+      hung = stillOwed;
       break;
     }
   }
   socket.destroy();
-  return { bytes: Buffer.concat(chunks), closed: closedHow !== null, closedHow, hung };
+  other?.destroy();
+  return { bytes: Buffer.concat(chunks), closed: closedHow !== null, closedHow, hung, other: Buffer.concat(otherChunks) };
 }
 
 /**
@@ -77,7 +115,7 @@ export function normalized(bytes: Buffer): string {
 }
 
 export function sameOutcome(direct: Outcome, proxied: Outcome): boolean {
-  return !proxied.hung && direct.closed === proxied.closed && normalized(direct.bytes) === normalized(proxied.bytes);
+  return !proxied.hung && direct.closed === proxied.closed && normalized(direct.bytes) === normalized(proxied.bytes) && normalized(direct.other) === normalized(proxied.other);
 }
 
 const RESETS = new Set(['ECONNRESET', 'EPIPE']);

@@ -9,6 +9,10 @@
 export interface Piece {
   readonly label: string;
   readonly bytes: Buffer;
+  /** 1: sent on the case's second connection (a publisher, a pusher that serves a blocked pop); 0 by default. */
+  readonly conn?: 0 | 1;
+  /** A TF* command: only the runtime has it, so its one reply is left out of the comparison (bench/resp-fuzz/modes.ts). */
+  readonly uncompared?: boolean;
 }
 
 /** The stream cut into writes: `cuts` are byte offsets into the concatenated pieces, `delaysMs` one per write. */
@@ -20,6 +24,12 @@ export interface WritePlan {
 export interface FuzzCase {
   readonly pieces: readonly Piece[];
   readonly plan: WritePlan;
+  /** How long the connection must be quiet before the case is over (blocking commands' timeouts); QUIET_MS by default. */
+  readonly quietMs?: number;
+  /** How long the runtime may take after the last write (blocking commands one after another); HANG_MS by default. */
+  readonly hangMs?: number;
+  /** Every piece gets exactly one reply (no CLIENT REPLY, MULTI, QUIT, malformed bytes): replies can be matched to pieces. */
+  readonly oneReplyEach?: boolean;
 }
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
@@ -35,15 +45,15 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-const int = (random: Random, n: number): number => Math.floor(random() * n);
-const pick = <T>(random: Random, items: readonly T[]): T => items[int(random, items.length)]!;
+export const int = (random: Random, n: number): number => Math.floor(random() * n);
+export const pick = <T>(random: Random, items: readonly T[]): T => items[int(random, items.length)]!;
 
 /** Keys the cases use: no trigger watches them, and FLUSHALL between cases clears them. */
-const KEYS = ['fz:a', 'fz:b', 'fz:n'];
-const HASH = 'fz:h';
+export const KEYS = ['fz:a', 'fz:b', 'fz:n'];
+export const HASH = 'fz:h';
 
 /** A short value: printable, or with the bytes inline parsing cares about (spaces, quotes, CR, LF, NUL, backslash). */
-function value(random: Random): string {
+export function value(random: Random): string {
   const alphabet = random() < 0.6 ? 'abcxyz019' : 'ab \t"\'\\\r\n\0x';
   let out = '';
   for (let i = int(random, 7); i > 0; i--) out += alphabet[int(random, alphabet.length)];
@@ -51,7 +61,7 @@ function value(random: Random): string {
 }
 
 /** A well-formed command (as arguments); some of them errors the server answers (unknown, wrong arity). */
-function command(random: Random): string[] {
+export function command(random: Random): string[] {
   switch (int(random, 22)) {
     case 0: return ['PING'];
     case 1: return ['PING', value(random)];
@@ -78,14 +88,14 @@ function command(random: Random): string[] {
   }
 }
 
-function multibulk(args: readonly string[]): Buffer {
+export function multibulk(args: readonly string[]): Buffer {
   const parts = [`*${args.length}\r\n`];
   for (const arg of args) parts.push(`$${Buffer.byteLength(arg, 'latin1')}\r\n${arg}\r\n`);
   return Buffer.from(parts.join(''), 'latin1');
 }
 
 /** The command as an inline line: words quoted or not, separated by spaces or tabs, ended by LF or CRLF. */
-function inline(random: Random, args: readonly string[]): Buffer {
+export function inline(random: Random, args: readonly string[]): Buffer {
   const words = args.map((arg) => {
     const plain = /^[^\s"'\\\0]+$/.test(arg);
     const style = plain ? int(random, 4) : 1 + int(random, 2);
@@ -115,7 +125,7 @@ const BAD_MULTIBULK: readonly string[] = [
   '*1\r\n$4\r\nPING', '*1\r\n$4\r\nPING\r', '*1\r\n$ 4\r\nPING\r\n', '*1\r\n\r\n', '*\n', '*1\r\n$4\r\n\r\n\r\n\r\n',
 ];
 
-function piece(random: Random): Piece {
+export function piece(random: Random): Piece {
   const roll = random();
   if (roll < 0.55) {
     const args = command(random);
@@ -145,11 +155,43 @@ export function randomPlan(random: Random, length: number): WritePlan {
   return { cuts: sorted, delaysMs: [0, ...sorted.map(() => int(random, 13))] };
 }
 
-/** The stream's writes. */
-export function writesOf(fuzzCase: FuzzCase): { bytes: Buffer; delayMs: number }[] {
+/** One write of a case: its bytes, the delay before it, and the connection it goes on. */
+export interface Write {
+  readonly bytes: Buffer;
+  readonly delayMs: number;
+  readonly conn: 0 | 1;
+}
+
+/** A write on the other connection than the one before waits this long, so that what the first sent has been served. */
+export const SWITCH_DELAY_MS = 25;
+
+/**
+ * The stream's writes. Where consecutive pieces go on different connections the stream is cut there too, and the
+ * write waits SWITCH_DELAY_MS; a cut inside a piece of the second connection is ignored (it sends whole pieces).
+ */
+export function writesOf(fuzzCase: FuzzCase): Write[] {
   const stream = Buffer.concat(fuzzCase.pieces.map((p) => p.bytes));
-  const bounds = [0, ...fuzzCase.plan.cuts.filter((c) => c > 0 && c < stream.length), stream.length];
-  const writes: { bytes: Buffer; delayMs: number }[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) writes.push({ bytes: stream.subarray(bounds[i], bounds[i + 1]), delayMs: fuzzCase.plan.delaysMs[i] ?? 0 });
+  const connAt: { start: number; end: number; conn: 0 | 1 }[] = [];
+  let offset = 0;
+  for (const p of fuzzCase.pieces) {
+    connAt.push({ start: offset, end: offset + p.bytes.length, conn: p.conn ?? 0 });
+    offset += p.bytes.length;
+  }
+  const connOf = (at: number) => connAt.find((r) => at >= r.start && at < r.end)?.conn ?? 0;
+  const delays = new Map<number, number>();
+  fuzzCase.plan.cuts.forEach((cut, i) => delays.set(cut, fuzzCase.plan.delaysMs[i + 1] ?? 0));
+  const bounds = new Set([0, stream.length]);
+  for (const cut of fuzzCase.plan.cuts) if (cut > 0 && cut < stream.length && connOf(cut) === 0) bounds.add(cut);
+  for (let i = 1; i < connAt.length; i++) if (connAt[i]!.conn !== connAt[i - 1]!.conn || connAt[i]!.conn === 1) bounds.add(connAt[i]!.start);
+  const sorted = [...bounds].sort((a, b) => a - b);
+  const writes: Write[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const [start, end] = [sorted[i]!, sorted[i + 1]!];
+    if (start === end) continue;
+    const conn = connOf(start);
+    const switched = i > 0 && conn !== connOf(sorted[i - 1]!);
+    const planned = i === 0 ? (fuzzCase.plan.delaysMs[0] ?? 0) : (delays.get(start) ?? 0);
+    writes.push({ bytes: stream.subarray(start, end), delayMs: switched || conn === 1 ? Math.max(planned, SWITCH_DELAY_MS) : planned, conn });
+  }
   return writes;
 }

@@ -10,11 +10,19 @@ import { exchange } from '../../bench/resp-fuzz/exchange.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { useRuntimeWithTestHost } from '../helpers/runtime.js';
 import { afterAll, beforeAll } from 'vitest';
+import { RespSocket } from '../helpers/resp-socket.js';
 
 const env = useRuntimeWithTestHost({ flush: true });
 let direct: RedisServer;
 beforeAll(async () => {
   direct = await startRedisServer();
+  // A user without the right to run CLIENT (the fuzz's auth mode), on both servers.
+  for (const port of [direct.port, env.redis.port]) {
+    const socket = await RespSocket.open(port);
+    socket.send(['ACL', 'SETUSER', 'fzro', 'on', 'nopass', '~fz:*', '+@read', '+ping', '+auth']);
+    await socket.read(1);
+    socket.close();
+  }
 });
 afterAll(async () => {
   await direct?.stop();
@@ -58,4 +66,34 @@ describe('CLIENT REPLY as redis-server applies it', () => {
     const { proxied } = await bothWays('MULTI\r\nCLIENT REPLY OFF\r\nEXEC\r\nSET fz:k v\r\nCLIENT REPLY ON\r\nGET fz:k\r\n');
     expect(proxied).toEqual({ replies: '+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n$1\r\nv\r\n', closed: false, hung: false });
   });
+
+  // Found by the fuzz's pubsub mode (bench/resp-fuzz/modes.ts).
+  const subscribedCases: [string, string | string[], string, boolean][] = [
+    ['OFF silences a subscribed RESP2 connection’s PING, but not its subscriptions', 'CLIENT REPLY OFF\r\nPSUBSCRIBE fz:*\r\nPING\r\n', '*3\r\n$10\r\npsubscribe\r\n$4\r\nfz:*\r\n:1\r\n', false],
+    ['OFF silences the error a subscribed RESP2 connection gets for a command it may not run', 'CLIENT REPLY OFF\r\nSUBSCRIBE fz:c1\r\nHELLO 2\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n', false],
+    ['RESET while subscribed with replies off turns them on again, its own reply first', 'CLIENT REPLY OFF\r\nSUBSCRIBE fz:c1\r\nRESET\r\nPING\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n+RESET\r\n+PONG\r\n', false],
+    ['RESET clears OFF but not a SKIP already in force: its own reply is skipped', 'CLIENT REPLY SKIP\r\nRESET\r\nPING\r\n', '+PONG\r\n', false],
+    ['QUIT while replies are off, read with a PSUBSCRIBE whose confirmation is written: closed after it', 'CLIENT REPLY OFF\r\nPSUBSCRIBE fz:?2\r\nQUIT\r\n', '*3\r\n$10\r\npsubscribe\r\n$5\r\nfz:?2\r\n:1\r\n', true],
+    ['CLIENT REPLY OFF sent while subscribed is refused and silences nothing', 'SUBSCRIBE fz:c1\r\nCLIENT REPLY OFF\r\nPING\r\n', "*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n-ERR Can't execute 'client|reply': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n", false],
+  ];
+  for (const [title, stream, replies, closed] of subscribedCases) {
+    it(title, async () => {
+      const { direct: fromServer, proxied } = await bothWays(stream);
+      expect(fromServer).toEqual({ replies, closed, hung: false });
+      expect(proxied).toEqual(fromServer);
+    });
+  }
+
+  // Found by the fuzz's auth mode: the runtime answered CLIENT REPLY itself, whoever asked.
+  const userCases: [string, string | string[], string, boolean][] = [
+    ['a CLIENT REPLY the user may not run is refused with NOPERM, and changes nothing', 'AUTH fzro x\r\nCLIENT REPLY SKIP\r\nPING\r\n', "+OK\r\n-NOPERM this user has no permissions to run the 'client|reply' command\r\n+PONG\r\n", false],
+    ['its NOPERM is silenced by an earlier OFF, which it does not turn on', 'CLIENT REPLY OFF\r\nAUTH fzro x\r\nCLIENT REPLY ON\r\nPING\r\n', '', false],
+  ];
+  for (const [title, stream, replies, closed] of userCases) {
+    it(title, async () => {
+      const { direct: fromServer, proxied } = await bothWays(stream);
+      expect(fromServer).toEqual({ replies, closed, hung: false });
+      expect(proxied).toEqual(fromServer);
+    });
+  }
 });

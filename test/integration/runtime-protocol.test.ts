@@ -65,6 +65,33 @@ describe('protocol errors: Redis’s texts, earlier commands answered, then the 
   }
 });
 
+describe('a protocol error right after a RESP2 (un)subscribe (found by the fuzz’s pubsub mode)', () => {
+  const cases: [string, string, string][] = [
+    ['PUNSUBSCRIBE of no pattern, then unbalanced quotes', '*1\r\n$12\r\nPUNSUBSCRIBE\r\nECHO "a\r\n', '*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n-ERR Protocol error: unbalanced quotes in request\r\n'],
+    ['SUBSCRIBE, then a bad multibulk length', 'SUBSCRIBE fz:c1\r\n*abc\r\n', '*3\r\n$9\r\nsubscribe\r\n$5\r\nfz:c1\r\n:1\r\n-ERR Protocol error: invalid multibulk length\r\n'],
+  ];
+  for (const [title, bytes, expected] of cases) {
+    it(`${title}: the confirmation is written before the error`, async () => {
+      const { direct, proxied } = await bothWays(bytes, 2);
+      expect(direct).toEqual({ replies: expected, closed: true });
+      expect(proxied).toEqual(direct);
+    });
+  }
+});
+
+describe('an inline line over 64 KB whose newline came before 64 KB without it were read (found by the fuzz’s large mode)', () => {
+  it('is run, as redis-server runs it, though redis-server behind the runtime would read the line its own way', async () => {
+    // 64 KB without a newline is not yet too big; the rest of the line comes in a second write.
+    const line = `ECHO ${'x'.repeat(100_000)}\r\n`;
+    const writes = [line.slice(0, 64 * 1024), `${line.slice(64 * 1024)}PING\r\n`].map((part, i) => ({ bytes: Buffer.from(part, 'latin1'), delayMs: i === 0 ? 0 : 50 }));
+    const fromServer = await sendCase(env.redis.port, writes);
+    const fromRuntime = await sendCase(env.runtime.port, writes, fromServer);
+    const seen = (o: typeof fromServer) => ({ replies: o.bytes.toString('latin1').replace(/x{100000}/, '<100000 x>'), closed: o.closed, hung: o.hung });
+    expect(seen(fromServer)).toEqual({ replies: '$100000\r\n<100000 x>\r\n+PONG\r\n', closed: false, hung: false });
+    expect(seen(fromRuntime)).toEqual(seen(fromServer));
+  });
+});
+
 /** Sends `bytes`, then keeps writing: resolves true once a write fails (the peer closed its side for reading too). */
 function writesFailAfter(port: number, bytes: string): Promise<boolean> {
   return new Promise((resolve) => {

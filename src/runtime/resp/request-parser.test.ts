@@ -22,14 +22,14 @@ function parse(bytes: Buffer | string, byteByByte: boolean, limits?: RequestLimi
 describe('RequestParser', () => {
   for (const byteByByte of [false, true]) {
     const fed = byteByByte ? 'byte by byte' : 'whole';
-    it(`reads multibulk and inline requests with their exact bytes (${fed})`, () => {
+    it(`reads multibulk requests with their exact bytes, inline ones as the multibulk of their arguments (${fed})`, () => {
       const wire = '*2\r\n$4\r\nECHO\r\n$3\r\na\r\n\r\n' + 'PING\r\n' + 'set "a b" \'c\'\n' + '*-10\r\n*0\r\n\r\n' + '*1\r\n$4\r\nPING\r\n';
       const { requests, errors } = parse(wire, byteByByte);
       expect(errors).toEqual([]);
       expect(requests).toEqual([
         { args: ['ECHO', 'a\r\n'], raw: '*2\r\n$4\r\nECHO\r\n$3\r\na\r\n\r\n' },
-        { args: ['PING'], raw: 'PING\r\n' },
-        { args: ['set', 'a b', 'c'], raw: 'set "a b" \'c\'\n' },
+        { args: ['PING'], raw: '*1\r\n$4\r\nPING\r\n' },
+        { args: ['set', 'a b', 'c'], raw: '*3\r\n$3\r\nset\r\n$3\r\na b\r\n$1\r\nc\r\n' },
         { args: ['PING'], raw: '*1\r\n$4\r\nPING\r\n' },
       ]);
     });

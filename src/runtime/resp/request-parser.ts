@@ -5,8 +5,12 @@
  * blank lines), so that the runtime answers and closes exactly where the server would, and never forwards bytes
  * the server would read differently.
  *
- * Arguments are views of the received bytes (no copy); `raw` is the request's exact bytes, forwarded as they are.
+ * Arguments are views of the received bytes (no copy); `raw` is a multibulk request's exact bytes, forwarded as
+ * they are, and an inline request's arguments encoded as a multibulk: redis-server would read an inline line over
+ * 64 KB its own way (it refuses one once more than 64 KB of it without the newline are in its buffer, which depends
+ * on how its reads fall), and refuse, and close, a line the runtime read whole and accepted.
  */
+import { encodeCommand } from './encoder.js';
 import { splitInlineArgs } from './inline-args.js';
 
 export interface ClientRequest {
@@ -175,7 +179,7 @@ export class RequestParser {
       this.#fail('Protocol error: unbalanced quotes in request');
       return -1;
     }
-    if (args.length > 0) this.#events.onRequest({ args, raw: buffer.subarray(offset, lf + 1) });
+    if (args.length > 0) this.#events.onRequest({ args, raw: encodeCommand(args) });
     else this.#events.onEmptyRequest?.();
     return this.#failed ? -1 : lf + 1;
   }

@@ -35,7 +35,7 @@ import { pipeReplication } from './replication-pipe.js';
 import type { RedisAddress } from '../../shared/redis-address.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { ReleaseLock } from './execution-lock.js';
-import { clientReplyMode, route, type Route } from './router.js';
+import { clientReplyMode, PUBSUB_COMMANDS, route, type Route } from './router.js';
 import { ReplyMode, type ClientReplyMode } from './reply-mode.js';
 import { Session, type QueuedCommand, type SessionCommand } from './session.js';
 import { MARKER_PUMP_MS, type TriggerScheduler } from './trigger-scheduler.js';
@@ -86,6 +86,8 @@ interface PendingCommand extends SessionCommand {
   decided: boolean;
   /** An EXEC whose transaction queued CLIENT REPLY: the CLIENT REPLY mode of each queued command (null: another). */
   execModes?: (ClientReplyMode | null)[];
+  /** A CLIENT REPLY outside a transaction: applied once the server accepted it (#runClientReply). */
+  replyMode?: ClientReplyMode;
 }
 /**
  * How long a markered command may wait on the server before the lock steps aside for shared commands: past it,
@@ -142,7 +144,15 @@ export class ClientConnection {
       () => deps.outputLimit.current,
       (limit, owed) => this.#closeForOutputLimit(limit, owed),
     );
-    this.#raw = new RawStream(this.#output, deps.ownTraffic, () => this.session.reset());
+    this.#raw = new RawStream(
+      this.#output,
+      deps.ownTraffic,
+      () => {
+        this.session.reset();
+        this.#replies.reset();
+      },
+      () => this.#replies.muted,
+    );
     this.#input = new InputGate(client, () => this.#closed || this.#handedOver);
     client.setNoDelay(true);
     const parser = new RequestParser(
@@ -290,7 +300,8 @@ export class ClientConnection {
   #decideReply(command: PendingCommand): void {
     command.decided = true;
     if (command.afterEmpty) this.#replies.endRequest();
-    const mode = command.name === 'client' ? clientReplyMode(command.args) : null;
+    // A subscribed RESP2 connection may not run CLIENT REPLY: the server refuses it, and nothing changes.
+    const mode = command.name === 'client' && !this.#raw.active ? clientReplyMode(command.args) : null;
     if (this.session.inMulti && !EXECUTED_INSIDE_MULTI.has(command.name)) {
       // Queued by the server, run by its EXEC, which would then stop replying on the runtime's connection.
       if (mode === 'off' || mode === 'skip') command.raw = CLIENT_REPLY_ON;
@@ -302,8 +313,14 @@ export class ClientConnection {
       command.execModes = modes; // silenced element by element when its reply comes (#shown)
       return;
     }
+    if (mode !== null) {
+      command.replyMode = mode; // decided when the server has accepted it (#runClientReply)
+      return;
+    }
+    if (command.name === 'reset' && !this.#raw.active) this.#replies.reset();
     command.muted = this.#replies.command(mode);
-    if (!command.muted) this.#shownChunk = command.chunk;
+    // A (un)subscribe's confirmations are pushes, written whatever the reply mode.
+    if (!command.muted || PUBSUB_COMMANDS.has(command.name)) this.#shownChunk = command.chunk;
   }
 
   /**
@@ -314,6 +331,7 @@ export class ClientConnection {
   async #silentEnd(chunk: number): Promise<void> {
     if (chunk !== this.#shownChunk) return;
     await this.#upstream.drained();
+    await this.#raw.settled(this.#upstream);
     if (this.#closed) return;
     this.#output.writeNow();
     this.#closed = true;
@@ -403,6 +421,7 @@ export class ClientConnection {
    */
   async #closeAfterProtocolError({ message, afterEmpty, chunk }: { message: string; afterEmpty: boolean; chunk: number }): Promise<void> {
     await this.#upstream.drained();
+    await this.#raw.settled(this.#upstream);
     if (this.#closed) return;
     this.#protocolError = undefined;
     if (afterEmpty) this.#replies.endRequest();
@@ -418,7 +437,11 @@ export class ClientConnection {
   async #run(how: Route, command: SessionCommand): Promise<void> {
     switch (how) {
       case 'raw':
-        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) this.#commands.unshift(command as PendingCommand);
+        if (!(await this.#raw.run(this.#upstream, command.name, command.raw))) {
+          // No longer subscribed: routed, and its reply decided, as if it came now.
+          (command as PendingCommand).decided = false;
+          this.#commands.unshift(command as PendingCommand);
+        }
         return;
       case 'markered':
         return this.#runMarkered(command);
@@ -437,9 +460,7 @@ export class ClientConnection {
       case 'queue-gears':
         return this.#queueGears(command, gearsCommandName(command.name)!);
       case 'client-reply':
-        // Answered here: the server keeps replying to everything, the runtime drops what the client silenced.
-        if (!command.muted) this.#replyNow(command, encode(simple('OK'), this.session.protocol));
-        return;
+        return this.#runClientReply(command as PendingCommand);
       case 'replication':
         this.#commands.length = 0;
         return pipeReplication(this.#client, this.#upstream, () => {
@@ -696,6 +717,29 @@ export class ClientConnection {
       return;
     }
     await this.#raw.enterPubSub(this.#upstream, command.raw);
+  }
+
+  /**
+   * CLIENT REPLY ON|OFF|SKIP outside a transaction, emulated: the server is sent CLIENT REPLY ON, so that it keeps
+   * replying to everything (the runtime drops what the client silenced) and still judges the command as its own,
+   * refusing it with its own error to a user who may not run it. Only a command it accepted changes the flags.
+   */
+  async #runClientReply(command: PendingCommand): Promise<void> {
+    const release = await this.#deps.scheduler.lock.shared();
+    let reply: Buffer;
+    try {
+      reply = await new Promise<Buffer>((resolve, reject) => {
+        this.#upstream.expect({ reply: resolve, fail: reject });
+        this.#upstream.write(CLIENT_REPLY_ON);
+      });
+    } finally {
+      release();
+    }
+    const accepted = reply[0] === 0x2b; // +OK
+    command.muted = this.#replies.command(accepted ? (command.replyMode ?? null) : null);
+    if (command.muted) return;
+    this.#shownChunk = command.chunk;
+    this.#replyNow(command, accepted ? encode(simple('OK'), this.session.protocol) : reply);
   }
 
   /** TFUNCTION / TFCALL / TFCALLASYNC outside a transaction. */

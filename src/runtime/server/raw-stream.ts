@@ -2,6 +2,10 @@
  * Raw mode: a RESP2 connection in subscribed state, or one that ran MONITOR. Its replies are forwarded as a
  * stream, in order, with the runtime's own traffic (marker messages, its connections' MONITOR lines) left out.
  * RESP3 subscribers need none of this: their messages are pushes, which find their place by themselves.
+ *
+ * CLIENT REPLY OFF holds here too, as redis-server applies it: the (un)subscribe confirmations and messages are
+ * pushes and always written, everything else (a PING's reply, the error for a command a subscribed connection may
+ * not run, MONITOR's lines) is dropped. RESET clears it before its own reply.
  */
 import { decodeFrame } from '../resp/decoder.js';
 import { encode, encodeCommand } from '../resp/encoder.js';
@@ -11,6 +15,9 @@ import { withoutRuntimeKeys } from './own-invalidations.js';
 import { OWN_TOKEN, type OwnTraffic } from './own-traffic.js';
 import { PUBSUB_COMMANDS } from './router.js';
 import type { UpstreamLink } from './upstream-link.js';
+
+/** The kinds of the arrays redis-server pushes to a RESP2 subscriber, which CLIENT REPLY OFF does not silence. */
+const PUSH_KINDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'message', 'pmessage', 'smessage']);
 
 /** What redis-server accepts from a RESP2 connection in subscribed state. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'ping', 'quit']);
@@ -25,13 +32,16 @@ export class RawStream {
   #monitorHides: ReadonlySet<string> = new Set();
   readonly #output: ClientOutput;
   readonly #own: OwnTraffic;
-  /** The server confirmed RESET: the whole connection is fresh again. */
+  /** The server confirmed RESET: the whole connection is fresh again (CLIENT REPLY on again too). */
   readonly #onReset: () => void;
+  /** The client turned its replies off (CLIENT REPLY OFF): only pushes are written. */
+  readonly #muted: () => boolean;
 
-  constructor(output: ClientOutput, own: OwnTraffic, onReset: () => void) {
+  constructor(output: ClientOutput, own: OwnTraffic, onReset: () => void, muted: () => boolean) {
     this.#output = output;
     this.#own = own;
     this.#onReset = onReset;
+    this.#muted = muted;
   }
 
   get active(): boolean {
@@ -89,10 +99,12 @@ export class RawStream {
       barrier.resolve();
       return;
     }
-    if ((value.type === 'array' || value.type === 'push') && value.value.length === 3) {
+    let pushed = value.type === 'push';
+    if ((value.type === 'array' || value.type === 'push') && value.value.length >= 3) {
       const [kind, , count] = value.value;
       const kindText = kind?.type === 'blob' ? kind.value.toString('latin1') : '';
-      if (count?.type === 'integer') {
+      pushed ||= this.#mode === 'pubsub' && PUSH_KINDS.has(kindText);
+      if (count?.type === 'integer' && value.value.length === 3) {
         if (['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'].includes(kindText)) this.#channels = Number(count.value);
         else if (kindText === 'ssubscribe' || kindText === 'sunsubscribe') this.#shardChannels = Number(count.value);
       }
@@ -100,7 +112,16 @@ export class RawStream {
       this.reset();
       this.#onReset();
     }
+    if (!pushed && this.#muted()) return;
     this.#output.append(raw);
+  }
+
+  /**
+   * Every command forwarded so far answered (a barrier PING when in raw mode, where the link counts no replies):
+   * what comes after them, a protocol error's reply, must come after theirs.
+   */
+  async settled(link: UpstreamLink): Promise<void> {
+    if (this.#mode !== null) await this.#barrierPing(link);
   }
 
   reset(): void {

@@ -37,6 +37,14 @@ export class ReplyMode {
     return muted;
   }
 
+  /**
+   * RESET: replies on again (clearClientConnectionState clears OFF and SKIP_NEXT; a SKIP already in force still
+   * skips RESET's own reply).
+   */
+  reset(): void {
+    this.#off = this.#skipNext = false;
+  }
+
   /** resetClient: after every request, empty ones included. */
   endRequest(): void {
     this.#skip = this.#skipNext;
